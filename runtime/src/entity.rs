@@ -1,0 +1,162 @@
+//! Traits that tie generated entity types to the runtime.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A CRM entity generated from a portal snapshot (for example the portal's `Deal`).
+///
+/// Implemented by `#[bitrix_entity]`; the client uses it to build method names and to decode
+/// responses.
+pub trait Entity:
+    DeserializeOwned + Serialize + Debug + Clone + Default + Send + Sync + 'static
+{
+    /// The snapshot's entity name, such as `deal`.
+    const NAME: &'static str;
+    /// Method prefix, such as `crm.deal`: the client calls `{prefix}.add`, `{prefix}.list`, ...
+    const METHOD_PREFIX: &'static str;
+    /// The CRM entity type id (2 for deals).
+    const ENTITY_TYPE_ID: u32;
+
+    /// The typed identifier of a record (`DealId` for deals).
+    type Id: Copy + Eq + Hash + Debug + Send + Sync + Into<u64> + From<u64> + 'static;
+    /// The create payload (`NewDeal`).
+    type New: Serialize + Debug + Clone + Send + Sync + 'static;
+    /// The update payload (`DealPatch`).
+    type Patch: Serialize + Debug + Clone + Default + Send + Sync + 'static;
+    /// The enum of every field (`DealField`).
+    type Field: EntityField;
+
+    /// The record's id, when it was selected.
+    fn id(&self) -> Option<Self::Id>;
+}
+
+/// The generated enum of an entity's fields (`DealField`), used for `select` and `order`.
+pub trait EntityField: Copy + Eq + Hash + Debug + Send + Sync + 'static {
+    /// Every field, in the order the portal listed them.
+    const ALL: &'static [Self];
+
+    /// The Bitrix code, such as `TITLE` or `UF_CRM_1721244482250`.
+    fn code(self) -> &'static str {
+        self.meta().code
+    }
+
+    /// What the snapshot says about this field.
+    fn meta(self) -> &'static FieldMeta;
+
+    /// The field with this exact (case-sensitive) Bitrix code.
+    fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|f| f.code() == code)
+    }
+}
+
+/// A field descriptor from `crm.*.fields`, as it was when the snapshot was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldMeta {
+    /// The Bitrix code, such as `UF_CRM_1721244482250`.
+    pub code: &'static str,
+    /// The name of the generated Rust field (after renames).
+    pub rust_name: &'static str,
+    /// The descriptor's `title` (for user fields this is the code itself).
+    pub title: &'static str,
+    /// The human label of a user field (`formLabel`, else `listLabel`, else `filterLabel`).
+    pub label: Option<&'static str>,
+    /// The Bitrix type, such as `crm_status` or `enumeration`.
+    pub bitrix_type: &'static str,
+    /// `statusType` of `crm_status` fields (`DEAL_STAGE`, `SOURCE`, ...).
+    pub status_type: Option<&'static str>,
+    /// `isRequired`: must be given on create.
+    pub required: bool,
+    /// `isReadOnly`: the portal drops it on create and update.
+    pub read_only: bool,
+    /// `isImmutable`: the portal drops it on update.
+    pub immutable: bool,
+    /// `isMultiple`: the value is a list.
+    pub multiple: bool,
+    /// `isDynamic`: a user field (`UF_*`).
+    pub dynamic: bool,
+    /// `isDeprecated`.
+    pub deprecated: bool,
+}
+
+impl FieldMeta {
+    /// The most readable name: the label of a user field, else the title.
+    pub fn display_name(&self) -> &'static str {
+        self.label.unwrap_or(self.title)
+    }
+}
+
+/// The standard deal fields every portal has, so library code can work with any portal's
+/// `Deal`. Generated `Deal` types implement it; a getter returns `None` when the field was not
+/// selected or the portal does not have it.
+pub trait StandardDeal: Entity {
+    /// `ID`.
+    fn deal_id(&self) -> Option<crate::types::DealId>;
+    /// `TITLE`.
+    fn title(&self) -> Option<&str>;
+    /// `TYPE_ID`.
+    fn type_id(&self) -> Option<&crate::types::StatusId>;
+    /// `CATEGORY_ID` (pipeline).
+    fn category_id(&self) -> Option<crate::types::CategoryId>;
+    /// `STAGE_ID`.
+    fn stage_id(&self) -> Option<&crate::types::StatusId>;
+    /// `CURRENCY_ID`.
+    fn currency_id(&self) -> Option<&crate::types::CurrencyId>;
+    /// `OPPORTUNITY` (amount).
+    fn opportunity(&self) -> Option<rust_decimal::Decimal>;
+    /// `COMPANY_ID`.
+    fn company_id(&self) -> Option<crate::types::CompanyId>;
+    /// `ASSIGNED_BY_ID`.
+    fn assigned_by_id(&self) -> Option<crate::types::UserId>;
+    /// `DATE_CREATE`.
+    fn date_create(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
+    /// `DATE_MODIFY`.
+    fn date_modify(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
+    /// `CLOSEDATE`.
+    fn close_date(&self) -> Option<chrono::NaiveDate>;
+    /// `CLOSED`.
+    fn closed(&self) -> Option<bool>;
+    /// `COMMENTS`.
+    fn comments(&self) -> Option<&str>;
+}
+
+/// Builder state of a required field that has been given.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Set;
+
+/// Implemented by [`Set`] only: `build()` needs every required field to be in this state.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the required field `{Self}` is not set",
+    label = "`{Self}` is required on this portal",
+    note = "the portal marks `{Self}` as required (isRequired) and refuses to create the record without it; call its setter before `.build()`"
+)]
+pub trait Provided {}
+impl Provided for Set {}
+
+/// Never implemented: a setter bounded by it explains that field `F` is read-only.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{F}` is read-only: the portal silently drops it on add and update",
+    label = "read-only field `{F}` cannot be written",
+    note = "`{F}` is marked isReadOnly in the portal snapshot, so the generated payload types have no setter for it"
+)]
+pub trait ReadOnly<F> {
+    /// Uninhabited: no value of a read-only guard exists.
+    fn unreachable(self) -> std::convert::Infallible;
+}
+
+/// Never implemented: a setter bounded by it explains that field `F` is immutable.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{F}` is immutable: the portal silently ignores it on update",
+    label = "immutable field `{F}` cannot be changed by an update",
+    note = "`{F}` is marked isImmutable in the portal snapshot: set it on the create payload instead (for CATEGORY_ID, move deals between pipelines with crm.item.update)"
+)]
+pub trait Immutable<F> {
+    /// Uninhabited: no value of an immutable guard exists.
+    fn unreachable(self) -> std::convert::Infallible;
+}

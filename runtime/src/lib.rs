@@ -1,0 +1,25 @@
+//! Runtime for per-portal typed Bitrix24 CRM clients: the traits generated code implements,
+//! wire codecs for every field type, typed queries, and (later) the HTTP client.
+#![deny(missing_docs)]
+
+pub mod codec;
+pub mod entity;
+pub mod patch;
+pub mod query;
+pub mod types;
+
+pub use entity::{Entity, EntityField, FieldMeta, StandardDeal};
+pub use patch::Patch;
+pub use query::{Field, Filter};
+
+#[cfg(feature = "macros")]
+pub use bitrix_macros::bitrix_entity;
+
+/// Items the generated code names. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::codec::{Codec, DecodeSeed, Encode, EncodePatch};
+    pub use crate::entity::{Immutable, Provided, ReadOnly, Set};
+    pub use serde;
+    pub use serde_json;
+}

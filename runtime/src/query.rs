@@ -1,0 +1,233 @@
+//! Typed field identifiers and filters for `crm.*.list`.
+//!
+//! Generated code gives each entity one constant per field, such as `Deal::TITLE`, of type
+//! [`Field<Deal, C>`](Field) where `C` is the field's [`Codec`]. The codec decides which filter
+//! operators exist, so `Deal::STAGE_ID.contains("x")` (LIKE on a `crm_status` field, which the
+//! server quietly turns into `=`) or any filter on `CONTACT_IDS` does not compile.
+
+use std::marker::PhantomData;
+
+use serde_json::Value;
+
+use crate::codec::{Codec, Encode};
+use crate::entity::{Entity, EntityField};
+
+/// Filters with `=`, `!=`, `@` (in) and `!@` (not in) are meaningful for this codec's values.
+#[diagnostic::on_unimplemented(
+    message = "this field cannot be filtered",
+    note = "the portal ignores filters on this field (for example CONTACT_IDS, files, unknown types)"
+)]
+pub trait Filterable: Codec {}
+
+/// Range filters (`>`, `>=`, `<`, `<=`) are meaningful for this codec's values.
+#[diagnostic::on_unimplemented(
+    message = "this field has no order: range filters (`>`, `>=`, `<`, `<=`) do not apply to it",
+    note = "range filters apply to numbers, ids, dates, datetimes and text"
+)]
+pub trait Ordered: Filterable {}
+
+/// LIKE filters (`%`, `=%`) work on this codec's values.
+#[diagnostic::on_unimplemented(
+    message = "LIKE filters do not work on this field",
+    note = "the portal supports LIKE only on text fields; on crm_status, crm_contact and crm_company fields it silently turns LIKE into `=`"
+)]
+pub trait Likeable: Filterable {}
+
+/// A typed identifier of one field of entity `E`, whose values are handled by codec `C`.
+///
+/// For a multiple field, `C` is the codec of one element: a filter value matches records that
+/// hold that element.
+pub struct Field<E: Entity, C> {
+    field: E::Field,
+    _codec: PhantomData<fn() -> C>,
+}
+
+impl<E: Entity, C> Clone for Field<E, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E: Entity, C> Copy for Field<E, C> {}
+
+impl<E: Entity, C> std::fmt::Debug for Field<E, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Field({})", self.field.code())
+    }
+}
+
+impl<E: Entity, C> Field<E, C> {
+    /// Used by generated code.
+    #[doc(hidden)]
+    pub const fn new(field: E::Field) -> Self {
+        Field {
+            field,
+            _codec: PhantomData,
+        }
+    }
+
+    /// The field as an entry of the entity's field enum (for `select` and `order`).
+    pub fn field(self) -> E::Field {
+        self.field
+    }
+
+    /// The Bitrix code, such as `TITLE`.
+    pub fn code(self) -> &'static str {
+        self.field.code()
+    }
+}
+
+impl<E: Entity, C: Codec> Field<E, C> {
+    fn with(self, prefix: &str, value: Value) -> Filter<E> {
+        Filter::from_condition(format!("{prefix}{}", self.code()), value)
+    }
+
+    fn encode(value: &C::Value) -> Value {
+        // Codecs write plain JSON, so this cannot fail; a failure would be a codec bug and is
+        // turned into JSON null rather than a panic.
+        serde_json::to_value(Encode::<C>::new(value)).unwrap_or(Value::Null)
+    }
+
+    fn encode_all(values: impl IntoIterator<Item = impl Into<C::Value>>) -> Value {
+        Value::Array(
+            values
+                .into_iter()
+                .map(|v| Self::encode(&v.into()))
+                .collect(),
+        )
+    }
+}
+
+impl<E: Entity, C: Filterable> Field<E, C> {
+    /// `FIELD = value` (the `=` prefix).
+    pub fn eq(self, value: impl Into<C::Value>) -> Filter<E> {
+        self.with("=", Self::encode(&value.into()))
+    }
+    /// `FIELD != value` (the `!=` prefix).
+    pub fn ne(self, value: impl Into<C::Value>) -> Filter<E> {
+        self.with("!=", Self::encode(&value.into()))
+    }
+    /// `FIELD IN (values)` (the `@` prefix).
+    pub fn one_of(self, values: impl IntoIterator<Item = impl Into<C::Value>>) -> Filter<E> {
+        self.with("@", Self::encode_all(values))
+    }
+    /// `FIELD NOT IN (values)` (the `!@` prefix).
+    pub fn none_of(self, values: impl IntoIterator<Item = impl Into<C::Value>>) -> Filter<E> {
+        self.with("!@", Self::encode_all(values))
+    }
+    /// The field is empty (`FIELD = ""`).
+    pub fn is_empty(self) -> Filter<E> {
+        self.with("=", Value::String(String::new()))
+    }
+    /// The field is not empty (`FIELD != ""`).
+    pub fn is_not_empty(self) -> Filter<E> {
+        self.with("!=", Value::String(String::new()))
+    }
+}
+
+impl<E: Entity, C: Ordered> Field<E, C> {
+    /// `FIELD > value`.
+    pub fn gt(self, value: impl Into<C::Value>) -> Filter<E> {
+        self.with(">", Self::encode(&value.into()))
+    }
+    /// `FIELD >= value`.
+    pub fn ge(self, value: impl Into<C::Value>) -> Filter<E> {
+        self.with(">=", Self::encode(&value.into()))
+    }
+    /// `FIELD < value`.
+    pub fn lt(self, value: impl Into<C::Value>) -> Filter<E> {
+        self.with("<", Self::encode(&value.into()))
+    }
+    /// `FIELD <= value`.
+    pub fn le(self, value: impl Into<C::Value>) -> Filter<E> {
+        self.with("<=", Self::encode(&value.into()))
+    }
+}
+
+impl<E: Entity, C: Likeable> Field<E, C> {
+    /// Substring match, case-insensitive on most portals (the `%` prefix).
+    pub fn contains(self, text: &str) -> Filter<E> {
+        self.with("%", Value::String(text.to_owned()))
+    }
+    /// LIKE with explicit wildcards: `%` for any run of characters (the `=%` prefix).
+    pub fn like(self, pattern: &str) -> Filter<E> {
+        self.with("=%", Value::String(pattern.to_owned()))
+    }
+}
+
+/// A conjunction of conditions for `crm.*.list` (`filter` parameter).
+///
+/// Built from typed fields (`Deal::OPPORTUNITY.gt(...)`) and combined with [`Filter::and`].
+pub struct Filter<E> {
+    conditions: Vec<(String, Value)>,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Clone for Filter<E> {
+    fn clone(&self) -> Self {
+        Filter {
+            conditions: self.conditions.clone(),
+            _entity: PhantomData,
+        }
+    }
+}
+
+impl<E> std::fmt::Debug for Filter<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.conditions.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
+
+impl<E> PartialEq for Filter<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.conditions == other.conditions
+    }
+}
+
+impl<E> Default for Filter<E> {
+    fn default() -> Self {
+        Filter {
+            conditions: Vec::new(),
+            _entity: PhantomData,
+        }
+    }
+}
+
+impl<E> Filter<E> {
+    /// A filter that matches every record.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    fn from_condition(key: String, value: Value) -> Self {
+        Filter {
+            conditions: vec![(key, value)],
+            _entity: PhantomData,
+        }
+    }
+
+    /// Both this filter and `other` must match.
+    pub fn and(mut self, other: Filter<E>) -> Self {
+        self.conditions.extend(other.conditions);
+        self
+    }
+
+    /// The conditions as `(prefixed key, value)` pairs, in the order they were added.
+    ///
+    /// Two conditions on the same key (`>OPPORTUNITY` twice) cannot both be sent in one JSON
+    /// object; the later one wins on the wire.
+    pub fn conditions(&self) -> &[(String, Value)] {
+        &self.conditions
+    }
+
+    /// Whether no condition was added.
+    pub fn is_empty(&self) -> bool {
+        self.conditions.is_empty()
+    }
+
+    /// The `filter` parameter as a JSON object.
+    pub fn to_json(&self) -> serde_json::Map<String, Value> {
+        self.conditions.iter().cloned().collect()
+    }
+}
