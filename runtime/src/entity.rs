@@ -23,14 +23,34 @@ pub trait Entity:
     /// The typed identifier of a record (`DealId` for deals).
     type Id: Copy + Eq + Hash + Debug + Send + Sync + Into<u64> + From<u64> + 'static;
     /// The create payload (`NewDeal`).
-    type New: Serialize + Debug + Clone + Send + Sync + 'static;
+    type New: CreatePayload<Entity = Self>;
     /// The update payload (`DealPatch`).
-    type Patch: Serialize + Debug + Clone + Default + Send + Sync + 'static;
+    type Patch: UpdatePayload<Entity = Self>;
     /// The enum of every field (`DealField`).
     type Field: EntityField;
 
     /// The record's id, when it was selected.
     fn id(&self) -> Option<Self::Id>;
+}
+
+/// A create payload (`NewDeal`): serializes to the `fields` object of `crm.*.add`.
+pub trait CreatePayload: Serialize + Debug + Clone + Send + Sync + 'static {
+    /// The entity it creates.
+    type Entity: Entity<New = Self>;
+}
+
+/// An update payload (`DealPatch`): serializes to the `fields` object of `crm.*.update`,
+/// holding only the touched fields.
+pub trait UpdatePayload: Serialize + Debug + Clone + Default + Send + Sync + 'static {
+    /// The entity it updates.
+    type Entity: Entity<Patch = Self>;
+
+    /// Whether no field is touched (the update would change nothing).
+    fn is_empty(&self) -> bool;
+
+    /// Codes of the fields this payload clears ([`Patch::Clear`](crate::Patch::Clear)): a clear
+    /// cannot be expressed in a batch query string, so batch builders need to know.
+    fn cleared_fields(&self) -> Vec<&'static str>;
 }
 
 /// The generated enum of an entity's fields (`DealField`), used for `select` and `order`.

@@ -8,7 +8,7 @@ pub mod patch;
 pub mod query;
 pub mod types;
 
-pub use entity::{Entity, EntityField, FieldMeta, StandardDeal};
+pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, StandardDeal, UpdatePayload};
 pub use patch::Patch;
 pub use query::{Field, Filter};
 
