@@ -142,10 +142,10 @@ pub trait StandardDeal: Entity {
     fn comments(&self) -> Option<&str>;
 }
 
-/// Builder state of a required field that has been given.
+/// Builder state of a required field that has been given: holds its value.
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Set;
+#[derive(Debug, Clone, PartialEq)]
+pub struct Set<T>(pub T);
 
 /// Implemented by [`Set`] only: `build()` needs every required field to be in this state.
 #[doc(hidden)]
@@ -154,8 +154,15 @@ pub struct Set;
     label = "`{Self}` is required on this portal",
     note = "the portal marks `{Self}` as required (isRequired) and refuses to create the record without it; call its setter before `.build()`"
 )]
-pub trait Provided {}
-impl Provided for Set {}
+pub trait Provided<T> {
+    /// The given value.
+    fn into_value(self) -> T;
+}
+impl<T> Provided<T> for Set<T> {
+    fn into_value(self) -> T {
+        self.0
+    }
+}
 
 /// Never implemented: a setter bounded by it explains that field `F` is read-only.
 #[doc(hidden)]

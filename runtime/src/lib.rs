@@ -17,9 +17,5 @@ pub use bitrix_macros::bitrix_entity;
 
 /// Items the generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::codec::{Codec, DecodeSeed, Encode, EncodePatch};
-    pub use crate::entity::{Immutable, Provided, ReadOnly, Set};
-    pub use serde;
-    pub use serde_json;
-}
+#[path = "private.rs"]
+pub mod __private;
