@@ -98,3 +98,16 @@ impl<C: Codec> Serialize for EncodePatch<'_, C> {
         }
     }
 }
+
+mod compound;
+mod file;
+mod form;
+mod multi;
+mod scalar;
+mod time;
+
+pub use compound::{Address, CrmLink, Money};
+pub use file::{File, FileUpload};
+pub use multi::{Json, Multi, NoFilter};
+pub use scalar::{Boolean, Currency, Decimal, Enum, Id, Integer, Location, Status, Text, YesNo};
+pub use time::{Date, DateTime};
