@@ -1,10 +1,336 @@
 //! The `#[bitrix_entity]` attribute: expands a portal snapshot into typed entity structs.
+//!
+//! This crate is thin on purpose: it parses the arguments, reads the snapshot and hands both to
+//! `bitrix_codegen`, which is shared with `build.rs` scripts and the CLI. Use it through
+//! `bitrix_runtime::bitrix_entity`.
 #![deny(missing_docs)]
 
-use proc_macro::TokenStream;
+use std::path::PathBuf;
 
-/// Generates a portal's typed entity from its snapshot (work in progress).
+use bitrix_codegen::{EntityInfo, ExpandContext, Level, Options, Origin, Snapshot, SnapshotError};
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{ToTokens, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Token};
+
+const VALID_ARGS: &str = "schema = \"path/to/deal.json\", rename(CODE = \"name\", CODE[item_id] = \"Variant\"), strict, entity = \"deal\"";
+
+/// Generates a portal's typed entity from its snapshot.
+///
+/// ```ignore
+/// #[bitrix_entity(schema = "schemas/demo/deal.json", rename(UF_CRM_1721244482250 = "greeting"))]
+/// pub struct Deal;
+/// ```
+///
+/// Arguments:
+/// - `schema = "path"`: the snapshot, relative to the crate's `Cargo.toml` directory
+///   (required). A raw `crm.deal.fields` response is accepted too.
+/// - `rename(CODE = "name", CODE[item_id] = "Variant", ...)`: readable names for fields and
+///   enumeration items; a rename naming a field the snapshot does not have is an error.
+/// - `strict`: a field of a type the generator does not know is an error instead of a warning.
+/// - `entity = "deal"`: the entity of a raw `crm.*.fields` response (snapshots name their own).
+///
+/// Generates `Deal`, `NewDeal` (+ `NewDealBuilder`), `DealPatch`, `DealField`, one enum per
+/// enumeration field, and the runtime trait implementations. See the `bitrix_runtime` docs.
 #[proc_macro_attribute]
-pub fn bitrix_entity(_args: TokenStream, input: TokenStream) -> TokenStream {
-    input
+pub fn bitrix_entity(args: TokenStream, input: TokenStream) -> TokenStream {
+    match expand(args.into(), input.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+struct RenameArg {
+    code: Ident,
+    item: Option<(String, Span)>,
+    name: LitStr,
+}
+
+enum Arg {
+    Schema(LitStr),
+    Rename(Vec<RenameArg>),
+    Strict,
+    Entity(LitStr),
+    Crate(LitStr),
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+        match key.to_string().as_str() {
+            "schema" => {
+                input.parse::<Token![=]>()?;
+                Ok(Arg::Schema(input.parse()?))
+            }
+            "entity" => {
+                input.parse::<Token![=]>()?;
+                Ok(Arg::Entity(input.parse()?))
+            }
+            "crate" => {
+                input.parse::<Token![=]>()?;
+                Ok(Arg::Crate(input.parse()?))
+            }
+            "strict" => Ok(Arg::Strict),
+            "rename" => {
+                let content;
+                syn::parenthesized!(content in input);
+                let mut renames = Vec::new();
+                while !content.is_empty() {
+                    let code: Ident = content.call(syn::ext::IdentExt::parse_any)?;
+                    let item = if content.peek(syn::token::Bracket) {
+                        let inner;
+                        syn::bracketed!(inner in content);
+                        let lit: syn::Lit = inner.parse()?;
+                        let text = match &lit {
+                            syn::Lit::Int(i) => i.base10_digits().to_owned(),
+                            syn::Lit::Str(s) => s.value(),
+                            other => {
+                                return Err(syn::Error::new_spanned(
+                                    other,
+                                    "an enumeration item is named by its ID: `CODE[3476] = \"Variant\"`",
+                                ));
+                            }
+                        };
+                        Some((text, lit.span()))
+                    } else {
+                        None
+                    };
+                    content.parse::<Token![=]>()?;
+                    let name: LitStr = content.parse()?;
+                    renames.push(RenameArg { code, item, name });
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+                Ok(Arg::Rename(renames))
+            }
+            other => Err(syn::Error::new(
+                key.span(),
+                format!("unknown argument `{other}`; valid arguments: {VALID_ARGS}"),
+            )),
+        }
+    }
+}
+
+struct Args(Vec<Arg>);
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let list = syn::punctuated::Punctuated::<Arg, Token![,]>::parse_terminated(input)?;
+        Ok(Args(list.into_iter().collect()))
+    }
+}
+
+/// Collects errors so that every problem is reported in one compile.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, err: syn::Error) {
+        match &mut self.0 {
+            Some(e) => e.combine(err),
+            None => self.0 = Some(err),
+        }
+    }
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> {
+    let mut errors = Errors::default();
+    let item: syn::ItemStruct = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            return Err(syn::Error::new_spanned(
+                input,
+                "#[bitrix_entity] goes on a unit struct, such as `pub struct Deal;`",
+            ));
+        }
+    };
+    if !matches!(item.fields, syn::Fields::Unit) {
+        errors.push(syn::Error::new_spanned(
+            &item.fields,
+            "#[bitrix_entity] goes on a unit struct (`pub struct Deal;`): the fields come from the snapshot",
+        ));
+    }
+    if !item.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &item.generics,
+            "the entity struct cannot be generic",
+        ));
+    }
+    let mut attrs = Vec::new();
+    for attr in &item.attrs {
+        let path = attr.path();
+        let allowed = ["doc", "cfg", "cfg_attr", "allow", "warn", "deny", "expect"]
+            .iter()
+            .any(|name| path.is_ident(name));
+        if allowed {
+            attrs.push(attr.to_token_stream());
+        } else {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "only doc comments, `cfg` and lint attributes can go on a #[bitrix_entity] struct; the generated types already derive Debug, Clone, PartialEq and serde's traits",
+            ));
+        }
+    }
+
+    let args: Args = match syn::parse2(args) {
+        Ok(args) => args,
+        Err(err) => {
+            errors.push(err);
+            return Err(errors
+                .finish()
+                .err()
+                .unwrap_or_else(|| syn::Error::new(Span::call_site(), "invalid arguments")));
+        }
+    };
+
+    let mut schema: Option<LitStr> = None;
+    let mut strict = false;
+    let mut entity: Option<LitStr> = None;
+    let mut runtime_path: Option<LitStr> = None;
+    let mut renames = bitrix_codegen::Renames::new();
+    let mut rename_spans: Vec<Span> = Vec::new();
+    for arg in args.0 {
+        match arg {
+            Arg::Schema(lit) => {
+                if schema.is_some() {
+                    errors.push(syn::Error::new(lit.span(), "`schema` is given twice"));
+                }
+                schema = Some(lit);
+            }
+            Arg::Strict => strict = true,
+            Arg::Entity(lit) => entity = Some(lit),
+            Arg::Crate(lit) => runtime_path = Some(lit),
+            Arg::Rename(list) => {
+                for r in list {
+                    let code = r.code.to_string();
+                    match r.item {
+                        None => {
+                            renames.field(code, r.name.value());
+                            rename_spans
+                                .push(r.code.span().join(r.name.span()).unwrap_or(r.name.span()));
+                        }
+                        Some((item, _)) => {
+                            renames.item(code, item, r.name.value());
+                            rename_spans
+                                .push(r.code.span().join(r.name.span()).unwrap_or(r.name.span()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let default_entity = match &entity {
+        None => EntityInfo::deal(),
+        Some(lit) => {
+            match EntityInfo::by_name(&lit.value()) {
+                Some(e) => e,
+                None => {
+                    errors.push(syn::Error::new(
+                    lit.span(),
+                    format!("unknown entity `{}`; expected one of deal, lead, contact, company, quote", lit.value()),
+                ));
+                    EntityInfo::deal()
+                }
+            }
+        }
+    };
+
+    let Some(schema) = schema else {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            format!("missing `schema = \"path/to/deal.json\"`; valid arguments: {VALID_ARGS}"),
+        ));
+        return Err(errors
+            .finish()
+            .err()
+            .unwrap_or_else(|| syn::Error::new(Span::call_site(), "missing schema")));
+    };
+
+    let (path, text) = match read_schema(&schema) {
+        Ok(v) => v,
+        Err(err) => {
+            errors.push(err);
+            return Err(errors
+                .finish()
+                .err()
+                .unwrap_or_else(|| syn::Error::new(schema.span(), "schema")));
+        }
+    };
+    let snapshot = match Snapshot::parse(&text, &default_entity) {
+        Ok(s) => s,
+        Err(err) => {
+            let message = match err {
+                SnapshotError::Json { .. } => format!(
+                    "{}: {err}; fix the file or make a new snapshot with `bitrix-codegen snapshot`",
+                    schema.value()
+                ),
+                SnapshotError::Shape(_) => format!("{}: {err}", schema.value()),
+            };
+            errors.push(syn::Error::new(schema.span(), message));
+            return Err(errors
+                .finish()
+                .err()
+                .unwrap_or_else(|| syn::Error::new(schema.span(), "schema")));
+        }
+    };
+
+    let mut options = Options::new(item.ident.to_string());
+    options.renames = renames;
+    options.strict = strict;
+    options.schema_label = schema.value();
+    if let Some(p) = &runtime_path {
+        options.runtime_path = p.value();
+    }
+    let cx = ExpandContext {
+        vis: item.vis.to_token_stream(),
+        attrs,
+        warning_span: schema.span(),
+    };
+    let generated = match bitrix_codegen::generate_with(&snapshot, &options, &cx) {
+        Ok(g) => Some(g),
+        Err(diagnostics) => {
+            for d in diagnostics.iter().filter(|d| d.level == Level::Error) {
+                let span = match d.origin {
+                    Origin::Schema => schema.span(),
+                    Origin::Rename(i) => rename_spans.get(i).copied().unwrap_or(schema.span()),
+                    Origin::StructName => item.ident.span(),
+                };
+                errors.push(syn::Error::new(span, &d.message));
+            }
+            None
+        }
+    };
+    errors.finish()?;
+    let tokens = generated.map(|g| g.tokens).unwrap_or_default();
+    let path = path.to_string_lossy().into_owned();
+    Ok(quote! {
+        // Rebuild when the snapshot changes.
+        const _: &str = ::core::include_str!(#path);
+        #tokens
+    })
+}
+
+fn read_schema(schema: &LitStr) -> syn::Result<(PathBuf, String)> {
+    let relative = schema.value();
+    let base = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let path = base.join(&relative);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(err) => Err(syn::Error::new(
+            schema.span(),
+            format!(
+                "cannot read the snapshot `{relative}` ({err}; looked in {}). The path is relative to the crate's Cargo.toml. \
+                 Make a snapshot with `cargo run -p bitrix-codegen -- snapshot --webhook <URL> --entity deal --out {relative}`",
+                path.display()
+            ),
+        )),
+    }
 }

@@ -1,0 +1,594 @@
+//! Snapshot + options -> the model of the code to generate, with every problem collected.
+
+use std::collections::BTreeMap;
+
+use crate::mapping::{self, Mapping, MappingContext};
+use crate::naming;
+use crate::snapshot::{Descriptor, EntityInfo, Snapshot};
+
+/// Where a diagnostic comes from, so a front end can point at the right place (the macro puts
+/// schema problems on the `schema` argument and rename problems on that rename).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The snapshot itself.
+    Schema,
+    /// The rename with this index in [`Renames::fields`] / [`Renames::items`] order of insertion.
+    Rename(usize),
+    /// The generated item name (the annotated struct's name).
+    StructName,
+}
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Generation fails.
+    Error,
+    /// Generation succeeds; the front end shows the warning (compile-time warning, `cargo:warning`).
+    Warning,
+}
+
+/// A problem found while building the model. Messages name the Bitrix code and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub level: Level,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// What caused it.
+    pub origin: Origin,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Readable names chosen by the user, kept across snapshot refreshes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renames {
+    entries: Vec<Rename>,
+}
+
+/// One rename: a field (`UF_CRM_1721244482250` -> `greeting`) or an enumeration item
+/// (`UF_CRM_1721244590123` item `3476` -> `Website`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rename {
+    /// A field's Rust name (snake_case).
+    Field {
+        /// Bitrix code.
+        code: String,
+        /// New snake_case name.
+        name: String,
+    },
+    /// An enumeration item's variant name (PascalCase).
+    Item {
+        /// Bitrix code of the enumeration field.
+        code: String,
+        /// Item `ID`.
+        item: String,
+        /// New PascalCase variant name.
+        name: String,
+    },
+}
+
+impl Renames {
+    /// No renames.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Renames field `code` to `name`; returns the index used in [`Origin::Rename`].
+    pub fn field(&mut self, code: impl Into<String>, name: impl Into<String>) -> usize {
+        self.entries.push(Rename::Field {
+            code: code.into(),
+            name: name.into(),
+        });
+        self.entries.len() - 1
+    }
+
+    /// Renames item `item` of enumeration field `code` to variant `name`; returns the index.
+    pub fn item(
+        &mut self,
+        code: impl Into<String>,
+        item: impl Into<String>,
+        name: impl Into<String>,
+    ) -> usize {
+        self.entries.push(Rename::Item {
+            code: code.into(),
+            item: item.into(),
+            name: name.into(),
+        });
+        self.entries.len() - 1
+    }
+
+    /// Every rename, in insertion order.
+    pub fn entries(&self) -> &[Rename] {
+        &self.entries
+    }
+}
+
+/// What to generate and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The read model's name (`Deal`); the other names derive from it.
+    pub struct_name: String,
+    /// Readable names for fields and enumeration items.
+    pub renames: Renames,
+    /// Unknown field types are errors instead of warnings.
+    pub strict: bool,
+    /// Path of the runtime crate in generated code.
+    pub runtime_path: String,
+    /// Where the snapshot came from, for docs and the `@generated` banner.
+    pub schema_label: String,
+}
+
+impl Options {
+    /// Options for a read model named `struct_name`, with the defaults for the rest.
+    pub fn new(struct_name: impl Into<String>) -> Self {
+        Options {
+            struct_name: struct_name.into(),
+            renames: Renames::new(),
+            strict: false,
+            runtime_path: "::bitrix_runtime".into(),
+            schema_label: "a portal snapshot".into(),
+        }
+    }
+}
+
+/// The model of one generated entity.
+#[derive(Debug, Clone)]
+pub struct EntityModel {
+    /// The snapshot's entity.
+    pub entity: EntityInfo,
+    /// Generated item names.
+    pub names: Names,
+    /// Fields in portal order.
+    pub fields: Vec<FieldModel>,
+    /// Where the snapshot came from.
+    pub schema_label: String,
+    /// Runtime crate path.
+    pub runtime_path: String,
+}
+
+/// Names of the generated items.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// Read model (`Deal`).
+    pub read: String,
+    /// Create payload (`NewDeal`).
+    pub create: String,
+    /// Create payload builder (`NewDealBuilder`).
+    pub builder: String,
+    /// Update payload (`DealPatch`).
+    pub patch: String,
+    /// Field enum (`DealField`).
+    pub field_enum: String,
+    /// Module of per-field marker types used in compile errors (`deal_fields`).
+    pub markers: String,
+}
+
+impl Names {
+    fn new(read: &str) -> Self {
+        Names {
+            read: read.to_owned(),
+            create: format!("New{read}"),
+            builder: format!("New{read}Builder"),
+            patch: format!("{read}Patch"),
+            field_enum: format!("{read}Field"),
+            markers: format!("{}_fields", naming::snake_case(read)),
+        }
+    }
+}
+
+/// One field to generate.
+#[derive(Debug, Clone)]
+pub struct FieldModel {
+    /// Bitrix code.
+    pub code: String,
+    /// snake_case Rust name.
+    pub ident: String,
+    /// SCREAMING_SNAKE constant name (`Deal::TITLE`).
+    pub const_name: String,
+    /// Variant in the field enum (`DealField::Title`).
+    pub variant: String,
+    /// Marker type name used in compile errors (the code itself when it is an identifier).
+    pub marker: String,
+    /// Bitrix type.
+    pub bitrix_type: String,
+    /// `title`.
+    pub title: String,
+    /// Human label of a user field.
+    pub label: Option<String>,
+    /// All distinct labels (`formLabel`, `listLabel`, `filterLabel`).
+    pub labels: Vec<String>,
+    /// `statusType`.
+    pub status_type: Option<String>,
+    /// Flags.
+    pub required: bool,
+    /// `isReadOnly`.
+    pub read_only: bool,
+    /// `isImmutable`.
+    pub immutable: bool,
+    /// `isMultiple`.
+    pub multiple: bool,
+    /// `isDynamic`.
+    pub dynamic: bool,
+    /// `isDeprecated`.
+    pub deprecated: bool,
+    /// Codecs and types.
+    pub mapping: Mapping,
+    /// The generated enum of an enumeration field.
+    pub enumeration: Option<EnumModel>,
+}
+
+impl FieldModel {
+    /// Whether the create payload has this field.
+    pub fn on_create(&self) -> bool {
+        !self.read_only
+    }
+    /// Whether the update payload has this field.
+    pub fn on_update(&self) -> bool {
+        !self.read_only && !self.immutable
+    }
+    /// Required on create.
+    pub fn required_on_create(&self) -> bool {
+        self.required && self.on_create()
+    }
+}
+
+/// An enum generated from an enumeration field's `items`.
+#[derive(Debug, Clone)]
+pub struct EnumModel {
+    /// Type name.
+    pub ident: String,
+    /// Variants: (variant name, item id, item label).
+    pub variants: Vec<(String, String, String)>,
+}
+
+/// Builds the model; errors and warnings are collected, never a panic. Returns the model only
+/// when there is no error.
+pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let names = Names::new(&options.struct_name);
+    if !naming::is_pascal_ident(&options.struct_name) {
+        diags.push(error(
+            Origin::StructName,
+            format!(
+                "`{}` is not a PascalCase identifier; name the struct like `Deal` or `PortalDeal`",
+                options.struct_name
+            ),
+        ));
+    }
+    let runtime: proc_macro2::TokenStream = match options.runtime_path.parse() {
+        Ok(ts) => ts,
+        Err(_) => {
+            diags.push(error(
+                Origin::Schema,
+                format!("runtime path `{}` is not a Rust path", options.runtime_path),
+            ));
+            return (None, diags);
+        }
+    };
+
+    let (field_renames, item_renames) = index_renames(snapshot, &options.renames, &mut diags);
+    let entity_id = mapping::entity_id_type(&snapshot.entity.name);
+    let mut fields = Vec::with_capacity(snapshot.fields.len());
+    for d in snapshot.descriptors() {
+        let ident = match field_renames.get(d.code) {
+            Some((name, _)) => name.clone(),
+            None => naming::snake_case(d.code),
+        };
+        let pascal = naming::pascal_case(&ident);
+        let enumeration = (d.field_type() == "enumeration")
+            .then(|| build_enum(&names, &pascal, &d, item_renames.get(d.code)));
+        let enum_ident = enumeration
+            .as_ref()
+            .map(|e| quote::format_ident!("{}", e.ident));
+        let mapping = mapping::map_field(
+            &d,
+            &MappingContext {
+                runtime: &runtime,
+                entity_id,
+                enum_ident: enum_ident.as_ref(),
+            },
+        );
+        if !mapping.known {
+            let message = format!(
+                "field {} has type `{}`, which bitrix-codegen does not know: it is read and written as raw JSON (serde_json::Value){}",
+                d.code,
+                d.field_type(),
+                if options.strict {
+                    "; `strict` is on, so this is an error: remove `strict` to accept raw JSON"
+                } else {
+                    "; add `strict` to make unknown types an error"
+                }
+            );
+            diags.push(Diagnostic {
+                level: if options.strict {
+                    Level::Error
+                } else {
+                    Level::Warning
+                },
+                message,
+                origin: Origin::Schema,
+            });
+        }
+        let labels = {
+            let mut v: Vec<String> = Vec::new();
+            for l in [d.form_label(), d.list_label(), d.filter_label()]
+                .into_iter()
+                .flatten()
+            {
+                if !v.iter().any(|x| x == l) {
+                    v.push(l.to_owned());
+                }
+            }
+            v
+        };
+        fields.push(FieldModel {
+            code: d.code.to_owned(),
+            const_name: naming::const_case(&ident),
+            variant: if pascal.is_empty() {
+                "Field".into()
+            } else {
+                pascal
+            },
+            marker: marker_name(d.code, &ident),
+            ident,
+            bitrix_type: d.field_type().to_owned(),
+            title: d.title().to_owned(),
+            label: d.label().map(str::to_owned),
+            labels,
+            status_type: d.status_type().map(str::to_owned),
+            required: d.is_required(),
+            read_only: d.is_read_only(),
+            immutable: d.is_immutable(),
+            multiple: d.is_multiple(),
+            dynamic: d.is_dynamic(),
+            deprecated: d.is_deprecated(),
+            mapping,
+            enumeration,
+        });
+    }
+
+    check_collisions(&names, &fields, &field_renames, &mut diags);
+    if diags.iter().any(|d| d.level == Level::Error) {
+        return (None, diags);
+    }
+    let model = EntityModel {
+        entity: snapshot.entity.clone(),
+        names,
+        fields,
+        schema_label: options.schema_label.clone(),
+        runtime_path: options.runtime_path.clone(),
+    };
+    (Some(model), diags)
+}
+
+fn error(origin: Origin, message: String) -> Diagnostic {
+    Diagnostic {
+        level: Level::Error,
+        message,
+        origin,
+    }
+}
+
+type FieldRenames<'a> = BTreeMap<&'a str, (String, usize)>;
+type ItemRenames<'a> = BTreeMap<&'a str, BTreeMap<&'a str, (String, usize)>>;
+
+fn index_renames<'a>(
+    snapshot: &Snapshot,
+    renames: &'a Renames,
+    diags: &mut Vec<Diagnostic>,
+) -> (FieldRenames<'a>, ItemRenames<'a>) {
+    let mut fields: FieldRenames<'a> = BTreeMap::new();
+    let mut items: ItemRenames<'a> = BTreeMap::new();
+    for (index, rename) in renames.entries().iter().enumerate() {
+        let origin = Origin::Rename(index);
+        match rename {
+            Rename::Field { code, name } => {
+                if !snapshot.fields.contains_key(code.as_str()) {
+                    diags.push(error(origin, format!(
+                        "rename names field {code}, which the snapshot does not have (was it deleted or renamed on the portal?); remove this rename or refresh the snapshot{}",
+                        suggest(snapshot, code)
+                    )));
+                } else if !naming::is_snake_ident(name) {
+                    diags.push(error(origin, format!(
+                        "rename of {code}: `{name}` is not a usable snake_case Rust name (lowercase letters, digits and `_`, not a keyword)"
+                    )));
+                } else if fields.insert(code, (name.clone(), index)).is_some() {
+                    diags.push(error(
+                        origin,
+                        format!("field {code} is renamed twice; keep one rename"),
+                    ));
+                }
+            }
+            Rename::Item { code, item, name } => {
+                let descriptor = snapshot.descriptors().find(|d| d.code == code);
+                match descriptor {
+                    None => diags.push(error(origin, format!(
+                        "item rename names field {code}, which the snapshot does not have; remove this rename or refresh the snapshot{}",
+                        suggest(snapshot, code)
+                    ))),
+                    Some(d) if d.field_type() != "enumeration" => diags.push(error(origin, format!(
+                        "item rename names field {code}, which is of type `{}`, not `enumeration`",
+                        d.field_type()
+                    ))),
+                    Some(d) if !d.items().iter().any(|(id, _)| id == item) => diags.push(error(origin, format!(
+                        "item rename names item {item} of {code}, which the snapshot does not have (items: {}); remove this rename or refresh the snapshot",
+                        d.items().iter().map(|(id, v)| format!("{id} \"{v}\"")).collect::<Vec<_>>().join(", ")
+                    ))),
+                    Some(_) if !naming::is_pascal_ident(name) => diags.push(error(origin, format!(
+                        "item rename of {code} item {item}: `{name}` is not a PascalCase Rust name"
+                    ))),
+                    Some(_) => {
+                        if items.entry(code.as_str()).or_default().insert(item.as_str(), (name.clone(), index)).is_some() {
+                            diags.push(error(origin, format!("item {item} of {code} is renamed twice; keep one rename")));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (fields, items)
+}
+
+fn suggest(snapshot: &Snapshot, code: &str) -> String {
+    let lower = code.to_ascii_lowercase();
+    snapshot
+        .fields
+        .keys()
+        .find(|k| k.to_ascii_lowercase() == lower)
+        .map(|k| format!(" (did you mean {k}?)"))
+        .unwrap_or_default()
+}
+
+fn marker_name(code: &str, ident: &str) -> String {
+    let valid = code
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !naming::is_keyword(code)
+        && code != "_";
+    if valid {
+        code.to_owned()
+    } else {
+        naming::const_case(ident)
+    }
+}
+
+fn build_enum(
+    names: &Names,
+    field_pascal: &str,
+    d: &Descriptor<'_>,
+    renames: Option<&BTreeMap<&str, (String, usize)>>,
+) -> EnumModel {
+    let ident = format!("{}{}", names.read, field_pascal);
+    let items = d.items();
+    let mut variants: Vec<(String, String, String)> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
+    seen.insert("Other".to_owned());
+    for (id, value) in &items {
+        let renamed = renames
+            .and_then(|r| r.get(id.as_str()))
+            .map(|(n, _)| n.clone());
+        let mut name = renamed.unwrap_or_else(|| {
+            let p = naming::pascal_case(value);
+            if p.is_empty() {
+                format!("Item{}", naming::pascal_case(id))
+            } else if p.starts_with(|c: char| c.is_ascii_digit()) {
+                format!("V{p}")
+            } else {
+                p
+            }
+        });
+        if naming::is_keyword(&name) {
+            name.push('_');
+        }
+        if !seen.insert(name.clone()) {
+            // Duplicate labels are common ("Другое" twice): keep both, told apart by the id.
+            name = format!("{name}{}", naming::pascal_case(id));
+            let mut n = 2;
+            while !seen.insert(name.clone()) {
+                name = format!("{name}_{n}");
+                n += 1;
+            }
+        }
+        variants.push((name, id.clone(), (*value).to_owned()));
+    }
+    EnumModel { ident, variants }
+}
+
+fn check_collisions(
+    names: &Names,
+    fields: &[FieldModel],
+    renames: &FieldRenames<'_>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let origin_of = |code: &str| {
+        renames
+            .get(code)
+            .map(|(_, i)| Origin::Rename(*i))
+            .unwrap_or(Origin::Schema)
+    };
+    let fix = |a: &str, b: &str| {
+        format!(
+            "rename one of them, for example `rename({b} = \"...\")`; the codes stay as they are on the wire (a: {a}, b: {b})"
+        )
+    };
+    let mut check = |kind: &str, key: &dyn Fn(&FieldModel) -> String| {
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for f in fields {
+            let k = key(f);
+            if let Some(first) = seen.insert(k.clone(), &f.code) {
+                if first != f.code {
+                    let origin = if renames.contains_key(f.code.as_str()) {
+                        origin_of(&f.code)
+                    } else {
+                        origin_of(first)
+                    };
+                    diags.push(error(
+                        origin,
+                        format!(
+                            "fields {first} and {} both map to the Rust {kind} `{k}`; {}",
+                            f.code,
+                            fix(first, &f.code)
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    check("name", &|f| f.ident.clone());
+    check("constant", &|f| f.const_name.clone());
+    check("enum variant", &|f| f.variant.clone());
+    check("marker type", &|f| f.marker.clone());
+
+    // Names the generated code already uses.
+    let reserved_fields = ["extra"];
+    let reserved_types = [
+        &names.read,
+        &names.create,
+        &names.builder,
+        &names.patch,
+        &names.field_enum,
+    ];
+    for f in fields {
+        if reserved_fields.contains(&f.ident.as_str()) {
+            diags.push(error(origin_of(&f.code), format!(
+                "field {} maps to the Rust name `{}`, which the read model uses for fields the snapshot does not know; rename it, for example `rename({} = \"{}_field\")`",
+                f.code, f.ident, f.code, f.ident
+            )));
+        }
+        if f.ident.starts_with("clear_")
+            && fields
+                .iter()
+                .any(|g| format!("clear_{}", g.ident) == f.ident)
+        {
+            diags.push(error(origin_of(&f.code), format!(
+                "field {} maps to `{}`, which is also the name of the update payload's method that clears another field; rename it",
+                f.code, f.ident
+            )));
+        }
+        if ["build", "builder", "new", "is_empty"].contains(&f.ident.as_str()) {
+            diags.push(error(origin_of(&f.code), format!(
+                "field {} maps to `{}`, which the generated payload types use as a method name; rename it, for example `rename({} = \"{}_value\")`",
+                f.code, f.ident, f.code, f.ident
+            )));
+        }
+        if let Some(e) = &f.enumeration {
+            if reserved_types.iter().any(|t| **t == e.ident)
+                || fields.iter().any(|g| {
+                    g.code != f.code && g.enumeration.as_ref().is_some_and(|ge| ge.ident == e.ident)
+                })
+            {
+                diags.push(error(origin_of(&f.code), format!(
+                    "the enum generated for field {} would be named `{}`, which another generated type already uses; rename the field",
+                    f.code, e.ident
+                )));
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Rust names for Bitrix codes and labels: snake_case fields, PascalCase types and variants,
+//! SCREAMING_SNAKE constants, keywords avoided, Cyrillic transliterated.
+
+/// Strict and reserved Rust keywords (edition 2024): never usable as plain identifiers.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Whether `name` is a Rust keyword.
+pub fn is_keyword(name: &str) -> bool {
+    KEYWORDS.contains(&name) || name == "Self"
+}
+
+/// The snake_case identifier for a Bitrix code: `UF_CRM_1721244482250` ->
+/// `uf_crm_1721244482250`, `stageId` -> `stage_id`, `TYPE` -> `type_` (keyword),
+/// `1C_ID` -> `f_1c_id` (no leading digit).
+pub fn snake_case(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 2);
+    let chars: Vec<char> = transliterate(code).chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_alphanumeric() {
+            let boundary = c.is_ascii_uppercase()
+                && i > 0
+                && (chars[i - 1].is_ascii_lowercase()
+                    || (chars[i - 1].is_ascii_uppercase()
+                        && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())));
+            if boundary && !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let trimmed = out.trim_end_matches('_');
+    let mut name = if trimmed.is_empty() {
+        "field".to_owned()
+    } else {
+        trimmed.to_owned()
+    };
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "f_");
+    }
+    if is_keyword(&name) {
+        name.push('_');
+    }
+    name
+}
+
+/// PascalCase of a snake_case name or of free text: `uf_crm_17` -> `UfCrm17`,
+/// `Холодный звонок` -> `KholodnyyZvonok`. Returns an empty string when nothing usable is
+/// left (the caller picks a fallback).
+pub fn pascal_case(text: &str) -> String {
+    let latin = transliterate(text);
+    let mut out = String::with_capacity(latin.len());
+    let mut upper_next = true;
+    let mut prev_lower = false;
+    for c in latin.chars() {
+        if c.is_ascii_alphanumeric() {
+            if upper_next || (c.is_ascii_uppercase() && prev_lower) {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c.to_ascii_lowercase());
+            }
+            upper_next = false;
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else {
+            upper_next = true;
+            prev_lower = false;
+        }
+    }
+    out
+}
+
+/// SCREAMING_SNAKE_CASE of a snake_case identifier (`type_` -> `TYPE`).
+pub fn const_case(snake: &str) -> String {
+    let upper = snake.trim_end_matches('_').to_ascii_uppercase();
+    if upper.is_empty() {
+        "FIELD".to_owned()
+    } else {
+        upper
+    }
+}
+
+/// Whether `name` is usable as a generated snake_case identifier (a rename target).
+pub fn is_snake_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name != "_"
+        && !is_keyword(name)
+}
+
+/// Whether `name` is usable as a PascalCase identifier (an enum variant rename target).
+pub fn is_pascal_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+        && !is_keyword(name)
+}
+
+/// Latin transliteration of Cyrillic text (a simple, readable scheme close to the Russian
+/// passport one); other characters pass through. HTML entities such as `&quot;` are dropped.
+pub fn transliterate(text: &str) -> String {
+    let text = strip_entities(text);
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let latin = match lower {
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' => "e",
+            'ё' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' => "i",
+            'й' => "y",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "kh",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "shch",
+            'ъ' => "",
+            'ы' => "y",
+            'ь' => "",
+            'э' => "e",
+            'ю' => "yu",
+            'я' => "ya",
+            'і' => "i",
+            'ї' => "yi",
+            'є' => "ye",
+            'ґ' => "g",
+            'ў' => "u",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        if c != lower {
+            // Keep the capital: "Щ" -> "Shch".
+            let mut it = latin.chars();
+            if let Some(first) = it.next() {
+                out.push(first.to_ascii_uppercase());
+                out.extend(it);
+            }
+        } else {
+            out.push_str(latin);
+        }
+    }
+    out
+}
+
+fn strip_entities(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('&') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        match tail.find(';') {
+            Some(end)
+                if end <= 10
+                    && tail[1..end]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '#') =>
+            {
+                out.push(' ');
+                rest = &tail[end + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_table() {
+        let cases = [
+            ("ID", "id"),
+            ("TITLE", "title"),
+            ("STAGE_ID", "stage_id"),
+            ("UF_CRM_1721244482250", "uf_crm_1721244482250"),
+            ("UF_CRM_69EE4F347BF80", "uf_crm_69ee4f347bf80"),
+            ("UF_CRM_7_1777887301589", "uf_crm_7_1777887301589"),
+            ("PARENT_ID_1220", "parent_id_1220"),
+            ("stageId", "stage_id"),
+            ("parentId1220", "parent_id1220"),
+            ("HTTPSUrl", "https_url"),
+            ("TYPE", "type_"),
+            ("MOD", "mod_"),
+            ("SELF", "self_"),
+            ("1C_ID", "f_1c_id"),
+            ("__X__", "x"),
+            ("UF_CRM_Цена", "uf_crm_tsena"),
+            ("!!!", "field"),
+            ("", "field"),
+        ];
+        for (code, expected) in cases {
+            assert_eq!(snake_case(code), expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn pascal_case_table() {
+        let cases = [
+            ("uf_crm_1721244482250", "UfCrm1721244482250"),
+            ("title", "Title"),
+            ("Холодный звонок", "KholodnyyZvonok"),
+            ("Выставка \"Иннопром\"", "VystavkaInnoprom"),
+            ("Щедрый клиент", "ShchedryyKlient"),
+            ("&quot;VIP&quot; клиент", "VipKlient"),
+            ("50% скидка", "50Skidka"),
+            ("camelCaseValue", "CamelCaseValue"),
+            ("   ", ""),
+            ("日本", ""),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(pascal_case(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn const_case_table() {
+        assert_eq!(const_case("uf_crm_17"), "UF_CRM_17");
+        assert_eq!(const_case("type_"), "TYPE");
+        assert_eq!(const_case("_"), "FIELD");
+    }
+
+    #[test]
+    fn rename_targets_are_validated() {
+        assert!(is_snake_ident("greeting"));
+        assert!(is_snake_ident("sales_channel_2"));
+        assert!(!is_snake_ident("Greeting"));
+        assert!(!is_snake_ident("type"));
+        assert!(!is_snake_ident("2x"));
+        assert!(!is_snake_ident("with space"));
+        assert!(!is_snake_ident(""));
+        assert!(is_pascal_ident("Website"));
+        assert!(!is_pascal_ident("website"));
+        assert!(!is_pascal_ident("Self"));
+    }
+}

@@ -1,0 +1,487 @@
+//! The snapshot format: a portal's `crm.*.fields` result, kept losslessly, plus the entity it
+//! describes.
+//!
+//! ```json
+//! {
+//!   "format_version": 1,
+//!   "entity": { "name": "deal", "method_prefix": "crm.deal", "entity_type_id": 2 },
+//!   "fields": { "ID": { "type": "integer", "isRequired": false, ... }, ... }
+//! }
+//! ```
+//!
+//! `fields` is exactly the `result` object of `crm.deal.fields`: every key of every descriptor
+//! is kept (known or not), in the order the portal returned them. The file holds no portal URL,
+//! no credentials and no timestamp, so it is deterministic and safe to commit.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// The snapshot format version this crate reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Which CRM entity a snapshot describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityInfo {
+    /// Entity name, such as `deal`.
+    pub name: String,
+    /// Method prefix, such as `crm.deal`.
+    pub method_prefix: String,
+    /// CRM entity type id (2 for deals).
+    pub entity_type_id: u32,
+}
+
+impl EntityInfo {
+    /// Deals: `crm.deal.*`, entity type id 2.
+    pub fn deal() -> Self {
+        EntityInfo {
+            name: "deal".into(),
+            method_prefix: "crm.deal".into(),
+            entity_type_id: 2,
+        }
+    }
+
+    /// The entity with this name among the ones the legacy `crm.*` API knows (`deal`, `lead`,
+    /// `contact`, `company`, `quote`).
+    pub fn by_name(name: &str) -> Option<Self> {
+        let id = match name {
+            "lead" => 1,
+            "deal" => 2,
+            "contact" => 3,
+            "company" => 4,
+            "quote" => 7,
+            _ => return None,
+        };
+        Some(EntityInfo {
+            name: name.into(),
+            method_prefix: format!("crm.{name}"),
+            entity_type_id: id,
+        })
+    }
+}
+
+/// A snapshot of one entity's field descriptors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The entity described.
+    pub entity: EntityInfo,
+    /// The descriptors as the portal returned them, keyed by field code, in portal order.
+    pub fields: Map<String, Value>,
+}
+
+/// Why a snapshot could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The text is not JSON.
+    Json {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What the JSON parser said.
+        message: String,
+    },
+    /// The text is JSON but not a snapshot or a `crm.*.fields` response.
+    Shape(String),
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Json {
+                line,
+                column,
+                message,
+            } => {
+                write!(
+                    f,
+                    "malformed JSON at line {line}, column {column}: {message}"
+                )
+            }
+            SnapshotError::Shape(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+impl Snapshot {
+    /// Builds a snapshot from the `result` object of a `crm.*.fields` call.
+    pub fn new(entity: EntityInfo, fields: Map<String, Value>) -> Result<Self, SnapshotError> {
+        let snapshot = Snapshot { entity, fields };
+        snapshot.validate()?;
+        Ok(snapshot)
+    }
+
+    /// Reads a snapshot file, or a raw `crm.*.fields` response pasted from the portal
+    /// (`{"result": {...}, "time": {...}}`; the entity is then `default_entity`).
+    pub fn parse(text: &str, default_entity: &EntityInfo) -> Result<Self, SnapshotError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| SnapshotError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        Self::from_value(value, default_entity)
+    }
+
+    /// Like [`Snapshot::parse`], from parsed JSON.
+    pub fn from_value(value: Value, default_entity: &EntityInfo) -> Result<Self, SnapshotError> {
+        let Value::Object(mut root) = value else {
+            return Err(SnapshotError::Shape(format!(
+                "expected a JSON object (a snapshot or a crm.*.fields response), found {}",
+                json_kind(&value)
+            )));
+        };
+        if let Some(error) = root.get("error") {
+            let description = root
+                .get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            return Err(SnapshotError::Shape(format!(
+                "this is an error response from the portal, not field descriptors: {} {description}",
+                error.as_str().unwrap_or("")
+            )));
+        }
+        if let Some(version) = root.get("format_version") {
+            let version = version
+                .as_u64()
+                .ok_or_else(|| SnapshotError::Shape("`format_version` must be a number".into()))?;
+            if version != FORMAT_VERSION {
+                return Err(SnapshotError::Shape(format!(
+                    "snapshot format_version {version} is not supported (this bitrix-codegen reads version {FORMAT_VERSION}); \
+                     re-create the snapshot with `bitrix-codegen snapshot` or upgrade bitrix-codegen"
+                )));
+            }
+            let entity = parse_entity(root.get("entity"))?;
+            let Some(Value::Object(fields)) = root.remove("fields") else {
+                return Err(SnapshotError::Shape(
+                    "the snapshot has no `fields` object".into(),
+                ));
+            };
+            return Self::new(entity, fields);
+        }
+        if let Some(result) = root.remove("result") {
+            let Value::Object(mut fields) = result else {
+                return Err(SnapshotError::Shape(format!(
+                    "`result` must be an object of field descriptors, found {}",
+                    json_kind(&result)
+                )));
+            };
+            // crm.item.fields wraps the descriptors in `result.fields`.
+            let item_wrapper = fields.len() == 1
+                && matches!(fields.get("fields"), Some(Value::Object(inner))
+                    if inner.values().all(|d| d.get("type").is_some()));
+            if item_wrapper {
+                if let Some(Value::Object(inner)) = fields.remove("fields") {
+                    fields = inner;
+                }
+            }
+            return Self::new(default_entity.clone(), fields);
+        }
+        if !root.is_empty() && root.values().all(|d| d.get("type").is_some()) {
+            // A bare `result` object.
+            return Self::new(default_entity.clone(), root);
+        }
+        Err(SnapshotError::Shape(
+            "this JSON is neither a snapshot (no `format_version`) nor a crm.*.fields response (no `result`)"
+                .into(),
+        ))
+    }
+
+    fn validate(&self) -> Result<(), SnapshotError> {
+        let mut problems = Vec::new();
+        if self.fields.is_empty() {
+            problems.push("the snapshot has no fields".to_owned());
+        }
+        for (code, descriptor) in &self.fields {
+            match descriptor {
+                Value::Object(d) => match d.get("type") {
+                    Some(Value::String(t)) if !t.is_empty() => {}
+                    Some(other) => problems.push(format!(
+                        "field {code}: `type` must be a non-empty string, found {}",
+                        json_kind(other)
+                    )),
+                    None => problems.push(format!("field {code}: the descriptor has no `type`")),
+                },
+                other => problems.push(format!(
+                    "field {code}: the descriptor must be an object, found {}",
+                    json_kind(other)
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SnapshotError::Shape(problems.join("; ")))
+        }
+    }
+
+    /// The snapshot as deterministic, pretty-printed JSON with a trailing newline.
+    pub fn to_json_pretty(&self) -> String {
+        let mut entity = Map::new();
+        entity.insert("name".into(), Value::String(self.entity.name.clone()));
+        entity.insert(
+            "method_prefix".into(),
+            Value::String(self.entity.method_prefix.clone()),
+        );
+        entity.insert(
+            "entity_type_id".into(),
+            Value::from(self.entity.entity_type_id),
+        );
+        let mut root = Map::new();
+        root.insert("format_version".into(), Value::from(FORMAT_VERSION));
+        root.insert("entity".into(), Value::Object(entity));
+        root.insert("fields".into(), Value::Object(self.fields.clone()));
+        let mut text = serde_json::to_string_pretty(&Value::Object(root))
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        text.push('\n');
+        text
+    }
+
+    /// The descriptors, typed.
+    pub fn descriptors(&self) -> impl Iterator<Item = Descriptor<'_>> {
+        self.fields
+            .iter()
+            .map(|(code, raw)| Descriptor { code, raw })
+    }
+}
+
+fn parse_entity(value: Option<&Value>) -> Result<EntityInfo, SnapshotError> {
+    let Some(Value::Object(e)) = value else {
+        return Err(SnapshotError::Shape(
+            "the snapshot has no `entity` object (name, method_prefix, entity_type_id)".into(),
+        ));
+    };
+    let text = |key: &str| {
+        e.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| SnapshotError::Shape(format!("`entity.{key}` must be a string")))
+    };
+    let entity_type_id = e
+        .get("entity_type_id")
+        .and_then(Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| SnapshotError::Shape("`entity.entity_type_id` must be a number".into()))?;
+    Ok(EntityInfo {
+        name: text("name")?,
+        method_prefix: text("method_prefix")?,
+        entity_type_id,
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A short name for the kind of a JSON value, for error messages.
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A typed view of one field descriptor. Flags that are missing or of an unexpected type read
+/// as `false`: real portals omit `isDeprecated` unless it is true.
+#[derive(Debug, Clone, Copy)]
+pub struct Descriptor<'a> {
+    /// The field code.
+    pub code: &'a str,
+    /// The raw descriptor object.
+    pub raw: &'a Value,
+}
+
+impl<'a> Descriptor<'a> {
+    fn flag(&self, key: &str) -> bool {
+        match self.raw.get(key) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => matches!(s.as_str(), "Y" | "y" | "1" | "true"),
+            Some(Value::Number(n)) => n.as_u64() == Some(1),
+            _ => false,
+        }
+    }
+
+    fn text(&self, key: &str) -> Option<&'a str> {
+        self.raw
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+    }
+
+    /// `type`.
+    pub fn field_type(&self) -> &'a str {
+        self.raw.get("type").and_then(Value::as_str).unwrap_or("")
+    }
+    /// `isRequired`.
+    pub fn is_required(&self) -> bool {
+        self.flag("isRequired")
+    }
+    /// `isReadOnly`.
+    pub fn is_read_only(&self) -> bool {
+        self.flag("isReadOnly")
+    }
+    /// `isImmutable`.
+    pub fn is_immutable(&self) -> bool {
+        self.flag("isImmutable")
+    }
+    /// `isMultiple`.
+    pub fn is_multiple(&self) -> bool {
+        self.flag("isMultiple")
+    }
+    /// `isDynamic` (user fields).
+    pub fn is_dynamic(&self) -> bool {
+        self.flag("isDynamic")
+    }
+    /// `isDeprecated`.
+    pub fn is_deprecated(&self) -> bool {
+        self.flag("isDeprecated")
+    }
+    /// `title`.
+    pub fn title(&self) -> &'a str {
+        self.text("title").unwrap_or(self.code)
+    }
+    /// `statusType` when it is a string (requisite fields carry an array; it is ignored here).
+    pub fn status_type(&self) -> Option<&'a str> {
+        self.text("statusType")
+    }
+    /// `listLabel`.
+    pub fn list_label(&self) -> Option<&'a str> {
+        self.text("listLabel")
+    }
+    /// `formLabel`.
+    pub fn form_label(&self) -> Option<&'a str> {
+        self.text("formLabel")
+    }
+    /// `filterLabel`.
+    pub fn filter_label(&self) -> Option<&'a str> {
+        self.text("filterLabel")
+    }
+    /// The human label: `formLabel`, else `listLabel`, else `filterLabel`.
+    pub fn label(&self) -> Option<&'a str> {
+        self.form_label()
+            .or(self.list_label())
+            .or(self.filter_label())
+    }
+    /// `items` of an enumeration: `(ID, VALUE)` pairs; malformed entries are skipped.
+    pub fn items(&self) -> Vec<(String, &'a str)> {
+        let Some(Value::Array(items)) = self.raw.get("items") else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| {
+                let id = match item.get("ID")? {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                let value = item.get("VALUE").and_then(Value::as_str).unwrap_or("");
+                Some((id, value))
+            })
+            .collect()
+    }
+    /// `settings`, when it is a non-empty object (`[]` on portals means "no settings").
+    pub fn settings(&self) -> Option<&'a Map<String, Value>> {
+        self.raw
+            .get("settings")
+            .and_then(Value::as_object)
+            .filter(|m| !m.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../schemas/demo/deal.json");
+
+    #[test]
+    fn demo_snapshot_round_trips_byte_for_byte() {
+        let snapshot = Snapshot::parse(DEMO, &EntityInfo::deal()).unwrap();
+        assert_eq!(snapshot.to_json_pretty(), DEMO);
+        assert_eq!(snapshot.entity, EntityInfo::deal());
+    }
+
+    #[test]
+    fn raw_response_is_accepted_and_keeps_order_and_unknown_keys() {
+        let raw = r#"{"result": {"ZED": {"type": "string", "isRequired": false, "future": [1]},
+                      "ALPHA": {"type": "integer"}}, "time": {"start": 1}}"#;
+        let snapshot = Snapshot::parse(raw, &EntityInfo::deal()).unwrap();
+        let codes: Vec<_> = snapshot.fields.keys().cloned().collect();
+        assert_eq!(codes, ["ZED", "ALPHA"]);
+        assert_eq!(snapshot.fields["ZED"]["future"], serde_json::json!([1]));
+        assert!(!snapshot.to_json_pretty().contains("time"));
+    }
+
+    #[test]
+    fn item_fields_wrapper_is_unwrapped() {
+        let raw = r#"{"result": {"fields": {"id": {"type": "integer", "upperName": "ID"}}}}"#;
+        let snapshot = Snapshot::parse(raw, &EntityInfo::deal()).unwrap();
+        assert!(snapshot.fields.contains_key("id"));
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let err = Snapshot::parse("{\n  \"result\": {,\n}", &EntityInfo::deal()).unwrap_err();
+        match err {
+            SnapshotError::Json { line, column, .. } => assert_eq!((line, column), (2, 14)),
+            other => panic!("expected a JSON error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_shapes_are_explained() {
+        let cases = [
+            ("[]", "expected a JSON object"),
+            (
+                r#"{"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}"#,
+                "error response",
+            ),
+            (
+                r#"{"format_version": 9, "entity": {}, "fields": {}}"#,
+                "format_version 9",
+            ),
+            (
+                r#"{"result": {"A": {"title": "x"}}}"#,
+                "field A: the descriptor has no `type`",
+            ),
+            (
+                r#"{"result": {"A": 5}}"#,
+                "field A: the descriptor must be an object",
+            ),
+            (r#"{"hello": 1}"#, "neither a snapshot"),
+            (r#"{"result": {}}"#, "no fields"),
+        ];
+        for (text, expected) in cases {
+            let err = Snapshot::parse(text, &EntityInfo::deal())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn descriptor_flags_tolerate_missing_and_odd_forms() {
+        let snapshot = Snapshot::parse(
+            r#"{"result": {"A": {"type": "string", "isRequired": "Y", "items": [{"ID": 5, "VALUE": "x"}, {"bad": 1}],
+                 "settings": [], "statusType": ["a"]}}}"#,
+            &EntityInfo::deal(),
+        )
+        .unwrap();
+        let d = snapshot.descriptors().next().unwrap();
+        assert!(d.is_required());
+        assert!(!d.is_deprecated());
+        assert_eq!(d.items(), vec![("5".to_owned(), "x")]);
+        assert!(d.settings().is_none());
+        assert_eq!(d.status_type(), None);
+        assert_eq!(d.title(), "A");
+    }
+}
