@@ -237,10 +237,12 @@ mod tests {
             .expect("valid test date")
     }
 
+    type Expected = Option<(NaiveDateTime, Option<FixedOffset>)>;
+
     #[test]
     fn parses_every_form() {
         let off = |s| FixedOffset::east_opt(s);
-        let cases: &[(&str, Option<(NaiveDateTime, Option<FixedOffset>)>)] = &[
+        let cases: &[(&str, Expected)] = &[
             ("2024-08-30", Some((dt(2024, 8, 30, 0, 0, 0, 0), None))),
             ("30.08.2024", Some((dt(2024, 8, 30, 0, 0, 0, 0), None))),
             (
