@@ -8,9 +8,30 @@ pub mod patch;
 pub mod query;
 pub mod types;
 
+// The HTTP client.
+pub mod auth;
+pub mod batch;
+pub mod client;
+pub mod error;
+pub mod limits;
+pub mod list;
+mod php;
+pub mod retry;
+pub mod transport;
+
 pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, StandardDeal, UpdatePayload};
 pub use patch::Patch;
 pub use query::{Field, Filter};
+
+// The HTTP client.
+pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
+pub use batch::{Batch, BatchResults, Handle};
+pub use client::{AddParams, CallOptions, Client, ClientBuilder, UpdateParams};
+pub use error::{ApiError, ApiErrorCode, Error};
+pub use limits::Plan;
+pub use list::{ListQuery, ListStream, Order, Page};
+pub use retry::RetryPolicy;
+pub use transport::{Response, TimeBlock};
 
 #[cfg(feature = "macros")]
 pub use bitrix_macros::bitrix_entity;

@@ -1,0 +1,554 @@
+//! Typed `batch` calls: many commands in one HTTP request.
+//!
+//! ```no_run
+//! # use bitrix_runtime::{Client, Entity, CreatePayload};
+//! # async fn demo<D: Entity>(client: Client, new: D::New, id: D::Id) -> Result<(), bitrix_runtime::Error> {
+//! let mut batch = client.batch();
+//! let created = batch.add(&new);         // Handle<D::Id>
+//! let existing = batch.get::<D>(id);     // Handle<D>
+//! let results = batch.halt(true).send().await?;
+//! let new_id = results.get(created)?;
+//! let record = results.get(existing)?;
+//! # let _ = (new_id, record); Ok(()) }
+//! ```
+//!
+//! - At most 50 commands go in one request; a longer batch is sent in chunks of 50, one after
+//!   another (commands cannot refer to results of another chunk; the typed builder has no
+//!   references at all).
+//! - A batch costs one request of the rate limit; each command's execution time counts
+//!   against its own method's operating limit (`result_time`).
+//! - Each command has its own result or error ([`BatchResults::get`]). With `halt`, the
+//!   portal stops at the first failing command, and the later ones report
+//!   [`Error::NotExecuted`] (later chunks are not sent).
+//! - **Clearing a field is not possible inside a batch**: commands travel as PHP query strings,
+//!   which cannot express `null` or an empty list. A payload that needs them (a cleared
+//!   multiple field, an empty list) makes [`Batch::send`] fail with
+//!   [`Error::InvalidRequest`] before anything is sent; send such updates with
+//!   [`Client::update`]. (Clearing a single-value field sends `""`, which a query string can
+//!   carry.)
+//! - A batch is retried after failures whose outcome is unknown only when every command is a
+//!   read (or was marked idempotent, or [`Batch::idempotent`] says so).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::client::{
+    AddParams, Client, Exec, UpdateParams, add_params, decode_new_id, expect_true, is_read_method,
+    update_params,
+};
+use crate::entity::{CreatePayload, Entity, UpdatePayload};
+use crate::error::{ApiErrorCode, Error};
+use crate::limits::TimeReport;
+use crate::list::{BATCH_SIZE, ListQuery, Page};
+use crate::php;
+use crate::transport::{BatchResult, Response, command_error, count_of};
+
+/// One command, ready to send.
+pub(crate) struct RawCommand {
+    pub key: String,
+    pub method: String,
+    /// PHP query string (without `?`).
+    pub query: String,
+}
+
+/// Sends up to 50 commands as one `batch` request and feeds `result_time` to the
+/// operating-time tracker.
+pub(crate) async fn send_raw<T: DeserializeOwned>(
+    client: &Client,
+    commands: &[RawCommand],
+    halt: bool,
+    idempotent: bool,
+) -> Result<BatchResult<T>, Error> {
+    debug_assert!(commands.len() <= BATCH_SIZE);
+    let mut cmd = Map::new();
+    for c in commands {
+        let line = if c.query.is_empty() {
+            c.method.clone()
+        } else {
+            format!("{}?{}", c.method, c.query)
+        };
+        cmd.insert(c.key.clone(), Value::String(line));
+    }
+    let mut params = Map::new();
+    params.insert("halt".into(), Value::from(u8::from(halt)));
+    params.insert("cmd".into(), Value::Object(cmd));
+    let mut methods: Vec<&str> = Vec::new();
+    let mut seen = HashSet::new();
+    for c in commands {
+        if seen.insert(c.method.to_ascii_lowercase()) {
+            methods.push(&c.method);
+        }
+    }
+    let response: Response<BatchResult<T>> = client
+        .execute(
+            "batch",
+            &params,
+            Exec {
+                idempotent,
+                paced_methods: &methods,
+                not_found_on_retry_is_success: false,
+            },
+        )
+        .await?;
+    let batch = response.result;
+    let tracker = client.operating();
+    for c in commands {
+        let report = batch
+            .result_time
+            .0
+            .get(&c.key)
+            .map(|t| t.report())
+            .unwrap_or_default();
+        let refused = batch.result_error.0.get(&c.key).is_some_and(|e| {
+            let code = e.get("error").and_then(Value::as_str).unwrap_or("");
+            ApiErrorCode::parse(code, "") == ApiErrorCode::OperationTimeLimit
+        });
+        if refused {
+            let fallback = client.inner.retry.backoff(1);
+            tracker.refused(&c.method, &report, fallback);
+        } else if report != TimeReport::default() {
+            tracker.record(&c.method, &report);
+        }
+    }
+    Ok(batch)
+}
+
+/// The raw result of one command.
+#[derive(Debug, Clone)]
+pub struct CommandResult {
+    /// `result[key]`.
+    pub result: Value,
+    /// `result_total[key]` of a list command.
+    pub total: Option<u64>,
+    /// `result_next[key]` of a list command.
+    pub next: Option<u64>,
+}
+
+type Decoder<T> = fn(&str, &CommandResult) -> Result<T, Error>;
+
+/// A typed reference to one command's result in [`BatchResults`].
+pub struct Handle<T> {
+    index: usize,
+    decode: Decoder<T>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Handle<T> {}
+
+impl<T> fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle({})", self.index)
+    }
+}
+
+struct Command {
+    method: String,
+    /// `None`: answered locally without sending (an empty patch).
+    query: Option<String>,
+    idempotent: bool,
+}
+
+/// A typed batch builder; see the [module documentation](self).
+pub struct Batch {
+    client: Client,
+    commands: Vec<Command>,
+    halt: bool,
+    idempotent: Option<bool>,
+    invalid: Option<Error>,
+}
+
+impl fmt::Debug for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batch")
+            .field("commands", &self.commands.len())
+            .field("halt", &self.halt)
+            .finish_non_exhaustive()
+    }
+}
+
+fn decode_entity<E: Entity>(method: &str, r: &CommandResult) -> Result<E, Error> {
+    E::deserialize(&r.result).map_err(|e| Error::Decode {
+        method: method.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Error> {
+    let items = Vec::<E>::deserialize(&r.result).map_err(|e| Error::Decode {
+        method: method.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(Page {
+        items,
+        total: r.total,
+        next: r.next,
+    })
+}
+
+fn decode_true(method: &str, r: &CommandResult) -> Result<(), Error> {
+    expect_true(method, &r.result)
+}
+
+fn decode_id<E: Entity>(method: &str, r: &CommandResult) -> Result<E::Id, Error> {
+    decode_new_id::<E>(method, &r.result)
+}
+
+fn decode_value(_: &str, r: &CommandResult) -> Result<Value, Error> {
+    Ok(r.result.clone())
+}
+
+use serde::Deserialize as _;
+
+impl Batch {
+    pub(crate) fn new(client: Client) -> Self {
+        Batch {
+            client,
+            commands: Vec::new(),
+            halt: false,
+            idempotent: None,
+            invalid: None,
+        }
+    }
+
+    /// Stop at the first failing command (`halt=1`).
+    pub fn halt(mut self, halt: bool) -> Self {
+        self.halt = halt;
+        self
+    }
+
+    /// Overrides whether the whole batch may be repeated after a failure whose outcome is
+    /// unknown (by default: only when every command is a read or was marked idempotent).
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// The number of commands.
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// Whether no command was added.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+
+    fn push<T>(
+        &mut self,
+        method: String,
+        params: Result<Option<Map<String, Value>>, Error>,
+        idempotent: bool,
+        decode: Decoder<T>,
+    ) -> Handle<T> {
+        let index = self.commands.len();
+        let query = match params {
+            Ok(Some(p)) => match php::build_query(&p) {
+                Ok(q) => Some(q),
+                Err(e) => {
+                    if self.invalid.is_none() {
+                        self.invalid = Some(Error::InvalidRequest {
+                            method: method.clone(),
+                            message: format!(
+                                "command {index} sets {} to {}, which a batch command cannot express (commands are query strings, with no null or empty list); send this call directly, for example client.update(..), or leave the value out",
+                                e.path, e.what
+                            ),
+                        });
+                    }
+                    Some(String::new())
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                if self.invalid.is_none() {
+                    self.invalid = Some(e);
+                }
+                Some(String::new())
+            }
+        };
+        self.commands.push(Command {
+            method,
+            query,
+            idempotent,
+        });
+        Handle {
+            index,
+            decode,
+            _t: PhantomData,
+        }
+    }
+
+    /// Adds a create command; its result is the new id.
+    pub fn add<N: CreatePayload>(&mut self, new: &N) -> Handle<<N::Entity as Entity>::Id> {
+        self.add_with(new, AddParams::default())
+    }
+
+    /// Adds a create command with [`AddParams`].
+    pub fn add_with<N: CreatePayload>(
+        &mut self,
+        new: &N,
+        params: AddParams,
+    ) -> Handle<<N::Entity as Entity>::Id> {
+        let method = format!("{}.add", <N::Entity as Entity>::METHOD_PREFIX);
+        let body = add_params(&method, new, params).map(Some);
+        self.push(method, body, params.idempotent, decode_id::<N::Entity>)
+    }
+
+    /// Adds a read of one record.
+    pub fn get<E: Entity>(&mut self, id: E::Id) -> Handle<E> {
+        let method = format!("{}.get", E::METHOD_PREFIX);
+        let mut p = Map::new();
+        p.insert("id".into(), Value::from(id.into()));
+        self.push(method, Ok(Some(p)), true, decode_entity::<E>)
+    }
+
+    /// Adds an update command (a patch that touches nothing is answered without sending).
+    pub fn update<P: UpdatePayload>(
+        &mut self,
+        id: <P::Entity as Entity>::Id,
+        patch: &P,
+    ) -> Handle<()> {
+        self.update_with(id, patch, UpdateParams::default())
+    }
+
+    /// Adds an update command with [`UpdateParams`].
+    pub fn update_with<P: UpdatePayload>(
+        &mut self,
+        id: <P::Entity as Entity>::Id,
+        patch: &P,
+        params: UpdateParams,
+    ) -> Handle<()> {
+        let method = format!("{}.update", <P::Entity as Entity>::METHOD_PREFIX);
+        let body = if patch.is_empty() {
+            Ok(None)
+        } else {
+            update_params(&method, id.into(), patch, params).map(Some)
+        };
+        self.push(method, body, params.idempotent, decode_true)
+    }
+
+    /// Adds a delete command.
+    pub fn delete<E: Entity>(&mut self, id: E::Id) -> Handle<()> {
+        let method = format!("{}.delete", E::METHOD_PREFIX);
+        let mut p = Map::new();
+        p.insert("id".into(), Value::from(id.into()));
+        self.push(method, Ok(Some(p)), true, decode_true)
+    }
+
+    /// Adds the first page (`start=0`) of a list query.
+    pub fn list<E: Entity>(&mut self, query: &ListQuery<E>) -> Handle<Page<E>> {
+        let method = format!("{}.list", E::METHOD_PREFIX);
+        match query.page_params(0) {
+            Some(p) => self.push(method, Ok(Some(p)), true, decode_page::<E>),
+            None => {
+                // An empty `one_of` matches nothing: answer locally.
+                self.push(method, Ok(None), true, decode_page::<E>)
+            }
+        }
+    }
+
+    /// Adds any command with JSON parameters; its result is the raw `result`.
+    pub fn call(&mut self, method: &str, params: impl Serialize) -> Handle<Value> {
+        let body = match serde_json::to_value(params) {
+            Ok(Value::Object(m)) => Ok(Some(m)),
+            Ok(Value::Null) => Ok(Some(Map::new())),
+            Ok(_) | Err(_) => Err(Error::InvalidRequest {
+                method: method.to_owned(),
+                message: "batch command parameters must be a JSON object".into(),
+            }),
+        };
+        let body = if method
+            .trim_end_matches(".json")
+            .eq_ignore_ascii_case("batch")
+        {
+            Err(Error::InvalidRequest {
+                method: method.to_owned(),
+                message: "a batch cannot contain another batch (ERROR_BATCH_METHOD_NOT_ALLOWED)"
+                    .into(),
+            })
+        } else {
+            body
+        };
+        let idempotent = is_read_method(method);
+        self.push(method.to_owned(), body, idempotent, decode_value)
+    }
+
+    /// Sends the commands (in chunks of 50) and returns each one's outcome.
+    pub async fn send(self) -> Result<BatchResults, Error> {
+        if let Some(e) = self.invalid {
+            return Err(e);
+        }
+        let idempotent = self
+            .idempotent
+            .unwrap_or_else(|| self.commands.iter().all(|c| c.idempotent));
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(self.commands.len());
+        let mut halted = false;
+        let mut index = 0;
+        while index < self.commands.len() {
+            // A chunk: the next up to 50 commands that go over the wire.
+            let mut chunk: Vec<(usize, RawCommand)> = Vec::new();
+            let mut local: Vec<usize> = Vec::new();
+            while index < self.commands.len() && chunk.len() < BATCH_SIZE {
+                let c = &self.commands[index];
+                match &c.query {
+                    Some(query) => chunk.push((
+                        index,
+                        RawCommand {
+                            key: format!("c{index}"),
+                            method: c.method.clone(),
+                            query: query.clone(),
+                        },
+                    )),
+                    None => local.push(index),
+                }
+                index += 1;
+            }
+            let start = outcomes.len();
+            outcomes.resize_with(index, || Outcome::NotRun);
+            for i in local {
+                outcomes[i] = Outcome::Ok(CommandResult {
+                    result: Value::Bool(true),
+                    total: Some(0),
+                    next: None,
+                });
+                if let Some(c) = self.commands.get(i) {
+                    if c.method.ends_with(".list") {
+                        outcomes[i] = Outcome::Ok(CommandResult {
+                            result: Value::Array(Vec::new()),
+                            total: Some(0),
+                            next: None,
+                        });
+                    }
+                }
+            }
+            if chunk.is_empty() {
+                continue;
+            }
+            if halted {
+                for (i, _) in &chunk {
+                    outcomes[*i] = Outcome::NotRun;
+                }
+                continue;
+            }
+            let raw: Vec<RawCommand> = chunk
+                .iter()
+                .map(|(_, c)| RawCommand {
+                    key: c.key.clone(),
+                    method: c.method.clone(),
+                    query: c.query.clone(),
+                })
+                .collect();
+            let mut batch = send_raw::<Value>(&self.client, &raw, self.halt, idempotent).await?;
+            let any_error = !batch.result_error.0.is_empty();
+            for (i, c) in &chunk {
+                let outcome = if let Some(e) = batch.result_error.0.get(&c.key) {
+                    Outcome::Err(command_error(&c.method, e, &|t| self.client.redact(t)))
+                } else if let Some(result) = batch.result.0.remove(&c.key) {
+                    Outcome::Ok(CommandResult {
+                        result,
+                        total: count_of(batch.result_total.0.get(&c.key)),
+                        next: count_of(batch.result_next.0.get(&c.key)),
+                    })
+                } else if self.halt && any_error {
+                    Outcome::NotRun
+                } else {
+                    Outcome::Ok(CommandResult {
+                        result: Value::Null,
+                        total: None,
+                        next: None,
+                    })
+                };
+                outcomes[*i] = outcome;
+            }
+            debug_assert!(outcomes.len() >= start);
+            if self.halt && any_error {
+                halted = true;
+            }
+        }
+        let methods = self.commands.into_iter().map(|c| c.method).collect();
+        Ok(BatchResults { outcomes, methods })
+    }
+}
+
+enum Outcome {
+    Ok(CommandResult),
+    Err(Error),
+    NotRun,
+}
+
+/// The outcome of every command of a sent [`Batch`].
+pub struct BatchResults {
+    outcomes: Vec<Outcome>,
+    methods: Vec<String>,
+}
+
+impl fmt::Debug for BatchResults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ok = self
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Ok(_)))
+            .count();
+        f.debug_struct("BatchResults")
+            .field("commands", &self.outcomes.len())
+            .field("succeeded", &ok)
+            .finish()
+    }
+}
+
+impl BatchResults {
+    /// The typed result of one command, or its error.
+    pub fn get<T>(&self, handle: Handle<T>) -> Result<T, Error> {
+        let method = self
+            .methods
+            .get(handle.index)
+            .map(String::as_str)
+            .unwrap_or("batch");
+        match self.outcomes.get(handle.index) {
+            Some(Outcome::Ok(r)) => (handle.decode)(method, r),
+            Some(Outcome::Err(e)) => Err(e.clone()),
+            Some(Outcome::NotRun) => Err(Error::NotExecuted {
+                method: method.to_owned(),
+            }),
+            None => Err(Error::InvalidRequest {
+                method: method.to_owned(),
+                message: "this handle belongs to another batch".into(),
+            }),
+        }
+    }
+
+    /// The raw result of one command (`result`, `result_total`, `result_next`).
+    pub fn raw<T>(&self, handle: Handle<T>) -> Option<&CommandResult> {
+        match self.outcomes.get(handle.index) {
+            Some(Outcome::Ok(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The number of commands.
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    /// Whether the batch had no commands.
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty()
+    }
+
+    /// How many commands failed or were not executed.
+    pub fn failures(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| !matches!(o, Outcome::Ok(_)))
+            .count()
+    }
+}

@@ -1,0 +1,864 @@
+//! Typed list queries and exports.
+//!
+//! A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
+//! [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
+//! user fields included (`*`, `UF_*` and the standard multiple fields).
+//!
+//! [`ListQuery::stream`] exports every matching row with bounded memory:
+//!
+//! - **fast method** (when the order is empty or by `ID` only): pages are chained by id,
+//!   `filter[>ID]` = the last id seen, `order[ID]=ASC`, `start=-1` (no counting, which is what
+//!   makes it fast on big portals). The first page is one direct call (a small result costs
+//!   one request); after that 50 pages go in one `batch`, each page's filter referring to the
+//!   previous page's last id (`$result[c{n}][49][ID]`): 2,500 rows per HTTP request. Every id
+//!   is checked to be strictly increasing, so a row can neither repeat nor be skipped by
+//!   the chaining, and a failed command resumes from the last id seen.
+//! - **offset pages** (any other order): `start=0, 50, 100, ...` with the portal's counting,
+//!   50 pages per batch after the first. `ID` is appended to the order as a tie-breaker.
+//!   Offset pages are only consistent if the matching rows do not change during the export.
+//!
+//! While rows of one request are consumed, the next request is already on its way: at most
+//! two requests' rows (5,000) are held in memory.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::{Stream, TryStreamExt};
+use serde_json::{Map, Value};
+
+use crate::batch::{RawCommand, send_raw};
+use crate::client::{Client, Exec, default_select};
+use crate::entity::{Entity, EntityField};
+use crate::error::{ApiErrorCode, Error};
+use crate::php;
+use crate::query::Filter;
+use crate::transport::Response;
+
+/// The portal's fixed page size.
+pub const PAGE_SIZE: usize = 50;
+/// Commands per batch.
+pub const BATCH_SIZE: usize = 50;
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Order {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl Order {
+    fn as_str(self) -> &'static str {
+        match self {
+            Order::Asc => "ASC",
+            Order::Desc => "DESC",
+        }
+    }
+}
+
+/// One page of a list call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<E> {
+    /// The rows.
+    pub items: Vec<E>,
+    /// How many rows match (absent when the portal did not count).
+    pub total: Option<u64>,
+    /// The `start` of the next page, when more rows exist.
+    pub next: Option<u64>,
+}
+
+/// A typed `crm.*.list` query; see the [module documentation](self).
+pub struct ListQuery<E: Entity> {
+    client: Client,
+    filter: Filter<E>,
+    order: Vec<(E::Field, Order)>,
+    select: Option<Vec<E::Field>>,
+}
+
+impl<E: Entity> Clone for ListQuery<E> {
+    fn clone(&self) -> Self {
+        ListQuery {
+            client: self.client.clone(),
+            filter: self.filter.clone(),
+            order: self.order.clone(),
+            select: self.select.clone(),
+        }
+    }
+}
+
+impl<E: Entity> std::fmt::Debug for ListQuery<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListQuery")
+            .field("entity", &E::NAME)
+            .field("filter", &self.filter)
+            .field("order", &self.order)
+            .field("select", &self.select)
+            .finish()
+    }
+}
+
+/// What an id condition in the user's filter means for the fast method's cursor.
+enum IdBound {
+    /// Rows with ids beyond this value (exclusive) in the scan direction.
+    After(u64),
+    /// Nothing can match.
+    Empty,
+}
+
+impl<E: Entity> ListQuery<E> {
+    pub(crate) fn new(client: Client) -> Self {
+        ListQuery {
+            client,
+            filter: Filter::default(),
+            order: Vec::new(),
+            select: None,
+        }
+    }
+
+    /// Adds conditions (all conditions must match).
+    pub fn filter(mut self, filter: Filter<E>) -> Self {
+        self.filter = std::mem::take(&mut self.filter).and(filter);
+        self
+    }
+
+    /// Adds a sort key (earlier keys take precedence).
+    pub fn order(mut self, field: impl Into<E::Field>, order: Order) -> Self {
+        let field = field.into();
+        self.order.retain(|(f, _)| *f != field);
+        self.order.push((field, order));
+        self
+    }
+
+    /// Requests only these fields (`ID` is always added, because exports chain on it).
+    pub fn select<F: Into<E::Field>>(mut self, fields: impl IntoIterator<Item = F>) -> Self {
+        let mut list: Vec<E::Field> = Vec::new();
+        for f in fields {
+            let f = f.into();
+            if !list.contains(&f) {
+                list.push(f);
+            }
+        }
+        self.select = Some(list);
+        self
+    }
+
+    fn id_field() -> Option<E::Field> {
+        <E::Field as EntityField>::from_code("ID")
+    }
+
+    fn select_codes(&self) -> Vec<String> {
+        match &self.select {
+            None => default_select::<E>(),
+            Some(fields) => {
+                let mut codes: Vec<String> = fields.iter().map(|f| f.code().to_owned()).collect();
+                if !codes.iter().any(|c| c == "ID") {
+                    codes.insert(0, "ID".to_owned());
+                }
+                codes
+            }
+        }
+    }
+
+    /// The filter as sent, or `None` when nothing can match (an empty `one_of`).
+    fn filter_map(&self) -> Option<Map<String, Value>> {
+        let mut map = Map::new();
+        for (key, value) in self.filter.conditions() {
+            let empty_list = matches!(value, Value::Array(a) if a.is_empty());
+            if empty_list && key.starts_with("!@") {
+                continue; // NOT IN () excludes nothing
+            }
+            if empty_list && key.starts_with('@') {
+                return None; // IN () matches nothing
+            }
+            map.insert(key.clone(), value.clone());
+        }
+        Some(map)
+    }
+
+    fn order_map(&self, tie_break: bool) -> Map<String, Value> {
+        let mut map = Map::new();
+        for (f, o) in &self.order {
+            map.insert(f.code().to_owned(), Value::String(o.as_str().to_owned()));
+        }
+        if tie_break && !map.contains_key("ID") && Self::id_field().is_some() {
+            map.insert("ID".into(), Value::String("ASC".into()));
+        }
+        map
+    }
+
+    fn method() -> String {
+        format!("{}.list", E::METHOD_PREFIX)
+    }
+
+    /// Parameters of one offset page.
+    pub(crate) fn page_params(&self, start: i64) -> Option<Map<String, Value>> {
+        let filter = self.filter_map()?;
+        let mut p = Map::new();
+        if !filter.is_empty() {
+            p.insert("filter".into(), Value::Object(filter));
+        }
+        let order = self.order_map(false);
+        if !order.is_empty() {
+            p.insert("order".into(), Value::Object(order));
+        }
+        p.insert(
+            "select".into(),
+            Value::Array(self.select_codes().into_iter().map(Value::String).collect()),
+        );
+        p.insert("start".into(), Value::from(start));
+        Some(p)
+    }
+
+    /// The first page (`start=0`), with `total` and `next`.
+    pub async fn first_page(&self) -> Result<Page<E>, Error> {
+        self.page(0).await
+    }
+
+    /// The page starting at row `start` (a multiple of 50), with `total` and `next`.
+    pub async fn page(&self, start: u64) -> Result<Page<E>, Error> {
+        let Some(params) = self.page_params(start as i64) else {
+            return Ok(Page {
+                items: Vec::new(),
+                total: Some(0),
+                next: None,
+            });
+        };
+        let method = Self::method();
+        let paced = [method.as_str()];
+        let r: Response<Vec<E>> = self
+            .client
+            .execute(&method, &params, read_exec(&paced))
+            .await?;
+        Ok(Page {
+            items: r.result,
+            total: r.total,
+            next: r.next,
+        })
+    }
+
+    /// How many rows match (one request).
+    pub async fn count(&self) -> Result<u64, Error> {
+        let Some(filter) = self.filter_map() else {
+            return Ok(0);
+        };
+        let method = Self::method();
+        let mut p = Map::new();
+        if !filter.is_empty() {
+            p.insert("filter".into(), Value::Object(filter));
+        }
+        p.insert("select".into(), Value::Array(vec![Value::from("ID")]));
+        p.insert("start".into(), Value::from(0));
+        let paced = [method.as_str()];
+        let r: Response<Value> = self.client.execute(&method, &p, read_exec(&paced)).await?;
+        match (r.total, &r.result) {
+            (Some(total), _) => Ok(total),
+            (None, Value::Array(rows)) if rows.len() < PAGE_SIZE => Ok(rows.len() as u64),
+            _ => Err(Error::Decode {
+                method,
+                message: "the answer has no `total`".into(),
+            }),
+        }
+    }
+
+    /// Every matching row, collected (see [`stream`](ListQuery::stream) for bounded memory).
+    pub async fn all(&self) -> Result<Vec<E>, Error> {
+        self.stream().try_collect().await
+    }
+
+    /// Every matching row as a stream; see the [module documentation](self).
+    pub fn stream(&self) -> ListStream<E> {
+        let plan = self.export_plan();
+        ListStream {
+            buffer: VecDeque::new(),
+            inflight: None,
+            cursor: plan.map(|plan| Cursor {
+                plan: Arc::new(plan),
+                position: Position::First,
+                stalls: 0,
+                done: false,
+                _entity: PhantomData,
+            }),
+            error: None,
+        }
+    }
+
+    /// Whether [`stream`](ListQuery::stream) uses the fast `>ID` method for this query.
+    pub fn uses_fast_export(&self) -> bool {
+        matches!(
+            self.export_plan(),
+            Some(ExportPlan {
+                mode: Mode::Fast { .. },
+                ..
+            })
+        )
+    }
+
+    fn export_plan(&self) -> Option<ExportPlan> {
+        let filter = self.filter_map()?;
+        let select = self.select_codes();
+        let method = Self::method();
+        let fast_direction = match (Self::id_field(), self.order.as_slice()) {
+            (Some(_), []) => Some(Order::Asc),
+            (Some(id), [(f, o)]) if *f == id => Some(*o),
+            _ => None,
+        };
+        if let Some(direction) = fast_direction {
+            if let Some((filter, bound)) = split_id_bounds(&filter, direction) {
+                let start = match bound {
+                    Some(IdBound::Empty) => return None,
+                    Some(IdBound::After(v)) => Some(v),
+                    None => None,
+                };
+                return Some(ExportPlan {
+                    client: self.client.clone(),
+                    method,
+                    mode: Mode::Fast { direction, start },
+                    filter,
+                    order: {
+                        let mut m = Map::new();
+                        m.insert("ID".into(), Value::String(direction.as_str().into()));
+                        m
+                    },
+                    select,
+                });
+            }
+        }
+        Some(ExportPlan {
+            client: self.client.clone(),
+            method,
+            mode: Mode::Offset,
+            filter,
+            order: self.order_map(true),
+            select,
+        })
+    }
+}
+
+fn read_exec<'a>(paced: &'a [&'a str]) -> Exec<'a> {
+    Exec {
+        idempotent: true,
+        paced_methods: paced,
+        not_found_on_retry_is_success: false,
+    }
+}
+
+/// Moves the user's `>ID`/`>=ID` (ascending) or `<ID`/`<=ID` (descending) conditions into the
+/// cursor. `None` when a bound's value is not a number (then the offset method is used).
+fn split_id_bounds(
+    filter: &Map<String, Value>,
+    direction: Order,
+) -> Option<(Map<String, Value>, Option<IdBound>)> {
+    let (strict, inclusive) = match direction {
+        Order::Asc => (">ID", ">=ID"),
+        Order::Desc => ("<ID", "<=ID"),
+    };
+    let mut rest = Map::new();
+    let mut bound: Option<IdBound> = None;
+    for (key, value) in filter {
+        if key != strict && key != inclusive {
+            rest.insert(key.clone(), value.clone());
+            continue;
+        }
+        let v = match value {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        }?;
+        let b = match (direction, key == inclusive) {
+            (Order::Asc, false) => IdBound::After(v),
+            (Order::Asc, true) => IdBound::After(v.saturating_sub(1)),
+            (Order::Desc, false) if v <= 1 => IdBound::Empty,
+            (Order::Desc, false) => IdBound::After(v),
+            (Order::Desc, true) if v == 0 => IdBound::Empty,
+            (Order::Desc, true) => IdBound::After(v.saturating_add(1)),
+        };
+        bound = Some(match (bound, b) {
+            (Some(IdBound::Empty), _) | (_, IdBound::Empty) => IdBound::Empty,
+            (None, b) => b,
+            (Some(IdBound::After(a)), IdBound::After(b)) => IdBound::After(match direction {
+                Order::Asc => a.max(b),
+                Order::Desc => a.min(b),
+            }),
+        });
+    }
+    Some((rest, bound))
+}
+
+enum Mode {
+    Fast {
+        direction: Order,
+        /// Exclusive id bound to start from (`None`: from the first row).
+        start: Option<u64>,
+    },
+    Offset,
+}
+
+struct ExportPlan {
+    client: Client,
+    method: String,
+    mode: Mode,
+    filter: Map<String, Value>,
+    order: Map<String, Value>,
+    select: Vec<String>,
+}
+
+impl ExportPlan {
+    /// Parameters of a page without the fast method's cursor condition.
+    fn params(&self, start: i64) -> Map<String, Value> {
+        let mut p = Map::new();
+        if !self.filter.is_empty() {
+            p.insert("filter".into(), Value::Object(self.filter.clone()));
+        }
+        if !self.order.is_empty() {
+            p.insert("order".into(), Value::Object(self.order.clone()));
+        }
+        p.insert(
+            "select".into(),
+            Value::Array(self.select.iter().cloned().map(Value::String).collect()),
+        );
+        p.insert("start".into(), Value::from(start));
+        p
+    }
+
+    fn cursor_key(direction: Order) -> &'static str {
+        match direction {
+            Order::Asc => ">ID",
+            Order::Desc => "<ID",
+        }
+    }
+
+    /// Parameters of a direct fast-method page after `last`.
+    fn fast_params(&self, direction: Order, last: Option<u64>) -> Map<String, Value> {
+        let mut p = self.params(-1);
+        if let Some(last) = last {
+            let mut filter = self.filter.clone();
+            filter.insert(Self::cursor_key(direction).into(), Value::from(last));
+            p.insert("filter".into(), Value::Object(filter));
+        }
+        p
+    }
+
+    /// A batch command's query string, inexpressible values reported as errors.
+    fn query(&self, params: &Map<String, Value>) -> Result<String, Error> {
+        php::build_query(params).map_err(|e| Error::InvalidRequest {
+            method: self.method.clone(),
+            message: format!(
+                "the list parameter {} is {}, which a batch command cannot express; remove it from the filter",
+                e.path, e.what
+            ),
+        })
+    }
+}
+
+/// Where the next fetch starts.
+enum Position {
+    /// Nothing fetched yet.
+    First,
+    /// Fast method: the last id seen.
+    After(u64),
+    /// Offset pages: the next `start`, and the total when known.
+    Offset { next: u64, total: Option<u64> },
+}
+
+struct Cursor<E> {
+    plan: Arc<ExportPlan>,
+    position: Position,
+    /// Consecutive fetches that made no progress (refused commands).
+    stalls: u32,
+    done: bool,
+    _entity: PhantomData<fn() -> E>,
+}
+
+struct Fetched<E> {
+    rows: Vec<E>,
+    error: Option<Error>,
+}
+
+/// Checks a fast-method page (ids strictly monotonic after `last`) and appends its rows.
+/// Returns whether the page was full.
+fn accept_fast_page<E: Entity>(
+    method: &str,
+    page: Vec<E>,
+    direction: Order,
+    last: &mut Option<u64>,
+    out: &mut Vec<E>,
+) -> Result<bool, Error> {
+    let full = page.len() >= PAGE_SIZE;
+    for row in page {
+        let Some(id) = row.id() else {
+            return Err(Error::Decode {
+                method: method.to_owned(),
+                message: "a row has no ID although the export selects it".into(),
+            });
+        };
+        let id: u64 = id.into();
+        if let Some(prev) = *last {
+            let in_order = match direction {
+                Order::Asc => id > prev,
+                Order::Desc => id < prev,
+            };
+            if !in_order {
+                return Err(Error::Decode {
+                    method: method.to_owned(),
+                    message: format!(
+                        "the portal returned ID {id} after ID {prev} in an export ordered by ID {}; the rows are out of order, so the export stops instead of repeating or skipping rows",
+                        direction.as_str()
+                    ),
+                });
+            }
+        }
+        *last = Some(id);
+        out.push(row);
+    }
+    Ok(full)
+}
+
+async fn fetch<E: Entity>(mut cur: Cursor<E>) -> (Cursor<E>, Fetched<E>) {
+    let plan = cur.plan.clone();
+    let fetched = match plan.mode {
+        Mode::Fast { direction, start } => fetch_fast(&plan, &mut cur, direction, start).await,
+        Mode::Offset => fetch_offset(&plan, &mut cur).await,
+    };
+    if fetched.error.is_some() {
+        cur.done = true;
+    }
+    (cur, fetched)
+}
+
+fn failed<E>(rows: Vec<E>, error: Error) -> Fetched<E> {
+    Fetched {
+        rows,
+        error: Some(error),
+    }
+}
+
+/// After a batch made no progress because commands were refused, counts the stall; too many
+/// in a row end the export with the refusal.
+fn stalled<E>(cur: &mut Cursor<E>, refusal: Option<Error>, plan: &ExportPlan) -> Option<Error> {
+    cur.stalls += 1;
+    if cur.stalls >= plan.client.inner.retry.max_attempts.max(1) {
+        Some(refusal.unwrap_or_else(|| Error::Decode {
+            method: plan.method.clone(),
+            message: "the portal's batch answers make no progress (no rows, no error)".into(),
+        }))
+    } else {
+        None
+    }
+}
+
+fn is_refusal(e: &Error) -> bool {
+    matches!(
+        e.api_code(),
+        Some(ApiErrorCode::OperationTimeLimit | ApiErrorCode::QueryLimitExceeded)
+    )
+}
+
+async fn fetch_fast<E: Entity>(
+    plan: &ExportPlan,
+    cur: &mut Cursor<E>,
+    direction: Order,
+    start: Option<u64>,
+) -> Fetched<E> {
+    let method = plan.method.as_str();
+    let paced = [method];
+    match cur.position {
+        Position::First => {
+            let params = plan.fast_params(direction, start);
+            let r: Result<Response<Vec<E>>, Error> = plan
+                .client
+                .execute(method, &params, read_exec(&paced))
+                .await;
+            let page = match r {
+                Ok(r) => r.result,
+                Err(e) => return failed(Vec::new(), e),
+            };
+            let mut rows = Vec::with_capacity(page.len());
+            let mut last = start;
+            match accept_fast_page(method, page, direction, &mut last, &mut rows) {
+                Ok(full) => {
+                    match last {
+                        Some(last) if full => cur.position = Position::After(last),
+                        _ => cur.done = true,
+                    }
+                    Fetched { rows, error: None }
+                }
+                Err(e) => failed(rows, e),
+            }
+        }
+        Position::After(last_id) => {
+            let cursor_key = format!("filter[{}]", ExportPlan::cursor_key(direction));
+            let base = match plan.query(&plan.params(-1)) {
+                Ok(q) => q,
+                Err(e) => return failed(Vec::new(), e),
+            };
+            let commands: Vec<RawCommand> = (0..BATCH_SIZE)
+                .map(|i| {
+                    let mut query = base.clone();
+                    if i == 0 {
+                        php::push_raw(&mut query, &cursor_key, &last_id.to_string());
+                    } else {
+                        let reference = format!("$result[c{}][{}][ID]", i - 1, PAGE_SIZE - 1);
+                        php::push_raw(&mut query, &cursor_key, &reference);
+                    }
+                    RawCommand {
+                        key: format!("c{i}"),
+                        method: method.to_owned(),
+                        query,
+                    }
+                })
+                .collect();
+            let batch = match send_raw::<Vec<E>>(&plan.client, &commands, true, true).await {
+                Ok(b) => b,
+                Err(e) => return failed(Vec::new(), e),
+            };
+            let mut result = batch.result.0;
+            let mut rows = Vec::with_capacity(BATCH_SIZE * PAGE_SIZE);
+            let mut last = Some(last_id);
+            let mut refusal = None;
+            for command in &commands {
+                if let Some(raw) = batch.result_error.0.get(&command.key) {
+                    let e =
+                        crate::transport::command_error(method, raw, &|t| plan.client.redact(t));
+                    if is_refusal(&e) {
+                        refusal = Some(e);
+                        break;
+                    }
+                    return failed(rows, e);
+                }
+                let Some(page) = result.remove(&command.key) else {
+                    break;
+                };
+                match accept_fast_page(method, page, direction, &mut last, &mut rows) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        cur.done = true;
+                        break;
+                    }
+                    Err(e) => return failed(rows, e),
+                }
+            }
+            if rows.is_empty() && !cur.done {
+                if let Some(e) = stalled(cur, refusal, plan) {
+                    return failed(rows, e);
+                }
+            } else {
+                cur.stalls = 0;
+            }
+            if let Some(last) = last {
+                cur.position = Position::After(last);
+            }
+            Fetched { rows, error: None }
+        }
+        Position::Offset { .. } => failed(
+            Vec::new(),
+            Error::Decode {
+                method: method.to_owned(),
+                message: "internal: an offset position in a fast export".into(),
+            },
+        ),
+    }
+}
+
+async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetched<E> {
+    let method = plan.method.as_str();
+    let paced = [method];
+    match cur.position {
+        Position::First | Position::After(_) => {
+            let params = plan.params(0);
+            let r: Result<Response<Vec<E>>, Error> = plan
+                .client
+                .execute(method, &params, read_exec(&paced))
+                .await;
+            match r {
+                Ok(r) => {
+                    let full = r.result.len() >= PAGE_SIZE;
+                    match r.next {
+                        Some(next) if full => {
+                            cur.position = Position::Offset {
+                                next,
+                                total: r.total,
+                            }
+                        }
+                        _ => cur.done = true,
+                    }
+                    Fetched {
+                        rows: r.result,
+                        error: None,
+                    }
+                }
+                Err(e) => failed(Vec::new(), e),
+            }
+        }
+        Position::Offset { next, total } => {
+            let pages = match total {
+                Some(t) => (t.saturating_sub(next)).div_ceil(PAGE_SIZE as u64).max(1),
+                None => BATCH_SIZE as u64,
+            }
+            .min(BATCH_SIZE as u64);
+            let mut commands = Vec::with_capacity(pages as usize);
+            for i in 0..pages {
+                let start = next + i * PAGE_SIZE as u64;
+                match plan.query(&plan.params(start as i64)) {
+                    Ok(query) => commands.push(RawCommand {
+                        key: format!("c{i}"),
+                        method: method.to_owned(),
+                        query,
+                    }),
+                    Err(e) => return failed(Vec::new(), e),
+                }
+            }
+            let batch = match send_raw::<Vec<E>>(&plan.client, &commands, true, true).await {
+                Ok(b) => b,
+                Err(e) => return failed(Vec::new(), e),
+            };
+            let mut result = batch.result.0;
+            let mut rows = Vec::with_capacity(commands.len() * PAGE_SIZE);
+            let mut position = next;
+            let mut refusal = None;
+            for command in &commands {
+                if let Some(raw) = batch.result_error.0.get(&command.key) {
+                    let e =
+                        crate::transport::command_error(method, raw, &|t| plan.client.redact(t));
+                    if is_refusal(&e) {
+                        refusal = Some(e);
+                        break;
+                    }
+                    return failed(rows, e);
+                }
+                let Some(page) = result.remove(&command.key) else {
+                    break;
+                };
+                let full = page.len() >= PAGE_SIZE;
+                rows.extend(page);
+                position += PAGE_SIZE as u64;
+                if !full || total.is_some_and(|t| position >= t) {
+                    cur.done = true;
+                    break;
+                }
+            }
+            if rows.is_empty() && !cur.done {
+                if let Some(e) = stalled(cur, refusal, plan) {
+                    return failed(rows, e);
+                }
+            } else {
+                cur.stalls = 0;
+            }
+            cur.position = Position::Offset {
+                next: position,
+                total,
+            };
+            Fetched { rows, error: None }
+        }
+    }
+}
+
+type FetchFuture<E> = Pin<Box<dyn Future<Output = (Cursor<E>, Fetched<E>)> + Send>>;
+
+/// The rows of a [`ListQuery`], as a [`Stream`]; see the [module documentation](self).
+///
+/// Rows are yielded in the query's order; the first error ends the stream (rows received
+/// before it are yielded first).
+pub struct ListStream<E: Entity> {
+    buffer: VecDeque<E>,
+    inflight: Option<FetchFuture<E>>,
+    cursor: Option<Cursor<E>>,
+    error: Option<Error>,
+}
+
+impl<E: Entity> std::fmt::Debug for ListStream<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListStream")
+            .field("buffered", &self.buffer.len())
+            .field("fetching", &self.inflight.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+// No field is structurally pinned (the in-flight future is boxed), so the stream can move.
+impl<E: Entity> Unpin for ListStream<E> {}
+
+impl<E: Entity> Stream for ListStream<E> {
+    type Item = Result<E, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(fut) = this.inflight.as_mut() {
+                if let Poll::Ready((cursor, fetched)) = fut.as_mut().poll(cx) {
+                    this.inflight = None;
+                    this.buffer.extend(fetched.rows);
+                    if let Some(e) = fetched.error {
+                        this.error = Some(e);
+                    }
+                    this.cursor = Some(cursor);
+                }
+            }
+            // Fetch ahead while the buffer holds less than one batch of rows.
+            if this.inflight.is_none()
+                && this.error.is_none()
+                && this.buffer.len() < BATCH_SIZE * PAGE_SIZE
+            {
+                if let Some(cursor) = this.cursor.take() {
+                    if cursor.done {
+                        this.cursor = Some(cursor);
+                    } else {
+                        this.inflight = Some(Box::pin(fetch(cursor)));
+                        continue;
+                    }
+                }
+            }
+            break;
+        }
+        if let Some(row) = this.buffer.pop_front() {
+            return Poll::Ready(Some(Ok(row)));
+        }
+        if let Some(e) = this.error.take() {
+            this.cursor = None;
+            return Poll::Ready(Some(Err(e)));
+        }
+        if this.inflight.is_some() {
+            Poll::Pending
+        } else {
+            Poll::Ready(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn id_bounds_move_into_the_cursor() {
+        let f = map(json!({">ID": "10", ">=ID": 30, "=STAGE_ID": "NEW", "<ID": 99}));
+        let (rest, bound) = split_id_bounds(&f, Order::Asc).unwrap();
+        assert_eq!(Value::Object(rest), json!({"=STAGE_ID": "NEW", "<ID": 99}));
+        assert!(matches!(bound, Some(IdBound::After(29))));
+
+        let (rest, bound) = split_id_bounds(&f, Order::Desc).unwrap();
+        assert_eq!(
+            Value::Object(rest),
+            json!({">ID": "10", ">=ID": 30, "=STAGE_ID": "NEW"})
+        );
+        assert!(matches!(bound, Some(IdBound::After(99))));
+
+        let (_, bound) = split_id_bounds(&map(json!({"<=ID": 0})), Order::Desc).unwrap();
+        assert!(matches!(bound, Some(IdBound::Empty)));
+        let (_, bound) = split_id_bounds(&map(json!({"=TITLE": "x"})), Order::Asc).unwrap();
+        assert!(bound.is_none());
+        assert!(split_id_bounds(&map(json!({">ID": "abc"})), Order::Asc).is_none());
+    }
+}
