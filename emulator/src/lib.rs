@@ -1,2 +1,347 @@
-//! A loopback Bitrix24 portal emulator (work in progress).
+//! A loopback Bitrix24 portal that speaks the documented REST protocol, for tests, benchmarks,
+//! examples and demos: no account, no network.
+//!
+//! It is an independent implementation of the server side (it shares no code with
+//! `bitrix-runtime`), written from the seed documentation and `bitrix-facts.md`, quirks
+//! included, so that a client bug is caught rather than mirrored.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use bitrix_emulator::{Config, Emulator, Limits};
+//!
+//! let emu = Emulator::start(Config::default().with_deals(1_000).with_limits(Limits::Regular)).await?;
+//! let url = emu.webhook_url(); // http://127.0.0.1:PORT/rest/1/<code>/
+//! // ... call `{url}crm.deal.list` with any HTTP client ...
+//! assert!(emu.counters().requests <= 1);
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it implements
+//!
+//! | area | behaviour |
+//! |---|---|
+//! | methods | `crm.deal.fields/add/get/list/update/delete`, `crm.deal.userfield.add/get/list/update/delete`, `crm.status.list` (`DEAL_STAGE`, `DEAL_STAGE_{n}`, `DEAL_TYPE`, `SOURCE`, `INDUSTRY`), `crm.category.list` (`entityTypeId=2`), `batch`; anything else is 404 `ERROR_METHOD_NOT_FOUND` "Method not found!" |
+//! | transport | `/rest/{user}/{code}/{method}` (webhook) and `/rest/{method}` with `auth` (OAuth); GET or POST; JSON, form-encoded and query-string parameters with PHP nested keys (`fields[TITLE]=x`), merged (the body wins); `.json` suffix; method names in any case; top-level parameter names in any case (`fields` / `FIELDS`) |
+//! | output | PHP-style JSON: `/` escaped as `\/`, Unicode unescaped; numbers as strings (`"OPPORTUNITY":"1000000.00"`), `"Y"`/`"N"`, money `"300|RUB"`, crm links, file objects with relative URLs, dates at UTC midnight shown in the portal offset (+03:00 by default) |
+//! | auth | wrong webhook code or user: 401 `NO_AUTH_FOUND`; OAuth tokens live 1 h (`expire_access_tokens` ends them now) then 401 `expired_token`; `/oauth/token/?grant_type=refresh_token&...` rotates the refresh token and rejects the old one |
+//! | errors | `{"error","error_description"}` without `time`; legacy CRM errors are 400 with an EMPTY code: "Not found", "ID is not defined or invalid.", "Parameter 'fields' must be array.", "Parameter 'filter' must be array.", "Parameter 'order' must be array.", "Parameter 'params' must be array."; a required field missing on add: 400 `Поле "<label>" обязательно для заполнения.` (the portal speaks Russian) |
+//! | add | defaults: TITLE "Сделка #{id}", pipeline 0, first stage of the pipeline, first deal type and source, base currency RUB, OPPORTUNITY 0.00, OPENED Y, other Y/N fields N, COMPANY_ID 0, BEGINDATE today, CLOSEDATE today + 7, ASSIGNED_BY_ID / CREATED_BY_ID = caller, DATE_CREATE now; user field `DEFAULT_VALUE`s and enumeration `DEF` items; returns an integer id |
+//! | add / update | unknown, read-only and (on update) immutable (`CATEGORY_ID`) keys are dropped silently; on update a `STAGE_ID` outside the deal's pipeline is ignored; a stage change sets `PREVIOUS_STAGE_ID`, `MOVED_TIME`, `MOVED_BY_ID`, `STAGE_SEMANTIC_ID`, `IS_NEW`, `CLOSED`; `CONTACT_IDS` is stored, `CONTACT_ID` shows its first element, `CONTACT_IDS` itself is never returned; an unknown currency is 400 `Неверное значение поля «Валюта»` |
+//! | input values | numbers or strings (PHP casts), `"Y"` for Y/N fields (anything else is N), booleans as 1/0/"Y"/"N"/true/false, dates as `YYYY-MM-DD`, `DD.MM.YYYY` or ISO datetimes, money `"300|RUB"` (a bare amount gets RUB), files as `{"fileData": [name, base64]}` or `[name, base64]`, `{"id": N}` keeps a file, `{"id": N, "remove": "Y"}` or `""` removes it; enumeration item ids; unparsable dates and unknown enumeration ids are ignored |
+//! | empties | standard fields: `null` (strings, ids), `""` (dates); user fields: `null`, but `""` for money, address, date and datetime; an empty single file field is ABSENT; multiple fields `[]` |
+//! | list | `select` (`*` standard single fields, `UF_*` user fields, explicit codes in their order; no select = `*`; `ID` always), filters (see [`filter`](#filters)), `order` (several keys, ASC/DESC; ties by ID), 50 rows per page, `start` rounds down to a page (legacy navigation), `total`, `next`; `start=-1` skips counting (`total: 0`, no `next`); `>ID` + `order ID` pages cost O(page) |
+//! | batch | at most 50 commands (else 400 `ERROR_BATCH_LENGTH_EXCEEDED`), run in order, `$result[cmd][path]`, `$result_total[...]`, `$result_next[...]`, `$result_error[...]`, `$result_time[...]` references (one that does not resolve stays literal text, so `filter[>ID]=$result[prev][49][ID]` after a short page is 0 and starts over), `halt`, nested `batch` refused with `ERROR_BATCH_METHOD_NOT_ALLOWED`; always 200 with `result`, `result_error`, `result_total`, `result_next`, `result_time` where an empty map is `[]` and keys `0..n-1` make a list |
+//! | time | every successful answer has `time` with `start, finish, duration, processing, date_start, date_finish, operating_reset_at, operating` |
+//!
+//! ## Filters
+//!
+//! See the `filter` module: prefixes `>=`, `>`, `<=`, `<`, `@`, `!@`, `%`, `=%`, `%=`, `!%`,
+//! `><`, `!><`, `=`, `!=`, `!`; case-insensitive text; LIKE on `crm_status`, `crm_contact` and
+//! `crm_company` is `=`; `""` means empty; Y/N fields match only `"Y"` / `"N"`; boolean user
+//! fields compare as integers (so `"Y"` is 0); `CONTACT_IDS` and unknown fields are ignored;
+//! `{"0": {"LOGIC": "OR", ...}}` groups.
+//!
+//! # Limits and server time
+//!
+//! [`Limits`]: a leaky bucket per client IP (regular 50 / 2 per s, enterprise 250 / 5 per s,
+//! custom or off) refusing with 503 `QUERY_LIMIT_EXCEEDED`; a batch is one request.
+//!
+//! [`CostModel`]: the server time of each call, reported in `time`, summed per caller and
+//! method over ten one-minute baskets into `time.operating`; once the sum reaches
+//! [`Config::operating_limit`] (480 s by default) the next call of that method is refused with
+//! 429 `OPERATION_TIME_LIMIT` until old baskets expire (`operating_reset_at`). Inside a batch
+//! each command costs its own time against its own method (`result_time`), the batch itself
+//! nothing. Without a cost model the measured handling time is used (tiny). Requests are
+//! served concurrently.
+//!
+//! # Faults
+//!
+//! [`Faults`] (text form in the [`faults`] module docs, `--faults` on the command line): shares
+//! of 503, 500, HTML bodies, connections dropped before or after executing, added latency, per
+//! method, from a seeded random generator. Counted in [`Counters`].
+//!
+//! # Not emulated
+//!
+//! Access rights (every caller is an administrator), smart processes and `crm.item.*`,
+//! `crm.deal.contact.*` and product rows, events, the 302 of a renamed portal, HTTPS, the
+//! 60-second request timeout, nondeterministic order of offset pages without `order`.
+
 #![deny(missing_docs)]
+
+mod catalog;
+mod config;
+mod counters;
+mod error;
+pub mod faults;
+mod filter;
+mod limits;
+mod methods;
+mod oauth;
+mod php;
+mod portal;
+mod schema;
+mod seed;
+mod server;
+mod store;
+mod values;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{Config, CostModel, Limits, Work};
+pub use counters::{Counters, FaultCounts};
+pub use faults::{FaultRates, FaultSpecError, Faults};
+pub use oauth::OAuthApp;
+
+use server::Shared;
+
+/// Why the emulator did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The fields given in [`Config::fields`] are not a snapshot or a `crm.deal.fields` answer.
+    #[error("cannot use these deal fields: {0}")]
+    Fields(String),
+    /// The fault configuration is invalid.
+    #[error(transparent)]
+    Faults(#[from] FaultSpecError),
+    /// The port could not be bound.
+    #[error(
+        "cannot listen on 127.0.0.1:{port}: {source} (choose another --port, or 0 for any free port)"
+    )]
+    Bind {
+        /// The requested port.
+        port: u16,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A running emulated portal on 127.0.0.1. Dropping it stops accepting connections.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url())
+            .field("deals", &self.deal_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Builds the portal (fields, seed deals), binds 127.0.0.1 and returns once it accepts
+    /// connections. Must run inside a tokio runtime.
+    pub async fn start(config: Config) -> Result<Emulator, StartError> {
+        config.faults.validate()?;
+        let fields = match &config.fields {
+            Some(v) => v.clone(),
+            None => serde_json::from_str(schema::DEMO_SNAPSHOT)
+                .map_err(|e| StartError::Fields(e.to_string()))?,
+        };
+        let layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
+        let mut portal = portal::Portal::new(layout, config.utc_offset);
+        seed::seed(
+            &mut portal,
+            config.deals,
+            config.seed,
+            config.webhook_user_id as i64,
+        );
+        let listener = TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|source| StartError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            port: config.port,
+            source,
+        })?;
+        let shared = Arc::new(Shared::new(&config, portal, addr));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), stopped));
+        Ok(Emulator {
+            shared,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url()
+    }
+
+    /// The incoming webhook: `http://127.0.0.1:PORT/rest/1/<code>/` (with the trailing slash).
+    pub fn webhook_url(&self) -> String {
+        format!(
+            "{}/rest/{}/{}/",
+            self.base_url(),
+            self.shared.webhook_user_id,
+            self.shared.webhook_code
+        )
+    }
+
+    /// The OAuth application with its CURRENT token pair (after refreshes, the newest).
+    pub fn oauth(&self) -> OAuthApp {
+        let o = self.shared.oauth.lock().expect("oauth lock");
+        let endpoint = format!("{}/rest/", self.base_url());
+        OAuthApp {
+            client_id: o.client_id.clone(),
+            client_secret: o.client_secret.clone(),
+            access_token: o.access_token.clone(),
+            refresh_token: o.refresh_token.clone(),
+            client_endpoint: endpoint.clone(),
+            server_endpoint: endpoint,
+            domain: self.addr().to_string(),
+            member_id: o.member_id.clone(),
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.counters.snapshot()
+    }
+
+    /// Sets every counter to zero.
+    pub fn reset_counters(&self) {
+        self.shared.counters.reset();
+    }
+
+    /// Every access token issued so far now answers 401 `expired_token`.
+    pub fn expire_access_tokens(&self) {
+        self.shared.oauth.lock().expect("oauth lock").expire_all();
+    }
+
+    /// Changes fault injection for the next requests.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults.lock().expect("faults lock") = faults;
+    }
+
+    /// Changes the rate limit; buckets start empty.
+    pub fn set_limits(&self, limits: Limits) {
+        self.shared.limiter.set(limits);
+    }
+
+    /// Changes the server-time model.
+    pub fn set_cost_model(&self, model: Option<CostModel>) {
+        *self.shared.cost_model.lock().expect("cost model lock") = model;
+    }
+
+    /// Changes the operating limit per method and 10 minutes.
+    pub fn set_operating_limit(&self, limit: Duration) {
+        self.shared.operating.set_limit(limit);
+    }
+
+    /// Forgets the operating time spent so far (as if 10 minutes had passed).
+    pub fn reset_operating(&self) {
+        self.shared.operating.reset();
+    }
+
+    /// Number of deals stored.
+    pub fn deal_count(&self) -> usize {
+        self.shared
+            .portal
+            .read()
+            .expect("portal lock")
+            .store
+            .rows
+            .len()
+    }
+
+    /// One deal as `crm.deal.get` shows it, without going through HTTP (for assertions).
+    pub fn deal(&self, id: u64) -> Option<serde_json::Value> {
+        let id = u32::try_from(id).ok()?;
+        self.shared.portal.read().expect("portal lock").get(id).ok()
+    }
+
+    /// The current `crm.deal.fields` result.
+    pub fn fields(&self) -> serde_json::Value {
+        self.shared
+            .portal
+            .read()
+            .expect("portal lock")
+            .layout
+            .fields_json()
+    }
+
+    /// Approximate heap bytes used by the stored deals (rows and interned strings).
+    pub fn approx_memory_bytes(&self) -> usize {
+        let p = self.shared.portal.read().expect("portal lock");
+        let rows: usize = p.store.rows.values().map(|r| r.heap_bytes() + 48).sum();
+        rows + p.store.strings.len() * 64
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish and waits for the server.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let mut stop = stopped.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| server::handle(shared.clone(), peer, req));
+                    let conn = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = wait_stop(&mut stop) => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                        }
+                    }
+                });
+                // Reap finished connection tasks so the set does not grow without bound.
+                while connections.try_join_next().is_some() {}
+            }
+            _ = wait_stop(&mut stopped) => break,
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn wait_stop(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}

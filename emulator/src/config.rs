@@ -1,0 +1,364 @@
+//! Configuration of an emulated portal: fields, seed data, limits, server time and faults.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::FixedOffset;
+
+use crate::faults::Faults;
+
+/// Everything that shapes an emulated portal.
+///
+/// `Config::default()` is a quiet portal for tests: the demo portal's fields, no deals, no rate
+/// limit, no server-time model, no faults, UTC offset +03:00.
+#[derive(Clone)]
+pub struct Config {
+    /// The portal's deal fields: a snapshot (`{"format_version": 1, "entity": ..., "fields":
+    /// {...}}`), a raw `crm.deal.fields` response (`{"result": {...}}`) or the bare `result`
+    /// object. `None` is the demo portal of `schemas/demo/deal.json`.
+    pub fields: Option<serde_json::Value>,
+    /// Number of deals seeded at start, with realistic values for every field.
+    pub deals: usize,
+    /// The leaky bucket that refuses requests with 503 `QUERY_LIMIT_EXCEEDED`.
+    pub limits: Limits,
+    /// Latency added to every REST request before it is handled.
+    pub latency: Duration,
+    /// Injected failures (503, 500, HTML bodies, dropped connections, latency).
+    pub faults: Faults,
+    /// Seed of every random choice (seed data, faults, tokens).
+    pub seed: u64,
+    /// Server-time model. `None`: the reported server time is the real (tiny) handling time.
+    pub cost_model: Option<CostModel>,
+    /// Operating limit: server time allowed per method over a sliding 10-minute window before
+    /// the portal answers 429 `OPERATION_TIME_LIMIT` (480 s on real portals).
+    pub operating_limit: Duration,
+    /// User id of the incoming webhook (the `1` of `/rest/1/<code>/`), also the OAuth user.
+    pub webhook_user_id: u64,
+    /// Secret code of the incoming webhook.
+    pub webhook_code: String,
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The portal's time zone offset: dates and datetimes are shown in it.
+    pub utc_offset: FixedOffset,
+    /// Lifetime of OAuth access tokens (1 hour on real portals).
+    pub access_token_ttl: Duration,
+    /// Escape `/` as `\/` in JSON output, as PHP's `json_encode` does (on by default).
+    pub escape_slashes: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            fields: None,
+            deals: 0,
+            limits: Limits::Off,
+            latency: Duration::ZERO,
+            faults: Faults::none(),
+            seed: 0,
+            cost_model: None,
+            operating_limit: Duration::from_secs(480),
+            webhook_user_id: 1,
+            webhook_code: "k3m9x2p7q4w8z1v5".to_owned(),
+            port: 0,
+            utc_offset: FixedOffset::east_opt(3 * 3600).expect("+03:00 is a valid offset"),
+            access_token_ttl: Duration::from_secs(3600),
+            escape_slashes: true,
+        }
+    }
+}
+
+impl Config {
+    /// Seeds `n` deals.
+    pub fn with_deals(mut self, n: usize) -> Self {
+        self.deals = n;
+        self
+    }
+
+    /// Uses these deal fields (snapshot, raw `crm.deal.fields` response or bare `result`).
+    pub fn with_fields(mut self, fields: serde_json::Value) -> Self {
+        self.fields = Some(fields);
+        self
+    }
+
+    /// Uses the seed documentation's portal (`schemas/seed/deal.json`): the standard fields of
+    /// the docs plus `PARENT_ID_1220` and `UF_CRM_1721244482250`, no required user field.
+    pub fn with_seed_portal(self) -> Self {
+        self.with_fields(crate::schema::seed_portal_fields())
+    }
+
+    /// Sets the rate limit.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the injected faults.
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Sets the random seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Enables a server-time model.
+    pub fn with_cost_model(mut self, model: CostModel) -> Self {
+        self.cost_model = Some(model);
+        self
+    }
+
+    /// Sets the operating limit per method and 10 minutes.
+    pub fn with_operating_limit(mut self, limit: Duration) -> Self {
+        self.operating_limit = limit;
+        self
+    }
+
+    /// Adds a fixed latency to every request.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Binds this port on 127.0.0.1 (0 = any free port).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "fields",
+                &self
+                    .fields
+                    .as_ref()
+                    .map(|_| "<custom>")
+                    .unwrap_or("<demo portal>"),
+            )
+            .field("deals", &self.deals)
+            .field("limits", &self.limits)
+            .field("latency", &self.latency)
+            .field("faults", &self.faults)
+            .field("seed", &self.seed)
+            .field("cost_model", &self.cost_model)
+            .field("operating_limit", &self.operating_limit)
+            .field("webhook_user_id", &self.webhook_user_id)
+            .field("webhook_code", &"<redacted>")
+            .field("port", &self.port)
+            .field("utc_offset", &self.utc_offset)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("escape_slashes", &self.escape_slashes)
+            .finish()
+    }
+}
+
+/// The portal's leaky bucket per client IP: every REST request (a whole `batch` included) adds
+/// one; above the capacity the request is refused with 503 `QUERY_LIMIT_EXCEEDED`; the level
+/// drains continuously.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Limits {
+    /// No rate limit.
+    #[default]
+    Off,
+    /// Regular plans: capacity 50, drains 2 per second.
+    Regular,
+    /// Enterprise plans: capacity 250, drains 5 per second.
+    Enterprise,
+    /// Any capacity and drain rate.
+    Custom {
+        /// Requests that fit into the bucket.
+        capacity: u32,
+        /// Requests drained per second.
+        drain_per_sec: f64,
+    },
+}
+
+impl Limits {
+    /// `(capacity, drain per second)`, or `None` when off.
+    pub fn bucket(&self) -> Option<(f64, f64)> {
+        match *self {
+            Limits::Off => None,
+            Limits::Regular => Some((50.0, 2.0)),
+            Limits::Enterprise => Some((250.0, 5.0)),
+            Limits::Custom {
+                capacity,
+                drain_per_sec,
+            } => Some((f64::from(capacity), drain_per_sec)),
+        }
+    }
+
+    /// Parses the CLI form: `off`, `regular`, `enterprise` or `CAPACITY/DRAIN_PER_SEC`
+    /// (e.g. `10/1`).
+    pub fn parse(text: &str) -> Result<Limits, String> {
+        let t = text.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "off" | "none" => Ok(Limits::Off),
+            "regular" => Ok(Limits::Regular),
+            "enterprise" => Ok(Limits::Enterprise),
+            other => {
+                let Some((cap, rate)) = other.split_once('/') else {
+                    return Err(format!(
+                        "unknown limits `{text}`: use off, regular, enterprise or CAPACITY/DRAIN_PER_SEC such as 10/1"
+                    ));
+                };
+                let capacity: u32 = cap.trim().parse().map_err(|_| {
+                    format!("bad capacity `{cap}` in limits `{text}`: expected a whole number such as 50")
+                })?;
+                let drain_per_sec: f64 = rate.trim().parse().map_err(|_| {
+                    format!("bad drain rate `{rate}` in limits `{text}`: expected a number such as 2 or 0.5")
+                })?;
+                if capacity == 0 || !(drain_per_sec >= 0.0 && drain_per_sec.is_finite()) {
+                    return Err(format!(
+                        "limits `{text}` must have a capacity of at least 1 and a finite, non-negative drain rate"
+                    ));
+                }
+                Ok(Limits::Custom {
+                    capacity,
+                    drain_per_sec,
+                })
+            }
+        }
+    }
+}
+
+/// A model of the server time a real portal spends on a call.
+///
+/// The modeled time of a call is
+///
+/// ```text
+/// base
+/// + write                       (crm.deal.add / update / delete, userfield writes)
+/// + per_returned_row * rows returned
+/// + per_counted_row  * rows matched by the filter   (list calls, unless start = -1)
+/// + per_skipped_row  * rows skipped by the offset   (list calls with start > 0)
+/// ```
+///
+/// It is reported in `time.processing` / `time.duration`, added to the method's operating time
+/// (`time.operating`, the 429 `OPERATION_TIME_LIMIT` limit) and, scaled by `time_scale`, really
+/// waited before the response is sent (concurrent requests wait in parallel).
+///
+/// [`CostModel::documented`] is calibrated on the measurement quoted by the docs for a portal of
+/// 2.4 million rows: a counted page took 49.9 s and a page with `start=-1` 0.097 s.
+/// So `per_counted_row` = (49.9 - 0.097) s / 2.4 M = 20.75 us, and base + 50 returned rows =
+/// 0.097 s. The offset cost per skipped row has no published measurement: it is set to half the
+/// counting cost (skipping rows reads them without the permission joins of the count).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CostModel {
+    /// Every call.
+    pub base: Duration,
+    /// Extra for writes (add, update, delete).
+    pub write: Duration,
+    /// Per row in the response.
+    pub per_returned_row: Duration,
+    /// Per row matched by a list filter when the total is counted (`start` >= 0).
+    pub per_counted_row: Duration,
+    /// Per row skipped by the offset (`start` > 0).
+    pub per_skipped_row: Duration,
+    /// Share of the modeled time really waited before answering: 1.0 = real time, 0.0 = do not
+    /// wait (the time is still reported and counted).
+    pub time_scale: f64,
+}
+
+impl CostModel {
+    /// The model calibrated on the docs' measurement (see the type's documentation), in real
+    /// time.
+    pub fn documented() -> CostModel {
+        CostModel {
+            base: Duration::from_millis(47),
+            write: Duration::from_millis(200),
+            per_returned_row: Duration::from_millis(1),
+            per_counted_row: Duration::from_nanos(20_750),
+            per_skipped_row: Duration::from_nanos(10_375),
+            time_scale: 1.0,
+        }
+    }
+
+    /// The same model, really waiting `scale` times the modeled time.
+    pub fn scaled(mut self, scale: f64) -> CostModel {
+        self.time_scale = scale;
+        self
+    }
+
+    /// The modeled time of one call.
+    pub fn cost(&self, work: &Work) -> Duration {
+        let mut t = self.base;
+        if work.write {
+            t += self.write;
+        }
+        t += mul(self.per_returned_row, work.returned);
+        t += mul(self.per_counted_row, work.counted);
+        t += mul(self.per_skipped_row, work.skipped);
+        t
+    }
+}
+
+impl Default for CostModel {
+    fn default() -> Self {
+        CostModel::documented()
+    }
+}
+
+fn mul(d: Duration, n: u64) -> Duration {
+    Duration::from_nanos((d.as_nanos() as u64).saturating_mul(n))
+}
+
+/// What one call did, the input of the [`CostModel`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    /// The call wrote data.
+    pub write: bool,
+    /// Rows in the response.
+    pub returned: u64,
+    /// Rows counted for `total`.
+    pub counted: u64,
+    /// Rows skipped by the offset.
+    pub skipped: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_model_matches_the_docs_measurement() {
+        let m = CostModel::documented();
+        let fast = m.cost(&Work {
+            returned: 50,
+            ..Work::default()
+        });
+        assert!((fast.as_secs_f64() - 0.097).abs() < 0.0005, "{fast:?}");
+        let counted = m.cost(&Work {
+            returned: 50,
+            counted: 2_400_000,
+            ..Work::default()
+        });
+        assert!((counted.as_secs_f64() - 49.9).abs() < 0.05, "{counted:?}");
+    }
+
+    #[test]
+    fn limits_parse() {
+        assert_eq!(Limits::parse("Regular").unwrap(), Limits::Regular);
+        assert_eq!(Limits::parse("off").unwrap(), Limits::Off);
+        assert_eq!(
+            Limits::parse("10/0.5").unwrap(),
+            Limits::Custom {
+                capacity: 10,
+                drain_per_sec: 0.5
+            }
+        );
+        assert!(Limits::parse("fast").unwrap_err().contains("regular"));
+        assert!(Limits::parse("0/1").is_err());
+    }
+
+    #[test]
+    fn debug_redacts_the_webhook_code() {
+        let c = Config::default();
+        let text = format!("{c:?}");
+        assert!(!text.contains(&c.webhook_code), "{text}");
+    }
+}

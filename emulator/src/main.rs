@@ -1,0 +1,182 @@
+//! `bitrix-emulator`: serve an emulated Bitrix24 portal on 127.0.0.1 until stopped.
+//!
+//! The first line of stdout is the incoming webhook URL.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bitrix_emulator::{Config, CostModel, Emulator, Faults, Limits};
+use clap::Parser;
+
+/// A loopback Bitrix24 portal that speaks the documented REST protocol.
+///
+/// Prints the incoming webhook URL (http://127.0.0.1:PORT/rest/1/<code>/) as the first line of
+/// stdout, then serves until stopped (Ctrl-C).
+#[derive(Parser, Debug)]
+#[command(name = "bitrix-emulator", version, about, long_about = None, after_help = FAULTS_HELP)]
+struct Args {
+    /// TCP port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+
+    /// Deal fields: a snapshot (schemas/*/deal.json) or a saved crm.deal.fields response.
+    /// Default: the demo portal (schemas/demo/deal.json).
+    #[arg(long, value_name = "FILE")]
+    fields: Option<PathBuf>,
+
+    /// Use the seed documentation's field set (schemas/seed/deal.json) instead of the demo portal.
+    #[arg(long, conflicts_with = "fields")]
+    seed_portal: bool,
+
+    /// Number of deals to seed with realistic values for every field.
+    #[arg(long, default_value_t = 0)]
+    deals: usize,
+
+    /// Rate limit: off, regular (50, 2/s), enterprise (250, 5/s) or CAPACITY/DRAIN_PER_SEC.
+    #[arg(long, default_value = "off", value_parser = Limits::parse)]
+    limits: Limits,
+
+    /// Latency added to every REST request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+
+    /// Injected faults, e.g. "503=5%,drop-after=1%;crm.deal.add:drop-after=0.2" (see below).
+    #[arg(long, value_name = "SPEC", value_parser = Faults::parse)]
+    faults: Option<Faults>,
+
+    /// Random seed for seed data, faults and tokens.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+
+    /// Model server time as documented (list counting, offsets, writes) and count it against
+    /// the operating limit.
+    #[arg(long)]
+    cost_model: bool,
+
+    /// Share of the modeled server time really waited (1 = real time, 0 = report only).
+    #[arg(long, default_value_t = 1.0, requires = "cost_model")]
+    time_scale: f64,
+
+    /// Operating limit per method and 10 minutes, in seconds.
+    #[arg(long, default_value_t = 480.0)]
+    operating_limit_s: f64,
+
+    /// Secret code of the incoming webhook.
+    #[arg(long, env = "BITRIX_EMULATOR_WEBHOOK_CODE")]
+    webhook_code: Option<String>,
+
+    /// Print the OAuth application (client id, secret, tokens, endpoints) as JSON on the second
+    /// line of stdout.
+    #[arg(long)]
+    print_oauth: bool,
+}
+
+const FAULTS_HELP: &str = "\
+FAULTS SPEC:
+  RULE[;RULE...]   RULE = [METHOD:]SETTING[,SETTING...]   (no METHOD or * = every method;
+                   a method rule replaces the * rule for that method)
+  503=P            503 QUERY_LIMIT_EXCEEDED, not executed
+  500=P            500 INTERNAL_SERVER_ERROR, not executed
+  html=P           503 with an nginx HTML page, not executed
+  drop-before=P    connection closed without an answer, not executed
+  drop-after=P     executed (the write happened), then the connection is closed
+  latency=MS[@P]   MS milliseconds (250, 250ms, 0.25s) added to a share P of requests
+  P is a probability (0.05) or a percentage (5%).
+  Example: --faults \"503=5%,drop-after=1%;crm.deal.add:drop-after=0.2,latency=100ms@0.5\"";
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if let Err(message) = run(args).await {
+        eprintln!("bitrix-emulator: {message}");
+        std::process::exit(2);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let mut config = Config::default()
+        .with_port(args.port)
+        .with_deals(args.deals)
+        .with_limits(args.limits)
+        .with_latency(Duration::from_millis(args.latency_ms))
+        .with_seed(args.seed);
+    if let Some(path) = &args.fields {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the fields file {}: {e}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "the fields file {} is not valid JSON ({e}): give a snapshot or a saved crm.deal.fields response",
+                path.display()
+            )
+        })?;
+        config = config.with_fields(value);
+    } else if args.seed_portal {
+        config = config.with_seed_portal();
+    }
+    if let Some(f) = args.faults {
+        config = config.with_faults(f);
+    }
+    if args.cost_model {
+        if !(args.time_scale >= 0.0 && args.time_scale.is_finite()) {
+            return Err(format!(
+                "--time-scale {} must be a finite number >= 0 (1 = real time, 0 = report only)",
+                args.time_scale
+            ));
+        }
+        config = config.with_cost_model(CostModel::documented().scaled(args.time_scale));
+    }
+    if !(args.operating_limit_s > 0.0 && args.operating_limit_s.is_finite()) {
+        return Err(format!(
+            "--operating-limit-s {} must be a positive number of seconds",
+            args.operating_limit_s
+        ));
+    }
+    config = config.with_operating_limit(Duration::from_secs_f64(args.operating_limit_s));
+    if let Some(code) = args.webhook_code {
+        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err("--webhook-code must be non-empty Latin letters and digits".into());
+        }
+        config.webhook_code = code;
+    }
+    let started = Instant::now();
+    let deals = config.deals;
+    let emu = Emulator::start(config).await.map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", emu.webhook_url());
+    if args.print_oauth {
+        let o = emu.oauth();
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({
+                "client_id": o.client_id,
+                "client_secret": o.client_secret,
+                "access_token": o.access_token,
+                "refresh_token": o.refresh_token,
+                "client_endpoint": o.client_endpoint,
+                "server_endpoint": o.server_endpoint,
+                "domain": o.domain,
+                "member_id": o.member_id,
+            })
+        );
+    }
+    let _ = out.flush();
+    drop(out);
+    eprintln!(
+        "bitrix-emulator: serving {} with {} deals (ready in {:.2?}); Ctrl-C to stop",
+        emu.base_url(),
+        deals,
+        started.elapsed()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    emu.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,472 @@
+//! REST methods other than `batch`: parameters resolved leniently, results and errors as the
+//! portal gives them.
+
+use std::sync::RwLock;
+
+use serde_json::{Map, Value, json};
+
+use crate::config::Work;
+use crate::error::ApiError;
+use crate::portal::{Caller, PAGE, Portal};
+use crate::schema::{ItemSpec, USER_TYPES, UserFieldSpec, UserFieldUpdate};
+use crate::values::{as_list, php_intval, php_string};
+
+/// A method's answer before it is wrapped with `time`.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub result: Value,
+    pub total: Option<usize>,
+    pub next: Option<usize>,
+    pub work: Work,
+}
+
+impl Output {
+    fn plain(result: Value) -> Output {
+        Output {
+            result,
+            total: None,
+            next: None,
+            work: Work::default(),
+        }
+    }
+
+    fn write(result: Value) -> Output {
+        Output {
+            result,
+            total: None,
+            next: None,
+            work: Work {
+                write: true,
+                ..Work::default()
+            },
+        }
+    }
+}
+
+/// Methods this portal knows (lower case), besides `batch`.
+pub(crate) const METHODS: &[&str] = &[
+    "crm.deal.fields",
+    "crm.deal.add",
+    "crm.deal.get",
+    "crm.deal.list",
+    "crm.deal.update",
+    "crm.deal.delete",
+    "crm.deal.userfield.add",
+    "crm.deal.userfield.get",
+    "crm.deal.userfield.list",
+    "crm.deal.userfield.update",
+    "crm.deal.userfield.delete",
+    "crm.status.list",
+    "crm.category.list",
+];
+
+/// A parameter by name, ignoring case (`fields` / `FIELDS`); `null` counts as absent.
+pub(crate) fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    params
+        .get(name)
+        .or_else(|| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+        .filter(|v| !v.is_null())
+}
+
+/// A PHP array parameter: an object, or a JSON array turned into an index-keyed object.
+fn array_param(
+    params: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    match param(params, name) {
+        None => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o.clone())),
+        Some(Value::Array(a)) => Ok(Some(
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v.clone()))
+                .collect(),
+        )),
+        Some(_) => Err(ApiError::must_be_array(name)),
+    }
+}
+
+fn id_param(params: &Map<String, Value>) -> Result<u32, ApiError> {
+    let id = param(params, "id").map(php_intval).unwrap_or(0);
+    if id <= 0 || id > i64::from(u32::MAX) {
+        return Err(ApiError::invalid_id());
+    }
+    Ok(id as u32)
+}
+
+fn start_param(params: &Map<String, Value>) -> i64 {
+    param(params, "start").map(php_intval).unwrap_or(0)
+}
+
+/// Runs one method.
+pub(crate) fn call(
+    portal: &RwLock<Portal>,
+    method: &str,
+    params: &Map<String, Value>,
+    caller: Caller,
+) -> Result<Output, ApiError> {
+    let read = || portal.read().expect("portal lock");
+    let write = || portal.write().expect("portal lock");
+    match method {
+        "crm.deal.fields" => Ok(Output::plain(read().layout.fields_json())),
+        "crm.deal.add" => {
+            let fields =
+                array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
+            array_param(params, "params")?;
+            let id = write().add(&fields, caller)?;
+            Ok(Output::write(json!(id)))
+        }
+        "crm.deal.get" => {
+            let id = id_param(params)?;
+            let deal = read().get(id)?;
+            Ok(Output {
+                result: deal,
+                total: None,
+                next: None,
+                work: Work {
+                    returned: 1,
+                    ..Work::default()
+                },
+            })
+        }
+        "crm.deal.update" => {
+            let id = id_param(params)?;
+            let fields =
+                array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
+            array_param(params, "params")?;
+            write().update(id, &fields, caller)?;
+            Ok(Output::write(json!(true)))
+        }
+        "crm.deal.delete" => {
+            let id = id_param(params)?;
+            write().delete(id)?;
+            Ok(Output::write(json!(true)))
+        }
+        "crm.deal.list" => {
+            let filter = array_param(params, "filter")?.unwrap_or_default();
+            let order = array_param(params, "order")?.unwrap_or_default();
+            let select = param(params, "select");
+            let page = read().list(select, &filter, &order, start_param(params));
+            Ok(Output {
+                result: Value::Array(page.rows),
+                total: Some(page.total),
+                next: page.next,
+                work: page.work,
+            })
+        }
+        "crm.deal.userfield.add" => userfield_add(portal, params),
+        "crm.deal.userfield.get" => {
+            let id = id_param(params)?;
+            let p = read();
+            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            Ok(Output::plain(
+                p.layout.fields[index]
+                    .userfield_json()
+                    .unwrap_or(Value::Null),
+            ))
+        }
+        "crm.deal.userfield.list" => userfield_list(portal, params),
+        "crm.deal.userfield.update" => {
+            let id = id_param(params)?;
+            let fields =
+                array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
+            let mut p = write();
+            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            let upd = UserFieldUpdate {
+                mandatory: param(&fields, "MANDATORY").map(yes),
+                xml_id: text(&fields, "XML_ID"),
+                sort: param(&fields, "SORT").map(|v| php_intval(v).max(0) as u32),
+                show_filter: text(&fields, "SHOW_FILTER"),
+                show_in_list: text(&fields, "SHOW_IN_LIST"),
+                edit_in_list: text(&fields, "EDIT_IN_LIST"),
+                is_searchable: text(&fields, "IS_SEARCHABLE"),
+                edit_form_label: label(&fields, "EDIT_FORM_LABEL"),
+                list_column_label: label(&fields, "LIST_COLUMN_LABEL"),
+                list_filter_label: label(&fields, "LIST_FILTER_LABEL"),
+                settings: param(&fields, "SETTINGS").cloned(),
+                items: param(&fields, "LIST").map(items),
+            };
+            let upd = with_common_label(upd, &fields);
+            p.layout.update_user_field(index, upd);
+            Ok(Output::write(json!(true)))
+        }
+        "crm.deal.userfield.delete" => {
+            let id = id_param(params)?;
+            let mut p = write();
+            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            p.layout.remove_field(index);
+            Ok(Output::write(json!(true)))
+        }
+        "crm.status.list" => status_list(portal, params),
+        "crm.category.list" => {
+            let Some(t) = param(params, "entityTypeId") else {
+                return Err(ApiError::new(
+                    400,
+                    "INVALID_ARG_VALUE",
+                    "Required parameter \"entityTypeId\" is missing",
+                ));
+            };
+            let t = php_intval(t);
+            if t != 2 {
+                return Err(ApiError::new(
+                    400,
+                    "ENTITY_TYPE_NOT_SUPPORTED",
+                    format!("Entity type {t} does not support categories"),
+                ));
+            }
+            let p = read();
+            let cats: Vec<Value> = p
+                .catalog
+                .categories
+                .iter()
+                .map(|c| p.catalog.category_json(c))
+                .collect();
+            let total = cats.len();
+            Ok(Output {
+                result: json!({ "categories": cats }),
+                total: Some(total),
+                next: None,
+                work: Work {
+                    returned: total as u64,
+                    ..Work::default()
+                },
+            })
+        }
+        _ => Err(ApiError::method_not_found()),
+    }
+}
+
+fn yes(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => s == "Y" || s == "1",
+        other => php_intval(other) > 0,
+    }
+}
+
+fn text(fields: &Map<String, Value>, name: &str) -> Option<String> {
+    param(fields, name).and_then(php_string)
+}
+
+/// A label given as a string or per language (`{"ru": "...", "en": "..."}`: the portal's
+/// language, Russian, wins).
+fn label(fields: &Map<String, Value>, name: &str) -> Option<String> {
+    match param(fields, name)? {
+        Value::Object(o) => o
+            .get("ru")
+            .or_else(|| o.values().next())
+            .and_then(php_string),
+        other => php_string(other),
+    }
+}
+
+fn with_common_label(mut upd: UserFieldUpdate, fields: &Map<String, Value>) -> UserFieldUpdate {
+    if let Some(l) = label(fields, "LABEL") {
+        upd.edit_form_label.get_or_insert_with(|| l.clone());
+        upd.list_column_label.get_or_insert_with(|| l.clone());
+        upd.list_filter_label.get_or_insert(l);
+    }
+    upd
+}
+
+fn items(list: &Value) -> Vec<ItemSpec> {
+    as_list(list)
+        .into_iter()
+        .filter_map(|i| i.as_object())
+        .map(|i| ItemSpec {
+            id: param(i, "ID")
+                .map(|v| php_intval(v) as u32)
+                .filter(|&id| id > 0),
+            value: text(i, "VALUE").unwrap_or_default(),
+            sort: param(i, "SORT").map(|v| php_intval(v).max(0) as u32),
+            def: param(i, "DEF").is_some_and(yes),
+            xml_id: text(i, "XML_ID"),
+            delete: param(i, "DEL").is_some_and(yes),
+        })
+        .collect()
+}
+
+fn userfield_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Output, ApiError> {
+    let fields = array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
+    let name = text(&fields, "FIELD_NAME")
+        .map(|n| n.trim().to_ascii_uppercase())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::legacy("The parameter 'FIELD_NAME' is not defined or invalid."))?;
+    let ty = text(&fields, "USER_TYPE_ID")
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::legacy("The parameter 'USER_TYPE_ID' is not defined or invalid.")
+        })?;
+    if !USER_TYPES.contains(&ty.as_str()) && !ty.starts_with("rest_") {
+        return Err(ApiError::new(
+            400,
+            "ERROR_CORE",
+            format!("User type \"{ty}\" is not registered"),
+        ));
+    }
+    let code = if name.starts_with("UF_CRM_") {
+        name
+    } else {
+        format!("UF_CRM_{name}")
+    };
+    if code.len() > 50
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(ApiError::new(
+            400,
+            "ERROR_CORE",
+            "Invalid field name: use up to 50 Latin letters, digits and underscores",
+        ));
+    }
+    let mut spec = UserFieldSpec {
+        code,
+        ty,
+        multiple: param(&fields, "MULTIPLE").is_some_and(yes),
+        mandatory: param(&fields, "MANDATORY").is_some_and(yes),
+        xml_id: text(&fields, "XML_ID"),
+        sort: param(&fields, "SORT").map(|v| php_intval(v).max(0) as u32),
+        show_filter: text(&fields, "SHOW_FILTER"),
+        show_in_list: text(&fields, "SHOW_IN_LIST"),
+        edit_in_list: text(&fields, "EDIT_IN_LIST"),
+        is_searchable: text(&fields, "IS_SEARCHABLE"),
+        edit_form_label: label(&fields, "EDIT_FORM_LABEL"),
+        list_column_label: label(&fields, "LIST_COLUMN_LABEL"),
+        list_filter_label: label(&fields, "LIST_FILTER_LABEL"),
+        error_message: label(&fields, "ERROR_MESSAGE"),
+        help_message: label(&fields, "HELP_MESSAGE"),
+        settings: param(&fields, "SETTINGS").cloned(),
+        items: param(&fields, "LIST").map(items).unwrap_or_default(),
+    };
+    if let Some(l) = label(&fields, "LABEL") {
+        spec.edit_form_label.get_or_insert_with(|| l.clone());
+        spec.list_column_label.get_or_insert_with(|| l.clone());
+        spec.list_filter_label.get_or_insert(l);
+    }
+    let mut p = portal.write().expect("portal lock");
+    let id = p
+        .layout
+        .add_user_field(spec)
+        .map_err(|e| ApiError::new(400, "ERROR_CORE", e))?;
+    Ok(Output::write(json!(id)))
+}
+
+fn userfield_list(
+    portal: &RwLock<Portal>,
+    params: &Map<String, Value>,
+) -> Result<Output, ApiError> {
+    let filter = array_param(params, "filter")?.unwrap_or_default();
+    let order = array_param(params, "order")?.unwrap_or_default();
+    let p = portal.read().expect("portal lock");
+    let mut rows: Vec<Value> = p
+        .layout
+        .fields
+        .iter()
+        .filter_map(|f| f.userfield_json())
+        .filter(|row| matches_simple(row, &filter))
+        .collect();
+    sort_simple(&mut rows, &order);
+    let total = rows.len();
+    Ok(Output {
+        result: Value::Array(rows),
+        total: Some(total),
+        next: None,
+        work: Work {
+            returned: total as u64,
+            ..Work::default()
+        },
+    })
+}
+
+fn status_list(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Output, ApiError> {
+    let filter = array_param(params, "filter")?.unwrap_or_default();
+    let order = array_param(params, "order")?.unwrap_or_default();
+    let start = start_param(params).max(0) as usize;
+    let p = portal.read().expect("portal lock");
+    let mut rows: Vec<Value> = p
+        .catalog
+        .statuses
+        .iter()
+        .map(|s| p.catalog.status_json(s))
+        .filter(|row| matches_simple(row, &filter))
+        .collect();
+    if order.is_empty() {
+        let mut o = Map::new();
+        o.insert("SORT".into(), Value::from("ASC"));
+        sort_simple(&mut rows, &o);
+    } else {
+        sort_simple(&mut rows, &order);
+    }
+    let total = rows.len();
+    let offset = (start / PAGE) * PAGE;
+    let page: Vec<Value> = rows.into_iter().skip(offset).take(PAGE).collect();
+    Ok(Output {
+        total: Some(total),
+        next: (offset + PAGE < total).then_some(offset + PAGE),
+        work: Work {
+            returned: page.len() as u64,
+            counted: total as u64,
+            ..Work::default()
+        },
+        result: Value::Array(page),
+    })
+}
+
+/// Equality filter on the row's keys (case-insensitive key names).
+fn matches_simple(row: &Value, filter: &Map<String, Value>) -> bool {
+    filter.iter().all(|(k, want)| {
+        let (negate, key) = match k.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, k.strip_prefix('=').unwrap_or(k)),
+        };
+        let got = row
+            .as_object()
+            .and_then(|o| o.iter().find(|(rk, _)| rk.eq_ignore_ascii_case(key)))
+            .map(|(_, v)| php_string(v).unwrap_or_default());
+        let Some(got) = got else { return true };
+        let hit = as_list(want)
+            .into_iter()
+            .filter_map(php_string)
+            .any(|w| w == got);
+        hit != negate
+    })
+}
+
+fn sort_simple(rows: &mut [Value], order: &Map<String, Value>) {
+    let keys: Vec<(String, bool)> = order
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_uppercase(),
+                !v.as_str().is_some_and(|d| d.eq_ignore_ascii_case("DESC")),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        for (k, asc) in &keys {
+            let get = |r: &Value| {
+                r.as_object()
+                    .and_then(|o| o.iter().find(|(rk, _)| rk.eq_ignore_ascii_case(k)))
+                    .map(|(_, v)| php_string(v).unwrap_or_default())
+                    .unwrap_or_default()
+            };
+            let (x, y) = (get(a), get(b));
+            let o = match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(p), Ok(q)) => p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal),
+                _ => x.cmp(&y),
+            };
+            let o = if *asc { o } else { o.reverse() };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+}

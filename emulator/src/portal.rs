@@ -1,0 +1,865 @@
+//! The portal's data and the deal operations with the server's semantics: defaults on add,
+//! silently dropped keys, stage rules, derived fields, list paging.
+
+use chrono::{FixedOffset, Utc};
+use serde_json::{Map, Value};
+
+use crate::catalog::{Catalog, Semantic};
+use crate::config::Work;
+use crate::error::ApiError;
+use crate::filter::{Filter, parse_order, sort_ids};
+use crate::schema::{FieldDef, Kind, Layout, Slot};
+use crate::store::{Cell, Row, Store};
+use crate::values::{
+    InputCtx, Parsed, RenderCtx, days_of, is_empty_input, parse_value, render_multi, render_single,
+};
+
+/// Rows per page of every list method.
+pub(crate) const PAGE: usize = 50;
+
+/// Everything the portal stores.
+#[derive(Debug)]
+pub(crate) struct Portal {
+    pub layout: Layout,
+    pub catalog: Catalog,
+    pub store: Store,
+    pub tz: FixedOffset,
+}
+
+/// A list call's answer.
+#[derive(Debug)]
+pub(crate) struct ListPage {
+    pub rows: Vec<Value>,
+    pub total: usize,
+    pub next: Option<usize>,
+    pub work: Work,
+}
+
+/// Who is calling (ASSIGNED_BY_ID defaults, CREATED_BY_ID, ...).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Caller {
+    pub user_id: i64,
+}
+
+impl Portal {
+    /// A portal with these fields and no deals.
+    pub(crate) fn new(layout: Layout, tz: FixedOffset) -> Portal {
+        Portal {
+            layout,
+            catalog: Catalog::demo(),
+            store: Store::default(),
+            tz,
+        }
+    }
+
+    fn now() -> i64 {
+        Utc::now().timestamp()
+    }
+
+    fn today(&self) -> i64 {
+        days_of(Utc::now().with_timezone(&self.tz).date_naive())
+    }
+
+    fn set(&self, row: &mut Row, index: Option<usize>, cell: Cell) {
+        if let Some(i) = index {
+            if let Slot::Single(s) = self.layout.fields[i].slot {
+                row.set_single(s, cell);
+            }
+        }
+    }
+
+    fn cell(&self, row: &Row, index: Option<usize>) -> Cell {
+        match index.map(|i| self.layout.fields[i].slot) {
+            Some(Slot::Single(s)) => row.single(s),
+            _ => Cell::NULL,
+        }
+    }
+
+    fn text(&mut self, s: &str) -> Cell {
+        Cell::text(self.store.strings.intern(s))
+    }
+
+    fn cell_text(&self, row: &Row, index: Option<usize>) -> Option<&str> {
+        let c = self.cell(row, index);
+        (!c.is_null()).then(|| self.store.strings.get(c.as_text()))
+    }
+
+    fn files_of(&self, f: &FieldDef, row: Option<&Row>) -> Vec<i64> {
+        if f.kind != Kind::File {
+            return Vec::new();
+        }
+        let Some(row) = row else { return Vec::new() };
+        match f.slot {
+            Slot::Single(s) => {
+                let c = row.single(s);
+                if c.is_null() {
+                    Vec::new()
+                } else {
+                    vec![c.as_int()]
+                }
+            }
+            Slot::Multi(s) => row.multi(s).iter().map(|c| c.as_int()).collect(),
+            Slot::Key => Vec::new(),
+        }
+    }
+
+    /// Applies `fields` to `row`; returns the indexes of the fields written. Unknown, read-only
+    /// and (on update) immutable keys are dropped silently, like the server does.
+    fn apply(
+        &mut self,
+        row: &mut Row,
+        fields: &Map<String, Value>,
+        update: bool,
+    ) -> Result<Vec<usize>, ApiError> {
+        let mut written = Vec::new();
+        let contact_ids_given = self
+            .layout
+            .std
+            .contact_ids
+            .is_some_and(|i| fields.contains_key(&self.layout.fields[i].code));
+        for (code, value) in fields {
+            let Some(index) = self.layout.index(code) else {
+                continue;
+            };
+            let f = &self.layout.fields[index];
+            if f.read_only || f.kind == Kind::Id || (update && f.immutable) {
+                continue;
+            }
+            if update && f.required && is_empty_input(value) {
+                return Err(required_error(f));
+            }
+            // CONTACT_ID is the first of CONTACT_IDS: setting it alone binds that contact.
+            if Some(index) == self.layout.std.contact_id && self.layout.std.contact_ids.is_some() {
+                if !contact_ids_given {
+                    let ids_index = self.layout.std.contact_ids.expect("checked");
+                    if let Slot::Multi(s) = self.layout.fields[ids_index].slot {
+                        let id = crate::values::php_intval(value);
+                        row.set_multi(s, if id > 0 { vec![Cell::int(id)] } else { vec![] });
+                        written.push(ids_index);
+                    }
+                }
+                continue;
+            }
+            let current = self.files_of(f, Some(row));
+            let mut ctx = InputCtx {
+                strings: &mut self.store.strings,
+                files: &mut self.store.files,
+                catalog: &self.catalog,
+                tz: self.tz,
+            };
+            let f = &self.layout.fields[index];
+            match parse_value(f, value, &mut ctx, &current)? {
+                Parsed::Skip => {}
+                Parsed::Single(c) => {
+                    if let Slot::Single(s) = f.slot {
+                        row.set_single(s, c);
+                        written.push(index);
+                    }
+                }
+                Parsed::Multi(cells) => {
+                    if let Slot::Multi(s) = f.slot {
+                        row.set_multi(s, cells);
+                        written.push(index);
+                    }
+                }
+            }
+        }
+        Ok(written)
+    }
+
+    /// Sets the stage-derived fields (semantic, IS_NEW, CLOSED) for `stage` of `category`.
+    fn derive_stage(&mut self, row: &mut Row, category: u32, stage: &str) {
+        let std = self.layout.std.clone();
+        let (semantic, is_first) = match self.catalog.stage_in(category, stage) {
+            Some(s) => (
+                s.semantic,
+                self.catalog
+                    .first_stage(category)
+                    .is_some_and(|f| f.status_id == s.status_id),
+            ),
+            None => (Semantic::Process, false),
+        };
+        let letter = self.text(semantic.letter());
+        self.set(row, std.stage_semantic_id, letter);
+        self.set(row, std.is_new, Cell::int(i64::from(is_first)));
+        self.set(
+            row,
+            std.closed,
+            Cell::int(i64::from(semantic != Semantic::Process)),
+        );
+    }
+
+    /// `crm.deal.add`.
+    pub(crate) fn add(
+        &mut self,
+        fields: &Map<String, Value>,
+        caller: Caller,
+    ) -> Result<u32, ApiError> {
+        let mut row = Row::with_singles(self.layout.singles);
+        let written = self.apply(&mut row, fields, false)?;
+        let std = self.layout.std.clone();
+        let now = Self::now();
+        let today = self.today();
+        let given = |i: Option<usize>| i.is_some_and(|i| written.contains(&i));
+
+        // Pipeline and stage: an unknown pipeline is the default one, a stage of another
+        // pipeline is the pipeline's first stage.
+        let mut category = 0u32;
+        if let Some(ci) = std.category_id {
+            let c = self.cell(&row, Some(ci));
+            if !c.is_null() && c.as_int() >= 0 && self.catalog.has_category(c.as_int() as u32) {
+                category = c.as_int() as u32;
+            }
+            self.set(&mut row, Some(ci), Cell::int(i64::from(category)));
+        }
+        if std.stage_id.is_some() {
+            let stage = self
+                .cell_text(&row, std.stage_id)
+                .filter(|s| self.catalog.stage_in(category, s).is_some())
+                .map(str::to_owned)
+                .or_else(|| {
+                    self.catalog
+                        .first_stage(category)
+                        .map(|s| s.status_id.clone())
+                });
+            if let Some(stage) = stage {
+                let c = self.text(&stage);
+                self.set(&mut row, std.stage_id, c);
+                self.derive_stage(&mut row, category, &stage);
+            }
+        }
+        for (index, list) in [(std.type_id, "DEAL_TYPE"), (std.source_id, "SOURCE")] {
+            if !given(index) || self.cell(&row, index).is_null() {
+                if let Some(first) = self.catalog.values(list).first().map(|s| (*s).to_owned()) {
+                    let c = self.text(&first);
+                    self.set(&mut row, index, c);
+                }
+            }
+        }
+        if self.cell(&row, std.currency_id).is_null() {
+            let base = self.catalog.base_currency;
+            let c = self.text(base);
+            self.set(&mut row, std.currency_id, c);
+        }
+        if self.cell(&row, std.company_id).is_null() {
+            self.set(&mut row, std.company_id, Cell::int(0));
+        }
+        if !given(std.begindate) || self.cell(&row, std.begindate).is_null() {
+            self.set(&mut row, std.begindate, Cell::int(today));
+        }
+        if !given(std.closedate) || self.cell(&row, std.closedate).is_null() {
+            self.set(&mut row, std.closedate, Cell::int(today + 7));
+        }
+        if self.cell(&row, std.assigned_by_id).is_null()
+            || self.cell(&row, std.assigned_by_id).as_int() <= 0
+        {
+            self.set(&mut row, std.assigned_by_id, Cell::int(caller.user_id));
+        }
+        for i in [
+            std.created_by_id,
+            std.modify_by_id,
+            std.moved_by_id,
+            std.last_activity_by,
+        ] {
+            self.set(&mut row, i, Cell::int(caller.user_id));
+        }
+        for i in [
+            std.date_create,
+            std.date_modify,
+            std.moved_time,
+            std.last_activity_time,
+        ] {
+            self.set(&mut row, i, Cell::int(now));
+        }
+        // Standard Y/N fields default to N, except OPENED (Y).
+        // Other standard fields and user fields get their defaults.
+        for index in 0..self.layout.fields.len() {
+            let f = &self.layout.fields[index];
+            let Slot::Single(slot) = f.slot else { continue };
+            if !row.single(slot).is_null() {
+                continue;
+            }
+            if f.kind == Kind::Char && !f.uf {
+                let yes = f.code == "OPENED";
+                row.set_single(slot, Cell::int(i64::from(yes)));
+            } else if f.kind == Kind::Cents {
+                row.set_single(slot, Cell::int(0));
+            } else if f.uf {
+                if let Some(c) = self.uf_default(index) {
+                    row.set_single(slot, c);
+                }
+            }
+        }
+        for index in 0..self.layout.fields.len() {
+            let f = &self.layout.fields[index];
+            if f.required && self.is_empty(f, &row) {
+                return Err(required_error(f));
+            }
+        }
+        let id = self.store.next_id;
+        self.store.next_id += 1;
+        let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
+        if std.title.is_some() && title_empty {
+            let c = self.text(&format!("Сделка #{id}"));
+            self.set(&mut row, std.title, c);
+        }
+        self.store.rows.insert(id, row);
+        Ok(id)
+    }
+
+    fn uf_default(&mut self, index: usize) -> Option<Cell> {
+        let f = &self.layout.fields[index];
+        if f.kind == Kind::Enum {
+            return f
+                .items()
+                .iter()
+                .find(|i| i.def)
+                .map(|i| Cell::int(i64::from(i.id)));
+        }
+        let default = f
+            .uf_meta
+            .as_ref()?
+            .settings
+            .get("DEFAULT_VALUE")
+            .filter(|v| !is_empty_input(v) && !v.is_object())?
+            .clone();
+        let f = f.clone();
+        let mut ctx = InputCtx {
+            strings: &mut self.store.strings,
+            files: &mut self.store.files,
+            catalog: &self.catalog,
+            tz: self.tz,
+        };
+        match parse_value(&f, &default, &mut ctx, &[]) {
+            Ok(Parsed::Single(c)) if !c.is_null() => Some(c),
+            _ => None,
+        }
+    }
+
+    fn is_empty(&self, f: &FieldDef, row: &Row) -> bool {
+        match f.slot {
+            Slot::Key => false,
+            Slot::Single(s) => {
+                let c = row.single(s);
+                c.is_null()
+                    || (f.kind == Kind::Text && self.store.strings.get(c.as_text()).is_empty())
+            }
+            Slot::Multi(s) => row.multi(s).is_empty(),
+        }
+    }
+
+    /// `crm.deal.update`.
+    pub(crate) fn update(
+        &mut self,
+        id: u32,
+        fields: &Map<String, Value>,
+        caller: Caller,
+    ) -> Result<(), ApiError> {
+        let Some(mut row) = self.store.rows.get(&id).cloned() else {
+            return Err(ApiError::not_found());
+        };
+        let std = self.layout.std.clone();
+        let old_stage = self.cell_text(&row, std.stage_id).map(str::to_owned);
+        let category = {
+            let c = self.cell(&row, std.category_id);
+            if c.is_null() {
+                0
+            } else {
+                c.as_int().max(0) as u32
+            }
+        };
+        let written = self.apply(&mut row, fields, true)?;
+        if written.is_empty() {
+            return Ok(());
+        }
+        let now = Self::now();
+        if std.title.is_some() && self.cell_text(&row, std.title).is_none_or(str::is_empty) {
+            let c = self.text(&format!("Сделка #{id}"));
+            self.set(&mut row, std.title, c);
+        }
+        // A stage of another pipeline is ignored: only crm.item.update moves a deal.
+        if let Some(si) = std.stage_id {
+            let new_stage = self.cell_text(&row, Some(si)).map(str::to_owned);
+            if new_stage != old_stage {
+                let valid = new_stage
+                    .as_deref()
+                    .is_some_and(|s| self.catalog.stage_in(category, s).is_some());
+                if !valid {
+                    let c = match &old_stage {
+                        Some(s) => self.text(s),
+                        None => Cell::NULL,
+                    };
+                    self.set(&mut row, Some(si), c);
+                } else {
+                    let new_stage = new_stage.expect("valid");
+                    let prev = match &old_stage {
+                        Some(s) => self.text(s),
+                        None => Cell::NULL,
+                    };
+                    self.set(&mut row, std.previous_stage_id, prev);
+                    self.derive_stage(&mut row, category, &new_stage);
+                    self.set(&mut row, std.moved_time, Cell::int(now));
+                    self.set(&mut row, std.moved_by_id, Cell::int(caller.user_id));
+                }
+            }
+        }
+        self.set(&mut row, std.date_modify, Cell::int(now));
+        self.set(&mut row, std.modify_by_id, Cell::int(caller.user_id));
+        self.store.rows.insert(id, row);
+        Ok(())
+    }
+
+    /// `crm.deal.delete`.
+    pub(crate) fn delete(&mut self, id: u32) -> Result<(), ApiError> {
+        self.store
+            .rows
+            .remove(&id)
+            .map(|_| ())
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// One deal as `crm.deal.get` shows it (every field but `CONTACT_IDS`).
+    pub(crate) fn get(&self, id: u32) -> Result<Value, ApiError> {
+        let row = self.store.rows.get(&id).ok_or_else(ApiError::not_found)?;
+        Ok(self.render(id, row, &self.layout.output_order()))
+    }
+
+    /// Renders a row with the given fields in order.
+    pub(crate) fn render(&self, id: u32, row: &Row, fields: &[usize]) -> Value {
+        let ctx = RenderCtx {
+            strings: &self.store.strings,
+            tz: self.tz,
+        };
+        let mut m = Map::new();
+        for &i in fields {
+            let f = &self.layout.fields[i];
+            if Some(i) == self.layout.std.contact_id && self.layout.std.contact_ids.is_some() {
+                let ids = self.layout.std.contact_ids.expect("checked");
+                let first = match self.layout.fields[ids].slot {
+                    Slot::Multi(s) => row.multi(s).first().copied(),
+                    _ => None,
+                };
+                m.insert(
+                    f.code.clone(),
+                    first.map_or(Value::Null, |c| Value::from(c.as_int().to_string())),
+                );
+                continue;
+            }
+            let v = match f.slot {
+                Slot::Key => Some(Value::from(id.to_string())),
+                Slot::Single(s) => render_single(f, row.single(s), id, &ctx),
+                Slot::Multi(s) => Some(render_multi(f, row.multi(s), id, &ctx)),
+            };
+            if let Some(v) = v {
+                m.insert(f.code.clone(), v);
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// Resolves `select`: `*` = standard single fields, `UF_*` = user fields, explicit codes in
+    /// their order; `CONTACT_IDS` is never returned; `ID` always is.
+    pub(crate) fn resolve_select(&self, select: Option<&Value>) -> Vec<usize> {
+        let items: Vec<String> = match select {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(Value::Object(o)) => o
+                .values()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let order = self.layout.output_order();
+        let star = || {
+            order
+                .iter()
+                .copied()
+                .filter(|&i| !self.layout.fields[i].uf && !self.layout.fields[i].multiple)
+                .collect::<Vec<_>>()
+        };
+        let mut out: Vec<usize> = Vec::new();
+        if items.is_empty() {
+            out = star();
+        }
+        for item in &items {
+            let add: Vec<usize> = match item.as_str() {
+                "*" => star(),
+                "UF_*" => order
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.layout.fields[i].uf)
+                    .collect(),
+                code => self
+                    .layout
+                    .index(code)
+                    .filter(|&i| self.layout.fields[i].code != "CONTACT_IDS")
+                    .into_iter()
+                    .collect(),
+            };
+            for i in add {
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        if let Some(id) = self.layout.index("ID") {
+            if !out.contains(&id) {
+                out.insert(0, id);
+            }
+        }
+        out
+    }
+
+    /// `crm.deal.list`: one page of 50. `start` >= 0 counts the total (page = start / 50, as the
+    /// legacy navigation rounds down); `start` < 0 skips counting (`total` 0, no `next`).
+    pub(crate) fn list(
+        &self,
+        select: Option<&Value>,
+        filter: &Map<String, Value>,
+        order: &Map<String, Value>,
+        start: i64,
+    ) -> ListPage {
+        let fields = self.resolve_select(select);
+        let mut filter = Filter::parse(&self.layout, filter, self.tz);
+        let order = parse_order(&self.layout, order);
+        let count = start >= 0;
+        let offset = if count {
+            (start as usize / PAGE) * PAGE
+        } else {
+            0
+        };
+        let layout = &self.layout;
+        let strings = &self.store.strings;
+        let rows = &self.store.rows;
+        let by_id = match order.first() {
+            None => Some(true),
+            Some(&(i, asc)) if layout.fields[i].kind == Kind::Id => Some(asc),
+            _ => None,
+        };
+        let mut page: Vec<u32> = Vec::with_capacity(PAGE);
+        let mut total = 0usize;
+        if let Some(asc) = by_id {
+            let (lo, hi) = filter.id_bounds(layout);
+            if lo <= hi {
+                let range = rows.range(lo..=hi);
+                let iter: Box<dyn Iterator<Item = (&u32, &Row)>> = if asc {
+                    Box::new(range)
+                } else {
+                    Box::new(range.rev())
+                };
+                for (&id, row) in iter {
+                    if !filter.matches(layout, strings, id, row) {
+                        continue;
+                    }
+                    total += 1;
+                    if total > offset && page.len() < PAGE {
+                        page.push(id);
+                    }
+                    if !count && page.len() == PAGE {
+                        break;
+                    }
+                }
+            }
+        } else {
+            let mut ids: Vec<u32> = rows
+                .iter()
+                .filter(|(id, row)| filter.matches(layout, strings, **id, row))
+                .map(|(id, _)| *id)
+                .collect();
+            total = ids.len();
+            sort_ids(layout, strings, rows, &mut ids, &order);
+            page = ids.into_iter().skip(offset).take(PAGE).collect();
+        }
+        let out: Vec<Value> = page
+            .iter()
+            .map(|id| self.render(*id, &rows[id], &fields))
+            .collect();
+        let next = (count && offset + PAGE < total).then_some(offset + PAGE);
+        ListPage {
+            work: Work {
+                write: false,
+                returned: out.len() as u64,
+                counted: if count { total as u64 } else { 0 },
+                skipped: offset.min(total) as u64,
+            },
+            rows: out,
+            total: if count { total } else { 0 },
+            next,
+        }
+    }
+
+    /// The values of one field of one deal (for tests and the seed checks).
+    #[cfg(test)]
+    pub(crate) fn raw_cells(&self, id: u32, code: &str) -> Vec<Cell> {
+        let f = self.layout.get(code).expect("field exists");
+        let row = &self.store.rows[&id];
+        let mut buf = [Cell::NULL];
+        crate::filter::cells_of(f, id, row, &mut buf).to_vec()
+    }
+}
+
+fn required_error(f: &FieldDef) -> ApiError {
+    ApiError::legacy(format!(
+        "Поле \"{}\" обязательно для заполнения.",
+        f.label()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{DEMO_SNAPSHOT, seed_portal_fields};
+    use serde_json::json;
+
+    fn seed_portal() -> Portal {
+        Portal::new(
+            Layout::from_value(&seed_portal_fields()).unwrap(),
+            FixedOffset::east_opt(3 * 3600).unwrap(),
+        )
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    const ME: Caller = Caller { user_id: 1 };
+
+    #[test]
+    fn add_applies_documented_defaults() {
+        let mut p = seed_portal();
+        let id = p.add(&Map::new(), ME).unwrap();
+        let d = p.get(id).unwrap();
+        assert_eq!(d["TITLE"], format!("Сделка #{id}"));
+        assert_eq!(d["STAGE_ID"], "NEW");
+        assert_eq!(d["CATEGORY_ID"], "0");
+        assert_eq!(d["TYPE_ID"], "SALE");
+        assert_eq!(d["SOURCE_ID"], "CALL");
+        assert_eq!(d["OPENED"], "Y");
+        assert_eq!(d["CLOSED"], "N");
+        assert_eq!(d["IS_NEW"], "Y");
+        assert_eq!(d["STAGE_SEMANTIC_ID"], "P");
+        assert_eq!(d["OPPORTUNITY"], "0.00");
+        assert_eq!(d["COMPANY_ID"], "0");
+        assert_eq!(d["CONTACT_ID"], Value::Null);
+        assert_eq!(d["LEAD_ID"], Value::Null);
+        assert_eq!(d["ASSIGNED_BY_ID"], "1");
+        assert_eq!(d["CURRENCY_ID"], "RUB");
+        assert!(
+            d["BEGINDATE"]
+                .as_str()
+                .unwrap()
+                .ends_with("T03:00:00+03:00")
+        );
+        assert!(d.get("CONTACT_IDS").is_none());
+    }
+
+    #[test]
+    fn unknown_read_only_and_immutable_keys_are_dropped() {
+        let mut p = seed_portal();
+        let id = p
+            .add(
+                &obj(
+                    json!({"TITLE": "A", "CATEGORY_ID": 1, "STAGE_ID": "C1:PREPARATION",
+                    "IS_NEW": "N", "DATE_CREATE": "2001-01-01", "UF_CRM_TYPO": "x", "ID": 99}),
+                ),
+                ME,
+            )
+            .unwrap();
+        assert_ne!(id, 99);
+        let d = p.get(id).unwrap();
+        assert_eq!(d["CATEGORY_ID"], "1");
+        assert_eq!(d["STAGE_ID"], "C1:PREPARATION");
+        assert_eq!(d["IS_NEW"], "N");
+        assert!(!d["DATE_CREATE"].as_str().unwrap().starts_with("2001"));
+        // Update: CATEGORY_ID is immutable, a stage of another pipeline is ignored.
+        p.update(id, &obj(json!({"CATEGORY_ID": 0, "STAGE_ID": "WON"})), ME)
+            .unwrap();
+        let d = p.get(id).unwrap();
+        assert_eq!(d["CATEGORY_ID"], "1");
+        assert_eq!(d["STAGE_ID"], "C1:PREPARATION");
+        p.update(id, &obj(json!({"STAGE_ID": "C1:WON"})), ME)
+            .unwrap();
+        let d = p.get(id).unwrap();
+        assert_eq!(d["STAGE_ID"], "C1:WON");
+        assert_eq!(d["STAGE_SEMANTIC_ID"], "S");
+        assert_eq!(d["CLOSED"], "Y");
+    }
+
+    #[test]
+    fn contact_ids_are_stored_but_never_returned() {
+        let mut p = seed_portal();
+        let id = p.add(&obj(json!({"CONTACT_IDS": [84, 83]})), ME).unwrap();
+        let d = p.get(id).unwrap();
+        assert_eq!(d["CONTACT_ID"], "84");
+        assert!(d.get("CONTACT_IDS").is_none());
+        assert_eq!(p.raw_cells(id, "CONTACT_IDS").len(), 2);
+        let page = p.list(
+            Some(&json!(["ID", "CONTACT_IDS"])),
+            &Map::new(),
+            &Map::new(),
+            0,
+        );
+        assert!(page.rows[0].get("CONTACT_IDS").is_none());
+    }
+
+    #[test]
+    fn required_user_field_is_enforced() {
+        let v: Value = serde_json::from_str(DEMO_SNAPSHOT).unwrap();
+        let mut p = Portal::new(
+            Layout::from_value(&v).unwrap(),
+            FixedOffset::east_opt(0).unwrap(),
+        );
+        let err = p.add(&obj(json!({"TITLE": "x"})), ME).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(err.code, "");
+        assert!(
+            err.description.contains("Канал продаж"),
+            "{}",
+            err.description
+        );
+        let id = p
+            .add(
+                &obj(json!({"TITLE": "x", "UF_CRM_1721244590123": "3478"})),
+                ME,
+            )
+            .unwrap();
+        assert_eq!(p.get(id).unwrap()["UF_CRM_1721244590123"], "3478");
+        let err = p
+            .update(id, &obj(json!({"UF_CRM_1721244590123": ""})), ME)
+            .unwrap_err();
+        assert!(err.description.contains("Канал продаж"));
+    }
+
+    #[test]
+    fn list_pages_and_counts() {
+        let mut p = seed_portal();
+        for i in 0..120 {
+            p.add(&obj(json!({"TITLE": format!("Deal {i}")})), ME)
+                .unwrap();
+        }
+        let page = p.list(None, &Map::new(), &Map::new(), 0);
+        assert_eq!(page.rows.len(), 50);
+        assert_eq!(page.total, 120);
+        assert_eq!(page.next, Some(50));
+        let last = p.list(None, &Map::new(), &Map::new(), 100);
+        assert_eq!(last.rows.len(), 20);
+        assert_eq!(last.next, None);
+        // start=75 is page 2 (legacy navigation rounds down).
+        let odd = p.list(None, &Map::new(), &Map::new(), 75);
+        assert_eq!(odd.rows[0]["ID"], "51");
+        assert_eq!(odd.next, Some(100));
+        let fast = p.list(
+            Some(&json!(["ID"])),
+            &obj(json!({">ID": 100})),
+            &obj(json!({"ID": "ASC"})),
+            -1,
+        );
+        assert_eq!(fast.rows.len(), 20);
+        assert_eq!(fast.total, 0);
+        assert_eq!(fast.next, None);
+        assert_eq!(fast.work.counted, 0);
+        assert_eq!(fast.rows[0], json!({"ID": "101"}));
+        let desc = p.list(
+            Some(&json!(["ID"])),
+            &Map::new(),
+            &obj(json!({"ID": "desc"})),
+            -1,
+        );
+        assert_eq!(desc.rows[0], json!({"ID": "120"}));
+    }
+
+    #[test]
+    fn list_filters_by_type() {
+        let mut p = seed_portal();
+        p.add(&obj(json!({"TITLE": "[А] Сделка", "OPPORTUNITY": 15000, "STAGE_ID": "PREPARATION", "COMPANY_ID": 12})), ME).unwrap();
+        p.add(
+            &obj(json!({"TITLE": "Продажа Б", "OPPORTUNITY": "25000.50", "COMPANY_ID": 3})),
+            ME,
+        )
+        .unwrap();
+        p.add(
+            &obj(json!({"TITLE": "сделка в", "IS_MANUAL_OPPORTUNITY": "Y"})),
+            ME,
+        )
+        .unwrap();
+        let ids = |f: Value| -> Vec<String> {
+            p.list(Some(&json!(["ID"])), f.as_object().unwrap(), &Map::new(), 0)
+                .rows
+                .iter()
+                .map(|r| r["ID"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(ids(json!({"%TITLE": "СДЕЛКА"})), ["1", "3"]);
+        assert_eq!(ids(json!({"=%TITLE": "%а"})), ["1"]);
+        assert_eq!(
+            ids(json!({">OPPORTUNITY": 10000, "<=OPPORTUNITY": 20000})),
+            ["1"]
+        );
+        assert_eq!(ids(json!({"@COMPANY_ID": [3, 12]})), ["1", "2"]);
+        assert_eq!(ids(json!({"!@COMPANY_ID": [3, 12]})), ["3"]);
+        // LIKE on crm_status / crm_company is an exact match.
+        assert_eq!(ids(json!({"%STAGE_ID": "PREP"})), Vec::<String>::new());
+        assert_eq!(ids(json!({"%STAGE_ID": "PREPARATION"})), ["1"]);
+        assert_eq!(ids(json!({"%COMPANY_ID": "1"})), Vec::<String>::new());
+        assert_eq!(ids(json!({"IS_MANUAL_OPPORTUNITY": "Y"})), ["3"]);
+        assert_eq!(ids(json!({"!IS_MANUAL_OPPORTUNITY": "Y"})), ["1", "2"]);
+        assert_eq!(ids(json!({"COMMENTS": ""})), ["1", "2", "3"]);
+        assert_eq!(ids(json!({"!UTM_SOURCE": ""})), Vec::<String>::new());
+        assert_eq!(ids(json!({">ID": "$result[x][49][ID]"})), ["1", "2", "3"]);
+        assert_eq!(
+            ids(json!({"0": {"LOGIC": "OR", "ID": 1, "COMPANY_ID": 3}})),
+            ["1", "2"]
+        );
+        assert_eq!(ids(json!({"CONTACT_IDS": 5})), ["1", "2", "3"]);
+        assert_eq!(ids(json!({">DATE_CREATE": "2000-01-01"})), ["1", "2", "3"]);
+        assert_eq!(
+            ids(json!({"<DATE_CREATE": "2000-01-01"})),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn list_orders_like_the_documented_example() {
+        let mut p = seed_portal();
+        for (t, o) in [
+            ("[С] Сделка", 18500),
+            ("[А] Сделка", 20000),
+            ("[Б] Продажа", 12500),
+            ("[А] Сделка", 19999),
+        ] {
+            p.add(&obj(json!({"TITLE": t, "OPPORTUNITY": o})), ME)
+                .unwrap();
+        }
+        let page = p.list(
+            Some(&json!(["TITLE", "OPPORTUNITY"])),
+            &Map::new(),
+            &obj(json!({"TITLE": "ASC", "OPPORTUNITY": "ASC"})),
+            0,
+        );
+        let got: Vec<(String, String)> = page
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r["TITLE"].as_str().unwrap().into(),
+                    r["OPPORTUNITY"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("[А] Сделка", "19999.00"),
+                ("[А] Сделка", "20000.00"),
+                ("[Б] Продажа", "12500.00"),
+                ("[С] Сделка", "18500.00")
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        // Explicit select keeps the select order, with ID first when it was not selected.
+        let keys: Vec<&String> = page.rows[0].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["ID", "TITLE", "OPPORTUNITY"]);
+    }
+}
