@@ -46,7 +46,7 @@ use crate::error::{ApiErrorCode, Error};
 use crate::limits::TimeReport;
 use crate::list::{BATCH_SIZE, ListQuery, Page};
 use crate::php;
-use crate::transport::{BatchResult, Response, command_error, count_of};
+use crate::transport::{BatchResult, PhpMap, Response, command_error, count_of};
 
 /// One command, ready to send.
 pub(crate) struct RawCommand {
@@ -58,12 +58,12 @@ pub(crate) struct RawCommand {
 
 /// Sends up to 50 commands as one `batch` request and feeds `result_time` to the
 /// operating-time tracker.
-pub(crate) async fn send_raw<T: DeserializeOwned>(
+pub(crate) async fn send_raw<R: DeserializeOwned + Default>(
     client: &Client,
     commands: &[RawCommand],
     halt: bool,
     idempotent: bool,
-) -> Result<BatchResult<T>, Error> {
+) -> Result<BatchResult<R>, Error> {
     debug_assert!(commands.len() <= BATCH_SIZE);
     let mut cmd = Map::new();
     for c in commands {
@@ -84,7 +84,7 @@ pub(crate) async fn send_raw<T: DeserializeOwned>(
             methods.push(&c.method);
         }
     }
-    let response: Response<BatchResult<T>> = client
+    let response: Response<BatchResult<R>> = client
         .execute(
             "batch",
             &params,
@@ -447,7 +447,8 @@ impl Batch {
                     query: c.query.clone(),
                 })
                 .collect();
-            let mut batch = send_raw::<Value>(&self.client, &raw, self.halt, idempotent).await?;
+            let mut batch =
+                send_raw::<PhpMap<Value>>(&self.client, &raw, self.halt, idempotent).await?;
             let any_error = !batch.result_error.0.is_empty();
             for (i, c) in &chunk {
                 let outcome = if let Some(e) = batch.result_error.0.get(&c.key) {

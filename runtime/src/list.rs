@@ -8,11 +8,16 @@
 //!
 //! - **fast method** (when the order is empty or by `ID` only): pages are chained by id,
 //!   `filter[>ID]` = the last id seen, `order[ID]=ASC`, `start=-1` (no counting, which is what
-//!   makes it fast on big portals). The first page is one direct call (a small result costs
-//!   one request); after that 50 pages go in one `batch`, each page's filter referring to the
-//!   previous page's last id (`$result[c{n}][49][ID]`): 2,500 rows per HTTP request. Every id
-//!   is checked to be strictly increasing, so a row can neither repeat nor be skipped by
-//!   the chaining, and a failed command resumes from the last id seen.
+//!   makes it fast on big portals). The first request holds the first page and a probe for the
+//!   far end of the id range (one page in the opposite order, ids only), so a small result
+//!   costs one request. After that up to 50 pages go in one `batch`, each page's filter
+//!   referring to the previous page's last id (`$result[c{n}][49][ID]`): 2,500 rows per HTTP
+//!   request. The number of chained pages follows the rows still expected (the density of
+//!   matching ids times the id range left), because a chain reference after a short page
+//!   cannot resolve and the portal would run the rest of the batch as `ID > 0` queries. Every
+//!   id is checked to be strictly increasing, so a row can neither repeat nor be skipped by
+//!   the chaining, and a failed command resumes from the last id seen. The export ends on a
+//!   short page, so rows created during the export past the probe's end are still read.
 //! - **offset pages** (any other order): `start=0, 50, 100, ...` with the portal's counting,
 //!   50 pages per batch after the first. `ID` is appended to the order as a tie-breaker.
 //!   Offset pages are only consistent if the matching rows do not change during the export.
@@ -20,7 +25,7 @@
 //! While rows of one request are consumed, the next request is already on its way: at most
 //! two requests' rows (5,000) are held in memory.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -36,7 +41,7 @@ use crate::entity::{Entity, EntityField};
 use crate::error::{ApiErrorCode, Error};
 use crate::php;
 use crate::query::Filter;
-use crate::transport::Response;
+use crate::transport::{ChainPages, PhpMap, Response};
 
 /// The portal's fixed page size.
 pub const PAGE_SIZE: usize = 50;
@@ -432,17 +437,6 @@ impl ExportPlan {
         }
     }
 
-    /// Parameters of a direct fast-method page after `last`.
-    fn fast_params(&self, direction: Order, last: Option<u64>) -> Map<String, Value> {
-        let mut p = self.params(-1);
-        if let Some(last) = last {
-            let mut filter = self.filter.clone();
-            filter.insert(Self::cursor_key(direction).into(), Value::from(last));
-            p.insert("filter".into(), Value::Object(filter));
-        }
-        p
-    }
-
     /// A batch command's query string, inexpressible values reported as errors.
     fn query(&self, params: &Map<String, Value>) -> Result<String, Error> {
         php::build_query(params).map_err(|e| Error::InvalidRequest {
@@ -459,8 +453,14 @@ impl ExportPlan {
 enum Position {
     /// Nothing fetched yet.
     First,
-    /// Fast method: the last id seen.
-    After(u64),
+    /// Fast method: the last id seen, the first id of the export, the rows seen, and the far
+    /// end of the id range (when the probe found it).
+    After {
+        last: u64,
+        origin: u64,
+        seen: u64,
+        far: Option<u64>,
+    },
     /// Offset pages: the next `start`, and the total when known.
     Offset { next: u64, total: Option<u64> },
 }
@@ -558,6 +558,29 @@ fn is_refusal(e: &Error) -> bool {
     )
 }
 
+/// How many chained pages the next fast batch should hold: the rows still expected, from the
+/// density of matching ids seen so far and the far end of the id range (found by the probe of
+/// the first request), plus one page to see the end. Sized well, the last batch of an export
+/// holds no commands whose chain reference cannot resolve (the portal would run those as
+/// `ID > 0` queries whose rows are thrown away).
+fn chain_length(direction: Order, last: u64, origin: u64, seen: u64, far: Option<u64>) -> usize {
+    let Some(far) = far else {
+        return BATCH_SIZE;
+    };
+    let remaining_span = match direction {
+        Order::Asc => far.saturating_sub(last),
+        Order::Desc => last.saturating_sub(far),
+    };
+    if remaining_span == 0 {
+        return 1;
+    }
+    let covered = last.abs_diff(origin) + 1;
+    let density = (seen as f64 / covered as f64).min(1.0);
+    let rows = (remaining_span as f64 * density).ceil();
+    let pages = (rows / PAGE_SIZE as f64).ceil() as usize + 1;
+    pages.clamp(1, BATCH_SIZE)
+}
+
 async fn fetch_fast<E: Entity>(
     plan: &ExportPlan,
     cur: &mut Cursor<E>,
@@ -565,110 +588,151 @@ async fn fetch_fast<E: Entity>(
     start: Option<u64>,
 ) -> Fetched<E> {
     let method = plan.method.as_str();
-    let paced = [method];
-    match cur.position {
-        Position::First => {
-            let params = plan.fast_params(direction, start);
-            let r: Result<Response<Vec<E>>, Error> = plan
-                .client
-                .execute(method, &params, read_exec(&paced))
-                .await;
-            let page = match r {
-                Ok(r) => r.result,
-                Err(e) => return failed(Vec::new(), e),
-            };
-            let mut rows = Vec::with_capacity(page.len());
-            let mut last = start;
-            match accept_fast_page(method, page, direction, &mut last, &mut rows) {
-                Ok(full) => {
-                    match last {
-                        Some(last) if full => cur.position = Position::After(last),
-                        _ => cur.done = true,
-                    }
-                    Fetched { rows, error: None }
-                }
-                Err(e) => failed(rows, e),
-            }
+    let cursor_key = format!("filter[{}]", ExportPlan::cursor_key(direction));
+    let base = match plan.query(&plan.params(-1)) {
+        Ok(q) => q,
+        Err(e) => return failed(Vec::new(), e),
+    };
+    let command = |key: String, cursor: Option<&str>| {
+        let mut query = base.clone();
+        if let Some(cursor) = cursor {
+            php::push_raw(&mut query, &cursor_key, cursor);
         }
-        Position::After(last_id) => {
-            let cursor_key = format!("filter[{}]", ExportPlan::cursor_key(direction));
-            let base = match plan.query(&plan.params(-1)) {
-                Ok(q) => q,
+        RawCommand {
+            key,
+            method: method.to_owned(),
+            query,
+        }
+    };
+    let (commands, state) = match cur.position {
+        Position::First => {
+            // The first page, and a probe for the far end of the id range (one cheap page in
+            // the opposite order, ids only), in one request.
+            let start_text = start.map(|s| s.to_string());
+            let page = command("c0".into(), start_text.as_deref());
+            let mut probe_params = Map::new();
+            let mut filter = plan.filter.clone();
+            if let Some(s) = start {
+                filter.insert(ExportPlan::cursor_key(direction).into(), Value::from(s));
+            }
+            if !filter.is_empty() {
+                probe_params.insert("filter".into(), Value::Object(filter));
+            }
+            let mut order = Map::new();
+            let opposite = match direction {
+                Order::Asc => Order::Desc,
+                Order::Desc => Order::Asc,
+            };
+            order.insert("ID".into(), Value::String(opposite.as_str().into()));
+            probe_params.insert("order".into(), Value::Object(order));
+            probe_params.insert("select".into(), Value::Array(vec![Value::from("ID")]));
+            probe_params.insert("start".into(), Value::from(-1));
+            let probe = match plan.query(&probe_params) {
+                Ok(query) => RawCommand {
+                    key: "far".into(),
+                    method: method.to_owned(),
+                    query,
+                },
                 Err(e) => return failed(Vec::new(), e),
             };
-            let commands: Vec<RawCommand> = (0..BATCH_SIZE)
+            (vec![page, probe], None)
+        }
+        Position::After {
+            last,
+            origin,
+            seen,
+            far,
+        } => {
+            let n = chain_length(direction, last, origin, seen, far);
+            let commands = (0..n)
                 .map(|i| {
-                    let mut query = base.clone();
-                    if i == 0 {
-                        php::push_raw(&mut query, &cursor_key, &last_id.to_string());
+                    let cursor = if i == 0 {
+                        last.to_string()
                     } else {
-                        let reference = format!("$result[c{}][{}][ID]", i - 1, PAGE_SIZE - 1);
-                        php::push_raw(&mut query, &cursor_key, &reference);
-                    }
-                    RawCommand {
-                        key: format!("c{i}"),
-                        method: method.to_owned(),
-                        query,
-                    }
+                        format!("$result[c{}][{}][ID]", i - 1, PAGE_SIZE - 1)
+                    };
+                    command(format!("c{i}"), Some(&cursor))
                 })
                 .collect();
-            let batch = match send_raw::<Vec<E>>(&plan.client, &commands, true, true).await {
-                Ok(b) => b,
-                Err(e) => return failed(Vec::new(), e),
-            };
-            let mut result = batch.result.0;
-            let mut rows = Vec::with_capacity(BATCH_SIZE * PAGE_SIZE);
-            let mut last = Some(last_id);
-            let mut refusal = None;
-            for command in &commands {
-                if let Some(raw) = batch.result_error.0.get(&command.key) {
-                    let e =
-                        crate::transport::command_error(method, raw, &|t| plan.client.redact(t));
-                    if is_refusal(&e) {
-                        refusal = Some(e);
-                        break;
-                    }
-                    return failed(rows, e);
-                }
-                let Some(page) = result.remove(&command.key) else {
-                    break;
-                };
-                match accept_fast_page(method, page, direction, &mut last, &mut rows) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        cur.done = true;
-                        break;
-                    }
-                    Err(e) => return failed(rows, e),
-                }
-            }
-            if rows.is_empty() && !cur.done {
-                if let Some(e) = stalled(cur, refusal, plan) {
-                    return failed(rows, e);
-                }
-            } else {
-                cur.stalls = 0;
-            }
-            if let Some(last) = last {
-                cur.position = Position::After(last);
-            }
-            Fetched { rows, error: None }
+            (commands, Some((last, origin, seen, far)))
         }
-        Position::Offset { .. } => failed(
-            Vec::new(),
-            Error::Decode {
-                method: method.to_owned(),
-                message: "internal: an offset position in a fast export".into(),
-            },
-        ),
+        Position::Offset { .. } => {
+            return failed(
+                Vec::new(),
+                Error::Decode {
+                    method: method.to_owned(),
+                    message: "internal: an offset position in a fast export".into(),
+                },
+            );
+        }
+    };
+    let batch = match send_raw::<ChainPages<E>>(&plan.client, &commands, true, true).await {
+        Ok(b) => b,
+        Err(e) => return failed(Vec::new(), e),
+    };
+    let mut pages: HashMap<String, Vec<E>> = batch.result.0.into_iter().collect();
+    let mut rows = Vec::with_capacity(commands.len() * PAGE_SIZE);
+    let mut last = state.map(|(last, ..)| last).or(start);
+    let mut refusal = None;
+    for command in commands.iter().filter(|c| c.key != "far") {
+        if let Some(raw) = batch.result_error.0.get(&command.key) {
+            let e = crate::transport::command_error(method, raw, &|t| plan.client.redact(t));
+            if is_refusal(&e) {
+                refusal = Some(e);
+                break;
+            }
+            return failed(rows, e);
+        }
+        let Some(page) = pages.remove(&command.key) else {
+            break;
+        };
+        match accept_fast_page(method, page, direction, &mut last, &mut rows) {
+            Ok(true) => {}
+            Ok(false) => {
+                cur.done = true;
+                break;
+            }
+            Err(e) => return failed(rows, e),
+        }
     }
+    if rows.is_empty() && !cur.done {
+        if let Some(e) = stalled(cur, refusal, plan) {
+            return failed(rows, e);
+        }
+        return Fetched { rows, error: None };
+    }
+    cur.stalls = 0;
+    if let Some(last) = last {
+        let (origin, seen, far) = match state {
+            Some((_, origin, seen, far)) => (origin, seen, far),
+            None => {
+                let origin = rows
+                    .first()
+                    .and_then(|r| r.id())
+                    .map(Into::into)
+                    .unwrap_or(last);
+                let far = pages
+                    .remove("far")
+                    .and_then(|p| p.first().and_then(|r| r.id()))
+                    .map(Into::into);
+                (origin, 0, far)
+            }
+        };
+        cur.position = Position::After {
+            last,
+            origin,
+            seen: seen + rows.len() as u64,
+            far,
+        };
+    }
+    Fetched { rows, error: None }
 }
 
 async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetched<E> {
     let method = plan.method.as_str();
     let paced = [method];
     match cur.position {
-        Position::First | Position::After(_) => {
+        Position::First | Position::After { .. } => {
             let params = plan.params(0);
             let r: Result<Response<Vec<E>>, Error> = plan
                 .client
@@ -712,7 +776,8 @@ async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetc
                     Err(e) => return failed(Vec::new(), e),
                 }
             }
-            let batch = match send_raw::<Vec<E>>(&plan.client, &commands, true, true).await {
+            let batch = match send_raw::<PhpMap<Vec<E>>>(&plan.client, &commands, true, true).await
+            {
                 Ok(b) => b,
                 Err(e) => return failed(Vec::new(), e),
             };
@@ -839,6 +904,28 @@ mod tests {
             Value::Object(m) => m,
             _ => Map::new(),
         }
+    }
+
+    #[test]
+    fn chains_are_sized_from_the_id_density() {
+        // Dense ids 1..=100_000, after the first page: the full 50 pages.
+        assert_eq!(chain_length(Order::Asc, 50, 1, 50, Some(100_000)), 50);
+        // 2,450 rows left: 49 pages and one to see the end.
+        assert_eq!(
+            chain_length(Order::Asc, 97_550, 1, 97_550, Some(100_000)),
+            50
+        );
+        assert_eq!(
+            chain_length(Order::Asc, 97_600, 1, 97_600, Some(100_000)),
+            49
+        );
+        // Every tenth id matches: 600 ids left hold about 60 rows.
+        assert_eq!(chain_length(Order::Asc, 500, 10, 50, Some(1_100)), 3);
+        // Descending scans count downwards.
+        assert_eq!(chain_length(Order::Desc, 651, 700, 50, Some(1)), 14);
+        // At the far end: one page to catch rows added meanwhile; without a probe: 50.
+        assert_eq!(chain_length(Order::Asc, 700, 1, 700, Some(700)), 1);
+        assert_eq!(chain_length(Order::Asc, 700, 1, 700, None), 50);
     }
 
     #[test]

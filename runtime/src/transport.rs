@@ -343,12 +343,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for PhpMap<T> {
     }
 }
 
-/// The `result` of a `batch` call.
+/// The `result` of a `batch` call; `R` holds the commands' results (a [`PhpMap`] of values,
+/// or typed pages).
 #[derive(Deserialize)]
-#[serde(bound = "T: Deserialize<'de>")]
-pub(crate) struct BatchResult<T> {
+#[serde(bound = "R: Deserialize<'de> + Default")]
+pub(crate) struct BatchResult<R> {
     #[serde(default)]
-    pub result: PhpMap<T>,
+    pub result: R,
     #[serde(default)]
     pub result_error: PhpMap<Value>,
     #[serde(default)]
@@ -357,6 +358,67 @@ pub(crate) struct BatchResult<T> {
     pub result_next: PhpMap<Value>,
     #[serde(default)]
     pub result_time: PhpMap<TimeBlock>,
+}
+
+/// The pages of a chained fast export, in command order. Decoding stops at the first page
+/// shorter than 50 rows: the later commands' chain references could not resolve, so their
+/// rows are skipped without being decoded.
+pub(crate) struct ChainPages<E>(pub Vec<(String, Vec<E>)>);
+
+impl<E> Default for ChainPages<E> {
+    fn default() -> Self {
+        ChainPages(Vec::new())
+    }
+}
+
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for ChainPages<E> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<E>(PhantomData<E>);
+        impl<'de, E: Deserialize<'de>> Visitor<'de> for V<E> {
+            type Value = ChainPages<E>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of list pages")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                let mut stopped = false;
+                while let Some(key) = map.next_key::<String>()? {
+                    if stopped {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    let page: Vec<E> = map.next_value()?;
+                    stopped = page.len() < crate::list::PAGE_SIZE;
+                    out.push((key, page));
+                }
+                Ok(ChainPages(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                let mut stopped = false;
+                let mut i = 0usize;
+                loop {
+                    if stopped {
+                        if seq.next_element::<IgnoredAny>()?.is_none() {
+                            break;
+                        }
+                    } else {
+                        let Some(page) = seq.next_element::<Vec<E>>()? else {
+                            break;
+                        };
+                        stopped = page.len() < crate::list::PAGE_SIZE;
+                        out.push((i.to_string(), page));
+                    }
+                    i += 1;
+                }
+                Ok(ChainPages(out))
+            }
+            fn visit_unit<Er: de::Error>(self) -> Result<Self::Value, Er> {
+                Ok(ChainPages::default())
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
 }
 
 /// A batch command's error entry as an [`Error`].
@@ -530,7 +592,7 @@ mod tests {
         assert!(m.0.is_empty());
         let m: PhpMap<u32> = serde_json::from_str("null").unwrap();
         assert!(m.0.is_empty());
-        let b: BatchResult<Value> = serde_json::from_str(
+        let b: BatchResult<PhpMap<Value>> = serde_json::from_str(
             r#"{"result":{"c0":[{"ID":"1"}]},"result_error":[],"result_total":[],"result_next":[],"result_time":{"c0":{"start":1,"operating":0.2}}}"#,
         )
         .unwrap();

@@ -1,0 +1,79 @@
+//! Exports of 100,000 seeded deals through `stream()`: the request count of the fast method,
+//! and nothing lost or repeated when the portal refuses requests and drops connections.
+
+mod common;
+
+use std::collections::HashSet;
+
+use bitrix_emulator::{FaultRates, Faults};
+use bitrix_runtime::types::DealId;
+use common::{Deal, DealField, client, emulator};
+use futures::TryStreamExt;
+
+const DEALS: usize = 100_000;
+
+/// Streams every deal, checking that each id comes exactly once and in order.
+async fn export_all(client: &bitrix_runtime::Client) -> usize {
+    let mut stream = client
+        .list::<Deal>()
+        .select([DealField::Title, DealField::Channel])
+        .stream();
+    let mut seen = HashSet::with_capacity(DEALS);
+    let mut previous = DealId(0);
+    while let Some(deal) = stream.try_next().await.expect("the export succeeds") {
+        let id = deal.id.expect("every row has its ID");
+        assert!(id > previous, "ID {id} after {previous}");
+        assert!(seen.insert(id), "ID {id} repeated");
+        assert!(deal.title.is_some() && deal.channel.is_some());
+        previous = id;
+    }
+    seen.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_export_of_100k_deals_needs_41_requests() {
+    let emu = emulator(DEALS).await;
+    assert_eq!(emu.deal_count(), DEALS);
+    let client = client(&emu);
+    emu.reset_counters();
+
+    assert_eq!(export_all(&client).await, DEALS);
+
+    let counters = emu.counters();
+    let bound = DEALS.div_ceil(2_500) as u64 + 1;
+    assert!(
+        counters.requests <= bound,
+        "{} requests, at most {bound} allowed",
+        counters.requests
+    );
+    // Every request was a batch (the first one holds the first page and the id-range probe).
+    assert_eq!(counters.method("batch"), counters.requests);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_survives_refusals_and_dropped_connections() {
+    let emu = emulator(DEALS).await;
+    let client = client(&emu);
+    emu.reset_counters();
+    emu.set_faults(Faults::all(
+        FaultRates::default()
+            .query_limit(0.10)
+            .drop_before(0.05)
+            .drop_after(0.05),
+    ));
+
+    assert_eq!(export_all(&client).await, DEALS);
+
+    let counters = emu.counters();
+    assert!(
+        counters.faults_injected >= 3,
+        "the faults must have hit the export: {counters:?}"
+    );
+    assert!(counters.faults.query_limit > 0, "{counters:?}");
+    assert!(
+        counters.faults.drop_before + counters.faults.drop_after > 0,
+        "{counters:?}"
+    );
+    emu.shutdown().await;
+}
