@@ -697,6 +697,11 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
         let ty = &f.mapping.write_ty;
         quote!(#p: #rt::__private::Provided<#ty>)
     });
+    let build_where = if required.is_empty() {
+        quote!()
+    } else {
+        quote!(where #(#build_bounds,)*)
+    };
     let build_required = required.iter().zip(&slots).map(|(f, s)| {
         let id = ident(&f.ident);
         let ty = &f.mapping.write_ty;
@@ -817,9 +822,9 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
 
         #[allow(deprecated)]
         #[allow(dead_code)]
-        impl<#(#build_bounds),*> #builder #all_params {
+        impl #all_params #builder #all_params {
             /// The payload; compiles only when every required field is set.
-            pub fn build(self) -> #create {
+            pub fn build(self) -> #create #build_where {
                 #create {
                     #(#build_required)*
                     #(#build_optional)*

@@ -513,17 +513,19 @@ fn check_collisions(
             .map(|(_, i)| Origin::Rename(*i))
             .unwrap_or(Origin::Schema)
     };
-    let fix = |a: &str, b: &str| {
+    let fix = |b: &str| {
         format!(
-            "rename one of them, for example `rename({b} = \"...\")`; the codes stay as they are on the wire (a: {a}, b: {b})"
+            "rename one of them, for example `rename({b} = \"...\")` (the codes on the wire stay as they are)"
         )
     };
+    // One report per pair of codes: a name collision usually implies the others.
+    let mut reported: std::collections::BTreeSet<(String, String)> = Default::default();
     let mut check = |kind: &str, key: &dyn Fn(&FieldModel) -> String| {
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for f in fields {
             let k = key(f);
             if let Some(first) = seen.insert(k.clone(), &f.code) {
-                if first != f.code {
+                if first != f.code && reported.insert((first.to_owned(), f.code.clone())) {
                     let origin = if renames.contains_key(f.code.as_str()) {
                         origin_of(&f.code)
                     } else {
@@ -534,7 +536,7 @@ fn check_collisions(
                         format!(
                             "fields {first} and {} both map to the Rust {kind} `{k}`; {}",
                             f.code,
-                            fix(first, &f.code)
+                            fix(&f.code)
                         ),
                     ));
                 }

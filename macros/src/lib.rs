@@ -318,7 +318,10 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
 
 fn read_schema(schema: &LitStr) -> syn::Result<(PathBuf, String)> {
     let relative = schema.value();
-    let base = std::env::var_os("CARGO_MANIFEST_DIR")
+    // trybuild compiles UI tests in a scratch crate; its runner points the macro back at the
+    // real crate with this variable (the approach trybuild's author recommends).
+    let base = std::env::var_os("BITRIX_MANIFEST_DIR_OVERRIDE")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
         .map(PathBuf::from)
         .unwrap_or_default();
     let path = base.join(&relative);

@@ -5939,11 +5939,12 @@ impl NewDealBuilder<deal_fields::UF_CRM_1721244590123> {
 }
 #[allow(deprecated)]
 #[allow(dead_code)]
-impl<
-    R0: ::bitrix_runtime::__private::Provided<DealUfCrm1721244590123>,
-> NewDealBuilder<R0> {
+impl<R0> NewDealBuilder<R0> {
     /// The payload; compiles only when every required field is set.
-    pub fn build(self) -> NewDeal {
+    pub fn build(self) -> NewDeal
+    where
+        R0: ::bitrix_runtime::__private::Provided<DealUfCrm1721244590123>,
+    {
         NewDeal {
             uf_crm_1721244590123: ::bitrix_runtime::__private::Provided::<
                 DealUfCrm1721244590123,
