@@ -213,6 +213,23 @@ impl OperatingTracker {
         None
     }
 
+    /// How many more calls of `method` fit under the operating limit at their typical cost
+    /// (`None` when nothing is known). Batches of one method are sized with it, so the portal
+    /// does not refuse commands half-way through a batch.
+    pub(crate) fn affordable(&self, method: &str) -> Option<usize> {
+        self.affordable_at(method, Self::unix_now())
+    }
+
+    pub(crate) fn affordable_at(&self, method: &str, now: f64) -> Option<usize> {
+        let methods = self.methods.lock().unwrap_or_else(|e| e.into_inner());
+        let m = methods.get(&Self::key(method))?;
+        if m.typical_cost <= 0.0 || m.reset_at.is_none_or(|r| r <= now) {
+            return None;
+        }
+        let room = (self.limit - m.operating) / m.typical_cost - 1e-6;
+        Some(room.max(0.0).floor() as usize)
+    }
+
     /// Records a report from an answer (or from a batch command's `result_time`).
     pub(crate) fn record(&self, method: &str, report: &TimeReport) {
         self.record_at(method, report, Self::unix_now())
@@ -354,6 +371,24 @@ mod tests {
         assert_eq!(t.before_call_at("crm.deal.get", now + 1.0), None);
         // After the reset the method may go again.
         assert_eq!(t.before_call_at("crm.deal.list", now + 31.0), None);
+    }
+
+    #[test]
+    fn affordable_calls_follow_the_typical_cost() {
+        let t = OperatingTracker::new(Duration::from_secs(3));
+        let now = 1_000.0;
+        assert_eq!(t.affordable_at("m", now), None);
+        let report = |operating| TimeReport {
+            operating: Some(operating),
+            operating_reset_at: Some(now + 60.0),
+            duration: Some(0.2),
+            finish: Some(now),
+        };
+        t.record_at("m", &report(0.4), now);
+        assert_eq!(t.affordable_at("m", now), Some(12));
+        t.record_at("m", &report(2.9), now);
+        assert_eq!(t.affordable_at("m", now), Some(0));
+        assert_eq!(t.affordable_at("m", now + 61.0), None, "after the reset");
     }
 
     #[test]

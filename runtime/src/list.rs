@@ -551,6 +551,16 @@ fn stalled<E>(cur: &mut Cursor<E>, refusal: Option<Error>, plan: &ExportPlan) ->
     }
 }
 
+/// Commands of `method` that fit in the next batch: at most 50, fewer when the method's
+/// operating time is nearly used up (at least one: the pacing step then waits for the reset).
+fn affordable(client: &Client, method: &str) -> usize {
+    client
+        .operating()
+        .affordable(method)
+        .unwrap_or(BATCH_SIZE)
+        .clamp(1, BATCH_SIZE)
+}
+
 fn is_refusal(e: &Error) -> bool {
     matches!(
         e.api_code(),
@@ -643,7 +653,8 @@ async fn fetch_fast<E: Entity>(
             seen,
             far,
         } => {
-            let n = chain_length(direction, last, origin, seen, far);
+            let n = chain_length(direction, last, origin, seen, far)
+                .min(affordable(&plan.client, method));
             let commands = (0..n)
                 .map(|i| {
                     let cursor = if i == 0 {
@@ -763,7 +774,7 @@ async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetc
                 Some(t) => (t.saturating_sub(next)).div_ceil(PAGE_SIZE as u64).max(1),
                 None => BATCH_SIZE as u64,
             }
-            .min(BATCH_SIZE as u64);
+            .min(affordable(&plan.client, method) as u64);
             let mut commands = Vec::with_capacity(pages as usize);
             for i in 0..pages {
                 let start = next + i * PAGE_SIZE as u64;
