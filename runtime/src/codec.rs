@@ -5,6 +5,111 @@
 //! the project's `bitrix-facts.md` and writes the one form the server accepts. A codec is a
 //! zero-sized type chosen by the generator per field; the Rust type it produces is
 //! [`Codec::Value`].
+//!
+//! | codec | value | reads | writes | filters |
+//! |---|---|---|---|---|
+//! | [`Integer`] | `i64` | `"99"`, `99`, `" 99 "`, `99.0` | `99` | `=`, range |
+//! | [`Id<T>`](Id) | [`DealId`](crate::types::DealId), [`UserId`](crate::types::UserId), ... | `"410"`, `410`; `0` is no link (except [`CategoryId`](crate::types::CategoryId)) | `410` | `=`, range |
+//! | [`Text`] | `String` | any string, verbatim; numbers as text | string | `=`, range, LIKE |
+//! | [`Decimal`] | [`rust_decimal::Decimal`] | `"1000000.00"` (exact), `1000000`, `0.1` (through `f64`) | `"1000000.00"` | `=`, range |
+//! | [`YesNo`] | `bool` | `"Y"`/`"N"`, `"1"`/`"0"`, `true`/`false`, `1`/`0` | `"Y"`/`"N"` | `=` |
+//! | [`Boolean`] | `bool` | as [`YesNo`] | `1`/`0` | `=` |
+//! | [`Date`] | [`chrono::NaiveDate`] | `"2024-08-30"`, `"2024-08-30T02:00:00+02:00"` (UTC date), `"30.08.2024"` | `"2024-08-30"` | `=`, range |
+//! | [`DateTime`] | `chrono::DateTime<FixedOffset>` | ISO 8601 (offset kept; none means UTC), `"30.08.2024 14:29:00"` | RFC 3339 | `=`, range |
+//! | [`Status`], [`Currency`], [`Location`] | [`StatusId`](crate::types::StatusId), [`CurrencyId`](crate::types::CurrencyId), [`LocationId`](crate::types::LocationId) | string (status, location: or number) | string | `=` |
+//! | [`Money`] | [`types::Money`](crate::types::Money) | `"300.50|USD"`, `"300"` (no currency) | `"300.50|USD"` | `=` |
+//! | [`Address`] | [`types::Address`](crate::types::Address) | `"text|lat;lng|locationId"` | same | none |
+//! | [`File`] | [`types::File`](crate::types::File) | `{"id": N, "showUrl": ..., "downloadUrl": ...}` | `{"id": N}` | none |
+//! | [`FileUpload`] | [`types::FileUpload`](crate::types::FileUpload) | the write forms | `{"fileData": [name, base64]}`, `{"id": N}`, `{"id": N, "del": "Y"}` | none |
+//! | [`CrmLink`] | [`types::CrmLink`](crate::types::CrmLink) | `"D_1"`, `"CO_3"`, `"T80_6"`, `"12"`, `12` | `"D_1"`, `12` | `=` |
+//! | [`Enum<E>`](Enum) | a generated [`EnumValue`](crate::types::EnumValue) | `"81"`, `81` | `"81"` | `=` |
+//! | [`Json`] | [`serde_json::Value`] | anything | as is | none |
+//! | [`Multi<C>`](Multi) | `Vec<C::Value>` | array, single value, `{"0": x}` | array | by element |
+//! | [`NoFilter<C>`](NoFilter) | `C::Value` | as `C` | as `C` | none |
+//!
+//! Every empty form (`""`, `null`, `false`, `[]`, `{}`) reads as `None` (for [`YesNo`] and
+//! [`Boolean`], `false` is a value; for [`Multi`] they are the empty list and only `null` is
+//! `None`). Errors name the field and show the raw value:
+//!
+//! ```
+//! use bitrix_runtime::codec::{DecodeSeed, Integer, Money};
+//! use serde::de::DeserializeSeed;
+//!
+//! let money = DecodeSeed::<Money>::new("UF_CRM_5")
+//!     .deserialize(&mut serde_json::Deserializer::from_str(r#""300.50|USD""#))?;
+//! assert_eq!(money.unwrap().to_string(), "300.50|USD");
+//!
+//! let error = DecodeSeed::<Integer>::new("UF_CRM_7")
+//!     .deserialize(&mut serde_json::Deserializer::from_str(r#""abc""#))
+//!     .unwrap_err();
+//! assert_eq!(
+//!     error.to_string(),
+//!     r#"invalid value: string "abc", expected an integer (field UF_CRM_7) at line 1 column 5"#
+//! );
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
+//! Filter capabilities are checked at compile time. Text takes LIKE filters:
+//!
+//! ```
+//! fn likeable<C: bitrix_runtime::query::Likeable>() {}
+//! likeable::<bitrix_runtime::codec::Text>();
+//! ```
+//!
+//! A status field does not (the server silently turns LIKE into `=` there):
+//!
+//! ```compile_fail
+//! fn likeable<C: bitrix_runtime::query::Likeable>() {}
+//! likeable::<bitrix_runtime::codec::Status>();
+//! ```
+//!
+//! `CONTACT_IDS` (`NoFilter<Multi<Id<ContactId>>>`) takes no filter at all, while its element
+//! codec does:
+//!
+//! ```
+//! use bitrix_runtime::codec::Id;
+//! use bitrix_runtime::types::ContactId;
+//! fn filterable<C: bitrix_runtime::query::Filterable>() {}
+//! filterable::<Id<ContactId>>();
+//! ```
+//!
+//! ```compile_fail
+//! use bitrix_runtime::codec::{Id, Multi, NoFilter};
+//! use bitrix_runtime::types::ContactId;
+//! fn filterable<C: bitrix_runtime::query::Filterable>() {}
+//! filterable::<NoFilter<Multi<Id<ContactId>>>>();
+//! ```
+//!
+//! ```compile_fail
+//! use bitrix_runtime::codec::{Id, NoFilter};
+//! use bitrix_runtime::types::ContactId;
+//! fn filterable<C: bitrix_runtime::query::Filterable>() {}
+//! filterable::<NoFilter<Id<ContactId>>>();
+//! ```
+//!
+//! Files, addresses and raw JSON take no filter either:
+//!
+//! ```compile_fail
+//! fn filterable<C: bitrix_runtime::query::Filterable>() {}
+//! filterable::<bitrix_runtime::codec::File>();
+//! ```
+//!
+//! ```compile_fail
+//! fn filterable<C: bitrix_runtime::query::Filterable>() {}
+//! filterable::<bitrix_runtime::codec::Address>();
+//! ```
+//!
+//! ```compile_fail
+//! fn filterable<C: bitrix_runtime::query::Filterable>() {}
+//! filterable::<bitrix_runtime::codec::Json>();
+//! ```
+//!
+//! And a boolean has no order:
+//!
+//! ```compile_fail
+//! fn ordered<C: bitrix_runtime::query::Ordered>() {}
+//! ordered::<bitrix_runtime::codec::YesNo>();
+//! ```
 
 use std::marker::PhantomData;
 

@@ -234,6 +234,10 @@ fn decimal() {
         ("1e20", "100000000000000000000"),
         ("-7", "-7"),
         ("123.456", "123.456"),
+        // Beyond 28 decimal places: rounded (here to zero), not rejected.
+        ("1e-40", "0.0000000000000000000000000000"),
+        // Too long for the shortest-text path: rust_decimal's own conversion.
+        ("5e-324", "0"),
         (r#""0.1234567890123456789""#, "0.1234567890123456789"),
     ];
     for (json, text) in rows {

@@ -309,9 +309,11 @@ impl Form for Decimal {
         exp: &dyn Expected,
     ) -> Result<Option<rust_decimal::Decimal>, E> {
         // `f64`'s `Display` is the shortest text that reads back as the same float, which is
-        // the JSON text for every number a portal writes.
+        // the JSON text for every number a portal writes. Longer texts (tiny magnitudes such
+        // as 1e-40) fall back to rust_decimal's rounding conversion.
         stack_text::<64>(v)
             .and_then(|text| rust_decimal::Decimal::from_str(text.as_str()).ok())
+            .or_else(|| rust_decimal::prelude::FromPrimitive::from_f64(v))
             .map(Some)
             .ok_or_else(|| E::invalid_value(Unexpected::Float(v), exp))
     }
