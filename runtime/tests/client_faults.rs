@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use bitrix_emulator::{Config, Emulator, FaultRates, Faults};
 use bitrix_runtime::types::DealId;
-use bitrix_runtime::{ApiErrorCode, Client, Error, Patch, Plan, RetryPolicy};
-use common::{Deal, DealPatch, NewDeal, client, emulator, fast_retry};
+use bitrix_runtime::{ApiErrorCode, Client, Error, Plan, RetryPolicy};
+use common::{Deal, DealPatch, client, emulator, fast_retry, titled};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,10 +31,7 @@ async fn an_add_whose_answer_is_lost_is_reported_not_repeated() {
         "crm.deal.add",
         FaultRates::default().drop_after(1.0),
     ));
-    let err = client
-        .add(&NewDeal::titled("lost answer"))
-        .await
-        .unwrap_err();
+    let err = client.add(&titled("lost answer")).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     let text = err.to_string();
     assert!(text.contains("crm.deal.add"), "{text}");
@@ -46,7 +43,7 @@ async fn an_add_whose_answer_is_lost_is_reported_not_repeated() {
         "crm.deal.add",
         FaultRates::default().drop_before(1.0),
     ));
-    let err = client.add(&NewDeal::titled("never ran")).await.unwrap_err();
+    let err = client.add(&titled("never ran")).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     assert_eq!(emu.deal_count(), 1);
 
@@ -55,10 +52,10 @@ async fn an_add_whose_answer_is_lost_is_reported_not_repeated() {
         "crm.deal.add",
         FaultRates::default().internal_error(1.0),
     ));
-    let err = client.add(&NewDeal::titled("500")).await.unwrap_err();
+    let err = client.add(&titled("500")).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     emu.set_faults(faults_on("crm.deal.add", FaultRates::default().html(1.0)));
-    let err = client.add(&NewDeal::titled("html")).await.unwrap_err();
+    let err = client.add(&titled("html")).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     assert_eq!(emu.counters().requests, 4, "one attempt per add");
 
@@ -70,7 +67,7 @@ async fn an_add_whose_answer_is_lost_is_reported_not_repeated() {
     let before = emu.deal_count();
     for i in 0..10 {
         client
-            .add(&NewDeal::titled(&format!("refused sometimes {i}")))
+            .add(&titled(&format!("refused sometimes {i}")))
             .await
             .unwrap();
     }
@@ -88,17 +85,14 @@ async fn updates_and_write_batches_are_not_retried_but_reads_are() {
         "crm.deal.update",
         FaultRates::default().drop_after(1.0),
     ));
-    let patch = DealPatch {
-        title: Patch::Set("changed".into()),
-        ..DealPatch::default()
-    };
+    let patch = DealPatch::new().title("changed");
     let err = client.update(DealId(1), &patch).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     assert_eq!(emu.counters().method("crm.deal.update"), 1);
 
     emu.set_faults(faults_on("batch", FaultRates::default().drop_after(1.0)));
     let mut batch = client.batch();
-    batch.add(&NewDeal::titled("in a lost batch"));
+    batch.add(&titled("in a lost batch"));
     let err = batch.send().await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
 
@@ -133,10 +127,7 @@ async fn updates_and_write_batches_are_not_retried_but_reads_are() {
         FaultRates::default().drop_after(0.5),
     ));
     for i in 0..5 {
-        let patch = DealPatch {
-            title: Patch::Set(format!("idempotent {i}")),
-            ..DealPatch::default()
-        };
+        let patch = DealPatch::new().title(format!("idempotent {i}"));
         client
             .update_with(
                 DealId(4),
@@ -330,7 +321,7 @@ async fn timeouts_are_retried_for_reads_and_unknown_for_writes() {
 
     let script = scripted(vec![Step::Hang]).await;
     let client = script_client(&script, fast_retry());
-    let err = client.add(&NewDeal::titled("slow")).await.unwrap_err();
+    let err = client.add(&titled("slow")).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
     assert_eq!(script.requests.lock().unwrap().len(), 1);
@@ -362,7 +353,7 @@ async fn connection_failures_are_retried_even_for_writes() {
         .retry(fast_retry().with_max_attempts(3))
         .build()
         .unwrap();
-    let err = client.add(&NewDeal::titled("x")).await.unwrap_err();
+    let err = client.add(&titled("x")).await.unwrap_err();
     assert!(matches!(err, Error::Connect { attempts: 3, .. }), "{err}");
     assert!(err.to_string().contains("not executed"), "{err}");
 }
@@ -430,7 +421,7 @@ async fn a_renamed_portal_is_followed_for_reads_and_reported_for_writes() {
     ])
     .await;
     let client = script_client(&script, fast_retry());
-    let err = client.add(&NewDeal::titled("x")).await.unwrap_err();
+    let err = client.add(&titled("x")).await.unwrap_err();
     let text = err.to_string();
     assert!(
         matches!(err, Error::PortalMoved { status: 302, .. }),
@@ -444,10 +435,7 @@ async fn a_renamed_portal_is_followed_for_reads_and_reported_for_writes() {
     let deal = client.get::<Deal>(DealId(2)).await.unwrap();
     assert_eq!(deal.id, Some(DealId(2)));
     assert_eq!(client.portal(), emu.base_url());
-    client
-        .add(&NewDeal::titled("after the move"))
-        .await
-        .unwrap();
+    client.add(&titled("after the move")).await.unwrap();
     assert_eq!(emu.deal_count(), 4);
     assert_eq!(script.requests.lock().unwrap().len(), 2);
     emu.shutdown().await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bitrix_emulator::{Config, CostModel, Emulator, Limits};
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{Client, Error, Plan, RetryPolicy};
-use common::{Deal, DealField, NewDeal, fast_retry};
+use common::{Deal, DealField, fast_retry, titled};
 
 async fn start(config: Config) -> Emulator {
     Emulator::start(config).await.expect("the emulator starts")
@@ -112,7 +112,7 @@ async fn refused_writes_are_retried_without_duplicates() {
         handles.push(tokio::spawn(async move {
             for i in 0..5 {
                 client
-                    .add(&NewDeal::titled(&format!("task {t} deal {i}")))
+                    .add(&titled(&format!("task {t} deal {i}")))
                     .await
                     .unwrap();
             }

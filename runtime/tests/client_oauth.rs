@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use bitrix_emulator::Emulator;
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{ApiErrorCode, Client, InMemoryTokenStore, OAuthTokens, Plan, TokenStore};
-use common::{Deal, DealField, NewDeal, emulator, fast_retry};
+use common::{Deal, DealField, emulator, fast_retry, titled};
 use futures::TryStreamExt;
 use tokio::sync::Barrier;
 
@@ -240,7 +240,7 @@ async fn secrets_never_reach_debug_errors_or_traces() {
 
     // Webhook: calls and errors.
     let webhook = common::client(&emu);
-    webhook.add(&NewDeal::titled("traced")).await.unwrap();
+    webhook.add(&titled("traced")).await.unwrap();
     texts.push(format!("{webhook:?}"));
     let err = webhook.get::<Deal>(DealId(12345)).await.unwrap_err();
     texts.push(format!("{err} {err:?}"));
