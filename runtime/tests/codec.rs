@@ -805,7 +805,8 @@ fn errors_show_arrays_and_objects_shortened() {
     let e = decode::<Integer>(&json).unwrap_err();
     assert!(e.contains(r#"array ["0","1","2""#), "{e}");
     assert!(e.contains("(shortened)"), "{e}");
-    assert!(e.len() < 400, "{e}");
+    assert!(e.contains("field was made multiple"), "{e}");
+    assert!(e.len() < 500, "{e}");
 }
 
 /// Compile-time checks: the generator relies on these capabilities (this fails to compile, not

@@ -211,7 +211,8 @@ pub(crate) fn empty_seq_or_error<'de, A: SeqAccess<'de>, T>(
     let shown = raw(&serde_json::Value::Array(items));
     let ellipsis = if more { " (shortened)" } else { "" };
     Err(de::Error::custom(format_args!(
-        "invalid type: array {shown}{ellipsis}, expected {exp}"
+        "invalid type: array {shown}{ellipsis}, expected {exp}; if the field was made multiple \
+         on the portal, refresh the snapshot (`bitrix-codegen snapshot`) and regenerate"
     )))
 }
 
