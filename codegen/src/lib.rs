@@ -15,6 +15,7 @@
 pub mod expand;
 pub mod mapping;
 pub mod model;
+pub mod names;
 pub mod naming;
 pub mod snapshot;
 

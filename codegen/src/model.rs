@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::mapping::{self, Mapping, MappingContext};
+pub use crate::names::{Rename, Renames};
 use crate::naming;
 use crate::snapshot::{Descriptor, EntityInfo, Snapshot};
 
@@ -41,70 +42,6 @@ pub struct Diagnostic {
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
-    }
-}
-
-/// Readable names chosen by the user, kept across snapshot refreshes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Renames {
-    entries: Vec<Rename>,
-}
-
-/// One rename: a field (`UF_CRM_1721244482250` -> `greeting`) or an enumeration item
-/// (`UF_CRM_1721244590123` item `3476` -> `Website`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rename {
-    /// A field's Rust name (snake_case).
-    Field {
-        /// Bitrix code.
-        code: String,
-        /// New snake_case name.
-        name: String,
-    },
-    /// An enumeration item's variant name (PascalCase).
-    Item {
-        /// Bitrix code of the enumeration field.
-        code: String,
-        /// Item `ID`.
-        item: String,
-        /// New PascalCase variant name.
-        name: String,
-    },
-}
-
-impl Renames {
-    /// No renames.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Renames field `code` to `name`; returns the index used in [`Origin::Rename`].
-    pub fn field(&mut self, code: impl Into<String>, name: impl Into<String>) -> usize {
-        self.entries.push(Rename::Field {
-            code: code.into(),
-            name: name.into(),
-        });
-        self.entries.len() - 1
-    }
-
-    /// Renames item `item` of enumeration field `code` to variant `name`; returns the index.
-    pub fn item(
-        &mut self,
-        code: impl Into<String>,
-        item: impl Into<String>,
-        name: impl Into<String>,
-    ) -> usize {
-        self.entries.push(Rename::Item {
-            code: code.into(),
-            item: item.into(),
-            name: name.into(),
-        });
-        self.entries.len() - 1
-    }
-
-    /// Every rename, in insertion order.
-    pub fn entries(&self) -> &[Rename] {
-        &self.entries
     }
 }
 
@@ -386,6 +323,7 @@ fn index_renames<'a>(
     let mut items: ItemRenames<'a> = BTreeMap::new();
     for (index, rename) in renames.entries().iter().enumerate() {
         let origin = Origin::Rename(index);
+        let before = diags.len();
         match rename {
             Rename::Field { code, name } => {
                 if !snapshot.fields.contains_key(code.as_str()) {
@@ -417,7 +355,7 @@ fn index_renames<'a>(
                     ))),
                     Some(d) if !d.items().iter().any(|(id, _)| id == item) => diags.push(error(origin, format!(
                         "item rename names item {item} of {code}, which the snapshot does not have (items: {}); remove this rename or refresh the snapshot",
-                        d.items().iter().map(|(id, v)| format!("{id} \"{v}\"")).collect::<Vec<_>>().join(", ")
+                        list_items(&d.items())
                     ))),
                     Some(_) if !naming::is_pascal_ident(name) => diags.push(error(origin, format!(
                         "item rename of {code} item {item}: `{name}` is not a PascalCase Rust name"
@@ -430,8 +368,26 @@ fn index_renames<'a>(
                 }
             }
         }
+        if let Some(source) = renames.source(index) {
+            for d in &mut diags[before..] {
+                d.message = format!("{source}: {}", d.message);
+            }
+        }
     }
     (fields, items)
+}
+
+fn list_items(items: &[(String, &str)]) -> String {
+    const SHOWN: usize = 20;
+    let mut text: Vec<String> = items
+        .iter()
+        .take(SHOWN)
+        .map(|(id, v)| format!("{id} \"{v}\""))
+        .collect();
+    if items.len() > SHOWN {
+        text.push(format!("and {} more", items.len() - SHOWN));
+    }
+    text.join(", ")
 }
 
 fn suggest(snapshot: &Snapshot, code: &str) -> String {

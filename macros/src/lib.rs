@@ -14,7 +14,7 @@ use quote::{ToTokens, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
 
-const VALID_ARGS: &str = "schema = \"path/to/deal.json\", rename(CODE = \"name\", CODE[item_id] = \"Variant\"), strict, entity = \"deal\"";
+const VALID_ARGS: &str = "schema = \"path/to/deal.json\", names = \"path/to/names.json\", rename(CODE = \"name\", CODE[item_id] = \"Variant\"), strict, entity = \"deal\"";
 
 /// Generates a portal's typed entity from its snapshot.
 ///
@@ -49,6 +49,7 @@ struct RenameArg {
 
 enum Arg {
     Schema(LitStr),
+    Names(LitStr),
     Rename(Vec<RenameArg>),
     Strict,
     Entity(LitStr),
@@ -66,6 +67,10 @@ impl Parse for Arg {
             "entity" => {
                 input.parse::<Token![=]>()?;
                 Ok(Arg::Entity(input.parse()?))
+            }
+            "names" => {
+                input.parse::<Token![=]>()?;
+                Ok(Arg::Names(input.parse()?))
             }
             "crate" => {
                 input.parse::<Token![=]>()?;
@@ -194,6 +199,7 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
     let mut runtime_path: Option<LitStr> = None;
     let mut renames = bitrix_codegen::Renames::new();
     let mut rename_spans: Vec<Span> = Vec::new();
+    let mut names_files: Vec<PathBuf> = Vec::new();
     for arg in args.0 {
         match arg {
             Arg::Schema(lit) => {
@@ -203,6 +209,16 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
                 schema = Some(lit);
             }
             Arg::Strict => strict = true,
+            Arg::Names(lit) => match read_relative(&lit, "names file") {
+                Ok((path, text)) => {
+                    names_files.push(path);
+                    match renames.add_file(&text, &lit.value()) {
+                        Ok(added) => rename_spans.extend(added.map(|_| lit.span())),
+                        Err(message) => errors.push(syn::Error::new(lit.span(), message)),
+                    }
+                }
+                Err(err) => errors.push(err),
+            },
             Arg::Entity(lit) => entity = Some(lit),
             Arg::Crate(lit) => runtime_path = Some(lit),
             Arg::Rename(list) => {
@@ -252,7 +268,7 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
             .unwrap_or_else(|| syn::Error::new(Span::call_site(), "missing schema")));
     };
 
-    let (path, text) = match read_schema(&schema) {
+    let (path, text) = match read_relative(&schema, "snapshot") {
         Ok(v) => v,
         Err(err) => {
             errors.push(err);
@@ -308,16 +324,19 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
     };
     errors.finish()?;
     let tokens = generated.map(|g| g.tokens).unwrap_or_default();
-    let path = path.to_string_lossy().into_owned();
+    let tracked = std::iter::once(path)
+        .chain(names_files)
+        .map(|p| p.to_string_lossy().into_owned());
     Ok(quote! {
-        // Rebuild when the snapshot changes.
-        const _: &str = ::core::include_str!(#path);
+        // Rebuild when the snapshot or a names file changes.
+        #(const _: &str = ::core::include_str!(#tracked);)*
         #tokens
     })
 }
 
-fn read_schema(schema: &LitStr) -> syn::Result<(PathBuf, String)> {
-    let relative = schema.value();
+/// Reads a file named by a macro argument, relative to the crate's `Cargo.toml` directory.
+fn read_relative(lit: &LitStr, what: &str) -> syn::Result<(PathBuf, String)> {
+    let relative = lit.value();
     // trybuild compiles UI tests in a scratch crate; its runner points the macro back at the
     // real crate with this variable (the approach trybuild's author recommends).
     let base = std::env::var_os("BITRIX_MANIFEST_DIR_OVERRIDE")
@@ -327,13 +346,21 @@ fn read_schema(schema: &LitStr) -> syn::Result<(PathBuf, String)> {
     let path = base.join(&relative);
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok((path, text)),
-        Err(err) => Err(syn::Error::new(
-            schema.span(),
-            format!(
-                "cannot read the snapshot `{relative}` ({err}; looked in {}). The path is relative to the crate's Cargo.toml. \
-                 Make a snapshot with `cargo run -p bitrix-codegen -- snapshot --webhook <URL> --entity deal --out {relative}`",
-                path.display()
-            ),
-        )),
+        Err(err) => {
+            let fix = if what == "snapshot" {
+                format!(
+                    "Make a snapshot with `cargo run -p bitrix-codegen -- snapshot --webhook <URL> --entity deal --out {relative}`"
+                )
+            } else {
+                "Check the path".to_owned()
+            };
+            Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "cannot read the {what} `{relative}` ({err}; looked in {}). The path is relative to the crate's Cargo.toml. {fix}",
+                    path.display()
+                ),
+            ))
+        }
     }
 }
