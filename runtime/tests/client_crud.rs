@@ -15,7 +15,7 @@ async fn add_get_update_delete_round_trip() {
 
     let new = NewDeal::builder()
         .title("Поставка оборудования")
-        .opportunity(Decimal::new(1_000_000_50, 2))
+        .opportunity(Decimal::new(100_000_050, 2))
         .currency_id(CurrencyId::from("USD"))
         .comments("[B]Важно[/B]\nвторая строка\n")
         .contact_ids(vec![ContactId(3), ContactId(7)])
@@ -27,7 +27,7 @@ async fn add_get_update_delete_round_trip() {
     let deal: Deal = client.get::<Deal>(id).await.unwrap();
     assert_eq!(deal.id, Some(id));
     assert_eq!(deal.title.as_deref(), Some("Поставка оборудования"));
-    assert_eq!(deal.opportunity, Some(Decimal::new(1_000_000_50, 2)));
+    assert_eq!(deal.opportunity, Some(Decimal::new(100_000_050, 2)));
     assert_eq!(deal.currency_id.as_ref().map(|c| c.as_str()), Some("USD"));
     assert_eq!(
         deal.comments.as_deref(),
@@ -60,7 +60,7 @@ async fn add_get_update_delete_round_trip() {
         Some("Поставка оборудования (изменено)")
     );
     assert_eq!(deal.comments, None, "Patch::Clear empties the field");
-    assert_eq!(deal.opportunity, Some(Decimal::new(1_000_000_50, 2)));
+    assert_eq!(deal.opportunity, Some(Decimal::new(100_000_050, 2)));
 
     // An empty patch sends nothing.
     let before = emu.counters().requests;
