@@ -31,6 +31,14 @@ fn money_text_form() {
         assert_eq!(e.input(), bad);
         assert!(e.to_string().contains("300.50|USD"), "{e}");
     }
+    // Equal amounts with different scales are equal and hash alike.
+    let set: std::collections::HashSet<Money> = [
+        Money::from_str("300|RUB").unwrap(),
+        Money::from_str("300.00|RUB").unwrap(),
+    ]
+    .into();
+    assert_eq!(set.len(), 1);
+    assert_ne!(Money::new(300, "RUB"), Money::new(300, "USD"));
     assert_eq!(
         Money::from((Decimal::new(5, 0), "EUR")),
         Money::new(5, CurrencyId::from("EUR"))
