@@ -49,6 +49,9 @@ pub struct Counters {
     pub auth_failures: u64,
     /// Commands executed inside batches.
     pub batch_commands: u64,
+    /// Rows examined by list filters: a `>ID` page ordered by ID with `start=-1` examines
+    /// about one page, not the whole table.
+    pub rows_scanned: u64,
 }
 
 impl Counters {
@@ -77,6 +80,7 @@ pub(crate) struct CounterCells {
     pub expired_token_refusals: AtomicU64,
     pub auth_failures: AtomicU64,
     pub batch_commands: AtomicU64,
+    pub rows_scanned: AtomicU64,
     per_method: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -119,6 +123,7 @@ impl CounterCells {
             expired_token_refusals: self.expired_token_refusals.load(Relaxed),
             auth_failures: self.auth_failures.load(Relaxed),
             batch_commands: self.batch_commands.load(Relaxed),
+            rows_scanned: self.rows_scanned.load(Relaxed),
         }
     }
 
@@ -138,6 +143,7 @@ impl CounterCells {
             &self.expired_token_refusals,
             &self.auth_failures,
             &self.batch_commands,
+            &self.rows_scanned,
         ] {
             c.store(0, Relaxed);
         }

@@ -154,6 +154,7 @@ impl Emulator {
         };
         let layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
         let mut portal = portal::Portal::new(layout, config.utc_offset);
+        portal.slashes = config.escape_slashes;
         seed::seed(
             &mut portal,
             config.deals,

@@ -11,34 +11,109 @@ use crate::portal::{Caller, PAGE, Portal};
 use crate::schema::{ItemSpec, USER_TYPES, UserFieldSpec, UserFieldUpdate};
 use crate::values::{as_list, php_intval, php_string};
 
+/// A method's `result`: a JSON value, or list rows already written as JSON text (the hot
+/// path of exports skips building `Value`s).
+#[derive(Debug)]
+pub(crate) enum Body {
+    Json(Value),
+    Rows(Vec<String>),
+}
+
+impl Body {
+    /// Writes the JSON text (`/` escaped as `\/` when `slashes`; rows are already written
+    /// with the same setting).
+    pub(crate) fn write(&self, out: &mut String, slashes: bool) {
+        match self {
+            Body::Json(v) => write_json(out, v, slashes),
+            Body::Rows(rows) => {
+                out.push('[');
+                for (i, r) in rows.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(r);
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    /// The value at `path` (object keys, array indexes), for `$result[...]` references.
+    pub(crate) fn at(&self, path: &[&str]) -> Option<Value> {
+        match self {
+            Body::Json(v) => navigate(v, path).cloned(),
+            Body::Rows(rows) => match path.split_first() {
+                None => Some(Value::Array(
+                    rows.iter()
+                        .filter_map(|r| serde_json::from_str(r).ok())
+                        .collect(),
+                )),
+                Some((index, rest)) => {
+                    let text = rows.get(index.parse::<usize>().ok()?)?;
+                    let row: Value = serde_json::from_str(text).ok()?;
+                    navigate(&row, rest).cloned()
+                }
+            },
+        }
+    }
+}
+
+/// Follows object keys and array indexes.
+pub(crate) fn navigate<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    let mut cur = v;
+    for seg in path {
+        cur = match cur {
+            Value::Object(o) => o.get(*seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Writes a value as PHP's `json_encode` would (`/` escaped when `slashes`).
+pub(crate) fn write_json(out: &mut String, v: &Value, slashes: bool) {
+    let text = serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned());
+    if slashes {
+        // In JSON text '/' only occurs inside strings.
+        out.push_str(&text.replace('/', "\\/"));
+    } else {
+        out.push_str(&text);
+    }
+}
+
 /// A method's answer before it is wrapped with `time`.
 #[derive(Debug)]
 pub(crate) struct Output {
-    pub result: Value,
+    pub result: Body,
     pub total: Option<usize>,
     pub next: Option<usize>,
     pub work: Work,
+    /// Rows a list filter examined.
+    pub scanned: u64,
 }
 
 impl Output {
     fn plain(result: Value) -> Output {
         Output {
-            result,
+            result: Body::Json(result),
             total: None,
             next: None,
             work: Work::default(),
+            scanned: 0,
         }
     }
 
     fn write(result: Value) -> Output {
         Output {
-            result,
+            result: Body::Json(result),
             total: None,
             next: None,
             work: Work {
                 write: true,
                 ..Work::default()
             },
+            scanned: 0,
         }
     }
 }
@@ -125,13 +200,14 @@ pub(crate) fn call(
             let id = id_param(params)?;
             let deal = read().get(id)?;
             Ok(Output {
-                result: deal,
+                result: Body::Json(deal),
                 total: None,
                 next: None,
                 work: Work {
                     returned: 1,
                     ..Work::default()
                 },
+                scanned: 0,
             })
         }
         "crm.deal.update" => {
@@ -153,10 +229,11 @@ pub(crate) fn call(
             let select = param(params, "select");
             let page = read().list(select, &filter, &order, start_param(params));
             Ok(Output {
-                result: Value::Array(page.rows),
+                result: Body::Rows(page.rows),
                 total: Some(page.total),
                 next: page.next,
                 work: page.work,
+                scanned: page.scanned,
             })
         }
         "crm.deal.userfield.add" => userfield_add(portal, params),
@@ -228,13 +305,14 @@ pub(crate) fn call(
                 .collect();
             let total = cats.len();
             Ok(Output {
-                result: json!({ "categories": cats }),
+                result: Body::Json(json!({ "categories": cats })),
                 total: Some(total),
                 next: None,
                 work: Work {
                     returned: total as u64,
                     ..Work::default()
                 },
+                scanned: 0,
             })
         }
         _ => Err(ApiError::method_not_found()),
@@ -375,13 +453,14 @@ fn userfield_list(
     sort_simple(&mut rows, &order);
     let total = rows.len();
     Ok(Output {
-        result: Value::Array(rows),
+        result: Body::Json(Value::Array(rows)),
         total: Some(total),
         next: None,
         work: Work {
             returned: total as u64,
             ..Work::default()
         },
+        scanned: 0,
     })
 }
 
@@ -415,7 +494,8 @@ fn status_list(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<O
             counted: total as u64,
             ..Work::default()
         },
-        result: Value::Array(page),
+        scanned: 0,
+        result: Body::Json(Value::Array(page)),
     })
 }
 

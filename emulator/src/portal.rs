@@ -11,7 +11,8 @@ use crate::filter::{Filter, parse_order, sort_ids};
 use crate::schema::{FieldDef, Kind, Layout, Slot};
 use crate::store::{Cell, Row, Store};
 use crate::values::{
-    InputCtx, Parsed, RenderCtx, days_of, is_empty_input, parse_value, render_multi, render_single,
+    InputCtx, Parsed, RenderCtx, days_of, is_empty_input, parse_value, push_json_str, write_multi,
+    write_single,
 };
 
 /// Rows per page of every list method.
@@ -24,15 +25,20 @@ pub(crate) struct Portal {
     pub catalog: Catalog,
     pub store: Store,
     pub tz: FixedOffset,
+    /// Escape `/` in JSON output.
+    pub slashes: bool,
 }
 
 /// A list call's answer.
 #[derive(Debug)]
 pub(crate) struct ListPage {
-    pub rows: Vec<Value>,
+    /// Rows as JSON object text.
+    pub rows: Vec<String>,
     pub total: usize,
     pub next: Option<usize>,
     pub work: Work,
+    /// Rows the filter examined.
+    pub scanned: u64,
 }
 
 /// Who is calling (ASSIGNED_BY_ID defaults, CREATED_BY_ID, ...).
@@ -49,6 +55,7 @@ impl Portal {
             catalog: Catalog::demo(),
             store: Store::default(),
             tz,
+            slashes: true,
         }
     }
 
@@ -129,9 +136,11 @@ impl Portal {
                 return Err(required_error(f));
             }
             // CONTACT_ID is the first of CONTACT_IDS: setting it alone binds that contact.
-            if Some(index) == self.layout.std.contact_id && self.layout.std.contact_ids.is_some() {
+            if let (true, Some(ids_index)) = (
+                Some(index) == self.layout.std.contact_id,
+                self.layout.std.contact_ids,
+            ) {
                 if !contact_ids_given {
-                    let ids_index = self.layout.std.contact_ids.expect("checked");
                     if let Slot::Multi(s) = self.layout.fields[ids_index].slot {
                         let id = crate::values::php_intval(value);
                         row.set_multi(s, if id > 0 { vec![Cell::int(id)] } else { vec![] });
@@ -421,40 +430,63 @@ impl Portal {
     /// One deal as `crm.deal.get` shows it (every field but `CONTACT_IDS`).
     pub(crate) fn get(&self, id: u32) -> Result<Value, ApiError> {
         let row = self.store.rows.get(&id).ok_or_else(ApiError::not_found)?;
-        Ok(self.render(id, row, &self.layout.output_order()))
+        let mut out = String::new();
+        self.render_json(&mut out, id, row, &self.layout.output_order());
+        Ok(serde_json::from_str(&out).expect("the renderer writes valid JSON"))
     }
 
-    /// Renders a row with the given fields in order.
-    pub(crate) fn render(&self, id: u32, row: &Row, fields: &[usize]) -> Value {
+    /// Writes a row as a JSON object with the given fields in order (PHP's encoding: `/`
+    /// escaped when `self.slashes`).
+    pub(crate) fn render_json(&self, out: &mut String, id: u32, row: &Row, fields: &[usize]) {
         let ctx = RenderCtx {
             strings: &self.store.strings,
             tz: self.tz,
+            slashes: self.slashes,
         };
-        let mut m = Map::new();
+        out.push('{');
+        let mut first = true;
         for &i in fields {
             let f = &self.layout.fields[i];
-            if Some(i) == self.layout.std.contact_id && self.layout.std.contact_ids.is_some() {
-                let ids = self.layout.std.contact_ids.expect("checked");
-                let first = match self.layout.fields[ids].slot {
+            let mark = out.len();
+            if !first {
+                out.push(',');
+            }
+            push_json_str(out, &f.code, false);
+            out.push(':');
+            let written = if let (true, Some(ids)) = (
+                Some(i) == self.layout.std.contact_id,
+                self.layout.std.contact_ids,
+            ) {
+                // CONTACT_ID shows the first of CONTACT_IDS.
+                let first_contact = match self.layout.fields[ids].slot {
                     Slot::Multi(s) => row.multi(s).first().copied(),
                     _ => None,
                 };
-                m.insert(
-                    f.code.clone(),
-                    first.map_or(Value::Null, |c| Value::from(c.as_int().to_string())),
-                );
-                continue;
-            }
-            let v = match f.slot {
-                Slot::Key => Some(Value::from(id.to_string())),
-                Slot::Single(s) => render_single(f, row.single(s), id, &ctx),
-                Slot::Multi(s) => Some(render_multi(f, row.multi(s), id, &ctx)),
+                match first_contact {
+                    Some(c) => out.push_str(&format!("\"{}\"", c.as_int())),
+                    None => out.push_str("null"),
+                }
+                true
+            } else {
+                match f.slot {
+                    Slot::Key => {
+                        out.push_str(&format!("\"{id}\""));
+                        true
+                    }
+                    Slot::Single(s) => write_single(out, f, row.single(s), id, &ctx),
+                    Slot::Multi(s) => {
+                        write_multi(out, f, row.multi(s), id, &ctx);
+                        true
+                    }
+                }
             };
-            if let Some(v) = v {
-                m.insert(f.code.clone(), v);
+            if written {
+                first = false;
+            } else {
+                out.truncate(mark);
             }
         }
-        Value::Object(m)
+        out.push('}');
     }
 
     /// Resolves `select`: `*` = standard single fields, `UF_*` = user fields, explicit codes in
@@ -540,6 +572,7 @@ impl Portal {
         };
         let mut page: Vec<u32> = Vec::with_capacity(PAGE);
         let mut total = 0usize;
+        let mut scanned = 0u64;
         if let Some(asc) = by_id {
             let (lo, hi) = filter.id_bounds(layout);
             if lo <= hi {
@@ -550,6 +583,7 @@ impl Portal {
                     Box::new(range.rev())
                 };
                 for (&id, row) in iter {
+                    scanned += 1;
                     if !filter.matches(layout, strings, id, row) {
                         continue;
                     }
@@ -568,13 +602,18 @@ impl Portal {
                 .filter(|(id, row)| filter.matches(layout, strings, **id, row))
                 .map(|(id, _)| *id)
                 .collect();
+            scanned = rows.len() as u64;
             total = ids.len();
             sort_ids(layout, strings, rows, &mut ids, &order);
             page = ids.into_iter().skip(offset).take(PAGE).collect();
         }
-        let out: Vec<Value> = page
+        let out: Vec<String> = page
             .iter()
-            .map(|id| self.render(*id, &rows[id], &fields))
+            .map(|id| {
+                let mut s = String::with_capacity(64 * fields.len());
+                self.render_json(&mut s, *id, &rows[id], &fields);
+                s
+            })
             .collect();
         let next = (count && offset + PAGE < total).then_some(offset + PAGE);
         ListPage {
@@ -587,6 +626,7 @@ impl Portal {
             rows: out,
             total: if count { total } else { 0 },
             next,
+            scanned,
         }
     }
 
@@ -625,6 +665,13 @@ mod tests {
     }
 
     const ME: Caller = Caller { user_id: 1 };
+
+    fn parsed(p: &ListPage) -> Vec<Value> {
+        p.rows
+            .iter()
+            .map(|r| serde_json::from_str(r).unwrap())
+            .collect()
+    }
 
     #[test]
     fn add_applies_documented_defaults() {
@@ -701,7 +748,7 @@ mod tests {
             &Map::new(),
             0,
         );
-        assert!(page.rows[0].get("CONTACT_IDS").is_none());
+        assert!(parsed(&page)[0].get("CONTACT_IDS").is_none());
     }
 
     #[test]
@@ -748,7 +795,7 @@ mod tests {
         assert_eq!(last.next, None);
         // start=75 is page 2 (legacy navigation rounds down).
         let odd = p.list(None, &Map::new(), &Map::new(), 75);
-        assert_eq!(odd.rows[0]["ID"], "51");
+        assert_eq!(parsed(&odd)[0]["ID"], "51");
         assert_eq!(odd.next, Some(100));
         let fast = p.list(
             Some(&json!(["ID"])),
@@ -760,14 +807,14 @@ mod tests {
         assert_eq!(fast.total, 0);
         assert_eq!(fast.next, None);
         assert_eq!(fast.work.counted, 0);
-        assert_eq!(fast.rows[0], json!({"ID": "101"}));
+        assert_eq!(parsed(&fast)[0], json!({"ID": "101"}));
         let desc = p.list(
             Some(&json!(["ID"])),
             &Map::new(),
             &obj(json!({"ID": "desc"})),
             -1,
         );
-        assert_eq!(desc.rows[0], json!({"ID": "120"}));
+        assert_eq!(parsed(&desc)[0], json!({"ID": "120"}));
     }
 
     #[test]
@@ -785,8 +832,7 @@ mod tests {
         )
         .unwrap();
         let ids = |f: Value| -> Vec<String> {
-            p.list(Some(&json!(["ID"])), f.as_object().unwrap(), &Map::new(), 0)
-                .rows
+            parsed(&p.list(Some(&json!(["ID"])), f.as_object().unwrap(), &Map::new(), 0))
                 .iter()
                 .map(|r| r["ID"].as_str().unwrap().to_owned())
                 .collect()
@@ -838,8 +884,7 @@ mod tests {
             &obj(json!({"TITLE": "ASC", "OPPORTUNITY": "ASC"})),
             0,
         );
-        let got: Vec<(String, String)> = page
-            .rows
+        let got: Vec<(String, String)> = parsed(&page)
             .iter()
             .map(|r| {
                 (
@@ -859,7 +904,8 @@ mod tests {
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
         );
         // Explicit select keeps the select order, with ID first when it was not selected.
-        let keys: Vec<&String> = page.rows[0].as_object().unwrap().keys().collect();
+        let first = parsed(&page).remove(0);
+        let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["ID", "TITLE", "OPPORTUNITY"]);
     }
 }

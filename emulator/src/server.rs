@@ -21,7 +21,7 @@ use crate::counters::CounterCells;
 use crate::error::ApiError;
 use crate::faults::{Faults, Outcome};
 use crate::limits::{Operating, RateLimiter, unix_now};
-use crate::methods::{self, METHODS, Output, param};
+use crate::methods::{self, Body, METHODS, Output, param, write_json};
 use crate::oauth::{OAuthState, RefreshError, TokenCheck};
 use crate::php::parse_str;
 use crate::portal::{Caller, Portal};
@@ -95,6 +95,8 @@ impl std::error::Error for Dropped {}
 
 type Resp = Response<Full<Bytes>>;
 
+const JSON_TYPE: &str = "application/json; charset=utf-8";
+
 fn respond(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -110,7 +112,7 @@ impl Shared {
             // PHP's json_encode escapes '/'; in JSON text '/' only occurs inside strings.
             text = text.replace('/', "\\/");
         }
-        respond(status, "application/json; charset=utf-8", text)
+        respond(status, JSON_TYPE, text)
     }
 
     fn error(&self, e: &ApiError) -> Resp {
@@ -296,12 +298,29 @@ async fn rest_call(
     };
     let response = if method == "batch" {
         match batch(shared, &caller, &params).await {
-            Ok((body, processing)) => {
-                let mut body = body;
+            Ok(out) => {
                 let (_, reset_at) = shared.operating.status(&caller.key, "batch");
-                let duration = started.elapsed().as_secs_f64().max(processing);
-                body["time"] = shared.time_block(start_unix, duration, processing, 0.0, reset_at);
-                shared.json(200, &body)
+                let duration = started.elapsed().as_secs_f64().max(out.processing);
+                let time = shared.time_block(start_unix, duration, out.processing, 0.0, reset_at);
+                let slashes = shared.escape_slashes;
+                let mut text = String::with_capacity(out.size_hint() + 512);
+                text.push_str("{\"result\":{\"result\":");
+                write_php_map(&mut text, &out.results, |t, b| b.write(t, slashes));
+                for (name, map) in [
+                    ("result_error", &out.errors),
+                    ("result_total", &out.totals),
+                    ("result_next", &out.nexts),
+                    ("result_time", &out.times),
+                ] {
+                    text.push_str(",\"");
+                    text.push_str(name);
+                    text.push_str("\":");
+                    write_php_map(&mut text, map, |t, v| write_json(t, v, slashes));
+                }
+                text.push_str("},\"time\":");
+                write_json(&mut text, &time, slashes);
+                text.push('}');
+                respond(200, JSON_TYPE, text)
             }
             Err(e) => shared.error(&e),
         }
@@ -314,26 +333,28 @@ async fn rest_call(
         }
         match ex.result {
             Ok(out) => {
-                let mut body = Map::new();
-                body.insert("result".into(), out.result);
+                let slashes = shared.escape_slashes;
+                let duration = started.elapsed().as_secs_f64().max(ex.processing);
+                let time = shared.time_block(
+                    start_unix,
+                    duration,
+                    ex.processing,
+                    ex.operating,
+                    ex.reset_at,
+                );
+                let mut text = String::with_capacity(4096);
+                text.push_str("{\"result\":");
+                out.result.write(&mut text, slashes);
                 if let Some(n) = out.next {
-                    body.insert("next".into(), json!(n));
+                    text.push_str(&format!(",\"next\":{n}"));
                 }
                 if let Some(t) = out.total {
-                    body.insert("total".into(), json!(t));
+                    text.push_str(&format!(",\"total\":{t}"));
                 }
-                let duration = started.elapsed().as_secs_f64().max(ex.processing);
-                body.insert(
-                    "time".into(),
-                    shared.time_block(
-                        start_unix,
-                        duration,
-                        ex.processing,
-                        ex.operating,
-                        ex.reset_at,
-                    ),
-                );
-                shared.json(200, &Value::Object(body))
+                text.push_str(",\"time\":");
+                write_json(&mut text, &time, slashes);
+                text.push('}');
+                respond(200, JSON_TYPE, text)
             }
             Err(e) => shared.error(&e),
         }
@@ -451,6 +472,10 @@ fn execute(
     let t0 = Instant::now();
     let result = methods::call(&shared.portal, method, params, caller.caller);
     let actual = t0.elapsed();
+    if let Ok(out) = &result {
+        c.rows_scanned
+            .fetch_add(out.scanned, std::sync::atomic::Ordering::Relaxed);
+    }
     let model = *shared.cost_model.lock().expect("cost model lock");
     let (processing, wait) = match model {
         Some(m) => {
@@ -477,17 +502,29 @@ fn execute(
     }
 }
 
-/// PHP arrays in JSON: empty -> `[]`, keys 0..n-1 in order -> a list, otherwise an object.
-fn php_map(entries: Vec<(String, Value)>) -> Value {
+/// Writes a PHP array as JSON: empty -> `[]`, keys 0..n-1 in order -> a list, otherwise an
+/// object.
+fn write_php_map<T>(
+    out: &mut String,
+    entries: &[(String, T)],
+    mut item: impl FnMut(&mut String, &T),
+) {
     let is_list = entries
         .iter()
         .enumerate()
         .all(|(i, (k, _))| *k == i.to_string());
-    if is_list {
-        Value::Array(entries.into_iter().map(|(_, v)| v).collect())
-    } else {
-        Value::Object(entries.into_iter().collect())
+    out.push(if is_list { '[' } else { '{' });
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if !is_list {
+            crate::values::push_json_str(out, k, false);
+            out.push(':');
+        }
+        item(out, v);
     }
+    out.push(if is_list { ']' } else { '}' });
 }
 
 fn truthy(v: Option<&Value>) -> bool {
@@ -501,12 +538,35 @@ fn truthy(v: Option<&Value>) -> bool {
     }
 }
 
+/// What a batch produced.
+struct BatchOut {
+    results: Vec<(String, Body)>,
+    errors: Vec<(String, Value)>,
+    totals: Vec<(String, Value)>,
+    nexts: Vec<(String, Value)>,
+    times: Vec<(String, Value)>,
+    processing: f64,
+}
+
+impl BatchOut {
+    fn size_hint(&self) -> usize {
+        self.results
+            .iter()
+            .map(|(_, b)| match b {
+                Body::Rows(r) => r.iter().map(|x| x.len() + 1).sum(),
+                Body::Json(_) => 256,
+            })
+            .sum::<usize>()
+            + self.times.len() * 256
+    }
+}
+
 /// `batch`: up to 50 commands in order, `$result[...]` references, `halt`.
 async fn batch(
     shared: &Shared,
     caller: &CallerInfo,
     params: &Map<String, Value>,
-) -> Result<(Value, f64), ApiError> {
+) -> Result<BatchOut, ApiError> {
     let c = &shared.counters;
     c.method("batch");
     let halt = truthy(param(params, "halt"));
@@ -526,12 +586,14 @@ async fn batch(
             "Max batch length exceeded",
         ));
     }
-    let mut results: Vec<(String, Value)> = Vec::new();
-    let mut errors: Vec<(String, Value)> = Vec::new();
-    let mut totals: Vec<(String, Value)> = Vec::new();
-    let mut nexts: Vec<(String, Value)> = Vec::new();
-    let mut times: Vec<(String, Value)> = Vec::new();
-    let mut processing_sum = 0.0;
+    let mut out = BatchOut {
+        results: Vec::new(),
+        errors: Vec::new(),
+        totals: Vec::new(),
+        nexts: Vec::new(),
+        times: Vec::new(),
+        processing: 0.0,
+    };
     let mut wait_sum = Duration::ZERO;
     for (key, command) in commands {
         let text = php_string(&command).unwrap_or_default();
@@ -539,11 +601,11 @@ async fn batch(
         let method = canonical_method(raw_method);
         let mut cmd_params = Value::Object(parse_str(query));
         let refs = Refs {
-            result: &results,
-            error: &errors,
-            total: &totals,
-            next: &nexts,
-            time: &times,
+            result: &out.results,
+            error: &out.errors,
+            total: &out.totals,
+            next: &out.nexts,
+            time: &out.times,
         };
         substitute(&mut cmd_params, &refs);
         let Value::Object(mut cmd_params) = cmd_params else {
@@ -565,7 +627,7 @@ async fn batch(
         } else {
             CounterCells::bump(&c.batch_commands);
             let ex = execute(shared, caller, &method, &cmd_params);
-            processing_sum += ex.processing;
+            out.processing += ex.processing;
             if let Some(w) = ex.wait {
                 wait_sum += w;
             }
@@ -577,25 +639,25 @@ async fn batch(
                 ex.reset_at,
             );
             match ex.result {
-                Ok(out) => Ok((out, time)),
+                Ok(o) => Ok((o, time)),
                 Err(e) => Err((e, Some(time))),
             }
         };
         match outcome {
-            Ok((out, time)) => {
-                if let Some(t) = out.total {
-                    totals.push((key.clone(), json!(t)));
+            Ok((o, time)) => {
+                if let Some(t) = o.total {
+                    out.totals.push((key.clone(), json!(t)));
                 }
-                if let Some(n) = out.next {
-                    nexts.push((key.clone(), json!(n)));
+                if let Some(n) = o.next {
+                    out.nexts.push((key.clone(), json!(n)));
                 }
-                results.push((key.clone(), out.result));
-                times.push((key, time));
+                out.results.push((key.clone(), o.result));
+                out.times.push((key, time));
             }
             Err((e, time)) => {
-                errors.push((key.clone(), e.body()));
+                out.errors.push((key.clone(), e.body()));
                 if let Some(t) = time {
-                    times.push((key, t));
+                    out.times.push((key, t));
                 }
                 if halt {
                     break;
@@ -606,20 +668,11 @@ async fn batch(
     if !wait_sum.is_zero() {
         tokio::time::sleep(wait_sum).await;
     }
-    let body = json!({
-        "result": {
-            "result": php_map(results),
-            "result_error": php_map(errors),
-            "result_total": php_map(totals),
-            "result_next": php_map(nexts),
-            "result_time": php_map(times),
-        }
-    });
-    Ok((body, processing_sum))
+    Ok(out)
 }
 
 struct Refs<'a> {
-    result: &'a [(String, Value)],
+    result: &'a [(String, Body)],
     error: &'a [(String, Value)],
     total: &'a [(String, Value)],
     next: &'a [(String, Value)],
@@ -627,15 +680,25 @@ struct Refs<'a> {
 }
 
 impl Refs<'_> {
-    fn base(&self, name: &str) -> Option<&[(String, Value)]> {
-        Some(match name {
-            "result" => self.result,
-            "result_error" => self.error,
-            "result_total" => self.total,
-            "result_next" => self.next,
-            "result_time" => self.time,
-            _ => return None,
-        })
+    /// The value of `$name[key][path...]`.
+    fn resolve(&self, name: &str, key: &str, path: &[&str]) -> Option<Value> {
+        let find = |m: &[(String, Value)]| {
+            m.iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| methods::navigate(v, path).cloned())
+        };
+        match name {
+            "result" => self
+                .result
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, b)| b.at(path)),
+            "result_error" => find(self.error),
+            "result_total" => find(self.total),
+            "result_next" => find(self.next),
+            "result_time" => find(self.time),
+            _ => None,
+        }
     }
 }
 
@@ -653,7 +716,7 @@ fn substitute(v: &mut Value, refs: &Refs<'_>) {
 fn substitute_str(s: &str, refs: &Refs<'_>) -> Value {
     if let Some((Some(value), end)) = parse_ref(s, 0, refs) {
         if end == s.len() {
-            return value.clone();
+            return value;
         }
     }
     let mut out = String::with_capacity(s.len());
@@ -663,7 +726,7 @@ fn substitute_str(s: &str, refs: &Refs<'_>) -> Value {
         out.push_str(&s[i..at]);
         match parse_ref(s, at, refs) {
             Some((Some(value), end)) if !value.is_array() && !value.is_object() => {
-                out.push_str(&php_string(value).unwrap_or_default());
+                out.push_str(&php_string(&value).unwrap_or_default());
                 i = end;
             }
             _ => {
@@ -678,13 +741,19 @@ fn substitute_str(s: &str, refs: &Refs<'_>) -> Value {
 
 /// Parses a reference starting at `s[at] == '$'`: its resolved value (None when it does not
 /// resolve) and where it ends.
-fn parse_ref<'v>(s: &str, at: usize, refs: &'v Refs<'_>) -> Option<(Option<&'v Value>, usize)> {
+fn parse_ref(s: &str, at: usize, refs: &Refs<'_>) -> Option<(Option<Value>, usize)> {
     let rest = s.get(at + 1..)?;
     let name_len = rest
         .bytes()
         .take_while(|b| b.is_ascii_lowercase() || *b == b'_')
         .count();
-    let base = refs.base(&rest[..name_len])?;
+    let name = &rest[..name_len];
+    if !matches!(
+        name,
+        "result" | "result_error" | "result_total" | "result_next" | "result_time"
+    ) {
+        return None;
+    }
     let mut pos = at + 1 + name_len;
     let mut segments = Vec::new();
     while s[pos..].starts_with('[') {
@@ -693,15 +762,7 @@ fn parse_ref<'v>(s: &str, at: usize, refs: &'v Refs<'_>) -> Option<(Option<&'v V
         pos += close + 1;
     }
     let (first, path) = segments.split_first()?;
-    let mut value = base.iter().find(|(k, _)| k == first).map(|(_, v)| v);
-    for seg in path {
-        value = value.and_then(|v| match v {
-            Value::Object(o) => o.get(*seg),
-            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        });
-    }
-    Some((value, pos))
+    Some((refs.resolve(name, first, path), pos))
 }
 
 /// `/oauth/token/`: `grant_type=refresh_token&client_id&client_secret&refresh_token`.
@@ -799,20 +860,28 @@ mod tests {
 
     #[test]
     fn php_maps() {
-        assert_eq!(php_map(vec![]), json!([]));
+        let w = |e: Vec<(String, Value)>| {
+            let mut out = String::new();
+            write_php_map(&mut out, &e, |t, v| write_json(t, v, true));
+            out
+        };
+        assert_eq!(w(vec![]), "[]");
         assert_eq!(
-            php_map(vec![("0".into(), json!(1)), ("1".into(), json!(2))]),
-            json!([1, 2])
+            w(vec![("0".into(), json!(1)), ("1".into(), json!(2))]),
+            "[1,2]"
         );
-        assert_eq!(php_map(vec![("1".into(), json!(2))]), json!({"1": 2}));
-        assert_eq!(php_map(vec![("a".into(), json!(2))]), json!({"a": 2}));
+        assert_eq!(w(vec![("1".into(), json!(2))]), r#"{"1":2}"#);
+        assert_eq!(w(vec![("a".into(), json!("x/y"))]), r#"{"a":"x\/y"}"#);
     }
 
     #[test]
     fn references() {
         let results = vec![
-            ("a".to_owned(), json!([{"ID": "7"}, {"ID": "9"}])),
-            ("b".to_owned(), json!(42)),
+            (
+                "a".to_owned(),
+                Body::Rows(vec![r#"{"ID":"7"}"#.to_owned(), r#"{"ID":"9"}"#.to_owned()]),
+            ),
+            ("b".to_owned(), Body::Json(json!(42))),
         ];
         let refs = Refs {
             result: &results,
@@ -836,6 +905,10 @@ mod tests {
         assert_eq!(
             substitute_str("$5 and $result", &refs),
             json!("$5 and $result")
+        );
+        assert_eq!(
+            substitute_str("$result[a]", &refs),
+            json!([{"ID": "7"}, {"ID": "9"}])
         );
         let mut v = json!({"filter": {">ID": "$result[a][0][ID]"}});
         substitute(&mut v, &refs);

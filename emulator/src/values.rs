@@ -3,9 +3,10 @@
 
 use base64::Engine as _;
 use chrono::{
-    DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc,
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Timelike,
+    Utc,
 };
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::error::ApiError;
@@ -229,6 +230,7 @@ pub(crate) fn parse_datetime(s: &str, tz: FixedOffset) -> Option<i64> {
 }
 
 /// A date as the server shows it: UTC midnight in the portal offset.
+#[cfg(test)]
 pub(crate) fn render_date(days: i64, tz: FixedOffset) -> String {
     render_datetime(days * DAY, tz)
 }
@@ -526,83 +528,173 @@ fn file_data(v: &Value) -> Option<(String, Vec<u8>)> {
 pub(crate) struct RenderCtx<'a> {
     pub strings: &'a Strings,
     pub tz: FixedOffset,
+    /// Escape `/` as `\/` (PHP's `json_encode`).
+    pub slashes: bool,
 }
 
-/// The value of a single field as the server shows it; `None` means the key is absent (an
-/// empty single file field).
-pub(crate) fn render_single(
+/// Writes `s` as a JSON string the way PHP's `json_encode(..., JSON_UNESCAPED_UNICODE)` does:
+/// Unicode as is, `/` escaped when `slashes`.
+pub(crate) fn push_json_str(out: &mut String, s: &str, slashes: bool) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'/' if slashes => "\\/",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// A datetime in the portal offset, as `render_datetime` but written in place (hot path).
+fn push_datetime(out: &mut String, secs: i64, tz: FixedOffset) {
+    use std::fmt::Write as _;
+    let local = secs + i64::from(tz.local_minus_utc());
+    let Some(t) = DateTime::from_timestamp(local, 0) else {
+        return;
+    };
+    let n = t.naive_utc();
+    let off = tz.local_minus_utc();
+    let sign = if off < 0 { '-' } else { '+' };
+    let off = off.unsigned_abs() / 60;
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+        n.year(),
+        n.month(),
+        n.day(),
+        n.hour(),
+        n.minute(),
+        n.second(),
+        sign,
+        off / 60,
+        off % 60
+    );
+}
+
+/// Writes a single field's value as the server shows it; returns false when the key must be
+/// absent (an empty single file field).
+pub(crate) fn write_single(
+    out: &mut String,
     f: &FieldDef,
     c: Cell,
     deal_id: u32,
     ctx: &RenderCtx<'_>,
-) -> Option<Value> {
+) -> bool {
     if c.is_null() {
-        return match f.kind {
-            Kind::File => None,
-            Kind::Date | Kind::DateTime => Some(Value::from("")),
+        match f.kind {
+            Kind::File => return false,
+            Kind::Date | Kind::DateTime => out.push_str("\"\""),
             Kind::Text if f.uf && matches!(f.ty.as_str(), "money" | "address") => {
-                Some(Value::from(""))
+                out.push_str("\"\"")
             }
-            _ => Some(Value::Null),
-        };
+            _ => out.push_str("null"),
+        }
+        return true;
     }
-    Some(render_value(f, c, deal_id, ctx))
+    write_value(out, f, c, deal_id, ctx);
+    true
 }
 
-/// The values of a multiple field: a JSON array of the single form, `[]` when empty.
-pub(crate) fn render_multi(
+/// Writes a multiple field's values: a JSON array of the single form, `[]` when empty.
+pub(crate) fn write_multi(
+    out: &mut String,
     f: &FieldDef,
     cells: &[Cell],
     deal_id: u32,
     ctx: &RenderCtx<'_>,
-) -> Value {
-    Value::Array(
-        cells
-            .iter()
-            .filter(|c| !c.is_null())
-            .map(|&c| render_value(f, c, deal_id, ctx))
-            .collect(),
-    )
-}
-
-fn render_value(f: &FieldDef, c: Cell, deal_id: u32, ctx: &RenderCtx<'_>) -> Value {
-    match f.kind {
-        Kind::Id | Kind::Int | Kind::Enum => Value::from(c.as_int().to_string()),
-        Kind::Cents => Value::from(format_cents(c.as_int())),
-        Kind::Float(_) => Value::from(format_php_float(c.as_float())),
-        Kind::Char => Value::from(if c.as_int() != 0 { "Y" } else { "N" }),
-        Kind::Bool => Value::from(if c.as_int() != 0 { "1" } else { "0" }),
-        Kind::Text => Value::from(ctx.strings.get(c.as_text())),
-        Kind::Date => Value::from(render_date(c.as_int(), ctx.tz)),
-        Kind::DateTime => Value::from(render_datetime(c.as_int(), ctx.tz)),
-        Kind::File => file_object(&f.code, deal_id, c.as_int()),
-        Kind::Raw => serde_json::from_str(ctx.strings.get(c.as_text())).unwrap_or(Value::Null),
+) {
+    out.push('[');
+    let mut first = true;
+    for &c in cells.iter().filter(|c| !c.is_null()) {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_value(out, f, c, deal_id, ctx);
     }
+    out.push(']');
 }
 
-/// The file object of a file field: id a number, URLs relative to the portal.
-pub(crate) fn file_object(field: &str, deal_id: u32, file_id: i64) -> Value {
-    let base = "/bitrix/components/bitrix/crm.deal.show/show_file.php";
-    let mut m = Map::new();
-    m.insert("id".into(), json!(file_id));
-    m.insert(
-        "showUrl".into(),
-        Value::from(format!(
-            "{base}?ownerId={deal_id}&fieldName={field}&dynamic=Y&fileId={file_id}"
-        )),
-    );
-    m.insert(
-        "downloadUrl".into(),
-        Value::from(format!(
-            "{base}?auth=&ownerId={deal_id}&fieldName={field}&dynamic=Y&fileId={file_id}"
-        )),
-    );
-    Value::Object(m)
+fn write_value(out: &mut String, f: &FieldDef, c: Cell, deal_id: u32, ctx: &RenderCtx<'_>) {
+    use std::fmt::Write as _;
+    match f.kind {
+        Kind::Id | Kind::Int | Kind::Enum => {
+            let _ = write!(out, "\"{}\"", c.as_int());
+        }
+        Kind::Cents => {
+            out.push('"');
+            out.push_str(&format_cents(c.as_int()));
+            out.push('"');
+        }
+        Kind::Float(_) => {
+            out.push('"');
+            out.push_str(&format_php_float(c.as_float()));
+            out.push('"');
+        }
+        Kind::Char => out.push_str(if c.as_int() != 0 { "\"Y\"" } else { "\"N\"" }),
+        Kind::Bool => out.push_str(if c.as_int() != 0 { "\"1\"" } else { "\"0\"" }),
+        Kind::Text => push_json_str(out, ctx.strings.get(c.as_text()), ctx.slashes),
+        Kind::Date => {
+            out.push('"');
+            push_datetime(out, c.as_int() * DAY, ctx.tz);
+            out.push('"');
+        }
+        Kind::DateTime => {
+            out.push('"');
+            push_datetime(out, c.as_int(), ctx.tz);
+            out.push('"');
+        }
+        Kind::File => {
+            let file_id = c.as_int();
+            let base = "/bitrix/components/bitrix/crm.deal.show/show_file.php";
+            let _ = write!(out, "{{\"id\":{file_id},\"showUrl\":");
+            let show = format!(
+                "{base}?ownerId={deal_id}&fieldName={}&dynamic=Y&fileId={file_id}",
+                f.code
+            );
+            push_json_str(out, &show, ctx.slashes);
+            out.push_str(",\"downloadUrl\":");
+            let download = format!(
+                "{base}?auth=&ownerId={deal_id}&fieldName={}&dynamic=Y&fileId={file_id}",
+                f.code
+            );
+            push_json_str(out, &download, ctx.slashes);
+            out.push('}');
+        }
+        Kind::Raw => {
+            // Stored as JSON text by serde_json; '/' only occurs inside its strings.
+            let raw = ctx.strings.get(c.as_text());
+            if ctx.slashes && raw.contains('/') {
+                out.push_str(&raw.replace('/', "\\/"));
+            } else {
+                out.push_str(raw);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn tz3() -> FixedOffset {
         FixedOffset::east_opt(3 * 3600).unwrap()
@@ -646,6 +738,38 @@ mod tests {
         assert_eq!(parse_date("2024-08-30T01:30:00+03:00"), Some(d));
         assert_eq!(parse_date("30.08.2024"), Some(d));
         assert_eq!(parse_date("yesterday"), None);
+    }
+
+    #[test]
+    fn json_strings_like_php() {
+        let mut out = String::new();
+        push_json_str(&mut out, "a/b \"q\" \\ \n\t\u{1} Юникод", true);
+        assert_eq!(out, r#""a\/b \"q\" \\ \n\t\u0001 Юникод""#);
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, "a/b \"q\" \\ \n\t\u{1} Юникод");
+        out.clear();
+        push_json_str(&mut out, "a/b", false);
+        assert_eq!(out, r#""a/b""#);
+    }
+
+    #[test]
+    fn fast_datetime_matches_chrono() {
+        for tz in [
+            tz3(),
+            FixedOffset::west_opt(5 * 3600 + 1800).unwrap(),
+            FixedOffset::east_opt(0).unwrap(),
+        ] {
+            for secs in [
+                0i64,
+                1_725_020_945,
+                1_725_000_000 - 86_400 * 400,
+                951_782_400,
+            ] {
+                let mut out = String::new();
+                push_datetime(&mut out, secs, tz);
+                assert_eq!(out, render_datetime(secs, tz));
+            }
+        }
     }
 
     #[test]

@@ -96,3 +96,31 @@ async fn counted_offset_pages() {
     assert_eq!(emu.counters().requests, 47);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_fast_page_examines_one_page_not_the_table() {
+    let emu = Emulator::start(Config::default().with_seed_portal().with_deals(20_000))
+        .await
+        .unwrap();
+    let c = client();
+    let url = emu.webhook_url();
+    let body =
+        json!({"filter": {">ID": 12_345}, "order": {"ID": "ASC"}, "select": ["ID"], "start": -1});
+    let r = post_json(&c, &url, "crm.deal.list", &body).await;
+    assert_eq!(r.ok()[0]["ID"], "12346");
+    assert_eq!(emu.counters().rows_scanned, 50, "O(page)");
+    emu.reset_counters();
+    // Counting (start >= 0) and other orders examine every row.
+    let body =
+        json!({"filter": {">ID": 12_345}, "order": {"ID": "ASC"}, "select": ["ID"], "start": 0});
+    assert_eq!(
+        post_json(&c, &url, "crm.deal.list", &body).await.json["total"],
+        7_655
+    );
+    assert_eq!(emu.counters().rows_scanned, 7_655);
+    emu.reset_counters();
+    let body = json!({"order": {"TITLE": "DESC"}, "select": ["ID"], "start": -1});
+    post_json(&c, &url, "crm.deal.list", &body).await.ok();
+    assert_eq!(emu.counters().rows_scanned, 20_000);
+    emu.shutdown().await;
+}

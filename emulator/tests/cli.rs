@@ -1,0 +1,127 @@
+//! The binary: prints the webhook URL as the first line of stdout and serves it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use serde_json::json;
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> (Running, Vec<String>, usize) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bitrix-emulator"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let want = if args.contains(&"--print-oauth") {
+        2
+    } else {
+        1
+    };
+    let mut out = Vec::new();
+    for _ in 0..want {
+        out.push(lines.next().expect("a line").expect("utf-8"));
+    }
+    (Running(child), out, want)
+}
+
+#[tokio::test]
+async fn prints_the_webhook_url_first_and_serves_it() {
+    let (_child, lines, _) = spawn(&[
+        "--port",
+        "0",
+        "--deals",
+        "120",
+        "--limits",
+        "regular",
+        "--seed",
+        "5",
+        "--faults",
+        "crm.deal.delete:500=1",
+        "--print-oauth",
+    ]);
+    let url = &lines[0];
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.contains("/rest/1/") && url.ends_with('/'),
+        "{url}"
+    );
+    let c = client();
+    let r = post_json(&c, url, "crm.deal.list", &json!({"select": ["ID"]})).await;
+    assert_eq!(r.json["total"], 120);
+    post_json(&c, url, "crm.deal.delete", &json!({"id": 1}))
+        .await
+        .assert_error(500, "INTERNAL_SERVER_ERROR", "Internal server error");
+    let oauth: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    let rest = oauth["client_endpoint"].as_str().unwrap();
+    let r = post_json(
+        &c,
+        rest,
+        "crm.deal.get",
+        &json!({"id": 7, "auth": oauth["access_token"]}),
+    )
+    .await;
+    assert_eq!(r.ok()["ID"], "7");
+}
+
+#[tokio::test]
+async fn fields_file_makes_the_portal_those_fields() {
+    let dir = std::env::temp_dir().join(format!("bitrix-emulator-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fields.json");
+    // A raw crm.deal.fields response, as saved from a real portal.
+    let fields = fixture_json("seed/crm.deal.fields.response.json");
+    std::fs::write(&path, fields.to_string()).unwrap();
+    let (_child, lines, _) = spawn(&[
+        "--port",
+        "0",
+        "--fields",
+        path.to_str().unwrap(),
+        "--deals",
+        "10",
+    ]);
+    let c = client();
+    let got = post_json(&c, &lines[0], "crm.deal.fields", &json!({})).await;
+    assert_eq!(got.ok(), &fields["result"]);
+    let deal = post_json(&c, &lines[0], "crm.deal.get", &json!({"id": 3})).await;
+    assert!(deal.ok().get("UF_CRM_1721244482250").is_none());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_arguments_say_how_to_fix_them() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bitrix-emulator"))
+        .args(["--faults", "404=0.1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use 503"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_bitrix-emulator"))
+        .args(["--fields", "/nonexistent/fields.json", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the fields file"));
+    let help = Command::new(env!("CARGO_BIN_EXE_bitrix-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("drop-after") && help.contains("--deals"),
+        "{help}"
+    );
+}
