@@ -12,7 +12,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod build;
+pub mod diff;
 pub mod expand;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod mapping;
 pub mod model;
 pub mod names;

@@ -238,6 +238,29 @@ impl Snapshot {
         text
     }
 
+    /// Counts for people: fields, user fields, types seen, unknown types.
+    pub fn summary(&self) -> Summary {
+        let mut types: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut unknown: std::collections::BTreeSet<String> = Default::default();
+        for d in self.descriptors() {
+            *types.entry(d.field_type().to_owned()).or_default() += 1;
+            let known = crate::mapping::TYPE_TABLE
+                .iter()
+                .any(|row| row.bitrix == d.field_type());
+            if !known {
+                unknown.insert(d.field_type().to_owned());
+            }
+        }
+        Summary {
+            entity: self.entity.name.clone(),
+            fields: self.fields.len(),
+            user_fields: self.descriptors().filter(|d| d.is_dynamic()).count(),
+            required: self.descriptors().filter(|d| d.is_required()).count(),
+            types,
+            unknown_types: unknown.into_iter().collect(),
+        }
+    }
+
     /// The descriptors, typed.
     pub fn descriptors(&self) -> impl Iterator<Item = Descriptor<'_>> {
         self.fields
@@ -286,6 +309,44 @@ pub(crate) fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// What a snapshot holds, in numbers (printed by `bitrix-codegen snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Entity name.
+    pub entity: String,
+    /// Number of fields.
+    pub fields: usize,
+    /// Number of user fields (`isDynamic`).
+    pub user_fields: usize,
+    /// Number of required fields.
+    pub required: usize,
+    /// Fields per type.
+    pub types: std::collections::BTreeMap<String, usize>,
+    /// Types the generator does not know (mapped to raw JSON).
+    pub unknown_types: Vec<String>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} fields ({} user fields, {} required)",
+            self.entity, self.fields, self.user_fields, self.required
+        )?;
+        let types: Vec<String> = self.types.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        writeln!(f, "types: {}", types.join(", "))?;
+        if self.unknown_types.is_empty() {
+            writeln!(f, "unknown types: none")
+        } else {
+            writeln!(
+                f,
+                "unknown types (read and written as raw JSON): {}",
+                self.unknown_types.join(", ")
+            )
+        }
     }
 }
 

@@ -1,0 +1,397 @@
+//! Drift between two snapshots of the same entity: what changed on the portal since the
+//! snapshot was taken. Used by `bitrix-codegen check` (portal vs file) and `diff` (file vs file).
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::snapshot::{Descriptor, Snapshot};
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A field exists only in the new snapshot.
+    FieldAdded {
+        /// Field code.
+        code: String,
+        /// Its type.
+        field_type: String,
+        /// Its label or title.
+        name: String,
+    },
+    /// A field exists only in the old snapshot.
+    FieldRemoved {
+        /// Field code.
+        code: String,
+        /// Its type.
+        field_type: String,
+    },
+    /// The field's `type` changed.
+    TypeChanged {
+        /// Field code.
+        code: String,
+        /// Old type.
+        from: String,
+        /// New type.
+        to: String,
+    },
+    /// A flag (`isRequired`, `isReadOnly`, `isImmutable`, `isMultiple`, `isDeprecated`, ...) changed.
+    FlagChanged {
+        /// Field code.
+        code: String,
+        /// The descriptor key.
+        flag: String,
+        /// Old value.
+        from: bool,
+        /// New value.
+        to: bool,
+    },
+    /// An enumeration item was added.
+    ItemAdded {
+        /// Field code.
+        code: String,
+        /// Item id.
+        id: String,
+        /// Item label.
+        value: String,
+    },
+    /// An enumeration item was removed.
+    ItemRemoved {
+        /// Field code.
+        code: String,
+        /// Item id.
+        id: String,
+        /// Item label.
+        value: String,
+    },
+    /// An enumeration item's label changed.
+    ItemRelabeled {
+        /// Field code.
+        code: String,
+        /// Item id.
+        id: String,
+        /// Old label.
+        from: String,
+        /// New label.
+        to: String,
+    },
+    /// `title`, `listLabel`, `formLabel` or `filterLabel` changed.
+    LabelChanged {
+        /// Field code.
+        code: String,
+        /// The descriptor key.
+        key: String,
+        /// Old text.
+        from: Option<String>,
+        /// New text.
+        to: Option<String>,
+    },
+    /// Any other descriptor key changed (`settings`, `statusType`, keys new to this tool).
+    OtherChanged {
+        /// Field code.
+        code: String,
+        /// The descriptor key.
+        key: String,
+    },
+    /// The snapshots describe different entities.
+    EntityChanged {
+        /// Old entity name.
+        from: String,
+        /// New entity name.
+        to: String,
+    },
+}
+
+impl Change {
+    /// Whether regenerated code changes shape for this difference (anything but labels and
+    /// other descriptor keys).
+    pub fn affects_types(&self) -> bool {
+        !matches!(
+            self,
+            Change::LabelChanged { .. }
+                | Change::OtherChanged { .. }
+                | Change::ItemRelabeled { .. }
+        )
+    }
+}
+
+/// Every difference between two snapshots, in field order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Drift {
+    /// The differences.
+    pub changes: Vec<Change>,
+}
+
+const LABEL_KEYS: &[&str] = &["title", "listLabel", "formLabel", "filterLabel"];
+
+/// Compares `old` (the committed snapshot) with `new` (the portal now).
+pub fn diff(old: &Snapshot, new: &Snapshot) -> Drift {
+    let mut changes = Vec::new();
+    if old.entity.name != new.entity.name {
+        changes.push(Change::EntityChanged {
+            from: old.entity.name.clone(),
+            to: new.entity.name.clone(),
+        });
+    }
+    for d in old.descriptors() {
+        if !new.fields.contains_key(d.code) {
+            changes.push(Change::FieldRemoved {
+                code: d.code.to_owned(),
+                field_type: d.field_type().to_owned(),
+            });
+        }
+    }
+    for n in new.descriptors() {
+        match old.descriptors().find(|o| o.code == n.code) {
+            None => changes.push(Change::FieldAdded {
+                code: n.code.to_owned(),
+                field_type: n.field_type().to_owned(),
+                name: n.label().unwrap_or(n.title()).to_owned(),
+            }),
+            Some(o) => compare_field(&o, &n, &mut changes),
+        }
+    }
+    Drift { changes }
+}
+
+fn compare_field(o: &Descriptor<'_>, n: &Descriptor<'_>, changes: &mut Vec<Change>) {
+    let code = n.code.to_owned();
+    if o.field_type() != n.field_type() {
+        changes.push(Change::TypeChanged {
+            code: code.clone(),
+            from: o.field_type().to_owned(),
+            to: n.field_type().to_owned(),
+        });
+    }
+    let (Some(om), Some(nm)) = (o.raw.as_object(), n.raw.as_object()) else {
+        return;
+    };
+    let mut keys: Vec<&String> = om.keys().chain(nm.keys()).collect();
+    keys.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    for key in keys {
+        if !seen.insert(key.as_str()) || key == "type" {
+            continue;
+        }
+        let (ov, nv) = (om.get(key), nm.get(key));
+        if ov == nv {
+            continue;
+        }
+        if key.starts_with("is") && is_flag(ov) && is_flag(nv) {
+            let (from, to) = (flag(ov), flag(nv));
+            if from != to {
+                changes.push(Change::FlagChanged {
+                    code: code.clone(),
+                    flag: key.clone(),
+                    from,
+                    to,
+                });
+            }
+        } else if LABEL_KEYS.contains(&key.as_str()) {
+            changes.push(Change::LabelChanged {
+                code: code.clone(),
+                key: key.clone(),
+                from: ov.and_then(Value::as_str).map(str::to_owned),
+                to: nv.and_then(Value::as_str).map(str::to_owned),
+            });
+        } else if key == "items" {
+            compare_items(o, n, changes);
+        } else {
+            changes.push(Change::OtherChanged {
+                code: code.clone(),
+                key: key.clone(),
+            });
+        }
+    }
+}
+
+fn is_flag(v: Option<&Value>) -> bool {
+    matches!(v, None | Some(Value::Bool(_)))
+}
+
+fn flag(v: Option<&Value>) -> bool {
+    matches!(v, Some(Value::Bool(true)))
+}
+
+fn compare_items(o: &Descriptor<'_>, n: &Descriptor<'_>, changes: &mut Vec<Change>) {
+    let (oi, ni) = (o.items(), n.items());
+    for (id, value) in &oi {
+        match ni.iter().find(|(nid, _)| nid == id) {
+            None => changes.push(Change::ItemRemoved {
+                code: n.code.to_owned(),
+                id: id.clone(),
+                value: (*value).to_owned(),
+            }),
+            Some((_, nv)) if nv != value => changes.push(Change::ItemRelabeled {
+                code: n.code.to_owned(),
+                id: id.clone(),
+                from: (*value).to_owned(),
+                to: (*nv).to_owned(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (id, value) in &ni {
+        if !oi.iter().any(|(oid, _)| oid == id) {
+            changes.push(Change::ItemAdded {
+                code: n.code.to_owned(),
+                id: id.clone(),
+                value: (*value).to_owned(),
+            });
+        }
+    }
+}
+
+impl Drift {
+    /// No difference.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Whether any difference changes the generated types.
+    pub fn affects_types(&self) -> bool {
+        self.changes.iter().any(Change::affects_types)
+    }
+}
+
+fn quoted(v: &Option<String>) -> String {
+    match v {
+        Some(s) => format!("\"{s}\""),
+        None => "(none)".into(),
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::FieldAdded {
+                code,
+                field_type,
+                name,
+            } => {
+                write!(f, "+ {code}: field added ({field_type}, \"{name}\")")
+            }
+            Change::FieldRemoved { code, field_type } => {
+                write!(f, "- {code}: field removed (was {field_type})")
+            }
+            Change::TypeChanged { code, from, to } => write!(f, "~ {code}: type {from} -> {to}"),
+            Change::FlagChanged {
+                code,
+                flag,
+                from,
+                to,
+            } => {
+                write!(f, "~ {code}: {flag} {from} -> {to}")
+            }
+            Change::ItemAdded { code, id, value } => {
+                write!(f, "+ {code}: enumeration item {id} \"{value}\" added")
+            }
+            Change::ItemRemoved { code, id, value } => {
+                write!(f, "- {code}: enumeration item {id} \"{value}\" removed")
+            }
+            Change::ItemRelabeled { code, id, from, to } => {
+                write!(
+                    f,
+                    "~ {code}: enumeration item {id} relabeled \"{from}\" -> \"{to}\""
+                )
+            }
+            Change::LabelChanged {
+                code,
+                key,
+                from,
+                to,
+            } => {
+                write!(f, "~ {code}: {key} {} -> {}", quoted(from), quoted(to))
+            }
+            Change::OtherChanged { code, key } => write!(f, "~ {code}: {key} changed"),
+            Change::EntityChanged { from, to } => write!(f, "! entity {from} -> {to}"),
+        }
+    }
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.changes.is_empty() {
+            return writeln!(f, "no drift: the snapshots describe the same fields");
+        }
+        let typed = self.changes.iter().filter(|c| c.affects_types()).count();
+        writeln!(
+            f,
+            "{} difference(s), {typed} of them change the generated types:",
+            self.changes.len()
+        )?;
+        for c in &self.changes {
+            writeln!(f, "  {c}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::EntityInfo;
+
+    fn snap(text: &str) -> Snapshot {
+        Snapshot::parse(text, &EntityInfo::deal()).unwrap()
+    }
+
+    #[test]
+    fn identical_snapshots_have_no_drift() {
+        let demo = snap(include_str!("../../schemas/demo/deal.json"));
+        let drift = diff(&demo, &demo.clone());
+        assert!(drift.is_empty());
+        assert!(drift.to_string().starts_with("no drift"));
+    }
+
+    #[test]
+    fn every_kind_of_change_is_reported() {
+        let old = snap(
+            r#"{"result": {
+                "A": {"type": "string", "isRequired": false, "title": "A", "listLabel": "Старое"},
+                "B": {"type": "integer", "isReadOnly": false},
+                "E": {"type": "enumeration", "items": [{"ID": "1", "VALUE": "x"}, {"ID": "2", "VALUE": "y"}]},
+                "GONE": {"type": "date"}
+            }}"#,
+        );
+        let new = snap(
+            r#"{"result": {
+                "A": {"type": "string", "isRequired": true, "title": "A", "listLabel": "Новое", "settings": {"SIZE": 1}},
+                "B": {"type": "double", "isReadOnly": false},
+                "E": {"type": "enumeration", "items": [{"ID": "2", "VALUE": "yy"}, {"ID": "3", "VALUE": "z"}]},
+                "NEW": {"type": "money", "formLabel": "Бюджет"}
+            }}"#,
+        );
+        let drift = diff(&old, &new);
+        let lines: Vec<String> = drift.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "- GONE: field removed (was date)",
+                "~ A: isRequired false -> true",
+                "~ A: listLabel \"Старое\" -> \"Новое\"",
+                "~ A: settings changed",
+                "~ B: type integer -> double",
+                "- E: enumeration item 1 \"x\" removed",
+                "~ E: enumeration item 2 relabeled \"y\" -> \"yy\"",
+                "+ E: enumeration item 3 \"z\" added",
+                "+ NEW: field added (money, \"Бюджет\")",
+            ]
+        );
+        assert!(drift.affects_types());
+        assert!(
+            drift
+                .to_string()
+                .starts_with("9 difference(s), 6 of them change the generated types:")
+        );
+    }
+
+    #[test]
+    fn label_only_drift_does_not_affect_types() {
+        let old = snap(r#"{"result": {"A": {"type": "string", "formLabel": "a"}}}"#);
+        let new = snap(r#"{"result": {"A": {"type": "string", "formLabel": "b"}}}"#);
+        let drift = diff(&old, &new);
+        assert_eq!(drift.changes.len(), 1);
+        assert!(!drift.affects_types());
+    }
+}
