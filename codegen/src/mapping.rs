@@ -141,7 +141,7 @@ pub const TYPE_TABLE: &[TypeRow] = &[
         bitrix: "money",
         codec: "Money",
         rust: "Money",
-        note: "`\"300.50|RUB\"`, amount exact",
+        note: "`\"300.50\\|RUB\"`, amount exact",
     },
     TypeRow {
         bitrix: "url",
@@ -153,7 +153,7 @@ pub const TYPE_TABLE: &[TypeRow] = &[
         bitrix: "address",
         codec: "Address",
         rust: "Address",
-        note: "`\"text|lat;lng|locationId\"`",
+        note: "`\"text\\|lat;lng\\|locationId\"`",
     },
     TypeRow {
         bitrix: "enumeration",
