@@ -1,0 +1,17 @@
+//! Compile-time guarantees of typed list queries (trybuild): filter operators follow the
+//! field's kind, values have the field's Rust type, and filters belong to their entity. Each
+//! `fail/` case has a `pass/` mirror that differs only in the mistake.
+
+#[test]
+fn ui_query() {
+    // trybuild builds the cases in a scratch crate under target/; schema paths stay relative to
+    // this crate.
+    // SAFETY: this binary's only test sets it before anything reads the environment.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("BITRIX_MANIFEST_DIR_OVERRIDE", env!("CARGO_MANIFEST_DIR"))
+    };
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/query/pass/*.rs");
+    t.compile_fail("tests/ui/query/fail/*.rs");
+}
