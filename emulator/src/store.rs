@@ -79,11 +79,12 @@ impl Strings {
     }
 }
 
-/// One deal: values of single fields by slot, non-empty multiple fields by slot.
+/// One deal: values of single fields by slot, then the non-empty multiple fields packed in one
+/// allocation as `[header, values...]*` where a header holds `slot << 32 | count`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Row {
     cells: Box<[Cell]>,
-    multi: Box<[(u16, Box<[Cell]>)]>,
+    multi: Box<[Cell]>,
 }
 
 impl Row {
@@ -117,31 +118,44 @@ impl Row {
         self.cells[i] = cell;
     }
 
+    /// `(slot, start, count)` of every packed multiple field.
+    fn entries(&self) -> impl Iterator<Item = (u16, usize, usize)> + '_ {
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            let header = self.multi.get(i)?.0;
+            let (slot, count) = ((header >> 32) as u16, (header & 0xffff_ffff) as usize);
+            let start = i + 1;
+            i = start + count;
+            Some((slot, start, count))
+        })
+    }
+
     /// The values of a multiple slot (empty when none).
     pub(crate) fn multi(&self, slot: u16) -> &[Cell] {
-        self.multi
-            .iter()
-            .find(|(s, _)| *s == slot)
-            .map(|(_, v)| &**v)
+        self.entries()
+            .find(|(s, _, _)| *s == slot)
+            .map(|(_, start, count)| &self.multi[start..start + count])
             .unwrap_or(&[])
     }
 
     /// Replaces the values of a multiple slot.
     pub(crate) fn set_multi(&mut self, slot: u16, values: Vec<Cell>) {
-        let mut v: Vec<(u16, Box<[Cell]>)> = std::mem::take(&mut self.multi).into_vec();
-        v.retain(|(s, _)| *s != slot);
-        if !values.is_empty() {
-            v.push((slot, values.into_boxed_slice()));
-            v.sort_by_key(|(s, _)| *s);
+        let mut packed = Vec::with_capacity(self.multi.len() + values.len() + 1);
+        for (s, start, count) in self.entries() {
+            if s != slot {
+                packed.extend_from_slice(&self.multi[start - 1..start + count]);
+            }
         }
-        self.multi = v.into_boxed_slice();
+        if !values.is_empty() {
+            packed.push(Cell((u64::from(slot) << 32) | values.len() as u64));
+            packed.extend(values);
+        }
+        self.multi = packed.into_boxed_slice();
     }
 
     /// Approximate heap bytes of this row (for the memory figure in the docs).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.cells.len() * 8
-            + self.multi.len() * std::mem::size_of::<(u16, Box<[Cell]>)>()
-            + self.multi.iter().map(|(_, v)| v.len() * 8).sum::<usize>()
+        (self.cells.len() + self.multi.len()) * 8
     }
 }
 
