@@ -64,8 +64,9 @@
 //! # Not emulated
 //!
 //! Access rights (every caller is an administrator), smart processes and `crm.item.*`,
-//! `crm.deal.contact.*` and product rows, events, the 302 of a renamed portal, HTTPS, the
-//! 60-second request timeout, nondeterministic order of offset pages without `order`.
+//! `crm.deal.contact.*` and product rows, events, HTTPS, the 60-second request timeout,
+//! nondeterministic order of offset pages without `order`. A renamed portal's 302 is available
+//! on demand ([`Emulator::set_renamed`]).
 
 #![deny(missing_docs)]
 
@@ -255,6 +256,13 @@ impl Emulator {
     /// Forgets the operating time spent so far (as if 10 minutes had passed).
     pub fn reset_operating(&self) {
         self.shared.operating.reset();
+    }
+
+    /// Simulates a renamed portal: every REST request answers 302 with `Location` on
+    /// `new_base` (e.g. another emulator's [`base_url`](Self::base_url)) plus the same path and
+    /// query. `None` serves normally again.
+    pub fn set_renamed(&self, new_base: Option<String>) {
+        *self.shared.renamed_to.lock().expect("rename lock") = new_base;
     }
 
     /// Number of deals stored.

@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub tz: FixedOffset,
     pub escape_slashes: bool,
     pub addr: SocketAddr,
+    /// When set, the portal was "renamed": REST requests answer 302 to this base URL.
+    pub renamed_to: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for Shared {
@@ -73,6 +75,7 @@ impl Shared {
             tz: config.utc_offset,
             escape_slashes: config.escape_slashes,
             addr,
+            renamed_to: Mutex::new(None),
         }
     }
 
@@ -159,6 +162,22 @@ pub(crate) async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(Dropped),
     };
+    if path.starts_with("/rest/") {
+        let renamed = shared.renamed_to.lock().expect("rename lock").clone();
+        if let Some(base) = renamed {
+            CounterCells::bump(&shared.counters.requests);
+            let location = if query.is_empty() {
+                format!("{}{path}", base.trim_end_matches('/'))
+            } else {
+                format!("{}{path}?{query}", base.trim_end_matches('/'))
+            };
+            let mut r = respond(302, "text/html; charset=utf-8", "");
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                r.headers_mut().insert(hyper::header::LOCATION, v);
+            }
+            return Ok(r);
+        }
+    }
     let params = request_params(&query, &content_type, &body);
     if let Some(rest) = path.strip_prefix("/rest/") {
         return rest_call(&shared, peer, rest, params).await;

@@ -503,3 +503,33 @@ async fn statuses_and_pipelines() {
     assert_eq!(cats.json["total"], list.len());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_renamed_portal_answers_302_to_its_new_address() {
+    let old = demo().await;
+    let new = Emulator::start(Config::default().with_deals(3))
+        .await
+        .unwrap();
+    old.set_renamed(Some(new.base_url()));
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .get(format!("{}crm.deal.get?id=2", old.webhook_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("{}crm.deal.get?id=2", new.webhook_url()));
+    // A client that follows redirects reads from the new portal.
+    let followed = get(&client(), &old.webhook_url(), "crm.deal.get", "id=2").await;
+    assert_eq!(followed.ok()["ID"], "2");
+    old.set_renamed(None);
+    post_json(&client(), &old.webhook_url(), "crm.deal.fields", &json!({}))
+        .await
+        .ok();
+    old.shutdown().await;
+    new.shutdown().await;
+}
