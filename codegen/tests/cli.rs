@@ -1,0 +1,707 @@
+//! The `bitrix-codegen` binary end to end: the real executable, run as a user would, against
+//! the emulator on 127.0.0.1 (and against tiny local servers that answer wrongly).
+//!
+//! - snapshot -> check is clean -> a user field is added on the portal -> check reports it and
+//!   exits 1 -> a new snapshot -> diff shows the same change;
+//! - a snapshot of a portal emulated from a fields file reproduces that file byte for byte;
+//! - `generate` prints exactly the golden file, applies names files and refuses stale renames;
+//! - each error a user is likely to meet exits 2 with a message that says what to do, and the
+//!   webhook code never appears in the output.
+//!
+//! Nothing here leaves 127.0.0.1: the one non-loopback URL is refused before any connection.
+
+// The binary (and so `CARGO_BIN_EXE_bitrix-codegen`) exists only with the `cli` feature.
+#![cfg(feature = "cli")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use bitrix_codegen::{EntityInfo, Snapshot};
+use bitrix_emulator::{Config, Emulator};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bitrix-codegen");
+
+/// The webhook code of every emulated portal here; the tests look for it in every output.
+const CODE: &str = "cliS3cretW3bhookC0de";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("codegen/ has a parent")
+        .to_path_buf()
+}
+
+fn read(path: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// What one run of the binary did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    fn expect_exit(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit {code}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The webhook code must not leak, whatever happened.
+    #[track_caller]
+    fn expect_no_secret(&self, secret: &str) -> &Self {
+        assert!(
+            !self.all().contains(secret),
+            "the webhook code appears in the output:\n{}",
+            self.all()
+        );
+        self
+    }
+
+    #[track_caller]
+    fn expect_stdout(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}\n--- stderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn expect_stderr(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}\n--- stdout:\n{}",
+            self.stderr,
+            self.stdout
+        );
+        self
+    }
+}
+
+/// Runs the binary in the workspace root, without a `BITRIX_WEBHOOK` inherited from the
+/// developer's shell.
+fn codegen(args: &[&str]) -> Run {
+    codegen_with(args, None)
+}
+
+fn codegen_with(args: &[&str], webhook_env: Option<&str>) -> Run {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(workspace_root())
+        .env_remove("BITRIX_WEBHOOK");
+    if let Some(url) = webhook_env {
+        command.env("BITRIX_WEBHOOK", url);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// An emulated portal with its own tokio runtime, so the test thread stays synchronous and can
+/// run the binary and blocking HTTP calls.
+struct Portal {
+    emulator: Option<Emulator>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Portal {
+    /// A portal whose deal fields are `fields` (a snapshot), or the demo portal.
+    fn start(fields: Option<Value>) -> Portal {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let config = Config {
+            fields,
+            webhook_code: CODE.to_owned(),
+            ..Config::default()
+        };
+        let emulator = runtime
+            .block_on(Emulator::start(config))
+            .expect("the emulator starts");
+        Portal {
+            emulator: Some(emulator),
+            runtime,
+        }
+    }
+
+    fn emulator(&self) -> &Emulator {
+        self.emulator.as_ref().expect("running")
+    }
+
+    fn webhook(&self) -> String {
+        let url = self.emulator().webhook_url();
+        assert!(url.contains(CODE), "the emulator uses the configured code");
+        url
+    }
+
+    /// Calls a REST method over HTTP, as any client of the portal would.
+    fn call(&self, method: &str, params: Value) -> Value {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("{}{method}", self.webhook()))
+            .json(&params)
+            .send()
+            .unwrap_or_else(|e| panic!("{method}: {}", e.without_url()));
+        let status = response.status();
+        let body: Value = response.json().expect("the emulator answers JSON");
+        assert!(status.is_success(), "{method} failed: HTTP {status} {body}");
+        body
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}
+
+/// Sets a file's modification time far into the past, so a later rewrite is visible whatever
+/// the file system's timestamp granularity.
+fn age(path: &Path) -> SystemTime {
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(old))
+        .unwrap_or_else(|e| panic!("cannot set the mtime of {}: {e}", path.display()));
+    old
+}
+
+fn mtime(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn snapshot_check_drift_and_diff_end_to_end() {
+    let portal = Portal::start(None);
+    let url = portal.webhook();
+    let dir = tempfile::tempdir().unwrap();
+    // A folder that does not exist yet: `snapshot` creates it.
+    let file = dir.path().join("schemas/acme/deal.json");
+
+    // 1. snapshot: writes the file and prints the summary.
+    let run = codegen(&[
+        "snapshot",
+        "--webhook",
+        &url,
+        "--entity",
+        "deal",
+        "--out",
+        path_arg(&file),
+    ]);
+    run.expect_exit(0)
+        .expect_no_secret(CODE)
+        .expect_stdout("wrote ")
+        .expect_stdout("/rest/1/***/");
+    let written = read(&file);
+    assert_eq!(
+        written,
+        read(workspace_root().join("schemas/demo/deal.json")),
+        "the emulated demo portal snapshots to the committed demo snapshot"
+    );
+    let summary = Snapshot::parse(&written, &EntityInfo::deal())
+        .unwrap()
+        .summary();
+    assert_eq!(summary.fields, 80);
+    assert_eq!(summary.user_fields, 32);
+    run.expect_stdout(&summary.to_string())
+        .expect_stdout("deal: 80 fields (32 user fields, 1 required)")
+        .expect_stdout("enumeration 2")
+        .expect_stdout("unknown types: none");
+
+    // 2. The same portal again: the file is left alone (mtime kept), and the run says so.
+    let aged = age(&file);
+    codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)])
+        .expect_exit(0)
+        .expect_no_secret(CODE)
+        .expect_stdout("unchanged: ");
+    assert_eq!(mtime(&file), aged, "an unchanged snapshot is not rewritten");
+
+    // 3. check: the portal matches the snapshot.
+    codegen(&["check", "--webhook", &url, "--schema", path_arg(&file)])
+        .expect_exit(0)
+        .expect_no_secret(CODE)
+        .expect_stdout("matches the portal 127.0.0.1");
+
+    // 4. Someone adds a user field on the portal.
+    let old = dir.path().join("old.json");
+    std::fs::copy(&file, &old).unwrap();
+    let added = portal.call(
+        "crm.deal.userfield.add",
+        json!({"fields": {
+            "FIELD_NAME": "DELIVERY_SLOT",
+            "USER_TYPE_ID": "string",
+            "MULTIPLE": "N",
+            "MANDATORY": "N",
+            "EDIT_FORM_LABEL": {"ru": "Окно доставки", "en": "Delivery slot"},
+            "LIST_COLUMN_LABEL": {"ru": "Окно доставки", "en": "Delivery slot"},
+            "LIST_FILTER_LABEL": {"ru": "Окно доставки", "en": "Delivery slot"},
+        }}),
+    );
+    assert!(added["result"].as_u64().is_some(), "{added}");
+
+    // 5. check: drift, exit 1, a readable report and the command that fixes it.
+    let added_line = "+ UF_CRM_DELIVERY_SLOT: field added (string, \"Окно доставки\")";
+    codegen(&["check", "--webhook", &url, "--schema", path_arg(&file)])
+        .expect_exit(1)
+        .expect_no_secret(CODE)
+        .expect_stdout("has drifted from the portal 127.0.0.1")
+        .expect_stdout("1 difference(s), 1 of them change the generated types:")
+        .expect_stdout(added_line)
+        .expect_stdout("refresh it with `bitrix-codegen snapshot --webhook <URL> --entity deal");
+    assert_eq!(read(&old), read(&file), "check never writes the snapshot");
+
+    // 6. A new snapshot rewrites the file, which now has the field.
+    codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)])
+        .expect_exit(0)
+        .expect_no_secret(CODE)
+        .expect_stdout("wrote ")
+        .expect_stdout("deal: 81 fields (33 user fields, 1 required)");
+    assert_ne!(mtime(&file), aged, "a changed snapshot is rewritten");
+    let new = read(&file);
+    let parsed = Snapshot::parse(&new, &EntityInfo::deal()).unwrap();
+    assert_eq!(
+        parsed.fields["UF_CRM_DELIVERY_SLOT"]["type"],
+        json!("string")
+    );
+
+    // 7. diff OLD NEW: the same report; exit 1. The reverse shows a removal.
+    codegen(&["diff", path_arg(&old), path_arg(&file)])
+        .expect_exit(1)
+        .expect_stdout("1 difference(s), 1 of them change the generated types:")
+        .expect_stdout(added_line);
+    codegen(&["diff", path_arg(&file), path_arg(&old)])
+        .expect_exit(1)
+        .expect_stdout("- UF_CRM_DELIVERY_SLOT: field removed (was string)");
+    codegen(&["diff", path_arg(&file), path_arg(&file)])
+        .expect_exit(0)
+        .expect_stdout("no drift");
+
+    // 8. The refreshed snapshot matches the portal again.
+    codegen(&["check", "--webhook", &url, "--schema", path_arg(&file)])
+        .expect_exit(0)
+        .expect_no_secret(CODE);
+}
+
+#[test]
+fn check_reports_enumeration_and_label_drift() {
+    let portal = Portal::start(None);
+    let url = portal.webhook();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deal.json");
+    codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)]).expect_exit(0);
+
+    // Make the file look like a snapshot taken before three edits on the portal: the sales
+    // channel got its last item and a new form label, the greeting stopped being required.
+    let mut old: Value = serde_json::from_str(&read(&file)).unwrap();
+    let channel = &mut old["fields"]["UF_CRM_1721244590123"];
+    let items = channel["items"].as_array_mut().unwrap();
+    let removed = items.pop().unwrap();
+    channel["formLabel"] = json!("Канал");
+    old["fields"]["UF_CRM_1721244482250"]["isRequired"] = json!(true);
+    std::fs::write(&file, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+
+    let run = codegen(&["check", "--webhook", &url, "--schema", path_arg(&file)]);
+    run.expect_exit(1)
+        .expect_no_secret(CODE)
+        .expect_stdout("3 difference(s), 2 of them change the generated types:")
+        .expect_stdout("~ UF_CRM_1721244482250: isRequired true -> false")
+        .expect_stdout("~ UF_CRM_1721244590123: formLabel \"Канал\" -> \"Канал продаж\"")
+        .expect_stdout(&format!(
+            "+ UF_CRM_1721244590123: enumeration item {} \"{}\" added",
+            removed["ID"].as_str().unwrap(),
+            removed["VALUE"].as_str().unwrap()
+        ));
+}
+
+#[test]
+fn snapshots_of_emulated_portals_reproduce_the_fields_files_byte_for_byte() {
+    for schema in [
+        "schemas/demo/deal.json",
+        "schemas/seed/deal.json",
+        "schemas/test/huge/deal.json",
+    ] {
+        let original = read(workspace_root().join(schema));
+        let portal = Portal::start(Some(serde_json::from_str(&original).unwrap()));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("deal.json");
+        let run = codegen(&[
+            "snapshot",
+            "--webhook",
+            &portal.webhook(),
+            "--out",
+            path_arg(&out),
+        ]);
+        run.expect_exit(0).expect_no_secret(CODE);
+        let snapshot = read(&out);
+        if snapshot != original {
+            let line = snapshot
+                .lines()
+                .zip(original.lines())
+                .position(|(a, b)| a != b)
+                .map_or(0, |i| i + 1);
+            panic!(
+                "the snapshot of the portal emulated from {schema} differs from that file (first at line {line}: {:?} vs {:?})",
+                snapshot.lines().nth(line.saturating_sub(1)),
+                original.lines().nth(line.saturating_sub(1)),
+            );
+        }
+        let parsed = Snapshot::parse(&original, &EntityInfo::deal()).unwrap();
+        run.expect_stdout(&parsed.summary().to_string());
+    }
+}
+
+#[test]
+fn huge_snapshot_summary_names_the_unknown_types() {
+    let text = read(workspace_root().join("schemas/test/huge/deal.json"));
+    let portal = Portal::start(Some(serde_json::from_str(&text).unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("deal.json");
+    codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.webhook(),
+        "--out",
+        path_arg(&out),
+    ])
+    .expect_exit(0)
+    .expect_stdout("deal: 2000 fields")
+    .expect_stdout("unknown types (read and written as raw JSON): ")
+    .expect_stdout("rest_219_test");
+}
+
+#[test]
+fn generate_prints_the_golden_file() {
+    let golden = read(workspace_root().join("codegen/tests/golden/demo_deal.rs"));
+    let run = codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--struct-name",
+        "Deal",
+    ]);
+    run.expect_exit(0);
+    assert!(
+        run.stdout == golden,
+        "`bitrix-codegen generate --schema schemas/demo/deal.json` differs from codegen/tests/golden/demo_deal.rs; \
+         if the generator changed on purpose, refresh the golden file (see codegen/tests/golden.rs)"
+    );
+    assert_eq!(run.stderr, "", "the demo portal generates without warnings");
+    assert!(
+        run.stdout
+            .starts_with("// @generated by bitrix-codegen 0.1.0 from schemas/demo/deal.json.\n")
+    );
+
+    // --out writes the same text to a file, and the default struct name is Deal.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("deal.rs");
+    codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--out",
+        path_arg(&out),
+    ])
+    .expect_exit(0)
+    .expect_stderr("wrote ");
+    assert!(read(&out) == golden, "--out writes the golden text");
+}
+
+#[test]
+fn generate_applies_names_and_refuses_stale_renames() {
+    let run = codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--names",
+        "schemas/demo/names.json",
+        "--rename",
+        "COMMENTS=notes",
+    ]);
+    run.expect_exit(0)
+        .expect_stdout("pub greeting: ")
+        .expect_stdout("pub sales_channel: ")
+        .expect_stdout("pub notes: ")
+        .expect_stdout("Website")
+        .expect_stdout("StaffTraining");
+    assert!(!run.stdout.contains("pub uf_crm_1721244482250:"));
+
+    // A rename of a field the portal no longer has is an error that names it.
+    codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--rename",
+        "UF_CRM_1699999999999=old_budget",
+    ])
+    .expect_exit(2)
+    .expect_stderr("cannot generate from schemas/demo/deal.json")
+    .expect_stderr("UF_CRM_1699999999999, which the snapshot does not have")
+    .expect_stderr("refresh the snapshot");
+
+    // The same through a names file, which the message names.
+    let dir = tempfile::tempdir().unwrap();
+    let names = dir.path().join("names.json");
+    std::fs::write(
+        &names,
+        r#"{"fields": {"UF_CRM_1721244482250": "greeting", "UF_CRM_1699999999999": "old_budget"}}"#,
+    )
+    .unwrap();
+    codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--names",
+        path_arg(&names),
+    ])
+    .expect_exit(2)
+    .expect_stderr("UF_CRM_1699999999999")
+    .expect_stderr("names.json");
+
+    // A bad --rename argument says what it expects.
+    codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--rename",
+        "greeting",
+    ])
+    .expect_exit(2)
+    .expect_stderr("expected CODE=name");
+}
+
+#[test]
+fn the_webhook_may_come_from_bitrix_webhook() {
+    let portal = Portal::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deal.json");
+    codegen_with(
+        &["snapshot", "--out", path_arg(&file)],
+        Some(&portal.webhook()),
+    )
+    .expect_exit(0)
+    .expect_no_secret(CODE)
+    .expect_stdout("deal: 80 fields");
+    codegen_with(
+        &["check", "--schema", path_arg(&file)],
+        Some(&portal.webhook()),
+    )
+    .expect_exit(0)
+    .expect_no_secret(CODE);
+
+    // Neither flag nor variable: clap says what is missing (exit 2).
+    codegen(&["check", "--schema", path_arg(&file)])
+        .expect_exit(2)
+        .expect_stderr("--webhook");
+}
+
+#[test]
+fn a_wrong_webhook_code_is_refused_without_printing_either_code() {
+    let portal = Portal::start(None);
+    let wrong_code = "wr0ngW3bhookC0de";
+    let url = portal.webhook().replace(CODE, wrong_code);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deal.json");
+    codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)])
+        .expect_exit(2)
+        .expect_no_secret(CODE)
+        .expect_no_secret(wrong_code)
+        .expect_stderr("the portal refused the webhook")
+        .expect_stderr("NO_AUTH_FOUND")
+        .expect_stderr("check the webhook code");
+    assert!(!file.exists(), "nothing is written on failure");
+
+    std::fs::copy(workspace_root().join("schemas/demo/deal.json"), &file).unwrap();
+    codegen(&["check", "--webhook", &url, "--schema", path_arg(&file)])
+        .expect_exit(2)
+        .expect_no_secret(wrong_code)
+        .expect_stderr("the portal refused the webhook");
+}
+
+#[test]
+fn an_unreachable_portal_is_reported_without_the_code() {
+    // A port that was free a moment ago: nothing listens there, the connection is refused.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/rest/1/{CODE}/");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deal.json");
+    codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)])
+        .expect_exit(2)
+        .expect_no_secret(CODE)
+        .expect_stderr("cannot reach the portal 127.0.0.1")
+        .expect_stderr("check the address and your network");
+    assert!(!file.exists());
+}
+
+#[test]
+fn http_to_a_remote_host_is_refused_before_any_connection() {
+    // `.invalid` never resolves (RFC 2606), so even a bug that connected would not leave the
+    // machine; the URL is refused while it is parsed.
+    let url = format!("http://portal.example.invalid/rest/1/{CODE}/");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deal.json");
+    codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)])
+        .expect_exit(2)
+        .expect_no_secret(CODE)
+        .expect_stderr("invalid webhook URL: the portal must be reached over https");
+
+    for bad in [
+        "portal.bitrix24.ru/rest/1/x/",
+        "https://portal.example.invalid/rest/x/",
+    ] {
+        codegen(&["snapshot", "--webhook", bad, "--out", path_arg(&file)])
+            .expect_exit(2)
+            .expect_stderr("invalid webhook URL")
+            .expect_stderr("expected https://<portal>/rest/<user id>/<webhook code>/");
+    }
+    assert!(!file.exists());
+}
+
+/// A one-shot HTTP server on 127.0.0.1 that answers every request with `status` and `body`,
+/// and returns the request lines it saw.
+fn serve(
+    status: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+) -> (String, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/rest/1/{CODE}/",
+        listener.local_addr().unwrap().port()
+    );
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("the CLI connects");
+        let mut reader = BufReader::new(stream);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut request_body = vec![0; length];
+        reader.read_exact(&mut request_body).unwrap();
+        let mut stream = reader.into_inner();
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        stream.flush().unwrap();
+        vec![request_line.trim_end().to_owned()]
+    });
+    (url, handle)
+}
+
+#[test]
+fn answers_that_are_not_field_descriptors_are_named_as_such() {
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (
+            "200 OK",
+            "text/html",
+            "<html><body>Bitrix24 is under maintenance</body></html>",
+            "is not a crm.*.fields result: not JSON (starts with \"<html>",
+        ),
+        (
+            "200 OK",
+            "application/json",
+            r#"{"foo":1}"#,
+            "is not a crm.*.fields result: it has no `result`",
+        ),
+        (
+            "200 OK",
+            "application/json",
+            r#"{"result": true, "time": {}}"#,
+            "is not a crm.*.fields result: `result` must be an object of field descriptors",
+        ),
+        (
+            "404 Not Found",
+            "application/json",
+            r#"{"error":"ERROR_METHOD_NOT_FOUND","error_description":"Method not found!"}"#,
+            "the portal answered HTTP 404 with error ERROR_METHOD_NOT_FOUND: Method not found!",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deal.json");
+    for (status, content_type, body, message) in cases {
+        let (url, server) = serve(status, content_type, body);
+        codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)])
+            .expect_exit(2)
+            .expect_no_secret(CODE)
+            .expect_stderr(message);
+        let requests = server.join().expect("the server thread");
+        assert_eq!(
+            requests,
+            [format!("POST /rest/1/{CODE}/crm.deal.fields HTTP/1.1")],
+            "one POST of crm.deal.fields"
+        );
+        assert!(!file.exists(), "nothing is written for {body}");
+    }
+}
+
+#[test]
+fn malformed_snapshot_files_are_reported_with_their_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"format_version\": 1,\n  \"entity\": ").unwrap();
+    codegen(&["diff", path_arg(&broken), "schemas/demo/deal.json"])
+        .expect_exit(2)
+        .expect_stderr("broken.json: malformed JSON at line 2");
+    codegen(&[
+        "generate",
+        "--schema",
+        path_arg(&dir.path().join("missing.json")),
+    ])
+    .expect_exit(2)
+    .expect_stderr("cannot read ")
+    .expect_stderr("missing.json");
+}
