@@ -6,7 +6,9 @@
 //!   `>ID` pages per batch, 41 requests), selecting only the id or every field (`*`, `UF_*`);
 //! - `offset_10k/counted_pages`: the same rows of a 10,000-deal portal in 200 counted offset
 //!   pages;
-//! - `batch/one_2500_rows`: one 50-command batch, for requests per second.
+//! - `batch/one_2500_rows`: one 50-command batch of every field, answer parsed, for requests
+//!   per second; `batch/one_2500_rows_unparsed`: the same answer read as bytes only (the
+//!   emulator's own cost plus loopback HTTP).
 //!
 //! Run: `CARGO_TARGET_DIR=target-emu cargo bench -p bitrix-emulator --bench export`.
 
@@ -159,6 +161,27 @@ fn benches(c: &mut Criterion) {
         let url = format!("{webhook}batch");
         let body = chained_batch(50_000, &json!(["*", "UF_*"]));
         b.iter(|| rt.block_on(post(&client, &url, body.clone())))
+    });
+    // The same without parsing the answer: the emulator's side (and loopback HTTP) only.
+    g.bench_function("one_2500_rows_unparsed", |b| {
+        let url = format!("{webhook}batch");
+        let body = chained_batch(50_000, &json!(["*", "UF_*"]));
+        b.iter(|| {
+            rt.block_on(async {
+                let bytes = client
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("request")
+                    .bytes()
+                    .await
+                    .expect("body");
+                assert!(bytes.len() > 2_500 * 1_000, "{} bytes", bytes.len());
+                bytes.len()
+            })
+        })
     });
     g.finish();
     rt.block_on(emu.shutdown());
