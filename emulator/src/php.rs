@@ -13,10 +13,13 @@ pub(crate) fn parse_str(query: &str) -> Map<String, Value> {
     root
 }
 
+/// PHP's `max_input_nesting_level`: deeper keys are discarded.
+const MAX_NESTING: usize = 64;
+
 /// Inserts one `key=value` pair with PHP's key syntax.
 pub(crate) fn insert(root: &mut Map<String, Value>, key: &str, value: Value) {
     let (base, segments) = split_key(key);
-    if base.is_empty() {
+    if base.is_empty() || segments.len() > MAX_NESTING {
         return;
     }
     if segments.is_empty() {
@@ -114,6 +117,16 @@ mod tests {
         );
         assert_eq!(m["x"], "a b");
         assert_eq!(m["halt"], "1");
+    }
+
+    #[test]
+    fn too_deep_keys_are_discarded_like_php() {
+        let deep = format!("a{}=1&b=2", "[0]".repeat(65));
+        let m = parse_str(&deep);
+        assert!(m.get("a").is_none());
+        assert_eq!(m["b"], "2");
+        let ok = format!("a{}=1", "[0]".repeat(64));
+        assert!(parse_str(&ok).get("a").is_some());
     }
 
     #[test]
