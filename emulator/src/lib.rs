@@ -115,6 +115,9 @@ pub enum StartError {
     /// The fault configuration is invalid.
     #[error(transparent)]
     Faults(#[from] FaultSpecError),
+    /// Another setting of [`Config`] is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// The port could not be bound.
     #[error(
         "cannot listen on 127.0.0.1:{port}: {source} (choose another --port, or 0 for any free port)"
@@ -148,6 +151,17 @@ impl Emulator {
     /// connections. Must run inside a tokio runtime.
     pub async fn start(config: Config) -> Result<Emulator, StartError> {
         config.faults.validate()?;
+        if config.webhook_code.is_empty()
+            || !config
+                .webhook_code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(StartError::Config(
+                "webhook_code must be non-empty Latin letters and digits (it is a URL path segment)"
+                    .into(),
+            ));
+        }
         let fields = match &config.fields {
             Some(v) => v.clone(),
             None => serde_json::from_str(schema::DEMO_SNAPSHOT)

@@ -533,3 +533,18 @@ async fn a_renamed_portal_answers_302_to_its_new_address() {
     old.shutdown().await;
     new.shutdown().await;
 }
+
+#[tokio::test]
+async fn invalid_configurations_are_refused_with_a_reason() {
+    let mut c = Config::default();
+    c.webhook_code = "a/b".into();
+    let err = Emulator::start(c).await.unwrap_err().to_string();
+    assert!(err.contains("webhook_code"), "{err}");
+    let err = Emulator::start(
+        Config::default().with_fields(json!({"fields": {"TITLE": {"type": "string"}}})),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no ID field"), "{err}");
+}
