@@ -536,8 +536,10 @@ async fn a_renamed_portal_answers_302_to_its_new_address() {
 
 #[tokio::test]
 async fn invalid_configurations_are_refused_with_a_reason() {
-    let mut c = Config::default();
-    c.webhook_code = "a/b".into();
+    let c = Config {
+        webhook_code: "a/b".into(),
+        ..Config::default()
+    };
     let err = Emulator::start(c).await.unwrap_err().to_string();
     assert!(err.contains("webhook_code"), "{err}");
     let err = Emulator::start(
