@@ -327,19 +327,26 @@ fn serialize_read(c: &Cx<'_>) -> TokenStream {
             }
         }
     });
+    let extra = quote! {
+        for (code, value) in &self.extra {
+            map.serialize_entry(code, value)?;
+        }
+    };
+    serialize_map_impl(rt, read, quote!(#(#entries)* #extra))
+}
+
+/// `impl Serialize` writing a JSON object; `entries` call `map.serialize_entry(..)?`.
+fn serialize_map_impl(rt: &TokenStream, ty: &syn::Ident, entries: TokenStream) -> TokenStream {
     quote! {
         #[allow(deprecated)]
-        impl #rt::__private::serde::Serialize for #read {
+        impl #rt::__private::serde::Serialize for #ty {
             fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
             where
                 S: #rt::__private::serde::Serializer,
             {
                 use #rt::__private::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(::core::option::Option::None)?;
-                #(#entries)*
-                for (code, value) in &self.extra {
-                    map.serialize_entry(code, value)?;
-                }
+                #entries
                 map.end()
             }
         }
@@ -730,6 +737,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
     let builder_doc = format!(
         " Builds a [`{create}`]; each required field's setter must be called before `.build()`."
     );
+    let create_ser = serialize_map_impl(rt, create, quote!(#(#ser_entries)*));
     let default_impl = if required.is_empty() {
         quote! {
             impl ::core::default::Default for #create {
@@ -759,18 +767,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
 
         #default_impl
 
-        #[allow(deprecated)]
-        impl #rt::__private::serde::Serialize for #create {
-            fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-            where
-                S: #rt::__private::serde::Serializer,
-            {
-                use #rt::__private::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(::core::option::Option::None)?;
-                #(#ser_entries)*
-                map.end()
-            }
-        }
+        #create_ser
 
         impl #rt::CreatePayload for #create {
             type Entity = #read;
@@ -907,6 +904,7 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
             }
         }
     });
+    let patch_ser = serialize_map_impl(rt, patch, quote!(#(#ser_entries)*));
     let touched = fields.iter().map(|f| {
         let id = ident(&f.ident);
         quote!(self.#id.is_touched())
@@ -945,18 +943,7 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
             #(#immutable_guards)*
         }
 
-        #[allow(deprecated)]
-        impl #rt::__private::serde::Serialize for #patch {
-            fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-            where
-                S: #rt::__private::serde::Serializer,
-            {
-                use #rt::__private::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(::core::option::Option::None)?;
-                #(#ser_entries)*
-                map.end()
-            }
-        }
+        #patch_ser
 
         #[allow(deprecated)]
         impl #rt::UpdatePayload for #patch {
