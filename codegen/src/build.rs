@@ -1,17 +1,17 @@
 //! The `build.rs` front end: generate an entity into `OUT_DIR` from the committed snapshot,
 //! offline by default; refresh the snapshot from the portal only when asked.
 //!
+//! In `build.rs`'s `main`:
+//!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     bitrix_codegen::build::Entity::new("schemas/portal/deal.json")
-//!         .struct_name("Deal")
-//!         .names("schemas/portal/names.json")
-//!         .generate()
-//!         .unwrap_or_else(|e| panic!("{e}"));
-//! }
-//! // src/lib.rs: include!(concat!(env!("OUT_DIR"), "/deal.rs"));
+//! bitrix_codegen::build::Entity::new("schemas/portal/deal.json")
+//!     .struct_name("Deal")
+//!     .names("schemas/portal/names.json")
+//!     .generate()
+//!     .unwrap_or_else(|e| panic!("{e}"));
 //! ```
+//!
+//! and in the crate: `include!(concat!(env!("OUT_DIR"), "/deal.rs"));`.
 //!
 //! Set `BITRIX_CODEGEN_REFRESH` to a webhook URL (and enable the `fetch` feature) to refresh the
 //! snapshot from the portal during the build; the file is rewritten only when it changed.
