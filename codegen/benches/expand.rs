@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p bitrix-codegen --bench expand`
 
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
+
 use bitrix_codegen::{EntityInfo, Options, Snapshot};
 use criterion::{Criterion, criterion_group, criterion_main};
 
