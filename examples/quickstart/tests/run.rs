@@ -1,0 +1,210 @@
+//! Runs the quickstart binary: on its embedded emulator (the README's first command), against a
+//! "real" portal given by `BITRIX_WEBHOOK` (here a second emulator with other fields, so no
+//! network is needed), and against an unreachable portal.
+
+use std::process::{Command, Output};
+
+use bitrix_emulator::{Config, Emulator};
+
+const BIN: &str = env!("CARGO_BIN_EXE_quickstart");
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn assert_lines(stdout: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(
+            stdout.contains(line),
+            "the output lacks {line:?}:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn the_emulated_pipeline_passes_every_step() {
+    let output = Command::new(BIN)
+        .args(["--deals", "300"])
+        .env_remove("BITRIX_WEBHOOK")
+        .output()
+        .expect("the quickstart runs");
+    let (stdout, stderr) = text(&output);
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    assert_lines(
+        &stdout,
+        &[
+            "with the demo portal's 80 fields and 300 seeded deals",
+            "crm.deal.userfield.add UF_CRM_QUICKSTART_NOTE (string) -> user field id",
+            "crm.deal.userfield.add UF_CRM_QUICKSTART_PRIORITY (enumeration with items Низкий, Средний, Высокий)",
+            "deal: 82 fields (34 user fields, 1 required)",
+            "2 difference(s), 2 of them change the generated types:",
+            "+ UF_CRM_QUICKSTART_NOTE: field added (string, \"Заметка (quickstart)\")",
+            "+ UF_CRM_QUICKSTART_PRIORITY: field added (enumeration, \"Приоритет (quickstart)\")",
+            "required: sales_channel (UF_CRM_1721244590123, enumeration)",
+            "DealSalesChannel { Website, ColdCall, Referral, Innoprom }",
+            "DealUfCrmQuickstartPriority { Nizkiy, Sredniy, Vysokiy }",
+            "sent crm.deal.add fields {\"TITLE\":\"Поставка оборудования (quickstart)\"",
+            "\"UF_CRM_1721244590123\":\"3476\"",
+            "created deals 301, 302, 303",
+            "sales_channel   Website (Сайт)",
+            "client_budget   1500000|RUB",
+            "\"COMMENTS\":\"\"",
+            "extra: UF_CRM_QUICKSTART_NOTE, UF_CRM_QUICKSTART_PRIORITY",
+            "\"@UF_CRM_1721244590123\":[\"3476\",\"3480\"]",
+            "exported 303 deals in",
+            "1 HTTP request for 5 commands",
+            "deleted 5 deal(s)",
+            "crm.deal.userfield.delete UF_CRM_QUICKSTART_PRIORITY",
+            "no drift: the snapshots describe the same fields",
+            "Summary",
+            "All steps passed.",
+        ],
+    );
+    // The emulator's default webhook code never shows.
+    assert!(!stdout.contains("k3m9x2p7q4w8z1v5"), "{stdout}");
+    assert!(stdout.contains("/rest/1/***/"), "{stdout}");
+}
+
+#[test]
+fn a_real_portal_gets_the_portable_steps_and_is_left_as_found() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // Another portal than the demo: the seed documentation's fields, no required user field.
+    let config = Config {
+        webhook_code: "realportalsecret42".to_owned(),
+        ..Config::default().with_seed_portal().with_deals(120)
+    };
+    let portal = runtime
+        .block_on(Emulator::start(config))
+        .expect("the emulator starts");
+    let fields_before = portal.fields();
+
+    let output = Command::new(BIN)
+        .arg("--create-fields")
+        .env("BITRIX_WEBHOOK", portal.webhook_url())
+        .output()
+        .expect("the quickstart runs");
+    let (stdout, stderr) = text(&output);
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    assert_lines(
+        &stdout,
+        &[
+            "your portal http://127.0.0.1:",
+            "crm.deal.userfield.add UF_CRM_QS_NOTE_",
+            "crm.deal.userfield.add UF_CRM_QS_PRIORITY_",
+            "deal: 49 fields (3 user fields, 0 required)",
+            "(your portal is not the demo portal)",
+            "typed CRUD on user fields needs types generated from your portal's own snapshot",
+            "120 deals on the portal; the newest:",
+            "#120",
+            "sent crm.deal.add {\"fields\":{\"TITLE\":\"bitrix24-typed quickstart (safe to delete)\"",
+            "came back #121",
+            "bitrix24-typed quickstart (safe to delete) - updated",
+            "deleted 1 deal(s)",
+            "crm.deal.userfield.delete UF_CRM_QS_PRIORITY_",
+            "All steps passed.",
+        ],
+    );
+    let secret = "realportalsecret42";
+    assert!(!stdout.contains(secret), "{stdout}");
+    assert!(!stderr.contains(secret), "{stderr}");
+    // The run deleted its deal and its user fields.
+    assert_eq!(portal.deal_count(), 120);
+    assert_eq!(portal.fields(), fields_before);
+    runtime.block_on(portal.shutdown());
+}
+
+#[test]
+fn a_real_portal_without_create_fields_keeps_its_fields() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let portal = runtime
+        .block_on(Emulator::start(Config::default().with_seed_portal()))
+        .expect("the emulator starts");
+    let output = Command::new(BIN)
+        .env("BITRIX_WEBHOOK", portal.webhook_url())
+        .output()
+        .expect("the quickstart runs");
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_lines(
+        &stdout,
+        &[
+            "skipped on your portal: pass --create-fields",
+            "0 deals on the portal",
+            "All steps passed.",
+        ],
+    );
+    assert_eq!(
+        portal.counters().method("crm.deal.userfield.add"),
+        0,
+        "no user field is created without --create-fields"
+    );
+    assert_eq!(portal.deal_count(), 0);
+    runtime.block_on(portal.shutdown());
+}
+
+#[test]
+fn a_portal_with_required_fields_skips_the_write_round_trip() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // The demo portal as "your" portal: its channel field is required.
+    let portal = runtime
+        .block_on(Emulator::start(Config::default()))
+        .expect("the emulator starts");
+    let output = Command::new(BIN)
+        .env("BITRIX_WEBHOOK", portal.webhook_url())
+        .output()
+        .expect("the quickstart runs");
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_lines(
+        &stdout,
+        &[
+            "no drift: the snapshots describe the same fields",
+            "skipped: your portal requires UF_CRM_1721244590123 (Канал продаж)",
+            "All steps passed.",
+        ],
+    );
+    assert_eq!(portal.counters().method("crm.deal.add"), 0);
+    runtime.block_on(portal.shutdown());
+}
+
+#[test]
+fn an_unreachable_portal_fails_with_a_clear_message_and_no_secret() {
+    // Port 9 on loopback: nothing listens there, the connection is refused at once.
+    let output = Command::new(BIN)
+        .env(
+            "BITRIX_WEBHOOK",
+            "http://127.0.0.1:9/rest/1/unreachablecode77/",
+        )
+        .output()
+        .expect("the quickstart runs");
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("quickstart failed:"), "{stderr}");
+    assert!(stderr.contains("127.0.0.1"), "{stderr}");
+    assert!(!stdout.contains("unreachablecode77"), "{stdout}");
+    assert!(!stderr.contains("unreachablecode77"), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_the_usage() {
+    let output = Command::new(BIN)
+        .args(["--deals", "many"])
+        .env_remove("BITRIX_WEBHOOK")
+        .output()
+        .expect("the quickstart runs");
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--deals needs a number"), "{stderr}");
+    assert!(stderr.contains("usage: quickstart"), "{stderr}");
+}
