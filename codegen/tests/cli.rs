@@ -597,13 +597,13 @@ fn http_to_a_remote_host_is_refused_before_any_connection() {
     assert!(!file.exists());
 }
 
-/// A one-shot HTTP server on 127.0.0.1 that answers every request with `status` and `body`,
-/// and returns the request lines it saw.
+/// A one-shot HTTP server on 127.0.0.1: answers one request with `status`, the header lines
+/// `headers` and `body`, and returns the request line it saw. Its URL is a webhook URL.
 fn serve(
     status: &'static str,
-    content_type: &'static str,
+    headers: &'static str,
     body: &'static str,
-) -> (String, JoinHandle<Vec<String>>) {
+) -> (String, JoinHandle<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "http://127.0.0.1:{}/rest/1/{CODE}/",
@@ -632,56 +632,76 @@ fn serve(
         let mut stream = reader.into_inner();
         write!(
             stream,
-            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .unwrap();
         stream.flush().unwrap();
-        vec![request_line.trim_end().to_owned()]
+        request_line.trim_end().to_owned()
     });
     (url, handle)
 }
 
 #[test]
 fn answers_that_are_not_field_descriptors_are_named_as_such() {
-    let cases: [(&str, &str, &str, &str); 4] = [
+    const HTML: &str = "Content-Type: text/html\r\n";
+    const JSON: &str = "Content-Type: application/json\r\n";
+    let cases: [(&str, &str, &str, &str); 6] = [
         (
             "200 OK",
-            "text/html",
+            HTML,
             "<html><body>Bitrix24 is under maintenance</body></html>",
             "is not a crm.*.fields result: not JSON (starts with \"<html>",
         ),
         (
             "200 OK",
-            "application/json",
+            JSON,
             r#"{"foo":1}"#,
             "is not a crm.*.fields result: it has no `result`",
         ),
         (
             "200 OK",
-            "application/json",
+            JSON,
             r#"{"result": true, "time": {}}"#,
             "is not a crm.*.fields result: `result` must be an object of field descriptors",
         ),
         (
             "404 Not Found",
-            "application/json",
+            JSON,
             r#"{"error":"ERROR_METHOD_NOT_FOUND","error_description":"Method not found!"}"#,
             "the portal answered HTTP 404 with error ERROR_METHOD_NOT_FOUND: Method not found!",
         ),
+        (
+            // Under heavy load the portal may answer HTML even for REST calls.
+            "503 Service Unavailable",
+            HTML,
+            "<!DOCTYPE html><title>503</title>",
+            "the portal's answer (HTTP 503) is not a crm.*.fields result: not JSON",
+        ),
+        (
+            // A renamed portal: the Location repeats the webhook code, which must not show.
+            "302 Found",
+            "Location: https://new-name.bitrix24.ru/rest/1/cliS3cretW3bhookC0de/crm.deal.fields\r\n",
+            "",
+            "the portal redirects to new-name.bitrix24.ru (was it renamed?); use the webhook URL of the new address",
+        ),
     ];
+    assert!(
+        cases[5].1.contains(CODE),
+        "the redirect repeats the real code"
+    );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deal.json");
-    for (status, content_type, body, message) in cases {
-        let (url, server) = serve(status, content_type, body);
+    for (status, headers, body, message) in cases {
+        let (url, server) = serve(status, headers, body);
         codegen(&["snapshot", "--webhook", &url, "--out", path_arg(&file)])
             .expect_exit(2)
             .expect_no_secret(CODE)
             .expect_stderr(message);
-        let requests = server.join().expect("the server thread");
+        let request = server.join().expect("the server thread");
         assert_eq!(
-            requests,
-            [format!("POST /rest/1/{CODE}/crm.deal.fields HTTP/1.1")],
+            request,
+            format!("POST /rest/1/{CODE}/crm.deal.fields HTTP/1.1"),
             "one POST of crm.deal.fields"
         );
         assert!(!file.exists(), "nothing is written for {body}");
