@@ -356,6 +356,7 @@ fn snapshots_of_emulated_portals_reproduce_the_fields_files_byte_for_byte() {
         "schemas/demo/deal.json",
         "schemas/seed/deal.json",
         "schemas/test/huge/deal.json",
+        "examples/build-rs/schemas/shop/deal.json",
     ] {
         let original = read(workspace_root().join(schema));
         let portal = Portal::start(Some(serde_json::from_str(&original).unwrap()));
