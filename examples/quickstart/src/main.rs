@@ -8,7 +8,10 @@
 //! # What it does (emulated portal, the default)
 //!
 //! 1. starts the embedded emulator (`bitrix-emulator`) with the demo portal's fields
-//!    (`schemas/demo/deal.json`) and 2,000 seeded deals (`--deals N` to change);
+//!    (`schemas/demo/deal.json`), 2,000 seeded deals (`--deals N` to change) and the rate
+//!    limit of a regular plan (50 requests, then 2 per second), to which the client paces
+//!    itself: with many deals the export's requests fill the bucket and later steps wait, as
+//!    they would on a real portal;
 //! 2. creates two user fields through `crm.deal.userfield.add` (a string and an enumeration with
 //!    Cyrillic items), with the untyped `Client::call`;
 //! 3. snapshots the portal with the codegen library (`bitrix_codegen::fetch::fetch_snapshot`)
@@ -58,7 +61,7 @@ use std::time::Duration;
 
 use bitrix_codegen::Snapshot;
 use bitrix_codegen::fetch::Webhook;
-use bitrix_emulator::{Config, Emulator};
+use bitrix_emulator::{Config, Emulator, Limits};
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{Client, RetryPolicy, bitrix_entity};
 
@@ -202,7 +205,12 @@ async fn connect(args: &Args) -> Outcome<Portal> {
     let (url, emulator) = match &args.webhook {
         Some(url) => (url.clone(), None),
         None => {
-            let emulator = Emulator::start(Config::default().with_deals(args.deals))
+            // The limits of a regular plan (50 requests, then 2 per second), which the
+            // client's default `Plan::Regular` paces itself to.
+            let config = Config::default()
+                .with_deals(args.deals)
+                .with_limits(Limits::Regular);
+            let emulator = Emulator::start(config)
                 .await
                 .map_err(|e| Failure(format!("the emulator did not start: {e}")))?;
             (emulator.webhook_url(), Some(emulator))

@@ -121,6 +121,24 @@ impl Report {
             );
         }
         println!("  total {}", millis(self.started.elapsed()));
+        if let Some(e) = emulator {
+            let c = e.counters();
+            let methods: Vec<String> = c
+                .per_method
+                .iter()
+                .map(|(m, n)| format!("{m} {n}"))
+                .collect();
+            println!(
+                "  the emulator served {} HTTP requests ({} batch commands inside them); calls per method: {}",
+                c.requests,
+                c.batch_commands,
+                methods.join(", ")
+            );
+            println!(
+                "  refused for the rate limit (503 QUERY_LIMIT_EXCEEDED): {}; for the operating limit (429): {}",
+                c.refused_query_limit, c.refused_operation_limit
+            );
+        }
     }
 }
 

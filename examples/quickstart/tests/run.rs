@@ -64,6 +64,10 @@ fn the_emulated_pipeline_passes_every_step() {
             "crm.deal.userfield.delete UF_CRM_QUICKSTART_PRIORITY",
             "no drift: the snapshots describe the same fields",
             "Summary",
+            "the emulator served ",
+            "crm.deal.add 5, crm.deal.delete 5,",
+            "crm.deal.userfield.add 2, crm.deal.userfield.delete 2",
+            "refused for the rate limit (503 QUERY_LIMIT_EXCEEDED): 0; for the operating limit (429): 0",
             "All steps passed.",
         ],
     );
