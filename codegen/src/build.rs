@@ -140,7 +140,7 @@ impl Entity {
 
         let text = std::fs::read_to_string(&schema_path).map_err(|e| {
             BuildError(format!(
-                "cannot read the snapshot {label} ({e}); make one with `cargo run -p bitrix-codegen -- snapshot --webhook <URL> --out {label}`, or set {} to a webhook URL with the `fetch` feature enabled",
+                "cannot read the snapshot {label} ({e}); make one with `bitrix-codegen snapshot --webhook <URL> --out {label}`, or set {} to a webhook URL with the `fetch` feature enabled",
                 self.refresh_var
             ))
         })?;

@@ -218,6 +218,7 @@ fn read_model(c: &Cx<'_>, attrs: &[TokenStream]) -> TokenStream {
         #[derive(Debug, Clone, PartialEq, Default)]
         #[allow(deprecated)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #read {
             #(#fields)*
             /// Fields the portal returned that the snapshot does not know (added on the portal
@@ -251,6 +252,7 @@ fn field_consts(c: &Cx<'_>) -> TokenStream {
     quote! {
         /// Typed field identifiers.
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #read {
             #(#consts)*
         }
@@ -281,12 +283,14 @@ fn deserialize_read(c: &Cx<'_>) -> TokenStream {
     );
     quote! {
         #[allow(deprecated)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl<'de> #rt::__private::serde::Deserialize<'de> for #read {
             fn deserialize<D>(deserializer: D) -> ::core::result::Result<Self, D::Error>
             where
                 D: #rt::__private::serde::Deserializer<'de>,
             {
                 struct Visit;
+                #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
                 impl<'de> #rt::__private::serde::de::Visitor<'de> for Visit {
                     type Value = #read;
                     fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -339,6 +343,7 @@ fn serialize_read(c: &Cx<'_>) -> TokenStream {
 fn serialize_map_impl(rt: &TokenStream, ty: &syn::Ident, entries: TokenStream) -> TokenStream {
     quote! {
         #[allow(deprecated)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::__private::serde::Serialize for #ty {
             fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
             where
@@ -407,10 +412,12 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis enum #field_enum {
             #(#variants)*
         }
 
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::EntityField for #field_enum {
             const ALL: &'static [Self] = &[#(Self::#all),*];
 
@@ -425,6 +432,7 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
             }
         }
 
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl ::core::fmt::Display for #field_enum {
             /// The Bitrix code.
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -432,6 +440,7 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
             }
         }
 
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl<C> ::core::convert::From<#rt::query::Field<#read, C>> for #field_enum {
             fn from(field: #rt::query::Field<#read, C>) -> Self {
                 field.field()
@@ -484,6 +493,7 @@ fn enumeration(c: &Cx<'_>, f: &FieldModel) -> Option<TokenStream> {
         #[doc = #doc]
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis enum #name {
             #(#variants)*
             /// An item id the snapshot does not know.
@@ -491,6 +501,7 @@ fn enumeration(c: &Cx<'_>, f: &FieldModel) -> Option<TokenStream> {
         }
 
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #name {
             /// Every item known to the snapshot, in portal order.
             pub const ALL: &'static [Self] = &[#(Self::#all),*];
@@ -504,6 +515,7 @@ fn enumeration(c: &Cx<'_>, f: &FieldModel) -> Option<TokenStream> {
             }
         }
 
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::types::EnumValue for #name {
             fn from_id(id: &str) -> Self {
                 static SORTED: [(&str, usize); #count] = [#(#sorted)*];
@@ -521,6 +533,7 @@ fn enumeration(c: &Cx<'_>, f: &FieldModel) -> Option<TokenStream> {
             }
         }
 
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl ::core::fmt::Display for #name {
             /// The label, or the id of an unknown item.
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -691,6 +704,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
         });
         quote! {
             #[allow(dead_code)]
+            #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
             impl<#(#others),*> #builder<#(#input),*> {
                 #docs
                 #dep
@@ -740,6 +754,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
     let create_ser = serialize_map_impl(rt, create, quote!(#(#ser_entries)*));
     let default_impl = if required.is_empty() {
         quote! {
+            #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
             impl ::core::default::Default for #create {
                 fn default() -> Self {
                     #builder::new().build()
@@ -761,6 +776,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
         #[derive(Debug, Clone, PartialEq)]
         #[allow(deprecated)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #create {
             #(#struct_fields)*
         }
@@ -769,11 +785,13 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
 
         #create_ser
 
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::CreatePayload for #create {
             type Entity = #read;
         }
 
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #create {
             /// Starts a create payload with no field set.
             pub fn builder() -> #builder {
@@ -785,6 +803,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
         #[allow(deprecated)]
         #[doc(hidden)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #values {
             #(#value_fields)*
         }
@@ -795,12 +814,14 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
         #[derive(Debug, Clone)]
         #[must_use = "call `.build()` to get the payload"]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #builder #generic_decl {
             values: #values,
             #(#slot_fields)*
         }
 
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #builder {
             /// A builder with no field set.
             pub fn new() -> Self {
@@ -810,6 +831,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
 
         #[allow(deprecated)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #all_params #builder #all_params {
             #(#optional_setters)*
             #(#read_only_guards)*
@@ -819,6 +841,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
 
         #[allow(deprecated)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #all_params #builder #all_params {
             /// The payload; compiles only when every required field is set.
             pub fn build(self) -> #create #build_where {
@@ -909,6 +932,11 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
         let id = ident(&f.ident);
         quote!(self.#id.is_touched())
     });
+    let is_empty = if fields.is_empty() {
+        quote!(true)
+    } else {
+        quote!(!(#(#touched)||*))
+    };
     let cleared = fields.iter().map(|f| {
         let id = ident(&f.ident);
         let code = &f.code;
@@ -927,12 +955,14 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
         #[derive(Debug, Clone, PartialEq, Default)]
         #[allow(deprecated)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #patch {
             #(#struct_fields)*
         }
 
         #[allow(deprecated)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #patch {
             /// An update that touches nothing.
             pub fn new() -> Self {
@@ -946,11 +976,12 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
         #patch_ser
 
         #[allow(deprecated)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::UpdatePayload for #patch {
             type Entity = #read;
 
             fn is_empty(&self) -> bool {
-                !(false #(|| #touched)*)
+                #is_empty
             }
 
             fn cleared_fields(&self) -> ::std::vec::Vec<&'static str> {
@@ -989,6 +1020,7 @@ fn entity_impl(c: &Cx<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     quote! {
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::Entity for #read {
             const NAME: &'static str = #name;
             const METHOD_PREFIX: &'static str = #prefix;
@@ -1052,6 +1084,7 @@ fn standard_deal_impl(c: &Cx<'_>) -> TokenStream {
     });
     quote! {
         #[allow(deprecated)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::StandardDeal for #read {
             #(#methods)*
         }
@@ -1116,6 +1149,7 @@ fn markers(c: &Cx<'_>) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #[allow(dead_code)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         #vis mod #markers {
             #(#items)*
         }

@@ -238,7 +238,7 @@ fn a_missing_snapshot_says_how_to_make_one() {
     );
     assert!(
         err.contains(
-            "make one with `cargo run -p bitrix-codegen -- snapshot --webhook <URL> --out schemas/acme/deal.json`"
+            "make one with `bitrix-codegen snapshot --webhook <URL> --out schemas/acme/deal.json`"
         ),
         "{err}"
     );

@@ -349,7 +349,7 @@ fn read_relative(lit: &LitStr, what: &str) -> syn::Result<(PathBuf, String)> {
         Err(err) => {
             let fix = if what == "snapshot" {
                 format!(
-                    "Make a snapshot with `cargo run -p bitrix-codegen -- snapshot --webhook <URL> --entity deal --out {relative}`"
+                    "Make a snapshot with `bitrix-codegen snapshot --webhook <URL> --entity deal --out {relative}`"
                 )
             } else {
                 "Check the path".to_owned()

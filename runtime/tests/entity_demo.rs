@@ -198,8 +198,7 @@ fn update_payload_sends_only_touched_fields_and_clears_with_empty_values() {
     let untouched = DealPatch::new();
     assert!(untouched.is_empty());
     assert_eq!(serde_json::to_value(&untouched).unwrap(), json!({}));
-    let mut by_field = DealPatch::default();
-    by_field.stage_id = Patch::Set("WON".into());
+    let by_field = DealPatch { stage_id: Patch::Set("WON".into()), ..DealPatch::default() };
     assert_eq!(serde_json::to_value(&by_field).unwrap(), json!({"STAGE_ID": "WON"}));
 }
 

@@ -7,6 +7,7 @@
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID**
     ///
@@ -388,6 +389,7 @@ pub struct Deal {
 }
 /// Typed field identifiers.
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl Deal {
     /// `ID` (ID) for filters, `order` and `select`.
     pub const ID: ::bitrix_runtime::query::Field<
@@ -793,12 +795,14 @@ impl Deal {
     > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244701234);
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for Deal {
     fn deserialize<D>(deserializer: D) -> ::core::result::Result<Self, D::Error>
     where
         D: ::bitrix_runtime::__private::serde::Deserializer<'de>,
     {
         struct Visit;
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl<'de> ::bitrix_runtime::__private::serde::de::Visitor<'de> for Visit {
             type Value = Deal;
             fn expecting(
@@ -1525,6 +1529,7 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for Deal {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::__private::serde::Serialize for Deal {
     fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
     where
@@ -2195,6 +2200,7 @@ impl ::bitrix_runtime::__private::serde::Serialize for Deal {
 /// Every field of [`Deal`], for `select` and `order`; [`bitrix_runtime::EntityField::meta`] gives the snapshot's descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub enum DealField {
     /// **ID**
     ///
@@ -2519,6 +2525,7 @@ pub enum DealField {
     /// `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
     UfCrm1721244701234,
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::EntityField for DealField {
     const ALL: &'static [Self] = &[
         Self::Id,
@@ -3823,12 +3830,14 @@ impl ::bitrix_runtime::EntityField for DealField {
         ::bitrix_runtime::__private::find_code(&SORTED, code)
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::core::fmt::Display for DealField {
     /// The Bitrix code.
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(::bitrix_runtime::EntityField::code(*self))
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl<C> ::core::convert::From<::bitrix_runtime::query::Field<Deal, C>> for DealField {
     fn from(field: ::bitrix_runtime::query::Field<Deal, C>) -> Self {
         field.field()
@@ -3837,6 +3846,7 @@ impl<C> ::core::convert::From<::bitrix_runtime::query::Field<Deal, C>> for DealF
 /// Items of the enumeration field `UF_CRM_1721244590123` (Канал продаж). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrm1721244590123::Other`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub enum DealUfCrm1721244590123 {
     /// Сайт (item 3476)
     Sayt,
@@ -3850,6 +3860,7 @@ pub enum DealUfCrm1721244590123 {
     Other(::std::string::String),
 }
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl DealUfCrm1721244590123 {
     /// Every item known to the snapshot, in portal order.
     pub const ALL: &'static [Self] = &[
@@ -3875,6 +3886,7 @@ impl DealUfCrm1721244590123 {
         }
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::types::EnumValue for DealUfCrm1721244590123 {
     fn from_id(id: &str) -> Self {
         static SORTED: [(&str, usize); 4usize] = [
@@ -3898,6 +3910,7 @@ impl ::bitrix_runtime::types::EnumValue for DealUfCrm1721244590123 {
         }
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::core::fmt::Display for DealUfCrm1721244590123 {
     /// The label, or the id of an unknown item.
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -3912,6 +3925,7 @@ impl ::core::fmt::Display for DealUfCrm1721244590123 {
 /// Items of the enumeration field `UF_CRM_1721244601234` (Интересы клиента). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrm1721244601234::Other`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub enum DealUfCrm1721244601234 {
     /// Доставка (item 81)
     Dostavka,
@@ -3925,6 +3939,7 @@ pub enum DealUfCrm1721244601234 {
     Other(::std::string::String),
 }
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl DealUfCrm1721244601234 {
     /// Every item known to the snapshot, in portal order.
     pub const ALL: &'static [Self] = &[
@@ -3950,6 +3965,7 @@ impl DealUfCrm1721244601234 {
         }
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::types::EnumValue for DealUfCrm1721244601234 {
     fn from_id(id: &str) -> Self {
         static SORTED: [(&str, usize); 4usize] = [
@@ -3973,6 +3989,7 @@ impl ::bitrix_runtime::types::EnumValue for DealUfCrm1721244601234 {
         }
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::core::fmt::Display for DealUfCrm1721244601234 {
     /// The label, or the id of an unknown item.
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -3990,6 +4007,7 @@ impl ::core::fmt::Display for DealUfCrm1721244601234 {
 #[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct NewDeal {
     /// **Название**
     ///
@@ -4302,6 +4320,7 @@ pub struct NewDeal {
     >,
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::__private::serde::Serialize for NewDeal {
     fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
     where
@@ -4852,10 +4871,12 @@ impl ::bitrix_runtime::__private::serde::Serialize for NewDeal {
         map.end()
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::CreatePayload for NewDeal {
     type Entity = Deal;
 }
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewDeal {
     /// Starts a create payload with no field set.
     pub fn builder() -> NewDealBuilder {
@@ -4866,6 +4887,7 @@ impl NewDeal {
 #[allow(deprecated)]
 #[doc(hidden)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct __NewDealValues {
     title: ::core::option::Option<::std::string::String>,
     type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
@@ -4975,11 +4997,13 @@ pub struct __NewDealValues {
 #[derive(Debug, Clone)]
 #[must_use = "call `.build()` to get the payload"]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct NewDealBuilder<R0 = deal_fields::UF_CRM_1721244590123> {
     values: __NewDealValues,
     r0: R0,
 }
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewDealBuilder {
     /// A builder with no field set.
     pub fn new() -> Self {
@@ -4991,6 +5015,7 @@ impl NewDealBuilder {
 }
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl<R0> NewDealBuilder<R0> {
     /// Sets `TITLE`.
     ///
@@ -5919,6 +5944,7 @@ impl<R0> NewDealBuilder<R0> {
     }
 }
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewDealBuilder<deal_fields::UF_CRM_1721244590123> {
     /// Sets the required field `UF_CRM_1721244590123`.
     ///
@@ -5939,6 +5965,7 @@ impl NewDealBuilder<deal_fields::UF_CRM_1721244590123> {
 }
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl<R0> NewDealBuilder<R0> {
     /// The payload; compiles only when every required field is set.
     pub fn build(self) -> NewDeal
@@ -6021,6 +6048,7 @@ impl<R0> NewDealBuilder<R0> {
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct DealPatch {
     /// **Название**
     ///
@@ -6332,6 +6360,7 @@ pub struct DealPatch {
 }
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl DealPatch {
     /// An update that touches nothing.
     pub fn new() -> Self {
@@ -7601,6 +7630,7 @@ impl DealPatch {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::__private::serde::Serialize for DealPatch {
     fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
     where
@@ -8146,10 +8176,11 @@ impl ::bitrix_runtime::__private::serde::Serialize for DealPatch {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::UpdatePayload for DealPatch {
     type Entity = Deal;
     fn is_empty(&self) -> bool {
-        !(false || self.title.is_touched() || self.type_id.is_touched()
+        !(self.title.is_touched() || self.type_id.is_touched()
             || self.stage_id.is_touched() || self.is_recurring.is_touched()
             || self.is_return_customer.is_touched()
             || self.is_repeated_approach.is_touched() || self.probability.is_touched()
@@ -8399,6 +8430,7 @@ impl ::bitrix_runtime::UpdatePayload for DealPatch {
         out
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::Entity for Deal {
     const NAME: &'static str = "deal";
     const METHOD_PREFIX: &'static str = "crm.deal";
@@ -8412,6 +8444,7 @@ impl ::bitrix_runtime::Entity for Deal {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::StandardDeal for Deal {
     fn deal_id(&self) -> ::core::option::Option<::bitrix_runtime::types::DealId> {
         self.id
@@ -8472,6 +8505,7 @@ impl ::bitrix_runtime::StandardDeal for Deal {
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub mod deal_fields {
     /// Names the field `ID` in compile errors.
     #[derive(Debug, Clone, Copy)]

@@ -7,6 +7,7 @@
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct SeedDeal {
     /// **ID**
     ///
@@ -216,6 +217,7 @@ pub struct SeedDeal {
 }
 /// Typed field identifiers.
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl SeedDeal {
     /// `ID` (ID) for filters, `order` and `select`.
     pub const ID: ::bitrix_runtime::query::Field<
@@ -456,12 +458,14 @@ impl SeedDeal {
     > = ::bitrix_runtime::query::Field::new(SeedDealField::UfCrm1721244482250);
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for SeedDeal {
     fn deserialize<D>(deserializer: D) -> ::core::result::Result<Self, D::Error>
     where
         D: ::bitrix_runtime::__private::serde::Deserializer<'de>,
     {
         struct Visit;
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl<'de> ::bitrix_runtime::__private::serde::de::Visitor<'de> for Visit {
             type Value = SeedDeal;
             fn expecting(
@@ -899,6 +903,7 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for SeedDeal {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::__private::serde::Serialize for SeedDeal {
     fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
     where
@@ -1293,6 +1298,7 @@ impl ::bitrix_runtime::__private::serde::Serialize for SeedDeal {
 /// Every field of [`SeedDeal`], for `select` and `order`; [`bitrix_runtime::EntityField::meta`] gives the snapshot's descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub enum SeedDealField {
     /// **ID**
     ///
@@ -1483,6 +1489,7 @@ pub enum SeedDealField {
     /// `UF_CRM_1721244482250` · type `string` · user field
     UfCrm1721244482250,
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::EntityField for SeedDealField {
     const ALL: &'static [Self] = &[
         Self::Id,
@@ -2249,12 +2256,14 @@ impl ::bitrix_runtime::EntityField for SeedDealField {
         ::bitrix_runtime::__private::find_code(&SORTED, code)
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::core::fmt::Display for SeedDealField {
     /// The Bitrix code.
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(::bitrix_runtime::EntityField::code(*self))
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl<C> ::core::convert::From<::bitrix_runtime::query::Field<SeedDeal, C>>
 for SeedDealField {
     fn from(field: ::bitrix_runtime::query::Field<SeedDeal, C>) -> Self {
@@ -2267,6 +2276,7 @@ for SeedDealField {
 #[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct NewSeedDeal {
     /// **Название**
     ///
@@ -2408,12 +2418,14 @@ pub struct NewSeedDeal {
     /// `UF_CRM_1721244482250` · type `string` · user field
     pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::core::default::Default for NewSeedDeal {
     fn default() -> Self {
         NewSeedDealBuilder::new().build()
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::__private::serde::Serialize for NewSeedDeal {
     fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
     where
@@ -2698,10 +2710,12 @@ impl ::bitrix_runtime::__private::serde::Serialize for NewSeedDeal {
         map.end()
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::CreatePayload for NewSeedDeal {
     type Entity = SeedDeal;
 }
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewSeedDeal {
     /// Starts a create payload with no field set.
     pub fn builder() -> NewSeedDealBuilder {
@@ -2712,6 +2726,7 @@ impl NewSeedDeal {
 #[allow(deprecated)]
 #[doc(hidden)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct __NewSeedDealValues {
     title: ::core::option::Option<::std::string::String>,
     type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
@@ -2756,10 +2771,12 @@ pub struct __NewSeedDealValues {
 #[derive(Debug, Clone)]
 #[must_use = "call `.build()` to get the payload"]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct NewSeedDealBuilder {
     values: __NewSeedDealValues,
 }
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewSeedDealBuilder {
     /// A builder with no field set.
     pub fn new() -> Self {
@@ -2770,6 +2787,7 @@ impl NewSeedDealBuilder {
 }
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewSeedDealBuilder {
     /// Sets `TITLE`.
     ///
@@ -3290,6 +3308,7 @@ impl NewSeedDealBuilder {
 }
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewSeedDealBuilder {
     /// The payload; compiles only when every required field is set.
     pub fn build(self) -> NewSeedDeal {
@@ -3335,6 +3354,7 @@ impl NewSeedDealBuilder {
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct SeedDealPatch {
     /// **Название**
     ///
@@ -3474,6 +3494,7 @@ pub struct SeedDealPatch {
 }
 #[allow(deprecated)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl SeedDealPatch {
     /// An update that touches nothing.
     pub fn new() -> Self {
@@ -4160,6 +4181,7 @@ impl SeedDealPatch {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::__private::serde::Serialize for SeedDealPatch {
     fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
     where
@@ -4437,10 +4459,11 @@ impl ::bitrix_runtime::__private::serde::Serialize for SeedDealPatch {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::UpdatePayload for SeedDealPatch {
     type Entity = SeedDeal;
     fn is_empty(&self) -> bool {
-        !(false || self.title.is_touched() || self.type_id.is_touched()
+        !(self.title.is_touched() || self.type_id.is_touched()
             || self.stage_id.is_touched() || self.is_recurring.is_touched()
             || self.is_return_customer.is_touched()
             || self.is_repeated_approach.is_touched() || self.probability.is_touched()
@@ -4563,6 +4586,7 @@ impl ::bitrix_runtime::UpdatePayload for SeedDealPatch {
         out
     }
 }
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::Entity for SeedDeal {
     const NAME: &'static str = "deal";
     const METHOD_PREFIX: &'static str = "crm.deal";
@@ -4576,6 +4600,7 @@ impl ::bitrix_runtime::Entity for SeedDeal {
     }
 }
 #[allow(deprecated)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::StandardDeal for SeedDeal {
     fn deal_id(&self) -> ::core::option::Option<::bitrix_runtime::types::DealId> {
         self.id
@@ -4636,6 +4661,7 @@ impl ::bitrix_runtime::StandardDeal for SeedDeal {
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
 #[allow(dead_code)]
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub mod seed_deal_fields {
     /// Names the field `ID` in compile errors.
     #[derive(Debug, Clone, Copy)]
