@@ -45,5 +45,8 @@ impl<'de> Deserialize<'de> for Key<'de> {
 
 /// Looks up `code` in a table sorted by code (generated code keeps one per entity).
 pub fn find_code<T: Copy>(sorted: &[(&str, T)], code: &str) -> Option<T> {
-    sorted.binary_search_by(|(c, _)| (*c).cmp(code)).ok().map(|i| sorted[i].1)
+    sorted
+        .binary_search_by(|(c, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| sorted[i].1)
 }

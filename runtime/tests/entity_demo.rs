@@ -6,7 +6,7 @@
 use std::str::FromStr;
 
 use bitrix_runtime::types::{
-    CategoryId, CompanyId, ContactId, CurrencyId, Decimal, DealId, EnumValue, FileUpload, ItemId,
+    CategoryId, CompanyId, ContactId, CurrencyId, DealId, Decimal, EnumValue, FileUpload, ItemId,
     Money, StatusId, UserId,
 };
 use bitrix_runtime::{
@@ -41,8 +41,7 @@ fn dec(s: &str) -> Decimal {
 
 #[test]
 fn seed_get_example_decodes_to_the_right_values() {
-    let deal: Deal =
-        serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
+    let deal: Deal = serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
     assert_eq!(deal.id, Some(DealId(410)));
     assert_eq!(deal.title.as_deref(), Some("Новая сделка #1"));
     assert_eq!(deal.type_id, Some(StatusId::from("COMPLEX")));
@@ -74,7 +73,11 @@ fn seed_get_example_decodes_to_the_right_values() {
     assert_eq!(deal.utm_campaign, None);
     assert_eq!(deal.parent_id_1220, Some(ItemId(22)));
     assert_eq!(deal.greeting.as_deref(), Some("Привет мир!"));
-    assert!(deal.extra.is_empty(), "every seed field is in the demo snapshot: {:?}", deal.extra);
+    assert!(
+        deal.extra.is_empty(),
+        "every seed field is in the demo snapshot: {:?}",
+        deal.extra
+    );
     assert_eq!(deal.id(), Some(DealId(410)));
 }
 
@@ -90,7 +93,10 @@ fn seed_list_example_decodes_every_row() {
     assert_eq!(rows[2].category_id, Some(CategoryId(1)));
     assert_eq!(rows[2].stage_id, Some(StatusId::from("C1:NEW")));
     // Fields that were not selected stay None.
-    assert!(rows.iter().all(|d| d.comments.is_none() && d.greeting.is_none()));
+    assert!(
+        rows.iter()
+            .all(|d| d.comments.is_none() && d.greeting.is_none())
+    );
 }
 
 #[test]
@@ -121,14 +127,16 @@ fn user_field_values_decode_in_every_portal_form() {
     assert_eq!(deal.scans.as_ref().map(Vec::len), Some(1));
     assert_eq!(deal.uf_crm_1721244500101, Some(vec![]));
     assert_eq!(deal.uf_crm_1721244512345, None);
-    assert_eq!(deal.uf_crm_1721244545678, NaiveDate::from_ymd_opt(2024, 8, 30));
+    assert_eq!(
+        deal.uf_crm_1721244545678,
+        NaiveDate::from_ymd_opt(2024, 8, 30)
+    );
     assert_eq!(deal.extra["UF_CRM_NEW_ON_PORTAL"], json!({"any": "thing"}));
 }
 
 #[test]
 fn read_model_serializes_back_to_an_equal_value() {
-    let deal: Deal =
-        serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
+    let deal: Deal = serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
     let mut with_extra = deal.clone();
     with_extra.extra.insert("UF_CRM_LATER".into(), json!("x"));
     for d in [deal, with_extra] {
@@ -188,7 +196,10 @@ fn create_payload_sends_the_wire_forms_and_only_given_fields() {
 
 #[test]
 fn update_payload_sends_only_touched_fields_and_clears_with_empty_values() {
-    let patch = DealPatch::new().title("Renamed").clear_comments().clear_interests();
+    let patch = DealPatch::new()
+        .title("Renamed")
+        .clear_comments()
+        .clear_interests();
     assert!(!patch.is_empty());
     assert_eq!(patch.cleared_fields(), ["COMMENTS", "UF_CRM_1721244601234"]);
     assert_eq!(
@@ -198,19 +209,40 @@ fn update_payload_sends_only_touched_fields_and_clears_with_empty_values() {
     let untouched = DealPatch::new();
     assert!(untouched.is_empty());
     assert_eq!(serde_json::to_value(&untouched).unwrap(), json!({}));
-    let by_field = DealPatch { stage_id: Patch::Set("WON".into()), ..DealPatch::default() };
-    assert_eq!(serde_json::to_value(&by_field).unwrap(), json!({"STAGE_ID": "WON"}));
+    let by_field = DealPatch {
+        stage_id: Patch::Set("WON".into()),
+        ..DealPatch::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&by_field).unwrap(),
+        json!({"STAGE_ID": "WON"})
+    );
 }
 
 #[test]
 fn enumeration_items_become_variants_with_a_fallback() {
     assert_eq!(DealSalesChannel::from_id("3476"), DealSalesChannel::Website);
-    assert_eq!(DealSalesChannel::from_id("3478"), DealSalesChannel::KholodnyyZvonok);
-    assert_eq!(DealSalesChannel::from_id("3492"), DealSalesChannel::VystavkaInnoprom);
-    assert_eq!(DealSalesChannel::from_id("1"), DealSalesChannel::Other("1".into()));
+    assert_eq!(
+        DealSalesChannel::from_id("3478"),
+        DealSalesChannel::KholodnyyZvonok
+    );
+    assert_eq!(
+        DealSalesChannel::from_id("3492"),
+        DealSalesChannel::VystavkaInnoprom
+    );
+    assert_eq!(
+        DealSalesChannel::from_id("1"),
+        DealSalesChannel::Other("1".into())
+    );
     assert_eq!(DealSalesChannel::Other("1".into()).id(), "1");
-    assert_eq!(DealSalesChannel::KholodnyyZvonok.label(), Some("Холодный звонок"));
-    assert_eq!(DealSalesChannel::VystavkaInnoprom.to_string(), "Выставка \"Иннопром\"");
+    assert_eq!(
+        DealSalesChannel::KholodnyyZvonok.label(),
+        Some("Холодный звонок")
+    );
+    assert_eq!(
+        DealSalesChannel::VystavkaInnoprom.to_string(),
+        "Выставка \"Иннопром\""
+    );
     assert_eq!(DealSalesChannel::ALL.len(), 4);
 }
 
@@ -225,7 +257,10 @@ fn field_enum_carries_the_snapshot_metadata() {
     assert!(channel.required && channel.dynamic);
     assert_eq!(channel.display_name(), "Канал продаж");
     assert!(DealField::ContactId.meta().deprecated);
-    assert_eq!(DealField::from_code("UF_CRM_1721244482250"), Some(DealField::Greeting));
+    assert_eq!(
+        DealField::from_code("UF_CRM_1721244482250"),
+        Some(DealField::Greeting)
+    );
     assert_eq!(DealField::from_code("uf_crm_1721244482250"), None);
     assert_eq!(DealField::Greeting.to_string(), "UF_CRM_1721244482250");
     assert_eq!(DealField::from(Deal::TITLE), DealField::Title);
@@ -268,15 +303,19 @@ fn describe<D: StandardDeal>(deal: &D) -> String {
         deal.title().unwrap_or("?"),
         deal.deal_id().map(|id| id.0).unwrap_or(0),
         deal.stage_id().map(StatusId::as_str).unwrap_or("-"),
-        deal.opportunity().map(|o| o.to_string()).unwrap_or_default()
+        deal.opportunity()
+            .map(|o| o.to_string())
+            .unwrap_or_default()
     )
 }
 
 #[test]
 fn the_standard_deal_trait_reads_any_portal() {
-    let deal: Deal =
-        serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
-    assert_eq!(describe(&deal), "Новая сделка #1 #410 PREPARATION 1000000.00");
+    let deal: Deal = serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
+    assert_eq!(
+        describe(&deal),
+        "Новая сделка #1 #410 PREPARATION 1000000.00"
+    );
     assert_eq!(deal.close_date(), NaiveDate::from_ymd_opt(2024, 9, 9));
     assert_eq!(<Deal as Entity>::NAME, "deal");
 }

@@ -7,7 +7,9 @@ fn ui_entity() {
     // this crate.
     // SAFETY: this binary's only test sets it before anything reads the environment.
     #[allow(unsafe_code)]
-    unsafe { std::env::set_var("BITRIX_MANIFEST_DIR_OVERRIDE", env!("CARGO_MANIFEST_DIR")) };
+    unsafe {
+        std::env::set_var("BITRIX_MANIFEST_DIR_OVERRIDE", env!("CARGO_MANIFEST_DIR"))
+    };
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/entity/pass/*.rs");
     t.compile_fail("tests/ui/entity/fail/*.rs");
