@@ -18,13 +18,16 @@
 //!    counting the matches and skipping `start` rows on the portal;
 //! 3. one direct `page(start)` call per 50 rows, as a naive client pages.
 //!
-//! It prints requests, wall time and the ratio to the fast method. Not a test: nothing is
-//! asserted about speed.
+//! It prints requests, wall time, the modeled server time (the portal's `time.operating` of
+//! `crm.deal.list`, which a real portal caps at 480 s per 10 minutes) and the ratios to the
+//! fast method. The client's operating limit is raised to match the emulator's, or it would
+//! (correctly) pause the offset strategies until the portal's operating time resets. Not a
+//! test: nothing is asserted about speed.
 
 use std::time::{Duration, Instant};
 
 use bitrix_emulator::{Config, CostModel, Emulator};
-use bitrix_runtime::{Client, Order, Plan, RetryPolicy, bitrix_entity};
+use bitrix_runtime::{CallOptions, Client, Order, Plan, RetryPolicy, bitrix_entity};
 use futures::TryStreamExt;
 
 #[bitrix_entity(schema = "../schemas/demo/deal.json")]
@@ -42,9 +45,11 @@ struct Outcome {
     rows: usize,
     requests: u64,
     wall: Duration,
+    /// Modeled server time of `crm.deal.list` (the portal's `time.operating`).
+    server: f64,
 }
 
-async fn measure<F, Fut>(emu: &Emulator, name: &'static str, run: F) -> Outcome
+async fn measure<F, Fut>(emu: &Emulator, client: &Client, name: &'static str, run: F) -> Outcome
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = usize>,
@@ -54,11 +59,23 @@ where
     let started = Instant::now();
     let rows = run().await;
     let wall = started.elapsed();
+    let requests = emu.counters().requests;
+    // One tiny list call reports the method's operating time: the strategy's server time.
+    let probe = client
+        .call_with(
+            "crm.deal.list",
+            serde_json::json!({"select": ["ID"], "filter": {"ID": 0}, "start": -1}),
+            CallOptions::default(),
+        )
+        .await
+        .expect("the probe succeeds");
+    let server = probe.time.and_then(|t| t.operating).unwrap_or(f64::NAN);
     Outcome {
         name,
         rows,
-        requests: emu.counters().requests,
+        requests,
         wall,
+        server,
     }
 }
 
@@ -86,10 +103,13 @@ fn main() {
             .webhook(emu.webhook_url())
             .plan(Plan::Unlimited)
             .retry(RetryPolicy::default())
+            // Match the emulator: with the real 480 s the client (correctly) pauses the offset
+            // strategies for minutes until the operating time resets.
+            .operating_limit(Duration::from_secs(1_000_000))
             .build()
             .expect("a client");
 
-        let fast = measure(&emu, "fast >ID batches (stream)", || async {
+        let fast = measure(&emu, &client, "fast >ID batches (stream)", || async {
             let q = client.list::<Deal>();
             assert!(q.uses_fast_export());
             q.stream()
@@ -99,7 +119,7 @@ fn main() {
         })
         .await;
 
-        let batched = measure(&emu, "offset pages, 50 per batch (stream)", || async {
+        let batched = measure(&emu, &client, "offset pages, 50 per batch (stream)", || async {
             let q = client
                 .list::<Deal>()
                 .order(Deal::DATE_CREATE, Order::Asc);
@@ -111,7 +131,7 @@ fn main() {
         })
         .await;
 
-        let naive = measure(&emu, "offset pages, one per request", || async {
+        let naive = measure(&emu, &client, "offset pages, one per request", || async {
             let q = client
                 .list::<Deal>()
                 .order(Deal::DATE_CREATE, Order::Asc)
@@ -135,19 +155,24 @@ fn main() {
             "export of {deals} emulated deals (all 80 fields), server time scale {scale}"
         );
         println!(
-            "{:<38} {:>8} {:>9} {:>11} {:>10}",
-            "strategy", "rows", "requests", "wall", "vs fast"
+            "{:<38} {:>8} {:>9} {:>11} {:>10} {:>14} {:>10}",
+            "strategy", "rows", "requests", "wall", "vs fast", "server time", "vs fast"
         );
         for o in [&fast, &batched, &naive] {
             println!(
-                "{:<38} {:>8} {:>9} {:>10.2}s {:>9.1}x",
+                "{:<38} {:>8} {:>9} {:>10.2}s {:>9.1}x {:>13.0}s {:>9.1}x",
                 o.name,
                 o.rows,
                 o.requests,
                 o.wall.as_secs_f64(),
-                o.wall.as_secs_f64() / fast.wall.as_secs_f64()
+                o.wall.as_secs_f64() / fast.wall.as_secs_f64(),
+                o.server,
+                o.server / fast.server
             );
         }
+        println!(
+            "server time: modeled by the emulator's documented cost model; a portal allows 480 s per method per 10 minutes"
+        );
         emu.shutdown().await;
     });
 }

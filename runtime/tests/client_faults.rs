@@ -440,3 +440,43 @@ async fn a_renamed_portal_is_followed_for_reads_and_reported_for_writes() {
     assert_eq!(script.requests.lock().unwrap().len(), 2);
     emu.shutdown().await;
 }
+
+fn rows(ids: std::ops::RangeInclusive<u64>) -> serde_json::Value {
+    serde_json::Value::Array(ids.map(|i| json!({"ID": i.to_string()})).collect())
+}
+
+fn batch_answer(result: serde_json::Value) -> Step {
+    json_answer(
+        200,
+        json!({"result": {"result": result, "result_error": [], "result_total": [],
+                          "result_next": [], "result_time": []}}),
+    )
+}
+
+#[tokio::test]
+async fn an_export_stops_rather_than_repeat_rows_the_portal_sends_out_of_order() {
+    let script = scripted(vec![
+        batch_answer(json!({"c0": rows(1..=50), "far": [{"ID": "500"}]})),
+        // The second chained page starts before the end of the first one.
+        batch_answer(json!({"c0": rows(51..=100), "c1": rows(90..=139)})),
+    ])
+    .await;
+    let client = script_client(&script, fast_retry());
+    let mut stream = client.list::<Deal>().stream();
+    let mut ids = Vec::new();
+    let err = loop {
+        match futures::TryStreamExt::try_next(&mut stream).await {
+            Ok(Some(deal)) => ids.push(deal.id.unwrap().0),
+            Ok(None) => panic!("the stream must fail"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        ids,
+        (1..=100).collect::<Vec<_>>(),
+        "every row once, in order"
+    );
+    assert!(matches!(err, Error::Decode { .. }), "{err}");
+    assert!(err.to_string().contains("out of order"), "{err}");
+    assert_eq!(script.requests.lock().unwrap().len(), 2);
+}
