@@ -93,7 +93,7 @@ pub struct AddParams {
     /// The caller guarantees that creating the record twice is harmless (for example the
     /// portal deduplicates by a unique field), so an add whose outcome is unknown may be
     /// retried. Off by default: such an add fails with
-    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    /// [`Error::OutcomeUnknown`].
     pub idempotent: bool,
 }
 
@@ -241,7 +241,7 @@ impl ClientBuilder {
 
     /// Follow a redirect of a renamed portal for reads, and use the new address from then on
     /// (on by default). Writes that meet a redirect fail with
-    /// [`Error::PortalMoved`](crate::Error::PortalMoved) (they were not executed).
+    /// [`Error::PortalMoved`] (they were not executed).
     pub fn follow_portal_redirects(mut self, follow: bool) -> Self {
         self.follow_redirects = follow;
         self
