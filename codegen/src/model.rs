@@ -266,10 +266,10 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         fields.push(FieldModel {
             code: d.code.to_owned(),
             const_name: naming::const_case(&ident),
-            variant: if pascal.is_empty() {
-                "Field".into()
-            } else {
-                pascal
+            variant: match pascal.as_str() {
+                "" => "Field".into(),
+                p if naming::is_keyword(p) => format!("{p}_"),
+                _ => pascal,
             },
             marker: marker_name(d.code, &ident),
             ident,
