@@ -179,15 +179,21 @@ async fn main() -> ExitCode {
 async fn run(args: &Args, report: &mut Report) -> Outcome {
     println!("bitrix24-typed quickstart: portal -> snapshot -> typed Rust -> typed calls");
     report.step("Connect to a portal", None);
-    let portal = connect(args).await?;
+    let portal = connect(args)
+        .await
+        .map_err(|f| Failure(format!("{}: {f}", report.position())))?;
     let mut created = Created::default();
-    let outcome = steps(args, &portal, &mut created, report).await;
+    let outcome = steps(args, &portal, &mut created, report)
+        .await
+        .map_err(|f| Failure(format!("{}: {f}", report.position())));
     // Clean up also after a failure: a quickstart must not leave deals on a real portal.
     report.step(
         "Clean up: delete what this run created",
         portal.emulator.as_ref(),
     );
-    let cleaned = live::clean_up(&portal, &created).await;
+    let cleaned = live::clean_up(&portal, &created)
+        .await
+        .map_err(|f| Failure(format!("{}: {f}", report.position())));
     report.summary(portal.emulator.as_ref());
     if let Some(emulator) = portal.emulator {
         emulator.shutdown().await;

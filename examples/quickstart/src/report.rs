@@ -87,6 +87,14 @@ impl Report {
         ));
     }
 
+    /// `step 6 (Create deals ...)`: where the run is, for failure messages.
+    pub fn position(&self) -> String {
+        match &self.current {
+            Some((title, _, _)) => format!("step {} ({title})", self.step),
+            None => "the start".to_owned(),
+        }
+    }
+
     /// Ends the current step, if any.
     pub fn finish(&mut self, emulator: Option<&Emulator>) {
         if let Some((title, at, before)) = self.current.take() {

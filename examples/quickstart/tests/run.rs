@@ -194,7 +194,10 @@ fn an_unreachable_portal_fails_with_a_clear_message_and_no_secret() {
         .expect("the quickstart runs");
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stderr.contains("quickstart failed:"), "{stderr}");
+    assert!(
+        stderr.contains("quickstart failed: step 3 (Snapshot the portal with the codegen library): cannot reach the portal 127.0.0.1"),
+        "{stderr}"
+    );
     assert!(stderr.contains("127.0.0.1"), "{stderr}");
     assert!(!stdout.contains("unreachablecode77"), "{stdout}");
     assert!(!stderr.contains("unreachablecode77"), "{stderr}");
@@ -211,4 +214,33 @@ fn bad_arguments_exit_2_with_the_usage() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--deals needs a number"), "{stderr}");
     assert!(stderr.contains("usage: quickstart"), "{stderr}");
+}
+
+#[test]
+fn a_wrong_webhook_code_is_reported_as_such() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let portal = runtime
+        .block_on(Emulator::start(Config::default().with_seed_portal()))
+        .expect("the emulator starts");
+    let wrong = format!("{}/rest/1/wrongcode314/", portal.base_url());
+    for args in [&[][..], &["--create-fields"][..]] {
+        let output = Command::new(BIN)
+            .args(args)
+            .env("BITRIX_WEBHOOK", &wrong)
+            .output()
+            .expect("the quickstart runs");
+        let (stdout, stderr) = text(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}\n{stdout}\n{stderr}"
+        );
+        // The codegen library (snapshot) and the runtime client (userfield.add) both say
+        // that the portal refused the webhook, without showing the code.
+        assert!(stderr.contains("NO_AUTH_FOUND"), "{args:?}\n{stderr}");
+        assert!(!stdout.contains("wrongcode314"), "{stdout}");
+        assert!(!stderr.contains("wrongcode314"), "{stderr}");
+    }
+    assert_eq!(portal.counters().auth_failures, 2);
+    runtime.block_on(portal.shutdown());
 }
