@@ -1037,23 +1037,100 @@ fn entity_impl(c: &Cx<'_>) -> TokenStream {
     }
 }
 
-/// How a standard getter reads its field: the codes, the Bitrix type it must have, and whether
-/// it returns a copy or a borrow.
-const STANDARD_DEAL: &[(&str, &str, &str, Access)] = &[
-    ("deal_id", "ID", "integer", Access::Copy),
-    ("title", "TITLE", "string", Access::Str),
-    ("type_id", "TYPE_ID", "crm_status", Access::Ref),
-    ("category_id", "CATEGORY_ID", "crm_category", Access::Copy),
-    ("stage_id", "STAGE_ID", "crm_status", Access::Ref),
-    ("currency_id", "CURRENCY_ID", "crm_currency", Access::Ref),
-    ("opportunity", "OPPORTUNITY", "double", Access::Copy),
-    ("company_id", "COMPANY_ID", "crm_company", Access::Copy),
-    ("assigned_by_id", "ASSIGNED_BY_ID", "user", Access::Copy),
-    ("date_create", "DATE_CREATE", "datetime", Access::Copy),
-    ("date_modify", "DATE_MODIFY", "datetime", Access::Copy),
-    ("close_date", "CLOSEDATE", "date", Access::Copy),
-    ("closed", "CLOSED", "char", Access::Copy),
-    ("comments", "COMMENTS", "string", Access::Str),
+/// The standard deal fields of `bitrix_runtime::StandardDeal`: getter, code, Bitrix type,
+/// codec, Rust type, and whether the getter returns a copy or a borrow.
+const STANDARD_DEAL: &[(&str, &str, &str, &str, &str, Access)] = &[
+    (
+        "deal_id",
+        "ID",
+        "integer",
+        "Id<DealId>",
+        "DealId",
+        Access::Copy,
+    ),
+    ("title", "TITLE", "string", "Text", "str", Access::Str),
+    (
+        "type_id",
+        "TYPE_ID",
+        "crm_status",
+        "Status",
+        "StatusId",
+        Access::Ref,
+    ),
+    (
+        "category_id",
+        "CATEGORY_ID",
+        "crm_category",
+        "Id<CategoryId>",
+        "CategoryId",
+        Access::Copy,
+    ),
+    (
+        "stage_id",
+        "STAGE_ID",
+        "crm_status",
+        "Status",
+        "StatusId",
+        Access::Ref,
+    ),
+    (
+        "currency_id",
+        "CURRENCY_ID",
+        "crm_currency",
+        "Currency",
+        "CurrencyId",
+        Access::Ref,
+    ),
+    (
+        "opportunity",
+        "OPPORTUNITY",
+        "double",
+        "Decimal",
+        "Decimal",
+        Access::Copy,
+    ),
+    (
+        "company_id",
+        "COMPANY_ID",
+        "crm_company",
+        "Id<CompanyId>",
+        "CompanyId",
+        Access::Copy,
+    ),
+    (
+        "assigned_by_id",
+        "ASSIGNED_BY_ID",
+        "user",
+        "Id<UserId>",
+        "UserId",
+        Access::Copy,
+    ),
+    (
+        "date_create",
+        "DATE_CREATE",
+        "datetime",
+        "DateTime",
+        "DateTime<FixedOffset>",
+        Access::Copy,
+    ),
+    (
+        "date_modify",
+        "DATE_MODIFY",
+        "datetime",
+        "DateTime",
+        "DateTime<FixedOffset>",
+        Access::Copy,
+    ),
+    (
+        "close_date",
+        "CLOSEDATE",
+        "date",
+        "Date",
+        "NaiveDate",
+        Access::Copy,
+    ),
+    ("closed", "CLOSED", "char", "YesNo", "bool", Access::Copy),
+    ("comments", "COMMENTS", "string", "Text", "str", Access::Str),
 ];
 
 #[derive(Clone, Copy)]
@@ -1063,69 +1140,91 @@ enum Access {
     Str,
 }
 
+/// `impl StandardDeal` when the snapshot has every standard field with its standard type.
 fn standard_deal_impl(c: &Cx<'_>) -> TokenStream {
     if c.model.entity.name != "deal" {
         return quote!();
     }
-    let Cx { rt, read, .. } = c;
-    let methods = STANDARD_DEAL.iter().map(|(method, code, ty, access)| {
-        let m = ident(method);
+    let Cx {
+        rt,
+        read,
+        field_enum,
+        ..
+    } = c;
+    let mut consts = Vec::new();
+    let mut getters = Vec::new();
+    for (method, code, ty, codec, rust, access) in STANDARD_DEAL {
         let field = c
             .model
             .fields
             .iter()
             .find(|f| f.code == *code && f.bitrix_type == *ty && !f.multiple);
-        let (ret, body) = standard_getter(rt, code, *access, field);
-        quote! {
+        let Some(field) = field else {
+            return quote!();
+        };
+        let const_name = ident(code);
+        let variant = ident(&field.variant);
+        let codec = prefixed(rt, "codec", codec);
+        consts.push(quote! {
+            const #const_name: #rt::query::Field<Self, #codec> = #rt::query::Field::new(#field_enum::#variant);
+        });
+        let m = ident(method);
+        let id = ident(&field.ident);
+        let rust = if *rust == "str" {
+            quote!(str)
+        } else if *rust == "bool" {
+            quote!(bool)
+        } else {
+            prefixed(rt, "types", rust)
+        };
+        let (ret, body) = match access {
+            Access::Copy => (quote!(::core::option::Option<#rust>), quote!(self.#id)),
+            Access::Ref => (
+                quote!(::core::option::Option<&#rust>),
+                quote!(self.#id.as_ref()),
+            ),
+            Access::Str => (
+                quote!(::core::option::Option<&#rust>),
+                quote!(self.#id.as_deref()),
+            ),
+        };
+        getters.push(quote! {
             fn #m(&self) -> #ret {
                 #body
             }
-        }
-    });
+        });
+    }
     quote! {
         #[allow(deprecated)]
         #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         impl #rt::StandardDeal for #read {
-            #(#methods)*
+            #(#consts)*
+            #(#getters)*
         }
     }
 }
 
-fn standard_getter(
-    rt: &TokenStream,
-    code: &str,
-    access: Access,
-    field: Option<&FieldModel>,
-) -> (TokenStream, TokenStream) {
-    let ty = match code {
-        "ID" => quote!(#rt::types::DealId),
-        "TITLE" | "COMMENTS" => quote!(str),
-        "TYPE_ID" | "STAGE_ID" => quote!(#rt::types::StatusId),
-        "CATEGORY_ID" => quote!(#rt::types::CategoryId),
-        "CURRENCY_ID" => quote!(#rt::types::CurrencyId),
-        "OPPORTUNITY" => quote!(#rt::types::Decimal),
-        "COMPANY_ID" => quote!(#rt::types::CompanyId),
-        "ASSIGNED_BY_ID" => quote!(#rt::types::UserId),
-        "DATE_CREATE" | "DATE_MODIFY" => quote!(#rt::types::DateTime<#rt::types::FixedOffset>),
-        "CLOSEDATE" => quote!(#rt::types::NaiveDate),
-        _ => quote!(bool),
-    };
-    let ret = match access {
-        Access::Copy => quote!(::core::option::Option<#ty>),
-        Access::Ref | Access::Str => quote!(::core::option::Option<&#ty>),
-    };
-    let body = match field {
-        None => quote!(::core::option::Option::None),
-        Some(f) => {
-            let id = ident(&f.ident);
-            match access {
-                Access::Copy => quote!(self.#id),
-                Access::Ref => quote!(self.#id.as_ref()),
-                Access::Str => quote!(self.#id.as_deref()),
-            }
+/// `#rt::module::Path<Args>` from text such as `Id<DealId>` (arguments live in `types`).
+fn prefixed(rt: &TokenStream, module: &str, path: &str) -> TokenStream {
+    let module = ident(module);
+    match path.split_once('<') {
+        Some((head, args)) => {
+            let head = ident(head);
+            let args: Vec<TokenStream> = args
+                .trim_end_matches('>')
+                .split(',')
+                .map(|a| {
+                    let a = ident(a.trim());
+                    quote!(#rt::types::#a)
+                })
+                .collect();
+            quote!(#rt::#module::#head<#(#args),*>)
         }
-    };
-    (ret, body)
+        None => {
+            let head = ident(path);
+            quote!(#rt::#module::#head)
+        }
+    }
 }
 
 fn markers(c: &Cx<'_>) -> TokenStream {

@@ -319,3 +319,21 @@ fn the_standard_deal_trait_reads_any_portal() {
     assert_eq!(deal.close_date(), NaiveDate::from_ymd_opt(2024, 9, 9));
     assert_eq!(<Deal as Entity>::NAME, "deal");
 }
+
+/// Library code that filters any portal's deals.
+fn big_won<D: StandardDeal>() -> Filter<D> {
+    D::STAGE_ID
+        .eq("WON")
+        .and(D::OPPORTUNITY.ge(dec("10000")))
+        .and(D::CLOSED.eq(true))
+}
+
+#[test]
+fn the_standard_deal_trait_filters_any_portal() {
+    let json = Value::Object(big_won::<Deal>().to_json());
+    assert_eq!(
+        json,
+        json!({"=STAGE_ID": "WON", ">=OPPORTUNITY": "10000", "=CLOSED": "Y"})
+    );
+    assert_eq!(<Deal as StandardDeal>::TITLE.field(), DealField::Title);
+}

@@ -8446,6 +8446,60 @@ impl ::bitrix_runtime::Entity for Deal {
 #[allow(deprecated)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::StandardDeal for Deal {
+    const ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
+    > = ::bitrix_runtime::query::Field::new(DealField::Id);
+    const TITLE: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::Text> = ::bitrix_runtime::query::Field::new(
+        DealField::Title,
+    );
+    const TYPE_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Status,
+    > = ::bitrix_runtime::query::Field::new(DealField::TypeId);
+    const CATEGORY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
+    > = ::bitrix_runtime::query::Field::new(DealField::CategoryId);
+    const STAGE_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Status,
+    > = ::bitrix_runtime::query::Field::new(DealField::StageId);
+    const CURRENCY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Currency,
+    > = ::bitrix_runtime::query::Field::new(DealField::CurrencyId);
+    const OPPORTUNITY: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Decimal,
+    > = ::bitrix_runtime::query::Field::new(DealField::Opportunity);
+    const COMPANY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+    > = ::bitrix_runtime::query::Field::new(DealField::CompanyId);
+    const ASSIGNED_BY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+    > = ::bitrix_runtime::query::Field::new(DealField::AssignedById);
+    const DATE_CREATE: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::DateTime,
+    > = ::bitrix_runtime::query::Field::new(DealField::DateCreate);
+    const DATE_MODIFY: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::DateTime,
+    > = ::bitrix_runtime::query::Field::new(DealField::DateModify);
+    const CLOSEDATE: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Date,
+    > = ::bitrix_runtime::query::Field::new(DealField::Closedate);
+    const CLOSED: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::YesNo> = ::bitrix_runtime::query::Field::new(
+        DealField::Closed,
+    );
+    const COMMENTS: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Text,
+    > = ::bitrix_runtime::query::Field::new(DealField::Comments);
     fn deal_id(&self) -> ::core::option::Option<::bitrix_runtime::types::DealId> {
         self.id
     }

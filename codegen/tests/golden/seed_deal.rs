@@ -4602,6 +4602,60 @@ impl ::bitrix_runtime::Entity for SeedDeal {
 #[allow(deprecated)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl ::bitrix_runtime::StandardDeal for SeedDeal {
+    const ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::Id);
+    const TITLE: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::Text> = ::bitrix_runtime::query::Field::new(
+        SeedDealField::Title,
+    );
+    const TYPE_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Status,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::TypeId);
+    const CATEGORY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::CategoryId);
+    const STAGE_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Status,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::StageId);
+    const CURRENCY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Currency,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::CurrencyId);
+    const OPPORTUNITY: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Decimal,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::Opportunity);
+    const COMPANY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::CompanyId);
+    const ASSIGNED_BY_ID: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::AssignedById);
+    const DATE_CREATE: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::DateTime,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::DateCreate);
+    const DATE_MODIFY: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::DateTime,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::DateModify);
+    const CLOSEDATE: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Date,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::Closedate);
+    const CLOSED: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::YesNo> = ::bitrix_runtime::query::Field::new(
+        SeedDealField::Closed,
+    );
+    const COMMENTS: ::bitrix_runtime::query::Field<
+        Self,
+        ::bitrix_runtime::codec::Text,
+    > = ::bitrix_runtime::query::Field::new(SeedDealField::Comments);
     fn deal_id(&self) -> ::core::option::Option<::bitrix_runtime::types::DealId> {
         self.id
     }
