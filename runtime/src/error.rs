@@ -404,12 +404,6 @@ pub enum Error {
         method: String,
     },
 
-    /// The token store failed to save a rotated token pair.
-    #[error(
-        "the token store failed to save the rotated OAuth tokens: {0}; the tokens stay valid in memory, but fix the store or they are lost on restart"
-    )]
-    TokenStore(String),
-
     /// The client gave up waiting for a limit to reset.
     #[error(
         "{method}: the operating-time limit is exhausted until {wait_secs} s from now, longer than RetryPolicy::max_limit_wait allows; retry later or raise max_limit_wait"
