@@ -19,20 +19,19 @@
 //! What such a library can and cannot do generically:
 //!
 //! - read the standard fields of any portal's deals ([`StandardDeal`] getters);
-//! - select and order by them: `D::Field::from_code("OPPORTUNITY")` finds the portal's field
-//!   identifier (see [`standard_fields`]);
+//! - filter, select and order by them with the trait's typed constants
+//!   (`D::CLOSED.eq(false)`, `D::OPPORTUNITY.field()`), checked at compile time like the
+//!   portal-specific ones;
 //! - stream exports, page through lists and use batches (`Client::list::<D>()`,
 //!   `Client::batch()`), plus untyped calls for reference data (`crm.status.list`);
-//! - it cannot build typed filters on standard fields (the typed constants such as
-//!   `Deal::OPPORTUNITY` are inherent items of each generated type, not part of the trait), so
-//!   filtering happens on the client side here.
+//! - it cannot name a portal's user fields: those differ per portal, which is the point.
 #![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use bitrix_runtime::types::{Decimal, StatusId};
-use bitrix_runtime::{Client, EntityField, Order, StandardDeal};
+use bitrix_runtime::{Client, Order, StandardDeal};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
@@ -42,11 +41,6 @@ pub enum ReportError {
     /// A portal call failed.
     #[error(transparent)]
     Portal(#[from] bitrix_runtime::Error),
-    /// The deal type lacks a standard field this library reads.
-    #[error(
-        "the deal type has no {0} field; generate it from a crm.deal.fields snapshot that includes the standard fields"
-    )]
-    MissingField(&'static str),
     /// The portal's reference data has an unexpected shape.
     #[error("{method} answered something unexpected: {what}")]
     Unexpected {
@@ -55,19 +49,6 @@ pub enum ReportError {
         /// What was wrong.
         what: String,
     },
-}
-
-/// The field identifiers of `D` for these standard codes, in this order.
-///
-/// Every generated deal type has the standard fields (they come from `crm.deal.fields`), so a
-/// missing one means the snapshot was edited or is not a deal snapshot.
-pub fn standard_fields<D: StandardDeal>(
-    codes: &[&'static str],
-) -> Result<Vec<D::Field>, ReportError> {
-    codes
-        .iter()
-        .map(|&code| D::Field::from_code(code).ok_or(ReportError::MissingField(code)))
-        .collect()
 }
 
 /// One stage of a pipeline with its totals.
@@ -278,7 +259,12 @@ pub async fn pipelines(client: &Client) -> Result<Vec<Pipeline>, ReportError> {
 pub async fn pipeline_report<D: StandardDeal>(
     client: &Client,
 ) -> Result<PipelineReport, ReportError> {
-    let select = standard_fields::<D>(&["CATEGORY_ID", "STAGE_ID", "OPPORTUNITY", "CURRENCY_ID"])?;
+    let select = [
+        D::CATEGORY_ID.field(),
+        D::STAGE_ID.field(),
+        D::OPPORTUNITY.field(),
+        D::CURRENCY_ID.field(),
+    ];
     let mut report = PipelineReport::new(pipelines(client).await?);
     let mut deals = client.list::<D>().select(select).stream();
     while let Some(deal) = deals.try_next().await? {
@@ -287,29 +273,28 @@ pub async fn pipeline_report<D: StandardDeal>(
     Ok(report)
 }
 
-/// The `n` open deals with the largest `OPPORTUNITY` (whatever their currency), reading pages
-/// ordered by amount until `n` open ones are found.
+/// The `n` open deals with the largest `OPPORTUNITY` (whatever their currency): a typed filter
+/// on `CLOSED` and an order by amount, written once for every portal.
 pub async fn largest_open_deals<D: StandardDeal>(
     client: &Client,
     n: usize,
 ) -> Result<Vec<D>, ReportError> {
-    let select =
-        standard_fields::<D>(&["TITLE", "STAGE_ID", "OPPORTUNITY", "CURRENCY_ID", "CLOSED"])?;
-    let by_amount = standard_fields::<D>(&["OPPORTUNITY"])?[0];
     let query = client
         .list::<D>()
-        .select(select)
-        .order(by_amount, Order::Desc);
+        .select([
+            D::TITLE.field(),
+            D::STAGE_ID.field(),
+            D::OPPORTUNITY.field(),
+            D::CURRENCY_ID.field(),
+            D::CLOSED.field(),
+        ])
+        .filter(D::CLOSED.eq(false))
+        .order(D::OPPORTUNITY.field(), Order::Desc);
     let mut open = Vec::new();
     let mut start = 0;
     while open.len() < n {
         let page = query.page(start).await?;
-        open.extend(
-            page.items
-                .into_iter()
-                .filter(|d| d.closed() == Some(false))
-                .take(n - open.len()),
-        );
+        open.extend(page.items.into_iter().take(n - open.len()));
         match page.next {
             Some(next) => start = next,
             None => break,
@@ -408,13 +393,5 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("C4:ODD"), "{text}");
-    }
-
-    #[test]
-    fn standard_fields_are_found_by_code() {
-        let fields = standard_fields::<TestDeal>(&["STAGE_ID", "OPPORTUNITY"]).unwrap();
-        assert_eq!(fields, [TestDealField::StageId, TestDealField::Opportunity]);
-        let err = standard_fields::<TestDeal>(&["NO_SUCH_FIELD"]).unwrap_err();
-        assert!(err.to_string().contains("no NO_SUCH_FIELD field"), "{err}");
     }
 }
