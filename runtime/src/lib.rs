@@ -1,5 +1,16 @@
 //! Runtime for per-portal typed Bitrix24 CRM clients: the traits generated code implements,
-//! wire codecs for every field type, typed queries, and (later) the HTTP client.
+//! wire codecs for every field type, typed queries, and the HTTP [`Client`] (typed CRUD, list
+//! queries and fast exports, batch, rate and operating-time limits, retries, webhook and OAuth
+//! authentication).
+//!
+//! Types come from your portal's snapshot through [`bitrix_entity`]:
+//!
+//! ```ignore
+//! #[bitrix_runtime::bitrix_entity(schema = "schemas/acme/deal.json")]
+//! pub struct Deal;
+//! ```
+//!
+//! See the repository README for the three ways to generate them (macro, `build.rs`, CLI).
 #![deny(missing_docs)]
 
 pub mod codec;

@@ -14,22 +14,25 @@ use crate::entity::{Entity, EntityField};
 
 /// Filters with `=`, `!=`, `@` (in) and `!@` (not in) are meaningful for this codec's values.
 #[diagnostic::on_unimplemented(
-    message = "this field cannot be filtered",
-    note = "the portal ignores filters on this field (for example CONTACT_IDS, files, unknown types)"
+    message = "fields read with `{Self}` cannot be filtered",
+    label = "the portal ignores a filter on this field",
+    note = "CONTACT_IDS, files, addresses and fields of unknown types cannot be filtered; filter on another field"
 )]
 pub trait Filterable: Codec {}
 
 /// Range filters (`>`, `>=`, `<`, `<=`) are meaningful for this codec's values.
 #[diagnostic::on_unimplemented(
-    message = "this field has no order: range filters (`>`, `>=`, `<`, `<=`) do not apply to it",
-    note = "range filters apply to numbers, ids, dates, datetimes and text"
+    message = "fields read with `{Self}` have no order: range filters (`>`, `>=`, `<`, `<=`) do not apply",
+    label = "no range filter on this field",
+    note = "range filters apply to numbers, ids, dates, datetimes and text; use `eq`/`ne`/`one_of` here"
 )]
 pub trait Ordered: Filterable {}
 
 /// LIKE filters (`%`, `=%`) work on this codec's values.
 #[diagnostic::on_unimplemented(
-    message = "LIKE filters do not work on this field",
-    note = "the portal supports LIKE only on text fields; on crm_status, crm_contact and crm_company fields it silently turns LIKE into `=`"
+    message = "LIKE filters (`contains`, `like`) do not work on fields read with `{Self}`",
+    label = "the portal would silently turn this LIKE into `=`",
+    note = "the portal supports LIKE only on text fields; on crm_status, crm_contact and crm_company fields it compares for equality instead; use `eq` or `one_of`"
 )]
 pub trait Likeable: Filterable {}
 
@@ -97,59 +100,93 @@ impl<E: Entity, C: Codec> Field<E, C> {
     }
 }
 
-impl<E: Entity, C: Filterable> Field<E, C> {
+// One impl with bounds on each method (not one impl per capability), so a missing capability
+// is reported as E0277 with the capability's `on_unimplemented` text.
+impl<E: Entity, C: Codec> Field<E, C> {
     /// `FIELD = value` (the `=` prefix).
-    pub fn eq(self, value: impl Into<C::Value>) -> Filter<E> {
+    pub fn eq(self, value: impl Into<C::Value>) -> Filter<E>
+    where
+        C: Filterable,
+    {
         self.with("=", Self::encode(&value.into()))
     }
     /// `FIELD != value` (the `!=` prefix).
-    pub fn ne(self, value: impl Into<C::Value>) -> Filter<E> {
+    pub fn ne(self, value: impl Into<C::Value>) -> Filter<E>
+    where
+        C: Filterable,
+    {
         self.with("!=", Self::encode(&value.into()))
     }
     /// `FIELD IN (values)` (the `@` prefix).
-    pub fn one_of(self, values: impl IntoIterator<Item = impl Into<C::Value>>) -> Filter<E> {
+    pub fn one_of(self, values: impl IntoIterator<Item = impl Into<C::Value>>) -> Filter<E>
+    where
+        C: Filterable,
+    {
         self.with("@", Self::encode_all(values))
     }
     /// `FIELD NOT IN (values)` (the `!@` prefix).
-    pub fn none_of(self, values: impl IntoIterator<Item = impl Into<C::Value>>) -> Filter<E> {
+    pub fn none_of(self, values: impl IntoIterator<Item = impl Into<C::Value>>) -> Filter<E>
+    where
+        C: Filterable,
+    {
         self.with("!@", Self::encode_all(values))
     }
     /// The field is empty (`FIELD = ""`).
-    pub fn is_empty(self) -> Filter<E> {
+    pub fn is_empty(self) -> Filter<E>
+    where
+        C: Filterable,
+    {
         self.with("=", Value::String(String::new()))
     }
     /// The field is not empty (`FIELD != ""`).
-    pub fn is_not_empty(self) -> Filter<E> {
+    pub fn is_not_empty(self) -> Filter<E>
+    where
+        C: Filterable,
+    {
         self.with("!=", Value::String(String::new()))
     }
-}
 
-impl<E: Entity, C: Ordered> Field<E, C> {
     /// `FIELD > value`.
-    pub fn gt(self, value: impl Into<C::Value>) -> Filter<E> {
+    pub fn gt(self, value: impl Into<C::Value>) -> Filter<E>
+    where
+        C: Ordered,
+    {
         self.with(">", Self::encode(&value.into()))
     }
     /// `FIELD >= value`.
-    pub fn ge(self, value: impl Into<C::Value>) -> Filter<E> {
+    pub fn ge(self, value: impl Into<C::Value>) -> Filter<E>
+    where
+        C: Ordered,
+    {
         self.with(">=", Self::encode(&value.into()))
     }
     /// `FIELD < value`.
-    pub fn lt(self, value: impl Into<C::Value>) -> Filter<E> {
+    pub fn lt(self, value: impl Into<C::Value>) -> Filter<E>
+    where
+        C: Ordered,
+    {
         self.with("<", Self::encode(&value.into()))
     }
     /// `FIELD <= value`.
-    pub fn le(self, value: impl Into<C::Value>) -> Filter<E> {
+    pub fn le(self, value: impl Into<C::Value>) -> Filter<E>
+    where
+        C: Ordered,
+    {
         self.with("<=", Self::encode(&value.into()))
     }
-}
 
-impl<E: Entity, C: Likeable> Field<E, C> {
     /// Substring match, case-insensitive on most portals (the `%` prefix).
-    pub fn contains(self, text: &str) -> Filter<E> {
+    pub fn contains(self, text: &str) -> Filter<E>
+    where
+        C: Likeable,
+    {
         self.with("%", Value::String(text.to_owned()))
     }
     /// LIKE with explicit wildcards: `%` for any run of characters (the `=%` prefix).
-    pub fn like(self, pattern: &str) -> Filter<E> {
+    pub fn like(self, pattern: &str) -> Filter<E>
+    where
+        C: Likeable,
+    {
         self.with("=%", Value::String(pattern.to_owned()))
     }
 }
