@@ -337,3 +337,21 @@ fn the_standard_deal_trait_filters_any_portal() {
     );
     assert_eq!(<Deal as StandardDeal>::TITLE.field(), DealField::Title);
 }
+
+/// The README's "Code for any portal" snippet, compiled (it runs in the library-author example).
+#[allow(dead_code)]
+async fn open_pipeline_total<D: StandardDeal>(
+    client: &bitrix_runtime::Client,
+) -> Result<Decimal, bitrix_runtime::Error> {
+    use futures::TryStreamExt;
+    let mut deals = client
+        .list::<D>()
+        .filter(D::CLOSED.eq(false).and(D::CURRENCY_ID.eq("RUB")))
+        .select([D::OPPORTUNITY.field()])
+        .stream();
+    let mut total = Decimal::ZERO;
+    while let Some(deal) = deals.try_next().await? {
+        total += deal.opportunity().unwrap_or_default();
+    }
+    Ok(total)
+}
