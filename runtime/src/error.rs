@@ -394,10 +394,10 @@ pub enum Error {
         location: String,
     },
 
-    /// A command of a batch was not executed because an earlier command failed and the batch
-    /// was sent with `halt`.
+    /// A command of a batch was not executed: an earlier command failed and the batch was sent
+    /// with `halt`, or the request of an earlier chunk of the batch failed.
     #[error(
-        "{method}: not executed because an earlier command of the batch failed and halt was set"
+        "{method}: not executed, because an earlier command of the batch failed with halt set or the request of an earlier chunk failed; it is safe to send it again"
     )]
     NotExecuted {
         /// The REST method of the skipped command.

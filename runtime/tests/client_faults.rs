@@ -480,3 +480,52 @@ async fn an_export_stops_rather_than_repeat_rows_the_portal_sends_out_of_order()
     assert!(err.to_string().contains("out of order"), "{err}");
     assert_eq!(script.requests.lock().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_failed_later_chunk_keeps_the_results_of_the_chunks_that_ran() {
+    // 110 adds: the first chunk of 50 runs, the answer to the second is lost, the third is
+    // never sent. The caller must still learn the 50 new ids, or it would create them again.
+    let created: serde_json::Map<String, serde_json::Value> = (0..50)
+        .map(|i| (format!("c{i}"), json!(1000 + i)))
+        .collect();
+    let script = scripted(vec![
+        batch_answer(serde_json::Value::Object(created)),
+        Step::Drop,
+    ])
+    .await;
+    let client = script_client(&script, fast_retry());
+    let mut batch = client.batch();
+    let handles: Vec<_> = (0..110)
+        .map(|i| batch.add(&titled(&format!("deal {i}"))))
+        .collect();
+    let results = batch.send().await.expect("the first chunk ran");
+    assert_eq!(
+        script.requests.lock().unwrap().len(),
+        2,
+        "the third chunk is not sent"
+    );
+    for (i, h) in handles.iter().enumerate().take(50) {
+        assert_eq!(results.get(*h).unwrap(), DealId(1000 + i as u64));
+    }
+    for h in &handles[50..100] {
+        let err = results.get(*h).unwrap_err();
+        assert!(err.is_outcome_unknown(), "{err}");
+    }
+    for h in &handles[100..] {
+        let err = results.get(*h).unwrap_err();
+        assert!(matches!(err, Error::NotExecuted { .. }), "{err}");
+        assert!(err.to_string().contains("safe to send it again"), "{err}");
+    }
+    assert_eq!(results.failures(), 60);
+
+    // When the first request fails, nothing ran that the caller could lose: send() fails.
+    let script = scripted(vec![Step::Drop]).await;
+    let client = script_client(&script, fast_retry());
+    let mut batch = client.batch();
+    for i in 0..60 {
+        batch.add(&titled(&format!("deal {i}")));
+    }
+    let err = batch.send().await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    assert_eq!(script.requests.lock().unwrap().len(), 1);
+}
