@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use bitrix_emulator::{Config, Emulator};
-use bitrix_runtime::{Client, Plan, RetryPolicy, bitrix_entity};
+use std::sync::Arc;
+
+use bitrix_runtime::{Client, OAuthTokens, Plan, RetryPolicy, TokenStore, bitrix_entity};
 
 /// The demo portal (`schemas/demo/deal.json`), with its required enumeration user field
 /// "Канал" renamed.
@@ -50,4 +52,31 @@ pub async fn emulator(deals: usize) -> Emulator {
     })
     .await
     .expect("the emulator starts")
+}
+
+/// The emulator's OAuth application as client tokens.
+pub fn tokens(emu: &Emulator) -> OAuthTokens {
+    let app = emu.oauth();
+    OAuthTokens {
+        access_token: app.access_token,
+        refresh_token: app.refresh_token,
+        client_id: app.client_id,
+        client_secret: app.client_secret,
+        client_endpoint: app.client_endpoint,
+        server_endpoint: app.server_endpoint,
+        domain: Some(app.domain),
+        member_id: Some(app.member_id),
+        ..OAuthTokens::default()
+    }
+}
+
+/// An OAuth client of the emulator's application with a token store.
+pub fn oauth_client(emu: &Emulator, store: Arc<dyn TokenStore>) -> Client {
+    Client::builder()
+        .oauth(tokens(emu))
+        .token_store(store)
+        .plan(Plan::Unlimited)
+        .retry(fast_retry())
+        .build()
+        .unwrap()
 }
