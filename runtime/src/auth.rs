@@ -556,13 +556,12 @@ impl OAuth {
             if let Some(server) = reply.server_endpoint.filter(|e| !e.is_empty()) {
                 c.tokens.server_endpoint = server;
             }
-            let expires = reply.expires.as_ref().and_then(as_i64).or_else(|| {
-                reply
-                    .expires_in
-                    .as_ref()
-                    .and_then(as_i64)
-                    .map(|s| crate::limits::OperatingTracker::unix_now() as i64 + s)
-            });
+            let expires =
+                reply.expires.as_ref().and_then(as_i64).or_else(|| {
+                    reply.expires_in.as_ref().and_then(as_i64).map(|s| {
+                        (crate::limits::OperatingTracker::unix_now() as i64).saturating_add(s)
+                    })
+                });
             c.tokens.expires_at = expires;
             if reply.domain.is_some() {
                 c.tokens.domain = reply.domain;

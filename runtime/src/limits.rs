@@ -102,7 +102,7 @@ impl LeakyBucket {
             0.0
         };
         s.level += 1.0;
-        Duration::from_secs_f64(wait)
+        secs(wait)
     }
 
     /// The portal refused with `QUERY_LIMIT_EXCEEDED`: its bucket is full (other clients share
@@ -115,8 +115,18 @@ impl LeakyBucket {
             .max(0.0)
             .max(self.capacity);
         s.at = now;
-        Duration::from_secs_f64(1.0 / self.drain_per_sec)
+        secs(1.0 / self.drain_per_sec)
     }
+}
+
+/// Seconds as a [`Duration`], saturating: the times come from the portal's answers (and a
+/// custom plan's drain rate), and `Duration::from_secs_f64` panics on values that do not fit.
+fn secs(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds).unwrap_or(if seconds > 0.0 {
+        Duration::MAX
+    } else {
+        Duration::ZERO
+    })
 }
 
 /// What the portal reported about one method's operating time.
@@ -190,7 +200,7 @@ impl OperatingTracker {
         if let Some(until) = m.refused_until {
             if until > now {
                 return Some(Pause {
-                    wait: Duration::from_secs_f64(until - now),
+                    wait: secs(until - now),
                     operating: m.operating,
                 });
             }
@@ -206,7 +216,7 @@ impl OperatingTracker {
         }
         if m.operating + m.typical_cost >= self.limit {
             return Some(Pause {
-                wait: Duration::from_secs_f64(reset_at - now),
+                wait: secs(reset_at - now),
                 operating: m.operating,
             });
         }
@@ -286,7 +296,7 @@ impl OperatingTracker {
         if let Some(op) = report.operating {
             m.operating = op;
         }
-        Duration::from_secs_f64(until - now)
+        secs(until - now)
     }
 }
 
@@ -408,6 +418,31 @@ mod tests {
         );
         let pause = t.before_call_at("m", client_now).unwrap();
         assert!((pause.wait.as_secs_f64() - 20.0).abs() < 1e-6, "{pause:?}");
+    }
+
+    #[test]
+    fn absurd_times_from_the_portal_do_not_panic() {
+        let t = OperatingTracker::new(Duration::from_secs(10));
+        let now = 100.0;
+        let report = TimeReport {
+            operating: Some(10.0),
+            operating_reset_at: Some(1e300),
+            duration: Some(1.0),
+            finish: None,
+        };
+        t.record_at("m", &report, now);
+        assert_eq!(t.before_call_at("m", now).unwrap().wait, Duration::MAX);
+        assert_eq!(
+            t.refused_at("m", &report, Duration::from_secs(1), now),
+            Duration::MAX
+        );
+        let slow = LeakyBucket::new(Plan::Custom {
+            capacity: 1,
+            drain_per_sec: 1e-300,
+        })
+        .unwrap();
+        assert_eq!(slow.reserve(), Duration::ZERO);
+        assert_eq!(slow.reserve(), Duration::MAX);
     }
 
     #[test]

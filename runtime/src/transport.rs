@@ -47,12 +47,14 @@ impl TimeBlock {
     }
 }
 
+/// A number or a numeric string; `"NaN"`, `"inf"` and the like count as absent.
 fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
-    })
+    }
+    .filter(|f| f.is_finite()))
 }
 
 /// A count (`total`, `next`) sent as a number or a numeric string.
@@ -481,6 +483,11 @@ mod tests {
         assert_eq!(t.operating, Some(1.5));
         assert_eq!(t.finish, Some(1724068028.4));
         assert_eq!(t.operating_reset_at, Some(1724068628.0));
+
+        let t: TimeBlock =
+            serde_json::from_str(r#"{"operating":"NaN","operating_reset_at":"inf","start":"x"}"#)
+                .unwrap();
+        assert_eq!(t, TimeBlock::default());
     }
 
     #[test]
