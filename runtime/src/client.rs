@@ -341,7 +341,8 @@ pub(crate) struct Exec<'a> {
     /// Methods whose operating-time limit this call counts against (the method itself, or the
     /// commands of a batch).
     pub paced_methods: &'a [&'a str],
-    /// A retried call answered "Not found" means an earlier attempt succeeded (deletes).
+    /// "Not found" after an earlier attempt whose outcome is unknown means that attempt
+    /// succeeded (deletes).
     pub not_found_on_retry_is_success: bool,
 }
 
@@ -521,7 +522,9 @@ impl Client {
 
     /// Deletes a record (`crm.deal.delete`). Deleting is retried after failures whose outcome
     /// is unknown: if a retry finds the record gone ("Not found"), the earlier attempt deleted
-    /// it, and the call succeeds.
+    /// it, and the call succeeds. Without such an earlier attempt (a record that never
+    /// existed, or a retry after a refusal that provably did not execute), "Not found" is an
+    /// error ([`Error::is_not_found`]).
     pub async fn delete<E: Entity>(&self, id: E::Id) -> Result<(), Error> {
         let method = format!("{}.delete", E::METHOD_PREFIX);
         let mut body = Map::new();
@@ -722,6 +725,8 @@ impl Client {
         let mut attempt: u32 = 0;
         let mut refreshed = false;
         let mut followed = false;
+        // Whether an earlier attempt may have executed (its outcome is unknown).
+        let mut maybe_executed = false;
         loop {
             attempt += 1;
             self.pace(method, exec.paced_methods).await?;
@@ -816,6 +821,7 @@ impl Client {
                             cause,
                         });
                     }
+                    maybe_executed = true;
                     if !policy.retry_unknown_outcome || attempt >= max_attempts {
                         return Err(match error {
                             Error::Transport { message, .. } => Error::Transport {
@@ -868,7 +874,8 @@ impl Client {
                     }
                 }
                 Attempt::Fatal(error) => {
-                    if exec.not_found_on_retry_is_success && attempt > 1 && error.is_not_found() {
+                    if exec.not_found_on_retry_is_success && maybe_executed && error.is_not_found()
+                    {
                         tracing::info!(parent: &span, "a retry found the record gone: the earlier attempt succeeded");
                         let result =
                             T::deserialize(Value::Bool(true)).map_err(|e| Error::Decode {

@@ -306,6 +306,20 @@ async fn a_delete_whose_answer_was_lost_succeeds_when_the_retry_finds_it_gone() 
     let client = script_client(&script, fast_retry());
     let err = client.delete::<Deal>(DealId(5)).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
+
+    // Nor after a refusal, which provably did not execute: the record never existed.
+    let script = scripted(vec![
+        json_answer(
+            503,
+            json!({"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}),
+        ),
+        json_answer(400, json!({"error": "", "error_description": "Not found"})),
+    ])
+    .await;
+    let client = script_client(&script, fast_retry());
+    let err = client.delete::<Deal>(DealId(5)).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(script.requests.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]
