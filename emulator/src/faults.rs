@@ -244,10 +244,8 @@ fn parse_time(value: &str, setting: &str) -> Result<Duration, FaultSpecError> {
     } else {
         value.parse::<f64>().map_err(|_| bad())? / 1000.0
     };
-    if !(secs >= 0.0 && secs.is_finite()) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(secs))
+    // Negative, NaN, infinite or too large for a Duration: refused, not a panic.
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 /// A `--faults` specification that cannot be parsed.
@@ -319,6 +317,8 @@ mod tests {
         let f = Faults::parse("latency=0.5s").unwrap();
         assert_eq!(f.default.latency, Duration::from_millis(500));
         assert_eq!(f.default.latency_share, 1.0);
+        assert!(Faults::parse("latency=1e300s").is_err());
+        assert!(Faults::parse("latency=-5ms").is_err());
         let f = Faults::parse("latency=20").unwrap();
         assert_eq!(f.default.latency, Duration::from_millis(20));
         assert!(Faults::parse("").unwrap().is_none());

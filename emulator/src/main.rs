@@ -133,13 +133,16 @@ async fn run(args: Args) -> Result<(), String> {
         }
         config = config.with_cost_model(CostModel::documented().scaled(args.time_scale));
     }
-    if !(args.operating_limit_s > 0.0 && args.operating_limit_s.is_finite()) {
-        return Err(format!(
-            "--operating-limit-s {} must be a positive number of seconds",
-            args.operating_limit_s
-        ));
-    }
-    config = config.with_operating_limit(Duration::from_secs_f64(args.operating_limit_s));
+    let operating_limit = Duration::try_from_secs_f64(args.operating_limit_s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            format!(
+                "--operating-limit-s {} must be a positive number of seconds (480 on real portals)",
+                args.operating_limit_s
+            )
+        })?;
+    config = config.with_operating_limit(operating_limit);
     if let Some(code) = args.webhook_code {
         if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err("--webhook-code must be non-empty Latin letters and digits".into());

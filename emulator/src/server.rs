@@ -503,7 +503,13 @@ fn execute(
                 Err(_) => Work::default(),
             };
             let modeled = m.cost(&work);
-            let scaled = modeled.mul_f64(m.time_scale.max(0.0));
+            // Saturating: `Duration::mul_f64` panics on a huge or infinite scale.
+            let secs = modeled.as_secs_f64() * m.time_scale.max(0.0);
+            let scaled = Duration::try_from_secs_f64(secs).unwrap_or(if secs > 0.0 {
+                Duration::MAX
+            } else {
+                Duration::ZERO
+            });
             (
                 modeled.as_secs_f64(),
                 scaled.checked_sub(actual).filter(|d| !d.is_zero()),
