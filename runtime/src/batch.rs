@@ -43,8 +43,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::client::{
-    AddParams, Client, Exec, UpdateParams, add_params, decode_new_id, expect_true, is_read_method,
-    update_params,
+    AddParams, Client, Exec, UpdateParams, add_params, decode_new_id, expect_true, id_body,
+    is_read_method, update_params,
 };
 use crate::entity::{CreatePayload, Entity, UpdatePayload};
 use crate::error::{ApiErrorCode, Error};
@@ -311,9 +311,12 @@ impl Batch {
     /// Adds a read of one record.
     pub fn get<E: Entity>(&mut self, id: E::Id) -> Handle<E> {
         let method = format!("{}.get", E::METHOD_PREFIX);
-        let mut p = Map::new();
-        p.insert("id".into(), Value::from(id.into()));
-        self.push(method, Ok(Some(p)), true, decode_entity::<E>)
+        self.push(
+            method,
+            Ok(Some(id_body(id.into()))),
+            true,
+            decode_entity::<E>,
+        )
     }
 
     /// Adds an update command (a patch that touches nothing is answered without sending).
@@ -344,9 +347,7 @@ impl Batch {
     /// Adds a delete command.
     pub fn delete<E: Entity>(&mut self, id: E::Id) -> Handle<()> {
         let method = format!("{}.delete", E::METHOD_PREFIX);
-        let mut p = Map::new();
-        p.insert("id".into(), Value::from(id.into()));
-        self.push(method, Ok(Some(p)), true, decode_true)
+        self.push(method, Ok(Some(id_body(id.into()))), true, decode_true)
     }
 
     /// Adds the first page (`start=0`) of a list query.

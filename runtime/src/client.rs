@@ -450,37 +450,17 @@ impl Client {
     ) -> Result<<N::Entity as Entity>::Id, Error> {
         let method = format!("{}.add", <N::Entity as Entity>::METHOD_PREFIX);
         let body = add_params(&method, new, params)?;
-        let r: Response<Value> = self
-            .execute(
-                &method,
-                &body,
-                Exec {
-                    idempotent: params.idempotent,
-                    paced_methods: &[&method],
-                    not_found_on_retry_is_success: false,
-                },
-            )
+        let result: Value = self
+            .execute_one(&method, &body, params.idempotent, false)
             .await?;
-        decode_new_id::<N::Entity>(&method, &r.result)
+        decode_new_id::<N::Entity>(&method, &result)
     }
 
     /// Reads one record (`crm.deal.get`) with every field the portal returns.
     pub async fn get<E: Entity>(&self, id: E::Id) -> Result<E, Error> {
         let method = format!("{}.get", E::METHOD_PREFIX);
-        let mut body = Map::new();
-        body.insert("id".into(), Value::from(id.into()));
-        let r: Response<E> = self
-            .execute(
-                &method,
-                &body,
-                Exec {
-                    idempotent: true,
-                    paced_methods: &[&method],
-                    not_found_on_retry_is_success: false,
-                },
-            )
-            .await?;
-        Ok(r.result)
+        self.execute_one(&method, &id_body(id.into()), true, false)
+            .await
     }
 
     /// Updates a record with the touched fields of a patch (`crm.deal.update` for a
@@ -506,18 +486,10 @@ impl Client {
             return Ok(());
         }
         let body = update_params(&method, id.into(), patch, params)?;
-        let r: Response<Value> = self
-            .execute(
-                &method,
-                &body,
-                Exec {
-                    idempotent: params.idempotent,
-                    paced_methods: &[&method],
-                    not_found_on_retry_is_success: false,
-                },
-            )
+        let result: Value = self
+            .execute_one(&method, &body, params.idempotent, false)
             .await?;
-        expect_true(&method, &r.result)
+        expect_true(&method, &result)
     }
 
     /// Deletes a record (`crm.deal.delete`). Deleting is retried after failures whose outcome
@@ -527,37 +499,16 @@ impl Client {
     /// error ([`Error::is_not_found`]).
     pub async fn delete<E: Entity>(&self, id: E::Id) -> Result<(), Error> {
         let method = format!("{}.delete", E::METHOD_PREFIX);
-        let mut body = Map::new();
-        body.insert("id".into(), Value::from(id.into()));
-        let r: Response<Value> = self
-            .execute(
-                &method,
-                &body,
-                Exec {
-                    idempotent: true,
-                    paced_methods: &[&method],
-                    not_found_on_retry_is_success: true,
-                },
-            )
+        let result: Value = self
+            .execute_one(&method, &id_body(id.into()), true, true)
             .await?;
-        expect_true(&method, &r.result)
+        expect_true(&method, &result)
     }
 
     /// The portal's live field descriptors (`crm.deal.fields`), keyed by field code.
     pub async fn fields<E: Entity>(&self) -> Result<Map<String, Value>, Error> {
         let method = format!("{}.fields", E::METHOD_PREFIX);
-        let r: Response<Map<String, Value>> = self
-            .execute(
-                &method,
-                &Map::new(),
-                Exec {
-                    idempotent: true,
-                    paced_methods: &[&method],
-                    not_found_on_retry_is_success: false,
-                },
-            )
-            .await?;
-        Ok(r.result)
+        self.execute_one(&method, &Map::new(), true, false).await
     }
 
     /// A typed list query (`crm.deal.list`); see [`ListQuery`].
@@ -709,6 +660,22 @@ impl Client {
             }
         };
         parse_answer::<T>(method, status, &content_type, &bytes, &|t| self.redact(t))
+    }
+
+    /// [`execute`](Client::execute) for a call paced on its own method, returning `result`.
+    async fn execute_one<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        idempotent: bool,
+        not_found_on_retry_is_success: bool,
+    ) -> Result<T, Error> {
+        let exec = Exec {
+            idempotent,
+            paced_methods: &[method],
+            not_found_on_retry_is_success,
+        };
+        Ok(self.execute(method, params, exec).await?.result)
     }
 
     /// Runs one call with pacing, retries, token refresh and redirect handling.
@@ -895,6 +862,13 @@ impl Client {
             }
         }
     }
+}
+
+/// `{"id": id}` of a get or delete.
+pub(crate) fn id_body(id: u64) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("id".into(), Value::from(id));
+    body
 }
 
 /// Serializes user parameters into a JSON object.
