@@ -528,7 +528,7 @@ impl OAuth {
             return Err(Error::Decode {
                 method: "oauth/token".into(),
                 message: format!(
-                    "the token reply (HTTP {status}) lacks access_token or refresh_token"
+                    "the token reply (HTTP {status}) lacks access_token or refresh_token; check that OAuthTokens::server_endpoint is the Bitrix24 OAuth server (https://oauth.bitrix.info/rest/)"
                 ),
             });
         };

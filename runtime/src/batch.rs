@@ -47,7 +47,7 @@ use crate::client::{
     is_read_method, update_params,
 };
 use crate::entity::{CreatePayload, Entity, UpdatePayload};
-use crate::error::{ApiErrorCode, Error};
+use crate::error::{ApiErrorCode, Error, decode_error};
 use crate::limits::TimeReport;
 use crate::list::{BATCH_SIZE, ListQuery, Page};
 use crate::php;
@@ -182,17 +182,11 @@ impl fmt::Debug for Batch {
 }
 
 fn decode_entity<E: Entity>(method: &str, r: &CommandResult) -> Result<E, Error> {
-    E::deserialize(&r.result).map_err(|e| Error::Decode {
-        method: method.to_owned(),
-        message: e.to_string(),
-    })
+    E::deserialize(&r.result).map_err(|e| decode_error(method, e))
 }
 
 fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Error> {
-    let items = Vec::<E>::deserialize(&r.result).map_err(|e| Error::Decode {
-        method: method.to_owned(),
-        message: e.to_string(),
-    })?;
+    let items = Vec::<E>::deserialize(&r.result).map_err(|e| decode_error(method, e))?;
     Ok(Page {
         items,
         total: r.total,

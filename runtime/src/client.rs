@@ -961,7 +961,9 @@ pub(crate) fn decode_new_id<E: Entity>(method: &str, v: &Value) -> Result<E::Id,
         Some(id) if id > 0 => Ok(E::Id::from(id)),
         _ => Err(Error::Decode {
             method: method.to_owned(),
-            message: format!("expected the new record's id (a positive integer), got {v}"),
+            message: format!(
+                "expected the new record's id (a positive integer), got {v}; the record may have been created, so look for it on the portal before adding it again"
+            ),
         }),
     }
 }
@@ -974,7 +976,9 @@ pub(crate) fn expect_true(method: &str, v: &Value) -> Result<(), Error> {
         Value::Number(n) if n.as_u64() == Some(1) => Ok(()),
         other => Err(Error::Decode {
             method: method.to_owned(),
-            message: format!("expected `true`, got {other}; the portal did not confirm the change"),
+            message: format!(
+                "expected `true`, got {other}; the portal did not confirm the change, so read the record to see whether it changed"
+            ),
         }),
     }
 }
@@ -1054,7 +1058,14 @@ mod tests {
     #[test]
     fn results_are_checked() {
         assert!(expect_true("m", &Value::Bool(true)).is_ok());
-        assert!(expect_true("m", &Value::Bool(false)).is_err());
+        let e = expect_true("m", &Value::Bool(false))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("read the record"), "{e}");
+        assert!(
+            !e.contains("snapshot"),
+            "only decode failures of entities suggest one: {e}"
+        );
         assert!(to_params("m", serde_json::json!([1])).is_err());
         assert!(to_params("m", Value::Null).unwrap().is_empty());
     }

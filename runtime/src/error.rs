@@ -369,11 +369,10 @@ pub enum Error {
         snippet: String,
     },
 
-    /// A response did not decode into the expected type. For generated entities the message
-    /// names the field code and shows the raw value.
-    #[error(
-        "{method}: cannot decode the portal's answer: {message}. If the portal's fields changed, take a new snapshot (`bitrix-codegen snapshot`) and rebuild"
-    )]
+    /// A response did not decode into the expected type, or broke a rule the client relies on.
+    /// For generated entities the message names the field code, shows the raw value and
+    /// suggests a new snapshot; other messages say what to do in their case.
+    #[error("{method}: cannot decode the portal's answer: {message}")]
     Decode {
         /// The REST method.
         method: String,
@@ -438,6 +437,17 @@ impl Error {
     /// Whether the call may or may not have been executed ([`Error::OutcomeUnknown`]).
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, Error::OutcomeUnknown { .. })
+    }
+}
+
+/// A value of the answer did not fit the generated type: the message (from the codec: field
+/// code, expectation, raw value) and what usually fixes it.
+pub(crate) fn decode_error(method: &str, message: impl fmt::Display) -> Error {
+    Error::Decode {
+        method: method.to_owned(),
+        message: format!(
+            "{message}. If the portal's fields changed, take a new snapshot (`bitrix-codegen snapshot`) and rebuild"
+        ),
     }
 }
 

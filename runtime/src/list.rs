@@ -265,7 +265,7 @@ impl<E: Entity> ListQuery<E> {
             (None, Value::Array(rows)) if rows.len() < PAGE_SIZE => Ok(rows.len() as u64),
             _ => Err(Error::Decode {
                 method,
-                message: "the answer has no `total`".into(),
+                message: "the answer has no `total`, so the portal did not count the rows; count the rows of list().all() instead".into(),
             }),
         }
     }
@@ -493,7 +493,7 @@ fn accept_fast_page<E: Entity>(
         let Some(id) = row.id() else {
             return Err(Error::Decode {
                 method: method.to_owned(),
-                message: "a row has no ID although the export selects it".into(),
+                message: "a row has no ID although the export selects it, so the export cannot continue without risking repeated or skipped rows; check that nothing between the client and the portal rewrites the answers".into(),
             });
         };
         let id: u64 = id.into();
@@ -506,7 +506,7 @@ fn accept_fast_page<E: Entity>(
                 return Err(Error::Decode {
                     method: method.to_owned(),
                     message: format!(
-                        "the portal returned ID {id} after ID {prev} in an export ordered by ID {}; the rows are out of order, so the export stops instead of repeating or skipping rows",
+                        "the portal returned ID {id} after ID {prev} in an export ordered by ID {}; the rows are out of order, so the export stops instead of repeating or skipping rows. Every row before this error was yielded once: to resume, export again with a filter on ID beyond {prev}",
                         direction.as_str()
                     ),
                 });
@@ -544,7 +544,7 @@ fn stalled<E>(cur: &mut Cursor<E>, refusal: Option<Error>, plan: &ExportPlan) ->
     if cur.stalls >= plan.client.inner.retry.max_attempts.max(1) {
         Some(refusal.unwrap_or_else(|| Error::Decode {
             method: plan.method.clone(),
-            message: "the portal's batch answers make no progress (no rows, no error)".into(),
+            message: "the portal's batch answers make no progress (no rows, no error); try the export again later".into(),
         }))
     } else {
         None

@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Seq
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiErrorCode, Error, snippet};
+use crate::error::{ApiError, ApiErrorCode, Error, decode_error, snippet};
 use crate::limits::TimeReport;
 
 /// The `time` block of an answer. Every field is optional (older portals lack
@@ -183,7 +183,7 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                         return Attempt::Fatal(Error::Decode {
                             method: method.to_owned(),
                             message: format!(
-                                "the answer (HTTP {status}) has no `result`: {:?}",
+                                "the answer (HTTP {status}) has no `result`: {:?}; check that the address is the portal's REST endpoint",
                                 redact(&snippet(body))
                             ),
                         });
@@ -197,7 +197,7 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                 time: env.time,
             })
         }
-        Err(decode_error) => {
+        Err(error) => {
             if serde_json::from_slice::<IgnoredAny>(body).is_err() {
                 return not_json(method, status, content_type, body, redact);
             }
@@ -211,10 +211,7 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                 }
             }
             if (200..300).contains(&status) {
-                Attempt::Fatal(Error::Decode {
-                    method: method.to_owned(),
-                    message: redact(&decode_error.to_string()),
-                })
+                Attempt::Fatal(decode_error(method, redact(&error.to_string())))
             } else {
                 by_status(method, status, content_type, body, redact)
             }
@@ -575,6 +572,7 @@ mod tests {
             panic!("decode error")
         };
         assert!(message.contains("abc"), "{message}");
+        assert!(message.contains("bitrix-codegen snapshot"), "{message}");
     }
 
     #[test]
