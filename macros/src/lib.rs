@@ -18,7 +18,7 @@ const VALID_ARGS: &str = "schema = \"path/to/deal.json\", names = \"path/to/name
 
 /// Generates a portal's typed entity from its snapshot.
 ///
-/// ```ignore
+/// ```text
 /// #[bitrix_entity(schema = "schemas/demo/deal.json", rename(UF_CRM_1721244482250 = "greeting"))]
 /// pub struct Deal;
 /// ```

@@ -5,9 +5,16 @@
 //!
 //! Types come from your portal's snapshot through [`bitrix_entity`]:
 //!
-//! ```ignore
-//! #[bitrix_runtime::bitrix_entity(schema = "schemas/acme/deal.json")]
+//! ```
+//! // The path is relative to the crate's Cargo.toml: here, this repository's demo portal.
+//! #[bitrix_runtime::bitrix_entity(schema = "../schemas/demo/deal.json")]
 //! pub struct Deal;
+//!
+//! let patch = DealPatch::new().title("Renamed").clear_comments();
+//! assert_eq!(
+//!     serde_json::to_value(&patch).unwrap(),
+//!     serde_json::json!({"TITLE": "Renamed", "COMMENTS": ""})
+//! );
 //! ```
 //!
 //! See the repository README for the three ways to generate them (macro, `build.rs`, CLI).
