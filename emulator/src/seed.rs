@@ -568,7 +568,12 @@ fn plan_for(portal: &mut Portal, f: &FieldDef, files: &[Cell]) -> Plan {
             let refs: Vec<&str> = items.iter().map(String::as_str).collect();
             Plan::Pick {
                 pool: pool(portal, &refs),
-                fill: req(if f.uf { 0.5 } else { 0.6 }),
+                // A real portal always sets a deal's currency (the base one by default).
+                fill: if f.code == "CURRENCY_ID" {
+                    1.0
+                } else {
+                    req(if f.uf { 0.5 } else { 0.6 })
+                },
             }
         }
     }
