@@ -218,7 +218,7 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         };
         let pascal = naming::pascal_case(&ident);
         let enumeration = (d.field_type() == "enumeration")
-            .then(|| build_enum(&names, &pascal, &d, item_renames.get(d.code)));
+            .then(|| build_enum(&names, &pascal, &d, item_renames.get(d.code), &mut diags));
         let enum_ident = enumeration
             .as_ref()
             .map(|e| quote::format_ident!("{}", e.ident));
@@ -420,26 +420,41 @@ fn build_enum(
     field_pascal: &str,
     d: &Descriptor<'_>,
     renames: Option<&BTreeMap<&str, (String, usize)>>,
+    diags: &mut Vec<Diagnostic>,
 ) -> EnumModel {
     let ident = format!("{}{}", names.read, field_pascal);
     let items = d.items();
     let mut variants: Vec<(String, String, String)> = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashSet::new();
     seen.insert("Other".to_owned());
+    // The user's names first: automatic names make way for them, never the other way round.
+    let mut explicit: Vec<(&str, &String, usize)> = renames
+        .into_iter()
+        .flatten()
+        .map(|(item, (name, index))| (*item, name, *index))
+        .collect();
+    explicit.sort_by_key(|e| e.2); // in the order the user wrote them: the later one is wrong
+    for (item, name, index) in explicit {
+        if !seen.insert(name.clone()) {
+            diags.push(error(
+                Origin::Rename(index),
+                format!(
+                    "item rename of {} item {item}: the variant `{name}` is already taken (by another item rename, or `Other`, the variant for items added later); choose another name",
+                    d.code
+                ),
+            ));
+        }
+    }
     for (id, value) in &items {
-        let renamed = renames
-            .and_then(|r| r.get(id.as_str()))
-            .map(|(n, _)| n.clone());
-        let mut name = renamed.unwrap_or_else(|| {
-            let p = naming::pascal_case(value);
-            if p.is_empty() {
-                format!("Item{}", naming::pascal_case(id))
-            } else if p.starts_with(|c: char| c.is_ascii_digit()) {
-                format!("V{p}")
-            } else {
-                p
-            }
-        });
+        if let Some((name, _)) = renames.and_then(|r| r.get(id.as_str())) {
+            variants.push((name.clone(), id.clone(), (*value).to_owned()));
+            continue;
+        }
+        let mut name = match naming::pascal_case(value) {
+            p if p.is_empty() => format!("Item{}", naming::pascal_case(id)),
+            p if p.starts_with(|c: char| c.is_ascii_digit()) => format!("V{p}"),
+            p => p,
+        };
         if naming::is_keyword(&name) {
             name.push('_');
         }
@@ -547,6 +562,68 @@ fn check_collisions(
                     f.code, e.ident
                 )));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::EntityInfo;
+
+    fn enum_snapshot() -> Snapshot {
+        Snapshot::parse(
+            r#"{"result": {"UF_CRM_E": {"type": "enumeration", "isDynamic": true,
+                "items": [{"ID": "1", "VALUE": "Сайт"}, {"ID": "2", "VALUE": "Звонок"}, {"ID": "3", "VALUE": "Сайт"}]}}}"#,
+            &EntityInfo::deal(),
+        )
+        .unwrap()
+    }
+
+    fn variants(options: &Options) -> Result<Vec<String>, Vec<Diagnostic>> {
+        let (model, diags) = build(&enum_snapshot(), options);
+        match model {
+            Some(m) => Ok(m.fields[0]
+                .enumeration
+                .as_ref()
+                .unwrap()
+                .variants
+                .iter()
+                .map(|v| v.0.clone())
+                .collect()),
+            None => Err(diags),
+        }
+    }
+
+    #[test]
+    fn duplicate_item_labels_are_told_apart_by_id() {
+        assert_eq!(
+            variants(&Options::new("Deal")).unwrap(),
+            ["Sayt", "Zvonok", "Sayt3"]
+        );
+    }
+
+    #[test]
+    fn renamed_items_take_precedence_over_automatic_names() {
+        let mut options = Options::new("Deal");
+        options.renames.item("UF_CRM_E", "3", "Sayt");
+        assert_eq!(variants(&options).unwrap(), ["Sayt1", "Zvonok", "Sayt"]);
+    }
+
+    #[test]
+    fn colliding_item_renames_are_errors() {
+        for taken in ["Other", "Call"] {
+            let mut options = Options::new("Deal");
+            options.renames.item("UF_CRM_E", "2", "Call");
+            options.renames.item("UF_CRM_E", "1", taken);
+            let errors = variants(&options).unwrap_err();
+            assert!(
+                errors.iter().any(|e| e
+                    .message
+                    .contains(&format!("the variant `{taken}` is already taken"))
+                    && e.origin == Origin::Rename(1)),
+                "{errors:?}"
+            );
         }
     }
 }
