@@ -368,9 +368,14 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
     } = c;
     let fields = &c.model.fields;
     let variants = fields.iter().map(|f| {
-        let docs = doc_attrs(&field_docs(f));
+        let doc = format!(
+            " `{}` ({}): see [`{read}::{}`].",
+            f.code,
+            md(f.label.as_deref().unwrap_or(&f.title)),
+            f.ident
+        );
         let v = ident(&f.variant);
-        quote!(#docs #v,)
+        quote!(#[doc = #doc] #v,)
     });
     let all = fields.iter().map(|f| ident(&f.variant));
     let metas = fields.iter().map(|f| {
@@ -552,10 +557,16 @@ fn marker_path(c: &Cx<'_>, f: &FieldModel) -> TokenStream {
     quote!(#m::#t)
 }
 
-fn setter_docs(f: &FieldModel, verb: &str) -> TokenStream {
-    let mut lines = vec![format!(" {verb} `{}`.", f.code), String::new()];
-    lines.extend(field_docs(f));
-    doc_attrs(&lines)
+/// One line for a setter, linking to the field's full docs (repeating them on every setter
+/// would multiply the size of the generated code for big portals).
+fn setter_docs(f: &FieldModel, verb: &str, owner: &syn::Ident) -> TokenStream {
+    let line = format!(
+        " {verb} `{}` ({}): see [`{owner}::{}`].",
+        f.code,
+        md(f.label.as_deref().unwrap_or(&f.title)),
+        f.ident
+    );
+    quote!(#[doc = #line])
 }
 
 fn read_only_guard(c: &Cx<'_>, f: &FieldModel, ret: TokenStream) -> TokenStream {
@@ -654,7 +665,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
     let optional_setters = optional.iter().map(|f| {
         let id = ident(&f.ident);
         let ty = &f.mapping.write_ty;
-        let docs = setter_docs(f, "Sets");
+        let docs = setter_docs(f, "Sets", create);
         let dep = deprecated_attr(f);
         quote! {
             #docs
@@ -674,7 +685,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
     let required_setters = required.iter().enumerate().map(|(k, f)| {
         let id = ident(&f.ident);
         let ty = &f.mapping.write_ty;
-        let docs = setter_docs(f, "Sets the required field");
+        let docs = setter_docs(f, "Sets the required field", create);
         let dep = deprecated_attr(f);
         let others: Vec<&syn::Ident> = params
             .iter()
@@ -874,7 +885,7 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
         let id = ident(&f.ident);
         let clear = format_ident!("clear_{}", f.ident);
         let ty = &f.mapping.write_ty;
-        let docs = setter_docs(f, "Sets");
+        let docs = setter_docs(f, "Sets", patch);
         let clear_doc = format!(" Clears `{}` (sends the empty value).", f.code);
         let dep = deprecated_attr(f);
         quote! {

@@ -2202,327 +2202,165 @@ impl ::bitrix_runtime::__private::serde::Serialize for Deal {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub enum DealField {
-    /// **ID**
-    ///
-    /// `ID` · type `integer` · read-only
+    /// `ID` (ID): see [`Deal::id`].
     Id,
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// `TITLE` (Название): see [`Deal::title`].
     Title,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// `TYPE_ID` (Тип): see [`Deal::type_id`].
     TypeId,
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// `CATEGORY_ID` (Воронка): see [`Deal::category_id`].
     CategoryId,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`].
     StageId,
-    /// **Предыдущая стадия**
-    ///
-    /// `PREVIOUS_STAGE_ID` · type `crm_status` (`DEAL_STAGE`) · read-only
+    /// `PREVIOUS_STAGE_ID` (Предыдущая стадия): see [`Deal::previous_stage_id`].
     PreviousStageId,
-    /// **Группа стадии**
-    ///
-    /// `STAGE_SEMANTIC_ID` · type `string` · read-only
+    /// `STAGE_SEMANTIC_ID` (Группа стадии): see [`Deal::stage_semantic_id`].
     StageSemanticId,
-    /// **Новая сделка**
-    ///
-    /// `IS_NEW` · type `char` · read-only
+    /// `IS_NEW` (Новая сделка): see [`Deal::is_new`].
     IsNew,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`].
     IsRecurring,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`].
     IsReturnCustomer,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`].
     IsRepeatedApproach,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// `PROBABILITY` (Вероятность): see [`Deal::probability`].
     Probability,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// `CURRENCY_ID` (Валюта): see [`Deal::currency_id`].
     CurrencyId,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// `OPPORTUNITY` (Сумма): see [`Deal::opportunity`].
     Opportunity,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`].
     IsManualOpportunity,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`].
     TaxValue,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// `COMPANY_ID` (Компания): see [`Deal::company_id`].
     CompanyId,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// `CONTACT_ID` (Контакт): see [`Deal::contact_id`].
     ContactId,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`].
     ContactIds,
-    /// **Предложение**
-    ///
-    /// `QUOTE_ID` · type `crm_quote` · read-only
+    /// `QUOTE_ID` (Предложение): see [`Deal::quote_id`].
     QuoteId,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// `BEGINDATE` (Дата начала): see [`Deal::begindate`].
     Begindate,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// `CLOSEDATE` (Дата завершения): see [`Deal::closedate`].
     Closedate,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// `OPENED` (Доступна для всех): see [`Deal::opened`].
     Opened,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// `CLOSED` (Закрыта): see [`Deal::closed`].
     Closed,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// `COMMENTS` (Комментарий): see [`Deal::comments`].
     Comments,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`].
     AssignedById,
-    /// **Кем создана**
-    ///
-    /// `CREATED_BY_ID` · type `user` · read-only
+    /// `CREATED_BY_ID` (Кем создана): see [`Deal::created_by_id`].
     CreatedById,
-    /// **Кем изменена**
-    ///
-    /// `MODIFY_BY_ID` · type `user` · read-only
+    /// `MODIFY_BY_ID` (Кем изменена): see [`Deal::modify_by_id`].
     ModifyById,
-    /// **MOVED_BY_ID**
-    ///
-    /// `MOVED_BY_ID` · type `user` · read-only
+    /// `MOVED_BY_ID` (MOVED_BY_ID): see [`Deal::moved_by_id`].
     MovedById,
-    /// **Дата создания**
-    ///
-    /// `DATE_CREATE` · type `datetime` · read-only
+    /// `DATE_CREATE` (Дата создания): see [`Deal::date_create`].
     DateCreate,
-    /// **Дата изменения**
-    ///
-    /// `DATE_MODIFY` · type `datetime` · read-only
+    /// `DATE_MODIFY` (Дата изменения): see [`Deal::date_modify`].
     DateModify,
-    /// **MOVED_TIME**
-    ///
-    /// `MOVED_TIME` · type `datetime` · read-only
+    /// `MOVED_TIME` (MOVED_TIME): see [`Deal::moved_time`].
     MovedTime,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// `SOURCE_ID` (Источник): see [`Deal::source_id`].
     SourceId,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`].
     SourceDescription,
-    /// **Лид**
-    ///
-    /// `LEAD_ID` · type `crm_lead` · read-only
+    /// `LEAD_ID` (Лид): see [`Deal::lead_id`].
     LeadId,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`].
     AdditionalInfo,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// `LOCATION_ID` (Местоположение): see [`Deal::location_id`].
     LocationId,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`].
     OriginatorId,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`].
     OriginId,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`].
     UtmSource,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`].
     UtmMedium,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`].
     UtmCampaign,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`].
     UtmContent,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`].
     UtmTerm,
-    /// **LAST_ACTIVITY_TIME**
-    ///
-    /// `LAST_ACTIVITY_TIME` · type `datetime` · read-only
+    /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME): see [`Deal::last_activity_time`].
     LastActivityTime,
-    /// **LAST_ACTIVITY_BY**
-    ///
-    /// `LAST_ACTIVITY_BY` · type `user` · read-only
+    /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY): see [`Deal::last_activity_by`].
     LastActivityBy,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`].
     ParentId1220,
-    /// **Договоры**
-    ///
-    /// `PARENT_ID_153` · type `crm_entity`
+    /// `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`].
     ParentId153,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`].
     UfCrm1721244482250,
-    /// **Дополнительные телефоны**
-    ///
-    /// `UF_CRM_1721244500101` · type `string` · multiple, user field
+    /// `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`].
     UfCrm1721244500101,
-    /// **Количество мест**
-    ///
-    /// `UF_CRM_1721244512345` · type `integer` · user field
+    /// `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`].
     UfCrm1721244512345,
-    /// **Номера заказов 1С**
-    ///
-    /// `UF_CRM_1721244512346` · type `integer` · multiple, user field
+    /// `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`].
     UfCrm1721244512346,
-    /// **Скидка, %**
-    ///
-    /// `UF_CRM_1721244523456` · type `double` · user field
+    /// `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`].
     UfCrm1721244523456,
-    /// **Вес партий, кг**
-    ///
-    /// `UF_CRM_1721244523457` · type `double` · multiple, user field
+    /// `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`].
     UfCrm1721244523457,
-    /// **Договор подписан**
-    ///
-    /// `UF_CRM_1721244534567` · type `boolean` · user field
+    /// `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`].
     UfCrm1721244534567,
-    /// **Дата подписания**
-    ///
-    /// `UF_CRM_1721244545678` · type `date` · user field
+    /// `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`].
     UfCrm1721244545678,
-    /// **Даты поставок**
-    ///
-    /// `UF_CRM_1721244545679` · type `date` · multiple, user field
+    /// `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`].
     UfCrm1721244545679,
-    /// **Время встречи**
-    ///
-    /// `UF_CRM_1721244556789` · type `datetime` · user field
+    /// `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`].
     UfCrm1721244556789,
-    /// **Напоминания**
-    ///
-    /// `UF_CRM_1721244556790` · type `datetime` · multiple, user field
+    /// `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`].
     UfCrm1721244556790,
-    /// **Бюджет клиента**
-    ///
-    /// `UF_CRM_1721244567890` · type `money` · user field
+    /// `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`].
     UfCrm1721244567890,
-    /// **Платежи**
-    ///
-    /// `UF_CRM_1721244567891` · type `money` · multiple, user field
+    /// `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`].
     UfCrm1721244567891,
-    /// **Сайт клиента**
-    ///
-    /// `UF_CRM_1721244578901` · type `url` · user field
+    /// `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`].
     UfCrm1721244578901,
-    /// **Ссылки на материалы**
-    ///
-    /// `UF_CRM_1721244578902` · type `url` · multiple, user field
+    /// `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`].
     UfCrm1721244578902,
-    /// **Адрес доставки**
-    ///
-    /// `UF_CRM_1721244589012` · type `address` · user field
+    /// `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`].
     UfCrm1721244589012,
-    /// **Адреса филиалов**
-    ///
-    /// `UF_CRM_1721244589013` · type `address` · multiple, user field
+    /// `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`].
     UfCrm1721244589013,
-    /// **Канал продаж**
-    ///
-    /// `UF_CRM_1721244590123` · type `enumeration` · required, user field
-    ///
-    /// Labels: "Канал продаж", "Канал".
+    /// `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`].
     UfCrm1721244590123,
-    /// **Интересы клиента**
-    ///
-    /// `UF_CRM_1721244601234` · type `enumeration` · multiple, user field
+    /// `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`].
     UfCrm1721244601234,
-    /// **Договор**
-    ///
-    /// `UF_CRM_1721244612345` · type `file` · user field
+    /// `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`].
     UfCrm1721244612345,
-    /// **Сканы документов**
-    ///
-    /// `UF_CRM_1721244612346` · type `file` · multiple, user field
+    /// `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`].
     UfCrm1721244612346,
-    /// **Менеджер проекта**
-    ///
-    /// `UF_CRM_1721244634567` · type `employee` · user field
+    /// `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`].
     UfCrm1721244634567,
-    /// **Наблюдатели**
-    ///
-    /// `UF_CRM_1721244634568` · type `employee` · multiple, user field
+    /// `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`].
     UfCrm1721244634568,
-    /// **Отрасль клиента**
-    ///
-    /// `UF_CRM_1721244656789` · type `crm_status` · user field
+    /// `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`].
     UfCrm1721244656789,
-    /// **Дополнительные источники**
-    ///
-    /// `UF_CRM_1721244656790` · type `crm_status` · multiple, user field
+    /// `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`].
     UfCrm1721244656790,
-    /// **Основной товар**
-    ///
-    /// `UF_CRM_1721244667890` · type `iblock_element` · user field
+    /// `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`].
     UfCrm1721244667890,
-    /// **Сопутствующие товары**
-    ///
-    /// `UF_CRM_1721244667891` · type `iblock_element` · multiple, user field
+    /// `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`].
     UfCrm1721244667891,
-    /// **Раздел каталога**
-    ///
-    /// `UF_CRM_1721244678901` · type `iblock_section` · user field
+    /// `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`].
     UfCrm1721244678901,
-    /// **Разделы каталога**
-    ///
-    /// `UF_CRM_1721244678902` · type `iblock_section` · multiple, user field
+    /// `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`].
     UfCrm1721244678902,
-    /// **Связанный договор**
-    ///
-    /// `UF_CRM_1721244689012` · type `crm` · user field
+    /// `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`].
     UfCrm1721244689012,
-    /// **Участники сделки**
-    ///
-    /// `UF_CRM_1721244689013` · type `crm` · multiple, user field
+    /// `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`].
     UfCrm1721244689013,
-    /// **Бронирование переговорной**
-    ///
-    /// `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
+    /// `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`].
     UfCrm1721244701234,
 }
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
@@ -5017,11 +4855,7 @@ impl NewDealBuilder {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl<R0> NewDealBuilder<R0> {
-    /// Sets `TITLE`.
-    ///
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Sets `TITLE` (Название): see [`NewDeal::title`].
     pub fn title(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5029,11 +4863,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.title = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `TYPE_ID`.
-    ///
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Sets `TYPE_ID` (Тип): see [`NewDeal::type_id`].
     pub fn type_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -5041,11 +4871,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.type_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CATEGORY_ID`.
-    ///
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// Sets `CATEGORY_ID` (Воронка): see [`NewDeal::category_id`].
     pub fn category_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CategoryId>,
@@ -5053,11 +4879,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.category_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `STAGE_ID`.
-    ///
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Sets `STAGE_ID` (Стадия сделки): see [`NewDeal::stage_id`].
     pub fn stage_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -5065,20 +4887,12 @@ impl<R0> NewDealBuilder<R0> {
         self.values.stage_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_RECURRING`.
-    ///
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewDeal::is_recurring`].
     pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.values.is_recurring = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_RETURN_CUSTOMER`.
-    ///
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewDeal::is_return_customer`].
     pub fn is_return_customer(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -5086,11 +4900,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.is_return_customer = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_REPEATED_APPROACH`.
-    ///
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewDeal::is_repeated_approach`].
     pub fn is_repeated_approach(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -5098,20 +4908,12 @@ impl<R0> NewDealBuilder<R0> {
         self.values.is_repeated_approach = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `PROBABILITY`.
-    ///
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Sets `PROBABILITY` (Вероятность): see [`NewDeal::probability`].
     pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
         self.values.probability = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CURRENCY_ID`.
-    ///
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Sets `CURRENCY_ID` (Валюта): see [`NewDeal::currency_id`].
     pub fn currency_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
@@ -5119,11 +4921,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.currency_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `OPPORTUNITY`.
-    ///
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Sets `OPPORTUNITY` (Сумма): see [`NewDeal::opportunity`].
     pub fn opportunity(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -5131,11 +4929,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.opportunity = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_MANUAL_OPPORTUNITY`.
-    ///
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewDeal::is_manual_opportunity`].
     pub fn is_manual_opportunity(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -5143,11 +4937,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.is_manual_opportunity = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `TAX_VALUE`.
-    ///
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Sets `TAX_VALUE` (Ставка налога): see [`NewDeal::tax_value`].
     pub fn tax_value(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -5155,11 +4945,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.tax_value = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `COMPANY_ID`.
-    ///
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Sets `COMPANY_ID` (Компания): see [`NewDeal::company_id`].
     pub fn company_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
@@ -5167,11 +4953,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.company_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CONTACT_ID`.
-    ///
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Sets `CONTACT_ID` (Контакт): see [`NewDeal::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub fn contact_id(
         mut self,
@@ -5180,11 +4962,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.contact_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CONTACT_IDS`.
-    ///
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
     pub fn contact_ids(
         mut self,
         value: impl ::core::convert::Into<
@@ -5194,11 +4972,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.contact_ids = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `BEGINDATE`.
-    ///
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Sets `BEGINDATE` (Дата начала): see [`NewDeal::begindate`].
     pub fn begindate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -5206,11 +4980,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.begindate = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CLOSEDATE`.
-    ///
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Sets `CLOSEDATE` (Дата завершения): see [`NewDeal::closedate`].
     pub fn closedate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -5218,29 +4988,17 @@ impl<R0> NewDealBuilder<R0> {
         self.values.closedate = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `OPENED`.
-    ///
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Sets `OPENED` (Доступна для всех): see [`NewDeal::opened`].
     pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.values.opened = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CLOSED`.
-    ///
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Sets `CLOSED` (Закрыта): see [`NewDeal::closed`].
     pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.values.closed = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `COMMENTS`.
-    ///
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
     pub fn comments(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5248,11 +5006,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.comments = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ASSIGNED_BY_ID`.
-    ///
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewDeal::assigned_by_id`].
     pub fn assigned_by_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
@@ -5260,11 +5014,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.assigned_by_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `SOURCE_ID`.
-    ///
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Sets `SOURCE_ID` (Источник): see [`NewDeal::source_id`].
     pub fn source_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -5272,11 +5022,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.source_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `SOURCE_DESCRIPTION`.
-    ///
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewDeal::source_description`].
     pub fn source_description(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5284,11 +5030,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.source_description = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ADDITIONAL_INFO`.
-    ///
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewDeal::additional_info`].
     pub fn additional_info(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5296,11 +5038,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.additional_info = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `LOCATION_ID`.
-    ///
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Sets `LOCATION_ID` (Местоположение): see [`NewDeal::location_id`].
     pub fn location_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
@@ -5308,11 +5046,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.location_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ORIGINATOR_ID`.
-    ///
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewDeal::originator_id`].
     pub fn originator_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5320,11 +5054,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.originator_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ORIGIN_ID`.
-    ///
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewDeal::origin_id`].
     pub fn origin_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5332,11 +5062,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.origin_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_SOURCE`.
-    ///
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Sets `UTM_SOURCE` (Рекламная система): see [`NewDeal::utm_source`].
     pub fn utm_source(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5344,11 +5070,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.utm_source = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_MEDIUM`.
-    ///
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewDeal::utm_medium`].
     pub fn utm_medium(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5356,11 +5078,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.utm_medium = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_CAMPAIGN`.
-    ///
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewDeal::utm_campaign`].
     pub fn utm_campaign(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5368,11 +5086,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.utm_campaign = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_CONTENT`.
-    ///
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewDeal::utm_content`].
     pub fn utm_content(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5380,11 +5094,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.utm_content = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_TERM`.
-    ///
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewDeal::utm_term`].
     pub fn utm_term(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5392,11 +5102,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.utm_term = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `PARENT_ID_1220`.
-    ///
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Sets `PARENT_ID_1220` (Проекты): see [`NewDeal::parent_id_1220`].
     pub fn parent_id_1220(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
@@ -5404,11 +5110,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.parent_id_1220 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `PARENT_ID_153`.
-    ///
-    /// **Договоры**
-    ///
-    /// `PARENT_ID_153` · type `crm_entity`
+    /// Sets `PARENT_ID_153` (Договоры): see [`NewDeal::parent_id_153`].
     pub fn parent_id_153(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
@@ -5416,11 +5118,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.parent_id_153 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244482250`.
-    ///
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::uf_crm_1721244482250`].
     pub fn uf_crm_1721244482250(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5428,11 +5126,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244482250 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244500101`.
-    ///
-    /// **Дополнительные телефоны**
-    ///
-    /// `UF_CRM_1721244500101` · type `string` · multiple, user field
+    /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`NewDeal::uf_crm_1721244500101`].
     pub fn uf_crm_1721244500101(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
@@ -5440,11 +5134,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244500101 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244512345`.
-    ///
-    /// **Количество мест**
-    ///
-    /// `UF_CRM_1721244512345` · type `integer` · user field
+    /// Sets `UF_CRM_1721244512345` (Количество мест): see [`NewDeal::uf_crm_1721244512345`].
     pub fn uf_crm_1721244512345(
         mut self,
         value: impl ::core::convert::Into<i64>,
@@ -5452,11 +5142,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244512345 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244512346`.
-    ///
-    /// **Номера заказов 1С**
-    ///
-    /// `UF_CRM_1721244512346` · type `integer` · multiple, user field
+    /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`NewDeal::uf_crm_1721244512346`].
     pub fn uf_crm_1721244512346(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<i64>>,
@@ -5464,11 +5150,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244512346 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244523456`.
-    ///
-    /// **Скидка, %**
-    ///
-    /// `UF_CRM_1721244523456` · type `double` · user field
+    /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`NewDeal::uf_crm_1721244523456`].
     pub fn uf_crm_1721244523456(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -5476,11 +5158,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244523456 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244523457`.
-    ///
-    /// **Вес партий, кг**
-    ///
-    /// `UF_CRM_1721244523457` · type `double` · multiple, user field
+    /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`NewDeal::uf_crm_1721244523457`].
     pub fn uf_crm_1721244523457(
         mut self,
         value: impl ::core::convert::Into<
@@ -5490,11 +5168,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244523457 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244534567`.
-    ///
-    /// **Договор подписан**
-    ///
-    /// `UF_CRM_1721244534567` · type `boolean` · user field
+    /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`NewDeal::uf_crm_1721244534567`].
     pub fn uf_crm_1721244534567(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -5502,11 +5176,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244534567 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244545678`.
-    ///
-    /// **Дата подписания**
-    ///
-    /// `UF_CRM_1721244545678` · type `date` · user field
+    /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`NewDeal::uf_crm_1721244545678`].
     pub fn uf_crm_1721244545678(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -5514,11 +5184,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244545678 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244545679`.
-    ///
-    /// **Даты поставок**
-    ///
-    /// `UF_CRM_1721244545679` · type `date` · multiple, user field
+    /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`NewDeal::uf_crm_1721244545679`].
     pub fn uf_crm_1721244545679(
         mut self,
         value: impl ::core::convert::Into<
@@ -5528,11 +5194,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244545679 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244556789`.
-    ///
-    /// **Время встречи**
-    ///
-    /// `UF_CRM_1721244556789` · type `datetime` · user field
+    /// Sets `UF_CRM_1721244556789` (Время встречи): see [`NewDeal::uf_crm_1721244556789`].
     pub fn uf_crm_1721244556789(
         mut self,
         value: impl ::core::convert::Into<
@@ -5542,11 +5204,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244556789 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244556790`.
-    ///
-    /// **Напоминания**
-    ///
-    /// `UF_CRM_1721244556790` · type `datetime` · multiple, user field
+    /// Sets `UF_CRM_1721244556790` (Напоминания): see [`NewDeal::uf_crm_1721244556790`].
     pub fn uf_crm_1721244556790(
         mut self,
         value: impl ::core::convert::Into<
@@ -5558,11 +5216,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244556790 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244567890`.
-    ///
-    /// **Бюджет клиента**
-    ///
-    /// `UF_CRM_1721244567890` · type `money` · user field
+    /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`NewDeal::uf_crm_1721244567890`].
     pub fn uf_crm_1721244567890(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Money>,
@@ -5570,11 +5224,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244567890 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244567891`.
-    ///
-    /// **Платежи**
-    ///
-    /// `UF_CRM_1721244567891` · type `money` · multiple, user field
+    /// Sets `UF_CRM_1721244567891` (Платежи): see [`NewDeal::uf_crm_1721244567891`].
     pub fn uf_crm_1721244567891(
         mut self,
         value: impl ::core::convert::Into<
@@ -5584,11 +5234,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244567891 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244578901`.
-    ///
-    /// **Сайт клиента**
-    ///
-    /// `UF_CRM_1721244578901` · type `url` · user field
+    /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`NewDeal::uf_crm_1721244578901`].
     pub fn uf_crm_1721244578901(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -5596,11 +5242,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244578901 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244578902`.
-    ///
-    /// **Ссылки на материалы**
-    ///
-    /// `UF_CRM_1721244578902` · type `url` · multiple, user field
+    /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`NewDeal::uf_crm_1721244578902`].
     pub fn uf_crm_1721244578902(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
@@ -5608,11 +5250,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244578902 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244589012`.
-    ///
-    /// **Адрес доставки**
-    ///
-    /// `UF_CRM_1721244589012` · type `address` · user field
+    /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`NewDeal::uf_crm_1721244589012`].
     pub fn uf_crm_1721244589012(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Address>,
@@ -5620,11 +5258,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244589012 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244589013`.
-    ///
-    /// **Адреса филиалов**
-    ///
-    /// `UF_CRM_1721244589013` · type `address` · multiple, user field
+    /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`NewDeal::uf_crm_1721244589013`].
     pub fn uf_crm_1721244589013(
         mut self,
         value: impl ::core::convert::Into<
@@ -5634,11 +5268,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244589013 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244601234`.
-    ///
-    /// **Интересы клиента**
-    ///
-    /// `UF_CRM_1721244601234` · type `enumeration` · multiple, user field
+    /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`NewDeal::uf_crm_1721244601234`].
     pub fn uf_crm_1721244601234(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<DealUfCrm1721244601234>>,
@@ -5646,11 +5276,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244601234 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244612345`.
-    ///
-    /// **Договор**
-    ///
-    /// `UF_CRM_1721244612345` · type `file` · user field
+    /// Sets `UF_CRM_1721244612345` (Договор): see [`NewDeal::uf_crm_1721244612345`].
     pub fn uf_crm_1721244612345(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::FileUpload>,
@@ -5658,11 +5284,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244612345 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244612346`.
-    ///
-    /// **Сканы документов**
-    ///
-    /// `UF_CRM_1721244612346` · type `file` · multiple, user field
+    /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`NewDeal::uf_crm_1721244612346`].
     pub fn uf_crm_1721244612346(
         mut self,
         value: impl ::core::convert::Into<
@@ -5672,11 +5294,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244612346 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244634567`.
-    ///
-    /// **Менеджер проекта**
-    ///
-    /// `UF_CRM_1721244634567` · type `employee` · user field
+    /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`NewDeal::uf_crm_1721244634567`].
     pub fn uf_crm_1721244634567(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
@@ -5684,11 +5302,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244634567 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244634568`.
-    ///
-    /// **Наблюдатели**
-    ///
-    /// `UF_CRM_1721244634568` · type `employee` · multiple, user field
+    /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`NewDeal::uf_crm_1721244634568`].
     pub fn uf_crm_1721244634568(
         mut self,
         value: impl ::core::convert::Into<
@@ -5698,11 +5312,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244634568 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244656789`.
-    ///
-    /// **Отрасль клиента**
-    ///
-    /// `UF_CRM_1721244656789` · type `crm_status` · user field
+    /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`NewDeal::uf_crm_1721244656789`].
     pub fn uf_crm_1721244656789(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -5710,11 +5320,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244656789 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244656790`.
-    ///
-    /// **Дополнительные источники**
-    ///
-    /// `UF_CRM_1721244656790` · type `crm_status` · multiple, user field
+    /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`NewDeal::uf_crm_1721244656790`].
     pub fn uf_crm_1721244656790(
         mut self,
         value: impl ::core::convert::Into<
@@ -5724,11 +5330,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244656790 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244667890`.
-    ///
-    /// **Основной товар**
-    ///
-    /// `UF_CRM_1721244667890` · type `iblock_element` · user field
+    /// Sets `UF_CRM_1721244667890` (Основной товар): see [`NewDeal::uf_crm_1721244667890`].
     pub fn uf_crm_1721244667890(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::IblockElementId>,
@@ -5736,11 +5338,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244667890 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244667891`.
-    ///
-    /// **Сопутствующие товары**
-    ///
-    /// `UF_CRM_1721244667891` · type `iblock_element` · multiple, user field
+    /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`NewDeal::uf_crm_1721244667891`].
     pub fn uf_crm_1721244667891(
         mut self,
         value: impl ::core::convert::Into<
@@ -5750,11 +5348,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244667891 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244678901`.
-    ///
-    /// **Раздел каталога**
-    ///
-    /// `UF_CRM_1721244678901` · type `iblock_section` · user field
+    /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`NewDeal::uf_crm_1721244678901`].
     pub fn uf_crm_1721244678901(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::IblockSectionId>,
@@ -5762,11 +5356,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244678901 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244678902`.
-    ///
-    /// **Разделы каталога**
-    ///
-    /// `UF_CRM_1721244678902` · type `iblock_section` · multiple, user field
+    /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`NewDeal::uf_crm_1721244678902`].
     pub fn uf_crm_1721244678902(
         mut self,
         value: impl ::core::convert::Into<
@@ -5776,11 +5366,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244678902 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244689012`.
-    ///
-    /// **Связанный договор**
-    ///
-    /// `UF_CRM_1721244689012` · type `crm` · user field
+    /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`NewDeal::uf_crm_1721244689012`].
     pub fn uf_crm_1721244689012(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CrmLink>,
@@ -5788,11 +5374,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244689012 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244689013`.
-    ///
-    /// **Участники сделки**
-    ///
-    /// `UF_CRM_1721244689013` · type `crm` · multiple, user field
+    /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`NewDeal::uf_crm_1721244689013`].
     pub fn uf_crm_1721244689013(
         mut self,
         value: impl ::core::convert::Into<
@@ -5802,11 +5384,7 @@ impl<R0> NewDealBuilder<R0> {
         self.values.uf_crm_1721244689013 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244701234`.
-    ///
-    /// **Бронирование переговорной**
-    ///
-    /// `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
+    /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`NewDeal::uf_crm_1721244701234`].
     pub fn uf_crm_1721244701234(
         mut self,
         value: impl ::core::convert::Into<
@@ -5946,13 +5524,7 @@ impl<R0> NewDealBuilder<R0> {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewDealBuilder<deal_fields::UF_CRM_1721244590123> {
-    /// Sets the required field `UF_CRM_1721244590123`.
-    ///
-    /// **Канал продаж**
-    ///
-    /// `UF_CRM_1721244590123` · type `enumeration` · required, user field
-    ///
-    /// Labels: "Канал продаж", "Канал".
+    /// Sets the required field `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::uf_crm_1721244590123`].
     pub fn uf_crm_1721244590123(
         self,
         value: impl ::core::convert::Into<DealUfCrm1721244590123>,
@@ -6366,11 +5938,7 @@ impl DealPatch {
     pub fn new() -> Self {
         ::core::default::Default::default()
     }
-    /// Sets `TITLE`.
-    ///
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Sets `TITLE` (Название): see [`DealPatch::title`].
     pub fn title(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6383,11 +5951,7 @@ impl DealPatch {
         self.title = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `TYPE_ID`.
-    ///
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Sets `TYPE_ID` (Тип): see [`DealPatch::type_id`].
     pub fn type_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -6400,11 +5964,7 @@ impl DealPatch {
         self.type_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `STAGE_ID`.
-    ///
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Sets `STAGE_ID` (Стадия сделки): see [`DealPatch::stage_id`].
     pub fn stage_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -6417,11 +5977,7 @@ impl DealPatch {
         self.stage_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_RECURRING`.
-    ///
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Sets `IS_RECURRING` (Регулярная сделка): see [`DealPatch::is_recurring`].
     pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.is_recurring = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -6431,11 +5987,7 @@ impl DealPatch {
         self.is_recurring = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_RETURN_CUSTOMER`.
-    ///
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`DealPatch::is_return_customer`].
     pub fn is_return_customer(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -6448,11 +6000,7 @@ impl DealPatch {
         self.is_return_customer = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_REPEATED_APPROACH`.
-    ///
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`DealPatch::is_repeated_approach`].
     pub fn is_repeated_approach(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -6465,11 +6013,7 @@ impl DealPatch {
         self.is_repeated_approach = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `PROBABILITY`.
-    ///
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Sets `PROBABILITY` (Вероятность): see [`DealPatch::probability`].
     pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
         self.probability = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -6479,11 +6023,7 @@ impl DealPatch {
         self.probability = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CURRENCY_ID`.
-    ///
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Sets `CURRENCY_ID` (Валюта): see [`DealPatch::currency_id`].
     pub fn currency_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
@@ -6496,11 +6036,7 @@ impl DealPatch {
         self.currency_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `OPPORTUNITY`.
-    ///
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Sets `OPPORTUNITY` (Сумма): see [`DealPatch::opportunity`].
     pub fn opportunity(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -6513,11 +6049,7 @@ impl DealPatch {
         self.opportunity = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_MANUAL_OPPORTUNITY`.
-    ///
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`DealPatch::is_manual_opportunity`].
     pub fn is_manual_opportunity(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -6530,11 +6062,7 @@ impl DealPatch {
         self.is_manual_opportunity = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `TAX_VALUE`.
-    ///
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Sets `TAX_VALUE` (Ставка налога): see [`DealPatch::tax_value`].
     pub fn tax_value(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -6547,11 +6075,7 @@ impl DealPatch {
         self.tax_value = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `COMPANY_ID`.
-    ///
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Sets `COMPANY_ID` (Компания): see [`DealPatch::company_id`].
     pub fn company_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
@@ -6564,11 +6088,7 @@ impl DealPatch {
         self.company_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CONTACT_ID`.
-    ///
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Sets `CONTACT_ID` (Контакт): see [`DealPatch::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub fn contact_id(
         mut self,
@@ -6583,11 +6103,7 @@ impl DealPatch {
         self.contact_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CONTACT_IDS`.
-    ///
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
     pub fn contact_ids(
         mut self,
         value: impl ::core::convert::Into<
@@ -6602,11 +6118,7 @@ impl DealPatch {
         self.contact_ids = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `BEGINDATE`.
-    ///
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Sets `BEGINDATE` (Дата начала): see [`DealPatch::begindate`].
     pub fn begindate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -6619,11 +6131,7 @@ impl DealPatch {
         self.begindate = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CLOSEDATE`.
-    ///
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Sets `CLOSEDATE` (Дата завершения): see [`DealPatch::closedate`].
     pub fn closedate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -6636,11 +6144,7 @@ impl DealPatch {
         self.closedate = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `OPENED`.
-    ///
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Sets `OPENED` (Доступна для всех): see [`DealPatch::opened`].
     pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.opened = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -6650,11 +6154,7 @@ impl DealPatch {
         self.opened = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CLOSED`.
-    ///
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Sets `CLOSED` (Закрыта): see [`DealPatch::closed`].
     pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.closed = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -6664,11 +6164,7 @@ impl DealPatch {
         self.closed = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `COMMENTS`.
-    ///
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
     pub fn comments(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6681,11 +6177,7 @@ impl DealPatch {
         self.comments = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ASSIGNED_BY_ID`.
-    ///
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`DealPatch::assigned_by_id`].
     pub fn assigned_by_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
@@ -6698,11 +6190,7 @@ impl DealPatch {
         self.assigned_by_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `SOURCE_ID`.
-    ///
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Sets `SOURCE_ID` (Источник): see [`DealPatch::source_id`].
     pub fn source_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -6715,11 +6203,7 @@ impl DealPatch {
         self.source_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `SOURCE_DESCRIPTION`.
-    ///
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`DealPatch::source_description`].
     pub fn source_description(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6732,11 +6216,7 @@ impl DealPatch {
         self.source_description = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ADDITIONAL_INFO`.
-    ///
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`DealPatch::additional_info`].
     pub fn additional_info(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6749,11 +6229,7 @@ impl DealPatch {
         self.additional_info = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `LOCATION_ID`.
-    ///
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Sets `LOCATION_ID` (Местоположение): see [`DealPatch::location_id`].
     pub fn location_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
@@ -6766,11 +6242,7 @@ impl DealPatch {
         self.location_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ORIGINATOR_ID`.
-    ///
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`DealPatch::originator_id`].
     pub fn originator_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6783,11 +6255,7 @@ impl DealPatch {
         self.originator_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ORIGIN_ID`.
-    ///
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`DealPatch::origin_id`].
     pub fn origin_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6800,11 +6268,7 @@ impl DealPatch {
         self.origin_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_SOURCE`.
-    ///
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Sets `UTM_SOURCE` (Рекламная система): see [`DealPatch::utm_source`].
     pub fn utm_source(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6817,11 +6281,7 @@ impl DealPatch {
         self.utm_source = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_MEDIUM`.
-    ///
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Sets `UTM_MEDIUM` (Тип трафика): see [`DealPatch::utm_medium`].
     pub fn utm_medium(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6834,11 +6294,7 @@ impl DealPatch {
         self.utm_medium = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_CAMPAIGN`.
-    ///
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`DealPatch::utm_campaign`].
     pub fn utm_campaign(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6851,11 +6307,7 @@ impl DealPatch {
         self.utm_campaign = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_CONTENT`.
-    ///
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Sets `UTM_CONTENT` (Содержание кампании): see [`DealPatch::utm_content`].
     pub fn utm_content(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6868,11 +6320,7 @@ impl DealPatch {
         self.utm_content = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_TERM`.
-    ///
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Sets `UTM_TERM` (Условие поиска кампании): see [`DealPatch::utm_term`].
     pub fn utm_term(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6885,11 +6333,7 @@ impl DealPatch {
         self.utm_term = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `PARENT_ID_1220`.
-    ///
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Sets `PARENT_ID_1220` (Проекты): see [`DealPatch::parent_id_1220`].
     pub fn parent_id_1220(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
@@ -6902,11 +6346,7 @@ impl DealPatch {
         self.parent_id_1220 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `PARENT_ID_153`.
-    ///
-    /// **Договоры**
-    ///
-    /// `PARENT_ID_153` · type `crm_entity`
+    /// Sets `PARENT_ID_153` (Договоры): see [`DealPatch::parent_id_153`].
     pub fn parent_id_153(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
@@ -6919,11 +6359,7 @@ impl DealPatch {
         self.parent_id_153 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244482250`.
-    ///
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::uf_crm_1721244482250`].
     pub fn uf_crm_1721244482250(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -6936,11 +6372,7 @@ impl DealPatch {
         self.uf_crm_1721244482250 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244500101`.
-    ///
-    /// **Дополнительные телефоны**
-    ///
-    /// `UF_CRM_1721244500101` · type `string` · multiple, user field
+    /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`DealPatch::uf_crm_1721244500101`].
     pub fn uf_crm_1721244500101(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
@@ -6953,11 +6385,7 @@ impl DealPatch {
         self.uf_crm_1721244500101 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244512345`.
-    ///
-    /// **Количество мест**
-    ///
-    /// `UF_CRM_1721244512345` · type `integer` · user field
+    /// Sets `UF_CRM_1721244512345` (Количество мест): see [`DealPatch::uf_crm_1721244512345`].
     pub fn uf_crm_1721244512345(
         mut self,
         value: impl ::core::convert::Into<i64>,
@@ -6970,11 +6398,7 @@ impl DealPatch {
         self.uf_crm_1721244512345 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244512346`.
-    ///
-    /// **Номера заказов 1С**
-    ///
-    /// `UF_CRM_1721244512346` · type `integer` · multiple, user field
+    /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`DealPatch::uf_crm_1721244512346`].
     pub fn uf_crm_1721244512346(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<i64>>,
@@ -6987,11 +6411,7 @@ impl DealPatch {
         self.uf_crm_1721244512346 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244523456`.
-    ///
-    /// **Скидка, %**
-    ///
-    /// `UF_CRM_1721244523456` · type `double` · user field
+    /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`DealPatch::uf_crm_1721244523456`].
     pub fn uf_crm_1721244523456(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -7004,11 +6424,7 @@ impl DealPatch {
         self.uf_crm_1721244523456 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244523457`.
-    ///
-    /// **Вес партий, кг**
-    ///
-    /// `UF_CRM_1721244523457` · type `double` · multiple, user field
+    /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`DealPatch::uf_crm_1721244523457`].
     pub fn uf_crm_1721244523457(
         mut self,
         value: impl ::core::convert::Into<
@@ -7023,11 +6439,7 @@ impl DealPatch {
         self.uf_crm_1721244523457 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244534567`.
-    ///
-    /// **Договор подписан**
-    ///
-    /// `UF_CRM_1721244534567` · type `boolean` · user field
+    /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`DealPatch::uf_crm_1721244534567`].
     pub fn uf_crm_1721244534567(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -7040,11 +6452,7 @@ impl DealPatch {
         self.uf_crm_1721244534567 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244545678`.
-    ///
-    /// **Дата подписания**
-    ///
-    /// `UF_CRM_1721244545678` · type `date` · user field
+    /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`DealPatch::uf_crm_1721244545678`].
     pub fn uf_crm_1721244545678(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -7057,11 +6465,7 @@ impl DealPatch {
         self.uf_crm_1721244545678 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244545679`.
-    ///
-    /// **Даты поставок**
-    ///
-    /// `UF_CRM_1721244545679` · type `date` · multiple, user field
+    /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`DealPatch::uf_crm_1721244545679`].
     pub fn uf_crm_1721244545679(
         mut self,
         value: impl ::core::convert::Into<
@@ -7076,11 +6480,7 @@ impl DealPatch {
         self.uf_crm_1721244545679 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244556789`.
-    ///
-    /// **Время встречи**
-    ///
-    /// `UF_CRM_1721244556789` · type `datetime` · user field
+    /// Sets `UF_CRM_1721244556789` (Время встречи): see [`DealPatch::uf_crm_1721244556789`].
     pub fn uf_crm_1721244556789(
         mut self,
         value: impl ::core::convert::Into<
@@ -7095,11 +6495,7 @@ impl DealPatch {
         self.uf_crm_1721244556789 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244556790`.
-    ///
-    /// **Напоминания**
-    ///
-    /// `UF_CRM_1721244556790` · type `datetime` · multiple, user field
+    /// Sets `UF_CRM_1721244556790` (Напоминания): see [`DealPatch::uf_crm_1721244556790`].
     pub fn uf_crm_1721244556790(
         mut self,
         value: impl ::core::convert::Into<
@@ -7116,11 +6512,7 @@ impl DealPatch {
         self.uf_crm_1721244556790 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244567890`.
-    ///
-    /// **Бюджет клиента**
-    ///
-    /// `UF_CRM_1721244567890` · type `money` · user field
+    /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`DealPatch::uf_crm_1721244567890`].
     pub fn uf_crm_1721244567890(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Money>,
@@ -7133,11 +6525,7 @@ impl DealPatch {
         self.uf_crm_1721244567890 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244567891`.
-    ///
-    /// **Платежи**
-    ///
-    /// `UF_CRM_1721244567891` · type `money` · multiple, user field
+    /// Sets `UF_CRM_1721244567891` (Платежи): see [`DealPatch::uf_crm_1721244567891`].
     pub fn uf_crm_1721244567891(
         mut self,
         value: impl ::core::convert::Into<
@@ -7152,11 +6540,7 @@ impl DealPatch {
         self.uf_crm_1721244567891 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244578901`.
-    ///
-    /// **Сайт клиента**
-    ///
-    /// `UF_CRM_1721244578901` · type `url` · user field
+    /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`DealPatch::uf_crm_1721244578901`].
     pub fn uf_crm_1721244578901(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -7169,11 +6553,7 @@ impl DealPatch {
         self.uf_crm_1721244578901 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244578902`.
-    ///
-    /// **Ссылки на материалы**
-    ///
-    /// `UF_CRM_1721244578902` · type `url` · multiple, user field
+    /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`DealPatch::uf_crm_1721244578902`].
     pub fn uf_crm_1721244578902(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
@@ -7186,11 +6566,7 @@ impl DealPatch {
         self.uf_crm_1721244578902 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244589012`.
-    ///
-    /// **Адрес доставки**
-    ///
-    /// `UF_CRM_1721244589012` · type `address` · user field
+    /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`DealPatch::uf_crm_1721244589012`].
     pub fn uf_crm_1721244589012(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Address>,
@@ -7203,11 +6579,7 @@ impl DealPatch {
         self.uf_crm_1721244589012 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244589013`.
-    ///
-    /// **Адреса филиалов**
-    ///
-    /// `UF_CRM_1721244589013` · type `address` · multiple, user field
+    /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`DealPatch::uf_crm_1721244589013`].
     pub fn uf_crm_1721244589013(
         mut self,
         value: impl ::core::convert::Into<
@@ -7222,13 +6594,7 @@ impl DealPatch {
         self.uf_crm_1721244589013 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244590123`.
-    ///
-    /// **Канал продаж**
-    ///
-    /// `UF_CRM_1721244590123` · type `enumeration` · required, user field
-    ///
-    /// Labels: "Канал продаж", "Канал".
+    /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::uf_crm_1721244590123`].
     pub fn uf_crm_1721244590123(
         mut self,
         value: impl ::core::convert::Into<DealUfCrm1721244590123>,
@@ -7241,11 +6607,7 @@ impl DealPatch {
         self.uf_crm_1721244590123 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244601234`.
-    ///
-    /// **Интересы клиента**
-    ///
-    /// `UF_CRM_1721244601234` · type `enumeration` · multiple, user field
+    /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`DealPatch::uf_crm_1721244601234`].
     pub fn uf_crm_1721244601234(
         mut self,
         value: impl ::core::convert::Into<::std::vec::Vec<DealUfCrm1721244601234>>,
@@ -7258,11 +6620,7 @@ impl DealPatch {
         self.uf_crm_1721244601234 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244612345`.
-    ///
-    /// **Договор**
-    ///
-    /// `UF_CRM_1721244612345` · type `file` · user field
+    /// Sets `UF_CRM_1721244612345` (Договор): see [`DealPatch::uf_crm_1721244612345`].
     pub fn uf_crm_1721244612345(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::FileUpload>,
@@ -7275,11 +6633,7 @@ impl DealPatch {
         self.uf_crm_1721244612345 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244612346`.
-    ///
-    /// **Сканы документов**
-    ///
-    /// `UF_CRM_1721244612346` · type `file` · multiple, user field
+    /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`DealPatch::uf_crm_1721244612346`].
     pub fn uf_crm_1721244612346(
         mut self,
         value: impl ::core::convert::Into<
@@ -7294,11 +6648,7 @@ impl DealPatch {
         self.uf_crm_1721244612346 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244634567`.
-    ///
-    /// **Менеджер проекта**
-    ///
-    /// `UF_CRM_1721244634567` · type `employee` · user field
+    /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`DealPatch::uf_crm_1721244634567`].
     pub fn uf_crm_1721244634567(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
@@ -7311,11 +6661,7 @@ impl DealPatch {
         self.uf_crm_1721244634567 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244634568`.
-    ///
-    /// **Наблюдатели**
-    ///
-    /// `UF_CRM_1721244634568` · type `employee` · multiple, user field
+    /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`DealPatch::uf_crm_1721244634568`].
     pub fn uf_crm_1721244634568(
         mut self,
         value: impl ::core::convert::Into<
@@ -7330,11 +6676,7 @@ impl DealPatch {
         self.uf_crm_1721244634568 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244656789`.
-    ///
-    /// **Отрасль клиента**
-    ///
-    /// `UF_CRM_1721244656789` · type `crm_status` · user field
+    /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`DealPatch::uf_crm_1721244656789`].
     pub fn uf_crm_1721244656789(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -7347,11 +6689,7 @@ impl DealPatch {
         self.uf_crm_1721244656789 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244656790`.
-    ///
-    /// **Дополнительные источники**
-    ///
-    /// `UF_CRM_1721244656790` · type `crm_status` · multiple, user field
+    /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`DealPatch::uf_crm_1721244656790`].
     pub fn uf_crm_1721244656790(
         mut self,
         value: impl ::core::convert::Into<
@@ -7366,11 +6704,7 @@ impl DealPatch {
         self.uf_crm_1721244656790 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244667890`.
-    ///
-    /// **Основной товар**
-    ///
-    /// `UF_CRM_1721244667890` · type `iblock_element` · user field
+    /// Sets `UF_CRM_1721244667890` (Основной товар): see [`DealPatch::uf_crm_1721244667890`].
     pub fn uf_crm_1721244667890(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::IblockElementId>,
@@ -7383,11 +6717,7 @@ impl DealPatch {
         self.uf_crm_1721244667890 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244667891`.
-    ///
-    /// **Сопутствующие товары**
-    ///
-    /// `UF_CRM_1721244667891` · type `iblock_element` · multiple, user field
+    /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`DealPatch::uf_crm_1721244667891`].
     pub fn uf_crm_1721244667891(
         mut self,
         value: impl ::core::convert::Into<
@@ -7402,11 +6732,7 @@ impl DealPatch {
         self.uf_crm_1721244667891 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244678901`.
-    ///
-    /// **Раздел каталога**
-    ///
-    /// `UF_CRM_1721244678901` · type `iblock_section` · user field
+    /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`DealPatch::uf_crm_1721244678901`].
     pub fn uf_crm_1721244678901(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::IblockSectionId>,
@@ -7419,11 +6745,7 @@ impl DealPatch {
         self.uf_crm_1721244678901 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244678902`.
-    ///
-    /// **Разделы каталога**
-    ///
-    /// `UF_CRM_1721244678902` · type `iblock_section` · multiple, user field
+    /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`DealPatch::uf_crm_1721244678902`].
     pub fn uf_crm_1721244678902(
         mut self,
         value: impl ::core::convert::Into<
@@ -7438,11 +6760,7 @@ impl DealPatch {
         self.uf_crm_1721244678902 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244689012`.
-    ///
-    /// **Связанный договор**
-    ///
-    /// `UF_CRM_1721244689012` · type `crm` · user field
+    /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`DealPatch::uf_crm_1721244689012`].
     pub fn uf_crm_1721244689012(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CrmLink>,
@@ -7455,11 +6773,7 @@ impl DealPatch {
         self.uf_crm_1721244689012 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244689013`.
-    ///
-    /// **Участники сделки**
-    ///
-    /// `UF_CRM_1721244689013` · type `crm` · multiple, user field
+    /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`DealPatch::uf_crm_1721244689013`].
     pub fn uf_crm_1721244689013(
         mut self,
         value: impl ::core::convert::Into<
@@ -7474,11 +6788,7 @@ impl DealPatch {
         self.uf_crm_1721244689013 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244701234`.
-    ///
-    /// **Бронирование переговорной**
-    ///
-    /// `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
+    /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`DealPatch::uf_crm_1721244701234`].
     pub fn uf_crm_1721244701234(
         mut self,
         value: impl ::core::convert::Into<

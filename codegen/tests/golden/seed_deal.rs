@@ -1300,193 +1300,99 @@ impl ::bitrix_runtime::__private::serde::Serialize for SeedDeal {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub enum SeedDealField {
-    /// **ID**
-    ///
-    /// `ID` · type `integer` · read-only
+    /// `ID` (ID): see [`SeedDeal::id`].
     Id,
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// `TITLE` (Название): see [`SeedDeal::title`].
     Title,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// `TYPE_ID` (Тип): see [`SeedDeal::type_id`].
     TypeId,
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// `CATEGORY_ID` (Воронка): see [`SeedDeal::category_id`].
     CategoryId,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`].
     StageId,
-    /// **Группа стадии**
-    ///
-    /// `STAGE_SEMANTIC_ID` · type `string` · read-only
+    /// `STAGE_SEMANTIC_ID` (Группа стадии): see [`SeedDeal::stage_semantic_id`].
     StageSemanticId,
-    /// **Новая сделка**
-    ///
-    /// `IS_NEW` · type `char` · read-only
+    /// `IS_NEW` (Новая сделка): see [`SeedDeal::is_new`].
     IsNew,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`].
     IsRecurring,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`].
     IsReturnCustomer,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`].
     IsRepeatedApproach,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// `PROBABILITY` (Вероятность): see [`SeedDeal::probability`].
     Probability,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`].
     CurrencyId,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`].
     Opportunity,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`].
     IsManualOpportunity,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`].
     TaxValue,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// `COMPANY_ID` (Компания): see [`SeedDeal::company_id`].
     CompanyId,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`].
     ContactId,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`].
     ContactIds,
-    /// **Предложение**
-    ///
-    /// `QUOTE_ID` · type `crm_quote` · read-only
+    /// `QUOTE_ID` (Предложение): see [`SeedDeal::quote_id`].
     QuoteId,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`].
     Begindate,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`].
     Closedate,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// `OPENED` (Доступна для всех): see [`SeedDeal::opened`].
     Opened,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// `CLOSED` (Закрыта): see [`SeedDeal::closed`].
     Closed,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// `COMMENTS` (Комментарий): see [`SeedDeal::comments`].
     Comments,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`].
     AssignedById,
-    /// **Кем создана**
-    ///
-    /// `CREATED_BY_ID` · type `user` · read-only
+    /// `CREATED_BY_ID` (Кем создана): see [`SeedDeal::created_by_id`].
     CreatedById,
-    /// **Кем изменена**
-    ///
-    /// `MODIFY_BY_ID` · type `user` · read-only
+    /// `MODIFY_BY_ID` (Кем изменена): see [`SeedDeal::modify_by_id`].
     ModifyById,
-    /// **MOVED_BY_ID**
-    ///
-    /// `MOVED_BY_ID` · type `user` · read-only
+    /// `MOVED_BY_ID` (MOVED_BY_ID): see [`SeedDeal::moved_by_id`].
     MovedById,
-    /// **Дата создания**
-    ///
-    /// `DATE_CREATE` · type `datetime` · read-only
+    /// `DATE_CREATE` (Дата создания): see [`SeedDeal::date_create`].
     DateCreate,
-    /// **Дата изменения**
-    ///
-    /// `DATE_MODIFY` · type `datetime` · read-only
+    /// `DATE_MODIFY` (Дата изменения): see [`SeedDeal::date_modify`].
     DateModify,
-    /// **MOVED_TIME**
-    ///
-    /// `MOVED_TIME` · type `datetime` · read-only
+    /// `MOVED_TIME` (MOVED_TIME): see [`SeedDeal::moved_time`].
     MovedTime,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// `SOURCE_ID` (Источник): see [`SeedDeal::source_id`].
     SourceId,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`].
     SourceDescription,
-    /// **Лид**
-    ///
-    /// `LEAD_ID` · type `crm_lead` · read-only
+    /// `LEAD_ID` (Лид): see [`SeedDeal::lead_id`].
     LeadId,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`].
     AdditionalInfo,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`].
     LocationId,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`].
     OriginatorId,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`].
     OriginId,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`].
     UtmSource,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`].
     UtmMedium,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`].
     UtmCampaign,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`].
     UtmContent,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`].
     UtmTerm,
-    /// **LAST_ACTIVITY_TIME**
-    ///
-    /// `LAST_ACTIVITY_TIME` · type `datetime` · read-only
+    /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME): see [`SeedDeal::last_activity_time`].
     LastActivityTime,
-    /// **LAST_ACTIVITY_BY**
-    ///
-    /// `LAST_ACTIVITY_BY` · type `user` · read-only
+    /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY): see [`SeedDeal::last_activity_by`].
     LastActivityBy,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`].
     ParentId1220,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`].
     UfCrm1721244482250,
 }
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
@@ -2789,11 +2695,7 @@ impl NewSeedDealBuilder {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 impl NewSeedDealBuilder {
-    /// Sets `TITLE`.
-    ///
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Sets `TITLE` (Название): see [`NewSeedDeal::title`].
     pub fn title(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -2801,11 +2703,7 @@ impl NewSeedDealBuilder {
         self.values.title = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `TYPE_ID`.
-    ///
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Sets `TYPE_ID` (Тип): see [`NewSeedDeal::type_id`].
     pub fn type_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -2813,11 +2711,7 @@ impl NewSeedDealBuilder {
         self.values.type_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CATEGORY_ID`.
-    ///
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// Sets `CATEGORY_ID` (Воронка): see [`NewSeedDeal::category_id`].
     pub fn category_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CategoryId>,
@@ -2825,11 +2719,7 @@ impl NewSeedDealBuilder {
         self.values.category_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `STAGE_ID`.
-    ///
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Sets `STAGE_ID` (Стадия сделки): see [`NewSeedDeal::stage_id`].
     pub fn stage_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -2837,20 +2727,12 @@ impl NewSeedDealBuilder {
         self.values.stage_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_RECURRING`.
-    ///
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewSeedDeal::is_recurring`].
     pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.values.is_recurring = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_RETURN_CUSTOMER`.
-    ///
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewSeedDeal::is_return_customer`].
     pub fn is_return_customer(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -2858,11 +2740,7 @@ impl NewSeedDealBuilder {
         self.values.is_return_customer = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_REPEATED_APPROACH`.
-    ///
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewSeedDeal::is_repeated_approach`].
     pub fn is_repeated_approach(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -2870,20 +2748,12 @@ impl NewSeedDealBuilder {
         self.values.is_repeated_approach = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `PROBABILITY`.
-    ///
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Sets `PROBABILITY` (Вероятность): see [`NewSeedDeal::probability`].
     pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
         self.values.probability = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CURRENCY_ID`.
-    ///
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Sets `CURRENCY_ID` (Валюта): see [`NewSeedDeal::currency_id`].
     pub fn currency_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
@@ -2891,11 +2761,7 @@ impl NewSeedDealBuilder {
         self.values.currency_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `OPPORTUNITY`.
-    ///
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Sets `OPPORTUNITY` (Сумма): see [`NewSeedDeal::opportunity`].
     pub fn opportunity(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -2903,11 +2769,7 @@ impl NewSeedDealBuilder {
         self.values.opportunity = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `IS_MANUAL_OPPORTUNITY`.
-    ///
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewSeedDeal::is_manual_opportunity`].
     pub fn is_manual_opportunity(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -2915,11 +2777,7 @@ impl NewSeedDealBuilder {
         self.values.is_manual_opportunity = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `TAX_VALUE`.
-    ///
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Sets `TAX_VALUE` (Ставка налога): see [`NewSeedDeal::tax_value`].
     pub fn tax_value(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -2927,11 +2785,7 @@ impl NewSeedDealBuilder {
         self.values.tax_value = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `COMPANY_ID`.
-    ///
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Sets `COMPANY_ID` (Компания): see [`NewSeedDeal::company_id`].
     pub fn company_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
@@ -2939,11 +2793,7 @@ impl NewSeedDealBuilder {
         self.values.company_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CONTACT_ID`.
-    ///
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Sets `CONTACT_ID` (Контакт): see [`NewSeedDeal::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub fn contact_id(
         mut self,
@@ -2952,11 +2802,7 @@ impl NewSeedDealBuilder {
         self.values.contact_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CONTACT_IDS`.
-    ///
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Sets `CONTACT_IDS` (Контакты): see [`NewSeedDeal::contact_ids`].
     pub fn contact_ids(
         mut self,
         value: impl ::core::convert::Into<
@@ -2966,11 +2812,7 @@ impl NewSeedDealBuilder {
         self.values.contact_ids = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `BEGINDATE`.
-    ///
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Sets `BEGINDATE` (Дата начала): see [`NewSeedDeal::begindate`].
     pub fn begindate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -2978,11 +2820,7 @@ impl NewSeedDealBuilder {
         self.values.begindate = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CLOSEDATE`.
-    ///
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Sets `CLOSEDATE` (Дата завершения): see [`NewSeedDeal::closedate`].
     pub fn closedate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -2990,29 +2828,17 @@ impl NewSeedDealBuilder {
         self.values.closedate = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `OPENED`.
-    ///
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Sets `OPENED` (Доступна для всех): see [`NewSeedDeal::opened`].
     pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.values.opened = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `CLOSED`.
-    ///
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Sets `CLOSED` (Закрыта): see [`NewSeedDeal::closed`].
     pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.values.closed = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `COMMENTS`.
-    ///
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Sets `COMMENTS` (Комментарий): see [`NewSeedDeal::comments`].
     pub fn comments(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3020,11 +2846,7 @@ impl NewSeedDealBuilder {
         self.values.comments = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ASSIGNED_BY_ID`.
-    ///
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewSeedDeal::assigned_by_id`].
     pub fn assigned_by_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
@@ -3032,11 +2854,7 @@ impl NewSeedDealBuilder {
         self.values.assigned_by_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `SOURCE_ID`.
-    ///
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Sets `SOURCE_ID` (Источник): see [`NewSeedDeal::source_id`].
     pub fn source_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -3044,11 +2862,7 @@ impl NewSeedDealBuilder {
         self.values.source_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `SOURCE_DESCRIPTION`.
-    ///
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewSeedDeal::source_description`].
     pub fn source_description(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3056,11 +2870,7 @@ impl NewSeedDealBuilder {
         self.values.source_description = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ADDITIONAL_INFO`.
-    ///
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewSeedDeal::additional_info`].
     pub fn additional_info(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3068,11 +2878,7 @@ impl NewSeedDealBuilder {
         self.values.additional_info = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `LOCATION_ID`.
-    ///
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Sets `LOCATION_ID` (Местоположение): see [`NewSeedDeal::location_id`].
     pub fn location_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
@@ -3080,11 +2886,7 @@ impl NewSeedDealBuilder {
         self.values.location_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ORIGINATOR_ID`.
-    ///
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewSeedDeal::originator_id`].
     pub fn originator_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3092,11 +2894,7 @@ impl NewSeedDealBuilder {
         self.values.originator_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `ORIGIN_ID`.
-    ///
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewSeedDeal::origin_id`].
     pub fn origin_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3104,11 +2902,7 @@ impl NewSeedDealBuilder {
         self.values.origin_id = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_SOURCE`.
-    ///
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Sets `UTM_SOURCE` (Рекламная система): see [`NewSeedDeal::utm_source`].
     pub fn utm_source(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3116,11 +2910,7 @@ impl NewSeedDealBuilder {
         self.values.utm_source = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_MEDIUM`.
-    ///
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewSeedDeal::utm_medium`].
     pub fn utm_medium(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3128,11 +2918,7 @@ impl NewSeedDealBuilder {
         self.values.utm_medium = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_CAMPAIGN`.
-    ///
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewSeedDeal::utm_campaign`].
     pub fn utm_campaign(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3140,11 +2926,7 @@ impl NewSeedDealBuilder {
         self.values.utm_campaign = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_CONTENT`.
-    ///
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewSeedDeal::utm_content`].
     pub fn utm_content(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3152,11 +2934,7 @@ impl NewSeedDealBuilder {
         self.values.utm_content = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UTM_TERM`.
-    ///
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewSeedDeal::utm_term`].
     pub fn utm_term(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3164,11 +2942,7 @@ impl NewSeedDealBuilder {
         self.values.utm_term = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `PARENT_ID_1220`.
-    ///
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Sets `PARENT_ID_1220` (Проекты): see [`NewSeedDeal::parent_id_1220`].
     pub fn parent_id_1220(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
@@ -3176,11 +2950,7 @@ impl NewSeedDealBuilder {
         self.values.parent_id_1220 = ::core::option::Option::Some(value.into());
         self
     }
-    /// Sets `UF_CRM_1721244482250`.
-    ///
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewSeedDeal::uf_crm_1721244482250`].
     pub fn uf_crm_1721244482250(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3500,11 +3270,7 @@ impl SeedDealPatch {
     pub fn new() -> Self {
         ::core::default::Default::default()
     }
-    /// Sets `TITLE`.
-    ///
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Sets `TITLE` (Название): see [`SeedDealPatch::title`].
     pub fn title(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3517,11 +3283,7 @@ impl SeedDealPatch {
         self.title = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `TYPE_ID`.
-    ///
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Sets `TYPE_ID` (Тип): see [`SeedDealPatch::type_id`].
     pub fn type_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -3534,11 +3296,7 @@ impl SeedDealPatch {
         self.type_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `STAGE_ID`.
-    ///
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Sets `STAGE_ID` (Стадия сделки): see [`SeedDealPatch::stage_id`].
     pub fn stage_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -3551,11 +3309,7 @@ impl SeedDealPatch {
         self.stage_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_RECURRING`.
-    ///
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Sets `IS_RECURRING` (Регулярная сделка): see [`SeedDealPatch::is_recurring`].
     pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.is_recurring = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -3565,11 +3319,7 @@ impl SeedDealPatch {
         self.is_recurring = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_RETURN_CUSTOMER`.
-    ///
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDealPatch::is_return_customer`].
     pub fn is_return_customer(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -3582,11 +3332,7 @@ impl SeedDealPatch {
         self.is_return_customer = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_REPEATED_APPROACH`.
-    ///
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDealPatch::is_repeated_approach`].
     pub fn is_repeated_approach(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -3599,11 +3345,7 @@ impl SeedDealPatch {
         self.is_repeated_approach = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `PROBABILITY`.
-    ///
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Sets `PROBABILITY` (Вероятность): see [`SeedDealPatch::probability`].
     pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
         self.probability = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -3613,11 +3355,7 @@ impl SeedDealPatch {
         self.probability = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CURRENCY_ID`.
-    ///
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Sets `CURRENCY_ID` (Валюта): see [`SeedDealPatch::currency_id`].
     pub fn currency_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
@@ -3630,11 +3368,7 @@ impl SeedDealPatch {
         self.currency_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `OPPORTUNITY`.
-    ///
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Sets `OPPORTUNITY` (Сумма): see [`SeedDealPatch::opportunity`].
     pub fn opportunity(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -3647,11 +3381,7 @@ impl SeedDealPatch {
         self.opportunity = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `IS_MANUAL_OPPORTUNITY`.
-    ///
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDealPatch::is_manual_opportunity`].
     pub fn is_manual_opportunity(
         mut self,
         value: impl ::core::convert::Into<bool>,
@@ -3664,11 +3394,7 @@ impl SeedDealPatch {
         self.is_manual_opportunity = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `TAX_VALUE`.
-    ///
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Sets `TAX_VALUE` (Ставка налога): see [`SeedDealPatch::tax_value`].
     pub fn tax_value(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
@@ -3681,11 +3407,7 @@ impl SeedDealPatch {
         self.tax_value = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `COMPANY_ID`.
-    ///
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Sets `COMPANY_ID` (Компания): see [`SeedDealPatch::company_id`].
     pub fn company_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
@@ -3698,11 +3420,7 @@ impl SeedDealPatch {
         self.company_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CONTACT_ID`.
-    ///
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Sets `CONTACT_ID` (Контакт): see [`SeedDealPatch::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub fn contact_id(
         mut self,
@@ -3717,11 +3435,7 @@ impl SeedDealPatch {
         self.contact_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CONTACT_IDS`.
-    ///
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Sets `CONTACT_IDS` (Контакты): see [`SeedDealPatch::contact_ids`].
     pub fn contact_ids(
         mut self,
         value: impl ::core::convert::Into<
@@ -3736,11 +3450,7 @@ impl SeedDealPatch {
         self.contact_ids = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `BEGINDATE`.
-    ///
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Sets `BEGINDATE` (Дата начала): see [`SeedDealPatch::begindate`].
     pub fn begindate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -3753,11 +3463,7 @@ impl SeedDealPatch {
         self.begindate = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CLOSEDATE`.
-    ///
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Sets `CLOSEDATE` (Дата завершения): see [`SeedDealPatch::closedate`].
     pub fn closedate(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
@@ -3770,11 +3476,7 @@ impl SeedDealPatch {
         self.closedate = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `OPENED`.
-    ///
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Sets `OPENED` (Доступна для всех): see [`SeedDealPatch::opened`].
     pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.opened = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -3784,11 +3486,7 @@ impl SeedDealPatch {
         self.opened = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `CLOSED`.
-    ///
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Sets `CLOSED` (Закрыта): see [`SeedDealPatch::closed`].
     pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
         self.closed = ::bitrix_runtime::Patch::Set(value.into());
         self
@@ -3798,11 +3496,7 @@ impl SeedDealPatch {
         self.closed = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `COMMENTS`.
-    ///
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Sets `COMMENTS` (Комментарий): see [`SeedDealPatch::comments`].
     pub fn comments(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3815,11 +3509,7 @@ impl SeedDealPatch {
         self.comments = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ASSIGNED_BY_ID`.
-    ///
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`SeedDealPatch::assigned_by_id`].
     pub fn assigned_by_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
@@ -3832,11 +3522,7 @@ impl SeedDealPatch {
         self.assigned_by_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `SOURCE_ID`.
-    ///
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Sets `SOURCE_ID` (Источник): see [`SeedDealPatch::source_id`].
     pub fn source_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
@@ -3849,11 +3535,7 @@ impl SeedDealPatch {
         self.source_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `SOURCE_DESCRIPTION`.
-    ///
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDealPatch::source_description`].
     pub fn source_description(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3866,11 +3548,7 @@ impl SeedDealPatch {
         self.source_description = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ADDITIONAL_INFO`.
-    ///
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDealPatch::additional_info`].
     pub fn additional_info(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3883,11 +3561,7 @@ impl SeedDealPatch {
         self.additional_info = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `LOCATION_ID`.
-    ///
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Sets `LOCATION_ID` (Местоположение): see [`SeedDealPatch::location_id`].
     pub fn location_id(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
@@ -3900,11 +3574,7 @@ impl SeedDealPatch {
         self.location_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ORIGINATOR_ID`.
-    ///
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`SeedDealPatch::originator_id`].
     pub fn originator_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3917,11 +3587,7 @@ impl SeedDealPatch {
         self.originator_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `ORIGIN_ID`.
-    ///
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDealPatch::origin_id`].
     pub fn origin_id(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3934,11 +3600,7 @@ impl SeedDealPatch {
         self.origin_id = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_SOURCE`.
-    ///
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Sets `UTM_SOURCE` (Рекламная система): see [`SeedDealPatch::utm_source`].
     pub fn utm_source(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3951,11 +3613,7 @@ impl SeedDealPatch {
         self.utm_source = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_MEDIUM`.
-    ///
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Sets `UTM_MEDIUM` (Тип трафика): see [`SeedDealPatch::utm_medium`].
     pub fn utm_medium(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3968,11 +3626,7 @@ impl SeedDealPatch {
         self.utm_medium = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_CAMPAIGN`.
-    ///
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDealPatch::utm_campaign`].
     pub fn utm_campaign(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -3985,11 +3639,7 @@ impl SeedDealPatch {
         self.utm_campaign = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_CONTENT`.
-    ///
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Sets `UTM_CONTENT` (Содержание кампании): see [`SeedDealPatch::utm_content`].
     pub fn utm_content(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -4002,11 +3652,7 @@ impl SeedDealPatch {
         self.utm_content = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UTM_TERM`.
-    ///
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Sets `UTM_TERM` (Условие поиска кампании): see [`SeedDealPatch::utm_term`].
     pub fn utm_term(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
@@ -4019,11 +3665,7 @@ impl SeedDealPatch {
         self.utm_term = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `PARENT_ID_1220`.
-    ///
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Sets `PARENT_ID_1220` (Проекты): see [`SeedDealPatch::parent_id_1220`].
     pub fn parent_id_1220(
         mut self,
         value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
@@ -4036,11 +3678,7 @@ impl SeedDealPatch {
         self.parent_id_1220 = ::bitrix_runtime::Patch::Clear;
         self
     }
-    /// Sets `UF_CRM_1721244482250`.
-    ///
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`SeedDealPatch::uf_crm_1721244482250`].
     pub fn uf_crm_1721244482250(
         mut self,
         value: impl ::core::convert::Into<::std::string::String>,
