@@ -10,6 +10,20 @@
 //! let generated = bitrix_codegen::generate(&snapshot, &Options::new("Deal")).unwrap();
 //! let source = bitrix_codegen::render(&generated, "schemas/demo/deal.json");
 //! ```
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`snapshot`] | the snapshot file format (lossless, deterministic) and raw `crm.*.fields` responses |
+//! | [`names`], [`naming`] | readable names (names files, renames) and Rust identifiers for codes and labels |
+//! | [`mapping`] | Bitrix types -> codecs and Rust types (the README's table) |
+//! | [`model`] | snapshot + options -> what to generate, with every diagnostic collected |
+//! | [`expand`] | the model -> tokens; [`render`] formats them for files |
+//! | [`diff`] | drift between two snapshots (`check`, `diff`) |
+//! | [`build`] | the `build.rs` front end |
+//! | `fetch` (feature `fetch`) | the webhook call that takes a snapshot |
+//!
+//! Features: `cli` (default: the `bitrix-codegen` binary, implies `fetch`) and `fetch`. The
+//! macro and build scripts use `default-features = false` and compile no HTTP stack.
 #![deny(missing_docs)]
 
 pub mod build;
