@@ -13,7 +13,7 @@ use crate::snapshot::{Descriptor, EntityInfo, Snapshot};
 pub enum Origin {
     /// The snapshot itself.
     Schema,
-    /// The rename with this index in [`Renames::fields`] / [`Renames::items`] order of insertion.
+    /// The rename with this index in [`Renames::entries`] (the order renames were added).
     Rename(usize),
     /// The generated item name (the annotated struct's name).
     StructName,
