@@ -17,6 +17,8 @@ pub struct FaultCounts {
     pub drop_before: u64,
     /// Connections dropped after executing.
     pub drop_after: u64,
+    /// 500 answers sent after executing.
+    pub error_after: u64,
     /// Requests delayed by an injected latency.
     pub latency: u64,
 }
@@ -74,6 +76,7 @@ pub(crate) struct CounterCells {
     pub html: AtomicU64,
     pub drop_before: AtomicU64,
     pub drop_after: AtomicU64,
+    pub error_after: AtomicU64,
     pub latency: AtomicU64,
     pub oauth_refreshes: AtomicU64,
     pub oauth_refused: AtomicU64,
@@ -105,6 +108,7 @@ impl CounterCells {
             html: self.html.load(Relaxed),
             drop_before: self.drop_before.load(Relaxed),
             drop_after: self.drop_after.load(Relaxed),
+            error_after: self.error_after.load(Relaxed),
             latency: self.latency.load(Relaxed),
         };
         Counters {
@@ -116,7 +120,8 @@ impl CounterCells {
                 + faults.internal_error
                 + faults.html
                 + faults.drop_before
-                + faults.drop_after,
+                + faults.drop_after
+                + faults.error_after,
             faults,
             oauth_refreshes: self.oauth_refreshes.load(Relaxed),
             oauth_refused: self.oauth_refused.load(Relaxed),
@@ -137,6 +142,7 @@ impl CounterCells {
             &self.html,
             &self.drop_before,
             &self.drop_after,
+            &self.error_after,
             &self.latency,
             &self.oauth_refreshes,
             &self.oauth_refused,

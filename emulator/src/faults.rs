@@ -12,6 +12,8 @@
 //!         | "drop-before=" P  connection closed without an answer, not executed
 //!         | "drop-after=" P   executed (the write happened), then the connection is closed
 //!                             without an answer
+//!         | "500-after=" P    executed (the write happened), then 500 INTERNAL_SERVER_ERROR
+//!                             is answered
 //!         | "latency=" TIME [ "@" P ]   TIME added to a share P of the requests (default all)
 //! P       = a probability between 0 and 1 (0.05) or a percentage (5%)
 //! TIME    = milliseconds: 250, 250ms or 0.25s
@@ -21,7 +23,8 @@
 //!
 //! A method rule replaces the `*` rule for that method (it does not add to it). The 503, 500,
 //! HTML and drop-before shares are exclusive outcomes of one draw per request, so their sum must
-//! not exceed 1; drop-after and latency are drawn separately. Faults apply to the HTTP request:
+//! not exceed 1; drop-after and 500-after are exclusive outcomes of a second draw (their sum
+//! must not exceed 1) and latency of a third. Faults apply to the HTTP request:
 //! a `batch` is one request under the method name `batch`.
 
 use std::collections::BTreeMap;
@@ -41,6 +44,9 @@ pub struct FaultRates {
     pub drop_before: f64,
     /// Connection closed after executing: the write happened, the client never hears.
     pub drop_after: f64,
+    /// 500 `INTERNAL_SERVER_ERROR` after executing: the write happened, the client hears an
+    /// error (a PHP fatal while rendering the answer, a proxy timeout).
+    pub error_after: f64,
     /// Added latency.
     pub latency: Duration,
     /// Share of requests that get the added latency.
@@ -73,6 +79,11 @@ impl FaultRates {
         self.drop_after = p;
         self
     }
+    /// Sets the share of 500 answers after executing.
+    pub fn error_after(mut self, p: f64) -> Self {
+        self.error_after = p;
+        self
+    }
     /// Adds `latency` to a share `p` of the requests.
     pub fn latency(mut self, latency: Duration, p: f64) -> Self {
         self.latency = latency;
@@ -87,6 +98,7 @@ impl FaultRates {
             && self.html == 0.0
             && self.drop_before == 0.0
             && self.drop_after == 0.0
+            && self.error_after == 0.0
             && (self.latency.is_zero() || self.latency_share == 0.0)
     }
 
@@ -97,6 +109,7 @@ impl FaultRates {
             ("html", self.html),
             ("drop-before", self.drop_before),
             ("drop-after", self.drop_after),
+            ("500-after", self.error_after),
             ("latency share", self.latency_share),
         ] {
             if !(0.0..=1.0).contains(&p) {
@@ -109,6 +122,12 @@ impl FaultRates {
         if exclusive > 1.0 + 1e-9 {
             return Err(FaultSpecError(format!(
                 "the 503, 500, html and drop-before shares for {whom} add up to {exclusive}, more than 1: lower them"
+            )));
+        }
+        let after = self.drop_after + self.error_after;
+        if after > 1.0 + 1e-9 {
+            return Err(FaultSpecError(format!(
+                "the drop-after and 500-after shares for {whom} add up to {after}, more than 1: lower them"
             )));
         }
         Ok(())
@@ -192,6 +211,9 @@ impl Faults {
                         rates.drop_before = parse_share(value, setting)?
                     }
                     "drop-after" | "drop_after" => rates.drop_after = parse_share(value, setting)?,
+                    "500-after" | "error-after" | "error_after" => {
+                        rates.error_after = parse_share(value, setting)?
+                    }
                     "latency" => {
                         let (time, share) = match value.split_once('@') {
                             Some((t, p)) => (t, parse_share(p.trim(), setting)?),
@@ -202,7 +224,7 @@ impl Faults {
                     }
                     other => {
                         return Err(FaultSpecError(format!(
-                            "unknown fault `{other}` in `{setting}`: use 503, 500, html, drop-before, drop-after or latency"
+                            "unknown fault `{other}` in `{setting}`: use 503, 500, html, drop-before, drop-after, 500-after or latency"
                         )));
                     }
                 }
@@ -270,6 +292,17 @@ pub(crate) enum Outcome {
     DropBefore,
 }
 
+/// What happens after a request executed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum After {
+    /// The answer is sent.
+    Answer,
+    /// The connection is closed without an answer.
+    Drop,
+    /// A 500 `INTERNAL_SERVER_ERROR` is sent instead of the answer.
+    Error,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +343,16 @@ mod tests {
                 .contains("250ms")
         );
         assert!(Faults::parse("503").unwrap_err().0.contains("no `=`"));
+        assert!(
+            Faults::parse("drop-after=0.6,500-after=0.5")
+                .unwrap_err()
+                .0
+                .contains("drop-after and 500-after shares")
+        );
+        assert_eq!(
+            Faults::parse("500-after=3%").unwrap().default.error_after,
+            0.03
+        );
     }
 
     #[test]

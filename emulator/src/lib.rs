@@ -58,7 +58,8 @@
 //! # Faults
 //!
 //! [`Faults`] (text form in the [`faults`] module docs, `--faults` on the command line): shares
-//! of 503, 500, HTML bodies, connections dropped before or after executing, added latency, per
+//! of 503, 500, HTML bodies, connections dropped before or after executing, 500 after
+//! executing, added latency, per
 //! method, from a seeded random generator. Counted in [`Counters`].
 //!
 //! # Not emulated

@@ -81,6 +81,7 @@ FAULTS SPEC:
   html=P           503 with an nginx HTML page, not executed
   drop-before=P    connection closed without an answer, not executed
   drop-after=P     executed (the write happened), then the connection is closed
+  500-after=P      executed (the write happened), then 500 INTERNAL_SERVER_ERROR is answered
   latency=MS[@P]   MS milliseconds (250, 250ms, 0.25s) added to a share P of requests
   P is a probability (0.05) or a percentage (5%).
   Example: --faults \"503=5%,drop-after=1%;crm.deal.add:drop-after=0.2,latency=100ms@0.5\"";

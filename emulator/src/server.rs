@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::config::{Config, CostModel, Work};
 use crate::counters::CounterCells;
 use crate::error::ApiError;
-use crate::faults::{Faults, Outcome};
+use crate::faults::{After, Faults, Outcome};
 use crate::limits::{Operating, RateLimiter, unix_now};
 use crate::methods::{self, Body, METHODS, Output, param, write_json};
 use crate::oauth::{OAuthState, RefreshError, TokenCheck};
@@ -219,12 +219,12 @@ fn request_params(query: &str, content_type: &str, body: &[u8]) -> Map<String, V
     params
 }
 
-fn fault_outcome(shared: &Shared, method: &str) -> (Outcome, Duration, bool) {
+fn fault_outcome(shared: &Shared, method: &str) -> (Outcome, Duration, After) {
     let faults = shared.faults.lock().expect("faults lock");
     let rates = *faults.rates_for(method);
     drop(faults);
     if rates.is_none() {
-        return (Outcome::Pass, Duration::ZERO, false);
+        return (Outcome::Pass, Duration::ZERO, After::Answer);
     }
     let mut rng = shared.rng.lock().expect("rng lock");
     let latency = if !rates.latency.is_zero() && rng.random::<f64>() < rates.latency_share {
@@ -254,8 +254,15 @@ fn fault_outcome(shared: &Shared, method: &str) -> (Outcome, Duration, bool) {
     } else {
         Outcome::Pass
     };
-    let drop_after = rng.random::<f64>() < rates.drop_after;
-    (outcome, latency, drop_after)
+    let r: f64 = rng.random();
+    let after = if r < rates.drop_after {
+        After::Drop
+    } else if r < rates.drop_after + rates.error_after {
+        After::Error
+    } else {
+        After::Answer
+    };
+    (outcome, latency, after)
 }
 
 const HTML_503: &str = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -286,7 +293,7 @@ async fn rest_call(
         CounterCells::bump(&c.refused_query_limit);
         return Ok(shared.error(&ApiError::query_limit()));
     }
-    let (outcome, latency, drop_after) = fault_outcome(shared, &method);
+    let (outcome, latency, after) = fault_outcome(shared, &method);
     if !latency.is_zero() {
         CounterCells::bump(&c.latency);
         tokio::time::sleep(latency).await;
@@ -378,11 +385,17 @@ async fn rest_call(
             Err(e) => shared.error(&e),
         }
     };
-    if drop_after {
-        CounterCells::bump(&c.drop_after);
-        return Err(Dropped);
+    match after {
+        After::Answer => Ok(response),
+        After::Drop => {
+            CounterCells::bump(&c.drop_after);
+            Err(Dropped)
+        }
+        After::Error => {
+            CounterCells::bump(&c.error_after);
+            Ok(shared.error(&ApiError::internal()))
+        }
     }
-    Ok(response)
 }
 
 enum Auth<'a> {

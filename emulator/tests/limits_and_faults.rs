@@ -246,6 +246,17 @@ async fn dropped_connections_before_and_after_executing() {
         "the write happened although the client never heard"
     );
 
+    emu.set_faults(Faults::none().method("crm.deal.add", FaultRates::default().error_after(1.0)));
+    let answer = send().await.unwrap();
+    assert_eq!(answer.status(), 500);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(
+        emu.deal_count(),
+        2,
+        "the write happened although the client heard a 500"
+    );
+
     // Other methods are not affected by a per-method rule.
     post_json(&c, &emu.webhook_url(), "crm.deal.fields", &json!({}))
         .await
@@ -253,7 +264,7 @@ async fn dropped_connections_before_and_after_executing() {
     emu.set_faults(Faults::none());
     assert_eq!(send().await.unwrap().status(), 200);
     let f = emu.counters().faults;
-    assert_eq!((f.drop_before, f.drop_after), (1, 1));
+    assert_eq!((f.drop_before, f.drop_after, f.error_after), (1, 1, 1));
     emu.shutdown().await;
 }
 

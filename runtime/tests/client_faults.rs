@@ -57,7 +57,20 @@ async fn an_add_whose_answer_is_lost_is_reported_not_repeated() {
     emu.set_faults(faults_on("crm.deal.add", FaultRates::default().html(1.0)));
     let err = client.add(&titled("html")).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
-    assert_eq!(emu.counters().requests, 4, "one attempt per add");
+    // A 500 after the write happened: the same answer, and the deal exists once.
+    emu.set_faults(faults_on(
+        "crm.deal.add",
+        FaultRates::default().error_after(1.0),
+    ));
+    let before = emu.deal_count();
+    let err = client.add(&titled("500 after")).await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    assert_eq!(
+        emu.deal_count(),
+        before + 1,
+        "executed once, never repeated"
+    );
+    assert_eq!(emu.counters().requests, 5, "one attempt per add");
 
     // A refusal by the rate limit provably did not execute: retried, created once.
     emu.set_faults(faults_on(
