@@ -907,13 +907,7 @@ pub(crate) fn add_params<N: CreatePayload>(
     new: &N,
     params: AddParams,
 ) -> Result<Map<String, Value>, Error> {
-    let fields = payload_object(method, new)?;
-    let mut body = Map::new();
-    body.insert("fields".into(), Value::Object(fields));
-    if let Some(p) = params.to_params() {
-        body.insert("params".into(), Value::Object(p));
-    }
-    Ok(body)
+    write_body(method, None, new, params.to_params())
 }
 
 /// `{"id": .., "fields": {...}, "params": {...}}` of an update.
@@ -923,11 +917,23 @@ pub(crate) fn update_params<P: UpdatePayload>(
     patch: &P,
     params: UpdateParams,
 ) -> Result<Map<String, Value>, Error> {
-    let fields = payload_object(method, patch)?;
+    write_body(method, Some(id), patch, params.to_params())
+}
+
+/// The body of a write: the record's id (updates), its `fields` and the optional `params`.
+fn write_body(
+    method: &str,
+    id: Option<u64>,
+    payload: &impl Serialize,
+    params: Option<Map<String, Value>>,
+) -> Result<Map<String, Value>, Error> {
+    let fields = payload_object(method, payload)?;
     let mut body = Map::new();
-    body.insert("id".into(), Value::from(id));
+    if let Some(id) = id {
+        body.insert("id".into(), Value::from(id));
+    }
     body.insert("fields".into(), Value::Object(fields));
-    if let Some(p) = params.to_params() {
+    if let Some(p) = params {
         body.insert("params".into(), Value::Object(p));
     }
     Ok(body)
