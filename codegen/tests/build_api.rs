@@ -7,8 +7,11 @@
 //! test binary again, selecting only itself, with the variable set for the child process (see
 //! `refresh::child_job`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+
+use common::{age, mtime};
 
 use bitrix_codegen::build::Entity;
 use bitrix_codegen::{EntityInfo, Options, Renames, Snapshot};
@@ -74,22 +77,6 @@ fn rendered(schema_text: &str, mut options: Options, label: &str) -> String {
     options.schema_label = label.to_owned();
     let generated = bitrix_codegen::generate(&snapshot, &options).unwrap();
     bitrix_codegen::render(&generated, label)
-}
-
-fn age(path: &Path) -> SystemTime {
-    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_modified(old))
-        .unwrap_or_else(|e| panic!("cannot set the mtime of {}: {e}", path.display()));
-    old
-}
-
-fn mtime(path: &Path) -> SystemTime {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]

@@ -13,12 +13,15 @@
 // The binary (and so `CARGO_BIN_EXE_bitrix-codegen`) exists only with the `cli` feature.
 #![cfg(feature = "cli")]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+
+use common::{age, mtime};
 
 use bitrix_codegen::{EntityInfo, Snapshot};
 use bitrix_emulator::{Config, Emulator};
@@ -187,24 +190,6 @@ impl Drop for Portal {
             self.runtime.block_on(emulator.shutdown());
         }
     }
-}
-
-/// Sets a file's modification time far into the past, so a later rewrite is visible whatever
-/// the file system's timestamp granularity.
-fn age(path: &Path) -> SystemTime {
-    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_modified(old))
-        .unwrap_or_else(|e| panic!("cannot set the mtime of {}: {e}", path.display()));
-    old
-}
-
-fn mtime(path: &Path) -> SystemTime {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
