@@ -15,6 +15,50 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
+/// An emulated portal standing in for "your" portal, served by its own tokio runtime.
+struct Portal {
+    runtime: tokio::runtime::Runtime,
+    emulator: Option<Emulator>,
+}
+
+impl Portal {
+    fn start(config: Config) -> Self {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let emulator = runtime
+            .block_on(Emulator::start(config))
+            .expect("the emulator starts");
+        Portal {
+            runtime,
+            emulator: Some(emulator),
+        }
+    }
+
+    fn emulator(&self) -> &Emulator {
+        self.emulator
+            .as_ref()
+            .expect("the emulator runs until the portal is dropped")
+    }
+
+    /// Runs the quickstart with `BITRIX_WEBHOOK` pointing at this portal.
+    fn run(&self, args: &[&str]) -> (Output, String, String) {
+        let output = Command::new(BIN)
+            .args(args)
+            .env("BITRIX_WEBHOOK", self.emulator().webhook_url())
+            .output()
+            .expect("the quickstart runs");
+        let (stdout, stderr) = text(&output);
+        (output, stdout, stderr)
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}
+
 fn assert_lines(stdout: &str, expected: &[&str]) {
     for line in expected {
         assert!(
@@ -78,23 +122,14 @@ fn the_emulated_pipeline_passes_every_step() {
 
 #[test]
 fn a_real_portal_gets_the_portable_steps_and_is_left_as_found() {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     // Another portal than the demo: the seed documentation's fields, no required user field.
-    let config = Config {
+    let portal = Portal::start(Config {
         webhook_code: "realportalsecret42".to_owned(),
         ..Config::default().with_seed_portal().with_deals(120)
-    };
-    let portal = runtime
-        .block_on(Emulator::start(config))
-        .expect("the emulator starts");
-    let fields_before = portal.fields();
+    });
+    let fields_before = portal.emulator().fields();
 
-    let output = Command::new(BIN)
-        .arg("--create-fields")
-        .env("BITRIX_WEBHOOK", portal.webhook_url())
-        .output()
-        .expect("the quickstart runs");
-    let (stdout, stderr) = text(&output);
+    let (output, stdout, stderr) = portal.run(&["--create-fields"]);
     assert!(
         output.status.success(),
         "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
@@ -123,22 +158,14 @@ fn a_real_portal_gets_the_portable_steps_and_is_left_as_found() {
     assert!(!stdout.contains(secret), "{stdout}");
     assert!(!stderr.contains(secret), "{stderr}");
     // The run deleted its deal and its user fields.
-    assert_eq!(portal.deal_count(), 120);
-    assert_eq!(portal.fields(), fields_before);
-    runtime.block_on(portal.shutdown());
+    assert_eq!(portal.emulator().deal_count(), 120);
+    assert_eq!(portal.emulator().fields(), fields_before);
 }
 
 #[test]
 fn a_real_portal_without_create_fields_keeps_its_fields() {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let portal = runtime
-        .block_on(Emulator::start(Config::default().with_seed_portal()))
-        .expect("the emulator starts");
-    let output = Command::new(BIN)
-        .env("BITRIX_WEBHOOK", portal.webhook_url())
-        .output()
-        .expect("the quickstart runs");
-    let (stdout, stderr) = text(&output);
+    let portal = Portal::start(Config::default().with_seed_portal());
+    let (output, stdout, stderr) = portal.run(&[]);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert_lines(
         &stdout,
@@ -149,26 +176,21 @@ fn a_real_portal_without_create_fields_keeps_its_fields() {
         ],
     );
     assert_eq!(
-        portal.counters().method("crm.deal.userfield.add"),
+        portal
+            .emulator()
+            .counters()
+            .method("crm.deal.userfield.add"),
         0,
         "no user field is created without --create-fields"
     );
-    assert_eq!(portal.deal_count(), 0);
-    runtime.block_on(portal.shutdown());
+    assert_eq!(portal.emulator().deal_count(), 0);
 }
 
 #[test]
 fn a_portal_with_required_fields_skips_the_write_round_trip() {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     // The demo portal as "your" portal: its channel field is required.
-    let portal = runtime
-        .block_on(Emulator::start(Config::default()))
-        .expect("the emulator starts");
-    let output = Command::new(BIN)
-        .env("BITRIX_WEBHOOK", portal.webhook_url())
-        .output()
-        .expect("the quickstart runs");
-    let (stdout, stderr) = text(&output);
+    let portal = Portal::start(Config::default());
+    let (output, stdout, stderr) = portal.run(&[]);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert_lines(
         &stdout,
@@ -178,8 +200,7 @@ fn a_portal_with_required_fields_skips_the_write_round_trip() {
             "All steps passed.",
         ],
     );
-    assert_eq!(portal.counters().method("crm.deal.add"), 0);
-    runtime.block_on(portal.shutdown());
+    assert_eq!(portal.emulator().counters().method("crm.deal.add"), 0);
 }
 
 #[test]
@@ -218,11 +239,8 @@ fn bad_arguments_exit_2_with_the_usage() {
 
 #[test]
 fn a_wrong_webhook_code_is_reported_as_such() {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let portal = runtime
-        .block_on(Emulator::start(Config::default().with_seed_portal()))
-        .expect("the emulator starts");
-    let wrong = format!("{}/rest/1/wrongcode314/", portal.base_url());
+    let portal = Portal::start(Config::default().with_seed_portal());
+    let wrong = format!("{}/rest/1/wrongcode314/", portal.emulator().base_url());
     for args in [&[][..], &["--create-fields"][..]] {
         let output = Command::new(BIN)
             .args(args)
@@ -241,6 +259,5 @@ fn a_wrong_webhook_code_is_reported_as_such() {
         assert!(!stdout.contains("wrongcode314"), "{stdout}");
         assert!(!stderr.contains("wrongcode314"), "{stderr}");
     }
-    assert_eq!(portal.counters().auth_failures, 2);
-    runtime.block_on(portal.shutdown());
+    assert_eq!(portal.emulator().counters().auth_failures, 2);
 }
