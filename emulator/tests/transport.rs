@@ -227,17 +227,13 @@ async fn output_escapes_slashes_like_php() {
     let emu = demo().await;
     let c = client();
     let url = emu.webhook_url();
-    let id = post_json(
+    let id = add_deal(
         &c,
         &url,
-        "crm.deal.add",
-        &json!({"fields": {
-        "TITLE": "a/b", "COMMENTS": "[B]x[/B]\n", CHANNEL: "3476"}}),
+        json!({
+        "TITLE": "a/b", "COMMENTS": "[B]x[/B]\n", CHANNEL: "3476"}),
     )
-    .await
-    .ok()
-    .as_u64()
-    .unwrap();
+    .await;
     let got = post_json(&c, &url, "crm.deal.get", &json!({"id": id})).await;
     assert!(got.text.contains(r#""TITLE":"a\/b""#), "{}", got.text);
     assert!(
@@ -259,20 +255,16 @@ async fn file_fields_upload_keep_remove_and_download() {
     let c = client();
     let url = emu.webhook_url();
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let id = post_json(
+    let id = add_deal(
         &c,
         &url,
-        "crm.deal.add",
-        &json!({"fields": {
+        json!({
             CHANNEL: "3476",
             "UF_CRM_1721244612345": {"fileData": ["договор.txt", b64("первый")]},
             "UF_CRM_1721244612346": [["a.txt", b64("A")], {"fileData": ["b.txt", b64("B")]}],
-        }}),
+        }),
     )
-    .await
-    .ok()
-    .as_u64()
-    .unwrap();
+    .await;
     let deal = post_json(&c, &url, "crm.deal.get", &json!({"id": id}))
         .await
         .ok()
@@ -342,11 +334,10 @@ async fn every_demo_field_type_round_trips_in_the_portal_format() {
     let emu = demo().await;
     let c = client();
     let url = emu.webhook_url();
-    let id = post_json(
+    let id = add_deal(
         &c,
         &url,
-        "crm.deal.add",
-        &json!({"fields": {
+        json!({
             CHANNEL: "3492",
             "UF_CRM_1721244482250": "строка",
             "UF_CRM_1721244500101": ["+7 900 000-00-01", "+7 900 000-00-02"],
@@ -371,12 +362,9 @@ async fn every_demo_field_type_round_trips_in_the_portal_format() {
             "UF_CRM_1721244701234": [1001],
             "PARENT_ID_153": "7",
             "BEGINDATE": "30.08.2024",
-        }}),
+        }),
     )
-    .await
-    .ok()
-    .as_u64()
-    .unwrap();
+    .await;
     let d = post_json(&c, &url, "crm.deal.get", &json!({"id": id}))
         .await
         .ok()
@@ -415,16 +403,7 @@ async fn every_demo_field_type_round_trips_in_the_portal_format() {
         assert_eq!(&d[k], v, "{k}");
     }
     // Empty user fields per type.
-    let empty = post_json(
-        &c,
-        &url,
-        "crm.deal.add",
-        &json!({"fields": {CHANNEL: 3476}}),
-    )
-    .await
-    .ok()
-    .as_u64()
-    .unwrap();
+    let empty = add_deal(&c, &url, json!({CHANNEL: 3476})).await;
     let e = emu.deal(empty).unwrap();
     assert_eq!(e["UF_CRM_1721244482250"], Value::Null);
     assert_eq!(e["UF_CRM_1721244567890"], "");

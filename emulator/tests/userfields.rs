@@ -55,11 +55,7 @@ async fn add_get_list_update_delete() {
 
     // Existing deals have no value; a new deal gets the DEF item; values are written and read.
     assert_eq!(emu.deal(1).unwrap()["UF_CRM_PRIORITY"], Value::Null);
-    let id = post_json(&c, &url, "crm.deal.add", &json!({"fields": {"TITLE": "p"}}))
-        .await
-        .ok()
-        .as_u64()
-        .unwrap();
+    let id = add_deal(&c, &url, json!({"TITLE": "p"})).await;
     assert_eq!(emu.deal(id).unwrap()["UF_CRM_PRIORITY"], low.to_string());
     post_json(
         &c,

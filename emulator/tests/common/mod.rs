@@ -66,6 +66,20 @@ pub async fn post_json(c: &Client, base: &str, method: &str, body: &Value) -> An
     finish(resp).await
 }
 
+/// `crm.deal.add` with these fields; returns the new id (the call must succeed).
+pub async fn add_deal(c: &Client, base: &str, fields: Value) -> u64 {
+    post_json(
+        c,
+        base,
+        "crm.deal.add",
+        &serde_json::json!({ "fields": fields }),
+    )
+    .await
+    .ok()
+    .as_u64()
+    .expect("crm.deal.add answers an integer id")
+}
+
 /// POST a raw JSON text (exactly what curl -d sends).
 pub async fn post_raw_json(c: &Client, base: &str, method: &str, body: &str) -> Answer {
     let resp = c
