@@ -12,37 +12,16 @@ use bitrix_runtime::codec::{
     Id, Integer, Location, Money, Multi, Status, Text, YesNo,
 };
 use bitrix_runtime::types::{
-    CategoryId, CompanyId, ContactId, DealId, EnumValue, ItemId, LeadId, QuoteId, UserId,
+    CategoryId, CompanyId, ContactId, DealId, ItemId, LeadId, QuoteId, UserId,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 const ROWS: usize = 10_000;
 
-/// Stands in for a generated enumeration type.
-#[derive(Debug, Clone, PartialEq)]
-enum Color {
-    Red,
-    Green,
-    Other(String),
-}
-
-impl EnumValue for Color {
-    fn from_id(id: &str) -> Self {
-        match id {
-            "81" => Color::Red,
-            "82" => Color::Green,
-            other => Color::Other(other.to_owned()),
-        }
-    }
-    fn id(&self) -> &str {
-        match self {
-            Color::Red => "81",
-            Color::Green => "82",
-            Color::Other(id) => id,
-        }
-    }
-}
+#[path = "../tests/support/color.rs"]
+mod color;
+use color::Color;
 
 /// A read model shaped like generated code: one `Option` per field, decoded by a map visitor
 /// that sends each key to its codec.

@@ -14,8 +14,8 @@ use bitrix_runtime::codec::{
 };
 use bitrix_runtime::query::{Filterable, Likeable, Ordered};
 use bitrix_runtime::types::{
-    self, CategoryId, CompanyId, ContactId, CurrencyId, DealId, EnumValue, FileId, ItemId, LeadId,
-    LocationId, QuoteId, StatusId, UserId,
+    self, CategoryId, CompanyId, ContactId, CurrencyId, DealId, FileId, ItemId, LeadId, LocationId,
+    QuoteId, StatusId, UserId,
 };
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use serde::de::DeserializeSeed;
@@ -553,31 +553,9 @@ fn crm_link() {
     ]);
 }
 
-/// A stand-in for a generated enumeration type.
-#[derive(Debug, Clone, PartialEq)]
-enum Color {
-    Red,
-    Green,
-    Other(String),
-}
-
-impl EnumValue for Color {
-    fn from_id(id: &str) -> Self {
-        match id {
-            "81" => Color::Red,
-            "82" => Color::Green,
-            other => Color::Other(other.to_owned()),
-        }
-    }
-
-    fn id(&self) -> &str {
-        match self {
-            Color::Red => "81",
-            Color::Green => "82",
-            Color::Other(id) => id,
-        }
-    }
-}
+#[path = "support/color.rs"]
+mod color;
+use color::Color;
 
 #[test]
 fn enumeration() {
