@@ -3,7 +3,8 @@
 //! `[]` or absent, unknown types). The snapshot is built here, deterministically, and kept in
 //! `schemas/test/huge/deal.json` so `runtime/tests/huge_compile.rs` can compile it.
 //!
-//! Refresh the file after changing this builder with
+//! Its first 400 fields are the 400-field portal of the decode benchmark, kept in
+//! `schemas/test/wide400/deal.json`. Refresh both files after changing this builder with
 //! `BITRIX_UPDATE_GOLDEN=1 cargo test -p bitrix-codegen --test huge`.
 
 use std::path::Path;
@@ -151,6 +152,39 @@ fn huge_fixture_is_current() {
     assert!(
         committed == text,
         "schemas/test/huge/deal.json is stale: run `BITRIX_UPDATE_GOLDEN=1 cargo test -p bitrix-codegen --test huge`"
+    );
+}
+
+/// The first 400 fields of the worst case (standard fields first, then the colliding user
+/// fields, the 3,000-item enumeration and user fields of every type): the 400-field portal of
+/// the decode benchmark (`runtime/benches/decode.rs`), kept in `schemas/test/wide400/deal.json`.
+fn wide400_snapshot() -> Snapshot {
+    let huge = huge_snapshot();
+    let fields: Map<String, Value> = huge
+        .fields
+        .iter()
+        .take(400)
+        .map(|(code, d)| (code.clone(), d.clone()))
+        .collect();
+    Snapshot::new(EntityInfo::deal(), fields).unwrap()
+}
+
+#[test]
+fn wide400_fixture_is_current() {
+    let snapshot = wide400_snapshot();
+    assert_eq!(snapshot.fields.len(), 400);
+    assert_eq!(snapshot.fields.keys().next().map(String::as_str), Some("ID"));
+    let text = snapshot.to_json_pretty();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/test/wide400/deal.json");
+    if std::env::var_os("BITRIX_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "schemas/test/wide400/deal.json is stale: run `BITRIX_UPDATE_GOLDEN=1 cargo test -p bitrix-codegen --test huge`"
     );
 }
 
