@@ -173,7 +173,10 @@ fn wide400_snapshot() -> Snapshot {
 fn wide400_fixture_is_current() {
     let snapshot = wide400_snapshot();
     assert_eq!(snapshot.fields.len(), 400);
-    assert_eq!(snapshot.fields.keys().next().map(String::as_str), Some("ID"));
+    assert_eq!(
+        snapshot.fields.keys().next().map(String::as_str),
+        Some("ID")
+    );
     let text = snapshot.to_json_pretty();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/test/wide400/deal.json");
     if std::env::var_os("BITRIX_UPDATE_GOLDEN").is_some() {
