@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 /// Injected faults by kind.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,6 +55,14 @@ pub struct Counters {
     /// Rows examined by list filters: a `>ID` page ordered by ID with `start=-1` examines
     /// about one page, not the whole table.
     pub rows_scanned: u64,
+    /// Server time used: the sum of `time.processing` of every executed call (the modeled time
+    /// under a [`CostModel`](crate::CostModel), else the measured handling time). Commands
+    /// inside a batch count with their own time; the batch itself adds nothing. Calls refused
+    /// before executing (429, 503, faults) cost nothing.
+    pub server_time: Duration,
+    /// [`server_time`](Self::server_time) per method (lower case), batch commands under their
+    /// own method.
+    pub server_time_per_method: BTreeMap<String, Duration>,
 }
 
 impl Counters {
@@ -63,6 +72,14 @@ impl Counters {
             .get(&name.to_ascii_lowercase())
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Server time used by one method (zero when never called).
+    pub fn method_server_time(&self, name: &str) -> Duration {
+        self.server_time_per_method
+            .get(&name.to_ascii_lowercase())
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -84,7 +101,10 @@ pub(crate) struct CounterCells {
     pub auth_failures: AtomicU64,
     pub batch_commands: AtomicU64,
     pub rows_scanned: AtomicU64,
+    /// Nanoseconds of server time, see [`Counters::server_time`].
+    server_time_nanos: AtomicU64,
     per_method: Mutex<BTreeMap<String, u64>>,
+    server_time_per_method: Mutex<BTreeMap<String, Duration>>,
 }
 
 impl CounterCells {
@@ -99,6 +119,23 @@ impl CounterCells {
             .expect("counters lock")
             .entry(name.to_owned())
             .or_insert(0) += 1;
+    }
+
+    /// Adds one executed call's server time (seconds, as reported in `time.processing`).
+    pub(crate) fn server_time(&self, method: &str, seconds: f64) {
+        let time = Duration::try_from_secs_f64(seconds).unwrap_or(if seconds > 0.0 {
+            Duration::MAX
+        } else {
+            Duration::ZERO
+        });
+        let nanos = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
+        // Saturating: a model with absurd costs must not wrap the sum around.
+        let _ = self
+            .server_time_nanos
+            .fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_add(nanos)));
+        let mut per_method = self.server_time_per_method.lock().expect("counters lock");
+        let entry = per_method.entry(method.to_owned()).or_default();
+        *entry = entry.saturating_add(time);
     }
 
     pub(crate) fn snapshot(&self) -> Counters {
@@ -129,6 +166,12 @@ impl CounterCells {
             auth_failures: self.auth_failures.load(Relaxed),
             batch_commands: self.batch_commands.load(Relaxed),
             rows_scanned: self.rows_scanned.load(Relaxed),
+            server_time: Duration::from_nanos(self.server_time_nanos.load(Relaxed)),
+            server_time_per_method: self
+                .server_time_per_method
+                .lock()
+                .expect("counters lock")
+                .clone(),
         }
     }
 
@@ -150,9 +193,14 @@ impl CounterCells {
             &self.auth_failures,
             &self.batch_commands,
             &self.rows_scanned,
+            &self.server_time_nanos,
         ] {
             c.store(0, Relaxed);
         }
         self.per_method.lock().expect("counters lock").clear();
+        self.server_time_per_method
+            .lock()
+            .expect("counters lock")
+            .clear();
     }
 }

@@ -369,3 +369,72 @@ async fn accept_loop(
 async fn wait_stop(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await.map(|_| ());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    async fn post(url: &str, method: &str, body: Value) -> Value {
+        reqwest::Client::new()
+            .post(format!("{url}{method}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("the emulator answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
+    #[tokio::test]
+    async fn server_time_grows_by_the_modeled_cost() {
+        // Modeled but not waited (time_scale 0): the counter must follow the model exactly.
+        let model = CostModel::documented().scaled(0.0);
+        let emu = Emulator::start(Config::default().with_deals(120).with_cost_model(model))
+            .await
+            .expect("the emulator starts");
+        let url = emu.webhook_url();
+        assert_eq!(emu.counters().server_time, Duration::ZERO);
+
+        // A counted page at offset 50: base + 50 returned + 120 counted + 50 skipped.
+        let page = post(&url, "crm.deal.list", json!({"start": 50})).await;
+        assert_eq!(page["result"].as_array().map(Vec::len), Some(50));
+        let counted = model.base
+            + model.per_returned_row * 50
+            + model.per_counted_row * 120
+            + model.per_skipped_row * 50;
+        let after_list = emu.counters();
+        assert_eq!(after_list.server_time, counted);
+        assert_eq!(after_list.method_server_time("crm.deal.list"), counted);
+
+        // A batch: each command costs its own time, the batch itself nothing.
+        let batch = post(
+            &url,
+            "batch",
+            json!({"cmd": {
+                "a": "crm.deal.list?start=-1&filter[>ID]=100",
+                "b": "crm.deal.add?fields[TITLE]=x&fields[UF_CRM_1721244590123]=3476",
+            }}),
+        )
+        .await;
+        assert!(
+            batch["result"]["result_error"]
+                .as_array()
+                .is_some_and(Vec::is_empty),
+            "{batch}"
+        );
+        let fast_page = model.base + model.per_returned_row * 20;
+        let add = model.base + model.write;
+        let c = emu.counters();
+        assert_eq!(c.server_time, counted + fast_page + add);
+        assert_eq!(c.method_server_time("crm.deal.list"), counted + fast_page);
+        assert_eq!(c.method_server_time("crm.deal.add"), add);
+        assert_eq!(c.method_server_time("batch"), Duration::ZERO);
+
+        emu.reset_counters();
+        assert_eq!(emu.counters().server_time, Duration::ZERO);
+        assert!(emu.counters().server_time_per_method.is_empty());
+        emu.shutdown().await;
+    }
+}

@@ -530,6 +530,7 @@ fn execute(
         }
         None => (actual.as_secs_f64(), None),
     };
+    c.server_time(method, processing);
     let (operating, reset_at) = shared.operating.add(&caller.key, method, processing);
     Executed {
         result,
