@@ -47,6 +47,7 @@ pub use batch::{Batch, BatchResults, Handle};
 pub use client::{AddParams, CallOptions, Client, ClientBuilder, UpdateParams};
 pub use error::{ApiError, ApiErrorCode, Error};
 pub use limits::Plan;
+pub use list::ParallelStream;
 pub use list::{ListQuery, ListStream, Order, Page};
 pub use retry::RetryPolicy;
 pub use transport::{Response, TimeBlock};

@@ -32,7 +32,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Map, Value};
 
 use crate::batch::{RawCommand, send_raw};
@@ -289,6 +289,39 @@ impl<E: Entity> ListQuery<E> {
                 _entity: PhantomData,
             }),
             error: None,
+        }
+    }
+
+    /// Every matching row, read by up to `partitions` chained `>ID` scans running at once;
+    /// see [`ParallelStream`].
+    ///
+    /// One request first finds the smallest and largest matching id; the id range between
+    /// them is split into `partitions` equal parts (fewer when the range holds fewer than
+    /// `partitions` pages of ids), and each part is exported like [`stream`](Self::stream)
+    /// with an upper bound (`<=ID`), the last part without one (so rows created during the
+    /// export are read, as by `stream`). The scans share the client's rate limiter and
+    /// operating-time tracker, so together they stay within the portal's limits.
+    ///
+    /// Rows come in the order they arrive: ascending within a part, interleaved across parts
+    /// (any order of the query is ignored). Up to `partitions` times [`stream`](Self::stream)'s
+    /// rows are held in memory. When the query cannot use the fast method (an order by another
+    /// field) or `partitions` is 0 or 1, this is [`stream`](Self::stream).
+    pub fn stream_parallel(&self, partitions: usize) -> ParallelStream<E> {
+        if partitions <= 1 || !self.uses_fast_export() {
+            return ParallelStream {
+                inner: Box::pin(self.stream()),
+                failed: false,
+            };
+        }
+        let mut ascending = self.clone();
+        ascending.order.clear();
+        let inner: BoxedRows<E> = match ascending.export_plan() {
+            Some(plan) => Box::pin(futures::stream::once(partitioned(plan, partitions)).flatten()),
+            None => Box::pin(futures::stream::empty()),
+        };
+        ParallelStream {
+            inner,
+            failed: false,
         }
     }
 
@@ -833,6 +866,137 @@ async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetc
     }
 }
 
+type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
+
+/// Finds the id range of an ascending fast plan and starts one chained scan per part of it.
+async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) -> BoxedRows<E> {
+    let Mode::Fast { start, .. } = plan.mode else {
+        return Box::pin(ListStream::from_plan(plan));
+    };
+    let (low, high) = match id_range::<E>(&plan, start).await {
+        Ok(Some(range)) => range,
+        Ok(None) => return Box::pin(futures::stream::empty()),
+        Err(e) => return Box::pin(futures::stream::iter([Err(e)])),
+    };
+    // Parts of the id range (low, high]; each holds at least a page's worth of ids.
+    let low = low.saturating_sub(1);
+    let span = high.saturating_sub(low);
+    let parts = partition_bounds(low, span, partitions);
+    let last = parts.len() - 1;
+    let streams = parts.into_iter().enumerate().map(|(i, (after, up_to))| {
+        let mut filter = plan.filter.clone();
+        if i < last {
+            // Tighter than any upper bound of the user's own filter: the probe's largest id
+            // satisfies it, and `up_to` is at most that.
+            filter.insert("<=ID".into(), Value::from(up_to));
+        }
+        ListStream::from_plan(ExportPlan {
+            client: plan.client.clone(),
+            method: plan.method.clone(),
+            mode: Mode::Fast {
+                direction: Order::Asc,
+                start: Some(after),
+            },
+            filter,
+            order: plan.order.clone(),
+            select: plan.select.clone(),
+        })
+    });
+    Box::pin(futures::stream::select_all(streams))
+}
+
+/// Splits the ids `(low, low + span]` into at most `partitions` consecutive ranges
+/// `(after, up_to]`, none narrower than a page (at least one range).
+fn partition_bounds(low: u64, span: u64, partitions: usize) -> Vec<(u64, u64)> {
+    let parts = (span.div_ceil(PAGE_SIZE as u64) as usize).clamp(1, partitions.max(1));
+    let at = |i: usize| low + ((u128::from(span) * i as u128) / parts as u128) as u64;
+    (0..parts).map(|i| (at(i), at(i + 1))).collect()
+}
+
+/// The smallest and largest matching id (`None` when nothing matches), in one request.
+async fn id_range<E: Entity>(
+    plan: &ExportPlan,
+    start: Option<u64>,
+) -> Result<Option<(u64, u64)>, Error> {
+    let method = plan.method.as_str();
+    let mut commands = Vec::with_capacity(2);
+    for (key, order) in [("min", Order::Asc), ("max", Order::Desc)] {
+        let mut p = Map::new();
+        let mut filter = plan.filter.clone();
+        if let Some(s) = start {
+            filter.insert(">ID".into(), Value::from(s));
+        }
+        if !filter.is_empty() {
+            p.insert("filter".into(), Value::Object(filter));
+        }
+        let mut o = Map::new();
+        o.insert("ID".into(), Value::String(order.as_str().into()));
+        p.insert("order".into(), Value::Object(o));
+        p.insert("select".into(), Value::Array(vec![Value::from("ID")]));
+        p.insert("start".into(), Value::from(-1));
+        commands.push(RawCommand {
+            key: key.into(),
+            method: method.to_owned(),
+            query: plan.query(&p)?,
+        });
+    }
+    let batch = send_raw::<ChainPages<E>>(&plan.client, &commands, false, true).await?;
+    for c in &commands {
+        if let Some(raw) = batch.result_error.0.get(&c.key) {
+            return Err(crate::transport::command_error(method, raw, &|t| {
+                plan.client.redact(t)
+            }));
+        }
+    }
+    let first_id = |key: &str| {
+        batch
+            .result
+            .0
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, rows)| rows.first())
+            .and_then(|r| r.id())
+            .map(Into::<u64>::into)
+    };
+    Ok(match (first_id("min"), first_id("max")) {
+        (Some(low), Some(high)) if low <= high => Some((low, high)),
+        _ => None,
+    })
+}
+
+/// The rows of [`ListQuery::stream_parallel`], as a [`Stream`].
+///
+/// Rows are yielded as they arrive from the parts (not in id order); the first error ends the
+/// stream (rows received before it are yielded first, the other parts' requests are dropped).
+pub struct ParallelStream<E: Entity> {
+    inner: BoxedRows<E>,
+    failed: bool,
+}
+
+impl<E: Entity> std::fmt::Debug for ParallelStream<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParallelStream")
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Entity> Stream for ParallelStream<E> {
+    type Item = Result<E, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        let next = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(Err(_))) = &next {
+            self.failed = true;
+            self.inner = Box::pin(futures::stream::empty());
+        }
+        next
+    }
+}
+
 type FetchFuture<E> = Pin<Box<dyn Future<Output = (Cursor<E>, Fetched<E>)> + Send>>;
 
 /// The rows of a [`ListQuery`], as a [`Stream`]; see the [module documentation](self).
@@ -844,6 +1008,23 @@ pub struct ListStream<E: Entity> {
     inflight: Option<FetchFuture<E>>,
     cursor: Option<Cursor<E>>,
     error: Option<Error>,
+}
+
+impl<E: Entity> ListStream<E> {
+    fn from_plan(plan: ExportPlan) -> Self {
+        ListStream {
+            buffer: VecDeque::new(),
+            inflight: None,
+            cursor: Some(Cursor {
+                plan: Arc::new(plan),
+                position: Position::First,
+                stalls: 0,
+                done: false,
+                _entity: PhantomData,
+            }),
+            error: None,
+        }
+    }
 }
 
 impl<E: Entity> std::fmt::Debug for ListStream<E> {
@@ -937,6 +1118,23 @@ mod tests {
         // At the far end: one page to catch rows added meanwhile; without a probe: 50.
         assert_eq!(chain_length(Order::Asc, 700, 1, 700, Some(700)), 1);
         assert_eq!(chain_length(Order::Asc, 700, 1, 700, None), 50);
+    }
+
+    #[test]
+    fn partitions_cover_the_id_range_once() {
+        // Ids 1..=20,000 (low = 0) in 8 parts of 2,500 ids.
+        let parts = partition_bounds(0, 20_000, 8);
+        assert_eq!(parts.len(), 8);
+        assert_eq!(parts[0], (0, 2_500));
+        assert_eq!(parts[7], (17_500, 20_000));
+        assert!(parts.windows(2).all(|w| w[0].1 == w[1].0));
+        // Uneven spans: consecutive, the last ends at the top.
+        let parts = partition_bounds(99, 1_001, 3);
+        assert_eq!(parts, vec![(99, 432), (432, 766), (766, 1_100)]);
+        // A range smaller than a page per part: fewer parts, at least one.
+        assert_eq!(partition_bounds(10, 120, 8).len(), 3);
+        assert_eq!(partition_bounds(10, 0, 8), vec![(10, 10)]);
+        assert_eq!(partition_bounds(0, 1_000, 0).len(), 1);
     }
 
     #[test]
