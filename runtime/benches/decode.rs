@@ -338,8 +338,10 @@ fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     bench(&mut criterion, &portals);
     criterion.final_summary();
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not: skip the timing there.
-    if std::env::args().any(|a| a == "--bench") {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: skip the timing there,
+    // and under `--profile-time` (a profiler wants only the selected function).
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--profile-time") {
         summary(&portals);
     }
 }
