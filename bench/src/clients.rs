@@ -1,0 +1,111 @@
+//! This project's client, run as a child process: it measures itself and prints one JSON line.
+
+use std::fmt::Write as _;
+
+use bitrix_runtime::types::{DealId, Decimal};
+use bitrix_runtime::{Client, Plan, bitrix_entity};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::measure::Meter;
+use crate::{ClientCreateArgs, ClientExportArgs};
+
+/// The demo portal's deal (`schemas/demo/deal.json`), generated at compile time, with the
+/// readable names of `schemas/demo/names.json`.
+#[bitrix_entity(
+    schema = "../schemas/demo/deal.json",
+    names = "../schemas/demo/names.json"
+)]
+pub struct Deal;
+
+fn client(url: &str, unlimited: bool) -> Result<Client, String> {
+    Client::builder()
+        .webhook(url)
+        .plan(if unlimited {
+            Plan::Unlimited
+        } else {
+            Plan::Regular
+        })
+        .build()
+        .map_err(|e| format!("cannot build the client: {e}"))
+}
+
+/// `client-export`: every deal with every field, through `stream()` or `stream_parallel(k)`.
+pub async fn export(args: ClientExportArgs) -> Result<(), String> {
+    let client = client(&args.url, args.unlimited)?;
+    let name = if args.partitions > 1 {
+        format!("stream_parallel({})", args.partitions)
+    } else {
+        "stream()".to_owned()
+    };
+    let meter = Meter::start()?;
+    let mut ids: Vec<u64> = Vec::new();
+    let query = client.list::<Deal>();
+    let mut push = |deal: Deal| -> Result<(), String> {
+        let id = deal
+            .id
+            .ok_or_else(|| "a row came without its ID".to_owned())?;
+        ids.push(id.into());
+        Ok(())
+    };
+    if args.partitions > 1 {
+        let mut rows = query.stream_parallel(args.partitions);
+        while let Some(deal) = rows.try_next().await.map_err(|e| e.to_string())? {
+            push(deal)?;
+        }
+    } else {
+        let mut rows = query.stream();
+        while let Some(deal) = rows.try_next().await.map_err(|e| e.to_string())? {
+            push(deal)?;
+        }
+    }
+    let report = meter.finish(&name, ids.len() as u64)?;
+    let mut text = String::with_capacity(ids.len() * 7);
+    for id in &ids {
+        let _ = writeln!(text, "{id}");
+    }
+    std::fs::write(&args.ids_out, text)
+        .map_err(|e| format!("cannot write {}: {e}", args.ids_out.display()))?;
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// `client-create`: `count` deals through typed batches of 50 adds, `concurrency` in flight.
+pub async fn create(args: ClientCreateArgs) -> Result<(), String> {
+    let client = client(&args.url, false)?;
+    let meter = Meter::start()?;
+    let deals: Vec<NewDeal> = (0..args.count)
+        .map(|i| {
+            NewDeal::builder()
+                .title(format!("Bench deal #{i}"))
+                .opportunity(Decimal::new(1_000 + i as i64, 0))
+                .currency_id("RUB")
+                .sales_channel(DealSalesChannel::Website)
+                .build()
+        })
+        .collect();
+    let batches = deals.chunks(50).map(|chunk| {
+        let mut batch = client.batch();
+        let handles: Vec<_> = chunk.iter().map(|d| batch.add(d)).collect();
+        async move {
+            let results = batch.send().await.map_err(|e| e.to_string())?;
+            handles
+                .into_iter()
+                .map(|h| results.get(h).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<DealId>, String>>()
+        }
+    });
+    let created: Vec<Vec<DealId>> = futures::stream::iter(batches)
+        .buffer_unordered(args.concurrency.max(1))
+        .try_collect()
+        .await?;
+    let created: usize = created.iter().map(Vec::len).sum();
+    let report = meter.finish("typed Batch", created as u64)?;
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}

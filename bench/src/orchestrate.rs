@@ -1,0 +1,350 @@
+//! The orchestrator: a fresh emulator per client run, the client as a child process, the
+//! portal's counters and the exactly-once check, then markdown tables on stdout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bitrix_emulator::{Config, CostModel, Emulator, Limits};
+
+use crate::measure::ClientReport;
+use crate::report::{self, Row};
+use crate::{Common, CreateArgs, ExportArgs};
+
+const PYTHON_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python");
+const OPERATING_LIMIT: Duration = Duration::from_secs(480);
+
+fn export_config(deals: usize, unlimited: bool) -> Config {
+    let config = Config::default().with_deals(deals);
+    if unlimited {
+        config
+    } else {
+        config
+            .with_limits(Limits::Regular)
+            .with_operating_limit(OPERATING_LIMIT)
+            .with_cost_model(CostModel::documented())
+    }
+}
+
+/// The documented model without the write extra: 10,000 adds at 247 ms would need ~2,470 s of
+/// server time, five times the 480 s operating limit per 10 minutes.
+fn create_model() -> CostModel {
+    CostModel {
+        write: Duration::ZERO,
+        ..CostModel::documented()
+    }
+}
+
+fn create_config() -> Config {
+    Config::default()
+        .with_limits(Limits::Regular)
+        .with_operating_limit(OPERATING_LIMIT)
+        .with_cost_model(create_model())
+}
+
+fn wanted(common: &Common, name: &str) -> bool {
+    common.clients.iter().any(|c| c.trim() == name)
+}
+
+fn check_clients(common: &Common, known: &[&str]) -> Result<(), String> {
+    for c in &common.clients {
+        if !known.contains(&c.trim()) {
+            return Err(format!(
+                "unknown client `{c}` in --clients: use any of {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("bitrix-bench-{}-{name}.ids", std::process::id()))
+}
+
+/// Runs a child to completion (or kills it after `timeout`) and parses its report line.
+async fn run_child(mut command: Command, timeout: Duration) -> Result<ClientReport, String> {
+    let shown = format!("{command:?}");
+    tokio::task::spawn_blocking(move || {
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {shown}: {e}"))?;
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "{shown} did not finish within {} s (raise --timeout-secs)",
+                        timeout.as_secs()
+                    ));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => return Err(format!("cannot wait for {shown}: {e}")),
+            }
+        };
+        let mut stdout = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            use std::io::Read as _;
+            let _ = out.read_to_string(&mut stdout);
+        }
+        if !status.success() {
+            return Err(format!("{shown} failed ({status}); its stdout: {stdout:?}"));
+        }
+        ClientReport::from_stdout(&stdout)
+    })
+    .await
+    .map_err(|e| format!("the child runner panicked: {e}"))?
+}
+
+fn own_exe() -> Result<PathBuf, String> {
+    std::env::current_exe().map_err(|e| format!("cannot find this program's path: {e}"))
+}
+
+/// Reads the counters of a finished run into a row.
+fn row(name: &str, client: ClientReport, emu: &Emulator, exact: Result<(), String>) -> Row {
+    let c = emu.counters();
+    Row {
+        name: name.to_owned(),
+        client,
+        requests: c.requests,
+        refused_503: c.refused_query_limit,
+        refused_429: c.refused_operation_limit,
+        server_time: c.server_time,
+        exact: exact.is_ok(),
+        exact_note: exact.err().unwrap_or_default(),
+    }
+}
+
+async fn export_one(
+    name: &str,
+    deals: usize,
+    unlimited: bool,
+    timeout: Duration,
+    command: impl FnOnce(&str, &Path) -> Command,
+) -> Result<Row, String> {
+    let started = Instant::now();
+    let emu = Emulator::start(export_config(deals, unlimited))
+        .await
+        .map_err(|e| format!("the emulator did not start: {e}"))?;
+    // Seeded ids are 1..=deals (checked here, so the exactly-once check can rely on it).
+    if emu.deal_count() != deals
+        || (deals > 0 && (emu.deal(1).is_none() || emu.deal(deals as u64).is_none()))
+    {
+        return Err(format!(
+            "the emulator seeded {} deals, not ids 1..={deals}",
+            emu.deal_count()
+        ));
+    }
+    eprintln!(
+        "[bench] {name}: emulator with {deals} deals ready in {:.1} s, running the client",
+        started.elapsed().as_secs_f64()
+    );
+    let ids_path = scratch(&name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+    let report = run_child(command(&emu.webhook_url(), &ids_path), timeout).await;
+    let ids = std::fs::read_to_string(&ids_path);
+    let _ = std::fs::remove_file(&ids_path);
+    let report = report?;
+    let ids = ids.map_err(|e| format!("{name} wrote no ids file: {e}"))?;
+    let exact = report::parse_ids(&ids).and_then(|ids| report::exactly_once(deals as u64, &ids));
+    let row = row(name, report, &emu, exact);
+    emu.shutdown().await;
+    eprintln!(
+        "[bench] {name}: {} rows in {:.1} s",
+        row.client.rows, row.client.wall_s
+    );
+    Ok(row)
+}
+
+/// `bitrix-bench export`.
+pub async fn export(args: ExportArgs) -> Result<(), String> {
+    check_clients(&args.common, &["ours", "parallel", "fast_bitrix24"])?;
+    let unlimited = args.unlimited;
+    let deals = args
+        .deals
+        .unwrap_or(if unlimited { 100_000 } else { 20_000 });
+    let timeout = Duration::from_secs(args.common.timeout_secs);
+    let exe = own_exe()?;
+    let mut rows = Vec::new();
+    let ours_command = |partitions: usize| {
+        let exe = exe.clone();
+        move |url: &str, ids: &Path| {
+            let mut c = Command::new(&exe);
+            c.arg("client-export")
+                .arg("--url")
+                .arg(url)
+                .arg("--ids-out")
+                .arg(ids)
+                .arg("--partitions")
+                .arg(partitions.to_string());
+            if unlimited {
+                c.arg("--unlimited");
+            }
+            c
+        }
+    };
+    if wanted(&args.common, "ours") {
+        rows.push(export_one("stream()", deals, unlimited, timeout, ours_command(1)).await?);
+    }
+    if wanted(&args.common, "parallel") {
+        let name = format!("stream_parallel({})", args.partitions);
+        rows.push(
+            export_one(
+                &name,
+                deals,
+                unlimited,
+                timeout,
+                ours_command(args.partitions),
+            )
+            .await?,
+        );
+    }
+    if wanted(&args.common, "fast_bitrix24") {
+        let python = args.common.python.clone();
+        rows.push(
+            export_one(
+                "fast_bitrix24 get_all",
+                deals,
+                unlimited,
+                timeout,
+                move |url, ids| {
+                    let mut c = Command::new(&python);
+                    c.arg(Path::new(PYTHON_DIR).join("fb24_export.py"))
+                        .arg(url)
+                        .arg(ids);
+                    if unlimited {
+                        c.arg("--unlimited");
+                    }
+                    c
+                },
+            )
+            .await?,
+        );
+    }
+
+    if unlimited {
+        println!(
+            "### Export, unlimited: {deals} deals, no bucket, no operating limit, no cost model\n"
+        );
+    } else {
+        println!(
+            "### Export, limited: {deals} deals, regular bucket (50, 2/s), operating limit 480 s / 10 min, documented cost model at real time\n"
+        );
+    }
+    let fb24 = rows.iter().find(|r| r.name.starts_with("fast_bitrix24"));
+    if let Some(fb24) = fb24 {
+        let others: Vec<&Row> = rows.iter().filter(|r| r.name != fb24.name).collect();
+        if !others.is_empty() {
+            println!("{}", report::ratios_table(fb24, &others));
+        }
+    }
+    println!("{}", report::export_table(&rows));
+    if let Some(fb24) = fb24 {
+        println!("Targets:\n");
+        for r in rows.iter().filter(|r| r.name != fb24.name) {
+            print!(
+                "{}",
+                report::export_targets(r, fb24, deals as u64, !unlimited)
+            );
+        }
+        println!();
+    }
+    if rows.iter().all(|r| r.exact) {
+        Ok(())
+    } else {
+        Err("a client did not export every id exactly once (see the table)".into())
+    }
+}
+
+async fn create_one(
+    name: &str,
+    deals: usize,
+    timeout: Duration,
+    command: impl FnOnce(&str) -> Command,
+) -> Result<Row, String> {
+    let emu = Emulator::start(create_config())
+        .await
+        .map_err(|e| format!("the emulator did not start: {e}"))?;
+    eprintln!("[bench] {name}: creating {deals} deals");
+    let report = run_child(command(&emu.webhook_url()), timeout).await?;
+    let stored = emu.deal_count();
+    let exact = if let Some(e) = &report.error {
+        Err(format!(
+            "the client failed after {:.0} s ({e}); the portal holds {stored} deals",
+            report.wall_s
+        ))
+    } else if stored == deals && report.rows == deals as u64 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the portal holds {stored} deals, the client reported {} created",
+            report.rows
+        ))
+    };
+    let row = row(name, report, &emu, exact);
+    emu.shutdown().await;
+    eprintln!("[bench] {name}: done in {:.1} s", row.client.wall_s);
+    Ok(row)
+}
+
+/// `bitrix-bench create`.
+pub async fn create(args: CreateArgs) -> Result<(), String> {
+    check_clients(&args.common, &["ours", "parallel", "fast_bitrix24"])?;
+    let timeout = Duration::from_secs(args.common.timeout_secs);
+    let exe = own_exe()?;
+    let deals = args.deals;
+    let mut rows = Vec::new();
+    if wanted(&args.common, "ours") {
+        let name = format!("typed Batch ({} in flight)", args.concurrency);
+        let concurrency = args.concurrency;
+        rows.push(
+            create_one(&name, deals, timeout, move |url| {
+                let mut c = Command::new(&exe);
+                c.arg("client-create")
+                    .arg("--url")
+                    .arg(url)
+                    .arg("--count")
+                    .arg(deals.to_string())
+                    .arg("--concurrency")
+                    .arg(concurrency.to_string());
+                c
+            })
+            .await?,
+        );
+    }
+    if wanted(&args.common, "fast_bitrix24") {
+        let python = args.common.python.clone();
+        rows.push(
+            create_one("fast_bitrix24 call", deals, timeout, move |url| {
+                let mut c = Command::new(&python);
+                c.arg(Path::new(PYTHON_DIR).join("fb24_create.py"))
+                    .arg(url)
+                    .arg(deals.to_string());
+                c
+            })
+            .await?,
+        );
+    }
+    let m = create_model();
+    println!(
+        "### Bulk create: {deals} deals, regular bucket (50, 2/s), operating limit 480 s / 10 min, documented cost model at real time WITH write = 0 (every add costs the base {} ms; with the documented 200 ms write extra 10,000 adds need ~2,470 s of server time, over the 480 s per 10 minutes)\n",
+        m.base.as_millis()
+    );
+    if let Some(fb24) = rows.iter().find(|r| r.name.starts_with("fast_bitrix24")) {
+        let others: Vec<&Row> = rows.iter().filter(|r| r.name != fb24.name).collect();
+        if !others.is_empty() {
+            println!("{}", report::ratios_table(fb24, &others));
+        }
+    }
+    println!("{}", report::create_table(&rows, deals as u64));
+    if rows.iter().all(|r| r.exact) {
+        Ok(())
+    } else {
+        Err(format!(
+            "a client did not create exactly {deals} deals (see the table)"
+        ))
+    }
+}
