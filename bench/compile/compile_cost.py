@@ -146,13 +146,68 @@ def manifest(name: str, deps: str) -> str:
     )
 
 
-def generate(ws: Path, sizes: list[int]) -> dict[int, int]:
+SNAPSHOT_CRATES = ("codegen", "macros", "runtime")
+
+
+def snapshot_sources(dest: Path, rev: str | None) -> str:
+    """Copies codegen/, macros/ and runtime/ (plus the root manifest) into `dest`.
+
+    The lead edits the generator in the same checkout while this runs; measuring a frozen copy
+    keeps every run of one invocation on the same code, and keeps a rebuild of the proc macro
+    out of the timed builds. Modification times are preserved, so an unchanged snapshot stays
+    fresh for cargo across invocations. With `rev`, the copy comes from that git revision
+    (`git archive`) instead of the working tree. Returns a short content hash of the snapshot.
+    """
+    import hashlib
+
+    tmp = dest.with_name(dest.name + ".new")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    if rev is None:
+        shutil.copy2(REPO / "Cargo.toml", tmp / "Cargo.toml")
+        ignore = shutil.ignore_patterns("target", "target-*")
+        for crate in SNAPSHOT_CRATES:
+            shutil.copytree(REPO / crate, tmp / crate, ignore=ignore, copy_function=shutil.copy2)
+    else:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", rev, "Cargo.toml",
+             *SNAPSHOT_CRATES],
+            capture_output=True,
+        )
+        if archive.returncode != 0:
+            raise SystemExit(
+                f"compile.sh: `git archive {rev}` failed: {archive.stderr.decode().strip()}; "
+                "pass a commit of this repository to --rev"
+            )
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive.stdout, check=True)
+    root_manifest = (tmp / "Cargo.toml").read_text(encoding="utf-8")
+    members = re.compile(r"^members\s*=\s*\[[^\]]*\]", re.M)
+    if not members.search(root_manifest):
+        raise SystemExit("compile.sh: no `members = [...]` line in the root Cargo.toml")
+    root_manifest = members.sub(
+        "members = [" + ", ".join(f'"{c}"' for c in SNAPSHOT_CRATES) + "]", root_manifest, 1
+    )
+    # Dev-dependencies of the snapshot crates (the emulator) are never resolved: the crates are path dependencies here, not workspace members.
+    (tmp / "Cargo.toml").write_text(root_manifest, encoding="utf-8")
+    digest = hashlib.sha256()
+    for path in sorted(tmp.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(tmp).as_posix().encode())
+            digest.update(path.read_bytes())
+    if dest.exists():
+        shutil.rmtree(dest)
+    tmp.rename(dest)
+    return digest.hexdigest()[:12]
+
+
+def generate(ws: Path, sizes: list[int], runtime_dir: Path) -> dict[int, int]:
     """Writes the scratch workspace; returns the field count actually used per size."""
     snapshot = json.loads(HUGE.read_text(encoding="utf-8"))
     all_fields = snapshot["fields"]
     counts: dict[int, int] = {}
     members = []
-    runtime_path = (REPO / "runtime").as_posix()
+    runtime_path = runtime_dir.as_posix()
     for n in sizes:
         if n > len(all_fields):
             raise SystemExit(
@@ -249,7 +304,10 @@ class Runner:
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr[-6000:])
-            raise SystemExit(f"compile.sh: `cargo {' '.join(args)}` failed (see above)")
+            raise SystemExit(
+                f"compile.sh: `cargo {' '.join(args)}` failed in {self.ws} (see above); if "
+                "codegen/, macros/ or runtime/ were mid-edit, measure a commit: --rev HEAD"
+            )
         return elapsed, proc.stderr
 
     def touch(self, crate: str) -> None:
@@ -405,6 +463,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="50,500,2000",
                     help="comma-separated field counts (default 50,500,2000; at most 2000)")
     ap.add_argument("--runs", type=int, default=3, help="measured runs per crate (median)")
+    ap.add_argument("--rev", default=None,
+                    help="measure codegen/, macros/, runtime/ as of this git revision "
+                         "(default: the working tree as it is at start)")
     ap.add_argument("--no-opt", action="store_true",
                     help="skip the build-override opt-level=3 measurement")
     ap.add_argument("--no-incremental", action="store_true",
@@ -422,7 +483,10 @@ def main() -> None:
     scratch = target_root / "compile-cost"
     ws = scratch / "ws"
     log(f"scratch workspace {ws}")
-    counts = generate(ws, sizes)
+    source_hash = snapshot_sources(scratch / "src", args.rev)
+    log(f"froze codegen/, macros/, runtime/ ({args.rev or 'working tree'}) into "
+        f"{scratch / 'src'} (content {source_hash})")
+    counts = generate(ws, sizes, scratch / "src" / "runtime")
     runner = Runner(ws, scratch / "target")
     started = time.perf_counter()
 
@@ -433,9 +497,9 @@ def main() -> None:
         opt = measure_profile(runner, sizes, args.runs, OPT_PROFILE, ["macro", "hand"],
                               incremental=False)
 
-    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", args.rev or "HEAD"],
                          capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(
+    dirty = "" if args.rev else subprocess.run(
         ["git", "-C", str(REPO), "status", "--porcelain", "--", "codegen", "macros", "runtime"],
         capture_output=True, text=True).stdout.strip()
     cpu = ""
@@ -454,10 +518,12 @@ def main() -> None:
     print(f"- {os.cpu_count()} cores{', ' + cpu if cpu else ''}, {platform.system()} "
           f"{platform.release()}; {rustc}")
     print(f"- {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; checkout {rev}"
-          f"{' with uncommitted changes in codegen/macros/runtime' if dirty else ''}")
+          f"{' with uncommitted changes in codegen/macros/runtime' if dirty else ''}"
+          f" (codegen/macros/runtime copied at start, content hash {source_hash})")
     print("- " + ", ".join(f"{k} {'/'.join(v)}" for k, v in sorted(versions.items()))
           + " (the workspace's Cargo.lock)")
-    print(f"- command: `bash bench/compile.sh` ({args.runs} runs per crate, medians; "
+    command = " ".join(["bash bench/compile.sh", *sys.argv[1:]])
+    print(f"- command: `{command}` ({args.runs} runs per crate, medians; "
           f"measuring took {(time.perf_counter() - started) / 60:.1f} min)")
     print()
     print(
