@@ -272,9 +272,7 @@ fn deserialize_read(c: &Cx<'_>) -> TokenStream {
         let codec = &f.mapping.read_codec;
         let code = &f.code;
         quote! {
-            ::core::option::Option::Some(#field_enum::#variant) => {
-                out.#id = map.next_value_seed(#rt::__private::DecodeSeed::<#codec>::new(#code))?;
-            }
+            Some(#field_enum::#variant) => out.#id = __p::take::<#codec, _>(&mut map, #code)?,
         }
     });
     let expecting = format!(
@@ -300,6 +298,8 @@ fn deserialize_read(c: &Cx<'_>) -> TokenStream {
                     where
                         A: #rt::__private::serde::de::MapAccess<'de>,
                     {
+                        use ::core::option::Option::Some;
+                        use #rt::__private as __p;
                         let mut out = <#read as ::core::default::Default>::default();
                         while let ::core::option::Option::Some(key) = map.next_key::<#rt::__private::Key<'de>>()? {
                             match <#field_enum as #rt::EntityField>::from_code(key.as_str()) {
@@ -325,11 +325,7 @@ fn serialize_read(c: &Cx<'_>) -> TokenStream {
         let id = ident(&f.ident);
         let codec = &f.mapping.read_codec;
         let code = &f.code;
-        quote! {
-            if let ::core::option::Option::Some(v) = &self.#id {
-                map.serialize_entry(#code, &#rt::__private::Encode::<#codec>::new(v))?;
-            }
-        }
+        quote!(__p::put::<#codec, _>(&mut map, #code, &self.#id)?;)
     });
     let extra = quote! {
         for (code, value) in &self.extra {
@@ -350,6 +346,8 @@ fn serialize_map_impl(rt: &TokenStream, ty: &syn::Ident, entries: TokenStream) -
                 S: #rt::__private::serde::Serializer,
             {
                 use #rt::__private::serde::ser::SerializeMap as _;
+                #[allow(unused_imports)]
+                use #rt::__private as __p;
                 let mut map = serializer.serialize_map(::core::option::Option::None)?;
                 #entries
                 map.end()
@@ -382,23 +380,24 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
         let code = &f.code;
         let rust_name = &f.ident;
         let title = &f.title;
-        let label = opt_str(f.label.as_deref());
+        let label = f.label.as_deref().unwrap_or("");
         let ty = &f.bitrix_type;
-        let status = opt_str(f.status_type.as_deref());
-        let (req, ro, imm, mul, dy, dep) = (
-            f.required,
-            f.read_only,
-            f.immutable,
-            f.multiple,
-            f.dynamic,
-            f.deprecated,
-        );
+        let status = f.status_type.as_deref().unwrap_or("");
+        let flags = [
+            (f.required, "REQUIRED"),
+            (f.read_only, "READ_ONLY"),
+            (f.immutable, "IMMUTABLE"),
+            (f.multiple, "MULTIPLE"),
+            (f.dynamic, "DYNAMIC"),
+            (f.deprecated, "DEPRECATED"),
+            (f.label.is_some(), "HAS_LABEL"),
+            (f.status_type.is_some(), "HAS_STATUS_TYPE"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| ident(name));
         quote! {
-            #rt::FieldMeta {
-                code: #code, rust_name: #rust_name, title: #title, label: #label,
-                bitrix_type: #ty, status_type: #status, required: #req, read_only: #ro,
-                immutable: #imm, multiple: #mul, dynamic: #dy, deprecated: #dep,
-            },
+            __p::meta(#code, #rust_name, #title, #label, #ty, #status, 0 #(| __p::#flags)*),
         }
     });
     let mut sorted: Vec<&FieldModel> = fields.iter().collect();
@@ -427,6 +426,7 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
             const ALL: &'static [Self] = &[#(Self::#all),*];
 
             fn meta(self) -> &'static #rt::FieldMeta {
+                use #rt::__private as __p;
                 static META: [#rt::FieldMeta; #count] = [#(#metas)*];
                 &META[self as usize]
             }
@@ -451,13 +451,6 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
                 field.field()
             }
         }
-    }
-}
-
-fn opt_str(s: Option<&str>) -> TokenStream {
-    match s {
-        Some(s) => quote!(::core::option::Option::Some(#s)),
-        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -613,7 +606,7 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
         .collect();
 
     let struct_fields = fields.iter().map(|f| {
-        let docs = doc_attrs(&field_docs(f));
+        let docs = setter_docs(f, "Field", read);
         let dep = deprecated_attr(f);
         let id = ident(&f.ident);
         let ty = &f.mapping.write_ty;
@@ -628,13 +621,9 @@ fn create_payload(c: &Cx<'_>) -> TokenStream {
         let codec = &f.mapping.write_codec;
         let code = &f.code;
         if f.required_on_create() {
-            quote!(map.serialize_entry(#code, &#rt::__private::Encode::<#codec>::new(&self.#id))?;)
+            quote!(__p::put_value::<#codec, _>(&mut map, #code, &self.#id)?;)
         } else {
-            quote! {
-                if let ::core::option::Option::Some(v) = &self.#id {
-                    map.serialize_entry(#code, &#rt::__private::Encode::<#codec>::new(v))?;
-                }
-            }
+            quote!(__p::put::<#codec, _>(&mut map, #code, &self.#id)?;)
         }
     });
     let value_fields = optional.iter().map(|f| {
@@ -875,7 +864,7 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
     } = c;
     let fields: Vec<&FieldModel> = c.model.fields.iter().filter(|f| f.on_update()).collect();
     let struct_fields = fields.iter().map(|f| {
-        let docs = doc_attrs(&field_docs(f));
+        let docs = setter_docs(f, "Field", read);
         let dep = deprecated_attr(f);
         let id = ident(&f.ident);
         let ty = &f.mapping.write_ty;
@@ -932,11 +921,7 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
         let id = ident(&f.ident);
         let codec = &f.mapping.write_codec;
         let code = &f.code;
-        quote! {
-            if self.#id.is_touched() {
-                map.serialize_entry(#code, &#rt::__private::EncodePatch::<#codec>::new(&self.#id))?;
-            }
-        }
+        quote!(__p::put_patch::<#codec, _>(&mut map, #code, &self.#id)?;)
     });
     let patch_ser = serialize_map_impl(rt, patch, quote!(#(#ser_entries)*));
     let touched = fields.iter().map(|f| {
@@ -951,11 +936,7 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
     let cleared = fields.iter().map(|f| {
         let id = ident(&f.ident);
         let code = &f.code;
-        quote! {
-            if ::core::matches!(self.#id, #rt::Patch::Clear) {
-                out.push(#code);
-            }
-        }
+        quote!(__p::cleared(&mut out, #code, &self.#id);)
     });
     let doc = format!(
         " The update payload of [`{read}`] (`{}.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.",
@@ -996,6 +977,8 @@ fn update_payload(c: &Cx<'_>) -> TokenStream {
             }
 
             fn cleared_fields(&self) -> ::std::vec::Vec<&'static str> {
+                #[allow(unused_imports)]
+                use #rt::__private as __p;
                 let mut out = ::std::vec::Vec::new();
                 #(#cleared)*
                 out

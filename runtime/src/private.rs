@@ -6,8 +6,12 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, Visitor};
 
+#[path = "private/emit.rs"]
+mod emit;
+
 pub use crate::codec::{Codec, DecodeSeed, Encode, EncodePatch};
 pub use crate::entity::{Immutable, Provided, ReadOnly, Set};
+pub use emit::*;
 pub use serde;
 pub use serde_json;
 

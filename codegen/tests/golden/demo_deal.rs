@@ -815,6 +815,8 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for Deal {
             where
                 A: ::bitrix_runtime::__private::serde::de::MapAccess<'de>,
             {
+                use ::core::option::Option::Some;
+                use ::bitrix_runtime::__private as __p;
                 let mut out = <Deal as ::core::default::Default>::default();
                 while let ::core::option::Option::Some(key) = map
                     .next_key::<::bitrix_runtime::__private::Key<'de>>()?
@@ -822,697 +824,557 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for Deal {
                     match <DealField as ::bitrix_runtime::EntityField>::from_code(
                         key.as_str(),
                     ) {
-                        ::core::option::Option::Some(DealField::Id) => {
-                            out.id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-                                    >::new("ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Title) => {
-                            out.title = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("TITLE"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::TypeId) => {
-                            out.type_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("TYPE_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::CategoryId) => {
-                            out.category_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::CategoryId,
-                                        >,
-                                    >::new("CATEGORY_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::StageId) => {
-                            out.stage_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("STAGE_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::PreviousStageId) => {
-                            out.previous_stage_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("PREVIOUS_STAGE_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::StageSemanticId) => {
-                            out.stage_semantic_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("STAGE_SEMANTIC_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::IsNew) => {
-                            out.is_new = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_NEW"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::IsRecurring) => {
-                            out.is_recurring = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_RECURRING"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::IsReturnCustomer) => {
-                            out.is_return_customer = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_RETURN_CUSTOMER"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::IsRepeatedApproach) => {
-                            out.is_repeated_approach = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_REPEATED_APPROACH"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Probability) => {
-                            out.probability = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Integer,
-                                    >::new("PROBABILITY"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::CurrencyId) => {
-                            out.currency_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Currency,
-                                    >::new("CURRENCY_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Opportunity) => {
-                            out.opportunity = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Decimal,
-                                    >::new("OPPORTUNITY"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::IsManualOpportunity) => {
-                            out.is_manual_opportunity = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_MANUAL_OPPORTUNITY"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::TaxValue) => {
-                            out.tax_value = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Decimal,
-                                    >::new("TAX_VALUE"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::CompanyId) => {
-                            out.company_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::CompanyId,
-                                        >,
-                                    >::new("COMPANY_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::ContactId) => {
-                            out.contact_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::ContactId,
-                                        >,
-                                    >::new("CONTACT_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::ContactIds) => {
-                            out.contact_ids = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Id<
-                                                ::bitrix_runtime::types::ContactId,
-                                            >,
-                                        >,
-                                    >::new("CONTACT_IDS"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::QuoteId) => {
-                            out.quote_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::QuoteId,
-                                        >,
-                                    >::new("QUOTE_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Begindate) => {
-                            out.begindate = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Date,
-                                    >::new("BEGINDATE"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Closedate) => {
-                            out.closedate = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Date,
-                                    >::new("CLOSEDATE"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Opened) => {
-                            out.opened = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("OPENED"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Closed) => {
-                            out.closed = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("CLOSED"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::Comments) => {
-                            out.comments = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("COMMENTS"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::AssignedById) => {
-                            out.assigned_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("ASSIGNED_BY_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::CreatedById) => {
-                            out.created_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("CREATED_BY_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::ModifyById) => {
-                            out.modify_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("MODIFY_BY_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::MovedById) => {
-                            out.moved_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("MOVED_BY_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::DateCreate) => {
-                            out.date_create = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("DATE_CREATE"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::DateModify) => {
-                            out.date_modify = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("DATE_MODIFY"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::MovedTime) => {
-                            out.moved_time = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("MOVED_TIME"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::SourceId) => {
-                            out.source_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("SOURCE_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::SourceDescription) => {
-                            out.source_description = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("SOURCE_DESCRIPTION"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::LeadId) => {
-                            out.lead_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-                                    >::new("LEAD_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::AdditionalInfo) => {
-                            out.additional_info = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("ADDITIONAL_INFO"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::LocationId) => {
-                            out.location_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Location,
-                                    >::new("LOCATION_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::OriginatorId) => {
-                            out.originator_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("ORIGINATOR_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::OriginId) => {
-                            out.origin_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("ORIGIN_ID"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UtmSource) => {
-                            out.utm_source = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_SOURCE"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UtmMedium) => {
-                            out.utm_medium = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_MEDIUM"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UtmCampaign) => {
-                            out.utm_campaign = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_CAMPAIGN"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UtmContent) => {
-                            out.utm_content = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_CONTENT"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UtmTerm) => {
-                            out.utm_term = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_TERM"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::LastActivityTime) => {
-                            out.last_activity_time = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("LAST_ACTIVITY_TIME"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::LastActivityBy) => {
-                            out.last_activity_by = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("LAST_ACTIVITY_BY"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::ParentId1220) => {
-                            out.parent_id_1220 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                                    >::new("PARENT_ID_1220"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::ParentId153) => {
-                            out.parent_id_153 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                                    >::new("PARENT_ID_153"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244482250) => {
-                            out.uf_crm_1721244482250 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UF_CRM_1721244482250"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244500101) => {
-                            out.uf_crm_1721244500101 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Text,
-                                        >,
-                                    >::new("UF_CRM_1721244500101"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244512345) => {
-                            out.uf_crm_1721244512345 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Integer,
-                                    >::new("UF_CRM_1721244512345"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244512346) => {
-                            out.uf_crm_1721244512346 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Integer,
-                                        >,
-                                    >::new("UF_CRM_1721244512346"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244523456) => {
-                            out.uf_crm_1721244523456 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Decimal,
-                                    >::new("UF_CRM_1721244523456"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244523457) => {
-                            out.uf_crm_1721244523457 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Decimal,
-                                        >,
-                                    >::new("UF_CRM_1721244523457"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244534567) => {
-                            out.uf_crm_1721244534567 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Boolean,
-                                    >::new("UF_CRM_1721244534567"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244545678) => {
-                            out.uf_crm_1721244545678 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Date,
-                                    >::new("UF_CRM_1721244545678"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244545679) => {
-                            out.uf_crm_1721244545679 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Date,
-                                        >,
-                                    >::new("UF_CRM_1721244545679"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244556789) => {
-                            out.uf_crm_1721244556789 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("UF_CRM_1721244556789"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244556790) => {
-                            out.uf_crm_1721244556790 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::DateTime,
-                                        >,
-                                    >::new("UF_CRM_1721244556790"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244567890) => {
-                            out.uf_crm_1721244567890 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Money,
-                                    >::new("UF_CRM_1721244567890"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244567891) => {
-                            out.uf_crm_1721244567891 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Money,
-                                        >,
-                                    >::new("UF_CRM_1721244567891"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244578901) => {
-                            out.uf_crm_1721244578901 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UF_CRM_1721244578901"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244578902) => {
-                            out.uf_crm_1721244578902 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Text,
-                                        >,
-                                    >::new("UF_CRM_1721244578902"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244589012) => {
-                            out.uf_crm_1721244589012 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Address,
-                                    >::new("UF_CRM_1721244589012"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244589013) => {
-                            out.uf_crm_1721244589013 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Address,
-                                        >,
-                                    >::new("UF_CRM_1721244589013"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244590123) => {
-                            out.uf_crm_1721244590123 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-                                    >::new("UF_CRM_1721244590123"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244601234) => {
-                            out.uf_crm_1721244601234 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-                                        >,
-                                    >::new("UF_CRM_1721244601234"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244612345) => {
-                            out.uf_crm_1721244612345 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::File,
-                                    >::new("UF_CRM_1721244612345"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244612346) => {
-                            out.uf_crm_1721244612346 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::File,
-                                        >,
-                                    >::new("UF_CRM_1721244612346"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244634567) => {
-                            out.uf_crm_1721244634567 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("UF_CRM_1721244634567"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244634568) => {
-                            out.uf_crm_1721244634568 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                        >,
-                                    >::new("UF_CRM_1721244634568"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244656789) => {
-                            out.uf_crm_1721244656789 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("UF_CRM_1721244656789"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244656790) => {
-                            out.uf_crm_1721244656790 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Status,
-                                        >,
-                                    >::new("UF_CRM_1721244656790"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244667890) => {
-                            out.uf_crm_1721244667890 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::IblockElementId,
-                                        >,
-                                    >::new("UF_CRM_1721244667890"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244667891) => {
-                            out.uf_crm_1721244667891 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Id<
-                                                ::bitrix_runtime::types::IblockElementId,
-                                            >,
-                                        >,
-                                    >::new("UF_CRM_1721244667891"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244678901) => {
-                            out.uf_crm_1721244678901 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::IblockSectionId,
-                                        >,
-                                    >::new("UF_CRM_1721244678901"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244678902) => {
-                            out.uf_crm_1721244678902 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Id<
-                                                ::bitrix_runtime::types::IblockSectionId,
-                                            >,
-                                        >,
-                                    >::new("UF_CRM_1721244678902"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244689012) => {
-                            out.uf_crm_1721244689012 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::CrmLink,
-                                    >::new("UF_CRM_1721244689012"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244689013) => {
-                            out.uf_crm_1721244689013 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::CrmLink,
-                                        >,
-                                    >::new("UF_CRM_1721244689013"),
-                                )?;
-                        }
-                        ::core::option::Option::Some(DealField::UfCrm1721244701234) => {
-                            out.uf_crm_1721244701234 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Json,
-                                        >,
-                                    >::new("UF_CRM_1721244701234"),
-                                )?;
+                        Some(DealField::Id) => {
+                            out.id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::DealId,
+                                >,
+                                _,
+                            >(&mut map, "ID")?;
+                        }
+                        Some(DealField::Title) => {
+                            out.title = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "TITLE")?;
+                        }
+                        Some(DealField::TypeId) => {
+                            out.type_id = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "TYPE_ID")?;
+                        }
+                        Some(DealField::CategoryId) => {
+                            out.category_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::CategoryId,
+                                >,
+                                _,
+                            >(&mut map, "CATEGORY_ID")?;
+                        }
+                        Some(DealField::StageId) => {
+                            out.stage_id = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "STAGE_ID")?;
+                        }
+                        Some(DealField::PreviousStageId) => {
+                            out.previous_stage_id = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "PREVIOUS_STAGE_ID")?;
+                        }
+                        Some(DealField::StageSemanticId) => {
+                            out.stage_semantic_id = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "STAGE_SEMANTIC_ID")?;
+                        }
+                        Some(DealField::IsNew) => {
+                            out.is_new = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_NEW")?;
+                        }
+                        Some(DealField::IsRecurring) => {
+                            out.is_recurring = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_RECURRING")?;
+                        }
+                        Some(DealField::IsReturnCustomer) => {
+                            out.is_return_customer = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_RETURN_CUSTOMER")?;
+                        }
+                        Some(DealField::IsRepeatedApproach) => {
+                            out.is_repeated_approach = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_REPEATED_APPROACH")?;
+                        }
+                        Some(DealField::Probability) => {
+                            out.probability = __p::take::<
+                                ::bitrix_runtime::codec::Integer,
+                                _,
+                            >(&mut map, "PROBABILITY")?;
+                        }
+                        Some(DealField::CurrencyId) => {
+                            out.currency_id = __p::take::<
+                                ::bitrix_runtime::codec::Currency,
+                                _,
+                            >(&mut map, "CURRENCY_ID")?;
+                        }
+                        Some(DealField::Opportunity) => {
+                            out.opportunity = __p::take::<
+                                ::bitrix_runtime::codec::Decimal,
+                                _,
+                            >(&mut map, "OPPORTUNITY")?;
+                        }
+                        Some(DealField::IsManualOpportunity) => {
+                            out.is_manual_opportunity = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_MANUAL_OPPORTUNITY")?;
+                        }
+                        Some(DealField::TaxValue) => {
+                            out.tax_value = __p::take::<
+                                ::bitrix_runtime::codec::Decimal,
+                                _,
+                            >(&mut map, "TAX_VALUE")?;
+                        }
+                        Some(DealField::CompanyId) => {
+                            out.company_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::CompanyId,
+                                >,
+                                _,
+                            >(&mut map, "COMPANY_ID")?;
+                        }
+                        Some(DealField::ContactId) => {
+                            out.contact_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::ContactId,
+                                >,
+                                _,
+                            >(&mut map, "CONTACT_ID")?;
+                        }
+                        Some(DealField::ContactIds) => {
+                            out.contact_ids = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Id<
+                                        ::bitrix_runtime::types::ContactId,
+                                    >,
+                                >,
+                                _,
+                            >(&mut map, "CONTACT_IDS")?;
+                        }
+                        Some(DealField::QuoteId) => {
+                            out.quote_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::QuoteId,
+                                >,
+                                _,
+                            >(&mut map, "QUOTE_ID")?;
+                        }
+                        Some(DealField::Begindate) => {
+                            out.begindate = __p::take::<
+                                ::bitrix_runtime::codec::Date,
+                                _,
+                            >(&mut map, "BEGINDATE")?;
+                        }
+                        Some(DealField::Closedate) => {
+                            out.closedate = __p::take::<
+                                ::bitrix_runtime::codec::Date,
+                                _,
+                            >(&mut map, "CLOSEDATE")?;
+                        }
+                        Some(DealField::Opened) => {
+                            out.opened = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "OPENED")?;
+                        }
+                        Some(DealField::Closed) => {
+                            out.closed = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "CLOSED")?;
+                        }
+                        Some(DealField::Comments) => {
+                            out.comments = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "COMMENTS")?;
+                        }
+                        Some(DealField::AssignedById) => {
+                            out.assigned_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "ASSIGNED_BY_ID")?;
+                        }
+                        Some(DealField::CreatedById) => {
+                            out.created_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "CREATED_BY_ID")?;
+                        }
+                        Some(DealField::ModifyById) => {
+                            out.modify_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "MODIFY_BY_ID")?;
+                        }
+                        Some(DealField::MovedById) => {
+                            out.moved_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "MOVED_BY_ID")?;
+                        }
+                        Some(DealField::DateCreate) => {
+                            out.date_create = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "DATE_CREATE")?;
+                        }
+                        Some(DealField::DateModify) => {
+                            out.date_modify = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "DATE_MODIFY")?;
+                        }
+                        Some(DealField::MovedTime) => {
+                            out.moved_time = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "MOVED_TIME")?;
+                        }
+                        Some(DealField::SourceId) => {
+                            out.source_id = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "SOURCE_ID")?;
+                        }
+                        Some(DealField::SourceDescription) => {
+                            out.source_description = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "SOURCE_DESCRIPTION")?;
+                        }
+                        Some(DealField::LeadId) => {
+                            out.lead_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::LeadId,
+                                >,
+                                _,
+                            >(&mut map, "LEAD_ID")?;
+                        }
+                        Some(DealField::AdditionalInfo) => {
+                            out.additional_info = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "ADDITIONAL_INFO")?;
+                        }
+                        Some(DealField::LocationId) => {
+                            out.location_id = __p::take::<
+                                ::bitrix_runtime::codec::Location,
+                                _,
+                            >(&mut map, "LOCATION_ID")?;
+                        }
+                        Some(DealField::OriginatorId) => {
+                            out.originator_id = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "ORIGINATOR_ID")?;
+                        }
+                        Some(DealField::OriginId) => {
+                            out.origin_id = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "ORIGIN_ID")?;
+                        }
+                        Some(DealField::UtmSource) => {
+                            out.utm_source = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_SOURCE")?;
+                        }
+                        Some(DealField::UtmMedium) => {
+                            out.utm_medium = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_MEDIUM")?;
+                        }
+                        Some(DealField::UtmCampaign) => {
+                            out.utm_campaign = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_CAMPAIGN")?;
+                        }
+                        Some(DealField::UtmContent) => {
+                            out.utm_content = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_CONTENT")?;
+                        }
+                        Some(DealField::UtmTerm) => {
+                            out.utm_term = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_TERM")?;
+                        }
+                        Some(DealField::LastActivityTime) => {
+                            out.last_activity_time = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "LAST_ACTIVITY_TIME")?;
+                        }
+                        Some(DealField::LastActivityBy) => {
+                            out.last_activity_by = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "LAST_ACTIVITY_BY")?;
+                        }
+                        Some(DealField::ParentId1220) => {
+                            out.parent_id_1220 = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::ItemId,
+                                >,
+                                _,
+                            >(&mut map, "PARENT_ID_1220")?;
+                        }
+                        Some(DealField::ParentId153) => {
+                            out.parent_id_153 = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::ItemId,
+                                >,
+                                _,
+                            >(&mut map, "PARENT_ID_153")?;
+                        }
+                        Some(DealField::UfCrm1721244482250) => {
+                            out.uf_crm_1721244482250 = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UF_CRM_1721244482250")?;
+                        }
+                        Some(DealField::UfCrm1721244500101) => {
+                            out.uf_crm_1721244500101 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Text,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244500101")?;
+                        }
+                        Some(DealField::UfCrm1721244512345) => {
+                            out.uf_crm_1721244512345 = __p::take::<
+                                ::bitrix_runtime::codec::Integer,
+                                _,
+                            >(&mut map, "UF_CRM_1721244512345")?;
+                        }
+                        Some(DealField::UfCrm1721244512346) => {
+                            out.uf_crm_1721244512346 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Integer,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244512346")?;
+                        }
+                        Some(DealField::UfCrm1721244523456) => {
+                            out.uf_crm_1721244523456 = __p::take::<
+                                ::bitrix_runtime::codec::Decimal,
+                                _,
+                            >(&mut map, "UF_CRM_1721244523456")?;
+                        }
+                        Some(DealField::UfCrm1721244523457) => {
+                            out.uf_crm_1721244523457 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Decimal,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244523457")?;
+                        }
+                        Some(DealField::UfCrm1721244534567) => {
+                            out.uf_crm_1721244534567 = __p::take::<
+                                ::bitrix_runtime::codec::Boolean,
+                                _,
+                            >(&mut map, "UF_CRM_1721244534567")?;
+                        }
+                        Some(DealField::UfCrm1721244545678) => {
+                            out.uf_crm_1721244545678 = __p::take::<
+                                ::bitrix_runtime::codec::Date,
+                                _,
+                            >(&mut map, "UF_CRM_1721244545678")?;
+                        }
+                        Some(DealField::UfCrm1721244545679) => {
+                            out.uf_crm_1721244545679 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Date,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244545679")?;
+                        }
+                        Some(DealField::UfCrm1721244556789) => {
+                            out.uf_crm_1721244556789 = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "UF_CRM_1721244556789")?;
+                        }
+                        Some(DealField::UfCrm1721244556790) => {
+                            out.uf_crm_1721244556790 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::DateTime,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244556790")?;
+                        }
+                        Some(DealField::UfCrm1721244567890) => {
+                            out.uf_crm_1721244567890 = __p::take::<
+                                ::bitrix_runtime::codec::Money,
+                                _,
+                            >(&mut map, "UF_CRM_1721244567890")?;
+                        }
+                        Some(DealField::UfCrm1721244567891) => {
+                            out.uf_crm_1721244567891 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Money,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244567891")?;
+                        }
+                        Some(DealField::UfCrm1721244578901) => {
+                            out.uf_crm_1721244578901 = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UF_CRM_1721244578901")?;
+                        }
+                        Some(DealField::UfCrm1721244578902) => {
+                            out.uf_crm_1721244578902 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Text,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244578902")?;
+                        }
+                        Some(DealField::UfCrm1721244589012) => {
+                            out.uf_crm_1721244589012 = __p::take::<
+                                ::bitrix_runtime::codec::Address,
+                                _,
+                            >(&mut map, "UF_CRM_1721244589012")?;
+                        }
+                        Some(DealField::UfCrm1721244589013) => {
+                            out.uf_crm_1721244589013 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Address,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244589013")?;
+                        }
+                        Some(DealField::UfCrm1721244590123) => {
+                            out.uf_crm_1721244590123 = __p::take::<
+                                ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
+                                _,
+                            >(&mut map, "UF_CRM_1721244590123")?;
+                        }
+                        Some(DealField::UfCrm1721244601234) => {
+                            out.uf_crm_1721244601234 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244601234")?;
+                        }
+                        Some(DealField::UfCrm1721244612345) => {
+                            out.uf_crm_1721244612345 = __p::take::<
+                                ::bitrix_runtime::codec::File,
+                                _,
+                            >(&mut map, "UF_CRM_1721244612345")?;
+                        }
+                        Some(DealField::UfCrm1721244612346) => {
+                            out.uf_crm_1721244612346 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::File,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244612346")?;
+                        }
+                        Some(DealField::UfCrm1721244634567) => {
+                            out.uf_crm_1721244634567 = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244634567")?;
+                        }
+                        Some(DealField::UfCrm1721244634568) => {
+                            out.uf_crm_1721244634568 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244634568")?;
+                        }
+                        Some(DealField::UfCrm1721244656789) => {
+                            out.uf_crm_1721244656789 = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "UF_CRM_1721244656789")?;
+                        }
+                        Some(DealField::UfCrm1721244656790) => {
+                            out.uf_crm_1721244656790 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Status,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244656790")?;
+                        }
+                        Some(DealField::UfCrm1721244667890) => {
+                            out.uf_crm_1721244667890 = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::IblockElementId,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244667890")?;
+                        }
+                        Some(DealField::UfCrm1721244667891) => {
+                            out.uf_crm_1721244667891 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Id<
+                                        ::bitrix_runtime::types::IblockElementId,
+                                    >,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244667891")?;
+                        }
+                        Some(DealField::UfCrm1721244678901) => {
+                            out.uf_crm_1721244678901 = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::IblockSectionId,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244678901")?;
+                        }
+                        Some(DealField::UfCrm1721244678902) => {
+                            out.uf_crm_1721244678902 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Id<
+                                        ::bitrix_runtime::types::IblockSectionId,
+                                    >,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244678902")?;
+                        }
+                        Some(DealField::UfCrm1721244689012) => {
+                            out.uf_crm_1721244689012 = __p::take::<
+                                ::bitrix_runtime::codec::CrmLink,
+                                _,
+                            >(&mut map, "UF_CRM_1721244689012")?;
+                        }
+                        Some(DealField::UfCrm1721244689013) => {
+                            out.uf_crm_1721244689013 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::CrmLink,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244689013")?;
+                        }
+                        Some(DealField::UfCrm1721244701234) => {
+                            out.uf_crm_1721244701234 = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Json,
+                                >,
+                                _,
+                            >(&mut map, "UF_CRM_1721244701234")?;
                         }
                         ::core::option::Option::None => {
                             let value: ::bitrix_runtime::__private::serde_json::Value = map
@@ -1536,661 +1398,327 @@ impl ::bitrix_runtime::__private::serde::Serialize for Deal {
         S: ::bitrix_runtime::__private::serde::Serializer,
     {
         use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        if let ::core::option::Option::Some(v) = &self.id {
-            map.serialize_entry(
-                "ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.title {
-            map.serialize_entry(
-                "TITLE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.type_id {
-            map.serialize_entry(
-                "TYPE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.category_id {
-            map.serialize_entry(
-                "CATEGORY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.stage_id {
-            map.serialize_entry(
-                "STAGE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.previous_stage_id {
-            map.serialize_entry(
-                "PREVIOUS_STAGE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.stage_semantic_id {
-            map.serialize_entry(
-                "STAGE_SEMANTIC_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_new {
-            map.serialize_entry(
-                "IS_NEW",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_recurring {
-            map.serialize_entry(
-                "IS_RECURRING",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_return_customer {
-            map.serialize_entry(
-                "IS_RETURN_CUSTOMER",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_repeated_approach {
-            map.serialize_entry(
-                "IS_REPEATED_APPROACH",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.probability {
-            map.serialize_entry(
-                "PROBABILITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.currency_id {
-            map.serialize_entry(
-                "CURRENCY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Currency,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opportunity {
-            map.serialize_entry(
-                "OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_manual_opportunity {
-            map.serialize_entry(
-                "IS_MANUAL_OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.tax_value {
-            map.serialize_entry(
-                "TAX_VALUE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.company_id {
-            map.serialize_entry(
-                "COMPANY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_id {
-            map.serialize_entry(
-                "CONTACT_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_ids {
-            map.serialize_entry(
-                "CONTACT_IDS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.quote_id {
-            map.serialize_entry(
-                "QUOTE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.begindate {
-            map.serialize_entry(
-                "BEGINDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closedate {
-            map.serialize_entry(
-                "CLOSEDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opened {
-            map.serialize_entry(
-                "OPENED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closed {
-            map.serialize_entry(
-                "CLOSED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.comments {
-            map.serialize_entry(
-                "COMMENTS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.assigned_by_id {
-            map.serialize_entry(
-                "ASSIGNED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.created_by_id {
-            map.serialize_entry(
-                "CREATED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.modify_by_id {
-            map.serialize_entry(
-                "MODIFY_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.moved_by_id {
-            map.serialize_entry(
-                "MOVED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.date_create {
-            map.serialize_entry(
-                "DATE_CREATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.date_modify {
-            map.serialize_entry(
-                "DATE_MODIFY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.moved_time {
-            map.serialize_entry(
-                "MOVED_TIME",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_id {
-            map.serialize_entry(
-                "SOURCE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_description {
-            map.serialize_entry(
-                "SOURCE_DESCRIPTION",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.lead_id {
-            map.serialize_entry(
-                "LEAD_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.additional_info {
-            map.serialize_entry(
-                "ADDITIONAL_INFO",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.location_id {
-            map.serialize_entry(
-                "LOCATION_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Location,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.originator_id {
-            map.serialize_entry(
-                "ORIGINATOR_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.origin_id {
-            map.serialize_entry(
-                "ORIGIN_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_source {
-            map.serialize_entry(
-                "UTM_SOURCE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_medium {
-            map.serialize_entry(
-                "UTM_MEDIUM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_campaign {
-            map.serialize_entry(
-                "UTM_CAMPAIGN",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_content {
-            map.serialize_entry(
-                "UTM_CONTENT",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_term {
-            map.serialize_entry(
-                "UTM_TERM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.last_activity_time {
-            map.serialize_entry(
-                "LAST_ACTIVITY_TIME",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.last_activity_by {
-            map.serialize_entry(
-                "LAST_ACTIVITY_BY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.parent_id_1220 {
-            map.serialize_entry(
-                "PARENT_ID_1220",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.parent_id_153 {
-            map.serialize_entry(
-                "PARENT_ID_153",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244482250 {
-            map.serialize_entry(
-                "UF_CRM_1721244482250",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244500101 {
-            map.serialize_entry(
-                "UF_CRM_1721244500101",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244512345 {
-            map.serialize_entry(
-                "UF_CRM_1721244512345",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244512346 {
-            map.serialize_entry(
-                "UF_CRM_1721244512346",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244523456 {
-            map.serialize_entry(
-                "UF_CRM_1721244523456",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244523457 {
-            map.serialize_entry(
-                "UF_CRM_1721244523457",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244534567 {
-            map.serialize_entry(
-                "UF_CRM_1721244534567",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Boolean,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244545678 {
-            map.serialize_entry(
-                "UF_CRM_1721244545678",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244545679 {
-            map.serialize_entry(
-                "UF_CRM_1721244545679",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244556789 {
-            map.serialize_entry(
-                "UF_CRM_1721244556789",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244556790 {
-            map.serialize_entry(
-                "UF_CRM_1721244556790",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244567890 {
-            map.serialize_entry(
-                "UF_CRM_1721244567890",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Money,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244567891 {
-            map.serialize_entry(
-                "UF_CRM_1721244567891",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244578901 {
-            map.serialize_entry(
-                "UF_CRM_1721244578901",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244578902 {
-            map.serialize_entry(
-                "UF_CRM_1721244578902",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244589012 {
-            map.serialize_entry(
-                "UF_CRM_1721244589012",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Address,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244589013 {
-            map.serialize_entry(
-                "UF_CRM_1721244589013",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244590123 {
-            map.serialize_entry(
-                "UF_CRM_1721244590123",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244601234 {
-            map.serialize_entry(
-                "UF_CRM_1721244601234",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244612345 {
-            map.serialize_entry(
-                "UF_CRM_1721244612345",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::File,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244612346 {
-            map.serialize_entry(
-                "UF_CRM_1721244612346",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::File>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244634567 {
-            map.serialize_entry(
-                "UF_CRM_1721244634567",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244634568 {
-            map.serialize_entry(
-                "UF_CRM_1721244634568",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244656789 {
-            map.serialize_entry(
-                "UF_CRM_1721244656789",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244656790 {
-            map.serialize_entry(
-                "UF_CRM_1721244656790",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244667890 {
-            map.serialize_entry(
-                "UF_CRM_1721244667890",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244667891 {
-            map.serialize_entry(
-                "UF_CRM_1721244667891",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<
-                            ::bitrix_runtime::types::IblockElementId,
-                        >,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244678901 {
-            map.serialize_entry(
-                "UF_CRM_1721244678901",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244678902 {
-            map.serialize_entry(
-                "UF_CRM_1721244678902",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<
-                            ::bitrix_runtime::types::IblockSectionId,
-                        >,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244689012 {
-            map.serialize_entry(
-                "UF_CRM_1721244689012",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::CrmLink,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244689013 {
-            map.serialize_entry(
-                "UF_CRM_1721244689013",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244701234 {
-            map.serialize_entry(
-                "UF_CRM_1721244701234",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
-                >::new(v),
-            )?;
-        }
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
+            _,
+        >(&mut map, "ID", &self.id)?;
+        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "TYPE_ID", &self.type_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
+            _,
+        >(&mut map, "CATEGORY_ID", &self.category_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "STAGE_ID", &self.stage_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "PREVIOUS_STAGE_ID", &self.previous_stage_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "STAGE_SEMANTIC_ID", &self.stage_semantic_id)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "IS_NEW", &self.is_new)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "PROBABILITY", &self.probability)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Currency,
+            _,
+        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "TAX_VALUE", &self.tax_value)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+            _,
+        >(&mut map, "COMPANY_ID", &self.company_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            _,
+        >(&mut map, "CONTACT_ID", &self.contact_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            >,
+            _,
+        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
+            _,
+        >(&mut map, "QUOTE_ID", &self.quote_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "BEGINDATE", &self.begindate)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "CLOSEDATE", &self.closedate)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "COMMENTS", &self.comments)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "CREATED_BY_ID", &self.created_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "MODIFY_BY_ID", &self.modify_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "MOVED_BY_ID", &self.moved_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "DATE_CREATE", &self.date_create)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "DATE_MODIFY", &self.date_modify)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "MOVED_TIME", &self.moved_time)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "SOURCE_ID", &self.source_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
+            _,
+        >(&mut map, "LEAD_ID", &self.lead_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Location,
+            _,
+        >(&mut map, "LOCATION_ID", &self.location_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_TERM", &self.utm_term)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "LAST_ACTIVITY_TIME", &self.last_activity_time)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "LAST_ACTIVITY_BY", &self.last_activity_by)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_153", &self.parent_id_153)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
+            _,
+        >(&mut map, "UF_CRM_1721244500101", &self.uf_crm_1721244500101)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "UF_CRM_1721244512345", &self.uf_crm_1721244512345)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
+            _,
+        >(&mut map, "UF_CRM_1721244512346", &self.uf_crm_1721244512346)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "UF_CRM_1721244523456", &self.uf_crm_1721244523456)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
+            _,
+        >(&mut map, "UF_CRM_1721244523457", &self.uf_crm_1721244523457)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Boolean,
+            _,
+        >(&mut map, "UF_CRM_1721244534567", &self.uf_crm_1721244534567)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "UF_CRM_1721244545678", &self.uf_crm_1721244545678)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
+            _,
+        >(&mut map, "UF_CRM_1721244545679", &self.uf_crm_1721244545679)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "UF_CRM_1721244556789", &self.uf_crm_1721244556789)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
+            _,
+        >(&mut map, "UF_CRM_1721244556790", &self.uf_crm_1721244556790)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Money,
+            _,
+        >(&mut map, "UF_CRM_1721244567890", &self.uf_crm_1721244567890)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
+            _,
+        >(&mut map, "UF_CRM_1721244567891", &self.uf_crm_1721244567891)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244578901", &self.uf_crm_1721244578901)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
+            _,
+        >(&mut map, "UF_CRM_1721244578902", &self.uf_crm_1721244578902)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Address,
+            _,
+        >(&mut map, "UF_CRM_1721244589012", &self.uf_crm_1721244589012)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
+            _,
+        >(&mut map, "UF_CRM_1721244589013", &self.uf_crm_1721244589013)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
+            _,
+        >(&mut map, "UF_CRM_1721244590123", &self.uf_crm_1721244590123)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244601234", &self.uf_crm_1721244601234)?;
+        __p::put::<
+            ::bitrix_runtime::codec::File,
+            _,
+        >(&mut map, "UF_CRM_1721244612345", &self.uf_crm_1721244612345)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::File>,
+            _,
+        >(&mut map, "UF_CRM_1721244612346", &self.uf_crm_1721244612346)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "UF_CRM_1721244634567", &self.uf_crm_1721244634567)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244634568", &self.uf_crm_1721244634568)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "UF_CRM_1721244656789", &self.uf_crm_1721244656789)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
+            _,
+        >(&mut map, "UF_CRM_1721244656790", &self.uf_crm_1721244656790)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
+            _,
+        >(&mut map, "UF_CRM_1721244667890", &self.uf_crm_1721244667890)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244667891", &self.uf_crm_1721244667891)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
+            _,
+        >(&mut map, "UF_CRM_1721244678901", &self.uf_crm_1721244678901)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244678902", &self.uf_crm_1721244678902)?;
+        __p::put::<
+            ::bitrix_runtime::codec::CrmLink,
+            _,
+        >(&mut map, "UF_CRM_1721244689012", &self.uf_crm_1721244689012)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
+            _,
+        >(&mut map, "UF_CRM_1721244689013", &self.uf_crm_1721244689013)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
+            _,
+        >(&mut map, "UF_CRM_1721244701234", &self.uf_crm_1721244701234)?;
         for (code, value) in &self.extra {
             map.serialize_entry(code, value)?;
         }
@@ -2448,1137 +1976,696 @@ impl ::bitrix_runtime::EntityField for DealField {
         Self::UfCrm1721244701234,
     ];
     fn meta(self) -> &'static ::bitrix_runtime::FieldMeta {
+        use ::bitrix_runtime::__private as __p;
         static META: [::bitrix_runtime::FieldMeta; 80usize] = [
-            ::bitrix_runtime::FieldMeta {
-                code: "ID",
-                rust_name: "id",
-                title: "ID",
-                label: ::core::option::Option::None,
-                bitrix_type: "integer",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "TITLE",
-                rust_name: "title",
-                title: "Название",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "TYPE_ID",
-                rust_name: "type_id",
-                title: "Тип",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::Some("DEAL_TYPE"),
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CATEGORY_ID",
-                rust_name: "category_id",
-                title: "Воронка",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_category",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: true,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "STAGE_ID",
-                rust_name: "stage_id",
-                title: "Стадия сделки",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::Some("DEAL_STAGE"),
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "PREVIOUS_STAGE_ID",
-                rust_name: "previous_stage_id",
-                title: "Предыдущая стадия",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::Some("DEAL_STAGE"),
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "STAGE_SEMANTIC_ID",
-                rust_name: "stage_semantic_id",
-                title: "Группа стадии",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_NEW",
-                rust_name: "is_new",
-                title: "Новая сделка",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_RECURRING",
-                rust_name: "is_recurring",
-                title: "Регулярная сделка",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_RETURN_CUSTOMER",
-                rust_name: "is_return_customer",
-                title: "Повторная сделка",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_REPEATED_APPROACH",
-                rust_name: "is_repeated_approach",
-                title: "Повторное обращение",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "PROBABILITY",
-                rust_name: "probability",
-                title: "Вероятность",
-                label: ::core::option::Option::None,
-                bitrix_type: "integer",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CURRENCY_ID",
-                rust_name: "currency_id",
-                title: "Валюта",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_currency",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "OPPORTUNITY",
-                rust_name: "opportunity",
-                title: "Сумма",
-                label: ::core::option::Option::None,
-                bitrix_type: "double",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_MANUAL_OPPORTUNITY",
-                rust_name: "is_manual_opportunity",
-                title: "IS_MANUAL_OPPORTUNITY",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "TAX_VALUE",
-                rust_name: "tax_value",
-                title: "Ставка налога",
-                label: ::core::option::Option::None,
-                bitrix_type: "double",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "COMPANY_ID",
-                rust_name: "company_id",
-                title: "Компания",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_company",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CONTACT_ID",
-                rust_name: "contact_id",
-                title: "Контакт",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_contact",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: true,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CONTACT_IDS",
-                rust_name: "contact_ids",
-                title: "Контакты",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_contact",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "QUOTE_ID",
-                rust_name: "quote_id",
-                title: "Предложение",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_quote",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "BEGINDATE",
-                rust_name: "begindate",
-                title: "Дата начала",
-                label: ::core::option::Option::None,
-                bitrix_type: "date",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CLOSEDATE",
-                rust_name: "closedate",
-                title: "Дата завершения",
-                label: ::core::option::Option::None,
-                bitrix_type: "date",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "OPENED",
-                rust_name: "opened",
-                title: "Доступна для всех",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CLOSED",
-                rust_name: "closed",
-                title: "Закрыта",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "COMMENTS",
-                rust_name: "comments",
-                title: "Комментарий",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ASSIGNED_BY_ID",
-                rust_name: "assigned_by_id",
-                title: "Ответственный",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CREATED_BY_ID",
-                rust_name: "created_by_id",
-                title: "Кем создана",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "MODIFY_BY_ID",
-                rust_name: "modify_by_id",
-                title: "Кем изменена",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "MOVED_BY_ID",
-                rust_name: "moved_by_id",
-                title: "MOVED_BY_ID",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "DATE_CREATE",
-                rust_name: "date_create",
-                title: "Дата создания",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "DATE_MODIFY",
-                rust_name: "date_modify",
-                title: "Дата изменения",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "MOVED_TIME",
-                rust_name: "moved_time",
-                title: "MOVED_TIME",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "SOURCE_ID",
-                rust_name: "source_id",
-                title: "Источник",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::Some("SOURCE"),
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "SOURCE_DESCRIPTION",
-                rust_name: "source_description",
-                title: "Дополнительно об источнике",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LEAD_ID",
-                rust_name: "lead_id",
-                title: "Лид",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_lead",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ADDITIONAL_INFO",
-                rust_name: "additional_info",
-                title: "Дополнительная информация",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LOCATION_ID",
-                rust_name: "location_id",
-                title: "Местоположение",
-                label: ::core::option::Option::None,
-                bitrix_type: "location",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ORIGINATOR_ID",
-                rust_name: "originator_id",
-                title: "Внешний источник",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ORIGIN_ID",
-                rust_name: "origin_id",
-                title: "Идентификатор элемента во внешнем источнике",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_SOURCE",
-                rust_name: "utm_source",
-                title: "Рекламная система",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_MEDIUM",
-                rust_name: "utm_medium",
-                title: "Тип трафика",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_CAMPAIGN",
-                rust_name: "utm_campaign",
-                title: "Обозначение рекламной кампании",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_CONTENT",
-                rust_name: "utm_content",
-                title: "Содержание кампании",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_TERM",
-                rust_name: "utm_term",
-                title: "Условие поиска кампании",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LAST_ACTIVITY_TIME",
-                rust_name: "last_activity_time",
-                title: "LAST_ACTIVITY_TIME",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LAST_ACTIVITY_BY",
-                rust_name: "last_activity_by",
-                title: "LAST_ACTIVITY_BY",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "PARENT_ID_1220",
-                rust_name: "parent_id_1220",
-                title: "Проекты",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_entity",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "PARENT_ID_153",
-                rust_name: "parent_id_153",
-                title: "Договоры",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_entity",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244482250",
-                rust_name: "uf_crm_1721244482250",
-                title: "UF_CRM_1721244482250",
-                label: ::core::option::Option::Some("Приветствие"),
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244500101",
-                rust_name: "uf_crm_1721244500101",
-                title: "UF_CRM_1721244500101",
-                label: ::core::option::Option::Some(
-                    "Дополнительные телефоны",
-                ),
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244512345",
-                rust_name: "uf_crm_1721244512345",
-                title: "UF_CRM_1721244512345",
-                label: ::core::option::Option::Some("Количество мест"),
-                bitrix_type: "integer",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244512346",
-                rust_name: "uf_crm_1721244512346",
-                title: "UF_CRM_1721244512346",
-                label: ::core::option::Option::Some("Номера заказов 1С"),
-                bitrix_type: "integer",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244523456",
-                rust_name: "uf_crm_1721244523456",
-                title: "UF_CRM_1721244523456",
-                label: ::core::option::Option::Some("Скидка, %"),
-                bitrix_type: "double",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244523457",
-                rust_name: "uf_crm_1721244523457",
-                title: "UF_CRM_1721244523457",
-                label: ::core::option::Option::Some("Вес партий, кг"),
-                bitrix_type: "double",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244534567",
-                rust_name: "uf_crm_1721244534567",
-                title: "UF_CRM_1721244534567",
-                label: ::core::option::Option::Some("Договор подписан"),
-                bitrix_type: "boolean",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244545678",
-                rust_name: "uf_crm_1721244545678",
-                title: "UF_CRM_1721244545678",
-                label: ::core::option::Option::Some("Дата подписания"),
-                bitrix_type: "date",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244545679",
-                rust_name: "uf_crm_1721244545679",
-                title: "UF_CRM_1721244545679",
-                label: ::core::option::Option::Some("Даты поставок"),
-                bitrix_type: "date",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244556789",
-                rust_name: "uf_crm_1721244556789",
-                title: "UF_CRM_1721244556789",
-                label: ::core::option::Option::Some("Время встречи"),
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244556790",
-                rust_name: "uf_crm_1721244556790",
-                title: "UF_CRM_1721244556790",
-                label: ::core::option::Option::Some("Напоминания"),
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244567890",
-                rust_name: "uf_crm_1721244567890",
-                title: "UF_CRM_1721244567890",
-                label: ::core::option::Option::Some("Бюджет клиента"),
-                bitrix_type: "money",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244567891",
-                rust_name: "uf_crm_1721244567891",
-                title: "UF_CRM_1721244567891",
-                label: ::core::option::Option::Some("Платежи"),
-                bitrix_type: "money",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244578901",
-                rust_name: "uf_crm_1721244578901",
-                title: "UF_CRM_1721244578901",
-                label: ::core::option::Option::Some("Сайт клиента"),
-                bitrix_type: "url",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244578902",
-                rust_name: "uf_crm_1721244578902",
-                title: "UF_CRM_1721244578902",
-                label: ::core::option::Option::Some(
-                    "Ссылки на материалы",
-                ),
-                bitrix_type: "url",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244589012",
-                rust_name: "uf_crm_1721244589012",
-                title: "UF_CRM_1721244589012",
-                label: ::core::option::Option::Some("Адрес доставки"),
-                bitrix_type: "address",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244589013",
-                rust_name: "uf_crm_1721244589013",
-                title: "UF_CRM_1721244589013",
-                label: ::core::option::Option::Some("Адреса филиалов"),
-                bitrix_type: "address",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244590123",
-                rust_name: "uf_crm_1721244590123",
-                title: "UF_CRM_1721244590123",
-                label: ::core::option::Option::Some("Канал продаж"),
-                bitrix_type: "enumeration",
-                status_type: ::core::option::Option::None,
-                required: true,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244601234",
-                rust_name: "uf_crm_1721244601234",
-                title: "UF_CRM_1721244601234",
-                label: ::core::option::Option::Some("Интересы клиента"),
-                bitrix_type: "enumeration",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244612345",
-                rust_name: "uf_crm_1721244612345",
-                title: "UF_CRM_1721244612345",
-                label: ::core::option::Option::Some("Договор"),
-                bitrix_type: "file",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244612346",
-                rust_name: "uf_crm_1721244612346",
-                title: "UF_CRM_1721244612346",
-                label: ::core::option::Option::Some("Сканы документов"),
-                bitrix_type: "file",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244634567",
-                rust_name: "uf_crm_1721244634567",
-                title: "UF_CRM_1721244634567",
-                label: ::core::option::Option::Some("Менеджер проекта"),
-                bitrix_type: "employee",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244634568",
-                rust_name: "uf_crm_1721244634568",
-                title: "UF_CRM_1721244634568",
-                label: ::core::option::Option::Some("Наблюдатели"),
-                bitrix_type: "employee",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244656789",
-                rust_name: "uf_crm_1721244656789",
-                title: "UF_CRM_1721244656789",
-                label: ::core::option::Option::Some("Отрасль клиента"),
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244656790",
-                rust_name: "uf_crm_1721244656790",
-                title: "UF_CRM_1721244656790",
-                label: ::core::option::Option::Some(
-                    "Дополнительные источники",
-                ),
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244667890",
-                rust_name: "uf_crm_1721244667890",
-                title: "UF_CRM_1721244667890",
-                label: ::core::option::Option::Some("Основной товар"),
-                bitrix_type: "iblock_element",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244667891",
-                rust_name: "uf_crm_1721244667891",
-                title: "UF_CRM_1721244667891",
-                label: ::core::option::Option::Some(
-                    "Сопутствующие товары",
-                ),
-                bitrix_type: "iblock_element",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244678901",
-                rust_name: "uf_crm_1721244678901",
-                title: "UF_CRM_1721244678901",
-                label: ::core::option::Option::Some("Раздел каталога"),
-                bitrix_type: "iblock_section",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244678902",
-                rust_name: "uf_crm_1721244678902",
-                title: "UF_CRM_1721244678902",
-                label: ::core::option::Option::Some("Разделы каталога"),
-                bitrix_type: "iblock_section",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244689012",
-                rust_name: "uf_crm_1721244689012",
-                title: "UF_CRM_1721244689012",
-                label: ::core::option::Option::Some("Связанный договор"),
-                bitrix_type: "crm",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244689013",
-                rust_name: "uf_crm_1721244689013",
-                title: "UF_CRM_1721244689013",
-                label: ::core::option::Option::Some("Участники сделки"),
-                bitrix_type: "crm",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244701234",
-                rust_name: "uf_crm_1721244701234",
-                title: "UF_CRM_1721244701234",
-                label: ::core::option::Option::Some(
-                    "Бронирование переговорной",
-                ),
-                bitrix_type: "resourcebooking",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: true,
-                deprecated: false,
-            },
+            __p::meta("ID", "id", "ID", "", "integer", "", 0 | __p::READ_ONLY),
+            __p::meta("TITLE", "title", "Название", "", "string", "", 0),
+            __p::meta(
+                "TYPE_ID",
+                "type_id",
+                "Тип",
+                "",
+                "crm_status",
+                "DEAL_TYPE",
+                0 | __p::HAS_STATUS_TYPE,
+            ),
+            __p::meta(
+                "CATEGORY_ID",
+                "category_id",
+                "Воронка",
+                "",
+                "crm_category",
+                "",
+                0 | __p::IMMUTABLE,
+            ),
+            __p::meta(
+                "STAGE_ID",
+                "stage_id",
+                "Стадия сделки",
+                "",
+                "crm_status",
+                "DEAL_STAGE",
+                0 | __p::HAS_STATUS_TYPE,
+            ),
+            __p::meta(
+                "PREVIOUS_STAGE_ID",
+                "previous_stage_id",
+                "Предыдущая стадия",
+                "",
+                "crm_status",
+                "DEAL_STAGE",
+                0 | __p::READ_ONLY | __p::HAS_STATUS_TYPE,
+            ),
+            __p::meta(
+                "STAGE_SEMANTIC_ID",
+                "stage_semantic_id",
+                "Группа стадии",
+                "",
+                "string",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "IS_NEW",
+                "is_new",
+                "Новая сделка",
+                "",
+                "char",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "IS_RECURRING",
+                "is_recurring",
+                "Регулярная сделка",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "IS_RETURN_CUSTOMER",
+                "is_return_customer",
+                "Повторная сделка",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "IS_REPEATED_APPROACH",
+                "is_repeated_approach",
+                "Повторное обращение",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "PROBABILITY",
+                "probability",
+                "Вероятность",
+                "",
+                "integer",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CURRENCY_ID",
+                "currency_id",
+                "Валюта",
+                "",
+                "crm_currency",
+                "",
+                0,
+            ),
+            __p::meta("OPPORTUNITY", "opportunity", "Сумма", "", "double", "", 0),
+            __p::meta(
+                "IS_MANUAL_OPPORTUNITY",
+                "is_manual_opportunity",
+                "IS_MANUAL_OPPORTUNITY",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "TAX_VALUE",
+                "tax_value",
+                "Ставка налога",
+                "",
+                "double",
+                "",
+                0,
+            ),
+            __p::meta(
+                "COMPANY_ID",
+                "company_id",
+                "Компания",
+                "",
+                "crm_company",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CONTACT_ID",
+                "contact_id",
+                "Контакт",
+                "",
+                "crm_contact",
+                "",
+                0 | __p::DEPRECATED,
+            ),
+            __p::meta(
+                "CONTACT_IDS",
+                "contact_ids",
+                "Контакты",
+                "",
+                "crm_contact",
+                "",
+                0 | __p::MULTIPLE,
+            ),
+            __p::meta(
+                "QUOTE_ID",
+                "quote_id",
+                "Предложение",
+                "",
+                "crm_quote",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "BEGINDATE",
+                "begindate",
+                "Дата начала",
+                "",
+                "date",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CLOSEDATE",
+                "closedate",
+                "Дата завершения",
+                "",
+                "date",
+                "",
+                0,
+            ),
+            __p::meta(
+                "OPENED",
+                "opened",
+                "Доступна для всех",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta("CLOSED", "closed", "Закрыта", "", "char", "", 0),
+            __p::meta(
+                "COMMENTS",
+                "comments",
+                "Комментарий",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "ASSIGNED_BY_ID",
+                "assigned_by_id",
+                "Ответственный",
+                "",
+                "user",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CREATED_BY_ID",
+                "created_by_id",
+                "Кем создана",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "MODIFY_BY_ID",
+                "modify_by_id",
+                "Кем изменена",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "MOVED_BY_ID",
+                "moved_by_id",
+                "MOVED_BY_ID",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "DATE_CREATE",
+                "date_create",
+                "Дата создания",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "DATE_MODIFY",
+                "date_modify",
+                "Дата изменения",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "MOVED_TIME",
+                "moved_time",
+                "MOVED_TIME",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "SOURCE_ID",
+                "source_id",
+                "Источник",
+                "",
+                "crm_status",
+                "SOURCE",
+                0 | __p::HAS_STATUS_TYPE,
+            ),
+            __p::meta(
+                "SOURCE_DESCRIPTION",
+                "source_description",
+                "Дополнительно об источнике",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "LEAD_ID",
+                "lead_id",
+                "Лид",
+                "",
+                "crm_lead",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "ADDITIONAL_INFO",
+                "additional_info",
+                "Дополнительная информация",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "LOCATION_ID",
+                "location_id",
+                "Местоположение",
+                "",
+                "location",
+                "",
+                0,
+            ),
+            __p::meta(
+                "ORIGINATOR_ID",
+                "originator_id",
+                "Внешний источник",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "ORIGIN_ID",
+                "origin_id",
+                "Идентификатор элемента во внешнем источнике",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_SOURCE",
+                "utm_source",
+                "Рекламная система",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_MEDIUM",
+                "utm_medium",
+                "Тип трафика",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_CAMPAIGN",
+                "utm_campaign",
+                "Обозначение рекламной кампании",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_CONTENT",
+                "utm_content",
+                "Содержание кампании",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_TERM",
+                "utm_term",
+                "Условие поиска кампании",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "LAST_ACTIVITY_TIME",
+                "last_activity_time",
+                "LAST_ACTIVITY_TIME",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "LAST_ACTIVITY_BY",
+                "last_activity_by",
+                "LAST_ACTIVITY_BY",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "PARENT_ID_1220",
+                "parent_id_1220",
+                "Проекты",
+                "",
+                "crm_entity",
+                "",
+                0,
+            ),
+            __p::meta(
+                "PARENT_ID_153",
+                "parent_id_153",
+                "Договоры",
+                "",
+                "crm_entity",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UF_CRM_1721244482250",
+                "uf_crm_1721244482250",
+                "UF_CRM_1721244482250",
+                "Приветствие",
+                "string",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244500101",
+                "uf_crm_1721244500101",
+                "UF_CRM_1721244500101",
+                "Дополнительные телефоны",
+                "string",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244512345",
+                "uf_crm_1721244512345",
+                "UF_CRM_1721244512345",
+                "Количество мест",
+                "integer",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244512346",
+                "uf_crm_1721244512346",
+                "UF_CRM_1721244512346",
+                "Номера заказов 1С",
+                "integer",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244523456",
+                "uf_crm_1721244523456",
+                "UF_CRM_1721244523456",
+                "Скидка, %",
+                "double",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244523457",
+                "uf_crm_1721244523457",
+                "UF_CRM_1721244523457",
+                "Вес партий, кг",
+                "double",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244534567",
+                "uf_crm_1721244534567",
+                "UF_CRM_1721244534567",
+                "Договор подписан",
+                "boolean",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244545678",
+                "uf_crm_1721244545678",
+                "UF_CRM_1721244545678",
+                "Дата подписания",
+                "date",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244545679",
+                "uf_crm_1721244545679",
+                "UF_CRM_1721244545679",
+                "Даты поставок",
+                "date",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244556789",
+                "uf_crm_1721244556789",
+                "UF_CRM_1721244556789",
+                "Время встречи",
+                "datetime",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244556790",
+                "uf_crm_1721244556790",
+                "UF_CRM_1721244556790",
+                "Напоминания",
+                "datetime",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244567890",
+                "uf_crm_1721244567890",
+                "UF_CRM_1721244567890",
+                "Бюджет клиента",
+                "money",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244567891",
+                "uf_crm_1721244567891",
+                "UF_CRM_1721244567891",
+                "Платежи",
+                "money",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244578901",
+                "uf_crm_1721244578901",
+                "UF_CRM_1721244578901",
+                "Сайт клиента",
+                "url",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244578902",
+                "uf_crm_1721244578902",
+                "UF_CRM_1721244578902",
+                "Ссылки на материалы",
+                "url",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244589012",
+                "uf_crm_1721244589012",
+                "UF_CRM_1721244589012",
+                "Адрес доставки",
+                "address",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244589013",
+                "uf_crm_1721244589013",
+                "UF_CRM_1721244589013",
+                "Адреса филиалов",
+                "address",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244590123",
+                "uf_crm_1721244590123",
+                "UF_CRM_1721244590123",
+                "Канал продаж",
+                "enumeration",
+                "",
+                0 | __p::REQUIRED | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244601234",
+                "uf_crm_1721244601234",
+                "UF_CRM_1721244601234",
+                "Интересы клиента",
+                "enumeration",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244612345",
+                "uf_crm_1721244612345",
+                "UF_CRM_1721244612345",
+                "Договор",
+                "file",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244612346",
+                "uf_crm_1721244612346",
+                "UF_CRM_1721244612346",
+                "Сканы документов",
+                "file",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244634567",
+                "uf_crm_1721244634567",
+                "UF_CRM_1721244634567",
+                "Менеджер проекта",
+                "employee",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244634568",
+                "uf_crm_1721244634568",
+                "UF_CRM_1721244634568",
+                "Наблюдатели",
+                "employee",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244656789",
+                "uf_crm_1721244656789",
+                "UF_CRM_1721244656789",
+                "Отрасль клиента",
+                "crm_status",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244656790",
+                "uf_crm_1721244656790",
+                "UF_CRM_1721244656790",
+                "Дополнительные источники",
+                "crm_status",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244667890",
+                "uf_crm_1721244667890",
+                "UF_CRM_1721244667890",
+                "Основной товар",
+                "iblock_element",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244667891",
+                "uf_crm_1721244667891",
+                "UF_CRM_1721244667891",
+                "Сопутствующие товары",
+                "iblock_element",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244678901",
+                "uf_crm_1721244678901",
+                "UF_CRM_1721244678901",
+                "Раздел каталога",
+                "iblock_section",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244678902",
+                "uf_crm_1721244678902",
+                "UF_CRM_1721244678902",
+                "Разделы каталога",
+                "iblock_section",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244689012",
+                "uf_crm_1721244689012",
+                "UF_CRM_1721244689012",
+                "Связанный договор",
+                "crm",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244689013",
+                "uf_crm_1721244689013",
+                "UF_CRM_1721244689013",
+                "Участники сделки",
+                "crm",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
+            __p::meta(
+                "UF_CRM_1721244701234",
+                "uf_crm_1721244701234",
+                "UF_CRM_1721244701234",
+                "Бронирование переговорной",
+                "resourcebooking",
+                "",
+                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
         ];
         &META[self as usize]
     }
@@ -3847,312 +2934,178 @@ impl ::core::fmt::Display for DealUfCrm1721244601234 {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct NewDeal {
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Field `TITLE` (Название): see [`Deal::title`].
     pub title: ::core::option::Option<::std::string::String>,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Field `TYPE_ID` (Тип): see [`Deal::type_id`].
     pub type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// Field `CATEGORY_ID` (Воронка): see [`Deal::category_id`].
     pub category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`].
     pub stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`].
     pub is_recurring: ::core::option::Option<bool>,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`].
     pub is_return_customer: ::core::option::Option<bool>,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`].
     pub is_repeated_approach: ::core::option::Option<bool>,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`].
     pub probability: ::core::option::Option<i64>,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`].
     pub currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`].
     pub opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`].
     pub is_manual_opportunity: ::core::option::Option<bool>,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Field `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`].
     pub tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Field `COMPANY_ID` (Компания): see [`Deal::company_id`].
     pub company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Field `CONTACT_ID` (Контакт): see [`Deal::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`].
     pub contact_ids: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
     >,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Field `BEGINDATE` (Дата начала): see [`Deal::begindate`].
     pub begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Field `CLOSEDATE` (Дата завершения): see [`Deal::closedate`].
     pub closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Field `OPENED` (Доступна для всех): see [`Deal::opened`].
     pub opened: ::core::option::Option<bool>,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Field `CLOSED` (Закрыта): see [`Deal::closed`].
     pub closed: ::core::option::Option<bool>,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Field `COMMENTS` (Комментарий): see [`Deal::comments`].
     pub comments: ::core::option::Option<::std::string::String>,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`].
     pub assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`].
     pub source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`].
     pub source_description: ::core::option::Option<::std::string::String>,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`].
     pub additional_info: ::core::option::Option<::std::string::String>,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Field `LOCATION_ID` (Местоположение): see [`Deal::location_id`].
     pub location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Field `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`].
     pub originator_id: ::core::option::Option<::std::string::String>,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`].
     pub origin_id: ::core::option::Option<::std::string::String>,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Field `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`].
     pub utm_source: ::core::option::Option<::std::string::String>,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Field `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`].
     pub utm_medium: ::core::option::Option<::std::string::String>,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`].
     pub utm_campaign: ::core::option::Option<::std::string::String>,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Field `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`].
     pub utm_content: ::core::option::Option<::std::string::String>,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`].
     pub utm_term: ::core::option::Option<::std::string::String>,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`].
     pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// **Договоры**
-    ///
-    /// `PARENT_ID_153` · type `crm_entity`
+    /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`].
     pub parent_id_153: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`].
     pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
-    /// **Дополнительные телефоны**
-    ///
-    /// `UF_CRM_1721244500101` · type `string` · multiple, user field
+    /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`].
     pub uf_crm_1721244500101: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// **Количество мест**
-    ///
-    /// `UF_CRM_1721244512345` · type `integer` · user field
+    /// Field `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`].
     pub uf_crm_1721244512345: ::core::option::Option<i64>,
-    /// **Номера заказов 1С**
-    ///
-    /// `UF_CRM_1721244512346` · type `integer` · multiple, user field
+    /// Field `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`].
     pub uf_crm_1721244512346: ::core::option::Option<::std::vec::Vec<i64>>,
-    /// **Скидка, %**
-    ///
-    /// `UF_CRM_1721244523456` · type `double` · user field
+    /// Field `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`].
     pub uf_crm_1721244523456: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **Вес партий, кг**
-    ///
-    /// `UF_CRM_1721244523457` · type `double` · multiple, user field
+    /// Field `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`].
     pub uf_crm_1721244523457: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
     >,
-    /// **Договор подписан**
-    ///
-    /// `UF_CRM_1721244534567` · type `boolean` · user field
+    /// Field `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`].
     pub uf_crm_1721244534567: ::core::option::Option<bool>,
-    /// **Дата подписания**
-    ///
-    /// `UF_CRM_1721244545678` · type `date` · user field
+    /// Field `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`].
     pub uf_crm_1721244545678: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Даты поставок**
-    ///
-    /// `UF_CRM_1721244545679` · type `date` · multiple, user field
+    /// Field `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`].
     pub uf_crm_1721244545679: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
     >,
-    /// **Время встречи**
-    ///
-    /// `UF_CRM_1721244556789` · type `datetime` · user field
+    /// Field `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`].
     pub uf_crm_1721244556789: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **Напоминания**
-    ///
-    /// `UF_CRM_1721244556790` · type `datetime` · multiple, user field
+    /// Field `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`].
     pub uf_crm_1721244556790: ::core::option::Option<
         ::std::vec::Vec<
             ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
         >,
     >,
-    /// **Бюджет клиента**
-    ///
-    /// `UF_CRM_1721244567890` · type `money` · user field
+    /// Field `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`].
     pub uf_crm_1721244567890: ::core::option::Option<::bitrix_runtime::types::Money>,
-    /// **Платежи**
-    ///
-    /// `UF_CRM_1721244567891` · type `money` · multiple, user field
+    /// Field `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`].
     pub uf_crm_1721244567891: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::Money>,
     >,
-    /// **Сайт клиента**
-    ///
-    /// `UF_CRM_1721244578901` · type `url` · user field
+    /// Field `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`].
     pub uf_crm_1721244578901: ::core::option::Option<::std::string::String>,
-    /// **Ссылки на материалы**
-    ///
-    /// `UF_CRM_1721244578902` · type `url` · multiple, user field
+    /// Field `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`].
     pub uf_crm_1721244578902: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// **Адрес доставки**
-    ///
-    /// `UF_CRM_1721244589012` · type `address` · user field
+    /// Field `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`].
     pub uf_crm_1721244589012: ::core::option::Option<::bitrix_runtime::types::Address>,
-    /// **Адреса филиалов**
-    ///
-    /// `UF_CRM_1721244589013` · type `address` · multiple, user field
+    /// Field `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`].
     pub uf_crm_1721244589013: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::Address>,
     >,
-    /// **Канал продаж**
-    ///
-    /// `UF_CRM_1721244590123` · type `enumeration` · required, user field
-    ///
-    /// Labels: "Канал продаж", "Канал".
+    /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`].
     pub uf_crm_1721244590123: DealUfCrm1721244590123,
-    /// **Интересы клиента**
-    ///
-    /// `UF_CRM_1721244601234` · type `enumeration` · multiple, user field
+    /// Field `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`].
     pub uf_crm_1721244601234: ::core::option::Option<
         ::std::vec::Vec<DealUfCrm1721244601234>,
     >,
-    /// **Договор**
-    ///
-    /// `UF_CRM_1721244612345` · type `file` · user field
+    /// Field `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`].
     pub uf_crm_1721244612345: ::core::option::Option<
         ::bitrix_runtime::types::FileUpload,
     >,
-    /// **Сканы документов**
-    ///
-    /// `UF_CRM_1721244612346` · type `file` · multiple, user field
+    /// Field `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`].
     pub uf_crm_1721244612346: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::FileUpload>,
     >,
-    /// **Менеджер проекта**
-    ///
-    /// `UF_CRM_1721244634567` · type `employee` · user field
+    /// Field `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`].
     pub uf_crm_1721244634567: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Наблюдатели**
-    ///
-    /// `UF_CRM_1721244634568` · type `employee` · multiple, user field
+    /// Field `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`].
     pub uf_crm_1721244634568: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::UserId>,
     >,
-    /// **Отрасль клиента**
-    ///
-    /// `UF_CRM_1721244656789` · type `crm_status` · user field
+    /// Field `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`].
     pub uf_crm_1721244656789: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительные источники**
-    ///
-    /// `UF_CRM_1721244656790` · type `crm_status` · multiple, user field
+    /// Field `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`].
     pub uf_crm_1721244656790: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
     >,
-    /// **Основной товар**
-    ///
-    /// `UF_CRM_1721244667890` · type `iblock_element` · user field
+    /// Field `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`].
     pub uf_crm_1721244667890: ::core::option::Option<
         ::bitrix_runtime::types::IblockElementId,
     >,
-    /// **Сопутствующие товары**
-    ///
-    /// `UF_CRM_1721244667891` · type `iblock_element` · multiple, user field
+    /// Field `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`].
     pub uf_crm_1721244667891: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
     >,
-    /// **Раздел каталога**
-    ///
-    /// `UF_CRM_1721244678901` · type `iblock_section` · user field
+    /// Field `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`].
     pub uf_crm_1721244678901: ::core::option::Option<
         ::bitrix_runtime::types::IblockSectionId,
     >,
-    /// **Разделы каталога**
-    ///
-    /// `UF_CRM_1721244678902` · type `iblock_section` · multiple, user field
+    /// Field `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`].
     pub uf_crm_1721244678902: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
     >,
-    /// **Связанный договор**
-    ///
-    /// `UF_CRM_1721244689012` · type `crm` · user field
+    /// Field `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`].
     pub uf_crm_1721244689012: ::core::option::Option<::bitrix_runtime::types::CrmLink>,
-    /// **Участники сделки**
-    ///
-    /// `UF_CRM_1721244689013` · type `crm` · multiple, user field
+    /// Field `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`].
     pub uf_crm_1721244689013: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
     >,
-    /// **Бронирование переговорной**
-    ///
-    /// `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
+    /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`].
     pub uf_crm_1721244701234: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
     >,
@@ -4165,547 +3118,274 @@ impl ::bitrix_runtime::__private::serde::Serialize for NewDeal {
         S: ::bitrix_runtime::__private::serde::Serializer,
     {
         use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        if let ::core::option::Option::Some(v) = &self.title {
-            map.serialize_entry(
-                "TITLE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.type_id {
-            map.serialize_entry(
-                "TYPE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.category_id {
-            map.serialize_entry(
-                "CATEGORY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.stage_id {
-            map.serialize_entry(
-                "STAGE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_recurring {
-            map.serialize_entry(
-                "IS_RECURRING",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_return_customer {
-            map.serialize_entry(
-                "IS_RETURN_CUSTOMER",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_repeated_approach {
-            map.serialize_entry(
-                "IS_REPEATED_APPROACH",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.probability {
-            map.serialize_entry(
-                "PROBABILITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.currency_id {
-            map.serialize_entry(
-                "CURRENCY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Currency,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opportunity {
-            map.serialize_entry(
-                "OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_manual_opportunity {
-            map.serialize_entry(
-                "IS_MANUAL_OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.tax_value {
-            map.serialize_entry(
-                "TAX_VALUE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.company_id {
-            map.serialize_entry(
-                "COMPANY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_id {
-            map.serialize_entry(
-                "CONTACT_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_ids {
-            map.serialize_entry(
-                "CONTACT_IDS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.begindate {
-            map.serialize_entry(
-                "BEGINDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closedate {
-            map.serialize_entry(
-                "CLOSEDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opened {
-            map.serialize_entry(
-                "OPENED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closed {
-            map.serialize_entry(
-                "CLOSED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.comments {
-            map.serialize_entry(
-                "COMMENTS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.assigned_by_id {
-            map.serialize_entry(
-                "ASSIGNED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_id {
-            map.serialize_entry(
-                "SOURCE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_description {
-            map.serialize_entry(
-                "SOURCE_DESCRIPTION",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.additional_info {
-            map.serialize_entry(
-                "ADDITIONAL_INFO",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.location_id {
-            map.serialize_entry(
-                "LOCATION_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Location,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.originator_id {
-            map.serialize_entry(
-                "ORIGINATOR_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.origin_id {
-            map.serialize_entry(
-                "ORIGIN_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_source {
-            map.serialize_entry(
-                "UTM_SOURCE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_medium {
-            map.serialize_entry(
-                "UTM_MEDIUM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_campaign {
-            map.serialize_entry(
-                "UTM_CAMPAIGN",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_content {
-            map.serialize_entry(
-                "UTM_CONTENT",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_term {
-            map.serialize_entry(
-                "UTM_TERM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.parent_id_1220 {
-            map.serialize_entry(
-                "PARENT_ID_1220",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.parent_id_153 {
-            map.serialize_entry(
-                "PARENT_ID_153",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244482250 {
-            map.serialize_entry(
-                "UF_CRM_1721244482250",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244500101 {
-            map.serialize_entry(
-                "UF_CRM_1721244500101",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244512345 {
-            map.serialize_entry(
-                "UF_CRM_1721244512345",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244512346 {
-            map.serialize_entry(
-                "UF_CRM_1721244512346",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244523456 {
-            map.serialize_entry(
-                "UF_CRM_1721244523456",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244523457 {
-            map.serialize_entry(
-                "UF_CRM_1721244523457",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244534567 {
-            map.serialize_entry(
-                "UF_CRM_1721244534567",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Boolean,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244545678 {
-            map.serialize_entry(
-                "UF_CRM_1721244545678",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244545679 {
-            map.serialize_entry(
-                "UF_CRM_1721244545679",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244556789 {
-            map.serialize_entry(
-                "UF_CRM_1721244556789",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244556790 {
-            map.serialize_entry(
-                "UF_CRM_1721244556790",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244567890 {
-            map.serialize_entry(
-                "UF_CRM_1721244567890",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Money,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244567891 {
-            map.serialize_entry(
-                "UF_CRM_1721244567891",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244578901 {
-            map.serialize_entry(
-                "UF_CRM_1721244578901",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244578902 {
-            map.serialize_entry(
-                "UF_CRM_1721244578902",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244589012 {
-            map.serialize_entry(
-                "UF_CRM_1721244589012",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Address,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244589013 {
-            map.serialize_entry(
-                "UF_CRM_1721244589013",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
-                >::new(v),
-            )?;
-        }
-        map.serialize_entry(
-            "UF_CRM_1721244590123",
-            &::bitrix_runtime::__private::Encode::<
-                ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-            >::new(&self.uf_crm_1721244590123),
-        )?;
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244601234 {
-            map.serialize_entry(
-                "UF_CRM_1721244601234",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244612345 {
-            map.serialize_entry(
-                "UF_CRM_1721244612345",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::FileUpload,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244612346 {
-            map.serialize_entry(
-                "UF_CRM_1721244612346",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::FileUpload>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244634567 {
-            map.serialize_entry(
-                "UF_CRM_1721244634567",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244634568 {
-            map.serialize_entry(
-                "UF_CRM_1721244634568",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244656789 {
-            map.serialize_entry(
-                "UF_CRM_1721244656789",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244656790 {
-            map.serialize_entry(
-                "UF_CRM_1721244656790",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244667890 {
-            map.serialize_entry(
-                "UF_CRM_1721244667890",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244667891 {
-            map.serialize_entry(
-                "UF_CRM_1721244667891",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<
-                            ::bitrix_runtime::types::IblockElementId,
-                        >,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244678901 {
-            map.serialize_entry(
-                "UF_CRM_1721244678901",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244678902 {
-            map.serialize_entry(
-                "UF_CRM_1721244678902",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<
-                            ::bitrix_runtime::types::IblockSectionId,
-                        >,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244689012 {
-            map.serialize_entry(
-                "UF_CRM_1721244689012",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::CrmLink,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244689013 {
-            map.serialize_entry(
-                "UF_CRM_1721244689013",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244701234 {
-            map.serialize_entry(
-                "UF_CRM_1721244701234",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
-                >::new(v),
-            )?;
-        }
+        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "TYPE_ID", &self.type_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
+            _,
+        >(&mut map, "CATEGORY_ID", &self.category_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "STAGE_ID", &self.stage_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "PROBABILITY", &self.probability)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Currency,
+            _,
+        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "TAX_VALUE", &self.tax_value)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+            _,
+        >(&mut map, "COMPANY_ID", &self.company_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            _,
+        >(&mut map, "CONTACT_ID", &self.contact_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            >,
+            _,
+        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "BEGINDATE", &self.begindate)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "CLOSEDATE", &self.closedate)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "COMMENTS", &self.comments)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "SOURCE_ID", &self.source_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Location,
+            _,
+        >(&mut map, "LOCATION_ID", &self.location_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_TERM", &self.utm_term)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_153", &self.parent_id_153)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
+            _,
+        >(&mut map, "UF_CRM_1721244500101", &self.uf_crm_1721244500101)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "UF_CRM_1721244512345", &self.uf_crm_1721244512345)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
+            _,
+        >(&mut map, "UF_CRM_1721244512346", &self.uf_crm_1721244512346)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "UF_CRM_1721244523456", &self.uf_crm_1721244523456)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
+            _,
+        >(&mut map, "UF_CRM_1721244523457", &self.uf_crm_1721244523457)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Boolean,
+            _,
+        >(&mut map, "UF_CRM_1721244534567", &self.uf_crm_1721244534567)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "UF_CRM_1721244545678", &self.uf_crm_1721244545678)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
+            _,
+        >(&mut map, "UF_CRM_1721244545679", &self.uf_crm_1721244545679)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "UF_CRM_1721244556789", &self.uf_crm_1721244556789)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
+            _,
+        >(&mut map, "UF_CRM_1721244556790", &self.uf_crm_1721244556790)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Money,
+            _,
+        >(&mut map, "UF_CRM_1721244567890", &self.uf_crm_1721244567890)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
+            _,
+        >(&mut map, "UF_CRM_1721244567891", &self.uf_crm_1721244567891)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244578901", &self.uf_crm_1721244578901)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
+            _,
+        >(&mut map, "UF_CRM_1721244578902", &self.uf_crm_1721244578902)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Address,
+            _,
+        >(&mut map, "UF_CRM_1721244589012", &self.uf_crm_1721244589012)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
+            _,
+        >(&mut map, "UF_CRM_1721244589013", &self.uf_crm_1721244589013)?;
+        __p::put_value::<
+            ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
+            _,
+        >(&mut map, "UF_CRM_1721244590123", &self.uf_crm_1721244590123)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244601234", &self.uf_crm_1721244601234)?;
+        __p::put::<
+            ::bitrix_runtime::codec::FileUpload,
+            _,
+        >(&mut map, "UF_CRM_1721244612345", &self.uf_crm_1721244612345)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::FileUpload>,
+            _,
+        >(&mut map, "UF_CRM_1721244612346", &self.uf_crm_1721244612346)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "UF_CRM_1721244634567", &self.uf_crm_1721244634567)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244634568", &self.uf_crm_1721244634568)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "UF_CRM_1721244656789", &self.uf_crm_1721244656789)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
+            _,
+        >(&mut map, "UF_CRM_1721244656790", &self.uf_crm_1721244656790)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
+            _,
+        >(&mut map, "UF_CRM_1721244667890", &self.uf_crm_1721244667890)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244667891", &self.uf_crm_1721244667891)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
+            _,
+        >(&mut map, "UF_CRM_1721244678901", &self.uf_crm_1721244678901)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244678902", &self.uf_crm_1721244678902)?;
+        __p::put::<
+            ::bitrix_runtime::codec::CrmLink,
+            _,
+        >(&mut map, "UF_CRM_1721244689012", &self.uf_crm_1721244689012)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
+            _,
+        >(&mut map, "UF_CRM_1721244689013", &self.uf_crm_1721244689013)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
+            _,
+        >(&mut map, "UF_CRM_1721244701234", &self.uf_crm_1721244701234)?;
         map.end()
     }
 }
@@ -5622,310 +4302,178 @@ impl<R0> NewDealBuilder<R0> {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct DealPatch {
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Field `TITLE` (Название): see [`Deal::title`].
     pub title: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Field `TYPE_ID` (Тип): see [`Deal::type_id`].
     pub type_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`].
     pub stage_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`].
     pub is_recurring: ::bitrix_runtime::Patch<bool>,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`].
     pub is_return_customer: ::bitrix_runtime::Patch<bool>,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`].
     pub is_repeated_approach: ::bitrix_runtime::Patch<bool>,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`].
     pub probability: ::bitrix_runtime::Patch<i64>,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`].
     pub currency_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CurrencyId>,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`].
     pub opportunity: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`].
     pub is_manual_opportunity: ::bitrix_runtime::Patch<bool>,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Field `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`].
     pub tax_value: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Field `COMPANY_ID` (Компания): see [`Deal::company_id`].
     pub company_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CompanyId>,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Field `CONTACT_ID` (Контакт): see [`Deal::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub contact_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::ContactId>,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`].
     pub contact_ids: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
     >,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Field `BEGINDATE` (Дата начала): see [`Deal::begindate`].
     pub begindate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Field `CLOSEDATE` (Дата завершения): see [`Deal::closedate`].
     pub closedate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Field `OPENED` (Доступна для всех): see [`Deal::opened`].
     pub opened: ::bitrix_runtime::Patch<bool>,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Field `CLOSED` (Закрыта): see [`Deal::closed`].
     pub closed: ::bitrix_runtime::Patch<bool>,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Field `COMMENTS` (Комментарий): see [`Deal::comments`].
     pub comments: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`].
     pub assigned_by_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::UserId>,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`].
     pub source_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`].
     pub source_description: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`].
     pub additional_info: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Field `LOCATION_ID` (Местоположение): see [`Deal::location_id`].
     pub location_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::LocationId>,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Field `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`].
     pub originator_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`].
     pub origin_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Field `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`].
     pub utm_source: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Field `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`].
     pub utm_medium: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`].
     pub utm_campaign: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Field `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`].
     pub utm_content: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`].
     pub utm_term: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`].
     pub parent_id_1220: ::bitrix_runtime::Patch<::bitrix_runtime::types::ItemId>,
-    /// **Договоры**
-    ///
-    /// `PARENT_ID_153` · type `crm_entity`
+    /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`].
     pub parent_id_153: ::bitrix_runtime::Patch<::bitrix_runtime::types::ItemId>,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`].
     pub uf_crm_1721244482250: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Дополнительные телефоны**
-    ///
-    /// `UF_CRM_1721244500101` · type `string` · multiple, user field
+    /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`].
     pub uf_crm_1721244500101: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// **Количество мест**
-    ///
-    /// `UF_CRM_1721244512345` · type `integer` · user field
+    /// Field `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`].
     pub uf_crm_1721244512345: ::bitrix_runtime::Patch<i64>,
-    /// **Номера заказов 1С**
-    ///
-    /// `UF_CRM_1721244512346` · type `integer` · multiple, user field
+    /// Field `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`].
     pub uf_crm_1721244512346: ::bitrix_runtime::Patch<::std::vec::Vec<i64>>,
-    /// **Скидка, %**
-    ///
-    /// `UF_CRM_1721244523456` · type `double` · user field
+    /// Field `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`].
     pub uf_crm_1721244523456: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// **Вес партий, кг**
-    ///
-    /// `UF_CRM_1721244523457` · type `double` · multiple, user field
+    /// Field `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`].
     pub uf_crm_1721244523457: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
     >,
-    /// **Договор подписан**
-    ///
-    /// `UF_CRM_1721244534567` · type `boolean` · user field
+    /// Field `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`].
     pub uf_crm_1721244534567: ::bitrix_runtime::Patch<bool>,
-    /// **Дата подписания**
-    ///
-    /// `UF_CRM_1721244545678` · type `date` · user field
+    /// Field `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`].
     pub uf_crm_1721244545678: ::bitrix_runtime::Patch<
         ::bitrix_runtime::types::NaiveDate,
     >,
-    /// **Даты поставок**
-    ///
-    /// `UF_CRM_1721244545679` · type `date` · multiple, user field
+    /// Field `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`].
     pub uf_crm_1721244545679: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
     >,
-    /// **Время встречи**
-    ///
-    /// `UF_CRM_1721244556789` · type `datetime` · user field
+    /// Field `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`].
     pub uf_crm_1721244556789: ::bitrix_runtime::Patch<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **Напоминания**
-    ///
-    /// `UF_CRM_1721244556790` · type `datetime` · multiple, user field
+    /// Field `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`].
     pub uf_crm_1721244556790: ::bitrix_runtime::Patch<
         ::std::vec::Vec<
             ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
         >,
     >,
-    /// **Бюджет клиента**
-    ///
-    /// `UF_CRM_1721244567890` · type `money` · user field
+    /// Field `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`].
     pub uf_crm_1721244567890: ::bitrix_runtime::Patch<::bitrix_runtime::types::Money>,
-    /// **Платежи**
-    ///
-    /// `UF_CRM_1721244567891` · type `money` · multiple, user field
+    /// Field `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`].
     pub uf_crm_1721244567891: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::Money>,
     >,
-    /// **Сайт клиента**
-    ///
-    /// `UF_CRM_1721244578901` · type `url` · user field
+    /// Field `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`].
     pub uf_crm_1721244578901: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Ссылки на материалы**
-    ///
-    /// `UF_CRM_1721244578902` · type `url` · multiple, user field
+    /// Field `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`].
     pub uf_crm_1721244578902: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// **Адрес доставки**
-    ///
-    /// `UF_CRM_1721244589012` · type `address` · user field
+    /// Field `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`].
     pub uf_crm_1721244589012: ::bitrix_runtime::Patch<::bitrix_runtime::types::Address>,
-    /// **Адреса филиалов**
-    ///
-    /// `UF_CRM_1721244589013` · type `address` · multiple, user field
+    /// Field `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`].
     pub uf_crm_1721244589013: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::Address>,
     >,
-    /// **Канал продаж**
-    ///
-    /// `UF_CRM_1721244590123` · type `enumeration` · required, user field
-    ///
-    /// Labels: "Канал продаж", "Канал".
+    /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`].
     pub uf_crm_1721244590123: ::bitrix_runtime::Patch<DealUfCrm1721244590123>,
-    /// **Интересы клиента**
-    ///
-    /// `UF_CRM_1721244601234` · type `enumeration` · multiple, user field
+    /// Field `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`].
     pub uf_crm_1721244601234: ::bitrix_runtime::Patch<
         ::std::vec::Vec<DealUfCrm1721244601234>,
     >,
-    /// **Договор**
-    ///
-    /// `UF_CRM_1721244612345` · type `file` · user field
+    /// Field `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`].
     pub uf_crm_1721244612345: ::bitrix_runtime::Patch<
         ::bitrix_runtime::types::FileUpload,
     >,
-    /// **Сканы документов**
-    ///
-    /// `UF_CRM_1721244612346` · type `file` · multiple, user field
+    /// Field `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`].
     pub uf_crm_1721244612346: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::FileUpload>,
     >,
-    /// **Менеджер проекта**
-    ///
-    /// `UF_CRM_1721244634567` · type `employee` · user field
+    /// Field `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`].
     pub uf_crm_1721244634567: ::bitrix_runtime::Patch<::bitrix_runtime::types::UserId>,
-    /// **Наблюдатели**
-    ///
-    /// `UF_CRM_1721244634568` · type `employee` · multiple, user field
+    /// Field `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`].
     pub uf_crm_1721244634568: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::UserId>,
     >,
-    /// **Отрасль клиента**
-    ///
-    /// `UF_CRM_1721244656789` · type `crm_status` · user field
+    /// Field `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`].
     pub uf_crm_1721244656789: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительные источники**
-    ///
-    /// `UF_CRM_1721244656790` · type `crm_status` · multiple, user field
+    /// Field `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`].
     pub uf_crm_1721244656790: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
     >,
-    /// **Основной товар**
-    ///
-    /// `UF_CRM_1721244667890` · type `iblock_element` · user field
+    /// Field `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`].
     pub uf_crm_1721244667890: ::bitrix_runtime::Patch<
         ::bitrix_runtime::types::IblockElementId,
     >,
-    /// **Сопутствующие товары**
-    ///
-    /// `UF_CRM_1721244667891` · type `iblock_element` · multiple, user field
+    /// Field `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`].
     pub uf_crm_1721244667891: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
     >,
-    /// **Раздел каталога**
-    ///
-    /// `UF_CRM_1721244678901` · type `iblock_section` · user field
+    /// Field `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`].
     pub uf_crm_1721244678901: ::bitrix_runtime::Patch<
         ::bitrix_runtime::types::IblockSectionId,
     >,
-    /// **Разделы каталога**
-    ///
-    /// `UF_CRM_1721244678902` · type `iblock_section` · multiple, user field
+    /// Field `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`].
     pub uf_crm_1721244678902: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
     >,
-    /// **Связанный договор**
-    ///
-    /// `UF_CRM_1721244689012` · type `crm` · user field
+    /// Field `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`].
     pub uf_crm_1721244689012: ::bitrix_runtime::Patch<::bitrix_runtime::types::CrmLink>,
-    /// **Участники сделки**
-    ///
-    /// `UF_CRM_1721244689013` · type `crm` · multiple, user field
+    /// Field `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`].
     pub uf_crm_1721244689013: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
     >,
-    /// **Бронирование переговорной**
-    ///
-    /// `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
+    /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`].
     pub uf_crm_1721244701234: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
     >,
@@ -6947,541 +5495,279 @@ impl ::bitrix_runtime::__private::serde::Serialize for DealPatch {
         S: ::bitrix_runtime::__private::serde::Serializer,
     {
         use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        if self.title.is_touched() {
-            map.serialize_entry(
-                "TITLE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.title),
-            )?;
-        }
-        if self.type_id.is_touched() {
-            map.serialize_entry(
-                "TYPE_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(&self.type_id),
-            )?;
-        }
-        if self.stage_id.is_touched() {
-            map.serialize_entry(
-                "STAGE_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(&self.stage_id),
-            )?;
-        }
-        if self.is_recurring.is_touched() {
-            map.serialize_entry(
-                "IS_RECURRING",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_recurring),
-            )?;
-        }
-        if self.is_return_customer.is_touched() {
-            map.serialize_entry(
-                "IS_RETURN_CUSTOMER",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_return_customer),
-            )?;
-        }
-        if self.is_repeated_approach.is_touched() {
-            map.serialize_entry(
-                "IS_REPEATED_APPROACH",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_repeated_approach),
-            )?;
-        }
-        if self.probability.is_touched() {
-            map.serialize_entry(
-                "PROBABILITY",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(&self.probability),
-            )?;
-        }
-        if self.currency_id.is_touched() {
-            map.serialize_entry(
-                "CURRENCY_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Currency,
-                >::new(&self.currency_id),
-            )?;
-        }
-        if self.opportunity.is_touched() {
-            map.serialize_entry(
-                "OPPORTUNITY",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(&self.opportunity),
-            )?;
-        }
-        if self.is_manual_opportunity.is_touched() {
-            map.serialize_entry(
-                "IS_MANUAL_OPPORTUNITY",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_manual_opportunity),
-            )?;
-        }
-        if self.tax_value.is_touched() {
-            map.serialize_entry(
-                "TAX_VALUE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(&self.tax_value),
-            )?;
-        }
-        if self.company_id.is_touched() {
-            map.serialize_entry(
-                "COMPANY_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-                >::new(&self.company_id),
-            )?;
-        }
-        if self.contact_id.is_touched() {
-            map.serialize_entry(
-                "CONTACT_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                >::new(&self.contact_id),
-            )?;
-        }
-        if self.contact_ids.is_touched() {
-            map.serialize_entry(
-                "CONTACT_IDS",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                    >,
-                >::new(&self.contact_ids),
-            )?;
-        }
-        if self.begindate.is_touched() {
-            map.serialize_entry(
-                "BEGINDATE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(&self.begindate),
-            )?;
-        }
-        if self.closedate.is_touched() {
-            map.serialize_entry(
-                "CLOSEDATE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(&self.closedate),
-            )?;
-        }
-        if self.opened.is_touched() {
-            map.serialize_entry(
-                "OPENED",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.opened),
-            )?;
-        }
-        if self.closed.is_touched() {
-            map.serialize_entry(
-                "CLOSED",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.closed),
-            )?;
-        }
-        if self.comments.is_touched() {
-            map.serialize_entry(
-                "COMMENTS",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.comments),
-            )?;
-        }
-        if self.assigned_by_id.is_touched() {
-            map.serialize_entry(
-                "ASSIGNED_BY_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(&self.assigned_by_id),
-            )?;
-        }
-        if self.source_id.is_touched() {
-            map.serialize_entry(
-                "SOURCE_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(&self.source_id),
-            )?;
-        }
-        if self.source_description.is_touched() {
-            map.serialize_entry(
-                "SOURCE_DESCRIPTION",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.source_description),
-            )?;
-        }
-        if self.additional_info.is_touched() {
-            map.serialize_entry(
-                "ADDITIONAL_INFO",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.additional_info),
-            )?;
-        }
-        if self.location_id.is_touched() {
-            map.serialize_entry(
-                "LOCATION_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Location,
-                >::new(&self.location_id),
-            )?;
-        }
-        if self.originator_id.is_touched() {
-            map.serialize_entry(
-                "ORIGINATOR_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.originator_id),
-            )?;
-        }
-        if self.origin_id.is_touched() {
-            map.serialize_entry(
-                "ORIGIN_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.origin_id),
-            )?;
-        }
-        if self.utm_source.is_touched() {
-            map.serialize_entry(
-                "UTM_SOURCE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_source),
-            )?;
-        }
-        if self.utm_medium.is_touched() {
-            map.serialize_entry(
-                "UTM_MEDIUM",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_medium),
-            )?;
-        }
-        if self.utm_campaign.is_touched() {
-            map.serialize_entry(
-                "UTM_CAMPAIGN",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_campaign),
-            )?;
-        }
-        if self.utm_content.is_touched() {
-            map.serialize_entry(
-                "UTM_CONTENT",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_content),
-            )?;
-        }
-        if self.utm_term.is_touched() {
-            map.serialize_entry(
-                "UTM_TERM",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_term),
-            )?;
-        }
-        if self.parent_id_1220.is_touched() {
-            map.serialize_entry(
-                "PARENT_ID_1220",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(&self.parent_id_1220),
-            )?;
-        }
-        if self.parent_id_153.is_touched() {
-            map.serialize_entry(
-                "PARENT_ID_153",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(&self.parent_id_153),
-            )?;
-        }
-        if self.uf_crm_1721244482250.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244482250",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.uf_crm_1721244482250),
-            )?;
-        }
-        if self.uf_crm_1721244500101.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244500101",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-                >::new(&self.uf_crm_1721244500101),
-            )?;
-        }
-        if self.uf_crm_1721244512345.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244512345",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(&self.uf_crm_1721244512345),
-            )?;
-        }
-        if self.uf_crm_1721244512346.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244512346",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
-                >::new(&self.uf_crm_1721244512346),
-            )?;
-        }
-        if self.uf_crm_1721244523456.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244523456",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(&self.uf_crm_1721244523456),
-            )?;
-        }
-        if self.uf_crm_1721244523457.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244523457",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
-                >::new(&self.uf_crm_1721244523457),
-            )?;
-        }
-        if self.uf_crm_1721244534567.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244534567",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Boolean,
-                >::new(&self.uf_crm_1721244534567),
-            )?;
-        }
-        if self.uf_crm_1721244545678.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244545678",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(&self.uf_crm_1721244545678),
-            )?;
-        }
-        if self.uf_crm_1721244545679.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244545679",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
-                >::new(&self.uf_crm_1721244545679),
-            )?;
-        }
-        if self.uf_crm_1721244556789.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244556789",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(&self.uf_crm_1721244556789),
-            )?;
-        }
-        if self.uf_crm_1721244556790.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244556790",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
-                >::new(&self.uf_crm_1721244556790),
-            )?;
-        }
-        if self.uf_crm_1721244567890.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244567890",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Money,
-                >::new(&self.uf_crm_1721244567890),
-            )?;
-        }
-        if self.uf_crm_1721244567891.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244567891",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
-                >::new(&self.uf_crm_1721244567891),
-            )?;
-        }
-        if self.uf_crm_1721244578901.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244578901",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.uf_crm_1721244578901),
-            )?;
-        }
-        if self.uf_crm_1721244578902.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244578902",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-                >::new(&self.uf_crm_1721244578902),
-            )?;
-        }
-        if self.uf_crm_1721244589012.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244589012",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Address,
-                >::new(&self.uf_crm_1721244589012),
-            )?;
-        }
-        if self.uf_crm_1721244589013.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244589013",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
-                >::new(&self.uf_crm_1721244589013),
-            )?;
-        }
-        if self.uf_crm_1721244590123.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244590123",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-                >::new(&self.uf_crm_1721244590123),
-            )?;
-        }
-        if self.uf_crm_1721244601234.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244601234",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-                    >,
-                >::new(&self.uf_crm_1721244601234),
-            )?;
-        }
-        if self.uf_crm_1721244612345.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244612345",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::FileUpload,
-                >::new(&self.uf_crm_1721244612345),
-            )?;
-        }
-        if self.uf_crm_1721244612346.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244612346",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::FileUpload>,
-                >::new(&self.uf_crm_1721244612346),
-            )?;
-        }
-        if self.uf_crm_1721244634567.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244634567",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(&self.uf_crm_1721244634567),
-            )?;
-        }
-        if self.uf_crm_1721244634568.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244634568",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                    >,
-                >::new(&self.uf_crm_1721244634568),
-            )?;
-        }
-        if self.uf_crm_1721244656789.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244656789",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(&self.uf_crm_1721244656789),
-            )?;
-        }
-        if self.uf_crm_1721244656790.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244656790",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
-                >::new(&self.uf_crm_1721244656790),
-            )?;
-        }
-        if self.uf_crm_1721244667890.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244667890",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-                >::new(&self.uf_crm_1721244667890),
-            )?;
-        }
-        if self.uf_crm_1721244667891.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244667891",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<
-                            ::bitrix_runtime::types::IblockElementId,
-                        >,
-                    >,
-                >::new(&self.uf_crm_1721244667891),
-            )?;
-        }
-        if self.uf_crm_1721244678901.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244678901",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-                >::new(&self.uf_crm_1721244678901),
-            )?;
-        }
-        if self.uf_crm_1721244678902.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244678902",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<
-                            ::bitrix_runtime::types::IblockSectionId,
-                        >,
-                    >,
-                >::new(&self.uf_crm_1721244678902),
-            )?;
-        }
-        if self.uf_crm_1721244689012.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244689012",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::CrmLink,
-                >::new(&self.uf_crm_1721244689012),
-            )?;
-        }
-        if self.uf_crm_1721244689013.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244689013",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
-                >::new(&self.uf_crm_1721244689013),
-            )?;
-        }
-        if self.uf_crm_1721244701234.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244701234",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
-                >::new(&self.uf_crm_1721244701234),
-            )?;
-        }
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "TITLE", &self.title)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "TYPE_ID", &self.type_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "STAGE_ID", &self.stage_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "PROBABILITY", &self.probability)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Currency,
+            _,
+        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "TAX_VALUE", &self.tax_value)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+            _,
+        >(&mut map, "COMPANY_ID", &self.company_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            _,
+        >(&mut map, "CONTACT_ID", &self.contact_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            >,
+            _,
+        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "BEGINDATE", &self.begindate)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "CLOSEDATE", &self.closedate)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "OPENED", &self.opened)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "CLOSED", &self.closed)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "COMMENTS", &self.comments)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "SOURCE_ID", &self.source_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Location,
+            _,
+        >(&mut map, "LOCATION_ID", &self.location_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_TERM", &self.utm_term)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_153", &self.parent_id_153)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
+            _,
+        >(&mut map, "UF_CRM_1721244500101", &self.uf_crm_1721244500101)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "UF_CRM_1721244512345", &self.uf_crm_1721244512345)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
+            _,
+        >(&mut map, "UF_CRM_1721244512346", &self.uf_crm_1721244512346)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "UF_CRM_1721244523456", &self.uf_crm_1721244523456)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
+            _,
+        >(&mut map, "UF_CRM_1721244523457", &self.uf_crm_1721244523457)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Boolean,
+            _,
+        >(&mut map, "UF_CRM_1721244534567", &self.uf_crm_1721244534567)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "UF_CRM_1721244545678", &self.uf_crm_1721244545678)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
+            _,
+        >(&mut map, "UF_CRM_1721244545679", &self.uf_crm_1721244545679)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "UF_CRM_1721244556789", &self.uf_crm_1721244556789)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
+            _,
+        >(&mut map, "UF_CRM_1721244556790", &self.uf_crm_1721244556790)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Money,
+            _,
+        >(&mut map, "UF_CRM_1721244567890", &self.uf_crm_1721244567890)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
+            _,
+        >(&mut map, "UF_CRM_1721244567891", &self.uf_crm_1721244567891)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244578901", &self.uf_crm_1721244578901)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
+            _,
+        >(&mut map, "UF_CRM_1721244578902", &self.uf_crm_1721244578902)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Address,
+            _,
+        >(&mut map, "UF_CRM_1721244589012", &self.uf_crm_1721244589012)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
+            _,
+        >(&mut map, "UF_CRM_1721244589013", &self.uf_crm_1721244589013)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
+            _,
+        >(&mut map, "UF_CRM_1721244590123", &self.uf_crm_1721244590123)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244601234", &self.uf_crm_1721244601234)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::FileUpload,
+            _,
+        >(&mut map, "UF_CRM_1721244612345", &self.uf_crm_1721244612345)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::FileUpload>,
+            _,
+        >(&mut map, "UF_CRM_1721244612346", &self.uf_crm_1721244612346)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "UF_CRM_1721244634567", &self.uf_crm_1721244634567)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244634568", &self.uf_crm_1721244634568)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "UF_CRM_1721244656789", &self.uf_crm_1721244656789)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
+            _,
+        >(&mut map, "UF_CRM_1721244656790", &self.uf_crm_1721244656790)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
+            _,
+        >(&mut map, "UF_CRM_1721244667890", &self.uf_crm_1721244667890)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244667891", &self.uf_crm_1721244667891)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
+            _,
+        >(&mut map, "UF_CRM_1721244678901", &self.uf_crm_1721244678901)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
+            >,
+            _,
+        >(&mut map, "UF_CRM_1721244678902", &self.uf_crm_1721244678902)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::CrmLink,
+            _,
+        >(&mut map, "UF_CRM_1721244689012", &self.uf_crm_1721244689012)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
+            _,
+        >(&mut map, "UF_CRM_1721244689013", &self.uf_crm_1721244689013)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
+            _,
+        >(&mut map, "UF_CRM_1721244701234", &self.uf_crm_1721244701234)?;
         map.end()
     }
 }
@@ -7541,202 +5827,74 @@ impl ::bitrix_runtime::UpdatePayload for DealPatch {
             || self.uf_crm_1721244701234.is_touched())
     }
     fn cleared_fields(&self) -> ::std::vec::Vec<&'static str> {
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut out = ::std::vec::Vec::new();
-        if ::core::matches!(self.title, ::bitrix_runtime::Patch::Clear) {
-            out.push("TITLE");
-        }
-        if ::core::matches!(self.type_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("TYPE_ID");
-        }
-        if ::core::matches!(self.stage_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("STAGE_ID");
-        }
-        if ::core::matches!(self.is_recurring, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_RECURRING");
-        }
-        if ::core::matches!(self.is_return_customer, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_RETURN_CUSTOMER");
-        }
-        if ::core::matches!(self.is_repeated_approach, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_REPEATED_APPROACH");
-        }
-        if ::core::matches!(self.probability, ::bitrix_runtime::Patch::Clear) {
-            out.push("PROBABILITY");
-        }
-        if ::core::matches!(self.currency_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("CURRENCY_ID");
-        }
-        if ::core::matches!(self.opportunity, ::bitrix_runtime::Patch::Clear) {
-            out.push("OPPORTUNITY");
-        }
-        if ::core::matches!(self.is_manual_opportunity, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_MANUAL_OPPORTUNITY");
-        }
-        if ::core::matches!(self.tax_value, ::bitrix_runtime::Patch::Clear) {
-            out.push("TAX_VALUE");
-        }
-        if ::core::matches!(self.company_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("COMPANY_ID");
-        }
-        if ::core::matches!(self.contact_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("CONTACT_ID");
-        }
-        if ::core::matches!(self.contact_ids, ::bitrix_runtime::Patch::Clear) {
-            out.push("CONTACT_IDS");
-        }
-        if ::core::matches!(self.begindate, ::bitrix_runtime::Patch::Clear) {
-            out.push("BEGINDATE");
-        }
-        if ::core::matches!(self.closedate, ::bitrix_runtime::Patch::Clear) {
-            out.push("CLOSEDATE");
-        }
-        if ::core::matches!(self.opened, ::bitrix_runtime::Patch::Clear) {
-            out.push("OPENED");
-        }
-        if ::core::matches!(self.closed, ::bitrix_runtime::Patch::Clear) {
-            out.push("CLOSED");
-        }
-        if ::core::matches!(self.comments, ::bitrix_runtime::Patch::Clear) {
-            out.push("COMMENTS");
-        }
-        if ::core::matches!(self.assigned_by_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("ASSIGNED_BY_ID");
-        }
-        if ::core::matches!(self.source_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("SOURCE_ID");
-        }
-        if ::core::matches!(self.source_description, ::bitrix_runtime::Patch::Clear) {
-            out.push("SOURCE_DESCRIPTION");
-        }
-        if ::core::matches!(self.additional_info, ::bitrix_runtime::Patch::Clear) {
-            out.push("ADDITIONAL_INFO");
-        }
-        if ::core::matches!(self.location_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("LOCATION_ID");
-        }
-        if ::core::matches!(self.originator_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("ORIGINATOR_ID");
-        }
-        if ::core::matches!(self.origin_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("ORIGIN_ID");
-        }
-        if ::core::matches!(self.utm_source, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_SOURCE");
-        }
-        if ::core::matches!(self.utm_medium, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_MEDIUM");
-        }
-        if ::core::matches!(self.utm_campaign, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_CAMPAIGN");
-        }
-        if ::core::matches!(self.utm_content, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_CONTENT");
-        }
-        if ::core::matches!(self.utm_term, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_TERM");
-        }
-        if ::core::matches!(self.parent_id_1220, ::bitrix_runtime::Patch::Clear) {
-            out.push("PARENT_ID_1220");
-        }
-        if ::core::matches!(self.parent_id_153, ::bitrix_runtime::Patch::Clear) {
-            out.push("PARENT_ID_153");
-        }
-        if ::core::matches!(self.uf_crm_1721244482250, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244482250");
-        }
-        if ::core::matches!(self.uf_crm_1721244500101, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244500101");
-        }
-        if ::core::matches!(self.uf_crm_1721244512345, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244512345");
-        }
-        if ::core::matches!(self.uf_crm_1721244512346, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244512346");
-        }
-        if ::core::matches!(self.uf_crm_1721244523456, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244523456");
-        }
-        if ::core::matches!(self.uf_crm_1721244523457, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244523457");
-        }
-        if ::core::matches!(self.uf_crm_1721244534567, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244534567");
-        }
-        if ::core::matches!(self.uf_crm_1721244545678, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244545678");
-        }
-        if ::core::matches!(self.uf_crm_1721244545679, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244545679");
-        }
-        if ::core::matches!(self.uf_crm_1721244556789, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244556789");
-        }
-        if ::core::matches!(self.uf_crm_1721244556790, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244556790");
-        }
-        if ::core::matches!(self.uf_crm_1721244567890, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244567890");
-        }
-        if ::core::matches!(self.uf_crm_1721244567891, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244567891");
-        }
-        if ::core::matches!(self.uf_crm_1721244578901, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244578901");
-        }
-        if ::core::matches!(self.uf_crm_1721244578902, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244578902");
-        }
-        if ::core::matches!(self.uf_crm_1721244589012, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244589012");
-        }
-        if ::core::matches!(self.uf_crm_1721244589013, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244589013");
-        }
-        if ::core::matches!(self.uf_crm_1721244590123, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244590123");
-        }
-        if ::core::matches!(self.uf_crm_1721244601234, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244601234");
-        }
-        if ::core::matches!(self.uf_crm_1721244612345, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244612345");
-        }
-        if ::core::matches!(self.uf_crm_1721244612346, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244612346");
-        }
-        if ::core::matches!(self.uf_crm_1721244634567, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244634567");
-        }
-        if ::core::matches!(self.uf_crm_1721244634568, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244634568");
-        }
-        if ::core::matches!(self.uf_crm_1721244656789, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244656789");
-        }
-        if ::core::matches!(self.uf_crm_1721244656790, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244656790");
-        }
-        if ::core::matches!(self.uf_crm_1721244667890, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244667890");
-        }
-        if ::core::matches!(self.uf_crm_1721244667891, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244667891");
-        }
-        if ::core::matches!(self.uf_crm_1721244678901, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244678901");
-        }
-        if ::core::matches!(self.uf_crm_1721244678902, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244678902");
-        }
-        if ::core::matches!(self.uf_crm_1721244689012, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244689012");
-        }
-        if ::core::matches!(self.uf_crm_1721244689013, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244689013");
-        }
-        if ::core::matches!(self.uf_crm_1721244701234, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244701234");
-        }
+        __p::cleared(&mut out, "TITLE", &self.title);
+        __p::cleared(&mut out, "TYPE_ID", &self.type_id);
+        __p::cleared(&mut out, "STAGE_ID", &self.stage_id);
+        __p::cleared(&mut out, "IS_RECURRING", &self.is_recurring);
+        __p::cleared(&mut out, "IS_RETURN_CUSTOMER", &self.is_return_customer);
+        __p::cleared(&mut out, "IS_REPEATED_APPROACH", &self.is_repeated_approach);
+        __p::cleared(&mut out, "PROBABILITY", &self.probability);
+        __p::cleared(&mut out, "CURRENCY_ID", &self.currency_id);
+        __p::cleared(&mut out, "OPPORTUNITY", &self.opportunity);
+        __p::cleared(&mut out, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity);
+        __p::cleared(&mut out, "TAX_VALUE", &self.tax_value);
+        __p::cleared(&mut out, "COMPANY_ID", &self.company_id);
+        __p::cleared(&mut out, "CONTACT_ID", &self.contact_id);
+        __p::cleared(&mut out, "CONTACT_IDS", &self.contact_ids);
+        __p::cleared(&mut out, "BEGINDATE", &self.begindate);
+        __p::cleared(&mut out, "CLOSEDATE", &self.closedate);
+        __p::cleared(&mut out, "OPENED", &self.opened);
+        __p::cleared(&mut out, "CLOSED", &self.closed);
+        __p::cleared(&mut out, "COMMENTS", &self.comments);
+        __p::cleared(&mut out, "ASSIGNED_BY_ID", &self.assigned_by_id);
+        __p::cleared(&mut out, "SOURCE_ID", &self.source_id);
+        __p::cleared(&mut out, "SOURCE_DESCRIPTION", &self.source_description);
+        __p::cleared(&mut out, "ADDITIONAL_INFO", &self.additional_info);
+        __p::cleared(&mut out, "LOCATION_ID", &self.location_id);
+        __p::cleared(&mut out, "ORIGINATOR_ID", &self.originator_id);
+        __p::cleared(&mut out, "ORIGIN_ID", &self.origin_id);
+        __p::cleared(&mut out, "UTM_SOURCE", &self.utm_source);
+        __p::cleared(&mut out, "UTM_MEDIUM", &self.utm_medium);
+        __p::cleared(&mut out, "UTM_CAMPAIGN", &self.utm_campaign);
+        __p::cleared(&mut out, "UTM_CONTENT", &self.utm_content);
+        __p::cleared(&mut out, "UTM_TERM", &self.utm_term);
+        __p::cleared(&mut out, "PARENT_ID_1220", &self.parent_id_1220);
+        __p::cleared(&mut out, "PARENT_ID_153", &self.parent_id_153);
+        __p::cleared(&mut out, "UF_CRM_1721244482250", &self.uf_crm_1721244482250);
+        __p::cleared(&mut out, "UF_CRM_1721244500101", &self.uf_crm_1721244500101);
+        __p::cleared(&mut out, "UF_CRM_1721244512345", &self.uf_crm_1721244512345);
+        __p::cleared(&mut out, "UF_CRM_1721244512346", &self.uf_crm_1721244512346);
+        __p::cleared(&mut out, "UF_CRM_1721244523456", &self.uf_crm_1721244523456);
+        __p::cleared(&mut out, "UF_CRM_1721244523457", &self.uf_crm_1721244523457);
+        __p::cleared(&mut out, "UF_CRM_1721244534567", &self.uf_crm_1721244534567);
+        __p::cleared(&mut out, "UF_CRM_1721244545678", &self.uf_crm_1721244545678);
+        __p::cleared(&mut out, "UF_CRM_1721244545679", &self.uf_crm_1721244545679);
+        __p::cleared(&mut out, "UF_CRM_1721244556789", &self.uf_crm_1721244556789);
+        __p::cleared(&mut out, "UF_CRM_1721244556790", &self.uf_crm_1721244556790);
+        __p::cleared(&mut out, "UF_CRM_1721244567890", &self.uf_crm_1721244567890);
+        __p::cleared(&mut out, "UF_CRM_1721244567891", &self.uf_crm_1721244567891);
+        __p::cleared(&mut out, "UF_CRM_1721244578901", &self.uf_crm_1721244578901);
+        __p::cleared(&mut out, "UF_CRM_1721244578902", &self.uf_crm_1721244578902);
+        __p::cleared(&mut out, "UF_CRM_1721244589012", &self.uf_crm_1721244589012);
+        __p::cleared(&mut out, "UF_CRM_1721244589013", &self.uf_crm_1721244589013);
+        __p::cleared(&mut out, "UF_CRM_1721244590123", &self.uf_crm_1721244590123);
+        __p::cleared(&mut out, "UF_CRM_1721244601234", &self.uf_crm_1721244601234);
+        __p::cleared(&mut out, "UF_CRM_1721244612345", &self.uf_crm_1721244612345);
+        __p::cleared(&mut out, "UF_CRM_1721244612346", &self.uf_crm_1721244612346);
+        __p::cleared(&mut out, "UF_CRM_1721244634567", &self.uf_crm_1721244634567);
+        __p::cleared(&mut out, "UF_CRM_1721244634568", &self.uf_crm_1721244634568);
+        __p::cleared(&mut out, "UF_CRM_1721244656789", &self.uf_crm_1721244656789);
+        __p::cleared(&mut out, "UF_CRM_1721244656790", &self.uf_crm_1721244656790);
+        __p::cleared(&mut out, "UF_CRM_1721244667890", &self.uf_crm_1721244667890);
+        __p::cleared(&mut out, "UF_CRM_1721244667891", &self.uf_crm_1721244667891);
+        __p::cleared(&mut out, "UF_CRM_1721244678901", &self.uf_crm_1721244678901);
+        __p::cleared(&mut out, "UF_CRM_1721244678902", &self.uf_crm_1721244678902);
+        __p::cleared(&mut out, "UF_CRM_1721244689012", &self.uf_crm_1721244689012);
+        __p::cleared(&mut out, "UF_CRM_1721244689013", &self.uf_crm_1721244689013);
+        __p::cleared(&mut out, "UF_CRM_1721244701234", &self.uf_crm_1721244701234);
         out
     }
 }

@@ -481,6 +481,8 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for SeedDeal {
             where
                 A: ::bitrix_runtime::__private::serde::de::MapAccess<'de>,
             {
+                use ::core::option::Option::Some;
+                use ::bitrix_runtime::__private as __p;
                 let mut out = <SeedDeal as ::core::default::Default>::default();
                 while let ::core::option::Option::Some(key) = map
                     .next_key::<::bitrix_runtime::__private::Key<'de>>()?
@@ -488,405 +490,315 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for SeedDeal {
                     match <SeedDealField as ::bitrix_runtime::EntityField>::from_code(
                         key.as_str(),
                     ) {
-                        ::core::option::Option::Some(SeedDealField::Id) => {
-                            out.id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-                                    >::new("ID"),
-                                )?;
+                        Some(SeedDealField::Id) => {
+                            out.id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::DealId,
+                                >,
+                                _,
+                            >(&mut map, "ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Title) => {
-                            out.title = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("TITLE"),
-                                )?;
+                        Some(SeedDealField::Title) => {
+                            out.title = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "TITLE")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::TypeId) => {
-                            out.type_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("TYPE_ID"),
-                                )?;
+                        Some(SeedDealField::TypeId) => {
+                            out.type_id = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "TYPE_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::CategoryId) => {
-                            out.category_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::CategoryId,
-                                        >,
-                                    >::new("CATEGORY_ID"),
-                                )?;
+                        Some(SeedDealField::CategoryId) => {
+                            out.category_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::CategoryId,
+                                >,
+                                _,
+                            >(&mut map, "CATEGORY_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::StageId) => {
-                            out.stage_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("STAGE_ID"),
-                                )?;
+                        Some(SeedDealField::StageId) => {
+                            out.stage_id = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "STAGE_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::StageSemanticId) => {
-                            out.stage_semantic_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("STAGE_SEMANTIC_ID"),
-                                )?;
+                        Some(SeedDealField::StageSemanticId) => {
+                            out.stage_semantic_id = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "STAGE_SEMANTIC_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::IsNew) => {
-                            out.is_new = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_NEW"),
-                                )?;
+                        Some(SeedDealField::IsNew) => {
+                            out.is_new = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_NEW")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::IsRecurring) => {
-                            out.is_recurring = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_RECURRING"),
-                                )?;
+                        Some(SeedDealField::IsRecurring) => {
+                            out.is_recurring = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_RECURRING")?;
                         }
-                        ::core::option::Option::Some(
-                            SeedDealField::IsReturnCustomer,
-                        ) => {
-                            out.is_return_customer = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_RETURN_CUSTOMER"),
-                                )?;
+                        Some(SeedDealField::IsReturnCustomer) => {
+                            out.is_return_customer = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_RETURN_CUSTOMER")?;
                         }
-                        ::core::option::Option::Some(
-                            SeedDealField::IsRepeatedApproach,
-                        ) => {
-                            out.is_repeated_approach = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_REPEATED_APPROACH"),
-                                )?;
+                        Some(SeedDealField::IsRepeatedApproach) => {
+                            out.is_repeated_approach = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_REPEATED_APPROACH")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Probability) => {
-                            out.probability = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Integer,
-                                    >::new("PROBABILITY"),
-                                )?;
+                        Some(SeedDealField::Probability) => {
+                            out.probability = __p::take::<
+                                ::bitrix_runtime::codec::Integer,
+                                _,
+                            >(&mut map, "PROBABILITY")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::CurrencyId) => {
-                            out.currency_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Currency,
-                                    >::new("CURRENCY_ID"),
-                                )?;
+                        Some(SeedDealField::CurrencyId) => {
+                            out.currency_id = __p::take::<
+                                ::bitrix_runtime::codec::Currency,
+                                _,
+                            >(&mut map, "CURRENCY_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Opportunity) => {
-                            out.opportunity = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Decimal,
-                                    >::new("OPPORTUNITY"),
-                                )?;
+                        Some(SeedDealField::Opportunity) => {
+                            out.opportunity = __p::take::<
+                                ::bitrix_runtime::codec::Decimal,
+                                _,
+                            >(&mut map, "OPPORTUNITY")?;
                         }
-                        ::core::option::Option::Some(
-                            SeedDealField::IsManualOpportunity,
-                        ) => {
-                            out.is_manual_opportunity = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("IS_MANUAL_OPPORTUNITY"),
-                                )?;
+                        Some(SeedDealField::IsManualOpportunity) => {
+                            out.is_manual_opportunity = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "IS_MANUAL_OPPORTUNITY")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::TaxValue) => {
-                            out.tax_value = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Decimal,
-                                    >::new("TAX_VALUE"),
-                                )?;
+                        Some(SeedDealField::TaxValue) => {
+                            out.tax_value = __p::take::<
+                                ::bitrix_runtime::codec::Decimal,
+                                _,
+                            >(&mut map, "TAX_VALUE")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::CompanyId) => {
-                            out.company_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::CompanyId,
-                                        >,
-                                    >::new("COMPANY_ID"),
-                                )?;
+                        Some(SeedDealField::CompanyId) => {
+                            out.company_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::CompanyId,
+                                >,
+                                _,
+                            >(&mut map, "COMPANY_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::ContactId) => {
-                            out.contact_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::ContactId,
-                                        >,
-                                    >::new("CONTACT_ID"),
-                                )?;
+                        Some(SeedDealField::ContactId) => {
+                            out.contact_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::ContactId,
+                                >,
+                                _,
+                            >(&mut map, "CONTACT_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::ContactIds) => {
-                            out.contact_ids = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Multi<
-                                            ::bitrix_runtime::codec::Id<
-                                                ::bitrix_runtime::types::ContactId,
-                                            >,
-                                        >,
-                                    >::new("CONTACT_IDS"),
-                                )?;
+                        Some(SeedDealField::ContactIds) => {
+                            out.contact_ids = __p::take::<
+                                ::bitrix_runtime::codec::Multi<
+                                    ::bitrix_runtime::codec::Id<
+                                        ::bitrix_runtime::types::ContactId,
+                                    >,
+                                >,
+                                _,
+                            >(&mut map, "CONTACT_IDS")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::QuoteId) => {
-                            out.quote_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<
-                                            ::bitrix_runtime::types::QuoteId,
-                                        >,
-                                    >::new("QUOTE_ID"),
-                                )?;
+                        Some(SeedDealField::QuoteId) => {
+                            out.quote_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::QuoteId,
+                                >,
+                                _,
+                            >(&mut map, "QUOTE_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Begindate) => {
-                            out.begindate = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Date,
-                                    >::new("BEGINDATE"),
-                                )?;
+                        Some(SeedDealField::Begindate) => {
+                            out.begindate = __p::take::<
+                                ::bitrix_runtime::codec::Date,
+                                _,
+                            >(&mut map, "BEGINDATE")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Closedate) => {
-                            out.closedate = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Date,
-                                    >::new("CLOSEDATE"),
-                                )?;
+                        Some(SeedDealField::Closedate) => {
+                            out.closedate = __p::take::<
+                                ::bitrix_runtime::codec::Date,
+                                _,
+                            >(&mut map, "CLOSEDATE")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Opened) => {
-                            out.opened = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("OPENED"),
-                                )?;
+                        Some(SeedDealField::Opened) => {
+                            out.opened = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "OPENED")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Closed) => {
-                            out.closed = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::YesNo,
-                                    >::new("CLOSED"),
-                                )?;
+                        Some(SeedDealField::Closed) => {
+                            out.closed = __p::take::<
+                                ::bitrix_runtime::codec::YesNo,
+                                _,
+                            >(&mut map, "CLOSED")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::Comments) => {
-                            out.comments = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("COMMENTS"),
-                                )?;
+                        Some(SeedDealField::Comments) => {
+                            out.comments = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "COMMENTS")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::AssignedById) => {
-                            out.assigned_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("ASSIGNED_BY_ID"),
-                                )?;
+                        Some(SeedDealField::AssignedById) => {
+                            out.assigned_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "ASSIGNED_BY_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::CreatedById) => {
-                            out.created_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("CREATED_BY_ID"),
-                                )?;
+                        Some(SeedDealField::CreatedById) => {
+                            out.created_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "CREATED_BY_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::ModifyById) => {
-                            out.modify_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("MODIFY_BY_ID"),
-                                )?;
+                        Some(SeedDealField::ModifyById) => {
+                            out.modify_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "MODIFY_BY_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::MovedById) => {
-                            out.moved_by_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("MOVED_BY_ID"),
-                                )?;
+                        Some(SeedDealField::MovedById) => {
+                            out.moved_by_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "MOVED_BY_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::DateCreate) => {
-                            out.date_create = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("DATE_CREATE"),
-                                )?;
+                        Some(SeedDealField::DateCreate) => {
+                            out.date_create = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "DATE_CREATE")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::DateModify) => {
-                            out.date_modify = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("DATE_MODIFY"),
-                                )?;
+                        Some(SeedDealField::DateModify) => {
+                            out.date_modify = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "DATE_MODIFY")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::MovedTime) => {
-                            out.moved_time = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("MOVED_TIME"),
-                                )?;
+                        Some(SeedDealField::MovedTime) => {
+                            out.moved_time = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "MOVED_TIME")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::SourceId) => {
-                            out.source_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Status,
-                                    >::new("SOURCE_ID"),
-                                )?;
+                        Some(SeedDealField::SourceId) => {
+                            out.source_id = __p::take::<
+                                ::bitrix_runtime::codec::Status,
+                                _,
+                            >(&mut map, "SOURCE_ID")?;
                         }
-                        ::core::option::Option::Some(
-                            SeedDealField::SourceDescription,
-                        ) => {
-                            out.source_description = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("SOURCE_DESCRIPTION"),
-                                )?;
+                        Some(SeedDealField::SourceDescription) => {
+                            out.source_description = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "SOURCE_DESCRIPTION")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::LeadId) => {
-                            out.lead_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-                                    >::new("LEAD_ID"),
-                                )?;
+                        Some(SeedDealField::LeadId) => {
+                            out.lead_id = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::LeadId,
+                                >,
+                                _,
+                            >(&mut map, "LEAD_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::AdditionalInfo) => {
-                            out.additional_info = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("ADDITIONAL_INFO"),
-                                )?;
+                        Some(SeedDealField::AdditionalInfo) => {
+                            out.additional_info = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "ADDITIONAL_INFO")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::LocationId) => {
-                            out.location_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Location,
-                                    >::new("LOCATION_ID"),
-                                )?;
+                        Some(SeedDealField::LocationId) => {
+                            out.location_id = __p::take::<
+                                ::bitrix_runtime::codec::Location,
+                                _,
+                            >(&mut map, "LOCATION_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::OriginatorId) => {
-                            out.originator_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("ORIGINATOR_ID"),
-                                )?;
+                        Some(SeedDealField::OriginatorId) => {
+                            out.originator_id = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "ORIGINATOR_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::OriginId) => {
-                            out.origin_id = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("ORIGIN_ID"),
-                                )?;
+                        Some(SeedDealField::OriginId) => {
+                            out.origin_id = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "ORIGIN_ID")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::UtmSource) => {
-                            out.utm_source = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_SOURCE"),
-                                )?;
+                        Some(SeedDealField::UtmSource) => {
+                            out.utm_source = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_SOURCE")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::UtmMedium) => {
-                            out.utm_medium = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_MEDIUM"),
-                                )?;
+                        Some(SeedDealField::UtmMedium) => {
+                            out.utm_medium = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_MEDIUM")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::UtmCampaign) => {
-                            out.utm_campaign = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_CAMPAIGN"),
-                                )?;
+                        Some(SeedDealField::UtmCampaign) => {
+                            out.utm_campaign = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_CAMPAIGN")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::UtmContent) => {
-                            out.utm_content = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_CONTENT"),
-                                )?;
+                        Some(SeedDealField::UtmContent) => {
+                            out.utm_content = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_CONTENT")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::UtmTerm) => {
-                            out.utm_term = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UTM_TERM"),
-                                )?;
+                        Some(SeedDealField::UtmTerm) => {
+                            out.utm_term = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UTM_TERM")?;
                         }
-                        ::core::option::Option::Some(
-                            SeedDealField::LastActivityTime,
-                        ) => {
-                            out.last_activity_time = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::DateTime,
-                                    >::new("LAST_ACTIVITY_TIME"),
-                                )?;
+                        Some(SeedDealField::LastActivityTime) => {
+                            out.last_activity_time = __p::take::<
+                                ::bitrix_runtime::codec::DateTime,
+                                _,
+                            >(&mut map, "LAST_ACTIVITY_TIME")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::LastActivityBy) => {
-                            out.last_activity_by = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                    >::new("LAST_ACTIVITY_BY"),
-                                )?;
+                        Some(SeedDealField::LastActivityBy) => {
+                            out.last_activity_by = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::UserId,
+                                >,
+                                _,
+                            >(&mut map, "LAST_ACTIVITY_BY")?;
                         }
-                        ::core::option::Option::Some(SeedDealField::ParentId1220) => {
-                            out.parent_id_1220 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                                    >::new("PARENT_ID_1220"),
-                                )?;
+                        Some(SeedDealField::ParentId1220) => {
+                            out.parent_id_1220 = __p::take::<
+                                ::bitrix_runtime::codec::Id<
+                                    ::bitrix_runtime::types::ItemId,
+                                >,
+                                _,
+                            >(&mut map, "PARENT_ID_1220")?;
                         }
-                        ::core::option::Option::Some(
-                            SeedDealField::UfCrm1721244482250,
-                        ) => {
-                            out.uf_crm_1721244482250 = map
-                                .next_value_seed(
-                                    ::bitrix_runtime::__private::DecodeSeed::<
-                                        ::bitrix_runtime::codec::Text,
-                                    >::new("UF_CRM_1721244482250"),
-                                )?;
+                        Some(SeedDealField::UfCrm1721244482250) => {
+                            out.uf_crm_1721244482250 = __p::take::<
+                                ::bitrix_runtime::codec::Text,
+                                _,
+                            >(&mut map, "UF_CRM_1721244482250")?;
                         }
                         ::core::option::Option::None => {
                             let value: ::bitrix_runtime::__private::serde_json::Value = map
@@ -910,385 +822,187 @@ impl ::bitrix_runtime::__private::serde::Serialize for SeedDeal {
         S: ::bitrix_runtime::__private::serde::Serializer,
     {
         use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        if let ::core::option::Option::Some(v) = &self.id {
-            map.serialize_entry(
-                "ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.title {
-            map.serialize_entry(
-                "TITLE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.type_id {
-            map.serialize_entry(
-                "TYPE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.category_id {
-            map.serialize_entry(
-                "CATEGORY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.stage_id {
-            map.serialize_entry(
-                "STAGE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.stage_semantic_id {
-            map.serialize_entry(
-                "STAGE_SEMANTIC_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_new {
-            map.serialize_entry(
-                "IS_NEW",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_recurring {
-            map.serialize_entry(
-                "IS_RECURRING",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_return_customer {
-            map.serialize_entry(
-                "IS_RETURN_CUSTOMER",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_repeated_approach {
-            map.serialize_entry(
-                "IS_REPEATED_APPROACH",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.probability {
-            map.serialize_entry(
-                "PROBABILITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.currency_id {
-            map.serialize_entry(
-                "CURRENCY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Currency,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opportunity {
-            map.serialize_entry(
-                "OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_manual_opportunity {
-            map.serialize_entry(
-                "IS_MANUAL_OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.tax_value {
-            map.serialize_entry(
-                "TAX_VALUE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.company_id {
-            map.serialize_entry(
-                "COMPANY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_id {
-            map.serialize_entry(
-                "CONTACT_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_ids {
-            map.serialize_entry(
-                "CONTACT_IDS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.quote_id {
-            map.serialize_entry(
-                "QUOTE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.begindate {
-            map.serialize_entry(
-                "BEGINDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closedate {
-            map.serialize_entry(
-                "CLOSEDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opened {
-            map.serialize_entry(
-                "OPENED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closed {
-            map.serialize_entry(
-                "CLOSED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.comments {
-            map.serialize_entry(
-                "COMMENTS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.assigned_by_id {
-            map.serialize_entry(
-                "ASSIGNED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.created_by_id {
-            map.serialize_entry(
-                "CREATED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.modify_by_id {
-            map.serialize_entry(
-                "MODIFY_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.moved_by_id {
-            map.serialize_entry(
-                "MOVED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.date_create {
-            map.serialize_entry(
-                "DATE_CREATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.date_modify {
-            map.serialize_entry(
-                "DATE_MODIFY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.moved_time {
-            map.serialize_entry(
-                "MOVED_TIME",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_id {
-            map.serialize_entry(
-                "SOURCE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_description {
-            map.serialize_entry(
-                "SOURCE_DESCRIPTION",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.lead_id {
-            map.serialize_entry(
-                "LEAD_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.additional_info {
-            map.serialize_entry(
-                "ADDITIONAL_INFO",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.location_id {
-            map.serialize_entry(
-                "LOCATION_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Location,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.originator_id {
-            map.serialize_entry(
-                "ORIGINATOR_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.origin_id {
-            map.serialize_entry(
-                "ORIGIN_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_source {
-            map.serialize_entry(
-                "UTM_SOURCE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_medium {
-            map.serialize_entry(
-                "UTM_MEDIUM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_campaign {
-            map.serialize_entry(
-                "UTM_CAMPAIGN",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_content {
-            map.serialize_entry(
-                "UTM_CONTENT",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_term {
-            map.serialize_entry(
-                "UTM_TERM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.last_activity_time {
-            map.serialize_entry(
-                "LAST_ACTIVITY_TIME",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::DateTime,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.last_activity_by {
-            map.serialize_entry(
-                "LAST_ACTIVITY_BY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.parent_id_1220 {
-            map.serialize_entry(
-                "PARENT_ID_1220",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244482250 {
-            map.serialize_entry(
-                "UF_CRM_1721244482250",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
+            _,
+        >(&mut map, "ID", &self.id)?;
+        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "TYPE_ID", &self.type_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
+            _,
+        >(&mut map, "CATEGORY_ID", &self.category_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "STAGE_ID", &self.stage_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "STAGE_SEMANTIC_ID", &self.stage_semantic_id)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "IS_NEW", &self.is_new)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "PROBABILITY", &self.probability)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Currency,
+            _,
+        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "TAX_VALUE", &self.tax_value)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+            _,
+        >(&mut map, "COMPANY_ID", &self.company_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            _,
+        >(&mut map, "CONTACT_ID", &self.contact_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            >,
+            _,
+        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
+            _,
+        >(&mut map, "QUOTE_ID", &self.quote_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "BEGINDATE", &self.begindate)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "CLOSEDATE", &self.closedate)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "COMMENTS", &self.comments)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "CREATED_BY_ID", &self.created_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "MODIFY_BY_ID", &self.modify_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "MOVED_BY_ID", &self.moved_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "DATE_CREATE", &self.date_create)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "DATE_MODIFY", &self.date_modify)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "MOVED_TIME", &self.moved_time)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "SOURCE_ID", &self.source_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
+            _,
+        >(&mut map, "LEAD_ID", &self.lead_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Location,
+            _,
+        >(&mut map, "LOCATION_ID", &self.location_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_TERM", &self.utm_term)?;
+        __p::put::<
+            ::bitrix_runtime::codec::DateTime,
+            _,
+        >(&mut map, "LAST_ACTIVITY_TIME", &self.last_activity_time)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "LAST_ACTIVITY_BY", &self.last_activity_by)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
         for (code, value) in &self.extra {
             map.serialize_entry(code, value)?;
         }
@@ -1447,665 +1161,399 @@ impl ::bitrix_runtime::EntityField for SeedDealField {
         Self::UfCrm1721244482250,
     ];
     fn meta(self) -> &'static ::bitrix_runtime::FieldMeta {
+        use ::bitrix_runtime::__private as __p;
         static META: [::bitrix_runtime::FieldMeta; 47usize] = [
-            ::bitrix_runtime::FieldMeta {
-                code: "ID",
-                rust_name: "id",
-                title: "ID",
-                label: ::core::option::Option::None,
-                bitrix_type: "integer",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "TITLE",
-                rust_name: "title",
-                title: "Название",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "TYPE_ID",
-                rust_name: "type_id",
-                title: "Тип",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::Some("DEAL_TYPE"),
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CATEGORY_ID",
-                rust_name: "category_id",
-                title: "Воронка",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_category",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: true,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "STAGE_ID",
-                rust_name: "stage_id",
-                title: "Стадия сделки",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::Some("DEAL_STAGE"),
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "STAGE_SEMANTIC_ID",
-                rust_name: "stage_semantic_id",
-                title: "Группа стадии",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_NEW",
-                rust_name: "is_new",
-                title: "Новая сделка",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_RECURRING",
-                rust_name: "is_recurring",
-                title: "Регулярная сделка",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_RETURN_CUSTOMER",
-                rust_name: "is_return_customer",
-                title: "Повторная сделка",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_REPEATED_APPROACH",
-                rust_name: "is_repeated_approach",
-                title: "Повторное обращение",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "PROBABILITY",
-                rust_name: "probability",
-                title: "Вероятность",
-                label: ::core::option::Option::None,
-                bitrix_type: "integer",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CURRENCY_ID",
-                rust_name: "currency_id",
-                title: "Валюта",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_currency",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "OPPORTUNITY",
-                rust_name: "opportunity",
-                title: "Сумма",
-                label: ::core::option::Option::None,
-                bitrix_type: "double",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "IS_MANUAL_OPPORTUNITY",
-                rust_name: "is_manual_opportunity",
-                title: "IS_MANUAL_OPPORTUNITY",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "TAX_VALUE",
-                rust_name: "tax_value",
-                title: "Ставка налога",
-                label: ::core::option::Option::None,
-                bitrix_type: "double",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "COMPANY_ID",
-                rust_name: "company_id",
-                title: "Компания",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_company",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CONTACT_ID",
-                rust_name: "contact_id",
-                title: "Контакт",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_contact",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: true,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CONTACT_IDS",
-                rust_name: "contact_ids",
-                title: "Контакты",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_contact",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: true,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "QUOTE_ID",
-                rust_name: "quote_id",
-                title: "Предложение",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_quote",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "BEGINDATE",
-                rust_name: "begindate",
-                title: "Дата начала",
-                label: ::core::option::Option::None,
-                bitrix_type: "date",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CLOSEDATE",
-                rust_name: "closedate",
-                title: "Дата завершения",
-                label: ::core::option::Option::None,
-                bitrix_type: "date",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "OPENED",
-                rust_name: "opened",
-                title: "Доступна для всех",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CLOSED",
-                rust_name: "closed",
-                title: "Закрыта",
-                label: ::core::option::Option::None,
-                bitrix_type: "char",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "COMMENTS",
-                rust_name: "comments",
-                title: "Комментарий",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ASSIGNED_BY_ID",
-                rust_name: "assigned_by_id",
-                title: "Ответственный",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "CREATED_BY_ID",
-                rust_name: "created_by_id",
-                title: "Кем создана",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "MODIFY_BY_ID",
-                rust_name: "modify_by_id",
-                title: "Кем изменена",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "MOVED_BY_ID",
-                rust_name: "moved_by_id",
-                title: "MOVED_BY_ID",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "DATE_CREATE",
-                rust_name: "date_create",
-                title: "Дата создания",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "DATE_MODIFY",
-                rust_name: "date_modify",
-                title: "Дата изменения",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "MOVED_TIME",
-                rust_name: "moved_time",
-                title: "MOVED_TIME",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "SOURCE_ID",
-                rust_name: "source_id",
-                title: "Источник",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_status",
-                status_type: ::core::option::Option::Some("SOURCE"),
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "SOURCE_DESCRIPTION",
-                rust_name: "source_description",
-                title: "Дополнительно об источнике",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LEAD_ID",
-                rust_name: "lead_id",
-                title: "Лид",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_lead",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ADDITIONAL_INFO",
-                rust_name: "additional_info",
-                title: "Дополнительная информация",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LOCATION_ID",
-                rust_name: "location_id",
-                title: "Местоположение",
-                label: ::core::option::Option::None,
-                bitrix_type: "location",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ORIGINATOR_ID",
-                rust_name: "originator_id",
-                title: "Внешний источник",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "ORIGIN_ID",
-                rust_name: "origin_id",
-                title: "Идентификатор элемента во внешнем источнике",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_SOURCE",
-                rust_name: "utm_source",
-                title: "Рекламная система",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_MEDIUM",
-                rust_name: "utm_medium",
-                title: "Тип трафика",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_CAMPAIGN",
-                rust_name: "utm_campaign",
-                title: "Обозначение рекламной кампании",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_CONTENT",
-                rust_name: "utm_content",
-                title: "Содержание кампании",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UTM_TERM",
-                rust_name: "utm_term",
-                title: "Условие поиска кампании",
-                label: ::core::option::Option::None,
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LAST_ACTIVITY_TIME",
-                rust_name: "last_activity_time",
-                title: "LAST_ACTIVITY_TIME",
-                label: ::core::option::Option::None,
-                bitrix_type: "datetime",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "LAST_ACTIVITY_BY",
-                rust_name: "last_activity_by",
-                title: "LAST_ACTIVITY_BY",
-                label: ::core::option::Option::None,
-                bitrix_type: "user",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: true,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "PARENT_ID_1220",
-                rust_name: "parent_id_1220",
-                title: "Проекты",
-                label: ::core::option::Option::None,
-                bitrix_type: "crm_entity",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: false,
-                deprecated: false,
-            },
-            ::bitrix_runtime::FieldMeta {
-                code: "UF_CRM_1721244482250",
-                rust_name: "uf_crm_1721244482250",
-                title: "UF_CRM_1721244482250",
-                label: ::core::option::Option::Some("Приветствие"),
-                bitrix_type: "string",
-                status_type: ::core::option::Option::None,
-                required: false,
-                read_only: false,
-                immutable: false,
-                multiple: false,
-                dynamic: true,
-                deprecated: false,
-            },
+            __p::meta("ID", "id", "ID", "", "integer", "", 0 | __p::READ_ONLY),
+            __p::meta("TITLE", "title", "Название", "", "string", "", 0),
+            __p::meta(
+                "TYPE_ID",
+                "type_id",
+                "Тип",
+                "",
+                "crm_status",
+                "DEAL_TYPE",
+                0 | __p::HAS_STATUS_TYPE,
+            ),
+            __p::meta(
+                "CATEGORY_ID",
+                "category_id",
+                "Воронка",
+                "",
+                "crm_category",
+                "",
+                0 | __p::IMMUTABLE,
+            ),
+            __p::meta(
+                "STAGE_ID",
+                "stage_id",
+                "Стадия сделки",
+                "",
+                "crm_status",
+                "DEAL_STAGE",
+                0 | __p::HAS_STATUS_TYPE,
+            ),
+            __p::meta(
+                "STAGE_SEMANTIC_ID",
+                "stage_semantic_id",
+                "Группа стадии",
+                "",
+                "string",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "IS_NEW",
+                "is_new",
+                "Новая сделка",
+                "",
+                "char",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "IS_RECURRING",
+                "is_recurring",
+                "Регулярная сделка",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "IS_RETURN_CUSTOMER",
+                "is_return_customer",
+                "Повторная сделка",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "IS_REPEATED_APPROACH",
+                "is_repeated_approach",
+                "Повторное обращение",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "PROBABILITY",
+                "probability",
+                "Вероятность",
+                "",
+                "integer",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CURRENCY_ID",
+                "currency_id",
+                "Валюта",
+                "",
+                "crm_currency",
+                "",
+                0,
+            ),
+            __p::meta("OPPORTUNITY", "opportunity", "Сумма", "", "double", "", 0),
+            __p::meta(
+                "IS_MANUAL_OPPORTUNITY",
+                "is_manual_opportunity",
+                "IS_MANUAL_OPPORTUNITY",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta(
+                "TAX_VALUE",
+                "tax_value",
+                "Ставка налога",
+                "",
+                "double",
+                "",
+                0,
+            ),
+            __p::meta(
+                "COMPANY_ID",
+                "company_id",
+                "Компания",
+                "",
+                "crm_company",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CONTACT_ID",
+                "contact_id",
+                "Контакт",
+                "",
+                "crm_contact",
+                "",
+                0 | __p::DEPRECATED,
+            ),
+            __p::meta(
+                "CONTACT_IDS",
+                "contact_ids",
+                "Контакты",
+                "",
+                "crm_contact",
+                "",
+                0 | __p::MULTIPLE,
+            ),
+            __p::meta(
+                "QUOTE_ID",
+                "quote_id",
+                "Предложение",
+                "",
+                "crm_quote",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "BEGINDATE",
+                "begindate",
+                "Дата начала",
+                "",
+                "date",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CLOSEDATE",
+                "closedate",
+                "Дата завершения",
+                "",
+                "date",
+                "",
+                0,
+            ),
+            __p::meta(
+                "OPENED",
+                "opened",
+                "Доступна для всех",
+                "",
+                "char",
+                "",
+                0,
+            ),
+            __p::meta("CLOSED", "closed", "Закрыта", "", "char", "", 0),
+            __p::meta(
+                "COMMENTS",
+                "comments",
+                "Комментарий",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "ASSIGNED_BY_ID",
+                "assigned_by_id",
+                "Ответственный",
+                "",
+                "user",
+                "",
+                0,
+            ),
+            __p::meta(
+                "CREATED_BY_ID",
+                "created_by_id",
+                "Кем создана",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "MODIFY_BY_ID",
+                "modify_by_id",
+                "Кем изменена",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "MOVED_BY_ID",
+                "moved_by_id",
+                "MOVED_BY_ID",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "DATE_CREATE",
+                "date_create",
+                "Дата создания",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "DATE_MODIFY",
+                "date_modify",
+                "Дата изменения",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "MOVED_TIME",
+                "moved_time",
+                "MOVED_TIME",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "SOURCE_ID",
+                "source_id",
+                "Источник",
+                "",
+                "crm_status",
+                "SOURCE",
+                0 | __p::HAS_STATUS_TYPE,
+            ),
+            __p::meta(
+                "SOURCE_DESCRIPTION",
+                "source_description",
+                "Дополнительно об источнике",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "LEAD_ID",
+                "lead_id",
+                "Лид",
+                "",
+                "crm_lead",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "ADDITIONAL_INFO",
+                "additional_info",
+                "Дополнительная информация",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "LOCATION_ID",
+                "location_id",
+                "Местоположение",
+                "",
+                "location",
+                "",
+                0,
+            ),
+            __p::meta(
+                "ORIGINATOR_ID",
+                "originator_id",
+                "Внешний источник",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "ORIGIN_ID",
+                "origin_id",
+                "Идентификатор элемента во внешнем источнике",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_SOURCE",
+                "utm_source",
+                "Рекламная система",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_MEDIUM",
+                "utm_medium",
+                "Тип трафика",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_CAMPAIGN",
+                "utm_campaign",
+                "Обозначение рекламной кампании",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_CONTENT",
+                "utm_content",
+                "Содержание кампании",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UTM_TERM",
+                "utm_term",
+                "Условие поиска кампании",
+                "",
+                "string",
+                "",
+                0,
+            ),
+            __p::meta(
+                "LAST_ACTIVITY_TIME",
+                "last_activity_time",
+                "LAST_ACTIVITY_TIME",
+                "",
+                "datetime",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "LAST_ACTIVITY_BY",
+                "last_activity_by",
+                "LAST_ACTIVITY_BY",
+                "",
+                "user",
+                "",
+                0 | __p::READ_ONLY,
+            ),
+            __p::meta(
+                "PARENT_ID_1220",
+                "parent_id_1220",
+                "Проекты",
+                "",
+                "crm_entity",
+                "",
+                0,
+            ),
+            __p::meta(
+                "UF_CRM_1721244482250",
+                "uf_crm_1721244482250",
+                "UF_CRM_1721244482250",
+                "Приветствие",
+                "string",
+                "",
+                0 | __p::DYNAMIC | __p::HAS_LABEL,
+            ),
         ];
         &META[self as usize]
     }
@@ -2184,144 +1632,76 @@ for SeedDealField {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct NewSeedDeal {
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Field `TITLE` (Название): see [`SeedDeal::title`].
     pub title: ::core::option::Option<::std::string::String>,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Field `TYPE_ID` (Тип): see [`SeedDeal::type_id`].
     pub type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// Field `CATEGORY_ID` (Воронка): see [`SeedDeal::category_id`].
     pub category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Field `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`].
     pub stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Field `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`].
     pub is_recurring: ::core::option::Option<bool>,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`].
     pub is_return_customer: ::core::option::Option<bool>,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`].
     pub is_repeated_approach: ::core::option::Option<bool>,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Field `PROBABILITY` (Вероятность): see [`SeedDeal::probability`].
     pub probability: ::core::option::Option<i64>,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Field `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`].
     pub currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Field `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`].
     pub opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`].
     pub is_manual_opportunity: ::core::option::Option<bool>,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Field `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`].
     pub tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Field `COMPANY_ID` (Компания): see [`SeedDeal::company_id`].
     pub company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Field `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Field `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`].
     pub contact_ids: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
     >,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Field `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`].
     pub begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Field `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`].
     pub closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Field `OPENED` (Доступна для всех): see [`SeedDeal::opened`].
     pub opened: ::core::option::Option<bool>,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Field `CLOSED` (Закрыта): see [`SeedDeal::closed`].
     pub closed: ::core::option::Option<bool>,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Field `COMMENTS` (Комментарий): see [`SeedDeal::comments`].
     pub comments: ::core::option::Option<::std::string::String>,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`].
     pub assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Field `SOURCE_ID` (Источник): see [`SeedDeal::source_id`].
     pub source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`].
     pub source_description: ::core::option::Option<::std::string::String>,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`].
     pub additional_info: ::core::option::Option<::std::string::String>,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Field `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`].
     pub location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Field `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`].
     pub originator_id: ::core::option::Option<::std::string::String>,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`].
     pub origin_id: ::core::option::Option<::std::string::String>,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Field `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`].
     pub utm_source: ::core::option::Option<::std::string::String>,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Field `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`].
     pub utm_medium: ::core::option::Option<::std::string::String>,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`].
     pub utm_campaign: ::core::option::Option<::std::string::String>,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Field `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`].
     pub utm_content: ::core::option::Option<::std::string::String>,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`].
     pub utm_term: ::core::option::Option<::std::string::String>,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`].
     pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`].
     pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
 }
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
@@ -2338,281 +1718,138 @@ impl ::bitrix_runtime::__private::serde::Serialize for NewSeedDeal {
         S: ::bitrix_runtime::__private::serde::Serializer,
     {
         use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        if let ::core::option::Option::Some(v) = &self.title {
-            map.serialize_entry(
-                "TITLE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.type_id {
-            map.serialize_entry(
-                "TYPE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.category_id {
-            map.serialize_entry(
-                "CATEGORY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.stage_id {
-            map.serialize_entry(
-                "STAGE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_recurring {
-            map.serialize_entry(
-                "IS_RECURRING",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_return_customer {
-            map.serialize_entry(
-                "IS_RETURN_CUSTOMER",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_repeated_approach {
-            map.serialize_entry(
-                "IS_REPEATED_APPROACH",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.probability {
-            map.serialize_entry(
-                "PROBABILITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.currency_id {
-            map.serialize_entry(
-                "CURRENCY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Currency,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opportunity {
-            map.serialize_entry(
-                "OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.is_manual_opportunity {
-            map.serialize_entry(
-                "IS_MANUAL_OPPORTUNITY",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.tax_value {
-            map.serialize_entry(
-                "TAX_VALUE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.company_id {
-            map.serialize_entry(
-                "COMPANY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_id {
-            map.serialize_entry(
-                "CONTACT_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.contact_ids {
-            map.serialize_entry(
-                "CONTACT_IDS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                    >,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.begindate {
-            map.serialize_entry(
-                "BEGINDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closedate {
-            map.serialize_entry(
-                "CLOSEDATE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.opened {
-            map.serialize_entry(
-                "OPENED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.closed {
-            map.serialize_entry(
-                "CLOSED",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.comments {
-            map.serialize_entry(
-                "COMMENTS",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.assigned_by_id {
-            map.serialize_entry(
-                "ASSIGNED_BY_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_id {
-            map.serialize_entry(
-                "SOURCE_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.source_description {
-            map.serialize_entry(
-                "SOURCE_DESCRIPTION",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.additional_info {
-            map.serialize_entry(
-                "ADDITIONAL_INFO",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.location_id {
-            map.serialize_entry(
-                "LOCATION_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Location,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.originator_id {
-            map.serialize_entry(
-                "ORIGINATOR_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.origin_id {
-            map.serialize_entry(
-                "ORIGIN_ID",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_source {
-            map.serialize_entry(
-                "UTM_SOURCE",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_medium {
-            map.serialize_entry(
-                "UTM_MEDIUM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_campaign {
-            map.serialize_entry(
-                "UTM_CAMPAIGN",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_content {
-            map.serialize_entry(
-                "UTM_CONTENT",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.utm_term {
-            map.serialize_entry(
-                "UTM_TERM",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.parent_id_1220 {
-            map.serialize_entry(
-                "PARENT_ID_1220",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(v),
-            )?;
-        }
-        if let ::core::option::Option::Some(v) = &self.uf_crm_1721244482250 {
-            map.serialize_entry(
-                "UF_CRM_1721244482250",
-                &::bitrix_runtime::__private::Encode::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(v),
-            )?;
-        }
+        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "TYPE_ID", &self.type_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
+            _,
+        >(&mut map, "CATEGORY_ID", &self.category_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "STAGE_ID", &self.stage_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "PROBABILITY", &self.probability)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Currency,
+            _,
+        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "TAX_VALUE", &self.tax_value)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+            _,
+        >(&mut map, "COMPANY_ID", &self.company_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            _,
+        >(&mut map, "CONTACT_ID", &self.contact_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            >,
+            _,
+        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "BEGINDATE", &self.begindate)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "CLOSEDATE", &self.closedate)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
+        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "COMMENTS", &self.comments)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "SOURCE_ID", &self.source_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Location,
+            _,
+        >(&mut map, "LOCATION_ID", &self.location_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_TERM", &self.utm_term)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
+        __p::put::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
         map.end()
     }
 }
@@ -3126,140 +2363,74 @@ impl NewSeedDealBuilder {
 #[allow(dead_code)]
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct SeedDealPatch {
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// Field `TITLE` (Название): see [`SeedDeal::title`].
     pub title: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// Field `TYPE_ID` (Тип): see [`SeedDeal::type_id`].
     pub type_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// Field `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`].
     pub stage_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// Field `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`].
     pub is_recurring: ::bitrix_runtime::Patch<bool>,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`].
     pub is_return_customer: ::bitrix_runtime::Patch<bool>,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`].
     pub is_repeated_approach: ::bitrix_runtime::Patch<bool>,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// Field `PROBABILITY` (Вероятность): see [`SeedDeal::probability`].
     pub probability: ::bitrix_runtime::Patch<i64>,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// Field `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`].
     pub currency_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CurrencyId>,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// Field `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`].
     pub opportunity: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`].
     pub is_manual_opportunity: ::bitrix_runtime::Patch<bool>,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// Field `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`].
     pub tax_value: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// Field `COMPANY_ID` (Компания): see [`SeedDeal::company_id`].
     pub company_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CompanyId>,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// Field `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`].
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub contact_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::ContactId>,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// Field `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`].
     pub contact_ids: ::bitrix_runtime::Patch<
         ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
     >,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// Field `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`].
     pub begindate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// Field `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`].
     pub closedate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// Field `OPENED` (Доступна для всех): see [`SeedDeal::opened`].
     pub opened: ::bitrix_runtime::Patch<bool>,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// Field `CLOSED` (Закрыта): see [`SeedDeal::closed`].
     pub closed: ::bitrix_runtime::Patch<bool>,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// Field `COMMENTS` (Комментарий): see [`SeedDeal::comments`].
     pub comments: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`].
     pub assigned_by_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::UserId>,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// Field `SOURCE_ID` (Источник): see [`SeedDeal::source_id`].
     pub source_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`].
     pub source_description: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`].
     pub additional_info: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// Field `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`].
     pub location_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::LocationId>,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// Field `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`].
     pub originator_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`].
     pub origin_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// Field `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`].
     pub utm_source: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// Field `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`].
     pub utm_medium: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`].
     pub utm_campaign: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// Field `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`].
     pub utm_content: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`].
     pub utm_term: ::bitrix_runtime::Patch<::std::string::String>,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`].
     pub parent_id_1220: ::bitrix_runtime::Patch<::bitrix_runtime::types::ItemId>,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`].
     pub uf_crm_1721244482250: ::bitrix_runtime::Patch<::std::string::String>,
 }
 #[allow(deprecated)]
@@ -3826,273 +2997,143 @@ impl ::bitrix_runtime::__private::serde::Serialize for SeedDealPatch {
         S: ::bitrix_runtime::__private::serde::Serializer,
     {
         use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        if self.title.is_touched() {
-            map.serialize_entry(
-                "TITLE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.title),
-            )?;
-        }
-        if self.type_id.is_touched() {
-            map.serialize_entry(
-                "TYPE_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(&self.type_id),
-            )?;
-        }
-        if self.stage_id.is_touched() {
-            map.serialize_entry(
-                "STAGE_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(&self.stage_id),
-            )?;
-        }
-        if self.is_recurring.is_touched() {
-            map.serialize_entry(
-                "IS_RECURRING",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_recurring),
-            )?;
-        }
-        if self.is_return_customer.is_touched() {
-            map.serialize_entry(
-                "IS_RETURN_CUSTOMER",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_return_customer),
-            )?;
-        }
-        if self.is_repeated_approach.is_touched() {
-            map.serialize_entry(
-                "IS_REPEATED_APPROACH",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_repeated_approach),
-            )?;
-        }
-        if self.probability.is_touched() {
-            map.serialize_entry(
-                "PROBABILITY",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Integer,
-                >::new(&self.probability),
-            )?;
-        }
-        if self.currency_id.is_touched() {
-            map.serialize_entry(
-                "CURRENCY_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Currency,
-                >::new(&self.currency_id),
-            )?;
-        }
-        if self.opportunity.is_touched() {
-            map.serialize_entry(
-                "OPPORTUNITY",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(&self.opportunity),
-            )?;
-        }
-        if self.is_manual_opportunity.is_touched() {
-            map.serialize_entry(
-                "IS_MANUAL_OPPORTUNITY",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.is_manual_opportunity),
-            )?;
-        }
-        if self.tax_value.is_touched() {
-            map.serialize_entry(
-                "TAX_VALUE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Decimal,
-                >::new(&self.tax_value),
-            )?;
-        }
-        if self.company_id.is_touched() {
-            map.serialize_entry(
-                "COMPANY_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-                >::new(&self.company_id),
-            )?;
-        }
-        if self.contact_id.is_touched() {
-            map.serialize_entry(
-                "CONTACT_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                >::new(&self.contact_id),
-            )?;
-        }
-        if self.contact_ids.is_touched() {
-            map.serialize_entry(
-                "CONTACT_IDS",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Multi<
-                        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-                    >,
-                >::new(&self.contact_ids),
-            )?;
-        }
-        if self.begindate.is_touched() {
-            map.serialize_entry(
-                "BEGINDATE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(&self.begindate),
-            )?;
-        }
-        if self.closedate.is_touched() {
-            map.serialize_entry(
-                "CLOSEDATE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Date,
-                >::new(&self.closedate),
-            )?;
-        }
-        if self.opened.is_touched() {
-            map.serialize_entry(
-                "OPENED",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.opened),
-            )?;
-        }
-        if self.closed.is_touched() {
-            map.serialize_entry(
-                "CLOSED",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::YesNo,
-                >::new(&self.closed),
-            )?;
-        }
-        if self.comments.is_touched() {
-            map.serialize_entry(
-                "COMMENTS",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.comments),
-            )?;
-        }
-        if self.assigned_by_id.is_touched() {
-            map.serialize_entry(
-                "ASSIGNED_BY_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                >::new(&self.assigned_by_id),
-            )?;
-        }
-        if self.source_id.is_touched() {
-            map.serialize_entry(
-                "SOURCE_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Status,
-                >::new(&self.source_id),
-            )?;
-        }
-        if self.source_description.is_touched() {
-            map.serialize_entry(
-                "SOURCE_DESCRIPTION",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.source_description),
-            )?;
-        }
-        if self.additional_info.is_touched() {
-            map.serialize_entry(
-                "ADDITIONAL_INFO",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.additional_info),
-            )?;
-        }
-        if self.location_id.is_touched() {
-            map.serialize_entry(
-                "LOCATION_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Location,
-                >::new(&self.location_id),
-            )?;
-        }
-        if self.originator_id.is_touched() {
-            map.serialize_entry(
-                "ORIGINATOR_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.originator_id),
-            )?;
-        }
-        if self.origin_id.is_touched() {
-            map.serialize_entry(
-                "ORIGIN_ID",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.origin_id),
-            )?;
-        }
-        if self.utm_source.is_touched() {
-            map.serialize_entry(
-                "UTM_SOURCE",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_source),
-            )?;
-        }
-        if self.utm_medium.is_touched() {
-            map.serialize_entry(
-                "UTM_MEDIUM",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_medium),
-            )?;
-        }
-        if self.utm_campaign.is_touched() {
-            map.serialize_entry(
-                "UTM_CAMPAIGN",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_campaign),
-            )?;
-        }
-        if self.utm_content.is_touched() {
-            map.serialize_entry(
-                "UTM_CONTENT",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_content),
-            )?;
-        }
-        if self.utm_term.is_touched() {
-            map.serialize_entry(
-                "UTM_TERM",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.utm_term),
-            )?;
-        }
-        if self.parent_id_1220.is_touched() {
-            map.serialize_entry(
-                "PARENT_ID_1220",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-                >::new(&self.parent_id_1220),
-            )?;
-        }
-        if self.uf_crm_1721244482250.is_touched() {
-            map.serialize_entry(
-                "UF_CRM_1721244482250",
-                &::bitrix_runtime::__private::EncodePatch::<
-                    ::bitrix_runtime::codec::Text,
-                >::new(&self.uf_crm_1721244482250),
-            )?;
-        }
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "TITLE", &self.title)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "TYPE_ID", &self.type_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "STAGE_ID", &self.stage_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Integer,
+            _,
+        >(&mut map, "PROBABILITY", &self.probability)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Currency,
+            _,
+        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Decimal,
+            _,
+        >(&mut map, "TAX_VALUE", &self.tax_value)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
+            _,
+        >(&mut map, "COMPANY_ID", &self.company_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            _,
+        >(&mut map, "CONTACT_ID", &self.contact_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Multi<
+                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
+            >,
+            _,
+        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "BEGINDATE", &self.begindate)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Date,
+            _,
+        >(&mut map, "CLOSEDATE", &self.closedate)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "OPENED", &self.opened)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::YesNo,
+            _,
+        >(&mut map, "CLOSED", &self.closed)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "COMMENTS", &self.comments)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
+            _,
+        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Status,
+            _,
+        >(&mut map, "SOURCE_ID", &self.source_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Location,
+            _,
+        >(&mut map, "LOCATION_ID", &self.location_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UTM_TERM", &self.utm_term)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
+            _,
+        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
+        __p::put_patch::<
+            ::bitrix_runtime::codec::Text,
+            _,
+        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
         map.end()
     }
 }
@@ -4121,106 +3162,42 @@ impl ::bitrix_runtime::UpdatePayload for SeedDealPatch {
             || self.uf_crm_1721244482250.is_touched())
     }
     fn cleared_fields(&self) -> ::std::vec::Vec<&'static str> {
+        #[allow(unused_imports)]
+        use ::bitrix_runtime::__private as __p;
         let mut out = ::std::vec::Vec::new();
-        if ::core::matches!(self.title, ::bitrix_runtime::Patch::Clear) {
-            out.push("TITLE");
-        }
-        if ::core::matches!(self.type_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("TYPE_ID");
-        }
-        if ::core::matches!(self.stage_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("STAGE_ID");
-        }
-        if ::core::matches!(self.is_recurring, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_RECURRING");
-        }
-        if ::core::matches!(self.is_return_customer, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_RETURN_CUSTOMER");
-        }
-        if ::core::matches!(self.is_repeated_approach, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_REPEATED_APPROACH");
-        }
-        if ::core::matches!(self.probability, ::bitrix_runtime::Patch::Clear) {
-            out.push("PROBABILITY");
-        }
-        if ::core::matches!(self.currency_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("CURRENCY_ID");
-        }
-        if ::core::matches!(self.opportunity, ::bitrix_runtime::Patch::Clear) {
-            out.push("OPPORTUNITY");
-        }
-        if ::core::matches!(self.is_manual_opportunity, ::bitrix_runtime::Patch::Clear) {
-            out.push("IS_MANUAL_OPPORTUNITY");
-        }
-        if ::core::matches!(self.tax_value, ::bitrix_runtime::Patch::Clear) {
-            out.push("TAX_VALUE");
-        }
-        if ::core::matches!(self.company_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("COMPANY_ID");
-        }
-        if ::core::matches!(self.contact_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("CONTACT_ID");
-        }
-        if ::core::matches!(self.contact_ids, ::bitrix_runtime::Patch::Clear) {
-            out.push("CONTACT_IDS");
-        }
-        if ::core::matches!(self.begindate, ::bitrix_runtime::Patch::Clear) {
-            out.push("BEGINDATE");
-        }
-        if ::core::matches!(self.closedate, ::bitrix_runtime::Patch::Clear) {
-            out.push("CLOSEDATE");
-        }
-        if ::core::matches!(self.opened, ::bitrix_runtime::Patch::Clear) {
-            out.push("OPENED");
-        }
-        if ::core::matches!(self.closed, ::bitrix_runtime::Patch::Clear) {
-            out.push("CLOSED");
-        }
-        if ::core::matches!(self.comments, ::bitrix_runtime::Patch::Clear) {
-            out.push("COMMENTS");
-        }
-        if ::core::matches!(self.assigned_by_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("ASSIGNED_BY_ID");
-        }
-        if ::core::matches!(self.source_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("SOURCE_ID");
-        }
-        if ::core::matches!(self.source_description, ::bitrix_runtime::Patch::Clear) {
-            out.push("SOURCE_DESCRIPTION");
-        }
-        if ::core::matches!(self.additional_info, ::bitrix_runtime::Patch::Clear) {
-            out.push("ADDITIONAL_INFO");
-        }
-        if ::core::matches!(self.location_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("LOCATION_ID");
-        }
-        if ::core::matches!(self.originator_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("ORIGINATOR_ID");
-        }
-        if ::core::matches!(self.origin_id, ::bitrix_runtime::Patch::Clear) {
-            out.push("ORIGIN_ID");
-        }
-        if ::core::matches!(self.utm_source, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_SOURCE");
-        }
-        if ::core::matches!(self.utm_medium, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_MEDIUM");
-        }
-        if ::core::matches!(self.utm_campaign, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_CAMPAIGN");
-        }
-        if ::core::matches!(self.utm_content, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_CONTENT");
-        }
-        if ::core::matches!(self.utm_term, ::bitrix_runtime::Patch::Clear) {
-            out.push("UTM_TERM");
-        }
-        if ::core::matches!(self.parent_id_1220, ::bitrix_runtime::Patch::Clear) {
-            out.push("PARENT_ID_1220");
-        }
-        if ::core::matches!(self.uf_crm_1721244482250, ::bitrix_runtime::Patch::Clear) {
-            out.push("UF_CRM_1721244482250");
-        }
+        __p::cleared(&mut out, "TITLE", &self.title);
+        __p::cleared(&mut out, "TYPE_ID", &self.type_id);
+        __p::cleared(&mut out, "STAGE_ID", &self.stage_id);
+        __p::cleared(&mut out, "IS_RECURRING", &self.is_recurring);
+        __p::cleared(&mut out, "IS_RETURN_CUSTOMER", &self.is_return_customer);
+        __p::cleared(&mut out, "IS_REPEATED_APPROACH", &self.is_repeated_approach);
+        __p::cleared(&mut out, "PROBABILITY", &self.probability);
+        __p::cleared(&mut out, "CURRENCY_ID", &self.currency_id);
+        __p::cleared(&mut out, "OPPORTUNITY", &self.opportunity);
+        __p::cleared(&mut out, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity);
+        __p::cleared(&mut out, "TAX_VALUE", &self.tax_value);
+        __p::cleared(&mut out, "COMPANY_ID", &self.company_id);
+        __p::cleared(&mut out, "CONTACT_ID", &self.contact_id);
+        __p::cleared(&mut out, "CONTACT_IDS", &self.contact_ids);
+        __p::cleared(&mut out, "BEGINDATE", &self.begindate);
+        __p::cleared(&mut out, "CLOSEDATE", &self.closedate);
+        __p::cleared(&mut out, "OPENED", &self.opened);
+        __p::cleared(&mut out, "CLOSED", &self.closed);
+        __p::cleared(&mut out, "COMMENTS", &self.comments);
+        __p::cleared(&mut out, "ASSIGNED_BY_ID", &self.assigned_by_id);
+        __p::cleared(&mut out, "SOURCE_ID", &self.source_id);
+        __p::cleared(&mut out, "SOURCE_DESCRIPTION", &self.source_description);
+        __p::cleared(&mut out, "ADDITIONAL_INFO", &self.additional_info);
+        __p::cleared(&mut out, "LOCATION_ID", &self.location_id);
+        __p::cleared(&mut out, "ORIGINATOR_ID", &self.originator_id);
+        __p::cleared(&mut out, "ORIGIN_ID", &self.origin_id);
+        __p::cleared(&mut out, "UTM_SOURCE", &self.utm_source);
+        __p::cleared(&mut out, "UTM_MEDIUM", &self.utm_medium);
+        __p::cleared(&mut out, "UTM_CAMPAIGN", &self.utm_campaign);
+        __p::cleared(&mut out, "UTM_CONTENT", &self.utm_content);
+        __p::cleared(&mut out, "UTM_TERM", &self.utm_term);
+        __p::cleared(&mut out, "PARENT_ID_1220", &self.parent_id_1220);
+        __p::cleared(&mut out, "UF_CRM_1721244482250", &self.uf_crm_1721244482250);
         out
     }
 }
