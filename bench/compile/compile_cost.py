@@ -483,6 +483,8 @@ def main() -> None:
     scratch = target_root / "compile-cost"
     ws = scratch / "ws"
     log(f"scratch workspace {ws}")
+    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", args.rev or "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
     source_hash = snapshot_sources(scratch / "src", args.rev)
     log(f"froze codegen/, macros/, runtime/ ({args.rev or 'working tree'}) into "
         f"{scratch / 'src'} (content {source_hash})")
@@ -497,8 +499,6 @@ def main() -> None:
         opt = measure_profile(runner, sizes, args.runs, OPT_PROFILE, ["macro", "hand"],
                               incremental=False)
 
-    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", args.rev or "HEAD"],
-                         capture_output=True, text=True).stdout.strip()
     dirty = "" if args.rev else subprocess.run(
         ["git", "-C", str(REPO), "status", "--porcelain", "--", "codegen", "macros", "runtime"],
         capture_output=True, text=True).stdout.strip()
