@@ -540,7 +540,7 @@ def main() -> None:
     print(
         "*build*: wall time of `cargo build -p <crate>` after `touch src/lib.rs`, a full "
         "compile of that crate (CARGO_INCREMENTAL=0), dependencies already built. *expand*: "
-        "rustc's `expand_crate` pass of the same compile run with `-Ztime-passes` (our "
+        "rustc's `expand_crate` pass of a second compile of the crate with `-Ztime-passes` (our "
         "proc macro, or serde_derive for *hand*; the equivalent of `cargo rustc -p <crate> -- "
         "-Ztime-passes`). RUSTC_BOOTSTRAP=1 is set for that crate's rustc call only, "
         "to read rustc's pass timings. Our crate and the hand-written one are measured "
