@@ -83,6 +83,14 @@ async fn readme_snippets_work() -> Result<(), bitrix_runtime::Error> {
     }
     assert_eq!(exported, 3_001);
 
+    // The same export in parallel parts: every deal once, in no particular order.
+    let mut deals = client.list::<Deal>().stream_parallel(8);
+    let mut ids = std::collections::BTreeSet::new();
+    while let Some(deal) = deals.try_next().await? {
+        assert!(ids.insert(deal.id.expect("an id")), "a deal arrived twice");
+    }
+    assert_eq!(ids.len(), 3_001);
+
     // A batch.
     let new_deal = NewDeal::builder()
         .title("из пакета")
