@@ -204,6 +204,28 @@ impl<C: Codec> Serialize for EncodePatch<'_, C> {
     }
 }
 
+/// `str::trim`, with a fast path for the common case: text that starts and ends with an ASCII
+/// byte that is not whitespace is returned as is (every Unicode whitespace character starts
+/// with a byte of 0x80 or more, or is ASCII whitespace, so the result is always `s.trim()`).
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&first), Some(&last))
+            if first < 0x80
+                && last < 0x80
+                && !first.is_ascii_whitespace()
+                && !last.is_ascii_whitespace()
+                // `char::is_whitespace` also counts U+000B (vertical tab), which
+                // `u8::is_ascii_whitespace` does not.
+                && first != 0x0b
+                && last != 0x0b =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
 mod compound;
 mod file;
 mod form;
@@ -216,3 +238,30 @@ pub use file::{File, FileUpload};
 pub use multi::{Json, Multi, NoFilter};
 pub use scalar::{Boolean, Currency, Decimal, Enum, Id, Integer, Location, Status, Text, YesNo};
 pub use time::{Date, DateTime};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fast_trim_equals_str_trim() {
+        let texts = [
+            "",
+            " ",
+            "99",
+            " 99 ",
+            "\u{b}99\u{b}",
+            "\u{c}99",
+            "99\r\n",
+            "\u{a0}99",
+            "99\u{85}",
+            "\u{3000}Поле\u{2003}",
+            "Поле",
+            "a",
+            "\t",
+            "x\u{b}",
+            "\u{b}",
+        ];
+        for t in texts {
+            assert_eq!(super::trim(t), t.trim(), "{t:?}");
+        }
+    }
+}

@@ -29,7 +29,7 @@ macro_rules! id_types {
 
             /// Parses the decimal id as the portal writes it (`"410"`).
             fn from_str(s: &str) -> Result<Self, ParseError> {
-                s.trim().parse::<u64>().map($name).map_err(|_| {
+                crate::codec::trim(s).parse::<u64>().map($name).map_err(|_| {
                     ParseError::new(
                         concat!($kind, " id"),
                         s,
@@ -212,8 +212,8 @@ impl Money {
     /// Parses the wire form; `Ok(None)` for an empty amount (`""`, `"|RUB"`).
     pub(crate) fn parse_wire(s: &str) -> Result<Option<Money>, ()> {
         let (amount, currency) = match s.split_once('|') {
-            Some((a, c)) => (a.trim(), c.trim()),
-            None => (s.trim(), ""),
+            Some((a, c)) => (crate::codec::trim(a), crate::codec::trim(c)),
+            None => (crate::codec::trim(s), ""),
         };
         if !currency
             .bytes()
@@ -308,7 +308,7 @@ impl Address {
 
     /// Whether nothing is set (blank text, no coordinates, no location).
     pub fn is_empty(&self) -> bool {
-        self.text.trim().is_empty()
+        crate::codec::trim(&self.text).is_empty()
             && self.lat.is_none()
             && self.lng.is_none()
             && self.location_id.is_none()
@@ -317,7 +317,7 @@ impl Address {
     /// Parses the wire form; any text is an address.
     pub(crate) fn parse_wire(s: &str) -> Address {
         fn coord(s: &str) -> Option<Option<f64>> {
-            let t = s.trim();
+            let t = crate::codec::trim(s);
             if t.is_empty() {
                 return Some(None);
             }
@@ -335,7 +335,7 @@ impl Address {
             Some((coord(lat)?, coord(lng)?))
         }
         fn location(s: &str) -> Option<Option<u64>> {
-            let t = s.trim();
+            let t = crate::codec::trim(s);
             if t.is_empty() {
                 Some(None)
             } else if t.bytes().all(|b| b.is_ascii_digit()) {
@@ -598,7 +598,7 @@ impl CrmLink {
             }
             s.parse().ok()
         }
-        let t = s.trim();
+        let t = crate::codec::trim(s);
         if let Some(id) = digits(t) {
             return Some(CrmLink::Bare(id));
         }

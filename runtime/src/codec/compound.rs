@@ -114,7 +114,7 @@ impl Form for CrmLink {
     }
 
     fn from_str<E: de::Error>(v: &str, exp: &dyn Expected) -> Result<Option<Link>, E> {
-        if v.trim().is_empty() {
+        if crate::codec::trim(v).is_empty() {
             return Ok(None);
         }
         match Link::parse_wire(v) {

@@ -31,11 +31,18 @@ fn integral_decimal_text(t: &str) -> Option<i64> {
 }
 
 /// Only ASCII digits (no sign, no blanks): `u64::from_str` would also accept `"+5"`.
+/// One pass over the digits; `None` on overflow, as `u64::from_str`.
 fn plain_u64(t: &str) -> Option<u64> {
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+    if t.is_empty() {
         return None;
     }
-    t.parse().ok()
+    t.bytes().try_fold(0u64, |n, b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -55,7 +62,7 @@ impl Form for Integer {
     }
 
     fn from_str<E: de::Error>(v: &str, exp: &dyn Expected) -> Result<Option<i64>, E> {
-        let t = v.trim();
+        let t = crate::codec::trim(v);
         if t.is_empty() {
             return Ok(None);
         }
@@ -138,7 +145,7 @@ impl<T: IdType> Form for Id<T> {
     }
 
     fn from_str<E: de::Error>(v: &str, exp: &dyn Expected) -> Result<Option<T>, E> {
-        let t = v.trim();
+        let t = crate::codec::trim(v);
         if t.is_empty() {
             return Ok(None);
         }
@@ -267,7 +274,7 @@ impl Form for Decimal {
         v: &str,
         exp: &dyn Expected,
     ) -> Result<Option<rust_decimal::Decimal>, E> {
-        let t = v.trim();
+        let t = crate::codec::trim(v);
         if t.is_empty() {
             return Ok(None);
         }
@@ -354,9 +361,15 @@ impl Form for Flag {
     }
 
     fn from_str<E: de::Error>(v: &str, exp: &dyn Expected) -> Result<Option<bool>, E> {
-        let t = v.trim();
+        let t = crate::codec::trim(v);
         if t.is_empty() {
             return Ok(None);
+        }
+        // The forms portals send nearly always, without the case-insensitive comparisons.
+        match t.as_bytes() {
+            [b'Y' | b'y' | b'1'] => return Ok(Some(true)),
+            [b'N' | b'n' | b'0'] => return Ok(Some(false)),
+            _ => {}
         }
         const YES: [&str; 4] = ["Y", "1", "TRUE", "YES"];
         const NO: [&str; 4] = ["N", "0", "FALSE", "NO"];
@@ -468,12 +481,12 @@ macro_rules! reference_codec {
             }
 
             fn from_str<E: de::Error>(v: &str, _exp: &dyn Expected) -> Result<Option<$ty>, E> {
-                let t = v.trim();
+                let t = crate::codec::trim(v);
                 Ok((!t.is_empty()).then(|| $ty(t.to_owned())))
             }
 
             fn from_string<E: de::Error>(v: String, _exp: &dyn Expected) -> Result<Option<$ty>, E> {
-                let t = v.trim();
+                let t = crate::codec::trim(&v);
                 if t.len() == v.len() {
                     Ok(Some($ty(v)))
                 } else {
@@ -544,7 +557,7 @@ impl<T: EnumValue> Form for Enum<T> {
     }
 
     fn from_str<E: de::Error>(v: &str, _exp: &dyn Expected) -> Result<Option<T>, E> {
-        let t = v.trim();
+        let t = crate::codec::trim(v);
         Ok((!t.is_empty()).then(|| T::from_id(t)))
     }
 

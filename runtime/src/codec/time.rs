@@ -30,7 +30,7 @@ fn number(digits: &[u8]) -> Option<u32> {
 /// Reads `YYYY-MM-DD` or `DD.MM.YYYY`, optionally followed by `T` or a blank and
 /// `HH:MM[:SS[.fraction]]`, optionally followed by `Z`, `±HH:MM`, `±HHMM` or `±HH`.
 fn parse_stamp(text: &str) -> Option<Stamp> {
-    let b = text.trim().as_bytes();
+    let b = crate::codec::trim(text).as_bytes();
     let head = b.get(..10)?;
     let date = if head[4] == b'-' && head[7] == b'-' {
         NaiveDate::from_ymd_opt(
@@ -138,7 +138,7 @@ impl Form for Date {
     }
 
     fn from_str<E: de::Error>(v: &str, exp: &dyn Expected) -> Result<Option<NaiveDate>, E> {
-        if v.trim().is_empty() {
+        if crate::codec::trim(v).is_empty() {
             return Ok(None);
         }
         let stamp = parse_stamp(v).ok_or_else(|| E::invalid_value(Unexpected::Str(v), exp))?;
@@ -193,7 +193,7 @@ impl Form for DateTime {
         v: &str,
         exp: &dyn Expected,
     ) -> Result<Option<chrono::DateTime<FixedOffset>>, E> {
-        if v.trim().is_empty() {
+        if crate::codec::trim(v).is_empty() {
             return Ok(None);
         }
         parse_stamp(v)
