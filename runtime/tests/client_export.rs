@@ -5,7 +5,6 @@ mod common;
 
 use std::collections::HashSet;
 
-use bitrix_emulator::{FaultRates, Faults};
 use bitrix_runtime::types::DealId;
 use common::{Deal, DealField, client, emulator};
 use futures::TryStreamExt;
@@ -56,12 +55,7 @@ async fn export_survives_refusals_and_dropped_connections() {
     let emu = emulator(DEALS).await;
     let client = client(&emu);
     emu.reset_counters();
-    emu.set_faults(Faults::all(
-        FaultRates::default()
-            .query_limit(0.10)
-            .drop_before(0.05)
-            .drop_after(0.05),
-    ));
+    emu.set_faults(common::refusals_and_drops());
 
     assert_eq!(export_all(&client).await, DEALS);
 

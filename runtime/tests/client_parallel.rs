@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::{BTreeSet, HashSet};
 
-use bitrix_emulator::{FaultRates, Faults};
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{Filter, Order};
 use common::{Deal, DealField, client, emulator};
@@ -30,12 +29,7 @@ async fn every_id_once_despite_refusals_and_dropped_connections() {
     let emu = emulator(DEALS).await;
     let client = client(&emu);
     emu.reset_counters();
-    emu.set_faults(Faults::all(
-        FaultRates::default()
-            .query_limit(0.10)
-            .drop_before(0.05)
-            .drop_after(0.05),
-    ));
+    emu.set_faults(common::refusals_and_drops());
 
     let ids = collect_once(
         client

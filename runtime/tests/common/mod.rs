@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bitrix_emulator::{Config, Emulator};
+use bitrix_emulator::{Config, Emulator, FaultRates, Faults};
 use std::sync::Arc;
 
 use bitrix_runtime::{Client, OAuthTokens, Plan, RetryPolicy, TokenStore, bitrix_entity};
@@ -79,4 +79,15 @@ pub fn oauth_client(emu: &Emulator, store: Arc<dyn TokenStore>) -> Client {
         .retry(fast_retry())
         .build()
         .unwrap()
+}
+
+/// The export tests' hostile network: 10% of requests refused with 503, 5% of connections
+/// dropped before the portal executes the request and 5% after.
+pub fn refusals_and_drops() -> Faults {
+    Faults::all(
+        FaultRates::default()
+            .query_limit(0.10)
+            .drop_before(0.05)
+            .drop_after(0.05),
+    )
 }
