@@ -280,6 +280,7 @@ impl<E: Entity> ListQuery<E> {
         let plan = self.export_plan();
         ListStream {
             buffer: VecDeque::new(),
+            buffered: 0,
             inflight: None,
             cursor: plan.map(|plan| Cursor {
                 plan: Arc::new(plan),
@@ -508,26 +509,27 @@ struct Cursor<E> {
 }
 
 struct Fetched<E> {
-    rows: Vec<E>,
+    /// The rows in order, in the pages they were decoded into (kept as they are: a row is a
+    /// large struct, and moving every row into one buffer showed in profiles).
+    rows: Vec<Vec<E>>,
     error: Option<Error>,
 }
 
-/// Checks a fast-method page (ids strictly monotonic after `last`) and appends its rows.
-/// Returns whether the page was full.
+/// Checks a fast-method page (ids strictly monotonic after `last`) and appends it to `out`.
+/// Returns whether the page was full; on an error, the rows before the bad one are appended.
 fn accept_fast_page<E: Entity>(
     method: &str,
     page: Vec<E>,
     direction: Order,
     last: &mut Option<u64>,
-    out: &mut Vec<E>,
+    out: &mut Vec<Vec<E>>,
 ) -> Result<bool, Error> {
     let full = page.len() >= PAGE_SIZE;
-    // The ids are checked in place and the rows moved in one piece (a row is a large struct;
-    // moving them one by one showed in profiles); on an error the rows before it are kept.
     let mut page = page;
     for index in 0..page.len() {
         let Some(id) = page[index].id() else {
-            out.extend(page.drain(..index));
+            page.truncate(index);
+            out.push(page);
             return Err(Error::Decode {
                 method: method.to_owned(),
                 message: "a row has no ID although the export selects it, so the export cannot continue without risking repeated or skipped rows; check that nothing between the client and the portal rewrites the answers".into(),
@@ -540,7 +542,8 @@ fn accept_fast_page<E: Entity>(
                 Order::Desc => id < prev,
             };
             if !in_order {
-                out.extend(page.drain(..index));
+                page.truncate(index);
+                out.push(page);
                 return Err(Error::Decode {
                     method: method.to_owned(),
                     message: format!(
@@ -552,8 +555,13 @@ fn accept_fast_page<E: Entity>(
         }
         *last = Some(id);
     }
-    out.append(&mut page);
+    out.push(page);
     Ok(full)
+}
+
+/// Rows in a fetch's pages.
+fn row_count<E>(pages: &[Vec<E>]) -> usize {
+    pages.iter().map(Vec::len).sum()
 }
 
 async fn fetch<E: Entity>(mut cur: Cursor<E>) -> (Cursor<E>, Fetched<E>) {
@@ -568,7 +576,7 @@ async fn fetch<E: Entity>(mut cur: Cursor<E>) -> (Cursor<E>, Fetched<E>) {
     (cur, fetched)
 }
 
-fn failed<E>(rows: Vec<E>, error: Error) -> Fetched<E> {
+fn failed<E>(rows: Vec<Vec<E>>, error: Error) -> Fetched<E> {
     Fetched {
         rows,
         error: Some(error),
@@ -720,7 +728,7 @@ async fn fetch_fast<E: Entity>(
         Err(e) => return failed(Vec::new(), e),
     };
     let mut pages: HashMap<String, Vec<E>> = batch.result.0.into_iter().collect();
-    let mut rows = Vec::with_capacity(commands.len() * PAGE_SIZE);
+    let mut rows = Vec::with_capacity(commands.len());
     let mut last = state.map(|(last, ..)| last).or(start);
     let mut refusal = None;
     for command in commands.iter().filter(|c| c.key != "far") {
@@ -744,7 +752,8 @@ async fn fetch_fast<E: Entity>(
             Err(e) => return failed(rows, e),
         }
     }
-    if rows.is_empty() && !cur.done {
+    let received = row_count(&rows);
+    if received == 0 && !cur.done {
         if let Some(e) = stalled(cur, refusal, plan) {
             return failed(rows, e);
         }
@@ -756,7 +765,8 @@ async fn fetch_fast<E: Entity>(
             Some((_, origin, seen, far)) => (origin, seen, far),
             None => {
                 let origin = rows
-                    .first()
+                    .iter()
+                    .find_map(|page| page.first())
                     .and_then(|r| r.id())
                     .map(Into::into)
                     .unwrap_or(last);
@@ -770,7 +780,7 @@ async fn fetch_fast<E: Entity>(
         cur.position = Position::After {
             last,
             origin,
-            seen: seen + rows.len() as u64,
+            seen: seen + received as u64,
             far,
         };
     }
@@ -800,7 +810,7 @@ async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetc
                         _ => cur.done = true,
                     }
                     Fetched {
-                        rows: r.result,
+                        rows: vec![r.result],
                         error: None,
                     }
                 }
@@ -831,7 +841,7 @@ async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetc
                 Err(e) => return failed(Vec::new(), e),
             };
             let mut result = batch.result.0;
-            let mut rows = Vec::with_capacity(commands.len() * PAGE_SIZE);
+            let mut rows = Vec::with_capacity(commands.len());
             let mut position = next;
             let mut refusal = None;
             for command in &commands {
@@ -848,14 +858,14 @@ async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetc
                     break;
                 };
                 let full = page.len() >= PAGE_SIZE;
-                rows.extend(page);
+                rows.push(page);
                 position += PAGE_SIZE as u64;
                 if !full || total.is_some_and(|t| position >= t) {
                     cur.done = true;
                     break;
                 }
             }
-            if rows.is_empty() && !cur.done {
+            if row_count(&rows) == 0 && !cur.done {
                 if let Some(e) = stalled(cur, refusal, plan) {
                     return failed(rows, e);
                 }
@@ -1009,7 +1019,10 @@ type FetchFuture<E> = Pin<Box<dyn Future<Output = (Cursor<E>, Fetched<E>)> + Sen
 /// Rows are yielded in the query's order; the first error ends the stream (rows received
 /// before it are yielded first).
 pub struct ListStream<E: Entity> {
-    buffer: VecDeque<E>,
+    /// Fetched pages not yet yielded (each yielded row by row, without copying the rest).
+    buffer: VecDeque<std::vec::IntoIter<E>>,
+    /// Rows in `buffer`.
+    buffered: usize,
     inflight: Option<FetchFuture<E>>,
     cursor: Option<Cursor<E>>,
     error: Option<Error>,
@@ -1019,6 +1032,7 @@ impl<E: Entity> ListStream<E> {
     fn from_plan(plan: ExportPlan) -> Self {
         ListStream {
             buffer: VecDeque::new(),
+            buffered: 0,
             inflight: None,
             cursor: Some(Cursor {
                 plan: Arc::new(plan),
@@ -1035,7 +1049,7 @@ impl<E: Entity> ListStream<E> {
 impl<E: Entity> std::fmt::Debug for ListStream<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListStream")
-            .field("buffered", &self.buffer.len())
+            .field("buffered", &self.buffered)
             .field("fetching", &self.inflight.is_some())
             .finish_non_exhaustive()
     }
@@ -1053,7 +1067,12 @@ impl<E: Entity> Stream for ListStream<E> {
             if let Some(fut) = this.inflight.as_mut() {
                 if let Poll::Ready((cursor, fetched)) = fut.as_mut().poll(cx) {
                     this.inflight = None;
-                    this.buffer.extend(fetched.rows);
+                    for page in fetched.rows {
+                        if !page.is_empty() {
+                            this.buffered += page.len();
+                            this.buffer.push_back(page.into_iter());
+                        }
+                    }
                     if let Some(e) = fetched.error {
                         this.error = Some(e);
                     }
@@ -1063,7 +1082,7 @@ impl<E: Entity> Stream for ListStream<E> {
             // Fetch ahead while the buffer holds less than one batch of rows.
             if this.inflight.is_none()
                 && this.error.is_none()
-                && this.buffer.len() < BATCH_SIZE * PAGE_SIZE
+                && this.buffered < BATCH_SIZE * PAGE_SIZE
             {
                 if let Some(cursor) = this.cursor.take() {
                     if cursor.done {
@@ -1076,8 +1095,12 @@ impl<E: Entity> Stream for ListStream<E> {
             }
             break;
         }
-        if let Some(row) = this.buffer.pop_front() {
-            return Poll::Ready(Some(Ok(row)));
+        while let Some(page) = this.buffer.front_mut() {
+            if let Some(row) = page.next() {
+                this.buffered -= 1;
+                return Poll::Ready(Some(Ok(row)));
+            }
+            this.buffer.pop_front();
         }
         if let Some(e) = this.error.take() {
             this.cursor = None;
