@@ -279,6 +279,7 @@ fn deserialize_read(c: &Cx<'_>) -> TokenStream {
         "a {} record (a JSON object of field codes)",
         c.model.entity.name
     );
+    let slots = c.model.fields.len() + 1;
     quote! {
         #[allow(deprecated)]
         #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
@@ -300,9 +301,12 @@ fn deserialize_read(c: &Cx<'_>) -> TokenStream {
                     {
                         use ::core::option::Option::Some;
                         use #rt::__private as __p;
+                        // Rows come with their fields in the same order: learn it once.
+                        static ORDER: __p::RowOrder<#slots> = __p::RowOrder::new();
+                        let mut cursor = __p::RowCursor::default();
                         let mut out = <#read as ::core::default::Default>::default();
                         while let ::core::option::Option::Some(key) = map.next_key::<#rt::__private::Key<'de>>()? {
-                            match <#field_enum as #rt::EntityField>::from_code(key.as_str()) {
+                            match __p::find_code_in_row(#field_enum::__sorted(), &ORDER, &mut cursor, key.as_str()) {
                                 #(#arms)*
                                 ::core::option::Option::None => {
                                     let value: #rt::__private::serde_json::Value = map.next_value()?;
@@ -432,8 +436,17 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
             }
 
             fn from_code(code: &str) -> ::core::option::Option<Self> {
+                #rt::__private::find_code(Self::__sorted(), code)
+            }
+        }
+
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
+        impl #field_enum {
+            /// Every field by its Bitrix code, sorted by code.
+            #[doc(hidden)]
+            pub fn __sorted() -> &'static [(&'static str, #field_enum)] {
                 static SORTED: [(&str, #field_enum); #count] = [#(#sorted)*];
-                #rt::__private::find_code(&SORTED, code)
+                &SORTED
             }
         }
 

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use serde::de::{Deserialize, Deserializer, Visitor};
 
@@ -63,6 +64,62 @@ pub fn find_code<T: Copy>(sorted: &[(&str, T)], code: &str) -> Option<T> {
         Err(_) => search(sorted, code),
     });
     index.map(|i| sorted[i].1)
+}
+
+/// The order in which a portal sends the fields of a row, learned while decoding: slot `i` holds
+/// the sorted-table index of the key that followed key `i` last time, and the last slot the
+/// index of a row's first key. Generated decoders keep one per entity in a `static`.
+///
+/// A portal sends every row's fields in the same order, so after the first row nearly every
+/// lookup is one verified guess instead of a binary search. The slots are relaxed atomics:
+/// threads decoding at once may overwrite each other's hints, which costs a search, never a
+/// wrong answer (every guess is checked against the key).
+pub struct RowOrder<const SLOTS: usize>([AtomicU32; SLOTS]);
+
+impl<const SLOTS: usize> RowOrder<SLOTS> {
+    /// No order learned yet. `SLOTS` is the number of fields plus one.
+    pub const fn new() -> Self {
+        RowOrder([const { AtomicU32::new(u32::MAX) }; SLOTS])
+    }
+}
+
+impl<const SLOTS: usize> Default for RowOrder<SLOTS> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where a row's decoding stands in [`find_code_in_row`]: create one per row.
+#[derive(Debug, Default)]
+pub struct RowCursor(Option<usize>);
+
+/// Looks up `code` in a table sorted by code, like [`find_code`], guessing from the key order
+/// of earlier rows first (see [`RowOrder`]).
+#[inline]
+pub fn find_code_in_row<T: Copy, const SLOTS: usize>(
+    sorted: &[(&str, T)],
+    order: &RowOrder<SLOTS>,
+    cursor: &mut RowCursor,
+    code: &str,
+) -> Option<T> {
+    if SLOTS != sorted.len() + 1 {
+        return find_code(sorted, code);
+    }
+    let slot = &order.0[cursor.0.unwrap_or(sorted.len())];
+    let guess = slot.load(Relaxed) as usize;
+    if let Some((c, value)) = sorted.get(guess) {
+        if *c == code {
+            cursor.0 = Some(guess);
+            return Some(*value);
+        }
+    }
+    let found = search(sorted, code);
+    if let Some(found) = found {
+        slot.store(u32::try_from(found).unwrap_or(u32::MAX), Relaxed);
+    }
+    // An unknown key breaks the chain: the next known key is guessed as a row's first key.
+    cursor.0 = found;
+    found.map(|i| sorted[i].1)
 }
 
 fn search<T>(sorted: &[(&str, T)], code: &str) -> Option<usize> {
@@ -233,6 +290,50 @@ mod tests {
         }
         assert_eq!(find_code(&table, ""), None);
         assert_eq!(find_code::<usize>(&[], "ID"), None);
+    }
+
+    #[test]
+    fn row_order_learns_the_order_and_never_changes_a_result() {
+        let codes = [
+            "ID",
+            "OPPORTUNITY",
+            "STAGE_ID",
+            "TITLE",
+            "UF_CRM_1",
+            "UF_CRM_2",
+        ];
+        let table: Vec<(&str, usize)> = codes.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        static ORDER: RowOrder<7> = RowOrder::new();
+        let rows: [&[&str]; 4] = [
+            &["TITLE", "ID", "UF_CRM_2", "STAGE_ID"],
+            &["TITLE", "ID", "UF_CRM_2", "STAGE_ID"],
+            &["ID", "NEW_FIELD", "TITLE", "UF_CRM_1", "OPPORTUNITY"],
+            &["TITLE", "ID", "UF_CRM_2", "STAGE_ID", "NEW_FIELD"],
+        ];
+        for row in rows {
+            let mut cursor = RowCursor::default();
+            for key in row {
+                let expected = codes.iter().position(|c| c == key);
+                assert_eq!(
+                    find_code_in_row(&table, &ORDER, &mut cursor, key),
+                    expected,
+                    "{key}"
+                );
+            }
+        }
+        // The second row's order was learned from the first: every key is the guess.
+        let mut cursor = RowCursor::default();
+        let mut previous = table.len();
+        for key in ["TITLE", "ID", "UF_CRM_2", "STAGE_ID"] {
+            let guess = ORDER.0[previous].load(Relaxed) as usize;
+            assert_eq!(table[guess].0, key);
+            previous = find_code_in_row(&table, &ORDER, &mut cursor, key).unwrap();
+        }
+        // A table of another size than the order falls back to the plain search.
+        let short = &table[..3];
+        let mut cursor = RowCursor::default();
+        assert_eq!(find_code_in_row(short, &ORDER, &mut cursor, "ID"), Some(0));
+        assert_eq!(find_code_in_row(short, &ORDER, &mut cursor, "TITLE"), None);
     }
 
     #[test]

@@ -817,11 +817,16 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for Deal {
             {
                 use ::core::option::Option::Some;
                 use ::bitrix_runtime::__private as __p;
+                static ORDER: __p::RowOrder<81usize> = __p::RowOrder::new();
+                let mut cursor = __p::RowCursor::default();
                 let mut out = <Deal as ::core::default::Default>::default();
                 while let ::core::option::Option::Some(key) = map
                     .next_key::<::bitrix_runtime::__private::Key<'de>>()?
                 {
-                    match <DealField as ::bitrix_runtime::EntityField>::from_code(
+                    match __p::find_code_in_row(
+                        DealField::__sorted(),
+                        &ORDER,
+                        &mut cursor,
                         key.as_str(),
                     ) {
                         Some(DealField::Id) => {
@@ -2670,6 +2675,14 @@ impl ::bitrix_runtime::EntityField for DealField {
         &META[self as usize]
     }
     fn from_code(code: &str) -> ::core::option::Option<Self> {
+        ::bitrix_runtime::__private::find_code(Self::__sorted(), code)
+    }
+}
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
+impl DealField {
+    /// Every field by its Bitrix code, sorted by code.
+    #[doc(hidden)]
+    pub fn __sorted() -> &'static [(&'static str, DealField)] {
         static SORTED: [(&str, DealField); 80usize] = [
             ("ADDITIONAL_INFO", DealField::AdditionalInfo),
             ("ASSIGNED_BY_ID", DealField::AssignedById),
@@ -2752,7 +2765,7 @@ impl ::bitrix_runtime::EntityField for DealField {
             ("UTM_SOURCE", DealField::UtmSource),
             ("UTM_TERM", DealField::UtmTerm),
         ];
-        ::bitrix_runtime::__private::find_code(&SORTED, code)
+        &SORTED
     }
 }
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]

@@ -483,11 +483,16 @@ impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for SeedDeal {
             {
                 use ::core::option::Option::Some;
                 use ::bitrix_runtime::__private as __p;
+                static ORDER: __p::RowOrder<48usize> = __p::RowOrder::new();
+                let mut cursor = __p::RowCursor::default();
                 let mut out = <SeedDeal as ::core::default::Default>::default();
                 while let ::core::option::Option::Some(key) = map
                     .next_key::<::bitrix_runtime::__private::Key<'de>>()?
                 {
-                    match <SeedDealField as ::bitrix_runtime::EntityField>::from_code(
+                    match __p::find_code_in_row(
+                        SeedDealField::__sorted(),
+                        &ORDER,
+                        &mut cursor,
                         key.as_str(),
                     ) {
                         Some(SeedDealField::Id) => {
@@ -1558,6 +1563,14 @@ impl ::bitrix_runtime::EntityField for SeedDealField {
         &META[self as usize]
     }
     fn from_code(code: &str) -> ::core::option::Option<Self> {
+        ::bitrix_runtime::__private::find_code(Self::__sorted(), code)
+    }
+}
+#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
+impl SeedDealField {
+    /// Every field by its Bitrix code, sorted by code.
+    #[doc(hidden)]
+    pub fn __sorted() -> &'static [(&'static str, SeedDealField)] {
         static SORTED: [(&str, SeedDealField); 47usize] = [
             ("ADDITIONAL_INFO", SeedDealField::AdditionalInfo),
             ("ASSIGNED_BY_ID", SeedDealField::AssignedById),
@@ -1607,7 +1620,7 @@ impl ::bitrix_runtime::EntityField for SeedDealField {
             ("UTM_SOURCE", SeedDealField::UtmSource),
             ("UTM_TERM", SeedDealField::UtmTerm),
         ];
-        ::bitrix_runtime::__private::find_code(&SORTED, code)
+        &SORTED
     }
 }
 #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
