@@ -28,10 +28,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bitrix_emulator::{Config, Emulator};
-use bitrix_runtime::{TimeBlock, bitrix_entity};
+use bitrix_runtime::transport::decode_ok_answer;
+use bitrix_runtime::{Response, bitrix_entity};
 use criterion::{Criterion, Throughput};
-use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer, IgnoredAny};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 /// Rows on a `crm.deal.list` page.
@@ -55,43 +55,11 @@ mod wide {
 }
 use wide::WideDeal;
 
-/// The list envelope as the client decodes it (`bitrix_runtime::transport`'s private
-/// `Envelope`, field for field: the same serde route).
-#[derive(Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
-struct Envelope<T> {
-    #[serde(default = "none")]
-    result: Option<T>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    total: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    next: Option<u64>,
-    #[serde(default)]
-    time: Option<TimeBlock>,
-    #[serde(default)]
-    error: Option<Value>,
-    #[serde(default)]
-    error_description: Option<Value>,
-}
-
-fn none<T>() -> Option<T> {
-    None
-}
-
-/// A count sent as a number or a numeric string (as in the client).
-fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-/// Decodes a page the client's way: one UTF-8 check of the whole body, then the `&str` reader
-/// (which then skips serde_json's per-string UTF-8 validation).
-fn decode_typed<E: DeserializeOwned>(body: &[u8]) -> Envelope<Vec<E>> {
-    let text = std::str::from_utf8(body).expect("the page is UTF-8");
-    serde_json::from_str(text).expect("the page decodes into the generated type")
+/// Decodes a page the client's way (`bitrix_runtime::transport::decode_ok_answer`): one UTF-8
+/// check of the whole body, then the `&str` reader (which then skips serde_json's per-string
+/// UTF-8 validation).
+fn decode_typed<E: DeserializeOwned>(body: &[u8]) -> Response<Vec<E>> {
+    decode_ok_answer(body).expect("the page decodes into the generated type")
 }
 
 /// The same reader as [`decode_typed`], so only the target type differs.
@@ -182,8 +150,7 @@ fn portal<E: DeserializeOwned>(
     let fields = schema["fields"].as_object().map_or(0, |f| f.len());
     let body = fetch_page(schema.clone());
     let page = decode_typed::<E>(&body);
-    assert!(page.error.is_none() && page.error_description.is_none());
-    let rows = page.result.expect("a result");
+    let rows = page.result;
     assert_eq!(rows.len(), ROWS, "{name}: a full page");
     assert_eq!(page.next, Some(ROWS as u64), "{name}: next");
     assert_eq!(page.total, Some(SEEDED as u64), "{name}: total");
