@@ -277,20 +277,7 @@ impl<E: Entity> ListQuery<E> {
 
     /// Every matching row as a stream; see the [module documentation](self).
     pub fn stream(&self) -> ListStream<E> {
-        let plan = self.export_plan();
-        ListStream {
-            buffer: VecDeque::new(),
-            buffered: 0,
-            inflight: None,
-            cursor: plan.map(|plan| Cursor {
-                plan: Arc::new(plan),
-                position: Position::First,
-                stalls: 0,
-                done: false,
-                _entity: PhantomData,
-            }),
-            error: None,
-        }
+        ListStream::from_plan(self.export_plan())
     }
 
     /// Every matching row, read by up to `partitions` chained `>ID` scans running at once;
@@ -886,7 +873,7 @@ type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
 /// Finds the id range of an ascending fast plan and starts one chained scan per part of it.
 async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) -> BoxedRows<E> {
     let Mode::Fast { start, .. } = plan.mode else {
-        return Box::pin(ListStream::from_plan(plan));
+        return Box::pin(ListStream::from_plan(Some(plan)));
     };
     let (low, high) = match id_range::<E>(&plan, start).await {
         Ok(Some(range)) => range,
@@ -905,7 +892,7 @@ async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) -> BoxedRow
             // satisfies it, and `up_to` is at most that.
             filter.insert("<=ID".into(), Value::from(up_to));
         }
-        ListStream::from_plan(ExportPlan {
+        ListStream::from_plan(Some(ExportPlan {
             client: plan.client.clone(),
             method: plan.method.clone(),
             mode: Mode::Fast {
@@ -915,7 +902,7 @@ async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) -> BoxedRow
             filter,
             order: plan.order.clone(),
             select: plan.select.clone(),
-        })
+        }))
     });
     Box::pin(futures::stream::select_all(streams))
 }
@@ -1029,12 +1016,13 @@ pub struct ListStream<E: Entity> {
 }
 
 impl<E: Entity> ListStream<E> {
-    fn from_plan(plan: ExportPlan) -> Self {
+    /// A stream over the rows of `plan`; no plan: a query that matches nothing.
+    fn from_plan(plan: Option<ExportPlan>) -> Self {
         ListStream {
             buffer: VecDeque::new(),
             buffered: 0,
             inflight: None,
-            cursor: Some(Cursor {
+            cursor: plan.map(|plan| Cursor {
                 plan: Arc::new(plan),
                 position: Position::First,
                 stalls: 0,
