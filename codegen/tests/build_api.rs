@@ -11,22 +11,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{age, mtime};
+use common::{age, mtime, read, workspace_root};
 
 use bitrix_codegen::build::Entity;
 use bitrix_codegen::{EntityInfo, Options, Renames, Snapshot};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("codegen/ has a parent")
-        .to_path_buf()
-}
-
-fn read(path: impl AsRef<Path>) -> String {
-    let path = path.as_ref();
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
 
 /// A build script's two folders: the crate (`CARGO_MANIFEST_DIR`) and `OUT_DIR`.
 struct Crate {

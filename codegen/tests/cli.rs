@@ -17,11 +17,11 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::thread::JoinHandle;
 
-use common::{age, mtime};
+use common::{age, mtime, read, workspace_root};
 
 use bitrix_codegen::{EntityInfo, Snapshot};
 use bitrix_emulator::{Config, Emulator};
@@ -31,18 +31,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_bitrix-codegen");
 
 /// The webhook code of every emulated portal here; the tests look for it in every output.
 const CODE: &str = "cliS3cretW3bhookC0de";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("codegen/ has a parent")
-        .to_path_buf()
-}
-
-fn read(path: impl AsRef<Path>) -> String {
-    let path = path.as_ref();
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
 
 /// What one run of the binary did.
 struct Run {

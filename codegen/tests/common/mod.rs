@@ -1,6 +1,6 @@
 //! Helpers shared by the codegen integration tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// Sets a file's modification time far into the past, so a later rewrite is visible whatever
@@ -20,4 +20,18 @@ pub fn mtime(path: &Path) -> SystemTime {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The workspace root (the parent of `codegen/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("codegen/ has a parent")
+        .to_path_buf()
+}
+
+/// A file's text; panics naming the file.
+pub fn read(path: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
