@@ -41,14 +41,22 @@ impl Portal {
 
     /// Runs the quickstart with `BITRIX_WEBHOOK` pointing at this portal.
     fn run(&self, args: &[&str]) -> (Output, String, String) {
-        let output = Command::new(BIN)
-            .args(args)
-            .env("BITRIX_WEBHOOK", self.emulator().webhook_url())
-            .output()
-            .expect("the quickstart runs");
-        let (stdout, stderr) = text(&output);
-        (output, stdout, stderr)
+        quickstart(args, Some(&self.emulator().webhook_url()))
     }
+}
+
+/// Runs the quickstart binary with `BITRIX_WEBHOOK` set to `webhook`, or unset (the embedded
+/// emulator); returns the output and its stdout and stderr as text.
+fn quickstart(args: &[&str], webhook: Option<&str>) -> (Output, String, String) {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    match webhook {
+        Some(url) => command.env("BITRIX_WEBHOOK", url),
+        None => command.env_remove("BITRIX_WEBHOOK"),
+    };
+    let output = command.output().expect("the quickstart runs");
+    let (stdout, stderr) = text(&output);
+    (output, stdout, stderr)
 }
 
 impl Drop for Portal {
@@ -70,12 +78,7 @@ fn assert_lines(stdout: &str, expected: &[&str]) {
 
 #[test]
 fn the_emulated_pipeline_passes_every_step() {
-    let output = Command::new(BIN)
-        .args(["--deals", "300"])
-        .env_remove("BITRIX_WEBHOOK")
-        .output()
-        .expect("the quickstart runs");
-    let (stdout, stderr) = text(&output);
+    let (output, stdout, stderr) = quickstart(&["--deals", "300"], None);
     assert!(
         output.status.success(),
         "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
@@ -206,14 +209,8 @@ fn a_portal_with_required_fields_skips_the_write_round_trip() {
 #[test]
 fn an_unreachable_portal_fails_with_a_clear_message_and_no_secret() {
     // Port 9 on loopback: nothing listens there, the connection is refused at once.
-    let output = Command::new(BIN)
-        .env(
-            "BITRIX_WEBHOOK",
-            "http://127.0.0.1:9/rest/1/unreachablecode77/",
-        )
-        .output()
-        .expect("the quickstart runs");
-    let (stdout, stderr) = text(&output);
+    let (output, stdout, stderr) =
+        quickstart(&[], Some("http://127.0.0.1:9/rest/1/unreachablecode77/"));
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
         stderr.contains("quickstart failed: step 3 (Snapshot the portal with the codegen library): cannot reach the portal 127.0.0.1"),
@@ -226,12 +223,7 @@ fn an_unreachable_portal_fails_with_a_clear_message_and_no_secret() {
 
 #[test]
 fn bad_arguments_exit_2_with_the_usage() {
-    let output = Command::new(BIN)
-        .args(["--deals", "many"])
-        .env_remove("BITRIX_WEBHOOK")
-        .output()
-        .expect("the quickstart runs");
-    let (_, stderr) = text(&output);
+    let (output, _, stderr) = quickstart(&["--deals", "many"], None);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--deals needs a number"), "{stderr}");
     assert!(stderr.contains("usage: quickstart"), "{stderr}");
@@ -242,12 +234,7 @@ fn a_wrong_webhook_code_is_reported_as_such() {
     let portal = Portal::start(Config::default().with_seed_portal());
     let wrong = format!("{}/rest/1/wrongcode314/", portal.emulator().base_url());
     for args in [&[][..], &["--create-fields"][..]] {
-        let output = Command::new(BIN)
-            .args(args)
-            .env("BITRIX_WEBHOOK", &wrong)
-            .output()
-            .expect("the quickstart runs");
-        let (stdout, stderr) = text(&output);
+        let (output, stdout, stderr) = quickstart(args, Some(&wrong));
         assert_eq!(
             output.status.code(),
             Some(1),
