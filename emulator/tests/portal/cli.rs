@@ -1,11 +1,9 @@
 //! The binary: prints the webhook URL as the first line of stdout and serves it.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 struct Running(Child);

@@ -1,11 +1,9 @@
 //! Transport and auth over real HTTP: PHP form bodies and query strings, `.json`, method and
 //! parameter name case, webhook and OAuth auth, token refresh rotation, files.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine as _;
 use bitrix_emulator::{Config, Emulator};
-use common::*;
 use serde_json::{Value, json};
 
 async fn demo() -> Emulator {
@@ -529,3 +527,4 @@ async fn invalid_configurations_are_refused_with_a_reason() {
     .to_string();
     assert!(err.contains("no ID field"), "{err}");
 }
+

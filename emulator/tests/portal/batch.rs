@@ -1,10 +1,8 @@
 //! `batch` over HTTP: order, `$result[...]` chains, literal references to failed commands,
 //! `halt`, the 50-command limit, nested batches and PHP's JSON encoding quirks.
 
-mod common;
-
+use crate::common::*;
 use bitrix_emulator::{Config, Emulator};
-use common::*;
 use serde_json::{Value, json};
 
 async fn seed(deals: usize) -> Emulator {

@@ -1,10 +1,8 @@
 //! `crm.deal.userfield.*`: a new user field shows up in `crm.deal.fields` with a real
 //! descriptor and can hold values; updates and deletes reach the descriptors.
 
-mod common;
-
+use crate::common::*;
 use bitrix_emulator::{Config, Emulator};
-use common::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -1,12 +1,10 @@
 //! The leaky bucket, the operating-time limit with the cost model, parallel service, and every
 //! kind of injected fault, over real HTTP.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use bitrix_emulator::{Config, CostModel, Emulator, FaultRates, Faults, Limits};
-use common::*;
 use serde_json::json;
 
 async fn start(config: Config) -> Emulator {

@@ -1,12 +1,10 @@
 //! Exporting 100,000 seeded deals over HTTP the way SDKs do it: 50 chained `>ID` pages per
 //! batch (2,500 rows per request), every id exactly once; and counted offset pages.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::*;
 use bitrix_emulator::{Config, Emulator};
-use common::*;
 use serde_json::{Map, Value, json};
 
 fn chained_batch(after: u64) -> Value {

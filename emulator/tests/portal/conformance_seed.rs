@@ -3,11 +3,9 @@
 //! and value shape by value shape (ids and times excepted). The request bodies and example
 //! responses in `tests/fixtures/seed/` are copied verbatim from the seed pages.
 
-mod common;
-
+use crate::common::*;
 use bitrix_emulator::{Config, Emulator};
 use chrono::{Duration, Local, Months};
-use common::*;
 use serde_json::{Value, json};
 
 /// The curl bodies use `$(date ...)`; fill in what the shell would.

@@ -1,0 +1,13 @@
+//! The emulated portal over real HTTP, one test binary for every area (one link instead of
+//! seven): the binary, transport and auth, `batch`, exports, limits and faults, user fields,
+//! and the seed documentation's examples replayed.
+
+mod common;
+
+mod batch;
+mod cli;
+mod conformance_seed;
+mod export;
+mod limits_and_faults;
+mod transport;
+mod userfields;
