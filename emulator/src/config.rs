@@ -44,6 +44,14 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// Escape `/` as `\/` in JSON output, as PHP's `json_encode` does (on by default).
     pub escape_slashes: bool,
+    /// The largest request body accepted (64 MiB by default, room for a batch of 50 commands
+    /// that each upload a file as base64); a larger one is answered `413 Request Entity Too
+    /// Large` without being read, as nginx's `client_max_body_size` does.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers, and how long a kept-alive
+    /// connection may stay idle (60 s by default, nginx's `client_header_timeout`); a connection
+    /// that has not sent them by then is closed, so half-open connections cannot pile up.
+    pub header_timeout: Duration,
 }
 
 impl Default for Config {
@@ -63,9 +71,14 @@ impl Default for Config {
             utc_offset: FixedOffset::east_opt(3 * 3600).expect("+03:00 is a valid offset"),
             access_token_ttl: Duration::from_secs(3600),
             escape_slashes: true,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_timeout: Duration::from_secs(60),
         }
     }
 }
+
+/// The default [`Config::max_body_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
 
 impl Config {
     /// Seeds `n` deals.
@@ -122,6 +135,18 @@ impl Config {
         self
     }
 
+    /// Sets the largest request body accepted.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Sets how long a client may take to send a request's headers.
+    pub fn with_header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
     /// Binds this port on 127.0.0.1 (0 = any free port).
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = port;
@@ -153,6 +178,8 @@ impl fmt::Debug for Config {
             .field("utc_offset", &self.utc_offset)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("escape_slashes", &self.escape_slashes)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("header_timeout", &self.header_timeout)
             .finish()
     }
 }

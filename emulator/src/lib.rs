@@ -95,7 +95,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -189,7 +189,12 @@ impl Emulator {
         })?;
         let shared = Arc::new(Shared::new(&config, portal, addr));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, shared.clone(), stopped));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            shared.clone(),
+            config.header_timeout,
+            stopped,
+        ));
         Ok(Emulator {
             shared,
             stop,
@@ -332,6 +337,7 @@ impl Drop for Emulator {
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
+    header_timeout: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
@@ -345,6 +351,8 @@ async fn accept_loop(
                 connections.spawn(async move {
                     let service = service_fn(move |req| server::handle(shared.clone(), peer, req));
                     let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_timeout)
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), service);
                     tokio::pin!(conn);

@@ -66,6 +66,15 @@ struct Args {
     #[arg(long, env = "BITRIX_EMULATOR_WEBHOOK_CODE")]
     webhook_code: Option<String>,
 
+    /// The largest request body accepted, in MiB; larger ones are answered 413.
+    #[arg(long, default_value_t = 64)]
+    max_body_mib: usize,
+
+    /// Seconds a client may take to send a request's headers (and a kept-alive connection may
+    /// stay idle) before it is disconnected.
+    #[arg(long, default_value_t = 60)]
+    header_timeout_s: u64,
+
     /// Print the OAuth application (client id, secret, tokens, endpoints) as JSON on the second
     /// line of stdout.
     #[arg(long)]
@@ -143,7 +152,10 @@ async fn run(args: Args) -> Result<(), String> {
                 args.operating_limit_s
             )
         })?;
-    config = config.with_operating_limit(operating_limit);
+    config = config
+        .with_operating_limit(operating_limit)
+        .with_max_body_bytes(args.max_body_mib.saturating_mul(1 << 20))
+        .with_header_timeout(Duration::from_secs(args.header_timeout_s));
     if let Some(code) = args.webhook_code {
         if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err("--webhook-code must be non-empty Latin letters and digits".into());

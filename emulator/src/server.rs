@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::FixedOffset;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -45,6 +45,7 @@ pub(crate) struct Shared {
     pub latency: Duration,
     pub tz: FixedOffset,
     pub escape_slashes: bool,
+    pub max_body_bytes: usize,
     pub addr: SocketAddr,
     /// When set, the portal was "renamed": REST requests answer 302 to this base URL.
     pub renamed_to: Mutex<Option<String>>,
@@ -74,6 +75,7 @@ impl Shared {
             latency: config.latency,
             tz: config.utc_offset,
             escape_slashes: config.escape_slashes,
+            max_body_bytes: config.max_body_bytes,
             addr,
             renamed_to: Mutex::new(None),
         }
@@ -158,8 +160,21 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let body = match req.into_body().collect().await {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > shared.max_body_bytes as u64) {
+        return Ok(too_large());
+    }
+    // Chunked bodies carry no length: count while reading and stop at the limit.
+    let body = match Limited::new(req.into_body(), shared.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => return Ok(too_large()),
         Err(_) => return Err(Dropped),
     };
     if path.starts_with("/rest/") {
@@ -194,6 +209,19 @@ pub(crate) async fn handle(
         "text/html; charset=utf-8",
         "<html><body><h1>404 Not Found</h1><p>This emulated portal serves /rest/..., /oauth/token/ and file downloads.</p></body></html>",
     ))
+}
+
+/// nginx's answer to a body above `client_max_body_size`; the connection is closed after it,
+/// since the rest of the body was not read.
+fn too_large() -> Resp {
+    let mut r = respond(
+        413,
+        "text/html; charset=utf-8",
+        "<html><head><title>413 Request Entity Too Large</title></head><body><center><h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center></body></html>",
+    );
+    r.headers_mut()
+        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// Query string and body merged (the body wins), as PHP's `$_REQUEST` / REST input.

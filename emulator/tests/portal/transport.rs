@@ -528,3 +528,99 @@ async fn invalid_configurations_are_refused_with_a_reason() {
     assert!(err.contains("no ID field"), "{err}");
 }
 
+/// Sends `head` and then `chunks` on a raw connection and returns everything the server
+/// answered until it closed the connection (or 10 s passed, which fails the test).
+async fn raw_exchange(emu: &Emulator, head: String, chunks: &[Vec<u8>]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in chunks {
+        // The server may answer and close before the whole body is sent.
+        if stream.write_all(chunk).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn webhook_path(emu: &Emulator) -> String {
+    let url = emu.webhook_url();
+    url[url.find("/rest/").unwrap()..].to_owned()
+}
+
+#[tokio::test]
+async fn bodies_above_the_limit_are_refused_with_413_unread() {
+    let emu = Emulator::start(Config::default().with_max_body_bytes(4096))
+        .await
+        .unwrap();
+    let url = format!("{}crm.deal.list", emu.webhook_url());
+    // Under the limit: served.
+    let small = client()
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .body(format!(
+            r#"{{"select": ["ID"], "pad": "{}"}}"#,
+            "x".repeat(3000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(small.status().as_u16(), 200);
+    // A declared length above the limit is refused before the body is read.
+    let big = client()
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .body(format!(r#"{{"pad": "{}"}}"#, "x".repeat(5000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status().as_u16(), 413);
+    assert!(
+        big.text()
+            .await
+            .unwrap()
+            .contains("413 Request Entity Too Large")
+    );
+    // A chunked body carries no length: it is counted while read and refused at the limit.
+    let path = webhook_path(&emu);
+    let chunk = {
+        let mut c = format!("{:x}\r\n", 1024).into_bytes();
+        c.extend(std::iter::repeat_n(b'x', 1024));
+        c.extend(b"\r\n");
+        c
+    };
+    let answer = raw_exchange(
+        &emu,
+        format!(
+            "POST {path}crm.deal.list HTTP/1.1\r\nHost: portal\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
+        &vec![chunk; 64],
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let emu = Emulator::start(
+        Config::default().with_header_timeout(std::time::Duration::from_millis(200)),
+    )
+    .await
+    .unwrap();
+    let path = webhook_path(&emu);
+    // Half a request line and no more: the server closes the connection without an answer.
+    let answer = raw_exchange(&emu, format!("GET {path}crm.deal"), &[]).await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+    // A whole request on a fresh connection is still served.
+    let ok = get(&client(), &emu.webhook_url(), "crm.deal.fields", "").await;
+    ok.ok();
+    emu.shutdown().await;
+}
