@@ -517,7 +517,7 @@ fn a_wrong_webhook_code_is_refused_without_printing_either_code() {
         .expect_no_secret(CODE)
         .expect_no_secret(wrong_code)
         .expect_stderr("the portal refused the webhook")
-        .expect_stderr("NO_AUTH_FOUND")
+        .expect_stderr("INVALID_CREDENTIALS")
         .expect_stderr("check the webhook code");
     assert!(!file.exists(), "nothing is written on failure");
 

@@ -48,7 +48,8 @@ pub struct Counters {
     pub oauth_refused: u64,
     /// Calls refused with 401 `expired_token`.
     pub expired_token_refusals: u64,
-    /// Calls refused with 401 `NO_AUTH_FOUND`.
+    /// Calls refused for their credentials (401 `NO_AUTH_FOUND`, `INVALID_CREDENTIALS` or
+    /// `invalid_token`).
     pub auth_failures: u64,
     /// Commands executed inside batches.
     pub batch_commands: u64,

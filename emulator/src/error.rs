@@ -48,9 +48,19 @@ impl ApiError {
         ApiError::new(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
     }
 
-    /// 401 `NO_AUTH_FOUND`.
+    /// 401 `NO_AUTH_FOUND`: a call without any authorization (no webhook path, no `auth`).
     pub(crate) fn no_auth() -> ApiError {
         ApiError::new(401, "NO_AUTH_FOUND", "Wrong authorization data")
+    }
+
+    /// 401 `INVALID_CREDENTIALS`: a webhook whose user or code is wrong.
+    pub(crate) fn invalid_credentials() -> ApiError {
+        ApiError::new(401, "INVALID_CREDENTIALS", "Invalid request credentials")
+    }
+
+    /// 401 `invalid_token`: an OAuth access token the portal never issued (or revoked).
+    pub(crate) fn invalid_token() -> ApiError {
+        ApiError::new(401, "invalid_token", "Unable to get application by token")
     }
 
     /// 401 `expired_token`.

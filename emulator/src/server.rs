@@ -152,7 +152,7 @@ pub(crate) async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Resp, Dropped> {
-    let path = req.uri().path().to_owned();
+    let path = merge_slashes(req.uri().path());
     let query = req.uri().query().unwrap_or("").to_owned();
     let content_type = req
         .headers()
@@ -209,6 +209,18 @@ pub(crate) async fn handle(
         "text/html; charset=utf-8",
         "<html><body><h1>404 Not Found</h1><p>This emulated portal serves /rest/..., /oauth/token/ and file downloads.</p></body></html>",
     ))
+}
+
+/// `/rest//crm.deal.get` -> `/rest/crm.deal.get`, as nginx's default `merge_slashes on` does
+/// in front of every portal (SDKs build such paths from a documented endpoint ending in `/`).
+fn merge_slashes(path: &str) -> String {
+    let mut merged = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && merged.ends_with('/')) {
+            merged.push(c);
+        }
+    }
+    merged
 }
 
 /// nginx's answer to a body above `client_max_body_size`; the connection is closed after it,
@@ -448,7 +460,7 @@ fn authenticate(
             let user_ok = user.parse::<u64>().ok() == Some(shared.webhook_user_id);
             if !user_ok || *code != shared.webhook_code {
                 CounterCells::bump(&c.auth_failures);
-                return Err(ApiError::no_auth());
+                return Err(ApiError::invalid_credentials());
             }
             Ok(CallerInfo {
                 caller: Caller {
@@ -477,9 +489,13 @@ fn authenticate(
                     CounterCells::bump(&c.expired_token_refusals);
                     Err(ApiError::expired_token())
                 }
-                TokenCheck::Unknown => {
+                TokenCheck::Unknown if token.is_empty() => {
                     CounterCells::bump(&c.auth_failures);
                     Err(ApiError::no_auth())
+                }
+                TokenCheck::Unknown => {
+                    CounterCells::bump(&c.auth_failures);
+                    Err(ApiError::invalid_token())
                 }
             }
         }

@@ -242,7 +242,7 @@ fn a_wrong_webhook_code_is_reported_as_such() {
         );
         // The codegen library (snapshot) and the runtime client (userfield.add) both say
         // that the portal refused the webhook, without showing the code.
-        assert!(stderr.contains("NO_AUTH_FOUND"), "{args:?}\n{stderr}");
+        assert!(stderr.contains("INVALID_CREDENTIALS"), "{args:?}\n{stderr}");
         assert!(!stdout.contains("wrongcode314"), "{stdout}");
         assert!(!stderr.contains("wrongcode314"), "{stderr}");
     }
