@@ -52,6 +52,13 @@ pub struct Config {
     /// connection may stay idle (60 s by default, nginx's `client_header_timeout`); a connection
     /// that has not sent them by then is closed, so half-open connections cannot pile up.
     pub header_timeout: Duration,
+    /// Serve HTTPS as well as HTTP on the port, with a certificate made at start for
+    /// `localhost`, `127.0.0.1`, `::1` and [`hosts`](Self::hosts) (needs the `tls` feature).
+    pub tls: bool,
+    /// Host names the portal answers to over HTTPS (the first is the one it advertises in
+    /// webhook URLs and OAuth answers; `localhost` when empty). Point them at 127.0.0.1 in
+    /// `/etc/hosts` for SDKs that refuse `localhost` or hard-code a host.
+    pub hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -73,6 +80,8 @@ impl Default for Config {
             escape_slashes: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             header_timeout: Duration::from_secs(60),
+            tls: false,
+            hosts: Vec::new(),
         }
     }
 }
@@ -147,6 +156,13 @@ impl Config {
         self
     }
 
+    /// Serves HTTPS too (see [`Config::tls`]), answering to these extra host names.
+    pub fn with_tls(mut self, hosts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tls = true;
+        self.hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Binds this port on 127.0.0.1 (0 = any free port).
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = port;
@@ -180,6 +196,8 @@ impl fmt::Debug for Config {
             .field("escape_slashes", &self.escape_slashes)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("header_timeout", &self.header_timeout)
+            .field("tls", &self.tls)
+            .field("hosts", &self.hosts)
             .finish()
     }
 }

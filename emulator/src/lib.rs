@@ -86,6 +86,8 @@ mod schema;
 mod seed;
 mod server;
 mod store;
+#[cfg(feature = "tls")]
+mod tls;
 mod values;
 
 use std::fmt;
@@ -134,6 +136,8 @@ pub enum StartError {
 /// A running emulated portal on 127.0.0.1. Dropping it stops accepting connections.
 pub struct Emulator {
     shared: Arc<Shared>,
+    /// The certificate authority clients must trust for HTTPS, PEM.
+    ca_pem: Option<String>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -187,16 +191,21 @@ impl Emulator {
             port: config.port,
             source,
         })?;
+        let (acceptor, ca_pem) = tls_acceptor(&config)?;
         let shared = Arc::new(Shared::new(&config, portal, addr));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
-            shared.clone(),
-            config.header_timeout,
+            Serving {
+                shared: shared.clone(),
+                header_timeout: config.header_timeout,
+                acceptor,
+            },
             stopped,
         ));
         Ok(Emulator {
             shared,
+            ca_pem,
             stop,
             task: Some(task),
         })
@@ -222,10 +231,37 @@ impl Emulator {
         )
     }
 
-    /// The OAuth application with its CURRENT token pair (after refreshes, the newest).
+    /// `https://HOST:PORT` when HTTPS is served ([`Config::tls`]): the same portal as
+    /// [`base_url`](Self::base_url), over TLS with a certificate signed by [`ca_pem`](Self::ca_pem).
+    pub fn https_base_url(&self) -> Option<String> {
+        self.shared.https_base_url()
+    }
+
+    /// The incoming webhook over HTTPS, when HTTPS is served.
+    pub fn https_webhook_url(&self) -> Option<String> {
+        let base = self.https_base_url()?;
+        Some(format!(
+            "{base}/rest/{}/{}/",
+            self.shared.webhook_user_id, self.shared.webhook_code
+        ))
+    }
+
+    /// The certificate authority (PEM) that signed the HTTPS certificate, when HTTPS is served:
+    /// what clients must trust (`REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`, ...).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// The OAuth application with its CURRENT token pair (after refreshes, the newest); its
+    /// endpoints are the HTTPS ones when HTTPS is served.
     pub fn oauth(&self) -> OAuthApp {
         let o = self.shared.oauth.lock().expect("oauth lock");
-        let endpoint = format!("{}/rest/", self.base_url());
+        let base = self.shared.public_base_url();
+        let endpoint = format!("{base}/rest/");
+        let domain = base
+            .split_once("://")
+            .map_or(base.as_str(), |(_, d)| d)
+            .to_owned();
         OAuthApp {
             client_id: o.client_id.clone(),
             client_secret: o.client_secret.clone(),
@@ -233,7 +269,7 @@ impl Emulator {
             refresh_token: o.refresh_token.clone(),
             client_endpoint: endpoint.clone(),
             server_endpoint: endpoint,
-            domain: self.addr().to_string(),
+            domain,
             member_id: o.member_id.clone(),
         }
     }
@@ -334,36 +370,46 @@ impl Drop for Emulator {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// What every connection needs.
+#[derive(Clone)]
+struct Serving {
     shared: Arc<Shared>,
     header_timeout: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
+    /// Set when HTTPS is served besides HTTP.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    acceptor: Option<Acceptor>,
+}
+
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+#[cfg(not(feature = "tls"))]
+type Acceptor = std::convert::Infallible;
+
+/// The TLS acceptor and the CA's PEM, when [`Config::tls`] asks for HTTPS.
+fn tls_acceptor(config: &Config) -> Result<(Option<Acceptor>, Option<String>), StartError> {
+    if !config.tls {
+        return Ok((None, None));
+    }
+    #[cfg(feature = "tls")]
+    {
+        let certs = tls::make(&config.hosts).map_err(StartError::Config)?;
+        Ok((Some(certs.acceptor), Some(certs.ca_pem)))
+    }
+    #[cfg(not(feature = "tls"))]
+    Err(StartError::Config(
+        "HTTPS needs the emulator's `tls` feature (on by default; build bitrix-emulator with `--features tls`)"
+            .into(),
+    ))
+}
+
+async fn accept_loop(listener: TcpListener, serving: Serving, mut stopped: watch::Receiver<bool>) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let mut stop = stopped.clone();
-                connections.spawn(async move {
-                    let service = service_fn(move |req| server::handle(shared.clone(), peer, req));
-                    let conn = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(header_timeout)
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = wait_stop(&mut stop) => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
-                        }
-                    }
-                });
+                connections.spawn(connection(serving.clone(), stream, peer, stopped.clone()));
                 // Reap finished connection tasks so the set does not grow without bound.
                 while connections.try_join_next().is_some() {}
             }
@@ -372,6 +418,53 @@ async fn accept_loop(
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
+}
+
+/// One connection: HTTP, or HTTPS when it opens with a TLS handshake and HTTPS is served.
+async fn connection(
+    serving: Serving,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+) {
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = serving.acceptor.clone() {
+        let mut first = [0u8; 1];
+        // A client that connects and sends nothing is bounded by the header timeout too.
+        let peeked = tokio::time::timeout(serving.header_timeout, stream.peek(&mut first)).await;
+        if !matches!(peeked, Ok(Ok(1))) {
+            return;
+        }
+        if first[0] == tls::HANDSHAKE {
+            let accepted = tokio::time::timeout(serving.header_timeout, acceptor.accept(stream));
+            if let Ok(Ok(tls_stream)) = accepted.await {
+                serve(&serving, TokioIo::new(tls_stream), peer, stop).await;
+            }
+            return;
+        }
+    }
+    serve(&serving, TokioIo::new(stream), peer, stop).await;
+}
+
+async fn serve<I>(serving: &Serving, io: I, peer: SocketAddr, mut stop: watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let shared = serving.shared.clone();
+    let service = service_fn(move |req| server::handle(shared.clone(), peer, req));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(serving.header_timeout)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = wait_stop(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+        }
+    }
 }
 
 async fn wait_stop(rx: &mut watch::Receiver<bool>) {

@@ -75,6 +75,22 @@ struct Args {
     #[arg(long, default_value_t = 60)]
     header_timeout_s: u64,
 
+    /// Serve HTTPS as well as HTTP on the port, with a certificate made at start (for
+    /// localhost, 127.0.0.1, ::1 and every --host); the first stdout line is then the https
+    /// webhook URL and the CA certificate is written to --ca-out.
+    #[arg(long)]
+    tls: bool,
+
+    /// A host name the portal answers to over HTTPS (repeatable; the first is advertised in
+    /// URLs). Map it to 127.0.0.1 in /etc/hosts.
+    #[arg(long = "host", value_name = "NAME", requires = "tls")]
+    hosts: Vec<String>,
+
+    /// Where to write the CA certificate (PEM) clients must trust; default
+    /// $TMPDIR/bitrix-emulator-PORT-ca.pem.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca_out: Option<PathBuf>,
+
     /// Print the OAuth application (client id, secret, tokens, endpoints) as JSON on the second
     /// line of stdout.
     #[arg(long)]
@@ -162,11 +178,30 @@ async fn run(args: Args) -> Result<(), String> {
         }
         config.webhook_code = code;
     }
+    if args.tls {
+        config = config.with_tls(args.hosts.clone());
+    }
     let started = Instant::now();
     let deals = config.deals;
     let emu = Emulator::start(config).await.map_err(|e| e.to_string())?;
+    let https = match (emu.https_webhook_url(), emu.ca_pem()) {
+        (Some(url), Some(pem)) => {
+            let path = args.ca_out.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("bitrix-emulator-{}-ca.pem", emu.addr().port()))
+            });
+            std::fs::write(&path, pem).map_err(|e| {
+                format!("cannot write the CA certificate to {}: {e}", path.display())
+            })?;
+            Some((url, path))
+        }
+        _ => None,
+    };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", emu.webhook_url());
+    match &https {
+        Some((url, _)) => writeln!(out, "{url}"),
+        None => writeln!(out, "{}", emu.webhook_url()),
+    }
+    .map_err(|e| format!("cannot write to stdout: {e}"))?;
     if args.print_oauth {
         let o = emu.oauth();
         let _ = writeln!(
@@ -186,6 +221,13 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let _ = out.flush();
     drop(out);
+    if let Some((_, ca)) = &https {
+        eprintln!(
+            "bitrix-emulator: HTTPS and HTTP on one port; trust the CA in {} (Python: REQUESTS_CA_BUNDLE={0}, Node.js: NODE_EXTRA_CA_CERTS={0}); plain HTTP: {}",
+            ca.display(),
+            emu.webhook_url()
+        );
+    }
     eprintln!(
         "bitrix-emulator: serving {} with {} deals (ready in {:.2?}); Ctrl-C to stop",
         emu.base_url(),

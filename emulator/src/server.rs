@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub escape_slashes: bool,
     pub max_body_bytes: usize,
     pub addr: SocketAddr,
+    /// The host name advertised over HTTPS, when HTTPS is served.
+    pub https_host: Option<String>,
     /// When set, the portal was "renamed": REST requests answer 302 to this base URL.
     pub renamed_to: Mutex<Option<String>>,
 }
@@ -77,12 +79,26 @@ impl Shared {
             escape_slashes: config.escape_slashes,
             max_body_bytes: config.max_body_bytes,
             addr,
+            https_host: config
+                .tls
+                .then(|| config.hosts.first().cloned().unwrap_or("localhost".into())),
             renamed_to: Mutex::new(None),
         }
     }
 
     pub(crate) fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `https://HOST:PORT`, when HTTPS is served.
+    pub(crate) fn https_base_url(&self) -> Option<String> {
+        let host = self.https_host.as_ref()?;
+        Some(format!("https://{host}:{}", self.addr.port()))
+    }
+
+    /// The address the portal advertises (OAuth `client_endpoint`, `domain`): HTTPS when served.
+    pub(crate) fn public_base_url(&self) -> String {
+        self.https_base_url().unwrap_or_else(|| self.base_url())
     }
 }
 
@@ -863,13 +879,15 @@ fn token_endpoint(shared: &Shared, params: &Map<String, Value>) -> Resp {
         Ok(()) => {
             CounterCells::bump(&c.oauth_refreshes);
             let ttl = oauth.ttl().as_secs();
-            let endpoint = format!("{}/rest/", shared.base_url());
+            let base = shared.public_base_url();
+            let endpoint = format!("{base}/rest/");
+            let domain = base.split_once("://").map_or(base.as_str(), |(_, d)| d);
             let body = json!({
                 "access_token": oauth.access_token,
                 "expires": unix_now() as u64 + ttl,
                 "expires_in": ttl,
                 "scope": "crm",
-                "domain": shared.addr.to_string(),
+                "domain": domain,
                 "server_endpoint": endpoint,
                 "status": "L",
                 "client_endpoint": endpoint,

@@ -9,5 +9,7 @@ mod cli;
 mod conformance_seed;
 mod export;
 mod limits_and_faults;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 mod userfields;
