@@ -75,6 +75,11 @@ struct Args {
     #[arg(long, default_value_t = 60)]
     header_timeout_s: u64,
 
+    /// Lifetime of OAuth access tokens in seconds (3600 on real portals); a short one lets an
+    /// SDK's refresh on `expired_token` be tried.
+    #[arg(long, default_value_t = 3600)]
+    access_token_ttl_s: u64,
+
     /// Serve HTTPS as well as HTTP on the port, with a certificate made at start (for
     /// localhost, 127.0.0.1, ::1 and every --host); the first stdout line is then the https
     /// webhook URL and the CA certificate is written to --ca-out.
@@ -178,6 +183,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
         config.webhook_code = code;
     }
+    config.access_token_ttl = Duration::from_secs(args.access_token_ttl_s.max(1));
     if args.tls {
         config = config.with_tls(args.hosts.clone());
     }
