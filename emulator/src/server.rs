@@ -713,16 +713,13 @@ async fn batch(
         cmd_params.retain(|k, _| !k.eq_ignore_ascii_case("auth"));
         let cmd_start = unix_now();
         let outcome = if method == "batch" {
-            Err((
-                ApiError::new(
-                    405,
-                    "ERROR_BATCH_METHOD_NOT_ALLOWED",
-                    "Method is not allowed for batch usage",
-                ),
-                None,
+            Err(ApiError::new(
+                405,
+                "ERROR_BATCH_METHOD_NOT_ALLOWED",
+                "Method is not allowed for batch usage",
             ))
         } else if !METHODS.contains(&method.as_str()) {
-            Err((ApiError::method_not_found(), None))
+            Err(ApiError::method_not_found())
         } else {
             CounterCells::bump(&c.batch_commands);
             let ex = execute(shared, caller, &method, &cmd_params);
@@ -739,7 +736,7 @@ async fn batch(
             );
             match ex.result {
                 Ok(o) => Ok((o, time)),
-                Err(e) => Err((e, Some(time))),
+                Err(e) => Err(e),
             }
         };
         match outcome {
@@ -753,11 +750,9 @@ async fn batch(
                 out.results.push((key.clone(), o.result));
                 out.times.push((key, time));
             }
-            Err((e, time)) => {
+            // As the docs' examples show, a failed command has no `result_time` entry.
+            Err(e) => {
                 out.errors.push((key.clone(), e.body()));
-                if let Some(t) = time {
-                    out.times.push((key, t));
-                }
                 if halt {
                     break;
                 }

@@ -118,6 +118,9 @@ async fn references_to_failed_commands_stay_literal_and_halt_stops() {
     let r = r.ok();
     assert!(r["result"]["a"].is_u64());
     assert_eq!(r["result_error"]["b"]["error_description"], "Not found");
+    // As in the docs' examples: only commands that succeeded have a `result_time` entry.
+    assert!(r["result_time"]["a"].is_object(), "{r}");
+    assert!(r["result_time"].get("b").is_none(), "{r}");
     assert!(r["result"].get("c").is_none() && r["result_error"].get("c").is_none());
     assert_eq!(emu.deal_count(), before + 1);
     emu.shutdown().await;
