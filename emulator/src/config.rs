@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::FixedOffset;
 
 use crate::faults::Faults;
+use crate::lang::Lang;
 
 /// Everything that shapes an emulated portal.
 ///
@@ -59,6 +60,9 @@ pub struct Config {
     /// webhook URLs and OAuth answers; `localhost` when empty). Point them at 127.0.0.1 in
     /// `/etc/hosts` for SDKs that refuse `localhost` or hard-code a host.
     pub hosts: Vec<String>,
+    /// The language of the portal's own texts: default deal titles, error messages and the
+    /// standard fields' titles (`Lang::Ru` by default, like the seed documentation's portal).
+    pub lang: Lang,
 }
 
 impl Default for Config {
@@ -82,6 +86,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(60),
             tls: false,
             hosts: Vec::new(),
+            lang: Lang::Ru,
         }
     }
 }
@@ -163,6 +168,12 @@ impl Config {
         self
     }
 
+    /// Sets the portal's language.
+    pub fn with_lang(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
+    }
+
     /// Binds this port on 127.0.0.1 (0 = any free port).
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = port;
@@ -198,6 +209,7 @@ impl fmt::Debug for Config {
             .field("header_timeout", &self.header_timeout)
             .field("tls", &self.tls)
             .field("hosts", &self.hosts)
+            .field("lang", &self.lang)
             .finish()
     }
 }

@@ -77,6 +77,7 @@ mod counters;
 mod error;
 pub mod faults;
 mod filter;
+mod lang;
 mod limits;
 mod methods;
 mod oauth;
@@ -105,6 +106,7 @@ use tokio::task::JoinHandle;
 pub use config::{Config, CostModel, Limits, Work};
 pub use counters::{Counters, FaultCounts};
 pub use faults::{FaultRates, FaultSpecError, Faults};
+pub use lang::Lang;
 pub use oauth::OAuthApp;
 
 use server::Shared;
@@ -172,9 +174,11 @@ impl Emulator {
             None => serde_json::from_str(schema::DEMO_SNAPSHOT)
                 .map_err(|e| StartError::Fields(e.to_string()))?,
         };
-        let layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
+        let mut layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
+        config.lang.localize(&mut layout);
         let mut portal = portal::Portal::new(layout, config.utc_offset);
         portal.slashes = config.escape_slashes;
+        portal.lang = config.lang;
         seed::seed(
             &mut portal,
             config.deals,

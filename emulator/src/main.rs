@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bitrix_emulator::{Config, CostModel, Emulator, Faults, Limits};
+use bitrix_emulator::{Config, CostModel, Emulator, Faults, Lang, Limits};
 use clap::Parser;
 
 /// A loopback Bitrix24 portal that speaks the documented REST protocol.
@@ -74,6 +74,11 @@ struct Args {
     /// stay idle) before it is disconnected.
     #[arg(long, default_value_t = 60)]
     header_timeout_s: u64,
+
+    /// The portal's language (`ru` or `en`): default deal titles, error messages and the
+    /// standard fields' titles.
+    #[arg(long, default_value = "ru", value_parser = Lang::parse)]
+    lang: Lang,
 
     /// Lifetime of OAuth access tokens in seconds (3600 on real portals); a short one lets an
     /// SDK's refresh on `expired_token` be tried.
@@ -184,6 +189,7 @@ async fn run(args: Args) -> Result<(), String> {
         config.webhook_code = code;
     }
     config.access_token_ttl = Duration::from_secs(args.access_token_ttl_s.max(1));
+    config = config.with_lang(args.lang);
     if args.tls {
         config = config.with_tls(args.hosts.clone());
     }

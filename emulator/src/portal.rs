@@ -8,6 +8,7 @@ use crate::catalog::{Catalog, Semantic};
 use crate::config::Work;
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_order, sort_ids};
+use crate::lang::Lang;
 use crate::schema::{FieldDef, Kind, Layout, Slot};
 use crate::store::{Cell, Row, Store};
 use crate::values::{
@@ -27,6 +28,8 @@ pub(crate) struct Portal {
     pub tz: FixedOffset,
     /// Escape `/` in JSON output.
     pub slashes: bool,
+    /// The language of the portal's own texts.
+    pub lang: Lang,
 }
 
 /// A list call's answer.
@@ -56,6 +59,7 @@ impl Portal {
             store: Store::default(),
             tz,
             slashes: true,
+            lang: Lang::Ru,
         }
     }
 
@@ -133,7 +137,7 @@ impl Portal {
                 continue;
             }
             if update && f.required && is_empty_input(value) {
-                return Err(required_error(f));
+                return Err(ApiError::legacy(self.lang.required_field(f.label())));
             }
             // CONTACT_ID is the first of CONTACT_IDS: setting it alone binds that contact.
             if let (true, Some(ids_index)) = (
@@ -155,6 +159,7 @@ impl Portal {
                 files: &mut self.store.files,
                 catalog: &self.catalog,
                 tz: self.tz,
+                lang: self.lang,
             };
             let f = &self.layout.fields[index];
             match parse_value(f, value, &mut ctx, &current)? {
@@ -302,14 +307,14 @@ impl Portal {
         for index in 0..self.layout.fields.len() {
             let f = &self.layout.fields[index];
             if f.required && self.is_empty(f, &row) {
-                return Err(required_error(f));
+                return Err(ApiError::legacy(self.lang.required_field(f.label())));
             }
         }
         let id = self.store.next_id;
         self.store.next_id += 1;
         let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
         if std.title.is_some() && title_empty {
-            let c = self.text(&format!("Сделка #{id}"));
+            let c = self.text(&self.lang.default_deal_title(id));
             self.set(&mut row, std.title, c);
         }
         self.store.rows.insert(id, row);
@@ -338,6 +343,7 @@ impl Portal {
             files: &mut self.store.files,
             catalog: &self.catalog,
             tz: self.tz,
+            lang: self.lang,
         };
         match parse_value(&f, &default, &mut ctx, &[]) {
             Ok(Parsed::Single(c)) if !c.is_null() => Some(c),
@@ -383,7 +389,7 @@ impl Portal {
         }
         let now = Self::now();
         if std.title.is_some() && self.cell_text(&row, std.title).is_none_or(str::is_empty) {
-            let c = self.text(&format!("Сделка #{id}"));
+            let c = self.text(&self.lang.default_deal_title(id));
             self.set(&mut row, std.title, c);
         }
         // A stage of another pipeline is ignored: only crm.item.update moves a deal.
@@ -638,13 +644,6 @@ impl Portal {
         let mut buf = [Cell::NULL];
         crate::filter::cells_of(f, id, row, &mut buf).to_vec()
     }
-}
-
-fn required_error(f: &FieldDef) -> ApiError {
-    ApiError::legacy(format!(
-        "Поле \"{}\" обязательно для заполнения.",
-        f.label()
-    ))
 }
 
 #[cfg(test)]

@@ -260,6 +260,7 @@ pub(crate) struct InputCtx<'a> {
     pub files: &'a mut Files,
     pub catalog: &'a Catalog,
     pub tz: FixedOffset,
+    pub lang: crate::lang::Lang,
 }
 
 /// Parses the value of one field from `fields`. `current` holds the field's files before the
@@ -364,7 +365,7 @@ fn parse_single(
                         return Ok(Some(Cell::NULL));
                     }
                     if !ctx.catalog.currencies.iter().any(|c| *c == s) {
-                        return Err(ApiError::legacy("Неверное значение поля «Валюта»"));
+                        return Err(ApiError::legacy(ctx.lang.invalid_currency()));
                     }
                 }
                 "money" => {

@@ -638,3 +638,39 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     ok.ok();
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_english_portal_writes_its_own_texts_in_english() {
+    use bitrix_emulator::Lang;
+    let emu = Emulator::start(Config::default().with_lang(Lang::En))
+        .await
+        .unwrap();
+    let c = client();
+    let url = emu.webhook_url();
+    let fields = post_json(&c, &url, "crm.deal.fields", &json!({})).await;
+    let fields = fields.ok();
+    assert_eq!(fields["TITLE"]["title"], "Title");
+    assert_eq!(fields["OPPORTUNITY"]["title"], "Amount");
+    // A user field's labels are the portal's data, not its language.
+    assert_eq!(fields[CHANNEL]["formLabel"], "Канал продаж");
+    // The required enumeration user field, left out.
+    post_json(&c, &url, "crm.deal.add", &json!({"fields": {"TITLE": "x"}}))
+        .await
+        .assert_error(400, "", "Field \"Канал продаж\" is required.");
+    let id = post_json(
+        &c,
+        &url,
+        "crm.deal.add",
+        &json!({"fields": {CHANNEL: 3476}}),
+    )
+    .await;
+    let id = id.ok().as_u64().unwrap();
+    assert_eq!(emu.deal(id).unwrap()["TITLE"], format!("Deal #{id}"));
+    emu.shutdown().await;
+
+    // The default stays Russian.
+    let emu = demo().await;
+    let fields = post_json(&c, &emu.webhook_url(), "crm.deal.fields", &json!({})).await;
+    assert_eq!(fields.ok()["TITLE"]["title"], "Название");
+    emu.shutdown().await;
+}
