@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 /// The demo portal (`schemas/demo/deal.json`).
-pub(crate) const DEMO_SNAPSHOT: &str = include_str!("../../schemas/demo/deal.json");
+pub(crate) const DEMO_SNAPSHOT: &str = include_str!("../portals/demo-deal.json");
 /// The seed documentation's portal (`schemas/seed/deal.json`).
-pub(crate) const SEED_SNAPSHOT: &str = include_str!("../../schemas/seed/deal.json");
+pub(crate) const SEED_SNAPSHOT: &str = include_str!("../portals/seed-deal.json");
 
 /// The seed documentation's field set as a snapshot value.
 pub(crate) fn seed_portal_fields() -> Value {
