@@ -29,7 +29,9 @@ pub mod types;
 // The HTTP client.
 pub mod auth;
 pub mod batch;
+mod calls;
 pub mod client;
+mod engine;
 pub mod error;
 pub mod limits;
 pub mod list;
@@ -44,7 +46,8 @@ pub use query::{Field, Filter};
 // The HTTP client.
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
 pub use batch::{Batch, BatchResults, Handle};
-pub use client::{AddParams, CallOptions, Client, ClientBuilder, UpdateParams};
+pub use calls::{AddParams, CallOptions, UpdateParams};
+pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, ApiErrorCode, Error};
 pub use limits::Plan;
 pub use list::ParallelStream;

@@ -1,0 +1,299 @@
+//! Typed list queries and exports.
+//!
+//! A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
+//! [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
+//! user fields included (`*`, `UF_*` and the standard multiple fields).
+//!
+//! [`ListQuery::stream`] exports every matching row with bounded memory:
+//!
+//! - **fast method** (when the order is empty or by `ID` only): pages are chained by id,
+//!   `filter[>ID]` = the last id seen, `order[ID]=ASC`, `start=-1` (no counting, which is what
+//!   makes it fast on big portals). The first request holds the first page and a probe for the
+//!   far end of the id range (one page in the opposite order, ids only), so a small result
+//!   costs one request. After that up to 50 pages go in one `batch`, each page's filter
+//!   referring to the previous page's last id (`$result[c{n}][49][ID]`): 2,500 rows per HTTP
+//!   request. The number of chained pages follows the rows still expected (the density of
+//!   matching ids times the id range left), because a chain reference after a short page
+//!   cannot resolve and the portal would run the rest of the batch as `ID > 0` queries. Every
+//!   id is checked to be strictly increasing, so a row can neither repeat nor be skipped by
+//!   the chaining, and a failed command resumes from the last id seen. The export ends on a
+//!   short page, so rows created during the export past the probe's end are still read.
+//! - **offset pages** (any other order): `start=0, 50, 100, ...` with the portal's counting,
+//!   50 pages per batch after the first. `ID` is appended to the order as a tie-breaker.
+//!   Offset pages are only consistent if the matching rows do not change during the export.
+//!
+//! While rows of one request are consumed, the next request is already on its way: at most
+//! two requests' rows (5,000) are held in memory.
+
+mod chain;
+mod cursor;
+mod offset;
+mod parallel;
+mod params;
+mod plan;
+mod stream;
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Map, Value};
+
+pub use parallel::ParallelStream;
+pub use params::{Order, Page};
+pub use stream::ListStream;
+
+pub(crate) use params::ListParams;
+
+use crate::engine::{Engine, Exec};
+use crate::entity::{Entity, EntityField};
+use crate::error::Error;
+use crate::query::Filter;
+use crate::transport::{PAGE_SIZE, Response};
+use parallel::{BoxedRows, partitioned};
+use params::default_select;
+use plan::{ExportPlan, Mode};
+
+/// A typed `crm.*.list` query; see the [module documentation](self).
+pub struct ListQuery<E: Entity> {
+    engine: Arc<Engine>,
+    filter: Filter<E>,
+    order: Vec<(E::Field, Order)>,
+    select: Option<Vec<E::Field>>,
+}
+
+impl<E: Entity> Clone for ListQuery<E> {
+    fn clone(&self) -> Self {
+        ListQuery {
+            engine: self.engine.clone(),
+            filter: self.filter.clone(),
+            order: self.order.clone(),
+            select: self.select.clone(),
+        }
+    }
+}
+
+impl<E: Entity> std::fmt::Debug for ListQuery<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListQuery")
+            .field("entity", &E::NAME)
+            .field("filter", &self.filter)
+            .field("order", &self.order)
+            .field("select", &self.select)
+            .finish()
+    }
+}
+
+impl<E: Entity> ListQuery<E> {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+        ListQuery {
+            engine,
+            filter: Filter::default(),
+            order: Vec::new(),
+            select: None,
+        }
+    }
+
+    /// Adds conditions (all conditions must match).
+    pub fn filter(mut self, filter: Filter<E>) -> Self {
+        self.filter = std::mem::take(&mut self.filter).and(filter);
+        self
+    }
+
+    /// Adds a sort key (earlier keys take precedence).
+    pub fn order(mut self, field: impl Into<E::Field>, order: Order) -> Self {
+        let field = field.into();
+        self.order.retain(|(f, _)| *f != field);
+        self.order.push((field, order));
+        self
+    }
+
+    /// Requests only these fields (`ID` is always added, because exports chain on it).
+    pub fn select<F: Into<E::Field>>(mut self, fields: impl IntoIterator<Item = F>) -> Self {
+        let mut list: Vec<E::Field> = Vec::new();
+        for f in fields {
+            let f = f.into();
+            if !list.contains(&f) {
+                list.push(f);
+            }
+        }
+        self.select = Some(list);
+        self
+    }
+
+    fn id_field() -> Option<E::Field> {
+        <E::Field as EntityField>::from_code("ID")
+    }
+
+    fn select_codes(&self) -> Vec<String> {
+        match &self.select {
+            None => default_select::<E>(),
+            Some(fields) => {
+                let mut codes: Vec<String> = fields.iter().map(|f| f.code().to_owned()).collect();
+                if !codes.iter().any(|c| c == "ID") {
+                    codes.insert(0, "ID".to_owned());
+                }
+                codes
+            }
+        }
+    }
+
+    /// The filter as sent, or `None` when nothing can match (an empty `one_of`).
+    fn filter_map(&self) -> Option<Map<String, Value>> {
+        let mut map = Map::new();
+        for (key, value) in self.filter.conditions() {
+            let empty_list = matches!(value, Value::Array(a) if a.is_empty());
+            if empty_list && key.starts_with("!@") {
+                continue; // NOT IN () excludes nothing
+            }
+            if empty_list && key.starts_with('@') {
+                return None; // IN () matches nothing
+            }
+            map.insert(key.clone(), value.clone());
+        }
+        Some(map)
+    }
+
+    fn order_map(&self, tie_break: bool) -> Map<String, Value> {
+        let mut map = Map::new();
+        for (f, o) in &self.order {
+            map.insert(f.code().to_owned(), Value::String(o.as_str().to_owned()));
+        }
+        if tie_break && !map.contains_key("ID") && Self::id_field().is_some() {
+            map.insert("ID".into(), Value::String("ASC".into()));
+        }
+        map
+    }
+
+    fn method() -> String {
+        format!("{}.list", E::METHOD_PREFIX)
+    }
+
+    /// What the query asks for, ordered with the `ID` tie-breaker or not; `None` when nothing
+    /// can match (an empty `one_of`).
+    fn params(&self, tie_break: bool) -> Option<ListParams> {
+        Some(ListParams {
+            filter: self.filter_map()?,
+            order: self.order_map(tie_break),
+            select: self.select_codes(),
+        })
+    }
+
+    /// Parameters of one offset page.
+    pub(crate) fn page_params(&self, start: i64) -> Option<Map<String, Value>> {
+        Some(self.params(false)?.at(start))
+    }
+
+    /// The first page (`start=0`), with `total` and `next`.
+    pub async fn first_page(&self) -> Result<Page<E>, Error> {
+        self.page(0).await
+    }
+
+    /// The page starting at row `start` (a multiple of 50), with `total` and `next`.
+    pub async fn page(&self, start: u64) -> Result<Page<E>, Error> {
+        let Some(params) = self.page_params(start as i64) else {
+            return Ok(Page {
+                items: Vec::new(),
+                total: Some(0),
+                next: None,
+            });
+        };
+        let method = Self::method();
+        let paced = [method.as_str()];
+        let r: Response<Vec<E>> = self
+            .engine
+            .execute(&method, &params, Exec::read(&paced))
+            .await?;
+        Ok(Page {
+            items: r.result,
+            total: r.total,
+            next: r.next,
+        })
+    }
+
+    /// How many rows match (one request).
+    pub async fn count(&self) -> Result<u64, Error> {
+        let Some(filter) = self.filter_map() else {
+            return Ok(0);
+        };
+        let method = Self::method();
+        let p = ListParams::count(filter).at(0);
+        let paced = [method.as_str()];
+        let r: Response<Value> = self.engine.execute(&method, &p, Exec::read(&paced)).await?;
+        match (r.total, &r.result) {
+            (Some(total), _) => Ok(total),
+            (None, Value::Array(rows)) if rows.len() < PAGE_SIZE => Ok(rows.len() as u64),
+            _ => Err(Error::Decode {
+                method,
+                message: "the answer has no `total`, so the portal did not count the rows; count the rows of list().all() instead".into(),
+            }),
+        }
+    }
+
+    /// Every matching row, collected (see [`stream`](ListQuery::stream) for bounded memory).
+    pub async fn all(&self) -> Result<Vec<E>, Error> {
+        self.stream().try_collect().await
+    }
+
+    /// Every matching row as a stream; see the [module documentation](self).
+    pub fn stream(&self) -> ListStream<E> {
+        ListStream::from_plan(self.export_plan())
+    }
+
+    /// Every matching row, read by up to `partitions` chained `>ID` scans running at once;
+    /// see [`ParallelStream`].
+    ///
+    /// One request first finds the smallest and largest matching id; the id range between
+    /// them is split into `partitions` equal parts (fewer when the range holds fewer than
+    /// `partitions` pages of ids), and each part is exported like [`stream`](Self::stream)
+    /// with an upper bound (`<=ID`), the last part without one (so rows created during the
+    /// export are read, as by `stream`). The scans share the client's rate limiter and
+    /// operating-time tracker, so together they stay within the portal's limits.
+    ///
+    /// Rows come in the order they arrive: ascending within a part, interleaved across parts
+    /// (any order of the query is ignored). Up to `partitions` times [`stream`](Self::stream)'s
+    /// rows are held in memory. When the query cannot use the fast method (an order by another
+    /// field) or `partitions` is 0 or 1, this is [`stream`](Self::stream).
+    pub fn stream_parallel(&self, partitions: usize) -> ParallelStream<E> {
+        if partitions <= 1 || !self.uses_fast_export() {
+            return ParallelStream {
+                inner: Box::pin(self.stream()),
+                failed: false,
+            };
+        }
+        let mut ascending = self.clone();
+        ascending.order.clear();
+        let inner: BoxedRows<E> = match ascending.export_plan() {
+            Some(plan) => Box::pin(futures::stream::once(partitioned(plan, partitions)).flatten()),
+            None => Box::pin(futures::stream::empty()),
+        };
+        ParallelStream {
+            inner,
+            failed: false,
+        }
+    }
+
+    /// Whether [`stream`](ListQuery::stream) uses the fast `>ID` method for this query.
+    pub fn uses_fast_export(&self) -> bool {
+        matches!(
+            self.export_plan(),
+            Some(ExportPlan {
+                mode: Mode::Fast { .. },
+                ..
+            })
+        )
+    }
+
+    fn export_plan(&self) -> Option<ExportPlan> {
+        let fast_direction = match (Self::id_field(), self.order.as_slice()) {
+            (Some(_), []) => Some(Order::Asc),
+            (Some(id), [(f, o)]) if *f == id => Some(*o),
+            _ => None,
+        };
+        ExportPlan::new(
+            self.engine.clone(),
+            Self::method(),
+            self.params(true)?,
+            fast_direction,
+        )
+    }
+}
