@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::error::{ApiError, ApiErrorCode, Error, snippet};
+use crate::error::{ApiError, ApiErrorCode, Error, http_cause, snippet};
 use crate::retry::{RefreshStep, RetryPolicy, refresh_step};
 use crate::transport::{is_loopback, origin};
 
@@ -122,6 +122,7 @@ impl Webhook {
         self.base.join(method).map_err(|e| Error::InvalidRequest {
             method: method.to_owned(),
             message: format!("the method name does not form a URL: {e}"),
+            source: None,
         })
     }
 
@@ -461,22 +462,24 @@ impl OAuth {
         let mut attempt = 0;
         let reply = loop {
             attempt += 1;
+            let redact = |t: &str| self.redact(t);
+            let failed = |e: reqwest::Error| (transport_message(&e), http_cause(e, &redact));
             let reply = match http.get(url.clone()).send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     resp.bytes()
                         .await
                         .map(|body| (status, body))
-                        .map_err(|e| transport_message(&e))
+                        .map_err(failed)
                 }
-                Err(e) => Err(transport_message(&e)),
+                Err(e) => Err(failed(e)),
             };
-            let (step, failure) = match reply {
+            let (step, failure, source) = match reply {
                 Ok((status, body)) => match refresh_step(policy, attempt, Some(status)) {
                     RefreshStep::Accept => break (status, body),
-                    step => (step, format!("HTTP {status}")),
+                    step => (step, format!("HTTP {status}"), None),
                 },
-                Err(message) => (refresh_step(policy, attempt, None), message),
+                Err((message, source)) => (refresh_step(policy, attempt, None), message, source),
             };
             let failure = self.redact(&failure);
             let RefreshStep::Retry(delay) = step else {
@@ -485,6 +488,7 @@ impl OAuth {
                     attempts: attempt,
                     message: failure,
                     timeout: false,
+                    source,
                 });
             };
             tracing::warn!(parent: &span, attempt, failure = %failure, "token refresh failed; retrying");
@@ -518,6 +522,7 @@ impl OAuth {
                 message: format!(
                     "the token reply (HTTP {status}) lacks access_token or refresh_token; check that OAuthTokens::server_endpoint is the Bitrix24 OAuth server (https://oauth.bitrix.info/rest/)"
                 ),
+                source: None,
             });
         };
 
@@ -643,6 +648,7 @@ impl Auth {
             serde_json::to_vec(v).map_err(|e| Error::InvalidRequest {
                 method: method.to_owned(),
                 message: format!("the parameters do not serialize to JSON: {e}"),
+                source: Some(Arc::new(e)),
             })
         };
         match self {
@@ -661,6 +667,7 @@ impl Auth {
                     .map_err(|e| Error::InvalidRequest {
                         method: method.to_owned(),
                         message: format!("the method name does not form a URL: {e}"),
+                        source: None,
                     })?;
                 let mut with_auth = params.clone();
                 with_auth.insert("auth".into(), Value::String(snap.access_token));

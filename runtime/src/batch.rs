@@ -47,7 +47,7 @@ use crate::calls::{
 };
 use crate::engine::{Engine, RawCommand};
 use crate::entity::{CreatePayload, Entity, UpdatePayload};
-use crate::error::{Error, decode_error};
+use crate::error::{Error, json_decode_error};
 use crate::list::{ListQuery, Page};
 use crate::php;
 use crate::transport::{BATCH_SIZE, PhpMap, u64_of};
@@ -111,11 +111,12 @@ impl fmt::Debug for Batch {
 }
 
 fn decode_entity<E: Entity>(method: &str, r: &CommandResult) -> Result<E, Error> {
-    E::deserialize(&r.result).map_err(|e| decode_error(method, e))
+    E::deserialize(&r.result).map_err(|e| json_decode_error(method, e, &str::to_owned))
 }
 
 fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Error> {
-    let items = Vec::<E>::deserialize(&r.result).map_err(|e| decode_error(method, e))?;
+    let items = Vec::<E>::deserialize(&r.result)
+        .map_err(|e| json_decode_error(method, e, &str::to_owned))?;
     Ok(Page {
         items,
         total: r.total,
@@ -190,6 +191,7 @@ impl Batch {
                                 "command {index} sets {} to {}, which a batch command cannot express (commands are query strings, with no null or empty list); send this call directly, for example client.update(..), or leave the value out",
                                 e.path, e.what
                             ),
+                            source: None,
                         });
                     }
                     Some(String::new())
@@ -293,6 +295,7 @@ impl Batch {
             Ok(_) | Err(_) => Err(Error::InvalidRequest {
                 method: method.to_owned(),
                 message: "batch command parameters must be a JSON object".into(),
+                source: None,
             }),
         };
         let body = if method
@@ -303,6 +306,7 @@ impl Batch {
                 method: method.to_owned(),
                 message: "a batch cannot contain another batch (ERROR_BATCH_METHOD_NOT_ALLOWED)"
                     .into(),
+                source: None,
             })
         } else {
             body
@@ -472,6 +476,7 @@ impl BatchResults {
             None => Err(Error::InvalidRequest {
                 method: method.to_owned(),
                 message: "this handle belongs to another batch".into(),
+                source: None,
             }),
         }
     }

@@ -2,6 +2,8 @@
 //! delete, their options, and the checks of their results. The client and the batch build
 //! their requests here, so a command means the same in both.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -106,10 +108,12 @@ pub(crate) fn to_params(method: &str, params: impl Serialize) -> Result<Map<Stri
                 "parameters must be a JSON object such as {{\"id\": 5}}, not {}",
                 kind(&other)
             ),
+            source: None,
         }),
         Err(e) => Err(Error::InvalidRequest {
             method: method.to_owned(),
             message: format!("the parameters do not serialize to JSON: {e}"),
+            source: Some(Arc::new(e)),
         }),
     }
 }
@@ -172,10 +176,12 @@ fn payload_object(method: &str, payload: &impl Serialize) -> Result<Map<String, 
                 "the payload must serialize to a JSON object of fields, not {}; this is a bug in the generated type",
                 kind(&other)
             ),
+            source: None,
         }),
         Err(e) => Err(Error::InvalidRequest {
             method: method.to_owned(),
             message: format!("the payload does not serialize: {e}"),
+            source: Some(Arc::new(e)),
         }),
     }
 }
@@ -189,6 +195,7 @@ pub(crate) fn decode_new_id<E: Entity>(method: &str, v: &Value) -> Result<E::Id,
             message: format!(
                 "expected the new record's id (a positive integer), got {v}; the record may have been created, so look for it on the portal before adding it again"
             ),
+            source: None,
         }),
     }
 }
@@ -204,6 +211,7 @@ pub(crate) fn expect_true(method: &str, v: &Value) -> Result<(), Error> {
             message: format!(
                 "expected `true`, got {other}; the portal did not confirm the change, so read the record to see whether it changed"
             ),
+            source: None,
         }),
     }
 }

@@ -277,6 +277,7 @@ impl Client {
                 message:
                     "use client.batch() to send a batch: it chunks, paces and decodes the commands"
                         .into(),
+                source: None,
             });
         }
         let params = to_params(method, params)?;
@@ -406,5 +407,39 @@ mod tests {
                 .is_err()
         );
         assert_eq!(c.redact("x topsecret42 y"), "x *** y");
+    }
+
+    #[tokio::test]
+    async fn errors_keep_their_cause_without_secrets() {
+        use std::error::Error as _;
+        // Nothing listens on port 1: the connection is refused.
+        let c = Client::builder()
+            .webhook("http://127.0.0.1:1/rest/1/topsecret42/")
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let err = c.call("crm.deal.list", ()).await.unwrap_err();
+        assert!(matches!(err, Error::Connect { .. }), "{err}");
+        let copy = err.clone();
+        let cause = copy.source().expect("the reqwest error is kept");
+        assert!(
+            cause.downcast_ref::<reqwest::Error>().is_some(),
+            "{cause:?}"
+        );
+        for text in [format!("{err} {err:?}"), format!("{cause} {cause:?}")] {
+            assert!(!text.contains("topsecret42"), "{text}");
+        }
+
+        let json = serde_json::from_str::<u64>("\"x\"").unwrap_err();
+        let err = crate::error::json_decode_error("crm.deal.get", json, &str::to_owned);
+        let cause = err.source().expect("the serde_json error is kept");
+        assert!(cause.downcast_ref::<serde_json::Error>().is_some());
+        // A cause whose text holds a secret is left out.
+        let json = serde_json::from_str::<u64>("\"topsecret42\"").unwrap_err();
+        let err = crate::error::json_decode_error("crm.deal.get", json, &|t: &str| {
+            t.replace("topsecret42", "***")
+        });
+        assert!(err.source().is_none());
+        assert!(!format!("{err} {err:?}").contains("topsecret42"));
     }
 }

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::auth::{Auth, transport_message};
-use crate::error::{ApiErrorCode, Error};
+use crate::error::{ApiErrorCode, Error, http_cause};
 use crate::limits::{LeakyBucket, OperatingTracker, Plan, TimeReport};
 use crate::retry::{self, Context, RetryPolicy, Step};
 use crate::transport::{BATCH_SIZE, BatchResult, Outcome, Response, TimeBlock, parse_answer};
@@ -86,6 +86,7 @@ pub(crate) fn check_method(method: &str) -> Result<(), Error> {
         Err(Error::InvalidRequest {
             method: method.chars().take(80).collect(),
             message: "a REST method name consists of letters, digits, dots and underscores (for example crm.deal.list)".into(),
+            source: None,
         })
     }
 }
@@ -324,14 +325,19 @@ impl Engine {
             .body(body)
             .send()
             .await;
+        let redact = |t: &str| self.redact(t);
         let lost = |e: reqwest::Error| Outcome::Lost {
             message: self.redact(&transport_message(&e)),
             timeout: e.is_timeout(),
+            source: http_cause(e, &redact),
         };
         let resp = match sent {
             Ok(r) => r,
             Err(e) if e.is_connect() => {
-                return Outcome::NoConnection(self.redact(&transport_message(&e)));
+                return Outcome::NoConnection {
+                    message: self.redact(&transport_message(&e)),
+                    source: http_cause(e, &redact),
+                };
             }
             Err(e) => return lost(e),
         };

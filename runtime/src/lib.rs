@@ -48,7 +48,7 @@ pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
 pub use batch::{Batch, BatchResults, Handle};
 pub use calls::{AddParams, CallOptions, UpdateParams};
 pub use client::{Client, ClientBuilder};
-pub use error::{ApiError, ApiErrorCode, Error};
+pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
 pub use list::ParallelStream;
 pub use list::{ListQuery, ListStream, Order, Page};

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{ApiErrorCode, Error};
+use crate::error::{ApiErrorCode, Cause, Error};
 use crate::transport::{Outcome, Response, TimeBlock};
 
 /// Retry settings of a [`Client`](crate::Client); see the module documentation for which
@@ -131,7 +131,10 @@ pub(crate) enum Verdict<T> {
         code: ApiErrorCode,
     },
     /// No connection could be made: not executed.
-    Connect(String),
+    Connect {
+        message: String,
+        source: Option<Cause>,
+    },
     /// 401 `expired_token`.
     Expired(Error),
     /// The outcome is unknown: `cause` describes it; `error` is what to report when retries
@@ -183,14 +186,19 @@ pub(crate) fn classify<T>(outcome: Outcome<T>) -> Verdict<T> {
         }
         Outcome::Status { error, .. } | Outcome::NotJson { error, .. } => Verdict::Fatal(error),
         Outcome::Undecodable(error) => Verdict::Fatal(error),
-        Outcome::NoConnection(message) => Verdict::Connect(message),
-        Outcome::Lost { message, timeout } => Verdict::Unknown {
+        Outcome::NoConnection { message, source } => Verdict::Connect { message, source },
+        Outcome::Lost {
+            message,
+            timeout,
+            source,
+        } => Verdict::Unknown {
             cause: message.clone(),
             error: Error::Transport {
                 method: String::new(),
                 attempts: 0,
                 message,
                 timeout,
+                source,
             },
         },
         Outcome::Redirect { status, location } => Verdict::Moved { status, location },
@@ -266,12 +274,13 @@ pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>)
             at_least: cx.limit_wait.min(cx.policy.max_delay),
             maybe_executed: false,
         },
-        Verdict::Connect(message) if last => Step::Fail(Error::Connect {
+        Verdict::Connect { message, source } if last => Step::Fail(Error::Connect {
             method: cx.method.to_owned(),
             attempts: cx.attempt,
             message,
+            source,
         }),
-        Verdict::Connect(_) => Step::Retry {
+        Verdict::Connect { .. } => Step::Retry {
             at_least: Duration::ZERO,
             maybe_executed: false,
         },
@@ -282,12 +291,16 @@ pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>)
         Verdict::Unknown { error, .. } if !cx.policy.retry_unknown_outcome || last => {
             Step::Fail(match error {
                 Error::Transport {
-                    message, timeout, ..
+                    message,
+                    timeout,
+                    source,
+                    ..
                 } => Error::Transport {
                     method: cx.method.to_owned(),
                     attempts: cx.attempt,
                     message,
                     timeout,
+                    source,
                 },
                 other => other,
             })
@@ -331,6 +344,7 @@ pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>)
                 Err(e) => Step::Fail(Error::Decode {
                     method: cx.method.to_owned(),
                     message: e.to_string(),
+                    source: Some(std::sync::Arc::new(e)),
                 }),
             }
         }
@@ -464,6 +478,14 @@ mod tests {
         Outcome::Lost {
             message: "timed out".into(),
             timeout: true,
+            source: None,
+        }
+    }
+
+    fn no_connection() -> Outcome<Value> {
+        Outcome::NoConnection {
+            message: "refused".into(),
+            source: None,
         }
     }
 
@@ -569,12 +591,12 @@ mod tests {
             // No connection: not executed, retried for writes too.
             (
                 "no connection",
-                step(Outcome::NoConnection("refused".into()), 1, write),
+                step(no_connection(), 1, write),
                 "retry at least 0ms",
             ),
             (
                 "no connection, last",
-                step(Outcome::NoConnection("refused".into()), 3, write),
+                step(no_connection(), 3, write),
                 "fail: crm.deal.get: could not connect to the portal after 3 attempt(s): refused",
             ),
             // Expired tokens: one refresh, OAuth only.

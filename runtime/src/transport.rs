@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{ApiError, ApiErrorCode, Error, decode_error, snippet};
+use crate::error::{ApiError, ApiErrorCode, Cause, Error, json_decode_error, snippet};
 use crate::limits::TimeReport;
 
 /// The portal's fixed page size.
@@ -170,9 +170,16 @@ pub(crate) enum Outcome<T> {
     /// A successful answer whose `result` does not decode ([`Error::Decode`]).
     Undecodable(Error),
     /// No connection could be made, so nothing was sent.
-    NoConnection(String),
+    NoConnection {
+        message: String,
+        source: Option<Cause>,
+    },
     /// The request went out, but its answer was lost (dropped connection, timeout).
-    Lost { message: String, timeout: bool },
+    Lost {
+        message: String,
+        timeout: bool,
+        source: Option<Cause>,
+    },
     /// A redirect (3xx) to `location`, as sent.
     Redirect { status: u16, location: String },
 }
@@ -188,7 +195,7 @@ impl<T> Outcome<T> {
                 format!("HTTP {status} with a body that is not JSON")
             }
             Outcome::Undecodable(e) => e.to_string(),
-            Outcome::NoConnection(m) => format!("could not connect: {m}"),
+            Outcome::NoConnection { message, .. } => format!("could not connect: {message}"),
             Outcome::Lost { message, .. } => format!("the answer was lost: {message}"),
             Outcome::Redirect { status, .. } => format!("HTTP {status} redirect"),
         }
@@ -275,6 +282,7 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                                 "the answer (HTTP {status}) has no `result`: {:?}; check that the address is the portal's REST endpoint",
                                 redact(&snippet(body))
                             ),
+                            source: None,
                         });
                     }
                 },
@@ -300,7 +308,7 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                 }
             }
             if (200..300).contains(&status) {
-                Outcome::Undecodable(decode_error(method, redact(&error.to_string())))
+                Outcome::Undecodable(json_decode_error(method, error, redact))
             } else {
                 by_status(method, status, content_type, body, redact)
             }

@@ -31,6 +31,7 @@ pub(crate) fn accept_fast_page<E: Entity>(
             return Err(Error::Decode {
                 method: method.to_owned(),
                 message: "a row has no ID although the export selects it, so the export cannot continue without risking repeated or skipped rows; check that nothing between the client and the portal rewrites the answers".into(),
+                source: None,
             });
         };
         let id: u64 = id.into();
@@ -48,6 +49,7 @@ pub(crate) fn accept_fast_page<E: Entity>(
                         "the portal returned ID {id} after ID {prev} in an export ordered by ID {}; the rows are out of order, so the export stops instead of repeating or skipping rows. Every row before this error was yielded once: to resume, export again with a filter on ID beyond {prev}",
                         direction.as_str()
                     ),
+                    source: None,
                 });
             }
         }
@@ -156,6 +158,7 @@ pub(crate) async fn fetch_fast<E: Entity>(
                 Error::Decode {
                     method: method.to_owned(),
                     message: "internal: an offset position in a fast export".into(),
+                    source: None,
                 },
             );
         }

@@ -67,6 +67,7 @@ pub(crate) fn stalled<E>(
         Some(refusal.unwrap_or_else(|| Error::Decode {
             method: plan.method.clone(),
             message: "the portal's batch answers make no progress (no rows, no error); try the export again later".into(),
+            source: None,
         }))
     } else {
         None

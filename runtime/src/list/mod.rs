@@ -225,6 +225,7 @@ impl<E: Entity> ListQuery<E> {
             _ => Err(Error::Decode {
                 method,
                 message: "the answer has no `total`, so the portal did not count the rows; count the rows of list().all() instead".into(),
+                source: None,
             }),
         }
     }

@@ -119,6 +119,7 @@ impl ListParams {
                 "the list parameter {} is {}, which a batch command cannot express; remove it from the filter",
                 e.path, e.what
             ),
+            source: None,
         })
     }
 }
