@@ -1,16 +1,4 @@
-//! Authentication: incoming webhooks and OAuth applications.
-//!
-//! - An **incoming webhook** URL (`https://{portal}/rest/{user_id}/{code}/`) carries its secret
-//!   code in the path. It is validated when the client is built: HTTPS is required, except for
-//!   loopback hosts (an emulator on `127.0.0.1`) or after an explicit
-//!   [`allow_insecure_http`](crate::ClientBuilder::allow_insecure_http).
-//! - An **OAuth application** sends its access token in the `auth` parameter. When the portal
-//!   answers 401 `expired_token`, the client refreshes the token once (concurrent callers share
-//!   one refresh) and repeats the call. Each refresh returns a new refresh token, and the old one
-//!   stops working, so the new pair is handed to a [`TokenStore`] at once: store it durably, or
-//!   the application loses access on restart.
-//!
-//! Secrets never appear in `Debug` or `Display` output, errors or traces.
+//! Authentication: incoming webhooks and OAuth applications (documented on [`OAuthTokens`]).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,6 +128,20 @@ impl Webhook {
 /// The tokens and settings of an OAuth application installed on a portal.
 ///
 /// `Debug` shows no secrets.
+///
+/// Authentication: incoming webhooks and OAuth applications.
+///
+/// - An **incoming webhook** URL (`https://{portal}/rest/{user_id}/{code}/`) carries its secret
+///   code in the path. It is validated when the client is built: HTTPS is required, except for
+///   loopback hosts (an emulator on `127.0.0.1`) or after an explicit
+///   [`allow_insecure_http`](crate::ClientBuilder::allow_insecure_http).
+/// - An **OAuth application** sends its access token in the `auth` parameter. When the portal
+///   answers 401 `expired_token`, the client refreshes the token once (concurrent callers share
+///   one refresh) and repeats the call. Each refresh returns a new refresh token, and the old one
+///   stops working, so the new pair is handed to a [`TokenStore`] at once: store it durably, or
+///   the application loses access on restart.
+///
+/// Secrets never appear in `Debug` or `Display` output, errors or traces.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct OAuthTokens {
     /// The access token (lives one hour).

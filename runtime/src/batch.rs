@@ -1,38 +1,4 @@
 //! Typed `batch` calls: many commands in one HTTP request.
-//!
-//! ```no_run
-//! # use bitrix_runtime::{Client, Entity, CreatePayload};
-//! # async fn demo<D: Entity>(client: Client, new: D::New, id: D::Id) -> Result<(), bitrix_runtime::Error> {
-//! let mut batch = client.batch();
-//! let created = batch.add(&new);         // Handle<D::Id>
-//! let existing = batch.get::<D>(id);     // Handle<D>
-//! let results = batch.halt(true).send().await?;
-//! let new_id = results.get(created)?;
-//! let record = results.get(existing)?;
-//! # let _ = (new_id, record); Ok(()) }
-//! ```
-//!
-//! - At most 50 commands go in one request; a longer batch is sent in chunks of 50, one after
-//!   another (commands cannot refer to results of another chunk; the typed builder has no
-//!   references at all).
-//! - A batch costs one request of the rate limit; each command's execution time counts
-//!   against its own method's operating limit (`result_time`).
-//! - Each command has its own result or error ([`BatchResults::get`]). With `halt`, the
-//!   portal stops at the first failing command, and the later ones report
-//!   [`Error::NotExecuted`] (later chunks are not sent).
-//! - [`Batch::send`] returns an error only when the FIRST request fails. When a later chunk's
-//!   request fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the
-//!   earlier chunks have already run: their results stay available, the failed chunk's
-//!   commands report that request's error, and the chunks after it are not sent
-//!   ([`Error::NotExecuted`]). So a caller never loses track of records that were created.
-//! - **Clearing a field is not possible inside a batch**: commands travel as PHP query strings,
-//!   which cannot express `null` or an empty list. A payload that needs them (a cleared
-//!   multiple field, an empty list) makes [`Batch::send`] fail with
-//!   [`Error::InvalidRequest`] before anything is sent; send such updates with
-//!   [`Client::update`](crate::Client::update). (Clearing a single-value field sends `""`, which a query string can
-//!   carry.)
-//! - A batch is retried after failures whose outcome is unknown only when every command is a
-//!   read (or was marked idempotent, or [`Batch::idempotent`] says so).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -92,7 +58,43 @@ struct Command {
     idempotent: bool,
 }
 
-/// A typed batch builder; see the [module documentation](self).
+/// A typed batch builder.
+///
+/// Typed `batch` calls: many commands in one HTTP request.
+///
+/// ```no_run
+/// # use bitrix_runtime::{Client, Entity, CreatePayload};
+/// # async fn demo<D: Entity>(client: Client, new: D::New, id: D::Id) -> Result<(), bitrix_runtime::Error> {
+/// let mut batch = client.batch();
+/// let created = batch.add(&new);         // Handle<D::Id>
+/// let existing = batch.get::<D>(id);     // Handle<D>
+/// let results = batch.halt(true).send().await?;
+/// let new_id = results.get(created)?;
+/// let record = results.get(existing)?;
+/// # let _ = (new_id, record); Ok(()) }
+/// ```
+///
+/// - At most 50 commands go in one request; a longer batch is sent in chunks of 50, one after
+///   another (commands cannot refer to results of another chunk; the typed builder has no
+///   references at all).
+/// - A batch costs one request of the rate limit; each command's execution time counts
+///   against its own method's operating limit (`result_time`).
+/// - Each command has its own result or error ([`BatchResults::get`]). With `halt`, the
+///   portal stops at the first failing command, and the later ones report
+///   [`Error::NotExecuted`] (later chunks are not sent).
+/// - [`Batch::send`] returns an error only when the FIRST request fails. When a later chunk's
+///   request fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the
+///   earlier chunks have already run: their results stay available, the failed chunk's
+///   commands report that request's error, and the chunks after it are not sent
+///   ([`Error::NotExecuted`]). So a caller never loses track of records that were created.
+/// - **Clearing a field is not possible inside a batch**: commands travel as PHP query strings,
+///   which cannot express `null` or an empty list. A payload that needs them (a cleared
+///   multiple field, an empty list) makes [`Batch::send`] fail with
+///   [`Error::InvalidRequest`] before anything is sent; send such updates with
+///   [`Client::update`](crate::Client::update). (Clearing a single-value field sends `""`, which a query string can
+///   carry.)
+/// - A batch is retried after failures whose outcome is unknown only when every command is a
+///   read (or was marked idempotent, or [`Batch::idempotent`] says so).
 pub struct Batch {
     engine: Arc<Engine>,
     commands: Vec<Command>,
@@ -318,7 +320,7 @@ impl Batch {
     /// Sends the commands (in chunks of 50) and returns each one's outcome.
     ///
     /// Fails as a whole only when the first request fails; a later chunk's failure is
-    /// reported per command (see the [module documentation](self)).
+    /// reported per command (see [`Batch`]).
     pub async fn send(self) -> Result<BatchResults, Error> {
         if let Some(e) = self.invalid {
             return Err(e);

@@ -1,21 +1,4 @@
-//! The [`Client`]: typed CRUD on generated entities, list queries, batch, and an untyped
-//! escape hatch, all sharing one rate limiter, operating-time tracker, retry policy and
-//! authentication.
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), bitrix_runtime::Error> {
-//! use bitrix_runtime::{Client, Plan, RetryPolicy};
-//!
-//! let client = Client::builder()
-//!     .webhook("https://portal.bitrix24.ru/rest/1/abc123/")
-//!     .plan(Plan::Regular)
-//!     .retry(RetryPolicy::default())
-//!     .build()?;
-//! let stages = client
-//!     .call("crm.status.list", serde_json::json!({"filter": {"ENTITY_ID": "DEAL_STAGE"}}))
-//!     .await?;
-//! # let _ = stages; Ok(()) }
-//! ```
+//! The client: a facade over the engine (typed CRUD, list queries, batch, the untyped escape hatch).
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -43,6 +26,25 @@ use crate::transport::Response;
 /// A connection to one portal. Cheap to clone (an `Arc`); clones share the rate limiter, the
 /// operating-time tracker, the OAuth tokens and the HTTP connection pool, so one client can be
 /// used from many tasks at once.
+///
+/// The [`Client`]: typed CRUD on generated entities, list queries, batch, and an untyped
+/// escape hatch, all sharing one rate limiter, operating-time tracker, retry policy and
+/// authentication.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), bitrix_runtime::Error> {
+/// use bitrix_runtime::{Client, Plan, RetryPolicy};
+///
+/// let client = Client::builder()
+///     .webhook("https://portal.bitrix24.ru/rest/1/abc123/")
+///     .plan(Plan::Regular)
+///     .retry(RetryPolicy::default())
+///     .build()?;
+/// let stages = client
+///     .call("crm.status.list", serde_json::json!({"filter": {"ENTITY_ID": "DEAL_STAGE"}}))
+///     .await?;
+/// # let _ = stages; Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     engine: Arc<Engine>,

@@ -29,7 +29,7 @@ pub(crate) struct Settings {
     pub allow_insecure: bool,
 }
 
-/// See the [module documentation](self).
+/// The engine; see the [module documentation](self).
 pub(crate) struct Engine {
     http: reqwest::Client,
     auth: Auth,

@@ -1,10 +1,4 @@
 //! The client's one error type.
-//!
-//! Every failure of a call is an [`Error`]: configuration mistakes, transport failures, HTTP
-//! statuses without a Bitrix body, API errors with a typed [`ApiErrorCode`], bodies that are not
-//! JSON, and values the generated types cannot decode. Messages say what happened and what to
-//! do; they never contain the webhook code, tokens or the client secret (server-sourced text is
-//! redacted before it is put into an error).
 
 use std::fmt;
 use std::sync::Arc;
@@ -284,6 +278,14 @@ impl fmt::Display for ApiError {
 /// `Display` says what happened and what to do; [`source`](std::error::Error::source) gives
 /// the underlying `reqwest` or `serde_json` error where there is one (it never holds a URL or
 /// a secret).
+///
+/// The client's one error type.
+///
+/// Every failure of a call is an [`Error`]: configuration mistakes, transport failures, HTTP
+/// statuses without a Bitrix body, API errors with a typed [`ApiErrorCode`], bodies that are not
+/// JSON, and values the generated types cannot decode. Messages say what happened and what to
+/// do; they never contain the webhook code, tokens or the client secret (server-sourced text is
+/// redacted before it is put into an error).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {

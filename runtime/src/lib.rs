@@ -26,18 +26,20 @@ pub mod patch;
 pub mod query;
 pub mod types;
 
-// The HTTP client.
-pub mod auth;
-pub mod batch;
+// The HTTP client: private modules, every user-facing type re-exported below (one path each).
+// Dependency order: error, limits, php <- transport <- retry <- auth <- engine <- calls, list
+// <- batch <- client.
+mod auth;
+mod batch;
 mod calls;
-pub mod client;
+mod client;
 mod engine;
-pub mod error;
-pub mod limits;
-pub mod list;
+mod error;
+mod limits;
+mod list;
 mod php;
-pub mod retry;
-pub mod transport;
+mod retry;
+mod transport;
 
 pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, StandardDeal, UpdatePayload};
 pub use patch::Patch;
@@ -45,15 +47,21 @@ pub use query::{Field, Filter};
 
 // The HTTP client.
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
-pub use batch::{Batch, BatchResults, Handle};
+pub use batch::{Batch, BatchResults, CommandResult, Handle};
 pub use calls::{AddParams, CallOptions, UpdateParams};
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
-pub use list::ParallelStream;
-pub use list::{ListQuery, ListStream, Order, Page};
+pub use list::{ListQuery, ListStream, Order, Page, ParallelStream};
 pub use retry::RetryPolicy;
 pub use transport::{Response, TimeBlock};
+
+/// Hooks for this crate's own benchmarks. Not a public API: it changes without notice.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::transport::decode_ok_answer;
+}
 
 #[cfg(feature = "macros")]
 pub use bitrix_macros::bitrix_entity;

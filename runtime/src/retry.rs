@@ -1,22 +1,9 @@
-//! When the client repeats a call, and how long it waits in between.
-//!
-//! The rule is that a retry never duplicates a write:
-//!
-//! | failure | was it executed? | retried |
-//! |---|---|---|
-//! | 503 `QUERY_LIMIT_EXCEEDED`, 429 `OPERATION_TIME_LIMIT` | no: refused before execution | always |
-//! | no connection could be made | no | always |
-//! | 401 `expired_token` (OAuth) | no | once, after one shared refresh |
-//! | 5xx, `OVERLOAD_LIMIT`, dropped connection, timeout, HTML body | unknown | reads and calls marked idempotent only |
-//! | anything else (4xx, API errors, decode errors) | - | never |
-//!
-//! A write whose outcome is unknown fails with
-//! [`Error::OutcomeUnknown`] instead of being repeated.
+//! When the client repeats a call: the policy's settings and its one decision function.
 //!
 //! The whole policy is in this file: `classify` says what an attempt's outcome means (the
-//! middle column above), `decide` turns it into the next step of the engine's one request
-//! loop, `refresh_step` does the same for an OAuth token refresh, and `stalled_too_long` ends
-//! an export whose batches make no progress. All four are pure: the
+//! middle column of the table on [`RetryPolicy`]), `decide` turns it into the next step of the
+//! engine's one request loop, `refresh_step` does the same for an OAuth token refresh, and
+//! `stalled_too_long` ends an export whose batches make no progress. All four are pure: the
 //! engine does the sleeping, sending and bookkeeping.
 
 use std::time::Duration;
@@ -29,8 +16,21 @@ use url::Url;
 use crate::error::{ApiErrorCode, Cause, Error};
 use crate::transport::{Outcome, Response, TimeBlock};
 
-/// Retry settings of a [`Client`](crate::Client); see the module documentation for which
-/// failures are retried.
+/// Retry settings of a [`Client`](crate::Client): when it repeats a call, and how long it
+/// waits in between.
+///
+/// The rule is that a retry never duplicates a write:
+///
+/// | failure | was it executed? | retried |
+/// |---|---|---|
+/// | 503 `QUERY_LIMIT_EXCEEDED`, 429 `OPERATION_TIME_LIMIT` | no: refused before execution | always |
+/// | no connection could be made | no | always |
+/// | 401 `expired_token` (OAuth) | no | once, after one shared refresh |
+/// | 5xx, `OVERLOAD_LIMIT`, dropped connection, timeout, HTML body | unknown | reads and calls marked idempotent only |
+/// | anything else (4xx, API errors, decode errors) | - | never |
+///
+/// A write whose outcome is unknown fails with [`Error::OutcomeUnknown`] instead of being
+/// repeated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in total, including the first (at least 1).
@@ -146,7 +146,7 @@ pub(crate) enum Verdict<T> {
     Fatal(Error),
 }
 
-/// What an attempt's outcome means: the table of the module documentation.
+/// What an attempt's outcome means: the table of [`RetryPolicy`].
 pub(crate) fn classify<T>(outcome: Outcome<T>) -> Verdict<T> {
     let unknown = |status: u16, what: String, error: Error| Verdict::Unknown {
         cause: format!("the portal answered HTTP {status}{what}"),

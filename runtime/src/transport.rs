@@ -216,7 +216,7 @@ fn read_envelope<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<Envelop
 
 /// Decodes a successful answer body exactly as the client does (the decode benchmark measures
 /// this route). Not a stable API: the client's calls return typed results and errors.
-#[doc(hidden)]
+#[cfg(feature = "bench-internals")]
 pub fn decode_ok_answer<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<Response<T>> {
     use serde::de::Error as _;
     let env = read_envelope::<T>(body)?;

@@ -1,29 +1,4 @@
-//! Typed list queries and exports.
-//!
-//! A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
-//! [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
-//! user fields included (`*`, `UF_*` and the standard multiple fields).
-//!
-//! [`ListQuery::stream`] exports every matching row with bounded memory:
-//!
-//! - **fast method** (when the order is empty or by `ID` only): pages are chained by id,
-//!   `filter[>ID]` = the last id seen, `order[ID]=ASC`, `start=-1` (no counting, which is what
-//!   makes it fast on big portals). The first request holds the first page and a probe for the
-//!   far end of the id range (one page in the opposite order, ids only), so a small result
-//!   costs one request. After that up to 50 pages go in one `batch`, each page's filter
-//!   referring to the previous page's last id (`$result[c{n}][49][ID]`): 2,500 rows per HTTP
-//!   request. The number of chained pages follows the rows still expected (the density of
-//!   matching ids times the id range left), because a chain reference after a short page
-//!   cannot resolve and the portal would run the rest of the batch as `ID > 0` queries. Every
-//!   id is checked to be strictly increasing, so a row can neither repeat nor be skipped by
-//!   the chaining, and a failed command resumes from the last id seen. The export ends on a
-//!   short page, so rows created during the export past the probe's end are still read.
-//! - **offset pages** (any other order): `start=0, 50, 100, ...` with the portal's counting,
-//!   50 pages per batch after the first. `ID` is appended to the order as a tie-breaker.
-//!   Offset pages are only consistent if the matching rows do not change during the export.
-//!
-//! While rows of one request are consumed, the next request is already on its way: at most
-//! two requests' rows (5,000) are held in memory.
+//! Typed list queries and exports (documented on [`ListQuery`]).
 
 mod chain;
 mod cursor;
@@ -53,7 +28,34 @@ use parallel::{BoxedRows, partitioned};
 use params::default_select;
 use plan::{ExportPlan, Mode};
 
-/// A typed `crm.*.list` query; see the [module documentation](self).
+/// A typed `crm.*.list` query; see the [module documentation](crate::ListQuery).
+///
+/// Typed list queries and exports.
+///
+/// A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
+/// [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
+/// user fields included (`*`, `UF_*` and the standard multiple fields).
+///
+/// [`ListQuery::stream`] exports every matching row with bounded memory:
+///
+/// - **fast method** (when the order is empty or by `ID` only): pages are chained by id,
+///   `filter[>ID]` = the last id seen, `order[ID]=ASC`, `start=-1` (no counting, which is what
+///   makes it fast on big portals). The first request holds the first page and a probe for the
+///   far end of the id range (one page in the opposite order, ids only), so a small result
+///   costs one request. After that up to 50 pages go in one `batch`, each page's filter
+///   referring to the previous page's last id (`$result[c{n}][49][ID]`): 2,500 rows per HTTP
+///   request. The number of chained pages follows the rows still expected (the density of
+///   matching ids times the id range left), because a chain reference after a short page
+///   cannot resolve and the portal would run the rest of the batch as `ID > 0` queries. Every
+///   id is checked to be strictly increasing, so a row can neither repeat nor be skipped by
+///   the chaining, and a failed command resumes from the last id seen. The export ends on a
+///   short page, so rows created during the export past the probe's end are still read.
+/// - **offset pages** (any other order): `start=0, 50, 100, ...` with the portal's counting,
+///   50 pages per batch after the first. `ID` is appended to the order as a tie-breaker.
+///   Offset pages are only consistent if the matching rows do not change during the export.
+///
+/// While rows of one request are consumed, the next request is already on its way: at most
+/// two requests' rows (5,000) are held in memory.
 pub struct ListQuery<E: Entity> {
     engine: Arc<Engine>,
     filter: Filter<E>,
@@ -235,7 +237,7 @@ impl<E: Entity> ListQuery<E> {
         self.stream().try_collect().await
     }
 
-    /// Every matching row as a stream; see the [module documentation](self).
+    /// Every matching row as a stream; see the [module documentation](crate::ListQuery).
     pub fn stream(&self) -> ListStream<E> {
         ListStream::from_plan(self.export_plan())
     }
