@@ -27,8 +27,9 @@ pub mod query;
 pub mod types;
 
 // The HTTP client: private modules, every user-facing type re-exported below (one path each).
-// Dependency order: error, limits, php <- transport <- retry <- auth <- engine <- calls, list
-// <- batch <- client.
+// Imports point one way: error, limits, php <- transport (the wire) <- retry (the policy) <-
+// auth <- engine (the one request loop) <- list <- batch <- client (the facade); calls (the
+// bodies of typed calls) needs only error and transport, and serves batch and client.
 mod auth;
 mod batch;
 mod calls;
