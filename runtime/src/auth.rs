@@ -129,7 +129,7 @@ impl Webhook {
 ///
 /// `Debug` shows no secrets.
 ///
-/// Authentication: incoming webhooks and OAuth applications.
+/// A client authenticates with an incoming webhook or as an OAuth application:
 ///
 /// - An **incoming webhook** URL (`https://{portal}/rest/{user_id}/{code}/`) carries its secret
 ///   code in the path. It is validated when the client is built: HTTPS is required, except for

@@ -58,9 +58,7 @@ struct Command {
     idempotent: bool,
 }
 
-/// A typed batch builder.
-///
-/// Typed `batch` calls: many commands in one HTTP request.
+/// A typed batch builder (`client.batch()`): many commands in one HTTP request.
 ///
 /// ```no_run
 /// # use bitrix_runtime::{Client, Entity, CreatePayload};

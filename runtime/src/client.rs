@@ -27,8 +27,8 @@ use crate::transport::Response;
 /// operating-time tracker, the OAuth tokens and the HTTP connection pool, so one client can be
 /// used from many tasks at once.
 ///
-/// The [`Client`]: typed CRUD on generated entities, list queries, batch, and an untyped
-/// escape hatch, all sharing one rate limiter, operating-time tracker, retry policy and
+/// It offers typed CRUD on generated entities, list queries, batch, and an untyped escape
+/// hatch, all sharing one rate limiter, operating-time tracker, retry policy and
 /// authentication.
 ///
 /// ```no_run

@@ -279,8 +279,6 @@ impl fmt::Display for ApiError {
 /// the underlying `reqwest` or `serde_json` error where there is one (it never holds a URL or
 /// a secret).
 ///
-/// The client's one error type.
-///
 /// Every failure of a call is an [`Error`]: configuration mistakes, transport failures, HTTP
 /// statuses without a Bitrix body, API errors with a typed [`ApiErrorCode`], bodies that are not
 /// JSON, and values the generated types cannot decode. Messages say what happened and what to

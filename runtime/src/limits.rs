@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The portal's request-rate plan: the leaky bucket's capacity and drain rate.
 ///
-/// Client-side pacing for the portal's two limits.
+/// The client paces itself for the portal's two limits:
 ///
 /// 1. **Request rate**: the portal keeps a leaky bucket per portal and source IP. Each HTTP
 ///    request adds one; a request above the capacity is refused with 503

@@ -28,9 +28,7 @@ use parallel::{BoxedRows, partitioned};
 use params::default_select;
 use plan::{ExportPlan, Mode};
 
-/// A typed `crm.*.list` query; see the [module documentation](crate::ListQuery).
-///
-/// Typed list queries and exports.
+/// A typed `crm.*.list` query and export (`client.list::<Deal>()`).
 ///
 /// A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
 /// [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
