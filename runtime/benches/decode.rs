@@ -28,7 +28,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bitrix_emulator::{Config, Emulator};
-use bitrix_runtime::transport::decode_ok_answer;
+use bitrix_runtime::bench::decode_ok_answer;
 use bitrix_runtime::{Response, bitrix_entity};
 use criterion::{Criterion, Throughput};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -55,7 +55,7 @@ mod wide {
 }
 use wide::WideDeal;
 
-/// Decodes a page the client's way (`bitrix_runtime::transport::decode_ok_answer`): one UTF-8
+/// Decodes a page the client's way (`bitrix_runtime::bench::decode_ok_answer`, behind the `bench-internals` feature): one UTF-8
 /// check of the whole body, then the `&str` reader (which then skips serde_json's per-string
 /// UTF-8 validation).
 fn decode_typed<E: DeserializeOwned>(body: &[u8]) -> Response<Vec<E>> {

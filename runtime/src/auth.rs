@@ -1,38 +1,18 @@
-//! Authentication: incoming webhooks and OAuth applications.
-//!
-//! - An **incoming webhook** URL (`https://{portal}/rest/{user_id}/{code}/`) carries its secret
-//!   code in the path. It is validated when the client is built: HTTPS is required, except for
-//!   loopback hosts (an emulator on `127.0.0.1`) or after an explicit
-//!   [`allow_insecure_http`](crate::ClientBuilder::allow_insecure_http).
-//! - An **OAuth application** sends its access token in the `auth` parameter. When the portal
-//!   answers 401 `expired_token`, the client refreshes the token once (concurrent callers share
-//!   one refresh) and repeats the call. Each refresh returns a new refresh token, and the old one
-//!   stops working, so the new pair is handed to a [`TokenStore`] at once: store it durably, or
-//!   the application loses access on restart.
-//!
-//! Secrets never appear in `Debug` or `Display` output, errors or traces.
+//! Authentication: incoming webhooks and OAuth applications (documented on [`OAuthTokens`]).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use url::Url;
 
-use crate::error::{ApiError, ApiErrorCode, Error, snippet};
+use crate::error::{ApiError, ApiErrorCode, Error, http_cause, snippet};
+use crate::retry::{RefreshStep, RetryPolicy, refresh_step};
+use crate::transport::{is_loopback, origin};
 
 const REDACTED: &str = "***";
-
-/// Whether `host` is a loopback host (`localhost`, `127.0.0.0/8`, `::1`).
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
 
 fn check_scheme(url: &Url, what: &str, allow_insecure: bool) -> Result<(), Error> {
     match url.scheme() {
@@ -130,6 +110,7 @@ impl Webhook {
         self.base.join(method).map_err(|e| Error::InvalidRequest {
             method: method.to_owned(),
             message: format!("the method name does not form a URL: {e}"),
+            source: None,
         })
     }
 
@@ -144,14 +125,23 @@ impl Webhook {
     }
 }
 
-/// `scheme://host[:port]` of a URL.
-pub(crate) fn origin(url: &Url) -> String {
-    url.origin().ascii_serialization()
-}
-
 /// The tokens and settings of an OAuth application installed on a portal.
 ///
 /// `Debug` shows no secrets.
+///
+/// A client authenticates with an incoming webhook or as an OAuth application:
+///
+/// - An **incoming webhook** URL (`https://{portal}/rest/{user_id}/{code}/`) carries its secret
+///   code in the path. It is validated when the client is built: HTTPS is required, except for
+///   loopback hosts (an emulator on `127.0.0.1`) or after an explicit
+///   [`allow_insecure_http`](crate::ClientBuilder::allow_insecure_http).
+/// - An **OAuth application** sends its access token in the `auth` parameter. When the portal
+///   answers 401 `expired_token`, the client refreshes the token once (concurrent callers share
+///   one refresh) and repeats the call. Each refresh returns a new refresh token, and the old one
+///   stops working, so the new pair is handed to a [`TokenStore`] at once: store it durably, or
+///   the application loses access on restart.
+///
+/// Secrets never appear in `Debug` or `Display` output, errors or traces.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct OAuthTokens {
     /// The access token (lives one hour).
@@ -442,13 +432,13 @@ impl OAuth {
         redact_all(text, &self.secrets())
     }
 
-    /// Refreshes the tokens unless another caller already did since `seen_generation`.
+    /// Refreshes the tokens unless another caller already did since `seen_generation`; the
+    /// policy's [`refresh_step`] decides about retries.
     pub(crate) async fn refresh(
         &self,
         http: &reqwest::Client,
         seen_generation: u64,
-        max_attempts: u32,
-        base_delay: Duration,
+        policy: &RetryPolicy,
     ) -> Result<(), Error> {
         let _guard = self.refresh_lock.lock().await;
         let (refresh_token, client_id, client_secret) = {
@@ -474,33 +464,37 @@ impl OAuth {
         let mut attempt = 0;
         let reply = loop {
             attempt += 1;
-            let result = http.get(url.clone()).send().await;
-            let retryable_failure = match result {
+            let redact = |t: &str| self.redact(t);
+            let failed = |e: reqwest::Error| (transport_message(&e), http_cause(e, &redact));
+            let reply = match http.get(url.clone()).send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    match resp.bytes().await {
-                        Ok(body) => {
-                            if status >= 500 && attempt < max_attempts {
-                                format!("HTTP {status}")
-                            } else {
-                                break (status, body);
-                            }
-                        }
-                        Err(e) => transport_message(&e),
-                    }
+                    resp.bytes()
+                        .await
+                        .map(|body| (status, body))
+                        .map_err(failed)
                 }
-                Err(e) => transport_message(&e),
+                Err(e) => Err(failed(e)),
             };
-            if attempt >= max_attempts.max(1) {
+            let (step, failure, source) = match reply {
+                Ok((status, body)) => match refresh_step(policy, attempt, Some(status)) {
+                    RefreshStep::Accept => break (status, body),
+                    step => (step, format!("HTTP {status}"), None),
+                },
+                Err((message, source)) => (refresh_step(policy, attempt, None), message, source),
+            };
+            let failure = self.redact(&failure);
+            let RefreshStep::Retry(delay) = step else {
                 return Err(Error::Transport {
                     method: "oauth/token".into(),
                     attempts: attempt,
-                    message: self.redact(&retryable_failure),
+                    message: failure,
                     timeout: false,
+                    source,
                 });
-            }
-            tracing::warn!(parent: &span, attempt, failure = %self.redact(&retryable_failure), "token refresh failed; retrying");
-            tokio::time::sleep(base_delay.saturating_mul(attempt)).await;
+            };
+            tracing::warn!(parent: &span, attempt, failure = %failure, "token refresh failed; retrying");
+            tokio::time::sleep(delay).await;
         };
         let (status, body) = reply;
         let parsed: Option<TokenReply> = serde_json::from_slice(&body).ok();
@@ -530,6 +524,7 @@ impl OAuth {
                 message: format!(
                     "the token reply (HTTP {status}) lacks access_token or refresh_token; check that OAuthTokens::server_endpoint is the Bitrix24 OAuth server (https://oauth.bitrix.info/rest/)"
                 ),
+                source: None,
             });
         };
 
@@ -586,6 +581,99 @@ impl OAuth {
                 let message = self.redact(&e.to_string());
                 tracing::error!(parent: &span, error = %message, "the token store failed to save the rotated OAuth tokens; will retry after the next call");
                 Ok(())
+            }
+        }
+    }
+}
+
+/// How a client authenticates: the credentials every request carries.
+pub(crate) enum Auth {
+    Webhook(RwLock<Webhook>),
+    OAuth(Box<OAuth>),
+}
+
+impl Auth {
+    /// What `Debug` shows of it.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Auth::Webhook(_) => "incoming webhook",
+            Auth::OAuth(_) => "OAuth application",
+        }
+    }
+
+    /// The OAuth state, or `None` for a webhook.
+    pub(crate) fn oauth(&self) -> Option<&OAuth> {
+        match self {
+            Auth::OAuth(o) => Some(o),
+            Auth::Webhook(_) => None,
+        }
+    }
+
+    /// The portal's address (`https://portal.bitrix24.ru`), without secrets.
+    pub(crate) fn portal(&self) -> String {
+        match self {
+            Auth::Webhook(w) => w.read().unwrap_or_else(|e| e.into_inner()).portal(),
+            Auth::OAuth(o) => o.portal(),
+        }
+    }
+
+    /// Replaces every secret in `text` by `***`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        match self {
+            Auth::Webhook(w) => {
+                let code = w
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .code()
+                    .to_owned();
+                redact_all(text, &[code])
+            }
+            Auth::OAuth(o) => o.redact(text),
+        }
+    }
+
+    /// Uses the portal's new address (after a redirect) from now on.
+    pub(crate) fn rebase(&self, portal: &Url) {
+        match self {
+            Auth::Webhook(w) => w.write().unwrap_or_else(|e| e.into_inner()).rebase(portal),
+            Auth::OAuth(o) => o.rebase(portal),
+        }
+    }
+
+    /// The URL and JSON body of one attempt, and the token generation it used.
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(Url, Vec<u8>, u64), Error> {
+        let encode = |v: &Map<String, Value>| {
+            serde_json::to_vec(v).map_err(|e| Error::InvalidRequest {
+                method: method.to_owned(),
+                message: format!("the parameters do not serialize to JSON: {e}"),
+                source: Some(Arc::new(e)),
+            })
+        };
+        match self {
+            Auth::Webhook(w) => {
+                let url = w
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .method_url(method)?;
+                Ok((url, encode(params)?, 0))
+            }
+            Auth::OAuth(o) => {
+                let snap = o.snapshot();
+                let url = snap
+                    .endpoint
+                    .join(method)
+                    .map_err(|e| Error::InvalidRequest {
+                        method: method.to_owned(),
+                        message: format!("the method name does not form a URL: {e}"),
+                        source: None,
+                    })?;
+                let mut with_auth = params.clone();
+                with_auth.insert("auth".into(), Value::String(snap.access_token));
+                Ok((url, encode(&with_auth)?, snap.generation))
             }
         }
     }

@@ -1,127 +1,22 @@
 //! Typed `batch` calls: many commands in one HTTP request.
-//!
-//! ```no_run
-//! # use bitrix_runtime::{Client, Entity, CreatePayload};
-//! # async fn demo<D: Entity>(client: Client, new: D::New, id: D::Id) -> Result<(), bitrix_runtime::Error> {
-//! let mut batch = client.batch();
-//! let created = batch.add(&new);         // Handle<D::Id>
-//! let existing = batch.get::<D>(id);     // Handle<D>
-//! let results = batch.halt(true).send().await?;
-//! let new_id = results.get(created)?;
-//! let record = results.get(existing)?;
-//! # let _ = (new_id, record); Ok(()) }
-//! ```
-//!
-//! - At most 50 commands go in one request; a longer batch is sent in chunks of 50, one after
-//!   another (commands cannot refer to results of another chunk; the typed builder has no
-//!   references at all).
-//! - A batch costs one request of the rate limit; each command's execution time counts
-//!   against its own method's operating limit (`result_time`).
-//! - Each command has its own result or error ([`BatchResults::get`]). With `halt`, the
-//!   portal stops at the first failing command, and the later ones report
-//!   [`Error::NotExecuted`] (later chunks are not sent).
-//! - [`Batch::send`] returns an error only when the FIRST request fails. When a later chunk's
-//!   request fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the
-//!   earlier chunks have already run: their results stay available, the failed chunk's
-//!   commands report that request's error, and the chunks after it are not sent
-//!   ([`Error::NotExecuted`]). So a caller never loses track of records that were created.
-//! - **Clearing a field is not possible inside a batch**: commands travel as PHP query strings,
-//!   which cannot express `null` or an empty list. A payload that needs them (a cleared
-//!   multiple field, an empty list) makes [`Batch::send`] fail with
-//!   [`Error::InvalidRequest`] before anything is sent; send such updates with
-//!   [`Client::update`]. (Clearing a single-value field sends `""`, which a query string can
-//!   carry.)
-//! - A batch is retried after failures whose outcome is unknown only when every command is a
-//!   read (or was marked idempotent, or [`Batch::idempotent`] says so).
 
-use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::client::{
-    AddParams, Client, Exec, UpdateParams, add_params, decode_new_id, expect_true, id_body,
-    is_read_method, update_params,
+use crate::calls::{
+    AddParams, UpdateParams, add_params, decode_new_id, expect_true, id_body, is_read_method,
+    update_params,
 };
+use crate::engine::{Engine, RawCommand};
 use crate::entity::{CreatePayload, Entity, UpdatePayload};
-use crate::error::{ApiErrorCode, Error, decode_error};
-use crate::limits::TimeReport;
-use crate::list::{BATCH_SIZE, ListQuery, Page};
+use crate::error::{Error, json_decode_error};
+use crate::list::{ListQuery, Page};
 use crate::php;
-use crate::transport::{BatchResult, PhpMap, Response, command_error, count_of};
-
-/// One command, ready to send.
-pub(crate) struct RawCommand {
-    pub key: String,
-    pub method: String,
-    /// PHP query string (without `?`).
-    pub query: String,
-}
-
-/// Sends up to 50 commands as one `batch` request and feeds `result_time` to the
-/// operating-time tracker.
-pub(crate) async fn send_raw<R: DeserializeOwned + Default>(
-    client: &Client,
-    commands: &[RawCommand],
-    halt: bool,
-    idempotent: bool,
-) -> Result<BatchResult<R>, Error> {
-    debug_assert!(commands.len() <= BATCH_SIZE);
-    let mut cmd = Map::new();
-    for c in commands {
-        let line = if c.query.is_empty() {
-            c.method.clone()
-        } else {
-            format!("{}?{}", c.method, c.query)
-        };
-        cmd.insert(c.key.clone(), Value::String(line));
-    }
-    let mut params = Map::new();
-    params.insert("halt".into(), Value::from(u8::from(halt)));
-    params.insert("cmd".into(), Value::Object(cmd));
-    let mut methods: Vec<&str> = Vec::new();
-    let mut seen = HashSet::new();
-    for c in commands {
-        if seen.insert(c.method.to_ascii_lowercase()) {
-            methods.push(&c.method);
-        }
-    }
-    let response: Response<BatchResult<R>> = client
-        .execute(
-            "batch",
-            &params,
-            Exec {
-                idempotent,
-                paced_methods: &methods,
-                not_found_on_retry_is_success: false,
-            },
-        )
-        .await?;
-    let batch = response.result;
-    let tracker = client.operating();
-    for c in commands {
-        let report = batch
-            .result_time
-            .0
-            .get(&c.key)
-            .map(|t| t.report())
-            .unwrap_or_default();
-        let refused = batch.result_error.0.get(&c.key).is_some_and(|e| {
-            let code = e.get("error").and_then(Value::as_str).unwrap_or("");
-            ApiErrorCode::parse(code, "") == ApiErrorCode::OperationTimeLimit
-        });
-        if refused {
-            let fallback = client.inner.retry.backoff(1);
-            tracker.refused(&c.method, &report, fallback);
-        } else if report != TimeReport::default() {
-            tracker.record(&c.method, &report);
-        }
-    }
-    Ok(batch)
-}
+use crate::transport::{BATCH_SIZE, PhpMap, u64_of};
 
 /// The raw result of one command.
 #[derive(Debug, Clone)]
@@ -163,9 +58,43 @@ struct Command {
     idempotent: bool,
 }
 
-/// A typed batch builder; see the [module documentation](self).
+/// A typed batch builder (`client.batch()`): many commands in one HTTP request.
+///
+/// ```no_run
+/// # use bitrix_runtime::{Client, Entity, CreatePayload};
+/// # async fn demo<D: Entity>(client: Client, new: D::New, id: D::Id) -> Result<(), bitrix_runtime::Error> {
+/// let mut batch = client.batch();
+/// let created = batch.add(&new);         // Handle<D::Id>
+/// let existing = batch.get::<D>(id);     // Handle<D>
+/// let results = batch.halt(true).send().await?;
+/// let new_id = results.get(created)?;
+/// let record = results.get(existing)?;
+/// # let _ = (new_id, record); Ok(()) }
+/// ```
+///
+/// - At most 50 commands go in one request; a longer batch is sent in chunks of 50, one after
+///   another (commands cannot refer to results of another chunk; the typed builder has no
+///   references at all).
+/// - A batch costs one request of the rate limit; each command's execution time counts
+///   against its own method's operating limit (`result_time`).
+/// - Each command has its own result or error ([`BatchResults::get`]). With `halt`, the
+///   portal stops at the first failing command, and the later ones report
+///   [`Error::NotExecuted`] (later chunks are not sent).
+/// - [`Batch::send`] returns an error only when the FIRST request fails. When a later chunk's
+///   request fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the
+///   earlier chunks have already run: their results stay available, the failed chunk's
+///   commands report that request's error, and the chunks after it are not sent
+///   ([`Error::NotExecuted`]). So a caller never loses track of records that were created.
+/// - **Clearing a field is not possible inside a batch**: commands travel as PHP query strings,
+///   which cannot express `null` or an empty list. A payload that needs them (a cleared
+///   multiple field, an empty list) makes [`Batch::send`] fail with
+///   [`Error::InvalidRequest`] before anything is sent; send such updates with
+///   [`Client::update`](crate::Client::update). (Clearing a single-value field sends `""`, which a query string can
+///   carry.)
+/// - A batch is retried after failures whose outcome is unknown only when every command is a
+///   read (or was marked idempotent, or [`Batch::idempotent`] says so).
 pub struct Batch {
-    client: Client,
+    engine: Arc<Engine>,
     commands: Vec<Command>,
     halt: bool,
     idempotent: Option<bool>,
@@ -182,11 +111,12 @@ impl fmt::Debug for Batch {
 }
 
 fn decode_entity<E: Entity>(method: &str, r: &CommandResult) -> Result<E, Error> {
-    E::deserialize(&r.result).map_err(|e| decode_error(method, e))
+    E::deserialize(&r.result).map_err(|e| json_decode_error(method, e, &str::to_owned))
 }
 
 fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Error> {
-    let items = Vec::<E>::deserialize(&r.result).map_err(|e| decode_error(method, e))?;
+    let items = Vec::<E>::deserialize(&r.result)
+        .map_err(|e| json_decode_error(method, e, &str::to_owned))?;
     Ok(Page {
         items,
         total: r.total,
@@ -209,9 +139,9 @@ fn decode_value(_: &str, r: &CommandResult) -> Result<Value, Error> {
 use serde::Deserialize as _;
 
 impl Batch {
-    pub(crate) fn new(client: Client) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Batch {
-            client,
+            engine,
             commands: Vec::new(),
             halt: false,
             idempotent: None,
@@ -261,6 +191,7 @@ impl Batch {
                                 "command {index} sets {} to {}, which a batch command cannot express (commands are query strings, with no null or empty list); send this call directly, for example client.update(..), or leave the value out",
                                 e.path, e.what
                             ),
+                            source: None,
                         });
                     }
                     Some(String::new())
@@ -364,6 +295,7 @@ impl Batch {
             Ok(_) | Err(_) => Err(Error::InvalidRequest {
                 method: method.to_owned(),
                 message: "batch command parameters must be a JSON object".into(),
+                source: None,
             }),
         };
         let body = if method
@@ -374,6 +306,7 @@ impl Batch {
                 method: method.to_owned(),
                 message: "a batch cannot contain another batch (ERROR_BATCH_METHOD_NOT_ALLOWED)"
                     .into(),
+                source: None,
             })
         } else {
             body
@@ -385,7 +318,7 @@ impl Batch {
     /// Sends the commands (in chunks of 50) and returns each one's outcome.
     ///
     /// Fails as a whole only when the first request fails; a later chunk's failure is
-    /// reported per command (see the [module documentation](self)).
+    /// reported per command (see [`Batch`]).
     pub async fn send(self) -> Result<BatchResults, Error> {
         if let Some(e) = self.invalid {
             return Err(e);
@@ -451,7 +384,10 @@ impl Batch {
                     query: c.query.clone(),
                 })
                 .collect();
-            let sent = send_raw::<PhpMap<Value>>(&self.client, &raw, self.halt, idempotent).await;
+            let sent = self
+                .engine
+                .send_batch::<PhpMap<Value>>(&raw, self.halt, idempotent)
+                .await;
             let mut batch = match sent {
                 Ok(batch) => batch,
                 Err(e) if !any_sent => return Err(e),
@@ -469,12 +405,12 @@ impl Batch {
             let any_error = !batch.result_error.0.is_empty();
             for (i, c) in &chunk {
                 let outcome = if let Some(e) = batch.result_error.0.get(&c.key) {
-                    Outcome::Err(command_error(&c.method, e, &|t| self.client.redact(t)))
+                    Outcome::Err(self.engine.command_error(&c.method, e))
                 } else if let Some(result) = batch.result.0.remove(&c.key) {
                     Outcome::Ok(CommandResult {
                         result,
-                        total: count_of(batch.result_total.0.get(&c.key)),
-                        next: count_of(batch.result_next.0.get(&c.key)),
+                        total: batch.result_total.0.get(&c.key).and_then(u64_of),
+                        next: batch.result_next.0.get(&c.key).and_then(u64_of),
                     })
                 } else if self.halt && any_error {
                     Outcome::NotRun
@@ -540,6 +476,7 @@ impl BatchResults {
             None => Err(Error::InvalidRequest {
                 method: method.to_owned(),
                 message: "this handle belongs to another batch".into(),
+                source: None,
             }),
         }
     }

@@ -1,12 +1,7 @@
 //! The client's one error type.
-//!
-//! Every failure of a call is an [`Error`]: configuration mistakes, transport failures, HTTP
-//! statuses without a Bitrix body, API errors with a typed [`ApiErrorCode`], bodies that are not
-//! JSON, and values the generated types cannot decode. Messages say what happened and what to
-//! do; they never contain the webhook code, tokens or the client secret (server-sourced text is
-//! redacted before it is put into an error).
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A documented Bitrix24 REST error code, compared case-insensitively.
 ///
@@ -279,30 +274,37 @@ impl fmt::Display for ApiError {
 }
 
 /// Everything that can go wrong when calling a portal.
-#[derive(Debug, Clone, thiserror::Error)]
+///
+/// `Display` says what happened and what to do; [`source`](std::error::Error::source) gives
+/// the underlying `reqwest` or `serde_json` error where there is one (it never holds a URL or
+/// a secret).
+///
+/// Every failure of a call is an [`Error`]: configuration mistakes, transport failures, HTTP
+/// statuses without a Bitrix body, API errors with a typed [`ApiErrorCode`], bodies that are not
+/// JSON, and values the generated types cannot decode. Messages say what happened and what to
+/// do; they never contain the webhook code, tokens or the client secret (server-sourced text is
+/// redacted before it is put into an error).
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// The client was configured wrongly (webhook URL, OAuth endpoints, options).
-    #[error("invalid client configuration: {0}")]
     Config(String),
 
     /// The request cannot be sent as asked (for example a field cleared inside a batch).
-    #[error("{method}: cannot send this request: {message}")]
     InvalidRequest {
         /// The REST method.
         method: String,
         /// What is wrong and how to fix it.
         message: String,
+        /// The underlying error (serde_json's), when there is one whose text holds no secret; see
+        /// [`std::error::Error::source`].
+        source: Option<Cause>,
     },
 
     /// The portal answered with an error.
-    #[error("{0}")]
     Api(ApiError),
 
     /// The portal could not be reached: no connection was made, so the call was NOT executed.
-    #[error(
-        "{method}: could not connect to the portal after {attempts} attempt(s): {message}; the call was not executed. Check the portal address and the network"
-    )]
     Connect {
         /// The REST method.
         method: String,
@@ -310,14 +312,14 @@ pub enum Error {
         attempts: u32,
         /// The transport's description.
         message: String,
+        /// The underlying error (the HTTP client's), when there is one whose text holds no secret; see
+        /// [`std::error::Error::source`].
+        source: Option<Cause>,
     },
 
     /// A write may or may not have been executed: the connection dropped after the request was
     /// sent, the portal answered 5xx, or the call timed out. It was NOT retried, because a
     /// retry could duplicate it.
-    #[error(
-        "{method}: the outcome is unknown ({cause}); the portal may or may not have executed it, so it was not retried. Check the portal (for example list by a unique field such as ORIGIN_ID) before sending it again, or mark the call idempotent if repeating it is harmless"
-    )]
     OutcomeUnknown {
         /// The REST method.
         method: String,
@@ -326,9 +328,6 @@ pub enum Error {
     },
 
     /// A read (or a call marked idempotent) kept failing in transport or with 5xx answers.
-    #[error(
-        "{method}: failed after {attempts} attempt(s): {message}. The portal is unreachable or failing; try again later or raise RetryPolicy::max_attempts"
-    )]
     Transport {
         /// The REST method.
         method: String,
@@ -338,12 +337,12 @@ pub enum Error {
         message: String,
         /// Whether the last failure was a timeout.
         timeout: bool,
+        /// The underlying error (the HTTP client's), when there is one whose text holds no secret; see
+        /// [`std::error::Error::source`].
+        source: Option<Cause>,
     },
 
     /// The portal answered an HTTP error status without a Bitrix error body.
-    #[error(
-        "{method}: the portal answered HTTP {status} without a Bitrix error body: {snippet:?}; check the portal address"
-    )]
     Http {
         /// The REST method.
         method: String,
@@ -355,9 +354,6 @@ pub enum Error {
 
     /// The portal answered something that is not JSON (an HTML page of a proxy, a maintenance
     /// page, a login form).
-    #[error(
-        "{method}: the portal answered HTTP {status} with a body that is not JSON (content type {content_type:?}): {snippet:?}; the portal or a proxy in front of it is failing, or the address does not point to a Bitrix24 REST endpoint"
-    )]
     NotJson {
         /// The REST method.
         method: String,
@@ -372,18 +368,17 @@ pub enum Error {
     /// A response did not decode into the expected type, or broke a rule the client relies on.
     /// For generated entities the message names the field code, shows the raw value and
     /// suggests a new snapshot; other messages say what to do in their case.
-    #[error("{method}: cannot decode the portal's answer: {message}")]
     Decode {
         /// The REST method.
         method: String,
         /// What did not decode (from the codec: field code, expectation, raw value).
         message: String,
+        /// The underlying error (serde_json's), when there is one whose text holds no secret; see
+        /// [`std::error::Error::source`].
+        source: Option<Cause>,
     },
 
     /// The portal answered with a redirect: it was renamed or moved.
-    #[error(
-        "{method}: the portal answered HTTP {status} redirecting to {location}; it was probably renamed. The call was not executed: rebuild the client with the new address"
-    )]
     PortalMoved {
         /// The REST method.
         method: String,
@@ -395,24 +390,120 @@ pub enum Error {
 
     /// A command of a batch was not executed: an earlier command failed and the batch was sent
     /// with `halt`, or the request of an earlier chunk of the batch failed.
-    #[error(
-        "{method}: not executed, because an earlier command of the batch failed with halt set or the request of an earlier chunk failed; it is safe to send it again"
-    )]
     NotExecuted {
         /// The REST method of the skipped command.
         method: String,
     },
 
     /// The client gave up waiting for a limit to reset.
-    #[error(
-        "{method}: the operating-time limit is exhausted until {wait_secs} s from now, longer than RetryPolicy::max_limit_wait allows; retry later or raise max_limit_wait"
-    )]
     LimitWait {
         /// The REST method.
         method: String,
         /// Seconds until the limit resets.
         wait_secs: u64,
     },
+}
+
+/// The underlying error of an [`Error`]: shared, so the error stays `Clone`.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(v0) => write!(f, "invalid client configuration: {v0}"),
+            Error::InvalidRequest {
+                method, message, ..
+            } => write!(f, "{method}: cannot send this request: {message}"),
+            Error::Api(v0) => write!(f, "{v0}"),
+            Error::Connect {
+                method,
+                attempts,
+                message,
+                ..
+            } => write!(
+                f,
+                "{method}: could not connect to the portal after {attempts} attempt(s): {message}; the call was not executed. Check the portal address and the network"
+            ),
+            Error::OutcomeUnknown { method, cause } => write!(
+                f,
+                "{method}: the outcome is unknown ({cause}); the portal may or may not have executed it, so it was not retried. Check the portal (for example list by a unique field such as ORIGIN_ID) before sending it again, or mark the call idempotent if repeating it is harmless"
+            ),
+            Error::Transport {
+                method,
+                attempts,
+                message,
+                ..
+            } => write!(
+                f,
+                "{method}: failed after {attempts} attempt(s): {message}. The portal is unreachable or failing; try again later or raise RetryPolicy::max_attempts"
+            ),
+            Error::Http {
+                method,
+                status,
+                snippet,
+            } => write!(
+                f,
+                "{method}: the portal answered HTTP {status} without a Bitrix error body: {snippet:?}; check the portal address"
+            ),
+            Error::NotJson {
+                method,
+                status,
+                content_type,
+                snippet,
+            } => write!(
+                f,
+                "{method}: the portal answered HTTP {status} with a body that is not JSON (content type {content_type:?}): {snippet:?}; the portal or a proxy in front of it is failing, or the address does not point to a Bitrix24 REST endpoint"
+            ),
+            Error::Decode {
+                method, message, ..
+            } => write!(f, "{method}: cannot decode the portal's answer: {message}"),
+            Error::PortalMoved {
+                method,
+                status,
+                location,
+            } => write!(
+                f,
+                "{method}: the portal answered HTTP {status} redirecting to {location}; it was probably renamed. The call was not executed: rebuild the client with the new address"
+            ),
+            Error::NotExecuted { method } => write!(
+                f,
+                "{method}: not executed, because an earlier command of the batch failed with halt set or the request of an earlier chunk failed; it is safe to send it again"
+            ),
+            Error::LimitWait { method, wait_secs } => write!(
+                f,
+                "{method}: the operating-time limit is exhausted until {wait_secs} s from now, longer than RetryPolicy::max_limit_wait allows; retry later or raise max_limit_wait"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect { source, .. }
+            | Error::Transport { source, .. }
+            | Error::Decode { source, .. }
+            | Error::InvalidRequest { source, .. } => source
+                .as_deref()
+                .map(|s| s as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
+
+/// `error` as a [`Cause`], unless its text (or its `Debug`) holds something `redact` removes.
+pub(crate) fn cause_of<E: std::error::Error + Send + Sync + 'static>(
+    error: E,
+    redact: &dyn Fn(&str) -> String,
+) -> Option<Cause> {
+    let shown = format!("{error} {error:?}");
+    (redact(&shown) == shown).then(|| Arc::new(error) as Cause)
+}
+
+/// A reqwest error as a [`Cause`], without its URL (which holds the webhook code, or the
+/// OAuth secrets of a token refresh).
+pub(crate) fn http_cause(error: reqwest::Error, redact: &dyn Fn(&str) -> String) -> Option<Cause> {
+    cause_of(error.without_url(), redact)
 }
 
 impl Error {
@@ -448,7 +539,21 @@ pub(crate) fn decode_error(method: &str, message: impl fmt::Display) -> Error {
         message: format!(
             "{message}. If the portal's fields changed, take a new snapshot (`bitrix-codegen snapshot`) and rebuild"
         ),
+        source: None,
     }
+}
+
+/// [`decode_error`] for a serde_json error, kept as the source when it holds no secret.
+pub(crate) fn json_decode_error(
+    method: &str,
+    error: serde_json::Error,
+    redact: &dyn Fn(&str) -> String,
+) -> Error {
+    let mut e = decode_error(method, redact(&error.to_string()));
+    if let Error::Decode { source, .. } = &mut e {
+        *source = cause_of(error, redact);
+    }
+    e
 }
 
 /// Cuts a body to a short, printable snippet.

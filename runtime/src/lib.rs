@@ -26,16 +26,21 @@ pub mod patch;
 pub mod query;
 pub mod types;
 
-// The HTTP client.
-pub mod auth;
-pub mod batch;
-pub mod client;
-pub mod error;
-pub mod limits;
-pub mod list;
+// The HTTP client: private modules, every user-facing type re-exported below (one path each).
+// Imports point one way: error, limits, php <- transport (the wire) <- retry (the policy) <-
+// auth <- engine (the one request loop) <- list <- batch <- client (the facade); calls (the
+// bodies of typed calls) needs only error and transport, and serves batch and client.
+mod auth;
+mod batch;
+mod calls;
+mod client;
+mod engine;
+mod error;
+mod limits;
+mod list;
 mod php;
-pub mod retry;
-pub mod transport;
+mod retry;
+mod transport;
 
 pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, StandardDeal, UpdatePayload};
 pub use patch::Patch;
@@ -43,14 +48,21 @@ pub use query::{Field, Filter};
 
 // The HTTP client.
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
-pub use batch::{Batch, BatchResults, Handle};
-pub use client::{AddParams, CallOptions, Client, ClientBuilder, UpdateParams};
-pub use error::{ApiError, ApiErrorCode, Error};
+pub use batch::{Batch, BatchResults, CommandResult, Handle};
+pub use calls::{AddParams, CallOptions, UpdateParams};
+pub use client::{Client, ClientBuilder};
+pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
-pub use list::ParallelStream;
-pub use list::{ListQuery, ListStream, Order, Page};
+pub use list::{ListQuery, ListStream, Order, Page, ParallelStream};
 pub use retry::RetryPolicy;
 pub use transport::{Response, TimeBlock};
+
+/// Hooks for this crate's own benchmarks. Not a public API: it changes without notice.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::transport::decode_ok_answer;
+}
 
 #[cfg(feature = "macros")]
 pub use bitrix_macros::bitrix_entity;

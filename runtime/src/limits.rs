@@ -1,23 +1,25 @@
-//! Client-side pacing for the portal's two limits.
-//!
-//! 1. **Request rate**: the portal keeps a leaky bucket per portal and source IP. Each HTTP
-//!    request adds one; a request above the capacity is refused with 503
-//!    `QUERY_LIMIT_EXCEEDED`; the bucket drains at a fixed rate (50 / 2 per second on regular
-//!    plans, 250 / 5 per second on Enterprise). A `batch` costs one request. The client keeps
-//!    its own bucket, shared by every clone of a [`Client`](crate::Client), and waits for a free
-//!    slot before sending, so the portal never has to refuse.
-//! 2. **Operating time**: the portal sums each method's execution time over the last 10
-//!    minutes and refuses the next call with 429 `OPERATION_TIME_LIMIT` once the sum crosses the
-//!    limit (480 s). Every answer reports the running sum (`time.operating`) and when the oldest
-//!    minute drops out (`time.operating_reset_at`); inside a batch each command reports its own
-//!    (`result_time`). The client tracks this per method and pauses a method's calls before the
-//!    portal would refuse them, until `operating_reset_at`.
+//! Client-side pacing for the portal's two limits (documented on [`Plan`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The portal's request-rate plan: the leaky bucket's capacity and drain rate.
+///
+/// The client paces itself for the portal's two limits:
+///
+/// 1. **Request rate**: the portal keeps a leaky bucket per portal and source IP. Each HTTP
+///    request adds one; a request above the capacity is refused with 503
+///    `QUERY_LIMIT_EXCEEDED`; the bucket drains at a fixed rate (50 / 2 per second on regular
+///    plans, 250 / 5 per second on Enterprise). A `batch` costs one request. The client keeps
+///    its own bucket, shared by every clone of a [`Client`](crate::Client), and waits for a free
+///    slot before sending, so the portal never has to refuse.
+/// 2. **Operating time**: the portal sums each method's execution time over the last 10
+///    minutes and refuses the next call with 429 `OPERATION_TIME_LIMIT` once the sum crosses the
+///    limit (480 s). Every answer reports the running sum (`time.operating`) and when the oldest
+///    minute drops out (`time.operating_reset_at`); inside a batch each command reports its own
+///    (`result_time`). The client tracks this per method and pauses a method's calls before the
+///    portal would refuse them, until `operating_reset_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
 pub enum Plan {
@@ -154,7 +156,7 @@ struct MethodTime {
     refused_until: Option<f64>,
 }
 
-/// Per-method operating-time tracking; see the module documentation.
+/// Per-method operating-time tracking; see [`Plan`].
 #[derive(Debug)]
 pub(crate) struct OperatingTracker {
     limit: f64,

@@ -1,5 +1,6 @@
-//! Reading the portal's answers: the envelope, the `time` block, and what each failure means
-//! for retrying.
+//! The wire: the portal's answers as facts (the envelope, the `time` block, error bodies,
+//! batch maps), the portal's fixed sizes and addresses. What a failure means for retrying is
+//! decided in `retry::decide`, not here.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -8,9 +9,44 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use url::Url;
 
-use crate::error::{ApiError, ApiErrorCode, Error, decode_error, snippet};
+use crate::error::{ApiError, ApiErrorCode, Cause, Error, json_decode_error, snippet};
 use crate::limits::TimeReport;
+
+/// The portal's fixed page size.
+pub(crate) const PAGE_SIZE: usize = 50;
+/// Commands per batch (the portal refuses more).
+pub(crate) const BATCH_SIZE: usize = 50;
+
+/// Whether `host` is a loopback host (`localhost`, `127.0.0.0/8`, `::1`).
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+pub(crate) fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// A `u64` sent as a number or a numeric string (`394`, `"394"`, ` 394 `); a whole
+/// non-negative float (`120.0`) counts too. Anything else is `None`.
+pub(crate) fn u64_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f <= u64::MAX as f64)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
 
 /// The `time` block of an answer. Every field is optional (older portals lack
 /// `operating`/`operating_reset_at`; `start` comes as an integer or a float, sometimes a string).
@@ -57,13 +93,9 @@ fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
     .filter(|f| f.is_finite()))
 }
 
-/// A count (`total`, `next`) sent as a number or a numeric string.
-pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
+/// A count (`total`, `next`) through [`u64_of`].
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(u64_of(&Value::deserialize(d)?))
 }
 
 /// One decoded answer.
@@ -118,31 +150,56 @@ fn text_of(v: &Option<Value>) -> String {
     }
 }
 
-/// What one HTTP attempt came to, for the retry loop.
-pub(crate) enum Attempt<T> {
+/// What one HTTP attempt came to, as facts; [`retry::decide`](crate::retry) turns it into the
+/// next step. Every text in it is already redacted of secrets, except a redirect's `location`.
+#[derive(Debug)]
+pub(crate) enum Outcome<T> {
     /// A decoded answer.
-    Done(Response<T>),
-    /// Provably not executed: refused by a limit.
-    Refused {
-        error: Error,
+    Answer(Response<T>),
+    /// An error body (`{"error": .., "error_description": ..}`); `error` is [`Error::Api`].
+    Api {
+        status: u16,
         code: ApiErrorCode,
+        error: Error,
         time: Option<TimeBlock>,
     },
-    /// No connection could be made: not executed.
-    Connect(String),
-    /// 401 `expired_token`.
-    Expired(Error),
-    /// The outcome is unknown: `cause` describes it; `error` is what to report when retries
-    /// end for an idempotent call.
-    Unknown {
-        cause: String,
-        error: Error,
-        timeout: bool,
+    /// A JSON answer with an HTTP error status and no Bitrix error body ([`Error::Http`]).
+    Status { status: u16, error: Error },
+    /// A body that is not JSON ([`Error::NotJson`]).
+    NotJson { status: u16, error: Error },
+    /// A successful answer whose `result` does not decode ([`Error::Decode`]).
+    Undecodable(Error),
+    /// No connection could be made, so nothing was sent.
+    NoConnection {
+        message: String,
+        source: Option<Cause>,
     },
-    /// A redirect.
-    Moved { status: u16, location: String },
-    /// Final: returned as is.
-    Fatal(Error),
+    /// The request went out, but its answer was lost (dropped connection, timeout).
+    Lost {
+        message: String,
+        timeout: bool,
+        source: Option<Cause>,
+    },
+    /// A redirect (3xx) to `location`, as sent.
+    Redirect { status: u16, location: String },
+}
+
+impl<T> Outcome<T> {
+    /// A short description for traces (no secrets: the redirect target is left out).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Outcome::Answer(_) => "answered".into(),
+            Outcome::Api { status, code, .. } => format!("HTTP {status} {}", code.as_str()),
+            Outcome::Status { status, .. } => format!("HTTP {status} without a Bitrix body"),
+            Outcome::NotJson { status, .. } => {
+                format!("HTTP {status} with a body that is not JSON")
+            }
+            Outcome::Undecodable(e) => e.to_string(),
+            Outcome::NoConnection { message, .. } => format!("could not connect: {message}"),
+            Outcome::Lost { message, .. } => format!("the answer was lost: {message}"),
+            Outcome::Redirect { status, .. } => format!("HTTP {status} redirect"),
+        }
+    }
 }
 
 /// Reads an answer body into its envelope.
@@ -159,7 +216,7 @@ fn read_envelope<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<Envelop
 
 /// Decodes a successful answer body exactly as the client does (the decode benchmark measures
 /// this route). Not a stable API: the client's calls return typed results and errors.
-#[doc(hidden)]
+#[cfg(feature = "bench-internals")]
 pub fn decode_ok_answer<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<Response<T>> {
     use serde::de::Error as _;
     let env = read_envelope::<T>(body)?;
@@ -179,14 +236,14 @@ pub fn decode_ok_answer<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<
     })
 }
 
-/// Interprets one HTTP answer. `redact` removes secrets from server-sourced text.
+/// Reads one HTTP answer. `redact` removes secrets from server-sourced text.
 pub(crate) fn parse_answer<T: DeserializeOwned>(
     method: &str,
     status: u16,
     content_type: &str,
     body: &[u8],
     redact: &dyn Fn(&str) -> String,
-) -> Attempt<T> {
+) -> Outcome<T> {
     let api = |code_text: String, description: String, time: Option<TimeBlock>| {
         let code = ApiErrorCode::parse(&code_text, &description);
         let error = Error::Api(ApiError {
@@ -195,7 +252,12 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
             code: code.clone(),
             description: redact(&description),
         });
-        classify_api(status, code, error, time)
+        Outcome::Api {
+            status,
+            code,
+            error,
+            time,
+        }
     };
     match read_envelope::<T>(body) {
         Ok(env) => {
@@ -214,17 +276,18 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                 None => match T::deserialize(Value::Null) {
                     Ok(r) => r,
                     Err(_) => {
-                        return Attempt::Fatal(Error::Decode {
+                        return Outcome::Undecodable(Error::Decode {
                             method: method.to_owned(),
                             message: format!(
                                 "the answer (HTTP {status}) has no `result`: {:?}; check that the address is the portal's REST endpoint",
                                 redact(&snippet(body))
                             ),
+                            source: None,
                         });
                     }
                 },
             };
-            Attempt::Done(Response {
+            Outcome::Answer(Response {
                 result,
                 total: env.total,
                 next: env.next,
@@ -245,38 +308,11 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                 }
             }
             if (200..300).contains(&status) {
-                Attempt::Fatal(decode_error(method, redact(&error.to_string())))
+                Outcome::Undecodable(json_decode_error(method, error, redact))
             } else {
                 by_status(method, status, content_type, body, redact)
             }
         }
-    }
-}
-
-fn classify_api<T>(
-    status: u16,
-    code: ApiErrorCode,
-    error: Error,
-    time: Option<TimeBlock>,
-) -> Attempt<T> {
-    match code {
-        ApiErrorCode::QueryLimitExceeded | ApiErrorCode::OperationTimeLimit => {
-            Attempt::Refused { error, code, time }
-        }
-        ApiErrorCode::ExpiredToken => Attempt::Expired(error),
-        ApiErrorCode::InternalServerError
-        | ApiErrorCode::UnexpectedAnswer
-        | ApiErrorCode::OverloadLimit => Attempt::Unknown {
-            cause: format!("the portal answered HTTP {status} {}", code.as_str()),
-            error,
-            timeout: false,
-        },
-        _ if status >= 500 && code != ApiErrorCode::PortalDeleted => Attempt::Unknown {
-            cause: format!("the portal answered HTTP {status} {}", code.as_str()),
-            error,
-            timeout: false,
-        },
-        _ => Attempt::Fatal(error),
     }
 }
 
@@ -286,20 +322,14 @@ fn by_status<T>(
     _content_type: &str,
     body: &[u8],
     redact: &dyn Fn(&str) -> String,
-) -> Attempt<T> {
-    let error = Error::Http {
-        method: method.to_owned(),
+) -> Outcome<T> {
+    Outcome::Status {
         status,
-        snippet: redact(&snippet(body)),
-    };
-    if status >= 500 {
-        Attempt::Unknown {
-            cause: format!("the portal answered HTTP {status}"),
-            error,
-            timeout: false,
-        }
-    } else {
-        Attempt::Fatal(error)
+        error: Error::Http {
+            method: method.to_owned(),
+            status,
+            snippet: redact(&snippet(body)),
+        },
     }
 }
 
@@ -309,23 +339,15 @@ fn not_json<T>(
     content_type: &str,
     body: &[u8],
     redact: &dyn Fn(&str) -> String,
-) -> Attempt<T> {
-    let error = Error::NotJson {
-        method: method.to_owned(),
+) -> Outcome<T> {
+    Outcome::NotJson {
         status,
-        content_type: content_type.to_owned(),
-        snippet: redact(&snippet(body)),
-    };
-    if status >= 500 || (200..300).contains(&status) {
-        // A proxy's error page or a truncated answer: whether the portal executed the call
-        // cannot be known.
-        Attempt::Unknown {
-            cause: format!("the portal answered HTTP {status} with a body that is not JSON"),
-            error,
-            timeout: false,
-        }
-    } else {
-        Attempt::Fatal(error)
+        error: Error::NotJson {
+            method: method.to_owned(),
+            status,
+            content_type: content_type.to_owned(),
+            snippet: redact(&snippet(body)),
+        },
     }
 }
 
@@ -421,7 +443,7 @@ impl<'de, E: Deserialize<'de>> Deserialize<'de> for ChainPages<E> {
                         continue;
                     }
                     let page = map.next_value_seed(Page(PhantomData))?;
-                    stopped = page.len() < crate::list::PAGE_SIZE;
+                    stopped = page.len() < PAGE_SIZE;
                     out.push((key, page));
                 }
                 Ok(ChainPages(out))
@@ -439,7 +461,7 @@ impl<'de, E: Deserialize<'de>> Deserialize<'de> for ChainPages<E> {
                         let Some(page) = seq.next_element_seed(Page(PhantomData))? else {
                             break;
                         };
-                        stopped = page.len() < crate::list::PAGE_SIZE;
+                        stopped = page.len() < PAGE_SIZE;
                         out.push((i.to_string(), page));
                     }
                     i += 1;
@@ -474,7 +496,7 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for Page<E> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<E>, A::Error> {
-        let mut rows = Vec::with_capacity(crate::list::PAGE_SIZE);
+        let mut rows = Vec::with_capacity(PAGE_SIZE);
         while let Some(row) = seq.next_element()? {
             rows.push(row);
         }
@@ -500,24 +522,16 @@ pub(crate) fn command_error(method: &str, raw: &Value, redact: &dyn Fn(&str) -> 
     })
 }
 
-/// A count in `result_total` / `result_next`.
-pub(crate) fn count_of(v: Option<&Value>) -> Option<u64> {
-    match v? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn id(s: &str) -> String {
+    pub(crate) fn id(s: &str) -> String {
         s.to_owned()
     }
 
-    fn parse<T: DeserializeOwned>(status: u16, body: &str) -> Attempt<T> {
+    /// The outcome of a `crm.deal.get` answered `body` with `status`.
+    pub(crate) fn parse<T: DeserializeOwned>(status: u16, body: &str) -> Outcome<T> {
         parse_answer::<T>(
             "crm.deal.get",
             status,
@@ -533,7 +547,7 @@ mod tests {
             200,
             r#"{"result":[{"ID":"1"}],"total":"120","next":50,"time":{"start":1724068028.33,"finish":"1724068028.4","duration":0.07,"operating":"1.5","operating_reset_at":1724068628}}"#,
         );
-        let Attempt::Done(r) = a else {
+        let Outcome::Answer(r) = a else {
             panic!("not done")
         };
         assert_eq!(r.total, Some(120));
@@ -550,85 +564,8 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_classified() {
-        assert!(matches!(
-            parse::<Value>(
-                503,
-                r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#
-            ),
-            Attempt::Refused {
-                code: ApiErrorCode::QueryLimitExceeded,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse::<Value>(
-                429,
-                r#"{"error":"OPERATION_TIME_LIMIT","error_description":"Method is blocked due to operation time limit."}"#
-            ),
-            Attempt::Refused {
-                code: ApiErrorCode::OperationTimeLimit,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse::<Value>(
-                401,
-                r#"{"error":"expired_token","error_description":"The access token provided has expired."}"#
-            ),
-            Attempt::Expired(_)
-        ));
-        assert!(matches!(
-            parse::<Value>(
-                500,
-                r#"{"error":"INTERNAL_SERVER_ERROR","error_description":"Internal server error"}"#
-            ),
-            Attempt::Unknown { .. }
-        ));
-        let Attempt::Fatal(Error::Api(e)) =
-            parse::<Value>(400, r#"{"error":"","error_description":"Not found"}"#)
-        else {
-            panic!("legacy 400 must be fatal")
-        };
-        assert_eq!(e.code, ApiErrorCode::NotFound);
-        assert_eq!(e.status, Some(400));
-        // An error body whose other keys do not fit the expected result type.
-        let Attempt::Fatal(Error::Api(e)) = parse::<Vec<Value>>(
-            400,
-            r#"{"error":"","error_description":"ID is not defined or invalid.","result":"x"}"#,
-        ) else {
-            panic!("must be an API error")
-        };
-        assert_eq!(e.code, ApiErrorCode::InvalidId);
-    }
-
-    #[test]
-    fn html_and_garbage_are_not_json() {
-        let a = parse::<Value>(503, "<html><body>Service unavailable</body></html>");
-        let Attempt::Unknown { error, .. } = a else {
-            panic!("5xx HTML is unknown")
-        };
-        assert!(matches!(error, Error::NotJson { status: 503, .. }));
-        assert!(matches!(
-            parse::<Value>(404, "<html>nginx</html>"),
-            Attempt::Fatal(Error::NotJson { status: 404, .. })
-        ));
-        assert!(matches!(
-            parse::<Value>(200, "{\"result\": [1, 2"),
-            Attempt::Unknown { .. }
-        ));
-        assert!(matches!(
-            parse::<Value>(502, "{}"),
-            Attempt::Unknown {
-                error: Error::Http { status: 502, .. },
-                ..
-            }
-        ));
-    }
-
-    #[test]
     fn decode_errors_are_fatal_and_name_the_problem() {
-        let Attempt::Fatal(Error::Decode { message, .. }) =
+        let Outcome::Undecodable(Error::Decode { message, .. }) =
             parse::<Vec<u64>>(200, r#"{"result":["abc"]}"#)
         else {
             panic!("decode error")
@@ -639,13 +576,13 @@ mod tests {
 
     #[test]
     fn missing_result_is_null_for_values() {
-        let Attempt::Done(r) = parse::<Value>(200, r#"{"time":{}}"#) else {
+        let Outcome::Answer(r) = parse::<Value>(200, r#"{"time":{}}"#) else {
             panic!("done")
         };
         assert_eq!(r.result, Value::Null);
         assert!(matches!(
             parse::<u64>(200, r#"{"time":{}}"#),
-            Attempt::Fatal(Error::Decode { .. })
+            Outcome::Undecodable(Error::Decode { .. })
         ));
     }
 

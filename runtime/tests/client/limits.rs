@@ -3,14 +3,12 @@
 //! operating-time tracker stops a method before the portal would refuse it (from direct
 //! answers and from a batch's `result_time`).
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{Deal, DealField, fast_retry, titled};
 use bitrix_emulator::{Config, CostModel, Emulator, Limits};
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{Client, Error, Plan, RetryPolicy};
-use common::{Deal, DealField, fast_retry, titled};
 
 async fn start(config: Config) -> Emulator {
     Emulator::start(config).await.expect("the emulator starts")

@@ -2,13 +2,11 @@
 //! and the two export methods. Expected results are computed from a full export of the seeded
 //! deals, so the tests check the client's query building against the portal's evaluation.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::{Deal, DealField, client, emulator};
 use bitrix_runtime::types::{DealId, Decimal, StatusId};
 use bitrix_runtime::{Filter, Order};
-use common::{Deal, DealField, client, emulator};
 use futures::TryStreamExt;
 
 const SEEDED: usize = 700;

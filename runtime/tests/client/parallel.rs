@@ -2,13 +2,12 @@
 //! must arrive exactly once (also when the portal refuses requests and drops connections), and
 //! the user's filter must hold in every part.
 
-mod common;
-
 use std::collections::{BTreeSet, HashSet};
 
+use crate::common;
+use crate::common::{Deal, DealField, client, emulator};
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{Filter, Order};
-use common::{Deal, DealField, client, emulator};
 use futures::TryStreamExt;
 
 const DEALS: usize = 12_000;
@@ -73,7 +72,7 @@ async fn the_filter_holds_in_every_part() {
     };
 
     // The same rows as the sequential export, which is checked against the filter by
-    // client_list.rs.
+    // list.rs.
     let sequential: Vec<Deal> = client
         .list::<Deal>()
         .filter(filter())

@@ -2,13 +2,11 @@
 //! concurrent exports, the rotated tokens reach the token store, and a rejected refresh token
 //! is reported clearly. (Secret hygiene is in `client_secrets.rs`.)
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::{Deal, DealField, emulator, fast_retry, oauth_client, tokens};
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{ApiErrorCode, Client, InMemoryTokenStore, OAuthTokens, Plan, TokenStore};
-use common::{Deal, DealField, emulator, fast_retry, oauth_client, tokens};
 use futures::TryStreamExt;
 use tokio::sync::Barrier;
 

@@ -1,12 +1,11 @@
 //! Exports of 100,000 seeded deals through `stream()`: the request count of the fast method,
 //! and nothing lost or repeated when the portal refuses requests and drops connections.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common;
+use crate::common::{Deal, DealField, client, emulator};
 use bitrix_runtime::types::DealId;
-use common::{Deal, DealField, client, emulator};
 use futures::TryStreamExt;
 
 const DEALS: usize = 100_000;

@@ -1,10 +1,8 @@
 //! Typed CRUD, `fields`, the untyped escape hatch and batch against the emulator over HTTP.
 
-mod common;
-
+use crate::common::{Deal, DealChannel, DealPatch, NewDeal, client, emulator, titled};
 use bitrix_runtime::types::{ContactId, CurrencyId, DealId, Decimal, StatusId};
 use bitrix_runtime::{AddParams, ApiErrorCode, Error, UpdateParams};
-use common::{Deal, DealChannel, DealPatch, NewDeal, client, emulator, titled};
 use serde_json::json;
 
 #[tokio::test]

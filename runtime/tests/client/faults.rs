@@ -2,16 +2,14 @@
 //! redirects of a renamed portal and dropped connections. Uses the emulator's fault injection
 //! and, for answers the emulator does not produce (redirects, hangs), a scripted HTTP server.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{Deal, DealPatch, client, emulator, fast_retry, titled};
 use bitrix_emulator::{Config, Emulator, FaultRates, Faults};
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{ApiErrorCode, Client, Error, Plan, RetryPolicy};
-use common::{Deal, DealPatch, client, emulator, fast_retry, titled};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -1,0 +1,447 @@
+//! The engine: the one request loop every call goes through (typed CRUD, `call`, list pages,
+//! exports, batches). It owns the HTTP client, the authentication, the request-rate bucket,
+//! the operating-time tracker and the retry policy. Each attempt is paced, sent and read into
+//! an [`Outcome`]; [`retry::decide`] says what comes next, and the engine does it (sleep,
+//! refresh the token, follow a redirect, or return).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+use url::Url;
+
+use crate::auth::{Auth, transport_message};
+use crate::error::{ApiErrorCode, Error, http_cause};
+use crate::limits::{LeakyBucket, OperatingTracker, Plan, TimeReport};
+use crate::retry::{self, Context, RetryPolicy, Step};
+use crate::transport::{BATCH_SIZE, BatchResult, Outcome, Response, TimeBlock, parse_answer};
+
+/// The settings an engine is built with (from the client builder).
+pub(crate) struct Settings {
+    pub http: reqwest::Client,
+    pub auth: Auth,
+    pub plan: Plan,
+    pub retry: RetryPolicy,
+    pub operating_limit: Duration,
+    pub follow_redirects: bool,
+    pub allow_insecure: bool,
+}
+
+/// The engine; see the [module documentation](self).
+pub(crate) struct Engine {
+    http: reqwest::Client,
+    auth: Auth,
+    bucket: Option<LeakyBucket>,
+    operating: OperatingTracker,
+    retry: RetryPolicy,
+    plan: Plan,
+    follow_redirects: bool,
+    allow_insecure: bool,
+}
+
+/// How [`Engine::execute`] runs one call.
+pub(crate) struct Exec<'a> {
+    /// Repeating the call is harmless.
+    pub idempotent: bool,
+    /// Methods whose operating-time limit this call counts against (the method itself, or the
+    /// commands of a batch).
+    pub paced_methods: &'a [&'a str],
+    /// "Not found" after an earlier attempt whose outcome is unknown means that attempt
+    /// succeeded (deletes).
+    pub not_found_on_retry_is_success: bool,
+}
+
+impl<'a> Exec<'a> {
+    /// A read paced on `paced` (its own method).
+    pub(crate) fn read(paced: &'a [&'a str]) -> Self {
+        Exec {
+            idempotent: true,
+            paced_methods: paced,
+            not_found_on_retry_is_success: false,
+        }
+    }
+}
+
+/// One command of a batch, ready to send.
+pub(crate) struct RawCommand {
+    pub key: String,
+    pub method: String,
+    /// PHP query string (without `?`).
+    pub query: String,
+}
+
+/// Whether a REST method name is well-formed (it becomes part of the URL).
+pub(crate) fn check_method(method: &str) -> Result<(), Error> {
+    let ok = !method.is_empty()
+        && !method.starts_with('.')
+        && !method.contains("..")
+        && method
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest {
+            method: method.chars().take(80).collect(),
+            message: "a REST method name consists of letters, digits, dots and underscores (for example crm.deal.list)".into(),
+            source: None,
+        })
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(s: Settings) -> Self {
+        Engine {
+            http: s.http,
+            auth: s.auth,
+            bucket: LeakyBucket::new(s.plan),
+            operating: OperatingTracker::new(s.operating_limit),
+            retry: s.retry,
+            plan: s.plan,
+            follow_redirects: s.follow_redirects,
+            allow_insecure: s.allow_insecure,
+        }
+    }
+
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    pub(crate) fn plan(&self) -> Plan {
+        self.plan
+    }
+
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The portal's address, without secrets.
+    pub(crate) fn portal(&self) -> String {
+        self.auth.portal()
+    }
+
+    /// Replaces every secret in `text` by `***`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.auth.redact(text)
+    }
+
+    /// A batch command's error entry as an [`Error`], redacted.
+    pub(crate) fn command_error(&self, method: &str, raw: &Value) -> Error {
+        crate::transport::command_error(method, raw, &|t| self.redact(t))
+    }
+
+    /// Commands of `method` that fit in the next batch: at most 50, fewer when the method's
+    /// operating time is nearly used up (at least one: the pacing step then waits for the
+    /// reset).
+    pub(crate) fn affordable(&self, method: &str) -> usize {
+        self.operating
+            .affordable(method)
+            .unwrap_or(BATCH_SIZE)
+            .clamp(1, BATCH_SIZE)
+    }
+
+    /// [`execute`](Engine::execute) for a call paced on its own method, returning `result`.
+    pub(crate) async fn execute_one<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        idempotent: bool,
+        not_found_on_retry_is_success: bool,
+    ) -> Result<T, Error> {
+        let exec = Exec {
+            idempotent,
+            paced_methods: &[method],
+            not_found_on_retry_is_success,
+        };
+        Ok(self.execute(method, params, exec).await?.result)
+    }
+
+    /// The one request loop: runs one call with pacing, retries, token refresh and redirect
+    /// handling, as [`retry::decide`] directs.
+    pub(crate) async fn execute<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        exec: Exec<'_>,
+    ) -> Result<Response<T>, Error> {
+        check_method(method)?;
+        let is_batch = method.eq_ignore_ascii_case("batch");
+        let mut attempt: u32 = 0;
+        let mut refreshed = false;
+        let mut followed = false;
+        // Whether an earlier attempt may have executed (its outcome is unknown).
+        let mut maybe_executed = false;
+        loop {
+            attempt += 1;
+            self.pace(method, exec.paced_methods).await?;
+            let (url, body, generation) = self.auth.request(method, params)?;
+            let span = tracing::debug_span!("bitrix_call", method = %method, attempt, portal = %self.portal());
+            let started = Instant::now();
+            let outcome = self
+                .send::<T>(method, url.clone(), body)
+                .instrument(span.clone())
+                .await;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            let limit_wait = match retry::refusal(&outcome) {
+                Some((code, time)) => self.refused(code, time, attempt, exec.paced_methods),
+                None => Duration::ZERO,
+            };
+            let description = outcome.describe();
+            let redact = |t: &str| self.redact(t);
+            let step = retry::decide(
+                outcome,
+                &Context {
+                    policy: &self.retry,
+                    method,
+                    attempt,
+                    idempotent: exec.idempotent,
+                    not_found_is_success: exec.not_found_on_retry_is_success,
+                    maybe_executed,
+                    oauth: self.auth.oauth().is_some(),
+                    refreshed,
+                    followed,
+                    follow_redirects: self.follow_redirects,
+                    allow_insecure: self.allow_insecure,
+                    url: &url,
+                    limit_wait,
+                    redact: &redact,
+                },
+            );
+            match step {
+                Step::Done(response) => {
+                    tracing::debug!(parent: &span, duration_ms, "call succeeded");
+                    if !is_batch {
+                        if let Some(time) = &response.time {
+                            self.operating.record(method, &time.report());
+                        }
+                    }
+                    if let Some(o) = self.auth.oauth() {
+                        o.save_pending();
+                    }
+                    return Ok(response);
+                }
+                Step::AlreadyDone(response) => {
+                    tracing::info!(parent: &span, "a retry found the record gone: the earlier attempt succeeded");
+                    return Ok(response);
+                }
+                Step::Retry {
+                    at_least,
+                    maybe_executed: unknown,
+                } => {
+                    tracing::warn!(parent: &span, duration_ms, failure = %description, idempotent = exec.idempotent, "the attempt failed; retrying");
+                    maybe_executed |= unknown;
+                    tokio::time::sleep(self.retry.backoff(attempt).max(at_least)).await;
+                }
+                Step::Refresh => {
+                    tracing::debug!(parent: &span, duration_ms, "the access token expired; refreshing");
+                    if let Some(o) = self.auth.oauth() {
+                        o.refresh(&self.http, generation, &self.retry).await?;
+                    }
+                    refreshed = true;
+                    attempt -= 1;
+                }
+                Step::Follow(target) => {
+                    tracing::warn!(parent: &span, from = %self.portal(), to = %crate::transport::origin(&target), "the portal moved; following, and using the new address from now on");
+                    self.auth.rebase(&target);
+                    followed = true;
+                    attempt -= 1;
+                }
+                Step::Fail(error) => {
+                    tracing::debug!(parent: &span, duration_ms, failure = %description, error = %error, "call failed");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// Tells the limiters about a refusal; returns how long they ask to wait.
+    fn refused(
+        &self,
+        code: &ApiErrorCode,
+        time: Option<&TimeBlock>,
+        attempt: u32,
+        paced: &[&str],
+    ) -> Duration {
+        if *code == ApiErrorCode::QueryLimitExceeded {
+            return self
+                .bucket
+                .as_ref()
+                .map(|b| b.saturate())
+                .unwrap_or_default();
+        }
+        let report = time.map(|t| t.report()).unwrap_or_default();
+        let fallback = self.retry.backoff(attempt);
+        paced
+            .iter()
+            .map(|m| self.operating.refused(m, &report, fallback))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Waits for the operating-time limits of `methods` and for a slot in the rate bucket.
+    async fn pace(&self, method: &str, methods: &[&str]) -> Result<(), Error> {
+        let mut longest: Option<(Duration, f64, &str)> = None;
+        for m in methods {
+            if let Some(p) = self.operating.before_call(m) {
+                if longest.is_none_or(|(w, _, _)| p.wait > w) {
+                    longest = Some((p.wait, p.operating, m));
+                }
+            }
+        }
+        if let Some((wait, operating, m)) = longest {
+            if wait > self.retry.max_limit_wait {
+                return Err(Error::LimitWait {
+                    method: m.to_owned(),
+                    wait_secs: wait.as_secs(),
+                });
+            }
+            tracing::info!(
+                method = %m,
+                operating_secs = operating,
+                wait_ms = wait.as_millis() as u64,
+                "pausing before the portal's operating-time limit refuses the method"
+            );
+            tokio::time::sleep(wait).await;
+        }
+        if let Some(bucket) = &self.bucket {
+            let wait = bucket.reserve();
+            if !wait.is_zero() {
+                tracing::trace!(method = %method, wait_ms = wait.as_millis() as u64, "waiting for a slot in the request-rate bucket");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one attempt and reads its answer.
+    async fn send<T: DeserializeOwned>(&self, method: &str, url: Url, body: Vec<u8>) -> Outcome<T> {
+        let sent = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await;
+        let redact = |t: &str| self.redact(t);
+        let lost = |e: reqwest::Error| Outcome::Lost {
+            message: self.redact(&transport_message(&e)),
+            timeout: e.is_timeout(),
+            source: http_cause(e, &redact),
+        };
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Outcome::NoConnection {
+                    message: self.redact(&transport_message(&e)),
+                    source: http_cause(e, &redact),
+                };
+            }
+            Err(e) => return lost(e),
+        };
+        let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            return Outcome::Redirect { status, location };
+        }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        match resp.bytes().await {
+            Ok(bytes) => {
+                parse_answer::<T>(method, status, &content_type, &bytes, &|t| self.redact(t))
+            }
+            Err(e) => lost(e),
+        }
+    }
+
+    /// Sends up to 50 commands as one `batch` request and feeds `result_time` to the
+    /// operating-time tracker.
+    pub(crate) async fn send_batch<R: DeserializeOwned + Default>(
+        &self,
+        commands: &[RawCommand],
+        halt: bool,
+        idempotent: bool,
+    ) -> Result<BatchResult<R>, Error> {
+        debug_assert!(commands.len() <= BATCH_SIZE);
+        let mut cmd = Map::new();
+        for c in commands {
+            let line = if c.query.is_empty() {
+                c.method.clone()
+            } else {
+                format!("{}?{}", c.method, c.query)
+            };
+            cmd.insert(c.key.clone(), Value::String(line));
+        }
+        let mut params = Map::new();
+        params.insert("halt".into(), Value::from(u8::from(halt)));
+        params.insert("cmd".into(), Value::Object(cmd));
+        let mut methods: Vec<&str> = Vec::new();
+        let mut seen = HashSet::new();
+        for c in commands {
+            if seen.insert(c.method.to_ascii_lowercase()) {
+                methods.push(&c.method);
+            }
+        }
+        let exec = Exec {
+            idempotent,
+            paced_methods: &methods,
+            not_found_on_retry_is_success: false,
+        };
+        let batch = self
+            .execute::<BatchResult<R>>("batch", &params, exec)
+            .await?
+            .result;
+        for c in commands {
+            let report = batch
+                .result_time
+                .0
+                .get(&c.key)
+                .map(|t| t.report())
+                .unwrap_or_default();
+            let refused = batch.result_error.0.get(&c.key).is_some_and(|e| {
+                let code = e.get("error").and_then(Value::as_str).unwrap_or("");
+                ApiErrorCode::parse(code, "") == ApiErrorCode::OperationTimeLimit
+            });
+            if refused {
+                let fallback = self.retry.backoff(1);
+                self.operating.refused(&c.method, &report, fallback);
+            } else if report != TimeReport::default() {
+                self.operating.record(&c.method, &report);
+            }
+        }
+        Ok(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_names_are_checked() {
+        assert!(check_method("crm.deal.list").is_ok());
+        assert!(check_method("crm.deal.list.json").is_ok());
+        for bad in [
+            "",
+            "../oauth",
+            "crm deal",
+            "crm.deal/list",
+            ".x",
+            "a..b",
+            "x?y=1",
+        ] {
+            assert!(check_method(bad).is_err(), "{bad}");
+        }
+    }
+}

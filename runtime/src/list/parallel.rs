@@ -1,0 +1,160 @@
+//! Parallel partitions: [`ListQuery::stream_parallel`](super::ListQuery::stream_parallel)
+//! finds the id range in one request, splits it, and runs one chained scan per part.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use serde_json::Value;
+
+use super::params::{ListParams, NO_COUNT, Order};
+use super::plan::{ExportPlan, Mode};
+use super::stream::ListStream;
+use crate::engine::RawCommand;
+use crate::entity::Entity;
+use crate::error::Error;
+use crate::transport::{ChainPages, PAGE_SIZE};
+
+pub(crate) type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
+
+/// Finds the id range of an ascending fast plan and starts one chained scan per part of it.
+pub(crate) async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) -> BoxedRows<E> {
+    let Mode::Fast { start, .. } = plan.mode else {
+        return Box::pin(ListStream::from_plan(Some(plan)));
+    };
+    let (low, high) = match id_range::<E>(&plan, start).await {
+        Ok(Some(range)) => range,
+        Ok(None) => return Box::pin(futures::stream::empty()),
+        Err(e) => return Box::pin(futures::stream::iter([Err(e)])),
+    };
+    // Parts of the id range (low, high]; each holds at least a page's worth of ids.
+    let low = low.saturating_sub(1);
+    let span = high.saturating_sub(low);
+    let parts = partition_bounds(low, span, partitions);
+    let last = parts.len() - 1;
+    let streams = parts.into_iter().enumerate().map(|(i, (after, up_to))| {
+        let mut filter = plan.params.filter.clone();
+        if i < last {
+            // Tighter than any upper bound of the user's own filter: the probe's largest id
+            // satisfies it, and `up_to` is at most that.
+            filter.insert("<=ID".into(), Value::from(up_to));
+        }
+        ListStream::from_plan(Some(ExportPlan {
+            engine: plan.engine.clone(),
+            method: plan.method.clone(),
+            mode: Mode::Fast {
+                direction: Order::Asc,
+                start: Some(after),
+            },
+            params: ListParams {
+                filter,
+                ..plan.params.clone()
+            },
+        }))
+    });
+    Box::pin(futures::stream::select_all(streams))
+}
+
+/// Splits the ids `(low, low + span]` into at most `partitions` consecutive ranges
+/// `(after, up_to]`, none narrower than a page (at least one range).
+fn partition_bounds(low: u64, span: u64, partitions: usize) -> Vec<(u64, u64)> {
+    let parts = (span.div_ceil(PAGE_SIZE as u64) as usize).clamp(1, partitions.max(1));
+    let at = |i: usize| low + ((u128::from(span) * i as u128) / parts as u128) as u64;
+    (0..parts).map(|i| (at(i), at(i + 1))).collect()
+}
+
+/// The smallest and largest matching id (`None` when nothing matches), in one request.
+async fn id_range<E: Entity>(
+    plan: &ExportPlan,
+    start: Option<u64>,
+) -> Result<Option<(u64, u64)>, Error> {
+    let method = plan.method.as_str();
+    let mut commands = Vec::with_capacity(2);
+    for (key, order) in [("min", Order::Asc), ("max", Order::Desc)] {
+        let ids = ListParams::ids(&plan.params.filter, start.map(|s| (Order::Asc, s)), order);
+        commands.push(RawCommand {
+            key: key.into(),
+            method: method.to_owned(),
+            query: ids.query(method, NO_COUNT)?,
+        });
+    }
+    let batch = plan
+        .engine
+        .send_batch::<ChainPages<E>>(&commands, false, true)
+        .await?;
+    for c in &commands {
+        if let Some(raw) = batch.result_error.0.get(&c.key) {
+            return Err(plan.engine.command_error(method, raw));
+        }
+    }
+    let first_id = |key: &str| {
+        batch
+            .result
+            .0
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, rows)| rows.first())
+            .and_then(|r| r.id())
+            .map(Into::<u64>::into)
+    };
+    Ok(match (first_id("min"), first_id("max")) {
+        (Some(low), Some(high)) if low <= high => Some((low, high)),
+        _ => None,
+    })
+}
+
+/// The rows of [`ListQuery::stream_parallel`](crate::ListQuery::stream_parallel), as a
+/// [`Stream`].
+///
+/// Rows are yielded as they arrive from the parts (not in id order); the first error ends the
+/// stream (rows received before it are yielded first, the other parts' requests are dropped).
+pub struct ParallelStream<E: Entity> {
+    pub(crate) inner: BoxedRows<E>,
+    pub(crate) failed: bool,
+}
+
+impl<E: Entity> std::fmt::Debug for ParallelStream<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParallelStream")
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Entity> Stream for ParallelStream<E> {
+    type Item = Result<E, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        let next = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(Err(_))) = &next {
+            self.failed = true;
+            self.inner = Box::pin(futures::stream::empty());
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_cover_the_id_range_once() {
+        // Ids 1..=20,000 (low = 0) in 8 parts of 2,500 ids.
+        let parts = partition_bounds(0, 20_000, 8);
+        assert_eq!(parts.len(), 8);
+        assert_eq!(parts[0], (0, 2_500));
+        assert_eq!(parts[7], (17_500, 20_000));
+        assert!(parts.windows(2).all(|w| w[0].1 == w[1].0));
+        // Uneven spans: consecutive, the last ends at the top.
+        let parts = partition_bounds(99, 1_001, 3);
+        assert_eq!(parts, vec![(99, 432), (432, 766), (766, 1_100)]);
+        // A range smaller than a page per part: fewer parts, at least one.
+        assert_eq!(partition_bounds(10, 120, 8).len(), 3);
+        assert_eq!(partition_bounds(10, 0, 8), vec![(10, 10)]);
+        assert_eq!(partition_bounds(0, 1_000, 0).len(), 1);
+    }
+}

@@ -1,0 +1,16 @@
+//! The client's integration tests against the emulator over HTTP, in one test binary (one
+//! link of the whole stack instead of one per file). `client_secrets.rs` stays a binary of
+//! its own: it captures traces, which tests on other threads would interfere with.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod crud;
+mod export;
+mod faults;
+mod limits;
+mod list;
+mod oauth;
+mod parallel;
+mod readme;
+mod roundtrip;
