@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::config::Work;
 use crate::error::ApiError;
 use crate::portal::{Caller, PAGE, Portal};
-use crate::schema::{ItemSpec, USER_TYPES, UserFieldSpec, UserFieldUpdate};
+use crate::schema::{ItemSpec, Labels, USER_TYPES, UserFieldSpec, UserFieldUpdate};
 use crate::values::{as_list, php_intval, php_string};
 
 /// A method's `result`: a JSON value, or list rows already written as JSON text (the hot
@@ -240,10 +240,10 @@ pub(crate) fn call(
         "crm.deal.userfield.get" => {
             let id = id_param(params)?;
             let p = read();
-            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             Ok(Output::plain(
                 p.layout.fields[index]
-                    .userfield_json()
+                    .userfield_json(Labels::Languages)
                     .unwrap_or(Value::Null),
             ))
         }
@@ -253,11 +253,15 @@ pub(crate) fn call(
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             let upd = UserFieldUpdate {
                 mandatory: param(&fields, "MANDATORY").map(yes),
                 xml_id: text(&fields, "XML_ID"),
-                sort: param(&fields, "SORT").map(|v| php_intval(v).max(0) as u32),
+                // "Must be greater than zero": another value is ignored.
+                sort: param(&fields, "SORT")
+                    .map(php_intval)
+                    .filter(|&s| s > 0)
+                    .map(|s| s.min(i64::from(u32::MAX)) as u32),
                 show_filter: text(&fields, "SHOW_FILTER"),
                 show_in_list: text(&fields, "SHOW_IN_LIST"),
                 edit_in_list: text(&fields, "EDIT_IN_LIST"),
@@ -265,6 +269,8 @@ pub(crate) fn call(
                 edit_form_label: label(&fields, "EDIT_FORM_LABEL"),
                 list_column_label: label(&fields, "LIST_COLUMN_LABEL"),
                 list_filter_label: label(&fields, "LIST_FILTER_LABEL"),
+                error_message: label(&fields, "ERROR_MESSAGE"),
+                help_message: label(&fields, "HELP_MESSAGE"),
                 settings: param(&fields, "SETTINGS").cloned(),
                 items: param(&fields, "LIST").map(items),
             };
@@ -275,7 +281,7 @@ pub(crate) fn call(
         "crm.deal.userfield.delete" => {
             let id = id_param(params)?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             p.layout.remove_field(index);
             Ok(Output::write(json!(true)))
         }
@@ -317,6 +323,15 @@ pub(crate) fn call(
         }
         _ => Err(ApiError::method_not_found()),
     }
+}
+
+/// `ERROR_NOT_FOUND` of the user field methods.
+fn entity_not_found(id: u32) -> ApiError {
+    ApiError::new(
+        400,
+        "ERROR_NOT_FOUND",
+        format!("The entity with ID '{id}' is not found"),
+    )
 }
 
 fn yes(v: &Value) -> bool {
@@ -442,12 +457,19 @@ fn userfield_list(
 ) -> Result<Output, ApiError> {
     let filter = array_param(params, "filter")?.unwrap_or_default();
     let order = array_param(params, "order")?.unwrap_or_default();
+    // Labels come as text only when `filter[LANG]` asks for them (this portal has one text
+    // per label, whatever the language).
+    let labels = if param(&filter, "LANG").is_some() {
+        Labels::Text
+    } else {
+        Labels::Omit
+    };
     let p = portal.read().expect("portal lock");
     let mut rows: Vec<Value> = p
         .layout
         .fields
         .iter()
-        .filter_map(|f| f.userfield_json())
+        .filter_map(|f| f.userfield_json(labels))
         .filter(|row| matches_simple(row, &filter))
         .collect();
     sort_simple(&mut rows, &order);
