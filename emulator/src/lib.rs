@@ -83,6 +83,7 @@ mod methods;
 mod oauth;
 mod php;
 mod portal;
+mod reference;
 mod schema;
 mod seed;
 mod server;

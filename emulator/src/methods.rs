@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::config::Work;
 use crate::error::ApiError;
 use crate::portal::{Caller, PAGE, Portal};
+use crate::reference;
 use crate::schema::{ItemSpec, Labels, USER_TYPES, UserFieldSpec, UserFieldUpdate};
 use crate::values::{as_list, php_intval, php_string};
 
@@ -94,7 +95,8 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    fn plain(result: Value) -> Output {
+    /// A read answer without paging.
+    pub(crate) fn plain(result: Value) -> Output {
         Output {
             result: Body::Json(result),
             total: None,
@@ -104,7 +106,8 @@ impl Output {
         }
     }
 
-    fn write(result: Value) -> Output {
+    /// A write answer (costs a write in the model).
+    pub(crate) fn write(result: Value) -> Output {
         Output {
             result: Body::Json(result),
             total: None,
@@ -131,8 +134,20 @@ pub(crate) const METHODS: &[&str] = &[
     "crm.deal.userfield.list",
     "crm.deal.userfield.update",
     "crm.deal.userfield.delete",
+    "crm.status.fields",
+    "crm.status.add",
+    "crm.status.get",
     "crm.status.list",
+    "crm.status.update",
+    "crm.status.delete",
+    "crm.status.entity.types",
+    "crm.status.entity.items",
+    "crm.category.fields",
+    "crm.category.add",
+    "crm.category.get",
     "crm.category.list",
+    "crm.category.update",
+    "crm.category.delete",
 ];
 
 /// A parameter by name, ignoring case (`fields` / `FIELDS`); `null` counts as absent.
@@ -149,7 +164,7 @@ pub(crate) fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'
 }
 
 /// A PHP array parameter: an object, or a JSON array turned into an index-keyed object.
-fn array_param(
+pub(crate) fn array_param(
     params: &Map<String, Value>,
     name: &str,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
@@ -287,21 +302,7 @@ pub(crate) fn call(
         }
         "crm.status.list" => status_list(portal, params),
         "crm.category.list" => {
-            let Some(t) = param(params, "entityTypeId") else {
-                return Err(ApiError::new(
-                    400,
-                    "INVALID_ARG_VALUE",
-                    "Required parameter \"entityTypeId\" is missing",
-                ));
-            };
-            let t = php_intval(t);
-            if t != 2 {
-                return Err(ApiError::new(
-                    400,
-                    "ENTITY_TYPE_NOT_SUPPORTED",
-                    format!("Entity type {t} does not support categories"),
-                ));
-            }
+            reference::deal_pipelines(params)?;
             let p = read();
             let cats: Vec<Value> = p
                 .catalog
@@ -321,7 +322,8 @@ pub(crate) fn call(
                 scanned: 0,
             })
         }
-        _ => Err(ApiError::method_not_found()),
+        _ => reference::call(portal, method, params)
+            .unwrap_or_else(|| Err(ApiError::method_not_found())),
     }
 }
 
