@@ -88,6 +88,7 @@ mod schema;
 mod seed;
 mod server;
 mod store;
+mod system;
 #[cfg(feature = "tls")]
 mod tls;
 mod values;

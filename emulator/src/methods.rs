@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::portal::{Caller, PAGE, Portal};
 use crate::reference;
 use crate::schema::{ItemSpec, Labels, USER_TYPES, UserFieldSpec, UserFieldUpdate};
+use crate::system;
 use crate::values::{as_list, php_intval, php_string};
 
 /// A method's `result`: a JSON value, or list rows already written as JSON text (the hot
@@ -121,8 +122,17 @@ impl Output {
     }
 }
 
-/// Methods this portal knows (lower case), besides `batch`.
+/// Methods this portal knows (lower case), besides `batch`; `methods` and `method.get` answer
+/// from this list.
 pub(crate) const METHODS: &[&str] = &[
+    "server.time",
+    "profile",
+    "app.info",
+    "scope",
+    "methods",
+    "method.get",
+    "user.admin",
+    "user.current",
     "crm.deal.fields",
     "crm.deal.add",
     "crm.deal.get",
@@ -322,8 +332,13 @@ pub(crate) fn call(
                 scanned: 0,
             })
         }
-        _ => reference::call(portal, method, params)
-            .unwrap_or_else(|| Err(ApiError::method_not_found())),
+        _ => {
+            if let Some(v) = system::call(&read(), method, params, caller) {
+                return Ok(Output::plain(v));
+            }
+            reference::call(portal, method, params)
+                .unwrap_or_else(|| Err(ApiError::method_not_found()))
+        }
     }
 }
 
