@@ -471,7 +471,8 @@ impl Catalog {
             "NAME_INIT": if s.system { Value::from(s.name.clone()) } else { Value::from("") },
             "SORT": s.sort.to_string(),
             "SYSTEM": if s.system { "Y" } else { "N" },
-            "CATEGORY_ID": s.category_id.map(|c| Value::from(c.to_string())).unwrap_or(Value::Null),
+            // null for the default pipeline's stages, as in the documented list.
+            "CATEGORY_ID": s.category_id.filter(|&c| c != 0).map(|c| Value::from(c.to_string())).unwrap_or(Value::Null),
             "COLOR": s.color.clone().map(Value::from).unwrap_or(Value::Null),
             "SEMANTICS": match s.semantic {
                 Semantic::Process => Value::Null,
@@ -492,17 +493,21 @@ impl Catalog {
         row
     }
 
-    /// The `crm.category.list` item of a pipeline.
+    /// The `crm.category.list` / `get` item of a pipeline. The default pipeline has no
+    /// `originId` / `originatorId`, as in the documented list.
     pub(crate) fn category_json(&self, c: &Category) -> Value {
-        json!({
+        let mut v = json!({
             "id": c.id,
             "name": c.name,
             "sort": c.sort,
             "entityTypeId": 2,
             "isDefault": if c.id == 0 { "Y" } else { "N" },
-            "originId": "",
-            "originatorId": "",
-        })
+        });
+        if c.id != 0 {
+            v["originId"] = json!("");
+            v["originatorId"] = json!("");
+        }
+        v
     }
 }
 

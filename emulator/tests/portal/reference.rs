@@ -66,6 +66,11 @@ async fn a_new_pipeline_is_usable_at_once_and_leaves_cleanly() {
     assert_eq!(*got.ok(), json!({ "category": cat }));
     let list = post_json(&c, &url, "crm.category.list", &json!({"entityTypeId": 2})).await;
     assert_eq!(list.json["total"], 4);
+    // The documented list: the default pipeline without originId / originatorId.
+    let general = find(&list.ok()["categories"], "id", &json!(0)).unwrap();
+    let doc_general = json!({"id": 0, "name": "General", "sort": 300, "entityTypeId": 2,
+        "isDefault": "Y"});
+    assert_same_shape(&doc_general, general, "crm.category.list", &[]);
     assert_eq!(find(&list.ok()["categories"], "id", &json!(id)), Some(&cat));
 
     // Its stages exist, with the pipeline prefix, in every view.
@@ -470,6 +475,20 @@ async fn status_errors_and_directories_are_documented() {
             .windows(2)
             .all(|w| w[0]["SORT"].as_u64() <= w[1]["SORT"].as_u64())
     );
+    // crm.status.list: the documented row of the default pipeline (CATEGORY_ID null).
+    let stages = post_json(
+        &c,
+        &url,
+        "crm.status.list",
+        &json!({"filter": {"ENTITY_ID": "DEAL_STAGE"}}),
+    )
+    .await;
+    let doc_row = json!([{"ID": "101", "ENTITY_ID": "DEAL_STAGE", "STATUS_ID": "NEW",
+        "NAME": "New", "NAME_INIT": "New", "SORT": "10", "SYSTEM": "Y", "CATEGORY_ID": null,
+        "COLOR": "#39A8EF", "SEMANTICS": null,
+        "EXTRA": {"SEMANTICS": "process", "COLOR": "#39A8EF"}}]);
+    let first = json!([stages.ok()[0].clone()]);
+    assert_same_shape(&doc_row, &first, "crm.status.list", &[]);
     for body in [json!({}), json!({"entityId": "NO_SUCH"})] {
         post_json(&c, &url, "crm.status.entity.items", &body)
             .await
