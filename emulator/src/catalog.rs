@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::lang::Lang;
+
 /// Stage semantics: in progress, won or lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Semantic {
@@ -59,11 +61,11 @@ pub(crate) struct Catalog {
 }
 
 /// Directories other than deal stages, as `crm.status.entity.types` names them on a Russian
-/// portal (the Russian edition of the page).
-const LISTS: [(&str, &str); 3] = [
-    ("SOURCE", "Источники"),
-    ("INDUSTRY", "Сфера деятельности"),
-    ("DEAL_TYPE", "Тип сделки"),
+/// and on an English portal (the two editions of the page).
+const LISTS: [(&str, &str, &str); 3] = [
+    ("SOURCE", "Источники", "Sources"),
+    ("INDUSTRY", "Сфера деятельности", "Industry"),
+    ("DEAL_TYPE", "Тип сделки", "Deal type"),
 ];
 
 /// The stages a pipeline starts with: those of the default pipeline.
@@ -278,7 +280,7 @@ impl Catalog {
 
     /// Whether the portal has this directory.
     pub(crate) fn has_entity(&self, entity: &str) -> bool {
-        self.stage_category(entity).is_some() || LISTS.iter().any(|(id, _)| *id == entity)
+        self.stage_category(entity).is_some() || LISTS.iter().any(|(id, ..)| *id == entity)
     }
 
     /// The items of one directory in `SORT` order (`DEAL_STAGE` is the default pipeline).
@@ -376,11 +378,11 @@ impl Catalog {
 
     /// The `crm.status.entity.types` result: the lists, then each pipeline's stages with the
     /// default pipeline last, as in the documented example (`CATEGORY_ID` a string for a
-    /// pipeline, the number 0 for the default one).
-    pub(crate) fn entity_types_json(&self) -> Value {
+    /// pipeline, the number 0 for the default one); names in the portal's language.
+    pub(crate) fn entity_types_json(&self, lang: Lang) -> Value {
         let mut out: Vec<Value> = LISTS
             .iter()
-            .map(|(id, name)| json!({"ID": id, "NAME": name}))
+            .map(|(id, ru, en)| json!({"ID": id, "NAME": if lang == Lang::En { en } else { ru }}))
             .collect();
         let semantic_info = |category: u32| {
             let first = |want: Option<Semantic>| {
@@ -400,7 +402,10 @@ impl Catalog {
         for c in pipelines.chain(self.categories.iter().filter(|c| c.id == 0)) {
             let mut t = json!({
                 "ID": stage_entity(c.id),
-                "NAME": format!("Стадии сделки {}", c.name),
+                "NAME": match lang {
+                    Lang::Ru => format!("Стадии сделки {}", c.name),
+                    Lang::En => format!("{} deal stages", c.name),
+                },
             });
             if c.id != 0 {
                 t["PARENT_ID"] = json!("DEAL_STAGE");

@@ -78,7 +78,10 @@ pub(crate) fn call(
             Ok(Output::write(Value::Null))
         }),
         "crm.status.fields" => Ok(Output::plain(status_fields())),
-        "crm.status.entity.types" => Ok(Output::plain(read().catalog.entity_types_json())),
+        "crm.status.entity.types" => {
+            let p = read();
+            Ok(Output::plain(p.catalog.entity_types_json(p.lang)))
+        }
         "crm.status.entity.items" => {
             let p = read();
             match param(params, "entityId")

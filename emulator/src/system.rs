@@ -18,8 +18,8 @@ pub(crate) const SCOPES: &[&str] = &["crm", "user"];
 /// Every scope this portal has (`scope` with `full`): the user scope's limited versions too.
 const PORTAL_SCOPES: &[&str] = &["crm", "user", "user_basic", "user_brief"];
 
-/// The plan, as `app.info` reports it (`LICENSE` is the region prefix and the plan).
-const LICENSE: &str = "ru_pro100";
+/// The plan, as `app.info` reports it (`LICENSE` is the portal's language and the plan).
+const PLAN: &str = "pro100";
 
 /// The scopes a method belongs to; empty for the basic methods (`batch`, `scope`, ...).
 pub(crate) fn scopes_of(method: &str) -> &'static [&'static str] {
@@ -170,8 +170,9 @@ fn user_current(portal: &Portal, caller: Caller, now: i64) -> Value {
 /// expect: b24pysdk's `AppInfoWebhook`, b24phpsdk's "webhook credentials will return only
 /// SCOPE, LICENSE"); an OAuth application its installation record, a local app's.
 fn app_info(portal: &Portal, caller: Caller) -> Value {
+    let license = format!("{}_{PLAN}", portal.lang);
     if !caller.app {
-        return json!({"SCOPE": SCOPES, "LICENSE": LICENSE});
+        return json!({"SCOPE": SCOPES, "LICENSE": license});
     }
     json!({
         "ID": 1,
@@ -181,9 +182,9 @@ fn app_info(portal: &Portal, caller: Caller) -> Value {
         "INSTALLED": true,
         "PAYMENT_EXPIRED": "N",
         "DAYS": null,
-        "LANGUAGE_ID": "ru",
-        "LICENSE": LICENSE,
-        "LICENSE_TYPE": "pro100",
+        "LANGUAGE_ID": portal.lang.to_string(),
+        "LICENSE": license,
+        "LICENSE_TYPE": PLAN,
         "LICENSE_FAMILY": "pro",
     })
 }

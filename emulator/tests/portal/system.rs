@@ -3,7 +3,7 @@
 //! answers (keys, order and value types), for the webhook and for the OAuth application.
 
 use crate::common::*;
-use bitrix_emulator::{Config, Emulator};
+use bitrix_emulator::{Config, Emulator, Lang};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Value, json};
 
@@ -136,6 +136,11 @@ async fn app_info_differs_for_a_webhook_and_an_application() {
     let family = got["LICENSE_FAMILY"].as_str().unwrap();
     assert!(license.ends_with(got["LICENSE_TYPE"].as_str().unwrap()));
     assert!(got["LICENSE_TYPE"].as_str().unwrap().starts_with(family));
+    assert_eq!(got["LANGUAGE_ID"], "ru");
+    assert!(
+        license.starts_with("ru_"),
+        "the base language is the prefix"
+    );
     // The token endpoint reports the same scopes.
     let refreshed = get(
         &c,
@@ -250,5 +255,37 @@ async fn methods_and_method_get_answer_from_what_is_served() {
     assert_eq!(strings(user.ok()), ["user.current"]);
     let unknown = post_json(&c, &url, "methods", &json!({"scope": "telephony"})).await;
     assert_eq!(*unknown.ok(), json!([]));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_english_portal_names_its_own_things_in_english() {
+    let emu = Emulator::start(Config::default().with_lang(Lang::En))
+        .await
+        .unwrap();
+    let c = client();
+    let hook = post_json(&c, &emu.webhook_url(), "app.info", &json!({})).await;
+    assert!(hook.ok()["LICENSE"].as_str().unwrap().starts_with("en_"));
+    let base = format!("{}/rest/", emu.base_url());
+    let auth = json!({"auth": emu.oauth().access_token});
+    let app = post_json(&c, &base, "app.info", &auth).await;
+    assert_eq!(app.ok()["LANGUAGE_ID"], "en");
+    let types = post_json(
+        &c,
+        &emu.webhook_url(),
+        "crm.status.entity.types",
+        &json!({}),
+    )
+    .await;
+    let names: Vec<&str> = types
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["NAME"].as_str().unwrap())
+        .collect();
+    // Pipeline names are the portal's data and stay as they are.
+    assert_eq!(names[..3], ["Sources", "Industry", "Deal type"]);
+    assert!(names.last().unwrap().ends_with(" deal stages"), "{names:?}");
     emu.shutdown().await;
 }
