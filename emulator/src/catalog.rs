@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::lang::Lang;
+
 /// Stage semantics: in progress, won or lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Semantic {
@@ -33,7 +35,7 @@ pub(crate) struct Status {
     pub system: bool,
     pub category_id: Option<u32>,
     pub semantic: Semantic,
-    pub color: Option<&'static str>,
+    pub color: Option<String>,
 }
 
 /// One deal pipeline.
@@ -47,10 +49,50 @@ pub(crate) struct Category {
 /// All reference data.
 #[derive(Clone, Debug)]
 pub(crate) struct Catalog {
+    /// Every directory's items, grouped by directory and in `SORT` order within one.
     pub statuses: Vec<Status>,
+    /// Pipelines in creation order (`crm.category.list` answers them so).
     pub categories: Vec<Category>,
     pub currencies: Vec<&'static str>,
     pub base_currency: &'static str,
+    /// Ids are never reused after a delete, as with the portal's auto-increment keys.
+    next_status_id: u32,
+    next_category_id: u32,
+}
+
+/// Directories other than deal stages, as `crm.status.entity.types` names them on a Russian
+/// and on an English portal (the two editions of the page).
+const LISTS: [(&str, &str, &str); 3] = [
+    ("SOURCE", "Источники", "Sources"),
+    ("INDUSTRY", "Сфера деятельности", "Industry"),
+    ("DEAL_TYPE", "Тип сделки", "Deal type"),
+];
+
+/// The stages a pipeline starts with: those of the default pipeline.
+const DEFAULT_STAGES: [(&str, &str, Semantic); 8] = [
+    ("NEW", "Новая", Semantic::Process),
+    ("PREPARATION", "Подготовка документов", Semantic::Process),
+    (
+        "PREPAYMENT_INVOICE",
+        "Счёт на предоплату",
+        Semantic::Process,
+    ),
+    ("EXECUTING", "В работе", Semantic::Process),
+    ("FINAL_INVOICE", "Финальный счёт", Semantic::Process),
+    ("WON", "Сделка успешна", Semantic::Success),
+    ("LOSE", "Сделка провалена", Semantic::Failure),
+    ("APOLOGY", "Анализ причины провала", Semantic::Failure),
+];
+
+/// A new directory item (`crm.status.add`), already validated.
+#[derive(Clone, Debug)]
+pub(crate) struct NewStatus {
+    pub entity_id: String,
+    pub status_id: String,
+    pub name: String,
+    pub sort: u32,
+    pub color: Option<String>,
+    pub semantic: Semantic,
 }
 
 const PROCESS_COLORS: [&str; 5] = ["#39A8EF", "#2FC6F6", "#55D0E0", "#47E4C2", "#FFA900"];
@@ -79,24 +121,10 @@ impl Catalog {
             ],
             currencies: vec!["RUB", "USD", "EUR", "KZT", "BYN", "UAH", "CNY"],
             base_currency: "RUB",
+            next_status_id: 1,
+            next_category_id: 3,
         };
-        c.add_stages(
-            0,
-            &[
-                ("NEW", "Новая", Semantic::Process),
-                ("PREPARATION", "Подготовка документов", Semantic::Process),
-                (
-                    "PREPAYMENT_INVOICE",
-                    "Счёт на предоплату",
-                    Semantic::Process,
-                ),
-                ("EXECUTING", "В работе", Semantic::Process),
-                ("FINAL_INVOICE", "Финальный счёт", Semantic::Process),
-                ("WON", "Сделка успешна", Semantic::Success),
-                ("LOSE", "Сделка провалена", Semantic::Failure),
-                ("APOLOGY", "Анализ причины провала", Semantic::Failure),
-            ],
-        );
+        c.add_stages(0, &DEFAULT_STAGES);
         c.add_stages(
             1,
             &[
@@ -180,7 +208,7 @@ impl Catalog {
                 Semantic::Success => "#7BD500",
                 Semantic::Failure => "#FF5752",
             };
-            let id = self.statuses.len() as u32 + 1;
+            let id = self.take_status_id();
             self.statuses.push(Status {
                 id,
                 entity_id: entity.clone(),
@@ -190,14 +218,14 @@ impl Catalog {
                 system: matches!(*code, "NEW" | "WON" | "LOSE"),
                 category_id: Some(category),
                 semantic: *semantic,
-                color: Some(color),
+                color: Some(color.to_owned()),
             });
         }
     }
 
     fn add_list(&mut self, entity: &str, items: &[(&str, &str)]) {
         for (i, (code, name)) in items.iter().enumerate() {
-            let id = self.statuses.len() as u32 + 1;
+            let id = self.take_status_id();
             self.statuses.push(Status {
                 id,
                 entity_id: entity.to_owned(),
@@ -210,6 +238,194 @@ impl Catalog {
                 color: None,
             });
         }
+    }
+
+    fn take_status_id(&mut self) -> u32 {
+        let id = self.next_status_id;
+        self.next_status_id += 1;
+        id
+    }
+
+    /// Restores the order of `statuses` after a change: a directory keeps the place of its
+    /// first item, items within one go by `SORT` (ties keep their order).
+    fn resort(&mut self) {
+        let mut firsts: Vec<&str> = Vec::new();
+        for s in &self.statuses {
+            if !firsts.contains(&s.entity_id.as_str()) {
+                firsts.push(&s.entity_id);
+            }
+        }
+        let rank: Vec<String> = firsts.into_iter().map(str::to_owned).collect();
+        self.statuses.sort_by_key(|s| {
+            let r = rank.iter().position(|e| *e == s.entity_id);
+            (r, s.sort)
+        });
+    }
+
+    /// The directory item with this `ID`.
+    pub(crate) fn status(&self, id: u32) -> Option<&Status> {
+        self.statuses.iter().find(|s| s.id == id)
+    }
+
+    /// The pipeline a deal-stage directory belongs to (`DEAL_STAGE` 0, `DEAL_STAGE_{n}` n),
+    /// if that pipeline exists; `None` for other directories.
+    pub(crate) fn stage_category(&self, entity: &str) -> Option<u32> {
+        let id = if entity == "DEAL_STAGE" {
+            0
+        } else {
+            entity.strip_prefix("DEAL_STAGE_")?.parse().ok()?
+        };
+        self.has_category(id).then_some(id)
+    }
+
+    /// Whether the portal has this directory.
+    pub(crate) fn has_entity(&self, entity: &str) -> bool {
+        self.stage_category(entity).is_some() || LISTS.iter().any(|(id, ..)| *id == entity)
+    }
+
+    /// The items of one directory in `SORT` order (`DEAL_STAGE` is the default pipeline).
+    pub(crate) fn items<'a>(&'a self, entity: &'a str) -> impl Iterator<Item = &'a Status> {
+        self.statuses.iter().filter(move |s| s.entity_id == entity)
+    }
+
+    /// Adds a directory item (`crm.status.add`, checked by the caller); returns its `ID`.
+    pub(crate) fn add_status(&mut self, new: NewStatus) -> u32 {
+        let id = self.take_status_id();
+        let category_id = self.stage_category(&new.entity_id);
+        let color = new.color.or_else(|| {
+            category_id.map(|_| {
+                match new.semantic {
+                    Semantic::Process => PROCESS_COLORS[0],
+                    Semantic::Success => "#7BD500",
+                    Semantic::Failure => "#FF5752",
+                }
+                .to_owned()
+            })
+        });
+        self.statuses.push(Status {
+            id,
+            entity_id: new.entity_id,
+            status_id: new.status_id,
+            name: new.name,
+            sort: new.sort,
+            system: false,
+            category_id,
+            semantic: new.semantic,
+            color,
+        });
+        self.resort();
+        id
+    }
+
+    /// Changes a directory item's name, sort or color (`crm.status.update`); false when there
+    /// is no such item.
+    pub(crate) fn update_status(
+        &mut self,
+        id: u32,
+        name: Option<String>,
+        sort: Option<u32>,
+        color: Option<String>,
+    ) -> bool {
+        let Some(s) = self.statuses.iter_mut().find(|s| s.id == id) else {
+            return false;
+        };
+        set(&mut s.name, name);
+        set(&mut s.sort, sort);
+        set(&mut s.color, color.map(Some));
+        self.resort();
+        true
+    }
+
+    /// Removes a directory item.
+    pub(crate) fn remove_status(&mut self, id: u32) {
+        self.statuses.retain(|s| s.id != id);
+    }
+
+    /// The pipeline with this id.
+    pub(crate) fn category(&self, id: u32) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// Adds a deal pipeline with the default pipeline's stages; returns its id.
+    pub(crate) fn add_category(&mut self, name: String, sort: u32) -> u32 {
+        let id = self.next_category_id;
+        self.next_category_id += 1;
+        self.categories.push(Category { id, name, sort });
+        self.add_stages(id, &DEFAULT_STAGES);
+        id
+    }
+
+    /// Changes a pipeline's name and sort; false when there is no such pipeline.
+    pub(crate) fn update_category(
+        &mut self,
+        id: u32,
+        name: Option<String>,
+        sort: Option<u32>,
+    ) -> bool {
+        let Some(c) = self.categories.iter_mut().find(|c| c.id == id) else {
+            return false;
+        };
+        set(&mut c.name, name);
+        set(&mut c.sort, sort);
+        true
+    }
+
+    /// Removes a pipeline and its stages.
+    pub(crate) fn remove_category(&mut self, id: u32) {
+        self.categories.retain(|c| c.id != id);
+        self.statuses.retain(|s| s.category_id != Some(id));
+    }
+
+    /// The `crm.status.entity.types` result: the lists, then each pipeline's stages with the
+    /// default pipeline last, as in the documented example (`CATEGORY_ID` a string for a
+    /// pipeline, the number 0 for the default one); names in the portal's language.
+    pub(crate) fn entity_types_json(&self, lang: Lang) -> Value {
+        let mut out: Vec<Value> = LISTS
+            .iter()
+            .map(|(id, ru, en)| json!({"ID": id, "NAME": if lang == Lang::En { en } else { ru }}))
+            .collect();
+        let semantic_info = |category: u32| {
+            let first = |want: Option<Semantic>| {
+                self.stages(category)
+                    .find(|s| want.is_none_or(|w| s.semantic == w))
+                    .map(|s| s.status_id.clone())
+                    .unwrap_or_default()
+            };
+            json!({
+                "START_FIELD": first(None),
+                "FINAL_SUCCESS_FIELD": first(Some(Semantic::Success)),
+                "FINAL_UNSUCCESS_FIELD": first(Some(Semantic::Failure)),
+                "FINAL_SORT": 0,
+            })
+        };
+        let pipelines = self.categories.iter().filter(|c| c.id != 0);
+        for c in pipelines.chain(self.categories.iter().filter(|c| c.id == 0)) {
+            let mut t = json!({
+                "ID": stage_entity(c.id),
+                "NAME": match lang {
+                    Lang::Ru => format!("Стадии сделки {}", c.name),
+                    Lang::En => format!("{} deal stages", c.name),
+                },
+            });
+            if c.id != 0 {
+                t["PARENT_ID"] = json!("DEAL_STAGE");
+            }
+            t["SEMANTIC_INFO"] = semantic_info(c.id);
+            if c.id != 0 {
+                t["PREFIX"] = json!(format!("C{}", c.id));
+                t["FIELD_ATTRIBUTE_SCOPE"] = json!(format!("category_{}", c.id));
+            } else {
+                t["FIELD_ATTRIBUTE_SCOPE"] = json!("");
+            }
+            t["ENTITY_TYPE_ID"] = json!(2);
+            t["CATEGORY_ID"] = if c.id == 0 {
+                json!(0)
+            } else {
+                json!(c.id.to_string())
+            };
+            out.push(t);
+        }
+        Value::Array(out)
     }
 
     /// Stages of a pipeline, in sort order.
@@ -260,8 +476,9 @@ impl Catalog {
             "NAME_INIT": if s.system { Value::from(s.name.clone()) } else { Value::from("") },
             "SORT": s.sort.to_string(),
             "SYSTEM": if s.system { "Y" } else { "N" },
-            "CATEGORY_ID": s.category_id.map(|c| Value::from(c.to_string())).unwrap_or(Value::Null),
-            "COLOR": s.color.map(Value::from).unwrap_or(Value::Null),
+            // null for the default pipeline's stages, as in the documented list.
+            "CATEGORY_ID": s.category_id.filter(|&c| c != 0).map(|c| Value::from(c.to_string())).unwrap_or(Value::Null),
+            "COLOR": s.color.clone().map(Value::from).unwrap_or(Value::Null),
             "SEMANTICS": match s.semantic {
                 Semantic::Process => Value::Null,
                 Semantic::Success => Value::from("S"),
@@ -281,17 +498,28 @@ impl Catalog {
         row
     }
 
-    /// The `crm.category.list` item of a pipeline.
+    /// The `crm.category.list` / `get` item of a pipeline. The default pipeline has no
+    /// `originId` / `originatorId`, as in the documented list.
     pub(crate) fn category_json(&self, c: &Category) -> Value {
-        json!({
+        let mut v = json!({
             "id": c.id,
             "name": c.name,
             "sort": c.sort,
             "entityTypeId": 2,
             "isDefault": if c.id == 0 { "Y" } else { "N" },
-            "originId": "",
-            "originatorId": "",
-        })
+        });
+        if c.id != 0 {
+            v["originId"] = json!("");
+            v["originatorId"] = json!("");
+        }
+        v
+    }
+}
+
+/// Replaces `slot` when a new value is given.
+fn set<T>(slot: &mut T, new: Option<T>) {
+    if let Some(v) = new {
+        *slot = v;
     }
 }
 

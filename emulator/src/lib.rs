@@ -21,7 +21,11 @@
 //!
 //! | area | behaviour |
 //! |---|---|
-//! | methods | `crm.deal.fields/add/get/list/update/delete`, `crm.deal.userfield.add/get/list/update/delete`, `crm.status.list` (`DEAL_STAGE`, `DEAL_STAGE_{n}`, `DEAL_TYPE`, `SOURCE`, `INDUSTRY`), `crm.category.list` (`entityTypeId=2`), `batch`; anything else is 404 `ERROR_METHOD_NOT_FOUND` "Method not found!" |
+//! | methods | `crm.deal.fields/add/get/list/update/delete`, `crm.deal.userfield.add/get/list/update/delete`, `crm.status.fields/add/get/list/update/delete/entity.types/entity.items` (`DEAL_STAGE`, `DEAL_STAGE_{n}`, `DEAL_TYPE`, `SOURCE`, `INDUSTRY`), `crm.category.fields/add/get/list/update/delete` (`entityTypeId=2`), `server.time`, `profile`, `user.current`, `user.admin`, `app.info`, `scope`, `methods`, `method.get`, `batch`; anything else is 404 `ERROR_METHOD_NOT_FOUND` "Method not found!" |
+//! | portal methods | `server.time`: now in the portal offset (`Config::utc_offset`); `profile`, `user.current`: the webhook user (`Config::webhook_user_id`), an administrator, `ID` a string, `ADMIN`/`ACTIVE` booleans; `user.admin`: `true`; `app.info`: for the webhook only `SCOPE` and `LICENSE`, for the OAuth app its local-app record (`ID`, `CODE` = client id, `VERSION`, `STATUS` "L", `INSTALLED`, `PAYMENT_EXPIRED`, `DAYS`, `LANGUAGE_ID`, `LICENSE*`; the language and the `LICENSE` prefix follow [`Config::lang`]); `scope`: `["crm","user"]` (`full`: every scope of the portal; PHP truthiness, so the form string `"false"` is true); `methods` (`scope`, `full`) and `method.get` (`{isExisting, isAvailable}`; the `name` key and the name itself lower case only) answer from the list of served methods |
+//! | pipelines | `crm.category.*` answer `{"category": {...}}` (numbers for `id`, `sort`, `entityTypeId`; `isDefault` "Y"/"N", not settable on deals; `originId`/`originatorId` "" except on the default pipeline); a new pipeline gets the default pipeline's eight stages `C{id}:NEW`..., and deals accept its id at once; `sort` defaults to 500, a negative one is 0; delete answers `null`, refused for pipeline 0 and while deals are in it; errors `NOT_FOUND` "Element not found", `ENTITY_TYPE_NOT_SUPPORTED`, `INVALID_ARG_VALUE` for a missing `entityTypeId`/`id`, code `0` "Field 'NAME' is required" |
+//! | directories | `crm.status.add` answers the integer `ID`, adds `C{n}:` on `DEAL_STAGE_{n}`, `SORT` 10 by default, `SEMANTICS` S/F on stages; refuses (legacy 400) missing `ENTITY_ID`/`STATUS_ID` (both messages at once), an unknown directory, a missing `NAME` ("The field Title is required."), a stage in progress sorted after the success stage, and a duplicate (`ERROR_CORE`); each directory stays in `SORT` order, so a new stage is where `crm.status.list`, `entity.items`, the first-stage default and `STAGE_ID` checks see it; `update` changes `NAME`/`SORT`/`COLOR`; `delete` needs `params[FORCED]=Y` for a system item and refuses a stage holding deals; "Invalid identifier.", "Status is not found."; `entity.types` as the docs' example (`CATEGORY_ID` "1" for a pipeline, `0` for the default one; names in the portal's language); in `list`/`get` the default pipeline's stages have `CATEGORY_ID` null, others "n"; ids are never reused |
+//! | user fields | `crm.deal.userfield.get` shows labels and messages per language (the one stored text in each of the 21 languages); `list` shows them as text only with `filter[LANG]`; `update` also sets `ERROR_MESSAGE`/`HELP_MESSAGE` and ignores `SORT` <= 0; a missing field is 400 `ERROR_NOT_FOUND` `The entity with ID '<id>' is not found` |
 //! | transport | `/rest/{user}/{code}/{method}` (webhook) and `/rest/{method}` with `auth` (OAuth); GET or POST; JSON, form-encoded and query-string parameters with PHP nested keys (`fields[TITLE]=x`), merged (the body wins); `.json` suffix; method names in any case; top-level parameter names in any case (`fields` / `FIELDS`) |
 //! | output | PHP-style JSON: `/` escaped as `\/`, Unicode unescaped; numbers as strings (`"OPPORTUNITY":"1000000.00"`), `"Y"`/`"N"`, money `"300|RUB"`, crm links, file objects with relative URLs, dates at UTC midnight shown in the portal offset (+03:00 by default) |
 //! | auth | wrong webhook code or user: 401 `INVALID_CREDENTIALS`; no credentials at all: 401 `NO_AUTH_FOUND`; an OAuth token never issued: 401 `invalid_token`; repeated slashes in the path are merged (nginx); OAuth tokens live 1 h (`expire_access_tokens` ends them now) then 401 `expired_token`; `/oauth/token/?grant_type=refresh_token&...` rotates the refresh token and rejects the old one |
@@ -65,9 +69,11 @@
 //! # Not emulated
 //!
 //! Access rights (every caller is an administrator), smart processes and `crm.item.*`,
-//! `crm.deal.contact.*` and product rows, events, HTTPS, the 60-second request timeout,
-//! nondeterministic order of offset pages without `order`. A renamed portal's 302 is available
-//! on demand ([`Emulator::set_renamed`]).
+//! `crm.deal.contact.*` and product rows, events, the 60-second request timeout,
+//! nondeterministic order of offset pages without `order`; pipelines of other entity types
+//! than deals, directories other than deal stages, `DEAL_TYPE`, `SOURCE` and `INDUSTRY` (no
+//! lead statuses, contact or company types); a user field label in several languages (one
+//! text per label). A renamed portal's 302 is available on demand ([`Emulator::set_renamed`]).
 
 #![deny(missing_docs)]
 
@@ -83,10 +89,12 @@ mod methods;
 mod oauth;
 mod php;
 mod portal;
+mod reference;
 mod schema;
 mod seed;
 mod server;
 mod store;
+mod system;
 #[cfg(feature = "tls")]
 mod tls;
 mod values;

@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 use crate::config::Work;
 use crate::error::ApiError;
 use crate::portal::{Caller, PAGE, Portal};
-use crate::schema::{ItemSpec, USER_TYPES, UserFieldSpec, UserFieldUpdate};
+use crate::reference;
+use crate::schema::{ItemSpec, Labels, USER_TYPES, UserFieldSpec, UserFieldUpdate};
+use crate::system;
 use crate::values::{as_list, php_intval, php_string};
 
 /// A method's `result`: a JSON value, or list rows already written as JSON text (the hot
@@ -94,7 +96,8 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    fn plain(result: Value) -> Output {
+    /// A read answer without paging.
+    pub(crate) fn plain(result: Value) -> Output {
         Output {
             result: Body::Json(result),
             total: None,
@@ -104,7 +107,8 @@ impl Output {
         }
     }
 
-    fn write(result: Value) -> Output {
+    /// A write answer (costs a write in the model).
+    pub(crate) fn write(result: Value) -> Output {
         Output {
             result: Body::Json(result),
             total: None,
@@ -118,8 +122,17 @@ impl Output {
     }
 }
 
-/// Methods this portal knows (lower case), besides `batch`.
+/// Methods this portal knows (lower case), besides `batch`; `methods` and `method.get` answer
+/// from this list.
 pub(crate) const METHODS: &[&str] = &[
+    "server.time",
+    "profile",
+    "app.info",
+    "scope",
+    "methods",
+    "method.get",
+    "user.admin",
+    "user.current",
     "crm.deal.fields",
     "crm.deal.add",
     "crm.deal.get",
@@ -131,8 +144,20 @@ pub(crate) const METHODS: &[&str] = &[
     "crm.deal.userfield.list",
     "crm.deal.userfield.update",
     "crm.deal.userfield.delete",
+    "crm.status.fields",
+    "crm.status.add",
+    "crm.status.get",
     "crm.status.list",
+    "crm.status.update",
+    "crm.status.delete",
+    "crm.status.entity.types",
+    "crm.status.entity.items",
+    "crm.category.fields",
+    "crm.category.add",
+    "crm.category.get",
     "crm.category.list",
+    "crm.category.update",
+    "crm.category.delete",
 ];
 
 /// A parameter by name, ignoring case (`fields` / `FIELDS`); `null` counts as absent.
@@ -149,7 +174,7 @@ pub(crate) fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'
 }
 
 /// A PHP array parameter: an object, or a JSON array turned into an index-keyed object.
-fn array_param(
+pub(crate) fn array_param(
     params: &Map<String, Value>,
     name: &str,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
@@ -240,10 +265,10 @@ pub(crate) fn call(
         "crm.deal.userfield.get" => {
             let id = id_param(params)?;
             let p = read();
-            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             Ok(Output::plain(
                 p.layout.fields[index]
-                    .userfield_json()
+                    .userfield_json(Labels::Languages)
                     .unwrap_or(Value::Null),
             ))
         }
@@ -253,11 +278,15 @@ pub(crate) fn call(
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             let upd = UserFieldUpdate {
                 mandatory: param(&fields, "MANDATORY").map(yes),
                 xml_id: text(&fields, "XML_ID"),
-                sort: param(&fields, "SORT").map(|v| php_intval(v).max(0) as u32),
+                // "Must be greater than zero": another value is ignored.
+                sort: param(&fields, "SORT")
+                    .map(php_intval)
+                    .filter(|&s| s > 0)
+                    .map(|s| s.min(i64::from(u32::MAX)) as u32),
                 show_filter: text(&fields, "SHOW_FILTER"),
                 show_in_list: text(&fields, "SHOW_IN_LIST"),
                 edit_in_list: text(&fields, "EDIT_IN_LIST"),
@@ -265,6 +294,8 @@ pub(crate) fn call(
                 edit_form_label: label(&fields, "EDIT_FORM_LABEL"),
                 list_column_label: label(&fields, "LIST_COLUMN_LABEL"),
                 list_filter_label: label(&fields, "LIST_FILTER_LABEL"),
+                error_message: label(&fields, "ERROR_MESSAGE"),
+                help_message: label(&fields, "HELP_MESSAGE"),
                 settings: param(&fields, "SETTINGS").cloned(),
                 items: param(&fields, "LIST").map(items),
             };
@@ -275,27 +306,13 @@ pub(crate) fn call(
         "crm.deal.userfield.delete" => {
             let id = id_param(params)?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(ApiError::not_found)?;
+            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             p.layout.remove_field(index);
             Ok(Output::write(json!(true)))
         }
         "crm.status.list" => status_list(portal, params),
         "crm.category.list" => {
-            let Some(t) = param(params, "entityTypeId") else {
-                return Err(ApiError::new(
-                    400,
-                    "INVALID_ARG_VALUE",
-                    "Required parameter \"entityTypeId\" is missing",
-                ));
-            };
-            let t = php_intval(t);
-            if t != 2 {
-                return Err(ApiError::new(
-                    400,
-                    "ENTITY_TYPE_NOT_SUPPORTED",
-                    format!("Entity type {t} does not support categories"),
-                ));
-            }
+            reference::deal_pipelines(params)?;
             let p = read();
             let cats: Vec<Value> = p
                 .catalog
@@ -315,8 +332,23 @@ pub(crate) fn call(
                 scanned: 0,
             })
         }
-        _ => Err(ApiError::method_not_found()),
+        _ => {
+            if let Some(v) = system::call(&read(), method, params, caller) {
+                return Ok(Output::plain(v));
+            }
+            reference::call(portal, method, params)
+                .unwrap_or_else(|| Err(ApiError::method_not_found()))
+        }
     }
+}
+
+/// `ERROR_NOT_FOUND` of the user field methods.
+fn entity_not_found(id: u32) -> ApiError {
+    ApiError::new(
+        400,
+        "ERROR_NOT_FOUND",
+        format!("The entity with ID '{id}' is not found"),
+    )
 }
 
 fn yes(v: &Value) -> bool {
@@ -442,12 +474,19 @@ fn userfield_list(
 ) -> Result<Output, ApiError> {
     let filter = array_param(params, "filter")?.unwrap_or_default();
     let order = array_param(params, "order")?.unwrap_or_default();
+    // Labels come as text only when `filter[LANG]` asks for them (this portal has one text
+    // per label, whatever the language).
+    let labels = if param(&filter, "LANG").is_some() {
+        Labels::Text
+    } else {
+        Labels::Omit
+    };
     let p = portal.read().expect("portal lock");
     let mut rows: Vec<Value> = p
         .layout
         .fields
         .iter()
-        .filter_map(|f| f.userfield_json())
+        .filter_map(|f| f.userfield_json(labels))
         .filter(|row| matches_simple(row, &filter))
         .collect();
     sort_simple(&mut rows, &order);

@@ -30,6 +30,8 @@ pub(crate) struct Portal {
     pub slashes: bool,
     /// The language of the portal's own texts.
     pub lang: Lang,
+    /// `CODE` of the OAuth application (`app.info`): its client id, as for a local app.
+    pub app_code: String,
 }
 
 /// A list call's answer.
@@ -48,6 +50,8 @@ pub(crate) struct ListPage {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Caller {
     pub user_id: i64,
+    /// An OAuth application rather than the incoming webhook (`app.info` tells them apart).
+    pub app: bool,
 }
 
 impl Portal {
@@ -60,6 +64,7 @@ impl Portal {
             tz,
             slashes: true,
             lang: Lang::Ru,
+            app_code: String::new(),
         }
     }
 
@@ -663,7 +668,10 @@ mod tests {
         v.as_object().unwrap().clone()
     }
 
-    const ME: Caller = Caller { user_id: 1 };
+    const ME: Caller = Caller {
+        user_id: 1,
+        app: false,
+    };
 
     fn parsed(p: &ListPage) -> Vec<Value> {
         p.rows

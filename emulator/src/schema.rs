@@ -195,8 +195,9 @@ impl FieldDef {
         self.descriptor = d;
     }
 
-    /// The `crm.deal.userfield.get` / `list` object of a user field.
-    pub(crate) fn userfield_json(&self) -> Option<Value> {
+    /// The `crm.deal.userfield.get` / `list` object of a user field, its labels in `labels`
+    /// form.
+    pub(crate) fn userfield_json(&self, labels: Labels) -> Option<Value> {
         let meta = self.uf_meta.as_ref()?;
         let mut o = json!({
             "ID": meta.id.to_string(),
@@ -212,12 +213,29 @@ impl FieldDef {
             "EDIT_IN_LIST": meta.edit_in_list,
             "IS_SEARCHABLE": meta.is_searchable,
             "SETTINGS": meta.settings,
-            "EDIT_FORM_LABEL": meta.edit_form_label,
-            "LIST_COLUMN_LABEL": meta.list_column_label,
-            "LIST_FILTER_LABEL": meta.list_filter_label,
-            "ERROR_MESSAGE": meta.error_message,
-            "HELP_MESSAGE": meta.help_message,
         });
+        let texts = [
+            ("EDIT_FORM_LABEL", Some(&meta.edit_form_label)),
+            ("LIST_COLUMN_LABEL", Some(&meta.list_column_label)),
+            ("LIST_FILTER_LABEL", Some(&meta.list_filter_label)),
+            ("ERROR_MESSAGE", meta.error_message.as_ref()),
+            ("HELP_MESSAGE", meta.help_message.as_ref()),
+        ];
+        for (key, text) in texts {
+            let v = match labels {
+                Labels::Omit => continue,
+                Labels::Text => json!(text),
+                // The one stored text in every language ("when a string is passed, it is set
+                // for each language"); an unset message is "" everywhere.
+                Labels::Languages => Value::Object(
+                    LANGUAGES
+                        .iter()
+                        .map(|l| ((*l).to_owned(), json!(text.map_or("", String::as_str))))
+                        .collect(),
+                ),
+            };
+            o[key] = v;
+        }
         if self.ty == "enumeration" {
             o["LIST"] = Value::Array(
                 meta.items
@@ -237,6 +255,23 @@ impl FieldDef {
         Some(o)
     }
 }
+
+/// How `userfield_json` shows the labels and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Labels {
+    /// Per language (`crm.deal.userfield.get`).
+    Languages,
+    /// As text (`crm.deal.userfield.list` with `filter[LANG]`).
+    Text,
+    /// Left out (`crm.deal.userfield.list` without `LANG`).
+    Omit,
+}
+
+/// The languages of a label map, as in the documented `crm.deal.userfield.get` answer.
+const LANGUAGES: [&str; 21] = [
+    "ar", "br", "de", "en", "fr", "hi", "id", "in", "it", "ja", "kz", "la", "ms", "pl", "ru", "sc",
+    "tc", "th", "tr", "ua", "vn",
+];
 
 fn yn(b: bool) -> &'static str {
     if b { "Y" } else { "N" }
@@ -655,6 +690,12 @@ impl Layout {
         if let Some(v) = upd.list_filter_label {
             meta.list_filter_label = v;
         }
+        if let Some(v) = upd.error_message {
+            meta.error_message = Some(v);
+        }
+        if let Some(v) = upd.help_message {
+            meta.help_message = Some(v);
+        }
         if let Some(v) = upd.sort {
             meta.sort = v;
         }
@@ -798,6 +839,8 @@ pub(crate) struct UserFieldUpdate {
     pub edit_form_label: Option<String>,
     pub list_column_label: Option<String>,
     pub list_filter_label: Option<String>,
+    pub error_message: Option<String>,
+    pub help_message: Option<String>,
     pub settings: Option<Value>,
     pub items: Option<Vec<ItemSpec>>,
 }

@@ -62,7 +62,9 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: &Config, portal: Portal, addr: SocketAddr) -> Shared {
+    pub(crate) fn new(config: &Config, mut portal: Portal, addr: SocketAddr) -> Shared {
+        let oauth = OAuthState::new(config.seed, config.access_token_ttl);
+        portal.app_code = oauth.client_id.clone();
         Shared {
             portal: RwLock::new(portal),
             limiter: RateLimiter::new(config.limits),
@@ -71,7 +73,7 @@ impl Shared {
             faults: Mutex::new(config.faults.clone()),
             cost_model: Mutex::new(config.cost_model),
             rng: Mutex::new(SmallRng::seed_from_u64(config.seed ^ 0xfa17_5eed)),
-            oauth: Mutex::new(OAuthState::new(config.seed, config.access_token_ttl)),
+            oauth: Mutex::new(oauth),
             webhook_user_id: config.webhook_user_id,
             webhook_code: config.webhook_code.clone(),
             latency: config.latency,
@@ -481,6 +483,7 @@ fn authenticate(
             Ok(CallerInfo {
                 caller: Caller {
                     user_id: shared.webhook_user_id as i64,
+                    app: false,
                 },
                 key: format!("webhook:{}", shared.webhook_user_id),
             })
@@ -498,6 +501,7 @@ fn authenticate(
                 TokenCheck::Valid => Ok(CallerInfo {
                     caller: Caller {
                         user_id: shared.webhook_user_id as i64,
+                        app: true,
                     },
                     key: format!("app:{}", oauth.client_id),
                 }),
@@ -881,7 +885,7 @@ fn token_endpoint(shared: &Shared, params: &Map<String, Value>) -> Resp {
                 "access_token": oauth.access_token,
                 "expires": unix_now() as u64 + ttl,
                 "expires_in": ttl,
-                "scope": "crm",
+                "scope": crate::system::SCOPES.join(","),
                 "domain": domain,
                 "server_endpoint": endpoint,
                 "status": "L",

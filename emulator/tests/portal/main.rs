@@ -1,6 +1,7 @@
 //! The emulated portal over real HTTP, one test binary for every area (one link instead of
 //! seven): the binary, transport and auth, `batch`, exports, limits and faults, user fields,
-//! and the seed documentation's examples replayed.
+//! pipelines and directories, the portal-level methods, and the seed documentation's examples
+//! replayed.
 
 mod common;
 
@@ -9,6 +10,8 @@ mod cli;
 mod conformance_seed;
 mod export;
 mod limits_and_faults;
+mod reference;
+mod system;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;

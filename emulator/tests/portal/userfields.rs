@@ -171,7 +171,11 @@ async fn add_get_list_update_delete() {
     assert!(emu.deal(id).unwrap().get("UF_CRM_PRIORITY").is_none());
     post_json(&c, &url, "crm.deal.userfield.get", &json!({"id": uf_id}))
         .await
-        .assert_error(400, "", "Not found");
+        .assert_error(
+            400,
+            "ERROR_NOT_FOUND",
+            &format!("The entity with ID '{uf_id}' is not found"),
+        );
     post_json(
         &c,
         &url,
@@ -182,5 +186,135 @@ async fn add_get_list_update_delete() {
     .ok();
     assert_eq!(emu.deal(id).unwrap()["UF_CRM_PRIORITY"], Value::Null);
     assert_eq!(emu.fields()["UF_CRM_PRIORITY"]["listLabel"], "Новое");
+    emu.shutdown().await;
+}
+
+/// The languages of a label in the documented `crm.deal.userfield.get` answer.
+const DOC_LANGUAGES: [&str; 21] = [
+    "ar", "br", "de", "en", "fr", "hi", "id", "in", "it", "ja", "kz", "la", "ms", "pl", "ru", "sc",
+    "tc", "th", "tr", "ua", "vn",
+];
+
+fn per_language(text: &str) -> Value {
+    Value::Object(
+        DOC_LANGUAGES
+            .iter()
+            .map(|l| ((*l).to_owned(), json!(text)))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn get_and_update_answer_as_documented() {
+    let emu = Emulator::start(Config::default().with_seed_portal())
+        .await
+        .unwrap();
+    let c = client();
+    let url = emu.webhook_url();
+    let id = post_json(
+        &c,
+        &url,
+        "crm.deal.userfield.add",
+        &json!({"fields": {"FIELD_NAME": "HELLO_WORLD", "USER_TYPE_ID": "string",
+            "MULTIPLE": "Y", "SORT": 2000, "EDIT_FORM_LABEL": "Привет",
+            "SETTINGS": {"DEFAULT_VALUE": "Hello, World!"}}}),
+    )
+    .await
+    .ok()
+    .as_u64()
+    .unwrap();
+
+    // The documented answer of a multiple string field: labels and messages per language.
+    let label = per_language("Hello, World! Edit (changed)");
+    let doc = json!({
+        "ID": "6997", "ENTITY_ID": "CRM_DEAL", "FIELD_NAME": "UF_CRM_HELLO_WORLD",
+        "USER_TYPE_ID": "string", "XML_ID": null, "SORT": "2000", "MULTIPLE": "Y",
+        "MANDATORY": "N", "SHOW_FILTER": "N", "SHOW_IN_LIST": "Y", "EDIT_IN_LIST": "N",
+        "IS_SEARCHABLE": "N",
+        "SETTINGS": {"SIZE": 20, "ROWS": 10, "REGEXP": "", "MIN_LENGTH": 0, "MAX_LENGTH": 0,
+            "DEFAULT_VALUE": "Hello, World! Default value (changed)"},
+        "EDIT_FORM_LABEL": label, "LIST_COLUMN_LABEL": label, "LIST_FILTER_LABEL": label,
+        "ERROR_MESSAGE": label, "HELP_MESSAGE": label
+    });
+    let get = |body: Value| {
+        let (c, url) = (c.clone(), url.clone());
+        async move { post_json(&c, &url, "crm.deal.userfield.get", &body).await }
+    };
+    let got = get(json!({"id": id})).await;
+    assert_same_shape(&doc, got.ok(), "crm.deal.userfield.get", &[]);
+    assert_eq!(got.ok()["EDIT_FORM_LABEL"], per_language("Привет"));
+    assert_eq!(got.ok()["ERROR_MESSAGE"], per_language(""));
+    assert_eq!(got.ok()["SETTINGS"]["DEFAULT_VALUE"], "Hello, World!");
+
+    // update: messages too, SETTINGS merged, a SORT of 0 ignored, unknown keys dropped.
+    let updated = post_json(
+        &c,
+        &url,
+        "crm.deal.userfield.update",
+        &json!({"id": id, "fields": {"ERROR_MESSAGE": "Ошибка", "HELP_MESSAGE": "Подсказка",
+            "SORT": 0, "SHOW_FILTER": "Y", "SETTINGS": {"ROWS": 10}, "NO_SUCH": "x"}}),
+    )
+    .await;
+    assert_eq!(*updated.ok(), true);
+    let got = get(json!({"ID": id})).await;
+    let f = got.ok();
+    assert_eq!(f["ERROR_MESSAGE"], per_language("Ошибка"));
+    assert_eq!(f["HELP_MESSAGE"], per_language("Подсказка"));
+    assert_eq!(f["SORT"], "2000");
+    assert_eq!(f["SHOW_FILTER"], "Y");
+    assert_eq!(f["SETTINGS"]["ROWS"], 10);
+    assert_eq!(f["SETTINGS"]["DEFAULT_VALUE"], "Hello, World!");
+
+    // list: labels only with filter[LANG], then as text.
+    let list = |filter: Value| {
+        let (c, url) = (c.clone(), url.clone());
+        async move {
+            let all = post_json(
+                &c,
+                &url,
+                "crm.deal.userfield.list",
+                &json!({ "filter": filter }),
+            )
+            .await;
+            all.ok()
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["FIELD_NAME"] == "UF_CRM_HELLO_WORLD")
+                .cloned()
+                .expect("listed")
+        }
+    };
+    let plain = list(json!({})).await;
+    assert!(plain.get("EDIT_FORM_LABEL").is_none(), "{plain}");
+    let ru = list(json!({"LANG": "ru"})).await;
+    assert_eq!(ru["EDIT_FORM_LABEL"], "Привет");
+    assert_eq!(ru["HELP_MESSAGE"], "Подсказка");
+
+    // Errors as documented.
+    for method in [
+        "crm.deal.userfield.get",
+        "crm.deal.userfield.update",
+        "crm.deal.userfield.delete",
+    ] {
+        post_json(&c, &url, method, &json!({"fields": {}}))
+            .await
+            .assert_error(400, "", "ID is not defined or invalid.");
+        post_json(&c, &url, method, &json!({"id": 99_999, "fields": {}}))
+            .await
+            .assert_error(
+                400,
+                "ERROR_NOT_FOUND",
+                "The entity with ID '99999' is not found",
+            );
+    }
+    post_json(
+        &c,
+        &url,
+        "crm.deal.userfield.update",
+        &json!({"id": id, "fields": "x"}),
+    )
+    .await
+    .assert_error(400, "", "Parameter 'fields' must be array.");
     emu.shutdown().await;
 }

@@ -1,0 +1,361 @@
+//! The reference-data methods: pipelines (`crm.category.*`, entity type 2) and directories
+//! (`crm.status.*`). They change the one [`Catalog`](crate::catalog::Catalog) that deals
+//! validate `CATEGORY_ID` and `STAGE_ID` against, so a new pipeline or stage is usable at once.
+
+use std::sync::RwLock;
+
+use serde_json::{Map, Value, json};
+
+use crate::catalog::{NewStatus, Semantic};
+use crate::error::ApiError;
+use crate::methods::{Output, array_param, param};
+use crate::portal::Portal;
+use crate::values::{php_intval, php_string};
+
+/// Runs one of this module's methods; `None` when `method` is not one of them.
+pub(crate) fn call(
+    portal: &RwLock<Portal>,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Option<Result<Output, ApiError>> {
+    let read = || portal.read().expect("portal lock");
+    let write = || portal.write().expect("portal lock");
+    Some(match method {
+        "crm.category.fields" => deal_pipelines(params).map(|()| Output::plain(category_fields())),
+        "crm.category.get" => deal_pipelines(params).and_then(|()| {
+            let id = category_id(params)?;
+            let p = read();
+            let c = p.catalog.category(id).ok_or_else(element_not_found)?;
+            Ok(Output::plain(json!({"category": p.catalog.category_json(c)})))
+        }),
+        "crm.category.add" => deal_pipelines(params).and_then(|()| {
+            let fields = category_fields_param(params)?;
+            let name = category_name(&fields)?.ok_or_else(name_required)?;
+            let sort = category_sort(&fields).unwrap_or(500);
+            let mut p = write();
+            let id = p.catalog.add_category(name, sort);
+            let c = p.catalog.category(id).expect("just added");
+            Ok(Output::write(json!({"category": p.catalog.category_json(c)})))
+        }),
+        "crm.category.update" => deal_pipelines(params).and_then(|()| {
+            let id = category_id(params)?;
+            let fields = category_fields_param(params)?;
+            let name = category_name(&fields)?;
+            let mut p = write();
+            if !p
+                .catalog
+                .update_category(id, name, category_sort(&fields))
+            {
+                return Err(element_not_found());
+            }
+            let c = p.catalog.category(id).expect("exists");
+            Ok(Output::write(json!({"category": p.catalog.category_json(c)})))
+        }),
+        "crm.category.delete" => deal_pipelines(params).and_then(|()| {
+            let id = category_id(params)?;
+            let mut p = write();
+            let name = p
+                .catalog
+                .category(id)
+                .ok_or_else(element_not_found)?
+                .name
+                .clone();
+            if id == 0 {
+                return Err(ApiError::new(
+                    400,
+                    "0",
+                    "Default deal category cannot be deleted",
+                ));
+            }
+            if has_deals(&p, "CATEGORY_ID", Value::from(id)) {
+                return Err(ApiError::new(
+                    400,
+                    "0",
+                    format!("Deals related to the funnel {name} found"),
+                ));
+            }
+            p.catalog.remove_category(id);
+            Ok(Output::write(Value::Null))
+        }),
+        "crm.status.fields" => Ok(Output::plain(status_fields())),
+        "crm.status.entity.types" => {
+            let p = read();
+            Ok(Output::plain(p.catalog.entity_types_json(p.lang)))
+        }
+        "crm.status.entity.items" => {
+            let p = read();
+            match param(params, "entityId")
+                .and_then(php_string)
+                .filter(|e| p.catalog.has_entity(e))
+            {
+                None => Err(ApiError::legacy(
+                    "The parameter entityId is not defined or invalid.",
+                )),
+                Some(entity) => {
+                    let items: Vec<Value> = p
+                        .catalog
+                        .items(&entity)
+                        .map(|s| json!({"NAME": s.name, "SORT": s.sort, "STATUS_ID": s.status_id}))
+                        .collect();
+                    Ok(Output::plain(Value::Array(items)))
+                }
+            }
+        }
+        "crm.status.get" => status_id(params).and_then(|id| {
+            let p = read();
+            let s = p.catalog.status(id).ok_or_else(status_not_found)?;
+            Ok(Output::plain(p.catalog.status_json(s)))
+        }),
+        "crm.status.add" => status_add(portal, params),
+        "crm.status.update" => status_id(params).and_then(|id| {
+            let fields =
+                array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
+            let name = param(&fields, "NAME")
+                .and_then(php_string)
+                .filter(|n| !n.trim().is_empty());
+            let sort = param(&fields, "SORT").map(|v| php_intval(v).max(0) as u32);
+            let color = param(&fields, "COLOR").and_then(php_string);
+            if !write().catalog.update_status(id, name, sort, color) {
+                return Err(status_not_found());
+            }
+            Ok(Output::write(json!(true)))
+        }),
+        "crm.status.delete" => status_id(params).and_then(|id| {
+            let forced = array_param(params, "params")?
+                .and_then(|o| param(&o, "FORCED").and_then(php_string))
+                .is_some_and(|f| f == "Y");
+            let mut p = write();
+            let s = p.catalog.status(id).ok_or_else(status_not_found)?;
+            if s.system && !forced {
+                return Err(ApiError::legacy(
+                    "CRM System Status can be deleted only if parameter FORCED is specified and equal to \"Y\".",
+                ));
+            }
+            if s.category_id.is_some() && has_deals(&p, "STAGE_ID", Value::from(s.status_id.clone())) {
+                return Err(ApiError::legacy("There are active items in this status."));
+            }
+            p.catalog.remove_status(id);
+            Ok(Output::write(json!(true)))
+        }),
+        _ => return None,
+    })
+}
+
+/// `entityTypeId` must be given and be deals (2), the only type with pipelines here.
+pub(crate) fn deal_pipelines(params: &Map<String, Value>) -> Result<(), ApiError> {
+    let t = php_intval(required(params, "entityTypeId")?);
+    if t != 2 {
+        return Err(ApiError::new(
+            400,
+            "ENTITY_TYPE_NOT_SUPPORTED",
+            format!("Entity type {t} does not support categories"),
+        ));
+    }
+    Ok(())
+}
+
+/// A required argument of a module controller (`crm.category.*`).
+fn required<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a Value, ApiError> {
+    param(params, name).ok_or_else(|| {
+        ApiError::new(
+            400,
+            "INVALID_ARG_VALUE",
+            format!("Required parameter \"{name}\" is missing"),
+        )
+    })
+}
+
+fn category_id(params: &Map<String, Value>) -> Result<u32, ApiError> {
+    let id = php_intval(required(params, "id")?);
+    u32::try_from(id).map_err(|_| element_not_found())
+}
+
+fn category_fields_param(params: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    required(params, "fields")?;
+    array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))
+}
+
+/// `name` if given: it may not be empty or only spaces.
+fn category_name(fields: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match param(fields, "name") {
+        None => Ok(None),
+        Some(v) => match php_string(v) {
+            Some(n) if !n.trim().is_empty() => Ok(Some(n.chars().take(255).collect())),
+            _ => Err(name_required()),
+        },
+    }
+}
+
+/// `sort` if given; a negative one is 0.
+fn category_sort(fields: &Map<String, Value>) -> Option<u32> {
+    param(fields, "sort").map(|v| php_intval(v).clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+fn name_required() -> ApiError {
+    ApiError::new(400, "0", "Field 'NAME' is required")
+}
+
+fn element_not_found() -> ApiError {
+    ApiError::new(400, "NOT_FOUND", "Element not found")
+}
+
+fn status_id(params: &Map<String, Value>) -> Result<u32, ApiError> {
+    let id = param(params, "id").map(php_intval).unwrap_or(0);
+    u32::try_from(id)
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or_else(|| ApiError::legacy("Invalid identifier."))
+}
+
+fn status_not_found() -> ApiError {
+    ApiError::legacy("Status is not found.")
+}
+
+/// Whether any deal has `value` in `field`.
+fn has_deals(p: &Portal, field: &str, value: Value) -> bool {
+    let mut filter = Map::new();
+    filter.insert(field.to_owned(), value);
+    !p.list(Some(&json!(["ID"])), &filter, &Map::new(), -1)
+        .rows
+        .is_empty()
+}
+
+/// `crm.status.add`: the documented required fields (both missing: both messages), the
+/// pipeline prefix for `DEAL_STAGE_{n}`, unique `STATUS_ID` per directory, and no stage in
+/// progress after the success stage.
+fn status_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Output, ApiError> {
+    let fields = array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
+    let text = |k: &str| {
+        param(&fields, k)
+            .and_then(php_string)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let (entity, code, name) = (text("ENTITY_ID"), text("STATUS_ID"), text("NAME"));
+    let mut missing = Vec::new();
+    if entity.is_none() {
+        missing.push("The field ENTITY_ID is required.");
+    }
+    if code.is_none() {
+        missing.push("The field STATUS_ID is required.");
+    }
+    let (Some(entity), Some(code)) = (entity, code) else {
+        return Err(ApiError::legacy(missing.join("\n")));
+    };
+    let mut p = portal.write().expect("portal lock");
+    if !p.catalog.has_entity(&entity) {
+        return Err(ApiError::legacy("Specified entity type is not supported."));
+    }
+    let name = name.ok_or_else(|| ApiError::legacy("The field Title is required."))?;
+    let category = p.catalog.stage_category(&entity);
+    let status_id = match category {
+        Some(c) if c > 0 && !code.starts_with(&format!("C{c}:")) => format!("C{c}:{code}"),
+        _ => code,
+    };
+    if p.catalog.items(&entity).any(|s| s.status_id == status_id) {
+        return Err(ApiError::new(
+            400,
+            "ERROR_CORE",
+            "The specified status ID already exists.",
+        ));
+    }
+    let semantic = match (category, text("SEMANTICS").as_deref()) {
+        (Some(_), Some("S")) => Semantic::Success,
+        (Some(_), Some("F")) => Semantic::Failure,
+        _ => Semantic::Process,
+    };
+    let sort = param(&fields, "SORT").map_or(10, |v| php_intval(v).max(0) as u32);
+    if let Some(c) = category {
+        let won = p
+            .catalog
+            .stages(c)
+            .find(|s| s.semantic == Semantic::Success)
+            .map(|s| s.sort);
+        if semantic == Semantic::Process && won.is_some_and(|w| sort > w) {
+            return Err(ApiError::legacy(
+                "Cannot create more stages after the final stage because the final successful stage already exists. Try using sort order values less than that of the final stage.",
+            ));
+        }
+    }
+    let id = p.catalog.add_status(NewStatus {
+        entity_id: entity,
+        status_id,
+        name,
+        sort,
+        color: text("COLOR"),
+        semantic,
+    });
+    Ok(Output::write(json!(id)))
+}
+
+/// A `crm_rest_field_description` as the documented examples give it.
+fn descriptor(
+    ty: &str,
+    required: bool,
+    read_only: bool,
+    immutable: bool,
+    title: &str,
+) -> Map<String, Value> {
+    let v = json!({
+        "type": ty,
+        "isRequired": required,
+        "isReadOnly": read_only,
+        "isImmutable": immutable,
+        "isMultiple": false,
+        "isDynamic": false,
+        "title": title,
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// `crm.category.fields` for deals: `{"fields": {...}}`, each with `upperName`.
+fn category_fields() -> Value {
+    let rows = [
+        ("id", "integer", false, true, "ID"),
+        ("name", "string", false, false, "NAME"),
+        ("sort", "integer", false, false, "SORT"),
+        ("entityTypeId", "integer", true, true, "ENTITY_TYPE_ID"),
+        ("isDefault", "boolean", false, true, "IS_DEFAULT"),
+        ("originId", "string", false, false, "ORIGIN_ID"),
+        ("originatorId", "string", false, false, "ORIGINATOR_ID"),
+    ];
+    let mut fields = Map::new();
+    for (key, ty, required, read_only, upper) in rows {
+        let mut d = descriptor(ty, required, read_only, false, upper);
+        d.insert("upperName".into(), Value::from(upper));
+        fields.insert(key.into(), Value::Object(d));
+    }
+    json!({ "fields": fields })
+}
+
+/// `crm.status.fields`, as documented.
+fn status_fields() -> Value {
+    let rows = [
+        ("ID", "integer", false, true, false, "ID"),
+        ("ENTITY_ID", "string", true, false, true, "Entity ID"),
+        ("STATUS_ID", "string", true, false, true, "Status"),
+        ("SORT", "integer", false, false, false, "Sorting"),
+        ("NAME", "string", true, false, false, "Name"),
+        ("NAME_INIT", "string", false, true, false, "Default Name"),
+        ("SYSTEM", "char", false, true, false, "System"),
+        ("CATEGORY_ID", "integer", false, false, true, "CATEGORY_ID"),
+        ("COLOR", "string", false, false, false, "COLOR"),
+        ("SEMANTICS", "char", false, false, true, "SEMANTICS"),
+        (
+            "EXTRA",
+            "crm_status_extra",
+            false,
+            false,
+            false,
+            "Additional Fields",
+        ),
+    ];
+    let mut fields = Map::new();
+    for (key, ty, required, read_only, immutable, title) in rows {
+        fields.insert(
+            key.into(),
+            Value::Object(descriptor(ty, required, read_only, immutable, title)),
+        );
+    }
+    Value::Object(fields)
+}
