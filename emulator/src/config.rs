@@ -63,6 +63,13 @@ pub struct Config {
     /// The language of the portal's own texts: default deal titles, error messages and the
     /// standard fields' titles (`Lang::Ru` by default, like the seed documentation's portal).
     pub lang: Lang,
+    /// The portal's time scale: 0.01 runs its limits and costs 100 times faster together - the
+    /// bucket drains 100x faster, the operating window is 6 s of 0.6 s minutes, the operating
+    /// limit is `operating_limit * 0.01`, and modeled server time (reported, counted and
+    /// waited) is a hundredth. Every reported time stays in real seconds, so a client paces
+    /// itself unchanged once told the scaled limits (drain `2 / scale` per second, operating
+    /// limit `480 s * scale`). 1.0 (the default) is a real portal's speed.
+    pub time_scale: f64,
 }
 
 impl Default for Config {
@@ -87,6 +94,7 @@ impl Default for Config {
             tls: false,
             hosts: Vec::new(),
             lang: Lang::Ru,
+            time_scale: 1.0,
         }
     }
 }
@@ -168,6 +176,12 @@ impl Config {
         self
     }
 
+    /// Sets the portal's time scale (see [`Config::time_scale`]).
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
     /// Sets the portal's language.
     pub fn with_lang(mut self, lang: Lang) -> Self {
         self.lang = lang;
@@ -210,6 +224,7 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("hosts", &self.hosts)
             .field("lang", &self.lang)
+            .field("time_scale", &self.time_scale)
             .finish()
     }
 }
@@ -296,8 +311,9 @@ impl Limits {
 /// ```
 ///
 /// It is reported in `time.processing` / `time.duration`, added to the method's operating time
-/// (`time.operating`, the 429 `OPERATION_TIME_LIMIT` limit) and, scaled by `time_scale`, really
-/// waited before the response is sent (concurrent requests wait in parallel).
+/// (`time.operating`, the 429 `OPERATION_TIME_LIMIT` limit) and, times this model's
+/// `time_scale`, really waited before the response is sent (concurrent requests wait in
+/// parallel). A portal's [`Config::time_scale`] shortens all of it first.
 ///
 /// [`CostModel::documented`] is calibrated on the measurement quoted by the docs for a portal of
 /// 2.4 million rows: a counted page took 49.9 s and a page with `start=-1` 0.097 s.

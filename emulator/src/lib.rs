@@ -166,6 +166,12 @@ impl Emulator {
     /// connections. Must run inside a tokio runtime.
     pub async fn start(config: Config) -> Result<Emulator, StartError> {
         config.faults.validate()?;
+        if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
+            return Err(StartError::Config(format!(
+                "time_scale must be a positive number (0.01 runs limits and costs 100x faster), not {}",
+                config.time_scale
+            )));
+        }
         if config.webhook_code.is_empty()
             || !config
                 .webhook_code

@@ -54,9 +54,15 @@ struct Args {
     #[arg(long)]
     cost_model: bool,
 
-    /// Share of the modeled server time really waited (1 = real time, 0 = report only).
-    #[arg(long, default_value_t = 1.0, requires = "cost_model")]
+    /// The portal's time scale: 0.01 runs the bucket drain, the operating window and limit, and
+    /// the modeled server time 100x faster together (clients must pace at drain 2/0.01 per
+    /// second and an operating limit of 480 s x 0.01).
+    #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
+
+    /// With --cost-model: report and count the modeled server time without waiting for it.
+    #[arg(long, requires = "cost_model")]
+    no_wait: bool,
 
     /// Operating limit per method and 10 minutes, in seconds.
     #[arg(long, default_value_t = 480.0)]
@@ -160,14 +166,16 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(f) = args.faults {
         config = config.with_faults(f);
     }
+    if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
+        return Err(format!(
+            "--time-scale {} must be a positive number (1 = real time, 0.01 = 100x faster)",
+            args.time_scale
+        ));
+    }
+    config = config.with_time_scale(args.time_scale);
     if args.cost_model {
-        if !(args.time_scale >= 0.0 && args.time_scale.is_finite()) {
-            return Err(format!(
-                "--time-scale {} must be a finite number >= 0 (1 = real time, 0 = report only)",
-                args.time_scale
-            ));
-        }
-        config = config.with_cost_model(CostModel::documented().scaled(args.time_scale));
+        let waited = if args.no_wait { 0.0 } else { 1.0 };
+        config = config.with_cost_model(CostModel::documented().scaled(waited));
     }
     let operating_limit = Duration::try_from_secs_f64(args.operating_limit_s)
         .ok()

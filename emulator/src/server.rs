@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub tz: FixedOffset,
     pub escape_slashes: bool,
     pub max_body_bytes: usize,
+    /// The portal's time scale (see `Config::time_scale`).
+    pub time_scale: f64,
     pub addr: SocketAddr,
     /// The host name advertised over HTTPS, when HTTPS is served.
     pub https_host: Option<String>,
@@ -67,8 +69,9 @@ impl Shared {
         portal.app_code = oauth.client_id.clone();
         Shared {
             portal: RwLock::new(portal),
-            limiter: RateLimiter::new(config.limits),
-            operating: Operating::new(config.operating_limit),
+            limiter: RateLimiter::new(config.limits, config.time_scale),
+            operating: Operating::new(config.operating_limit, config.time_scale),
+            time_scale: config.time_scale,
             counters: CounterCells::default(),
             faults: Mutex::new(config.faults.clone()),
             cost_model: Mutex::new(config.cost_model),
@@ -148,7 +151,7 @@ impl Shared {
         duration: f64,
         processing: f64,
         operating: f64,
-        reset_at: u64,
+        reset_at: f64,
     ) -> Value {
         let round = |x: f64| (x * 1e6).round() / 1e6;
         json!({
@@ -158,7 +161,12 @@ impl Shared {
             "processing": round(processing),
             "date_start": render_datetime(start.floor() as i64, self.tz),
             "date_finish": render_datetime((start + duration).floor() as i64, self.tz),
-            "operating_reset_at": reset_at,
+            // Whole unix seconds as portals send them; fractional only on a scaled portal.
+            "operating_reset_at": if reset_at.fract() == 0.0 {
+                json!(reset_at as u64)
+            } else {
+                json!((reset_at * 1e3).round() / 1e3)
+            },
             "operating": round(operating),
         })
     }
@@ -541,7 +549,7 @@ struct Executed {
     /// Server time of the call (modeled, or measured without a model).
     processing: f64,
     operating: f64,
-    reset_at: u64,
+    reset_at: f64,
     /// How long to really wait before answering (the scaled model time not yet spent).
     wait: Option<Duration>,
 }
@@ -579,18 +587,17 @@ fn execute(
                 Ok(o) => o.work,
                 Err(_) => Work::default(),
             };
-            let modeled = m.cost(&work);
+            // The portal's time scale shortens every modeled duration; the model's own scale
+            // says how much of that is really waited.
+            let modeled = m.cost(&work).as_secs_f64() * shared.time_scale;
             // Saturating: `Duration::mul_f64` panics on a huge or infinite scale.
-            let secs = modeled.as_secs_f64() * m.time_scale.max(0.0);
+            let secs = modeled * m.time_scale.max(0.0);
             let scaled = Duration::try_from_secs_f64(secs).unwrap_or(if secs > 0.0 {
                 Duration::MAX
             } else {
                 Duration::ZERO
             });
-            (
-                modeled.as_secs_f64(),
-                scaled.checked_sub(actual).filter(|d| !d.is_zero()),
-            )
+            (modeled, scaled.checked_sub(actual).filter(|d| !d.is_zero()))
         }
         None => (actual.as_secs_f64(), None),
     };

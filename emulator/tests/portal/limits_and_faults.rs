@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use bitrix_emulator::{Config, CostModel, Emulator, FaultRates, Faults, Limits};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn start(config: Config) -> Emulator {
     Emulator::start(config.with_seed_portal())
@@ -58,6 +58,64 @@ async fn leaky_bucket_refuses_above_capacity_and_a_batch_costs_one() {
     post_json(&c, &url, "crm.deal.fields", &json!({}))
         .await
         .ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_time_scaled_portal_runs_its_limits_and_costs_faster_together() {
+    // Scale 0.01: a call modeled at 1 s reports 0.01 s; the 5.5 s limit is 0.055 s; the window
+    // is 6 s; the bucket (capacity 2, 1 per second) drains 100 per second.
+    let model = CostModel {
+        base: Duration::from_secs(1),
+        write: Duration::ZERO,
+        per_returned_row: Duration::ZERO,
+        per_counted_row: Duration::ZERO,
+        per_skipped_row: Duration::ZERO,
+        time_scale: 1.0,
+    };
+    let emu = start(
+        Config::default()
+            .with_deals(2)
+            .with_cost_model(model)
+            .with_operating_limit(Duration::from_millis(5500))
+            .with_limits(Limits::Custom {
+                capacity: 2,
+                drain_per_sec: 1.0,
+            })
+            .with_time_scale(0.01),
+    )
+    .await;
+    let c = client();
+    let url = emu.webhook_url();
+    let mut answered = 0;
+    let mut last = Value::Null;
+    for _ in 0..12 {
+        let r = post_json(&c, &url, "crm.deal.get", &json!({"id": 1})).await;
+        if r.status == 429 {
+            break;
+        }
+        // At real speed three calls in a row would overflow a bucket of 2 draining 1/s; the
+        // scaled bucket drains during each 10 ms call.
+        let time = r.ok();
+        assert!(time["ID"] == "1");
+        answered += 1;
+        last = r.json["time"].clone();
+    }
+    assert_eq!(
+        answered, 6,
+        "the 6th call takes the sum over 0.055 s, the 7th is refused"
+    );
+    assert!(
+        (last["processing"].as_f64().unwrap() - 0.01).abs() < 1e-6,
+        "{last}"
+    );
+    let start = last["start"].as_f64().unwrap();
+    let reset = last["operating_reset_at"].as_f64().unwrap();
+    assert!(
+        reset > start && reset - start <= 6.0 + 1e-3,
+        "window of 6 s: {last}"
+    );
+    assert_eq!(emu.counters().refused_query_limit, 0);
     emu.shutdown().await;
 }
 
