@@ -1,6 +1,7 @@
 //! This project's client, run as a child process: it measures itself and prints one JSON line.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use bitrix_runtime::types::{DealId, Decimal};
 use bitrix_runtime::{Client, Plan, bitrix_entity};
@@ -17,21 +18,29 @@ use crate::{ClientCreateArgs, ClientExportArgs};
 )]
 pub struct Deal;
 
-fn client(url: &str, unlimited: bool) -> Result<Client, String> {
+fn client(url: &str, unlimited: bool, time_scale: f64) -> Result<Client, String> {
+    let plan = if unlimited {
+        Plan::Unlimited
+    } else if time_scale == 1.0 {
+        Plan::Regular
+    } else {
+        // The regular bucket of a portal running `1 / time_scale` times faster.
+        Plan::Custom {
+            capacity: 50,
+            drain_per_sec: 2.0 / time_scale,
+        }
+    };
     Client::builder()
         .webhook(url)
-        .plan(if unlimited {
-            Plan::Unlimited
-        } else {
-            Plan::Regular
-        })
+        .plan(plan)
+        .operating_limit(Duration::from_secs_f64(480.0 * time_scale))
         .build()
         .map_err(|e| format!("cannot build the client: {e}"))
 }
 
 /// `client-export`: every deal with every field, through `stream()` or `stream_parallel(k)`.
 pub async fn export(args: ClientExportArgs) -> Result<(), String> {
-    let client = client(&args.url, args.unlimited)?;
+    let client = client(&args.url, args.unlimited, args.time_scale)?;
     let name = if args.partitions > 1 {
         format!("stream_parallel({})", args.partitions)
     } else {
@@ -74,7 +83,7 @@ pub async fn export(args: ClientExportArgs) -> Result<(), String> {
 
 /// `client-create`: `count` deals through typed batches of 50 adds, `concurrency` in flight.
 pub async fn create(args: ClientCreateArgs) -> Result<(), String> {
-    let client = client(&args.url, false)?;
+    let client = client(&args.url, false, 1.0)?;
     let meter = Meter::start()?;
     let deals: Vec<NewDeal> = (0..args.count)
         .map(|i| {

@@ -79,6 +79,11 @@ struct ExportArgs {
     /// Parts of the id range read at once by the `parallel` client.
     #[arg(long, default_value_t = 8)]
     partitions: usize,
+    /// The portal's time scale (limited export only): 0.01 runs the bucket, the operating
+    /// window and limit and the cost model 100x faster; our clients pace at the scaled limits.
+    /// fast_bitrix24 has no way to be told them and is left out below 1.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
     #[command(flatten)]
     common: Common,
 }
@@ -109,6 +114,10 @@ struct ClientExportArgs {
     /// No client-side pacing (`Plan::Unlimited`).
     #[arg(long)]
     unlimited: bool,
+    /// The portal's time scale: pace at a drain of 2 / scale per second and an operating limit
+    /// of 480 s x scale.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use crate::{Common, CreateArgs, ExportArgs};
 const PYTHON_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python");
 const OPERATING_LIMIT: Duration = Duration::from_secs(480);
 
-fn export_config(deals: usize, unlimited: bool) -> Config {
+fn export_config(deals: usize, unlimited: bool, time_scale: f64) -> Config {
     let config = Config::default().with_deals(deals);
     if unlimited {
         config
@@ -23,7 +23,16 @@ fn export_config(deals: usize, unlimited: bool) -> Config {
             .with_limits(Limits::Regular)
             .with_operating_limit(OPERATING_LIMIT)
             .with_cost_model(CostModel::documented())
+            .with_time_scale(time_scale)
     }
+}
+
+/// The shortest wall time in which the operating limit lets a method spend `server` seconds of
+/// server time: the first window's limit at once, then one limit per window.
+fn budget_bound(server: Duration, time_scale: f64) -> f64 {
+    let limit = OPERATING_LIMIT.as_secs_f64() * time_scale;
+    let window = 600.0 * time_scale;
+    ((server.as_secs_f64() - limit).max(0.0) / limit) * window
 }
 
 /// The documented model without the write extra: 10,000 adds at 247 ms would need ~2,470 s of
@@ -122,12 +131,12 @@ fn row(name: &str, client: ClientReport, emu: &Emulator, exact: Result<(), Strin
 async fn export_one(
     name: &str,
     deals: usize,
-    unlimited: bool,
+    (unlimited, time_scale): (bool, f64),
     timeout: Duration,
     command: impl FnOnce(&str, &Path) -> Command,
 ) -> Result<Row, String> {
     let started = Instant::now();
-    let emu = Emulator::start(export_config(deals, unlimited))
+    let emu = Emulator::start(export_config(deals, unlimited, time_scale))
         .await
         .map_err(|e| format!("the emulator did not start: {e}"))?;
     // Seeded ids are 1..=deals (checked here, so the exactly-once check can rely on it).
@@ -167,6 +176,13 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         .deals
         .unwrap_or(if unlimited { 100_000 } else { 20_000 });
     let timeout = Duration::from_secs(args.common.timeout_secs);
+    let time_scale = args.time_scale;
+    if !(time_scale > 0.0 && time_scale <= 1.0) {
+        return Err(format!(
+            "--time-scale {time_scale} must be in (0, 1] (0.01 = a portal 100x faster)"
+        ));
+    }
+    let mode = (unlimited, time_scale);
     let exe = own_exe()?;
     let mut rows = Vec::new();
     let ours_command = |partitions: usize| {
@@ -179,7 +195,9 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
                 .arg("--ids-out")
                 .arg(ids)
                 .arg("--partitions")
-                .arg(partitions.to_string());
+                .arg(partitions.to_string())
+                .arg("--time-scale")
+                .arg(time_scale.to_string());
             if unlimited {
                 c.arg("--unlimited");
             }
@@ -187,28 +205,20 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         }
     };
     if wanted(&args.common, "ours") {
-        rows.push(export_one("stream()", deals, unlimited, timeout, ours_command(1)).await?);
+        rows.push(export_one("stream()", deals, mode, timeout, ours_command(1)).await?);
     }
     if wanted(&args.common, "parallel") {
         let name = format!("stream_parallel({})", args.partitions);
-        rows.push(
-            export_one(
-                &name,
-                deals,
-                unlimited,
-                timeout,
-                ours_command(args.partitions),
-            )
-            .await?,
-        );
+        rows.push(export_one(&name, deals, mode, timeout, ours_command(args.partitions)).await?);
     }
-    if wanted(&args.common, "fast_bitrix24") {
+    // fast_bitrix24 cannot be told a scaled portal's limits.
+    if wanted(&args.common, "fast_bitrix24") && time_scale == 1.0 {
         let python = args.common.python.clone();
         rows.push(
             export_one(
                 "fast_bitrix24 get_all",
                 deals,
-                unlimited,
+                mode,
                 timeout,
                 move |url, ids| {
                     let mut c = Command::new(&python);
@@ -229,9 +239,14 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         println!(
             "### Export, unlimited: {deals} deals, no bucket, no operating limit, no cost model\n"
         );
-    } else {
+    } else if time_scale == 1.0 {
         println!(
             "### Export, limited: {deals} deals, regular bucket (50, 2/s), operating limit 480 s / 10 min, documented cost model at real time\n"
+        );
+    } else {
+        println!(
+            "### Export, limited and time-scaled x{time_scale}: {deals} deals, regular bucket (50, 2/s), operating limit 480 s / 10 min and the documented cost model, all {:.0}x faster\n",
+            1.0 / time_scale
         );
     }
     let fb24 = rows.iter().find(|r| r.name.starts_with("fast_bitrix24"));
@@ -242,6 +257,26 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         }
     }
     println!("{}", report::export_table(&rows));
+    if !unlimited {
+        println!("Operating budget (server time the portal's 480 s per 10 min allows, scaled):\n");
+        for r in &rows {
+            let bound = budget_bound(r.server_time, time_scale);
+            println!(
+                "- {}: {:.1} s of server time, shortest wall time the budget allows {:.1} s, took {:.1} s: {:.0}% of the bound, {} refusals 429",
+                r.name,
+                r.server_time.as_secs_f64(),
+                bound,
+                r.client.wall_s,
+                if r.client.wall_s > 0.0 {
+                    100.0 * bound / r.client.wall_s
+                } else {
+                    0.0
+                },
+                r.refused_429
+            );
+        }
+        println!();
+    }
     if let Some(fb24) = fb24 {
         println!("Targets:\n");
         for r in rows.iter().filter(|r| r.name != fb24.name) {
