@@ -503,7 +503,7 @@ impl OAuth {
                 method: "oauth/token".into(),
                 status,
                 content_type: String::new(),
-                snippet: self.redact(&snippet(&body)),
+                snippet: snippet(&body, &|t: &str| self.redact(t)),
             });
         };
         if let Some(code) = reply.error.as_deref().filter(|c| !c.is_empty()) {
@@ -705,11 +705,12 @@ pub(crate) fn transport_message(e: &reqwest::Error) -> String {
     text
 }
 
-/// Replaces every (non-trivial) secret in `text` by `***`, also in URL-encoded form.
+/// Replaces every secret in `text` by `***`, also in URL-encoded form. Secrets of any
+/// length are replaced (a short one would otherwise leak); only empty strings are skipped.
 pub(crate) fn redact_all(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for secret in secrets {
-        if secret.len() < 4 {
+        if secret.is_empty() {
             continue;
         }
         if out.contains(secret.as_str()) {
@@ -816,10 +817,10 @@ mod tests {
 
     #[test]
     fn redaction_covers_plain_and_encoded_forms() {
-        let secrets = vec!["a+b/c=".to_owned(), "xy".to_owned()];
+        let secrets = vec!["a+b/c=".to_owned(), "xyz".to_owned(), String::new()];
         assert_eq!(
-            redact_all("token a+b/c= and a%2Bb%2Fc%3D, xy", &secrets),
-            "token *** and ***, xy"
+            redact_all("token a+b/c= and a%2Bb%2Fc%3D, xyz", &secrets),
+            "token *** and ***, ***"
         );
     }
 

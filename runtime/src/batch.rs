@@ -29,7 +29,9 @@ pub struct CommandResult {
     pub next: Option<u64>,
 }
 
-type Decoder<T> = fn(&str, &CommandResult) -> Result<T, Error>;
+/// Decodes one command's result; the third argument removes secrets from server text (a
+/// portal may echo the request, webhook code or token included, into a mistyped field).
+type Decoder<T> = fn(&str, &CommandResult, &dyn Fn(&str) -> String) -> Result<T, Error>;
 
 /// A typed reference to one command's result in [`BatchResults`].
 pub struct Handle<T> {
@@ -110,13 +112,21 @@ impl fmt::Debug for Batch {
     }
 }
 
-fn decode_entity<E: Entity>(method: &str, r: &CommandResult) -> Result<E, Error> {
-    E::deserialize(&r.result).map_err(|e| json_decode_error(method, e, &str::to_owned))
+fn decode_entity<E: Entity>(
+    method: &str,
+    r: &CommandResult,
+    redact: &dyn Fn(&str) -> String,
+) -> Result<E, Error> {
+    E::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))
 }
 
-fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Error> {
-    let items = Vec::<E>::deserialize(&r.result)
-        .map_err(|e| json_decode_error(method, e, &str::to_owned))?;
+fn decode_page<E: Entity>(
+    method: &str,
+    r: &CommandResult,
+    redact: &dyn Fn(&str) -> String,
+) -> Result<Page<E>, Error> {
+    let items =
+        Vec::<E>::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))?;
     Ok(Page {
         items,
         total: r.total,
@@ -124,15 +134,19 @@ fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Er
     })
 }
 
-fn decode_true(method: &str, r: &CommandResult) -> Result<(), Error> {
+fn decode_true(method: &str, r: &CommandResult, _: &dyn Fn(&str) -> String) -> Result<(), Error> {
     expect_true(method, &r.result)
 }
 
-fn decode_id<E: Entity>(method: &str, r: &CommandResult) -> Result<E::Id, Error> {
+fn decode_id<E: Entity>(
+    method: &str,
+    r: &CommandResult,
+    _: &dyn Fn(&str) -> String,
+) -> Result<E::Id, Error> {
     decode_new_id::<E>(method, &r.result)
 }
 
-fn decode_value(_: &str, r: &CommandResult) -> Result<Value, Error> {
+fn decode_value(_: &str, r: &CommandResult, _: &dyn Fn(&str) -> String) -> Result<Value, Error> {
     Ok(r.result.clone())
 }
 
@@ -429,7 +443,11 @@ impl Batch {
             }
         }
         let methods = self.commands.into_iter().map(|c| c.method).collect();
-        Ok(BatchResults { outcomes, methods })
+        Ok(BatchResults {
+            outcomes,
+            methods,
+            engine: self.engine,
+        })
     }
 }
 
@@ -443,6 +461,8 @@ enum Outcome {
 pub struct BatchResults {
     outcomes: Vec<Outcome>,
     methods: Vec<String>,
+    /// Redacts decode errors (they quote server text).
+    engine: Arc<Engine>,
 }
 
 impl fmt::Debug for BatchResults {
@@ -468,7 +488,10 @@ impl BatchResults {
             .map(String::as_str)
             .unwrap_or("batch");
         match self.outcomes.get(handle.index) {
-            Some(Outcome::Ok(r)) => (handle.decode)(method, r),
+            Some(Outcome::Ok(r)) => {
+                let redact = |t: &str| self.engine.redact(t);
+                (handle.decode)(method, r, &redact).map_err(|e| e.redacted(&redact))
+            }
             Some(Outcome::Err(e)) => Err(e.clone()),
             Some(Outcome::NotRun) => Err(Error::NotExecuted {
                 method: method.to_owned(),

@@ -160,9 +160,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Follow a redirect of a renamed portal for reads, and use the new address from then on
-    /// (on by default). Writes that meet a redirect fail with
-    /// [`Error::PortalMoved`] (they were not executed).
+    /// Follow a redirect for reads when it stays on the portal's own host (another port or
+    /// `https://`), and use that address from then on (on by default). A redirect to ANOTHER
+    /// host is never followed, whatever this says: the webhook code or token would go with the
+    /// request. It fails with [`Error::PortalMoved`] naming the new host (the call was not
+    /// executed); rebuild the client with the portal's new address if you trust it. Writes
+    /// that meet a redirect fail the same way.
     pub fn follow_portal_redirects(mut self, follow: bool) -> Self {
         self.follow_redirects = follow;
         self
@@ -315,6 +318,7 @@ impl Client {
             .execute_one(&method, &body, params.idempotent, false)
             .await?;
         decode_new_id::<N::Entity>(&method, &result)
+            .map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
     /// Reads one record (`crm.deal.get`) with every field the portal returns.
@@ -352,7 +356,7 @@ impl Client {
             .engine
             .execute_one(&method, &body, params.idempotent, false)
             .await?;
-        expect_true(&method, &result)
+        expect_true(&method, &result).map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
     /// Deletes a record (`crm.deal.delete`). Deleting is retried after failures whose outcome
@@ -366,7 +370,7 @@ impl Client {
             .engine
             .execute_one(&method, &id_body(id.into()), true, true)
             .await?;
-        expect_true(&method, &result)
+        expect_true(&method, &result).map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
     /// The portal's live field descriptors (`crm.deal.fields`), keyed by field code.

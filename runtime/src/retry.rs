@@ -311,7 +311,14 @@ pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>)
         },
         Verdict::Moved { status, location } => {
             let target = cx.url.join(&location).ok();
-            let follow = cx.follow_redirects
+            // Credentials go to the portal's own host only: a redirect to another host is
+            // never followed (the webhook code is in the path, the token in the body), and
+            // the error names the new host alone.
+            let same_host = target.as_ref().is_some_and(|t| {
+                matches!((t.host_str(), cx.url.host_str()), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+            });
+            let follow = same_host
+                && cx.follow_redirects
                 && cx.idempotent
                 && !cx.followed
                 && target.as_ref().is_some_and(|t| {
@@ -322,6 +329,11 @@ pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>)
                 });
             match target {
                 Some(target) if follow => Step::Follow(target),
+                Some(target) if !same_host => Step::Fail(Error::PortalMoved {
+                    method: cx.method.to_owned(),
+                    status,
+                    location: (cx.redact)(&crate::transport::origin(&target)),
+                }),
                 target => Step::Fail(Error::PortalMoved {
                     method: cx.method.to_owned(),
                     status,
@@ -649,15 +661,35 @@ mod tests {
                 step(lost(), 1, no_unknown_retries),
                 "fail: crm.deal.get: failed after 1 attempt(s): timed out",
             ),
-            // Redirects: reads follow once, to the same path over https.
+            // Redirects: reads follow once, on the same host, to the same path over https; a
+            // redirect to another host is never followed (the credentials would go with it),
+            // and the error names the new host without the path.
             (
-                "a moved portal",
+                "a portal moved to another host",
                 step(
                     redirect("https://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
                     1,
                     |_| {},
                 ),
-                "follow https://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru;",
+            ),
+            (
+                "a move to https on the same host",
+                step(
+                    redirect("https://old.bitrix24.ru:8443/rest/1/secret42/crm.deal.get"),
+                    1,
+                    |_| {},
+                ),
+                "follow https://old.bitrix24.ru:8443/rest/1/***/crm.deal.get",
+            ),
+            (
+                "a move to another host, redirects followed or not",
+                step(
+                    redirect("https://evil.example/rest/1/secret42/crm.deal.get"),
+                    1,
+                    |cx| cx.allow_insecure = true,
+                ),
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://evil.example;",
             ),
             (
                 "a relative redirect",
@@ -667,34 +699,34 @@ mod tests {
             (
                 "a second redirect",
                 step(
-                    redirect("https://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
+                    redirect("https://old.bitrix24.ru:8443/rest/1/secret42/crm.deal.get"),
                     1,
                     |cx| cx.followed = true,
                 ),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://old.bitrix24.ru:8443/rest/1/***/crm.deal.get",
             ),
             (
                 "a redirect of a write",
                 step(
-                    redirect("https://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
+                    redirect("https://old.bitrix24.ru:8443/rest/1/secret42/crm.deal.get"),
                     1,
                     write,
                 ),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://old.bitrix24.ru:8443/rest/1/***/crm.deal.get",
             ),
             (
                 "a redirect to http",
                 step(
-                    redirect("http://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
+                    redirect("http://old.bitrix24.ru/rest/1/secret42/crm.deal.get"),
                     1,
                     |_| {},
                 ),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to http://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to http://old.bitrix24.ru/rest/1/***/crm.deal.get",
             ),
             (
                 "a redirect elsewhere",
-                step(redirect("https://new.bitrix24.ru/login"), 1, |_| {}),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru/login",
+                step(redirect("https://old.bitrix24.ru/login"), 1, |_| {}),
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://old.bitrix24.ru/login",
             ),
             (
                 "redirects not followed",

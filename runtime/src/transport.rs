@@ -280,7 +280,7 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                             method: method.to_owned(),
                             message: format!(
                                 "the answer (HTTP {status}) has no `result`: {:?}; check that the address is the portal's REST endpoint",
-                                redact(&snippet(body))
+                                snippet(body, redact)
                             ),
                             source: None,
                         });
@@ -328,7 +328,7 @@ fn by_status<T>(
         error: Error::Http {
             method: method.to_owned(),
             status,
-            snippet: redact(&snippet(body)),
+            snippet: snippet(body, redact),
         },
     }
 }
@@ -346,7 +346,7 @@ fn not_json<T>(
             method: method.to_owned(),
             status,
             content_type: content_type.to_owned(),
-            snippet: redact(&snippet(body)),
+            snippet: snippet(body, redact),
         },
     }
 }

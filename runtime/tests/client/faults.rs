@@ -177,23 +177,28 @@ async fn updates_and_write_batches_are_not_retried_but_reads_are() {
 
 /// What the scripted server does with one request.
 #[derive(Clone)]
-enum Step {
+#[allow(dead_code)] // the hostile tests use every step as their items land
+pub(crate) enum Step {
     /// Read the request, then close without answering.
     Drop,
     /// Read the request and never answer.
     Hang,
     /// Answer with a status, extra headers and a body.
     Answer(u16, Vec<(String, String)>, String),
+    /// Answer 200 with a chunked JSON body that never ends (`{"result":"xxxx...`).
+    Endless,
+    /// Wait, then do the step.
+    After(Duration, Box<Step>),
 }
 
-struct Script {
-    addr: String,
-    requests: Arc<Mutex<Vec<String>>>,
+pub(crate) struct Script {
+    pub(crate) addr: String,
+    pub(crate) requests: Arc<Mutex<Vec<String>>>,
 }
 
 /// A tiny HTTP server that plays `steps` in order (then answers 500) and records each
 /// request's first line.
-async fn scripted(steps: Vec<Step>) -> Script {
+pub(crate) async fn scripted(steps: Vec<Step>) -> Script {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
     let steps = Arc::new(Mutex::new(VecDeque::from(steps)));
@@ -247,8 +252,32 @@ async fn serve(
         log.lock()
             .unwrap()
             .push(head.lines().next().unwrap_or("").to_owned());
-        let step = steps.lock().unwrap().pop_front();
+        let mut step = steps.lock().unwrap().pop_front();
+        while let Some(Step::After(wait, then)) = step {
+            tokio::time::sleep(wait).await;
+            step = Some(*then);
+        }
         match step {
+            Some(Step::After(..)) => unreachable!(),
+            Some(Step::Endless) => {
+                let head = "HTTP/1.1 200 X\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut first = true;
+                loop {
+                    let data = if first {
+                        first = false;
+                        format!("{{\"result\":\"{}", "x".repeat(65_000))
+                    } else {
+                        "x".repeat(65_536)
+                    };
+                    let chunk = format!("{:x}\r\n{data}\r\n", data.len());
+                    if socket.write_all(chunk.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            }
             Some(Step::Drop) => return,
             Some(Step::Hang) => {
                 tokio::time::sleep(Duration::from_secs(30)).await;
@@ -279,7 +308,7 @@ async fn serve(
     }
 }
 
-fn json_answer(status: u16, body: serde_json::Value) -> Step {
+pub(crate) fn json_answer(status: u16, body: serde_json::Value) -> Step {
     Step::Answer(
         status,
         vec![("content-type".into(), "application/json".into())],
@@ -287,7 +316,7 @@ fn json_answer(status: u16, body: serde_json::Value) -> Step {
     )
 }
 
-fn script_client(script: &Script, retry: RetryPolicy) -> Client {
+pub(crate) fn script_client(script: &Script, retry: RetryPolicy) -> Client {
     Client::builder()
         .webhook(format!("{}/rest/1/scriptcode42/", script.addr))
         .plan(Plan::Unlimited)
@@ -466,11 +495,11 @@ async fn a_renamed_portal_is_followed_for_reads_and_reported_for_writes() {
     emu.shutdown().await;
 }
 
-fn rows(ids: std::ops::RangeInclusive<u64>) -> serde_json::Value {
+pub(crate) fn rows(ids: std::ops::RangeInclusive<u64>) -> serde_json::Value {
     serde_json::Value::Array(ids.map(|i| json!({"ID": i.to_string()})).collect())
 }
 
-fn batch_answer(result: serde_json::Value) -> Step {
+pub(crate) fn batch_answer(result: serde_json::Value) -> Step {
     json_answer(
         200,
         json!({"result": {"result": result, "result_error": [], "result_total": [],
