@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::auth::{
-    Auth, InMemoryTokenStore, OAuth, OAuthTokens, TokenStore, Webhook, transport_message,
+    Auth, DEFAULT_REFRESH_TIMEOUT, InMemoryTokenStore, OAuth, OAuthTokens, TokenStore, Webhook,
+    transport_message,
 };
 use crate::batch::Batch;
 use crate::calls::{
@@ -21,7 +22,7 @@ use crate::error::Error;
 use crate::limits::Plan;
 use crate::list::ListQuery;
 use crate::retry::RetryPolicy;
-use crate::transport::Response;
+use crate::transport::{DEFAULT_MAX_RESPONSE_SIZE, Response};
 
 /// A connection to one portal. Cheap to clone (an `Arc`); clones share the rate limiter, the
 /// operating-time tracker, the OAuth tokens and the HTTP connection pool, so one client can be
@@ -73,6 +74,8 @@ pub struct ClientBuilder {
     allow_insecure: bool,
     operating_limit: Duration,
     follow_redirects: bool,
+    max_response_size: usize,
+    refresh_timeout: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -100,6 +103,8 @@ impl Default for ClientBuilder {
             allow_insecure: false,
             operating_limit: Duration::from_secs(480),
             follow_redirects: true,
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
         }
     }
 }
@@ -171,6 +176,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The longest answer body the client reads, in bytes
+    /// ([`DEFAULT_MAX_RESPONSE_SIZE`], 256 MiB, by default: room above the largest legitimate
+    /// answer, a 50-command batch of full rows with hundreds of user fields). Bodies are read
+    /// chunk by chunk and cut at the cap, so a hostile or broken server (an endless chunked
+    /// body) cannot exhaust memory; a longer answer fails with [`Error::ResponseTooLarge`].
+    /// OAuth token replies are capped at 1 MiB (or this, if smaller).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes.max(1);
+        self
+    }
+
+    /// The longest one OAuth token refresh may take, all its attempts included (30 s by
+    /// default). Concurrent callers share one refresh; when it fails or times out, every one
+    /// of them gets its error (a later call tries a new refresh).
+    pub fn refresh_timeout(mut self, timeout: Duration) -> Self {
+        self.refresh_timeout = timeout;
+        self
+    }
+
     /// Builds the client, validating the webhook URL or OAuth endpoints.
     pub fn build(self) -> Result<Client, Error> {
         let auth = match (self.webhook, self.oauth) {
@@ -197,7 +221,10 @@ impl ClientBuilder {
                 let store = self
                     .token_store
                     .unwrap_or_else(|| Arc::new(InMemoryTokenStore::new()));
-                Auth::OAuth(Box::new(OAuth::new(tokens, store, self.allow_insecure)?))
+                Auth::OAuth(Box::new(
+                    OAuth::new(tokens, store, self.allow_insecure)?
+                        .with_limits(self.refresh_timeout, self.max_response_size),
+                ))
             }
         };
         let http = reqwest::Client::builder()
@@ -221,6 +248,7 @@ impl ClientBuilder {
                 operating_limit: self.operating_limit,
                 follow_redirects: self.follow_redirects,
                 allow_insecure: self.allow_insecure,
+                max_response_size: self.max_response_size,
             })),
         })
     }

@@ -16,7 +16,9 @@ use crate::auth::{Auth, transport_message};
 use crate::error::{ApiErrorCode, Error, http_cause};
 use crate::limits::{LeakyBucket, OperatingTracker, Plan, TimeReport};
 use crate::retry::{self, Context, RetryPolicy, Step};
-use crate::transport::{BATCH_SIZE, BatchResult, Outcome, Response, TimeBlock, parse_answer};
+use crate::transport::{
+    BATCH_SIZE, BatchResult, BodyError, Outcome, Response, TimeBlock, parse_answer, read_body,
+};
 
 /// The settings an engine is built with (from the client builder).
 pub(crate) struct Settings {
@@ -27,6 +29,8 @@ pub(crate) struct Settings {
     pub operating_limit: Duration,
     pub follow_redirects: bool,
     pub allow_insecure: bool,
+    /// The cap on one answer's body, in bytes.
+    pub max_response_size: usize,
 }
 
 /// The engine; see the [module documentation](self).
@@ -39,6 +43,7 @@ pub(crate) struct Engine {
     plan: Plan,
     follow_redirects: bool,
     allow_insecure: bool,
+    max_response_size: usize,
 }
 
 /// How [`Engine::execute`] runs one call.
@@ -102,6 +107,7 @@ impl Engine {
             plan: s.plan,
             follow_redirects: s.follow_redirects,
             allow_insecure: s.allow_insecure,
+            max_response_size: s.max_response_size,
         }
     }
 
@@ -176,7 +182,7 @@ impl Engine {
         loop {
             attempt += 1;
             self.pace(method, exec.paced_methods).await?;
-            let (url, body, generation) = self.auth.request(method, params)?;
+            let (url, body, seen) = self.auth.request(method, params)?;
             let span = tracing::debug_span!("bitrix_call", method = %method, attempt, portal = %self.portal());
             let started = Instant::now();
             let outcome = self
@@ -237,7 +243,7 @@ impl Engine {
                 Step::Refresh => {
                     tracing::debug!(parent: &span, duration_ms, "the access token expired; refreshing");
                     if let Some(o) = self.auth.oauth() {
-                        o.refresh(&self.http, generation, &self.retry).await?;
+                        o.refresh(&self.http, seen, &self.retry).await?;
                     }
                     refreshed = true;
                     attempt -= 1;
@@ -357,11 +363,18 @@ impl Engine {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        match resp.bytes().await {
+        match read_body(resp, self.max_response_size).await {
             Ok(bytes) => {
                 parse_answer::<T>(method, status, &content_type, &bytes, &|t| self.redact(t))
             }
-            Err(e) => lost(e),
+            Err(BodyError::TooLarge) => {
+                tracing::warn!(method = %method, limit = self.max_response_size, "the answer is longer than the response-size cap; not read");
+                Outcome::TooLarge(Error::ResponseTooLarge {
+                    method: method.to_owned(),
+                    limit: self.max_response_size,
+                })
+            }
+            Err(BodyError::Http(e)) => lost(e),
         }
     }
 

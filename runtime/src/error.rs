@@ -395,6 +395,16 @@ pub enum Error {
         method: String,
     },
 
+    /// An answer was longer than the response-size cap
+    /// ([`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size)); the
+    /// rest of it was not read. The portal did execute the call.
+    ResponseTooLarge {
+        /// The REST method.
+        method: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+
     /// The client gave up waiting for a limit to reset.
     LimitWait {
         /// The REST method.
@@ -468,6 +478,10 @@ impl fmt::Display for Error {
             Error::NotExecuted { method } => write!(
                 f,
                 "{method}: not executed, because an earlier command of the batch failed with halt set or the request of an earlier chunk failed; it is safe to send it again"
+            ),
+            Error::ResponseTooLarge { method, limit } => write!(
+                f,
+                "{method}: the answer is longer than the response-size cap of {limit} bytes, so it was not read (the portal executed the call); ask for less (fewer fields in select, smaller batches) or raise ClientBuilder::max_response_size"
             ),
             Error::LimitWait { method, wait_secs } => write!(
                 f,

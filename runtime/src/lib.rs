@@ -55,7 +55,7 @@ pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
 pub use list::{ListQuery, ListStream, Order, Page, ParallelStream};
 pub use retry::RetryPolicy;
-pub use transport::{Response, TimeBlock};
+pub use transport::{DEFAULT_MAX_RESPONSE_SIZE, Response, TimeBlock};
 
 /// Hooks for this crate's own benchmarks. Not a public API: it changes without notice.
 #[cfg(feature = "bench-internals")]

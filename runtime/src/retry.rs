@@ -185,7 +185,8 @@ pub(crate) fn classify<T>(outcome: Outcome<T>) -> Verdict<T> {
             unknown(status, " with a body that is not JSON".into(), error)
         }
         Outcome::Status { error, .. } | Outcome::NotJson { error, .. } => Verdict::Fatal(error),
-        Outcome::Undecodable(error) => Verdict::Fatal(error),
+        // Repeating it would read the same oversized answer again.
+        Outcome::Undecodable(error) | Outcome::TooLarge(error) => Verdict::Fatal(error),
         Outcome::NoConnection { message, source } => Verdict::Connect { message, source },
         Outcome::Lost {
             message,

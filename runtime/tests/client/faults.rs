@@ -177,7 +177,6 @@ async fn updates_and_write_batches_are_not_retried_but_reads_are() {
 
 /// What the scripted server does with one request.
 #[derive(Clone)]
-#[allow(dead_code)] // the hostile tests use every step as their items land
 pub(crate) enum Step {
     /// Read the request, then close without answering.
     Drop,
@@ -196,12 +195,22 @@ pub(crate) struct Script {
     pub(crate) requests: Arc<Mutex<Vec<String>>>,
 }
 
+/// What the scripted server answers a request, given its first line (`POST /path HTTP/1.1`);
+/// `None`: 500 "script ended".
+pub(crate) type Handler = Arc<dyn Fn(&str) -> Option<Step> + Send + Sync>;
+
 /// A tiny HTTP server that plays `steps` in order (then answers 500) and records each
 /// request's first line.
 pub(crate) async fn scripted(steps: Vec<Step>) -> Script {
+    let steps = Mutex::new(VecDeque::from(steps));
+    routed(Arc::new(move |_: &str| steps.lock().unwrap().pop_front())).await
+}
+
+/// A tiny HTTP server that answers each request as `handler` says and records each
+/// request's first line.
+pub(crate) async fn routed(handler: Handler) -> Script {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
-    let steps = Arc::new(Mutex::new(VecDeque::from(steps)));
     let requests = Arc::new(Mutex::new(Vec::new()));
     let log = requests.clone();
     tokio::spawn(async move {
@@ -209,19 +218,15 @@ pub(crate) async fn scripted(steps: Vec<Step>) -> Script {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            let steps = steps.clone();
+            let handler = handler.clone();
             let log = log.clone();
-            tokio::spawn(serve(socket, steps, log));
+            tokio::spawn(serve(socket, handler, log));
         }
     });
     Script { addr, requests }
 }
 
-async fn serve(
-    mut socket: TcpStream,
-    steps: Arc<Mutex<VecDeque<Step>>>,
-    log: Arc<Mutex<Vec<String>>>,
-) {
+async fn serve(mut socket: TcpStream, handler: Handler, log: Arc<Mutex<Vec<String>>>) {
     loop {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -249,10 +254,9 @@ async fn serve(
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
             }
         }
-        log.lock()
-            .unwrap()
-            .push(head.lines().next().unwrap_or("").to_owned());
-        let mut step = steps.lock().unwrap().pop_front();
+        let line = head.lines().next().unwrap_or("").to_owned();
+        log.lock().unwrap().push(line.clone());
+        let mut step = handler(&line);
         while let Some(Step::After(wait, then)) = step {
             tokio::time::sleep(wait).await;
             step = Some(*then);

@@ -125,3 +125,124 @@ async fn a_redirect_to_another_host_is_not_followed_and_does_not_rebase() {
     assert_eq!(deal.id, Some(DealId(3)));
     assert!(elsewhere.requests.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn answers_are_cut_at_the_response_size_cap() {
+    // An endless chunked body, and one whose announced length is over the cap.
+    let script = scripted(vec![
+        Step::Endless,
+        Step::Answer(
+            200,
+            vec![("content-type".into(), "application/json".into())],
+            format!("{{\"result\":\"{}\"}}", "x".repeat(2 << 20)),
+        ),
+    ])
+    .await;
+    let client = Client::builder()
+        .webhook(format!("{}/rest/1/{CODE}/", script.addr))
+        .plan(Plan::Unlimited)
+        .retry(fast_retry())
+        .max_response_size(1 << 20)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let err = bounded(client.call("crm.deal.fields", ()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit: 1048576, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("max_response_size"), "{err}");
+    }
+    assert_eq!(script.requests.lock().unwrap().len(), 2, "not retried");
+}
+
+/// An OAuth client of a routed fake portal whose REST answers say the token expired (after
+/// `delay`, so all concurrent callers are in flight) and whose token endpoint answers
+/// `token`.
+async fn expiring_portal(token: Step, delay: Duration) -> (crate::faults::Script, Client) {
+    let script = crate::faults::routed(std::sync::Arc::new(move |line: &str| {
+        Some(if line.contains("/oauth/token/") {
+            token.clone()
+        } else {
+            Step::After(
+                delay,
+                Box::new(json_answer(
+                    401,
+                    json!({"error": "expired_token", "error_description": "The access token provided has expired."}),
+                )),
+            )
+        })
+    }))
+    .await;
+    let client = Client::builder()
+        .oauth(bitrix_runtime::OAuthTokens {
+            access_token: "access-secret-1".into(),
+            refresh_token: "refresh-secret-1".into(),
+            client_id: "local.app".into(),
+            client_secret: "client-secret-1".into(),
+            client_endpoint: format!("{}/rest/", script.addr),
+            server_endpoint: format!("{}/oauth-server/rest/", script.addr),
+            ..Default::default()
+        })
+        .plan(Plan::Unlimited)
+        .retry(fast_retry())
+        .timeout(Duration::from_secs(20))
+        .refresh_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    (script, client)
+}
+
+fn token_requests(script: &crate::faults::Script) -> usize {
+    script
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("/oauth/token/"))
+        .count()
+}
+
+/// 20 concurrent reads; every one must fail with an error that mentions `expected`.
+async fn twenty_callers_fail(client: &Client, expected: &str) {
+    let calls = (0..20).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move { client.get::<Deal>(DealId(i + 1)).await })
+    });
+    for call in futures::future::join_all(calls).await {
+        let err = call.unwrap().unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(text.contains(expected), "{text}");
+        assert!(!text.contains("secret-1"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_refresh_is_shared_by_every_waiting_caller() {
+    // The refresh token was revoked: one token request, its error for all 20 callers.
+    let revoked = json_answer(
+        400,
+        json!({"error": "invalid_grant", "error_description": "Invalid refresh token"}),
+    );
+    let (script, client) = expiring_portal(revoked, Duration::from_millis(300)).await;
+    bounded(twenty_callers_fail(&client, "invalid_grant")).await;
+    assert_eq!(token_requests(&script), 1);
+
+    // A failing OAuth server (500): one shared refresh, which retries within itself.
+    let failing = json_answer(500, json!({"error": "server_error"}));
+    let (script, client) = expiring_portal(failing, Duration::from_millis(300)).await;
+    bounded(twenty_callers_fail(&client, "oauth/token")).await;
+    assert!(token_requests(&script) <= 3, "{}", token_requests(&script));
+
+    // A hanging one: the refresh times out, once, for everyone.
+    let (script, client) = expiring_portal(Step::Hang, Duration::from_millis(300)).await;
+    bounded(twenty_callers_fail(&client, "refresh_timeout")).await;
+    assert_eq!(token_requests(&script), 1);
+
+    // A token reply over the cap is not read whole.
+    let (_, client) = expiring_portal(Step::Endless, Duration::ZERO).await;
+    let err = bounded(client.get::<Deal>(DealId(1))).await.unwrap_err();
+    assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err}");
+}
