@@ -11,7 +11,7 @@ use crate::calls::{
     AddParams, UpdateParams, add_params, decode_new_id, expect_true, id_body, is_read_method,
     update_params,
 };
-use crate::engine::{Engine, RawCommand};
+use crate::engine::{BatchExec, Engine, RawCommand};
 use crate::entity::{CreatePayload, Entity, UpdatePayload};
 use crate::error::{Error, json_decode_error};
 use crate::list::{ListQuery, Page};
@@ -58,6 +58,9 @@ struct Command {
     /// `None`: answered locally without sending (an empty patch).
     query: Option<String>,
     idempotent: bool,
+    /// A delete: "Not found" after an earlier attempt of the batch whose outcome is unknown
+    /// means that attempt deleted the record.
+    not_found_is_done: bool,
 }
 
 /// A typed batch builder (`client.batch()`): many commands in one HTTP request.
@@ -223,6 +226,7 @@ impl Batch {
             method,
             query,
             idempotent,
+            not_found_is_done: false,
         });
         Handle {
             index,
@@ -283,10 +287,16 @@ impl Batch {
         self.push(method, body, params.idempotent, decode_true)
     }
 
-    /// Adds a delete command.
+    /// Adds a delete command. Like [`Client::delete`](crate::Client::delete): when the
+    /// batch was repeated after a lost answer and the repeat finds the record gone ("Not
+    /// found"), the first attempt deleted it, and the command reports success.
     pub fn delete<E: Entity>(&mut self, id: E::Id) -> Handle<()> {
         let method = format!("{}.delete", E::METHOD_PREFIX);
-        self.push(method, Ok(Some(id_body(id.into()))), true, decode_true)
+        let handle = self.push(method, Ok(Some(id_body(id.into()))), true, decode_true);
+        if let Some(c) = self.commands.last_mut() {
+            c.not_found_is_done = true;
+        }
+        handle
     }
 
     /// Adds the first page (`start=0`) of a list query.
@@ -398,12 +408,14 @@ impl Batch {
                     query: c.query.clone(),
                 })
                 .collect();
-            let sent = self
-                .engine
-                .send_batch::<PhpMap<Value>>(&raw, self.halt, idempotent)
-                .await;
-            let mut batch = match sent {
-                Ok(batch) => batch,
+            let exec = BatchExec {
+                halt: self.halt,
+                idempotent,
+                persistent: false,
+            };
+            let sent = self.engine.run_batch::<PhpMap<Value>>(&raw, exec).await;
+            let (mut batch, maybe_executed) = match sent {
+                Ok(ran) => ran,
                 Err(e) if !any_sent => return Err(e),
                 Err(e) => {
                     // Earlier chunks ran: keep their outcomes, so the caller knows what was
@@ -419,7 +431,17 @@ impl Batch {
             let any_error = !batch.result_error.0.is_empty();
             for (i, c) in &chunk {
                 let outcome = if let Some(e) = batch.result_error.0.get(&c.key) {
-                    Outcome::Err(self.engine.command_error(&c.method, e))
+                    let e = self.engine.command_error(&c.method, e);
+                    if e.is_not_found() && maybe_executed && self.commands[*i].not_found_is_done {
+                        tracing::info!(method = %c.method, "a repeated batch found the record gone: the earlier attempt deleted it");
+                        Outcome::Ok(CommandResult {
+                            result: Value::Bool(true),
+                            total: None,
+                            next: None,
+                        })
+                    } else {
+                        Outcome::Err(e)
+                    }
                 } else if let Some(result) = batch.result.0.remove(&c.key) {
                     Outcome::Ok(CommandResult {
                         result,

@@ -24,6 +24,9 @@ use crate::list::ListQuery;
 use crate::retry::RetryPolicy;
 use crate::transport::{DEFAULT_MAX_RESPONSE_SIZE, Response};
 
+/// The default [`ClientBuilder::read_deadline`]: 5 minutes.
+pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(300);
+
 /// A connection to one portal. Cheap to clone (an `Arc`); clones share the rate limiter, the
 /// operating-time tracker, the OAuth tokens and the HTTP connection pool, so one client can be
 /// used from many tasks at once.
@@ -76,6 +79,7 @@ pub struct ClientBuilder {
     follow_redirects: bool,
     max_response_size: usize,
     refresh_timeout: Duration,
+    read_deadline: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -105,6 +109,7 @@ impl Default for ClientBuilder {
             follow_redirects: true,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
+            read_deadline: DEFAULT_READ_DEADLINE,
         }
     }
 }
@@ -141,6 +146,8 @@ impl ClientBuilder {
     }
 
     /// The timeout of one HTTP request (90 s by default: the portal stops a call after 60 s).
+    /// Reads also have an overall deadline, all attempts included: see
+    /// [`read_deadline`](ClientBuilder::read_deadline).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -184,6 +191,18 @@ impl ClientBuilder {
     /// OAuth token replies are capped at 1 MiB (or this, if smaller).
     pub fn max_response_size(mut self, bytes: usize) -> Self {
         self.max_response_size = bytes.max(1);
+        self
+    }
+
+    /// The longest one read (or call marked idempotent) may take, all its attempts and waits
+    /// included (5 minutes by default: three full attempts of the default timeout and the
+    /// backoffs between them). The attempt in flight at the deadline is cut, and the call fails
+    /// with the last failure. Requests of exports ([`ListQuery::stream`](crate::ListQuery::stream))
+    /// are retried until this deadline however many attempts it takes, so an export under
+    /// heavy faults goes on instead of ending after [`RetryPolicy::max_attempts`]. Writes have
+    /// no such deadline: cutting one in flight would leave its outcome unknown.
+    pub fn read_deadline(mut self, deadline: Duration) -> Self {
+        self.read_deadline = deadline;
         self
     }
 
@@ -249,6 +268,7 @@ impl ClientBuilder {
                 follow_redirects: self.follow_redirects,
                 allow_insecure: self.allow_insecure,
                 max_response_size: self.max_response_size,
+                read_deadline: self.read_deadline,
             })),
         })
     }
@@ -323,6 +343,7 @@ impl Client {
                     idempotent,
                     paced_methods: &[method],
                     not_found_on_retry_is_success: false,
+                    persistent: false,
                 },
             )
             .await

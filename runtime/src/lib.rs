@@ -50,7 +50,7 @@ pub use query::{Field, Filter};
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
 pub use batch::{Batch, BatchResults, CommandResult, Handle};
 pub use calls::{AddParams, CallOptions, UpdateParams};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_READ_DEADLINE};
 pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
 pub use list::{ListQuery, ListStream, Order, Page, ParallelStream};

@@ -237,6 +237,11 @@ pub(crate) struct Context<'a> {
     pub limit_wait: Duration,
     /// Removes secrets from text (a redirect target).
     pub redact: &'a dyn Fn(&str) -> String,
+    /// A request of an export: retried (reads only) until the deadline however many attempts
+    /// that takes, so a long export under heavy faults resumes instead of ending.
+    pub persistent: bool,
+    /// Time left before the read deadline (`None` for writes, which have none).
+    pub time_left: Option<Duration>,
 }
 
 /// The next step of the request loop.
@@ -263,7 +268,16 @@ pub(crate) enum Step<T> {
 /// The decision: an attempt's outcome in, the next step out. The one place that decides
 /// whether a call is repeated.
 pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>) -> Step<T> {
-    let last = cx.attempt >= cx.policy.max_attempts.max(1);
+    let out_of_time = cx.time_left.is_some_and(|t| t.is_zero());
+    let out_of_attempts = cx.attempt >= cx.policy.max_attempts.max(1);
+    // The last attempt: the deadline passed, or the attempts ran out (exports' reads are
+    // bounded by the deadline alone, unless the policy says never to retry).
+    let last = out_of_time
+        || (out_of_attempts
+            && !(cx.persistent
+                && cx.idempotent
+                && cx.time_left.is_some()
+                && cx.policy.max_attempts > 1));
     match classify(outcome) {
         Verdict::Done(response) => Step::Done(response),
         Verdict::Expired(error) if !cx.oauth || cx.refreshed => Step::Fail(error),
@@ -539,6 +553,8 @@ mod tests {
             url: &url,
             limit_wait: Duration::from_secs(2),
             redact: &redact,
+            persistent: false,
+            time_left: Some(Duration::from_secs(60)),
         };
         tweak(&mut cx);
         match decide(outcome, &cx) {
@@ -737,6 +753,49 @@ mod tests {
                     |cx| cx.follow_redirects = false,
                 ),
                 "fail: crm.deal.get: the portal answered HTTP 302",
+            ),
+            // The read deadline: reads end when it passes, whatever attempts are left.
+            (
+                "a lost answer at the read deadline",
+                step(lost(), 1, |cx| cx.time_left = Some(Duration::ZERO)),
+                "fail: crm.deal.get: failed after 1 attempt(s): timed out",
+            ),
+            (
+                "a refusal at the read deadline",
+                step(api(503, "QUERY_LIMIT_EXCEEDED"), 1, |cx| {
+                    cx.time_left = Some(Duration::ZERO)
+                }),
+                "fail: crm.deal.get failed with HTTP 503: QUERY_LIMIT_EXCEEDED",
+            ),
+            // Exports' reads (read-only batches included, a 500 too) retry until the deadline,
+            // not up to an attempt count.
+            (
+                "an export's lost answer after the attempts",
+                step(lost(), 30, |cx| cx.persistent = true),
+                "retry at least 0ms, maybe executed",
+            ),
+            (
+                "an export's 500 of a read-only batch",
+                step(api(500, "INTERNAL_SERVER_ERROR"), 9, |cx| {
+                    cx.persistent = true;
+                    cx.method = "batch"
+                }),
+                "retry at least 0ms",
+            ),
+            (
+                "an export's refusal after the attempts",
+                step(api(503, "QUERY_LIMIT_EXCEEDED"), 30, |cx| {
+                    cx.persistent = true
+                }),
+                "retry at least 2000ms",
+            ),
+            (
+                "an export at the deadline",
+                step(lost(), 30, |cx| {
+                    cx.persistent = true;
+                    cx.time_left = Some(Duration::ZERO)
+                }),
+                "fail: crm.deal.get: failed after 30 attempt(s): timed out",
             ),
             // Final errors; "Not found" after an unknown outcome of a delete is its success.
             (

@@ -16,7 +16,7 @@ pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<
             let params = plan.params.at(0);
             let r: Result<Response<Vec<E>>, Error> = plan
                 .engine
-                .execute(method, &params, Exec::read(&paced))
+                .execute(method, &params, Exec::export(&paced))
                 .await;
             match r {
                 Ok(r) => {

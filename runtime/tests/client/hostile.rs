@@ -246,3 +246,59 @@ async fn a_failed_refresh_is_shared_by_every_waiting_caller() {
     let err = bounded(client.get::<Deal>(DealId(1))).await.unwrap_err();
     assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_read_ends_at_its_deadline_against_a_silent_server() {
+    let silent = || Step::After(Duration::from_secs(120), Box::new(Step::Drop));
+    let script = scripted(vec![silent(), silent(), silent()]).await;
+    let client = Client::builder()
+        .webhook(format!("{}/rest/1/{CODE}/", script.addr))
+        .plan(Plan::Unlimited)
+        .retry(fast_retry())
+        .timeout(Duration::from_secs(100))
+        .read_deadline(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    let err = bounded(client.get::<Deal>(DealId(1))).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Transport { timeout: true, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("read_deadline"), "{err}");
+}
+
+#[tokio::test]
+async fn a_repeated_delete_batch_reports_records_the_first_attempt_deleted() {
+    // The first attempt deletes all three, its answer is lost; the repeat finds two gone.
+    let not_found = json!({"error": "", "error_description": "Not found"});
+    let script = scripted(vec![
+        Step::Drop,
+        json_answer(
+            200,
+            json!({"result": {"result": {"c1": true},
+                              "result_error": {"c0": not_found, "c2": not_found},
+                              "result_total": [], "result_next": [], "result_time": []}}),
+        ),
+        // Without a lost answer first, "Not found" stays an error.
+        json_answer(
+            200,
+            json!({"result": {"result": [], "result_error": {"c0": not_found},
+                              "result_total": [], "result_next": [], "result_time": []}}),
+        ),
+    ])
+    .await;
+    let client = script_client(&script, fast_retry());
+    let mut batch = client.batch();
+    let handles: Vec<_> = (1..=3).map(|i| batch.delete::<Deal>(DealId(i))).collect();
+    let results = bounded(batch.send()).await.unwrap();
+    for h in handles {
+        results.get(h).unwrap();
+    }
+    assert_eq!(results.failures(), 0);
+    assert_eq!(script.requests.lock().unwrap().len(), 2);
+
+    let mut batch = client.batch();
+    let h = batch.delete::<Deal>(DealId(9));
+    let results = bounded(batch.send()).await.unwrap();
+    assert!(results.get(h).unwrap_err().is_not_found());
+}
