@@ -96,6 +96,10 @@ struct Command {
 ///   [`Error::InvalidRequest`] before anything is sent; send such updates with
 ///   [`Client::update`](crate::Client::update). (Clearing a single-value field sends `""`, which a query string can
 ///   carry.)
+/// - **Values are sent exactly as given, or not at all**: the portal replaces batch references
+///   (`$result[key][field]`) inside every command value and has no escape for them, so a value
+///   containing one (a comment "Price $result[c0] end") makes [`Batch::send`] fail with
+///   [`Error::InvalidRequest`] before anything is sent; send such a call directly.
 /// - A batch is retried after failures whose outcome is unknown only when every command is a
 ///   read (or was marked idempotent, or [`Batch::idempotent`] says so).
 pub struct Batch {
@@ -205,7 +209,7 @@ impl Batch {
                         self.invalid = Some(Error::InvalidRequest {
                             method: method.clone(),
                             message: format!(
-                                "command {index} sets {} to {}, which a batch command cannot express (commands are query strings, with no null or empty list); send this call directly, for example client.update(..), or leave the value out",
+                                "command {index} sets {} to {}, which a batch command cannot express (commands are query strings: no null, no empty list, and the portal replaces $result[...] references in them); send this call directly, for example client.update(..), or leave the value out",
                                 e.path, e.what
                             ),
                             source: None,

@@ -302,3 +302,35 @@ async fn a_repeated_delete_batch_reports_records_the_first_attempt_deleted() {
     let results = bounded(batch.send()).await.unwrap();
     assert!(results.get(h).unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn batch_values_are_sent_as_given_or_refused() {
+    let emu = crate::common::emulator(0).await;
+    let client = crate::common::client(&emu);
+    emu.reset_counters();
+    let text = "Price $result[c0] end";
+    // The portal would replace the reference with the first command's result: refused
+    // before anything is sent.
+    let mut batch = client.batch();
+    batch.add(&crate::common::titled("first"));
+    batch.add(&crate::common::titled(text));
+    let err = bounded(batch.send()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err}");
+    assert!(err.to_string().contains("directly"), "{err}");
+    assert_eq!(emu.counters().requests, 0);
+    assert_eq!(emu.deal_count(), 0);
+    // Sent directly (JSON, no replacement), it is stored exactly.
+    let id = bounded(client.add(&crate::common::titled(text)))
+        .await
+        .unwrap();
+    let deal = bounded(client.get::<Deal>(id)).await.unwrap();
+    assert_eq!(deal.title.as_deref(), Some(text));
+    // An export whose filter holds one is refused too, rather than filtered by another text.
+    let mut rows = client.list::<Deal>().filter(Deal::TITLE.eq(text)).stream();
+    let first = bounded(futures::StreamExt::next(&mut rows)).await;
+    assert!(
+        matches!(first, Some(Err(Error::InvalidRequest { .. }))),
+        "{first:?}"
+    );
+    emu.shutdown().await;
+}
