@@ -1,6 +1,6 @@
 //! Where an export stands between two fetches, and what a fetch brings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -33,6 +33,8 @@ pub(crate) struct Cursor<E> {
     /// Consecutive fetches that made no progress (refused commands).
     pub stalls: u32,
     pub done: bool,
+    /// Offset pages: the ids of the previous fetch, to detect pages the portal repeats.
+    pub recent_ids: HashSet<u64>,
     pub _entity: PhantomData<fn() -> E>,
 }
 

@@ -58,6 +58,7 @@ impl<E: Entity> ListStream<E> {
                 position: Position::First,
                 stalls: 0,
                 done: false,
+                recent_ids: Default::default(),
                 _entity: PhantomData,
             }),
             error: None,

@@ -334,3 +334,65 @@ async fn batch_values_are_sent_as_given_or_refused() {
     );
     emu.shutdown().await;
 }
+
+/// An export ordered by TITLE (offset pages) against a routed server answering the first
+/// page with `first` and every batch with `batch`: the rows it yields before its error.
+async fn offset_export(first: serde_json::Value, batch: serde_json::Value) -> (Vec<u64>, Error) {
+    let script = crate::faults::routed(std::sync::Arc::new(move |line: &str| {
+        Some(if line.contains("/batch") {
+            batch_answer(batch.clone())
+        } else {
+            json_answer(200, first.clone())
+        })
+    }))
+    .await;
+    let client = script_client(&script, fast_retry());
+    let mut stream = client
+        .list::<Deal>()
+        .order(Deal::TITLE, bitrix_runtime::Order::Asc)
+        .stream();
+    let mut ids = Vec::new();
+    let err = bounded(async {
+        loop {
+            match futures::TryStreamExt::try_next(&mut stream).await {
+                Ok(Some(deal)) => ids.push(deal.id.unwrap().0),
+                Ok(None) => panic!("the export must stop with an error, not end"),
+                Err(e) => break e,
+            }
+        }
+    })
+    .await;
+    (ids, err)
+}
+
+#[tokio::test]
+async fn offset_exports_do_not_trust_the_portals_counts() {
+    let first =
+        |next: serde_json::Value| json!({"result": crate::faults::rows(1..=50), "next": next});
+    // A `next` of u64::MAX neither overflows nor wraps.
+    let (ids, err) = offset_export(first(json!(u64::MAX)), json!({})).await;
+    assert_eq!(ids.len(), 50);
+    assert!(err.to_string().contains("next"), "{err}");
+    // `next: 0` would read the first page forever.
+    let (ids, err) = offset_export(first(json!(0)), json!({})).await;
+    assert_eq!(ids.len(), 50);
+    assert!(err.to_string().contains("does not advance"), "{err}");
+    // Full pages without `total` from a server that ignores `start`: the repeated rows stop
+    // the export, each row yielded once.
+    let (ids, err) = offset_export(
+        first(json!(50)),
+        json!({"c0": crate::faults::rows(1..=50), "c1": crate::faults::rows(1..=50)}),
+    )
+    .await;
+    assert_eq!(ids, (1..=50).collect::<Vec<_>>());
+    assert!(err.to_string().contains("twice"), "{err}");
+    assert!(err.to_string().contains("ordered by ID"), "{err}");
+    // Fresh rows, then a page repeating them inside one batch.
+    let (ids, err) = offset_export(
+        first(json!(50)),
+        json!({"c0": crate::faults::rows(51..=100), "c1": crate::faults::rows(60..=109)}),
+    )
+    .await;
+    assert_eq!(ids, (1..=100).collect::<Vec<_>>());
+    assert!(err.to_string().contains("twice"), "{err}");
+}
