@@ -396,3 +396,25 @@ async fn offset_exports_do_not_trust_the_portals_counts() {
     assert_eq!(ids, (1..=100).collect::<Vec<_>>());
     assert!(err.to_string().contains("twice"), "{err}");
 }
+
+#[tokio::test]
+async fn one_odd_time_block_does_not_disable_a_method() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let odd = json!({"result": {"ID": "1"}, "time": {
+        "start": 0, "finish": 0, "duration": 1e308, "processing": 1e308,
+        "operating": 1, "operating_reset_at": now + 1e7}});
+    let script = scripted(vec![
+        json_answer(200, odd.clone()),
+        json_answer(200, odd),
+        json_answer(200, json!({"result": {"ID": "1"}})),
+    ])
+    .await;
+    let client = script_client(&script, fast_retry());
+    for _ in 0..3 {
+        let deal = bounded(client.get::<Deal>(DealId(1))).await.unwrap();
+        assert_eq!(deal.id, Some(DealId(1)));
+    }
+}
