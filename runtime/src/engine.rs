@@ -259,6 +259,7 @@ impl Engine {
             };
             let description = outcome.describe();
             let redact = |t: &str| self.redact(t);
+            let backoff = self.retry.backoff(attempt);
             let step = retry::decide(
                 outcome,
                 &Context {
@@ -278,6 +279,7 @@ impl Engine {
                     redact: &redact,
                     persistent: exec.persistent,
                     time_left: time_left(),
+                    backoff,
                 },
             );
             match step {
@@ -309,7 +311,7 @@ impl Engine {
                 } => {
                     tracing::warn!(parent: &span, duration_ms, failure = %description, idempotent = exec.idempotent, "the attempt failed; retrying");
                     maybe_executed |= unknown;
-                    let wait = self.retry.backoff(attempt).max(at_least);
+                    let wait = backoff.max(at_least);
                     tokio::time::sleep(time_left().map_or(wait, |left| wait.min(left))).await;
                 }
                 Step::Refresh => {

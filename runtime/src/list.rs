@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 pub use parallel::ParallelStream;
 pub use params::{Order, Page};
-pub use stream::ListStream;
+pub use stream::{ListStream, ResumePoint};
 
 pub(crate) use params::ListParams;
 

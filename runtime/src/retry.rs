@@ -242,6 +242,9 @@ pub(crate) struct Context<'a> {
     pub persistent: bool,
     /// Time left before the read deadline (`None` for writes, which have none).
     pub time_left: Option<Duration>,
+    /// The backoff the engine would sleep before the next attempt: a retry that cannot
+    /// start before the deadline is not made (the call fails with this attempt's failure).
+    pub backoff: Duration,
 }
 
 /// The next step of the request loop.
@@ -268,7 +271,7 @@ pub(crate) enum Step<T> {
 /// The decision: an attempt's outcome in, the next step out. The one place that decides
 /// whether a call is repeated.
 pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>) -> Step<T> {
-    let out_of_time = cx.time_left.is_some_and(|t| t.is_zero());
+    let out_of_time = cx.time_left.is_some_and(|t| t.is_zero() || t <= cx.backoff);
     let out_of_attempts = cx.attempt >= cx.policy.max_attempts.max(1);
     // The last attempt: the deadline passed, or the attempts ran out (exports' reads are
     // bounded by the deadline alone, unless the policy says never to retry).
@@ -555,6 +558,7 @@ mod tests {
             redact: &redact,
             persistent: false,
             time_left: Some(Duration::from_secs(60)),
+            backoff: Duration::from_millis(500),
         };
         tweak(&mut cx);
         match decide(outcome, &cx) {
@@ -758,6 +762,13 @@ mod tests {
             (
                 "a lost answer at the read deadline",
                 step(lost(), 1, |cx| cx.time_left = Some(Duration::ZERO)),
+                "fail: crm.deal.get: failed after 1 attempt(s): timed out",
+            ),
+            (
+                "a lost answer whose backoff would end after the deadline",
+                step(lost(), 1, |cx| {
+                    cx.time_left = Some(Duration::from_millis(400))
+                }),
                 "fail: crm.deal.get: failed after 1 attempt(s): timed out",
             ),
             (

@@ -12,6 +12,7 @@ use futures::Stream;
 use super::chain::fetch_fast;
 use super::cursor::{Cursor, Fetched, Position};
 use super::offset::fetch_offset;
+use super::params::Order;
 use super::plan::{ExportPlan, Mode};
 use crate::entity::Entity;
 use crate::error::Error;
@@ -29,13 +30,43 @@ async fn fetch<E: Entity>(mut cur: Cursor<E>) -> (Cursor<E>, Fetched<E>) {
     (cur, fetched)
 }
 
+/// Where an export stopped: continue it with [`ListStream::resume_from`], and nothing is lost
+/// or repeated.
+///
+/// It is the id of the last row the stream YIELDED (rows fetched but not yet yielded do not
+/// count), so it can be taken at any time, typically after the stream ended with an error.
+/// Only exports by the fast method (ordered by `ID` or not at all) can resume: offset pages
+/// have no stable position ([`ListStream::resume_point`] is `None` for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    after: Option<u64>,
+}
+
+impl ResumePoint {
+    /// Continue after the row with this id (in the export's direction: ascending exports
+    /// continue with larger ids, descending ones with smaller ids).
+    pub fn after_id(id: u64) -> Self {
+        ResumePoint { after: Some(id) }
+    }
+
+    /// The id of the last row yielded before the stop; `None`: no row was yielded, so the
+    /// export starts again from its beginning.
+    pub fn last_id(&self) -> Option<u64> {
+        self.after
+    }
+}
+
 type FetchFuture<E> = Pin<Box<dyn Future<Output = (Cursor<E>, Fetched<E>)> + Send>>;
 
 /// The rows of a [`ListQuery`](crate::ListQuery), as a [`Stream`]; see
 /// [`ListQuery::stream`](crate::ListQuery::stream).
 ///
 /// Rows are yielded in the query's order; the first error ends the stream (rows received
-/// before it are yielded first).
+/// before it are yielded first). Requests are retried until the client's
+/// [`read_deadline`](crate::ClientBuilder::read_deadline), however many attempts that takes;
+/// an export that must stop anyway continues later from
+/// [`resume_point`](ListStream::resume_point) with [`resume_from`](ListStream::resume_from),
+/// with nothing lost or repeated.
 pub struct ListStream<E: Entity> {
     /// Fetched pages not yet yielded (each yielded row by row, without copying the rest).
     buffer: VecDeque<std::vec::IntoIter<E>>,
@@ -44,12 +75,22 @@ pub struct ListStream<E: Entity> {
     inflight: Option<FetchFuture<E>>,
     cursor: Option<Cursor<E>>,
     error: Option<Error>,
+    /// Fast exports: the direction, and the id to resume after (the last row yielded, or
+    /// the export's own start).
+    resume: Option<(Order, ResumePoint)>,
 }
 
 impl<E: Entity> ListStream<E> {
     /// A stream over the rows of `plan`; no plan: a query that matches nothing.
     pub(crate) fn from_plan(plan: Option<ExportPlan>) -> Self {
+        let resume = match plan.as_ref().map(|p| &p.mode) {
+            Some(Mode::Fast { direction, start }) => {
+                Some((*direction, ResumePoint { after: *start }))
+            }
+            _ => None,
+        };
         ListStream {
+            resume,
             buffer: VecDeque::new(),
             buffered: 0,
             inflight: None,
@@ -63,6 +104,62 @@ impl<E: Entity> ListStream<E> {
             }),
             error: None,
         }
+    }
+}
+
+impl<E: Entity> ListStream<E> {
+    /// Where to continue this export if it stops now (see [`ResumePoint`]); `None` for an
+    /// offset export (ordered by another field than `ID`), which cannot resume.
+    ///
+    /// ```no_run
+    /// # use bitrix_runtime::{Client, Entity};
+    /// # async fn demo<D: Entity>(client: Client) -> Result<(), bitrix_runtime::Error> {
+    /// use futures::StreamExt;
+    /// let mut rows = client.list::<D>().stream();
+    /// loop {
+    ///     match rows.next().await {
+    ///         Some(Ok(row)) => { /* store it */ }
+    ///         Some(Err(e)) => {
+    ///             let point = rows.resume_point().expect("an export by id");
+    ///             // later, or after fixing the cause:
+    ///             rows = client.list::<D>().stream().resume_from(point);
+    /// #           let _ = e;
+    ///         }
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_point(&self) -> Option<ResumePoint> {
+        self.resume.map(|(_, point)| point)
+    }
+
+    /// This export, continued after `point` (from [`resume_point`](Self::resume_point) of an
+    /// earlier stream of the same query): the rows after it, each once. Call it before
+    /// reading the stream; an offset export ignores it.
+    pub fn resume_from(mut self, point: ResumePoint) -> Self {
+        let (Some(cursor), Some(after), Some((direction, _))) =
+            (self.cursor.as_mut(), point.after, self.resume)
+        else {
+            return self;
+        };
+        let Mode::Fast { start, .. } = cursor.plan.mode else {
+            return self;
+        };
+        let start = Some(match (direction, start) {
+            (Order::Asc, Some(s)) => s.max(after),
+            (Order::Desc, Some(s)) => s.min(after),
+            (_, None) => after,
+        });
+        cursor.plan = Arc::new(ExportPlan {
+            engine: cursor.plan.engine.clone(),
+            method: cursor.plan.method.clone(),
+            mode: Mode::Fast { direction, start },
+            params: cursor.plan.params.clone(),
+        });
+        cursor.position = Position::First;
+        self.resume = Some((direction, ResumePoint { after: start }));
+        self
     }
 }
 
@@ -118,6 +215,9 @@ impl<E: Entity> Stream for ListStream<E> {
         while let Some(page) = this.buffer.front_mut() {
             if let Some(row) = page.next() {
                 this.buffered -= 1;
+                if let (Some((_, point)), Some(id)) = (this.resume.as_mut(), row.id()) {
+                    point.after = Some(id.into());
+                }
                 return Poll::Ready(Some(Ok(row)));
             }
             this.buffer.pop_front();

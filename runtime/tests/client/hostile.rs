@@ -351,10 +351,15 @@ async fn offset_export(first: serde_json::Value, batch: serde_json::Value) -> (V
         .list::<Deal>()
         .order(Deal::TITLE, bitrix_runtime::Order::Asc)
         .stream();
+    until_error(&mut stream).await
+}
+
+/// The ids a stream yields before its error (the test fails if it ends without one).
+async fn until_error(stream: &mut bitrix_runtime::ListStream<Deal>) -> (Vec<u64>, Error) {
     let mut ids = Vec::new();
     let err = bounded(async {
         loop {
-            match futures::TryStreamExt::try_next(&mut stream).await {
+            match futures::TryStreamExt::try_next(stream).await {
                 Ok(Some(deal)) => ids.push(deal.id.unwrap().0),
                 Ok(None) => panic!("the export must stop with an error, not end"),
                 Err(e) => break e,
@@ -417,4 +422,57 @@ async fn one_odd_time_block_does_not_disable_a_method() {
         let deal = bounded(client.get::<Deal>(DealId(1))).await.unwrap();
         assert_eq!(deal.id, Some(DealId(1)));
     }
+}
+
+#[tokio::test]
+async fn a_stopped_export_resumes_with_nothing_lost_or_repeated() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let resumed = std::sync::Arc::new(AtomicBool::new(false));
+    let sent = std::sync::Arc::new(AtomicUsize::new(0));
+    let (r, n) = (resumed.clone(), sent.clone());
+    let after_resume = std::sync::Mutex::new(std::collections::VecDeque::from(vec![
+        batch_answer(json!({"c0": crate::faults::rows(51..=100), "far": [{"ID": "120"}]})),
+        batch_answer(json!({"c0": crate::faults::rows(101..=120)})),
+    ]));
+    let script = crate::faults::routed(std::sync::Arc::new(move |line: &str| {
+        if r.load(Ordering::SeqCst) {
+            return after_resume.lock().unwrap().pop_front();
+        }
+        // The first request answers, then the portal fails (500) until the read deadline.
+        (n.fetch_add(1, Ordering::SeqCst) == 0 && line.contains("/batch")).then(|| {
+            batch_answer(json!({"c0": crate::faults::rows(1..=50), "far": [{"ID": "120"}]}))
+        })
+    }))
+    .await;
+    let client = Client::builder()
+        .webhook(format!("{}/rest/1/{CODE}/", script.addr))
+        .plan(Plan::Unlimited)
+        .retry(fast_retry())
+        .read_deadline(Duration::from_millis(700))
+        .build()
+        .unwrap();
+    let mut stream = client.list::<Deal>().stream();
+    let (mut ids, err) = until_error(&mut stream).await;
+    assert!(
+        err.api_code() == Some(&bitrix_runtime::ApiErrorCode::InternalServerError),
+        "{err}"
+    );
+    // Retried until the deadline, not the 8 attempts of the policy.
+    assert!(
+        sent.load(Ordering::SeqCst) > 3,
+        "{}",
+        sent.load(Ordering::SeqCst)
+    );
+    let point = stream.resume_point().expect("a fast export resumes");
+    assert_eq!(point.last_id(), Some(50));
+    resumed.store(true, Ordering::SeqCst);
+    let rest = client.list::<Deal>().stream().resume_from(point);
+    let rest: Vec<u64> = bounded(futures::TryStreamExt::try_collect::<Vec<_>>(rest))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d: Deal| d.id.unwrap().0)
+        .collect();
+    ids.extend(rest);
+    assert_eq!(ids, (1..=120).collect::<Vec<_>>(), "every row once");
 }
