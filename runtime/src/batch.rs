@@ -85,11 +85,13 @@ struct Command {
 /// - Each command has its own result or error ([`BatchResults::get`]). With `halt`, the
 ///   portal stops at the first failing command, and the later ones report
 ///   [`Error::NotExecuted`] (later chunks are not sent).
-/// - [`Batch::send`] returns an error only when the FIRST request fails. When a later chunk's
-///   request fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the
-///   earlier chunks have already run: their results stay available, the failed chunk's
-///   commands report that request's error, and the chunks after it are not sent
+/// - Every command reports its own outcome, also when a request fails: when a chunk's request
+///   fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the earlier
+///   chunks have already run and their results stay available, the failed chunk's commands
+///   report that request's error, and the chunks after it are not sent
 ///   ([`Error::NotExecuted`]). So a caller never loses track of records that were created.
+///   [`Batch::send`] itself fails only for a batch that cannot be sent at all (before
+///   anything is sent).
 /// - **Clearing a field is not possible inside a batch**: commands travel as PHP query strings,
 ///   which cannot express `null` or an empty list. A payload that needs them (a cleared
 ///   multiple field, an empty list) makes [`Batch::send`] fail with
@@ -345,8 +347,8 @@ impl Batch {
 
     /// Sends the commands (in chunks of 50) and returns each one's outcome.
     ///
-    /// Fails as a whole only when the first request fails; a later chunk's failure is
-    /// reported per command (see [`Batch`]).
+    /// Fails only when the batch cannot be sent at all (an inexpressible value), before
+    /// anything is sent; a failed request is reported per command (see [`Batch`]).
     pub async fn send(self) -> Result<BatchResults, Error> {
         if let Some(e) = self.invalid {
             return Err(e);
@@ -356,7 +358,6 @@ impl Batch {
             .unwrap_or_else(|| self.commands.iter().all(|c| c.idempotent));
         let mut outcomes: Vec<Outcome> = Vec::with_capacity(self.commands.len());
         let mut halted = false;
-        let mut any_sent = false;
         let mut index = 0;
         while index < self.commands.len() {
             // A chunk: the next up to 50 commands that go over the wire.
@@ -420,7 +421,6 @@ impl Batch {
             let sent = self.engine.run_batch::<PhpMap<Value>>(&raw, exec).await;
             let (mut batch, maybe_executed) = match sent {
                 Ok(ran) => ran,
-                Err(e) if !any_sent => return Err(e),
                 Err(e) => {
                     // Earlier chunks ran: keep their outcomes, so the caller knows what was
                     // created; this chunk shares its request's error, later ones are not sent.
@@ -431,7 +431,6 @@ impl Batch {
                     continue;
                 }
             };
-            any_sent = true;
             let any_error = !batch.result_error.0.is_empty();
             for (i, c) in &chunk {
                 let outcome = if let Some(e) = batch.result_error.0.get(&c.key) {

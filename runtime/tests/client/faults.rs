@@ -103,8 +103,8 @@ async fn updates_and_write_batches_are_not_retried_but_reads_are() {
 
     emu.set_faults(faults_on("batch", FaultRates::default().drop_after(1.0)));
     let mut batch = client.batch();
-    batch.add(&titled("in a lost batch"));
-    let err = batch.send().await.unwrap_err();
+    let lost = batch.add(&titled("in a lost batch"));
+    let err = batch.send().await.unwrap().get(lost).unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
 
     // A batch of reads is repeated after the same failure; so is a direct read.
@@ -576,14 +576,23 @@ async fn a_failed_later_chunk_keeps_the_results_of_the_chunks_that_ran() {
     }
     assert_eq!(results.failures(), 60);
 
-    // When the first request fails, nothing ran that the caller could lose: send() fails.
+    // When the first request fails, every command still has its outcome (issue 14: the old
+    // single `Err` said nothing per command): the first chunk's is unknown, the rest did not run.
     let script = scripted(vec![Step::Drop]).await;
     let client = script_client(&script, fast_retry());
     let mut batch = client.batch();
-    for i in 0..60 {
-        batch.add(&titled(&format!("deal {i}")));
+    let handles: Vec<_> = (0..60)
+        .map(|i| batch.add(&titled(&format!("deal {i}"))))
+        .collect();
+    let results = batch.send().await.expect("per-command outcomes");
+    for h in &handles[..50] {
+        let err = results.get(*h).unwrap_err();
+        assert!(err.is_outcome_unknown(), "{err}");
     }
-    let err = batch.send().await.unwrap_err();
-    assert!(err.is_outcome_unknown(), "{err}");
+    for h in &handles[50..] {
+        let err = results.get(*h).unwrap_err();
+        assert!(matches!(err, Error::NotExecuted { .. }), "{err}");
+    }
+    assert_eq!(results.failures(), 60);
     assert_eq!(script.requests.lock().unwrap().len(), 1);
 }
