@@ -516,11 +516,17 @@ impl Engine {
                 .get(&c.key)
                 .map(|t| t.report())
                 .unwrap_or_default();
-            let refused = batch.result_error.0.get(&c.key).is_some_and(|e| {
+            let code = batch.result_error.0.get(&c.key).map(|e| {
                 let code = e.get("error").and_then(Value::as_str).unwrap_or("");
-                ApiErrorCode::parse(code, "") == ApiErrorCode::OperationTimeLimit
+                ApiErrorCode::parse(code, "")
             });
-            if refused {
+            if code == Some(ApiErrorCode::QueryLimitExceeded) {
+                // The portal's bucket is full: the client's copy fills up too.
+                if let Some(b) = &self.bucket {
+                    b.saturate();
+                }
+            }
+            if code == Some(ApiErrorCode::OperationTimeLimit) {
                 let fallback = self.retry.backoff(1);
                 self.operating.refused(&c.method, &report, fallback);
             } else if report != TimeReport::default() {

@@ -412,6 +412,13 @@ pub(crate) fn stalled_too_long(policy: &RetryPolicy, stalls: u32) -> bool {
     stalls >= policy.max_attempts.max(1)
 }
 
+/// How long an export waits before repeating a batch whose commands were refused (the
+/// `stalls`-th in a row): the policy's backoff, as for a refused request, so the portal's
+/// limits get time to drain instead of being hit again at once.
+pub(crate) fn stall_wait(policy: &RetryPolicy, stalls: u32) -> Duration {
+    policy.backoff(stalls.max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -850,6 +857,16 @@ mod tests {
         let once = RetryPolicy::none();
         assert_eq!(refresh_step(&once, 1, Some(503)), RefreshStep::Accept);
         assert_eq!(refresh_step(&once, 1, None), RefreshStep::GiveUp);
+    }
+
+    #[test]
+    fn refused_export_batches_wait_the_backoff() {
+        let p = RetryPolicy::default().with_base_delay(Duration::from_millis(100));
+        for stalls in 0..4 {
+            let w = stall_wait(&p, stalls);
+            assert!(w >= p.backoff(stalls.max(1)) / 2, "{stalls}: {w:?}");
+            assert!(w >= Duration::from_millis(50), "never at once: {w:?}");
+        }
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub(crate) async fn fetch_fast<E: Entity>(
     };
     let received = row_count(&rows);
     if received == 0 && !cur.done {
-        if let Some(e) = stalled(cur, refusal, plan) {
+        if let Some(e) = stalled(cur, refusal, plan).await {
             return failed(rows, e);
         }
         return Fetched { rows, error: None };

@@ -120,7 +120,7 @@ pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<
                 cur.recent_ids = ids;
             }
             if row_count(&rows) == 0 && !cur.done {
-                if let Some(e) = stalled(cur, refusal, plan) {
+                if let Some(e) = stalled(cur, refusal, plan).await {
                     return failed(rows, e);
                 }
             } else {

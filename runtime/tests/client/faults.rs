@@ -195,8 +195,8 @@ pub(crate) struct Script {
     pub(crate) requests: Arc<Mutex<Vec<String>>>,
 }
 
-/// What the scripted server answers a request, given its first line (`POST /path HTTP/1.1`);
-/// `None`: 500 "script ended".
+/// What the scripted server answers a request, given its text (the first line
+/// `POST /path HTTP/1.1`, the headers and the body); `None`: 500 "script ended".
 pub(crate) type Handler = Arc<dyn Fn(&str) -> Option<Step> + Send + Sync>;
 
 /// A tiny HTTP server that plays `steps` in order (then answers 500) and records each
@@ -255,8 +255,8 @@ async fn serve(mut socket: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Strin
             }
         }
         let line = head.lines().next().unwrap_or("").to_owned();
-        log.lock().unwrap().push(line.clone());
-        let mut step = handler(&line);
+        log.lock().unwrap().push(line);
+        let mut step = handler(&String::from_utf8_lossy(&buf[..header_end + length]));
         while let Some(Step::After(wait, then)) = step {
             tokio::time::sleep(wait).await;
             step = Some(*then);

@@ -476,3 +476,85 @@ async fn a_stopped_export_resumes_with_nothing_lost_or_repeated() {
     ids.extend(rest);
     assert_eq!(ids, (1..=120).collect::<Vec<_>>(), "every row once");
 }
+
+/// A batch answer whose commands `keys` are refused by the rate limit.
+fn refused(keys: &[&str]) -> Step {
+    let errors: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                json!({"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}),
+            )
+        })
+        .collect();
+    json_answer(
+        200,
+        json!({"result": {"result": [], "result_error": errors, "result_total": [],
+                          "result_next": [], "result_time": []}}),
+    )
+}
+
+#[tokio::test]
+async fn refused_commands_inside_an_export_batch_are_retried() {
+    let script = scripted(vec![
+        batch_answer(json!({"c0": crate::faults::rows(1..=50), "far": [{"ID": "60"}]})),
+        refused(&["c0"]),
+        refused(&["c0"]),
+        batch_answer(json!({"c0": crate::faults::rows(51..=60)})),
+    ])
+    .await;
+    let client = script_client(&script, fast_retry());
+    let rows: Vec<Deal> = bounded(client.list::<Deal>().all()).await.unwrap();
+    let ids: Vec<u64> = rows.iter().map(|d| d.id.unwrap().0).collect();
+    assert_eq!(ids, (1..=60).collect::<Vec<_>>());
+    assert_eq!(script.requests.lock().unwrap().len(), 4);
+}
+
+/// The rows a server returns for one command of a chained scan: up to 50 ids after its
+/// `filter[>ID]`, up to `top`, IGNORING any `<=ID` bound.
+fn ignoring_upper_bounds(query: &str, top: u64) -> Option<serde_json::Value> {
+    let (_, after) =
+        url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "filter[>ID]")?;
+    let after: u64 = after.parse().ok()?;
+    Some(crate::faults::rows(after + 1..=(after + 50).min(top)))
+}
+
+#[tokio::test]
+async fn parallel_parts_keep_to_their_bounds_and_retry_refusals() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let refused_once = AtomicBool::new(false);
+    let script = crate::faults::routed(std::sync::Arc::new(move |request: &str| {
+        let body = request.split("\r\n\r\n").nth(1)?;
+        let body: serde_json::Value = serde_json::from_str(body).ok()?;
+        let cmd = body.get("cmd")?.as_object()?;
+        // The id-range request is refused once (QUERY_LIMIT inside the batch).
+        if cmd.contains_key("min") && !refused_once.swap(true, Ordering::SeqCst) {
+            return Some(refused(&["min", "max"]));
+        }
+        let mut result = serde_json::Map::new();
+        for (key, line) in cmd {
+            let query = line.as_str()?.split_once('?').map_or("", |(_, q)| q);
+            let rows = match key.as_str() {
+                "min" => json!([{"ID": "1"}]),
+                "max" | "far" => json!([{"ID": "100"}]),
+                _ => match ignoring_upper_bounds(query, 100) {
+                    Some(rows) => rows,
+                    None => continue,
+                },
+            };
+            result.insert(key.clone(), rows);
+        }
+        Some(batch_answer(serde_json::Value::Object(result)))
+    }))
+    .await;
+    let client = script_client(&script, fast_retry());
+    let rows: Vec<Deal> = bounded(futures::TryStreamExt::try_collect(
+        client.list::<Deal>().stream_parallel(2),
+    ))
+    .await
+    .unwrap();
+    let mut ids: Vec<u64> = rows.iter().map(|d| d.id.unwrap().0).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=100).collect::<Vec<_>>(), "every row once");
+}
