@@ -558,3 +558,47 @@ async fn parallel_parts_keep_to_their_bounds_and_retry_refusals() {
     ids.sort_unstable();
     assert_eq!(ids, (1..=100).collect::<Vec<_>>(), "every row once");
 }
+
+#[tokio::test]
+async fn rows_created_during_an_export_are_read_in_growing_chains() {
+    // The probe saw ids up to 50; by the time the export gets there, 2,000 more exist.
+    const TOP: u64 = 2_050;
+    let script = crate::faults::routed(std::sync::Arc::new(|request: &str| {
+        let body = request.split("\r\n\r\n").nth(1)?;
+        let body: serde_json::Value = serde_json::from_str(body).ok()?;
+        let cmd = body.get("cmd")?.as_object()?;
+        let query = |key: &str| {
+            let line = cmd.get(key)?.as_str()?;
+            Some(line.split_once('?').map_or("", |(_, q)| q).to_owned())
+        };
+        // The chain's first command names its cursor; each later one continues after the
+        // previous full page, as the portal resolves `$result[c{n-1}][49][ID]`.
+        let first = ignoring_upper_bounds(&query("c0")?, TOP)
+            .unwrap_or_else(|| crate::faults::rows(1..=50));
+        let after: u64 = first
+            .get(0)
+            .and_then(|r| r["ID"].as_str())
+            .and_then(|id| id.parse().ok())
+            .map_or(TOP, |id: u64| id - 1);
+        let mut result = serde_json::Map::new();
+        for i in 0..cmd.len() {
+            let key = format!("c{i}");
+            if cmd.contains_key(&key) {
+                let from = after + 50 * i as u64;
+                result.insert(key, crate::faults::rows(from + 1..=(from + 50).min(TOP)));
+            }
+        }
+        if cmd.contains_key("far") {
+            result.insert("far".into(), json!([{"ID": "50"}]));
+        }
+        Some(batch_answer(serde_json::Value::Object(result)))
+    }))
+    .await;
+    let client = script_client(&script, fast_retry());
+    let rows: Vec<Deal> = bounded(client.list::<Deal>().all()).await.unwrap();
+    let ids: Vec<u64> = rows.iter().map(|d| d.id.unwrap().0).collect();
+    assert_eq!(ids, (1..=TOP).collect::<Vec<_>>(), "every row once");
+    let requests = script.requests.lock().unwrap().len();
+    // 41 pages one per request before; growing chains (1, 2, 4, ... 50 pages) need 8.
+    assert!(requests <= 10, "{requests} requests for 2,000 late rows");
+}
