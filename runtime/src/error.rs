@@ -445,7 +445,7 @@ impl fmt::Display for Error {
                 ..
             } => write!(
                 f,
-                "{method}: failed after {attempts} attempt(s): {message}. The portal is unreachable or failing; try again later or raise RetryPolicy::max_attempts"
+                "{method}: failed after {attempts} attempt(s): {message}. The portal is unreachable or failing; try again later, or raise RetryPolicy::max_attempts or ClientBuilder::read_deadline (an export resumes from ListStream::resume_point)"
             ),
             Error::Http {
                 method,
