@@ -196,7 +196,8 @@ impl ClientBuilder {
 
     /// The longest one read (or call marked idempotent) may take, all its attempts and waits
     /// included (5 minutes by default: three full attempts of the default timeout and the
-    /// backoffs between them). The attempt in flight at the deadline is cut, and the call fails
+    /// backoffs between them; pauses for the portal's limits do not count, they are bounded by
+    /// [`RetryPolicy::max_limit_wait`]). The attempt in flight at the deadline is cut, and the call fails
     /// with the last failure. Requests of exports ([`ListQuery::stream`](crate::ListQuery::stream))
     /// are retried until this deadline however many attempts it takes, so an export under
     /// heavy faults goes on instead of ending after [`RetryPolicy::max_attempts`]. Writes have

@@ -227,11 +227,16 @@ impl Engine {
         let mut maybe_executed = false;
         // Reads end at the deadline, the attempt in flight included; writes are never cut
         // mid-flight (that would make their outcome unknown).
-        let deadline = exec.idempotent.then(|| Instant::now() + self.read_deadline);
-        let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        // Waits for the portal's limits do not count: they are bounded by
+        // `RetryPolicy::max_limit_wait`, and an export paused until an operating-time reset
+        // must not find its deadline gone.
+        let mut deadline = exec.idempotent.then(|| Instant::now() + self.read_deadline);
         loop {
             attempt += 1;
+            let pacing = Instant::now();
             self.pace(method, exec.paced_methods).await?;
+            deadline = deadline.map(|d| d + pacing.elapsed());
+            let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let (url, body, seen) = self.auth.request(method, params)?;
             let span = tracing::debug_span!("bitrix_call", method = %method, attempt, portal = %self.portal());
             let started = Instant::now();
