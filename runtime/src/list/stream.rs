@@ -33,20 +33,36 @@ async fn fetch<E: Entity>(mut cur: Cursor<E>) -> (Cursor<E>, Fetched<E>) {
 /// Where an export stopped: continue it with [`ListStream::resume_from`], and nothing is lost
 /// or repeated.
 ///
-/// It is the id of the last row the stream YIELDED (rows fetched but not yet yielded do not
-/// count), so it can be taken at any time, typically after the stream ended with an error.
-/// Only exports by the fast method (ordered by `ID` or not at all) can resume: offset pages
-/// have no stable position ([`ListStream::resume_point`] is `None` for them).
+/// It counts the rows the stream YIELDED (rows fetched but not yet yielded do not count), so
+/// it can be taken at any time, typically after the stream ended with an error. For an
+/// export by the fast method (ordered by `ID` or not at all) it is the id of the last row
+/// yielded, exact whatever changes on the portal meanwhile; for offset pages (any other
+/// order) it is the number of rows yielded, exact only while the matching rows do not change
+/// (see [`ListQuery`](crate::ListQuery)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResumePoint {
     after: Option<u64>,
+    rows: u64,
 }
 
 impl ResumePoint {
     /// Continue after the row with this id (in the export's direction: ascending exports
     /// continue with larger ids, descending ones with smaller ids).
     pub fn after_id(id: u64) -> Self {
-        ResumePoint { after: Some(id) }
+        ResumePoint {
+            after: Some(id),
+            rows: 0,
+        }
+    }
+
+    /// Continue an offset export after its first `rows` rows.
+    pub fn after_rows(rows: u64) -> Self {
+        ResumePoint { after: None, rows }
+    }
+
+    /// The rows yielded before the stop.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// The id of the last row yielded before the stop; `None`: no row was yielded, so the
@@ -75,22 +91,29 @@ pub struct ListStream<E: Entity> {
     inflight: Option<FetchFuture<E>>,
     cursor: Option<Cursor<E>>,
     error: Option<Error>,
-    /// Fast exports: the direction, and the id to resume after (the last row yielded, or
-    /// the export's own start).
-    resume: Option<(Order, ResumePoint)>,
+    /// Where to resume: the fast method's direction (`None`: offset pages), and the point
+    /// after the last row yielded.
+    resume: Option<(Option<Order>, ResumePoint)>,
+    /// Rows to drop before yielding (an offset export resumed inside a page).
+    skip: usize,
 }
 
 impl<E: Entity> ListStream<E> {
     /// A stream over the rows of `plan`; no plan: a query that matches nothing.
     pub(crate) fn from_plan(plan: Option<ExportPlan>) -> Self {
-        let resume = match plan.as_ref().map(|p| &p.mode) {
-            Some(Mode::Fast { direction, start }) => {
-                Some((*direction, ResumePoint { after: *start }))
-            }
-            _ => None,
-        };
+        let resume = plan.as_ref().map(|p| match p.mode {
+            Mode::Fast { direction, start } => (
+                Some(direction),
+                ResumePoint {
+                    after: start,
+                    rows: 0,
+                },
+            ),
+            Mode::Offset => (None, ResumePoint::after_rows(0)),
+        });
         ListStream {
             resume,
+            skip: 0,
             buffer: VecDeque::new(),
             buffered: 0,
             inflight: None,
@@ -108,8 +131,8 @@ impl<E: Entity> ListStream<E> {
 }
 
 impl<E: Entity> ListStream<E> {
-    /// Where to continue this export if it stops now (see [`ResumePoint`]); `None` for an
-    /// offset export (ordered by another field than `ID`), which cannot resume.
+    /// Where to continue this export if it stops now (see [`ResumePoint`]); `None` for a
+    /// query that matches nothing.
     ///
     /// ```no_run
     /// # use bitrix_runtime::{Client, Entity};
@@ -120,7 +143,7 @@ impl<E: Entity> ListStream<E> {
     ///     match rows.next().await {
     ///         Some(Ok(row)) => { /* store it */ }
     ///         Some(Err(e)) => {
-    ///             let point = rows.resume_point().expect("an export by id");
+    ///             let point = rows.resume_point().expect("an export");
     ///             // later, or after fixing the cause:
     ///             rows = client.list::<D>().stream().resume_from(point);
     /// #           let _ = e;
@@ -136,11 +159,25 @@ impl<E: Entity> ListStream<E> {
 
     /// This export, continued after `point` (from [`resume_point`](Self::resume_point) of an
     /// earlier stream of the same query): the rows after it, each once. Call it before
-    /// reading the stream; an offset export ignores it.
+    /// reading the stream.
     pub fn resume_from(mut self, point: ResumePoint) -> Self {
-        let (Some(cursor), Some(after), Some((direction, _))) =
-            (self.cursor.as_mut(), point.after, self.resume)
-        else {
+        let (Some(cursor), Some((direction, _))) = (self.cursor.as_mut(), self.resume) else {
+            return self;
+        };
+        let Some(direction) = direction else {
+            // Offset pages: from the page holding the next row, dropping the rows before it.
+            if point.rows > 0 {
+                let page = PAGE_SIZE as u64;
+                cursor.position = Position::Offset {
+                    next: point.rows / page * page,
+                    total: None,
+                };
+                self.skip = (point.rows % page) as usize;
+                self.resume = Some((None, ResumePoint::after_rows(point.rows)));
+            }
+            return self;
+        };
+        let Some(after) = point.after else {
             return self;
         };
         let Mode::Fast { start, .. } = cursor.plan.mode else {
@@ -158,7 +195,13 @@ impl<E: Entity> ListStream<E> {
             params: cursor.plan.params.clone(),
         });
         cursor.position = Position::First;
-        self.resume = Some((direction, ResumePoint { after: start }));
+        self.resume = Some((
+            Some(direction),
+            ResumePoint {
+                after: start,
+                rows: point.rows,
+            },
+        ));
         self
     }
 }
@@ -215,8 +258,15 @@ impl<E: Entity> Stream for ListStream<E> {
         while let Some(page) = this.buffer.front_mut() {
             if let Some(row) = page.next() {
                 this.buffered -= 1;
-                if let (Some((_, point)), Some(id)) = (this.resume.as_mut(), row.id()) {
-                    point.after = Some(id.into());
+                if this.skip > 0 {
+                    this.skip -= 1;
+                    continue;
+                }
+                if let Some((direction, point)) = this.resume.as_mut() {
+                    point.rows += 1;
+                    if let (Some(_), Some(id)) = (direction, row.id()) {
+                        point.after = Some(id.into());
+                    }
                 }
                 return Poll::Ready(Some(Ok(row)));
             }

@@ -19,6 +19,17 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
         .expect("the client must not hang")
 }
 
+/// A client of `script` whose reads end after `deadline`.
+fn deadline_client(script: &crate::faults::Script, deadline: Duration) -> Client {
+    Client::builder()
+        .webhook(format!("{}/rest/1/{CODE}/", script.addr))
+        .plan(Plan::Unlimited)
+        .retry(fast_retry())
+        .read_deadline(deadline)
+        .build()
+        .unwrap()
+}
+
 fn assert_no_code(text: &str) {
     // No part of the code of at least 6 characters survives.
     for i in 0..=CODE.len() - 6 {
@@ -444,13 +455,7 @@ async fn a_stopped_export_resumes_with_nothing_lost_or_repeated() {
         })
     }))
     .await;
-    let client = Client::builder()
-        .webhook(format!("{}/rest/1/{CODE}/", script.addr))
-        .plan(Plan::Unlimited)
-        .retry(fast_retry())
-        .read_deadline(Duration::from_millis(700))
-        .build()
-        .unwrap();
+    let client = deadline_client(&script, Duration::from_millis(700));
     let mut stream = client.list::<Deal>().stream();
     let (mut ids, err) = until_error(&mut stream).await;
     assert!(
@@ -601,4 +606,54 @@ async fn rows_created_during_an_export_are_read_in_growing_chains() {
     let requests = script.requests.lock().unwrap().len();
     // 41 pages one per request before; growing chains (1, 2, 4, ... 50 pages) need 8.
     assert!(requests <= 10, "{requests} requests for 2,000 late rows");
+}
+
+#[tokio::test]
+async fn a_stopped_offset_export_resumes_from_its_row_count() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let resumed = std::sync::Arc::new(AtomicBool::new(false));
+    let r = resumed.clone();
+    let script = crate::faults::routed(std::sync::Arc::new(move |request: &str| {
+        let batch = request.starts_with("POST /rest/1/scriptcode42/batch");
+        match (r.load(Ordering::SeqCst), batch) {
+            // The first page answers; every batch fails (500) until the read deadline.
+            (false, false) => Some(json_answer(
+                200,
+                json!({"result": crate::faults::rows(1..=50), "next": 50, "total": 120}),
+            )),
+            (false, true) => None,
+            (true, _) => Some(batch_answer(json!({
+                "c0": crate::faults::rows(51..=100),
+                "c1": crate::faults::rows(101..=120),
+            }))),
+        }
+    }))
+    .await;
+    let client = deadline_client(&script, Duration::from_millis(500));
+    let query = client
+        .list::<Deal>()
+        .order(Deal::TITLE, bitrix_runtime::Order::Asc);
+    let mut stream = query.stream();
+    let (mut ids, _) = until_error(&mut stream).await;
+    let point = stream.resume_point().expect("an export");
+    assert_eq!((point.rows(), point.last_id()), (50, None));
+    resumed.store(true, Ordering::SeqCst);
+    let collect = |stream: bitrix_runtime::ListStream<Deal>| async {
+        let rows: Vec<Deal> = bounded(futures::TryStreamExt::try_collect(stream))
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|d| d.id.unwrap().0)
+            .collect::<Vec<u64>>()
+    };
+    ids.extend(collect(query.stream().resume_from(point)).await);
+    assert_eq!(ids, (1..=120).collect::<Vec<_>>(), "every row once");
+    // Inside a page: the rows before the point are dropped.
+    let rest = collect(
+        query
+            .stream()
+            .resume_from(bitrix_runtime::ResumePoint::after_rows(60)),
+    )
+    .await;
+    assert_eq!(rest, (61..=120).collect::<Vec<_>>());
 }
