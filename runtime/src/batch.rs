@@ -100,7 +100,7 @@ struct Command {
 ///   carry.)
 /// - **Values are sent exactly as given, or not at all**: the portal replaces batch references
 ///   (`$result[key][field]`) inside every command value and has no escape for them, so a value
-///   containing one (a comment "Price $result[c0] end") makes [`Batch::send`] fail with
+///   containing one (a comment `"Price $result[c0] end"`) makes [`Batch::send`] fail with
 ///   [`Error::InvalidRequest`] before anything is sent; send such a call directly.
 /// - A batch is retried after failures whose outcome is unknown only when every command is a
 ///   read (or was marked idempotent, or [`Batch::idempotent`] says so).

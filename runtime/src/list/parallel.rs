@@ -156,6 +156,11 @@ async fn id_range<E: Entity>(
 ///
 /// Rows are yielded as they arrive from the parts (not in id order); the first error ends the
 /// stream (rows received before it are yielded first, the other parts' requests are dropped).
+/// Each part's requests are retried until the client's
+/// [`read_deadline`](crate::ClientBuilder::read_deadline), like [`stream`](crate::ListQuery::stream)'s,
+/// and a part ends at its upper id bound even when the portal ignores it. A parallel export
+/// has no single [`ResumePoint`](crate::ResumePoint): when resuming after an error matters,
+/// export with [`stream`](crate::ListQuery::stream).
 pub struct ParallelStream<E: Entity> {
     pub(crate) inner: BoxedRows<E>,
     pub(crate) failed: bool,
