@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::error::{ApiError, ApiErrorCode, Error, http_cause, snippet};
 use crate::retry::{RefreshStep, RetryPolicy, refresh_step};
-use crate::transport::{is_loopback, origin};
+use crate::transport::{BodyError, is_loopback, origin, read_body};
 
 const REDACTED: &str = "***";
 
@@ -245,6 +245,30 @@ pub(crate) struct OAuth {
     /// Earlier tokens, still redacted from any text (bounded).
     retired: Mutex<Vec<String>>,
     allow_insecure: bool,
+    /// Refreshes started so far (successful or not).
+    started: AtomicU64,
+    /// The last failed refresh: the number it had among the started ones, and its error. A
+    /// caller whose request was built before that refresh started shares its error instead of
+    /// trying again.
+    last_failure: Mutex<Option<(u64, Error)>>,
+    /// The longest one refresh (all its attempts) may take.
+    refresh_timeout: std::time::Duration,
+    /// The cap on a token reply's body.
+    reply_cap: usize,
+}
+
+/// The default [`ClientBuilder::refresh_timeout`](crate::ClientBuilder::refresh_timeout): 30 s.
+pub(crate) const DEFAULT_REFRESH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The cap on a token reply (a real one is under 2 KB).
+const TOKEN_REPLY_CAP: usize = 1024 * 1024;
+
+/// What a request saw of the token state: the token generation it used and how many
+/// refreshes had started (so a refresh that started later, failed or not, covers it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub generation: u64,
+    pub started: u64,
 }
 
 struct Current {
@@ -258,7 +282,7 @@ struct Current {
 pub(crate) struct TokenSnapshot {
     pub access_token: String,
     pub endpoint: Url,
-    pub generation: u64,
+    pub seen: Seen,
 }
 
 #[derive(Deserialize)]
@@ -349,7 +373,22 @@ impl OAuth {
             token_url: token_url(&server),
             retired: Mutex::new(Vec::new()),
             allow_insecure,
+            started: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
+            refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
+            reply_cap: TOKEN_REPLY_CAP,
         })
+    }
+
+    /// Sets the refresh timeout and caps token replies at `max_response_size` (at most 1 MiB).
+    pub(crate) fn with_limits(
+        mut self,
+        refresh_timeout: std::time::Duration,
+        max_response_size: usize,
+    ) -> Self {
+        self.refresh_timeout = refresh_timeout;
+        self.reply_cap = max_response_size.min(TOKEN_REPLY_CAP);
+        self
     }
 
     pub(crate) fn snapshot(&self) -> TokenSnapshot {
@@ -357,7 +396,10 @@ impl OAuth {
         TokenSnapshot {
             access_token: c.tokens.access_token.clone(),
             endpoint: c.endpoint.clone(),
-            generation: c.generation,
+            seen: Seen {
+                generation: c.generation,
+                started: self.started.load(Ordering::SeqCst),
+            },
         }
     }
 
@@ -432,18 +474,20 @@ impl OAuth {
         redact_all(text, &self.secrets())
     }
 
-    /// Refreshes the tokens unless another caller already did since `seen_generation`; the
-    /// policy's [`refresh_step`] decides about retries.
+    /// Refreshes the tokens for a request that saw `seen`, unless a refresh started since
+    /// then: concurrent callers share ONE refresh, and its outcome, success or error. A
+    /// refresh (all its attempts, as the policy's [`refresh_step`] decides) ends after the
+    /// refresh timeout.
     pub(crate) async fn refresh(
         &self,
         http: &reqwest::Client,
-        seen_generation: u64,
+        seen: Seen,
         policy: &RetryPolicy,
     ) -> Result<(), Error> {
         let _guard = self.refresh_lock.lock().await;
         let (refresh_token, client_id, client_secret) = {
             let c = self.current.read().unwrap_or_else(|e| e.into_inner());
-            if c.generation != seen_generation {
+            if c.generation != seen.generation {
                 // Another caller refreshed while this one waited: use its tokens.
                 return Ok(());
             }
@@ -453,6 +497,47 @@ impl OAuth {
                 c.tokens.client_secret.clone(),
             )
         };
+        if let Some((number, error)) = &*self.last_failure.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            if *number > seen.started {
+                // A refresh started after this request was sent, and failed: its error.
+                return Err(error.clone());
+            }
+        }
+        let number = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let secrets = (refresh_token, client_id, client_secret);
+        let outcome = match tokio::time::timeout(
+            self.refresh_timeout,
+            self.refresh_now(http, secrets, policy),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Transport {
+                method: "oauth/token".into(),
+                attempts: 1,
+                message: format!(
+                    "the token refresh did not finish within {} s (ClientBuilder::refresh_timeout)",
+                    self.refresh_timeout.as_secs_f64()
+                ),
+                timeout: true,
+                source: None,
+            }),
+        };
+        if let Err(e) = &outcome {
+            *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((number, e.clone()));
+        }
+        outcome
+    }
+
+    /// One refresh: asks the OAuth server (with the policy's retries) and takes the new tokens.
+    async fn refresh_now(
+        &self,
+        http: &reqwest::Client,
+        (refresh_token, client_id, client_secret): (String, String, String),
+        policy: &RetryPolicy,
+    ) -> Result<(), Error> {
         let mut url = self.token_url.clone();
         url.query_pairs_mut()
             .append_pair("grant_type", "refresh_token")
@@ -469,10 +554,16 @@ impl OAuth {
             let reply = match http.get(url.clone()).send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    resp.bytes()
-                        .await
-                        .map(|body| (status, body))
-                        .map_err(failed)
+                    match read_body(resp, self.reply_cap).await {
+                        Ok(body) => Ok((status, body)),
+                        Err(BodyError::Http(e)) => Err(failed(e)),
+                        Err(BodyError::TooLarge) => {
+                            return Err(Error::ResponseTooLarge {
+                                method: "oauth/token".into(),
+                                limit: self.reply_cap,
+                            });
+                        }
+                    }
                 }
                 Err(e) => Err(failed(e)),
             };
@@ -503,7 +594,7 @@ impl OAuth {
                 method: "oauth/token".into(),
                 status,
                 content_type: String::new(),
-                snippet: self.redact(&snippet(&body)),
+                snippet: snippet(&body, &|t: &str| self.redact(t)),
             });
         };
         if let Some(code) = reply.error.as_deref().filter(|c| !c.is_empty()) {
@@ -640,12 +731,12 @@ impl Auth {
         }
     }
 
-    /// The URL and JSON body of one attempt, and the token generation it used.
+    /// The URL and JSON body of one attempt, and what it saw of the token state.
     pub(crate) fn request(
         &self,
         method: &str,
         params: &Map<String, Value>,
-    ) -> Result<(Url, Vec<u8>, u64), Error> {
+    ) -> Result<(Url, Vec<u8>, Seen), Error> {
         let encode = |v: &Map<String, Value>| {
             serde_json::to_vec(v).map_err(|e| Error::InvalidRequest {
                 method: method.to_owned(),
@@ -659,7 +750,7 @@ impl Auth {
                     .read()
                     .unwrap_or_else(|e| e.into_inner())
                     .method_url(method)?;
-                Ok((url, encode(params)?, 0))
+                Ok((url, encode(params)?, Seen::default()))
             }
             Auth::OAuth(o) => {
                 let snap = o.snapshot();
@@ -673,7 +764,7 @@ impl Auth {
                     })?;
                 let mut with_auth = params.clone();
                 with_auth.insert("auth".into(), Value::String(snap.access_token));
-                Ok((url, encode(&with_auth)?, snap.generation))
+                Ok((url, encode(&with_auth)?, snap.seen))
             }
         }
     }
@@ -705,11 +796,12 @@ pub(crate) fn transport_message(e: &reqwest::Error) -> String {
     text
 }
 
-/// Replaces every (non-trivial) secret in `text` by `***`, also in URL-encoded form.
+/// Replaces every secret in `text` by `***`, also in URL-encoded form. Secrets of any
+/// length are replaced (a short one would otherwise leak); only empty strings are skipped.
 pub(crate) fn redact_all(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for secret in secrets {
-        if secret.len() < 4 {
+        if secret.is_empty() {
             continue;
         }
         if out.contains(secret.as_str()) {
@@ -816,10 +908,10 @@ mod tests {
 
     #[test]
     fn redaction_covers_plain_and_encoded_forms() {
-        let secrets = vec!["a+b/c=".to_owned(), "xy".to_owned()];
+        let secrets = vec!["a+b/c=".to_owned(), "xyz".to_owned(), String::new()];
         assert_eq!(
-            redact_all("token a+b/c= and a%2Bb%2Fc%3D, xy", &secrets),
-            "token *** and ***, xy"
+            redact_all("token a+b/c= and a%2Bb%2Fc%3D, xyz", &secrets),
+            "token *** and ***, ***"
         );
     }
 

@@ -11,7 +11,7 @@ use crate::calls::{
     AddParams, UpdateParams, add_params, decode_new_id, expect_true, id_body, is_read_method,
     update_params,
 };
-use crate::engine::{Engine, RawCommand};
+use crate::engine::{BatchExec, Engine, RawCommand};
 use crate::entity::{CreatePayload, Entity, UpdatePayload};
 use crate::error::{Error, json_decode_error};
 use crate::list::{ListQuery, Page};
@@ -29,7 +29,9 @@ pub struct CommandResult {
     pub next: Option<u64>,
 }
 
-type Decoder<T> = fn(&str, &CommandResult) -> Result<T, Error>;
+/// Decodes one command's result; the third argument removes secrets from server text (a
+/// portal may echo the request, webhook code or token included, into a mistyped field).
+type Decoder<T> = fn(&str, &CommandResult, &dyn Fn(&str) -> String) -> Result<T, Error>;
 
 /// A typed reference to one command's result in [`BatchResults`].
 pub struct Handle<T> {
@@ -56,6 +58,9 @@ struct Command {
     /// `None`: answered locally without sending (an empty patch).
     query: Option<String>,
     idempotent: bool,
+    /// A delete: "Not found" after an earlier attempt of the batch whose outcome is unknown
+    /// means that attempt deleted the record.
+    not_found_is_done: bool,
 }
 
 /// A typed batch builder (`client.batch()`): many commands in one HTTP request.
@@ -80,17 +85,23 @@ struct Command {
 /// - Each command has its own result or error ([`BatchResults::get`]). With `halt`, the
 ///   portal stops at the first failing command, and the later ones report
 ///   [`Error::NotExecuted`] (later chunks are not sent).
-/// - [`Batch::send`] returns an error only when the FIRST request fails. When a later chunk's
-///   request fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the
-///   earlier chunks have already run: their results stay available, the failed chunk's
-///   commands report that request's error, and the chunks after it are not sent
+/// - Every command reports its own outcome, also when a request fails: when a chunk's request
+///   fails (for example [`Error::OutcomeUnknown`] after a dropped connection), the earlier
+///   chunks have already run and their results stay available, the failed chunk's commands
+///   report that request's error, and the chunks after it are not sent
 ///   ([`Error::NotExecuted`]). So a caller never loses track of records that were created.
+///   [`Batch::send`] itself fails only for a batch that cannot be sent at all (before
+///   anything is sent).
 /// - **Clearing a field is not possible inside a batch**: commands travel as PHP query strings,
 ///   which cannot express `null` or an empty list. A payload that needs them (a cleared
 ///   multiple field, an empty list) makes [`Batch::send`] fail with
 ///   [`Error::InvalidRequest`] before anything is sent; send such updates with
 ///   [`Client::update`](crate::Client::update). (Clearing a single-value field sends `""`, which a query string can
 ///   carry.)
+/// - **Values are sent exactly as given, or not at all**: the portal replaces batch references
+///   (`$result[key][field]`) inside every command value and has no escape for them, so a value
+///   containing one (a comment `"Price $result[c0] end"`) makes [`Batch::send`] fail with
+///   [`Error::InvalidRequest`] before anything is sent; send such a call directly.
 /// - A batch is retried after failures whose outcome is unknown only when every command is a
 ///   read (or was marked idempotent, or [`Batch::idempotent`] says so).
 pub struct Batch {
@@ -110,13 +121,21 @@ impl fmt::Debug for Batch {
     }
 }
 
-fn decode_entity<E: Entity>(method: &str, r: &CommandResult) -> Result<E, Error> {
-    E::deserialize(&r.result).map_err(|e| json_decode_error(method, e, &str::to_owned))
+fn decode_entity<E: Entity>(
+    method: &str,
+    r: &CommandResult,
+    redact: &dyn Fn(&str) -> String,
+) -> Result<E, Error> {
+    E::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))
 }
 
-fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Error> {
-    let items = Vec::<E>::deserialize(&r.result)
-        .map_err(|e| json_decode_error(method, e, &str::to_owned))?;
+fn decode_page<E: Entity>(
+    method: &str,
+    r: &CommandResult,
+    redact: &dyn Fn(&str) -> String,
+) -> Result<Page<E>, Error> {
+    let items =
+        Vec::<E>::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))?;
     Ok(Page {
         items,
         total: r.total,
@@ -124,15 +143,19 @@ fn decode_page<E: Entity>(method: &str, r: &CommandResult) -> Result<Page<E>, Er
     })
 }
 
-fn decode_true(method: &str, r: &CommandResult) -> Result<(), Error> {
+fn decode_true(method: &str, r: &CommandResult, _: &dyn Fn(&str) -> String) -> Result<(), Error> {
     expect_true(method, &r.result)
 }
 
-fn decode_id<E: Entity>(method: &str, r: &CommandResult) -> Result<E::Id, Error> {
+fn decode_id<E: Entity>(
+    method: &str,
+    r: &CommandResult,
+    _: &dyn Fn(&str) -> String,
+) -> Result<E::Id, Error> {
     decode_new_id::<E>(method, &r.result)
 }
 
-fn decode_value(_: &str, r: &CommandResult) -> Result<Value, Error> {
+fn decode_value(_: &str, r: &CommandResult, _: &dyn Fn(&str) -> String) -> Result<Value, Error> {
     Ok(r.result.clone())
 }
 
@@ -188,7 +211,7 @@ impl Batch {
                         self.invalid = Some(Error::InvalidRequest {
                             method: method.clone(),
                             message: format!(
-                                "command {index} sets {} to {}, which a batch command cannot express (commands are query strings, with no null or empty list); send this call directly, for example client.update(..), or leave the value out",
+                                "command {index} sets {} to {}, which a batch command cannot express (commands are query strings: no null, no empty list, and the portal replaces $result[...] references in them); send this call directly, for example client.update(..), or leave the value out",
                                 e.path, e.what
                             ),
                             source: None,
@@ -209,6 +232,7 @@ impl Batch {
             method,
             query,
             idempotent,
+            not_found_is_done: false,
         });
         Handle {
             index,
@@ -269,10 +293,16 @@ impl Batch {
         self.push(method, body, params.idempotent, decode_true)
     }
 
-    /// Adds a delete command.
+    /// Adds a delete command. Like [`Client::delete`](crate::Client::delete): when the
+    /// batch was repeated after a lost answer and the repeat finds the record gone ("Not
+    /// found"), the first attempt deleted it, and the command reports success.
     pub fn delete<E: Entity>(&mut self, id: E::Id) -> Handle<()> {
         let method = format!("{}.delete", E::METHOD_PREFIX);
-        self.push(method, Ok(Some(id_body(id.into()))), true, decode_true)
+        let handle = self.push(method, Ok(Some(id_body(id.into()))), true, decode_true);
+        if let Some(c) = self.commands.last_mut() {
+            c.not_found_is_done = true;
+        }
+        handle
     }
 
     /// Adds the first page (`start=0`) of a list query.
@@ -317,8 +347,8 @@ impl Batch {
 
     /// Sends the commands (in chunks of 50) and returns each one's outcome.
     ///
-    /// Fails as a whole only when the first request fails; a later chunk's failure is
-    /// reported per command (see [`Batch`]).
+    /// Fails only when the batch cannot be sent at all (an inexpressible value), before
+    /// anything is sent; a failed request is reported per command (see [`Batch`]).
     pub async fn send(self) -> Result<BatchResults, Error> {
         if let Some(e) = self.invalid {
             return Err(e);
@@ -328,7 +358,6 @@ impl Batch {
             .unwrap_or_else(|| self.commands.iter().all(|c| c.idempotent));
         let mut outcomes: Vec<Outcome> = Vec::with_capacity(self.commands.len());
         let mut halted = false;
-        let mut any_sent = false;
         let mut index = 0;
         while index < self.commands.len() {
             // A chunk: the next up to 50 commands that go over the wire.
@@ -384,13 +413,14 @@ impl Batch {
                     query: c.query.clone(),
                 })
                 .collect();
-            let sent = self
-                .engine
-                .send_batch::<PhpMap<Value>>(&raw, self.halt, idempotent)
-                .await;
-            let mut batch = match sent {
-                Ok(batch) => batch,
-                Err(e) if !any_sent => return Err(e),
+            let exec = BatchExec {
+                halt: self.halt,
+                idempotent,
+                persistent: false,
+            };
+            let sent = self.engine.run_batch::<PhpMap<Value>>(&raw, exec).await;
+            let (mut batch, maybe_executed) = match sent {
+                Ok(ran) => ran,
                 Err(e) => {
                     // Earlier chunks ran: keep their outcomes, so the caller knows what was
                     // created; this chunk shares its request's error, later ones are not sent.
@@ -401,11 +431,20 @@ impl Batch {
                     continue;
                 }
             };
-            any_sent = true;
             let any_error = !batch.result_error.0.is_empty();
             for (i, c) in &chunk {
                 let outcome = if let Some(e) = batch.result_error.0.get(&c.key) {
-                    Outcome::Err(self.engine.command_error(&c.method, e))
+                    let e = self.engine.command_error(&c.method, e);
+                    if e.is_not_found() && maybe_executed && self.commands[*i].not_found_is_done {
+                        tracing::info!(method = %c.method, "a repeated batch found the record gone: the earlier attempt deleted it");
+                        Outcome::Ok(CommandResult {
+                            result: Value::Bool(true),
+                            total: None,
+                            next: None,
+                        })
+                    } else {
+                        Outcome::Err(e)
+                    }
                 } else if let Some(result) = batch.result.0.remove(&c.key) {
                     Outcome::Ok(CommandResult {
                         result,
@@ -429,7 +468,11 @@ impl Batch {
             }
         }
         let methods = self.commands.into_iter().map(|c| c.method).collect();
-        Ok(BatchResults { outcomes, methods })
+        Ok(BatchResults {
+            outcomes,
+            methods,
+            engine: self.engine,
+        })
     }
 }
 
@@ -443,6 +486,8 @@ enum Outcome {
 pub struct BatchResults {
     outcomes: Vec<Outcome>,
     methods: Vec<String>,
+    /// Redacts decode errors (they quote server text).
+    engine: Arc<Engine>,
 }
 
 impl fmt::Debug for BatchResults {
@@ -468,7 +513,10 @@ impl BatchResults {
             .map(String::as_str)
             .unwrap_or("batch");
         match self.outcomes.get(handle.index) {
-            Some(Outcome::Ok(r)) => (handle.decode)(method, r),
+            Some(Outcome::Ok(r)) => {
+                let redact = |t: &str| self.engine.redact(t);
+                (handle.decode)(method, r, &redact).map_err(|e| e.redacted(&redact))
+            }
             Some(Outcome::Err(e)) => Err(e.clone()),
             Some(Outcome::NotRun) => Err(Error::NotExecuted {
                 method: method.to_owned(),

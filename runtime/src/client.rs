@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::auth::{
-    Auth, InMemoryTokenStore, OAuth, OAuthTokens, TokenStore, Webhook, transport_message,
+    Auth, DEFAULT_REFRESH_TIMEOUT, InMemoryTokenStore, OAuth, OAuthTokens, TokenStore, Webhook,
+    transport_message,
 };
 use crate::batch::Batch;
 use crate::calls::{
@@ -21,7 +22,10 @@ use crate::error::Error;
 use crate::limits::Plan;
 use crate::list::ListQuery;
 use crate::retry::RetryPolicy;
-use crate::transport::Response;
+use crate::transport::{DEFAULT_MAX_RESPONSE_SIZE, Response};
+
+/// The default [`ClientBuilder::read_deadline`]: 5 minutes.
+pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(300);
 
 /// A connection to one portal. Cheap to clone (an `Arc`); clones share the rate limiter, the
 /// operating-time tracker, the OAuth tokens and the HTTP connection pool, so one client can be
@@ -73,6 +77,9 @@ pub struct ClientBuilder {
     allow_insecure: bool,
     operating_limit: Duration,
     follow_redirects: bool,
+    max_response_size: usize,
+    refresh_timeout: Duration,
+    read_deadline: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -100,6 +107,9 @@ impl Default for ClientBuilder {
             allow_insecure: false,
             operating_limit: Duration::from_secs(480),
             follow_redirects: true,
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
+            read_deadline: DEFAULT_READ_DEADLINE,
         }
     }
 }
@@ -136,6 +146,8 @@ impl ClientBuilder {
     }
 
     /// The timeout of one HTTP request (90 s by default: the portal stops a call after 60 s).
+    /// Reads also have an overall deadline, all attempts included: see
+    /// [`read_deadline`](ClientBuilder::read_deadline).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -160,11 +172,46 @@ impl ClientBuilder {
         self
     }
 
-    /// Follow a redirect of a renamed portal for reads, and use the new address from then on
-    /// (on by default). Writes that meet a redirect fail with
-    /// [`Error::PortalMoved`] (they were not executed).
+    /// Follow a redirect for reads when it stays on the portal's own host (another port or
+    /// `https://`), and use that address from then on (on by default). A redirect to ANOTHER
+    /// host is never followed, whatever this says: the webhook code or token would go with the
+    /// request. It fails with [`Error::PortalMoved`] naming the new host (the call was not
+    /// executed); rebuild the client with the portal's new address if you trust it. Writes
+    /// that meet a redirect fail the same way.
     pub fn follow_portal_redirects(mut self, follow: bool) -> Self {
         self.follow_redirects = follow;
+        self
+    }
+
+    /// The longest answer body the client reads, in bytes
+    /// ([`DEFAULT_MAX_RESPONSE_SIZE`], 256 MiB, by default: room above the largest legitimate
+    /// answer, a 50-command batch of full rows with hundreds of user fields). Bodies are read
+    /// chunk by chunk and cut at the cap, so a hostile or broken server (an endless chunked
+    /// body) cannot exhaust memory; a longer answer fails with [`Error::ResponseTooLarge`].
+    /// OAuth token replies are capped at 1 MiB (or this, if smaller).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes.max(1);
+        self
+    }
+
+    /// The longest one read (or call marked idempotent) may take, all its attempts and waits
+    /// included (5 minutes by default: three full attempts of the default timeout and the
+    /// backoffs between them; pauses for the portal's limits do not count, they are bounded by
+    /// [`RetryPolicy::max_limit_wait`]). The attempt in flight at the deadline is cut, and the call fails
+    /// with the last failure. Requests of exports ([`ListQuery::stream`](crate::ListQuery::stream))
+    /// are retried until this deadline however many attempts it takes, so an export under
+    /// heavy faults goes on instead of ending after [`RetryPolicy::max_attempts`]. Writes have
+    /// no such deadline: cutting one in flight would leave its outcome unknown.
+    pub fn read_deadline(mut self, deadline: Duration) -> Self {
+        self.read_deadline = deadline;
+        self
+    }
+
+    /// The longest one OAuth token refresh may take, all its attempts included (30 s by
+    /// default). Concurrent callers share one refresh; when it fails or times out, every one
+    /// of them gets its error (a later call tries a new refresh).
+    pub fn refresh_timeout(mut self, timeout: Duration) -> Self {
+        self.refresh_timeout = timeout;
         self
     }
 
@@ -194,7 +241,10 @@ impl ClientBuilder {
                 let store = self
                     .token_store
                     .unwrap_or_else(|| Arc::new(InMemoryTokenStore::new()));
-                Auth::OAuth(Box::new(OAuth::new(tokens, store, self.allow_insecure)?))
+                Auth::OAuth(Box::new(
+                    OAuth::new(tokens, store, self.allow_insecure)?
+                        .with_limits(self.refresh_timeout, self.max_response_size),
+                ))
             }
         };
         let http = reqwest::Client::builder()
@@ -218,6 +268,8 @@ impl ClientBuilder {
                 operating_limit: self.operating_limit,
                 follow_redirects: self.follow_redirects,
                 allow_insecure: self.allow_insecure,
+                max_response_size: self.max_response_size,
+                read_deadline: self.read_deadline,
             })),
         })
     }
@@ -292,6 +344,7 @@ impl Client {
                     idempotent,
                     paced_methods: &[method],
                     not_found_on_retry_is_success: false,
+                    persistent: false,
                 },
             )
             .await
@@ -315,6 +368,7 @@ impl Client {
             .execute_one(&method, &body, params.idempotent, false)
             .await?;
         decode_new_id::<N::Entity>(&method, &result)
+            .map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
     /// Reads one record (`crm.deal.get`) with every field the portal returns.
@@ -352,7 +406,7 @@ impl Client {
             .engine
             .execute_one(&method, &body, params.idempotent, false)
             .await?;
-        expect_true(&method, &result)
+        expect_true(&method, &result).map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
     /// Deletes a record (`crm.deal.delete`). Deleting is retried after failures whose outcome
@@ -366,7 +420,7 @@ impl Client {
             .engine
             .execute_one(&method, &id_body(id.into()), true, true)
             .await?;
-        expect_true(&method, &result)
+        expect_true(&method, &result).map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
     /// The portal's live field descriptors (`crm.deal.fields`), keyed by field code.

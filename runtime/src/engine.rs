@@ -16,7 +16,9 @@ use crate::auth::{Auth, transport_message};
 use crate::error::{ApiErrorCode, Error, http_cause};
 use crate::limits::{LeakyBucket, OperatingTracker, Plan, TimeReport};
 use crate::retry::{self, Context, RetryPolicy, Step};
-use crate::transport::{BATCH_SIZE, BatchResult, Outcome, Response, TimeBlock, parse_answer};
+use crate::transport::{
+    BATCH_SIZE, BatchResult, BodyError, Outcome, Response, TimeBlock, parse_answer, read_body,
+};
 
 /// The settings an engine is built with (from the client builder).
 pub(crate) struct Settings {
@@ -27,6 +29,10 @@ pub(crate) struct Settings {
     pub operating_limit: Duration,
     pub follow_redirects: bool,
     pub allow_insecure: bool,
+    /// The cap on one answer's body, in bytes.
+    pub max_response_size: usize,
+    /// The longest a read (or an idempotent call) may take, all attempts included.
+    pub read_deadline: Duration,
 }
 
 /// The engine; see the [module documentation](self).
@@ -39,6 +45,8 @@ pub(crate) struct Engine {
     plan: Plan,
     follow_redirects: bool,
     allow_insecure: bool,
+    max_response_size: usize,
+    read_deadline: Duration,
 }
 
 /// How [`Engine::execute`] runs one call.
@@ -51,6 +59,9 @@ pub(crate) struct Exec<'a> {
     /// "Not found" after an earlier attempt whose outcome is unknown means that attempt
     /// succeeded (deletes).
     pub not_found_on_retry_is_success: bool,
+    /// A request of an export: retried until the read deadline, however many attempts that
+    /// takes (see [`Context::persistent`]).
+    pub persistent: bool,
 }
 
 impl<'a> Exec<'a> {
@@ -60,8 +71,35 @@ impl<'a> Exec<'a> {
             idempotent: true,
             paced_methods: paced,
             not_found_on_retry_is_success: false,
+            persistent: false,
         }
     }
+
+    /// A request of an export, paced on `paced`.
+    pub(crate) fn export(paced: &'a [&'a str]) -> Self {
+        Exec {
+            persistent: true,
+            ..Exec::read(paced)
+        }
+    }
+}
+
+/// The answer of [`Engine::run`], and whether an earlier attempt's outcome was unknown
+/// (it may have executed).
+pub(crate) struct Ran<T> {
+    pub response: Response<T>,
+    pub maybe_executed: bool,
+}
+
+/// How [`Engine::run_batch`] sends a batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchExec {
+    /// `halt=1`: the portal stops at the first failing command.
+    pub halt: bool,
+    /// Every command is a read (or marked idempotent): repeating the batch is harmless.
+    pub idempotent: bool,
+    /// Retried until the read deadline however many attempts it takes (exports).
+    pub persistent: bool,
 }
 
 /// One command of a batch, ready to send.
@@ -102,6 +140,8 @@ impl Engine {
             plan: s.plan,
             follow_redirects: s.follow_redirects,
             allow_insecure: s.allow_insecure,
+            max_response_size: s.max_response_size,
+            read_deadline: s.read_deadline,
         }
     }
 
@@ -154,18 +194,30 @@ impl Engine {
             idempotent,
             paced_methods: &[method],
             not_found_on_retry_is_success,
+            persistent: false,
         };
         Ok(self.execute(method, params, exec).await?.result)
     }
 
-    /// The one request loop: runs one call with pacing, retries, token refresh and redirect
-    /// handling, as [`retry::decide`] directs.
+    /// Runs one call through [the request loop](Engine::run) and returns its answer.
     pub(crate) async fn execute<T: DeserializeOwned>(
         &self,
         method: &str,
         params: &Map<String, Value>,
         exec: Exec<'_>,
     ) -> Result<Response<T>, Error> {
+        Ok(self.run(method, params, exec).await?.response)
+    }
+
+    /// The one request loop: runs one call with pacing, retries, token refresh, redirect
+    /// handling and the read deadline, as [`retry::decide`] directs. Also tells whether an
+    /// earlier attempt's outcome was unknown (it may have executed).
+    pub(crate) async fn run<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        exec: Exec<'_>,
+    ) -> Result<Ran<T>, Error> {
         check_method(method)?;
         let is_batch = method.eq_ignore_ascii_case("batch");
         let mut attempt: u32 = 0;
@@ -173,16 +225,38 @@ impl Engine {
         let mut followed = false;
         // Whether an earlier attempt may have executed (its outcome is unknown).
         let mut maybe_executed = false;
+        // Reads end at the deadline, the attempt in flight included; writes are never cut
+        // mid-flight (that would make their outcome unknown).
+        // Waits for the portal's limits do not count: they are bounded by
+        // `RetryPolicy::max_limit_wait`, and an export paused until an operating-time reset
+        // must not find its deadline gone.
+        let mut deadline = exec.idempotent.then(|| Instant::now() + self.read_deadline);
         loop {
             attempt += 1;
+            let pacing = Instant::now();
             self.pace(method, exec.paced_methods).await?;
-            let (url, body, generation) = self.auth.request(method, params)?;
+            deadline = deadline.map(|d| d + pacing.elapsed());
+            let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let (url, body, seen) = self.auth.request(method, params)?;
             let span = tracing::debug_span!("bitrix_call", method = %method, attempt, portal = %self.portal());
             let started = Instant::now();
-            let outcome = self
+            let send = self
                 .send::<T>(method, url.clone(), body)
-                .instrument(span.clone())
-                .await;
+                .instrument(span.clone());
+            let outcome = match time_left() {
+                Some(left) => match tokio::time::timeout(left, send).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Outcome::Lost {
+                        message: format!(
+                            "timed out at the read deadline of {} s (ClientBuilder::read_deadline)",
+                            self.read_deadline.as_secs_f64()
+                        ),
+                        timeout: true,
+                        source: None,
+                    },
+                },
+                None => send.await,
+            };
             let duration_ms = started.elapsed().as_millis() as u64;
             let limit_wait = match retry::refusal(&outcome) {
                 Some((code, time)) => self.refused(code, time, attempt, exec.paced_methods),
@@ -190,6 +264,7 @@ impl Engine {
             };
             let description = outcome.describe();
             let redact = |t: &str| self.redact(t);
+            let backoff = self.retry.backoff(attempt);
             let step = retry::decide(
                 outcome,
                 &Context {
@@ -207,6 +282,9 @@ impl Engine {
                     url: &url,
                     limit_wait,
                     redact: &redact,
+                    persistent: exec.persistent,
+                    time_left: time_left(),
+                    backoff,
                 },
             );
             match step {
@@ -220,11 +298,17 @@ impl Engine {
                     if let Some(o) = self.auth.oauth() {
                         o.save_pending();
                     }
-                    return Ok(response);
+                    return Ok(Ran {
+                        response,
+                        maybe_executed,
+                    });
                 }
                 Step::AlreadyDone(response) => {
                     tracing::info!(parent: &span, "a retry found the record gone: the earlier attempt succeeded");
-                    return Ok(response);
+                    return Ok(Ran {
+                        response,
+                        maybe_executed,
+                    });
                 }
                 Step::Retry {
                     at_least,
@@ -232,12 +316,13 @@ impl Engine {
                 } => {
                     tracing::warn!(parent: &span, duration_ms, failure = %description, idempotent = exec.idempotent, "the attempt failed; retrying");
                     maybe_executed |= unknown;
-                    tokio::time::sleep(self.retry.backoff(attempt).max(at_least)).await;
+                    let wait = backoff.max(at_least);
+                    tokio::time::sleep(time_left().map_or(wait, |left| wait.min(left))).await;
                 }
                 Step::Refresh => {
                     tracing::debug!(parent: &span, duration_ms, "the access token expired; refreshing");
                     if let Some(o) = self.auth.oauth() {
-                        o.refresh(&self.http, generation, &self.retry).await?;
+                        o.refresh(&self.http, seen, &self.retry).await?;
                     }
                     refreshed = true;
                     attempt -= 1;
@@ -357,11 +442,18 @@ impl Engine {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        match resp.bytes().await {
+        match read_body(resp, self.max_response_size).await {
             Ok(bytes) => {
                 parse_answer::<T>(method, status, &content_type, &bytes, &|t| self.redact(t))
             }
-            Err(e) => lost(e),
+            Err(BodyError::TooLarge) => {
+                tracing::warn!(method = %method, limit = self.max_response_size, "the answer is longer than the response-size cap; not read");
+                Outcome::TooLarge(Error::ResponseTooLarge {
+                    method: method.to_owned(),
+                    limit: self.max_response_size,
+                })
+            }
+            Err(BodyError::Http(e)) => lost(e),
         }
     }
 
@@ -373,6 +465,26 @@ impl Engine {
         halt: bool,
         idempotent: bool,
     ) -> Result<BatchResult<R>, Error> {
+        let exec = BatchExec {
+            halt,
+            idempotent,
+            persistent: idempotent,
+        };
+        Ok(self.run_batch(commands, exec).await?.0)
+    }
+
+    /// [`send_batch`](Engine::send_batch) as `exec` says; also tells whether an earlier
+    /// attempt's outcome was unknown (it may have executed).
+    pub(crate) async fn run_batch<R: DeserializeOwned + Default>(
+        &self,
+        commands: &[RawCommand],
+        exec: BatchExec,
+    ) -> Result<(BatchResult<R>, bool), Error> {
+        let BatchExec {
+            halt,
+            idempotent,
+            persistent,
+        } = exec;
         debug_assert!(commands.len() <= BATCH_SIZE);
         let mut cmd = Map::new();
         for c in commands {
@@ -397,11 +509,11 @@ impl Engine {
             idempotent,
             paced_methods: &methods,
             not_found_on_retry_is_success: false,
+            persistent,
         };
-        let batch = self
-            .execute::<BatchResult<R>>("batch", &params, exec)
-            .await?
-            .result;
+        let ran = self.run::<BatchResult<R>>("batch", &params, exec).await?;
+        let maybe_executed = ran.maybe_executed;
+        let batch = ran.response.result;
         for c in commands {
             let report = batch
                 .result_time
@@ -409,18 +521,24 @@ impl Engine {
                 .get(&c.key)
                 .map(|t| t.report())
                 .unwrap_or_default();
-            let refused = batch.result_error.0.get(&c.key).is_some_and(|e| {
+            let code = batch.result_error.0.get(&c.key).map(|e| {
                 let code = e.get("error").and_then(Value::as_str).unwrap_or("");
-                ApiErrorCode::parse(code, "") == ApiErrorCode::OperationTimeLimit
+                ApiErrorCode::parse(code, "")
             });
-            if refused {
+            if code == Some(ApiErrorCode::QueryLimitExceeded) {
+                // The portal's bucket is full: the client's copy fills up too.
+                if let Some(b) = &self.bucket {
+                    b.saturate();
+                }
+            }
+            if code == Some(ApiErrorCode::OperationTimeLimit) {
                 let fallback = self.retry.backoff(1);
                 self.operating.refused(&c.method, &report, fallback);
             } else if report != TimeReport::default() {
                 self.operating.record(&c.method, &report);
             }
         }
-        Ok(batch)
+        Ok((batch, maybe_executed))
     }
 }
 

@@ -395,6 +395,16 @@ pub enum Error {
         method: String,
     },
 
+    /// An answer was longer than the response-size cap
+    /// ([`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size)); the
+    /// rest of it was not read. The portal did execute the call.
+    ResponseTooLarge {
+        /// The REST method.
+        method: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+
     /// The client gave up waiting for a limit to reset.
     LimitWait {
         /// The REST method.
@@ -435,7 +445,7 @@ impl fmt::Display for Error {
                 ..
             } => write!(
                 f,
-                "{method}: failed after {attempts} attempt(s): {message}. The portal is unreachable or failing; try again later or raise RetryPolicy::max_attempts"
+                "{method}: failed after {attempts} attempt(s): {message}. The portal is unreachable or failing; try again later, or raise RetryPolicy::max_attempts or ClientBuilder::read_deadline (an export resumes from ListStream::resume_point)"
             ),
             Error::Http {
                 method,
@@ -468,6 +478,10 @@ impl fmt::Display for Error {
             Error::NotExecuted { method } => write!(
                 f,
                 "{method}: not executed, because an earlier command of the batch failed with halt set or the request of an earlier chunk failed; it is safe to send it again"
+            ),
+            Error::ResponseTooLarge { method, limit } => write!(
+                f,
+                "{method}: the answer is longer than the response-size cap of {limit} bytes, so it was not read (the portal executed the call); ask for less (fewer fields in select, smaller batches) or raise ClientBuilder::max_response_size"
             ),
             Error::LimitWait { method, wait_secs } => write!(
                 f,
@@ -531,6 +545,32 @@ impl Error {
     }
 }
 
+impl Error {
+    /// This error with `redact` applied to its server-sourced texts (decode messages quote
+    /// values of the answer); a source whose text holds a secret is dropped.
+    pub(crate) fn redacted(self, redact: &dyn Fn(&str) -> String) -> Error {
+        match self {
+            Error::Decode {
+                method,
+                message,
+                source,
+            } => {
+                let clean = redact(&message);
+                let source = source.filter(|s| {
+                    let shown = format!("{s} {s:?}");
+                    clean == message && redact(&shown) == shown
+                });
+                Error::Decode {
+                    method,
+                    message: clean,
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 /// A value of the answer did not fit the generated type: the message (from the codec: field
 /// code, expectation, raw value) and what usually fixes it.
 pub(crate) fn decode_error(method: &str, message: impl fmt::Display) -> Error {
@@ -556,13 +596,19 @@ pub(crate) fn json_decode_error(
     e
 }
 
-/// Cuts a body to a short, printable snippet.
-pub(crate) fn snippet(body: &[u8]) -> String {
+/// Cuts a body to a short, printable snippet, with secrets removed by `redact` BEFORE the
+/// cut (a secret straddling the cut would otherwise survive in part).
+///
+/// Only the start of the body is redacted (a few kilobytes, far more than the snippet and
+/// any secret), so an error page of many megabytes costs no more than a short one.
+pub(crate) fn snippet(body: &[u8], redact: &dyn Fn(&str) -> String) -> String {
     const MAX: usize = 200;
-    let text = String::from_utf8_lossy(body);
+    const HEAD: usize = 8 * 1024;
+    let head = &body[..body.len().min(HEAD)];
+    let text = redact(&String::from_utf8_lossy(head));
     let text = text.trim();
     let mut out: String = text.chars().take(MAX).collect();
-    if text.chars().count() > MAX {
+    if text.chars().count() > MAX || body.len() > HEAD {
         out.push_str("...");
     }
     out
@@ -643,7 +689,16 @@ mod tests {
     #[test]
     fn snippets_are_short() {
         let long = "x".repeat(1000);
-        let s = snippet(long.as_bytes());
+        let s = snippet(long.as_bytes(), &str::to_owned);
         assert_eq!(s.len(), 203);
+    }
+
+    #[test]
+    fn snippets_are_redacted_before_the_cut() {
+        // A secret straddling the 200th character: cutting first would leave "secr".
+        let body = format!("{}secretcode42 and more", "x".repeat(196));
+        let s = snippet(body.as_bytes(), &|t: &str| t.replace("secretcode42", "***"));
+        assert!(!s.contains("secr"), "{s}");
+        assert!(s.starts_with(&"x".repeat(196)), "{s}");
     }
 }

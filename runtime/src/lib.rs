@@ -50,12 +50,12 @@ pub use query::{Field, Filter};
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
 pub use batch::{Batch, BatchResults, CommandResult, Handle};
 pub use calls::{AddParams, CallOptions, UpdateParams};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_READ_DEADLINE};
 pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
-pub use list::{ListQuery, ListStream, Order, Page, ParallelStream};
+pub use list::{ListQuery, ListStream, Order, Page, ParallelStream, ResumePoint};
 pub use retry::RetryPolicy;
-pub use transport::{Response, TimeBlock};
+pub use transport::{DEFAULT_MAX_RESPONSE_SIZE, Response, TimeBlock};
 
 /// Hooks for this crate's own benchmarks. Not a public API: it changes without notice.
 #[cfg(feature = "bench-internals")]

@@ -131,6 +131,29 @@ fn secs(seconds: f64) -> Duration {
     })
 }
 
+/// The operating-time window: the portal sums a method's time over the last 10 minutes, so
+/// no reset is ever further away than this.
+const WINDOW_SECS: f64 = 600.0;
+
+/// The longest one call can run on the portal (it stops calls after 60 s).
+const MAX_CALL_SECS: f64 = 60.0;
+
+/// The server's `time` values are sanity-bounded, so one odd block cannot disable a method
+/// for the client's life: a reset beyond the 10-minute window is taken as the window's end.
+fn within_window(reset_at: f64, now: f64) -> f64 {
+    reset_at.min(now + WINDOW_SECS)
+}
+
+/// The portal's clock minus the client's, from `time.finish`; a difference beyond the window
+/// (`finish: 0`, a broken clock) is not a skew to correct, and is ignored.
+fn skew(report: &TimeReport, now: f64) -> f64 {
+    report
+        .finish
+        .map(|f| now - f)
+        .filter(|s| s.abs() <= WINDOW_SECS)
+        .unwrap_or(0.0)
+}
+
 /// What the portal reported about one method's operating time.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct TimeReport {
@@ -251,14 +274,18 @@ impl OperatingTracker {
         let Some(operating) = report.operating else {
             return;
         };
-        let skew = report.finish.map(|f| now - f).unwrap_or(0.0);
+        let skew = skew(report, now);
         let mut methods = self.methods.lock().unwrap_or_else(|e| e.into_inner());
         let m = methods.entry(Self::key(method)).or_default();
-        m.operating = operating;
+        m.operating = operating.max(0.0);
         if let Some(reset) = report.operating_reset_at {
-            m.reset_at = Some(reset + skew);
+            m.reset_at = Some(within_window(reset + skew, now));
         }
-        if let Some(cost) = report.duration.filter(|c| c.is_finite() && *c >= 0.0) {
+        if let Some(cost) = report
+            .duration
+            .filter(|c| c.is_finite() && *c >= 0.0)
+            .map(|c| c.min(MAX_CALL_SECS))
+        {
             m.typical_cost = if m.typical_cost == 0.0 {
                 cost
             } else {
@@ -285,7 +312,7 @@ impl OperatingTracker {
         fallback: Duration,
         now: f64,
     ) -> Duration {
-        let skew = report.finish.map(|f| now - f).unwrap_or(0.0);
+        let skew = skew(report, now);
         let mut methods = self.methods.lock().unwrap_or_else(|e| e.into_inner());
         let m = methods.entry(Self::key(method)).or_default();
         let until = report
@@ -293,10 +320,11 @@ impl OperatingTracker {
             .map(|r| r + skew)
             .or(m.reset_at)
             .filter(|r| *r > now)
-            .unwrap_or(now + fallback.as_secs_f64());
+            .unwrap_or(now + fallback.as_secs_f64().min(WINDOW_SECS));
+        let until = within_window(until, now);
         m.refused_until = Some(until);
         if let Some(op) = report.operating {
-            m.operating = op;
+            m.operating = op.max(0.0);
         }
         secs(until - now)
     }
@@ -305,6 +333,56 @@ impl OperatingTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_time_blocks_are_sanity_bounded() {
+        let now = 1_800_000_000.0;
+        let window = Duration::from_secs(600);
+        let t = OperatingTracker::new(Duration::from_secs(480));
+        // A reset 1e7 s away, near the limit: paused until the window's end at most.
+        let far = TimeReport {
+            operating: Some(479.0),
+            operating_reset_at: Some(now + 1e7),
+            duration: Some(1.0),
+            finish: Some(now),
+        };
+        t.record_at("a.far", &far, now);
+        let p = t.before_call_at("a.far", now).unwrap();
+        assert!(p.wait <= window, "{p:?}");
+        assert!(t.before_call_at("a.far", now + 601.0).is_none());
+        // `finish: 0` is no clock skew of 1.8e9 s.
+        let zero = TimeReport {
+            operating: Some(479.0),
+            operating_reset_at: Some(now + 30.0),
+            duration: Some(1.0),
+            finish: Some(0.0),
+        };
+        t.record_at("a.zero", &zero, now);
+        let p = t.before_call_at("a.zero", now).unwrap();
+        assert!(p.wait <= Duration::from_secs(30), "{p:?}");
+        // A duration of 1e308 is at most one call's 60 s: a method at 1 s may go on.
+        let huge = TimeReport {
+            operating: Some(1.0),
+            operating_reset_at: Some(now + 30.0),
+            duration: Some(1e308),
+            finish: Some(now),
+        };
+        t.record_at("a.huge", &huge, now);
+        assert!(t.before_call_at("a.huge", now).is_none());
+        assert!(t.affordable_at("a.huge", now).is_some_and(|n| n >= 7));
+        // A refusal with a far reset blocks for the window at most.
+        let wait = t.refused_at("a.refused", &far, Duration::from_secs(1), now);
+        assert!(wait <= window, "{wait:?}");
+        let wait = t.refused_at("a.refused0", &zero, Duration::from_secs(1), now);
+        assert!(wait <= Duration::from_secs(30), "{wait:?}");
+        // A negative operating time counts as none.
+        let negative = TimeReport {
+            operating: Some(-1e9),
+            ..huge
+        };
+        t.record_at("a.neg", &negative, now);
+        assert!(t.before_call_at("a.neg", now).is_none());
+    }
 
     #[test]
     fn bucket_allows_a_burst_then_paces_at_the_drain_rate() {
@@ -433,10 +511,12 @@ mod tests {
             finish: None,
         };
         t.record_at("m", &report, now);
-        assert_eq!(t.before_call_at("m", now).unwrap().wait, Duration::MAX);
+        // Bounded by the 10-minute window (issue 14: not "for the client's life").
+        let window = Duration::from_secs(600);
+        assert_eq!(t.before_call_at("m", now).unwrap().wait, window);
         assert_eq!(
             t.refused_at("m", &report, Duration::from_secs(1), now),
-            Duration::MAX
+            window
         );
         let slow = LeakyBucket::new(Plan::Custom {
             capacity: 1,

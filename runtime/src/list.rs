@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 pub use parallel::ParallelStream;
 pub use params::{Order, Page};
-pub use stream::ListStream;
+pub use stream::{ListStream, ResumePoint};
 
 pub(crate) use params::ListParams;
 
@@ -50,7 +50,13 @@ use plan::{ExportPlan, Mode};
 ///   short page, so rows created during the export past the probe's end are still read.
 /// - **offset pages** (any other order): `start=0, 50, 100, ...` with the portal's counting,
 ///   50 pages per batch after the first. `ID` is appended to the order as a tie-breaker.
-///   Offset pages are only consistent if the matching rows do not change during the export.
+///   **Offset pages cannot be consistent under concurrent writes**: a row created, deleted or
+///   re-sorted (an order by `DATE_MODIFY`) while the export runs shifts the offsets, so other
+///   rows are skipped or repeated. The export detects what it can see (a page repeating rows
+///   of the previous request, a `next` that does not advance, pages that never end) and stops
+///   with an error instead of looping or yielding duplicates, but it cannot see a skipped
+///   row. For a complete export of a changing portal, order by `ID` (the fast method above)
+///   and sort afterwards.
 ///
 /// While rows of one request are consumed, the next request is already on its way: at most
 /// two requests' rows (5,000) are held in memory.

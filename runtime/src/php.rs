@@ -4,6 +4,12 @@
 //! (`fields[TITLE]=x`, `filter[>ID]=5`, `select[0]=ID`). A query string has no way to say
 //! `null` or "an empty array" (PHP's `http_build_query` silently drops both), so the encoder
 //! refuses them instead of losing data: clearing a multiple field needs a direct JSON call.
+//!
+//! The portal also replaces batch references (`$result[key][field]`, and `$result_error[..]`,
+//! `$result_total[..]`, ...) inside every value of a command, and offers no escape for them:
+//! percent-encoding is undone before the replacement, and the reference grammar has no quoting.
+//! So a user's text containing one ("Price $result[c0] end") would be stored altered; the
+//! encoder refuses it instead, and the call must be sent directly (JSON, no replacement).
 
 use serde_json::{Map, Value};
 
@@ -48,6 +54,10 @@ fn encode_value(out: &mut String, path: &str, value: &Value) -> Result<(), Inexp
             push_pair(out, path, &n.to_string());
             Ok(())
         }
+        Value::String(s) if has_batch_reference(s) => Err(Inexpressible {
+            path: path.to_owned(),
+            what: "text containing a batch reference ($result[...]), which the portal would replace with another command's result",
+        }),
         Value::String(s) => {
             push_pair(out, path, s);
             Ok(())
@@ -79,6 +89,26 @@ fn encode_value(out: &mut String, path: &str, value: &Value) -> Result<(), Inexp
     }
 }
 
+/// Whether `text` holds what the portal may read as a batch reference: `$result`, more name
+/// letters or underscores (`$result_next`), then `[` (compared case-insensitively, to be safe).
+pub(crate) fn has_batch_reference(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        let named = after
+            .get(..6)
+            .is_some_and(|n| n.eq_ignore_ascii_case("result"));
+        if named {
+            let tail = after[6..].trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '_');
+            if tail.starts_with('[') {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
+}
+
 fn push_pair(out: &mut String, key: &str, value: &str) {
     if !out.is_empty() {
         out.push('&');
@@ -108,6 +138,33 @@ mod tests {
         url::form_urlencoded::parse(s.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect()
+    }
+
+    #[test]
+    fn batch_references_in_values_are_refused() {
+        for text in [
+            "Price $result[c0] end",
+            "$result[c0][ID]",
+            "$RESULT[x]",
+            "$result_next[c1]",
+            "a $ b $result[",
+        ] {
+            assert!(has_batch_reference(text), "{text}");
+            let e = q(json!({"fields": {"COMMENTS": text}})).unwrap_err();
+            assert_eq!(e.path, "fields[COMMENTS]");
+            assert!(e.what.contains("batch reference"), "{e:?}");
+        }
+        for text in [
+            "$100",
+            "price $result",
+            "$results",
+            "$resul[x]",
+            "US$ [1]",
+            "$",
+        ] {
+            assert!(!has_batch_reference(text), "{text}");
+        }
+        assert!(q(json!({"fields": {"COMMENTS": "costs $100 [net]"}})).is_ok());
     }
 
     #[test]

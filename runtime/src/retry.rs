@@ -185,7 +185,8 @@ pub(crate) fn classify<T>(outcome: Outcome<T>) -> Verdict<T> {
             unknown(status, " with a body that is not JSON".into(), error)
         }
         Outcome::Status { error, .. } | Outcome::NotJson { error, .. } => Verdict::Fatal(error),
-        Outcome::Undecodable(error) => Verdict::Fatal(error),
+        // Repeating it would read the same oversized answer again.
+        Outcome::Undecodable(error) | Outcome::TooLarge(error) => Verdict::Fatal(error),
         Outcome::NoConnection { message, source } => Verdict::Connect { message, source },
         Outcome::Lost {
             message,
@@ -236,6 +237,14 @@ pub(crate) struct Context<'a> {
     pub limit_wait: Duration,
     /// Removes secrets from text (a redirect target).
     pub redact: &'a dyn Fn(&str) -> String,
+    /// A request of an export: retried (reads only) until the deadline however many attempts
+    /// that takes, so a long export under heavy faults resumes instead of ending.
+    pub persistent: bool,
+    /// Time left before the read deadline (`None` for writes, which have none).
+    pub time_left: Option<Duration>,
+    /// The backoff the engine would sleep before the next attempt: a retry that cannot
+    /// start before the deadline is not made (the call fails with this attempt's failure).
+    pub backoff: Duration,
 }
 
 /// The next step of the request loop.
@@ -262,7 +271,16 @@ pub(crate) enum Step<T> {
 /// The decision: an attempt's outcome in, the next step out. The one place that decides
 /// whether a call is repeated.
 pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>) -> Step<T> {
-    let last = cx.attempt >= cx.policy.max_attempts.max(1);
+    let out_of_time = cx.time_left.is_some_and(|t| t.is_zero() || t <= cx.backoff);
+    let out_of_attempts = cx.attempt >= cx.policy.max_attempts.max(1);
+    // The last attempt: the deadline passed, or the attempts ran out (exports' reads are
+    // bounded by the deadline alone, unless the policy says never to retry).
+    let last = out_of_time
+        || (out_of_attempts
+            && !(cx.persistent
+                && cx.idempotent
+                && cx.time_left.is_some()
+                && cx.policy.max_attempts > 1));
     match classify(outcome) {
         Verdict::Done(response) => Step::Done(response),
         Verdict::Expired(error) if !cx.oauth || cx.refreshed => Step::Fail(error),
@@ -311,7 +329,14 @@ pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>)
         },
         Verdict::Moved { status, location } => {
             let target = cx.url.join(&location).ok();
-            let follow = cx.follow_redirects
+            // Credentials go to the portal's own host only: a redirect to another host is
+            // never followed (the webhook code is in the path, the token in the body), and
+            // the error names the new host alone.
+            let same_host = target.as_ref().is_some_and(|t| {
+                matches!((t.host_str(), cx.url.host_str()), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+            });
+            let follow = same_host
+                && cx.follow_redirects
                 && cx.idempotent
                 && !cx.followed
                 && target.as_ref().is_some_and(|t| {
@@ -322,6 +347,11 @@ pub(crate) fn decide<T: DeserializeOwned>(outcome: Outcome<T>, cx: &Context<'_>)
                 });
             match target {
                 Some(target) if follow => Step::Follow(target),
+                Some(target) if !same_host => Step::Fail(Error::PortalMoved {
+                    method: cx.method.to_owned(),
+                    status,
+                    location: (cx.redact)(&crate::transport::origin(&target)),
+                }),
                 target => Step::Fail(Error::PortalMoved {
                     method: cx.method.to_owned(),
                     status,
@@ -380,6 +410,13 @@ pub(crate) fn refresh_step(policy: &RetryPolicy, attempt: u32, status: Option<u1
 /// were refused) gives up.
 pub(crate) fn stalled_too_long(policy: &RetryPolicy, stalls: u32) -> bool {
     stalls >= policy.max_attempts.max(1)
+}
+
+/// How long an export waits before repeating a batch whose commands were refused (the
+/// `stalls`-th in a row): the policy's backoff, as for a refused request, so the portal's
+/// limits get time to drain instead of being hit again at once.
+pub(crate) fn stall_wait(policy: &RetryPolicy, stalls: u32) -> Duration {
+    policy.backoff(stalls.max(1))
 }
 
 #[cfg(test)]
@@ -526,6 +563,9 @@ mod tests {
             url: &url,
             limit_wait: Duration::from_secs(2),
             redact: &redact,
+            persistent: false,
+            time_left: Some(Duration::from_secs(60)),
+            backoff: Duration::from_millis(500),
         };
         tweak(&mut cx);
         match decide(outcome, &cx) {
@@ -649,15 +689,35 @@ mod tests {
                 step(lost(), 1, no_unknown_retries),
                 "fail: crm.deal.get: failed after 1 attempt(s): timed out",
             ),
-            // Redirects: reads follow once, to the same path over https.
+            // Redirects: reads follow once, on the same host, to the same path over https; a
+            // redirect to another host is never followed (the credentials would go with it),
+            // and the error names the new host without the path.
             (
-                "a moved portal",
+                "a portal moved to another host",
                 step(
                     redirect("https://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
                     1,
                     |_| {},
                 ),
-                "follow https://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru;",
+            ),
+            (
+                "a move to https on the same host",
+                step(
+                    redirect("https://old.bitrix24.ru:8443/rest/1/secret42/crm.deal.get"),
+                    1,
+                    |_| {},
+                ),
+                "follow https://old.bitrix24.ru:8443/rest/1/***/crm.deal.get",
+            ),
+            (
+                "a move to another host, redirects followed or not",
+                step(
+                    redirect("https://evil.example/rest/1/secret42/crm.deal.get"),
+                    1,
+                    |cx| cx.allow_insecure = true,
+                ),
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://evil.example;",
             ),
             (
                 "a relative redirect",
@@ -667,34 +727,34 @@ mod tests {
             (
                 "a second redirect",
                 step(
-                    redirect("https://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
+                    redirect("https://old.bitrix24.ru:8443/rest/1/secret42/crm.deal.get"),
                     1,
                     |cx| cx.followed = true,
                 ),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://old.bitrix24.ru:8443/rest/1/***/crm.deal.get",
             ),
             (
                 "a redirect of a write",
                 step(
-                    redirect("https://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
+                    redirect("https://old.bitrix24.ru:8443/rest/1/secret42/crm.deal.get"),
                     1,
                     write,
                 ),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://old.bitrix24.ru:8443/rest/1/***/crm.deal.get",
             ),
             (
                 "a redirect to http",
                 step(
-                    redirect("http://new.bitrix24.ru/rest/1/secret42/crm.deal.get"),
+                    redirect("http://old.bitrix24.ru/rest/1/secret42/crm.deal.get"),
                     1,
                     |_| {},
                 ),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to http://new.bitrix24.ru/rest/1/***/crm.deal.get",
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to http://old.bitrix24.ru/rest/1/***/crm.deal.get",
             ),
             (
                 "a redirect elsewhere",
-                step(redirect("https://new.bitrix24.ru/login"), 1, |_| {}),
-                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://new.bitrix24.ru/login",
+                step(redirect("https://old.bitrix24.ru/login"), 1, |_| {}),
+                "fail: crm.deal.get: the portal answered HTTP 302 redirecting to https://old.bitrix24.ru/login",
             ),
             (
                 "redirects not followed",
@@ -704,6 +764,56 @@ mod tests {
                     |cx| cx.follow_redirects = false,
                 ),
                 "fail: crm.deal.get: the portal answered HTTP 302",
+            ),
+            // The read deadline: reads end when it passes, whatever attempts are left.
+            (
+                "a lost answer at the read deadline",
+                step(lost(), 1, |cx| cx.time_left = Some(Duration::ZERO)),
+                "fail: crm.deal.get: failed after 1 attempt(s): timed out",
+            ),
+            (
+                "a lost answer whose backoff would end after the deadline",
+                step(lost(), 1, |cx| {
+                    cx.time_left = Some(Duration::from_millis(400))
+                }),
+                "fail: crm.deal.get: failed after 1 attempt(s): timed out",
+            ),
+            (
+                "a refusal at the read deadline",
+                step(api(503, "QUERY_LIMIT_EXCEEDED"), 1, |cx| {
+                    cx.time_left = Some(Duration::ZERO)
+                }),
+                "fail: crm.deal.get failed with HTTP 503: QUERY_LIMIT_EXCEEDED",
+            ),
+            // Exports' reads (read-only batches included, a 500 too) retry until the deadline,
+            // not up to an attempt count.
+            (
+                "an export's lost answer after the attempts",
+                step(lost(), 30, |cx| cx.persistent = true),
+                "retry at least 0ms, maybe executed",
+            ),
+            (
+                "an export's 500 of a read-only batch",
+                step(api(500, "INTERNAL_SERVER_ERROR"), 9, |cx| {
+                    cx.persistent = true;
+                    cx.method = "batch"
+                }),
+                "retry at least 0ms",
+            ),
+            (
+                "an export's refusal after the attempts",
+                step(api(503, "QUERY_LIMIT_EXCEEDED"), 30, |cx| {
+                    cx.persistent = true
+                }),
+                "retry at least 2000ms",
+            ),
+            (
+                "an export at the deadline",
+                step(lost(), 30, |cx| {
+                    cx.persistent = true;
+                    cx.time_left = Some(Duration::ZERO)
+                }),
+                "fail: crm.deal.get: failed after 30 attempt(s): timed out",
             ),
             // Final errors; "Not found" after an unknown outcome of a delete is its success.
             (
@@ -747,6 +857,16 @@ mod tests {
         let once = RetryPolicy::none();
         assert_eq!(refresh_step(&once, 1, Some(503)), RefreshStep::Accept);
         assert_eq!(refresh_step(&once, 1, None), RefreshStep::GiveUp);
+    }
+
+    #[test]
+    fn refused_export_batches_wait_the_backoff() {
+        let p = RetryPolicy::default().with_base_delay(Duration::from_millis(100));
+        for stalls in 0..4 {
+            let w = stall_wait(&p, stalls);
+            assert!(w >= p.backoff(stalls.max(1)) / 2, "{stalls}: {w:?}");
+            assert!(w >= Duration::from_millis(50), "never at once: {w:?}");
+        }
     }
 
     #[test]

@@ -19,6 +19,45 @@ pub(crate) const PAGE_SIZE: usize = 50;
 /// Commands per batch (the portal refuses more).
 pub(crate) const BATCH_SIZE: usize = 50;
 
+/// The default cap on one answer's body: 256 MiB.
+///
+/// The largest legitimate answer is a batch of 50 list pages of full rows (2,500 rows) on a
+/// portal with hundreds of user fields: about 20 KB per row (400 fields of key and value) gives
+/// 50 MB, and long texts (comments, addresses) can double that; the cap leaves room above.
+/// Change it with [`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size).
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 256 * 1024 * 1024;
+
+/// Why a body could not be read.
+pub(crate) enum BodyError {
+    /// The body is longer than the cap (the rest was not read).
+    TooLarge,
+    /// The transport failed while reading.
+    Http(reqwest::Error),
+}
+
+/// Reads a body chunk by chunk, up to `limit` bytes: a longer body (announced or not, an
+/// endless chunked one included) is cut at the cap, so memory stays bounded.
+pub(crate) async fn read_body(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(
+        resp.content_length()
+            .map_or(16 * 1024, |n| n as usize)
+            .min(limit),
+    );
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Http)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Whether `host` is a loopback host (`localhost`, `127.0.0.0/8`, `::1`).
 pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -182,6 +221,9 @@ pub(crate) enum Outcome<T> {
     },
     /// A redirect (3xx) to `location`, as sent.
     Redirect { status: u16, location: String },
+    /// The body was longer than the response-size cap; `error` is
+    /// [`Error::ResponseTooLarge`].
+    TooLarge(Error),
 }
 
 impl<T> Outcome<T> {
@@ -198,6 +240,7 @@ impl<T> Outcome<T> {
             Outcome::NoConnection { message, .. } => format!("could not connect: {message}"),
             Outcome::Lost { message, .. } => format!("the answer was lost: {message}"),
             Outcome::Redirect { status, .. } => format!("HTTP {status} redirect"),
+            Outcome::TooLarge(e) => e.to_string(),
         }
     }
 }
@@ -280,7 +323,7 @@ pub(crate) fn parse_answer<T: DeserializeOwned>(
                             method: method.to_owned(),
                             message: format!(
                                 "the answer (HTTP {status}) has no `result`: {:?}; check that the address is the portal's REST endpoint",
-                                redact(&snippet(body))
+                                snippet(body, redact)
                             ),
                             source: None,
                         });
@@ -328,7 +371,7 @@ fn by_status<T>(
         error: Error::Http {
             method: method.to_owned(),
             status,
-            snippet: redact(&snippet(body)),
+            snippet: snippet(body, redact),
         },
     }
 }
@@ -346,7 +389,7 @@ fn not_json<T>(
             method: method.to_owned(),
             status,
             content_type: content_type.to_owned(),
-            snippet: redact(&snippet(body)),
+            snippet: snippet(body, redact),
         },
     }
 }

@@ -78,6 +78,17 @@ pub(crate) fn chain_length(
         Order::Asc => far.saturating_sub(last),
         Order::Desc => last.saturating_sub(far),
     };
+    // Past the probe's far end, rows were created during the export: as many pages as were
+    // read beyond it, plus one, so the chain grows geometrically (1, 2, 4, ... up to 50) and
+    // late rows are not read one page per request.
+    let beyond = match direction {
+        Order::Asc => last.saturating_sub(far),
+        Order::Desc => far.saturating_sub(last),
+    };
+    if beyond > 0 {
+        let pages = beyond.div_ceil(PAGE_SIZE as u64).saturating_add(1);
+        return pages.min(BATCH_SIZE as u64) as usize;
+    }
     if remaining_span == 0 {
         return 1;
     }
@@ -190,7 +201,7 @@ pub(crate) async fn fetch_fast<E: Entity>(
     };
     let received = row_count(&rows);
     if received == 0 && !cur.done {
-        if let Some(e) = stalled(cur, refusal, plan) {
+        if let Some(e) = stalled(cur, refusal, plan).await {
             return failed(rows, e);
         }
         return Fetched { rows, error: None };
@@ -246,6 +257,12 @@ mod tests {
         assert_eq!(chain_length(Order::Desc, 651, 700, 50, Some(1)), 14);
         // At the far end: one page to catch rows added meanwhile; without a probe: 50.
         assert_eq!(chain_length(Order::Asc, 700, 1, 700, Some(700)), 1);
+        // Rows created during the export, past the far end: the chain grows with them.
+        assert_eq!(chain_length(Order::Asc, 750, 1, 750, Some(700)), 2);
+        assert_eq!(chain_length(Order::Asc, 850, 1, 850, Some(700)), 4);
+        assert_eq!(chain_length(Order::Asc, 1_050, 1, 1_050, Some(700)), 8);
+        assert_eq!(chain_length(Order::Asc, 100_000, 1, 100_000, Some(700)), 50);
+        assert_eq!(chain_length(Order::Desc, 550, 700, 150, Some(600)), 2);
         assert_eq!(chain_length(Order::Asc, 700, 1, 700, None), 50);
     }
 }

@@ -1,6 +1,6 @@
 //! Where an export stands between two fetches, and what a fetch brings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -33,6 +33,8 @@ pub(crate) struct Cursor<E> {
     /// Consecutive fetches that made no progress (refused commands).
     pub stalls: u32,
     pub done: bool,
+    /// Offset pages: the ids of the previous fetch, to detect pages the portal repeats.
+    pub recent_ids: HashSet<u64>,
     pub _entity: PhantomData<fn() -> E>,
 }
 
@@ -56,22 +58,30 @@ pub(crate) fn failed<E>(rows: Vec<Vec<E>>, error: Error) -> Fetched<E> {
 }
 
 /// After a batch made no progress because commands were refused, counts the stall; too many
-/// in a row end the export with the refusal.
-pub(crate) fn stalled<E>(
+/// in a row end the export with the refusal, otherwise it waits
+/// [`stall_wait`](retry::stall_wait) before the batch is repeated.
+pub(crate) async fn stalled<E>(
     cur: &mut Cursor<E>,
     refusal: Option<Error>,
     plan: &ExportPlan,
 ) -> Option<Error> {
     cur.stalls += 1;
-    if retry::stalled_too_long(plan.engine.policy(), cur.stalls) {
-        Some(refusal.unwrap_or_else(|| Error::Decode {
+    stall(plan, cur.stalls, refusal).await
+}
+
+/// The `stalls`-th batch in a row without progress: its error when that is too many,
+/// otherwise `None` after waiting the backoff.
+pub(crate) async fn stall(plan: &ExportPlan, stalls: u32, refusal: Option<Error>) -> Option<Error> {
+    let policy = plan.engine.policy();
+    if retry::stalled_too_long(policy, stalls) {
+        return Some(refusal.unwrap_or_else(|| Error::Decode {
             method: plan.method.clone(),
             message: "the portal's batch answers make no progress (no rows, no error); try the export again later".into(),
             source: None,
-        }))
-    } else {
-        None
+        }));
     }
+    tokio::time::sleep(retry::stall_wait(policy, stalls)).await;
+    None
 }
 
 /// A command refused by a limit (not executed): the export retries it.

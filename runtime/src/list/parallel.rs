@@ -7,13 +7,14 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use serde_json::Value;
 
+use super::cursor::{is_refusal, stall};
 use super::params::{ListParams, NO_COUNT, Order};
 use super::plan::{ExportPlan, Mode};
 use super::stream::ListStream;
 use crate::engine::RawCommand;
 use crate::entity::Entity;
 use crate::error::Error;
-use crate::transport::{ChainPages, PAGE_SIZE};
+use crate::transport::{PAGE_SIZE, PhpMap};
 
 pub(crate) type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
 
@@ -39,7 +40,7 @@ pub(crate) async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) 
             // satisfies it, and `up_to` is at most that.
             filter.insert("<=ID".into(), Value::from(up_to));
         }
-        ListStream::from_plan(Some(ExportPlan {
+        let part = ListStream::from_plan(Some(ExportPlan {
             engine: plan.engine.clone(),
             method: plan.method.clone(),
             mode: Mode::Fast {
@@ -50,9 +51,37 @@ pub(crate) async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) 
                 filter,
                 ..plan.params.clone()
             },
-        }))
+        }));
+        let rows: BoxedRows<E> = if i < last {
+            Box::pin(within(part, up_to))
+        } else {
+            Box::pin(part)
+        };
+        rows
     });
     Box::pin(futures::stream::select_all(streams))
+}
+
+/// A part's rows up to its `<=ID` bound: a portal that ignores the bound would hand this part
+/// the next part's rows too (duplicates). The ids ascend, so the part ends at its first row
+/// beyond the bound (that row and the rest belong to the next part, which reads them).
+fn within<E: Entity>(
+    part: ListStream<E>,
+    up_to: u64,
+) -> impl Stream<Item = Result<E, Error>> + Send {
+    futures::StreamExt::take_while(part, move |row| {
+        let inside = match row {
+            Ok(row) => row.id().is_none_or(|id| Into::<u64>::into(id) <= up_to),
+            Err(_) => true,
+        };
+        if !inside {
+            tracing::warn!(
+                up_to,
+                "the portal ignored a partition's <=ID bound; its rows beyond it are left to the next partition"
+            );
+        }
+        std::future::ready(inside)
+    })
 }
 
 /// Splits the ids `(low, low + span]` into at most `partitions` consecutive ranges
@@ -78,22 +107,41 @@ async fn id_range<E: Entity>(
             query: ids.query(method, NO_COUNT)?,
         });
     }
-    let batch = plan
-        .engine
-        .send_batch::<ChainPages<E>>(&commands, false, true)
-        .await?;
-    for c in &commands {
-        if let Some(raw) = batch.result_error.0.get(&c.key) {
-            return Err(plan.engine.command_error(method, raw));
+    let mut stalls = 0;
+    let batch = loop {
+        let batch = plan
+            .engine
+            .send_batch::<PhpMap<Vec<E>>>(&commands, false, true)
+            .await?;
+        let mut refusal = None;
+        for c in &commands {
+            if let Some(raw) = batch.result_error.0.get(&c.key) {
+                let e = plan.engine.command_error(method, raw);
+                if !is_refusal(&e) {
+                    return Err(e);
+                }
+                refusal = Some(e);
+            }
         }
-    }
+        match refusal {
+            None => break batch,
+            // Refused by a limit (not executed): repeated after the backoff, as stream() does.
+            Some(e) => {
+                stalls += 1;
+                if let Some(e) = stall(plan, stalls, Some(e)).await {
+                    return Err(e);
+                }
+            }
+        }
+    };
+    // Both pages are read whole (not as a chain, which stops after a short page: a short
+    // `min` page would hide `max`).
     let first_id = |key: &str| {
         batch
             .result
             .0
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, rows)| rows.first())
+            .get(key)
+            .and_then(|rows| rows.first())
             .and_then(|r| r.id())
             .map(Into::<u64>::into)
     };
@@ -108,6 +156,11 @@ async fn id_range<E: Entity>(
 ///
 /// Rows are yielded as they arrive from the parts (not in id order); the first error ends the
 /// stream (rows received before it are yielded first, the other parts' requests are dropped).
+/// Each part's requests are retried until the client's
+/// [`read_deadline`](crate::ClientBuilder::read_deadline), like [`stream`](crate::ListQuery::stream)'s,
+/// and a part ends at its upper id bound even when the portal ignores it. A parallel export
+/// has no single [`ResumePoint`](crate::ResumePoint): when resuming after an error matters,
+/// export with [`stream`](crate::ListQuery::stream).
 pub struct ParallelStream<E: Entity> {
     pub(crate) inner: BoxedRows<E>,
     pub(crate) failed: bool,

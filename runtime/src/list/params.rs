@@ -116,7 +116,7 @@ impl ListParams {
         php::build_query(&self.at(start)).map_err(|e| Error::InvalidRequest {
             method: method.to_owned(),
             message: format!(
-                "the list parameter {} is {}, which a batch command cannot express; remove it from the filter",
+                "the list parameter {} is {}, which a batch command cannot express; remove it from the filter, or read the pages with direct calls (ListQuery::page)",
                 e.path, e.what
             ),
             source: None,

@@ -12,6 +12,7 @@ use futures::Stream;
 use super::chain::fetch_fast;
 use super::cursor::{Cursor, Fetched, Position};
 use super::offset::fetch_offset;
+use super::params::Order;
 use super::plan::{ExportPlan, Mode};
 use crate::entity::Entity;
 use crate::error::Error;
@@ -29,13 +30,59 @@ async fn fetch<E: Entity>(mut cur: Cursor<E>) -> (Cursor<E>, Fetched<E>) {
     (cur, fetched)
 }
 
+/// Where an export stopped: continue it with [`ListStream::resume_from`], and nothing is lost
+/// or repeated.
+///
+/// It counts the rows the stream YIELDED (rows fetched but not yet yielded do not count), so
+/// it can be taken at any time, typically after the stream ended with an error. For an
+/// export by the fast method (ordered by `ID` or not at all) it is the id of the last row
+/// yielded, exact whatever changes on the portal meanwhile; for offset pages (any other
+/// order) it is the number of rows yielded, exact only while the matching rows do not change
+/// (see [`ListQuery`](crate::ListQuery)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    after: Option<u64>,
+    rows: u64,
+}
+
+impl ResumePoint {
+    /// Continue after the row with this id (in the export's direction: ascending exports
+    /// continue with larger ids, descending ones with smaller ids).
+    pub fn after_id(id: u64) -> Self {
+        ResumePoint {
+            after: Some(id),
+            rows: 0,
+        }
+    }
+
+    /// Continue an offset export after its first `rows` rows.
+    pub fn after_rows(rows: u64) -> Self {
+        ResumePoint { after: None, rows }
+    }
+
+    /// The rows yielded before the stop.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The id of the last row yielded before the stop; `None`: no row was yielded, so the
+    /// export starts again from its beginning.
+    pub fn last_id(&self) -> Option<u64> {
+        self.after
+    }
+}
+
 type FetchFuture<E> = Pin<Box<dyn Future<Output = (Cursor<E>, Fetched<E>)> + Send>>;
 
 /// The rows of a [`ListQuery`](crate::ListQuery), as a [`Stream`]; see
 /// [`ListQuery::stream`](crate::ListQuery::stream).
 ///
 /// Rows are yielded in the query's order; the first error ends the stream (rows received
-/// before it are yielded first).
+/// before it are yielded first). Requests are retried until the client's
+/// [`read_deadline`](crate::ClientBuilder::read_deadline), however many attempts that takes;
+/// an export that must stop anyway continues later from
+/// [`resume_point`](ListStream::resume_point) with [`resume_from`](ListStream::resume_from),
+/// with nothing lost or repeated.
 pub struct ListStream<E: Entity> {
     /// Fetched pages not yet yielded (each yielded row by row, without copying the rest).
     buffer: VecDeque<std::vec::IntoIter<E>>,
@@ -44,12 +91,29 @@ pub struct ListStream<E: Entity> {
     inflight: Option<FetchFuture<E>>,
     cursor: Option<Cursor<E>>,
     error: Option<Error>,
+    /// Where to resume: the fast method's direction (`None`: offset pages), and the point
+    /// after the last row yielded.
+    resume: Option<(Option<Order>, ResumePoint)>,
+    /// Rows to drop before yielding (an offset export resumed inside a page).
+    skip: usize,
 }
 
 impl<E: Entity> ListStream<E> {
     /// A stream over the rows of `plan`; no plan: a query that matches nothing.
     pub(crate) fn from_plan(plan: Option<ExportPlan>) -> Self {
+        let resume = plan.as_ref().map(|p| match p.mode {
+            Mode::Fast { direction, start } => (
+                Some(direction),
+                ResumePoint {
+                    after: start,
+                    rows: 0,
+                },
+            ),
+            Mode::Offset => (None, ResumePoint::after_rows(0)),
+        });
         ListStream {
+            resume,
+            skip: 0,
             buffer: VecDeque::new(),
             buffered: 0,
             inflight: None,
@@ -58,10 +122,87 @@ impl<E: Entity> ListStream<E> {
                 position: Position::First,
                 stalls: 0,
                 done: false,
+                recent_ids: Default::default(),
                 _entity: PhantomData,
             }),
             error: None,
         }
+    }
+}
+
+impl<E: Entity> ListStream<E> {
+    /// Where to continue this export if it stops now (see [`ResumePoint`]); `None` for a
+    /// query that matches nothing.
+    ///
+    /// ```no_run
+    /// # use bitrix_runtime::{Client, Entity};
+    /// # async fn demo<D: Entity>(client: Client) -> Result<(), bitrix_runtime::Error> {
+    /// use futures::StreamExt;
+    /// let mut rows = client.list::<D>().stream();
+    /// loop {
+    ///     match rows.next().await {
+    ///         Some(Ok(row)) => { /* store it */ }
+    ///         Some(Err(e)) => {
+    ///             let point = rows.resume_point().expect("an export");
+    ///             // later, or after fixing the cause:
+    ///             rows = client.list::<D>().stream().resume_from(point);
+    /// #           let _ = e;
+    ///         }
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_point(&self) -> Option<ResumePoint> {
+        self.resume.map(|(_, point)| point)
+    }
+
+    /// This export, continued after `point` (from [`resume_point`](Self::resume_point) of an
+    /// earlier stream of the same query): the rows after it, each once. Call it before
+    /// reading the stream.
+    pub fn resume_from(mut self, point: ResumePoint) -> Self {
+        let (Some(cursor), Some((direction, _))) = (self.cursor.as_mut(), self.resume) else {
+            return self;
+        };
+        let Some(direction) = direction else {
+            // Offset pages: from the page holding the next row, dropping the rows before it.
+            if point.rows > 0 {
+                let page = PAGE_SIZE as u64;
+                cursor.position = Position::Offset {
+                    next: point.rows / page * page,
+                    total: None,
+                };
+                self.skip = (point.rows % page) as usize;
+                self.resume = Some((None, ResumePoint::after_rows(point.rows)));
+            }
+            return self;
+        };
+        let Some(after) = point.after else {
+            return self;
+        };
+        let Mode::Fast { start, .. } = cursor.plan.mode else {
+            return self;
+        };
+        let start = Some(match (direction, start) {
+            (Order::Asc, Some(s)) => s.max(after),
+            (Order::Desc, Some(s)) => s.min(after),
+            (_, None) => after,
+        });
+        cursor.plan = Arc::new(ExportPlan {
+            engine: cursor.plan.engine.clone(),
+            method: cursor.plan.method.clone(),
+            mode: Mode::Fast { direction, start },
+            params: cursor.plan.params.clone(),
+        });
+        cursor.position = Position::First;
+        self.resume = Some((
+            Some(direction),
+            ResumePoint {
+                after: start,
+                rows: point.rows,
+            },
+        ));
+        self
     }
 }
 
@@ -117,6 +258,16 @@ impl<E: Entity> Stream for ListStream<E> {
         while let Some(page) = this.buffer.front_mut() {
             if let Some(row) = page.next() {
                 this.buffered -= 1;
+                if this.skip > 0 {
+                    this.skip -= 1;
+                    continue;
+                }
+                if let Some((direction, point)) = this.resume.as_mut() {
+                    point.rows += 1;
+                    if let (Some(_), Some(id)) = (direction, row.id()) {
+                        point.after = Some(id.into());
+                    }
+                }
                 return Poll::Ready(Some(Ok(row)));
             }
             this.buffer.pop_front();

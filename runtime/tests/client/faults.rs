@@ -103,8 +103,8 @@ async fn updates_and_write_batches_are_not_retried_but_reads_are() {
 
     emu.set_faults(faults_on("batch", FaultRates::default().drop_after(1.0)));
     let mut batch = client.batch();
-    batch.add(&titled("in a lost batch"));
-    let err = batch.send().await.unwrap_err();
+    let lost = batch.add(&titled("in a lost batch"));
+    let err = batch.send().await.unwrap().get(lost).unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
 
     // A batch of reads is repeated after the same failure; so is a direct read.
@@ -177,26 +177,40 @@ async fn updates_and_write_batches_are_not_retried_but_reads_are() {
 
 /// What the scripted server does with one request.
 #[derive(Clone)]
-enum Step {
+pub(crate) enum Step {
     /// Read the request, then close without answering.
     Drop,
     /// Read the request and never answer.
     Hang,
     /// Answer with a status, extra headers and a body.
     Answer(u16, Vec<(String, String)>, String),
+    /// Answer 200 with a chunked JSON body that never ends (`{"result":"xxxx...`).
+    Endless,
+    /// Wait, then do the step.
+    After(Duration, Box<Step>),
 }
 
-struct Script {
-    addr: String,
-    requests: Arc<Mutex<Vec<String>>>,
+pub(crate) struct Script {
+    pub(crate) addr: String,
+    pub(crate) requests: Arc<Mutex<Vec<String>>>,
 }
+
+/// What the scripted server answers a request, given its text (the first line
+/// `POST /path HTTP/1.1`, the headers and the body); `None`: 500 "script ended".
+pub(crate) type Handler = Arc<dyn Fn(&str) -> Option<Step> + Send + Sync>;
 
 /// A tiny HTTP server that plays `steps` in order (then answers 500) and records each
 /// request's first line.
-async fn scripted(steps: Vec<Step>) -> Script {
+pub(crate) async fn scripted(steps: Vec<Step>) -> Script {
+    let steps = Mutex::new(VecDeque::from(steps));
+    routed(Arc::new(move |_: &str| steps.lock().unwrap().pop_front())).await
+}
+
+/// A tiny HTTP server that answers each request as `handler` says and records each
+/// request's first line.
+pub(crate) async fn routed(handler: Handler) -> Script {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
-    let steps = Arc::new(Mutex::new(VecDeque::from(steps)));
     let requests = Arc::new(Mutex::new(Vec::new()));
     let log = requests.clone();
     tokio::spawn(async move {
@@ -204,19 +218,15 @@ async fn scripted(steps: Vec<Step>) -> Script {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            let steps = steps.clone();
+            let handler = handler.clone();
             let log = log.clone();
-            tokio::spawn(serve(socket, steps, log));
+            tokio::spawn(serve(socket, handler, log));
         }
     });
     Script { addr, requests }
 }
 
-async fn serve(
-    mut socket: TcpStream,
-    steps: Arc<Mutex<VecDeque<Step>>>,
-    log: Arc<Mutex<Vec<String>>>,
-) {
+async fn serve(mut socket: TcpStream, handler: Handler, log: Arc<Mutex<Vec<String>>>) {
     loop {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -244,11 +254,34 @@ async fn serve(
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
             }
         }
-        log.lock()
-            .unwrap()
-            .push(head.lines().next().unwrap_or("").to_owned());
-        let step = steps.lock().unwrap().pop_front();
+        let line = head.lines().next().unwrap_or("").to_owned();
+        log.lock().unwrap().push(line);
+        let mut step = handler(&String::from_utf8_lossy(&buf[..header_end + length]));
+        while let Some(Step::After(wait, then)) = step {
+            tokio::time::sleep(wait).await;
+            step = Some(*then);
+        }
         match step {
+            Some(Step::After(..)) => unreachable!(),
+            Some(Step::Endless) => {
+                let head = "HTTP/1.1 200 X\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut first = true;
+                loop {
+                    let data = if first {
+                        first = false;
+                        format!("{{\"result\":\"{}", "x".repeat(65_000))
+                    } else {
+                        "x".repeat(65_536)
+                    };
+                    let chunk = format!("{:x}\r\n{data}\r\n", data.len());
+                    if socket.write_all(chunk.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            }
             Some(Step::Drop) => return,
             Some(Step::Hang) => {
                 tokio::time::sleep(Duration::from_secs(30)).await;
@@ -279,7 +312,7 @@ async fn serve(
     }
 }
 
-fn json_answer(status: u16, body: serde_json::Value) -> Step {
+pub(crate) fn json_answer(status: u16, body: serde_json::Value) -> Step {
     Step::Answer(
         status,
         vec![("content-type".into(), "application/json".into())],
@@ -287,7 +320,7 @@ fn json_answer(status: u16, body: serde_json::Value) -> Step {
     )
 }
 
-fn script_client(script: &Script, retry: RetryPolicy) -> Client {
+pub(crate) fn script_client(script: &Script, retry: RetryPolicy) -> Client {
     Client::builder()
         .webhook(format!("{}/rest/1/scriptcode42/", script.addr))
         .plan(Plan::Unlimited)
@@ -466,11 +499,11 @@ async fn a_renamed_portal_is_followed_for_reads_and_reported_for_writes() {
     emu.shutdown().await;
 }
 
-fn rows(ids: std::ops::RangeInclusive<u64>) -> serde_json::Value {
+pub(crate) fn rows(ids: std::ops::RangeInclusive<u64>) -> serde_json::Value {
     serde_json::Value::Array(ids.map(|i| json!({"ID": i.to_string()})).collect())
 }
 
-fn batch_answer(result: serde_json::Value) -> Step {
+pub(crate) fn batch_answer(result: serde_json::Value) -> Step {
     json_answer(
         200,
         json!({"result": {"result": result, "result_error": [], "result_total": [],
@@ -543,14 +576,23 @@ async fn a_failed_later_chunk_keeps_the_results_of_the_chunks_that_ran() {
     }
     assert_eq!(results.failures(), 60);
 
-    // When the first request fails, nothing ran that the caller could lose: send() fails.
+    // When the first request fails, every command still has its outcome (issue 14: the old
+    // single `Err` said nothing per command): the first chunk's is unknown, the rest did not run.
     let script = scripted(vec![Step::Drop]).await;
     let client = script_client(&script, fast_retry());
     let mut batch = client.batch();
-    for i in 0..60 {
-        batch.add(&titled(&format!("deal {i}")));
+    let handles: Vec<_> = (0..60)
+        .map(|i| batch.add(&titled(&format!("deal {i}"))))
+        .collect();
+    let results = batch.send().await.expect("per-command outcomes");
+    for h in &handles[..50] {
+        let err = results.get(*h).unwrap_err();
+        assert!(err.is_outcome_unknown(), "{err}");
     }
-    let err = batch.send().await.unwrap_err();
-    assert!(err.is_outcome_unknown(), "{err}");
+    for h in &handles[50..] {
+        let err = results.get(*h).unwrap_err();
+        assert!(matches!(err, Error::NotExecuted { .. }), "{err}");
+    }
+    assert_eq!(results.failures(), 60);
     assert_eq!(script.requests.lock().unwrap().len(), 1);
 }

@@ -8,6 +8,7 @@ mod common;
 mod crud;
 mod export;
 mod faults;
+mod hostile;
 mod limits;
 mod list;
 mod oauth;
