@@ -7,6 +7,7 @@
 //! The webhook code is a secret: it never appears in errors or `Debug` output.
 
 use std::fmt;
+use std::io::Read as _;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -71,6 +72,34 @@ impl Webhook {
         self.base
             .join(method)
             .map_err(|_| FetchError::InvalidWebhook(format!("cannot build the URL of {method}")))
+    }
+
+    /// The webhook's secret code.
+    fn code(&self) -> Option<&str> {
+        let mut segments = self.base.path_segments()?;
+        segments.position(|s| s == "rest")?;
+        segments.nth(1).filter(|c| !c.is_empty())
+    }
+
+    /// `text` with the webhook code, in every form a server could echo it (as sent,
+    /// percent-encoded, JSON-escaped), replaced by `***`. Server text goes through here before
+    /// any message shows it, and before it is cut, so no part of the code survives a cut.
+    fn redact(&self, text: &str) -> String {
+        let Some(code) = self.code() else {
+            return text.to_owned();
+        };
+        let mut out = text.to_owned();
+        let decoded = url::form_urlencoded::parse(format!("c={code}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let encoded: String = url::form_urlencoded::byte_serialize(decoded.as_bytes()).collect();
+        for form in [code.to_owned(), decoded, encoded] {
+            if !form.is_empty() {
+                out = out.replace(&form, "***");
+            }
+        }
+        out
     }
 
     fn redacted(&self) -> String {
@@ -214,20 +243,45 @@ pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot
             ),
         });
     }
-    let text = response.text().map_err(unreachable)?;
-    let value: Value = serde_json::from_str(&text).map_err(|_| FetchError::NotFields {
+    let too_large = || FetchError::NotFields {
         status: status.as_u16(),
         reason: format!(
-            "not JSON (starts with {:?})",
-            text.chars().take(60).collect::<String>()
+            "the answer is larger than {} MiB, far more than any portal's field list; is the webhook URL that of a portal?",
+            MAX_ANSWER_BYTES >> 20
         ),
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES)
+    {
+        return Err(too_large());
+    }
+    // Read at most one byte past the cap: an endless answer is cut there, not buffered.
+    let mut body = Vec::new();
+    response
+        .take(MAX_ANSWER_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| FetchError::Unreachable {
+            host: webhook.host().to_owned(),
+            reason: format!("the answer broke off: {}", webhook.redact(&e.to_string())),
+        })?;
+    if body.len() as u64 > MAX_ANSWER_BYTES {
+        return Err(too_large());
+    }
+    // Whatever the server echoes back - into an error, a field title, anything that reaches a
+    // message or the snapshot file - loses the webhook code here, before anything is cut.
+    let text = webhook.redact(&String::from_utf8_lossy(&body));
+    let value: Value = serde_json::from_str(&text).map_err(|_| FetchError::NotFields {
+        status: status.as_u16(),
+        reason: format!("not JSON (starts with {:?})", cut(&text, 60)),
     })?;
     if let Some(code) = value.get("error").and_then(Value::as_str) {
+        let code = cut(code, 100);
         let description = value
             .get("error_description")
             .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
+            .map(|d| cut(d, 500))
+            .unwrap_or_default();
         let auth = matches!(
             code.to_ascii_uppercase().as_str(),
             "NO_AUTH_FOUND"
@@ -238,14 +292,11 @@ pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot
                 | "USER_ACCESS_ERROR"
         );
         return Err(if auth {
-            FetchError::Auth {
-                code: code.to_owned(),
-                description,
-            }
+            FetchError::Auth { code, description }
         } else {
             FetchError::Api {
                 status: status.as_u16(),
-                code: code.to_owned(),
+                code,
                 description,
             }
         });
@@ -264,8 +315,19 @@ pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot
     }
     Snapshot::from_value(value, entity).map_err(|e| FetchError::NotFields {
         status: status.as_u16(),
-        reason: e.to_string(),
+        reason: cut(&e.to_string(), 500),
     })
+}
+
+/// The largest answer read: a `crm.*.fields` answer of a 2,000-field portal is about 4 MB.
+const MAX_ANSWER_BYTES: u64 = 64 << 20;
+
+/// The first `max` characters of `text`, with `...` when it was longer.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -330,5 +392,71 @@ mod tests {
                 .contains("cannot reach the portal 127.0.0.1"),
             "{err}"
         );
+    }
+
+    /// A one-connection HTTP server on loopback that answers `head` then `body` (and, with
+    /// `endless`, keeps sending chunks until the client hangs up).
+    fn serve_once(head: &'static str, body: String, endless: bool) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+            let chunk = format!("{:x}\r\n{}\r\n", 1 << 20, "x".repeat(1 << 20));
+            while endless && stream.write_all(chunk.as_bytes()).is_ok() {}
+        });
+        format!("http://{addr}/rest/1/s3cr3tc0de/")
+    }
+
+    #[test]
+    fn server_text_is_redacted_before_it_is_cut() {
+        // The code echoed into an error description and straddling the 60-character cut of a
+        // body that is not JSON.
+        let json = r#"{"error":"ERROR_X","error_description":"bad key s3cr3tc0de in /rest/1/s3cr3tc0de/"}"#;
+        let url = serve_once(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+            json.to_owned(),
+            false,
+        );
+        let err = fetch_snapshot(&Webhook::parse(&url).unwrap(), &EntityInfo::deal()).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("s3cr3tc0de"), "{err}");
+        assert!(err.to_string().contains("bad key ***"), "{err}");
+        {
+            let html = format!("{}s3cr3tc0de and more", "<".repeat(55));
+            let url = serve_once(
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n",
+                html,
+                false,
+            );
+            let err =
+                fetch_snapshot(&Webhook::parse(&url).unwrap(), &EntityInfo::deal()).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("s3cr3") && !text.contains("c0de"), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_endless_answer_is_cut_at_the_cap() {
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+            String::new(),
+            true,
+        );
+        let err = fetch_snapshot(&Webhook::parse(&url).unwrap(), &EntityInfo::deal()).unwrap_err();
+        assert!(err.to_string().contains("larger than 64 MiB"), "{err}");
+        // A declared length above the cap is refused before reading.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 900000000\r\n\r\n",
+            String::new(),
+            false,
+        );
+        let err = fetch_snapshot(&Webhook::parse(&url).unwrap(), &EntityInfo::deal()).unwrap_err();
+        assert!(err.to_string().contains("larger than 64 MiB"), "{err}");
     }
 }
