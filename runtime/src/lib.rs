@@ -59,3 +59,8 @@ pub use bitrix_macros::bitrix_entity;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+// The compile-time guards of generated payloads, also named at the root (hidden) so that
+// compile errors print `ReadOnly<DATE_CREATE>`, not `bitrix_runtime::__private::ReadOnly<..>`.
+#[doc(hidden)]
+pub use __private::{Immutable, Provided, ReadOnly, Set};
