@@ -222,7 +222,7 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         diags.push(error(
             Origin::StructName,
             format!(
-                "the generated type `{taken}` would shadow the standard `{taken}` the generated code uses; name the struct like `Deal` or `PortalDeal`"
+                "the generated type `{taken}` would shadow the `{taken}` the generated code imports; name the struct like `Deal` or `PortalDeal`"
             ),
         ));
     }
@@ -421,9 +421,10 @@ fn suggest(snapshot: &Snapshot, code: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Names the marker module sees from the generated module (its header, `META`): a code equal to
-/// one of them gets a SCREAMING_SNAKE marker name instead.
+/// Names the marker and code modules see from the generated module (its header, `META`, the
+/// modules themselves): a code equal to one of them gets a SCREAMING_SNAKE marker name instead.
 const MARKER_RESERVED: &[&str] = &[
+    "__p",
     "codec",
     "types",
     "serde",
@@ -431,10 +432,8 @@ const MARKER_RESERVED: &[&str] = &[
     "Field",
     "Patch",
     "META",
-    "put",
-    "put_value",
-    "take",
     "f",
+    "m",
 ];
 
 fn marker_name(code: &str, ident: &str) -> String {
@@ -583,7 +582,13 @@ fn check_collisions(
                 f.code, f.ident
             )));
         }
-        if ["build", "builder", "new", "is_empty"].contains(&f.ident.as_str()) {
+        if f.ident.starts_with("__") {
+            diags.push(error(origin_of(&f.code), format!(
+                "field {} maps to `{}`; names starting with `__` are reserved for the generated code's own fields; rename it",
+                f.code, f.ident
+            )));
+        }
+        if ["build", "builder", "new", "is_empty", "with_slots"].contains(&f.ident.as_str()) {
             diags.push(error(origin_of(&f.code), format!(
                 "field {} maps to `{}`, which the generated payload types use as a method name; rename it, for example `rename({} = \"{}_value\")`",
                 f.code, f.ident, f.code, f.ident
@@ -631,6 +636,35 @@ mod tests {
                 .map(|v| v.0.clone())
                 .collect()),
             None => Err(diags),
+        }
+    }
+
+    #[test]
+    fn names_the_generated_code_uses_are_refused() {
+        for (name, expected) in [
+            ("__r0", "reserved for the generated code's own fields"),
+            (
+                "with_slots",
+                "the generated payload types use as a method name",
+            ),
+        ] {
+            let mut options = Options::new("Deal");
+            options.renames.field("UF_CRM_E", name);
+            let errors = variants(&options).unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.message.contains(expected)),
+                "{name}: {errors:?}"
+            );
+        }
+        for taken in ["Option", "Patch"] {
+            let (model, diags) = build(&enum_snapshot(), &Options::new(taken));
+            assert!(model.is_none());
+            assert!(
+                diags
+                    .iter()
+                    .any(|d| d.origin == Origin::StructName && d.message.contains("would shadow")),
+                "{taken}: {diags:?}"
+            );
         }
     }
 

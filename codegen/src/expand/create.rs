@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Cx, deprecated_attr, guards, ident, marker, see_docs, write_marker, write_ty};
+use super::{Cx, deprecated_attr, guards, ident, marker, see_docs, write_code, write_ty};
 use crate::model::FieldModel;
 
 /// (items of the private module, impls of the block beside the read model)
@@ -34,11 +34,11 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     });
     let ser_entries = fields.iter().map(|f| {
         let id = ident(&f.ident);
-        let marker = write_marker(f);
+        let code = write_code(f);
         if f.required_on_create() {
-            quote!(map.put_value::<#marker>(&self.#id)?;)
+            quote!(map.put_value(#code, &self.#id)?;)
         } else {
-            quote!(map.put::<#marker>(&self.#id)?;)
+            quote!(map.put(#code, &self.#id)?;)
         }
     });
     let serialize = super::read::serialize_impl(create, quote!(#(#ser_entries)*));
@@ -115,7 +115,10 @@ fn builder_items(
         ..
     } = c;
     let params: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("R{i}")).collect();
-    let slots: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("r{i}")).collect();
+    // `__r0`: no field's snake_case name starts with `__`, so the slots never meet a value field.
+    let slots: Vec<syn::Ident> = (0..required.len())
+        .map(|i| format_ident!("__r{i}"))
+        .collect();
     let defaults = required.iter().zip(&params).map(|(f, p)| {
         let m = marker(f);
         quote!(#p = #m)
@@ -140,8 +143,9 @@ fn builder_items(
         quote! {
             #docs
             #dep
-            pub fn #id(self, value: impl Into<#ty>) -> Self {
-                with(self, |b| b.#id = Some(value.into()))
+            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+                self.#id = Some(value.into());
+                self
             }
         }
     });

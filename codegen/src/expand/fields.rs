@@ -59,7 +59,7 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
             const ALL: &'static [Self] = &[#(Self::#all),*];
 
             fn meta(self) -> &'static __p::FieldMeta {
-                &<Self as __p::FieldTable>::META[self as usize]
+                &META[self as usize]
             }
 
             fn from_code(code: &str) -> Option<Self> {
@@ -74,10 +74,6 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
                 static SORTED: __p::OnceLock<Vec<(&'static str, #field_enum)>> = __p::OnceLock::new();
                 __p::sorted_fields(&SORTED)
             }
-        }
-
-        impl __p::FieldTable for #field_enum {
-            const META: &'static [__p::FieldMeta] = META;
         }
 
         /// The snapshot's descriptor of every field, in portal order.
@@ -150,41 +146,33 @@ fn consts(c: &Cx<'_>) -> TokenStream {
     }
 }
 
-/// `mod deal_fields`: one marker type per field, named by its code, implementing `FieldDef`
-/// (code and codec). Fields that show up in compile errors (read-only, immutable, required:
-/// the guards and the builder's typestate name them) get a struct of their own; the others an
-/// alias of `Def`, which reads the code from the metadata table.
+/// `mod deal_fields`: a marker type per field that compile errors name (read-only, immutable,
+/// required: the guards and the builder's typestate use them); and `mod f`: every field's
+/// code typed with its codec (`f::TITLE: Code<codec::Text>`), which the decoder and the
+/// serializers pass to the runtime's codec-generic helpers.
 fn markers(c: &Cx<'_>) -> TokenStream {
     let module = ident(&c.model.names.markers);
-    let Cx {
-        read, field_enum, ..
-    } = c;
-    let items = c.model.fields.iter().enumerate().map(|(i, f)| {
-        let t = ident(&f.marker);
-        let codec = read_codec(f);
-        if f.read_only || f.immutable || f.required_on_create() {
-            let code = &f.code;
-            let derive = if f.required_on_create() {
-                quote!(#[derive(Debug, Clone, Copy, Default)])
+    let read = &c.read;
+    let structs = c
+        .model
+        .fields
+        .iter()
+        .filter(|f| f.read_only || f.immutable || f.required_on_create())
+        .map(|f| {
+            let t = ident(&f.marker);
+            if f.required_on_create() {
+                quote!(#[derive(Debug, Clone, Copy, Default)] pub struct #t;)
             } else {
-                quote!()
-            };
-            quote! {
-                #derive
-                pub struct #t;
-                impl __p::FieldDef for #t {
-                    const CODE: &'static str = #code;
-                    type Codec = #codec;
-                }
+                quote!(pub struct #t;)
             }
-        } else {
-            let i = proc_macro2::Literal::usize_unsuffixed(i);
-            quote!(pub type #t = __p::Def<#field_enum, #codec, #i>;)
-        }
+        });
+    let codes = c.model.fields.iter().map(|f| {
+        let t = ident(&f.marker);
+        let code = &f.code;
+        let codec = read_codec(f);
+        quote!(pub const #t: __p::Code<#codec> = __p::Code::new(#code);)
     });
-    let doc = format!(
-        " One type per field of `{read}`: binds its code to its codec, names it in compile errors."
-    );
+    let doc = format!(" Types that name fields of `{read}` in compile errors.");
     // Named imports, not a glob: a glob import of the parent would make rustc print the enums
     // by their full path in compile errors (`__bitrix_deal::DealUfCrm..`).
     let enums = c
@@ -195,8 +183,12 @@ fn markers(c: &Cx<'_>) -> TokenStream {
     quote! {
         #[doc = #doc]
         pub mod #module {
-            use super::{__p, codec, types, #field_enum #(, #enums)*};
-            #(#items)*
+            #(#structs)*
+        }
+        /// Every field's code, typed with its codec.
+        pub mod f {
+            use super::{__p, codec, types #(, #enums)*};
+            #(#codes)*
         }
     }
 }

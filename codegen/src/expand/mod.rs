@@ -117,11 +117,11 @@ pub fn expand(model: &EntityModel, cx: &ExpandContext, warnings: &[Diagnostic]) 
         use ::core::result::Result::{self, Ok};
         use ::std::{collections::BTreeMap, string::String, vec::Vec};
         use #rt::__private::{self as __p, codec, serde, serde_json, types, Field, Patch};
-        use __p::{meta, with, PutExt as _, TakeExt as _};
+        use __p::{meta, PutExt as _, TakeExt as _};
         use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     };
     let allow = quote! {
-        #[allow(deprecated, dead_code, unused_imports, unreachable_code, non_camel_case_types, missing_docs, clippy::all, clippy::pedantic, clippy::nursery)]
+        #[allow(deprecated, dead_code, unused_imports, unreachable_code, non_camel_case_types, non_upper_case_globals, missing_docs, clippy::all, clippy::pedantic, clippy::nursery)]
     };
     quote! {
         #read_model
@@ -129,7 +129,7 @@ pub fn expand(model: &EntityModel, cx: &ExpandContext, warnings: &[Diagnostic]) 
         #allow
         mod #module {
             #header
-            use self::#markers as f;
+            use self::#markers as m;
             #(#module_items)*
         }
         #[allow(unused_imports)]
@@ -141,7 +141,7 @@ pub fn expand(model: &EntityModel, cx: &ExpandContext, warnings: &[Diagnostic]) 
         #allow
         const _: () = {
             #header
-            use #module::#markers as f;
+            use #module::{f, #markers as m};
             #(#block_items)*
         };
         #(#warnings)*
@@ -330,19 +330,25 @@ fn write_ty(f: &FieldModel) -> TokenStream {
     Paths::inner().value_ty(f, true)
 }
 
-/// The field's marker type (`f::TITLE`).
+/// The field's marker type (`m::DATE_CREATE`), for the fields compile errors name.
 fn marker(f: &FieldModel) -> TokenStream {
+    let m = ident(&f.marker);
+    quote!(m::#m)
+}
+
+/// The field's typed code (`f::TITLE`), as it is read.
+fn code(f: &FieldModel) -> TokenStream {
     let m = ident(&f.marker);
     quote!(f::#m)
 }
 
-/// The marker a written value goes through (files are written as uploads).
-fn write_marker(f: &FieldModel) -> TokenStream {
-    let m = marker(f);
+/// The field's typed code as it is written (files are written as uploads).
+fn write_code(f: &FieldModel) -> TokenStream {
+    let c = code(f);
     if matches!(f.mapping.element, ElementCodec::File) {
-        quote!(__p::Upload<#m>)
+        quote!(#c.upload())
     } else {
-        m
+        c
     }
 }
 

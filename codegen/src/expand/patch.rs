@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Cx, deprecated_attr, guards, ident, see_docs, write_marker, write_ty};
+use super::{Cx, deprecated_attr, guards, ident, see_docs, write_code, write_ty};
 use crate::model::FieldModel;
 
 /// (items of the private module, impls of the block beside the read model)
@@ -30,21 +30,23 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         quote! {
             #docs
             #dep
-            pub fn #id(self, value: impl Into<#ty>) -> Self {
-                with(self, |p| p.#id = Patch::Set(value.into()))
+            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+                self.#id = Patch::Set(value.into());
+                self
             }
             #[doc = #clear_doc]
             #dep
-            pub fn #clear(self) -> Self {
-                with(self, |p| p.#id = Patch::Clear)
+            pub fn #clear(mut self) -> Self {
+                self.#id = Patch::Clear;
+                self
             }
         }
     });
     let guards = guards(c, quote!(#patch), true);
     let entries = fields.iter().map(|f| {
         let id = ident(&f.ident);
-        let marker = write_marker(f);
-        quote!(visitor.entry::<#marker>(&self.#id)?;)
+        let code = write_code(f);
+        quote!(visitor.entry(#code, &self.#id)?;)
     });
     let doc = format!(
         " The update payload of [`{read}`](super::{read}) (`{}.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.",

@@ -4,7 +4,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Cx, Paths, deprecated_attr, ident, marker, md};
+use super::{Cx, Paths, code, deprecated_attr, ident, md};
 use crate::model::FieldModel;
 
 /// The impls of the block beside the read model.
@@ -123,8 +123,8 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
     let arms = c.model.fields.iter().map(|f| {
         let variant = ident(&f.variant);
         let id = ident(&f.ident);
-        let marker = marker(f);
-        quote!(#field_enum::#variant => self.#id = map.take::<#marker>()?,)
+        let code = code(f);
+        quote!(#field_enum::#variant => self.#id = map.take(#code)?,)
     });
     let expecting = format!(
         "a {} record (a JSON object of field codes)",
@@ -165,8 +165,8 @@ fn serialize(c: &Cx<'_>) -> TokenStream {
     let read = &c.read;
     let entries = c.model.fields.iter().map(|f| {
         let id = ident(&f.ident);
-        let marker = marker(f);
-        quote!(map.put::<#marker>(&self.#id)?;)
+        let code = code(f);
+        quote!(map.put(#code, &self.#id)?;)
     });
     serialize_impl(
         read,

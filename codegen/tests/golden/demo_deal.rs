@@ -232,6 +232,7 @@ pub struct Deal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -244,9 +245,9 @@ mod __bitrix_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::deal_fields as f;
+    use self::deal_fields as m;
     /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DealField {
@@ -495,7 +496,7 @@ mod __bitrix_deal {
             Self::UfCrm1721244701234,
         ];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -508,9 +509,6 @@ mod __bitrix_deal {
             static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
             __p::sorted_fields(&SORTED)
         }
-    }
-    impl __p::FieldTable for DealField {
-        const META: &'static [__p::FieldMeta] = META;
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
@@ -734,236 +732,225 @@ mod __bitrix_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Deal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Deal` in compile errors.
     pub mod deal_fields {
-        use super::{
-            __p, codec, types, DealField, DealUfCrm1721244590123, DealUfCrm1721244601234,
-        };
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
-        pub type TITLE = __p::Def<DealField, codec::Text, 1>;
-        pub type TYPE_ID = __p::Def<DealField, codec::Status, 2>;
         pub struct CATEGORY_ID;
-        impl __p::FieldDef for CATEGORY_ID {
-            const CODE: &'static str = "CATEGORY_ID";
-            type Codec = codec::Id<types::CategoryId>;
-        }
-        pub type STAGE_ID = __p::Def<DealField, codec::Status, 4>;
         pub struct PREVIOUS_STAGE_ID;
-        impl __p::FieldDef for PREVIOUS_STAGE_ID {
-            const CODE: &'static str = "PREVIOUS_STAGE_ID";
-            type Codec = codec::Status;
-        }
         pub struct STAGE_SEMANTIC_ID;
-        impl __p::FieldDef for STAGE_SEMANTIC_ID {
-            const CODE: &'static str = "STAGE_SEMANTIC_ID";
-            type Codec = codec::Text;
-        }
         pub struct IS_NEW;
-        impl __p::FieldDef for IS_NEW {
-            const CODE: &'static str = "IS_NEW";
-            type Codec = codec::YesNo;
-        }
-        pub type IS_RECURRING = __p::Def<DealField, codec::YesNo, 8>;
-        pub type IS_RETURN_CUSTOMER = __p::Def<DealField, codec::YesNo, 9>;
-        pub type IS_REPEATED_APPROACH = __p::Def<DealField, codec::YesNo, 10>;
-        pub type PROBABILITY = __p::Def<DealField, codec::Integer, 11>;
-        pub type CURRENCY_ID = __p::Def<DealField, codec::Currency, 12>;
-        pub type OPPORTUNITY = __p::Def<DealField, codec::Decimal, 13>;
-        pub type IS_MANUAL_OPPORTUNITY = __p::Def<DealField, codec::YesNo, 14>;
-        pub type TAX_VALUE = __p::Def<DealField, codec::Decimal, 15>;
-        pub type COMPANY_ID = __p::Def<DealField, codec::Id<types::CompanyId>, 16>;
-        pub type CONTACT_ID = __p::Def<DealField, codec::Id<types::ContactId>, 17>;
-        pub type CONTACT_IDS = __p::Def<
-            DealField,
-            codec::Multi<codec::Id<types::ContactId>>,
-            18,
-        >;
         pub struct QUOTE_ID;
-        impl __p::FieldDef for QUOTE_ID {
-            const CODE: &'static str = "QUOTE_ID";
-            type Codec = codec::Id<types::QuoteId>;
-        }
-        pub type BEGINDATE = __p::Def<DealField, codec::Date, 20>;
-        pub type CLOSEDATE = __p::Def<DealField, codec::Date, 21>;
-        pub type OPENED = __p::Def<DealField, codec::YesNo, 22>;
-        pub type CLOSED = __p::Def<DealField, codec::YesNo, 23>;
-        pub type COMMENTS = __p::Def<DealField, codec::Text, 24>;
-        pub type ASSIGNED_BY_ID = __p::Def<DealField, codec::Id<types::UserId>, 25>;
         pub struct CREATED_BY_ID;
-        impl __p::FieldDef for CREATED_BY_ID {
-            const CODE: &'static str = "CREATED_BY_ID";
-            type Codec = codec::Id<types::UserId>;
-        }
         pub struct MODIFY_BY_ID;
-        impl __p::FieldDef for MODIFY_BY_ID {
-            const CODE: &'static str = "MODIFY_BY_ID";
-            type Codec = codec::Id<types::UserId>;
-        }
         pub struct MOVED_BY_ID;
-        impl __p::FieldDef for MOVED_BY_ID {
-            const CODE: &'static str = "MOVED_BY_ID";
-            type Codec = codec::Id<types::UserId>;
-        }
         pub struct DATE_CREATE;
-        impl __p::FieldDef for DATE_CREATE {
-            const CODE: &'static str = "DATE_CREATE";
-            type Codec = codec::DateTime;
-        }
         pub struct DATE_MODIFY;
-        impl __p::FieldDef for DATE_MODIFY {
-            const CODE: &'static str = "DATE_MODIFY";
-            type Codec = codec::DateTime;
-        }
         pub struct MOVED_TIME;
-        impl __p::FieldDef for MOVED_TIME {
-            const CODE: &'static str = "MOVED_TIME";
-            type Codec = codec::DateTime;
-        }
-        pub type SOURCE_ID = __p::Def<DealField, codec::Status, 32>;
-        pub type SOURCE_DESCRIPTION = __p::Def<DealField, codec::Text, 33>;
         pub struct LEAD_ID;
-        impl __p::FieldDef for LEAD_ID {
-            const CODE: &'static str = "LEAD_ID";
-            type Codec = codec::Id<types::LeadId>;
-        }
-        pub type ADDITIONAL_INFO = __p::Def<DealField, codec::Text, 35>;
-        pub type LOCATION_ID = __p::Def<DealField, codec::Location, 36>;
-        pub type ORIGINATOR_ID = __p::Def<DealField, codec::Text, 37>;
-        pub type ORIGIN_ID = __p::Def<DealField, codec::Text, 38>;
-        pub type UTM_SOURCE = __p::Def<DealField, codec::Text, 39>;
-        pub type UTM_MEDIUM = __p::Def<DealField, codec::Text, 40>;
-        pub type UTM_CAMPAIGN = __p::Def<DealField, codec::Text, 41>;
-        pub type UTM_CONTENT = __p::Def<DealField, codec::Text, 42>;
-        pub type UTM_TERM = __p::Def<DealField, codec::Text, 43>;
         pub struct LAST_ACTIVITY_TIME;
-        impl __p::FieldDef for LAST_ACTIVITY_TIME {
-            const CODE: &'static str = "LAST_ACTIVITY_TIME";
-            type Codec = codec::DateTime;
-        }
         pub struct LAST_ACTIVITY_BY;
-        impl __p::FieldDef for LAST_ACTIVITY_BY {
-            const CODE: &'static str = "LAST_ACTIVITY_BY";
-            type Codec = codec::Id<types::UserId>;
-        }
-        pub type PARENT_ID_1220 = __p::Def<DealField, codec::Id<types::ItemId>, 46>;
-        pub type PARENT_ID_153 = __p::Def<DealField, codec::Id<types::ItemId>, 47>;
-        pub type UF_CRM_1721244482250 = __p::Def<DealField, codec::Text, 48>;
-        pub type UF_CRM_1721244500101 = __p::Def<
-            DealField,
-            codec::Multi<codec::Text>,
-            49,
-        >;
-        pub type UF_CRM_1721244512345 = __p::Def<DealField, codec::Integer, 50>;
-        pub type UF_CRM_1721244512346 = __p::Def<
-            DealField,
-            codec::Multi<codec::Integer>,
-            51,
-        >;
-        pub type UF_CRM_1721244523456 = __p::Def<DealField, codec::Decimal, 52>;
-        pub type UF_CRM_1721244523457 = __p::Def<
-            DealField,
-            codec::Multi<codec::Decimal>,
-            53,
-        >;
-        pub type UF_CRM_1721244534567 = __p::Def<DealField, codec::Boolean, 54>;
-        pub type UF_CRM_1721244545678 = __p::Def<DealField, codec::Date, 55>;
-        pub type UF_CRM_1721244545679 = __p::Def<
-            DealField,
-            codec::Multi<codec::Date>,
-            56,
-        >;
-        pub type UF_CRM_1721244556789 = __p::Def<DealField, codec::DateTime, 57>;
-        pub type UF_CRM_1721244556790 = __p::Def<
-            DealField,
-            codec::Multi<codec::DateTime>,
-            58,
-        >;
-        pub type UF_CRM_1721244567890 = __p::Def<DealField, codec::Money, 59>;
-        pub type UF_CRM_1721244567891 = __p::Def<
-            DealField,
-            codec::Multi<codec::Money>,
-            60,
-        >;
-        pub type UF_CRM_1721244578901 = __p::Def<DealField, codec::Text, 61>;
-        pub type UF_CRM_1721244578902 = __p::Def<
-            DealField,
-            codec::Multi<codec::Text>,
-            62,
-        >;
-        pub type UF_CRM_1721244589012 = __p::Def<DealField, codec::Address, 63>;
-        pub type UF_CRM_1721244589013 = __p::Def<
-            DealField,
-            codec::Multi<codec::Address>,
-            64,
-        >;
         #[derive(Debug, Clone, Copy, Default)]
         pub struct UF_CRM_1721244590123;
-        impl __p::FieldDef for UF_CRM_1721244590123 {
-            const CODE: &'static str = "UF_CRM_1721244590123";
-            type Codec = codec::Enum<DealUfCrm1721244590123>;
-        }
-        pub type UF_CRM_1721244601234 = __p::Def<
-            DealField,
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types, DealUfCrm1721244590123, DealUfCrm1721244601234};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
+        pub const TYPE_ID: __p::Code<codec::Status> = __p::Code::new("TYPE_ID");
+        pub const CATEGORY_ID: __p::Code<codec::Id<types::CategoryId>> = __p::Code::new(
+            "CATEGORY_ID",
+        );
+        pub const STAGE_ID: __p::Code<codec::Status> = __p::Code::new("STAGE_ID");
+        pub const PREVIOUS_STAGE_ID: __p::Code<codec::Status> = __p::Code::new(
+            "PREVIOUS_STAGE_ID",
+        );
+        pub const STAGE_SEMANTIC_ID: __p::Code<codec::Text> = __p::Code::new(
+            "STAGE_SEMANTIC_ID",
+        );
+        pub const IS_NEW: __p::Code<codec::YesNo> = __p::Code::new("IS_NEW");
+        pub const IS_RECURRING: __p::Code<codec::YesNo> = __p::Code::new("IS_RECURRING");
+        pub const IS_RETURN_CUSTOMER: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_RETURN_CUSTOMER",
+        );
+        pub const IS_REPEATED_APPROACH: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_REPEATED_APPROACH",
+        );
+        pub const PROBABILITY: __p::Code<codec::Integer> = __p::Code::new("PROBABILITY");
+        pub const CURRENCY_ID: __p::Code<codec::Currency> = __p::Code::new(
+            "CURRENCY_ID",
+        );
+        pub const OPPORTUNITY: __p::Code<codec::Decimal> = __p::Code::new("OPPORTUNITY");
+        pub const IS_MANUAL_OPPORTUNITY: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_MANUAL_OPPORTUNITY",
+        );
+        pub const TAX_VALUE: __p::Code<codec::Decimal> = __p::Code::new("TAX_VALUE");
+        pub const COMPANY_ID: __p::Code<codec::Id<types::CompanyId>> = __p::Code::new(
+            "COMPANY_ID",
+        );
+        pub const CONTACT_ID: __p::Code<codec::Id<types::ContactId>> = __p::Code::new(
+            "CONTACT_ID",
+        );
+        pub const CONTACT_IDS: __p::Code<codec::Multi<codec::Id<types::ContactId>>> = __p::Code::new(
+            "CONTACT_IDS",
+        );
+        pub const QUOTE_ID: __p::Code<codec::Id<types::QuoteId>> = __p::Code::new(
+            "QUOTE_ID",
+        );
+        pub const BEGINDATE: __p::Code<codec::Date> = __p::Code::new("BEGINDATE");
+        pub const CLOSEDATE: __p::Code<codec::Date> = __p::Code::new("CLOSEDATE");
+        pub const OPENED: __p::Code<codec::YesNo> = __p::Code::new("OPENED");
+        pub const CLOSED: __p::Code<codec::YesNo> = __p::Code::new("CLOSED");
+        pub const COMMENTS: __p::Code<codec::Text> = __p::Code::new("COMMENTS");
+        pub const ASSIGNED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "ASSIGNED_BY_ID",
+        );
+        pub const CREATED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "CREATED_BY_ID",
+        );
+        pub const MODIFY_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MODIFY_BY_ID",
+        );
+        pub const MOVED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MOVED_BY_ID",
+        );
+        pub const DATE_CREATE: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_CREATE",
+        );
+        pub const DATE_MODIFY: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_MODIFY",
+        );
+        pub const MOVED_TIME: __p::Code<codec::DateTime> = __p::Code::new("MOVED_TIME");
+        pub const SOURCE_ID: __p::Code<codec::Status> = __p::Code::new("SOURCE_ID");
+        pub const SOURCE_DESCRIPTION: __p::Code<codec::Text> = __p::Code::new(
+            "SOURCE_DESCRIPTION",
+        );
+        pub const LEAD_ID: __p::Code<codec::Id<types::LeadId>> = __p::Code::new(
+            "LEAD_ID",
+        );
+        pub const ADDITIONAL_INFO: __p::Code<codec::Text> = __p::Code::new(
+            "ADDITIONAL_INFO",
+        );
+        pub const LOCATION_ID: __p::Code<codec::Location> = __p::Code::new(
+            "LOCATION_ID",
+        );
+        pub const ORIGINATOR_ID: __p::Code<codec::Text> = __p::Code::new(
+            "ORIGINATOR_ID",
+        );
+        pub const ORIGIN_ID: __p::Code<codec::Text> = __p::Code::new("ORIGIN_ID");
+        pub const UTM_SOURCE: __p::Code<codec::Text> = __p::Code::new("UTM_SOURCE");
+        pub const UTM_MEDIUM: __p::Code<codec::Text> = __p::Code::new("UTM_MEDIUM");
+        pub const UTM_CAMPAIGN: __p::Code<codec::Text> = __p::Code::new("UTM_CAMPAIGN");
+        pub const UTM_CONTENT: __p::Code<codec::Text> = __p::Code::new("UTM_CONTENT");
+        pub const UTM_TERM: __p::Code<codec::Text> = __p::Code::new("UTM_TERM");
+        pub const LAST_ACTIVITY_TIME: __p::Code<codec::DateTime> = __p::Code::new(
+            "LAST_ACTIVITY_TIME",
+        );
+        pub const LAST_ACTIVITY_BY: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "LAST_ACTIVITY_BY",
+        );
+        pub const PARENT_ID_1220: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+            "PARENT_ID_1220",
+        );
+        pub const PARENT_ID_153: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+            "PARENT_ID_153",
+        );
+        pub const UF_CRM_1721244482250: __p::Code<codec::Text> = __p::Code::new(
+            "UF_CRM_1721244482250",
+        );
+        pub const UF_CRM_1721244500101: __p::Code<codec::Multi<codec::Text>> = __p::Code::new(
+            "UF_CRM_1721244500101",
+        );
+        pub const UF_CRM_1721244512345: __p::Code<codec::Integer> = __p::Code::new(
+            "UF_CRM_1721244512345",
+        );
+        pub const UF_CRM_1721244512346: __p::Code<codec::Multi<codec::Integer>> = __p::Code::new(
+            "UF_CRM_1721244512346",
+        );
+        pub const UF_CRM_1721244523456: __p::Code<codec::Decimal> = __p::Code::new(
+            "UF_CRM_1721244523456",
+        );
+        pub const UF_CRM_1721244523457: __p::Code<codec::Multi<codec::Decimal>> = __p::Code::new(
+            "UF_CRM_1721244523457",
+        );
+        pub const UF_CRM_1721244534567: __p::Code<codec::Boolean> = __p::Code::new(
+            "UF_CRM_1721244534567",
+        );
+        pub const UF_CRM_1721244545678: __p::Code<codec::Date> = __p::Code::new(
+            "UF_CRM_1721244545678",
+        );
+        pub const UF_CRM_1721244545679: __p::Code<codec::Multi<codec::Date>> = __p::Code::new(
+            "UF_CRM_1721244545679",
+        );
+        pub const UF_CRM_1721244556789: __p::Code<codec::DateTime> = __p::Code::new(
+            "UF_CRM_1721244556789",
+        );
+        pub const UF_CRM_1721244556790: __p::Code<codec::Multi<codec::DateTime>> = __p::Code::new(
+            "UF_CRM_1721244556790",
+        );
+        pub const UF_CRM_1721244567890: __p::Code<codec::Money> = __p::Code::new(
+            "UF_CRM_1721244567890",
+        );
+        pub const UF_CRM_1721244567891: __p::Code<codec::Multi<codec::Money>> = __p::Code::new(
+            "UF_CRM_1721244567891",
+        );
+        pub const UF_CRM_1721244578901: __p::Code<codec::Text> = __p::Code::new(
+            "UF_CRM_1721244578901",
+        );
+        pub const UF_CRM_1721244578902: __p::Code<codec::Multi<codec::Text>> = __p::Code::new(
+            "UF_CRM_1721244578902",
+        );
+        pub const UF_CRM_1721244589012: __p::Code<codec::Address> = __p::Code::new(
+            "UF_CRM_1721244589012",
+        );
+        pub const UF_CRM_1721244589013: __p::Code<codec::Multi<codec::Address>> = __p::Code::new(
+            "UF_CRM_1721244589013",
+        );
+        pub const UF_CRM_1721244590123: __p::Code<codec::Enum<DealUfCrm1721244590123>> = __p::Code::new(
+            "UF_CRM_1721244590123",
+        );
+        pub const UF_CRM_1721244601234: __p::Code<
             codec::Multi<codec::Enum<DealUfCrm1721244601234>>,
-            66,
-        >;
-        pub type UF_CRM_1721244612345 = __p::Def<DealField, codec::File, 67>;
-        pub type UF_CRM_1721244612346 = __p::Def<
-            DealField,
-            codec::Multi<codec::File>,
-            68,
-        >;
-        pub type UF_CRM_1721244634567 = __p::Def<
-            DealField,
-            codec::Id<types::UserId>,
-            69,
-        >;
-        pub type UF_CRM_1721244634568 = __p::Def<
-            DealField,
+        > = __p::Code::new("UF_CRM_1721244601234");
+        pub const UF_CRM_1721244612345: __p::Code<codec::File> = __p::Code::new(
+            "UF_CRM_1721244612345",
+        );
+        pub const UF_CRM_1721244612346: __p::Code<codec::Multi<codec::File>> = __p::Code::new(
+            "UF_CRM_1721244612346",
+        );
+        pub const UF_CRM_1721244634567: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "UF_CRM_1721244634567",
+        );
+        pub const UF_CRM_1721244634568: __p::Code<
             codec::Multi<codec::Id<types::UserId>>,
-            70,
-        >;
-        pub type UF_CRM_1721244656789 = __p::Def<DealField, codec::Status, 71>;
-        pub type UF_CRM_1721244656790 = __p::Def<
-            DealField,
-            codec::Multi<codec::Status>,
-            72,
-        >;
-        pub type UF_CRM_1721244667890 = __p::Def<
-            DealField,
-            codec::Id<types::IblockElementId>,
-            73,
-        >;
-        pub type UF_CRM_1721244667891 = __p::Def<
-            DealField,
+        > = __p::Code::new("UF_CRM_1721244634568");
+        pub const UF_CRM_1721244656789: __p::Code<codec::Status> = __p::Code::new(
+            "UF_CRM_1721244656789",
+        );
+        pub const UF_CRM_1721244656790: __p::Code<codec::Multi<codec::Status>> = __p::Code::new(
+            "UF_CRM_1721244656790",
+        );
+        pub const UF_CRM_1721244667890: __p::Code<codec::Id<types::IblockElementId>> = __p::Code::new(
+            "UF_CRM_1721244667890",
+        );
+        pub const UF_CRM_1721244667891: __p::Code<
             codec::Multi<codec::Id<types::IblockElementId>>,
-            74,
-        >;
-        pub type UF_CRM_1721244678901 = __p::Def<
-            DealField,
-            codec::Id<types::IblockSectionId>,
-            75,
-        >;
-        pub type UF_CRM_1721244678902 = __p::Def<
-            DealField,
+        > = __p::Code::new("UF_CRM_1721244667891");
+        pub const UF_CRM_1721244678901: __p::Code<codec::Id<types::IblockSectionId>> = __p::Code::new(
+            "UF_CRM_1721244678901",
+        );
+        pub const UF_CRM_1721244678902: __p::Code<
             codec::Multi<codec::Id<types::IblockSectionId>>,
-            76,
-        >;
-        pub type UF_CRM_1721244689012 = __p::Def<DealField, codec::CrmLink, 77>;
-        pub type UF_CRM_1721244689013 = __p::Def<
-            DealField,
-            codec::Multi<codec::CrmLink>,
-            78,
-        >;
-        pub type UF_CRM_1721244701234 = __p::Def<
-            DealField,
-            codec::Multi<codec::Json>,
-            79,
-        >;
+        > = __p::Code::new("UF_CRM_1721244678902");
+        pub const UF_CRM_1721244689012: __p::Code<codec::CrmLink> = __p::Code::new(
+            "UF_CRM_1721244689012",
+        );
+        pub const UF_CRM_1721244689013: __p::Code<codec::Multi<codec::CrmLink>> = __p::Code::new(
+            "UF_CRM_1721244689013",
+        );
+        pub const UF_CRM_1721244701234: __p::Code<codec::Multi<codec::Json>> = __p::Code::new(
+            "UF_CRM_1721244701234",
+        );
     }
     /// Items of the enumeration field `UF_CRM_1721244590123` (Канал продаж). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrm1721244590123::Other`].
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1232,72 +1219,72 @@ mod __bitrix_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::TITLE>(&self.title)?;
-            map.put::<f::TYPE_ID>(&self.type_id)?;
-            map.put::<f::CATEGORY_ID>(&self.category_id)?;
-            map.put::<f::STAGE_ID>(&self.stage_id)?;
-            map.put::<f::IS_RECURRING>(&self.is_recurring)?;
-            map.put::<f::IS_RETURN_CUSTOMER>(&self.is_return_customer)?;
-            map.put::<f::IS_REPEATED_APPROACH>(&self.is_repeated_approach)?;
-            map.put::<f::PROBABILITY>(&self.probability)?;
-            map.put::<f::CURRENCY_ID>(&self.currency_id)?;
-            map.put::<f::OPPORTUNITY>(&self.opportunity)?;
-            map.put::<f::IS_MANUAL_OPPORTUNITY>(&self.is_manual_opportunity)?;
-            map.put::<f::TAX_VALUE>(&self.tax_value)?;
-            map.put::<f::COMPANY_ID>(&self.company_id)?;
-            map.put::<f::CONTACT_ID>(&self.contact_id)?;
-            map.put::<f::CONTACT_IDS>(&self.contact_ids)?;
-            map.put::<f::BEGINDATE>(&self.begindate)?;
-            map.put::<f::CLOSEDATE>(&self.closedate)?;
-            map.put::<f::OPENED>(&self.opened)?;
-            map.put::<f::CLOSED>(&self.closed)?;
-            map.put::<f::COMMENTS>(&self.comments)?;
-            map.put::<f::ASSIGNED_BY_ID>(&self.assigned_by_id)?;
-            map.put::<f::SOURCE_ID>(&self.source_id)?;
-            map.put::<f::SOURCE_DESCRIPTION>(&self.source_description)?;
-            map.put::<f::ADDITIONAL_INFO>(&self.additional_info)?;
-            map.put::<f::LOCATION_ID>(&self.location_id)?;
-            map.put::<f::ORIGINATOR_ID>(&self.originator_id)?;
-            map.put::<f::ORIGIN_ID>(&self.origin_id)?;
-            map.put::<f::UTM_SOURCE>(&self.utm_source)?;
-            map.put::<f::UTM_MEDIUM>(&self.utm_medium)?;
-            map.put::<f::UTM_CAMPAIGN>(&self.utm_campaign)?;
-            map.put::<f::UTM_CONTENT>(&self.utm_content)?;
-            map.put::<f::UTM_TERM>(&self.utm_term)?;
-            map.put::<f::PARENT_ID_1220>(&self.parent_id_1220)?;
-            map.put::<f::PARENT_ID_153>(&self.parent_id_153)?;
-            map.put::<f::UF_CRM_1721244482250>(&self.uf_crm_1721244482250)?;
-            map.put::<f::UF_CRM_1721244500101>(&self.uf_crm_1721244500101)?;
-            map.put::<f::UF_CRM_1721244512345>(&self.uf_crm_1721244512345)?;
-            map.put::<f::UF_CRM_1721244512346>(&self.uf_crm_1721244512346)?;
-            map.put::<f::UF_CRM_1721244523456>(&self.uf_crm_1721244523456)?;
-            map.put::<f::UF_CRM_1721244523457>(&self.uf_crm_1721244523457)?;
-            map.put::<f::UF_CRM_1721244534567>(&self.uf_crm_1721244534567)?;
-            map.put::<f::UF_CRM_1721244545678>(&self.uf_crm_1721244545678)?;
-            map.put::<f::UF_CRM_1721244545679>(&self.uf_crm_1721244545679)?;
-            map.put::<f::UF_CRM_1721244556789>(&self.uf_crm_1721244556789)?;
-            map.put::<f::UF_CRM_1721244556790>(&self.uf_crm_1721244556790)?;
-            map.put::<f::UF_CRM_1721244567890>(&self.uf_crm_1721244567890)?;
-            map.put::<f::UF_CRM_1721244567891>(&self.uf_crm_1721244567891)?;
-            map.put::<f::UF_CRM_1721244578901>(&self.uf_crm_1721244578901)?;
-            map.put::<f::UF_CRM_1721244578902>(&self.uf_crm_1721244578902)?;
-            map.put::<f::UF_CRM_1721244589012>(&self.uf_crm_1721244589012)?;
-            map.put::<f::UF_CRM_1721244589013>(&self.uf_crm_1721244589013)?;
-            map.put_value::<f::UF_CRM_1721244590123>(&self.uf_crm_1721244590123)?;
-            map.put::<f::UF_CRM_1721244601234>(&self.uf_crm_1721244601234)?;
-            map.put::<__p::Upload<f::UF_CRM_1721244612345>>(&self.uf_crm_1721244612345)?;
-            map.put::<__p::Upload<f::UF_CRM_1721244612346>>(&self.uf_crm_1721244612346)?;
-            map.put::<f::UF_CRM_1721244634567>(&self.uf_crm_1721244634567)?;
-            map.put::<f::UF_CRM_1721244634568>(&self.uf_crm_1721244634568)?;
-            map.put::<f::UF_CRM_1721244656789>(&self.uf_crm_1721244656789)?;
-            map.put::<f::UF_CRM_1721244656790>(&self.uf_crm_1721244656790)?;
-            map.put::<f::UF_CRM_1721244667890>(&self.uf_crm_1721244667890)?;
-            map.put::<f::UF_CRM_1721244667891>(&self.uf_crm_1721244667891)?;
-            map.put::<f::UF_CRM_1721244678901>(&self.uf_crm_1721244678901)?;
-            map.put::<f::UF_CRM_1721244678902>(&self.uf_crm_1721244678902)?;
-            map.put::<f::UF_CRM_1721244689012>(&self.uf_crm_1721244689012)?;
-            map.put::<f::UF_CRM_1721244689013>(&self.uf_crm_1721244689013)?;
-            map.put::<f::UF_CRM_1721244701234>(&self.uf_crm_1721244701234)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::PARENT_ID_153, &self.parent_id_153)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            map.put(f::UF_CRM_1721244500101, &self.uf_crm_1721244500101)?;
+            map.put(f::UF_CRM_1721244512345, &self.uf_crm_1721244512345)?;
+            map.put(f::UF_CRM_1721244512346, &self.uf_crm_1721244512346)?;
+            map.put(f::UF_CRM_1721244523456, &self.uf_crm_1721244523456)?;
+            map.put(f::UF_CRM_1721244523457, &self.uf_crm_1721244523457)?;
+            map.put(f::UF_CRM_1721244534567, &self.uf_crm_1721244534567)?;
+            map.put(f::UF_CRM_1721244545678, &self.uf_crm_1721244545678)?;
+            map.put(f::UF_CRM_1721244545679, &self.uf_crm_1721244545679)?;
+            map.put(f::UF_CRM_1721244556789, &self.uf_crm_1721244556789)?;
+            map.put(f::UF_CRM_1721244556790, &self.uf_crm_1721244556790)?;
+            map.put(f::UF_CRM_1721244567890, &self.uf_crm_1721244567890)?;
+            map.put(f::UF_CRM_1721244567891, &self.uf_crm_1721244567891)?;
+            map.put(f::UF_CRM_1721244578901, &self.uf_crm_1721244578901)?;
+            map.put(f::UF_CRM_1721244578902, &self.uf_crm_1721244578902)?;
+            map.put(f::UF_CRM_1721244589012, &self.uf_crm_1721244589012)?;
+            map.put(f::UF_CRM_1721244589013, &self.uf_crm_1721244589013)?;
+            map.put_value(f::UF_CRM_1721244590123, &self.uf_crm_1721244590123)?;
+            map.put(f::UF_CRM_1721244601234, &self.uf_crm_1721244601234)?;
+            map.put(f::UF_CRM_1721244612345.upload(), &self.uf_crm_1721244612345)?;
+            map.put(f::UF_CRM_1721244612346.upload(), &self.uf_crm_1721244612346)?;
+            map.put(f::UF_CRM_1721244634567, &self.uf_crm_1721244634567)?;
+            map.put(f::UF_CRM_1721244634568, &self.uf_crm_1721244634568)?;
+            map.put(f::UF_CRM_1721244656789, &self.uf_crm_1721244656789)?;
+            map.put(f::UF_CRM_1721244656790, &self.uf_crm_1721244656790)?;
+            map.put(f::UF_CRM_1721244667890, &self.uf_crm_1721244667890)?;
+            map.put(f::UF_CRM_1721244667891, &self.uf_crm_1721244667891)?;
+            map.put(f::UF_CRM_1721244678901, &self.uf_crm_1721244678901)?;
+            map.put(f::UF_CRM_1721244678902, &self.uf_crm_1721244678902)?;
+            map.put(f::UF_CRM_1721244689012, &self.uf_crm_1721244689012)?;
+            map.put(f::UF_CRM_1721244689013, &self.uf_crm_1721244689013)?;
+            map.put(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
             __p::end(map)
         }
     }
@@ -1312,7 +1299,7 @@ mod __bitrix_deal {
     /// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
     #[derive(Debug, Clone, Default)]
     #[must_use = "call `.build()` to get the payload"]
-    pub struct NewDealBuilder<R0 = f::UF_CRM_1721244590123> {
+    pub struct NewDealBuilder<R0 = m::UF_CRM_1721244590123> {
         title: Option<String>,
         type_id: Option<types::StatusId>,
         category_id: Option<types::CategoryId>,
@@ -1378,7 +1365,7 @@ mod __bitrix_deal {
         uf_crm_1721244689012: Option<types::CrmLink>,
         uf_crm_1721244689013: Option<Vec<types::CrmLink>>,
         uf_crm_1721244701234: Option<Vec<serde_json::Value>>,
-        r0: R0,
+        __r0: R0,
     }
     impl NewDealBuilder {
         /// A builder with no field set.
@@ -1388,312 +1375,392 @@ mod __bitrix_deal {
     }
     impl<R0> NewDealBuilder<R0> {
         /// Sets `TITLE` (Название): see [`NewDeal::title`].
-        pub fn title(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.title = Some(value.into()))
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Some(value.into());
+            self
         }
         /// Sets `TYPE_ID` (Тип): see [`NewDeal::type_id`].
-        pub fn type_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.type_id = Some(value.into()))
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Some(value.into());
+            self
         }
         /// Sets `CATEGORY_ID` (Воронка): see [`NewDeal::category_id`].
-        pub fn category_id(self, value: impl Into<types::CategoryId>) -> Self {
-            with(self, |b| b.category_id = Some(value.into()))
+        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+            self.category_id = Some(value.into());
+            self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`NewDeal::stage_id`].
-        pub fn stage_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.stage_id = Some(value.into()))
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Some(value.into());
+            self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewDeal::is_recurring`].
-        pub fn is_recurring(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_recurring = Some(value.into()))
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Some(value.into());
+            self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewDeal::is_return_customer`].
-        pub fn is_return_customer(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_return_customer = Some(value.into()))
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Some(value.into());
+            self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewDeal::is_repeated_approach`].
-        pub fn is_repeated_approach(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_repeated_approach = Some(value.into()))
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Some(value.into());
+            self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`NewDeal::probability`].
-        pub fn probability(self, value: impl Into<i64>) -> Self {
-            with(self, |b| b.probability = Some(value.into()))
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Some(value.into());
+            self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`NewDeal::currency_id`].
-        pub fn currency_id(self, value: impl Into<types::CurrencyId>) -> Self {
-            with(self, |b| b.currency_id = Some(value.into()))
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Some(value.into());
+            self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`NewDeal::opportunity`].
-        pub fn opportunity(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |b| b.opportunity = Some(value.into()))
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Some(value.into());
+            self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewDeal::is_manual_opportunity`].
-        pub fn is_manual_opportunity(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_manual_opportunity = Some(value.into()))
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Some(value.into());
+            self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`NewDeal::tax_value`].
-        pub fn tax_value(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |b| b.tax_value = Some(value.into()))
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Some(value.into());
+            self
         }
         /// Sets `COMPANY_ID` (Компания): see [`NewDeal::company_id`].
-        pub fn company_id(self, value: impl Into<types::CompanyId>) -> Self {
-            with(self, |b| b.company_id = Some(value.into()))
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Some(value.into());
+            self
         }
         /// Sets `CONTACT_ID` (Контакт): see [`NewDeal::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(self, value: impl Into<types::ContactId>) -> Self {
-            with(self, |b| b.contact_id = Some(value.into()))
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Some(value.into());
+            self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
-        pub fn contact_ids(self, value: impl Into<Vec<types::ContactId>>) -> Self {
-            with(self, |b| b.contact_ids = Some(value.into()))
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Some(value.into());
+            self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`NewDeal::begindate`].
-        pub fn begindate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |b| b.begindate = Some(value.into()))
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Some(value.into());
+            self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`NewDeal::closedate`].
-        pub fn closedate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |b| b.closedate = Some(value.into()))
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Some(value.into());
+            self
         }
         /// Sets `OPENED` (Доступна для всех): see [`NewDeal::opened`].
-        pub fn opened(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.opened = Some(value.into()))
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Some(value.into());
+            self
         }
         /// Sets `CLOSED` (Закрыта): see [`NewDeal::closed`].
-        pub fn closed(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.closed = Some(value.into()))
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Some(value.into());
+            self
         }
         /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
-        pub fn comments(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.comments = Some(value.into()))
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Some(value.into());
+            self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewDeal::assigned_by_id`].
-        pub fn assigned_by_id(self, value: impl Into<types::UserId>) -> Self {
-            with(self, |b| b.assigned_by_id = Some(value.into()))
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Some(value.into());
+            self
         }
         /// Sets `SOURCE_ID` (Источник): see [`NewDeal::source_id`].
-        pub fn source_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.source_id = Some(value.into()))
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Some(value.into());
+            self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewDeal::source_description`].
-        pub fn source_description(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.source_description = Some(value.into()))
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Some(value.into());
+            self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewDeal::additional_info`].
-        pub fn additional_info(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.additional_info = Some(value.into()))
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Some(value.into());
+            self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`NewDeal::location_id`].
-        pub fn location_id(self, value: impl Into<types::LocationId>) -> Self {
-            with(self, |b| b.location_id = Some(value.into()))
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Some(value.into());
+            self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewDeal::originator_id`].
-        pub fn originator_id(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.originator_id = Some(value.into()))
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Some(value.into());
+            self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewDeal::origin_id`].
-        pub fn origin_id(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.origin_id = Some(value.into()))
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Some(value.into());
+            self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`NewDeal::utm_source`].
-        pub fn utm_source(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_source = Some(value.into()))
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Some(value.into());
+            self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewDeal::utm_medium`].
-        pub fn utm_medium(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_medium = Some(value.into()))
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Some(value.into());
+            self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewDeal::utm_campaign`].
-        pub fn utm_campaign(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_campaign = Some(value.into()))
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Some(value.into());
+            self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewDeal::utm_content`].
-        pub fn utm_content(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_content = Some(value.into()))
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Some(value.into());
+            self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewDeal::utm_term`].
-        pub fn utm_term(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_term = Some(value.into()))
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Some(value.into());
+            self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`NewDeal::parent_id_1220`].
-        pub fn parent_id_1220(self, value: impl Into<types::ItemId>) -> Self {
-            with(self, |b| b.parent_id_1220 = Some(value.into()))
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Some(value.into());
+            self
         }
         /// Sets `PARENT_ID_153` (Договоры): see [`NewDeal::parent_id_153`].
-        pub fn parent_id_153(self, value: impl Into<types::ItemId>) -> Self {
-            with(self, |b| b.parent_id_153 = Some(value.into()))
+        pub fn parent_id_153(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_153 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.uf_crm_1721244482250 = Some(value.into()))
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`NewDeal::uf_crm_1721244500101`].
-        pub fn uf_crm_1721244500101(self, value: impl Into<Vec<String>>) -> Self {
-            with(self, |b| b.uf_crm_1721244500101 = Some(value.into()))
+        pub fn uf_crm_1721244500101(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244500101 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244512345` (Количество мест): see [`NewDeal::uf_crm_1721244512345`].
-        pub fn uf_crm_1721244512345(self, value: impl Into<i64>) -> Self {
-            with(self, |b| b.uf_crm_1721244512345 = Some(value.into()))
+        pub fn uf_crm_1721244512345(mut self, value: impl Into<i64>) -> Self {
+            self.uf_crm_1721244512345 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`NewDeal::uf_crm_1721244512346`].
-        pub fn uf_crm_1721244512346(self, value: impl Into<Vec<i64>>) -> Self {
-            with(self, |b| b.uf_crm_1721244512346 = Some(value.into()))
+        pub fn uf_crm_1721244512346(mut self, value: impl Into<Vec<i64>>) -> Self {
+            self.uf_crm_1721244512346 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`NewDeal::uf_crm_1721244523456`].
-        pub fn uf_crm_1721244523456(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |b| b.uf_crm_1721244523456 = Some(value.into()))
+        pub fn uf_crm_1721244523456(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.uf_crm_1721244523456 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`NewDeal::uf_crm_1721244523457`].
         pub fn uf_crm_1721244523457(
-            self,
+            mut self,
             value: impl Into<Vec<types::Decimal>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244523457 = Some(value.into()))
+            self.uf_crm_1721244523457 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`NewDeal::uf_crm_1721244534567`].
-        pub fn uf_crm_1721244534567(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.uf_crm_1721244534567 = Some(value.into()))
+        pub fn uf_crm_1721244534567(mut self, value: impl Into<bool>) -> Self {
+            self.uf_crm_1721244534567 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`NewDeal::uf_crm_1721244545678`].
-        pub fn uf_crm_1721244545678(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |b| b.uf_crm_1721244545678 = Some(value.into()))
+        pub fn uf_crm_1721244545678(
+            mut self,
+            value: impl Into<types::NaiveDate>,
+        ) -> Self {
+            self.uf_crm_1721244545678 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`NewDeal::uf_crm_1721244545679`].
         pub fn uf_crm_1721244545679(
-            self,
+            mut self,
             value: impl Into<Vec<types::NaiveDate>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244545679 = Some(value.into()))
+            self.uf_crm_1721244545679 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244556789` (Время встречи): see [`NewDeal::uf_crm_1721244556789`].
         pub fn uf_crm_1721244556789(
-            self,
+            mut self,
             value: impl Into<types::DateTime<types::FixedOffset>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244556789 = Some(value.into()))
+            self.uf_crm_1721244556789 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244556790` (Напоминания): see [`NewDeal::uf_crm_1721244556790`].
         pub fn uf_crm_1721244556790(
-            self,
+            mut self,
             value: impl Into<Vec<types::DateTime<types::FixedOffset>>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244556790 = Some(value.into()))
+            self.uf_crm_1721244556790 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`NewDeal::uf_crm_1721244567890`].
-        pub fn uf_crm_1721244567890(self, value: impl Into<types::Money>) -> Self {
-            with(self, |b| b.uf_crm_1721244567890 = Some(value.into()))
+        pub fn uf_crm_1721244567890(mut self, value: impl Into<types::Money>) -> Self {
+            self.uf_crm_1721244567890 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244567891` (Платежи): see [`NewDeal::uf_crm_1721244567891`].
-        pub fn uf_crm_1721244567891(self, value: impl Into<Vec<types::Money>>) -> Self {
-            with(self, |b| b.uf_crm_1721244567891 = Some(value.into()))
+        pub fn uf_crm_1721244567891(
+            mut self,
+            value: impl Into<Vec<types::Money>>,
+        ) -> Self {
+            self.uf_crm_1721244567891 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`NewDeal::uf_crm_1721244578901`].
-        pub fn uf_crm_1721244578901(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.uf_crm_1721244578901 = Some(value.into()))
+        pub fn uf_crm_1721244578901(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244578901 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`NewDeal::uf_crm_1721244578902`].
-        pub fn uf_crm_1721244578902(self, value: impl Into<Vec<String>>) -> Self {
-            with(self, |b| b.uf_crm_1721244578902 = Some(value.into()))
+        pub fn uf_crm_1721244578902(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244578902 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`NewDeal::uf_crm_1721244589012`].
-        pub fn uf_crm_1721244589012(self, value: impl Into<types::Address>) -> Self {
-            with(self, |b| b.uf_crm_1721244589012 = Some(value.into()))
+        pub fn uf_crm_1721244589012(mut self, value: impl Into<types::Address>) -> Self {
+            self.uf_crm_1721244589012 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`NewDeal::uf_crm_1721244589013`].
         pub fn uf_crm_1721244589013(
-            self,
+            mut self,
             value: impl Into<Vec<types::Address>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244589013 = Some(value.into()))
+            self.uf_crm_1721244589013 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`NewDeal::uf_crm_1721244601234`].
         pub fn uf_crm_1721244601234(
-            self,
+            mut self,
             value: impl Into<Vec<DealUfCrm1721244601234>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244601234 = Some(value.into()))
+            self.uf_crm_1721244601234 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244612345` (Договор): see [`NewDeal::uf_crm_1721244612345`].
-        pub fn uf_crm_1721244612345(self, value: impl Into<types::FileUpload>) -> Self {
-            with(self, |b| b.uf_crm_1721244612345 = Some(value.into()))
+        pub fn uf_crm_1721244612345(
+            mut self,
+            value: impl Into<types::FileUpload>,
+        ) -> Self {
+            self.uf_crm_1721244612345 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`NewDeal::uf_crm_1721244612346`].
         pub fn uf_crm_1721244612346(
-            self,
+            mut self,
             value: impl Into<Vec<types::FileUpload>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244612346 = Some(value.into()))
+            self.uf_crm_1721244612346 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`NewDeal::uf_crm_1721244634567`].
-        pub fn uf_crm_1721244634567(self, value: impl Into<types::UserId>) -> Self {
-            with(self, |b| b.uf_crm_1721244634567 = Some(value.into()))
+        pub fn uf_crm_1721244634567(mut self, value: impl Into<types::UserId>) -> Self {
+            self.uf_crm_1721244634567 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`NewDeal::uf_crm_1721244634568`].
-        pub fn uf_crm_1721244634568(self, value: impl Into<Vec<types::UserId>>) -> Self {
-            with(self, |b| b.uf_crm_1721244634568 = Some(value.into()))
+        pub fn uf_crm_1721244634568(
+            mut self,
+            value: impl Into<Vec<types::UserId>>,
+        ) -> Self {
+            self.uf_crm_1721244634568 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`NewDeal::uf_crm_1721244656789`].
-        pub fn uf_crm_1721244656789(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.uf_crm_1721244656789 = Some(value.into()))
+        pub fn uf_crm_1721244656789(
+            mut self,
+            value: impl Into<types::StatusId>,
+        ) -> Self {
+            self.uf_crm_1721244656789 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`NewDeal::uf_crm_1721244656790`].
         pub fn uf_crm_1721244656790(
-            self,
+            mut self,
             value: impl Into<Vec<types::StatusId>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244656790 = Some(value.into()))
+            self.uf_crm_1721244656790 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244667890` (Основной товар): see [`NewDeal::uf_crm_1721244667890`].
         pub fn uf_crm_1721244667890(
-            self,
+            mut self,
             value: impl Into<types::IblockElementId>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244667890 = Some(value.into()))
+            self.uf_crm_1721244667890 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`NewDeal::uf_crm_1721244667891`].
         pub fn uf_crm_1721244667891(
-            self,
+            mut self,
             value: impl Into<Vec<types::IblockElementId>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244667891 = Some(value.into()))
+            self.uf_crm_1721244667891 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`NewDeal::uf_crm_1721244678901`].
         pub fn uf_crm_1721244678901(
-            self,
+            mut self,
             value: impl Into<types::IblockSectionId>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244678901 = Some(value.into()))
+            self.uf_crm_1721244678901 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`NewDeal::uf_crm_1721244678902`].
         pub fn uf_crm_1721244678902(
-            self,
+            mut self,
             value: impl Into<Vec<types::IblockSectionId>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244678902 = Some(value.into()))
+            self.uf_crm_1721244678902 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`NewDeal::uf_crm_1721244689012`].
-        pub fn uf_crm_1721244689012(self, value: impl Into<types::CrmLink>) -> Self {
-            with(self, |b| b.uf_crm_1721244689012 = Some(value.into()))
+        pub fn uf_crm_1721244689012(mut self, value: impl Into<types::CrmLink>) -> Self {
+            self.uf_crm_1721244689012 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`NewDeal::uf_crm_1721244689013`].
         pub fn uf_crm_1721244689013(
-            self,
+            mut self,
             value: impl Into<Vec<types::CrmLink>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244689013 = Some(value.into()))
+            self.uf_crm_1721244689013 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`NewDeal::uf_crm_1721244701234`].
         pub fn uf_crm_1721244701234(
-            self,
+            mut self,
             value: impl Into<Vec<serde_json::Value>>,
         ) -> Self {
-            with(self, |b| b.uf_crm_1721244701234 = Some(value.into()))
+            self.uf_crm_1721244701234 = Some(value.into());
+            self
         }
         fn with_slots<Q0>(self, slots: impl FnOnce(R0) -> (Q0,)) -> NewDealBuilder<Q0> {
-            let (r0,) = slots(self.r0);
+            let (__r0,) = slots(self.__r0);
             NewDealBuilder {
-                r0,
+                __r0,
                 title: self.title,
                 type_id: self.type_id,
                 category_id: self.category_id,
@@ -1767,7 +1834,7 @@ mod __bitrix_deal {
             R0: __p::Provided<DealUfCrm1721244590123>,
         {
             NewDeal {
-                uf_crm_1721244590123: __p::Provided::into_value(self.r0),
+                uf_crm_1721244590123: __p::Provided::into_value(self.__r0),
                 title: self.title,
                 type_id: self.type_id,
                 category_id: self.category_id,
@@ -1838,65 +1905,65 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl<R0> NewDealBuilder<R0> {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn previous_stage_id<V: __p::ReadOnly<f::PREVIOUS_STAGE_ID>>(
+        pub fn previous_stage_id<V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<f::STAGE_SEMANTIC_ID>>(
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<f::IS_NEW>>(self, value: V) -> Self {
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn quote_id<V: __p::ReadOnly<f::QUOTE_ID>>(self, value: V) -> Self {
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn created_by_id<V: __p::ReadOnly<f::CREATED_BY_ID>>(
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<f::MODIFY_BY_ID>>(self, value: V) -> Self {
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_by_id<V: __p::ReadOnly<f::MOVED_BY_ID>>(self, value: V) -> Self {
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<f::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_modify<V: __p::ReadOnly<f::DATE_MODIFY>>(self, value: V) -> Self {
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_time<V: __p::ReadOnly<f::MOVED_TIME>>(self, value: V) -> Self {
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn lead_id<V: __p::ReadOnly<f::LEAD_ID>>(self, value: V) -> Self {
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_time<V: __p::ReadOnly<f::LAST_ACTIVITY_TIME>>(
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<f::LAST_ACTIVITY_BY>>(
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
     }
-    impl NewDealBuilder<f::UF_CRM_1721244590123> {
+    impl NewDealBuilder<m::UF_CRM_1721244590123> {
         /// Sets the required field `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::uf_crm_1721244590123`].
         pub fn uf_crm_1721244590123(
             self,
@@ -2046,630 +2113,775 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`DealPatch::title`].
-        pub fn title(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.title = Patch::Set(value.into()))
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Patch::Set(value.into());
+            self
         }
         /// Clears `TITLE` (sends the empty value).
-        pub fn clear_title(self) -> Self {
-            with(self, |p| p.title = Patch::Clear)
+        pub fn clear_title(mut self) -> Self {
+            self.title = Patch::Clear;
+            self
         }
         /// Sets `TYPE_ID` (Тип): see [`DealPatch::type_id`].
-        pub fn type_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.type_id = Patch::Set(value.into()))
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Patch::Set(value.into());
+            self
         }
         /// Clears `TYPE_ID` (sends the empty value).
-        pub fn clear_type_id(self) -> Self {
-            with(self, |p| p.type_id = Patch::Clear)
+        pub fn clear_type_id(mut self) -> Self {
+            self.type_id = Patch::Clear;
+            self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`DealPatch::stage_id`].
-        pub fn stage_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.stage_id = Patch::Set(value.into()))
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Patch::Set(value.into());
+            self
         }
         /// Clears `STAGE_ID` (sends the empty value).
-        pub fn clear_stage_id(self) -> Self {
-            with(self, |p| p.stage_id = Patch::Clear)
+        pub fn clear_stage_id(mut self) -> Self {
+            self.stage_id = Patch::Clear;
+            self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`DealPatch::is_recurring`].
-        pub fn is_recurring(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_recurring = Patch::Set(value.into()))
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_RECURRING` (sends the empty value).
-        pub fn clear_is_recurring(self) -> Self {
-            with(self, |p| p.is_recurring = Patch::Clear)
+        pub fn clear_is_recurring(mut self) -> Self {
+            self.is_recurring = Patch::Clear;
+            self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`DealPatch::is_return_customer`].
-        pub fn is_return_customer(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_return_customer = Patch::Set(value.into()))
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_RETURN_CUSTOMER` (sends the empty value).
-        pub fn clear_is_return_customer(self) -> Self {
-            with(self, |p| p.is_return_customer = Patch::Clear)
+        pub fn clear_is_return_customer(mut self) -> Self {
+            self.is_return_customer = Patch::Clear;
+            self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`DealPatch::is_repeated_approach`].
-        pub fn is_repeated_approach(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_repeated_approach = Patch::Set(value.into()))
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_REPEATED_APPROACH` (sends the empty value).
-        pub fn clear_is_repeated_approach(self) -> Self {
-            with(self, |p| p.is_repeated_approach = Patch::Clear)
+        pub fn clear_is_repeated_approach(mut self) -> Self {
+            self.is_repeated_approach = Patch::Clear;
+            self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`DealPatch::probability`].
-        pub fn probability(self, value: impl Into<i64>) -> Self {
-            with(self, |p| p.probability = Patch::Set(value.into()))
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Patch::Set(value.into());
+            self
         }
         /// Clears `PROBABILITY` (sends the empty value).
-        pub fn clear_probability(self) -> Self {
-            with(self, |p| p.probability = Patch::Clear)
+        pub fn clear_probability(mut self) -> Self {
+            self.probability = Patch::Clear;
+            self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`DealPatch::currency_id`].
-        pub fn currency_id(self, value: impl Into<types::CurrencyId>) -> Self {
-            with(self, |p| p.currency_id = Patch::Set(value.into()))
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Patch::Set(value.into());
+            self
         }
         /// Clears `CURRENCY_ID` (sends the empty value).
-        pub fn clear_currency_id(self) -> Self {
-            with(self, |p| p.currency_id = Patch::Clear)
+        pub fn clear_currency_id(mut self) -> Self {
+            self.currency_id = Patch::Clear;
+            self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`DealPatch::opportunity`].
-        pub fn opportunity(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |p| p.opportunity = Patch::Set(value.into()))
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Patch::Set(value.into());
+            self
         }
         /// Clears `OPPORTUNITY` (sends the empty value).
-        pub fn clear_opportunity(self) -> Self {
-            with(self, |p| p.opportunity = Patch::Clear)
+        pub fn clear_opportunity(mut self) -> Self {
+            self.opportunity = Patch::Clear;
+            self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`DealPatch::is_manual_opportunity`].
-        pub fn is_manual_opportunity(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_manual_opportunity = Patch::Set(value.into()))
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_MANUAL_OPPORTUNITY` (sends the empty value).
-        pub fn clear_is_manual_opportunity(self) -> Self {
-            with(self, |p| p.is_manual_opportunity = Patch::Clear)
+        pub fn clear_is_manual_opportunity(mut self) -> Self {
+            self.is_manual_opportunity = Patch::Clear;
+            self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`DealPatch::tax_value`].
-        pub fn tax_value(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |p| p.tax_value = Patch::Set(value.into()))
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Patch::Set(value.into());
+            self
         }
         /// Clears `TAX_VALUE` (sends the empty value).
-        pub fn clear_tax_value(self) -> Self {
-            with(self, |p| p.tax_value = Patch::Clear)
+        pub fn clear_tax_value(mut self) -> Self {
+            self.tax_value = Patch::Clear;
+            self
         }
         /// Sets `COMPANY_ID` (Компания): see [`DealPatch::company_id`].
-        pub fn company_id(self, value: impl Into<types::CompanyId>) -> Self {
-            with(self, |p| p.company_id = Patch::Set(value.into()))
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Patch::Set(value.into());
+            self
         }
         /// Clears `COMPANY_ID` (sends the empty value).
-        pub fn clear_company_id(self) -> Self {
-            with(self, |p| p.company_id = Patch::Clear)
+        pub fn clear_company_id(mut self) -> Self {
+            self.company_id = Patch::Clear;
+            self
         }
         /// Sets `CONTACT_ID` (Контакт): see [`DealPatch::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(self, value: impl Into<types::ContactId>) -> Self {
-            with(self, |p| p.contact_id = Patch::Set(value.into()))
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Patch::Set(value.into());
+            self
         }
         /// Clears `CONTACT_ID` (sends the empty value).
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn clear_contact_id(self) -> Self {
-            with(self, |p| p.contact_id = Patch::Clear)
+        pub fn clear_contact_id(mut self) -> Self {
+            self.contact_id = Patch::Clear;
+            self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
-        pub fn contact_ids(self, value: impl Into<Vec<types::ContactId>>) -> Self {
-            with(self, |p| p.contact_ids = Patch::Set(value.into()))
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Patch::Set(value.into());
+            self
         }
         /// Clears `CONTACT_IDS` (sends the empty value).
-        pub fn clear_contact_ids(self) -> Self {
-            with(self, |p| p.contact_ids = Patch::Clear)
+        pub fn clear_contact_ids(mut self) -> Self {
+            self.contact_ids = Patch::Clear;
+            self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`DealPatch::begindate`].
-        pub fn begindate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |p| p.begindate = Patch::Set(value.into()))
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Patch::Set(value.into());
+            self
         }
         /// Clears `BEGINDATE` (sends the empty value).
-        pub fn clear_begindate(self) -> Self {
-            with(self, |p| p.begindate = Patch::Clear)
+        pub fn clear_begindate(mut self) -> Self {
+            self.begindate = Patch::Clear;
+            self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`DealPatch::closedate`].
-        pub fn closedate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |p| p.closedate = Patch::Set(value.into()))
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Patch::Set(value.into());
+            self
         }
         /// Clears `CLOSEDATE` (sends the empty value).
-        pub fn clear_closedate(self) -> Self {
-            with(self, |p| p.closedate = Patch::Clear)
+        pub fn clear_closedate(mut self) -> Self {
+            self.closedate = Patch::Clear;
+            self
         }
         /// Sets `OPENED` (Доступна для всех): see [`DealPatch::opened`].
-        pub fn opened(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.opened = Patch::Set(value.into()))
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Patch::Set(value.into());
+            self
         }
         /// Clears `OPENED` (sends the empty value).
-        pub fn clear_opened(self) -> Self {
-            with(self, |p| p.opened = Patch::Clear)
+        pub fn clear_opened(mut self) -> Self {
+            self.opened = Patch::Clear;
+            self
         }
         /// Sets `CLOSED` (Закрыта): see [`DealPatch::closed`].
-        pub fn closed(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.closed = Patch::Set(value.into()))
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Patch::Set(value.into());
+            self
         }
         /// Clears `CLOSED` (sends the empty value).
-        pub fn clear_closed(self) -> Self {
-            with(self, |p| p.closed = Patch::Clear)
+        pub fn clear_closed(mut self) -> Self {
+            self.closed = Patch::Clear;
+            self
         }
         /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
-        pub fn comments(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.comments = Patch::Set(value.into()))
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Patch::Set(value.into());
+            self
         }
         /// Clears `COMMENTS` (sends the empty value).
-        pub fn clear_comments(self) -> Self {
-            with(self, |p| p.comments = Patch::Clear)
+        pub fn clear_comments(mut self) -> Self {
+            self.comments = Patch::Clear;
+            self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`DealPatch::assigned_by_id`].
-        pub fn assigned_by_id(self, value: impl Into<types::UserId>) -> Self {
-            with(self, |p| p.assigned_by_id = Patch::Set(value.into()))
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Patch::Set(value.into());
+            self
         }
         /// Clears `ASSIGNED_BY_ID` (sends the empty value).
-        pub fn clear_assigned_by_id(self) -> Self {
-            with(self, |p| p.assigned_by_id = Patch::Clear)
+        pub fn clear_assigned_by_id(mut self) -> Self {
+            self.assigned_by_id = Patch::Clear;
+            self
         }
         /// Sets `SOURCE_ID` (Источник): see [`DealPatch::source_id`].
-        pub fn source_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.source_id = Patch::Set(value.into()))
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Patch::Set(value.into());
+            self
         }
         /// Clears `SOURCE_ID` (sends the empty value).
-        pub fn clear_source_id(self) -> Self {
-            with(self, |p| p.source_id = Patch::Clear)
+        pub fn clear_source_id(mut self) -> Self {
+            self.source_id = Patch::Clear;
+            self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`DealPatch::source_description`].
-        pub fn source_description(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.source_description = Patch::Set(value.into()))
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Patch::Set(value.into());
+            self
         }
         /// Clears `SOURCE_DESCRIPTION` (sends the empty value).
-        pub fn clear_source_description(self) -> Self {
-            with(self, |p| p.source_description = Patch::Clear)
+        pub fn clear_source_description(mut self) -> Self {
+            self.source_description = Patch::Clear;
+            self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`DealPatch::additional_info`].
-        pub fn additional_info(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.additional_info = Patch::Set(value.into()))
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Patch::Set(value.into());
+            self
         }
         /// Clears `ADDITIONAL_INFO` (sends the empty value).
-        pub fn clear_additional_info(self) -> Self {
-            with(self, |p| p.additional_info = Patch::Clear)
+        pub fn clear_additional_info(mut self) -> Self {
+            self.additional_info = Patch::Clear;
+            self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`DealPatch::location_id`].
-        pub fn location_id(self, value: impl Into<types::LocationId>) -> Self {
-            with(self, |p| p.location_id = Patch::Set(value.into()))
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Patch::Set(value.into());
+            self
         }
         /// Clears `LOCATION_ID` (sends the empty value).
-        pub fn clear_location_id(self) -> Self {
-            with(self, |p| p.location_id = Patch::Clear)
+        pub fn clear_location_id(mut self) -> Self {
+            self.location_id = Patch::Clear;
+            self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`DealPatch::originator_id`].
-        pub fn originator_id(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.originator_id = Patch::Set(value.into()))
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Patch::Set(value.into());
+            self
         }
         /// Clears `ORIGINATOR_ID` (sends the empty value).
-        pub fn clear_originator_id(self) -> Self {
-            with(self, |p| p.originator_id = Patch::Clear)
+        pub fn clear_originator_id(mut self) -> Self {
+            self.originator_id = Patch::Clear;
+            self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`DealPatch::origin_id`].
-        pub fn origin_id(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.origin_id = Patch::Set(value.into()))
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Patch::Set(value.into());
+            self
         }
         /// Clears `ORIGIN_ID` (sends the empty value).
-        pub fn clear_origin_id(self) -> Self {
-            with(self, |p| p.origin_id = Patch::Clear)
+        pub fn clear_origin_id(mut self) -> Self {
+            self.origin_id = Patch::Clear;
+            self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`DealPatch::utm_source`].
-        pub fn utm_source(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_source = Patch::Set(value.into()))
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_SOURCE` (sends the empty value).
-        pub fn clear_utm_source(self) -> Self {
-            with(self, |p| p.utm_source = Patch::Clear)
+        pub fn clear_utm_source(mut self) -> Self {
+            self.utm_source = Patch::Clear;
+            self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`DealPatch::utm_medium`].
-        pub fn utm_medium(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_medium = Patch::Set(value.into()))
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_MEDIUM` (sends the empty value).
-        pub fn clear_utm_medium(self) -> Self {
-            with(self, |p| p.utm_medium = Patch::Clear)
+        pub fn clear_utm_medium(mut self) -> Self {
+            self.utm_medium = Patch::Clear;
+            self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`DealPatch::utm_campaign`].
-        pub fn utm_campaign(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_campaign = Patch::Set(value.into()))
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_CAMPAIGN` (sends the empty value).
-        pub fn clear_utm_campaign(self) -> Self {
-            with(self, |p| p.utm_campaign = Patch::Clear)
+        pub fn clear_utm_campaign(mut self) -> Self {
+            self.utm_campaign = Patch::Clear;
+            self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`DealPatch::utm_content`].
-        pub fn utm_content(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_content = Patch::Set(value.into()))
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_CONTENT` (sends the empty value).
-        pub fn clear_utm_content(self) -> Self {
-            with(self, |p| p.utm_content = Patch::Clear)
+        pub fn clear_utm_content(mut self) -> Self {
+            self.utm_content = Patch::Clear;
+            self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`DealPatch::utm_term`].
-        pub fn utm_term(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_term = Patch::Set(value.into()))
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_TERM` (sends the empty value).
-        pub fn clear_utm_term(self) -> Self {
-            with(self, |p| p.utm_term = Patch::Clear)
+        pub fn clear_utm_term(mut self) -> Self {
+            self.utm_term = Patch::Clear;
+            self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`DealPatch::parent_id_1220`].
-        pub fn parent_id_1220(self, value: impl Into<types::ItemId>) -> Self {
-            with(self, |p| p.parent_id_1220 = Patch::Set(value.into()))
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Patch::Set(value.into());
+            self
         }
         /// Clears `PARENT_ID_1220` (sends the empty value).
-        pub fn clear_parent_id_1220(self) -> Self {
-            with(self, |p| p.parent_id_1220 = Patch::Clear)
+        pub fn clear_parent_id_1220(mut self) -> Self {
+            self.parent_id_1220 = Patch::Clear;
+            self
         }
         /// Sets `PARENT_ID_153` (Договоры): see [`DealPatch::parent_id_153`].
-        pub fn parent_id_153(self, value: impl Into<types::ItemId>) -> Self {
-            with(self, |p| p.parent_id_153 = Patch::Set(value.into()))
+        pub fn parent_id_153(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_153 = Patch::Set(value.into());
+            self
         }
         /// Clears `PARENT_ID_153` (sends the empty value).
-        pub fn clear_parent_id_153(self) -> Self {
-            with(self, |p| p.parent_id_153 = Patch::Clear)
+        pub fn clear_parent_id_153(mut self) -> Self {
+            self.parent_id_153 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.uf_crm_1721244482250 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244482250` (sends the empty value).
-        pub fn clear_uf_crm_1721244482250(self) -> Self {
-            with(self, |p| p.uf_crm_1721244482250 = Patch::Clear)
+        pub fn clear_uf_crm_1721244482250(mut self) -> Self {
+            self.uf_crm_1721244482250 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`DealPatch::uf_crm_1721244500101`].
-        pub fn uf_crm_1721244500101(self, value: impl Into<Vec<String>>) -> Self {
-            with(self, |p| p.uf_crm_1721244500101 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244500101(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244500101 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244500101` (sends the empty value).
-        pub fn clear_uf_crm_1721244500101(self) -> Self {
-            with(self, |p| p.uf_crm_1721244500101 = Patch::Clear)
+        pub fn clear_uf_crm_1721244500101(mut self) -> Self {
+            self.uf_crm_1721244500101 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244512345` (Количество мест): see [`DealPatch::uf_crm_1721244512345`].
-        pub fn uf_crm_1721244512345(self, value: impl Into<i64>) -> Self {
-            with(self, |p| p.uf_crm_1721244512345 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244512345(mut self, value: impl Into<i64>) -> Self {
+            self.uf_crm_1721244512345 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244512345` (sends the empty value).
-        pub fn clear_uf_crm_1721244512345(self) -> Self {
-            with(self, |p| p.uf_crm_1721244512345 = Patch::Clear)
+        pub fn clear_uf_crm_1721244512345(mut self) -> Self {
+            self.uf_crm_1721244512345 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`DealPatch::uf_crm_1721244512346`].
-        pub fn uf_crm_1721244512346(self, value: impl Into<Vec<i64>>) -> Self {
-            with(self, |p| p.uf_crm_1721244512346 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244512346(mut self, value: impl Into<Vec<i64>>) -> Self {
+            self.uf_crm_1721244512346 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244512346` (sends the empty value).
-        pub fn clear_uf_crm_1721244512346(self) -> Self {
-            with(self, |p| p.uf_crm_1721244512346 = Patch::Clear)
+        pub fn clear_uf_crm_1721244512346(mut self) -> Self {
+            self.uf_crm_1721244512346 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`DealPatch::uf_crm_1721244523456`].
-        pub fn uf_crm_1721244523456(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |p| p.uf_crm_1721244523456 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244523456(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.uf_crm_1721244523456 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244523456` (sends the empty value).
-        pub fn clear_uf_crm_1721244523456(self) -> Self {
-            with(self, |p| p.uf_crm_1721244523456 = Patch::Clear)
+        pub fn clear_uf_crm_1721244523456(mut self) -> Self {
+            self.uf_crm_1721244523456 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`DealPatch::uf_crm_1721244523457`].
         pub fn uf_crm_1721244523457(
-            self,
+            mut self,
             value: impl Into<Vec<types::Decimal>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244523457 = Patch::Set(value.into()))
+            self.uf_crm_1721244523457 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244523457` (sends the empty value).
-        pub fn clear_uf_crm_1721244523457(self) -> Self {
-            with(self, |p| p.uf_crm_1721244523457 = Patch::Clear)
+        pub fn clear_uf_crm_1721244523457(mut self) -> Self {
+            self.uf_crm_1721244523457 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`DealPatch::uf_crm_1721244534567`].
-        pub fn uf_crm_1721244534567(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.uf_crm_1721244534567 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244534567(mut self, value: impl Into<bool>) -> Self {
+            self.uf_crm_1721244534567 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244534567` (sends the empty value).
-        pub fn clear_uf_crm_1721244534567(self) -> Self {
-            with(self, |p| p.uf_crm_1721244534567 = Patch::Clear)
+        pub fn clear_uf_crm_1721244534567(mut self) -> Self {
+            self.uf_crm_1721244534567 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`DealPatch::uf_crm_1721244545678`].
-        pub fn uf_crm_1721244545678(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |p| p.uf_crm_1721244545678 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244545678(
+            mut self,
+            value: impl Into<types::NaiveDate>,
+        ) -> Self {
+            self.uf_crm_1721244545678 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244545678` (sends the empty value).
-        pub fn clear_uf_crm_1721244545678(self) -> Self {
-            with(self, |p| p.uf_crm_1721244545678 = Patch::Clear)
+        pub fn clear_uf_crm_1721244545678(mut self) -> Self {
+            self.uf_crm_1721244545678 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`DealPatch::uf_crm_1721244545679`].
         pub fn uf_crm_1721244545679(
-            self,
+            mut self,
             value: impl Into<Vec<types::NaiveDate>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244545679 = Patch::Set(value.into()))
+            self.uf_crm_1721244545679 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244545679` (sends the empty value).
-        pub fn clear_uf_crm_1721244545679(self) -> Self {
-            with(self, |p| p.uf_crm_1721244545679 = Patch::Clear)
+        pub fn clear_uf_crm_1721244545679(mut self) -> Self {
+            self.uf_crm_1721244545679 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244556789` (Время встречи): see [`DealPatch::uf_crm_1721244556789`].
         pub fn uf_crm_1721244556789(
-            self,
+            mut self,
             value: impl Into<types::DateTime<types::FixedOffset>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244556789 = Patch::Set(value.into()))
+            self.uf_crm_1721244556789 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244556789` (sends the empty value).
-        pub fn clear_uf_crm_1721244556789(self) -> Self {
-            with(self, |p| p.uf_crm_1721244556789 = Patch::Clear)
+        pub fn clear_uf_crm_1721244556789(mut self) -> Self {
+            self.uf_crm_1721244556789 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244556790` (Напоминания): see [`DealPatch::uf_crm_1721244556790`].
         pub fn uf_crm_1721244556790(
-            self,
+            mut self,
             value: impl Into<Vec<types::DateTime<types::FixedOffset>>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244556790 = Patch::Set(value.into()))
+            self.uf_crm_1721244556790 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244556790` (sends the empty value).
-        pub fn clear_uf_crm_1721244556790(self) -> Self {
-            with(self, |p| p.uf_crm_1721244556790 = Patch::Clear)
+        pub fn clear_uf_crm_1721244556790(mut self) -> Self {
+            self.uf_crm_1721244556790 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`DealPatch::uf_crm_1721244567890`].
-        pub fn uf_crm_1721244567890(self, value: impl Into<types::Money>) -> Self {
-            with(self, |p| p.uf_crm_1721244567890 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244567890(mut self, value: impl Into<types::Money>) -> Self {
+            self.uf_crm_1721244567890 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244567890` (sends the empty value).
-        pub fn clear_uf_crm_1721244567890(self) -> Self {
-            with(self, |p| p.uf_crm_1721244567890 = Patch::Clear)
+        pub fn clear_uf_crm_1721244567890(mut self) -> Self {
+            self.uf_crm_1721244567890 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244567891` (Платежи): see [`DealPatch::uf_crm_1721244567891`].
-        pub fn uf_crm_1721244567891(self, value: impl Into<Vec<types::Money>>) -> Self {
-            with(self, |p| p.uf_crm_1721244567891 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244567891(
+            mut self,
+            value: impl Into<Vec<types::Money>>,
+        ) -> Self {
+            self.uf_crm_1721244567891 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244567891` (sends the empty value).
-        pub fn clear_uf_crm_1721244567891(self) -> Self {
-            with(self, |p| p.uf_crm_1721244567891 = Patch::Clear)
+        pub fn clear_uf_crm_1721244567891(mut self) -> Self {
+            self.uf_crm_1721244567891 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`DealPatch::uf_crm_1721244578901`].
-        pub fn uf_crm_1721244578901(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.uf_crm_1721244578901 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244578901(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244578901 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244578901` (sends the empty value).
-        pub fn clear_uf_crm_1721244578901(self) -> Self {
-            with(self, |p| p.uf_crm_1721244578901 = Patch::Clear)
+        pub fn clear_uf_crm_1721244578901(mut self) -> Self {
+            self.uf_crm_1721244578901 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`DealPatch::uf_crm_1721244578902`].
-        pub fn uf_crm_1721244578902(self, value: impl Into<Vec<String>>) -> Self {
-            with(self, |p| p.uf_crm_1721244578902 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244578902(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244578902 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244578902` (sends the empty value).
-        pub fn clear_uf_crm_1721244578902(self) -> Self {
-            with(self, |p| p.uf_crm_1721244578902 = Patch::Clear)
+        pub fn clear_uf_crm_1721244578902(mut self) -> Self {
+            self.uf_crm_1721244578902 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`DealPatch::uf_crm_1721244589012`].
-        pub fn uf_crm_1721244589012(self, value: impl Into<types::Address>) -> Self {
-            with(self, |p| p.uf_crm_1721244589012 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244589012(mut self, value: impl Into<types::Address>) -> Self {
+            self.uf_crm_1721244589012 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244589012` (sends the empty value).
-        pub fn clear_uf_crm_1721244589012(self) -> Self {
-            with(self, |p| p.uf_crm_1721244589012 = Patch::Clear)
+        pub fn clear_uf_crm_1721244589012(mut self) -> Self {
+            self.uf_crm_1721244589012 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`DealPatch::uf_crm_1721244589013`].
         pub fn uf_crm_1721244589013(
-            self,
+            mut self,
             value: impl Into<Vec<types::Address>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244589013 = Patch::Set(value.into()))
+            self.uf_crm_1721244589013 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244589013` (sends the empty value).
-        pub fn clear_uf_crm_1721244589013(self) -> Self {
-            with(self, |p| p.uf_crm_1721244589013 = Patch::Clear)
+        pub fn clear_uf_crm_1721244589013(mut self) -> Self {
+            self.uf_crm_1721244589013 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::uf_crm_1721244590123`].
         pub fn uf_crm_1721244590123(
-            self,
+            mut self,
             value: impl Into<DealUfCrm1721244590123>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244590123 = Patch::Set(value.into()))
+            self.uf_crm_1721244590123 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244590123` (sends the empty value).
-        pub fn clear_uf_crm_1721244590123(self) -> Self {
-            with(self, |p| p.uf_crm_1721244590123 = Patch::Clear)
+        pub fn clear_uf_crm_1721244590123(mut self) -> Self {
+            self.uf_crm_1721244590123 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`DealPatch::uf_crm_1721244601234`].
         pub fn uf_crm_1721244601234(
-            self,
+            mut self,
             value: impl Into<Vec<DealUfCrm1721244601234>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244601234 = Patch::Set(value.into()))
+            self.uf_crm_1721244601234 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244601234` (sends the empty value).
-        pub fn clear_uf_crm_1721244601234(self) -> Self {
-            with(self, |p| p.uf_crm_1721244601234 = Patch::Clear)
+        pub fn clear_uf_crm_1721244601234(mut self) -> Self {
+            self.uf_crm_1721244601234 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244612345` (Договор): see [`DealPatch::uf_crm_1721244612345`].
-        pub fn uf_crm_1721244612345(self, value: impl Into<types::FileUpload>) -> Self {
-            with(self, |p| p.uf_crm_1721244612345 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244612345(
+            mut self,
+            value: impl Into<types::FileUpload>,
+        ) -> Self {
+            self.uf_crm_1721244612345 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244612345` (sends the empty value).
-        pub fn clear_uf_crm_1721244612345(self) -> Self {
-            with(self, |p| p.uf_crm_1721244612345 = Patch::Clear)
+        pub fn clear_uf_crm_1721244612345(mut self) -> Self {
+            self.uf_crm_1721244612345 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`DealPatch::uf_crm_1721244612346`].
         pub fn uf_crm_1721244612346(
-            self,
+            mut self,
             value: impl Into<Vec<types::FileUpload>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244612346 = Patch::Set(value.into()))
+            self.uf_crm_1721244612346 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244612346` (sends the empty value).
-        pub fn clear_uf_crm_1721244612346(self) -> Self {
-            with(self, |p| p.uf_crm_1721244612346 = Patch::Clear)
+        pub fn clear_uf_crm_1721244612346(mut self) -> Self {
+            self.uf_crm_1721244612346 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`DealPatch::uf_crm_1721244634567`].
-        pub fn uf_crm_1721244634567(self, value: impl Into<types::UserId>) -> Self {
-            with(self, |p| p.uf_crm_1721244634567 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244634567(mut self, value: impl Into<types::UserId>) -> Self {
+            self.uf_crm_1721244634567 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244634567` (sends the empty value).
-        pub fn clear_uf_crm_1721244634567(self) -> Self {
-            with(self, |p| p.uf_crm_1721244634567 = Patch::Clear)
+        pub fn clear_uf_crm_1721244634567(mut self) -> Self {
+            self.uf_crm_1721244634567 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`DealPatch::uf_crm_1721244634568`].
-        pub fn uf_crm_1721244634568(self, value: impl Into<Vec<types::UserId>>) -> Self {
-            with(self, |p| p.uf_crm_1721244634568 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244634568(
+            mut self,
+            value: impl Into<Vec<types::UserId>>,
+        ) -> Self {
+            self.uf_crm_1721244634568 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244634568` (sends the empty value).
-        pub fn clear_uf_crm_1721244634568(self) -> Self {
-            with(self, |p| p.uf_crm_1721244634568 = Patch::Clear)
+        pub fn clear_uf_crm_1721244634568(mut self) -> Self {
+            self.uf_crm_1721244634568 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`DealPatch::uf_crm_1721244656789`].
-        pub fn uf_crm_1721244656789(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.uf_crm_1721244656789 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244656789(
+            mut self,
+            value: impl Into<types::StatusId>,
+        ) -> Self {
+            self.uf_crm_1721244656789 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244656789` (sends the empty value).
-        pub fn clear_uf_crm_1721244656789(self) -> Self {
-            with(self, |p| p.uf_crm_1721244656789 = Patch::Clear)
+        pub fn clear_uf_crm_1721244656789(mut self) -> Self {
+            self.uf_crm_1721244656789 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`DealPatch::uf_crm_1721244656790`].
         pub fn uf_crm_1721244656790(
-            self,
+            mut self,
             value: impl Into<Vec<types::StatusId>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244656790 = Patch::Set(value.into()))
+            self.uf_crm_1721244656790 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244656790` (sends the empty value).
-        pub fn clear_uf_crm_1721244656790(self) -> Self {
-            with(self, |p| p.uf_crm_1721244656790 = Patch::Clear)
+        pub fn clear_uf_crm_1721244656790(mut self) -> Self {
+            self.uf_crm_1721244656790 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244667890` (Основной товар): see [`DealPatch::uf_crm_1721244667890`].
         pub fn uf_crm_1721244667890(
-            self,
+            mut self,
             value: impl Into<types::IblockElementId>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244667890 = Patch::Set(value.into()))
+            self.uf_crm_1721244667890 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244667890` (sends the empty value).
-        pub fn clear_uf_crm_1721244667890(self) -> Self {
-            with(self, |p| p.uf_crm_1721244667890 = Patch::Clear)
+        pub fn clear_uf_crm_1721244667890(mut self) -> Self {
+            self.uf_crm_1721244667890 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`DealPatch::uf_crm_1721244667891`].
         pub fn uf_crm_1721244667891(
-            self,
+            mut self,
             value: impl Into<Vec<types::IblockElementId>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244667891 = Patch::Set(value.into()))
+            self.uf_crm_1721244667891 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244667891` (sends the empty value).
-        pub fn clear_uf_crm_1721244667891(self) -> Self {
-            with(self, |p| p.uf_crm_1721244667891 = Patch::Clear)
+        pub fn clear_uf_crm_1721244667891(mut self) -> Self {
+            self.uf_crm_1721244667891 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`DealPatch::uf_crm_1721244678901`].
         pub fn uf_crm_1721244678901(
-            self,
+            mut self,
             value: impl Into<types::IblockSectionId>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244678901 = Patch::Set(value.into()))
+            self.uf_crm_1721244678901 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244678901` (sends the empty value).
-        pub fn clear_uf_crm_1721244678901(self) -> Self {
-            with(self, |p| p.uf_crm_1721244678901 = Patch::Clear)
+        pub fn clear_uf_crm_1721244678901(mut self) -> Self {
+            self.uf_crm_1721244678901 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`DealPatch::uf_crm_1721244678902`].
         pub fn uf_crm_1721244678902(
-            self,
+            mut self,
             value: impl Into<Vec<types::IblockSectionId>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244678902 = Patch::Set(value.into()))
+            self.uf_crm_1721244678902 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244678902` (sends the empty value).
-        pub fn clear_uf_crm_1721244678902(self) -> Self {
-            with(self, |p| p.uf_crm_1721244678902 = Patch::Clear)
+        pub fn clear_uf_crm_1721244678902(mut self) -> Self {
+            self.uf_crm_1721244678902 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`DealPatch::uf_crm_1721244689012`].
-        pub fn uf_crm_1721244689012(self, value: impl Into<types::CrmLink>) -> Self {
-            with(self, |p| p.uf_crm_1721244689012 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244689012(mut self, value: impl Into<types::CrmLink>) -> Self {
+            self.uf_crm_1721244689012 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244689012` (sends the empty value).
-        pub fn clear_uf_crm_1721244689012(self) -> Self {
-            with(self, |p| p.uf_crm_1721244689012 = Patch::Clear)
+        pub fn clear_uf_crm_1721244689012(mut self) -> Self {
+            self.uf_crm_1721244689012 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`DealPatch::uf_crm_1721244689013`].
         pub fn uf_crm_1721244689013(
-            self,
+            mut self,
             value: impl Into<Vec<types::CrmLink>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244689013 = Patch::Set(value.into()))
+            self.uf_crm_1721244689013 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244689013` (sends the empty value).
-        pub fn clear_uf_crm_1721244689013(self) -> Self {
-            with(self, |p| p.uf_crm_1721244689013 = Patch::Clear)
+        pub fn clear_uf_crm_1721244689013(mut self) -> Self {
+            self.uf_crm_1721244689013 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`DealPatch::uf_crm_1721244701234`].
         pub fn uf_crm_1721244701234(
-            self,
+            mut self,
             value: impl Into<Vec<serde_json::Value>>,
         ) -> Self {
-            with(self, |p| p.uf_crm_1721244701234 = Patch::Set(value.into()))
+            self.uf_crm_1721244701234 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244701234` (sends the empty value).
-        pub fn clear_uf_crm_1721244701234(self) -> Self {
-            with(self, |p| p.uf_crm_1721244701234 = Patch::Clear)
+        pub fn clear_uf_crm_1721244701234(mut self) -> Self {
+            self.uf_crm_1721244701234 = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<f::CATEGORY_ID>>(self, value: V) -> Self {
+        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn previous_stage_id<V: __p::ReadOnly<f::PREVIOUS_STAGE_ID>>(
+        pub fn previous_stage_id<V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<f::STAGE_SEMANTIC_ID>>(
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<f::IS_NEW>>(self, value: V) -> Self {
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn quote_id<V: __p::ReadOnly<f::QUOTE_ID>>(self, value: V) -> Self {
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn created_by_id<V: __p::ReadOnly<f::CREATED_BY_ID>>(
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<f::MODIFY_BY_ID>>(self, value: V) -> Self {
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_by_id<V: __p::ReadOnly<f::MOVED_BY_ID>>(self, value: V) -> Self {
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<f::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_modify<V: __p::ReadOnly<f::DATE_MODIFY>>(self, value: V) -> Self {
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_time<V: __p::ReadOnly<f::MOVED_TIME>>(self, value: V) -> Self {
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn lead_id<V: __p::ReadOnly<f::LEAD_ID>>(self, value: V) -> Self {
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_time<V: __p::ReadOnly<f::LAST_ACTIVITY_TIME>>(
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<f::LAST_ACTIVITY_BY>>(
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
             self,
             value: V,
         ) -> Self {
@@ -2678,77 +2890,71 @@ mod __bitrix_deal {
     }
     impl __p::PatchFields for DealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::TITLE>(&self.title)?;
-            visitor.entry::<f::TYPE_ID>(&self.type_id)?;
-            visitor.entry::<f::STAGE_ID>(&self.stage_id)?;
-            visitor.entry::<f::IS_RECURRING>(&self.is_recurring)?;
-            visitor.entry::<f::IS_RETURN_CUSTOMER>(&self.is_return_customer)?;
-            visitor.entry::<f::IS_REPEATED_APPROACH>(&self.is_repeated_approach)?;
-            visitor.entry::<f::PROBABILITY>(&self.probability)?;
-            visitor.entry::<f::CURRENCY_ID>(&self.currency_id)?;
-            visitor.entry::<f::OPPORTUNITY>(&self.opportunity)?;
-            visitor.entry::<f::IS_MANUAL_OPPORTUNITY>(&self.is_manual_opportunity)?;
-            visitor.entry::<f::TAX_VALUE>(&self.tax_value)?;
-            visitor.entry::<f::COMPANY_ID>(&self.company_id)?;
-            visitor.entry::<f::CONTACT_ID>(&self.contact_id)?;
-            visitor.entry::<f::CONTACT_IDS>(&self.contact_ids)?;
-            visitor.entry::<f::BEGINDATE>(&self.begindate)?;
-            visitor.entry::<f::CLOSEDATE>(&self.closedate)?;
-            visitor.entry::<f::OPENED>(&self.opened)?;
-            visitor.entry::<f::CLOSED>(&self.closed)?;
-            visitor.entry::<f::COMMENTS>(&self.comments)?;
-            visitor.entry::<f::ASSIGNED_BY_ID>(&self.assigned_by_id)?;
-            visitor.entry::<f::SOURCE_ID>(&self.source_id)?;
-            visitor.entry::<f::SOURCE_DESCRIPTION>(&self.source_description)?;
-            visitor.entry::<f::ADDITIONAL_INFO>(&self.additional_info)?;
-            visitor.entry::<f::LOCATION_ID>(&self.location_id)?;
-            visitor.entry::<f::ORIGINATOR_ID>(&self.originator_id)?;
-            visitor.entry::<f::ORIGIN_ID>(&self.origin_id)?;
-            visitor.entry::<f::UTM_SOURCE>(&self.utm_source)?;
-            visitor.entry::<f::UTM_MEDIUM>(&self.utm_medium)?;
-            visitor.entry::<f::UTM_CAMPAIGN>(&self.utm_campaign)?;
-            visitor.entry::<f::UTM_CONTENT>(&self.utm_content)?;
-            visitor.entry::<f::UTM_TERM>(&self.utm_term)?;
-            visitor.entry::<f::PARENT_ID_1220>(&self.parent_id_1220)?;
-            visitor.entry::<f::PARENT_ID_153>(&self.parent_id_153)?;
-            visitor.entry::<f::UF_CRM_1721244482250>(&self.uf_crm_1721244482250)?;
-            visitor.entry::<f::UF_CRM_1721244500101>(&self.uf_crm_1721244500101)?;
-            visitor.entry::<f::UF_CRM_1721244512345>(&self.uf_crm_1721244512345)?;
-            visitor.entry::<f::UF_CRM_1721244512346>(&self.uf_crm_1721244512346)?;
-            visitor.entry::<f::UF_CRM_1721244523456>(&self.uf_crm_1721244523456)?;
-            visitor.entry::<f::UF_CRM_1721244523457>(&self.uf_crm_1721244523457)?;
-            visitor.entry::<f::UF_CRM_1721244534567>(&self.uf_crm_1721244534567)?;
-            visitor.entry::<f::UF_CRM_1721244545678>(&self.uf_crm_1721244545678)?;
-            visitor.entry::<f::UF_CRM_1721244545679>(&self.uf_crm_1721244545679)?;
-            visitor.entry::<f::UF_CRM_1721244556789>(&self.uf_crm_1721244556789)?;
-            visitor.entry::<f::UF_CRM_1721244556790>(&self.uf_crm_1721244556790)?;
-            visitor.entry::<f::UF_CRM_1721244567890>(&self.uf_crm_1721244567890)?;
-            visitor.entry::<f::UF_CRM_1721244567891>(&self.uf_crm_1721244567891)?;
-            visitor.entry::<f::UF_CRM_1721244578901>(&self.uf_crm_1721244578901)?;
-            visitor.entry::<f::UF_CRM_1721244578902>(&self.uf_crm_1721244578902)?;
-            visitor.entry::<f::UF_CRM_1721244589012>(&self.uf_crm_1721244589012)?;
-            visitor.entry::<f::UF_CRM_1721244589013>(&self.uf_crm_1721244589013)?;
-            visitor.entry::<f::UF_CRM_1721244590123>(&self.uf_crm_1721244590123)?;
-            visitor.entry::<f::UF_CRM_1721244601234>(&self.uf_crm_1721244601234)?;
-            visitor
-                .entry::<
-                    __p::Upload<f::UF_CRM_1721244612345>,
-                >(&self.uf_crm_1721244612345)?;
-            visitor
-                .entry::<
-                    __p::Upload<f::UF_CRM_1721244612346>,
-                >(&self.uf_crm_1721244612346)?;
-            visitor.entry::<f::UF_CRM_1721244634567>(&self.uf_crm_1721244634567)?;
-            visitor.entry::<f::UF_CRM_1721244634568>(&self.uf_crm_1721244634568)?;
-            visitor.entry::<f::UF_CRM_1721244656789>(&self.uf_crm_1721244656789)?;
-            visitor.entry::<f::UF_CRM_1721244656790>(&self.uf_crm_1721244656790)?;
-            visitor.entry::<f::UF_CRM_1721244667890>(&self.uf_crm_1721244667890)?;
-            visitor.entry::<f::UF_CRM_1721244667891>(&self.uf_crm_1721244667891)?;
-            visitor.entry::<f::UF_CRM_1721244678901>(&self.uf_crm_1721244678901)?;
-            visitor.entry::<f::UF_CRM_1721244678902>(&self.uf_crm_1721244678902)?;
-            visitor.entry::<f::UF_CRM_1721244689012>(&self.uf_crm_1721244689012)?;
-            visitor.entry::<f::UF_CRM_1721244689013>(&self.uf_crm_1721244689013)?;
-            visitor.entry::<f::UF_CRM_1721244701234>(&self.uf_crm_1721244701234)?;
+            visitor.entry(f::TITLE, &self.title)?;
+            visitor.entry(f::TYPE_ID, &self.type_id)?;
+            visitor.entry(f::STAGE_ID, &self.stage_id)?;
+            visitor.entry(f::IS_RECURRING, &self.is_recurring)?;
+            visitor.entry(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            visitor.entry(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            visitor.entry(f::PROBABILITY, &self.probability)?;
+            visitor.entry(f::CURRENCY_ID, &self.currency_id)?;
+            visitor.entry(f::OPPORTUNITY, &self.opportunity)?;
+            visitor.entry(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            visitor.entry(f::TAX_VALUE, &self.tax_value)?;
+            visitor.entry(f::COMPANY_ID, &self.company_id)?;
+            visitor.entry(f::CONTACT_ID, &self.contact_id)?;
+            visitor.entry(f::CONTACT_IDS, &self.contact_ids)?;
+            visitor.entry(f::BEGINDATE, &self.begindate)?;
+            visitor.entry(f::CLOSEDATE, &self.closedate)?;
+            visitor.entry(f::OPENED, &self.opened)?;
+            visitor.entry(f::CLOSED, &self.closed)?;
+            visitor.entry(f::COMMENTS, &self.comments)?;
+            visitor.entry(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            visitor.entry(f::SOURCE_ID, &self.source_id)?;
+            visitor.entry(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            visitor.entry(f::ADDITIONAL_INFO, &self.additional_info)?;
+            visitor.entry(f::LOCATION_ID, &self.location_id)?;
+            visitor.entry(f::ORIGINATOR_ID, &self.originator_id)?;
+            visitor.entry(f::ORIGIN_ID, &self.origin_id)?;
+            visitor.entry(f::UTM_SOURCE, &self.utm_source)?;
+            visitor.entry(f::UTM_MEDIUM, &self.utm_medium)?;
+            visitor.entry(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            visitor.entry(f::UTM_CONTENT, &self.utm_content)?;
+            visitor.entry(f::UTM_TERM, &self.utm_term)?;
+            visitor.entry(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            visitor.entry(f::PARENT_ID_153, &self.parent_id_153)?;
+            visitor.entry(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            visitor.entry(f::UF_CRM_1721244500101, &self.uf_crm_1721244500101)?;
+            visitor.entry(f::UF_CRM_1721244512345, &self.uf_crm_1721244512345)?;
+            visitor.entry(f::UF_CRM_1721244512346, &self.uf_crm_1721244512346)?;
+            visitor.entry(f::UF_CRM_1721244523456, &self.uf_crm_1721244523456)?;
+            visitor.entry(f::UF_CRM_1721244523457, &self.uf_crm_1721244523457)?;
+            visitor.entry(f::UF_CRM_1721244534567, &self.uf_crm_1721244534567)?;
+            visitor.entry(f::UF_CRM_1721244545678, &self.uf_crm_1721244545678)?;
+            visitor.entry(f::UF_CRM_1721244545679, &self.uf_crm_1721244545679)?;
+            visitor.entry(f::UF_CRM_1721244556789, &self.uf_crm_1721244556789)?;
+            visitor.entry(f::UF_CRM_1721244556790, &self.uf_crm_1721244556790)?;
+            visitor.entry(f::UF_CRM_1721244567890, &self.uf_crm_1721244567890)?;
+            visitor.entry(f::UF_CRM_1721244567891, &self.uf_crm_1721244567891)?;
+            visitor.entry(f::UF_CRM_1721244578901, &self.uf_crm_1721244578901)?;
+            visitor.entry(f::UF_CRM_1721244578902, &self.uf_crm_1721244578902)?;
+            visitor.entry(f::UF_CRM_1721244589012, &self.uf_crm_1721244589012)?;
+            visitor.entry(f::UF_CRM_1721244589013, &self.uf_crm_1721244589013)?;
+            visitor.entry(f::UF_CRM_1721244590123, &self.uf_crm_1721244590123)?;
+            visitor.entry(f::UF_CRM_1721244601234, &self.uf_crm_1721244601234)?;
+            visitor.entry(f::UF_CRM_1721244612345.upload(), &self.uf_crm_1721244612345)?;
+            visitor.entry(f::UF_CRM_1721244612346.upload(), &self.uf_crm_1721244612346)?;
+            visitor.entry(f::UF_CRM_1721244634567, &self.uf_crm_1721244634567)?;
+            visitor.entry(f::UF_CRM_1721244634568, &self.uf_crm_1721244634568)?;
+            visitor.entry(f::UF_CRM_1721244656789, &self.uf_crm_1721244656789)?;
+            visitor.entry(f::UF_CRM_1721244656790, &self.uf_crm_1721244656790)?;
+            visitor.entry(f::UF_CRM_1721244667890, &self.uf_crm_1721244667890)?;
+            visitor.entry(f::UF_CRM_1721244667891, &self.uf_crm_1721244667891)?;
+            visitor.entry(f::UF_CRM_1721244678901, &self.uf_crm_1721244678901)?;
+            visitor.entry(f::UF_CRM_1721244678902, &self.uf_crm_1721244678902)?;
+            visitor.entry(f::UF_CRM_1721244689012, &self.uf_crm_1721244689012)?;
+            visitor.entry(f::UF_CRM_1721244689013, &self.uf_crm_1721244689013)?;
+            visitor.entry(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
             Ok(())
         }
     }
@@ -2775,6 +2981,7 @@ pub use __bitrix_deal::deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -2787,9 +2994,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_deal::deal_fields as f;
+    use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -2816,187 +3023,177 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                DealField::Id => self.id = map.take::<f::ID>()?,
-                DealField::Title => self.title = map.take::<f::TITLE>()?,
-                DealField::TypeId => self.type_id = map.take::<f::TYPE_ID>()?,
-                DealField::CategoryId => self.category_id = map.take::<f::CATEGORY_ID>()?,
-                DealField::StageId => self.stage_id = map.take::<f::STAGE_ID>()?,
+                DealField::Id => self.id = map.take(f::ID)?,
+                DealField::Title => self.title = map.take(f::TITLE)?,
+                DealField::TypeId => self.type_id = map.take(f::TYPE_ID)?,
+                DealField::CategoryId => self.category_id = map.take(f::CATEGORY_ID)?,
+                DealField::StageId => self.stage_id = map.take(f::STAGE_ID)?,
                 DealField::PreviousStageId => {
-                    self.previous_stage_id = map.take::<f::PREVIOUS_STAGE_ID>()?;
+                    self.previous_stage_id = map.take(f::PREVIOUS_STAGE_ID)?;
                 }
                 DealField::StageSemanticId => {
-                    self.stage_semantic_id = map.take::<f::STAGE_SEMANTIC_ID>()?;
+                    self.stage_semantic_id = map.take(f::STAGE_SEMANTIC_ID)?;
                 }
-                DealField::IsNew => self.is_new = map.take::<f::IS_NEW>()?,
-                DealField::IsRecurring => {
-                    self.is_recurring = map.take::<f::IS_RECURRING>()?;
-                }
+                DealField::IsNew => self.is_new = map.take(f::IS_NEW)?,
+                DealField::IsRecurring => self.is_recurring = map.take(f::IS_RECURRING)?,
                 DealField::IsReturnCustomer => {
-                    self.is_return_customer = map.take::<f::IS_RETURN_CUSTOMER>()?;
+                    self.is_return_customer = map.take(f::IS_RETURN_CUSTOMER)?;
                 }
                 DealField::IsRepeatedApproach => {
-                    self.is_repeated_approach = map.take::<f::IS_REPEATED_APPROACH>()?;
+                    self.is_repeated_approach = map.take(f::IS_REPEATED_APPROACH)?;
                 }
-                DealField::Probability => {
-                    self.probability = map.take::<f::PROBABILITY>()?;
-                }
-                DealField::CurrencyId => self.currency_id = map.take::<f::CURRENCY_ID>()?,
-                DealField::Opportunity => {
-                    self.opportunity = map.take::<f::OPPORTUNITY>()?;
-                }
+                DealField::Probability => self.probability = map.take(f::PROBABILITY)?,
+                DealField::CurrencyId => self.currency_id = map.take(f::CURRENCY_ID)?,
+                DealField::Opportunity => self.opportunity = map.take(f::OPPORTUNITY)?,
                 DealField::IsManualOpportunity => {
-                    self.is_manual_opportunity = map.take::<f::IS_MANUAL_OPPORTUNITY>()?;
+                    self.is_manual_opportunity = map.take(f::IS_MANUAL_OPPORTUNITY)?;
                 }
-                DealField::TaxValue => self.tax_value = map.take::<f::TAX_VALUE>()?,
-                DealField::CompanyId => self.company_id = map.take::<f::COMPANY_ID>()?,
-                DealField::ContactId => self.contact_id = map.take::<f::CONTACT_ID>()?,
-                DealField::ContactIds => self.contact_ids = map.take::<f::CONTACT_IDS>()?,
-                DealField::QuoteId => self.quote_id = map.take::<f::QUOTE_ID>()?,
-                DealField::Begindate => self.begindate = map.take::<f::BEGINDATE>()?,
-                DealField::Closedate => self.closedate = map.take::<f::CLOSEDATE>()?,
-                DealField::Opened => self.opened = map.take::<f::OPENED>()?,
-                DealField::Closed => self.closed = map.take::<f::CLOSED>()?,
-                DealField::Comments => self.comments = map.take::<f::COMMENTS>()?,
+                DealField::TaxValue => self.tax_value = map.take(f::TAX_VALUE)?,
+                DealField::CompanyId => self.company_id = map.take(f::COMPANY_ID)?,
+                DealField::ContactId => self.contact_id = map.take(f::CONTACT_ID)?,
+                DealField::ContactIds => self.contact_ids = map.take(f::CONTACT_IDS)?,
+                DealField::QuoteId => self.quote_id = map.take(f::QUOTE_ID)?,
+                DealField::Begindate => self.begindate = map.take(f::BEGINDATE)?,
+                DealField::Closedate => self.closedate = map.take(f::CLOSEDATE)?,
+                DealField::Opened => self.opened = map.take(f::OPENED)?,
+                DealField::Closed => self.closed = map.take(f::CLOSED)?,
+                DealField::Comments => self.comments = map.take(f::COMMENTS)?,
                 DealField::AssignedById => {
-                    self.assigned_by_id = map.take::<f::ASSIGNED_BY_ID>()?;
+                    self.assigned_by_id = map.take(f::ASSIGNED_BY_ID)?;
                 }
                 DealField::CreatedById => {
-                    self.created_by_id = map.take::<f::CREATED_BY_ID>()?;
+                    self.created_by_id = map.take(f::CREATED_BY_ID)?;
                 }
-                DealField::ModifyById => {
-                    self.modify_by_id = map.take::<f::MODIFY_BY_ID>()?;
-                }
-                DealField::MovedById => self.moved_by_id = map.take::<f::MOVED_BY_ID>()?,
-                DealField::DateCreate => self.date_create = map.take::<f::DATE_CREATE>()?,
-                DealField::DateModify => self.date_modify = map.take::<f::DATE_MODIFY>()?,
-                DealField::MovedTime => self.moved_time = map.take::<f::MOVED_TIME>()?,
-                DealField::SourceId => self.source_id = map.take::<f::SOURCE_ID>()?,
+                DealField::ModifyById => self.modify_by_id = map.take(f::MODIFY_BY_ID)?,
+                DealField::MovedById => self.moved_by_id = map.take(f::MOVED_BY_ID)?,
+                DealField::DateCreate => self.date_create = map.take(f::DATE_CREATE)?,
+                DealField::DateModify => self.date_modify = map.take(f::DATE_MODIFY)?,
+                DealField::MovedTime => self.moved_time = map.take(f::MOVED_TIME)?,
+                DealField::SourceId => self.source_id = map.take(f::SOURCE_ID)?,
                 DealField::SourceDescription => {
-                    self.source_description = map.take::<f::SOURCE_DESCRIPTION>()?;
+                    self.source_description = map.take(f::SOURCE_DESCRIPTION)?;
                 }
-                DealField::LeadId => self.lead_id = map.take::<f::LEAD_ID>()?,
+                DealField::LeadId => self.lead_id = map.take(f::LEAD_ID)?,
                 DealField::AdditionalInfo => {
-                    self.additional_info = map.take::<f::ADDITIONAL_INFO>()?;
+                    self.additional_info = map.take(f::ADDITIONAL_INFO)?;
                 }
-                DealField::LocationId => self.location_id = map.take::<f::LOCATION_ID>()?,
+                DealField::LocationId => self.location_id = map.take(f::LOCATION_ID)?,
                 DealField::OriginatorId => {
-                    self.originator_id = map.take::<f::ORIGINATOR_ID>()?;
+                    self.originator_id = map.take(f::ORIGINATOR_ID)?;
                 }
-                DealField::OriginId => self.origin_id = map.take::<f::ORIGIN_ID>()?,
-                DealField::UtmSource => self.utm_source = map.take::<f::UTM_SOURCE>()?,
-                DealField::UtmMedium => self.utm_medium = map.take::<f::UTM_MEDIUM>()?,
-                DealField::UtmCampaign => {
-                    self.utm_campaign = map.take::<f::UTM_CAMPAIGN>()?;
-                }
-                DealField::UtmContent => self.utm_content = map.take::<f::UTM_CONTENT>()?,
-                DealField::UtmTerm => self.utm_term = map.take::<f::UTM_TERM>()?,
+                DealField::OriginId => self.origin_id = map.take(f::ORIGIN_ID)?,
+                DealField::UtmSource => self.utm_source = map.take(f::UTM_SOURCE)?,
+                DealField::UtmMedium => self.utm_medium = map.take(f::UTM_MEDIUM)?,
+                DealField::UtmCampaign => self.utm_campaign = map.take(f::UTM_CAMPAIGN)?,
+                DealField::UtmContent => self.utm_content = map.take(f::UTM_CONTENT)?,
+                DealField::UtmTerm => self.utm_term = map.take(f::UTM_TERM)?,
                 DealField::LastActivityTime => {
-                    self.last_activity_time = map.take::<f::LAST_ACTIVITY_TIME>()?;
+                    self.last_activity_time = map.take(f::LAST_ACTIVITY_TIME)?;
                 }
                 DealField::LastActivityBy => {
-                    self.last_activity_by = map.take::<f::LAST_ACTIVITY_BY>()?;
+                    self.last_activity_by = map.take(f::LAST_ACTIVITY_BY)?;
                 }
                 DealField::ParentId1220 => {
-                    self.parent_id_1220 = map.take::<f::PARENT_ID_1220>()?;
+                    self.parent_id_1220 = map.take(f::PARENT_ID_1220)?;
                 }
                 DealField::ParentId153 => {
-                    self.parent_id_153 = map.take::<f::PARENT_ID_153>()?;
+                    self.parent_id_153 = map.take(f::PARENT_ID_153)?;
                 }
                 DealField::UfCrm1721244482250 => {
-                    self.uf_crm_1721244482250 = map.take::<f::UF_CRM_1721244482250>()?;
+                    self.uf_crm_1721244482250 = map.take(f::UF_CRM_1721244482250)?;
                 }
                 DealField::UfCrm1721244500101 => {
-                    self.uf_crm_1721244500101 = map.take::<f::UF_CRM_1721244500101>()?;
+                    self.uf_crm_1721244500101 = map.take(f::UF_CRM_1721244500101)?;
                 }
                 DealField::UfCrm1721244512345 => {
-                    self.uf_crm_1721244512345 = map.take::<f::UF_CRM_1721244512345>()?;
+                    self.uf_crm_1721244512345 = map.take(f::UF_CRM_1721244512345)?;
                 }
                 DealField::UfCrm1721244512346 => {
-                    self.uf_crm_1721244512346 = map.take::<f::UF_CRM_1721244512346>()?;
+                    self.uf_crm_1721244512346 = map.take(f::UF_CRM_1721244512346)?;
                 }
                 DealField::UfCrm1721244523456 => {
-                    self.uf_crm_1721244523456 = map.take::<f::UF_CRM_1721244523456>()?;
+                    self.uf_crm_1721244523456 = map.take(f::UF_CRM_1721244523456)?;
                 }
                 DealField::UfCrm1721244523457 => {
-                    self.uf_crm_1721244523457 = map.take::<f::UF_CRM_1721244523457>()?;
+                    self.uf_crm_1721244523457 = map.take(f::UF_CRM_1721244523457)?;
                 }
                 DealField::UfCrm1721244534567 => {
-                    self.uf_crm_1721244534567 = map.take::<f::UF_CRM_1721244534567>()?;
+                    self.uf_crm_1721244534567 = map.take(f::UF_CRM_1721244534567)?;
                 }
                 DealField::UfCrm1721244545678 => {
-                    self.uf_crm_1721244545678 = map.take::<f::UF_CRM_1721244545678>()?;
+                    self.uf_crm_1721244545678 = map.take(f::UF_CRM_1721244545678)?;
                 }
                 DealField::UfCrm1721244545679 => {
-                    self.uf_crm_1721244545679 = map.take::<f::UF_CRM_1721244545679>()?;
+                    self.uf_crm_1721244545679 = map.take(f::UF_CRM_1721244545679)?;
                 }
                 DealField::UfCrm1721244556789 => {
-                    self.uf_crm_1721244556789 = map.take::<f::UF_CRM_1721244556789>()?;
+                    self.uf_crm_1721244556789 = map.take(f::UF_CRM_1721244556789)?;
                 }
                 DealField::UfCrm1721244556790 => {
-                    self.uf_crm_1721244556790 = map.take::<f::UF_CRM_1721244556790>()?;
+                    self.uf_crm_1721244556790 = map.take(f::UF_CRM_1721244556790)?;
                 }
                 DealField::UfCrm1721244567890 => {
-                    self.uf_crm_1721244567890 = map.take::<f::UF_CRM_1721244567890>()?;
+                    self.uf_crm_1721244567890 = map.take(f::UF_CRM_1721244567890)?;
                 }
                 DealField::UfCrm1721244567891 => {
-                    self.uf_crm_1721244567891 = map.take::<f::UF_CRM_1721244567891>()?;
+                    self.uf_crm_1721244567891 = map.take(f::UF_CRM_1721244567891)?;
                 }
                 DealField::UfCrm1721244578901 => {
-                    self.uf_crm_1721244578901 = map.take::<f::UF_CRM_1721244578901>()?;
+                    self.uf_crm_1721244578901 = map.take(f::UF_CRM_1721244578901)?;
                 }
                 DealField::UfCrm1721244578902 => {
-                    self.uf_crm_1721244578902 = map.take::<f::UF_CRM_1721244578902>()?;
+                    self.uf_crm_1721244578902 = map.take(f::UF_CRM_1721244578902)?;
                 }
                 DealField::UfCrm1721244589012 => {
-                    self.uf_crm_1721244589012 = map.take::<f::UF_CRM_1721244589012>()?;
+                    self.uf_crm_1721244589012 = map.take(f::UF_CRM_1721244589012)?;
                 }
                 DealField::UfCrm1721244589013 => {
-                    self.uf_crm_1721244589013 = map.take::<f::UF_CRM_1721244589013>()?;
+                    self.uf_crm_1721244589013 = map.take(f::UF_CRM_1721244589013)?;
                 }
                 DealField::UfCrm1721244590123 => {
-                    self.uf_crm_1721244590123 = map.take::<f::UF_CRM_1721244590123>()?;
+                    self.uf_crm_1721244590123 = map.take(f::UF_CRM_1721244590123)?;
                 }
                 DealField::UfCrm1721244601234 => {
-                    self.uf_crm_1721244601234 = map.take::<f::UF_CRM_1721244601234>()?;
+                    self.uf_crm_1721244601234 = map.take(f::UF_CRM_1721244601234)?;
                 }
                 DealField::UfCrm1721244612345 => {
-                    self.uf_crm_1721244612345 = map.take::<f::UF_CRM_1721244612345>()?;
+                    self.uf_crm_1721244612345 = map.take(f::UF_CRM_1721244612345)?;
                 }
                 DealField::UfCrm1721244612346 => {
-                    self.uf_crm_1721244612346 = map.take::<f::UF_CRM_1721244612346>()?;
+                    self.uf_crm_1721244612346 = map.take(f::UF_CRM_1721244612346)?;
                 }
                 DealField::UfCrm1721244634567 => {
-                    self.uf_crm_1721244634567 = map.take::<f::UF_CRM_1721244634567>()?;
+                    self.uf_crm_1721244634567 = map.take(f::UF_CRM_1721244634567)?;
                 }
                 DealField::UfCrm1721244634568 => {
-                    self.uf_crm_1721244634568 = map.take::<f::UF_CRM_1721244634568>()?;
+                    self.uf_crm_1721244634568 = map.take(f::UF_CRM_1721244634568)?;
                 }
                 DealField::UfCrm1721244656789 => {
-                    self.uf_crm_1721244656789 = map.take::<f::UF_CRM_1721244656789>()?;
+                    self.uf_crm_1721244656789 = map.take(f::UF_CRM_1721244656789)?;
                 }
                 DealField::UfCrm1721244656790 => {
-                    self.uf_crm_1721244656790 = map.take::<f::UF_CRM_1721244656790>()?;
+                    self.uf_crm_1721244656790 = map.take(f::UF_CRM_1721244656790)?;
                 }
                 DealField::UfCrm1721244667890 => {
-                    self.uf_crm_1721244667890 = map.take::<f::UF_CRM_1721244667890>()?;
+                    self.uf_crm_1721244667890 = map.take(f::UF_CRM_1721244667890)?;
                 }
                 DealField::UfCrm1721244667891 => {
-                    self.uf_crm_1721244667891 = map.take::<f::UF_CRM_1721244667891>()?;
+                    self.uf_crm_1721244667891 = map.take(f::UF_CRM_1721244667891)?;
                 }
                 DealField::UfCrm1721244678901 => {
-                    self.uf_crm_1721244678901 = map.take::<f::UF_CRM_1721244678901>()?;
+                    self.uf_crm_1721244678901 = map.take(f::UF_CRM_1721244678901)?;
                 }
                 DealField::UfCrm1721244678902 => {
-                    self.uf_crm_1721244678902 = map.take::<f::UF_CRM_1721244678902>()?;
+                    self.uf_crm_1721244678902 = map.take(f::UF_CRM_1721244678902)?;
                 }
                 DealField::UfCrm1721244689012 => {
-                    self.uf_crm_1721244689012 = map.take::<f::UF_CRM_1721244689012>()?;
+                    self.uf_crm_1721244689012 = map.take(f::UF_CRM_1721244689012)?;
                 }
                 DealField::UfCrm1721244689013 => {
-                    self.uf_crm_1721244689013 = map.take::<f::UF_CRM_1721244689013>()?;
+                    self.uf_crm_1721244689013 = map.take(f::UF_CRM_1721244689013)?;
                 }
                 DealField::UfCrm1721244701234 => {
-                    self.uf_crm_1721244701234 = map.take::<f::UF_CRM_1721244701234>()?;
+                    self.uf_crm_1721244701234 = map.take(f::UF_CRM_1721244701234)?;
                 }
             }
             Ok(())
@@ -3008,86 +3205,86 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::TITLE>(&self.title)?;
-            map.put::<f::TYPE_ID>(&self.type_id)?;
-            map.put::<f::CATEGORY_ID>(&self.category_id)?;
-            map.put::<f::STAGE_ID>(&self.stage_id)?;
-            map.put::<f::PREVIOUS_STAGE_ID>(&self.previous_stage_id)?;
-            map.put::<f::STAGE_SEMANTIC_ID>(&self.stage_semantic_id)?;
-            map.put::<f::IS_NEW>(&self.is_new)?;
-            map.put::<f::IS_RECURRING>(&self.is_recurring)?;
-            map.put::<f::IS_RETURN_CUSTOMER>(&self.is_return_customer)?;
-            map.put::<f::IS_REPEATED_APPROACH>(&self.is_repeated_approach)?;
-            map.put::<f::PROBABILITY>(&self.probability)?;
-            map.put::<f::CURRENCY_ID>(&self.currency_id)?;
-            map.put::<f::OPPORTUNITY>(&self.opportunity)?;
-            map.put::<f::IS_MANUAL_OPPORTUNITY>(&self.is_manual_opportunity)?;
-            map.put::<f::TAX_VALUE>(&self.tax_value)?;
-            map.put::<f::COMPANY_ID>(&self.company_id)?;
-            map.put::<f::CONTACT_ID>(&self.contact_id)?;
-            map.put::<f::CONTACT_IDS>(&self.contact_ids)?;
-            map.put::<f::QUOTE_ID>(&self.quote_id)?;
-            map.put::<f::BEGINDATE>(&self.begindate)?;
-            map.put::<f::CLOSEDATE>(&self.closedate)?;
-            map.put::<f::OPENED>(&self.opened)?;
-            map.put::<f::CLOSED>(&self.closed)?;
-            map.put::<f::COMMENTS>(&self.comments)?;
-            map.put::<f::ASSIGNED_BY_ID>(&self.assigned_by_id)?;
-            map.put::<f::CREATED_BY_ID>(&self.created_by_id)?;
-            map.put::<f::MODIFY_BY_ID>(&self.modify_by_id)?;
-            map.put::<f::MOVED_BY_ID>(&self.moved_by_id)?;
-            map.put::<f::DATE_CREATE>(&self.date_create)?;
-            map.put::<f::DATE_MODIFY>(&self.date_modify)?;
-            map.put::<f::MOVED_TIME>(&self.moved_time)?;
-            map.put::<f::SOURCE_ID>(&self.source_id)?;
-            map.put::<f::SOURCE_DESCRIPTION>(&self.source_description)?;
-            map.put::<f::LEAD_ID>(&self.lead_id)?;
-            map.put::<f::ADDITIONAL_INFO>(&self.additional_info)?;
-            map.put::<f::LOCATION_ID>(&self.location_id)?;
-            map.put::<f::ORIGINATOR_ID>(&self.originator_id)?;
-            map.put::<f::ORIGIN_ID>(&self.origin_id)?;
-            map.put::<f::UTM_SOURCE>(&self.utm_source)?;
-            map.put::<f::UTM_MEDIUM>(&self.utm_medium)?;
-            map.put::<f::UTM_CAMPAIGN>(&self.utm_campaign)?;
-            map.put::<f::UTM_CONTENT>(&self.utm_content)?;
-            map.put::<f::UTM_TERM>(&self.utm_term)?;
-            map.put::<f::LAST_ACTIVITY_TIME>(&self.last_activity_time)?;
-            map.put::<f::LAST_ACTIVITY_BY>(&self.last_activity_by)?;
-            map.put::<f::PARENT_ID_1220>(&self.parent_id_1220)?;
-            map.put::<f::PARENT_ID_153>(&self.parent_id_153)?;
-            map.put::<f::UF_CRM_1721244482250>(&self.uf_crm_1721244482250)?;
-            map.put::<f::UF_CRM_1721244500101>(&self.uf_crm_1721244500101)?;
-            map.put::<f::UF_CRM_1721244512345>(&self.uf_crm_1721244512345)?;
-            map.put::<f::UF_CRM_1721244512346>(&self.uf_crm_1721244512346)?;
-            map.put::<f::UF_CRM_1721244523456>(&self.uf_crm_1721244523456)?;
-            map.put::<f::UF_CRM_1721244523457>(&self.uf_crm_1721244523457)?;
-            map.put::<f::UF_CRM_1721244534567>(&self.uf_crm_1721244534567)?;
-            map.put::<f::UF_CRM_1721244545678>(&self.uf_crm_1721244545678)?;
-            map.put::<f::UF_CRM_1721244545679>(&self.uf_crm_1721244545679)?;
-            map.put::<f::UF_CRM_1721244556789>(&self.uf_crm_1721244556789)?;
-            map.put::<f::UF_CRM_1721244556790>(&self.uf_crm_1721244556790)?;
-            map.put::<f::UF_CRM_1721244567890>(&self.uf_crm_1721244567890)?;
-            map.put::<f::UF_CRM_1721244567891>(&self.uf_crm_1721244567891)?;
-            map.put::<f::UF_CRM_1721244578901>(&self.uf_crm_1721244578901)?;
-            map.put::<f::UF_CRM_1721244578902>(&self.uf_crm_1721244578902)?;
-            map.put::<f::UF_CRM_1721244589012>(&self.uf_crm_1721244589012)?;
-            map.put::<f::UF_CRM_1721244589013>(&self.uf_crm_1721244589013)?;
-            map.put::<f::UF_CRM_1721244590123>(&self.uf_crm_1721244590123)?;
-            map.put::<f::UF_CRM_1721244601234>(&self.uf_crm_1721244601234)?;
-            map.put::<f::UF_CRM_1721244612345>(&self.uf_crm_1721244612345)?;
-            map.put::<f::UF_CRM_1721244612346>(&self.uf_crm_1721244612346)?;
-            map.put::<f::UF_CRM_1721244634567>(&self.uf_crm_1721244634567)?;
-            map.put::<f::UF_CRM_1721244634568>(&self.uf_crm_1721244634568)?;
-            map.put::<f::UF_CRM_1721244656789>(&self.uf_crm_1721244656789)?;
-            map.put::<f::UF_CRM_1721244656790>(&self.uf_crm_1721244656790)?;
-            map.put::<f::UF_CRM_1721244667890>(&self.uf_crm_1721244667890)?;
-            map.put::<f::UF_CRM_1721244667891>(&self.uf_crm_1721244667891)?;
-            map.put::<f::UF_CRM_1721244678901>(&self.uf_crm_1721244678901)?;
-            map.put::<f::UF_CRM_1721244678902>(&self.uf_crm_1721244678902)?;
-            map.put::<f::UF_CRM_1721244689012>(&self.uf_crm_1721244689012)?;
-            map.put::<f::UF_CRM_1721244689013>(&self.uf_crm_1721244689013)?;
-            map.put::<f::UF_CRM_1721244701234>(&self.uf_crm_1721244701234)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::PREVIOUS_STAGE_ID, &self.previous_stage_id)?;
+            map.put(f::STAGE_SEMANTIC_ID, &self.stage_semantic_id)?;
+            map.put(f::IS_NEW, &self.is_new)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::QUOTE_ID, &self.quote_id)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::CREATED_BY_ID, &self.created_by_id)?;
+            map.put(f::MODIFY_BY_ID, &self.modify_by_id)?;
+            map.put(f::MOVED_BY_ID, &self.moved_by_id)?;
+            map.put(f::DATE_CREATE, &self.date_create)?;
+            map.put(f::DATE_MODIFY, &self.date_modify)?;
+            map.put(f::MOVED_TIME, &self.moved_time)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::LEAD_ID, &self.lead_id)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::LAST_ACTIVITY_TIME, &self.last_activity_time)?;
+            map.put(f::LAST_ACTIVITY_BY, &self.last_activity_by)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::PARENT_ID_153, &self.parent_id_153)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            map.put(f::UF_CRM_1721244500101, &self.uf_crm_1721244500101)?;
+            map.put(f::UF_CRM_1721244512345, &self.uf_crm_1721244512345)?;
+            map.put(f::UF_CRM_1721244512346, &self.uf_crm_1721244512346)?;
+            map.put(f::UF_CRM_1721244523456, &self.uf_crm_1721244523456)?;
+            map.put(f::UF_CRM_1721244523457, &self.uf_crm_1721244523457)?;
+            map.put(f::UF_CRM_1721244534567, &self.uf_crm_1721244534567)?;
+            map.put(f::UF_CRM_1721244545678, &self.uf_crm_1721244545678)?;
+            map.put(f::UF_CRM_1721244545679, &self.uf_crm_1721244545679)?;
+            map.put(f::UF_CRM_1721244556789, &self.uf_crm_1721244556789)?;
+            map.put(f::UF_CRM_1721244556790, &self.uf_crm_1721244556790)?;
+            map.put(f::UF_CRM_1721244567890, &self.uf_crm_1721244567890)?;
+            map.put(f::UF_CRM_1721244567891, &self.uf_crm_1721244567891)?;
+            map.put(f::UF_CRM_1721244578901, &self.uf_crm_1721244578901)?;
+            map.put(f::UF_CRM_1721244578902, &self.uf_crm_1721244578902)?;
+            map.put(f::UF_CRM_1721244589012, &self.uf_crm_1721244589012)?;
+            map.put(f::UF_CRM_1721244589013, &self.uf_crm_1721244589013)?;
+            map.put(f::UF_CRM_1721244590123, &self.uf_crm_1721244590123)?;
+            map.put(f::UF_CRM_1721244601234, &self.uf_crm_1721244601234)?;
+            map.put(f::UF_CRM_1721244612345, &self.uf_crm_1721244612345)?;
+            map.put(f::UF_CRM_1721244612346, &self.uf_crm_1721244612346)?;
+            map.put(f::UF_CRM_1721244634567, &self.uf_crm_1721244634567)?;
+            map.put(f::UF_CRM_1721244634568, &self.uf_crm_1721244634568)?;
+            map.put(f::UF_CRM_1721244656789, &self.uf_crm_1721244656789)?;
+            map.put(f::UF_CRM_1721244656790, &self.uf_crm_1721244656790)?;
+            map.put(f::UF_CRM_1721244667890, &self.uf_crm_1721244667890)?;
+            map.put(f::UF_CRM_1721244667891, &self.uf_crm_1721244667891)?;
+            map.put(f::UF_CRM_1721244678901, &self.uf_crm_1721244678901)?;
+            map.put(f::UF_CRM_1721244678902, &self.uf_crm_1721244678902)?;
+            map.put(f::UF_CRM_1721244689012, &self.uf_crm_1721244689012)?;
+            map.put(f::UF_CRM_1721244689013, &self.uf_crm_1721244689013)?;
+            map.put(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

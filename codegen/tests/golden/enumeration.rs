@@ -25,6 +25,7 @@ pub struct Deal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -37,9 +38,9 @@ mod __bitrix_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::deal_fields as f;
+    use self::deal_fields as m;
     /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DealField {
@@ -51,7 +52,7 @@ mod __bitrix_deal {
     impl __p::EntityField for DealField {
         const ALL: &'static [Self] = &[Self::Id, Self::UfCrmChannel];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -65,9 +66,6 @@ mod __bitrix_deal {
             __p::sorted_fields(&SORTED)
         }
     }
-    impl __p::FieldTable for DealField {
-        const META: &'static [__p::FieldMeta] = META;
-    }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
         meta("ID", "id", "integer", READ_ONLY),
@@ -80,15 +78,17 @@ mod __bitrix_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Deal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Deal` in compile errors.
     pub mod deal_fields {
-        use super::{__p, codec, types, DealField, DealUfCrmChannel};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
-        pub type UF_CRM_CHANNEL = __p::Def<DealField, codec::Enum<DealUfCrmChannel>, 1>;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types, DealUfCrmChannel};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const UF_CRM_CHANNEL: __p::Code<codec::Enum<DealUfCrmChannel>> = __p::Code::new(
+            "UF_CRM_CHANNEL",
+        );
     }
     /// Items of the enumeration field `UF_CRM_CHANNEL` (Канал). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrmChannel::Other`].
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -164,7 +164,7 @@ mod __bitrix_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::UF_CRM_CHANNEL>(&self.uf_crm_channel)?;
+            map.put(f::UF_CRM_CHANNEL, &self.uf_crm_channel)?;
             __p::end(map)
         }
     }
@@ -190,8 +190,9 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `UF_CRM_CHANNEL` (Канал): see [`NewDeal::uf_crm_channel`].
-        pub fn uf_crm_channel(self, value: impl Into<DealUfCrmChannel>) -> Self {
-            with(self, |b| b.uf_crm_channel = Some(value.into()))
+        pub fn uf_crm_channel(mut self, value: impl Into<DealUfCrmChannel>) -> Self {
+            self.uf_crm_channel = Some(value.into());
+            self
         }
         /// The payload; compiles only when every required field is set.
         pub fn build(self) -> NewDeal {
@@ -202,7 +203,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -218,23 +219,25 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `UF_CRM_CHANNEL` (Канал): see [`DealPatch::uf_crm_channel`].
-        pub fn uf_crm_channel(self, value: impl Into<DealUfCrmChannel>) -> Self {
-            with(self, |p| p.uf_crm_channel = Patch::Set(value.into()))
+        pub fn uf_crm_channel(mut self, value: impl Into<DealUfCrmChannel>) -> Self {
+            self.uf_crm_channel = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_CHANNEL` (sends the empty value).
-        pub fn clear_uf_crm_channel(self) -> Self {
-            with(self, |p| p.uf_crm_channel = Patch::Clear)
+        pub fn clear_uf_crm_channel(mut self) -> Self {
+            self.uf_crm_channel = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::UF_CRM_CHANNEL>(&self.uf_crm_channel)?;
+            visitor.entry(f::UF_CRM_CHANNEL, &self.uf_crm_channel)?;
             Ok(())
         }
     }
@@ -258,6 +261,7 @@ pub use __bitrix_deal::deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -270,9 +274,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_deal::deal_fields as f;
+    use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -299,9 +303,9 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                DealField::Id => self.id = map.take::<f::ID>()?,
+                DealField::Id => self.id = map.take(f::ID)?,
                 DealField::UfCrmChannel => {
-                    self.uf_crm_channel = map.take::<f::UF_CRM_CHANNEL>()?;
+                    self.uf_crm_channel = map.take(f::UF_CRM_CHANNEL)?;
                 }
             }
             Ok(())
@@ -313,8 +317,8 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::UF_CRM_CHANNEL>(&self.uf_crm_channel)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::UF_CRM_CHANNEL, &self.uf_crm_channel)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

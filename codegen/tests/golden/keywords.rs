@@ -33,6 +33,7 @@ pub struct Deal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -45,9 +46,9 @@ mod __bitrix_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::deal_fields as f;
+    use self::deal_fields as m;
     /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DealField {
@@ -74,7 +75,7 @@ mod __bitrix_deal {
             Self::StageId,
         ];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -87,9 +88,6 @@ mod __bitrix_deal {
             static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
             __p::sorted_fields(&SORTED)
         }
-    }
-    impl __p::FieldTable for DealField {
-        const META: &'static [__p::FieldMeta] = META;
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
@@ -108,19 +106,19 @@ mod __bitrix_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Deal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Deal` in compile errors.
     pub mod deal_fields {
-        use super::{__p, codec, types, DealField};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
-        pub type TYPE = __p::Def<DealField, codec::Text, 1>;
-        pub type MATCH = __p::Def<DealField, codec::YesNo, 2>;
-        pub type F_1C_CODE = __p::Def<DealField, codec::Text, 3>;
-        pub type SELF = __p::Def<DealField, codec::Integer, 4>;
-        pub type stageId = __p::Def<DealField, codec::Status, 5>;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const TYPE: __p::Code<codec::Text> = __p::Code::new("TYPE");
+        pub const MATCH: __p::Code<codec::YesNo> = __p::Code::new("MATCH");
+        pub const F_1C_CODE: __p::Code<codec::Text> = __p::Code::new("1C_CODE");
+        pub const SELF: __p::Code<codec::Integer> = __p::Code::new("Self");
+        pub const stageId: __p::Code<codec::Status> = __p::Code::new("stageId");
     }
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
@@ -149,11 +147,11 @@ mod __bitrix_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::TYPE>(&self.type_)?;
-            map.put::<f::MATCH>(&self.match_)?;
-            map.put::<f::F_1C_CODE>(&self.f_1c_code)?;
-            map.put::<f::SELF>(&self.self_)?;
-            map.put::<f::stageId>(&self.stage_id)?;
+            map.put(f::TYPE, &self.type_)?;
+            map.put(f::MATCH, &self.match_)?;
+            map.put(f::F_1C_CODE, &self.f_1c_code)?;
+            map.put(f::SELF, &self.self_)?;
+            map.put(f::stageId, &self.stage_id)?;
             __p::end(map)
         }
     }
@@ -183,24 +181,29 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `TYPE` (Тип): see [`NewDeal::type_`].
-        pub fn type_(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.type_ = Some(value.into()))
+        pub fn type_(mut self, value: impl Into<String>) -> Self {
+            self.type_ = Some(value.into());
+            self
         }
         /// Sets `MATCH` (match): see [`NewDeal::match_`].
-        pub fn match_(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.match_ = Some(value.into()))
+        pub fn match_(mut self, value: impl Into<bool>) -> Self {
+            self.match_ = Some(value.into());
+            self
         }
         /// Sets `1C_CODE` (Код 1С): see [`NewDeal::f_1c_code`].
-        pub fn f_1c_code(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.f_1c_code = Some(value.into()))
+        pub fn f_1c_code(mut self, value: impl Into<String>) -> Self {
+            self.f_1c_code = Some(value.into());
+            self
         }
         /// Sets `Self` (Self): see [`NewDeal::self_`].
-        pub fn self_(self, value: impl Into<i64>) -> Self {
-            with(self, |b| b.self_ = Some(value.into()))
+        pub fn self_(mut self, value: impl Into<i64>) -> Self {
+            self.self_ = Some(value.into());
+            self
         }
         /// Sets `stageId` (Стадия): see [`NewDeal::stage_id`].
-        pub fn stage_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.stage_id = Some(value.into()))
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Some(value.into());
+            self
         }
         /// The payload; compiles only when every required field is set.
         pub fn build(self) -> NewDeal {
@@ -215,7 +218,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -239,59 +242,69 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `TYPE` (Тип): see [`DealPatch::type_`].
-        pub fn type_(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.type_ = Patch::Set(value.into()))
+        pub fn type_(mut self, value: impl Into<String>) -> Self {
+            self.type_ = Patch::Set(value.into());
+            self
         }
         /// Clears `TYPE` (sends the empty value).
-        pub fn clear_type_(self) -> Self {
-            with(self, |p| p.type_ = Patch::Clear)
+        pub fn clear_type_(mut self) -> Self {
+            self.type_ = Patch::Clear;
+            self
         }
         /// Sets `MATCH` (match): see [`DealPatch::match_`].
-        pub fn match_(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.match_ = Patch::Set(value.into()))
+        pub fn match_(mut self, value: impl Into<bool>) -> Self {
+            self.match_ = Patch::Set(value.into());
+            self
         }
         /// Clears `MATCH` (sends the empty value).
-        pub fn clear_match_(self) -> Self {
-            with(self, |p| p.match_ = Patch::Clear)
+        pub fn clear_match_(mut self) -> Self {
+            self.match_ = Patch::Clear;
+            self
         }
         /// Sets `1C_CODE` (Код 1С): see [`DealPatch::f_1c_code`].
-        pub fn f_1c_code(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.f_1c_code = Patch::Set(value.into()))
+        pub fn f_1c_code(mut self, value: impl Into<String>) -> Self {
+            self.f_1c_code = Patch::Set(value.into());
+            self
         }
         /// Clears `1C_CODE` (sends the empty value).
-        pub fn clear_f_1c_code(self) -> Self {
-            with(self, |p| p.f_1c_code = Patch::Clear)
+        pub fn clear_f_1c_code(mut self) -> Self {
+            self.f_1c_code = Patch::Clear;
+            self
         }
         /// Sets `Self` (Self): see [`DealPatch::self_`].
-        pub fn self_(self, value: impl Into<i64>) -> Self {
-            with(self, |p| p.self_ = Patch::Set(value.into()))
+        pub fn self_(mut self, value: impl Into<i64>) -> Self {
+            self.self_ = Patch::Set(value.into());
+            self
         }
         /// Clears `Self` (sends the empty value).
-        pub fn clear_self_(self) -> Self {
-            with(self, |p| p.self_ = Patch::Clear)
+        pub fn clear_self_(mut self) -> Self {
+            self.self_ = Patch::Clear;
+            self
         }
         /// Sets `stageId` (Стадия): see [`DealPatch::stage_id`].
-        pub fn stage_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.stage_id = Patch::Set(value.into()))
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Patch::Set(value.into());
+            self
         }
         /// Clears `stageId` (sends the empty value).
-        pub fn clear_stage_id(self) -> Self {
-            with(self, |p| p.stage_id = Patch::Clear)
+        pub fn clear_stage_id(mut self) -> Self {
+            self.stage_id = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::TYPE>(&self.type_)?;
-            visitor.entry::<f::MATCH>(&self.match_)?;
-            visitor.entry::<f::F_1C_CODE>(&self.f_1c_code)?;
-            visitor.entry::<f::SELF>(&self.self_)?;
-            visitor.entry::<f::stageId>(&self.stage_id)?;
+            visitor.entry(f::TYPE, &self.type_)?;
+            visitor.entry(f::MATCH, &self.match_)?;
+            visitor.entry(f::F_1C_CODE, &self.f_1c_code)?;
+            visitor.entry(f::SELF, &self.self_)?;
+            visitor.entry(f::stageId, &self.stage_id)?;
             Ok(())
         }
     }
@@ -315,6 +328,7 @@ pub use __bitrix_deal::deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -327,9 +341,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_deal::deal_fields as f;
+    use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -356,12 +370,12 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                DealField::Id => self.id = map.take::<f::ID>()?,
-                DealField::Type => self.type_ = map.take::<f::TYPE>()?,
-                DealField::Match => self.match_ = map.take::<f::MATCH>()?,
-                DealField::F1cCode => self.f_1c_code = map.take::<f::F_1C_CODE>()?,
-                DealField::Self_ => self.self_ = map.take::<f::SELF>()?,
-                DealField::StageId => self.stage_id = map.take::<f::stageId>()?,
+                DealField::Id => self.id = map.take(f::ID)?,
+                DealField::Type => self.type_ = map.take(f::TYPE)?,
+                DealField::Match => self.match_ = map.take(f::MATCH)?,
+                DealField::F1cCode => self.f_1c_code = map.take(f::F_1C_CODE)?,
+                DealField::Self_ => self.self_ = map.take(f::SELF)?,
+                DealField::StageId => self.stage_id = map.take(f::stageId)?,
             }
             Ok(())
         }
@@ -372,12 +386,12 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::TYPE>(&self.type_)?;
-            map.put::<f::MATCH>(&self.match_)?;
-            map.put::<f::F_1C_CODE>(&self.f_1c_code)?;
-            map.put::<f::SELF>(&self.self_)?;
-            map.put::<f::stageId>(&self.stage_id)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::TYPE, &self.type_)?;
+            map.put(f::MATCH, &self.match_)?;
+            map.put(f::F_1C_CODE, &self.f_1c_code)?;
+            map.put(f::SELF, &self.self_)?;
+            map.put(f::stageId, &self.stage_id)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

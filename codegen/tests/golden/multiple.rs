@@ -35,6 +35,7 @@ pub struct Deal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -47,9 +48,9 @@ mod __bitrix_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::deal_fields as f;
+    use self::deal_fields as m;
     /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DealField {
@@ -70,7 +71,7 @@ mod __bitrix_deal {
             Self::UfCrmFiles,
         ];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -83,9 +84,6 @@ mod __bitrix_deal {
             static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
             __p::sorted_fields(&SORTED)
         }
-    }
-    impl __p::FieldTable for DealField {
-        const META: &'static [__p::FieldMeta] = META;
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
@@ -103,21 +101,23 @@ mod __bitrix_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Deal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Deal` in compile errors.
     pub mod deal_fields {
-        use super::{__p, codec, types, DealField};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
-        pub type CONTACT_IDS = __p::Def<
-            DealField,
-            codec::Multi<codec::Id<types::ContactId>>,
-            1,
-        >;
-        pub type UF_CRM_DATES = __p::Def<DealField, codec::Multi<codec::Date>, 2>;
-        pub type UF_CRM_FILES = __p::Def<DealField, codec::Multi<codec::File>, 3>;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const CONTACT_IDS: __p::Code<codec::Multi<codec::Id<types::ContactId>>> = __p::Code::new(
+            "CONTACT_IDS",
+        );
+        pub const UF_CRM_DATES: __p::Code<codec::Multi<codec::Date>> = __p::Code::new(
+            "UF_CRM_DATES",
+        );
+        pub const UF_CRM_FILES: __p::Code<codec::Multi<codec::File>> = __p::Code::new(
+            "UF_CRM_FILES",
+        );
     }
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
@@ -142,9 +142,9 @@ mod __bitrix_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::CONTACT_IDS>(&self.contact_ids)?;
-            map.put::<f::UF_CRM_DATES>(&self.uf_crm_dates)?;
-            map.put::<__p::Upload<f::UF_CRM_FILES>>(&self.uf_crm_files)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::UF_CRM_DATES, &self.uf_crm_dates)?;
+            map.put(f::UF_CRM_FILES.upload(), &self.uf_crm_files)?;
             __p::end(map)
         }
     }
@@ -172,16 +172,19 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
-        pub fn contact_ids(self, value: impl Into<Vec<types::ContactId>>) -> Self {
-            with(self, |b| b.contact_ids = Some(value.into()))
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_DATES` (Даты поставок): see [`NewDeal::uf_crm_dates`].
-        pub fn uf_crm_dates(self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
-            with(self, |b| b.uf_crm_dates = Some(value.into()))
+        pub fn uf_crm_dates(mut self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
+            self.uf_crm_dates = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_FILES` (Файлы): see [`NewDeal::uf_crm_files`].
-        pub fn uf_crm_files(self, value: impl Into<Vec<types::FileUpload>>) -> Self {
-            with(self, |b| b.uf_crm_files = Some(value.into()))
+        pub fn uf_crm_files(mut self, value: impl Into<Vec<types::FileUpload>>) -> Self {
+            self.uf_crm_files = Some(value.into());
+            self
         }
         /// The payload; compiles only when every required field is set.
         pub fn build(self) -> NewDeal {
@@ -194,7 +197,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -214,41 +217,47 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
-        pub fn contact_ids(self, value: impl Into<Vec<types::ContactId>>) -> Self {
-            with(self, |p| p.contact_ids = Patch::Set(value.into()))
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Patch::Set(value.into());
+            self
         }
         /// Clears `CONTACT_IDS` (sends the empty value).
-        pub fn clear_contact_ids(self) -> Self {
-            with(self, |p| p.contact_ids = Patch::Clear)
+        pub fn clear_contact_ids(mut self) -> Self {
+            self.contact_ids = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_DATES` (Даты поставок): see [`DealPatch::uf_crm_dates`].
-        pub fn uf_crm_dates(self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
-            with(self, |p| p.uf_crm_dates = Patch::Set(value.into()))
+        pub fn uf_crm_dates(mut self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
+            self.uf_crm_dates = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_DATES` (sends the empty value).
-        pub fn clear_uf_crm_dates(self) -> Self {
-            with(self, |p| p.uf_crm_dates = Patch::Clear)
+        pub fn clear_uf_crm_dates(mut self) -> Self {
+            self.uf_crm_dates = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_FILES` (Файлы): see [`DealPatch::uf_crm_files`].
-        pub fn uf_crm_files(self, value: impl Into<Vec<types::FileUpload>>) -> Self {
-            with(self, |p| p.uf_crm_files = Patch::Set(value.into()))
+        pub fn uf_crm_files(mut self, value: impl Into<Vec<types::FileUpload>>) -> Self {
+            self.uf_crm_files = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_FILES` (sends the empty value).
-        pub fn clear_uf_crm_files(self) -> Self {
-            with(self, |p| p.uf_crm_files = Patch::Clear)
+        pub fn clear_uf_crm_files(mut self) -> Self {
+            self.uf_crm_files = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::CONTACT_IDS>(&self.contact_ids)?;
-            visitor.entry::<f::UF_CRM_DATES>(&self.uf_crm_dates)?;
-            visitor.entry::<__p::Upload<f::UF_CRM_FILES>>(&self.uf_crm_files)?;
+            visitor.entry(f::CONTACT_IDS, &self.contact_ids)?;
+            visitor.entry(f::UF_CRM_DATES, &self.uf_crm_dates)?;
+            visitor.entry(f::UF_CRM_FILES.upload(), &self.uf_crm_files)?;
             Ok(())
         }
     }
@@ -272,6 +281,7 @@ pub use __bitrix_deal::deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -284,9 +294,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_deal::deal_fields as f;
+    use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -313,14 +323,10 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                DealField::Id => self.id = map.take::<f::ID>()?,
-                DealField::ContactIds => self.contact_ids = map.take::<f::CONTACT_IDS>()?,
-                DealField::UfCrmDates => {
-                    self.uf_crm_dates = map.take::<f::UF_CRM_DATES>()?;
-                }
-                DealField::UfCrmFiles => {
-                    self.uf_crm_files = map.take::<f::UF_CRM_FILES>()?;
-                }
+                DealField::Id => self.id = map.take(f::ID)?,
+                DealField::ContactIds => self.contact_ids = map.take(f::CONTACT_IDS)?,
+                DealField::UfCrmDates => self.uf_crm_dates = map.take(f::UF_CRM_DATES)?,
+                DealField::UfCrmFiles => self.uf_crm_files = map.take(f::UF_CRM_FILES)?,
             }
             Ok(())
         }
@@ -331,10 +337,10 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::CONTACT_IDS>(&self.contact_ids)?;
-            map.put::<f::UF_CRM_DATES>(&self.uf_crm_dates)?;
-            map.put::<f::UF_CRM_FILES>(&self.uf_crm_files)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::UF_CRM_DATES, &self.uf_crm_dates)?;
+            map.put(f::UF_CRM_FILES, &self.uf_crm_files)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

@@ -31,6 +31,7 @@ pub struct Lead {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -43,9 +44,9 @@ mod __bitrix_lead {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::lead_fields as f;
+    use self::lead_fields as m;
     /// Every field of [`Lead`](super::Lead), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum LeadField {
@@ -66,7 +67,7 @@ mod __bitrix_lead {
             Self::Title,
         ];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -79,9 +80,6 @@ mod __bitrix_lead {
             static SORTED: __p::OnceLock<Vec<(&'static str, LeadField)>> = __p::OnceLock::new();
             __p::sorted_fields(&SORTED)
         }
-    }
-    impl __p::FieldTable for LeadField {
-        const META: &'static [__p::FieldMeta] = META;
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
@@ -98,25 +96,23 @@ mod __bitrix_lead {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Lead`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Lead` in compile errors.
     pub mod lead_fields {
-        use super::{__p, codec, types, LeadField};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::LeadId>;
-        }
         pub struct CATEGORY_ID;
-        impl __p::FieldDef for CATEGORY_ID {
-            const CODE: &'static str = "CATEGORY_ID";
-            type Codec = codec::Id<types::CategoryId>;
-        }
         pub struct DATE_CREATE;
-        impl __p::FieldDef for DATE_CREATE {
-            const CODE: &'static str = "DATE_CREATE";
-            type Codec = codec::DateTime;
-        }
-        pub type TITLE = __p::Def<LeadField, codec::Text, 3>;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types};
+        pub const ID: __p::Code<codec::Id<types::LeadId>> = __p::Code::new("ID");
+        pub const CATEGORY_ID: __p::Code<codec::Id<types::CategoryId>> = __p::Code::new(
+            "CATEGORY_ID",
+        );
+        pub const DATE_CREATE: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_CREATE",
+        );
+        pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
     }
     /// The create payload of [`Lead`](super::Lead) (`crm.lead.add`): read-only fields do not exist on it. Build it with [`NewLead::builder`].
     ///
@@ -139,8 +135,8 @@ mod __bitrix_lead {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::CATEGORY_ID>(&self.category_id)?;
-            map.put::<f::TITLE>(&self.title)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::TITLE, &self.title)?;
             __p::end(map)
         }
     }
@@ -167,12 +163,14 @@ mod __bitrix_lead {
     }
     impl NewLeadBuilder {
         /// Sets `CATEGORY_ID` (Воронка): see [`NewLead::category_id`].
-        pub fn category_id(self, value: impl Into<types::CategoryId>) -> Self {
-            with(self, |b| b.category_id = Some(value.into()))
+        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+            self.category_id = Some(value.into());
+            self
         }
         /// Sets `TITLE` (Название): see [`NewLead::title`].
-        pub fn title(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.title = Some(value.into()))
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Some(value.into());
+            self
         }
         /// The payload; compiles only when every required field is set.
         pub fn build(self) -> NewLead {
@@ -184,10 +182,10 @@ mod __bitrix_lead {
     }
     #[doc(hidden)]
     impl NewLeadBuilder {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<f::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -203,29 +201,31 @@ mod __bitrix_lead {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`LeadPatch::title`].
-        pub fn title(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.title = Patch::Set(value.into()))
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Patch::Set(value.into());
+            self
         }
         /// Clears `TITLE` (sends the empty value).
-        pub fn clear_title(self) -> Self {
-            with(self, |p| p.title = Patch::Clear)
+        pub fn clear_title(mut self) -> Self {
+            self.title = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl LeadPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<f::CATEGORY_ID>>(self, value: V) -> Self {
+        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<f::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for LeadPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::TITLE>(&self.title)?;
+            visitor.entry(f::TITLE, &self.title)?;
             Ok(())
         }
     }
@@ -249,6 +249,7 @@ pub use __bitrix_lead::lead_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -261,9 +262,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_lead::lead_fields as f;
+    use __bitrix_lead::{f, lead_fields as m};
     impl<'de> serde::Deserialize<'de> for Lead {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -290,10 +291,10 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                LeadField::Id => self.id = map.take::<f::ID>()?,
-                LeadField::CategoryId => self.category_id = map.take::<f::CATEGORY_ID>()?,
-                LeadField::DateCreate => self.date_create = map.take::<f::DATE_CREATE>()?,
-                LeadField::Title => self.title = map.take::<f::TITLE>()?,
+                LeadField::Id => self.id = map.take(f::ID)?,
+                LeadField::CategoryId => self.category_id = map.take(f::CATEGORY_ID)?,
+                LeadField::DateCreate => self.date_create = map.take(f::DATE_CREATE)?,
+                LeadField::Title => self.title = map.take(f::TITLE)?,
             }
             Ok(())
         }
@@ -304,10 +305,10 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::CATEGORY_ID>(&self.category_id)?;
-            map.put::<f::DATE_CREATE>(&self.date_create)?;
-            map.put::<f::TITLE>(&self.title)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::DATE_CREATE, &self.date_create)?;
+            map.put(f::TITLE, &self.title)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

@@ -27,6 +27,7 @@ pub struct Deal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -39,9 +40,9 @@ mod __bitrix_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::deal_fields as f;
+    use self::deal_fields as m;
     /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DealField {
@@ -55,7 +56,7 @@ mod __bitrix_deal {
     impl __p::EntityField for DealField {
         const ALL: &'static [Self] = &[Self::Id, Self::Greeting, Self::SalesChannel];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -68,9 +69,6 @@ mod __bitrix_deal {
             static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
             __p::sorted_fields(&SORTED)
         }
-    }
-    impl __p::FieldTable for DealField {
-        const META: &'static [__p::FieldMeta] = META;
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
@@ -86,20 +84,20 @@ mod __bitrix_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Deal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Deal` in compile errors.
     pub mod deal_fields {
-        use super::{__p, codec, types, DealField, DealSalesChannel};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
-        pub type UF_CRM_1721244482250 = __p::Def<DealField, codec::Text, 1>;
-        pub type UF_CRM_1721244590123 = __p::Def<
-            DealField,
-            codec::Enum<DealSalesChannel>,
-            2,
-        >;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types, DealSalesChannel};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const UF_CRM_1721244482250: __p::Code<codec::Text> = __p::Code::new(
+            "UF_CRM_1721244482250",
+        );
+        pub const UF_CRM_1721244590123: __p::Code<codec::Enum<DealSalesChannel>> = __p::Code::new(
+            "UF_CRM_1721244590123",
+        );
     }
     /// Items of the enumeration field `UF_CRM_1721244590123` (Канал продаж). Ids the snapshot does not know (items added on the portal later) read as [`DealSalesChannel::Other`].
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -169,8 +167,8 @@ mod __bitrix_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::UF_CRM_1721244482250>(&self.greeting)?;
-            map.put::<f::UF_CRM_1721244590123>(&self.sales_channel)?;
+            map.put(f::UF_CRM_1721244482250, &self.greeting)?;
+            map.put(f::UF_CRM_1721244590123, &self.sales_channel)?;
             __p::end(map)
         }
     }
@@ -197,12 +195,14 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::greeting`].
-        pub fn greeting(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.greeting = Some(value.into()))
+        pub fn greeting(mut self, value: impl Into<String>) -> Self {
+            self.greeting = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::sales_channel`].
-        pub fn sales_channel(self, value: impl Into<DealSalesChannel>) -> Self {
-            with(self, |b| b.sales_channel = Some(value.into()))
+        pub fn sales_channel(mut self, value: impl Into<DealSalesChannel>) -> Self {
+            self.sales_channel = Some(value.into());
+            self
         }
         /// The payload; compiles only when every required field is set.
         pub fn build(self) -> NewDeal {
@@ -214,7 +214,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -232,32 +232,36 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::greeting`].
-        pub fn greeting(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.greeting = Patch::Set(value.into()))
+        pub fn greeting(mut self, value: impl Into<String>) -> Self {
+            self.greeting = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244482250` (sends the empty value).
-        pub fn clear_greeting(self) -> Self {
-            with(self, |p| p.greeting = Patch::Clear)
+        pub fn clear_greeting(mut self) -> Self {
+            self.greeting = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::sales_channel`].
-        pub fn sales_channel(self, value: impl Into<DealSalesChannel>) -> Self {
-            with(self, |p| p.sales_channel = Patch::Set(value.into()))
+        pub fn sales_channel(mut self, value: impl Into<DealSalesChannel>) -> Self {
+            self.sales_channel = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244590123` (sends the empty value).
-        pub fn clear_sales_channel(self) -> Self {
-            with(self, |p| p.sales_channel = Patch::Clear)
+        pub fn clear_sales_channel(mut self) -> Self {
+            self.sales_channel = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::UF_CRM_1721244482250>(&self.greeting)?;
-            visitor.entry::<f::UF_CRM_1721244590123>(&self.sales_channel)?;
+            visitor.entry(f::UF_CRM_1721244482250, &self.greeting)?;
+            visitor.entry(f::UF_CRM_1721244590123, &self.sales_channel)?;
             Ok(())
         }
     }
@@ -281,6 +285,7 @@ pub use __bitrix_deal::deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -293,9 +298,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_deal::deal_fields as f;
+    use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -322,12 +327,10 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                DealField::Id => self.id = map.take::<f::ID>()?,
-                DealField::Greeting => {
-                    self.greeting = map.take::<f::UF_CRM_1721244482250>()?;
-                }
+                DealField::Id => self.id = map.take(f::ID)?,
+                DealField::Greeting => self.greeting = map.take(f::UF_CRM_1721244482250)?,
                 DealField::SalesChannel => {
-                    self.sales_channel = map.take::<f::UF_CRM_1721244590123>()?;
+                    self.sales_channel = map.take(f::UF_CRM_1721244590123)?;
                 }
             }
             Ok(())
@@ -339,9 +342,9 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::UF_CRM_1721244482250>(&self.greeting)?;
-            map.put::<f::UF_CRM_1721244590123>(&self.sales_channel)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::UF_CRM_1721244482250, &self.greeting)?;
+            map.put(f::UF_CRM_1721244590123, &self.sales_channel)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

@@ -29,6 +29,7 @@ pub struct Deal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -41,9 +42,9 @@ mod __bitrix_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::deal_fields as f;
+    use self::deal_fields as m;
     /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DealField {
@@ -64,7 +65,7 @@ mod __bitrix_deal {
             Self::Comments,
         ];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -77,9 +78,6 @@ mod __bitrix_deal {
             static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
             __p::sorted_fields(&SORTED)
         }
-    }
-    impl __p::FieldTable for DealField {
-        const META: &'static [__p::FieldMeta] = META;
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
@@ -95,27 +93,23 @@ mod __bitrix_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Deal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Deal` in compile errors.
     pub mod deal_fields {
-        use super::{__p, codec, types, DealField};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
         #[derive(Debug, Clone, Copy, Default)]
         pub struct TITLE;
-        impl __p::FieldDef for TITLE {
-            const CODE: &'static str = "TITLE";
-            type Codec = codec::Text;
-        }
         #[derive(Debug, Clone, Copy, Default)]
         pub struct UF_CRM_AMOUNT;
-        impl __p::FieldDef for UF_CRM_AMOUNT {
-            const CODE: &'static str = "UF_CRM_AMOUNT";
-            type Codec = codec::Decimal;
-        }
-        pub type COMMENTS = __p::Def<DealField, codec::Text, 3>;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
+        pub const UF_CRM_AMOUNT: __p::Code<codec::Decimal> = __p::Code::new(
+            "UF_CRM_AMOUNT",
+        );
+        pub const COMMENTS: __p::Code<codec::Text> = __p::Code::new("COMMENTS");
     }
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
@@ -135,9 +129,9 @@ mod __bitrix_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put_value::<f::TITLE>(&self.title)?;
-            map.put_value::<f::UF_CRM_AMOUNT>(&self.uf_crm_amount)?;
-            map.put::<f::COMMENTS>(&self.comments)?;
+            map.put_value(f::TITLE, &self.title)?;
+            map.put_value(f::UF_CRM_AMOUNT, &self.uf_crm_amount)?;
+            map.put(f::COMMENTS, &self.comments)?;
             __p::end(map)
         }
     }
@@ -152,10 +146,10 @@ mod __bitrix_deal {
     /// Required on this portal (`.build()` does not compile until each is set): `TITLE` (`.title()`), `UF_CRM_AMOUNT` (`.uf_crm_amount()`).
     #[derive(Debug, Clone, Default)]
     #[must_use = "call `.build()` to get the payload"]
-    pub struct NewDealBuilder<R0 = f::TITLE, R1 = f::UF_CRM_AMOUNT> {
+    pub struct NewDealBuilder<R0 = m::TITLE, R1 = m::UF_CRM_AMOUNT> {
         comments: Option<String>,
-        r0: R0,
-        r1: R1,
+        __r0: R0,
+        __r1: R1,
     }
     impl NewDealBuilder {
         /// A builder with no field set.
@@ -165,17 +159,18 @@ mod __bitrix_deal {
     }
     impl<R0, R1> NewDealBuilder<R0, R1> {
         /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
-        pub fn comments(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.comments = Some(value.into()))
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Some(value.into());
+            self
         }
         fn with_slots<Q0, Q1>(
             self,
             slots: impl FnOnce(R0, R1) -> (Q0, Q1),
         ) -> NewDealBuilder<Q0, Q1> {
-            let (r0, r1) = slots(self.r0, self.r1);
+            let (__r0, __r1) = slots(self.__r0, self.__r1);
             NewDealBuilder {
-                r0,
-                r1,
+                __r0,
+                __r1,
                 comments: self.comments,
             }
         }
@@ -186,34 +181,34 @@ mod __bitrix_deal {
             R1: __p::Provided<types::Decimal>,
         {
             NewDeal {
-                title: __p::Provided::into_value(self.r0),
-                uf_crm_amount: __p::Provided::into_value(self.r1),
+                title: __p::Provided::into_value(self.__r0),
+                uf_crm_amount: __p::Provided::into_value(self.__r1),
                 comments: self.comments,
             }
         }
     }
     #[doc(hidden)]
     impl<R0, R1> NewDealBuilder<R0, R1> {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
-    impl<R1> NewDealBuilder<f::TITLE, R1> {
+    impl<R1> NewDealBuilder<m::TITLE, R1> {
         /// Sets the required field `TITLE` (Название): see [`NewDeal::title`].
         pub fn title(
             self,
             value: impl Into<String>,
         ) -> NewDealBuilder<__p::Set<String>, R1> {
-            self.with_slots(|_, r1| (__p::Set(value.into()), r1))
+            self.with_slots(|_, __r1| (__p::Set(value.into()), __r1))
         }
     }
-    impl<R0> NewDealBuilder<R0, f::UF_CRM_AMOUNT> {
+    impl<R0> NewDealBuilder<R0, m::UF_CRM_AMOUNT> {
         /// Sets the required field `UF_CRM_AMOUNT` (Сумма договора): see [`NewDeal::uf_crm_amount`].
         pub fn uf_crm_amount(
             self,
             value: impl Into<types::Decimal>,
         ) -> NewDealBuilder<R0, __p::Set<types::Decimal>> {
-            self.with_slots(|r0, _| (r0, __p::Set(value.into())))
+            self.with_slots(|__r0, _| (__r0, __p::Set(value.into())))
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
@@ -232,41 +227,47 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`DealPatch::title`].
-        pub fn title(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.title = Patch::Set(value.into()))
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Patch::Set(value.into());
+            self
         }
         /// Clears `TITLE` (sends the empty value).
-        pub fn clear_title(self) -> Self {
-            with(self, |p| p.title = Patch::Clear)
+        pub fn clear_title(mut self) -> Self {
+            self.title = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_AMOUNT` (Сумма договора): see [`DealPatch::uf_crm_amount`].
-        pub fn uf_crm_amount(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |p| p.uf_crm_amount = Patch::Set(value.into()))
+        pub fn uf_crm_amount(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.uf_crm_amount = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_AMOUNT` (sends the empty value).
-        pub fn clear_uf_crm_amount(self) -> Self {
-            with(self, |p| p.uf_crm_amount = Patch::Clear)
+        pub fn clear_uf_crm_amount(mut self) -> Self {
+            self.uf_crm_amount = Patch::Clear;
+            self
         }
         /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
-        pub fn comments(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.comments = Patch::Set(value.into()))
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Patch::Set(value.into());
+            self
         }
         /// Clears `COMMENTS` (sends the empty value).
-        pub fn clear_comments(self) -> Self {
-            with(self, |p| p.comments = Patch::Clear)
+        pub fn clear_comments(mut self) -> Self {
+            self.comments = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::TITLE>(&self.title)?;
-            visitor.entry::<f::UF_CRM_AMOUNT>(&self.uf_crm_amount)?;
-            visitor.entry::<f::COMMENTS>(&self.comments)?;
+            visitor.entry(f::TITLE, &self.title)?;
+            visitor.entry(f::UF_CRM_AMOUNT, &self.uf_crm_amount)?;
+            visitor.entry(f::COMMENTS, &self.comments)?;
             Ok(())
         }
     }
@@ -290,6 +291,7 @@ pub use __bitrix_deal::deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -302,9 +304,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_deal::deal_fields as f;
+    use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -331,12 +333,12 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                DealField::Id => self.id = map.take::<f::ID>()?,
-                DealField::Title => self.title = map.take::<f::TITLE>()?,
+                DealField::Id => self.id = map.take(f::ID)?,
+                DealField::Title => self.title = map.take(f::TITLE)?,
                 DealField::UfCrmAmount => {
-                    self.uf_crm_amount = map.take::<f::UF_CRM_AMOUNT>()?;
+                    self.uf_crm_amount = map.take(f::UF_CRM_AMOUNT)?;
                 }
-                DealField::Comments => self.comments = map.take::<f::COMMENTS>()?,
+                DealField::Comments => self.comments = map.take(f::COMMENTS)?,
             }
             Ok(())
         }
@@ -347,10 +349,10 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::TITLE>(&self.title)?;
-            map.put::<f::UF_CRM_AMOUNT>(&self.uf_crm_amount)?;
-            map.put::<f::COMMENTS>(&self.comments)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::UF_CRM_AMOUNT, &self.uf_crm_amount)?;
+            map.put(f::COMMENTS, &self.comments)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

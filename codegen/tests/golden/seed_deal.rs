@@ -126,6 +126,7 @@ pub struct SeedDeal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -138,9 +139,9 @@ mod __bitrix_seed_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::seed_deal_fields as f;
+    use self::seed_deal_fields as m;
     /// Every field of [`SeedDeal`](super::SeedDeal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum SeedDealField {
@@ -290,7 +291,7 @@ mod __bitrix_seed_deal {
             Self::UfCrm1721244482250,
         ];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -303,9 +304,6 @@ mod __bitrix_seed_deal {
             static SORTED: __p::OnceLock<Vec<(&'static str, SeedDealField)>> = __p::OnceLock::new();
             __p::sorted_fields(&SORTED)
         }
-    }
-    impl __p::FieldTable for SeedDealField {
-        const META: &'static [__p::FieldMeta] = META;
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
@@ -402,116 +400,123 @@ mod __bitrix_seed_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `SeedDeal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `SeedDeal` in compile errors.
     pub mod seed_deal_fields {
-        use super::{__p, codec, types, SeedDealField};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
-        pub type TITLE = __p::Def<SeedDealField, codec::Text, 1>;
-        pub type TYPE_ID = __p::Def<SeedDealField, codec::Status, 2>;
         pub struct CATEGORY_ID;
-        impl __p::FieldDef for CATEGORY_ID {
-            const CODE: &'static str = "CATEGORY_ID";
-            type Codec = codec::Id<types::CategoryId>;
-        }
-        pub type STAGE_ID = __p::Def<SeedDealField, codec::Status, 4>;
         pub struct STAGE_SEMANTIC_ID;
-        impl __p::FieldDef for STAGE_SEMANTIC_ID {
-            const CODE: &'static str = "STAGE_SEMANTIC_ID";
-            type Codec = codec::Text;
-        }
         pub struct IS_NEW;
-        impl __p::FieldDef for IS_NEW {
-            const CODE: &'static str = "IS_NEW";
-            type Codec = codec::YesNo;
-        }
-        pub type IS_RECURRING = __p::Def<SeedDealField, codec::YesNo, 7>;
-        pub type IS_RETURN_CUSTOMER = __p::Def<SeedDealField, codec::YesNo, 8>;
-        pub type IS_REPEATED_APPROACH = __p::Def<SeedDealField, codec::YesNo, 9>;
-        pub type PROBABILITY = __p::Def<SeedDealField, codec::Integer, 10>;
-        pub type CURRENCY_ID = __p::Def<SeedDealField, codec::Currency, 11>;
-        pub type OPPORTUNITY = __p::Def<SeedDealField, codec::Decimal, 12>;
-        pub type IS_MANUAL_OPPORTUNITY = __p::Def<SeedDealField, codec::YesNo, 13>;
-        pub type TAX_VALUE = __p::Def<SeedDealField, codec::Decimal, 14>;
-        pub type COMPANY_ID = __p::Def<SeedDealField, codec::Id<types::CompanyId>, 15>;
-        pub type CONTACT_ID = __p::Def<SeedDealField, codec::Id<types::ContactId>, 16>;
-        pub type CONTACT_IDS = __p::Def<
-            SeedDealField,
-            codec::Multi<codec::Id<types::ContactId>>,
-            17,
-        >;
         pub struct QUOTE_ID;
-        impl __p::FieldDef for QUOTE_ID {
-            const CODE: &'static str = "QUOTE_ID";
-            type Codec = codec::Id<types::QuoteId>;
-        }
-        pub type BEGINDATE = __p::Def<SeedDealField, codec::Date, 19>;
-        pub type CLOSEDATE = __p::Def<SeedDealField, codec::Date, 20>;
-        pub type OPENED = __p::Def<SeedDealField, codec::YesNo, 21>;
-        pub type CLOSED = __p::Def<SeedDealField, codec::YesNo, 22>;
-        pub type COMMENTS = __p::Def<SeedDealField, codec::Text, 23>;
-        pub type ASSIGNED_BY_ID = __p::Def<SeedDealField, codec::Id<types::UserId>, 24>;
         pub struct CREATED_BY_ID;
-        impl __p::FieldDef for CREATED_BY_ID {
-            const CODE: &'static str = "CREATED_BY_ID";
-            type Codec = codec::Id<types::UserId>;
-        }
         pub struct MODIFY_BY_ID;
-        impl __p::FieldDef for MODIFY_BY_ID {
-            const CODE: &'static str = "MODIFY_BY_ID";
-            type Codec = codec::Id<types::UserId>;
-        }
         pub struct MOVED_BY_ID;
-        impl __p::FieldDef for MOVED_BY_ID {
-            const CODE: &'static str = "MOVED_BY_ID";
-            type Codec = codec::Id<types::UserId>;
-        }
         pub struct DATE_CREATE;
-        impl __p::FieldDef for DATE_CREATE {
-            const CODE: &'static str = "DATE_CREATE";
-            type Codec = codec::DateTime;
-        }
         pub struct DATE_MODIFY;
-        impl __p::FieldDef for DATE_MODIFY {
-            const CODE: &'static str = "DATE_MODIFY";
-            type Codec = codec::DateTime;
-        }
         pub struct MOVED_TIME;
-        impl __p::FieldDef for MOVED_TIME {
-            const CODE: &'static str = "MOVED_TIME";
-            type Codec = codec::DateTime;
-        }
-        pub type SOURCE_ID = __p::Def<SeedDealField, codec::Status, 31>;
-        pub type SOURCE_DESCRIPTION = __p::Def<SeedDealField, codec::Text, 32>;
         pub struct LEAD_ID;
-        impl __p::FieldDef for LEAD_ID {
-            const CODE: &'static str = "LEAD_ID";
-            type Codec = codec::Id<types::LeadId>;
-        }
-        pub type ADDITIONAL_INFO = __p::Def<SeedDealField, codec::Text, 34>;
-        pub type LOCATION_ID = __p::Def<SeedDealField, codec::Location, 35>;
-        pub type ORIGINATOR_ID = __p::Def<SeedDealField, codec::Text, 36>;
-        pub type ORIGIN_ID = __p::Def<SeedDealField, codec::Text, 37>;
-        pub type UTM_SOURCE = __p::Def<SeedDealField, codec::Text, 38>;
-        pub type UTM_MEDIUM = __p::Def<SeedDealField, codec::Text, 39>;
-        pub type UTM_CAMPAIGN = __p::Def<SeedDealField, codec::Text, 40>;
-        pub type UTM_CONTENT = __p::Def<SeedDealField, codec::Text, 41>;
-        pub type UTM_TERM = __p::Def<SeedDealField, codec::Text, 42>;
         pub struct LAST_ACTIVITY_TIME;
-        impl __p::FieldDef for LAST_ACTIVITY_TIME {
-            const CODE: &'static str = "LAST_ACTIVITY_TIME";
-            type Codec = codec::DateTime;
-        }
         pub struct LAST_ACTIVITY_BY;
-        impl __p::FieldDef for LAST_ACTIVITY_BY {
-            const CODE: &'static str = "LAST_ACTIVITY_BY";
-            type Codec = codec::Id<types::UserId>;
-        }
-        pub type PARENT_ID_1220 = __p::Def<SeedDealField, codec::Id<types::ItemId>, 45>;
-        pub type UF_CRM_1721244482250 = __p::Def<SeedDealField, codec::Text, 46>;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
+        pub const TYPE_ID: __p::Code<codec::Status> = __p::Code::new("TYPE_ID");
+        pub const CATEGORY_ID: __p::Code<codec::Id<types::CategoryId>> = __p::Code::new(
+            "CATEGORY_ID",
+        );
+        pub const STAGE_ID: __p::Code<codec::Status> = __p::Code::new("STAGE_ID");
+        pub const STAGE_SEMANTIC_ID: __p::Code<codec::Text> = __p::Code::new(
+            "STAGE_SEMANTIC_ID",
+        );
+        pub const IS_NEW: __p::Code<codec::YesNo> = __p::Code::new("IS_NEW");
+        pub const IS_RECURRING: __p::Code<codec::YesNo> = __p::Code::new("IS_RECURRING");
+        pub const IS_RETURN_CUSTOMER: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_RETURN_CUSTOMER",
+        );
+        pub const IS_REPEATED_APPROACH: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_REPEATED_APPROACH",
+        );
+        pub const PROBABILITY: __p::Code<codec::Integer> = __p::Code::new("PROBABILITY");
+        pub const CURRENCY_ID: __p::Code<codec::Currency> = __p::Code::new(
+            "CURRENCY_ID",
+        );
+        pub const OPPORTUNITY: __p::Code<codec::Decimal> = __p::Code::new("OPPORTUNITY");
+        pub const IS_MANUAL_OPPORTUNITY: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_MANUAL_OPPORTUNITY",
+        );
+        pub const TAX_VALUE: __p::Code<codec::Decimal> = __p::Code::new("TAX_VALUE");
+        pub const COMPANY_ID: __p::Code<codec::Id<types::CompanyId>> = __p::Code::new(
+            "COMPANY_ID",
+        );
+        pub const CONTACT_ID: __p::Code<codec::Id<types::ContactId>> = __p::Code::new(
+            "CONTACT_ID",
+        );
+        pub const CONTACT_IDS: __p::Code<codec::Multi<codec::Id<types::ContactId>>> = __p::Code::new(
+            "CONTACT_IDS",
+        );
+        pub const QUOTE_ID: __p::Code<codec::Id<types::QuoteId>> = __p::Code::new(
+            "QUOTE_ID",
+        );
+        pub const BEGINDATE: __p::Code<codec::Date> = __p::Code::new("BEGINDATE");
+        pub const CLOSEDATE: __p::Code<codec::Date> = __p::Code::new("CLOSEDATE");
+        pub const OPENED: __p::Code<codec::YesNo> = __p::Code::new("OPENED");
+        pub const CLOSED: __p::Code<codec::YesNo> = __p::Code::new("CLOSED");
+        pub const COMMENTS: __p::Code<codec::Text> = __p::Code::new("COMMENTS");
+        pub const ASSIGNED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "ASSIGNED_BY_ID",
+        );
+        pub const CREATED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "CREATED_BY_ID",
+        );
+        pub const MODIFY_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MODIFY_BY_ID",
+        );
+        pub const MOVED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MOVED_BY_ID",
+        );
+        pub const DATE_CREATE: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_CREATE",
+        );
+        pub const DATE_MODIFY: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_MODIFY",
+        );
+        pub const MOVED_TIME: __p::Code<codec::DateTime> = __p::Code::new("MOVED_TIME");
+        pub const SOURCE_ID: __p::Code<codec::Status> = __p::Code::new("SOURCE_ID");
+        pub const SOURCE_DESCRIPTION: __p::Code<codec::Text> = __p::Code::new(
+            "SOURCE_DESCRIPTION",
+        );
+        pub const LEAD_ID: __p::Code<codec::Id<types::LeadId>> = __p::Code::new(
+            "LEAD_ID",
+        );
+        pub const ADDITIONAL_INFO: __p::Code<codec::Text> = __p::Code::new(
+            "ADDITIONAL_INFO",
+        );
+        pub const LOCATION_ID: __p::Code<codec::Location> = __p::Code::new(
+            "LOCATION_ID",
+        );
+        pub const ORIGINATOR_ID: __p::Code<codec::Text> = __p::Code::new(
+            "ORIGINATOR_ID",
+        );
+        pub const ORIGIN_ID: __p::Code<codec::Text> = __p::Code::new("ORIGIN_ID");
+        pub const UTM_SOURCE: __p::Code<codec::Text> = __p::Code::new("UTM_SOURCE");
+        pub const UTM_MEDIUM: __p::Code<codec::Text> = __p::Code::new("UTM_MEDIUM");
+        pub const UTM_CAMPAIGN: __p::Code<codec::Text> = __p::Code::new("UTM_CAMPAIGN");
+        pub const UTM_CONTENT: __p::Code<codec::Text> = __p::Code::new("UTM_CONTENT");
+        pub const UTM_TERM: __p::Code<codec::Text> = __p::Code::new("UTM_TERM");
+        pub const LAST_ACTIVITY_TIME: __p::Code<codec::DateTime> = __p::Code::new(
+            "LAST_ACTIVITY_TIME",
+        );
+        pub const LAST_ACTIVITY_BY: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "LAST_ACTIVITY_BY",
+        );
+        pub const PARENT_ID_1220: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+            "PARENT_ID_1220",
+        );
+        pub const UF_CRM_1721244482250: __p::Code<codec::Text> = __p::Code::new(
+            "UF_CRM_1721244482250",
+        );
     }
     /// The create payload of [`SeedDeal`](super::SeedDeal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewSeedDeal::builder`].
     ///
@@ -599,40 +604,40 @@ mod __bitrix_seed_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::TITLE>(&self.title)?;
-            map.put::<f::TYPE_ID>(&self.type_id)?;
-            map.put::<f::CATEGORY_ID>(&self.category_id)?;
-            map.put::<f::STAGE_ID>(&self.stage_id)?;
-            map.put::<f::IS_RECURRING>(&self.is_recurring)?;
-            map.put::<f::IS_RETURN_CUSTOMER>(&self.is_return_customer)?;
-            map.put::<f::IS_REPEATED_APPROACH>(&self.is_repeated_approach)?;
-            map.put::<f::PROBABILITY>(&self.probability)?;
-            map.put::<f::CURRENCY_ID>(&self.currency_id)?;
-            map.put::<f::OPPORTUNITY>(&self.opportunity)?;
-            map.put::<f::IS_MANUAL_OPPORTUNITY>(&self.is_manual_opportunity)?;
-            map.put::<f::TAX_VALUE>(&self.tax_value)?;
-            map.put::<f::COMPANY_ID>(&self.company_id)?;
-            map.put::<f::CONTACT_ID>(&self.contact_id)?;
-            map.put::<f::CONTACT_IDS>(&self.contact_ids)?;
-            map.put::<f::BEGINDATE>(&self.begindate)?;
-            map.put::<f::CLOSEDATE>(&self.closedate)?;
-            map.put::<f::OPENED>(&self.opened)?;
-            map.put::<f::CLOSED>(&self.closed)?;
-            map.put::<f::COMMENTS>(&self.comments)?;
-            map.put::<f::ASSIGNED_BY_ID>(&self.assigned_by_id)?;
-            map.put::<f::SOURCE_ID>(&self.source_id)?;
-            map.put::<f::SOURCE_DESCRIPTION>(&self.source_description)?;
-            map.put::<f::ADDITIONAL_INFO>(&self.additional_info)?;
-            map.put::<f::LOCATION_ID>(&self.location_id)?;
-            map.put::<f::ORIGINATOR_ID>(&self.originator_id)?;
-            map.put::<f::ORIGIN_ID>(&self.origin_id)?;
-            map.put::<f::UTM_SOURCE>(&self.utm_source)?;
-            map.put::<f::UTM_MEDIUM>(&self.utm_medium)?;
-            map.put::<f::UTM_CAMPAIGN>(&self.utm_campaign)?;
-            map.put::<f::UTM_CONTENT>(&self.utm_content)?;
-            map.put::<f::UTM_TERM>(&self.utm_term)?;
-            map.put::<f::PARENT_ID_1220>(&self.parent_id_1220)?;
-            map.put::<f::UF_CRM_1721244482250>(&self.uf_crm_1721244482250)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
             __p::end(map)
         }
     }
@@ -691,141 +696,175 @@ mod __bitrix_seed_deal {
     }
     impl NewSeedDealBuilder {
         /// Sets `TITLE` (Название): see [`NewSeedDeal::title`].
-        pub fn title(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.title = Some(value.into()))
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Some(value.into());
+            self
         }
         /// Sets `TYPE_ID` (Тип): see [`NewSeedDeal::type_id`].
-        pub fn type_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.type_id = Some(value.into()))
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Some(value.into());
+            self
         }
         /// Sets `CATEGORY_ID` (Воронка): see [`NewSeedDeal::category_id`].
-        pub fn category_id(self, value: impl Into<types::CategoryId>) -> Self {
-            with(self, |b| b.category_id = Some(value.into()))
+        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+            self.category_id = Some(value.into());
+            self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`NewSeedDeal::stage_id`].
-        pub fn stage_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.stage_id = Some(value.into()))
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Some(value.into());
+            self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewSeedDeal::is_recurring`].
-        pub fn is_recurring(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_recurring = Some(value.into()))
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Some(value.into());
+            self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewSeedDeal::is_return_customer`].
-        pub fn is_return_customer(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_return_customer = Some(value.into()))
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Some(value.into());
+            self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewSeedDeal::is_repeated_approach`].
-        pub fn is_repeated_approach(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_repeated_approach = Some(value.into()))
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Some(value.into());
+            self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`NewSeedDeal::probability`].
-        pub fn probability(self, value: impl Into<i64>) -> Self {
-            with(self, |b| b.probability = Some(value.into()))
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Some(value.into());
+            self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`NewSeedDeal::currency_id`].
-        pub fn currency_id(self, value: impl Into<types::CurrencyId>) -> Self {
-            with(self, |b| b.currency_id = Some(value.into()))
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Some(value.into());
+            self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`NewSeedDeal::opportunity`].
-        pub fn opportunity(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |b| b.opportunity = Some(value.into()))
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Some(value.into());
+            self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewSeedDeal::is_manual_opportunity`].
-        pub fn is_manual_opportunity(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.is_manual_opportunity = Some(value.into()))
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Some(value.into());
+            self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`NewSeedDeal::tax_value`].
-        pub fn tax_value(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |b| b.tax_value = Some(value.into()))
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Some(value.into());
+            self
         }
         /// Sets `COMPANY_ID` (Компания): see [`NewSeedDeal::company_id`].
-        pub fn company_id(self, value: impl Into<types::CompanyId>) -> Self {
-            with(self, |b| b.company_id = Some(value.into()))
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Some(value.into());
+            self
         }
         /// Sets `CONTACT_ID` (Контакт): see [`NewSeedDeal::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(self, value: impl Into<types::ContactId>) -> Self {
-            with(self, |b| b.contact_id = Some(value.into()))
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Some(value.into());
+            self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`NewSeedDeal::contact_ids`].
-        pub fn contact_ids(self, value: impl Into<Vec<types::ContactId>>) -> Self {
-            with(self, |b| b.contact_ids = Some(value.into()))
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Some(value.into());
+            self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`NewSeedDeal::begindate`].
-        pub fn begindate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |b| b.begindate = Some(value.into()))
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Some(value.into());
+            self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`NewSeedDeal::closedate`].
-        pub fn closedate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |b| b.closedate = Some(value.into()))
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Some(value.into());
+            self
         }
         /// Sets `OPENED` (Доступна для всех): see [`NewSeedDeal::opened`].
-        pub fn opened(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.opened = Some(value.into()))
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Some(value.into());
+            self
         }
         /// Sets `CLOSED` (Закрыта): see [`NewSeedDeal::closed`].
-        pub fn closed(self, value: impl Into<bool>) -> Self {
-            with(self, |b| b.closed = Some(value.into()))
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Some(value.into());
+            self
         }
         /// Sets `COMMENTS` (Комментарий): see [`NewSeedDeal::comments`].
-        pub fn comments(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.comments = Some(value.into()))
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Some(value.into());
+            self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewSeedDeal::assigned_by_id`].
-        pub fn assigned_by_id(self, value: impl Into<types::UserId>) -> Self {
-            with(self, |b| b.assigned_by_id = Some(value.into()))
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Some(value.into());
+            self
         }
         /// Sets `SOURCE_ID` (Источник): see [`NewSeedDeal::source_id`].
-        pub fn source_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |b| b.source_id = Some(value.into()))
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Some(value.into());
+            self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewSeedDeal::source_description`].
-        pub fn source_description(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.source_description = Some(value.into()))
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Some(value.into());
+            self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewSeedDeal::additional_info`].
-        pub fn additional_info(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.additional_info = Some(value.into()))
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Some(value.into());
+            self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`NewSeedDeal::location_id`].
-        pub fn location_id(self, value: impl Into<types::LocationId>) -> Self {
-            with(self, |b| b.location_id = Some(value.into()))
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Some(value.into());
+            self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewSeedDeal::originator_id`].
-        pub fn originator_id(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.originator_id = Some(value.into()))
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Some(value.into());
+            self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewSeedDeal::origin_id`].
-        pub fn origin_id(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.origin_id = Some(value.into()))
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Some(value.into());
+            self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`NewSeedDeal::utm_source`].
-        pub fn utm_source(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_source = Some(value.into()))
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Some(value.into());
+            self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewSeedDeal::utm_medium`].
-        pub fn utm_medium(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_medium = Some(value.into()))
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Some(value.into());
+            self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewSeedDeal::utm_campaign`].
-        pub fn utm_campaign(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_campaign = Some(value.into()))
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Some(value.into());
+            self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewSeedDeal::utm_content`].
-        pub fn utm_content(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_content = Some(value.into()))
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Some(value.into());
+            self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewSeedDeal::utm_term`].
-        pub fn utm_term(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.utm_term = Some(value.into()))
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Some(value.into());
+            self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`NewSeedDeal::parent_id_1220`].
-        pub fn parent_id_1220(self, value: impl Into<types::ItemId>) -> Self {
-            with(self, |b| b.parent_id_1220 = Some(value.into()))
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Some(value.into());
+            self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewSeedDeal::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(self, value: impl Into<String>) -> Self {
-            with(self, |b| b.uf_crm_1721244482250 = Some(value.into()))
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Some(value.into());
+            self
         }
         /// The payload; compiles only when every required field is set.
         pub fn build(self) -> NewSeedDeal {
@@ -869,52 +908,52 @@ mod __bitrix_seed_deal {
     }
     #[doc(hidden)]
     impl NewSeedDealBuilder {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<f::STAGE_SEMANTIC_ID>>(
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<f::IS_NEW>>(self, value: V) -> Self {
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn quote_id<V: __p::ReadOnly<f::QUOTE_ID>>(self, value: V) -> Self {
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn created_by_id<V: __p::ReadOnly<f::CREATED_BY_ID>>(
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<f::MODIFY_BY_ID>>(self, value: V) -> Self {
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_by_id<V: __p::ReadOnly<f::MOVED_BY_ID>>(self, value: V) -> Self {
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<f::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_modify<V: __p::ReadOnly<f::DATE_MODIFY>>(self, value: V) -> Self {
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_time<V: __p::ReadOnly<f::MOVED_TIME>>(self, value: V) -> Self {
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn lead_id<V: __p::ReadOnly<f::LEAD_ID>>(self, value: V) -> Self {
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_time<V: __p::ReadOnly<f::LAST_ACTIVITY_TIME>>(
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<f::LAST_ACTIVITY_BY>>(
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
             self,
             value: V,
         ) -> Self {
@@ -998,323 +1037,389 @@ mod __bitrix_seed_deal {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`SeedDealPatch::title`].
-        pub fn title(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.title = Patch::Set(value.into()))
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Patch::Set(value.into());
+            self
         }
         /// Clears `TITLE` (sends the empty value).
-        pub fn clear_title(self) -> Self {
-            with(self, |p| p.title = Patch::Clear)
+        pub fn clear_title(mut self) -> Self {
+            self.title = Patch::Clear;
+            self
         }
         /// Sets `TYPE_ID` (Тип): see [`SeedDealPatch::type_id`].
-        pub fn type_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.type_id = Patch::Set(value.into()))
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Patch::Set(value.into());
+            self
         }
         /// Clears `TYPE_ID` (sends the empty value).
-        pub fn clear_type_id(self) -> Self {
-            with(self, |p| p.type_id = Patch::Clear)
+        pub fn clear_type_id(mut self) -> Self {
+            self.type_id = Patch::Clear;
+            self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`SeedDealPatch::stage_id`].
-        pub fn stage_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.stage_id = Patch::Set(value.into()))
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Patch::Set(value.into());
+            self
         }
         /// Clears `STAGE_ID` (sends the empty value).
-        pub fn clear_stage_id(self) -> Self {
-            with(self, |p| p.stage_id = Patch::Clear)
+        pub fn clear_stage_id(mut self) -> Self {
+            self.stage_id = Patch::Clear;
+            self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`SeedDealPatch::is_recurring`].
-        pub fn is_recurring(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_recurring = Patch::Set(value.into()))
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_RECURRING` (sends the empty value).
-        pub fn clear_is_recurring(self) -> Self {
-            with(self, |p| p.is_recurring = Patch::Clear)
+        pub fn clear_is_recurring(mut self) -> Self {
+            self.is_recurring = Patch::Clear;
+            self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDealPatch::is_return_customer`].
-        pub fn is_return_customer(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_return_customer = Patch::Set(value.into()))
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_RETURN_CUSTOMER` (sends the empty value).
-        pub fn clear_is_return_customer(self) -> Self {
-            with(self, |p| p.is_return_customer = Patch::Clear)
+        pub fn clear_is_return_customer(mut self) -> Self {
+            self.is_return_customer = Patch::Clear;
+            self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDealPatch::is_repeated_approach`].
-        pub fn is_repeated_approach(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_repeated_approach = Patch::Set(value.into()))
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_REPEATED_APPROACH` (sends the empty value).
-        pub fn clear_is_repeated_approach(self) -> Self {
-            with(self, |p| p.is_repeated_approach = Patch::Clear)
+        pub fn clear_is_repeated_approach(mut self) -> Self {
+            self.is_repeated_approach = Patch::Clear;
+            self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`SeedDealPatch::probability`].
-        pub fn probability(self, value: impl Into<i64>) -> Self {
-            with(self, |p| p.probability = Patch::Set(value.into()))
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Patch::Set(value.into());
+            self
         }
         /// Clears `PROBABILITY` (sends the empty value).
-        pub fn clear_probability(self) -> Self {
-            with(self, |p| p.probability = Patch::Clear)
+        pub fn clear_probability(mut self) -> Self {
+            self.probability = Patch::Clear;
+            self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`SeedDealPatch::currency_id`].
-        pub fn currency_id(self, value: impl Into<types::CurrencyId>) -> Self {
-            with(self, |p| p.currency_id = Patch::Set(value.into()))
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Patch::Set(value.into());
+            self
         }
         /// Clears `CURRENCY_ID` (sends the empty value).
-        pub fn clear_currency_id(self) -> Self {
-            with(self, |p| p.currency_id = Patch::Clear)
+        pub fn clear_currency_id(mut self) -> Self {
+            self.currency_id = Patch::Clear;
+            self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`SeedDealPatch::opportunity`].
-        pub fn opportunity(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |p| p.opportunity = Patch::Set(value.into()))
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Patch::Set(value.into());
+            self
         }
         /// Clears `OPPORTUNITY` (sends the empty value).
-        pub fn clear_opportunity(self) -> Self {
-            with(self, |p| p.opportunity = Patch::Clear)
+        pub fn clear_opportunity(mut self) -> Self {
+            self.opportunity = Patch::Clear;
+            self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDealPatch::is_manual_opportunity`].
-        pub fn is_manual_opportunity(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.is_manual_opportunity = Patch::Set(value.into()))
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Patch::Set(value.into());
+            self
         }
         /// Clears `IS_MANUAL_OPPORTUNITY` (sends the empty value).
-        pub fn clear_is_manual_opportunity(self) -> Self {
-            with(self, |p| p.is_manual_opportunity = Patch::Clear)
+        pub fn clear_is_manual_opportunity(mut self) -> Self {
+            self.is_manual_opportunity = Patch::Clear;
+            self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`SeedDealPatch::tax_value`].
-        pub fn tax_value(self, value: impl Into<types::Decimal>) -> Self {
-            with(self, |p| p.tax_value = Patch::Set(value.into()))
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Patch::Set(value.into());
+            self
         }
         /// Clears `TAX_VALUE` (sends the empty value).
-        pub fn clear_tax_value(self) -> Self {
-            with(self, |p| p.tax_value = Patch::Clear)
+        pub fn clear_tax_value(mut self) -> Self {
+            self.tax_value = Patch::Clear;
+            self
         }
         /// Sets `COMPANY_ID` (Компания): see [`SeedDealPatch::company_id`].
-        pub fn company_id(self, value: impl Into<types::CompanyId>) -> Self {
-            with(self, |p| p.company_id = Patch::Set(value.into()))
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Patch::Set(value.into());
+            self
         }
         /// Clears `COMPANY_ID` (sends the empty value).
-        pub fn clear_company_id(self) -> Self {
-            with(self, |p| p.company_id = Patch::Clear)
+        pub fn clear_company_id(mut self) -> Self {
+            self.company_id = Patch::Clear;
+            self
         }
         /// Sets `CONTACT_ID` (Контакт): see [`SeedDealPatch::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(self, value: impl Into<types::ContactId>) -> Self {
-            with(self, |p| p.contact_id = Patch::Set(value.into()))
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Patch::Set(value.into());
+            self
         }
         /// Clears `CONTACT_ID` (sends the empty value).
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn clear_contact_id(self) -> Self {
-            with(self, |p| p.contact_id = Patch::Clear)
+        pub fn clear_contact_id(mut self) -> Self {
+            self.contact_id = Patch::Clear;
+            self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`SeedDealPatch::contact_ids`].
-        pub fn contact_ids(self, value: impl Into<Vec<types::ContactId>>) -> Self {
-            with(self, |p| p.contact_ids = Patch::Set(value.into()))
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Patch::Set(value.into());
+            self
         }
         /// Clears `CONTACT_IDS` (sends the empty value).
-        pub fn clear_contact_ids(self) -> Self {
-            with(self, |p| p.contact_ids = Patch::Clear)
+        pub fn clear_contact_ids(mut self) -> Self {
+            self.contact_ids = Patch::Clear;
+            self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`SeedDealPatch::begindate`].
-        pub fn begindate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |p| p.begindate = Patch::Set(value.into()))
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Patch::Set(value.into());
+            self
         }
         /// Clears `BEGINDATE` (sends the empty value).
-        pub fn clear_begindate(self) -> Self {
-            with(self, |p| p.begindate = Patch::Clear)
+        pub fn clear_begindate(mut self) -> Self {
+            self.begindate = Patch::Clear;
+            self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`SeedDealPatch::closedate`].
-        pub fn closedate(self, value: impl Into<types::NaiveDate>) -> Self {
-            with(self, |p| p.closedate = Patch::Set(value.into()))
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Patch::Set(value.into());
+            self
         }
         /// Clears `CLOSEDATE` (sends the empty value).
-        pub fn clear_closedate(self) -> Self {
-            with(self, |p| p.closedate = Patch::Clear)
+        pub fn clear_closedate(mut self) -> Self {
+            self.closedate = Patch::Clear;
+            self
         }
         /// Sets `OPENED` (Доступна для всех): see [`SeedDealPatch::opened`].
-        pub fn opened(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.opened = Patch::Set(value.into()))
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Patch::Set(value.into());
+            self
         }
         /// Clears `OPENED` (sends the empty value).
-        pub fn clear_opened(self) -> Self {
-            with(self, |p| p.opened = Patch::Clear)
+        pub fn clear_opened(mut self) -> Self {
+            self.opened = Patch::Clear;
+            self
         }
         /// Sets `CLOSED` (Закрыта): see [`SeedDealPatch::closed`].
-        pub fn closed(self, value: impl Into<bool>) -> Self {
-            with(self, |p| p.closed = Patch::Set(value.into()))
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Patch::Set(value.into());
+            self
         }
         /// Clears `CLOSED` (sends the empty value).
-        pub fn clear_closed(self) -> Self {
-            with(self, |p| p.closed = Patch::Clear)
+        pub fn clear_closed(mut self) -> Self {
+            self.closed = Patch::Clear;
+            self
         }
         /// Sets `COMMENTS` (Комментарий): see [`SeedDealPatch::comments`].
-        pub fn comments(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.comments = Patch::Set(value.into()))
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Patch::Set(value.into());
+            self
         }
         /// Clears `COMMENTS` (sends the empty value).
-        pub fn clear_comments(self) -> Self {
-            with(self, |p| p.comments = Patch::Clear)
+        pub fn clear_comments(mut self) -> Self {
+            self.comments = Patch::Clear;
+            self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`SeedDealPatch::assigned_by_id`].
-        pub fn assigned_by_id(self, value: impl Into<types::UserId>) -> Self {
-            with(self, |p| p.assigned_by_id = Patch::Set(value.into()))
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Patch::Set(value.into());
+            self
         }
         /// Clears `ASSIGNED_BY_ID` (sends the empty value).
-        pub fn clear_assigned_by_id(self) -> Self {
-            with(self, |p| p.assigned_by_id = Patch::Clear)
+        pub fn clear_assigned_by_id(mut self) -> Self {
+            self.assigned_by_id = Patch::Clear;
+            self
         }
         /// Sets `SOURCE_ID` (Источник): see [`SeedDealPatch::source_id`].
-        pub fn source_id(self, value: impl Into<types::StatusId>) -> Self {
-            with(self, |p| p.source_id = Patch::Set(value.into()))
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Patch::Set(value.into());
+            self
         }
         /// Clears `SOURCE_ID` (sends the empty value).
-        pub fn clear_source_id(self) -> Self {
-            with(self, |p| p.source_id = Patch::Clear)
+        pub fn clear_source_id(mut self) -> Self {
+            self.source_id = Patch::Clear;
+            self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDealPatch::source_description`].
-        pub fn source_description(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.source_description = Patch::Set(value.into()))
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Patch::Set(value.into());
+            self
         }
         /// Clears `SOURCE_DESCRIPTION` (sends the empty value).
-        pub fn clear_source_description(self) -> Self {
-            with(self, |p| p.source_description = Patch::Clear)
+        pub fn clear_source_description(mut self) -> Self {
+            self.source_description = Patch::Clear;
+            self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDealPatch::additional_info`].
-        pub fn additional_info(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.additional_info = Patch::Set(value.into()))
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Patch::Set(value.into());
+            self
         }
         /// Clears `ADDITIONAL_INFO` (sends the empty value).
-        pub fn clear_additional_info(self) -> Self {
-            with(self, |p| p.additional_info = Patch::Clear)
+        pub fn clear_additional_info(mut self) -> Self {
+            self.additional_info = Patch::Clear;
+            self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`SeedDealPatch::location_id`].
-        pub fn location_id(self, value: impl Into<types::LocationId>) -> Self {
-            with(self, |p| p.location_id = Patch::Set(value.into()))
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Patch::Set(value.into());
+            self
         }
         /// Clears `LOCATION_ID` (sends the empty value).
-        pub fn clear_location_id(self) -> Self {
-            with(self, |p| p.location_id = Patch::Clear)
+        pub fn clear_location_id(mut self) -> Self {
+            self.location_id = Patch::Clear;
+            self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`SeedDealPatch::originator_id`].
-        pub fn originator_id(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.originator_id = Patch::Set(value.into()))
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Patch::Set(value.into());
+            self
         }
         /// Clears `ORIGINATOR_ID` (sends the empty value).
-        pub fn clear_originator_id(self) -> Self {
-            with(self, |p| p.originator_id = Patch::Clear)
+        pub fn clear_originator_id(mut self) -> Self {
+            self.originator_id = Patch::Clear;
+            self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDealPatch::origin_id`].
-        pub fn origin_id(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.origin_id = Patch::Set(value.into()))
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Patch::Set(value.into());
+            self
         }
         /// Clears `ORIGIN_ID` (sends the empty value).
-        pub fn clear_origin_id(self) -> Self {
-            with(self, |p| p.origin_id = Patch::Clear)
+        pub fn clear_origin_id(mut self) -> Self {
+            self.origin_id = Patch::Clear;
+            self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`SeedDealPatch::utm_source`].
-        pub fn utm_source(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_source = Patch::Set(value.into()))
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_SOURCE` (sends the empty value).
-        pub fn clear_utm_source(self) -> Self {
-            with(self, |p| p.utm_source = Patch::Clear)
+        pub fn clear_utm_source(mut self) -> Self {
+            self.utm_source = Patch::Clear;
+            self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`SeedDealPatch::utm_medium`].
-        pub fn utm_medium(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_medium = Patch::Set(value.into()))
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_MEDIUM` (sends the empty value).
-        pub fn clear_utm_medium(self) -> Self {
-            with(self, |p| p.utm_medium = Patch::Clear)
+        pub fn clear_utm_medium(mut self) -> Self {
+            self.utm_medium = Patch::Clear;
+            self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDealPatch::utm_campaign`].
-        pub fn utm_campaign(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_campaign = Patch::Set(value.into()))
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_CAMPAIGN` (sends the empty value).
-        pub fn clear_utm_campaign(self) -> Self {
-            with(self, |p| p.utm_campaign = Patch::Clear)
+        pub fn clear_utm_campaign(mut self) -> Self {
+            self.utm_campaign = Patch::Clear;
+            self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`SeedDealPatch::utm_content`].
-        pub fn utm_content(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_content = Patch::Set(value.into()))
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_CONTENT` (sends the empty value).
-        pub fn clear_utm_content(self) -> Self {
-            with(self, |p| p.utm_content = Patch::Clear)
+        pub fn clear_utm_content(mut self) -> Self {
+            self.utm_content = Patch::Clear;
+            self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`SeedDealPatch::utm_term`].
-        pub fn utm_term(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.utm_term = Patch::Set(value.into()))
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Patch::Set(value.into());
+            self
         }
         /// Clears `UTM_TERM` (sends the empty value).
-        pub fn clear_utm_term(self) -> Self {
-            with(self, |p| p.utm_term = Patch::Clear)
+        pub fn clear_utm_term(mut self) -> Self {
+            self.utm_term = Patch::Clear;
+            self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`SeedDealPatch::parent_id_1220`].
-        pub fn parent_id_1220(self, value: impl Into<types::ItemId>) -> Self {
-            with(self, |p| p.parent_id_1220 = Patch::Set(value.into()))
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Patch::Set(value.into());
+            self
         }
         /// Clears `PARENT_ID_1220` (sends the empty value).
-        pub fn clear_parent_id_1220(self) -> Self {
-            with(self, |p| p.parent_id_1220 = Patch::Clear)
+        pub fn clear_parent_id_1220(mut self) -> Self {
+            self.parent_id_1220 = Patch::Clear;
+            self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`SeedDealPatch::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(self, value: impl Into<String>) -> Self {
-            with(self, |p| p.uf_crm_1721244482250 = Patch::Set(value.into()))
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_1721244482250` (sends the empty value).
-        pub fn clear_uf_crm_1721244482250(self) -> Self {
-            with(self, |p| p.uf_crm_1721244482250 = Patch::Clear)
+        pub fn clear_uf_crm_1721244482250(mut self) -> Self {
+            self.uf_crm_1721244482250 = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl SeedDealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<f::CATEGORY_ID>>(self, value: V) -> Self {
+        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<f::STAGE_SEMANTIC_ID>>(
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<f::IS_NEW>>(self, value: V) -> Self {
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn quote_id<V: __p::ReadOnly<f::QUOTE_ID>>(self, value: V) -> Self {
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn created_by_id<V: __p::ReadOnly<f::CREATED_BY_ID>>(
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<f::MODIFY_BY_ID>>(self, value: V) -> Self {
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_by_id<V: __p::ReadOnly<f::MOVED_BY_ID>>(self, value: V) -> Self {
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<f::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_modify<V: __p::ReadOnly<f::DATE_MODIFY>>(self, value: V) -> Self {
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_time<V: __p::ReadOnly<f::MOVED_TIME>>(self, value: V) -> Self {
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn lead_id<V: __p::ReadOnly<f::LEAD_ID>>(self, value: V) -> Self {
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_time<V: __p::ReadOnly<f::LAST_ACTIVITY_TIME>>(
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
             self,
             value: V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<f::LAST_ACTIVITY_BY>>(
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
             self,
             value: V,
         ) -> Self {
@@ -1323,39 +1428,39 @@ mod __bitrix_seed_deal {
     }
     impl __p::PatchFields for SeedDealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::TITLE>(&self.title)?;
-            visitor.entry::<f::TYPE_ID>(&self.type_id)?;
-            visitor.entry::<f::STAGE_ID>(&self.stage_id)?;
-            visitor.entry::<f::IS_RECURRING>(&self.is_recurring)?;
-            visitor.entry::<f::IS_RETURN_CUSTOMER>(&self.is_return_customer)?;
-            visitor.entry::<f::IS_REPEATED_APPROACH>(&self.is_repeated_approach)?;
-            visitor.entry::<f::PROBABILITY>(&self.probability)?;
-            visitor.entry::<f::CURRENCY_ID>(&self.currency_id)?;
-            visitor.entry::<f::OPPORTUNITY>(&self.opportunity)?;
-            visitor.entry::<f::IS_MANUAL_OPPORTUNITY>(&self.is_manual_opportunity)?;
-            visitor.entry::<f::TAX_VALUE>(&self.tax_value)?;
-            visitor.entry::<f::COMPANY_ID>(&self.company_id)?;
-            visitor.entry::<f::CONTACT_ID>(&self.contact_id)?;
-            visitor.entry::<f::CONTACT_IDS>(&self.contact_ids)?;
-            visitor.entry::<f::BEGINDATE>(&self.begindate)?;
-            visitor.entry::<f::CLOSEDATE>(&self.closedate)?;
-            visitor.entry::<f::OPENED>(&self.opened)?;
-            visitor.entry::<f::CLOSED>(&self.closed)?;
-            visitor.entry::<f::COMMENTS>(&self.comments)?;
-            visitor.entry::<f::ASSIGNED_BY_ID>(&self.assigned_by_id)?;
-            visitor.entry::<f::SOURCE_ID>(&self.source_id)?;
-            visitor.entry::<f::SOURCE_DESCRIPTION>(&self.source_description)?;
-            visitor.entry::<f::ADDITIONAL_INFO>(&self.additional_info)?;
-            visitor.entry::<f::LOCATION_ID>(&self.location_id)?;
-            visitor.entry::<f::ORIGINATOR_ID>(&self.originator_id)?;
-            visitor.entry::<f::ORIGIN_ID>(&self.origin_id)?;
-            visitor.entry::<f::UTM_SOURCE>(&self.utm_source)?;
-            visitor.entry::<f::UTM_MEDIUM>(&self.utm_medium)?;
-            visitor.entry::<f::UTM_CAMPAIGN>(&self.utm_campaign)?;
-            visitor.entry::<f::UTM_CONTENT>(&self.utm_content)?;
-            visitor.entry::<f::UTM_TERM>(&self.utm_term)?;
-            visitor.entry::<f::PARENT_ID_1220>(&self.parent_id_1220)?;
-            visitor.entry::<f::UF_CRM_1721244482250>(&self.uf_crm_1721244482250)?;
+            visitor.entry(f::TITLE, &self.title)?;
+            visitor.entry(f::TYPE_ID, &self.type_id)?;
+            visitor.entry(f::STAGE_ID, &self.stage_id)?;
+            visitor.entry(f::IS_RECURRING, &self.is_recurring)?;
+            visitor.entry(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            visitor.entry(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            visitor.entry(f::PROBABILITY, &self.probability)?;
+            visitor.entry(f::CURRENCY_ID, &self.currency_id)?;
+            visitor.entry(f::OPPORTUNITY, &self.opportunity)?;
+            visitor.entry(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            visitor.entry(f::TAX_VALUE, &self.tax_value)?;
+            visitor.entry(f::COMPANY_ID, &self.company_id)?;
+            visitor.entry(f::CONTACT_ID, &self.contact_id)?;
+            visitor.entry(f::CONTACT_IDS, &self.contact_ids)?;
+            visitor.entry(f::BEGINDATE, &self.begindate)?;
+            visitor.entry(f::CLOSEDATE, &self.closedate)?;
+            visitor.entry(f::OPENED, &self.opened)?;
+            visitor.entry(f::CLOSED, &self.closed)?;
+            visitor.entry(f::COMMENTS, &self.comments)?;
+            visitor.entry(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            visitor.entry(f::SOURCE_ID, &self.source_id)?;
+            visitor.entry(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            visitor.entry(f::ADDITIONAL_INFO, &self.additional_info)?;
+            visitor.entry(f::LOCATION_ID, &self.location_id)?;
+            visitor.entry(f::ORIGINATOR_ID, &self.originator_id)?;
+            visitor.entry(f::ORIGIN_ID, &self.origin_id)?;
+            visitor.entry(f::UTM_SOURCE, &self.utm_source)?;
+            visitor.entry(f::UTM_MEDIUM, &self.utm_medium)?;
+            visitor.entry(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            visitor.entry(f::UTM_CONTENT, &self.utm_content)?;
+            visitor.entry(f::UTM_TERM, &self.utm_term)?;
+            visitor.entry(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            visitor.entry(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
             Ok(())
         }
     }
@@ -1381,6 +1486,7 @@ pub use __bitrix_seed_deal::seed_deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -1393,9 +1499,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_seed_deal::seed_deal_fields as f;
+    use __bitrix_seed_deal::{f, seed_deal_fields as m};
     impl<'de> serde::Deserialize<'de> for SeedDeal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -1422,114 +1528,88 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                SeedDealField::Id => self.id = map.take::<f::ID>()?,
-                SeedDealField::Title => self.title = map.take::<f::TITLE>()?,
-                SeedDealField::TypeId => self.type_id = map.take::<f::TYPE_ID>()?,
-                SeedDealField::CategoryId => {
-                    self.category_id = map.take::<f::CATEGORY_ID>()?;
-                }
-                SeedDealField::StageId => self.stage_id = map.take::<f::STAGE_ID>()?,
+                SeedDealField::Id => self.id = map.take(f::ID)?,
+                SeedDealField::Title => self.title = map.take(f::TITLE)?,
+                SeedDealField::TypeId => self.type_id = map.take(f::TYPE_ID)?,
+                SeedDealField::CategoryId => self.category_id = map.take(f::CATEGORY_ID)?,
+                SeedDealField::StageId => self.stage_id = map.take(f::STAGE_ID)?,
                 SeedDealField::StageSemanticId => {
-                    self.stage_semantic_id = map.take::<f::STAGE_SEMANTIC_ID>()?;
+                    self.stage_semantic_id = map.take(f::STAGE_SEMANTIC_ID)?;
                 }
-                SeedDealField::IsNew => self.is_new = map.take::<f::IS_NEW>()?,
+                SeedDealField::IsNew => self.is_new = map.take(f::IS_NEW)?,
                 SeedDealField::IsRecurring => {
-                    self.is_recurring = map.take::<f::IS_RECURRING>()?;
+                    self.is_recurring = map.take(f::IS_RECURRING)?;
                 }
                 SeedDealField::IsReturnCustomer => {
-                    self.is_return_customer = map.take::<f::IS_RETURN_CUSTOMER>()?;
+                    self.is_return_customer = map.take(f::IS_RETURN_CUSTOMER)?;
                 }
                 SeedDealField::IsRepeatedApproach => {
-                    self.is_repeated_approach = map.take::<f::IS_REPEATED_APPROACH>()?;
+                    self.is_repeated_approach = map.take(f::IS_REPEATED_APPROACH)?;
                 }
                 SeedDealField::Probability => {
-                    self.probability = map.take::<f::PROBABILITY>()?;
+                    self.probability = map.take(f::PROBABILITY)?;
                 }
-                SeedDealField::CurrencyId => {
-                    self.currency_id = map.take::<f::CURRENCY_ID>()?;
-                }
+                SeedDealField::CurrencyId => self.currency_id = map.take(f::CURRENCY_ID)?,
                 SeedDealField::Opportunity => {
-                    self.opportunity = map.take::<f::OPPORTUNITY>()?;
+                    self.opportunity = map.take(f::OPPORTUNITY)?;
                 }
                 SeedDealField::IsManualOpportunity => {
-                    self.is_manual_opportunity = map.take::<f::IS_MANUAL_OPPORTUNITY>()?;
+                    self.is_manual_opportunity = map.take(f::IS_MANUAL_OPPORTUNITY)?;
                 }
-                SeedDealField::TaxValue => self.tax_value = map.take::<f::TAX_VALUE>()?,
-                SeedDealField::CompanyId => {
-                    self.company_id = map.take::<f::COMPANY_ID>()?;
-                }
-                SeedDealField::ContactId => {
-                    self.contact_id = map.take::<f::CONTACT_ID>()?;
-                }
-                SeedDealField::ContactIds => {
-                    self.contact_ids = map.take::<f::CONTACT_IDS>()?;
-                }
-                SeedDealField::QuoteId => self.quote_id = map.take::<f::QUOTE_ID>()?,
-                SeedDealField::Begindate => self.begindate = map.take::<f::BEGINDATE>()?,
-                SeedDealField::Closedate => self.closedate = map.take::<f::CLOSEDATE>()?,
-                SeedDealField::Opened => self.opened = map.take::<f::OPENED>()?,
-                SeedDealField::Closed => self.closed = map.take::<f::CLOSED>()?,
-                SeedDealField::Comments => self.comments = map.take::<f::COMMENTS>()?,
+                SeedDealField::TaxValue => self.tax_value = map.take(f::TAX_VALUE)?,
+                SeedDealField::CompanyId => self.company_id = map.take(f::COMPANY_ID)?,
+                SeedDealField::ContactId => self.contact_id = map.take(f::CONTACT_ID)?,
+                SeedDealField::ContactIds => self.contact_ids = map.take(f::CONTACT_IDS)?,
+                SeedDealField::QuoteId => self.quote_id = map.take(f::QUOTE_ID)?,
+                SeedDealField::Begindate => self.begindate = map.take(f::BEGINDATE)?,
+                SeedDealField::Closedate => self.closedate = map.take(f::CLOSEDATE)?,
+                SeedDealField::Opened => self.opened = map.take(f::OPENED)?,
+                SeedDealField::Closed => self.closed = map.take(f::CLOSED)?,
+                SeedDealField::Comments => self.comments = map.take(f::COMMENTS)?,
                 SeedDealField::AssignedById => {
-                    self.assigned_by_id = map.take::<f::ASSIGNED_BY_ID>()?;
+                    self.assigned_by_id = map.take(f::ASSIGNED_BY_ID)?;
                 }
                 SeedDealField::CreatedById => {
-                    self.created_by_id = map.take::<f::CREATED_BY_ID>()?;
+                    self.created_by_id = map.take(f::CREATED_BY_ID)?;
                 }
                 SeedDealField::ModifyById => {
-                    self.modify_by_id = map.take::<f::MODIFY_BY_ID>()?;
+                    self.modify_by_id = map.take(f::MODIFY_BY_ID)?;
                 }
-                SeedDealField::MovedById => {
-                    self.moved_by_id = map.take::<f::MOVED_BY_ID>()?;
-                }
-                SeedDealField::DateCreate => {
-                    self.date_create = map.take::<f::DATE_CREATE>()?;
-                }
-                SeedDealField::DateModify => {
-                    self.date_modify = map.take::<f::DATE_MODIFY>()?;
-                }
-                SeedDealField::MovedTime => {
-                    self.moved_time = map.take::<f::MOVED_TIME>()?;
-                }
-                SeedDealField::SourceId => self.source_id = map.take::<f::SOURCE_ID>()?,
+                SeedDealField::MovedById => self.moved_by_id = map.take(f::MOVED_BY_ID)?,
+                SeedDealField::DateCreate => self.date_create = map.take(f::DATE_CREATE)?,
+                SeedDealField::DateModify => self.date_modify = map.take(f::DATE_MODIFY)?,
+                SeedDealField::MovedTime => self.moved_time = map.take(f::MOVED_TIME)?,
+                SeedDealField::SourceId => self.source_id = map.take(f::SOURCE_ID)?,
                 SeedDealField::SourceDescription => {
-                    self.source_description = map.take::<f::SOURCE_DESCRIPTION>()?;
+                    self.source_description = map.take(f::SOURCE_DESCRIPTION)?;
                 }
-                SeedDealField::LeadId => self.lead_id = map.take::<f::LEAD_ID>()?,
+                SeedDealField::LeadId => self.lead_id = map.take(f::LEAD_ID)?,
                 SeedDealField::AdditionalInfo => {
-                    self.additional_info = map.take::<f::ADDITIONAL_INFO>()?;
+                    self.additional_info = map.take(f::ADDITIONAL_INFO)?;
                 }
-                SeedDealField::LocationId => {
-                    self.location_id = map.take::<f::LOCATION_ID>()?;
-                }
+                SeedDealField::LocationId => self.location_id = map.take(f::LOCATION_ID)?,
                 SeedDealField::OriginatorId => {
-                    self.originator_id = map.take::<f::ORIGINATOR_ID>()?;
+                    self.originator_id = map.take(f::ORIGINATOR_ID)?;
                 }
-                SeedDealField::OriginId => self.origin_id = map.take::<f::ORIGIN_ID>()?,
-                SeedDealField::UtmSource => {
-                    self.utm_source = map.take::<f::UTM_SOURCE>()?;
-                }
-                SeedDealField::UtmMedium => {
-                    self.utm_medium = map.take::<f::UTM_MEDIUM>()?;
-                }
+                SeedDealField::OriginId => self.origin_id = map.take(f::ORIGIN_ID)?,
+                SeedDealField::UtmSource => self.utm_source = map.take(f::UTM_SOURCE)?,
+                SeedDealField::UtmMedium => self.utm_medium = map.take(f::UTM_MEDIUM)?,
                 SeedDealField::UtmCampaign => {
-                    self.utm_campaign = map.take::<f::UTM_CAMPAIGN>()?;
+                    self.utm_campaign = map.take(f::UTM_CAMPAIGN)?;
                 }
-                SeedDealField::UtmContent => {
-                    self.utm_content = map.take::<f::UTM_CONTENT>()?;
-                }
-                SeedDealField::UtmTerm => self.utm_term = map.take::<f::UTM_TERM>()?,
+                SeedDealField::UtmContent => self.utm_content = map.take(f::UTM_CONTENT)?,
+                SeedDealField::UtmTerm => self.utm_term = map.take(f::UTM_TERM)?,
                 SeedDealField::LastActivityTime => {
-                    self.last_activity_time = map.take::<f::LAST_ACTIVITY_TIME>()?;
+                    self.last_activity_time = map.take(f::LAST_ACTIVITY_TIME)?;
                 }
                 SeedDealField::LastActivityBy => {
-                    self.last_activity_by = map.take::<f::LAST_ACTIVITY_BY>()?;
+                    self.last_activity_by = map.take(f::LAST_ACTIVITY_BY)?;
                 }
                 SeedDealField::ParentId1220 => {
-                    self.parent_id_1220 = map.take::<f::PARENT_ID_1220>()?;
+                    self.parent_id_1220 = map.take(f::PARENT_ID_1220)?;
                 }
                 SeedDealField::UfCrm1721244482250 => {
-                    self.uf_crm_1721244482250 = map.take::<f::UF_CRM_1721244482250>()?;
+                    self.uf_crm_1721244482250 = map.take(f::UF_CRM_1721244482250)?;
                 }
             }
             Ok(())
@@ -1541,53 +1621,53 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::TITLE>(&self.title)?;
-            map.put::<f::TYPE_ID>(&self.type_id)?;
-            map.put::<f::CATEGORY_ID>(&self.category_id)?;
-            map.put::<f::STAGE_ID>(&self.stage_id)?;
-            map.put::<f::STAGE_SEMANTIC_ID>(&self.stage_semantic_id)?;
-            map.put::<f::IS_NEW>(&self.is_new)?;
-            map.put::<f::IS_RECURRING>(&self.is_recurring)?;
-            map.put::<f::IS_RETURN_CUSTOMER>(&self.is_return_customer)?;
-            map.put::<f::IS_REPEATED_APPROACH>(&self.is_repeated_approach)?;
-            map.put::<f::PROBABILITY>(&self.probability)?;
-            map.put::<f::CURRENCY_ID>(&self.currency_id)?;
-            map.put::<f::OPPORTUNITY>(&self.opportunity)?;
-            map.put::<f::IS_MANUAL_OPPORTUNITY>(&self.is_manual_opportunity)?;
-            map.put::<f::TAX_VALUE>(&self.tax_value)?;
-            map.put::<f::COMPANY_ID>(&self.company_id)?;
-            map.put::<f::CONTACT_ID>(&self.contact_id)?;
-            map.put::<f::CONTACT_IDS>(&self.contact_ids)?;
-            map.put::<f::QUOTE_ID>(&self.quote_id)?;
-            map.put::<f::BEGINDATE>(&self.begindate)?;
-            map.put::<f::CLOSEDATE>(&self.closedate)?;
-            map.put::<f::OPENED>(&self.opened)?;
-            map.put::<f::CLOSED>(&self.closed)?;
-            map.put::<f::COMMENTS>(&self.comments)?;
-            map.put::<f::ASSIGNED_BY_ID>(&self.assigned_by_id)?;
-            map.put::<f::CREATED_BY_ID>(&self.created_by_id)?;
-            map.put::<f::MODIFY_BY_ID>(&self.modify_by_id)?;
-            map.put::<f::MOVED_BY_ID>(&self.moved_by_id)?;
-            map.put::<f::DATE_CREATE>(&self.date_create)?;
-            map.put::<f::DATE_MODIFY>(&self.date_modify)?;
-            map.put::<f::MOVED_TIME>(&self.moved_time)?;
-            map.put::<f::SOURCE_ID>(&self.source_id)?;
-            map.put::<f::SOURCE_DESCRIPTION>(&self.source_description)?;
-            map.put::<f::LEAD_ID>(&self.lead_id)?;
-            map.put::<f::ADDITIONAL_INFO>(&self.additional_info)?;
-            map.put::<f::LOCATION_ID>(&self.location_id)?;
-            map.put::<f::ORIGINATOR_ID>(&self.originator_id)?;
-            map.put::<f::ORIGIN_ID>(&self.origin_id)?;
-            map.put::<f::UTM_SOURCE>(&self.utm_source)?;
-            map.put::<f::UTM_MEDIUM>(&self.utm_medium)?;
-            map.put::<f::UTM_CAMPAIGN>(&self.utm_campaign)?;
-            map.put::<f::UTM_CONTENT>(&self.utm_content)?;
-            map.put::<f::UTM_TERM>(&self.utm_term)?;
-            map.put::<f::LAST_ACTIVITY_TIME>(&self.last_activity_time)?;
-            map.put::<f::LAST_ACTIVITY_BY>(&self.last_activity_by)?;
-            map.put::<f::PARENT_ID_1220>(&self.parent_id_1220)?;
-            map.put::<f::UF_CRM_1721244482250>(&self.uf_crm_1721244482250)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::STAGE_SEMANTIC_ID, &self.stage_semantic_id)?;
+            map.put(f::IS_NEW, &self.is_new)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::QUOTE_ID, &self.quote_id)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::CREATED_BY_ID, &self.created_by_id)?;
+            map.put(f::MODIFY_BY_ID, &self.modify_by_id)?;
+            map.put(f::MOVED_BY_ID, &self.moved_by_id)?;
+            map.put(f::DATE_CREATE, &self.date_create)?;
+            map.put(f::DATE_MODIFY, &self.date_modify)?;
+            map.put(f::MOVED_TIME, &self.moved_time)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::LEAD_ID, &self.lead_id)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::LAST_ACTIVITY_TIME, &self.last_activity_time)?;
+            map.put(f::LAST_ACTIVITY_BY, &self.last_activity_by)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

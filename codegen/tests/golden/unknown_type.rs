@@ -29,6 +29,7 @@ pub struct Deal {
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -41,9 +42,9 @@ mod __bitrix_deal {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use self::deal_fields as f;
+    use self::deal_fields as m;
     /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DealField {
@@ -55,7 +56,7 @@ mod __bitrix_deal {
     impl __p::EntityField for DealField {
         const ALL: &'static [Self] = &[Self::Id, Self::UfCrmRating];
         fn meta(self) -> &'static __p::FieldMeta {
-            &<Self as __p::FieldTable>::META[self as usize]
+            &META[self as usize]
         }
         fn from_code(code: &str) -> Option<Self> {
             __p::find_code(Self::__sorted(), code)
@@ -69,9 +70,6 @@ mod __bitrix_deal {
             __p::sorted_fields(&SORTED)
         }
     }
-    impl __p::FieldTable for DealField {
-        const META: &'static [__p::FieldMeta] = META;
-    }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
         meta("ID", "id", "integer", READ_ONLY),
@@ -84,15 +82,17 @@ mod __bitrix_deal {
             f.write_str(__p::EntityField::code(*self))
         }
     }
-    /// One type per field of `Deal`: binds its code to its codec, names it in compile errors.
+    /// Types that name fields of `Deal` in compile errors.
     pub mod deal_fields {
-        use super::{__p, codec, types, DealField};
         pub struct ID;
-        impl __p::FieldDef for ID {
-            const CODE: &'static str = "ID";
-            type Codec = codec::Id<types::DealId>;
-        }
-        pub type UF_CRM_RATING = __p::Def<DealField, codec::Json, 1>;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const UF_CRM_RATING: __p::Code<codec::Json> = __p::Code::new(
+            "UF_CRM_RATING",
+        );
     }
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
@@ -113,7 +113,7 @@ mod __bitrix_deal {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::UF_CRM_RATING>(&self.uf_crm_rating)?;
+            map.put(f::UF_CRM_RATING, &self.uf_crm_rating)?;
             __p::end(map)
         }
     }
@@ -139,8 +139,9 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `UF_CRM_RATING` (Рейтинг): see [`NewDeal::uf_crm_rating`].
-        pub fn uf_crm_rating(self, value: impl Into<serde_json::Value>) -> Self {
-            with(self, |b| b.uf_crm_rating = Some(value.into()))
+        pub fn uf_crm_rating(mut self, value: impl Into<serde_json::Value>) -> Self {
+            self.uf_crm_rating = Some(value.into());
+            self
         }
         /// The payload; compiles only when every required field is set.
         pub fn build(self) -> NewDeal {
@@ -151,7 +152,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -167,23 +168,25 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `UF_CRM_RATING` (Рейтинг): see [`DealPatch::uf_crm_rating`].
-        pub fn uf_crm_rating(self, value: impl Into<serde_json::Value>) -> Self {
-            with(self, |p| p.uf_crm_rating = Patch::Set(value.into()))
+        pub fn uf_crm_rating(mut self, value: impl Into<serde_json::Value>) -> Self {
+            self.uf_crm_rating = Patch::Set(value.into());
+            self
         }
         /// Clears `UF_CRM_RATING` (sends the empty value).
-        pub fn clear_uf_crm_rating(self) -> Self {
-            with(self, |p| p.uf_crm_rating = Patch::Clear)
+        pub fn clear_uf_crm_rating(mut self) -> Self {
+            self.uf_crm_rating = Patch::Clear;
+            self
         }
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<f::ID>>(self, value: V) -> Self {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
         fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
-            visitor.entry::<f::UF_CRM_RATING>(&self.uf_crm_rating)?;
+            visitor.entry(f::UF_CRM_RATING, &self.uf_crm_rating)?;
             Ok(())
         }
     }
@@ -207,6 +210,7 @@ pub use __bitrix_deal::deal_fields;
     unused_imports,
     unreachable_code,
     non_camel_case_types,
+    non_upper_case_globals,
     missing_docs,
     clippy::all,
     clippy::pedantic,
@@ -219,9 +223,9 @@ const _: () = {
     use ::bitrix_runtime::__private::{
         self as __p, codec, serde, serde_json, types, Field, Patch,
     };
-    use __p::{meta, with, PutExt as _, TakeExt as _};
+    use __p::{meta, PutExt as _, TakeExt as _};
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
-    use __bitrix_deal::deal_fields as f;
+    use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
@@ -248,9 +252,9 @@ const _: () = {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match field {
-                DealField::Id => self.id = map.take::<f::ID>()?,
+                DealField::Id => self.id = map.take(f::ID)?,
                 DealField::UfCrmRating => {
-                    self.uf_crm_rating = map.take::<f::UF_CRM_RATING>()?;
+                    self.uf_crm_rating = map.take(f::UF_CRM_RATING)?;
                 }
             }
             Ok(())
@@ -262,8 +266,8 @@ const _: () = {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             let mut map = __p::open(serializer)?;
-            map.put::<f::ID>(&self.id)?;
-            map.put::<f::UF_CRM_RATING>(&self.uf_crm_rating)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::UF_CRM_RATING, &self.uf_crm_rating)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
         }

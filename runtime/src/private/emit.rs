@@ -1,10 +1,10 @@
 //! Small generic helpers that keep the generated code short.
 //!
 //! A 2,000-field portal expands to one match arm, a few serializer entries and one metadata
-//! record per field. Each entry is one call of a generic helper here, named by the field's
-//! marker type ([`FieldDef`]); the visitor, the map plumbing and the patch walks are written
-//! once, here, instead of once per entity. They are `#[inline]`, so the compiled result is the
-//! same.
+//! record per field. Each entry is one call of a generic helper here with the field's typed
+//! code ([`Code`]); the visitor, the map plumbing and the patch walks are written once, here,
+//! instead of once per entity. They are generic over the codec, never over the field, so
+//! they are instantiated once per codec, and `#[inline]`, so the compiled result is the same.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -76,32 +76,45 @@ impl FieldMeta {
     }
 }
 
-/// `value` after `change`: the one-line body of the generated setters
-/// (`with(self, |p| p.title = Patch::Set(value.into()))`).
-#[inline]
-pub fn with<T>(mut value: T, change: impl FnOnce(&mut T)) -> T {
-    change(&mut value);
-    value
+/// A field's Bitrix code, typed with the codec of its values. The generator emits one constant
+/// per field (`f::TITLE: Code<codec::Text>`), so the codec is named once and every decoder and
+/// serializer entry is one generic call (`map.take(f::TITLE)`). The helpers are generic over
+/// the codec, not the field, so a portal with 2,000 fields instantiates them once per codec
+/// (about 20), not once per field.
+pub struct Code<C>(&'static str, PhantomData<fn() -> C>);
+
+impl<C> Code<C> {
+    /// The field with this code.
+    pub const fn new(code: &'static str) -> Self {
+        Code(code, PhantomData)
+    }
+
+    /// The code.
+    pub const fn code(self) -> &'static str {
+        self.0
+    }
 }
 
-/// A field of a generated entity: its Bitrix code and the codec of its values. The generator
-/// emits one zero-sized marker type per field (`deal_fields::TITLE`) implementing it, so the
-/// codec is named once and every decoder and serializer entry is one generic call.
-pub trait FieldDef {
-    /// The Bitrix code.
-    const CODE: &'static str;
-    /// The codec that reads (and, except for files, writes) the value.
-    type Codec: Codec;
+impl<C: Uploads> Code<C> {
+    /// The same field as it is written: a file field is read as
+    /// [`File`](crate::codec::File) and written as [`FileUpload`](crate::codec::FileUpload).
+    pub const fn upload(self) -> Code<C::Upload> {
+        Code(self.0, PhantomData)
+    }
 }
 
-/// The value type of field `F`.
-pub type ValueOf<F> = <<F as FieldDef>::Codec as Codec>::Value;
+impl<C> Clone for Code<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C> Copy for Code<C> {}
 
-/// Field `F` as it is written: a file field is read as [`File`](crate::codec::File) and
-/// written as [`FileUpload`](crate::codec::FileUpload).
-pub struct Upload<F>(PhantomData<fn() -> F>);
+/// The value type of codec `C`.
+pub type ValueOf<C> = <C as Codec>::Value;
 
-/// A codec whose values are written with another codec (files: read [`File`](crate::codec::File), write [`FileUpload`](crate::codec::FileUpload)).
+/// A codec whose values are written with another codec (files: read
+/// [`File`](crate::codec::File), write [`FileUpload`](crate::codec::FileUpload)).
 pub trait Uploads {
     /// The codec that writes.
     type Upload: Codec;
@@ -112,85 +125,80 @@ impl Uploads for crate::codec::File {
 impl<C: Uploads> Uploads for crate::codec::Multi<C> {
     type Upload = crate::codec::Multi<C::Upload>;
 }
-impl<F: FieldDef> FieldDef for Upload<F>
-where
-    F::Codec: Uploads,
-{
-    const CODE: &'static str = F::CODE;
-    type Codec = <F::Codec as Uploads>::Upload;
-}
-
-/// The metadata table of a generated field enum, indexed by variant (`DealField::Title as
-/// usize`), as a constant so that [`Def`] can read a field's code at compile time.
-pub trait FieldTable {
-    /// One entry per field, in portal order.
-    const META: &'static [FieldMeta];
-}
-
-/// The marker of field number `I` of the field enum `E`, read with codec `C`: the generator
-/// names most fields with an alias of it (`pub type TITLE = Def<DealField, codec::Text, 1>;`);
-/// fields that show up in compile errors get a struct of their own.
-pub struct Def<E, C, const I: usize>(PhantomData<fn() -> (E, C)>);
-
-impl<E: FieldTable, C: Codec, const I: usize> FieldDef for Def<E, C, I> {
-    const CODE: &'static str = E::META[I].code;
-    type Codec = C;
-}
 
 /// `EntityField::ALL` sorted by code, built once (for the binary search of [`find_code`]).
 pub fn sorted_fields<F: crate::EntityField>(
     cell: &'static OnceLock<Vec<(&'static str, F)>>,
 ) -> &'static [(&'static str, F)] {
     cell.get_or_init(|| {
-        let mut sorted: Vec<(&'static str, F)> = F::ALL.iter().map(|f| (f.code(), *f)).collect();
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
-        sorted
+        let all = F::ALL;
+        sort_by_code(all.iter().enumerate().map(|(i, f)| (f.code(), i)).collect())
+            .into_iter()
+            .map(|(code, i)| (code, all[i]))
+            .collect()
     })
 }
 
 /// The positions in `all` of a generated enumeration's items, sorted by item id, built once.
+#[inline]
 pub fn sorted_items<E: crate::types::EnumValue>(
     cell: &'static OnceLock<Vec<(&'static str, usize)>>,
     all: &'static [E],
 ) -> &'static [(&'static str, usize)] {
-    cell.get_or_init(|| {
-        let mut sorted: Vec<(&'static str, usize)> =
-            all.iter().enumerate().map(|(i, e)| (e.id(), i)).collect();
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
-        sorted
-    })
+    sorted_once(cell, all.len(), &|i| all[i].id())
 }
 
-/// Reads the value of the current map entry as field `F`.
+/// Not generic, so that a portal with a hundred enumerations compiles the sort once, not once
+/// per enumeration.
+fn sorted_once(
+    cell: &'static OnceLock<Vec<(&'static str, usize)>>,
+    len: usize,
+    code: &dyn Fn(usize) -> &'static str,
+) -> &'static [(&'static str, usize)] {
+    cell.get_or_init(|| sort_by_code((0..len).map(|i| (code(i), i)).collect()))
+}
+
+/// Sorts `(code, index)` pairs by code (stable: equal codes keep their order).
+fn sort_by_code(mut pairs: Vec<(&'static str, usize)>) -> Vec<(&'static str, usize)> {
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs
+}
+
+/// Reads the value of the current map entry as `field`.
 #[inline]
-pub fn take<'de, F: FieldDef, A: MapAccess<'de>>(
+pub fn take<'de, C: Codec, A: MapAccess<'de>>(
     map: &mut A,
-) -> Result<Option<ValueOf<F>>, A::Error> {
-    map.next_value_seed(DecodeSeed::<F::Codec>::new(F::CODE))
+    field: Code<C>,
+) -> Result<Option<C::Value>, A::Error> {
+    map.next_value_seed(DecodeSeed::<C>::new(field.0))
 }
 
-/// `map.take::<F>()`: [`take`] as a method, so a decoder entry reads
-/// `Field::Title => self.title = map.take::<f::TITLE>()?`.
+/// `map.take(f::TITLE)`: [`take`] as a method, so a decoder entry reads
+/// `Field::Title => self.title = map.take(f::TITLE)?`.
 pub trait TakeExt<'de>: MapAccess<'de> + Sized {
-    /// Reads the value of the current entry as field `F`.
+    /// Reads the value of the current entry as `field`.
     #[inline]
-    fn take<F: FieldDef>(&mut self) -> Result<Option<ValueOf<F>>, Self::Error> {
-        take::<F, Self>(self)
+    fn take<C: Codec>(&mut self, field: Code<C>) -> Result<Option<C::Value>, Self::Error> {
+        take(self, field)
     }
 }
 impl<'de, A: MapAccess<'de>> TakeExt<'de> for A {}
 
-/// `map.put::<F>(&value)`: [`put`] and [`put_value`] as methods.
+/// `map.put(f::TITLE, &value)`: [`put`] and [`put_value`] as methods.
 pub trait PutExt: SerializeMap + Sized {
-    /// Writes field `F` when the value is present.
+    /// Writes `field` when the value is present.
     #[inline]
-    fn put<F: FieldDef>(&mut self, value: &Option<ValueOf<F>>) -> Result<(), Self::Error> {
-        put::<F, Self>(self, value)
+    fn put<C: Codec>(
+        &mut self,
+        field: Code<C>,
+        value: &Option<C::Value>,
+    ) -> Result<(), Self::Error> {
+        put(self, field, value)
     }
-    /// Writes field `F`.
+    /// Writes `field`.
     #[inline]
-    fn put_value<F: FieldDef>(&mut self, value: &ValueOf<F>) -> Result<(), Self::Error> {
-        put_value::<F, Self>(self, value)
+    fn put_value<C: Codec>(&mut self, field: Code<C>, value: &C::Value) -> Result<(), Self::Error> {
+        put_value(self, field, value)
     }
 }
 impl<M: SerializeMap> PutExt for M {}
@@ -207,25 +215,27 @@ pub fn end<M: SerializeMap>(map: M) -> Result<M::Ok, M::Error> {
     map.end()
 }
 
-/// Writes field `F` when the value is present.
+/// Writes `field` when the value is present.
 #[inline]
-pub fn put<F: FieldDef, M: SerializeMap>(
+pub fn put<C: Codec, M: SerializeMap>(
     map: &mut M,
-    value: &Option<ValueOf<F>>,
+    field: Code<C>,
+    value: &Option<C::Value>,
 ) -> Result<(), M::Error> {
     match value {
-        Some(v) => map.serialize_entry(F::CODE, &Encode::<F::Codec>::new(v)),
+        Some(v) => map.serialize_entry(field.0, &Encode::<C>::new(v)),
         None => Ok(()),
     }
 }
 
-/// Writes field `F`.
+/// Writes `field`.
 #[inline]
-pub fn put_value<F: FieldDef, M: SerializeMap>(
+pub fn put_value<C: Codec, M: SerializeMap>(
     map: &mut M,
-    value: &ValueOf<F>,
+    field: Code<C>,
+    value: &C::Value,
 ) -> Result<(), M::Error> {
-    map.serialize_entry(F::CODE, &Encode::<F::Codec>::new(value))
+    map.serialize_entry(field.0, &Encode::<C>::new(value))
 }
 
 /// Writes the fields a record does not know (`extra`), as they came.
@@ -297,7 +307,11 @@ pub trait PatchVisitor {
     /// Stops the walk.
     type Error;
     /// Field `F` with its state.
-    fn entry<F: FieldDef>(&mut self, patch: &Patch<ValueOf<F>>) -> Result<(), Self::Error>;
+    fn entry<C: Codec>(
+        &mut self,
+        field: Code<C>,
+        patch: &Patch<C::Value>,
+    ) -> Result<(), Self::Error>;
 }
 
 /// A generated update payload: lists its fields once, for serialization,
@@ -316,10 +330,14 @@ pub fn serialize_patch<P: PatchFields, S: Serializer>(
     struct Write<M>(M);
     impl<M: SerializeMap> PatchVisitor for Write<M> {
         type Error = M::Error;
-        fn entry<F: FieldDef>(&mut self, patch: &Patch<ValueOf<F>>) -> Result<(), M::Error> {
+        fn entry<C: Codec>(
+            &mut self,
+            field: Code<C>,
+            patch: &Patch<C::Value>,
+        ) -> Result<(), M::Error> {
             if patch.is_touched() {
                 self.0
-                    .serialize_entry(F::CODE, &EncodePatch::<F::Codec>::new(patch))?;
+                    .serialize_entry(field.0, &EncodePatch::<C>::new(patch))?;
             }
             Ok(())
         }
@@ -334,7 +352,7 @@ pub fn patch_is_empty<P: PatchFields>(patch: &P) -> bool {
     struct Touched;
     impl PatchVisitor for Touched {
         type Error = ();
-        fn entry<F: FieldDef>(&mut self, patch: &Patch<ValueOf<F>>) -> Result<(), ()> {
+        fn entry<C: Codec>(&mut self, _: Code<C>, patch: &Patch<C::Value>) -> Result<(), ()> {
             if patch.is_touched() { Err(()) } else { Ok(()) }
         }
     }
@@ -346,9 +364,13 @@ pub fn patch_cleared<P: PatchFields>(patch: &P) -> Vec<&'static str> {
     struct Cleared(Vec<&'static str>);
     impl PatchVisitor for Cleared {
         type Error = std::convert::Infallible;
-        fn entry<F: FieldDef>(&mut self, patch: &Patch<ValueOf<F>>) -> Result<(), Self::Error> {
+        fn entry<C: Codec>(
+            &mut self,
+            field: Code<C>,
+            patch: &Patch<C::Value>,
+        ) -> Result<(), Self::Error> {
             if matches!(patch, Patch::Clear) {
-                self.0.push(F::CODE);
+                self.0.push(field.0);
             }
             Ok(())
         }
