@@ -5,8 +5,6 @@ use std::hash::Hash;
 
 use serde::Serialize;
 
-use crate::query::Field;
-use crate::{codec, types};
 use serde::de::DeserializeOwned;
 
 /// A CRM entity generated from a portal snapshot (for example the portal's `Deal`).
@@ -109,71 +107,4 @@ impl FieldMeta {
     pub fn display_name(&self) -> &'static str {
         self.label.unwrap_or(self.title)
     }
-}
-
-/// The standard deal fields every portal has, so library code can work with any portal's
-/// `Deal`: read them with the getters, filter and order with the typed constants
-/// (`D::STAGE_ID.eq("WON")`, `D::OPPORTUNITY.gt(..)`).
-///
-/// A generated `Deal` implements it when its snapshot has all these fields with their standard
-/// types (every real portal does; a trimmed test snapshot may not). A getter returns `None`
-/// when the field was not selected.
-pub trait StandardDeal: Entity {
-    /// `ID`.
-    const ID: Field<Self, codec::Id<types::DealId>>;
-    /// `TITLE`.
-    const TITLE: Field<Self, codec::Text>;
-    /// `TYPE_ID`.
-    const TYPE_ID: Field<Self, codec::Status>;
-    /// `CATEGORY_ID`.
-    const CATEGORY_ID: Field<Self, codec::Id<types::CategoryId>>;
-    /// `STAGE_ID`.
-    const STAGE_ID: Field<Self, codec::Status>;
-    /// `CURRENCY_ID`.
-    const CURRENCY_ID: Field<Self, codec::Currency>;
-    /// `OPPORTUNITY`.
-    const OPPORTUNITY: Field<Self, codec::Decimal>;
-    /// `COMPANY_ID`.
-    const COMPANY_ID: Field<Self, codec::Id<types::CompanyId>>;
-    /// `ASSIGNED_BY_ID`.
-    const ASSIGNED_BY_ID: Field<Self, codec::Id<types::UserId>>;
-    /// `DATE_CREATE`.
-    const DATE_CREATE: Field<Self, codec::DateTime>;
-    /// `DATE_MODIFY`.
-    const DATE_MODIFY: Field<Self, codec::DateTime>;
-    /// `CLOSEDATE`.
-    const CLOSEDATE: Field<Self, codec::Date>;
-    /// `CLOSED`.
-    const CLOSED: Field<Self, codec::YesNo>;
-    /// `COMMENTS`.
-    const COMMENTS: Field<Self, codec::Text>;
-
-    /// `ID`.
-    fn deal_id(&self) -> Option<types::DealId>;
-    /// `TITLE`.
-    fn title(&self) -> Option<&str>;
-    /// `TYPE_ID`.
-    fn type_id(&self) -> Option<&types::StatusId>;
-    /// `CATEGORY_ID` (pipeline).
-    fn category_id(&self) -> Option<types::CategoryId>;
-    /// `STAGE_ID`.
-    fn stage_id(&self) -> Option<&types::StatusId>;
-    /// `CURRENCY_ID`.
-    fn currency_id(&self) -> Option<&types::CurrencyId>;
-    /// `OPPORTUNITY` (amount).
-    fn opportunity(&self) -> Option<rust_decimal::Decimal>;
-    /// `COMPANY_ID`.
-    fn company_id(&self) -> Option<types::CompanyId>;
-    /// `ASSIGNED_BY_ID`.
-    fn assigned_by_id(&self) -> Option<types::UserId>;
-    /// `DATE_CREATE`.
-    fn date_create(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
-    /// `DATE_MODIFY`.
-    fn date_modify(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
-    /// `CLOSEDATE`.
-    fn close_date(&self) -> Option<chrono::NaiveDate>;
-    /// `CLOSED`.
-    fn closed(&self) -> Option<bool>;
-    /// `COMMENTS`.
-    fn comments(&self) -> Option<&str>;
 }

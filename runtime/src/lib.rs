@@ -37,9 +37,9 @@ mod php;
 pub mod retry;
 pub mod transport;
 
-pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, StandardDeal, UpdatePayload};
+pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
 pub use patch::Patch;
-pub use query::{Field, Filter};
+pub use query::{Field, Filter, StandardDeal};
 
 // The HTTP client.
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};

@@ -11,11 +11,9 @@ use serde::de::{Deserialize, Deserializer, Visitor};
 mod emit;
 
 pub use crate::codec::{Codec, DecodeSeed, Encode, EncodePatch};
-pub use crate::entity::{
-    CreatePayload, Entity, EntityField, FieldMeta, StandardDeal, UpdatePayload,
-};
+pub use crate::entity::{CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
 pub use crate::patch::Patch;
-pub use crate::query::Field;
+pub use crate::query::{Field, StandardDeal};
 pub use crate::{codec, types};
 pub use emit::*;
 pub use serde;

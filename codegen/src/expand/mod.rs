@@ -3,12 +3,12 @@
 //!
 //! | file | items |
 //! |---|---|
-//! | [`read`] | the read model (`Deal`), its `Deserialize` and `Serialize` |
-//! | [`fields`] | the field enum (`DealField`) with its metadata, the typed field constants (`Deal::TITLE`), the per-field marker types (`deal_fields::TITLE`) |
-//! | [`enums`] | one enum per enumeration field |
-//! | [`create`] | the create payload (`NewDeal`) and its builder |
-//! | [`patch`] | the update payload (`DealPatch`) |
-//! | [`traits`] | `Entity` and the standard-field trait (`StandardDeal`) |
+//! | `read.rs` | the read model (`Deal`), its `Deserialize` and `Serialize` |
+//! | `fields.rs` | the field enum (`DealField`) with its metadata, the typed field constants (`Deal::TITLE`), every field's typed code (`f::TITLE`) and the marker types compile errors name (`deal_fields::DATE_CREATE`) |
+//! | `enums.rs` | one enum per enumeration field |
+//! | `create.rs` | the create payload (`NewDeal`) and its builder |
+//! | `patch.rs` | the update payload (`DealPatch`) |
+//! | `traits.rs` | `Entity` and the standard-field trait (`StandardDeal`) |
 //!
 //! The items live in a private module (`mod __bitrix_deal`) with one `use` header and one
 //! lint-allow, and are re-exported with the annotated struct's visibility, so several entities

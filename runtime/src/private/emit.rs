@@ -126,7 +126,7 @@ impl<C: Uploads> Uploads for crate::codec::Multi<C> {
     type Upload = crate::codec::Multi<C::Upload>;
 }
 
-/// `EntityField::ALL` sorted by code, built once (for the binary search of [`find_code`]).
+/// `EntityField::ALL` sorted by code, built once (for the binary search of [`find_code`](super::find_code)).
 pub fn sorted_fields<F: crate::EntityField>(
     cell: &'static OnceLock<Vec<(&'static str, F)>>,
 ) -> &'static [(&'static str, F)] {
