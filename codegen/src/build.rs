@@ -29,7 +29,7 @@ pub const REFRESH_VAR: &str = "BITRIX_CODEGEN_REFRESH";
 #[derive(Debug, Clone)]
 pub struct Entity {
     schema: PathBuf,
-    struct_name: String,
+    struct_name: Option<String>,
     names: Vec<PathBuf>,
     renames: Renames,
     strict: bool,
@@ -55,7 +55,7 @@ impl Entity {
     pub fn new(schema: impl AsRef<Path>) -> Self {
         Entity {
             schema: schema.as_ref().to_path_buf(),
-            struct_name: "Deal".into(),
+            struct_name: None,
             names: Vec::new(),
             renames: Renames::new(),
             strict: false,
@@ -65,9 +65,10 @@ impl Entity {
         }
     }
 
-    /// The read model's name (default `Deal`).
+    /// The read model's name (default: the snapshot's entity's, `Deal` for deals, `Lead` for
+    /// leads; see [`EntityInfo::default_struct_name`]).
     pub fn struct_name(mut self, name: impl Into<String>) -> Self {
-        self.struct_name = name.into();
+        self.struct_name = Some(name.into());
         self
     }
 
@@ -159,7 +160,11 @@ impl Entity {
                 .add_file(&text, &names.display().to_string())
                 .map_err(BuildError)?;
         }
-        let mut options = Options::new(self.struct_name.clone());
+        let struct_name = self
+            .struct_name
+            .clone()
+            .unwrap_or_else(|| snapshot.entity.default_struct_name());
+        let mut options = Options::new(struct_name.clone());
         options.renames = self.renames.clone();
         options.strict = self.strict;
         options.schema_label = label.clone();
@@ -170,8 +175,7 @@ impl Entity {
                 .map(|d| format!("  - {}", d.message))
                 .collect();
             BuildError(format!(
-                "cannot generate {} from {label}:\n{}",
-                self.struct_name,
+                "cannot generate {struct_name} from {label}:\n{}",
                 errors.join("\n")
             ))
         })?;
@@ -179,7 +183,7 @@ impl Entity {
         let file = self
             .out_file
             .clone()
-            .unwrap_or_else(|| format!("{}.rs", crate::naming::snake_case(&self.struct_name)));
+            .unwrap_or_else(|| format!("{}.rs", crate::naming::snake_case(&struct_name)));
         let out = out_dir.join(file);
         write_if_changed(&out, &source)
             .map_err(|e| BuildError(format!("cannot write {}: {e}", out.display())))?;

@@ -15,9 +15,10 @@
 //! |---|---|
 //! | [`snapshot`] | the snapshot file format (lossless, deterministic) and raw `crm.*.fields` responses |
 //! | [`names`], [`naming`] | readable names (names files, renames) and Rust identifiers for codes and labels |
+//! | [`entities`] | the CRM entities: name, method prefix, entity type id, id type, standard fields, default struct name |
 //! | [`mapping`] | Bitrix types -> codecs and Rust types (the README's table) |
 //! | [`model`] | snapshot + options -> what to generate, with every diagnostic collected |
-//! | [`expand`] | the model -> tokens; [`render`] formats them for files |
+//! | [`expand`] | the model -> tokens, one file per generated item; [`render`] formats them for files |
 //! | [`diff`] | drift between two snapshots (`check`, `diff`) |
 //! | [`build`] | the `build.rs` front end |
 //! | `fetch` (feature `fetch`) | the webhook call that takes a snapshot |
@@ -28,6 +29,7 @@
 
 pub mod build;
 pub mod diff;
+pub mod entities;
 pub mod expand;
 #[cfg(feature = "fetch")]
 pub mod fetch;

@@ -34,15 +34,16 @@ struct PortalArgs {
     #[arg(long, env = "BITRIX_WEBHOOK", hide_env_values = true)]
     webhook: String,
     /// Entity whose fields to read.
-    #[arg(long, default_value = "deal", value_parser = ["deal", "lead", "contact", "company", "quote"])]
+    #[arg(long, default_value = "deal", value_parser = clap::builder::PossibleValuesParser::new(bitrix_codegen::entities::names()))]
     entity: String,
 }
 
 #[derive(Args)]
 struct GenerateArgs {
     /// Name of the read model; the other items derive from it (NewDeal, DealPatch, DealField).
-    #[arg(long, default_value = "Deal")]
-    struct_name: String,
+    /// Default: the snapshot's entity (Deal, Lead, Contact, Company, Quote).
+    #[arg(long)]
+    struct_name: Option<String>,
     /// A names file with readable names for user fields and enumeration items.
     #[arg(long)]
     names: Vec<PathBuf>,
@@ -155,7 +156,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 renames.field(code.trim(), name.trim());
             }
             let label = schema.display().to_string();
-            let mut options = Options::new(generate.struct_name);
+            let struct_name = generate
+                .struct_name
+                .unwrap_or_else(|| snapshot.entity.default_struct_name());
+            let mut options = Options::new(struct_name);
             options.renames = renames;
             options.strict = generate.strict;
             options.schema_label = label.clone();

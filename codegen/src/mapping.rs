@@ -1,199 +1,283 @@
 //! Bitrix field types -> Rust types and wire codecs.
 //!
-//! The table [`TYPE_TABLE`] is the single source of the mapping; the README's table is
-//! generated from it (`bitrix-codegen` test `readme_mapping_table_is_current`).
+//! The table [`TYPE_TABLE`] is the single source of the mapping: [`map_field`] reads it, and
+//! the README's table is generated from it (`bitrix-codegen` test
+//! `readme_mapping_table_is_current`). The result is data ([`Mapping`]); the expansion turns it
+//! into paths.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-
-use crate::snapshot::Descriptor;
+use crate::entities;
 
 /// Which codec and Rust type a Bitrix type maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TypeRow {
     /// The Bitrix `type` (`crm_status`, `money`, ...).
     pub bitrix: &'static str,
-    /// The codec under `bitrix_runtime::codec`, with `{id}` for an id type.
-    pub codec: &'static str,
+    /// The codec under `bitrix_runtime::codec`.
+    pub codec: Codec,
     /// The Rust value type, as shown to users.
     pub rust: &'static str,
     /// What the wire form is / notes.
     pub note: &'static str,
 }
 
+/// A codec of [`TYPE_TABLE`], as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// A codec with one value type (`Text` -> `String`).
+    Plain {
+        /// Codec name under `bitrix_runtime::codec`.
+        codec: &'static str,
+        /// Its value type.
+        value: Value,
+    },
+    /// `Id<T>` with `T` under `bitrix_runtime::types`.
+    Id(&'static str),
+    /// `Enum<E>` with the field's generated enum (raw JSON without items).
+    Enum,
+    /// `File` when read, `FileUpload` when written.
+    File,
+    /// `Json`: raw `serde_json::Value`.
+    Json,
+}
+
+/// A Rust value type named by generated code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// A type every module sees (`i64`, `bool`, `String`).
+    Prelude(&'static str),
+    /// A type under `bitrix_runtime::types`; generic arguments live there too
+    /// (`DateTime<FixedOffset>`).
+    Types(&'static str),
+}
+
+impl Codec {
+    /// The codec as the README's table shows it.
+    pub fn display(&self) -> String {
+        match self {
+            Codec::Plain { codec, .. } => (*codec).to_owned(),
+            Codec::Id(t) => format!("Id<{t}>"),
+            Codec::Enum => "Enum<_>".into(),
+            Codec::File => "File / FileUpload".into(),
+            Codec::Json => "Json".into(),
+        }
+    }
+}
+
 /// Every Bitrix type the generator knows, standard and user-field types alike.
 pub const TYPE_TABLE: &[TypeRow] = &[
     TypeRow {
         bitrix: "integer",
-        codec: "Integer",
+        codec: Codec::Plain {
+            codec: "Integer",
+            value: Value::Prelude("i64"),
+        },
         rust: "i64",
         note: "`\"99\"` or `99`; the entity's own `ID` becomes its id type (`DealId`)",
     },
     TypeRow {
         bitrix: "string",
-        codec: "Text",
+        codec: Codec::Plain {
+            codec: "Text",
+            value: Value::Prelude("String"),
+        },
         rust: "String",
         note: "kept verbatim",
     },
     TypeRow {
         bitrix: "char",
-        codec: "YesNo",
+        codec: Codec::Plain {
+            codec: "YesNo",
+            value: Value::Prelude("bool"),
+        },
         rust: "bool",
         note: "`\"Y\"`/`\"N\"`",
     },
     TypeRow {
         bitrix: "double",
-        codec: "Decimal",
+        codec: Codec::Plain {
+            codec: "Decimal",
+            value: Value::Types("Decimal"),
+        },
         rust: "rust_decimal::Decimal",
         note: "exact: `\"1000000.00\"` is not rounded through f64",
     },
     TypeRow {
         bitrix: "date",
-        codec: "Date",
+        codec: Codec::Plain {
+            codec: "Date",
+            value: Value::Types("NaiveDate"),
+        },
         rust: "chrono::NaiveDate",
         note: "read from `2024-08-30T02:00:00+02:00` (UTC midnight in portal time) as 2024-08-30; written `YYYY-MM-DD`",
     },
     TypeRow {
         bitrix: "datetime",
-        codec: "DateTime",
+        codec: Codec::Plain {
+            codec: "DateTime",
+            value: Value::Types("DateTime<FixedOffset>"),
+        },
         rust: "chrono::DateTime<FixedOffset>",
         note: "ISO 8601, the portal's offset kept",
     },
     TypeRow {
         bitrix: "user",
-        codec: "Id<UserId>",
+        codec: Codec::Id("UserId"),
         rust: "UserId",
         note: "",
     },
     TypeRow {
         bitrix: "employee",
-        codec: "Id<UserId>",
+        codec: Codec::Id("UserId"),
         rust: "UserId",
         note: "user field",
     },
     TypeRow {
         bitrix: "crm_status",
-        codec: "Status",
+        codec: Codec::Plain {
+            codec: "Status",
+            value: Value::Types("StatusId"),
+        },
         rust: "StatusId",
         note: "`statusType` kept in the field metadata; no LIKE filter",
     },
     TypeRow {
         bitrix: "crm_category",
-        codec: "Id<CategoryId>",
+        codec: Codec::Id("CategoryId"),
         rust: "CategoryId",
         note: "0 is the default pipeline",
     },
     TypeRow {
         bitrix: "crm_currency",
-        codec: "Currency",
+        codec: Codec::Plain {
+            codec: "Currency",
+            value: Value::Types("CurrencyId"),
+        },
         rust: "CurrencyId",
         note: "",
     },
     TypeRow {
         bitrix: "crm_company",
-        codec: "Id<CompanyId>",
+        codec: Codec::Id("CompanyId"),
         rust: "CompanyId",
         note: "`\"0\"` reads as no company; no LIKE filter",
     },
     TypeRow {
         bitrix: "crm_contact",
-        codec: "Id<ContactId>",
+        codec: Codec::Id("ContactId"),
         rust: "ContactId",
         note: "`CONTACT_IDS` cannot be filtered",
     },
     TypeRow {
         bitrix: "crm_lead",
-        codec: "Id<LeadId>",
+        codec: Codec::Id("LeadId"),
         rust: "LeadId",
         note: "",
     },
     TypeRow {
         bitrix: "crm_deal",
-        codec: "Id<DealId>",
+        codec: Codec::Id("DealId"),
         rust: "DealId",
         note: "",
     },
     TypeRow {
         bitrix: "crm_quote",
-        codec: "Id<QuoteId>",
+        codec: Codec::Id("QuoteId"),
         rust: "QuoteId",
         note: "",
     },
     TypeRow {
         bitrix: "crm_entity",
-        codec: "Id<ItemId>",
+        codec: Codec::Id("ItemId"),
         rust: "ItemId",
         note: "`PARENT_ID_{entityTypeId}`: a smart-process item",
     },
     TypeRow {
         bitrix: "location",
-        codec: "Location",
+        codec: Codec::Plain {
+            codec: "Location",
+            value: Value::Types("LocationId"),
+        },
         rust: "LocationId",
         note: "",
     },
     TypeRow {
         bitrix: "boolean",
-        codec: "Boolean",
+        codec: Codec::Plain {
+            codec: "Boolean",
+            value: Value::Prelude("bool"),
+        },
         rust: "bool",
         note: "reads `1`/`0`, `true`/`false`, `Y`/`N`; writes `1`/`0`",
     },
     TypeRow {
         bitrix: "money",
-        codec: "Money",
+        codec: Codec::Plain {
+            codec: "Money",
+            value: Value::Types("Money"),
+        },
         rust: "Money",
         note: "`\"300.50\\|RUB\"`, amount exact",
     },
     TypeRow {
         bitrix: "url",
-        codec: "Text",
+        codec: Codec::Plain {
+            codec: "Text",
+            value: Value::Prelude("String"),
+        },
         rust: "String",
         note: "",
     },
     TypeRow {
         bitrix: "address",
-        codec: "Address",
+        codec: Codec::Plain {
+            codec: "Address",
+            value: Value::Types("Address"),
+        },
         rust: "Address",
         note: "`\"text\\|lat;lng\\|locationId\"`",
     },
     TypeRow {
         bitrix: "enumeration",
-        codec: "Enum<_>",
+        codec: Codec::Enum,
         rust: "generated enum",
         note: "one variant per item plus `Other(String)` for items added later",
     },
     TypeRow {
         bitrix: "file",
-        codec: "File / FileUpload",
+        codec: Codec::File,
         rust: "File (read), FileUpload (write)",
         note: "read `{id, showUrl, downloadUrl}`; write `{fileData: [name, base64]}` or `{id}`",
     },
     TypeRow {
         bitrix: "iblock_element",
-        codec: "Id<IblockElementId>",
+        codec: Codec::Id("IblockElementId"),
         rust: "IblockElementId",
         note: "",
     },
     TypeRow {
         bitrix: "iblock_section",
-        codec: "Id<IblockSectionId>",
+        codec: Codec::Id("IblockSectionId"),
         rust: "IblockSectionId",
         note: "",
     },
     TypeRow {
         bitrix: "crm",
-        codec: "CrmLink",
+        codec: Codec::Plain {
+            codec: "CrmLink",
+            value: Value::Types("CrmLink"),
+        },
         rust: "CrmLink",
         note: "`D_1`, `C_2`, `CO_3`, `L_4`, `SI_7`, `T80_6`, or a bare id",
     },
     TypeRow {
         bitrix: "resourcebooking",
-        codec: "Json",
+        codec: Codec::Json,
         rust: "serde_json::Value",
         note: "booking records, kept as JSON",
     },
     TypeRow {
         bitrix: "crm_multifield",
-        codec: "Json",
+        codec: Codec::Json,
         rust: "serde_json::Value",
         note: "phones, e-mails of contacts and leads, kept as JSON",
     },
@@ -202,125 +286,89 @@ pub const TYPE_TABLE: &[TypeRow] = &[
 /// The mapping for a type the generator does not know (`rest_219_test`, future types).
 pub const UNKNOWN_ROW: TypeRow = TypeRow {
     bitrix: "(any other)",
-    codec: "Json",
+    codec: Codec::Json,
     rust: "serde_json::Value",
     note: "with a compile-time warning; `strict` makes it an error",
 };
 
-/// The generated Rust side of one field.
-#[derive(Debug, Clone)]
+/// The element codec of one field, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElementCodec {
+    /// A codec with one value type.
+    Plain {
+        /// Codec name under `bitrix_runtime::codec`.
+        codec: &'static str,
+        /// Its value type.
+        value: Value,
+    },
+    /// `Id<T>`.
+    Id(&'static str),
+    /// `Enum<E>` of the generated enum `E`.
+    Enum(String),
+    /// `File` read, `FileUpload` written.
+    File,
+    /// Raw JSON.
+    Json,
+}
+
+/// The Rust side of one field, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
-    /// Codec that reads the value (`Multi<..>` for multiple fields).
-    pub read_codec: TokenStream,
-    /// Rust type of a read value (`Vec<..>` for multiple fields).
-    pub read_ty: TokenStream,
-    /// Codec that writes the value on create/update.
-    pub write_codec: TokenStream,
-    /// Rust type of a written value.
-    pub write_ty: TokenStream,
-    /// Codec of the typed field constant (one element; decides the filter operators).
-    pub filter_codec: TokenStream,
+    /// The codec of one value.
+    pub element: ElementCodec,
+    /// `isMultiple`: read and written as `Multi<..>`, a `Vec` of values.
+    pub multiple: bool,
+    /// The field takes no filter (`CONTACT_IDS`): its constant's codec is `NoFilter<..>`.
+    pub no_filter: bool,
     /// Whether the type is in [`TYPE_TABLE`].
     pub known: bool,
 }
 
-/// What the mapping needs to know besides the descriptor.
-pub struct MappingContext<'a> {
-    /// Path of the runtime crate (`::bitrix_runtime`).
-    pub runtime: &'a TokenStream,
-    /// The entity's own id type name (`DealId`).
-    pub entity_id: &'a str,
+/// What the mapping needs to know of a field.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldFacts<'a> {
+    /// Bitrix code.
+    pub code: &'a str,
+    /// Bitrix type.
+    pub bitrix_type: &'a str,
+    /// `isMultiple`.
+    pub multiple: bool,
+    /// `isDynamic`.
+    pub dynamic: bool,
+    /// The entity's name (its own `ID` maps to its id type).
+    pub entity: &'a str,
     /// The generated enum of an enumeration field.
-    pub enum_ident: Option<&'a syn::Ident>,
+    pub enum_ident: Option<&'a str>,
 }
 
-/// Maps a descriptor to its codecs and Rust types.
-pub fn map_field(d: &Descriptor<'_>, cx: &MappingContext<'_>) -> Mapping {
-    let rt = cx.runtime;
-    let id = |name: &str| {
-        let ident = format_ident!("{}", name);
-        (
-            quote!(#rt::codec::Id<#rt::types::#ident>),
-            quote!(#rt::types::#ident),
-        )
-    };
-    let simple = |codec: &str, ty: TokenStream| {
-        let codec = format_ident!("{}", codec);
-        (quote!(#rt::codec::#codec), ty)
-    };
-    let field_type = d.field_type();
-    let mut known = true;
-    let mut write: Option<(TokenStream, TokenStream)> = None;
-    let (codec, ty) = match field_type {
-        "integer" if d.code == "ID" => id(cx.entity_id),
-        "integer" => simple("Integer", quote!(i64)),
-        "string" | "url" => simple("Text", quote!(::std::string::String)),
-        "char" => simple("YesNo", quote!(bool)),
-        "boolean" => simple("Boolean", quote!(bool)),
-        "double" => simple("Decimal", quote!(#rt::types::Decimal)),
-        "date" => simple("Date", quote!(#rt::types::NaiveDate)),
-        "datetime" => simple(
-            "DateTime",
-            quote!(#rt::types::DateTime<#rt::types::FixedOffset>),
-        ),
-        "user" | "employee" => id("UserId"),
-        "crm_status" => simple("Status", quote!(#rt::types::StatusId)),
-        "crm_category" => id("CategoryId"),
-        "crm_currency" => simple("Currency", quote!(#rt::types::CurrencyId)),
-        "crm_company" => id("CompanyId"),
-        "crm_contact" => id("ContactId"),
-        "crm_lead" => id("LeadId"),
-        "crm_deal" => id("DealId"),
-        "crm_quote" => id("QuoteId"),
-        "crm_entity" => id("ItemId"),
-        "location" => simple("Location", quote!(#rt::types::LocationId)),
-        "money" => simple("Money", quote!(#rt::types::Money)),
-        "address" => simple("Address", quote!(#rt::types::Address)),
-        "iblock_element" => id("IblockElementId"),
-        "iblock_section" => id("IblockSectionId"),
-        "crm" => simple("CrmLink", quote!(#rt::types::CrmLink)),
-        "file" => {
-            write = Some(simple("FileUpload", quote!(#rt::types::FileUpload)));
-            simple("File", quote!(#rt::types::File))
-        }
-        "enumeration" => match cx.enum_ident {
-            Some(e) => (quote!(#rt::codec::Enum<#e>), quote!(#e)),
-            None => simple("Json", quote!(#rt::__private::serde_json::Value)),
+/// The row of a Bitrix type, if the generator knows it.
+pub fn lookup(bitrix_type: &str) -> Option<&'static TypeRow> {
+    TYPE_TABLE.iter().find(|row| row.bitrix == bitrix_type)
+}
+
+/// Maps a field to its codecs and Rust types, through [`TYPE_TABLE`].
+pub fn map_field(f: &FieldFacts<'_>) -> Mapping {
+    let row = lookup(f.bitrix_type);
+    let element = match row.map(|r| r.codec) {
+        // The entity's own ID is typed with the entity's id type.
+        Some(Codec::Plain {
+            codec: "Integer", ..
+        }) if f.code == "ID" => ElementCodec::Id(entities::id_type(f.entity)),
+        Some(Codec::Plain { codec, value }) => ElementCodec::Plain { codec, value },
+        Some(Codec::Id(t)) => ElementCodec::Id(t),
+        Some(Codec::Enum) => match f.enum_ident {
+            Some(e) => ElementCodec::Enum(e.to_owned()),
+            None => ElementCodec::Json,
         },
-        "resourcebooking" | "crm_multifield" => {
-            simple("Json", quote!(#rt::__private::serde_json::Value))
-        }
-        _ => {
-            known = false;
-            simple("Json", quote!(#rt::__private::serde_json::Value))
-        }
+        Some(Codec::File) => ElementCodec::File,
+        Some(Codec::Json) | None => ElementCodec::Json,
     };
-    let (write_codec, write_ty) = write.unwrap_or_else(|| (codec.clone(), ty.clone()));
-    // CONTACT_IDS is never returned and cannot be filtered.
-    let unfilterable = d.code == "CONTACT_IDS" && !d.is_dynamic();
-    let filter_codec = if unfilterable {
-        quote!(#rt::codec::NoFilter<#codec>)
-    } else {
-        codec.clone()
-    };
-    if d.is_multiple() {
-        Mapping {
-            read_codec: quote!(#rt::codec::Multi<#codec>),
-            read_ty: quote!(::std::vec::Vec<#ty>),
-            write_codec: quote!(#rt::codec::Multi<#write_codec>),
-            write_ty: quote!(::std::vec::Vec<#write_ty>),
-            filter_codec,
-            known,
-        }
-    } else {
-        Mapping {
-            read_codec: codec,
-            read_ty: ty,
-            write_codec,
-            write_ty,
-            filter_codec,
-            known,
-        }
+    Mapping {
+        element,
+        multiple: f.multiple,
+        // CONTACT_IDS is never returned and cannot be filtered.
+        no_filter: f.code == "CONTACT_IDS" && !f.dynamic,
+        known: row.is_some(),
     }
 }
 
@@ -332,21 +380,17 @@ pub fn markdown_table() -> String {
     for row in TYPE_TABLE.iter().chain(std::iter::once(&UNKNOWN_ROW)) {
         out.push_str(&format!(
             "| `{}` | `{}` | `{}` | {} |\n",
-            row.bitrix, row.rust, row.codec, row.note
+            row.bitrix,
+            row.rust,
+            row.codec.display(),
+            row.note
         ));
     }
     out.push_str("| any type with `isMultiple` | `Vec<T>` | `Multi<C>` | JSON array; empty forms read as an empty `Vec` |\n");
     out
 }
 
-/// The id type name of an entity's own `ID` field.
+/// The id type name of an entity's own `ID` field (see [`entities::id_type`]).
 pub fn entity_id_type(entity: &str) -> &'static str {
-    match entity {
-        "deal" => "DealId",
-        "lead" => "LeadId",
-        "contact" => "ContactId",
-        "company" => "CompanyId",
-        "quote" => "QuoteId",
-        _ => "ItemId",
-    }
+    entities::id_type(entity)
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::mapping::{self, Mapping, MappingContext};
+use crate::mapping::{self, FieldFacts, Mapping};
 pub use crate::names::{Rename, Renames};
 use crate::naming;
 use crate::snapshot::{Descriptor, EntityInfo, Snapshot};
@@ -101,8 +101,12 @@ pub struct Names {
     pub patch: String,
     /// Field enum (`DealField`).
     pub field_enum: String,
-    /// Module of per-field marker types used in compile errors (`deal_fields`).
+    /// Module of the per-field marker types (`deal_fields`): each names its field in compile
+    /// errors and binds its code to its codec.
     pub markers: String,
+    /// The private module that holds the generated items (`__bitrix_deal`), so that several
+    /// entities generated into one module do not clash.
+    pub module: String,
 }
 
 impl Names {
@@ -114,6 +118,7 @@ impl Names {
             patch: format!("{read}Patch"),
             field_enum: format!("{read}Field"),
             markers: format!("{}_fields", naming::snake_case(read)),
+            module: format!("__bitrix_{}", naming::snake_case(read)),
         }
     }
 }
@@ -197,19 +202,32 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
             ),
         ));
     }
-    let runtime: proc_macro2::TokenStream = match options.runtime_path.parse() {
-        Ok(ts) => ts,
-        Err(_) => {
-            diags.push(error(
-                Origin::Schema,
-                format!("runtime path `{}` is not a Rust path", options.runtime_path),
-            ));
-            return (None, diags);
-        }
-    };
+    if syn::parse_str::<syn::Path>(&options.runtime_path).is_err() {
+        diags.push(error(
+            Origin::Schema,
+            format!("runtime path `{}` is not a Rust path", options.runtime_path),
+        ));
+        return (None, diags);
+    }
+    if let Some(taken) = [
+        &names.read,
+        &names.create,
+        &names.builder,
+        &names.patch,
+        &names.field_enum,
+    ]
+    .into_iter()
+    .find(|n| HEADER_NAMES.contains(&n.as_str()))
+    {
+        diags.push(error(
+            Origin::StructName,
+            format!(
+                "the generated type `{taken}` would shadow the `{taken}` the generated code imports; name the struct like `Deal` or `PortalDeal`"
+            ),
+        ));
+    }
 
     let (field_renames, item_renames) = index_renames(snapshot, &options.renames, &mut diags);
-    let entity_id = mapping::entity_id_type(&snapshot.entity.name);
     let mut fields = Vec::with_capacity(snapshot.fields.len());
     for d in snapshot.descriptors() {
         let ident = match field_renames.get(d.code) {
@@ -219,17 +237,14 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         let pascal = naming::pascal_case(&ident);
         let enumeration = (d.field_type() == "enumeration")
             .then(|| build_enum(&names, &pascal, &d, item_renames.get(d.code), &mut diags));
-        let enum_ident = enumeration
-            .as_ref()
-            .map(|e| quote::format_ident!("{}", e.ident));
-        let mapping = mapping::map_field(
-            &d,
-            &MappingContext {
-                runtime: &runtime,
-                entity_id,
-                enum_ident: enum_ident.as_ref(),
-            },
-        );
+        let mapping = mapping::map_field(&FieldFacts {
+            code: d.code,
+            bitrix_type: d.field_type(),
+            multiple: d.is_multiple(),
+            dynamic: d.is_dynamic(),
+            entity: &snapshot.entity.name,
+            enum_ident: enumeration.as_ref().map(|e| e.ident.as_str()),
+        });
         if !mapping.known {
             let message = format!(
                 "field {} has type `{}`, which bitrix-codegen does not know: it is read and written as raw JSON (serde_json::Value){}",
@@ -302,6 +317,12 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
     };
     (Some(model), diags)
 }
+
+/// Names the generated code imports from `std` in its module header; no generated type may
+/// take one of them.
+pub const HEADER_NAMES: &[&str] = &[
+    "Option", "Some", "None", "Result", "Ok", "String", "Vec", "BTreeMap", "Field", "Patch",
+];
 
 fn error(origin: Origin, message: String) -> Diagnostic {
     Diagnostic {
@@ -400,6 +421,21 @@ fn suggest(snapshot: &Snapshot, code: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Names the marker and code modules see from the generated module (its header, `META`, the
+/// modules themselves): a code equal to one of them gets a SCREAMING_SNAKE marker name instead.
+const MARKER_RESERVED: &[&str] = &[
+    "__p",
+    "codec",
+    "types",
+    "serde",
+    "serde_json",
+    "Field",
+    "Patch",
+    "META",
+    "f",
+    "m",
+];
+
 fn marker_name(code: &str, ident: &str) -> String {
     let valid = code
         .chars()
@@ -407,6 +443,7 @@ fn marker_name(code: &str, ident: &str) -> String {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !naming::is_keyword(code)
+        && !MARKER_RESERVED.contains(&code)
         && code != "_";
     if valid {
         code.to_owned()
@@ -545,7 +582,13 @@ fn check_collisions(
                 f.code, f.ident
             )));
         }
-        if ["build", "builder", "new", "is_empty"].contains(&f.ident.as_str()) {
+        if f.ident.starts_with("__") {
+            diags.push(error(origin_of(&f.code), format!(
+                "field {} maps to `{}`; names starting with `__` are reserved for the generated code's own fields; rename it",
+                f.code, f.ident
+            )));
+        }
+        if ["build", "builder", "new", "is_empty", "with_slots"].contains(&f.ident.as_str()) {
             diags.push(error(origin_of(&f.code), format!(
                 "field {} maps to `{}`, which the generated payload types use as a method name; rename it, for example `rename({} = \"{}_value\")`",
                 f.code, f.ident, f.code, f.ident
@@ -553,6 +596,7 @@ fn check_collisions(
         }
         if let Some(e) = &f.enumeration {
             if reserved_types.iter().any(|t| **t == e.ident)
+                || HEADER_NAMES.contains(&e.ident.as_str())
                 || fields.iter().any(|g| {
                     g.code != f.code && g.enumeration.as_ref().is_some_and(|ge| ge.ident == e.ident)
                 })
@@ -592,6 +636,35 @@ mod tests {
                 .map(|v| v.0.clone())
                 .collect()),
             None => Err(diags),
+        }
+    }
+
+    #[test]
+    fn names_the_generated_code_uses_are_refused() {
+        for (name, expected) in [
+            ("__r0", "reserved for the generated code's own fields"),
+            (
+                "with_slots",
+                "the generated payload types use as a method name",
+            ),
+        ] {
+            let mut options = Options::new("Deal");
+            options.renames.field("UF_CRM_E", name);
+            let errors = variants(&options).unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.message.contains(expected)),
+                "{name}: {errors:?}"
+            );
+        }
+        for taken in ["Option", "Patch"] {
+            let (model, diags) = build(&enum_snapshot(), &Options::new(taken));
+            assert!(model.is_none());
+            assert!(
+                diags
+                    .iter()
+                    .any(|d| d.origin == Origin::StructName && d.message.contains("would shadow")),
+                "{taken}: {diags:?}"
+            );
         }
     }
 

@@ -34,29 +34,34 @@ pub struct EntityInfo {
 impl EntityInfo {
     /// Deals: `crm.deal.*`, entity type id 2.
     pub fn deal() -> Self {
+        Self::from_row(&crate::entities::ENTITIES[0])
+    }
+
+    /// The entity with this name among the ones the legacy `crm.*` API knows (the rows of
+    /// [`crate::entities::ENTITIES`]: `deal`, `lead`, `contact`, `company`, `quote`).
+    pub fn by_name(name: &str) -> Option<Self> {
+        crate::entities::by_name(name).map(Self::from_row)
+    }
+
+    /// The entity of a row of [`crate::entities::ENTITIES`].
+    pub fn from_row(row: &crate::entities::EntityRow) -> Self {
         EntityInfo {
-            name: "deal".into(),
-            method_prefix: "crm.deal".into(),
-            entity_type_id: 2,
+            name: row.name.into(),
+            method_prefix: row.method_prefix.into(),
+            entity_type_id: row.entity_type_id,
         }
     }
 
-    /// The entity with this name among the ones the legacy `crm.*` API knows (`deal`, `lead`,
-    /// `contact`, `company`, `quote`).
-    pub fn by_name(name: &str) -> Option<Self> {
-        let id = match name {
-            "lead" => 1,
-            "deal" => 2,
-            "contact" => 3,
-            "company" => 4,
-            "quote" => 7,
-            _ => return None,
-        };
-        Some(EntityInfo {
-            name: name.into(),
-            method_prefix: format!("crm.{name}"),
-            entity_type_id: id,
-        })
+    /// The read model's default name: the table's (`Deal`, `Lead`), else the entity name in
+    /// PascalCase.
+    pub fn default_struct_name(&self) -> String {
+        match crate::entities::by_name(&self.name) {
+            Some(row) => row.struct_name.to_owned(),
+            None => match crate::naming::pascal_case(&self.name) {
+                p if crate::naming::is_pascal_ident(&p) => p,
+                _ => "Item".to_owned(),
+            },
+        }
     }
 }
 
@@ -244,10 +249,7 @@ impl Snapshot {
         let mut unknown: std::collections::BTreeSet<String> = Default::default();
         for d in self.descriptors() {
             *types.entry(d.field_type().to_owned()).or_default() += 1;
-            let known = crate::mapping::TYPE_TABLE
-                .iter()
-                .any(|row| row.bitrix == d.field_type());
-            if !known {
+            if crate::mapping::lookup(d.field_type()).is_none() {
                 unknown.insert(d.field_type().to_owned());
             }
         }

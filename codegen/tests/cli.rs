@@ -415,6 +415,16 @@ fn generate_prints_the_golden_file() {
     .expect_exit(0)
     .expect_stderr("wrote ");
     assert!(read(&out) == golden, "--out writes the golden text");
+
+    // The default struct name comes from the snapshot's entity: a lead snapshot gives `Lead`.
+    codegen(&[
+        "generate",
+        "--schema",
+        "codegen/tests/schemas/read_only.json",
+    ])
+    .expect_exit(0)
+    .expect_stdout("pub struct Lead {")
+    .expect_stdout("impl __p::Entity for Lead {");
 }
 
 #[test]

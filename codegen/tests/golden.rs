@@ -1,5 +1,7 @@
 //! Golden files: every committed snapshot rendered to Rust and compared with the checked-in
-//! output. `runtime/tests/golden_compile.rs` compiles the same files.
+//! output; the demo and seed portals, and one tiny snapshot per feature in `tests/schemas/`
+//! (as typify's `tests/schemas/` does). `runtime/tests/generated/golden.rs` compiles the same
+//! files.
 //!
 //! After an intended change of the generator, refresh them with
 //! `BITRIX_UPDATE_GOLDEN=1 cargo test -p bitrix-codegen --test golden`.
@@ -9,11 +11,26 @@ use std::path::Path;
 use bitrix_codegen::{EntityInfo, Options, Snapshot};
 
 fn check(schema: &str, struct_name: &str, golden: &str) {
+    check_with(schema, Some(struct_name), golden, |_| {});
+}
+
+/// Renders `schema` (relative to the workspace) with the struct name (default: the entity's)
+/// and options changed by `configure`, and compares it with `codegen/tests/golden/{golden}`.
+fn check_with(
+    schema: &str,
+    struct_name: Option<&str>,
+    golden: &str,
+    configure: impl FnOnce(&mut Options),
+) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let text = std::fs::read_to_string(root.join(schema)).unwrap();
     let snapshot = Snapshot::parse(&text, &EntityInfo::deal()).unwrap();
+    let struct_name = struct_name
+        .map(str::to_owned)
+        .unwrap_or_else(|| snapshot.entity.default_struct_name());
     let mut options = Options::new(struct_name);
     options.schema_label = schema.to_owned();
+    configure(&mut options);
     let generated = bitrix_codegen::generate(&snapshot, &options).unwrap();
     let rendered = bitrix_codegen::render(&generated, schema);
     let path = root.join("codegen/tests/golden").join(golden);
@@ -44,4 +61,62 @@ fn demo_deal() {
 #[test]
 fn seed_deal() {
     check("schemas/seed/deal.json", "SeedDeal", "seed_deal.rs");
+}
+
+/// One tiny snapshot per feature, named by the entity's default struct name.
+fn feature(name: &str) {
+    check_with(
+        &format!("codegen/tests/schemas/{name}.json"),
+        None,
+        &format!("{name}.rs"),
+        |_| {},
+    );
+}
+
+#[test]
+fn required_fields() {
+    feature("required");
+}
+
+#[test]
+fn read_only_and_immutable_fields_of_a_lead() {
+    feature("read_only");
+}
+
+#[test]
+fn enumeration() {
+    feature("enumeration");
+}
+
+#[test]
+fn multiple_values() {
+    feature("multiple");
+}
+
+#[test]
+fn unknown_type() {
+    feature("unknown_type");
+}
+
+#[test]
+fn keyword_names() {
+    feature("keywords");
+}
+
+#[test]
+fn renames() {
+    check_with(
+        "codegen/tests/schemas/renames.json",
+        None,
+        "renames.rs",
+        |options| {
+            options.renames.field("UF_CRM_1721244482250", "greeting");
+            options
+                .renames
+                .field("UF_CRM_1721244590123", "sales_channel");
+            options
+                .renames
+                .item("UF_CRM_1721244590123", "3476", "Website");
+        },
+    );
 }

@@ -1,7 +1,7 @@
 //! A realistic worst case: 2,000 fields (hundreds of user fields of every type, odd codes,
 //! an enumeration with 3,000 items, labels with spaces, quotes and HTML entities, `settings` as
 //! `[]` or absent, unknown types). The snapshot is built here, deterministically, and kept in
-//! `schemas/test/huge/deal.json` so `runtime/tests/huge_compile.rs` can compile it.
+//! `schemas/test/huge/deal.json` so `runtime/tests/generated/huge.rs` can compile it.
 //!
 //! Its first 400 fields are the 400-field portal of the decode benchmark, kept in
 //! `schemas/test/wide400/deal.json`. Refresh both files after changing this builder with

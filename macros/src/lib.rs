@@ -243,18 +243,20 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
 
     let default_entity = match &entity {
         None => EntityInfo::deal(),
-        Some(lit) => {
-            match EntityInfo::by_name(&lit.value()) {
-                Some(e) => e,
-                None => {
-                    errors.push(syn::Error::new(
+        Some(lit) => match EntityInfo::by_name(&lit.value()) {
+            Some(e) => e,
+            None => {
+                errors.push(syn::Error::new(
                     lit.span(),
-                    format!("unknown entity `{}`; expected one of deal, lead, contact, company, quote", lit.value()),
+                    format!(
+                        "unknown entity `{}`; expected one of {}",
+                        lit.value(),
+                        bitrix_codegen::entities::names_list()
+                    ),
                 ));
-                    EntityInfo::deal()
-                }
+                EntityInfo::deal()
             }
-        }
+        },
     };
 
     let Some(schema) = schema else {

@@ -42,9 +42,9 @@ mod php;
 mod retry;
 mod transport;
 
-pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, StandardDeal, UpdatePayload};
+pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
 pub use patch::Patch;
-pub use query::{Field, Filter};
+pub use query::{Field, Filter, StandardDeal};
 
 // The HTTP client.
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};
@@ -71,3 +71,8 @@ pub use bitrix_macros::bitrix_entity;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+// The compile-time guards of generated payloads, also named at the root (hidden) so that
+// compile errors print `ReadOnly<DATE_CREATE>`, not `bitrix_runtime::__private::ReadOnly<..>`.
+#[doc(hidden)]
+pub use __private::{Immutable, Provided, ReadOnly, Set};

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use serde::de::{Deserialize, Deserializer, Visitor};
 
@@ -11,10 +11,63 @@ use serde::de::{Deserialize, Deserializer, Visitor};
 mod emit;
 
 pub use crate::codec::{Codec, DecodeSeed, Encode, EncodePatch};
-pub use crate::entity::{Immutable, Provided, ReadOnly, Set};
+pub use crate::entity::{CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
+pub use crate::patch::Patch;
+pub use crate::query::{Field, StandardDeal};
+pub use crate::{codec, types};
 pub use emit::*;
 pub use serde;
+pub use serde::de::MapAccess;
 pub use serde_json;
+pub use std::sync::OnceLock;
+pub use std::sync::atomic::AtomicU32;
+
+/// Builder state of a required field that has been given: holds its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Set<T>(pub T);
+
+/// Implemented by [`Set`] only: `build()` needs every required field to be in this state.
+///
+/// Defined here and re-exported (hidden) at the crate root, so compile errors name it
+/// `Provided<..>` rather than by a long path.
+#[diagnostic::on_unimplemented(
+    message = "the required field `{Self}` is not set",
+    label = "`{Self}` is required on this portal",
+    note = "the portal marks `{Self}` as required (isRequired) and refuses to create the record without it; call its setter before `.build()`"
+)]
+pub trait Provided<T> {
+    /// The given value.
+    fn into_value(self) -> T;
+}
+// Not offered as a fix in compile errors: the fix is to call the field's setter.
+#[diagnostic::do_not_recommend]
+impl<T> Provided<T> for Set<T> {
+    fn into_value(self) -> T {
+        self.0
+    }
+}
+
+/// Never implemented: a setter bounded by it explains that field `F` is read-only.
+#[diagnostic::on_unimplemented(
+    message = "`{F}` is read-only: the portal silently drops it on add and update",
+    label = "read-only field `{F}` cannot be written",
+    note = "`{F}` is marked isReadOnly in the portal snapshot, so the generated payload types have no setter for it"
+)]
+pub trait ReadOnly<F> {
+    /// Uninhabited: no value of a read-only guard exists.
+    fn unreachable(self) -> std::convert::Infallible;
+}
+
+/// Never implemented: a setter bounded by it explains that field `F` is immutable.
+#[diagnostic::on_unimplemented(
+    message = "`{F}` is immutable: the portal silently ignores it on update",
+    label = "immutable field `{F}` cannot be changed by an update",
+    note = "`{F}` is marked isImmutable in the portal snapshot: set it on the create payload instead (for CATEGORY_ID, move deals between pipelines with crm.item.update)"
+)]
+pub trait Immutable<F> {
+    /// Uninhabited: no value of an immutable guard exists.
+    fn unreachable(self) -> std::convert::Infallible;
+}
 
 /// A map key that borrows from the input when it can (no allocation per key).
 #[derive(Debug)]
@@ -83,6 +136,13 @@ impl<const SLOTS: usize> RowOrder<SLOTS> {
     }
 }
 
+impl<const SLOTS: usize> RowOrder<SLOTS> {
+    /// The slots, for [`find_code_in_slots`].
+    pub fn slots(&self) -> &[AtomicU32] {
+        &self.0
+    }
+}
+
 impl<const SLOTS: usize> Default for RowOrder<SLOTS> {
     fn default() -> Self {
         Self::new()
@@ -102,10 +162,21 @@ pub fn find_code_in_row<T: Copy, const SLOTS: usize>(
     cursor: &mut RowCursor,
     code: &str,
 ) -> Option<T> {
-    if SLOTS != sorted.len() + 1 {
+    find_code_in_slots(sorted, &order.0, cursor, code)
+}
+
+/// [`find_code_in_row`] with the order's slots as a slice (`RowOrder::slots`).
+#[inline]
+pub fn find_code_in_slots<T: Copy>(
+    sorted: &[(&str, T)],
+    order: &[AtomicU32],
+    cursor: &mut RowCursor,
+    code: &str,
+) -> Option<T> {
+    if order.len() != sorted.len() + 1 {
         return find_code(sorted, code);
     }
-    let slot = &order.0[cursor.0.unwrap_or(sorted.len())];
+    let slot = &order[cursor.0.unwrap_or(sorted.len())];
     let guess = slot.load(Relaxed) as usize;
     if let Some((c, value)) = sorted.get(guess) {
         if *c == code {

@@ -4,6 +4,10 @@
 //! [`Field<Deal, C>`](Field) where `C` is the field's [`Codec`]. The codec decides which filter
 //! operators exist, so `Deal::STAGE_ID.contains("x")` (LIKE on a `crm_status` field, which the
 //! server quietly turns into `=`) or any filter on `CONTACT_IDS` does not compile.
+//!
+//! [`StandardDeal`] lives here too: the typed constants and getters of the standard deal
+//! fields, so that `entity` (the traits the generated code implements) needs nothing from
+//! this module and the two do not import each other.
 
 use std::marker::PhantomData;
 
@@ -11,6 +15,7 @@ use serde_json::Value;
 
 use crate::codec::{Codec, Encode};
 use crate::entity::{Entity, EntityField};
+use crate::{codec, types};
 
 /// Filters with `=`, `!=`, `@` (in) and `!@` (not in) are meaningful for this codec's values.
 #[diagnostic::on_unimplemented(
@@ -267,4 +272,71 @@ impl<E> Filter<E> {
     pub fn to_json(&self) -> serde_json::Map<String, Value> {
         self.conditions.iter().cloned().collect()
     }
+}
+
+/// The standard deal fields every portal has, so library code can work with any portal's
+/// `Deal`: read them with the getters, filter and order with the typed constants
+/// (`D::STAGE_ID.eq("WON")`, `D::OPPORTUNITY.gt(..)`).
+///
+/// A generated `Deal` implements it when its snapshot has all these fields with their standard
+/// types (every real portal does; a trimmed test snapshot may not). A getter returns `None`
+/// when the field was not selected.
+pub trait StandardDeal: Entity {
+    /// `ID`.
+    const ID: Field<Self, codec::Id<types::DealId>>;
+    /// `TITLE`.
+    const TITLE: Field<Self, codec::Text>;
+    /// `TYPE_ID`.
+    const TYPE_ID: Field<Self, codec::Status>;
+    /// `CATEGORY_ID`.
+    const CATEGORY_ID: Field<Self, codec::Id<types::CategoryId>>;
+    /// `STAGE_ID`.
+    const STAGE_ID: Field<Self, codec::Status>;
+    /// `CURRENCY_ID`.
+    const CURRENCY_ID: Field<Self, codec::Currency>;
+    /// `OPPORTUNITY`.
+    const OPPORTUNITY: Field<Self, codec::Decimal>;
+    /// `COMPANY_ID`.
+    const COMPANY_ID: Field<Self, codec::Id<types::CompanyId>>;
+    /// `ASSIGNED_BY_ID`.
+    const ASSIGNED_BY_ID: Field<Self, codec::Id<types::UserId>>;
+    /// `DATE_CREATE`.
+    const DATE_CREATE: Field<Self, codec::DateTime>;
+    /// `DATE_MODIFY`.
+    const DATE_MODIFY: Field<Self, codec::DateTime>;
+    /// `CLOSEDATE`.
+    const CLOSEDATE: Field<Self, codec::Date>;
+    /// `CLOSED`.
+    const CLOSED: Field<Self, codec::YesNo>;
+    /// `COMMENTS`.
+    const COMMENTS: Field<Self, codec::Text>;
+
+    /// `ID`.
+    fn deal_id(&self) -> Option<types::DealId>;
+    /// `TITLE`.
+    fn title(&self) -> Option<&str>;
+    /// `TYPE_ID`.
+    fn type_id(&self) -> Option<&types::StatusId>;
+    /// `CATEGORY_ID` (pipeline).
+    fn category_id(&self) -> Option<types::CategoryId>;
+    /// `STAGE_ID`.
+    fn stage_id(&self) -> Option<&types::StatusId>;
+    /// `CURRENCY_ID`.
+    fn currency_id(&self) -> Option<&types::CurrencyId>;
+    /// `OPPORTUNITY` (amount).
+    fn opportunity(&self) -> Option<rust_decimal::Decimal>;
+    /// `COMPANY_ID`.
+    fn company_id(&self) -> Option<types::CompanyId>;
+    /// `ASSIGNED_BY_ID`.
+    fn assigned_by_id(&self) -> Option<types::UserId>;
+    /// `DATE_CREATE`.
+    fn date_create(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
+    /// `DATE_MODIFY`.
+    fn date_modify(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
+    /// `CLOSEDATE`.
+    fn close_date(&self) -> Option<chrono::NaiveDate>;
+    /// `CLOSED`.
+    fn closed(&self) -> Option<bool>;
+    /// `COMMENTS`.
+    fn comments(&self) -> Option<&str>;
 }

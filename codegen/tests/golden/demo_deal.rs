@@ -5,378 +5,216 @@
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
 #[derive(Debug, Clone, PartialEq, Default)]
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
+#[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
-    /// **ID**
-    ///
-    /// `ID` · type `integer` · read-only
+    /// **ID** · `ID` · type `integer` · read-only
     pub id: ::core::option::Option<::bitrix_runtime::types::DealId>,
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// **Название** · `TITLE` · type `string`
     pub title: ::core::option::Option<::std::string::String>,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// **Тип** · `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
     pub type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// **Воронка** · `CATEGORY_ID` · type `crm_category` · immutable
     pub category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// **Стадия сделки** · `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
     pub stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Предыдущая стадия**
-    ///
-    /// `PREVIOUS_STAGE_ID` · type `crm_status` (`DEAL_STAGE`) · read-only
+    /// **Предыдущая стадия** · `PREVIOUS_STAGE_ID` · type `crm_status` (`DEAL_STAGE`) · read-only
     pub previous_stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Группа стадии**
-    ///
-    /// `STAGE_SEMANTIC_ID` · type `string` · read-only
+    /// **Группа стадии** · `STAGE_SEMANTIC_ID` · type `string` · read-only
     pub stage_semantic_id: ::core::option::Option<::std::string::String>,
-    /// **Новая сделка**
-    ///
-    /// `IS_NEW` · type `char` · read-only
+    /// **Новая сделка** · `IS_NEW` · type `char` · read-only
     pub is_new: ::core::option::Option<bool>,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// **Регулярная сделка** · `IS_RECURRING` · type `char`
     pub is_recurring: ::core::option::Option<bool>,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// **Повторная сделка** · `IS_RETURN_CUSTOMER` · type `char`
     pub is_return_customer: ::core::option::Option<bool>,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// **Повторное обращение** · `IS_REPEATED_APPROACH` · type `char`
     pub is_repeated_approach: ::core::option::Option<bool>,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// **Вероятность** · `PROBABILITY` · type `integer`
     pub probability: ::core::option::Option<i64>,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// **Валюта** · `CURRENCY_ID` · type `crm_currency`
     pub currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// **Сумма** · `OPPORTUNITY` · type `double`
     pub opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// **IS_MANUAL_OPPORTUNITY** · `IS_MANUAL_OPPORTUNITY` · type `char`
     pub is_manual_opportunity: ::core::option::Option<bool>,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// **Ставка налога** · `TAX_VALUE` · type `double`
     pub tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// **Компания** · `COMPANY_ID` · type `crm_company`
     pub company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// **Контакт** · `CONTACT_ID` · type `crm_contact` · deprecated
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// **Контакты** · `CONTACT_IDS` · type `crm_contact` · multiple
     pub contact_ids: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
     >,
-    /// **Предложение**
-    ///
-    /// `QUOTE_ID` · type `crm_quote` · read-only
+    /// **Предложение** · `QUOTE_ID` · type `crm_quote` · read-only
     pub quote_id: ::core::option::Option<::bitrix_runtime::types::QuoteId>,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// **Дата начала** · `BEGINDATE` · type `date`
     pub begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// **Дата завершения** · `CLOSEDATE` · type `date`
     pub closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// **Доступна для всех** · `OPENED` · type `char`
     pub opened: ::core::option::Option<bool>,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// **Закрыта** · `CLOSED` · type `char`
     pub closed: ::core::option::Option<bool>,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// **Комментарий** · `COMMENTS` · type `string`
     pub comments: ::core::option::Option<::std::string::String>,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// **Ответственный** · `ASSIGNED_BY_ID` · type `user`
     pub assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Кем создана**
-    ///
-    /// `CREATED_BY_ID` · type `user` · read-only
+    /// **Кем создана** · `CREATED_BY_ID` · type `user` · read-only
     pub created_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Кем изменена**
-    ///
-    /// `MODIFY_BY_ID` · type `user` · read-only
+    /// **Кем изменена** · `MODIFY_BY_ID` · type `user` · read-only
     pub modify_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **MOVED_BY_ID**
-    ///
-    /// `MOVED_BY_ID` · type `user` · read-only
+    /// **MOVED_BY_ID** · `MOVED_BY_ID` · type `user` · read-only
     pub moved_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Дата создания**
-    ///
-    /// `DATE_CREATE` · type `datetime` · read-only
+    /// **Дата создания** · `DATE_CREATE` · type `datetime` · read-only
     pub date_create: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **Дата изменения**
-    ///
-    /// `DATE_MODIFY` · type `datetime` · read-only
+    /// **Дата изменения** · `DATE_MODIFY` · type `datetime` · read-only
     pub date_modify: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **MOVED_TIME**
-    ///
-    /// `MOVED_TIME` · type `datetime` · read-only
+    /// **MOVED_TIME** · `MOVED_TIME` · type `datetime` · read-only
     pub moved_time: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// **Источник** · `SOURCE_ID` · type `crm_status` (`SOURCE`)
     pub source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// **Дополнительно об источнике** · `SOURCE_DESCRIPTION` · type `string`
     pub source_description: ::core::option::Option<::std::string::String>,
-    /// **Лид**
-    ///
-    /// `LEAD_ID` · type `crm_lead` · read-only
+    /// **Лид** · `LEAD_ID` · type `crm_lead` · read-only
     pub lead_id: ::core::option::Option<::bitrix_runtime::types::LeadId>,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// **Дополнительная информация** · `ADDITIONAL_INFO` · type `string`
     pub additional_info: ::core::option::Option<::std::string::String>,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// **Местоположение** · `LOCATION_ID` · type `location`
     pub location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// **Внешний источник** · `ORIGINATOR_ID` · type `string`
     pub originator_id: ::core::option::Option<::std::string::String>,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// **Идентификатор элемента во внешнем источнике** · `ORIGIN_ID` · type `string`
     pub origin_id: ::core::option::Option<::std::string::String>,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// **Рекламная система** · `UTM_SOURCE` · type `string`
     pub utm_source: ::core::option::Option<::std::string::String>,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// **Тип трафика** · `UTM_MEDIUM` · type `string`
     pub utm_medium: ::core::option::Option<::std::string::String>,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// **Обозначение рекламной кампании** · `UTM_CAMPAIGN` · type `string`
     pub utm_campaign: ::core::option::Option<::std::string::String>,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// **Содержание кампании** · `UTM_CONTENT` · type `string`
     pub utm_content: ::core::option::Option<::std::string::String>,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// **Условие поиска кампании** · `UTM_TERM` · type `string`
     pub utm_term: ::core::option::Option<::std::string::String>,
-    /// **LAST_ACTIVITY_TIME**
-    ///
-    /// `LAST_ACTIVITY_TIME` · type `datetime` · read-only
+    /// **LAST_ACTIVITY_TIME** · `LAST_ACTIVITY_TIME` · type `datetime` · read-only
     pub last_activity_time: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **LAST_ACTIVITY_BY**
-    ///
-    /// `LAST_ACTIVITY_BY` · type `user` · read-only
+    /// **LAST_ACTIVITY_BY** · `LAST_ACTIVITY_BY` · type `user` · read-only
     pub last_activity_by: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// **Проекты** · `PARENT_ID_1220` · type `crm_entity`
     pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// **Договоры**
-    ///
-    /// `PARENT_ID_153` · type `crm_entity`
+    /// **Договоры** · `PARENT_ID_153` · type `crm_entity`
     pub parent_id_153: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// **Приветствие** · `UF_CRM_1721244482250` · type `string` · user field
     pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
-    /// **Дополнительные телефоны**
-    ///
-    /// `UF_CRM_1721244500101` · type `string` · multiple, user field
+    /// **Дополнительные телефоны** · `UF_CRM_1721244500101` · type `string` · multiple, user field
     pub uf_crm_1721244500101: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// **Количество мест**
-    ///
-    /// `UF_CRM_1721244512345` · type `integer` · user field
+    /// **Количество мест** · `UF_CRM_1721244512345` · type `integer` · user field
     pub uf_crm_1721244512345: ::core::option::Option<i64>,
-    /// **Номера заказов 1С**
-    ///
-    /// `UF_CRM_1721244512346` · type `integer` · multiple, user field
+    /// **Номера заказов 1С** · `UF_CRM_1721244512346` · type `integer` · multiple, user field
     pub uf_crm_1721244512346: ::core::option::Option<::std::vec::Vec<i64>>,
-    /// **Скидка, %**
-    ///
-    /// `UF_CRM_1721244523456` · type `double` · user field
+    /// **Скидка, %** · `UF_CRM_1721244523456` · type `double` · user field
     pub uf_crm_1721244523456: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **Вес партий, кг**
-    ///
-    /// `UF_CRM_1721244523457` · type `double` · multiple, user field
+    /// **Вес партий, кг** · `UF_CRM_1721244523457` · type `double` · multiple, user field
     pub uf_crm_1721244523457: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
     >,
-    /// **Договор подписан**
-    ///
-    /// `UF_CRM_1721244534567` · type `boolean` · user field
+    /// **Договор подписан** · `UF_CRM_1721244534567` · type `boolean` · user field
     pub uf_crm_1721244534567: ::core::option::Option<bool>,
-    /// **Дата подписания**
-    ///
-    /// `UF_CRM_1721244545678` · type `date` · user field
+    /// **Дата подписания** · `UF_CRM_1721244545678` · type `date` · user field
     pub uf_crm_1721244545678: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Даты поставок**
-    ///
-    /// `UF_CRM_1721244545679` · type `date` · multiple, user field
+    /// **Даты поставок** · `UF_CRM_1721244545679` · type `date` · multiple, user field
     pub uf_crm_1721244545679: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
     >,
-    /// **Время встречи**
-    ///
-    /// `UF_CRM_1721244556789` · type `datetime` · user field
+    /// **Время встречи** · `UF_CRM_1721244556789` · type `datetime` · user field
     pub uf_crm_1721244556789: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **Напоминания**
-    ///
-    /// `UF_CRM_1721244556790` · type `datetime` · multiple, user field
+    /// **Напоминания** · `UF_CRM_1721244556790` · type `datetime` · multiple, user field
     pub uf_crm_1721244556790: ::core::option::Option<
         ::std::vec::Vec<
             ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
         >,
     >,
-    /// **Бюджет клиента**
-    ///
-    /// `UF_CRM_1721244567890` · type `money` · user field
+    /// **Бюджет клиента** · `UF_CRM_1721244567890` · type `money` · user field
     pub uf_crm_1721244567890: ::core::option::Option<::bitrix_runtime::types::Money>,
-    /// **Платежи**
-    ///
-    /// `UF_CRM_1721244567891` · type `money` · multiple, user field
+    /// **Платежи** · `UF_CRM_1721244567891` · type `money` · multiple, user field
     pub uf_crm_1721244567891: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::Money>,
     >,
-    /// **Сайт клиента**
-    ///
-    /// `UF_CRM_1721244578901` · type `url` · user field
+    /// **Сайт клиента** · `UF_CRM_1721244578901` · type `url` · user field
     pub uf_crm_1721244578901: ::core::option::Option<::std::string::String>,
-    /// **Ссылки на материалы**
-    ///
-    /// `UF_CRM_1721244578902` · type `url` · multiple, user field
+    /// **Ссылки на материалы** · `UF_CRM_1721244578902` · type `url` · multiple, user field
     pub uf_crm_1721244578902: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// **Адрес доставки**
-    ///
-    /// `UF_CRM_1721244589012` · type `address` · user field
+    /// **Адрес доставки** · `UF_CRM_1721244589012` · type `address` · user field
     pub uf_crm_1721244589012: ::core::option::Option<::bitrix_runtime::types::Address>,
-    /// **Адреса филиалов**
-    ///
-    /// `UF_CRM_1721244589013` · type `address` · multiple, user field
+    /// **Адреса филиалов** · `UF_CRM_1721244589013` · type `address` · multiple, user field
     pub uf_crm_1721244589013: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::Address>,
     >,
-    /// **Канал продаж**
-    ///
-    /// `UF_CRM_1721244590123` · type `enumeration` · required, user field
+    /// **Канал продаж** · `UF_CRM_1721244590123` · type `enumeration` · required, user field
     ///
     /// Labels: "Канал продаж", "Канал".
     pub uf_crm_1721244590123: ::core::option::Option<DealUfCrm1721244590123>,
-    /// **Интересы клиента**
-    ///
-    /// `UF_CRM_1721244601234` · type `enumeration` · multiple, user field
+    /// **Интересы клиента** · `UF_CRM_1721244601234` · type `enumeration` · multiple, user field
     pub uf_crm_1721244601234: ::core::option::Option<
         ::std::vec::Vec<DealUfCrm1721244601234>,
     >,
-    /// **Договор**
-    ///
-    /// `UF_CRM_1721244612345` · type `file` · user field
+    /// **Договор** · `UF_CRM_1721244612345` · type `file` · user field
     pub uf_crm_1721244612345: ::core::option::Option<::bitrix_runtime::types::File>,
-    /// **Сканы документов**
-    ///
-    /// `UF_CRM_1721244612346` · type `file` · multiple, user field
+    /// **Сканы документов** · `UF_CRM_1721244612346` · type `file` · multiple, user field
     pub uf_crm_1721244612346: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::File>,
     >,
-    /// **Менеджер проекта**
-    ///
-    /// `UF_CRM_1721244634567` · type `employee` · user field
+    /// **Менеджер проекта** · `UF_CRM_1721244634567` · type `employee` · user field
     pub uf_crm_1721244634567: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Наблюдатели**
-    ///
-    /// `UF_CRM_1721244634568` · type `employee` · multiple, user field
+    /// **Наблюдатели** · `UF_CRM_1721244634568` · type `employee` · multiple, user field
     pub uf_crm_1721244634568: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::UserId>,
     >,
-    /// **Отрасль клиента**
-    ///
-    /// `UF_CRM_1721244656789` · type `crm_status` · user field
+    /// **Отрасль клиента** · `UF_CRM_1721244656789` · type `crm_status` · user field
     pub uf_crm_1721244656789: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительные источники**
-    ///
-    /// `UF_CRM_1721244656790` · type `crm_status` · multiple, user field
+    /// **Дополнительные источники** · `UF_CRM_1721244656790` · type `crm_status` · multiple, user field
     pub uf_crm_1721244656790: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
     >,
-    /// **Основной товар**
-    ///
-    /// `UF_CRM_1721244667890` · type `iblock_element` · user field
+    /// **Основной товар** · `UF_CRM_1721244667890` · type `iblock_element` · user field
     pub uf_crm_1721244667890: ::core::option::Option<
         ::bitrix_runtime::types::IblockElementId,
     >,
-    /// **Сопутствующие товары**
-    ///
-    /// `UF_CRM_1721244667891` · type `iblock_element` · multiple, user field
+    /// **Сопутствующие товары** · `UF_CRM_1721244667891` · type `iblock_element` · multiple, user field
     pub uf_crm_1721244667891: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
     >,
-    /// **Раздел каталога**
-    ///
-    /// `UF_CRM_1721244678901` · type `iblock_section` · user field
+    /// **Раздел каталога** · `UF_CRM_1721244678901` · type `iblock_section` · user field
     pub uf_crm_1721244678901: ::core::option::Option<
         ::bitrix_runtime::types::IblockSectionId,
     >,
-    /// **Разделы каталога**
-    ///
-    /// `UF_CRM_1721244678902` · type `iblock_section` · multiple, user field
+    /// **Разделы каталога** · `UF_CRM_1721244678902` · type `iblock_section` · multiple, user field
     pub uf_crm_1721244678902: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
     >,
-    /// **Связанный договор**
-    ///
-    /// `UF_CRM_1721244689012` · type `crm` · user field
+    /// **Связанный договор** · `UF_CRM_1721244689012` · type `crm` · user field
     pub uf_crm_1721244689012: ::core::option::Option<::bitrix_runtime::types::CrmLink>,
-    /// **Участники сделки**
-    ///
-    /// `UF_CRM_1721244689013` · type `crm` · multiple, user field
+    /// **Участники сделки** · `UF_CRM_1721244689013` · type `crm` · multiple, user field
     pub uf_crm_1721244689013: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
     >,
-    /// **Бронирование переговорной**
-    ///
-    /// `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
+    /// **Бронирование переговорной** · `UF_CRM_1721244701234` · type `resourcebooking` · multiple, user field
     pub uf_crm_1721244701234: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
     >,
@@ -387,5707 +225,3471 @@ pub struct Deal {
         ::bitrix_runtime::__private::serde_json::Value,
     >,
 }
-/// Typed field identifiers.
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl Deal {
-    /// `ID` (ID) for filters, `order` and `select`.
-    pub const ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::Id);
-    /// `TITLE` (Название) for filters, `order` and `select`.
-    pub const TITLE: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::Title);
-    /// `TYPE_ID` (Тип) for filters, `order` and `select`.
-    pub const TYPE_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::TypeId);
-    /// `CATEGORY_ID` (Воронка) for filters, `order` and `select`.
-    pub const CATEGORY_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::CategoryId);
-    /// `STAGE_ID` (Стадия сделки) for filters, `order` and `select`.
-    pub const STAGE_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::StageId);
-    /// `PREVIOUS_STAGE_ID` (Предыдущая стадия) for filters, `order` and `select`.
-    pub const PREVIOUS_STAGE_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::PreviousStageId);
-    /// `STAGE_SEMANTIC_ID` (Группа стадии) for filters, `order` and `select`.
-    pub const STAGE_SEMANTIC_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::StageSemanticId);
-    /// `IS_NEW` (Новая сделка) for filters, `order` and `select`.
-    pub const IS_NEW: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(DealField::IsNew);
-    /// `IS_RECURRING` (Регулярная сделка) for filters, `order` and `select`.
-    pub const IS_RECURRING: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(DealField::IsRecurring);
-    /// `IS_RETURN_CUSTOMER` (Повторная сделка) for filters, `order` and `select`.
-    pub const IS_RETURN_CUSTOMER: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(DealField::IsReturnCustomer);
-    /// `IS_REPEATED_APPROACH` (Повторное обращение) for filters, `order` and `select`.
-    pub const IS_REPEATED_APPROACH: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(DealField::IsRepeatedApproach);
-    /// `PROBABILITY` (Вероятность) for filters, `order` and `select`.
-    pub const PROBABILITY: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Integer,
-    > = ::bitrix_runtime::query::Field::new(DealField::Probability);
-    /// `CURRENCY_ID` (Валюта) for filters, `order` and `select`.
-    pub const CURRENCY_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Currency,
-    > = ::bitrix_runtime::query::Field::new(DealField::CurrencyId);
-    /// `OPPORTUNITY` (Сумма) for filters, `order` and `select`.
-    pub const OPPORTUNITY: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(DealField::Opportunity);
-    /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY) for filters, `order` and `select`.
-    pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(DealField::IsManualOpportunity);
-    /// `TAX_VALUE` (Ставка налога) for filters, `order` and `select`.
-    pub const TAX_VALUE: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(DealField::TaxValue);
-    /// `COMPANY_ID` (Компания) for filters, `order` and `select`.
-    pub const COMPANY_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::CompanyId);
-    /// `CONTACT_ID` (Контакт) for filters, `order` and `select`.
-    pub const CONTACT_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::ContactId);
-    /// `CONTACT_IDS` (Контакты) for filters, `order` and `select`.
-    pub const CONTACT_IDS: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::NoFilter<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-        >,
-    > = ::bitrix_runtime::query::Field::new(DealField::ContactIds);
-    /// `QUOTE_ID` (Предложение) for filters, `order` and `select`.
-    pub const QUOTE_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::QuoteId);
-    /// `BEGINDATE` (Дата начала) for filters, `order` and `select`.
-    pub const BEGINDATE: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(DealField::Begindate);
-    /// `CLOSEDATE` (Дата завершения) for filters, `order` and `select`.
-    pub const CLOSEDATE: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(DealField::Closedate);
-    /// `OPENED` (Доступна для всех) for filters, `order` and `select`.
-    pub const OPENED: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(DealField::Opened);
-    /// `CLOSED` (Закрыта) for filters, `order` and `select`.
-    pub const CLOSED: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(DealField::Closed);
-    /// `COMMENTS` (Комментарий) for filters, `order` and `select`.
-    pub const COMMENTS: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::Comments);
-    /// `ASSIGNED_BY_ID` (Ответственный) for filters, `order` and `select`.
-    pub const ASSIGNED_BY_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::AssignedById);
-    /// `CREATED_BY_ID` (Кем создана) for filters, `order` and `select`.
-    pub const CREATED_BY_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::CreatedById);
-    /// `MODIFY_BY_ID` (Кем изменена) for filters, `order` and `select`.
-    pub const MODIFY_BY_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::ModifyById);
-    /// `MOVED_BY_ID` (MOVED_BY_ID) for filters, `order` and `select`.
-    pub const MOVED_BY_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::MovedById);
-    /// `DATE_CREATE` (Дата создания) for filters, `order` and `select`.
-    pub const DATE_CREATE: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::DateCreate);
-    /// `DATE_MODIFY` (Дата изменения) for filters, `order` and `select`.
-    pub const DATE_MODIFY: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::DateModify);
-    /// `MOVED_TIME` (MOVED_TIME) for filters, `order` and `select`.
-    pub const MOVED_TIME: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::MovedTime);
-    /// `SOURCE_ID` (Источник) for filters, `order` and `select`.
-    pub const SOURCE_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::SourceId);
-    /// `SOURCE_DESCRIPTION` (Дополнительно об источнике) for filters, `order` and `select`.
-    pub const SOURCE_DESCRIPTION: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::SourceDescription);
-    /// `LEAD_ID` (Лид) for filters, `order` and `select`.
-    pub const LEAD_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::LeadId);
-    /// `ADDITIONAL_INFO` (Дополнительная информация) for filters, `order` and `select`.
-    pub const ADDITIONAL_INFO: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::AdditionalInfo);
-    /// `LOCATION_ID` (Местоположение) for filters, `order` and `select`.
-    pub const LOCATION_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Location,
-    > = ::bitrix_runtime::query::Field::new(DealField::LocationId);
-    /// `ORIGINATOR_ID` (Внешний источник) for filters, `order` and `select`.
-    pub const ORIGINATOR_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::OriginatorId);
-    /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике) for filters, `order` and `select`.
-    pub const ORIGIN_ID: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::OriginId);
-    /// `UTM_SOURCE` (Рекламная система) for filters, `order` and `select`.
-    pub const UTM_SOURCE: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UtmSource);
-    /// `UTM_MEDIUM` (Тип трафика) for filters, `order` and `select`.
-    pub const UTM_MEDIUM: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UtmMedium);
-    /// `UTM_CAMPAIGN` (Обозначение рекламной кампании) for filters, `order` and `select`.
-    pub const UTM_CAMPAIGN: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UtmCampaign);
-    /// `UTM_CONTENT` (Содержание кампании) for filters, `order` and `select`.
-    pub const UTM_CONTENT: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UtmContent);
-    /// `UTM_TERM` (Условие поиска кампании) for filters, `order` and `select`.
-    pub const UTM_TERM: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UtmTerm);
-    /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME) for filters, `order` and `select`.
-    pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::LastActivityTime);
-    /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY) for filters, `order` and `select`.
-    pub const LAST_ACTIVITY_BY: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::LastActivityBy);
-    /// `PARENT_ID_1220` (Проекты) for filters, `order` and `select`.
-    pub const PARENT_ID_1220: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::ParentId1220);
-    /// `PARENT_ID_153` (Договоры) for filters, `order` and `select`.
-    pub const PARENT_ID_153: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::ParentId153);
-    /// `UF_CRM_1721244482250` (Приветствие) for filters, `order` and `select`.
-    pub const UF_CRM_1721244482250: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244482250);
-    /// `UF_CRM_1721244500101` (Дополнительные телефоны) for filters, `order` and `select`.
-    pub const UF_CRM_1721244500101: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244500101);
-    /// `UF_CRM_1721244512345` (Количество мест) for filters, `order` and `select`.
-    pub const UF_CRM_1721244512345: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Integer,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244512345);
-    /// `UF_CRM_1721244512346` (Номера заказов 1С) for filters, `order` and `select`.
-    pub const UF_CRM_1721244512346: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Integer,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244512346);
-    /// `UF_CRM_1721244523456` (Скидка, %) for filters, `order` and `select`.
-    pub const UF_CRM_1721244523456: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244523456);
-    /// `UF_CRM_1721244523457` (Вес партий, кг) for filters, `order` and `select`.
-    pub const UF_CRM_1721244523457: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244523457);
-    /// `UF_CRM_1721244534567` (Договор подписан) for filters, `order` and `select`.
-    pub const UF_CRM_1721244534567: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Boolean,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244534567);
-    /// `UF_CRM_1721244545678` (Дата подписания) for filters, `order` and `select`.
-    pub const UF_CRM_1721244545678: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244545678);
-    /// `UF_CRM_1721244545679` (Даты поставок) for filters, `order` and `select`.
-    pub const UF_CRM_1721244545679: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244545679);
-    /// `UF_CRM_1721244556789` (Время встречи) for filters, `order` and `select`.
-    pub const UF_CRM_1721244556789: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244556789);
-    /// `UF_CRM_1721244556790` (Напоминания) for filters, `order` and `select`.
-    pub const UF_CRM_1721244556790: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244556790);
-    /// `UF_CRM_1721244567890` (Бюджет клиента) for filters, `order` and `select`.
-    pub const UF_CRM_1721244567890: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Money,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244567890);
-    /// `UF_CRM_1721244567891` (Платежи) for filters, `order` and `select`.
-    pub const UF_CRM_1721244567891: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Money,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244567891);
-    /// `UF_CRM_1721244578901` (Сайт клиента) for filters, `order` and `select`.
-    pub const UF_CRM_1721244578901: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244578901);
-    /// `UF_CRM_1721244578902` (Ссылки на материалы) for filters, `order` and `select`.
-    pub const UF_CRM_1721244578902: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244578902);
-    /// `UF_CRM_1721244589012` (Адрес доставки) for filters, `order` and `select`.
-    pub const UF_CRM_1721244589012: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Address,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244589012);
-    /// `UF_CRM_1721244589013` (Адреса филиалов) for filters, `order` and `select`.
-    pub const UF_CRM_1721244589013: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Address,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244589013);
-    /// `UF_CRM_1721244590123` (Канал продаж) for filters, `order` and `select`.
-    pub const UF_CRM_1721244590123: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244590123);
-    /// `UF_CRM_1721244601234` (Интересы клиента) for filters, `order` and `select`.
-    pub const UF_CRM_1721244601234: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244601234);
-    /// `UF_CRM_1721244612345` (Договор) for filters, `order` and `select`.
-    pub const UF_CRM_1721244612345: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::File,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244612345);
-    /// `UF_CRM_1721244612346` (Сканы документов) for filters, `order` and `select`.
-    pub const UF_CRM_1721244612346: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::File,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244612346);
-    /// `UF_CRM_1721244634567` (Менеджер проекта) for filters, `order` and `select`.
-    pub const UF_CRM_1721244634567: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244634567);
-    /// `UF_CRM_1721244634568` (Наблюдатели) for filters, `order` and `select`.
-    pub const UF_CRM_1721244634568: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244634568);
-    /// `UF_CRM_1721244656789` (Отрасль клиента) for filters, `order` and `select`.
-    pub const UF_CRM_1721244656789: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244656789);
-    /// `UF_CRM_1721244656790` (Дополнительные источники) for filters, `order` and `select`.
-    pub const UF_CRM_1721244656790: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244656790);
-    /// `UF_CRM_1721244667890` (Основной товар) for filters, `order` and `select`.
-    pub const UF_CRM_1721244667890: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244667890);
-    /// `UF_CRM_1721244667891` (Сопутствующие товары) for filters, `order` and `select`.
-    pub const UF_CRM_1721244667891: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244667891);
-    /// `UF_CRM_1721244678901` (Раздел каталога) for filters, `order` and `select`.
-    pub const UF_CRM_1721244678901: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244678901);
-    /// `UF_CRM_1721244678902` (Разделы каталога) for filters, `order` and `select`.
-    pub const UF_CRM_1721244678902: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244678902);
-    /// `UF_CRM_1721244689012` (Связанный договор) for filters, `order` and `select`.
-    pub const UF_CRM_1721244689012: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::CrmLink,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244689012);
-    /// `UF_CRM_1721244689013` (Участники сделки) for filters, `order` and `select`.
-    pub const UF_CRM_1721244689013: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::CrmLink,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244689013);
-    /// `UF_CRM_1721244701234` (Бронирование переговорной) for filters, `order` and `select`.
-    pub const UF_CRM_1721244701234: ::bitrix_runtime::query::Field<
-        Deal,
-        ::bitrix_runtime::codec::Json,
-    > = ::bitrix_runtime::query::Field::new(DealField::UfCrm1721244701234);
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for Deal {
-    fn deserialize<D>(deserializer: D) -> ::core::result::Result<Self, D::Error>
-    where
-        D: ::bitrix_runtime::__private::serde::Deserializer<'de>,
-    {
-        struct Visit;
-        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-        impl<'de> ::bitrix_runtime::__private::serde::de::Visitor<'de> for Visit {
-            type Value = Deal;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a deal record (a JSON object of field codes)")
-            }
-            fn visit_map<A>(self, mut map: A) -> ::core::result::Result<Deal, A::Error>
-            where
-                A: ::bitrix_runtime::__private::serde::de::MapAccess<'de>,
-            {
-                use ::core::option::Option::Some;
-                use ::bitrix_runtime::__private as __p;
-                static ORDER: __p::RowOrder<81usize> = __p::RowOrder::new();
-                let mut cursor = __p::RowCursor::default();
-                let mut out = <Deal as ::core::default::Default>::default();
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::bitrix_runtime::__private::Key<'de>>()?
-                {
-                    match __p::find_code_in_row(
-                        DealField::__sorted(),
-                        &ORDER,
-                        &mut cursor,
-                        key.as_str(),
-                    ) {
-                        Some(DealField::Id) => {
-                            out.id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::DealId,
-                                >,
-                                _,
-                            >(&mut map, "ID")?;
-                        }
-                        Some(DealField::Title) => {
-                            out.title = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "TITLE")?;
-                        }
-                        Some(DealField::TypeId) => {
-                            out.type_id = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "TYPE_ID")?;
-                        }
-                        Some(DealField::CategoryId) => {
-                            out.category_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::CategoryId,
-                                >,
-                                _,
-                            >(&mut map, "CATEGORY_ID")?;
-                        }
-                        Some(DealField::StageId) => {
-                            out.stage_id = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "STAGE_ID")?;
-                        }
-                        Some(DealField::PreviousStageId) => {
-                            out.previous_stage_id = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "PREVIOUS_STAGE_ID")?;
-                        }
-                        Some(DealField::StageSemanticId) => {
-                            out.stage_semantic_id = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "STAGE_SEMANTIC_ID")?;
-                        }
-                        Some(DealField::IsNew) => {
-                            out.is_new = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_NEW")?;
-                        }
-                        Some(DealField::IsRecurring) => {
-                            out.is_recurring = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_RECURRING")?;
-                        }
-                        Some(DealField::IsReturnCustomer) => {
-                            out.is_return_customer = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_RETURN_CUSTOMER")?;
-                        }
-                        Some(DealField::IsRepeatedApproach) => {
-                            out.is_repeated_approach = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_REPEATED_APPROACH")?;
-                        }
-                        Some(DealField::Probability) => {
-                            out.probability = __p::take::<
-                                ::bitrix_runtime::codec::Integer,
-                                _,
-                            >(&mut map, "PROBABILITY")?;
-                        }
-                        Some(DealField::CurrencyId) => {
-                            out.currency_id = __p::take::<
-                                ::bitrix_runtime::codec::Currency,
-                                _,
-                            >(&mut map, "CURRENCY_ID")?;
-                        }
-                        Some(DealField::Opportunity) => {
-                            out.opportunity = __p::take::<
-                                ::bitrix_runtime::codec::Decimal,
-                                _,
-                            >(&mut map, "OPPORTUNITY")?;
-                        }
-                        Some(DealField::IsManualOpportunity) => {
-                            out.is_manual_opportunity = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_MANUAL_OPPORTUNITY")?;
-                        }
-                        Some(DealField::TaxValue) => {
-                            out.tax_value = __p::take::<
-                                ::bitrix_runtime::codec::Decimal,
-                                _,
-                            >(&mut map, "TAX_VALUE")?;
-                        }
-                        Some(DealField::CompanyId) => {
-                            out.company_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::CompanyId,
-                                >,
-                                _,
-                            >(&mut map, "COMPANY_ID")?;
-                        }
-                        Some(DealField::ContactId) => {
-                            out.contact_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::ContactId,
-                                >,
-                                _,
-                            >(&mut map, "CONTACT_ID")?;
-                        }
-                        Some(DealField::ContactIds) => {
-                            out.contact_ids = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Id<
-                                        ::bitrix_runtime::types::ContactId,
-                                    >,
-                                >,
-                                _,
-                            >(&mut map, "CONTACT_IDS")?;
-                        }
-                        Some(DealField::QuoteId) => {
-                            out.quote_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::QuoteId,
-                                >,
-                                _,
-                            >(&mut map, "QUOTE_ID")?;
-                        }
-                        Some(DealField::Begindate) => {
-                            out.begindate = __p::take::<
-                                ::bitrix_runtime::codec::Date,
-                                _,
-                            >(&mut map, "BEGINDATE")?;
-                        }
-                        Some(DealField::Closedate) => {
-                            out.closedate = __p::take::<
-                                ::bitrix_runtime::codec::Date,
-                                _,
-                            >(&mut map, "CLOSEDATE")?;
-                        }
-                        Some(DealField::Opened) => {
-                            out.opened = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "OPENED")?;
-                        }
-                        Some(DealField::Closed) => {
-                            out.closed = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "CLOSED")?;
-                        }
-                        Some(DealField::Comments) => {
-                            out.comments = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "COMMENTS")?;
-                        }
-                        Some(DealField::AssignedById) => {
-                            out.assigned_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "ASSIGNED_BY_ID")?;
-                        }
-                        Some(DealField::CreatedById) => {
-                            out.created_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "CREATED_BY_ID")?;
-                        }
-                        Some(DealField::ModifyById) => {
-                            out.modify_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "MODIFY_BY_ID")?;
-                        }
-                        Some(DealField::MovedById) => {
-                            out.moved_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "MOVED_BY_ID")?;
-                        }
-                        Some(DealField::DateCreate) => {
-                            out.date_create = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "DATE_CREATE")?;
-                        }
-                        Some(DealField::DateModify) => {
-                            out.date_modify = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "DATE_MODIFY")?;
-                        }
-                        Some(DealField::MovedTime) => {
-                            out.moved_time = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "MOVED_TIME")?;
-                        }
-                        Some(DealField::SourceId) => {
-                            out.source_id = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "SOURCE_ID")?;
-                        }
-                        Some(DealField::SourceDescription) => {
-                            out.source_description = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "SOURCE_DESCRIPTION")?;
-                        }
-                        Some(DealField::LeadId) => {
-                            out.lead_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::LeadId,
-                                >,
-                                _,
-                            >(&mut map, "LEAD_ID")?;
-                        }
-                        Some(DealField::AdditionalInfo) => {
-                            out.additional_info = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "ADDITIONAL_INFO")?;
-                        }
-                        Some(DealField::LocationId) => {
-                            out.location_id = __p::take::<
-                                ::bitrix_runtime::codec::Location,
-                                _,
-                            >(&mut map, "LOCATION_ID")?;
-                        }
-                        Some(DealField::OriginatorId) => {
-                            out.originator_id = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "ORIGINATOR_ID")?;
-                        }
-                        Some(DealField::OriginId) => {
-                            out.origin_id = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "ORIGIN_ID")?;
-                        }
-                        Some(DealField::UtmSource) => {
-                            out.utm_source = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_SOURCE")?;
-                        }
-                        Some(DealField::UtmMedium) => {
-                            out.utm_medium = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_MEDIUM")?;
-                        }
-                        Some(DealField::UtmCampaign) => {
-                            out.utm_campaign = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_CAMPAIGN")?;
-                        }
-                        Some(DealField::UtmContent) => {
-                            out.utm_content = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_CONTENT")?;
-                        }
-                        Some(DealField::UtmTerm) => {
-                            out.utm_term = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_TERM")?;
-                        }
-                        Some(DealField::LastActivityTime) => {
-                            out.last_activity_time = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "LAST_ACTIVITY_TIME")?;
-                        }
-                        Some(DealField::LastActivityBy) => {
-                            out.last_activity_by = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "LAST_ACTIVITY_BY")?;
-                        }
-                        Some(DealField::ParentId1220) => {
-                            out.parent_id_1220 = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::ItemId,
-                                >,
-                                _,
-                            >(&mut map, "PARENT_ID_1220")?;
-                        }
-                        Some(DealField::ParentId153) => {
-                            out.parent_id_153 = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::ItemId,
-                                >,
-                                _,
-                            >(&mut map, "PARENT_ID_153")?;
-                        }
-                        Some(DealField::UfCrm1721244482250) => {
-                            out.uf_crm_1721244482250 = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UF_CRM_1721244482250")?;
-                        }
-                        Some(DealField::UfCrm1721244500101) => {
-                            out.uf_crm_1721244500101 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Text,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244500101")?;
-                        }
-                        Some(DealField::UfCrm1721244512345) => {
-                            out.uf_crm_1721244512345 = __p::take::<
-                                ::bitrix_runtime::codec::Integer,
-                                _,
-                            >(&mut map, "UF_CRM_1721244512345")?;
-                        }
-                        Some(DealField::UfCrm1721244512346) => {
-                            out.uf_crm_1721244512346 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Integer,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244512346")?;
-                        }
-                        Some(DealField::UfCrm1721244523456) => {
-                            out.uf_crm_1721244523456 = __p::take::<
-                                ::bitrix_runtime::codec::Decimal,
-                                _,
-                            >(&mut map, "UF_CRM_1721244523456")?;
-                        }
-                        Some(DealField::UfCrm1721244523457) => {
-                            out.uf_crm_1721244523457 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Decimal,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244523457")?;
-                        }
-                        Some(DealField::UfCrm1721244534567) => {
-                            out.uf_crm_1721244534567 = __p::take::<
-                                ::bitrix_runtime::codec::Boolean,
-                                _,
-                            >(&mut map, "UF_CRM_1721244534567")?;
-                        }
-                        Some(DealField::UfCrm1721244545678) => {
-                            out.uf_crm_1721244545678 = __p::take::<
-                                ::bitrix_runtime::codec::Date,
-                                _,
-                            >(&mut map, "UF_CRM_1721244545678")?;
-                        }
-                        Some(DealField::UfCrm1721244545679) => {
-                            out.uf_crm_1721244545679 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Date,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244545679")?;
-                        }
-                        Some(DealField::UfCrm1721244556789) => {
-                            out.uf_crm_1721244556789 = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "UF_CRM_1721244556789")?;
-                        }
-                        Some(DealField::UfCrm1721244556790) => {
-                            out.uf_crm_1721244556790 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::DateTime,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244556790")?;
-                        }
-                        Some(DealField::UfCrm1721244567890) => {
-                            out.uf_crm_1721244567890 = __p::take::<
-                                ::bitrix_runtime::codec::Money,
-                                _,
-                            >(&mut map, "UF_CRM_1721244567890")?;
-                        }
-                        Some(DealField::UfCrm1721244567891) => {
-                            out.uf_crm_1721244567891 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Money,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244567891")?;
-                        }
-                        Some(DealField::UfCrm1721244578901) => {
-                            out.uf_crm_1721244578901 = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UF_CRM_1721244578901")?;
-                        }
-                        Some(DealField::UfCrm1721244578902) => {
-                            out.uf_crm_1721244578902 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Text,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244578902")?;
-                        }
-                        Some(DealField::UfCrm1721244589012) => {
-                            out.uf_crm_1721244589012 = __p::take::<
-                                ::bitrix_runtime::codec::Address,
-                                _,
-                            >(&mut map, "UF_CRM_1721244589012")?;
-                        }
-                        Some(DealField::UfCrm1721244589013) => {
-                            out.uf_crm_1721244589013 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Address,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244589013")?;
-                        }
-                        Some(DealField::UfCrm1721244590123) => {
-                            out.uf_crm_1721244590123 = __p::take::<
-                                ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-                                _,
-                            >(&mut map, "UF_CRM_1721244590123")?;
-                        }
-                        Some(DealField::UfCrm1721244601234) => {
-                            out.uf_crm_1721244601234 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244601234")?;
-                        }
-                        Some(DealField::UfCrm1721244612345) => {
-                            out.uf_crm_1721244612345 = __p::take::<
-                                ::bitrix_runtime::codec::File,
-                                _,
-                            >(&mut map, "UF_CRM_1721244612345")?;
-                        }
-                        Some(DealField::UfCrm1721244612346) => {
-                            out.uf_crm_1721244612346 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::File,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244612346")?;
-                        }
-                        Some(DealField::UfCrm1721244634567) => {
-                            out.uf_crm_1721244634567 = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244634567")?;
-                        }
-                        Some(DealField::UfCrm1721244634568) => {
-                            out.uf_crm_1721244634568 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244634568")?;
-                        }
-                        Some(DealField::UfCrm1721244656789) => {
-                            out.uf_crm_1721244656789 = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "UF_CRM_1721244656789")?;
-                        }
-                        Some(DealField::UfCrm1721244656790) => {
-                            out.uf_crm_1721244656790 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Status,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244656790")?;
-                        }
-                        Some(DealField::UfCrm1721244667890) => {
-                            out.uf_crm_1721244667890 = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::IblockElementId,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244667890")?;
-                        }
-                        Some(DealField::UfCrm1721244667891) => {
-                            out.uf_crm_1721244667891 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Id<
-                                        ::bitrix_runtime::types::IblockElementId,
-                                    >,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244667891")?;
-                        }
-                        Some(DealField::UfCrm1721244678901) => {
-                            out.uf_crm_1721244678901 = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::IblockSectionId,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244678901")?;
-                        }
-                        Some(DealField::UfCrm1721244678902) => {
-                            out.uf_crm_1721244678902 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Id<
-                                        ::bitrix_runtime::types::IblockSectionId,
-                                    >,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244678902")?;
-                        }
-                        Some(DealField::UfCrm1721244689012) => {
-                            out.uf_crm_1721244689012 = __p::take::<
-                                ::bitrix_runtime::codec::CrmLink,
-                                _,
-                            >(&mut map, "UF_CRM_1721244689012")?;
-                        }
-                        Some(DealField::UfCrm1721244689013) => {
-                            out.uf_crm_1721244689013 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::CrmLink,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244689013")?;
-                        }
-                        Some(DealField::UfCrm1721244701234) => {
-                            out.uf_crm_1721244701234 = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Json,
-                                >,
-                                _,
-                            >(&mut map, "UF_CRM_1721244701234")?;
-                        }
-                        ::core::option::Option::None => {
-                            let value: ::bitrix_runtime::__private::serde_json::Value = map
-                                .next_value()?;
-                            out.extra
-                                .insert(::std::string::String::from(key.as_str()), value);
-                        }
-                    }
-                }
-                ::core::result::Result::Ok(out)
-            }
-        }
-        deserializer.deserialize_map(Visit)
+#[doc(hidden)]
+#[allow(
+    deprecated,
+    dead_code,
+    unused_imports,
+    unreachable_code,
+    non_camel_case_types,
+    non_upper_case_globals,
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    clippy::nursery
+)]
+mod __bitrix_deal {
+    use ::core::option::Option::{self, None, Some};
+    use ::core::result::Result::{self, Ok};
+    use ::std::{collections::BTreeMap, string::String, vec::Vec};
+    use ::bitrix_runtime::__private::{
+        self as __p, codec, serde, serde_json, types, Field, Patch,
+    };
+    use __p::{meta, PutExt as _, TakeExt as _};
+    use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
+    use self::deal_fields as m;
+    /// Every field of [`Deal`](super::Deal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum DealField {
+        /// `ID` (ID): see [`Deal::id`](super::Deal::id).
+        Id,
+        /// `TITLE` (Название): see [`Deal::title`](super::Deal::title).
+        Title,
+        /// `TYPE_ID` (Тип): see [`Deal::type_id`](super::Deal::type_id).
+        TypeId,
+        /// `CATEGORY_ID` (Воронка): see [`Deal::category_id`](super::Deal::category_id).
+        CategoryId,
+        /// `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`](super::Deal::stage_id).
+        StageId,
+        /// `PREVIOUS_STAGE_ID` (Предыдущая стадия): see [`Deal::previous_stage_id`](super::Deal::previous_stage_id).
+        PreviousStageId,
+        /// `STAGE_SEMANTIC_ID` (Группа стадии): see [`Deal::stage_semantic_id`](super::Deal::stage_semantic_id).
+        StageSemanticId,
+        /// `IS_NEW` (Новая сделка): see [`Deal::is_new`](super::Deal::is_new).
+        IsNew,
+        /// `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`](super::Deal::is_recurring).
+        IsRecurring,
+        /// `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`](super::Deal::is_return_customer).
+        IsReturnCustomer,
+        /// `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`](super::Deal::is_repeated_approach).
+        IsRepeatedApproach,
+        /// `PROBABILITY` (Вероятность): see [`Deal::probability`](super::Deal::probability).
+        Probability,
+        /// `CURRENCY_ID` (Валюта): see [`Deal::currency_id`](super::Deal::currency_id).
+        CurrencyId,
+        /// `OPPORTUNITY` (Сумма): see [`Deal::opportunity`](super::Deal::opportunity).
+        Opportunity,
+        /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`](super::Deal::is_manual_opportunity).
+        IsManualOpportunity,
+        /// `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`](super::Deal::tax_value).
+        TaxValue,
+        /// `COMPANY_ID` (Компания): see [`Deal::company_id`](super::Deal::company_id).
+        CompanyId,
+        /// `CONTACT_ID` (Контакт): see [`Deal::contact_id`](super::Deal::contact_id).
+        ContactId,
+        /// `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`](super::Deal::contact_ids).
+        ContactIds,
+        /// `QUOTE_ID` (Предложение): see [`Deal::quote_id`](super::Deal::quote_id).
+        QuoteId,
+        /// `BEGINDATE` (Дата начала): see [`Deal::begindate`](super::Deal::begindate).
+        Begindate,
+        /// `CLOSEDATE` (Дата завершения): see [`Deal::closedate`](super::Deal::closedate).
+        Closedate,
+        /// `OPENED` (Доступна для всех): see [`Deal::opened`](super::Deal::opened).
+        Opened,
+        /// `CLOSED` (Закрыта): see [`Deal::closed`](super::Deal::closed).
+        Closed,
+        /// `COMMENTS` (Комментарий): see [`Deal::comments`](super::Deal::comments).
+        Comments,
+        /// `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`](super::Deal::assigned_by_id).
+        AssignedById,
+        /// `CREATED_BY_ID` (Кем создана): see [`Deal::created_by_id`](super::Deal::created_by_id).
+        CreatedById,
+        /// `MODIFY_BY_ID` (Кем изменена): see [`Deal::modify_by_id`](super::Deal::modify_by_id).
+        ModifyById,
+        /// `MOVED_BY_ID` (MOVED_BY_ID): see [`Deal::moved_by_id`](super::Deal::moved_by_id).
+        MovedById,
+        /// `DATE_CREATE` (Дата создания): see [`Deal::date_create`](super::Deal::date_create).
+        DateCreate,
+        /// `DATE_MODIFY` (Дата изменения): see [`Deal::date_modify`](super::Deal::date_modify).
+        DateModify,
+        /// `MOVED_TIME` (MOVED_TIME): see [`Deal::moved_time`](super::Deal::moved_time).
+        MovedTime,
+        /// `SOURCE_ID` (Источник): see [`Deal::source_id`](super::Deal::source_id).
+        SourceId,
+        /// `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`](super::Deal::source_description).
+        SourceDescription,
+        /// `LEAD_ID` (Лид): see [`Deal::lead_id`](super::Deal::lead_id).
+        LeadId,
+        /// `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`](super::Deal::additional_info).
+        AdditionalInfo,
+        /// `LOCATION_ID` (Местоположение): see [`Deal::location_id`](super::Deal::location_id).
+        LocationId,
+        /// `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`](super::Deal::originator_id).
+        OriginatorId,
+        /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`](super::Deal::origin_id).
+        OriginId,
+        /// `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`](super::Deal::utm_source).
+        UtmSource,
+        /// `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`](super::Deal::utm_medium).
+        UtmMedium,
+        /// `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`](super::Deal::utm_campaign).
+        UtmCampaign,
+        /// `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`](super::Deal::utm_content).
+        UtmContent,
+        /// `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`](super::Deal::utm_term).
+        UtmTerm,
+        /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME): see [`Deal::last_activity_time`](super::Deal::last_activity_time).
+        LastActivityTime,
+        /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY): see [`Deal::last_activity_by`](super::Deal::last_activity_by).
+        LastActivityBy,
+        /// `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`](super::Deal::parent_id_1220).
+        ParentId1220,
+        /// `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`](super::Deal::parent_id_153).
+        ParentId153,
+        /// `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`](super::Deal::uf_crm_1721244482250).
+        UfCrm1721244482250,
+        /// `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`](super::Deal::uf_crm_1721244500101).
+        UfCrm1721244500101,
+        /// `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`](super::Deal::uf_crm_1721244512345).
+        UfCrm1721244512345,
+        /// `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`](super::Deal::uf_crm_1721244512346).
+        UfCrm1721244512346,
+        /// `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`](super::Deal::uf_crm_1721244523456).
+        UfCrm1721244523456,
+        /// `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`](super::Deal::uf_crm_1721244523457).
+        UfCrm1721244523457,
+        /// `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`](super::Deal::uf_crm_1721244534567).
+        UfCrm1721244534567,
+        /// `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`](super::Deal::uf_crm_1721244545678).
+        UfCrm1721244545678,
+        /// `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`](super::Deal::uf_crm_1721244545679).
+        UfCrm1721244545679,
+        /// `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`](super::Deal::uf_crm_1721244556789).
+        UfCrm1721244556789,
+        /// `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`](super::Deal::uf_crm_1721244556790).
+        UfCrm1721244556790,
+        /// `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`](super::Deal::uf_crm_1721244567890).
+        UfCrm1721244567890,
+        /// `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`](super::Deal::uf_crm_1721244567891).
+        UfCrm1721244567891,
+        /// `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`](super::Deal::uf_crm_1721244578901).
+        UfCrm1721244578901,
+        /// `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`](super::Deal::uf_crm_1721244578902).
+        UfCrm1721244578902,
+        /// `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`](super::Deal::uf_crm_1721244589012).
+        UfCrm1721244589012,
+        /// `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`](super::Deal::uf_crm_1721244589013).
+        UfCrm1721244589013,
+        /// `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`](super::Deal::uf_crm_1721244590123).
+        UfCrm1721244590123,
+        /// `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`](super::Deal::uf_crm_1721244601234).
+        UfCrm1721244601234,
+        /// `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`](super::Deal::uf_crm_1721244612345).
+        UfCrm1721244612345,
+        /// `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`](super::Deal::uf_crm_1721244612346).
+        UfCrm1721244612346,
+        /// `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`](super::Deal::uf_crm_1721244634567).
+        UfCrm1721244634567,
+        /// `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`](super::Deal::uf_crm_1721244634568).
+        UfCrm1721244634568,
+        /// `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`](super::Deal::uf_crm_1721244656789).
+        UfCrm1721244656789,
+        /// `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`](super::Deal::uf_crm_1721244656790).
+        UfCrm1721244656790,
+        /// `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`](super::Deal::uf_crm_1721244667890).
+        UfCrm1721244667890,
+        /// `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`](super::Deal::uf_crm_1721244667891).
+        UfCrm1721244667891,
+        /// `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`](super::Deal::uf_crm_1721244678901).
+        UfCrm1721244678901,
+        /// `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`](super::Deal::uf_crm_1721244678902).
+        UfCrm1721244678902,
+        /// `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`](super::Deal::uf_crm_1721244689012).
+        UfCrm1721244689012,
+        /// `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`](super::Deal::uf_crm_1721244689013).
+        UfCrm1721244689013,
+        /// `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`](super::Deal::uf_crm_1721244701234).
+        UfCrm1721244701234,
     }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::__private::serde::Serialize for Deal {
-    fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-    where
-        S: ::bitrix_runtime::__private::serde::Serializer,
-    {
-        use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-            _,
-        >(&mut map, "ID", &self.id)?;
-        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "TYPE_ID", &self.type_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-            _,
-        >(&mut map, "CATEGORY_ID", &self.category_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "STAGE_ID", &self.stage_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "PREVIOUS_STAGE_ID", &self.previous_stage_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "STAGE_SEMANTIC_ID", &self.stage_semantic_id)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "IS_NEW", &self.is_new)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "PROBABILITY", &self.probability)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Currency,
-            _,
-        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "TAX_VALUE", &self.tax_value)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-            _,
-        >(&mut map, "COMPANY_ID", &self.company_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            _,
-        >(&mut map, "CONTACT_ID", &self.contact_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            >,
-            _,
-        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
-            _,
-        >(&mut map, "QUOTE_ID", &self.quote_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "BEGINDATE", &self.begindate)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "CLOSEDATE", &self.closedate)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "COMMENTS", &self.comments)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "CREATED_BY_ID", &self.created_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "MODIFY_BY_ID", &self.modify_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "MOVED_BY_ID", &self.moved_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "DATE_CREATE", &self.date_create)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "DATE_MODIFY", &self.date_modify)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "MOVED_TIME", &self.moved_time)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "SOURCE_ID", &self.source_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-            _,
-        >(&mut map, "LEAD_ID", &self.lead_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Location,
-            _,
-        >(&mut map, "LOCATION_ID", &self.location_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_TERM", &self.utm_term)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "LAST_ACTIVITY_TIME", &self.last_activity_time)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "LAST_ACTIVITY_BY", &self.last_activity_by)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_153", &self.parent_id_153)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-            _,
-        >(&mut map, "UF_CRM_1721244500101", &self.uf_crm_1721244500101)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "UF_CRM_1721244512345", &self.uf_crm_1721244512345)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
-            _,
-        >(&mut map, "UF_CRM_1721244512346", &self.uf_crm_1721244512346)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "UF_CRM_1721244523456", &self.uf_crm_1721244523456)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
-            _,
-        >(&mut map, "UF_CRM_1721244523457", &self.uf_crm_1721244523457)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Boolean,
-            _,
-        >(&mut map, "UF_CRM_1721244534567", &self.uf_crm_1721244534567)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "UF_CRM_1721244545678", &self.uf_crm_1721244545678)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
-            _,
-        >(&mut map, "UF_CRM_1721244545679", &self.uf_crm_1721244545679)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "UF_CRM_1721244556789", &self.uf_crm_1721244556789)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
-            _,
-        >(&mut map, "UF_CRM_1721244556790", &self.uf_crm_1721244556790)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Money,
-            _,
-        >(&mut map, "UF_CRM_1721244567890", &self.uf_crm_1721244567890)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
-            _,
-        >(&mut map, "UF_CRM_1721244567891", &self.uf_crm_1721244567891)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244578901", &self.uf_crm_1721244578901)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-            _,
-        >(&mut map, "UF_CRM_1721244578902", &self.uf_crm_1721244578902)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Address,
-            _,
-        >(&mut map, "UF_CRM_1721244589012", &self.uf_crm_1721244589012)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
-            _,
-        >(&mut map, "UF_CRM_1721244589013", &self.uf_crm_1721244589013)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-            _,
-        >(&mut map, "UF_CRM_1721244590123", &self.uf_crm_1721244590123)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244601234", &self.uf_crm_1721244601234)?;
-        __p::put::<
-            ::bitrix_runtime::codec::File,
-            _,
-        >(&mut map, "UF_CRM_1721244612345", &self.uf_crm_1721244612345)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::File>,
-            _,
-        >(&mut map, "UF_CRM_1721244612346", &self.uf_crm_1721244612346)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "UF_CRM_1721244634567", &self.uf_crm_1721244634567)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244634568", &self.uf_crm_1721244634568)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "UF_CRM_1721244656789", &self.uf_crm_1721244656789)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
-            _,
-        >(&mut map, "UF_CRM_1721244656790", &self.uf_crm_1721244656790)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-            _,
-        >(&mut map, "UF_CRM_1721244667890", &self.uf_crm_1721244667890)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244667891", &self.uf_crm_1721244667891)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-            _,
-        >(&mut map, "UF_CRM_1721244678901", &self.uf_crm_1721244678901)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244678902", &self.uf_crm_1721244678902)?;
-        __p::put::<
-            ::bitrix_runtime::codec::CrmLink,
-            _,
-        >(&mut map, "UF_CRM_1721244689012", &self.uf_crm_1721244689012)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
-            _,
-        >(&mut map, "UF_CRM_1721244689013", &self.uf_crm_1721244689013)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
-            _,
-        >(&mut map, "UF_CRM_1721244701234", &self.uf_crm_1721244701234)?;
-        for (code, value) in &self.extra {
-            map.serialize_entry(code, value)?;
+    impl __p::EntityField for DealField {
+        const ALL: &'static [Self] = &[
+            Self::Id,
+            Self::Title,
+            Self::TypeId,
+            Self::CategoryId,
+            Self::StageId,
+            Self::PreviousStageId,
+            Self::StageSemanticId,
+            Self::IsNew,
+            Self::IsRecurring,
+            Self::IsReturnCustomer,
+            Self::IsRepeatedApproach,
+            Self::Probability,
+            Self::CurrencyId,
+            Self::Opportunity,
+            Self::IsManualOpportunity,
+            Self::TaxValue,
+            Self::CompanyId,
+            Self::ContactId,
+            Self::ContactIds,
+            Self::QuoteId,
+            Self::Begindate,
+            Self::Closedate,
+            Self::Opened,
+            Self::Closed,
+            Self::Comments,
+            Self::AssignedById,
+            Self::CreatedById,
+            Self::ModifyById,
+            Self::MovedById,
+            Self::DateCreate,
+            Self::DateModify,
+            Self::MovedTime,
+            Self::SourceId,
+            Self::SourceDescription,
+            Self::LeadId,
+            Self::AdditionalInfo,
+            Self::LocationId,
+            Self::OriginatorId,
+            Self::OriginId,
+            Self::UtmSource,
+            Self::UtmMedium,
+            Self::UtmCampaign,
+            Self::UtmContent,
+            Self::UtmTerm,
+            Self::LastActivityTime,
+            Self::LastActivityBy,
+            Self::ParentId1220,
+            Self::ParentId153,
+            Self::UfCrm1721244482250,
+            Self::UfCrm1721244500101,
+            Self::UfCrm1721244512345,
+            Self::UfCrm1721244512346,
+            Self::UfCrm1721244523456,
+            Self::UfCrm1721244523457,
+            Self::UfCrm1721244534567,
+            Self::UfCrm1721244545678,
+            Self::UfCrm1721244545679,
+            Self::UfCrm1721244556789,
+            Self::UfCrm1721244556790,
+            Self::UfCrm1721244567890,
+            Self::UfCrm1721244567891,
+            Self::UfCrm1721244578901,
+            Self::UfCrm1721244578902,
+            Self::UfCrm1721244589012,
+            Self::UfCrm1721244589013,
+            Self::UfCrm1721244590123,
+            Self::UfCrm1721244601234,
+            Self::UfCrm1721244612345,
+            Self::UfCrm1721244612346,
+            Self::UfCrm1721244634567,
+            Self::UfCrm1721244634568,
+            Self::UfCrm1721244656789,
+            Self::UfCrm1721244656790,
+            Self::UfCrm1721244667890,
+            Self::UfCrm1721244667891,
+            Self::UfCrm1721244678901,
+            Self::UfCrm1721244678902,
+            Self::UfCrm1721244689012,
+            Self::UfCrm1721244689013,
+            Self::UfCrm1721244701234,
+        ];
+        fn meta(self) -> &'static __p::FieldMeta {
+            &META[self as usize]
         }
-        map.end()
+        fn from_code(code: &str) -> Option<Self> {
+            __p::find_code(Self::__sorted(), code)
+        }
     }
-}
-/// Every field of [`Deal`], for `select` and `order`; [`bitrix_runtime::EntityField::meta`] gives the snapshot's descriptor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub enum DealField {
-    /// `ID` (ID): see [`Deal::id`].
-    Id,
-    /// `TITLE` (Название): see [`Deal::title`].
-    Title,
-    /// `TYPE_ID` (Тип): see [`Deal::type_id`].
-    TypeId,
-    /// `CATEGORY_ID` (Воронка): see [`Deal::category_id`].
-    CategoryId,
-    /// `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`].
-    StageId,
-    /// `PREVIOUS_STAGE_ID` (Предыдущая стадия): see [`Deal::previous_stage_id`].
-    PreviousStageId,
-    /// `STAGE_SEMANTIC_ID` (Группа стадии): see [`Deal::stage_semantic_id`].
-    StageSemanticId,
-    /// `IS_NEW` (Новая сделка): see [`Deal::is_new`].
-    IsNew,
-    /// `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`].
-    IsRecurring,
-    /// `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`].
-    IsReturnCustomer,
-    /// `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`].
-    IsRepeatedApproach,
-    /// `PROBABILITY` (Вероятность): see [`Deal::probability`].
-    Probability,
-    /// `CURRENCY_ID` (Валюта): see [`Deal::currency_id`].
-    CurrencyId,
-    /// `OPPORTUNITY` (Сумма): see [`Deal::opportunity`].
-    Opportunity,
-    /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`].
-    IsManualOpportunity,
-    /// `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`].
-    TaxValue,
-    /// `COMPANY_ID` (Компания): see [`Deal::company_id`].
-    CompanyId,
-    /// `CONTACT_ID` (Контакт): see [`Deal::contact_id`].
-    ContactId,
-    /// `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`].
-    ContactIds,
-    /// `QUOTE_ID` (Предложение): see [`Deal::quote_id`].
-    QuoteId,
-    /// `BEGINDATE` (Дата начала): see [`Deal::begindate`].
-    Begindate,
-    /// `CLOSEDATE` (Дата завершения): see [`Deal::closedate`].
-    Closedate,
-    /// `OPENED` (Доступна для всех): see [`Deal::opened`].
-    Opened,
-    /// `CLOSED` (Закрыта): see [`Deal::closed`].
-    Closed,
-    /// `COMMENTS` (Комментарий): see [`Deal::comments`].
-    Comments,
-    /// `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`].
-    AssignedById,
-    /// `CREATED_BY_ID` (Кем создана): see [`Deal::created_by_id`].
-    CreatedById,
-    /// `MODIFY_BY_ID` (Кем изменена): see [`Deal::modify_by_id`].
-    ModifyById,
-    /// `MOVED_BY_ID` (MOVED_BY_ID): see [`Deal::moved_by_id`].
-    MovedById,
-    /// `DATE_CREATE` (Дата создания): see [`Deal::date_create`].
-    DateCreate,
-    /// `DATE_MODIFY` (Дата изменения): see [`Deal::date_modify`].
-    DateModify,
-    /// `MOVED_TIME` (MOVED_TIME): see [`Deal::moved_time`].
-    MovedTime,
-    /// `SOURCE_ID` (Источник): see [`Deal::source_id`].
-    SourceId,
-    /// `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`].
-    SourceDescription,
-    /// `LEAD_ID` (Лид): see [`Deal::lead_id`].
-    LeadId,
-    /// `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`].
-    AdditionalInfo,
-    /// `LOCATION_ID` (Местоположение): see [`Deal::location_id`].
-    LocationId,
-    /// `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`].
-    OriginatorId,
-    /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`].
-    OriginId,
-    /// `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`].
-    UtmSource,
-    /// `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`].
-    UtmMedium,
-    /// `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`].
-    UtmCampaign,
-    /// `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`].
-    UtmContent,
-    /// `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`].
-    UtmTerm,
-    /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME): see [`Deal::last_activity_time`].
-    LastActivityTime,
-    /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY): see [`Deal::last_activity_by`].
-    LastActivityBy,
-    /// `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`].
-    ParentId1220,
-    /// `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`].
-    ParentId153,
-    /// `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`].
-    UfCrm1721244482250,
-    /// `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`].
-    UfCrm1721244500101,
-    /// `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`].
-    UfCrm1721244512345,
-    /// `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`].
-    UfCrm1721244512346,
-    /// `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`].
-    UfCrm1721244523456,
-    /// `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`].
-    UfCrm1721244523457,
-    /// `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`].
-    UfCrm1721244534567,
-    /// `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`].
-    UfCrm1721244545678,
-    /// `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`].
-    UfCrm1721244545679,
-    /// `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`].
-    UfCrm1721244556789,
-    /// `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`].
-    UfCrm1721244556790,
-    /// `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`].
-    UfCrm1721244567890,
-    /// `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`].
-    UfCrm1721244567891,
-    /// `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`].
-    UfCrm1721244578901,
-    /// `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`].
-    UfCrm1721244578902,
-    /// `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`].
-    UfCrm1721244589012,
-    /// `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`].
-    UfCrm1721244589013,
-    /// `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`].
-    UfCrm1721244590123,
-    /// `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`].
-    UfCrm1721244601234,
-    /// `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`].
-    UfCrm1721244612345,
-    /// `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`].
-    UfCrm1721244612346,
-    /// `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`].
-    UfCrm1721244634567,
-    /// `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`].
-    UfCrm1721244634568,
-    /// `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`].
-    UfCrm1721244656789,
-    /// `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`].
-    UfCrm1721244656790,
-    /// `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`].
-    UfCrm1721244667890,
-    /// `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`].
-    UfCrm1721244667891,
-    /// `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`].
-    UfCrm1721244678901,
-    /// `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`].
-    UfCrm1721244678902,
-    /// `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`].
-    UfCrm1721244689012,
-    /// `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`].
-    UfCrm1721244689013,
-    /// `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`].
-    UfCrm1721244701234,
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::EntityField for DealField {
-    const ALL: &'static [Self] = &[
-        Self::Id,
-        Self::Title,
-        Self::TypeId,
-        Self::CategoryId,
-        Self::StageId,
-        Self::PreviousStageId,
-        Self::StageSemanticId,
-        Self::IsNew,
-        Self::IsRecurring,
-        Self::IsReturnCustomer,
-        Self::IsRepeatedApproach,
-        Self::Probability,
-        Self::CurrencyId,
-        Self::Opportunity,
-        Self::IsManualOpportunity,
-        Self::TaxValue,
-        Self::CompanyId,
-        Self::ContactId,
-        Self::ContactIds,
-        Self::QuoteId,
-        Self::Begindate,
-        Self::Closedate,
-        Self::Opened,
-        Self::Closed,
-        Self::Comments,
-        Self::AssignedById,
-        Self::CreatedById,
-        Self::ModifyById,
-        Self::MovedById,
-        Self::DateCreate,
-        Self::DateModify,
-        Self::MovedTime,
-        Self::SourceId,
-        Self::SourceDescription,
-        Self::LeadId,
-        Self::AdditionalInfo,
-        Self::LocationId,
-        Self::OriginatorId,
-        Self::OriginId,
-        Self::UtmSource,
-        Self::UtmMedium,
-        Self::UtmCampaign,
-        Self::UtmContent,
-        Self::UtmTerm,
-        Self::LastActivityTime,
-        Self::LastActivityBy,
-        Self::ParentId1220,
-        Self::ParentId153,
-        Self::UfCrm1721244482250,
-        Self::UfCrm1721244500101,
-        Self::UfCrm1721244512345,
-        Self::UfCrm1721244512346,
-        Self::UfCrm1721244523456,
-        Self::UfCrm1721244523457,
-        Self::UfCrm1721244534567,
-        Self::UfCrm1721244545678,
-        Self::UfCrm1721244545679,
-        Self::UfCrm1721244556789,
-        Self::UfCrm1721244556790,
-        Self::UfCrm1721244567890,
-        Self::UfCrm1721244567891,
-        Self::UfCrm1721244578901,
-        Self::UfCrm1721244578902,
-        Self::UfCrm1721244589012,
-        Self::UfCrm1721244589013,
-        Self::UfCrm1721244590123,
-        Self::UfCrm1721244601234,
-        Self::UfCrm1721244612345,
-        Self::UfCrm1721244612346,
-        Self::UfCrm1721244634567,
-        Self::UfCrm1721244634568,
-        Self::UfCrm1721244656789,
-        Self::UfCrm1721244656790,
-        Self::UfCrm1721244667890,
-        Self::UfCrm1721244667891,
-        Self::UfCrm1721244678901,
-        Self::UfCrm1721244678902,
-        Self::UfCrm1721244689012,
-        Self::UfCrm1721244689013,
-        Self::UfCrm1721244701234,
-    ];
-    fn meta(self) -> &'static ::bitrix_runtime::FieldMeta {
-        use ::bitrix_runtime::__private as __p;
-        static META: [::bitrix_runtime::FieldMeta; 80usize] = [
-            __p::meta("ID", "id", "ID", "", "integer", "", 0 | __p::READ_ONLY),
-            __p::meta("TITLE", "title", "Название", "", "string", "", 0),
-            __p::meta(
-                "TYPE_ID",
-                "type_id",
-                "Тип",
-                "",
-                "crm_status",
-                "DEAL_TYPE",
-                0 | __p::HAS_STATUS_TYPE,
-            ),
-            __p::meta(
-                "CATEGORY_ID",
-                "category_id",
-                "Воронка",
-                "",
-                "crm_category",
-                "",
-                0 | __p::IMMUTABLE,
-            ),
-            __p::meta(
-                "STAGE_ID",
-                "stage_id",
-                "Стадия сделки",
-                "",
-                "crm_status",
-                "DEAL_STAGE",
-                0 | __p::HAS_STATUS_TYPE,
-            ),
-            __p::meta(
-                "PREVIOUS_STAGE_ID",
-                "previous_stage_id",
-                "Предыдущая стадия",
-                "",
-                "crm_status",
-                "DEAL_STAGE",
-                0 | __p::READ_ONLY | __p::HAS_STATUS_TYPE,
-            ),
-            __p::meta(
-                "STAGE_SEMANTIC_ID",
-                "stage_semantic_id",
-                "Группа стадии",
-                "",
-                "string",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "IS_NEW",
-                "is_new",
-                "Новая сделка",
-                "",
-                "char",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "IS_RECURRING",
-                "is_recurring",
-                "Регулярная сделка",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "IS_RETURN_CUSTOMER",
-                "is_return_customer",
-                "Повторная сделка",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "IS_REPEATED_APPROACH",
-                "is_repeated_approach",
-                "Повторное обращение",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "PROBABILITY",
-                "probability",
-                "Вероятность",
-                "",
-                "integer",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CURRENCY_ID",
-                "currency_id",
-                "Валюта",
-                "",
-                "crm_currency",
-                "",
-                0,
-            ),
-            __p::meta("OPPORTUNITY", "opportunity", "Сумма", "", "double", "", 0),
-            __p::meta(
-                "IS_MANUAL_OPPORTUNITY",
-                "is_manual_opportunity",
-                "IS_MANUAL_OPPORTUNITY",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "TAX_VALUE",
-                "tax_value",
-                "Ставка налога",
-                "",
-                "double",
-                "",
-                0,
-            ),
-            __p::meta(
-                "COMPANY_ID",
-                "company_id",
-                "Компания",
-                "",
-                "crm_company",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CONTACT_ID",
-                "contact_id",
-                "Контакт",
-                "",
-                "crm_contact",
-                "",
-                0 | __p::DEPRECATED,
-            ),
-            __p::meta(
-                "CONTACT_IDS",
-                "contact_ids",
-                "Контакты",
-                "",
-                "crm_contact",
-                "",
-                0 | __p::MULTIPLE,
-            ),
-            __p::meta(
-                "QUOTE_ID",
-                "quote_id",
-                "Предложение",
-                "",
-                "crm_quote",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "BEGINDATE",
-                "begindate",
-                "Дата начала",
-                "",
-                "date",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CLOSEDATE",
-                "closedate",
-                "Дата завершения",
-                "",
-                "date",
-                "",
-                0,
-            ),
-            __p::meta(
-                "OPENED",
-                "opened",
-                "Доступна для всех",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta("CLOSED", "closed", "Закрыта", "", "char", "", 0),
-            __p::meta(
-                "COMMENTS",
-                "comments",
-                "Комментарий",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "ASSIGNED_BY_ID",
-                "assigned_by_id",
-                "Ответственный",
-                "",
-                "user",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CREATED_BY_ID",
-                "created_by_id",
-                "Кем создана",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "MODIFY_BY_ID",
-                "modify_by_id",
-                "Кем изменена",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "MOVED_BY_ID",
-                "moved_by_id",
-                "MOVED_BY_ID",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "DATE_CREATE",
-                "date_create",
-                "Дата создания",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "DATE_MODIFY",
-                "date_modify",
-                "Дата изменения",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "MOVED_TIME",
-                "moved_time",
-                "MOVED_TIME",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "SOURCE_ID",
-                "source_id",
-                "Источник",
-                "",
-                "crm_status",
-                "SOURCE",
-                0 | __p::HAS_STATUS_TYPE,
-            ),
-            __p::meta(
-                "SOURCE_DESCRIPTION",
-                "source_description",
-                "Дополнительно об источнике",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "LEAD_ID",
-                "lead_id",
-                "Лид",
-                "",
-                "crm_lead",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "ADDITIONAL_INFO",
-                "additional_info",
-                "Дополнительная информация",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "LOCATION_ID",
-                "location_id",
-                "Местоположение",
-                "",
-                "location",
-                "",
-                0,
-            ),
-            __p::meta(
-                "ORIGINATOR_ID",
-                "originator_id",
-                "Внешний источник",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "ORIGIN_ID",
-                "origin_id",
+    impl DealField {
+        /// Every field by its Bitrix code, sorted by code.
+        #[doc(hidden)]
+        pub fn __sorted() -> &'static [(&'static str, Self)] {
+            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
+            __p::sorted_fields(&SORTED)
+        }
+    }
+    /// The snapshot's descriptor of every field, in portal order.
+    const META: &[__p::FieldMeta] = &[
+        meta("ID", "id", "integer", READ_ONLY),
+        meta("TITLE", "title", "string", 0).with_title("Название"),
+        meta("TYPE_ID", "type_id", "crm_status", 0)
+            .with_title("Тип")
+            .with_status("DEAL_TYPE"),
+        meta("CATEGORY_ID", "category_id", "crm_category", IMMUTABLE)
+            .with_title("Воронка"),
+        meta("STAGE_ID", "stage_id", "crm_status", 0)
+            .with_title("Стадия сделки")
+            .with_status("DEAL_STAGE"),
+        meta("PREVIOUS_STAGE_ID", "previous_stage_id", "crm_status", READ_ONLY)
+            .with_title("Предыдущая стадия")
+            .with_status("DEAL_STAGE"),
+        meta("STAGE_SEMANTIC_ID", "stage_semantic_id", "string", READ_ONLY)
+            .with_title("Группа стадии"),
+        meta("IS_NEW", "is_new", "char", READ_ONLY)
+            .with_title("Новая сделка"),
+        meta("IS_RECURRING", "is_recurring", "char", 0)
+            .with_title("Регулярная сделка"),
+        meta("IS_RETURN_CUSTOMER", "is_return_customer", "char", 0)
+            .with_title("Повторная сделка"),
+        meta("IS_REPEATED_APPROACH", "is_repeated_approach", "char", 0)
+            .with_title("Повторное обращение"),
+        meta("PROBABILITY", "probability", "integer", 0)
+            .with_title("Вероятность"),
+        meta("CURRENCY_ID", "currency_id", "crm_currency", 0).with_title("Валюта"),
+        meta("OPPORTUNITY", "opportunity", "double", 0).with_title("Сумма"),
+        meta("IS_MANUAL_OPPORTUNITY", "is_manual_opportunity", "char", 0),
+        meta("TAX_VALUE", "tax_value", "double", 0)
+            .with_title("Ставка налога"),
+        meta("COMPANY_ID", "company_id", "crm_company", 0)
+            .with_title("Компания"),
+        meta("CONTACT_ID", "contact_id", "crm_contact", DEPRECATED)
+            .with_title("Контакт"),
+        meta("CONTACT_IDS", "contact_ids", "crm_contact", MULTIPLE)
+            .with_title("Контакты"),
+        meta("QUOTE_ID", "quote_id", "crm_quote", READ_ONLY)
+            .with_title("Предложение"),
+        meta("BEGINDATE", "begindate", "date", 0).with_title("Дата начала"),
+        meta("CLOSEDATE", "closedate", "date", 0)
+            .with_title("Дата завершения"),
+        meta("OPENED", "opened", "char", 0)
+            .with_title("Доступна для всех"),
+        meta("CLOSED", "closed", "char", 0).with_title("Закрыта"),
+        meta("COMMENTS", "comments", "string", 0).with_title("Комментарий"),
+        meta("ASSIGNED_BY_ID", "assigned_by_id", "user", 0)
+            .with_title("Ответственный"),
+        meta("CREATED_BY_ID", "created_by_id", "user", READ_ONLY)
+            .with_title("Кем создана"),
+        meta("MODIFY_BY_ID", "modify_by_id", "user", READ_ONLY)
+            .with_title("Кем изменена"),
+        meta("MOVED_BY_ID", "moved_by_id", "user", READ_ONLY),
+        meta("DATE_CREATE", "date_create", "datetime", READ_ONLY)
+            .with_title("Дата создания"),
+        meta("DATE_MODIFY", "date_modify", "datetime", READ_ONLY)
+            .with_title("Дата изменения"),
+        meta("MOVED_TIME", "moved_time", "datetime", READ_ONLY),
+        meta("SOURCE_ID", "source_id", "crm_status", 0)
+            .with_title("Источник")
+            .with_status("SOURCE"),
+        meta("SOURCE_DESCRIPTION", "source_description", "string", 0)
+            .with_title("Дополнительно об источнике"),
+        meta("LEAD_ID", "lead_id", "crm_lead", READ_ONLY).with_title("Лид"),
+        meta("ADDITIONAL_INFO", "additional_info", "string", 0)
+            .with_title("Дополнительная информация"),
+        meta("LOCATION_ID", "location_id", "location", 0)
+            .with_title("Местоположение"),
+        meta("ORIGINATOR_ID", "originator_id", "string", 0)
+            .with_title("Внешний источник"),
+        meta("ORIGIN_ID", "origin_id", "string", 0)
+            .with_title(
                 "Идентификатор элемента во внешнем источнике",
-                "",
-                "string",
-                "",
-                0,
             ),
-            __p::meta(
-                "UTM_SOURCE",
-                "utm_source",
-                "Рекламная система",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_MEDIUM",
-                "utm_medium",
-                "Тип трафика",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_CAMPAIGN",
-                "utm_campaign",
-                "Обозначение рекламной кампании",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_CONTENT",
-                "utm_content",
-                "Содержание кампании",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_TERM",
-                "utm_term",
-                "Условие поиска кампании",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "LAST_ACTIVITY_TIME",
-                "last_activity_time",
-                "LAST_ACTIVITY_TIME",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "LAST_ACTIVITY_BY",
-                "last_activity_by",
-                "LAST_ACTIVITY_BY",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "PARENT_ID_1220",
-                "parent_id_1220",
-                "Проекты",
-                "",
-                "crm_entity",
-                "",
-                0,
-            ),
-            __p::meta(
-                "PARENT_ID_153",
-                "parent_id_153",
-                "Договоры",
-                "",
-                "crm_entity",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UF_CRM_1721244482250",
-                "uf_crm_1721244482250",
-                "UF_CRM_1721244482250",
-                "Приветствие",
-                "string",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+        meta("UTM_SOURCE", "utm_source", "string", 0)
+            .with_title("Рекламная система"),
+        meta("UTM_MEDIUM", "utm_medium", "string", 0)
+            .with_title("Тип трафика"),
+        meta("UTM_CAMPAIGN", "utm_campaign", "string", 0)
+            .with_title("Обозначение рекламной кампании"),
+        meta("UTM_CONTENT", "utm_content", "string", 0)
+            .with_title("Содержание кампании"),
+        meta("UTM_TERM", "utm_term", "string", 0)
+            .with_title("Условие поиска кампании"),
+        meta("LAST_ACTIVITY_TIME", "last_activity_time", "datetime", READ_ONLY),
+        meta("LAST_ACTIVITY_BY", "last_activity_by", "user", READ_ONLY),
+        meta("PARENT_ID_1220", "parent_id_1220", "crm_entity", 0)
+            .with_title("Проекты"),
+        meta("PARENT_ID_153", "parent_id_153", "crm_entity", 0)
+            .with_title("Договоры"),
+        meta("UF_CRM_1721244482250", "uf_crm_1721244482250", "string", DYNAMIC)
+            .with_label("Приветствие"),
+        meta(
                 "UF_CRM_1721244500101",
                 "uf_crm_1721244500101",
-                "UF_CRM_1721244500101",
-                "Дополнительные телефоны",
                 "string",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244512345",
-                "uf_crm_1721244512345",
-                "UF_CRM_1721244512345",
-                "Количество мест",
-                "integer",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Дополнительные телефоны"),
+        meta("UF_CRM_1721244512345", "uf_crm_1721244512345", "integer", DYNAMIC)
+            .with_label("Количество мест"),
+        meta(
                 "UF_CRM_1721244512346",
                 "uf_crm_1721244512346",
-                "UF_CRM_1721244512346",
-                "Номера заказов 1С",
                 "integer",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244523456",
-                "uf_crm_1721244523456",
-                "UF_CRM_1721244523456",
-                "Скидка, %",
-                "double",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Номера заказов 1С"),
+        meta("UF_CRM_1721244523456", "uf_crm_1721244523456", "double", DYNAMIC)
+            .with_label("Скидка, %"),
+        meta(
                 "UF_CRM_1721244523457",
                 "uf_crm_1721244523457",
-                "UF_CRM_1721244523457",
-                "Вес партий, кг",
                 "double",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244534567",
-                "uf_crm_1721244534567",
-                "UF_CRM_1721244534567",
-                "Договор подписан",
-                "boolean",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244545678",
-                "uf_crm_1721244545678",
-                "UF_CRM_1721244545678",
-                "Дата подписания",
-                "date",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244545679",
-                "uf_crm_1721244545679",
-                "UF_CRM_1721244545679",
-                "Даты поставок",
-                "date",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244556789",
-                "uf_crm_1721244556789",
-                "UF_CRM_1721244556789",
-                "Время встречи",
-                "datetime",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Вес партий, кг"),
+        meta("UF_CRM_1721244534567", "uf_crm_1721244534567", "boolean", DYNAMIC)
+            .with_label("Договор подписан"),
+        meta("UF_CRM_1721244545678", "uf_crm_1721244545678", "date", DYNAMIC)
+            .with_label("Дата подписания"),
+        meta("UF_CRM_1721244545679", "uf_crm_1721244545679", "date", MULTIPLE | DYNAMIC)
+            .with_label("Даты поставок"),
+        meta("UF_CRM_1721244556789", "uf_crm_1721244556789", "datetime", DYNAMIC)
+            .with_label("Время встречи"),
+        meta(
                 "UF_CRM_1721244556790",
                 "uf_crm_1721244556790",
-                "UF_CRM_1721244556790",
-                "Напоминания",
                 "datetime",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244567890",
-                "uf_crm_1721244567890",
-                "UF_CRM_1721244567890",
-                "Бюджет клиента",
-                "money",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244567891",
-                "uf_crm_1721244567891",
-                "UF_CRM_1721244567891",
-                "Платежи",
-                "money",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244578901",
-                "uf_crm_1721244578901",
-                "UF_CRM_1721244578901",
-                "Сайт клиента",
-                "url",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244578902",
-                "uf_crm_1721244578902",
-                "UF_CRM_1721244578902",
-                "Ссылки на материалы",
-                "url",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244589012",
-                "uf_crm_1721244589012",
-                "UF_CRM_1721244589012",
-                "Адрес доставки",
-                "address",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Напоминания"),
+        meta("UF_CRM_1721244567890", "uf_crm_1721244567890", "money", DYNAMIC)
+            .with_label("Бюджет клиента"),
+        meta("UF_CRM_1721244567891", "uf_crm_1721244567891", "money", MULTIPLE | DYNAMIC)
+            .with_label("Платежи"),
+        meta("UF_CRM_1721244578901", "uf_crm_1721244578901", "url", DYNAMIC)
+            .with_label("Сайт клиента"),
+        meta("UF_CRM_1721244578902", "uf_crm_1721244578902", "url", MULTIPLE | DYNAMIC)
+            .with_label("Ссылки на материалы"),
+        meta("UF_CRM_1721244589012", "uf_crm_1721244589012", "address", DYNAMIC)
+            .with_label("Адрес доставки"),
+        meta(
                 "UF_CRM_1721244589013",
                 "uf_crm_1721244589013",
-                "UF_CRM_1721244589013",
-                "Адреса филиалов",
                 "address",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Адреса филиалов"),
+        meta(
                 "UF_CRM_1721244590123",
                 "uf_crm_1721244590123",
-                "UF_CRM_1721244590123",
-                "Канал продаж",
                 "enumeration",
-                "",
-                0 | __p::REQUIRED | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                REQUIRED | DYNAMIC,
+            )
+            .with_label("Канал продаж"),
+        meta(
                 "UF_CRM_1721244601234",
                 "uf_crm_1721244601234",
-                "UF_CRM_1721244601234",
-                "Интересы клиента",
                 "enumeration",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244612345",
-                "uf_crm_1721244612345",
-                "UF_CRM_1721244612345",
-                "Договор",
-                "file",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244612346",
-                "uf_crm_1721244612346",
-                "UF_CRM_1721244612346",
-                "Сканы документов",
-                "file",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244634567",
-                "uf_crm_1721244634567",
-                "UF_CRM_1721244634567",
-                "Менеджер проекта",
-                "employee",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Интересы клиента"),
+        meta("UF_CRM_1721244612345", "uf_crm_1721244612345", "file", DYNAMIC)
+            .with_label("Договор"),
+        meta("UF_CRM_1721244612346", "uf_crm_1721244612346", "file", MULTIPLE | DYNAMIC)
+            .with_label("Сканы документов"),
+        meta("UF_CRM_1721244634567", "uf_crm_1721244634567", "employee", DYNAMIC)
+            .with_label("Менеджер проекта"),
+        meta(
                 "UF_CRM_1721244634568",
                 "uf_crm_1721244634568",
-                "UF_CRM_1721244634568",
-                "Наблюдатели",
                 "employee",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244656789",
-                "uf_crm_1721244656789",
-                "UF_CRM_1721244656789",
-                "Отрасль клиента",
-                "crm_status",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Наблюдатели"),
+        meta("UF_CRM_1721244656789", "uf_crm_1721244656789", "crm_status", DYNAMIC)
+            .with_label("Отрасль клиента"),
+        meta(
                 "UF_CRM_1721244656790",
                 "uf_crm_1721244656790",
-                "UF_CRM_1721244656790",
-                "Дополнительные источники",
                 "crm_status",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244667890",
-                "uf_crm_1721244667890",
-                "UF_CRM_1721244667890",
-                "Основной товар",
-                "iblock_element",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Дополнительные источники"),
+        meta("UF_CRM_1721244667890", "uf_crm_1721244667890", "iblock_element", DYNAMIC)
+            .with_label("Основной товар"),
+        meta(
                 "UF_CRM_1721244667891",
                 "uf_crm_1721244667891",
-                "UF_CRM_1721244667891",
-                "Сопутствующие товары",
                 "iblock_element",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244678901",
-                "uf_crm_1721244678901",
-                "UF_CRM_1721244678901",
-                "Раздел каталога",
-                "iblock_section",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Сопутствующие товары"),
+        meta("UF_CRM_1721244678901", "uf_crm_1721244678901", "iblock_section", DYNAMIC)
+            .with_label("Раздел каталога"),
+        meta(
                 "UF_CRM_1721244678902",
                 "uf_crm_1721244678902",
-                "UF_CRM_1721244678902",
-                "Разделы каталога",
                 "iblock_section",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244689012",
-                "uf_crm_1721244689012",
-                "UF_CRM_1721244689012",
-                "Связанный договор",
-                "crm",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
-                "UF_CRM_1721244689013",
-                "uf_crm_1721244689013",
-                "UF_CRM_1721244689013",
-                "Участники сделки",
-                "crm",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-            __p::meta(
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Разделы каталога"),
+        meta("UF_CRM_1721244689012", "uf_crm_1721244689012", "crm", DYNAMIC)
+            .with_label("Связанный договор"),
+        meta("UF_CRM_1721244689013", "uf_crm_1721244689013", "crm", MULTIPLE | DYNAMIC)
+            .with_label("Участники сделки"),
+        meta(
                 "UF_CRM_1721244701234",
                 "uf_crm_1721244701234",
-                "UF_CRM_1721244701234",
-                "Бронирование переговорной",
                 "resourcebooking",
-                "",
-                0 | __p::MULTIPLE | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-        ];
-        &META[self as usize]
-    }
-    fn from_code(code: &str) -> ::core::option::Option<Self> {
-        ::bitrix_runtime::__private::find_code(Self::__sorted(), code)
-    }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl DealField {
-    /// Every field by its Bitrix code, sorted by code.
-    #[doc(hidden)]
-    pub fn __sorted() -> &'static [(&'static str, DealField)] {
-        static SORTED: [(&str, DealField); 80usize] = [
-            ("ADDITIONAL_INFO", DealField::AdditionalInfo),
-            ("ASSIGNED_BY_ID", DealField::AssignedById),
-            ("BEGINDATE", DealField::Begindate),
-            ("CATEGORY_ID", DealField::CategoryId),
-            ("CLOSED", DealField::Closed),
-            ("CLOSEDATE", DealField::Closedate),
-            ("COMMENTS", DealField::Comments),
-            ("COMPANY_ID", DealField::CompanyId),
-            ("CONTACT_ID", DealField::ContactId),
-            ("CONTACT_IDS", DealField::ContactIds),
-            ("CREATED_BY_ID", DealField::CreatedById),
-            ("CURRENCY_ID", DealField::CurrencyId),
-            ("DATE_CREATE", DealField::DateCreate),
-            ("DATE_MODIFY", DealField::DateModify),
-            ("ID", DealField::Id),
-            ("IS_MANUAL_OPPORTUNITY", DealField::IsManualOpportunity),
-            ("IS_NEW", DealField::IsNew),
-            ("IS_RECURRING", DealField::IsRecurring),
-            ("IS_REPEATED_APPROACH", DealField::IsRepeatedApproach),
-            ("IS_RETURN_CUSTOMER", DealField::IsReturnCustomer),
-            ("LAST_ACTIVITY_BY", DealField::LastActivityBy),
-            ("LAST_ACTIVITY_TIME", DealField::LastActivityTime),
-            ("LEAD_ID", DealField::LeadId),
-            ("LOCATION_ID", DealField::LocationId),
-            ("MODIFY_BY_ID", DealField::ModifyById),
-            ("MOVED_BY_ID", DealField::MovedById),
-            ("MOVED_TIME", DealField::MovedTime),
-            ("OPENED", DealField::Opened),
-            ("OPPORTUNITY", DealField::Opportunity),
-            ("ORIGINATOR_ID", DealField::OriginatorId),
-            ("ORIGIN_ID", DealField::OriginId),
-            ("PARENT_ID_1220", DealField::ParentId1220),
-            ("PARENT_ID_153", DealField::ParentId153),
-            ("PREVIOUS_STAGE_ID", DealField::PreviousStageId),
-            ("PROBABILITY", DealField::Probability),
-            ("QUOTE_ID", DealField::QuoteId),
-            ("SOURCE_DESCRIPTION", DealField::SourceDescription),
-            ("SOURCE_ID", DealField::SourceId),
-            ("STAGE_ID", DealField::StageId),
-            ("STAGE_SEMANTIC_ID", DealField::StageSemanticId),
-            ("TAX_VALUE", DealField::TaxValue),
-            ("TITLE", DealField::Title),
-            ("TYPE_ID", DealField::TypeId),
-            ("UF_CRM_1721244482250", DealField::UfCrm1721244482250),
-            ("UF_CRM_1721244500101", DealField::UfCrm1721244500101),
-            ("UF_CRM_1721244512345", DealField::UfCrm1721244512345),
-            ("UF_CRM_1721244512346", DealField::UfCrm1721244512346),
-            ("UF_CRM_1721244523456", DealField::UfCrm1721244523456),
-            ("UF_CRM_1721244523457", DealField::UfCrm1721244523457),
-            ("UF_CRM_1721244534567", DealField::UfCrm1721244534567),
-            ("UF_CRM_1721244545678", DealField::UfCrm1721244545678),
-            ("UF_CRM_1721244545679", DealField::UfCrm1721244545679),
-            ("UF_CRM_1721244556789", DealField::UfCrm1721244556789),
-            ("UF_CRM_1721244556790", DealField::UfCrm1721244556790),
-            ("UF_CRM_1721244567890", DealField::UfCrm1721244567890),
-            ("UF_CRM_1721244567891", DealField::UfCrm1721244567891),
-            ("UF_CRM_1721244578901", DealField::UfCrm1721244578901),
-            ("UF_CRM_1721244578902", DealField::UfCrm1721244578902),
-            ("UF_CRM_1721244589012", DealField::UfCrm1721244589012),
-            ("UF_CRM_1721244589013", DealField::UfCrm1721244589013),
-            ("UF_CRM_1721244590123", DealField::UfCrm1721244590123),
-            ("UF_CRM_1721244601234", DealField::UfCrm1721244601234),
-            ("UF_CRM_1721244612345", DealField::UfCrm1721244612345),
-            ("UF_CRM_1721244612346", DealField::UfCrm1721244612346),
-            ("UF_CRM_1721244634567", DealField::UfCrm1721244634567),
-            ("UF_CRM_1721244634568", DealField::UfCrm1721244634568),
-            ("UF_CRM_1721244656789", DealField::UfCrm1721244656789),
-            ("UF_CRM_1721244656790", DealField::UfCrm1721244656790),
-            ("UF_CRM_1721244667890", DealField::UfCrm1721244667890),
-            ("UF_CRM_1721244667891", DealField::UfCrm1721244667891),
-            ("UF_CRM_1721244678901", DealField::UfCrm1721244678901),
-            ("UF_CRM_1721244678902", DealField::UfCrm1721244678902),
-            ("UF_CRM_1721244689012", DealField::UfCrm1721244689012),
-            ("UF_CRM_1721244689013", DealField::UfCrm1721244689013),
-            ("UF_CRM_1721244701234", DealField::UfCrm1721244701234),
-            ("UTM_CAMPAIGN", DealField::UtmCampaign),
-            ("UTM_CONTENT", DealField::UtmContent),
-            ("UTM_MEDIUM", DealField::UtmMedium),
-            ("UTM_SOURCE", DealField::UtmSource),
-            ("UTM_TERM", DealField::UtmTerm),
-        ];
-        &SORTED
-    }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::core::fmt::Display for DealField {
-    /// The Bitrix code.
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.write_str(::bitrix_runtime::EntityField::code(*self))
-    }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl<C> ::core::convert::From<::bitrix_runtime::query::Field<Deal, C>> for DealField {
-    fn from(field: ::bitrix_runtime::query::Field<Deal, C>) -> Self {
-        field.field()
-    }
-}
-/// Items of the enumeration field `UF_CRM_1721244590123` (Канал продаж). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrm1721244590123::Other`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub enum DealUfCrm1721244590123 {
-    /// Сайт (item 3476)
-    Sayt,
-    /// Холодный звонок (item 3478)
-    KholodnyyZvonok,
-    /// Рекомендация (item 3480)
-    Rekomendatsiya,
-    /// Выставка "Иннопром" (item 3492)
-    VystavkaInnoprom,
-    /// An item id the snapshot does not know.
-    Other(::std::string::String),
-}
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl DealUfCrm1721244590123 {
-    /// Every item known to the snapshot, in portal order.
-    pub const ALL: &'static [Self] = &[
-        Self::Sayt,
-        Self::KholodnyyZvonok,
-        Self::Rekomendatsiya,
-        Self::VystavkaInnoprom,
+                MULTIPLE | DYNAMIC,
+            )
+            .with_label("Бронирование переговорной"),
     ];
-    /// The item's label (`VALUE`) as the snapshot has it; `None` for [`Self::Other`].
-    pub fn label(&self) -> ::core::option::Option<&'static str> {
-        match self {
-            Self::Sayt => ::core::option::Option::Some("Сайт"),
-            Self::KholodnyyZvonok => {
-                ::core::option::Option::Some("Холодный звонок")
-            }
-            Self::Rekomendatsiya => {
-                ::core::option::Option::Some("Рекомендация")
-            }
-            Self::VystavkaInnoprom => {
-                ::core::option::Option::Some("Выставка \"Иннопром\"")
-            }
-            Self::Other(_) => ::core::option::Option::None,
+    impl ::core::fmt::Display for DealField {
+        /// The Bitrix code.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(__p::EntityField::code(*self))
         }
     }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::types::EnumValue for DealUfCrm1721244590123 {
-    fn from_id(id: &str) -> Self {
-        static SORTED: [(&str, usize); 4usize] = [
-            ("3476", 0usize),
-            ("3478", 1usize),
-            ("3480", 2usize),
-            ("3492", 3usize),
+    /// Types that name fields of `Deal` in compile errors.
+    pub mod deal_fields {
+        pub struct ID;
+        pub struct CATEGORY_ID;
+        pub struct PREVIOUS_STAGE_ID;
+        pub struct STAGE_SEMANTIC_ID;
+        pub struct IS_NEW;
+        pub struct QUOTE_ID;
+        pub struct CREATED_BY_ID;
+        pub struct MODIFY_BY_ID;
+        pub struct MOVED_BY_ID;
+        pub struct DATE_CREATE;
+        pub struct DATE_MODIFY;
+        pub struct MOVED_TIME;
+        pub struct LEAD_ID;
+        pub struct LAST_ACTIVITY_TIME;
+        pub struct LAST_ACTIVITY_BY;
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct UF_CRM_1721244590123;
+    }
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types, DealUfCrm1721244590123, DealUfCrm1721244601234};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
+        pub const TYPE_ID: __p::Code<codec::Status> = __p::Code::new("TYPE_ID");
+        pub const CATEGORY_ID: __p::Code<codec::Id<types::CategoryId>> = __p::Code::new(
+            "CATEGORY_ID",
+        );
+        pub const STAGE_ID: __p::Code<codec::Status> = __p::Code::new("STAGE_ID");
+        pub const PREVIOUS_STAGE_ID: __p::Code<codec::Status> = __p::Code::new(
+            "PREVIOUS_STAGE_ID",
+        );
+        pub const STAGE_SEMANTIC_ID: __p::Code<codec::Text> = __p::Code::new(
+            "STAGE_SEMANTIC_ID",
+        );
+        pub const IS_NEW: __p::Code<codec::YesNo> = __p::Code::new("IS_NEW");
+        pub const IS_RECURRING: __p::Code<codec::YesNo> = __p::Code::new("IS_RECURRING");
+        pub const IS_RETURN_CUSTOMER: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_RETURN_CUSTOMER",
+        );
+        pub const IS_REPEATED_APPROACH: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_REPEATED_APPROACH",
+        );
+        pub const PROBABILITY: __p::Code<codec::Integer> = __p::Code::new("PROBABILITY");
+        pub const CURRENCY_ID: __p::Code<codec::Currency> = __p::Code::new(
+            "CURRENCY_ID",
+        );
+        pub const OPPORTUNITY: __p::Code<codec::Decimal> = __p::Code::new("OPPORTUNITY");
+        pub const IS_MANUAL_OPPORTUNITY: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_MANUAL_OPPORTUNITY",
+        );
+        pub const TAX_VALUE: __p::Code<codec::Decimal> = __p::Code::new("TAX_VALUE");
+        pub const COMPANY_ID: __p::Code<codec::Id<types::CompanyId>> = __p::Code::new(
+            "COMPANY_ID",
+        );
+        pub const CONTACT_ID: __p::Code<codec::Id<types::ContactId>> = __p::Code::new(
+            "CONTACT_ID",
+        );
+        pub const CONTACT_IDS: __p::Code<codec::Multi<codec::Id<types::ContactId>>> = __p::Code::new(
+            "CONTACT_IDS",
+        );
+        pub const QUOTE_ID: __p::Code<codec::Id<types::QuoteId>> = __p::Code::new(
+            "QUOTE_ID",
+        );
+        pub const BEGINDATE: __p::Code<codec::Date> = __p::Code::new("BEGINDATE");
+        pub const CLOSEDATE: __p::Code<codec::Date> = __p::Code::new("CLOSEDATE");
+        pub const OPENED: __p::Code<codec::YesNo> = __p::Code::new("OPENED");
+        pub const CLOSED: __p::Code<codec::YesNo> = __p::Code::new("CLOSED");
+        pub const COMMENTS: __p::Code<codec::Text> = __p::Code::new("COMMENTS");
+        pub const ASSIGNED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "ASSIGNED_BY_ID",
+        );
+        pub const CREATED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "CREATED_BY_ID",
+        );
+        pub const MODIFY_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MODIFY_BY_ID",
+        );
+        pub const MOVED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MOVED_BY_ID",
+        );
+        pub const DATE_CREATE: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_CREATE",
+        );
+        pub const DATE_MODIFY: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_MODIFY",
+        );
+        pub const MOVED_TIME: __p::Code<codec::DateTime> = __p::Code::new("MOVED_TIME");
+        pub const SOURCE_ID: __p::Code<codec::Status> = __p::Code::new("SOURCE_ID");
+        pub const SOURCE_DESCRIPTION: __p::Code<codec::Text> = __p::Code::new(
+            "SOURCE_DESCRIPTION",
+        );
+        pub const LEAD_ID: __p::Code<codec::Id<types::LeadId>> = __p::Code::new(
+            "LEAD_ID",
+        );
+        pub const ADDITIONAL_INFO: __p::Code<codec::Text> = __p::Code::new(
+            "ADDITIONAL_INFO",
+        );
+        pub const LOCATION_ID: __p::Code<codec::Location> = __p::Code::new(
+            "LOCATION_ID",
+        );
+        pub const ORIGINATOR_ID: __p::Code<codec::Text> = __p::Code::new(
+            "ORIGINATOR_ID",
+        );
+        pub const ORIGIN_ID: __p::Code<codec::Text> = __p::Code::new("ORIGIN_ID");
+        pub const UTM_SOURCE: __p::Code<codec::Text> = __p::Code::new("UTM_SOURCE");
+        pub const UTM_MEDIUM: __p::Code<codec::Text> = __p::Code::new("UTM_MEDIUM");
+        pub const UTM_CAMPAIGN: __p::Code<codec::Text> = __p::Code::new("UTM_CAMPAIGN");
+        pub const UTM_CONTENT: __p::Code<codec::Text> = __p::Code::new("UTM_CONTENT");
+        pub const UTM_TERM: __p::Code<codec::Text> = __p::Code::new("UTM_TERM");
+        pub const LAST_ACTIVITY_TIME: __p::Code<codec::DateTime> = __p::Code::new(
+            "LAST_ACTIVITY_TIME",
+        );
+        pub const LAST_ACTIVITY_BY: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "LAST_ACTIVITY_BY",
+        );
+        pub const PARENT_ID_1220: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+            "PARENT_ID_1220",
+        );
+        pub const PARENT_ID_153: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+            "PARENT_ID_153",
+        );
+        pub const UF_CRM_1721244482250: __p::Code<codec::Text> = __p::Code::new(
+            "UF_CRM_1721244482250",
+        );
+        pub const UF_CRM_1721244500101: __p::Code<codec::Multi<codec::Text>> = __p::Code::new(
+            "UF_CRM_1721244500101",
+        );
+        pub const UF_CRM_1721244512345: __p::Code<codec::Integer> = __p::Code::new(
+            "UF_CRM_1721244512345",
+        );
+        pub const UF_CRM_1721244512346: __p::Code<codec::Multi<codec::Integer>> = __p::Code::new(
+            "UF_CRM_1721244512346",
+        );
+        pub const UF_CRM_1721244523456: __p::Code<codec::Decimal> = __p::Code::new(
+            "UF_CRM_1721244523456",
+        );
+        pub const UF_CRM_1721244523457: __p::Code<codec::Multi<codec::Decimal>> = __p::Code::new(
+            "UF_CRM_1721244523457",
+        );
+        pub const UF_CRM_1721244534567: __p::Code<codec::Boolean> = __p::Code::new(
+            "UF_CRM_1721244534567",
+        );
+        pub const UF_CRM_1721244545678: __p::Code<codec::Date> = __p::Code::new(
+            "UF_CRM_1721244545678",
+        );
+        pub const UF_CRM_1721244545679: __p::Code<codec::Multi<codec::Date>> = __p::Code::new(
+            "UF_CRM_1721244545679",
+        );
+        pub const UF_CRM_1721244556789: __p::Code<codec::DateTime> = __p::Code::new(
+            "UF_CRM_1721244556789",
+        );
+        pub const UF_CRM_1721244556790: __p::Code<codec::Multi<codec::DateTime>> = __p::Code::new(
+            "UF_CRM_1721244556790",
+        );
+        pub const UF_CRM_1721244567890: __p::Code<codec::Money> = __p::Code::new(
+            "UF_CRM_1721244567890",
+        );
+        pub const UF_CRM_1721244567891: __p::Code<codec::Multi<codec::Money>> = __p::Code::new(
+            "UF_CRM_1721244567891",
+        );
+        pub const UF_CRM_1721244578901: __p::Code<codec::Text> = __p::Code::new(
+            "UF_CRM_1721244578901",
+        );
+        pub const UF_CRM_1721244578902: __p::Code<codec::Multi<codec::Text>> = __p::Code::new(
+            "UF_CRM_1721244578902",
+        );
+        pub const UF_CRM_1721244589012: __p::Code<codec::Address> = __p::Code::new(
+            "UF_CRM_1721244589012",
+        );
+        pub const UF_CRM_1721244589013: __p::Code<codec::Multi<codec::Address>> = __p::Code::new(
+            "UF_CRM_1721244589013",
+        );
+        pub const UF_CRM_1721244590123: __p::Code<codec::Enum<DealUfCrm1721244590123>> = __p::Code::new(
+            "UF_CRM_1721244590123",
+        );
+        pub const UF_CRM_1721244601234: __p::Code<
+            codec::Multi<codec::Enum<DealUfCrm1721244601234>>,
+        > = __p::Code::new("UF_CRM_1721244601234");
+        pub const UF_CRM_1721244612345: __p::Code<codec::File> = __p::Code::new(
+            "UF_CRM_1721244612345",
+        );
+        pub const UF_CRM_1721244612346: __p::Code<codec::Multi<codec::File>> = __p::Code::new(
+            "UF_CRM_1721244612346",
+        );
+        pub const UF_CRM_1721244634567: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "UF_CRM_1721244634567",
+        );
+        pub const UF_CRM_1721244634568: __p::Code<
+            codec::Multi<codec::Id<types::UserId>>,
+        > = __p::Code::new("UF_CRM_1721244634568");
+        pub const UF_CRM_1721244656789: __p::Code<codec::Status> = __p::Code::new(
+            "UF_CRM_1721244656789",
+        );
+        pub const UF_CRM_1721244656790: __p::Code<codec::Multi<codec::Status>> = __p::Code::new(
+            "UF_CRM_1721244656790",
+        );
+        pub const UF_CRM_1721244667890: __p::Code<codec::Id<types::IblockElementId>> = __p::Code::new(
+            "UF_CRM_1721244667890",
+        );
+        pub const UF_CRM_1721244667891: __p::Code<
+            codec::Multi<codec::Id<types::IblockElementId>>,
+        > = __p::Code::new("UF_CRM_1721244667891");
+        pub const UF_CRM_1721244678901: __p::Code<codec::Id<types::IblockSectionId>> = __p::Code::new(
+            "UF_CRM_1721244678901",
+        );
+        pub const UF_CRM_1721244678902: __p::Code<
+            codec::Multi<codec::Id<types::IblockSectionId>>,
+        > = __p::Code::new("UF_CRM_1721244678902");
+        pub const UF_CRM_1721244689012: __p::Code<codec::CrmLink> = __p::Code::new(
+            "UF_CRM_1721244689012",
+        );
+        pub const UF_CRM_1721244689013: __p::Code<codec::Multi<codec::CrmLink>> = __p::Code::new(
+            "UF_CRM_1721244689013",
+        );
+        pub const UF_CRM_1721244701234: __p::Code<codec::Multi<codec::Json>> = __p::Code::new(
+            "UF_CRM_1721244701234",
+        );
+    }
+    /// Items of the enumeration field `UF_CRM_1721244590123` (Канал продаж). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrm1721244590123::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealUfCrm1721244590123 {
+        /// Сайт (item 3476)
+        Sayt,
+        /// Холодный звонок (item 3478)
+        KholodnyyZvonok,
+        /// Рекомендация (item 3480)
+        Rekomendatsiya,
+        /// Выставка "Иннопром" (item 3492)
+        VystavkaInnoprom,
+        /// An item id the snapshot does not know.
+        Other(String),
+    }
+    impl DealUfCrm1721244590123 {
+        /// Every item known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::Sayt,
+            Self::KholodnyyZvonok,
+            Self::Rekomendatsiya,
+            Self::VystavkaInnoprom,
         ];
-        match ::bitrix_runtime::__private::find_code(&SORTED, id) {
-            ::core::option::Option::Some(i) => Self::ALL[i].clone(),
-            ::core::option::Option::None => Self::Other(::std::string::String::from(id)),
-        }
-    }
-    fn id(&self) -> &str {
-        match self {
-            Self::Sayt => "3476",
-            Self::KholodnyyZvonok => "3478",
-            Self::Rekomendatsiya => "3480",
-            Self::VystavkaInnoprom => "3492",
-            Self::Other(id) => id,
-        }
-    }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::core::fmt::Display for DealUfCrm1721244590123 {
-    /// The label, or the id of an unknown item.
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        match self.label() {
-            ::core::option::Option::Some(label) => f.write_str(label),
-            ::core::option::Option::None => {
-                f.write_str(::bitrix_runtime::types::EnumValue::id(self))
+        /// The item's label (`VALUE`) as the snapshot has it; `None` for [`Self::Other`].
+        pub fn label(&self) -> Option<&'static str> {
+            match self {
+                Self::Sayt => Some("Сайт"),
+                Self::KholodnyyZvonok => Some("Холодный звонок"),
+                Self::Rekomendatsiya => Some("Рекомендация"),
+                Self::VystavkaInnoprom => Some("Выставка \"Иннопром\""),
+                Self::Other(_) => None,
             }
         }
     }
-}
-/// Items of the enumeration field `UF_CRM_1721244601234` (Интересы клиента). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrm1721244601234::Other`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub enum DealUfCrm1721244601234 {
-    /// Доставка (item 81)
-    Dostavka,
-    /// Монтаж (item 83)
-    Montazh,
-    /// Сервисное обслуживание (item 85)
-    ServisnoeObsluzhivanie,
-    /// Обучение персонала (item 91)
-    ObucheniePersonala,
-    /// An item id the snapshot does not know.
-    Other(::std::string::String),
-}
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl DealUfCrm1721244601234 {
-    /// Every item known to the snapshot, in portal order.
-    pub const ALL: &'static [Self] = &[
-        Self::Dostavka,
-        Self::Montazh,
-        Self::ServisnoeObsluzhivanie,
-        Self::ObucheniePersonala,
-    ];
-    /// The item's label (`VALUE`) as the snapshot has it; `None` for [`Self::Other`].
-    pub fn label(&self) -> ::core::option::Option<&'static str> {
-        match self {
-            Self::Dostavka => ::core::option::Option::Some("Доставка"),
-            Self::Montazh => ::core::option::Option::Some("Монтаж"),
-            Self::ServisnoeObsluzhivanie => {
-                ::core::option::Option::Some(
-                    "Сервисное обслуживание",
-                )
+    impl types::EnumValue for DealUfCrm1721244590123 {
+        fn from_id(id: &str) -> Self {
+            static SORTED: __p::OnceLock<Vec<(&'static str, usize)>> = __p::OnceLock::new();
+            match __p::find_code(__p::sorted_items(&SORTED, Self::ALL), id) {
+                Some(i) => Self::ALL[i].clone(),
+                None => Self::Other(String::from(id)),
             }
-            Self::ObucheniePersonala => {
-                ::core::option::Option::Some("Обучение персонала")
+        }
+        fn id(&self) -> &str {
+            match self {
+                Self::Sayt => "3476",
+                Self::KholodnyyZvonok => "3478",
+                Self::Rekomendatsiya => "3480",
+                Self::VystavkaInnoprom => "3492",
+                Self::Other(id) => id,
             }
-            Self::Other(_) => ::core::option::Option::None,
         }
     }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::types::EnumValue for DealUfCrm1721244601234 {
-    fn from_id(id: &str) -> Self {
-        static SORTED: [(&str, usize); 4usize] = [
-            ("81", 0usize),
-            ("83", 1usize),
-            ("85", 2usize),
-            ("91", 3usize),
+    impl ::core::fmt::Display for DealUfCrm1721244590123 {
+        /// The label, or the id of an unknown item.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.label() {
+                Some(label) => f.write_str(label),
+                None => f.write_str(types::EnumValue::id(self)),
+            }
+        }
+    }
+    /// Items of the enumeration field `UF_CRM_1721244601234` (Интересы клиента). Ids the snapshot does not know (items added on the portal later) read as [`DealUfCrm1721244601234::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealUfCrm1721244601234 {
+        /// Доставка (item 81)
+        Dostavka,
+        /// Монтаж (item 83)
+        Montazh,
+        /// Сервисное обслуживание (item 85)
+        ServisnoeObsluzhivanie,
+        /// Обучение персонала (item 91)
+        ObucheniePersonala,
+        /// An item id the snapshot does not know.
+        Other(String),
+    }
+    impl DealUfCrm1721244601234 {
+        /// Every item known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::Dostavka,
+            Self::Montazh,
+            Self::ServisnoeObsluzhivanie,
+            Self::ObucheniePersonala,
         ];
-        match ::bitrix_runtime::__private::find_code(&SORTED, id) {
-            ::core::option::Option::Some(i) => Self::ALL[i].clone(),
-            ::core::option::Option::None => Self::Other(::std::string::String::from(id)),
-        }
-    }
-    fn id(&self) -> &str {
-        match self {
-            Self::Dostavka => "81",
-            Self::Montazh => "83",
-            Self::ServisnoeObsluzhivanie => "85",
-            Self::ObucheniePersonala => "91",
-            Self::Other(id) => id,
-        }
-    }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::core::fmt::Display for DealUfCrm1721244601234 {
-    /// The label, or the id of an unknown item.
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        match self.label() {
-            ::core::option::Option::Some(label) => f.write_str(label),
-            ::core::option::Option::None => {
-                f.write_str(::bitrix_runtime::types::EnumValue::id(self))
+        /// The item's label (`VALUE`) as the snapshot has it; `None` for [`Self::Other`].
+        pub fn label(&self) -> Option<&'static str> {
+            match self {
+                Self::Dostavka => Some("Доставка"),
+                Self::Montazh => Some("Монтаж"),
+                Self::ServisnoeObsluzhivanie => {
+                    Some("Сервисное обслуживание")
+                }
+                Self::ObucheniePersonala => Some("Обучение персонала"),
+                Self::Other(_) => None,
             }
         }
     }
-}
-/// The create payload of [`Deal`] (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
-///
-/// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
-#[derive(Debug, Clone, PartialEq)]
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct NewDeal {
-    /// Field `TITLE` (Название): see [`Deal::title`].
-    pub title: ::core::option::Option<::std::string::String>,
-    /// Field `TYPE_ID` (Тип): see [`Deal::type_id`].
-    pub type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// Field `CATEGORY_ID` (Воронка): see [`Deal::category_id`].
-    pub category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`].
-    pub stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`].
-    pub is_recurring: ::core::option::Option<bool>,
-    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`].
-    pub is_return_customer: ::core::option::Option<bool>,
-    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`].
-    pub is_repeated_approach: ::core::option::Option<bool>,
-    /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`].
-    pub probability: ::core::option::Option<i64>,
-    /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`].
-    pub currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`].
-    pub opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`].
-    pub is_manual_opportunity: ::core::option::Option<bool>,
-    /// Field `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`].
-    pub tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// Field `COMPANY_ID` (Компания): see [`Deal::company_id`].
-    pub company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    /// Field `CONTACT_ID` (Контакт): see [`Deal::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`].
-    pub contact_ids: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-    >,
-    /// Field `BEGINDATE` (Дата начала): see [`Deal::begindate`].
-    pub begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// Field `CLOSEDATE` (Дата завершения): see [`Deal::closedate`].
-    pub closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// Field `OPENED` (Доступна для всех): see [`Deal::opened`].
-    pub opened: ::core::option::Option<bool>,
-    /// Field `CLOSED` (Закрыта): see [`Deal::closed`].
-    pub closed: ::core::option::Option<bool>,
-    /// Field `COMMENTS` (Комментарий): see [`Deal::comments`].
-    pub comments: ::core::option::Option<::std::string::String>,
-    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`].
-    pub assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`].
-    pub source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`].
-    pub source_description: ::core::option::Option<::std::string::String>,
-    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`].
-    pub additional_info: ::core::option::Option<::std::string::String>,
-    /// Field `LOCATION_ID` (Местоположение): see [`Deal::location_id`].
-    pub location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    /// Field `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`].
-    pub originator_id: ::core::option::Option<::std::string::String>,
-    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`].
-    pub origin_id: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`].
-    pub utm_source: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`].
-    pub utm_medium: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`].
-    pub utm_campaign: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`].
-    pub utm_content: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`].
-    pub utm_term: ::core::option::Option<::std::string::String>,
-    /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`].
-    pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`].
-    pub parent_id_153: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`].
-    pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
-    /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`].
-    pub uf_crm_1721244500101: ::core::option::Option<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    /// Field `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`].
-    pub uf_crm_1721244512345: ::core::option::Option<i64>,
-    /// Field `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`].
-    pub uf_crm_1721244512346: ::core::option::Option<::std::vec::Vec<i64>>,
-    /// Field `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`].
-    pub uf_crm_1721244523456: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// Field `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`].
-    pub uf_crm_1721244523457: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
-    >,
-    /// Field `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`].
-    pub uf_crm_1721244534567: ::core::option::Option<bool>,
-    /// Field `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`].
-    pub uf_crm_1721244545678: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// Field `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`].
-    pub uf_crm_1721244545679: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
-    >,
-    /// Field `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`].
-    pub uf_crm_1721244556789: ::core::option::Option<
-        ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-    >,
-    /// Field `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`].
-    pub uf_crm_1721244556790: ::core::option::Option<
-        ::std::vec::Vec<
-            ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-        >,
-    >,
-    /// Field `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`].
-    pub uf_crm_1721244567890: ::core::option::Option<::bitrix_runtime::types::Money>,
-    /// Field `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`].
-    pub uf_crm_1721244567891: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::Money>,
-    >,
-    /// Field `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`].
-    pub uf_crm_1721244578901: ::core::option::Option<::std::string::String>,
-    /// Field `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`].
-    pub uf_crm_1721244578902: ::core::option::Option<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    /// Field `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`].
-    pub uf_crm_1721244589012: ::core::option::Option<::bitrix_runtime::types::Address>,
-    /// Field `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`].
-    pub uf_crm_1721244589013: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::Address>,
-    >,
-    /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`].
-    pub uf_crm_1721244590123: DealUfCrm1721244590123,
-    /// Field `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`].
-    pub uf_crm_1721244601234: ::core::option::Option<
-        ::std::vec::Vec<DealUfCrm1721244601234>,
-    >,
-    /// Field `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`].
-    pub uf_crm_1721244612345: ::core::option::Option<
-        ::bitrix_runtime::types::FileUpload,
-    >,
-    /// Field `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`].
-    pub uf_crm_1721244612346: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::FileUpload>,
-    >,
-    /// Field `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`].
-    pub uf_crm_1721244634567: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// Field `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`].
-    pub uf_crm_1721244634568: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::UserId>,
-    >,
-    /// Field `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`].
-    pub uf_crm_1721244656789: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// Field `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`].
-    pub uf_crm_1721244656790: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
-    >,
-    /// Field `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`].
-    pub uf_crm_1721244667890: ::core::option::Option<
-        ::bitrix_runtime::types::IblockElementId,
-    >,
-    /// Field `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`].
-    pub uf_crm_1721244667891: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
-    >,
-    /// Field `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`].
-    pub uf_crm_1721244678901: ::core::option::Option<
-        ::bitrix_runtime::types::IblockSectionId,
-    >,
-    /// Field `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`].
-    pub uf_crm_1721244678902: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
-    >,
-    /// Field `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`].
-    pub uf_crm_1721244689012: ::core::option::Option<::bitrix_runtime::types::CrmLink>,
-    /// Field `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`].
-    pub uf_crm_1721244689013: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
-    >,
-    /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`].
-    pub uf_crm_1721244701234: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
-    >,
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::__private::serde::Serialize for NewDeal {
-    fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-    where
-        S: ::bitrix_runtime::__private::serde::Serializer,
-    {
-        use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "TYPE_ID", &self.type_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-            _,
-        >(&mut map, "CATEGORY_ID", &self.category_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "STAGE_ID", &self.stage_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "PROBABILITY", &self.probability)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Currency,
-            _,
-        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "TAX_VALUE", &self.tax_value)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-            _,
-        >(&mut map, "COMPANY_ID", &self.company_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            _,
-        >(&mut map, "CONTACT_ID", &self.contact_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            >,
-            _,
-        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "BEGINDATE", &self.begindate)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "CLOSEDATE", &self.closedate)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "COMMENTS", &self.comments)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "SOURCE_ID", &self.source_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Location,
-            _,
-        >(&mut map, "LOCATION_ID", &self.location_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_TERM", &self.utm_term)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_153", &self.parent_id_153)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-            _,
-        >(&mut map, "UF_CRM_1721244500101", &self.uf_crm_1721244500101)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "UF_CRM_1721244512345", &self.uf_crm_1721244512345)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
-            _,
-        >(&mut map, "UF_CRM_1721244512346", &self.uf_crm_1721244512346)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "UF_CRM_1721244523456", &self.uf_crm_1721244523456)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
-            _,
-        >(&mut map, "UF_CRM_1721244523457", &self.uf_crm_1721244523457)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Boolean,
-            _,
-        >(&mut map, "UF_CRM_1721244534567", &self.uf_crm_1721244534567)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "UF_CRM_1721244545678", &self.uf_crm_1721244545678)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
-            _,
-        >(&mut map, "UF_CRM_1721244545679", &self.uf_crm_1721244545679)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "UF_CRM_1721244556789", &self.uf_crm_1721244556789)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
-            _,
-        >(&mut map, "UF_CRM_1721244556790", &self.uf_crm_1721244556790)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Money,
-            _,
-        >(&mut map, "UF_CRM_1721244567890", &self.uf_crm_1721244567890)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
-            _,
-        >(&mut map, "UF_CRM_1721244567891", &self.uf_crm_1721244567891)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244578901", &self.uf_crm_1721244578901)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-            _,
-        >(&mut map, "UF_CRM_1721244578902", &self.uf_crm_1721244578902)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Address,
-            _,
-        >(&mut map, "UF_CRM_1721244589012", &self.uf_crm_1721244589012)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
-            _,
-        >(&mut map, "UF_CRM_1721244589013", &self.uf_crm_1721244589013)?;
-        __p::put_value::<
-            ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-            _,
-        >(&mut map, "UF_CRM_1721244590123", &self.uf_crm_1721244590123)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244601234", &self.uf_crm_1721244601234)?;
-        __p::put::<
-            ::bitrix_runtime::codec::FileUpload,
-            _,
-        >(&mut map, "UF_CRM_1721244612345", &self.uf_crm_1721244612345)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::FileUpload>,
-            _,
-        >(&mut map, "UF_CRM_1721244612346", &self.uf_crm_1721244612346)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "UF_CRM_1721244634567", &self.uf_crm_1721244634567)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244634568", &self.uf_crm_1721244634568)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "UF_CRM_1721244656789", &self.uf_crm_1721244656789)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
-            _,
-        >(&mut map, "UF_CRM_1721244656790", &self.uf_crm_1721244656790)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-            _,
-        >(&mut map, "UF_CRM_1721244667890", &self.uf_crm_1721244667890)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244667891", &self.uf_crm_1721244667891)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-            _,
-        >(&mut map, "UF_CRM_1721244678901", &self.uf_crm_1721244678901)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244678902", &self.uf_crm_1721244678902)?;
-        __p::put::<
-            ::bitrix_runtime::codec::CrmLink,
-            _,
-        >(&mut map, "UF_CRM_1721244689012", &self.uf_crm_1721244689012)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
-            _,
-        >(&mut map, "UF_CRM_1721244689013", &self.uf_crm_1721244689013)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
-            _,
-        >(&mut map, "UF_CRM_1721244701234", &self.uf_crm_1721244701234)?;
-        map.end()
+    impl types::EnumValue for DealUfCrm1721244601234 {
+        fn from_id(id: &str) -> Self {
+            static SORTED: __p::OnceLock<Vec<(&'static str, usize)>> = __p::OnceLock::new();
+            match __p::find_code(__p::sorted_items(&SORTED, Self::ALL), id) {
+                Some(i) => Self::ALL[i].clone(),
+                None => Self::Other(String::from(id)),
+            }
+        }
+        fn id(&self) -> &str {
+            match self {
+                Self::Dostavka => "81",
+                Self::Montazh => "83",
+                Self::ServisnoeObsluzhivanie => "85",
+                Self::ObucheniePersonala => "91",
+                Self::Other(id) => id,
+            }
+        }
+    }
+    impl ::core::fmt::Display for DealUfCrm1721244601234 {
+        /// The label, or the id of an unknown item.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.label() {
+                Some(label) => f.write_str(label),
+                None => f.write_str(types::EnumValue::id(self)),
+            }
+        }
+    }
+    /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
+    ///
+    /// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NewDeal {
+        /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
+        pub title: Option<String>,
+        /// Field `TYPE_ID` (Тип): see [`Deal::type_id`](super::Deal::type_id).
+        pub type_id: Option<types::StatusId>,
+        /// Field `CATEGORY_ID` (Воронка): see [`Deal::category_id`](super::Deal::category_id).
+        pub category_id: Option<types::CategoryId>,
+        /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`](super::Deal::stage_id).
+        pub stage_id: Option<types::StatusId>,
+        /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`](super::Deal::is_recurring).
+        pub is_recurring: Option<bool>,
+        /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`](super::Deal::is_return_customer).
+        pub is_return_customer: Option<bool>,
+        /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`](super::Deal::is_repeated_approach).
+        pub is_repeated_approach: Option<bool>,
+        /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`](super::Deal::probability).
+        pub probability: Option<i64>,
+        /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`](super::Deal::currency_id).
+        pub currency_id: Option<types::CurrencyId>,
+        /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`](super::Deal::opportunity).
+        pub opportunity: Option<types::Decimal>,
+        /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`](super::Deal::is_manual_opportunity).
+        pub is_manual_opportunity: Option<bool>,
+        /// Field `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`](super::Deal::tax_value).
+        pub tax_value: Option<types::Decimal>,
+        /// Field `COMPANY_ID` (Компания): see [`Deal::company_id`](super::Deal::company_id).
+        pub company_id: Option<types::CompanyId>,
+        /// Field `CONTACT_ID` (Контакт): see [`Deal::contact_id`](super::Deal::contact_id).
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub contact_id: Option<types::ContactId>,
+        /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`](super::Deal::contact_ids).
+        pub contact_ids: Option<Vec<types::ContactId>>,
+        /// Field `BEGINDATE` (Дата начала): see [`Deal::begindate`](super::Deal::begindate).
+        pub begindate: Option<types::NaiveDate>,
+        /// Field `CLOSEDATE` (Дата завершения): see [`Deal::closedate`](super::Deal::closedate).
+        pub closedate: Option<types::NaiveDate>,
+        /// Field `OPENED` (Доступна для всех): see [`Deal::opened`](super::Deal::opened).
+        pub opened: Option<bool>,
+        /// Field `CLOSED` (Закрыта): see [`Deal::closed`](super::Deal::closed).
+        pub closed: Option<bool>,
+        /// Field `COMMENTS` (Комментарий): see [`Deal::comments`](super::Deal::comments).
+        pub comments: Option<String>,
+        /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`](super::Deal::assigned_by_id).
+        pub assigned_by_id: Option<types::UserId>,
+        /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`](super::Deal::source_id).
+        pub source_id: Option<types::StatusId>,
+        /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`](super::Deal::source_description).
+        pub source_description: Option<String>,
+        /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`](super::Deal::additional_info).
+        pub additional_info: Option<String>,
+        /// Field `LOCATION_ID` (Местоположение): see [`Deal::location_id`](super::Deal::location_id).
+        pub location_id: Option<types::LocationId>,
+        /// Field `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`](super::Deal::originator_id).
+        pub originator_id: Option<String>,
+        /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`](super::Deal::origin_id).
+        pub origin_id: Option<String>,
+        /// Field `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`](super::Deal::utm_source).
+        pub utm_source: Option<String>,
+        /// Field `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`](super::Deal::utm_medium).
+        pub utm_medium: Option<String>,
+        /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`](super::Deal::utm_campaign).
+        pub utm_campaign: Option<String>,
+        /// Field `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`](super::Deal::utm_content).
+        pub utm_content: Option<String>,
+        /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`](super::Deal::utm_term).
+        pub utm_term: Option<String>,
+        /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`](super::Deal::parent_id_1220).
+        pub parent_id_1220: Option<types::ItemId>,
+        /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`](super::Deal::parent_id_153).
+        pub parent_id_153: Option<types::ItemId>,
+        /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`](super::Deal::uf_crm_1721244482250).
+        pub uf_crm_1721244482250: Option<String>,
+        /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`](super::Deal::uf_crm_1721244500101).
+        pub uf_crm_1721244500101: Option<Vec<String>>,
+        /// Field `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`](super::Deal::uf_crm_1721244512345).
+        pub uf_crm_1721244512345: Option<i64>,
+        /// Field `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`](super::Deal::uf_crm_1721244512346).
+        pub uf_crm_1721244512346: Option<Vec<i64>>,
+        /// Field `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`](super::Deal::uf_crm_1721244523456).
+        pub uf_crm_1721244523456: Option<types::Decimal>,
+        /// Field `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`](super::Deal::uf_crm_1721244523457).
+        pub uf_crm_1721244523457: Option<Vec<types::Decimal>>,
+        /// Field `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`](super::Deal::uf_crm_1721244534567).
+        pub uf_crm_1721244534567: Option<bool>,
+        /// Field `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`](super::Deal::uf_crm_1721244545678).
+        pub uf_crm_1721244545678: Option<types::NaiveDate>,
+        /// Field `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`](super::Deal::uf_crm_1721244545679).
+        pub uf_crm_1721244545679: Option<Vec<types::NaiveDate>>,
+        /// Field `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`](super::Deal::uf_crm_1721244556789).
+        pub uf_crm_1721244556789: Option<types::DateTime<types::FixedOffset>>,
+        /// Field `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`](super::Deal::uf_crm_1721244556790).
+        pub uf_crm_1721244556790: Option<Vec<types::DateTime<types::FixedOffset>>>,
+        /// Field `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`](super::Deal::uf_crm_1721244567890).
+        pub uf_crm_1721244567890: Option<types::Money>,
+        /// Field `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`](super::Deal::uf_crm_1721244567891).
+        pub uf_crm_1721244567891: Option<Vec<types::Money>>,
+        /// Field `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`](super::Deal::uf_crm_1721244578901).
+        pub uf_crm_1721244578901: Option<String>,
+        /// Field `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`](super::Deal::uf_crm_1721244578902).
+        pub uf_crm_1721244578902: Option<Vec<String>>,
+        /// Field `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`](super::Deal::uf_crm_1721244589012).
+        pub uf_crm_1721244589012: Option<types::Address>,
+        /// Field `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`](super::Deal::uf_crm_1721244589013).
+        pub uf_crm_1721244589013: Option<Vec<types::Address>>,
+        /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`](super::Deal::uf_crm_1721244590123).
+        pub uf_crm_1721244590123: DealUfCrm1721244590123,
+        /// Field `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`](super::Deal::uf_crm_1721244601234).
+        pub uf_crm_1721244601234: Option<Vec<DealUfCrm1721244601234>>,
+        /// Field `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`](super::Deal::uf_crm_1721244612345).
+        pub uf_crm_1721244612345: Option<types::FileUpload>,
+        /// Field `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`](super::Deal::uf_crm_1721244612346).
+        pub uf_crm_1721244612346: Option<Vec<types::FileUpload>>,
+        /// Field `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`](super::Deal::uf_crm_1721244634567).
+        pub uf_crm_1721244634567: Option<types::UserId>,
+        /// Field `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`](super::Deal::uf_crm_1721244634568).
+        pub uf_crm_1721244634568: Option<Vec<types::UserId>>,
+        /// Field `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`](super::Deal::uf_crm_1721244656789).
+        pub uf_crm_1721244656789: Option<types::StatusId>,
+        /// Field `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`](super::Deal::uf_crm_1721244656790).
+        pub uf_crm_1721244656790: Option<Vec<types::StatusId>>,
+        /// Field `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`](super::Deal::uf_crm_1721244667890).
+        pub uf_crm_1721244667890: Option<types::IblockElementId>,
+        /// Field `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`](super::Deal::uf_crm_1721244667891).
+        pub uf_crm_1721244667891: Option<Vec<types::IblockElementId>>,
+        /// Field `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`](super::Deal::uf_crm_1721244678901).
+        pub uf_crm_1721244678901: Option<types::IblockSectionId>,
+        /// Field `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`](super::Deal::uf_crm_1721244678902).
+        pub uf_crm_1721244678902: Option<Vec<types::IblockSectionId>>,
+        /// Field `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`](super::Deal::uf_crm_1721244689012).
+        pub uf_crm_1721244689012: Option<types::CrmLink>,
+        /// Field `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`](super::Deal::uf_crm_1721244689013).
+        pub uf_crm_1721244689013: Option<Vec<types::CrmLink>>,
+        /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`](super::Deal::uf_crm_1721244701234).
+        pub uf_crm_1721244701234: Option<Vec<serde_json::Value>>,
+    }
+    impl serde::Serialize for NewDeal {
+        fn serialize<S: serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            let mut map = __p::open(serializer)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::PARENT_ID_153, &self.parent_id_153)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            map.put(f::UF_CRM_1721244500101, &self.uf_crm_1721244500101)?;
+            map.put(f::UF_CRM_1721244512345, &self.uf_crm_1721244512345)?;
+            map.put(f::UF_CRM_1721244512346, &self.uf_crm_1721244512346)?;
+            map.put(f::UF_CRM_1721244523456, &self.uf_crm_1721244523456)?;
+            map.put(f::UF_CRM_1721244523457, &self.uf_crm_1721244523457)?;
+            map.put(f::UF_CRM_1721244534567, &self.uf_crm_1721244534567)?;
+            map.put(f::UF_CRM_1721244545678, &self.uf_crm_1721244545678)?;
+            map.put(f::UF_CRM_1721244545679, &self.uf_crm_1721244545679)?;
+            map.put(f::UF_CRM_1721244556789, &self.uf_crm_1721244556789)?;
+            map.put(f::UF_CRM_1721244556790, &self.uf_crm_1721244556790)?;
+            map.put(f::UF_CRM_1721244567890, &self.uf_crm_1721244567890)?;
+            map.put(f::UF_CRM_1721244567891, &self.uf_crm_1721244567891)?;
+            map.put(f::UF_CRM_1721244578901, &self.uf_crm_1721244578901)?;
+            map.put(f::UF_CRM_1721244578902, &self.uf_crm_1721244578902)?;
+            map.put(f::UF_CRM_1721244589012, &self.uf_crm_1721244589012)?;
+            map.put(f::UF_CRM_1721244589013, &self.uf_crm_1721244589013)?;
+            map.put_value(f::UF_CRM_1721244590123, &self.uf_crm_1721244590123)?;
+            map.put(f::UF_CRM_1721244601234, &self.uf_crm_1721244601234)?;
+            map.put(f::UF_CRM_1721244612345.upload(), &self.uf_crm_1721244612345)?;
+            map.put(f::UF_CRM_1721244612346.upload(), &self.uf_crm_1721244612346)?;
+            map.put(f::UF_CRM_1721244634567, &self.uf_crm_1721244634567)?;
+            map.put(f::UF_CRM_1721244634568, &self.uf_crm_1721244634568)?;
+            map.put(f::UF_CRM_1721244656789, &self.uf_crm_1721244656789)?;
+            map.put(f::UF_CRM_1721244656790, &self.uf_crm_1721244656790)?;
+            map.put(f::UF_CRM_1721244667890, &self.uf_crm_1721244667890)?;
+            map.put(f::UF_CRM_1721244667891, &self.uf_crm_1721244667891)?;
+            map.put(f::UF_CRM_1721244678901, &self.uf_crm_1721244678901)?;
+            map.put(f::UF_CRM_1721244678902, &self.uf_crm_1721244678902)?;
+            map.put(f::UF_CRM_1721244689012, &self.uf_crm_1721244689012)?;
+            map.put(f::UF_CRM_1721244689013, &self.uf_crm_1721244689013)?;
+            map.put(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
+            __p::end(map)
+        }
+    }
+    impl NewDeal {
+        /// Starts a create payload with no field set.
+        pub fn builder() -> NewDealBuilder {
+            NewDealBuilder::new()
+        }
+    }
+    /// Builds a [`NewDeal`]; each required field's setter must be called before `.build()`.
+    ///
+    /// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
+    #[derive(Debug, Clone, Default)]
+    #[must_use = "call `.build()` to get the payload"]
+    pub struct NewDealBuilder<R0 = m::UF_CRM_1721244590123> {
+        title: Option<String>,
+        type_id: Option<types::StatusId>,
+        category_id: Option<types::CategoryId>,
+        stage_id: Option<types::StatusId>,
+        is_recurring: Option<bool>,
+        is_return_customer: Option<bool>,
+        is_repeated_approach: Option<bool>,
+        probability: Option<i64>,
+        currency_id: Option<types::CurrencyId>,
+        opportunity: Option<types::Decimal>,
+        is_manual_opportunity: Option<bool>,
+        tax_value: Option<types::Decimal>,
+        company_id: Option<types::CompanyId>,
+        contact_id: Option<types::ContactId>,
+        contact_ids: Option<Vec<types::ContactId>>,
+        begindate: Option<types::NaiveDate>,
+        closedate: Option<types::NaiveDate>,
+        opened: Option<bool>,
+        closed: Option<bool>,
+        comments: Option<String>,
+        assigned_by_id: Option<types::UserId>,
+        source_id: Option<types::StatusId>,
+        source_description: Option<String>,
+        additional_info: Option<String>,
+        location_id: Option<types::LocationId>,
+        originator_id: Option<String>,
+        origin_id: Option<String>,
+        utm_source: Option<String>,
+        utm_medium: Option<String>,
+        utm_campaign: Option<String>,
+        utm_content: Option<String>,
+        utm_term: Option<String>,
+        parent_id_1220: Option<types::ItemId>,
+        parent_id_153: Option<types::ItemId>,
+        uf_crm_1721244482250: Option<String>,
+        uf_crm_1721244500101: Option<Vec<String>>,
+        uf_crm_1721244512345: Option<i64>,
+        uf_crm_1721244512346: Option<Vec<i64>>,
+        uf_crm_1721244523456: Option<types::Decimal>,
+        uf_crm_1721244523457: Option<Vec<types::Decimal>>,
+        uf_crm_1721244534567: Option<bool>,
+        uf_crm_1721244545678: Option<types::NaiveDate>,
+        uf_crm_1721244545679: Option<Vec<types::NaiveDate>>,
+        uf_crm_1721244556789: Option<types::DateTime<types::FixedOffset>>,
+        uf_crm_1721244556790: Option<Vec<types::DateTime<types::FixedOffset>>>,
+        uf_crm_1721244567890: Option<types::Money>,
+        uf_crm_1721244567891: Option<Vec<types::Money>>,
+        uf_crm_1721244578901: Option<String>,
+        uf_crm_1721244578902: Option<Vec<String>>,
+        uf_crm_1721244589012: Option<types::Address>,
+        uf_crm_1721244589013: Option<Vec<types::Address>>,
+        uf_crm_1721244601234: Option<Vec<DealUfCrm1721244601234>>,
+        uf_crm_1721244612345: Option<types::FileUpload>,
+        uf_crm_1721244612346: Option<Vec<types::FileUpload>>,
+        uf_crm_1721244634567: Option<types::UserId>,
+        uf_crm_1721244634568: Option<Vec<types::UserId>>,
+        uf_crm_1721244656789: Option<types::StatusId>,
+        uf_crm_1721244656790: Option<Vec<types::StatusId>>,
+        uf_crm_1721244667890: Option<types::IblockElementId>,
+        uf_crm_1721244667891: Option<Vec<types::IblockElementId>>,
+        uf_crm_1721244678901: Option<types::IblockSectionId>,
+        uf_crm_1721244678902: Option<Vec<types::IblockSectionId>>,
+        uf_crm_1721244689012: Option<types::CrmLink>,
+        uf_crm_1721244689013: Option<Vec<types::CrmLink>>,
+        uf_crm_1721244701234: Option<Vec<serde_json::Value>>,
+        __r0: R0,
+    }
+    impl NewDealBuilder {
+        /// A builder with no field set.
+        pub fn new() -> Self {
+            ::core::default::Default::default()
+        }
+    }
+    impl<R0> NewDealBuilder<R0> {
+        /// Sets `TITLE` (Название): see [`NewDeal::title`].
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Some(value.into());
+            self
+        }
+        /// Sets `TYPE_ID` (Тип): see [`NewDeal::type_id`].
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Some(value.into());
+            self
+        }
+        /// Sets `CATEGORY_ID` (Воронка): see [`NewDeal::category_id`].
+        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+            self.category_id = Some(value.into());
+            self
+        }
+        /// Sets `STAGE_ID` (Стадия сделки): see [`NewDeal::stage_id`].
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Some(value.into());
+            self
+        }
+        /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewDeal::is_recurring`].
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Some(value.into());
+            self
+        }
+        /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewDeal::is_return_customer`].
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Some(value.into());
+            self
+        }
+        /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewDeal::is_repeated_approach`].
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Some(value.into());
+            self
+        }
+        /// Sets `PROBABILITY` (Вероятность): see [`NewDeal::probability`].
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Some(value.into());
+            self
+        }
+        /// Sets `CURRENCY_ID` (Валюта): see [`NewDeal::currency_id`].
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Some(value.into());
+            self
+        }
+        /// Sets `OPPORTUNITY` (Сумма): see [`NewDeal::opportunity`].
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Some(value.into());
+            self
+        }
+        /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewDeal::is_manual_opportunity`].
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Some(value.into());
+            self
+        }
+        /// Sets `TAX_VALUE` (Ставка налога): see [`NewDeal::tax_value`].
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Some(value.into());
+            self
+        }
+        /// Sets `COMPANY_ID` (Компания): see [`NewDeal::company_id`].
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Some(value.into());
+            self
+        }
+        /// Sets `CONTACT_ID` (Контакт): see [`NewDeal::contact_id`].
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Some(value.into());
+            self
+        }
+        /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Some(value.into());
+            self
+        }
+        /// Sets `BEGINDATE` (Дата начала): see [`NewDeal::begindate`].
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Some(value.into());
+            self
+        }
+        /// Sets `CLOSEDATE` (Дата завершения): see [`NewDeal::closedate`].
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Some(value.into());
+            self
+        }
+        /// Sets `OPENED` (Доступна для всех): see [`NewDeal::opened`].
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Some(value.into());
+            self
+        }
+        /// Sets `CLOSED` (Закрыта): see [`NewDeal::closed`].
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Some(value.into());
+            self
+        }
+        /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Some(value.into());
+            self
+        }
+        /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewDeal::assigned_by_id`].
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Some(value.into());
+            self
+        }
+        /// Sets `SOURCE_ID` (Источник): see [`NewDeal::source_id`].
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Some(value.into());
+            self
+        }
+        /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewDeal::source_description`].
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Some(value.into());
+            self
+        }
+        /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewDeal::additional_info`].
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Some(value.into());
+            self
+        }
+        /// Sets `LOCATION_ID` (Местоположение): see [`NewDeal::location_id`].
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Some(value.into());
+            self
+        }
+        /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewDeal::originator_id`].
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Some(value.into());
+            self
+        }
+        /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewDeal::origin_id`].
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Some(value.into());
+            self
+        }
+        /// Sets `UTM_SOURCE` (Рекламная система): see [`NewDeal::utm_source`].
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Some(value.into());
+            self
+        }
+        /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewDeal::utm_medium`].
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Some(value.into());
+            self
+        }
+        /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewDeal::utm_campaign`].
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Some(value.into());
+            self
+        }
+        /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewDeal::utm_content`].
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Some(value.into());
+            self
+        }
+        /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewDeal::utm_term`].
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Some(value.into());
+            self
+        }
+        /// Sets `PARENT_ID_1220` (Проекты): see [`NewDeal::parent_id_1220`].
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Some(value.into());
+            self
+        }
+        /// Sets `PARENT_ID_153` (Договоры): see [`NewDeal::parent_id_153`].
+        pub fn parent_id_153(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_153 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::uf_crm_1721244482250`].
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`NewDeal::uf_crm_1721244500101`].
+        pub fn uf_crm_1721244500101(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244500101 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244512345` (Количество мест): see [`NewDeal::uf_crm_1721244512345`].
+        pub fn uf_crm_1721244512345(mut self, value: impl Into<i64>) -> Self {
+            self.uf_crm_1721244512345 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`NewDeal::uf_crm_1721244512346`].
+        pub fn uf_crm_1721244512346(mut self, value: impl Into<Vec<i64>>) -> Self {
+            self.uf_crm_1721244512346 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`NewDeal::uf_crm_1721244523456`].
+        pub fn uf_crm_1721244523456(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.uf_crm_1721244523456 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`NewDeal::uf_crm_1721244523457`].
+        pub fn uf_crm_1721244523457(
+            mut self,
+            value: impl Into<Vec<types::Decimal>>,
+        ) -> Self {
+            self.uf_crm_1721244523457 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`NewDeal::uf_crm_1721244534567`].
+        pub fn uf_crm_1721244534567(mut self, value: impl Into<bool>) -> Self {
+            self.uf_crm_1721244534567 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`NewDeal::uf_crm_1721244545678`].
+        pub fn uf_crm_1721244545678(
+            mut self,
+            value: impl Into<types::NaiveDate>,
+        ) -> Self {
+            self.uf_crm_1721244545678 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`NewDeal::uf_crm_1721244545679`].
+        pub fn uf_crm_1721244545679(
+            mut self,
+            value: impl Into<Vec<types::NaiveDate>>,
+        ) -> Self {
+            self.uf_crm_1721244545679 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244556789` (Время встречи): see [`NewDeal::uf_crm_1721244556789`].
+        pub fn uf_crm_1721244556789(
+            mut self,
+            value: impl Into<types::DateTime<types::FixedOffset>>,
+        ) -> Self {
+            self.uf_crm_1721244556789 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244556790` (Напоминания): see [`NewDeal::uf_crm_1721244556790`].
+        pub fn uf_crm_1721244556790(
+            mut self,
+            value: impl Into<Vec<types::DateTime<types::FixedOffset>>>,
+        ) -> Self {
+            self.uf_crm_1721244556790 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`NewDeal::uf_crm_1721244567890`].
+        pub fn uf_crm_1721244567890(mut self, value: impl Into<types::Money>) -> Self {
+            self.uf_crm_1721244567890 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244567891` (Платежи): see [`NewDeal::uf_crm_1721244567891`].
+        pub fn uf_crm_1721244567891(
+            mut self,
+            value: impl Into<Vec<types::Money>>,
+        ) -> Self {
+            self.uf_crm_1721244567891 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`NewDeal::uf_crm_1721244578901`].
+        pub fn uf_crm_1721244578901(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244578901 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`NewDeal::uf_crm_1721244578902`].
+        pub fn uf_crm_1721244578902(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244578902 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`NewDeal::uf_crm_1721244589012`].
+        pub fn uf_crm_1721244589012(mut self, value: impl Into<types::Address>) -> Self {
+            self.uf_crm_1721244589012 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`NewDeal::uf_crm_1721244589013`].
+        pub fn uf_crm_1721244589013(
+            mut self,
+            value: impl Into<Vec<types::Address>>,
+        ) -> Self {
+            self.uf_crm_1721244589013 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`NewDeal::uf_crm_1721244601234`].
+        pub fn uf_crm_1721244601234(
+            mut self,
+            value: impl Into<Vec<DealUfCrm1721244601234>>,
+        ) -> Self {
+            self.uf_crm_1721244601234 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244612345` (Договор): see [`NewDeal::uf_crm_1721244612345`].
+        pub fn uf_crm_1721244612345(
+            mut self,
+            value: impl Into<types::FileUpload>,
+        ) -> Self {
+            self.uf_crm_1721244612345 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`NewDeal::uf_crm_1721244612346`].
+        pub fn uf_crm_1721244612346(
+            mut self,
+            value: impl Into<Vec<types::FileUpload>>,
+        ) -> Self {
+            self.uf_crm_1721244612346 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`NewDeal::uf_crm_1721244634567`].
+        pub fn uf_crm_1721244634567(mut self, value: impl Into<types::UserId>) -> Self {
+            self.uf_crm_1721244634567 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`NewDeal::uf_crm_1721244634568`].
+        pub fn uf_crm_1721244634568(
+            mut self,
+            value: impl Into<Vec<types::UserId>>,
+        ) -> Self {
+            self.uf_crm_1721244634568 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`NewDeal::uf_crm_1721244656789`].
+        pub fn uf_crm_1721244656789(
+            mut self,
+            value: impl Into<types::StatusId>,
+        ) -> Self {
+            self.uf_crm_1721244656789 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`NewDeal::uf_crm_1721244656790`].
+        pub fn uf_crm_1721244656790(
+            mut self,
+            value: impl Into<Vec<types::StatusId>>,
+        ) -> Self {
+            self.uf_crm_1721244656790 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244667890` (Основной товар): see [`NewDeal::uf_crm_1721244667890`].
+        pub fn uf_crm_1721244667890(
+            mut self,
+            value: impl Into<types::IblockElementId>,
+        ) -> Self {
+            self.uf_crm_1721244667890 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`NewDeal::uf_crm_1721244667891`].
+        pub fn uf_crm_1721244667891(
+            mut self,
+            value: impl Into<Vec<types::IblockElementId>>,
+        ) -> Self {
+            self.uf_crm_1721244667891 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`NewDeal::uf_crm_1721244678901`].
+        pub fn uf_crm_1721244678901(
+            mut self,
+            value: impl Into<types::IblockSectionId>,
+        ) -> Self {
+            self.uf_crm_1721244678901 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`NewDeal::uf_crm_1721244678902`].
+        pub fn uf_crm_1721244678902(
+            mut self,
+            value: impl Into<Vec<types::IblockSectionId>>,
+        ) -> Self {
+            self.uf_crm_1721244678902 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`NewDeal::uf_crm_1721244689012`].
+        pub fn uf_crm_1721244689012(mut self, value: impl Into<types::CrmLink>) -> Self {
+            self.uf_crm_1721244689012 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`NewDeal::uf_crm_1721244689013`].
+        pub fn uf_crm_1721244689013(
+            mut self,
+            value: impl Into<Vec<types::CrmLink>>,
+        ) -> Self {
+            self.uf_crm_1721244689013 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`NewDeal::uf_crm_1721244701234`].
+        pub fn uf_crm_1721244701234(
+            mut self,
+            value: impl Into<Vec<serde_json::Value>>,
+        ) -> Self {
+            self.uf_crm_1721244701234 = Some(value.into());
+            self
+        }
+        fn with_slots<Q0>(self, slots: impl FnOnce(R0) -> (Q0,)) -> NewDealBuilder<Q0> {
+            let (__r0,) = slots(self.__r0);
+            NewDealBuilder {
+                __r0,
+                title: self.title,
+                type_id: self.type_id,
+                category_id: self.category_id,
+                stage_id: self.stage_id,
+                is_recurring: self.is_recurring,
+                is_return_customer: self.is_return_customer,
+                is_repeated_approach: self.is_repeated_approach,
+                probability: self.probability,
+                currency_id: self.currency_id,
+                opportunity: self.opportunity,
+                is_manual_opportunity: self.is_manual_opportunity,
+                tax_value: self.tax_value,
+                company_id: self.company_id,
+                contact_id: self.contact_id,
+                contact_ids: self.contact_ids,
+                begindate: self.begindate,
+                closedate: self.closedate,
+                opened: self.opened,
+                closed: self.closed,
+                comments: self.comments,
+                assigned_by_id: self.assigned_by_id,
+                source_id: self.source_id,
+                source_description: self.source_description,
+                additional_info: self.additional_info,
+                location_id: self.location_id,
+                originator_id: self.originator_id,
+                origin_id: self.origin_id,
+                utm_source: self.utm_source,
+                utm_medium: self.utm_medium,
+                utm_campaign: self.utm_campaign,
+                utm_content: self.utm_content,
+                utm_term: self.utm_term,
+                parent_id_1220: self.parent_id_1220,
+                parent_id_153: self.parent_id_153,
+                uf_crm_1721244482250: self.uf_crm_1721244482250,
+                uf_crm_1721244500101: self.uf_crm_1721244500101,
+                uf_crm_1721244512345: self.uf_crm_1721244512345,
+                uf_crm_1721244512346: self.uf_crm_1721244512346,
+                uf_crm_1721244523456: self.uf_crm_1721244523456,
+                uf_crm_1721244523457: self.uf_crm_1721244523457,
+                uf_crm_1721244534567: self.uf_crm_1721244534567,
+                uf_crm_1721244545678: self.uf_crm_1721244545678,
+                uf_crm_1721244545679: self.uf_crm_1721244545679,
+                uf_crm_1721244556789: self.uf_crm_1721244556789,
+                uf_crm_1721244556790: self.uf_crm_1721244556790,
+                uf_crm_1721244567890: self.uf_crm_1721244567890,
+                uf_crm_1721244567891: self.uf_crm_1721244567891,
+                uf_crm_1721244578901: self.uf_crm_1721244578901,
+                uf_crm_1721244578902: self.uf_crm_1721244578902,
+                uf_crm_1721244589012: self.uf_crm_1721244589012,
+                uf_crm_1721244589013: self.uf_crm_1721244589013,
+                uf_crm_1721244601234: self.uf_crm_1721244601234,
+                uf_crm_1721244612345: self.uf_crm_1721244612345,
+                uf_crm_1721244612346: self.uf_crm_1721244612346,
+                uf_crm_1721244634567: self.uf_crm_1721244634567,
+                uf_crm_1721244634568: self.uf_crm_1721244634568,
+                uf_crm_1721244656789: self.uf_crm_1721244656789,
+                uf_crm_1721244656790: self.uf_crm_1721244656790,
+                uf_crm_1721244667890: self.uf_crm_1721244667890,
+                uf_crm_1721244667891: self.uf_crm_1721244667891,
+                uf_crm_1721244678901: self.uf_crm_1721244678901,
+                uf_crm_1721244678902: self.uf_crm_1721244678902,
+                uf_crm_1721244689012: self.uf_crm_1721244689012,
+                uf_crm_1721244689013: self.uf_crm_1721244689013,
+                uf_crm_1721244701234: self.uf_crm_1721244701234,
+            }
+        }
+        /// The payload; compiles only when every required field is set.
+        pub fn build(self) -> NewDeal
+        where
+            R0: __p::Provided<DealUfCrm1721244590123>,
+        {
+            NewDeal {
+                uf_crm_1721244590123: __p::Provided::into_value(self.__r0),
+                title: self.title,
+                type_id: self.type_id,
+                category_id: self.category_id,
+                stage_id: self.stage_id,
+                is_recurring: self.is_recurring,
+                is_return_customer: self.is_return_customer,
+                is_repeated_approach: self.is_repeated_approach,
+                probability: self.probability,
+                currency_id: self.currency_id,
+                opportunity: self.opportunity,
+                is_manual_opportunity: self.is_manual_opportunity,
+                tax_value: self.tax_value,
+                company_id: self.company_id,
+                contact_id: self.contact_id,
+                contact_ids: self.contact_ids,
+                begindate: self.begindate,
+                closedate: self.closedate,
+                opened: self.opened,
+                closed: self.closed,
+                comments: self.comments,
+                assigned_by_id: self.assigned_by_id,
+                source_id: self.source_id,
+                source_description: self.source_description,
+                additional_info: self.additional_info,
+                location_id: self.location_id,
+                originator_id: self.originator_id,
+                origin_id: self.origin_id,
+                utm_source: self.utm_source,
+                utm_medium: self.utm_medium,
+                utm_campaign: self.utm_campaign,
+                utm_content: self.utm_content,
+                utm_term: self.utm_term,
+                parent_id_1220: self.parent_id_1220,
+                parent_id_153: self.parent_id_153,
+                uf_crm_1721244482250: self.uf_crm_1721244482250,
+                uf_crm_1721244500101: self.uf_crm_1721244500101,
+                uf_crm_1721244512345: self.uf_crm_1721244512345,
+                uf_crm_1721244512346: self.uf_crm_1721244512346,
+                uf_crm_1721244523456: self.uf_crm_1721244523456,
+                uf_crm_1721244523457: self.uf_crm_1721244523457,
+                uf_crm_1721244534567: self.uf_crm_1721244534567,
+                uf_crm_1721244545678: self.uf_crm_1721244545678,
+                uf_crm_1721244545679: self.uf_crm_1721244545679,
+                uf_crm_1721244556789: self.uf_crm_1721244556789,
+                uf_crm_1721244556790: self.uf_crm_1721244556790,
+                uf_crm_1721244567890: self.uf_crm_1721244567890,
+                uf_crm_1721244567891: self.uf_crm_1721244567891,
+                uf_crm_1721244578901: self.uf_crm_1721244578901,
+                uf_crm_1721244578902: self.uf_crm_1721244578902,
+                uf_crm_1721244589012: self.uf_crm_1721244589012,
+                uf_crm_1721244589013: self.uf_crm_1721244589013,
+                uf_crm_1721244601234: self.uf_crm_1721244601234,
+                uf_crm_1721244612345: self.uf_crm_1721244612345,
+                uf_crm_1721244612346: self.uf_crm_1721244612346,
+                uf_crm_1721244634567: self.uf_crm_1721244634567,
+                uf_crm_1721244634568: self.uf_crm_1721244634568,
+                uf_crm_1721244656789: self.uf_crm_1721244656789,
+                uf_crm_1721244656790: self.uf_crm_1721244656790,
+                uf_crm_1721244667890: self.uf_crm_1721244667890,
+                uf_crm_1721244667891: self.uf_crm_1721244667891,
+                uf_crm_1721244678901: self.uf_crm_1721244678901,
+                uf_crm_1721244678902: self.uf_crm_1721244678902,
+                uf_crm_1721244689012: self.uf_crm_1721244689012,
+                uf_crm_1721244689013: self.uf_crm_1721244689013,
+                uf_crm_1721244701234: self.uf_crm_1721244701234,
+            }
+        }
+    }
+    #[doc(hidden)]
+    impl<R0> NewDealBuilder<R0> {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn previous_stage_id<V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+    }
+    impl NewDealBuilder<m::UF_CRM_1721244590123> {
+        /// Sets the required field `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::uf_crm_1721244590123`].
+        pub fn uf_crm_1721244590123(
+            self,
+            value: impl Into<DealUfCrm1721244590123>,
+        ) -> NewDealBuilder<__p::Set<DealUfCrm1721244590123>> {
+            self.with_slots(|_| (__p::Set(value.into()),))
+        }
+    }
+    /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct DealPatch {
+        /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
+        pub title: Patch<String>,
+        /// Field `TYPE_ID` (Тип): see [`Deal::type_id`](super::Deal::type_id).
+        pub type_id: Patch<types::StatusId>,
+        /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`](super::Deal::stage_id).
+        pub stage_id: Patch<types::StatusId>,
+        /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`](super::Deal::is_recurring).
+        pub is_recurring: Patch<bool>,
+        /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`](super::Deal::is_return_customer).
+        pub is_return_customer: Patch<bool>,
+        /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`](super::Deal::is_repeated_approach).
+        pub is_repeated_approach: Patch<bool>,
+        /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`](super::Deal::probability).
+        pub probability: Patch<i64>,
+        /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`](super::Deal::currency_id).
+        pub currency_id: Patch<types::CurrencyId>,
+        /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`](super::Deal::opportunity).
+        pub opportunity: Patch<types::Decimal>,
+        /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`](super::Deal::is_manual_opportunity).
+        pub is_manual_opportunity: Patch<bool>,
+        /// Field `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`](super::Deal::tax_value).
+        pub tax_value: Patch<types::Decimal>,
+        /// Field `COMPANY_ID` (Компания): see [`Deal::company_id`](super::Deal::company_id).
+        pub company_id: Patch<types::CompanyId>,
+        /// Field `CONTACT_ID` (Контакт): see [`Deal::contact_id`](super::Deal::contact_id).
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub contact_id: Patch<types::ContactId>,
+        /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`](super::Deal::contact_ids).
+        pub contact_ids: Patch<Vec<types::ContactId>>,
+        /// Field `BEGINDATE` (Дата начала): see [`Deal::begindate`](super::Deal::begindate).
+        pub begindate: Patch<types::NaiveDate>,
+        /// Field `CLOSEDATE` (Дата завершения): see [`Deal::closedate`](super::Deal::closedate).
+        pub closedate: Patch<types::NaiveDate>,
+        /// Field `OPENED` (Доступна для всех): see [`Deal::opened`](super::Deal::opened).
+        pub opened: Patch<bool>,
+        /// Field `CLOSED` (Закрыта): see [`Deal::closed`](super::Deal::closed).
+        pub closed: Patch<bool>,
+        /// Field `COMMENTS` (Комментарий): see [`Deal::comments`](super::Deal::comments).
+        pub comments: Patch<String>,
+        /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`](super::Deal::assigned_by_id).
+        pub assigned_by_id: Patch<types::UserId>,
+        /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`](super::Deal::source_id).
+        pub source_id: Patch<types::StatusId>,
+        /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`](super::Deal::source_description).
+        pub source_description: Patch<String>,
+        /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`](super::Deal::additional_info).
+        pub additional_info: Patch<String>,
+        /// Field `LOCATION_ID` (Местоположение): see [`Deal::location_id`](super::Deal::location_id).
+        pub location_id: Patch<types::LocationId>,
+        /// Field `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`](super::Deal::originator_id).
+        pub originator_id: Patch<String>,
+        /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`](super::Deal::origin_id).
+        pub origin_id: Patch<String>,
+        /// Field `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`](super::Deal::utm_source).
+        pub utm_source: Patch<String>,
+        /// Field `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`](super::Deal::utm_medium).
+        pub utm_medium: Patch<String>,
+        /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`](super::Deal::utm_campaign).
+        pub utm_campaign: Patch<String>,
+        /// Field `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`](super::Deal::utm_content).
+        pub utm_content: Patch<String>,
+        /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`](super::Deal::utm_term).
+        pub utm_term: Patch<String>,
+        /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`](super::Deal::parent_id_1220).
+        pub parent_id_1220: Patch<types::ItemId>,
+        /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`](super::Deal::parent_id_153).
+        pub parent_id_153: Patch<types::ItemId>,
+        /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`](super::Deal::uf_crm_1721244482250).
+        pub uf_crm_1721244482250: Patch<String>,
+        /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`](super::Deal::uf_crm_1721244500101).
+        pub uf_crm_1721244500101: Patch<Vec<String>>,
+        /// Field `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`](super::Deal::uf_crm_1721244512345).
+        pub uf_crm_1721244512345: Patch<i64>,
+        /// Field `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`](super::Deal::uf_crm_1721244512346).
+        pub uf_crm_1721244512346: Patch<Vec<i64>>,
+        /// Field `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`](super::Deal::uf_crm_1721244523456).
+        pub uf_crm_1721244523456: Patch<types::Decimal>,
+        /// Field `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`](super::Deal::uf_crm_1721244523457).
+        pub uf_crm_1721244523457: Patch<Vec<types::Decimal>>,
+        /// Field `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`](super::Deal::uf_crm_1721244534567).
+        pub uf_crm_1721244534567: Patch<bool>,
+        /// Field `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`](super::Deal::uf_crm_1721244545678).
+        pub uf_crm_1721244545678: Patch<types::NaiveDate>,
+        /// Field `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`](super::Deal::uf_crm_1721244545679).
+        pub uf_crm_1721244545679: Patch<Vec<types::NaiveDate>>,
+        /// Field `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`](super::Deal::uf_crm_1721244556789).
+        pub uf_crm_1721244556789: Patch<types::DateTime<types::FixedOffset>>,
+        /// Field `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`](super::Deal::uf_crm_1721244556790).
+        pub uf_crm_1721244556790: Patch<Vec<types::DateTime<types::FixedOffset>>>,
+        /// Field `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`](super::Deal::uf_crm_1721244567890).
+        pub uf_crm_1721244567890: Patch<types::Money>,
+        /// Field `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`](super::Deal::uf_crm_1721244567891).
+        pub uf_crm_1721244567891: Patch<Vec<types::Money>>,
+        /// Field `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`](super::Deal::uf_crm_1721244578901).
+        pub uf_crm_1721244578901: Patch<String>,
+        /// Field `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`](super::Deal::uf_crm_1721244578902).
+        pub uf_crm_1721244578902: Patch<Vec<String>>,
+        /// Field `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`](super::Deal::uf_crm_1721244589012).
+        pub uf_crm_1721244589012: Patch<types::Address>,
+        /// Field `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`](super::Deal::uf_crm_1721244589013).
+        pub uf_crm_1721244589013: Patch<Vec<types::Address>>,
+        /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`](super::Deal::uf_crm_1721244590123).
+        pub uf_crm_1721244590123: Patch<DealUfCrm1721244590123>,
+        /// Field `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`](super::Deal::uf_crm_1721244601234).
+        pub uf_crm_1721244601234: Patch<Vec<DealUfCrm1721244601234>>,
+        /// Field `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`](super::Deal::uf_crm_1721244612345).
+        pub uf_crm_1721244612345: Patch<types::FileUpload>,
+        /// Field `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`](super::Deal::uf_crm_1721244612346).
+        pub uf_crm_1721244612346: Patch<Vec<types::FileUpload>>,
+        /// Field `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`](super::Deal::uf_crm_1721244634567).
+        pub uf_crm_1721244634567: Patch<types::UserId>,
+        /// Field `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`](super::Deal::uf_crm_1721244634568).
+        pub uf_crm_1721244634568: Patch<Vec<types::UserId>>,
+        /// Field `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`](super::Deal::uf_crm_1721244656789).
+        pub uf_crm_1721244656789: Patch<types::StatusId>,
+        /// Field `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`](super::Deal::uf_crm_1721244656790).
+        pub uf_crm_1721244656790: Patch<Vec<types::StatusId>>,
+        /// Field `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`](super::Deal::uf_crm_1721244667890).
+        pub uf_crm_1721244667890: Patch<types::IblockElementId>,
+        /// Field `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`](super::Deal::uf_crm_1721244667891).
+        pub uf_crm_1721244667891: Patch<Vec<types::IblockElementId>>,
+        /// Field `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`](super::Deal::uf_crm_1721244678901).
+        pub uf_crm_1721244678901: Patch<types::IblockSectionId>,
+        /// Field `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`](super::Deal::uf_crm_1721244678902).
+        pub uf_crm_1721244678902: Patch<Vec<types::IblockSectionId>>,
+        /// Field `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`](super::Deal::uf_crm_1721244689012).
+        pub uf_crm_1721244689012: Patch<types::CrmLink>,
+        /// Field `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`](super::Deal::uf_crm_1721244689013).
+        pub uf_crm_1721244689013: Patch<Vec<types::CrmLink>>,
+        /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`](super::Deal::uf_crm_1721244701234).
+        pub uf_crm_1721244701234: Patch<Vec<serde_json::Value>>,
+    }
+    impl DealPatch {
+        /// An update that touches nothing.
+        pub fn new() -> Self {
+            ::core::default::Default::default()
+        }
+        /// Sets `TITLE` (Название): see [`DealPatch::title`].
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Patch::Set(value.into());
+            self
+        }
+        /// Clears `TITLE` (sends the empty value).
+        pub fn clear_title(mut self) -> Self {
+            self.title = Patch::Clear;
+            self
+        }
+        /// Sets `TYPE_ID` (Тип): see [`DealPatch::type_id`].
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `TYPE_ID` (sends the empty value).
+        pub fn clear_type_id(mut self) -> Self {
+            self.type_id = Patch::Clear;
+            self
+        }
+        /// Sets `STAGE_ID` (Стадия сделки): see [`DealPatch::stage_id`].
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `STAGE_ID` (sends the empty value).
+        pub fn clear_stage_id(mut self) -> Self {
+            self.stage_id = Patch::Clear;
+            self
+        }
+        /// Sets `IS_RECURRING` (Регулярная сделка): see [`DealPatch::is_recurring`].
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_RECURRING` (sends the empty value).
+        pub fn clear_is_recurring(mut self) -> Self {
+            self.is_recurring = Patch::Clear;
+            self
+        }
+        /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`DealPatch::is_return_customer`].
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_RETURN_CUSTOMER` (sends the empty value).
+        pub fn clear_is_return_customer(mut self) -> Self {
+            self.is_return_customer = Patch::Clear;
+            self
+        }
+        /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`DealPatch::is_repeated_approach`].
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_REPEATED_APPROACH` (sends the empty value).
+        pub fn clear_is_repeated_approach(mut self) -> Self {
+            self.is_repeated_approach = Patch::Clear;
+            self
+        }
+        /// Sets `PROBABILITY` (Вероятность): see [`DealPatch::probability`].
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Patch::Set(value.into());
+            self
+        }
+        /// Clears `PROBABILITY` (sends the empty value).
+        pub fn clear_probability(mut self) -> Self {
+            self.probability = Patch::Clear;
+            self
+        }
+        /// Sets `CURRENCY_ID` (Валюта): see [`DealPatch::currency_id`].
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CURRENCY_ID` (sends the empty value).
+        pub fn clear_currency_id(mut self) -> Self {
+            self.currency_id = Patch::Clear;
+            self
+        }
+        /// Sets `OPPORTUNITY` (Сумма): see [`DealPatch::opportunity`].
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Patch::Set(value.into());
+            self
+        }
+        /// Clears `OPPORTUNITY` (sends the empty value).
+        pub fn clear_opportunity(mut self) -> Self {
+            self.opportunity = Patch::Clear;
+            self
+        }
+        /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`DealPatch::is_manual_opportunity`].
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_MANUAL_OPPORTUNITY` (sends the empty value).
+        pub fn clear_is_manual_opportunity(mut self) -> Self {
+            self.is_manual_opportunity = Patch::Clear;
+            self
+        }
+        /// Sets `TAX_VALUE` (Ставка налога): see [`DealPatch::tax_value`].
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Patch::Set(value.into());
+            self
+        }
+        /// Clears `TAX_VALUE` (sends the empty value).
+        pub fn clear_tax_value(mut self) -> Self {
+            self.tax_value = Patch::Clear;
+            self
+        }
+        /// Sets `COMPANY_ID` (Компания): see [`DealPatch::company_id`].
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `COMPANY_ID` (sends the empty value).
+        pub fn clear_company_id(mut self) -> Self {
+            self.company_id = Patch::Clear;
+            self
+        }
+        /// Sets `CONTACT_ID` (Контакт): see [`DealPatch::contact_id`].
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CONTACT_ID` (sends the empty value).
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub fn clear_contact_id(mut self) -> Self {
+            self.contact_id = Patch::Clear;
+            self
+        }
+        /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CONTACT_IDS` (sends the empty value).
+        pub fn clear_contact_ids(mut self) -> Self {
+            self.contact_ids = Patch::Clear;
+            self
+        }
+        /// Sets `BEGINDATE` (Дата начала): see [`DealPatch::begindate`].
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Patch::Set(value.into());
+            self
+        }
+        /// Clears `BEGINDATE` (sends the empty value).
+        pub fn clear_begindate(mut self) -> Self {
+            self.begindate = Patch::Clear;
+            self
+        }
+        /// Sets `CLOSEDATE` (Дата завершения): see [`DealPatch::closedate`].
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CLOSEDATE` (sends the empty value).
+        pub fn clear_closedate(mut self) -> Self {
+            self.closedate = Patch::Clear;
+            self
+        }
+        /// Sets `OPENED` (Доступна для всех): see [`DealPatch::opened`].
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Patch::Set(value.into());
+            self
+        }
+        /// Clears `OPENED` (sends the empty value).
+        pub fn clear_opened(mut self) -> Self {
+            self.opened = Patch::Clear;
+            self
+        }
+        /// Sets `CLOSED` (Закрыта): see [`DealPatch::closed`].
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CLOSED` (sends the empty value).
+        pub fn clear_closed(mut self) -> Self {
+            self.closed = Patch::Clear;
+            self
+        }
+        /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Patch::Set(value.into());
+            self
+        }
+        /// Clears `COMMENTS` (sends the empty value).
+        pub fn clear_comments(mut self) -> Self {
+            self.comments = Patch::Clear;
+            self
+        }
+        /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`DealPatch::assigned_by_id`].
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ASSIGNED_BY_ID` (sends the empty value).
+        pub fn clear_assigned_by_id(mut self) -> Self {
+            self.assigned_by_id = Patch::Clear;
+            self
+        }
+        /// Sets `SOURCE_ID` (Источник): see [`DealPatch::source_id`].
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `SOURCE_ID` (sends the empty value).
+        pub fn clear_source_id(mut self) -> Self {
+            self.source_id = Patch::Clear;
+            self
+        }
+        /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`DealPatch::source_description`].
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Patch::Set(value.into());
+            self
+        }
+        /// Clears `SOURCE_DESCRIPTION` (sends the empty value).
+        pub fn clear_source_description(mut self) -> Self {
+            self.source_description = Patch::Clear;
+            self
+        }
+        /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`DealPatch::additional_info`].
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ADDITIONAL_INFO` (sends the empty value).
+        pub fn clear_additional_info(mut self) -> Self {
+            self.additional_info = Patch::Clear;
+            self
+        }
+        /// Sets `LOCATION_ID` (Местоположение): see [`DealPatch::location_id`].
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `LOCATION_ID` (sends the empty value).
+        pub fn clear_location_id(mut self) -> Self {
+            self.location_id = Patch::Clear;
+            self
+        }
+        /// Sets `ORIGINATOR_ID` (Внешний источник): see [`DealPatch::originator_id`].
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ORIGINATOR_ID` (sends the empty value).
+        pub fn clear_originator_id(mut self) -> Self {
+            self.originator_id = Patch::Clear;
+            self
+        }
+        /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`DealPatch::origin_id`].
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ORIGIN_ID` (sends the empty value).
+        pub fn clear_origin_id(mut self) -> Self {
+            self.origin_id = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_SOURCE` (Рекламная система): see [`DealPatch::utm_source`].
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_SOURCE` (sends the empty value).
+        pub fn clear_utm_source(mut self) -> Self {
+            self.utm_source = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_MEDIUM` (Тип трафика): see [`DealPatch::utm_medium`].
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_MEDIUM` (sends the empty value).
+        pub fn clear_utm_medium(mut self) -> Self {
+            self.utm_medium = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`DealPatch::utm_campaign`].
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_CAMPAIGN` (sends the empty value).
+        pub fn clear_utm_campaign(mut self) -> Self {
+            self.utm_campaign = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_CONTENT` (Содержание кампании): see [`DealPatch::utm_content`].
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_CONTENT` (sends the empty value).
+        pub fn clear_utm_content(mut self) -> Self {
+            self.utm_content = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_TERM` (Условие поиска кампании): see [`DealPatch::utm_term`].
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_TERM` (sends the empty value).
+        pub fn clear_utm_term(mut self) -> Self {
+            self.utm_term = Patch::Clear;
+            self
+        }
+        /// Sets `PARENT_ID_1220` (Проекты): see [`DealPatch::parent_id_1220`].
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `PARENT_ID_1220` (sends the empty value).
+        pub fn clear_parent_id_1220(mut self) -> Self {
+            self.parent_id_1220 = Patch::Clear;
+            self
+        }
+        /// Sets `PARENT_ID_153` (Договоры): see [`DealPatch::parent_id_153`].
+        pub fn parent_id_153(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_153 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `PARENT_ID_153` (sends the empty value).
+        pub fn clear_parent_id_153(mut self) -> Self {
+            self.parent_id_153 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::uf_crm_1721244482250`].
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244482250` (sends the empty value).
+        pub fn clear_uf_crm_1721244482250(mut self) -> Self {
+            self.uf_crm_1721244482250 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`DealPatch::uf_crm_1721244500101`].
+        pub fn uf_crm_1721244500101(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244500101 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244500101` (sends the empty value).
+        pub fn clear_uf_crm_1721244500101(mut self) -> Self {
+            self.uf_crm_1721244500101 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244512345` (Количество мест): see [`DealPatch::uf_crm_1721244512345`].
+        pub fn uf_crm_1721244512345(mut self, value: impl Into<i64>) -> Self {
+            self.uf_crm_1721244512345 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244512345` (sends the empty value).
+        pub fn clear_uf_crm_1721244512345(mut self) -> Self {
+            self.uf_crm_1721244512345 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`DealPatch::uf_crm_1721244512346`].
+        pub fn uf_crm_1721244512346(mut self, value: impl Into<Vec<i64>>) -> Self {
+            self.uf_crm_1721244512346 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244512346` (sends the empty value).
+        pub fn clear_uf_crm_1721244512346(mut self) -> Self {
+            self.uf_crm_1721244512346 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`DealPatch::uf_crm_1721244523456`].
+        pub fn uf_crm_1721244523456(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.uf_crm_1721244523456 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244523456` (sends the empty value).
+        pub fn clear_uf_crm_1721244523456(mut self) -> Self {
+            self.uf_crm_1721244523456 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`DealPatch::uf_crm_1721244523457`].
+        pub fn uf_crm_1721244523457(
+            mut self,
+            value: impl Into<Vec<types::Decimal>>,
+        ) -> Self {
+            self.uf_crm_1721244523457 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244523457` (sends the empty value).
+        pub fn clear_uf_crm_1721244523457(mut self) -> Self {
+            self.uf_crm_1721244523457 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`DealPatch::uf_crm_1721244534567`].
+        pub fn uf_crm_1721244534567(mut self, value: impl Into<bool>) -> Self {
+            self.uf_crm_1721244534567 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244534567` (sends the empty value).
+        pub fn clear_uf_crm_1721244534567(mut self) -> Self {
+            self.uf_crm_1721244534567 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`DealPatch::uf_crm_1721244545678`].
+        pub fn uf_crm_1721244545678(
+            mut self,
+            value: impl Into<types::NaiveDate>,
+        ) -> Self {
+            self.uf_crm_1721244545678 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244545678` (sends the empty value).
+        pub fn clear_uf_crm_1721244545678(mut self) -> Self {
+            self.uf_crm_1721244545678 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`DealPatch::uf_crm_1721244545679`].
+        pub fn uf_crm_1721244545679(
+            mut self,
+            value: impl Into<Vec<types::NaiveDate>>,
+        ) -> Self {
+            self.uf_crm_1721244545679 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244545679` (sends the empty value).
+        pub fn clear_uf_crm_1721244545679(mut self) -> Self {
+            self.uf_crm_1721244545679 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244556789` (Время встречи): see [`DealPatch::uf_crm_1721244556789`].
+        pub fn uf_crm_1721244556789(
+            mut self,
+            value: impl Into<types::DateTime<types::FixedOffset>>,
+        ) -> Self {
+            self.uf_crm_1721244556789 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244556789` (sends the empty value).
+        pub fn clear_uf_crm_1721244556789(mut self) -> Self {
+            self.uf_crm_1721244556789 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244556790` (Напоминания): see [`DealPatch::uf_crm_1721244556790`].
+        pub fn uf_crm_1721244556790(
+            mut self,
+            value: impl Into<Vec<types::DateTime<types::FixedOffset>>>,
+        ) -> Self {
+            self.uf_crm_1721244556790 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244556790` (sends the empty value).
+        pub fn clear_uf_crm_1721244556790(mut self) -> Self {
+            self.uf_crm_1721244556790 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`DealPatch::uf_crm_1721244567890`].
+        pub fn uf_crm_1721244567890(mut self, value: impl Into<types::Money>) -> Self {
+            self.uf_crm_1721244567890 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244567890` (sends the empty value).
+        pub fn clear_uf_crm_1721244567890(mut self) -> Self {
+            self.uf_crm_1721244567890 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244567891` (Платежи): see [`DealPatch::uf_crm_1721244567891`].
+        pub fn uf_crm_1721244567891(
+            mut self,
+            value: impl Into<Vec<types::Money>>,
+        ) -> Self {
+            self.uf_crm_1721244567891 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244567891` (sends the empty value).
+        pub fn clear_uf_crm_1721244567891(mut self) -> Self {
+            self.uf_crm_1721244567891 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`DealPatch::uf_crm_1721244578901`].
+        pub fn uf_crm_1721244578901(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244578901 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244578901` (sends the empty value).
+        pub fn clear_uf_crm_1721244578901(mut self) -> Self {
+            self.uf_crm_1721244578901 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`DealPatch::uf_crm_1721244578902`].
+        pub fn uf_crm_1721244578902(mut self, value: impl Into<Vec<String>>) -> Self {
+            self.uf_crm_1721244578902 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244578902` (sends the empty value).
+        pub fn clear_uf_crm_1721244578902(mut self) -> Self {
+            self.uf_crm_1721244578902 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`DealPatch::uf_crm_1721244589012`].
+        pub fn uf_crm_1721244589012(mut self, value: impl Into<types::Address>) -> Self {
+            self.uf_crm_1721244589012 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244589012` (sends the empty value).
+        pub fn clear_uf_crm_1721244589012(mut self) -> Self {
+            self.uf_crm_1721244589012 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`DealPatch::uf_crm_1721244589013`].
+        pub fn uf_crm_1721244589013(
+            mut self,
+            value: impl Into<Vec<types::Address>>,
+        ) -> Self {
+            self.uf_crm_1721244589013 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244589013` (sends the empty value).
+        pub fn clear_uf_crm_1721244589013(mut self) -> Self {
+            self.uf_crm_1721244589013 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::uf_crm_1721244590123`].
+        pub fn uf_crm_1721244590123(
+            mut self,
+            value: impl Into<DealUfCrm1721244590123>,
+        ) -> Self {
+            self.uf_crm_1721244590123 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244590123` (sends the empty value).
+        pub fn clear_uf_crm_1721244590123(mut self) -> Self {
+            self.uf_crm_1721244590123 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`DealPatch::uf_crm_1721244601234`].
+        pub fn uf_crm_1721244601234(
+            mut self,
+            value: impl Into<Vec<DealUfCrm1721244601234>>,
+        ) -> Self {
+            self.uf_crm_1721244601234 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244601234` (sends the empty value).
+        pub fn clear_uf_crm_1721244601234(mut self) -> Self {
+            self.uf_crm_1721244601234 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244612345` (Договор): see [`DealPatch::uf_crm_1721244612345`].
+        pub fn uf_crm_1721244612345(
+            mut self,
+            value: impl Into<types::FileUpload>,
+        ) -> Self {
+            self.uf_crm_1721244612345 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244612345` (sends the empty value).
+        pub fn clear_uf_crm_1721244612345(mut self) -> Self {
+            self.uf_crm_1721244612345 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`DealPatch::uf_crm_1721244612346`].
+        pub fn uf_crm_1721244612346(
+            mut self,
+            value: impl Into<Vec<types::FileUpload>>,
+        ) -> Self {
+            self.uf_crm_1721244612346 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244612346` (sends the empty value).
+        pub fn clear_uf_crm_1721244612346(mut self) -> Self {
+            self.uf_crm_1721244612346 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`DealPatch::uf_crm_1721244634567`].
+        pub fn uf_crm_1721244634567(mut self, value: impl Into<types::UserId>) -> Self {
+            self.uf_crm_1721244634567 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244634567` (sends the empty value).
+        pub fn clear_uf_crm_1721244634567(mut self) -> Self {
+            self.uf_crm_1721244634567 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`DealPatch::uf_crm_1721244634568`].
+        pub fn uf_crm_1721244634568(
+            mut self,
+            value: impl Into<Vec<types::UserId>>,
+        ) -> Self {
+            self.uf_crm_1721244634568 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244634568` (sends the empty value).
+        pub fn clear_uf_crm_1721244634568(mut self) -> Self {
+            self.uf_crm_1721244634568 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`DealPatch::uf_crm_1721244656789`].
+        pub fn uf_crm_1721244656789(
+            mut self,
+            value: impl Into<types::StatusId>,
+        ) -> Self {
+            self.uf_crm_1721244656789 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244656789` (sends the empty value).
+        pub fn clear_uf_crm_1721244656789(mut self) -> Self {
+            self.uf_crm_1721244656789 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`DealPatch::uf_crm_1721244656790`].
+        pub fn uf_crm_1721244656790(
+            mut self,
+            value: impl Into<Vec<types::StatusId>>,
+        ) -> Self {
+            self.uf_crm_1721244656790 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244656790` (sends the empty value).
+        pub fn clear_uf_crm_1721244656790(mut self) -> Self {
+            self.uf_crm_1721244656790 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244667890` (Основной товар): see [`DealPatch::uf_crm_1721244667890`].
+        pub fn uf_crm_1721244667890(
+            mut self,
+            value: impl Into<types::IblockElementId>,
+        ) -> Self {
+            self.uf_crm_1721244667890 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244667890` (sends the empty value).
+        pub fn clear_uf_crm_1721244667890(mut self) -> Self {
+            self.uf_crm_1721244667890 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`DealPatch::uf_crm_1721244667891`].
+        pub fn uf_crm_1721244667891(
+            mut self,
+            value: impl Into<Vec<types::IblockElementId>>,
+        ) -> Self {
+            self.uf_crm_1721244667891 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244667891` (sends the empty value).
+        pub fn clear_uf_crm_1721244667891(mut self) -> Self {
+            self.uf_crm_1721244667891 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`DealPatch::uf_crm_1721244678901`].
+        pub fn uf_crm_1721244678901(
+            mut self,
+            value: impl Into<types::IblockSectionId>,
+        ) -> Self {
+            self.uf_crm_1721244678901 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244678901` (sends the empty value).
+        pub fn clear_uf_crm_1721244678901(mut self) -> Self {
+            self.uf_crm_1721244678901 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`DealPatch::uf_crm_1721244678902`].
+        pub fn uf_crm_1721244678902(
+            mut self,
+            value: impl Into<Vec<types::IblockSectionId>>,
+        ) -> Self {
+            self.uf_crm_1721244678902 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244678902` (sends the empty value).
+        pub fn clear_uf_crm_1721244678902(mut self) -> Self {
+            self.uf_crm_1721244678902 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`DealPatch::uf_crm_1721244689012`].
+        pub fn uf_crm_1721244689012(mut self, value: impl Into<types::CrmLink>) -> Self {
+            self.uf_crm_1721244689012 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244689012` (sends the empty value).
+        pub fn clear_uf_crm_1721244689012(mut self) -> Self {
+            self.uf_crm_1721244689012 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`DealPatch::uf_crm_1721244689013`].
+        pub fn uf_crm_1721244689013(
+            mut self,
+            value: impl Into<Vec<types::CrmLink>>,
+        ) -> Self {
+            self.uf_crm_1721244689013 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244689013` (sends the empty value).
+        pub fn clear_uf_crm_1721244689013(mut self) -> Self {
+            self.uf_crm_1721244689013 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`DealPatch::uf_crm_1721244701234`].
+        pub fn uf_crm_1721244701234(
+            mut self,
+            value: impl Into<Vec<serde_json::Value>>,
+        ) -> Self {
+            self.uf_crm_1721244701234 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244701234` (sends the empty value).
+        pub fn clear_uf_crm_1721244701234(mut self) -> Self {
+            self.uf_crm_1721244701234 = Patch::Clear;
+            self
+        }
+    }
+    #[doc(hidden)]
+    impl DealPatch {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn previous_stage_id<V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+    }
+    impl __p::PatchFields for DealPatch {
+        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+            visitor.entry(f::TITLE, &self.title)?;
+            visitor.entry(f::TYPE_ID, &self.type_id)?;
+            visitor.entry(f::STAGE_ID, &self.stage_id)?;
+            visitor.entry(f::IS_RECURRING, &self.is_recurring)?;
+            visitor.entry(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            visitor.entry(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            visitor.entry(f::PROBABILITY, &self.probability)?;
+            visitor.entry(f::CURRENCY_ID, &self.currency_id)?;
+            visitor.entry(f::OPPORTUNITY, &self.opportunity)?;
+            visitor.entry(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            visitor.entry(f::TAX_VALUE, &self.tax_value)?;
+            visitor.entry(f::COMPANY_ID, &self.company_id)?;
+            visitor.entry(f::CONTACT_ID, &self.contact_id)?;
+            visitor.entry(f::CONTACT_IDS, &self.contact_ids)?;
+            visitor.entry(f::BEGINDATE, &self.begindate)?;
+            visitor.entry(f::CLOSEDATE, &self.closedate)?;
+            visitor.entry(f::OPENED, &self.opened)?;
+            visitor.entry(f::CLOSED, &self.closed)?;
+            visitor.entry(f::COMMENTS, &self.comments)?;
+            visitor.entry(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            visitor.entry(f::SOURCE_ID, &self.source_id)?;
+            visitor.entry(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            visitor.entry(f::ADDITIONAL_INFO, &self.additional_info)?;
+            visitor.entry(f::LOCATION_ID, &self.location_id)?;
+            visitor.entry(f::ORIGINATOR_ID, &self.originator_id)?;
+            visitor.entry(f::ORIGIN_ID, &self.origin_id)?;
+            visitor.entry(f::UTM_SOURCE, &self.utm_source)?;
+            visitor.entry(f::UTM_MEDIUM, &self.utm_medium)?;
+            visitor.entry(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            visitor.entry(f::UTM_CONTENT, &self.utm_content)?;
+            visitor.entry(f::UTM_TERM, &self.utm_term)?;
+            visitor.entry(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            visitor.entry(f::PARENT_ID_153, &self.parent_id_153)?;
+            visitor.entry(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            visitor.entry(f::UF_CRM_1721244500101, &self.uf_crm_1721244500101)?;
+            visitor.entry(f::UF_CRM_1721244512345, &self.uf_crm_1721244512345)?;
+            visitor.entry(f::UF_CRM_1721244512346, &self.uf_crm_1721244512346)?;
+            visitor.entry(f::UF_CRM_1721244523456, &self.uf_crm_1721244523456)?;
+            visitor.entry(f::UF_CRM_1721244523457, &self.uf_crm_1721244523457)?;
+            visitor.entry(f::UF_CRM_1721244534567, &self.uf_crm_1721244534567)?;
+            visitor.entry(f::UF_CRM_1721244545678, &self.uf_crm_1721244545678)?;
+            visitor.entry(f::UF_CRM_1721244545679, &self.uf_crm_1721244545679)?;
+            visitor.entry(f::UF_CRM_1721244556789, &self.uf_crm_1721244556789)?;
+            visitor.entry(f::UF_CRM_1721244556790, &self.uf_crm_1721244556790)?;
+            visitor.entry(f::UF_CRM_1721244567890, &self.uf_crm_1721244567890)?;
+            visitor.entry(f::UF_CRM_1721244567891, &self.uf_crm_1721244567891)?;
+            visitor.entry(f::UF_CRM_1721244578901, &self.uf_crm_1721244578901)?;
+            visitor.entry(f::UF_CRM_1721244578902, &self.uf_crm_1721244578902)?;
+            visitor.entry(f::UF_CRM_1721244589012, &self.uf_crm_1721244589012)?;
+            visitor.entry(f::UF_CRM_1721244589013, &self.uf_crm_1721244589013)?;
+            visitor.entry(f::UF_CRM_1721244590123, &self.uf_crm_1721244590123)?;
+            visitor.entry(f::UF_CRM_1721244601234, &self.uf_crm_1721244601234)?;
+            visitor.entry(f::UF_CRM_1721244612345.upload(), &self.uf_crm_1721244612345)?;
+            visitor.entry(f::UF_CRM_1721244612346.upload(), &self.uf_crm_1721244612346)?;
+            visitor.entry(f::UF_CRM_1721244634567, &self.uf_crm_1721244634567)?;
+            visitor.entry(f::UF_CRM_1721244634568, &self.uf_crm_1721244634568)?;
+            visitor.entry(f::UF_CRM_1721244656789, &self.uf_crm_1721244656789)?;
+            visitor.entry(f::UF_CRM_1721244656790, &self.uf_crm_1721244656790)?;
+            visitor.entry(f::UF_CRM_1721244667890, &self.uf_crm_1721244667890)?;
+            visitor.entry(f::UF_CRM_1721244667891, &self.uf_crm_1721244667891)?;
+            visitor.entry(f::UF_CRM_1721244678901, &self.uf_crm_1721244678901)?;
+            visitor.entry(f::UF_CRM_1721244678902, &self.uf_crm_1721244678902)?;
+            visitor.entry(f::UF_CRM_1721244689012, &self.uf_crm_1721244689012)?;
+            visitor.entry(f::UF_CRM_1721244689013, &self.uf_crm_1721244689013)?;
+            visitor.entry(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
+            Ok(())
+        }
+    }
+    impl serde::Serialize for DealPatch {
+        fn serialize<S: serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            __p::serialize_patch(self, serializer)
+        }
     }
 }
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::CreatePayload for NewDeal {
-    type Entity = Deal;
-}
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl NewDeal {
-    /// Starts a create payload with no field set.
-    pub fn builder() -> NewDealBuilder {
-        NewDealBuilder::new()
-    }
-}
-#[derive(Debug, Clone, PartialEq, Default)]
-#[allow(deprecated)]
+#[allow(unused_imports)]
+pub use __bitrix_deal::{
+    NewDeal, NewDealBuilder, DealPatch, DealField, DealUfCrm1721244590123,
+    DealUfCrm1721244601234,
+};
 #[doc(hidden)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct __NewDealValues {
-    title: ::core::option::Option<::std::string::String>,
-    type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    is_recurring: ::core::option::Option<bool>,
-    is_return_customer: ::core::option::Option<bool>,
-    is_repeated_approach: ::core::option::Option<bool>,
-    probability: ::core::option::Option<i64>,
-    currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    is_manual_opportunity: ::core::option::Option<bool>,
-    tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    contact_ids: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-    >,
-    begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    opened: ::core::option::Option<bool>,
-    closed: ::core::option::Option<bool>,
-    comments: ::core::option::Option<::std::string::String>,
-    assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    source_description: ::core::option::Option<::std::string::String>,
-    additional_info: ::core::option::Option<::std::string::String>,
-    location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    originator_id: ::core::option::Option<::std::string::String>,
-    origin_id: ::core::option::Option<::std::string::String>,
-    utm_source: ::core::option::Option<::std::string::String>,
-    utm_medium: ::core::option::Option<::std::string::String>,
-    utm_campaign: ::core::option::Option<::std::string::String>,
-    utm_content: ::core::option::Option<::std::string::String>,
-    utm_term: ::core::option::Option<::std::string::String>,
-    parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    parent_id_153: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
-    uf_crm_1721244500101: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
-    uf_crm_1721244512345: ::core::option::Option<i64>,
-    uf_crm_1721244512346: ::core::option::Option<::std::vec::Vec<i64>>,
-    uf_crm_1721244523456: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    uf_crm_1721244523457: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
-    >,
-    uf_crm_1721244534567: ::core::option::Option<bool>,
-    uf_crm_1721244545678: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    uf_crm_1721244545679: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
-    >,
-    uf_crm_1721244556789: ::core::option::Option<
-        ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-    >,
-    uf_crm_1721244556790: ::core::option::Option<
-        ::std::vec::Vec<
-            ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-        >,
-    >,
-    uf_crm_1721244567890: ::core::option::Option<::bitrix_runtime::types::Money>,
-    uf_crm_1721244567891: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::Money>,
-    >,
-    uf_crm_1721244578901: ::core::option::Option<::std::string::String>,
-    uf_crm_1721244578902: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
-    uf_crm_1721244589012: ::core::option::Option<::bitrix_runtime::types::Address>,
-    uf_crm_1721244589013: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::Address>,
-    >,
-    uf_crm_1721244601234: ::core::option::Option<
-        ::std::vec::Vec<DealUfCrm1721244601234>,
-    >,
-    uf_crm_1721244612345: ::core::option::Option<::bitrix_runtime::types::FileUpload>,
-    uf_crm_1721244612346: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::FileUpload>,
-    >,
-    uf_crm_1721244634567: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    uf_crm_1721244634568: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::UserId>,
-    >,
-    uf_crm_1721244656789: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    uf_crm_1721244656790: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
-    >,
-    uf_crm_1721244667890: ::core::option::Option<
-        ::bitrix_runtime::types::IblockElementId,
-    >,
-    uf_crm_1721244667891: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
-    >,
-    uf_crm_1721244678901: ::core::option::Option<
-        ::bitrix_runtime::types::IblockSectionId,
-    >,
-    uf_crm_1721244678902: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
-    >,
-    uf_crm_1721244689012: ::core::option::Option<::bitrix_runtime::types::CrmLink>,
-    uf_crm_1721244689013: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
-    >,
-    uf_crm_1721244701234: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
-    >,
-}
-/// Builds a [`NewDeal`]; each required field's setter must be called before `.build()`.
-///
-/// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
-#[derive(Debug, Clone)]
-#[must_use = "call `.build()` to get the payload"]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct NewDealBuilder<R0 = deal_fields::UF_CRM_1721244590123> {
-    values: __NewDealValues,
-    r0: R0,
-}
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl NewDealBuilder {
-    /// A builder with no field set.
-    pub fn new() -> Self {
-        NewDealBuilder {
-            values: ::core::default::Default::default(),
-            r0: deal_fields::UF_CRM_1721244590123,
+#[allow(unused_imports)]
+pub use __bitrix_deal::deal_fields;
+#[allow(
+    deprecated,
+    dead_code,
+    unused_imports,
+    unreachable_code,
+    non_camel_case_types,
+    non_upper_case_globals,
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    clippy::nursery
+)]
+const _: () = {
+    use ::core::option::Option::{self, None, Some};
+    use ::core::result::Result::{self, Ok};
+    use ::std::{collections::BTreeMap, string::String, vec::Vec};
+    use ::bitrix_runtime::__private::{
+        self as __p, codec, serde, serde_json, types, Field, Patch,
+    };
+    use __p::{meta, PutExt as _, TakeExt as _};
+    use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
+    use __bitrix_deal::{f, deal_fields as m};
+    impl<'de> serde::Deserialize<'de> for Deal {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __p::deserialize_record(deserializer)
         }
     }
-}
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl<R0> NewDealBuilder<R0> {
-    /// Sets `TITLE` (Название): see [`NewDeal::title`].
-    pub fn title(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.title = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `TYPE_ID` (Тип): see [`NewDeal::type_id`].
-    pub fn type_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.values.type_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CATEGORY_ID` (Воронка): see [`NewDeal::category_id`].
-    pub fn category_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CategoryId>,
-    ) -> Self {
-        self.values.category_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `STAGE_ID` (Стадия сделки): see [`NewDeal::stage_id`].
-    pub fn stage_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.values.stage_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewDeal::is_recurring`].
-    pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.values.is_recurring = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewDeal::is_return_customer`].
-    pub fn is_return_customer(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.values.is_return_customer = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewDeal::is_repeated_approach`].
-    pub fn is_repeated_approach(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.values.is_repeated_approach = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `PROBABILITY` (Вероятность): see [`NewDeal::probability`].
-    pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
-        self.values.probability = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CURRENCY_ID` (Валюта): see [`NewDeal::currency_id`].
-    pub fn currency_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
-    ) -> Self {
-        self.values.currency_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `OPPORTUNITY` (Сумма): see [`NewDeal::opportunity`].
-    pub fn opportunity(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.values.opportunity = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewDeal::is_manual_opportunity`].
-    pub fn is_manual_opportunity(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.values.is_manual_opportunity = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `TAX_VALUE` (Ставка налога): see [`NewDeal::tax_value`].
-    pub fn tax_value(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.values.tax_value = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `COMPANY_ID` (Компания): see [`NewDeal::company_id`].
-    pub fn company_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
-    ) -> Self {
-        self.values.company_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CONTACT_ID` (Контакт): see [`NewDeal::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub fn contact_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ContactId>,
-    ) -> Self {
-        self.values.contact_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
-    pub fn contact_ids(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-        >,
-    ) -> Self {
-        self.values.contact_ids = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `BEGINDATE` (Дата начала): see [`NewDeal::begindate`].
-    pub fn begindate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.values.begindate = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CLOSEDATE` (Дата завершения): see [`NewDeal::closedate`].
-    pub fn closedate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.values.closedate = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `OPENED` (Доступна для всех): see [`NewDeal::opened`].
-    pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.values.opened = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CLOSED` (Закрыта): see [`NewDeal::closed`].
-    pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.values.closed = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
-    pub fn comments(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.comments = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewDeal::assigned_by_id`].
-    pub fn assigned_by_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
-    ) -> Self {
-        self.values.assigned_by_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `SOURCE_ID` (Источник): see [`NewDeal::source_id`].
-    pub fn source_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.values.source_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewDeal::source_description`].
-    pub fn source_description(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.source_description = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewDeal::additional_info`].
-    pub fn additional_info(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.additional_info = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `LOCATION_ID` (Местоположение): see [`NewDeal::location_id`].
-    pub fn location_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
-    ) -> Self {
-        self.values.location_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewDeal::originator_id`].
-    pub fn originator_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.originator_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewDeal::origin_id`].
-    pub fn origin_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.origin_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_SOURCE` (Рекламная система): see [`NewDeal::utm_source`].
-    pub fn utm_source(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_source = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewDeal::utm_medium`].
-    pub fn utm_medium(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_medium = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewDeal::utm_campaign`].
-    pub fn utm_campaign(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_campaign = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewDeal::utm_content`].
-    pub fn utm_content(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_content = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewDeal::utm_term`].
-    pub fn utm_term(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_term = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `PARENT_ID_1220` (Проекты): see [`NewDeal::parent_id_1220`].
-    pub fn parent_id_1220(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
-    ) -> Self {
-        self.values.parent_id_1220 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `PARENT_ID_153` (Договоры): see [`NewDeal::parent_id_153`].
-    pub fn parent_id_153(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
-    ) -> Self {
-        self.values.parent_id_153 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::uf_crm_1721244482250`].
-    pub fn uf_crm_1721244482250(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.uf_crm_1721244482250 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`NewDeal::uf_crm_1721244500101`].
-    pub fn uf_crm_1721244500101(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
-    ) -> Self {
-        self.values.uf_crm_1721244500101 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244512345` (Количество мест): see [`NewDeal::uf_crm_1721244512345`].
-    pub fn uf_crm_1721244512345(
-        mut self,
-        value: impl ::core::convert::Into<i64>,
-    ) -> Self {
-        self.values.uf_crm_1721244512345 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`NewDeal::uf_crm_1721244512346`].
-    pub fn uf_crm_1721244512346(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<i64>>,
-    ) -> Self {
-        self.values.uf_crm_1721244512346 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`NewDeal::uf_crm_1721244523456`].
-    pub fn uf_crm_1721244523456(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.values.uf_crm_1721244523456 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`NewDeal::uf_crm_1721244523457`].
-    pub fn uf_crm_1721244523457(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244523457 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`NewDeal::uf_crm_1721244534567`].
-    pub fn uf_crm_1721244534567(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.values.uf_crm_1721244534567 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`NewDeal::uf_crm_1721244545678`].
-    pub fn uf_crm_1721244545678(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.values.uf_crm_1721244545678 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`NewDeal::uf_crm_1721244545679`].
-    pub fn uf_crm_1721244545679(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244545679 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244556789` (Время встречи): see [`NewDeal::uf_crm_1721244556789`].
-    pub fn uf_crm_1721244556789(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244556789 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244556790` (Напоминания): see [`NewDeal::uf_crm_1721244556790`].
-    pub fn uf_crm_1721244556790(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<
-                ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-            >,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244556790 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`NewDeal::uf_crm_1721244567890`].
-    pub fn uf_crm_1721244567890(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Money>,
-    ) -> Self {
-        self.values.uf_crm_1721244567890 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244567891` (Платежи): see [`NewDeal::uf_crm_1721244567891`].
-    pub fn uf_crm_1721244567891(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::Money>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244567891 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`NewDeal::uf_crm_1721244578901`].
-    pub fn uf_crm_1721244578901(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.uf_crm_1721244578901 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`NewDeal::uf_crm_1721244578902`].
-    pub fn uf_crm_1721244578902(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
-    ) -> Self {
-        self.values.uf_crm_1721244578902 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`NewDeal::uf_crm_1721244589012`].
-    pub fn uf_crm_1721244589012(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Address>,
-    ) -> Self {
-        self.values.uf_crm_1721244589012 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`NewDeal::uf_crm_1721244589013`].
-    pub fn uf_crm_1721244589013(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::Address>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244589013 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`NewDeal::uf_crm_1721244601234`].
-    pub fn uf_crm_1721244601234(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<DealUfCrm1721244601234>>,
-    ) -> Self {
-        self.values.uf_crm_1721244601234 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244612345` (Договор): see [`NewDeal::uf_crm_1721244612345`].
-    pub fn uf_crm_1721244612345(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::FileUpload>,
-    ) -> Self {
-        self.values.uf_crm_1721244612345 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`NewDeal::uf_crm_1721244612346`].
-    pub fn uf_crm_1721244612346(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::FileUpload>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244612346 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`NewDeal::uf_crm_1721244634567`].
-    pub fn uf_crm_1721244634567(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
-    ) -> Self {
-        self.values.uf_crm_1721244634567 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`NewDeal::uf_crm_1721244634568`].
-    pub fn uf_crm_1721244634568(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::UserId>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244634568 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`NewDeal::uf_crm_1721244656789`].
-    pub fn uf_crm_1721244656789(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.values.uf_crm_1721244656789 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`NewDeal::uf_crm_1721244656790`].
-    pub fn uf_crm_1721244656790(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244656790 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244667890` (Основной товар): see [`NewDeal::uf_crm_1721244667890`].
-    pub fn uf_crm_1721244667890(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::IblockElementId>,
-    ) -> Self {
-        self.values.uf_crm_1721244667890 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`NewDeal::uf_crm_1721244667891`].
-    pub fn uf_crm_1721244667891(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244667891 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`NewDeal::uf_crm_1721244678901`].
-    pub fn uf_crm_1721244678901(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::IblockSectionId>,
-    ) -> Self {
-        self.values.uf_crm_1721244678901 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`NewDeal::uf_crm_1721244678902`].
-    pub fn uf_crm_1721244678902(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244678902 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`NewDeal::uf_crm_1721244689012`].
-    pub fn uf_crm_1721244689012(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CrmLink>,
-    ) -> Self {
-        self.values.uf_crm_1721244689012 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`NewDeal::uf_crm_1721244689013`].
-    pub fn uf_crm_1721244689013(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244689013 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`NewDeal::uf_crm_1721244701234`].
-    pub fn uf_crm_1721244701234(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
-        >,
-    ) -> Self {
-        self.values.uf_crm_1721244701234 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// `ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `PREVIOUS_STAGE_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn previous_stage_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::PREVIOUS_STAGE_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `STAGE_SEMANTIC_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn stage_semantic_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::STAGE_SEMANTIC_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `IS_NEW` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn is_new<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::IS_NEW>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `QUOTE_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn quote_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::QUOTE_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `CREATED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn created_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::CREATED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MODIFY_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn modify_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::MODIFY_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::MOVED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_CREATE` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_create<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::DATE_CREATE>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_MODIFY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_modify<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::DATE_MODIFY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::MOVED_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LEAD_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn lead_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::LEAD_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::LAST_ACTIVITY_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_BY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_by<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::LAST_ACTIVITY_BY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-}
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl NewDealBuilder<deal_fields::UF_CRM_1721244590123> {
-    /// Sets the required field `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::uf_crm_1721244590123`].
-    pub fn uf_crm_1721244590123(
-        self,
-        value: impl ::core::convert::Into<DealUfCrm1721244590123>,
-    ) -> NewDealBuilder<::bitrix_runtime::__private::Set<DealUfCrm1721244590123>> {
-        NewDealBuilder {
-            values: self.values,
-            r0: ::bitrix_runtime::__private::Set(value.into()),
+    impl __p::Record for Deal {
+        type Field = DealField;
+        const EXPECTING: &'static str = "a deal record (a JSON object of field codes)";
+        fn sorted() -> &'static [(&'static str, DealField)] {
+            DealField::__sorted()
+        }
+        fn order() -> &'static [__p::AtomicU32] {
+            static ORDER: __p::RowOrder<81> = __p::RowOrder::new();
+            ORDER.slots()
+        }
+        fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
+            &mut self.extra
+        }
+        fn decode<'de, A: __p::MapAccess<'de>>(
+            &mut self,
+            field: DealField,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match field {
+                DealField::Id => self.id = map.take(f::ID)?,
+                DealField::Title => self.title = map.take(f::TITLE)?,
+                DealField::TypeId => self.type_id = map.take(f::TYPE_ID)?,
+                DealField::CategoryId => self.category_id = map.take(f::CATEGORY_ID)?,
+                DealField::StageId => self.stage_id = map.take(f::STAGE_ID)?,
+                DealField::PreviousStageId => {
+                    self.previous_stage_id = map.take(f::PREVIOUS_STAGE_ID)?;
+                }
+                DealField::StageSemanticId => {
+                    self.stage_semantic_id = map.take(f::STAGE_SEMANTIC_ID)?;
+                }
+                DealField::IsNew => self.is_new = map.take(f::IS_NEW)?,
+                DealField::IsRecurring => self.is_recurring = map.take(f::IS_RECURRING)?,
+                DealField::IsReturnCustomer => {
+                    self.is_return_customer = map.take(f::IS_RETURN_CUSTOMER)?;
+                }
+                DealField::IsRepeatedApproach => {
+                    self.is_repeated_approach = map.take(f::IS_REPEATED_APPROACH)?;
+                }
+                DealField::Probability => self.probability = map.take(f::PROBABILITY)?,
+                DealField::CurrencyId => self.currency_id = map.take(f::CURRENCY_ID)?,
+                DealField::Opportunity => self.opportunity = map.take(f::OPPORTUNITY)?,
+                DealField::IsManualOpportunity => {
+                    self.is_manual_opportunity = map.take(f::IS_MANUAL_OPPORTUNITY)?;
+                }
+                DealField::TaxValue => self.tax_value = map.take(f::TAX_VALUE)?,
+                DealField::CompanyId => self.company_id = map.take(f::COMPANY_ID)?,
+                DealField::ContactId => self.contact_id = map.take(f::CONTACT_ID)?,
+                DealField::ContactIds => self.contact_ids = map.take(f::CONTACT_IDS)?,
+                DealField::QuoteId => self.quote_id = map.take(f::QUOTE_ID)?,
+                DealField::Begindate => self.begindate = map.take(f::BEGINDATE)?,
+                DealField::Closedate => self.closedate = map.take(f::CLOSEDATE)?,
+                DealField::Opened => self.opened = map.take(f::OPENED)?,
+                DealField::Closed => self.closed = map.take(f::CLOSED)?,
+                DealField::Comments => self.comments = map.take(f::COMMENTS)?,
+                DealField::AssignedById => {
+                    self.assigned_by_id = map.take(f::ASSIGNED_BY_ID)?;
+                }
+                DealField::CreatedById => {
+                    self.created_by_id = map.take(f::CREATED_BY_ID)?;
+                }
+                DealField::ModifyById => self.modify_by_id = map.take(f::MODIFY_BY_ID)?,
+                DealField::MovedById => self.moved_by_id = map.take(f::MOVED_BY_ID)?,
+                DealField::DateCreate => self.date_create = map.take(f::DATE_CREATE)?,
+                DealField::DateModify => self.date_modify = map.take(f::DATE_MODIFY)?,
+                DealField::MovedTime => self.moved_time = map.take(f::MOVED_TIME)?,
+                DealField::SourceId => self.source_id = map.take(f::SOURCE_ID)?,
+                DealField::SourceDescription => {
+                    self.source_description = map.take(f::SOURCE_DESCRIPTION)?;
+                }
+                DealField::LeadId => self.lead_id = map.take(f::LEAD_ID)?,
+                DealField::AdditionalInfo => {
+                    self.additional_info = map.take(f::ADDITIONAL_INFO)?;
+                }
+                DealField::LocationId => self.location_id = map.take(f::LOCATION_ID)?,
+                DealField::OriginatorId => {
+                    self.originator_id = map.take(f::ORIGINATOR_ID)?;
+                }
+                DealField::OriginId => self.origin_id = map.take(f::ORIGIN_ID)?,
+                DealField::UtmSource => self.utm_source = map.take(f::UTM_SOURCE)?,
+                DealField::UtmMedium => self.utm_medium = map.take(f::UTM_MEDIUM)?,
+                DealField::UtmCampaign => self.utm_campaign = map.take(f::UTM_CAMPAIGN)?,
+                DealField::UtmContent => self.utm_content = map.take(f::UTM_CONTENT)?,
+                DealField::UtmTerm => self.utm_term = map.take(f::UTM_TERM)?,
+                DealField::LastActivityTime => {
+                    self.last_activity_time = map.take(f::LAST_ACTIVITY_TIME)?;
+                }
+                DealField::LastActivityBy => {
+                    self.last_activity_by = map.take(f::LAST_ACTIVITY_BY)?;
+                }
+                DealField::ParentId1220 => {
+                    self.parent_id_1220 = map.take(f::PARENT_ID_1220)?;
+                }
+                DealField::ParentId153 => {
+                    self.parent_id_153 = map.take(f::PARENT_ID_153)?;
+                }
+                DealField::UfCrm1721244482250 => {
+                    self.uf_crm_1721244482250 = map.take(f::UF_CRM_1721244482250)?;
+                }
+                DealField::UfCrm1721244500101 => {
+                    self.uf_crm_1721244500101 = map.take(f::UF_CRM_1721244500101)?;
+                }
+                DealField::UfCrm1721244512345 => {
+                    self.uf_crm_1721244512345 = map.take(f::UF_CRM_1721244512345)?;
+                }
+                DealField::UfCrm1721244512346 => {
+                    self.uf_crm_1721244512346 = map.take(f::UF_CRM_1721244512346)?;
+                }
+                DealField::UfCrm1721244523456 => {
+                    self.uf_crm_1721244523456 = map.take(f::UF_CRM_1721244523456)?;
+                }
+                DealField::UfCrm1721244523457 => {
+                    self.uf_crm_1721244523457 = map.take(f::UF_CRM_1721244523457)?;
+                }
+                DealField::UfCrm1721244534567 => {
+                    self.uf_crm_1721244534567 = map.take(f::UF_CRM_1721244534567)?;
+                }
+                DealField::UfCrm1721244545678 => {
+                    self.uf_crm_1721244545678 = map.take(f::UF_CRM_1721244545678)?;
+                }
+                DealField::UfCrm1721244545679 => {
+                    self.uf_crm_1721244545679 = map.take(f::UF_CRM_1721244545679)?;
+                }
+                DealField::UfCrm1721244556789 => {
+                    self.uf_crm_1721244556789 = map.take(f::UF_CRM_1721244556789)?;
+                }
+                DealField::UfCrm1721244556790 => {
+                    self.uf_crm_1721244556790 = map.take(f::UF_CRM_1721244556790)?;
+                }
+                DealField::UfCrm1721244567890 => {
+                    self.uf_crm_1721244567890 = map.take(f::UF_CRM_1721244567890)?;
+                }
+                DealField::UfCrm1721244567891 => {
+                    self.uf_crm_1721244567891 = map.take(f::UF_CRM_1721244567891)?;
+                }
+                DealField::UfCrm1721244578901 => {
+                    self.uf_crm_1721244578901 = map.take(f::UF_CRM_1721244578901)?;
+                }
+                DealField::UfCrm1721244578902 => {
+                    self.uf_crm_1721244578902 = map.take(f::UF_CRM_1721244578902)?;
+                }
+                DealField::UfCrm1721244589012 => {
+                    self.uf_crm_1721244589012 = map.take(f::UF_CRM_1721244589012)?;
+                }
+                DealField::UfCrm1721244589013 => {
+                    self.uf_crm_1721244589013 = map.take(f::UF_CRM_1721244589013)?;
+                }
+                DealField::UfCrm1721244590123 => {
+                    self.uf_crm_1721244590123 = map.take(f::UF_CRM_1721244590123)?;
+                }
+                DealField::UfCrm1721244601234 => {
+                    self.uf_crm_1721244601234 = map.take(f::UF_CRM_1721244601234)?;
+                }
+                DealField::UfCrm1721244612345 => {
+                    self.uf_crm_1721244612345 = map.take(f::UF_CRM_1721244612345)?;
+                }
+                DealField::UfCrm1721244612346 => {
+                    self.uf_crm_1721244612346 = map.take(f::UF_CRM_1721244612346)?;
+                }
+                DealField::UfCrm1721244634567 => {
+                    self.uf_crm_1721244634567 = map.take(f::UF_CRM_1721244634567)?;
+                }
+                DealField::UfCrm1721244634568 => {
+                    self.uf_crm_1721244634568 = map.take(f::UF_CRM_1721244634568)?;
+                }
+                DealField::UfCrm1721244656789 => {
+                    self.uf_crm_1721244656789 = map.take(f::UF_CRM_1721244656789)?;
+                }
+                DealField::UfCrm1721244656790 => {
+                    self.uf_crm_1721244656790 = map.take(f::UF_CRM_1721244656790)?;
+                }
+                DealField::UfCrm1721244667890 => {
+                    self.uf_crm_1721244667890 = map.take(f::UF_CRM_1721244667890)?;
+                }
+                DealField::UfCrm1721244667891 => {
+                    self.uf_crm_1721244667891 = map.take(f::UF_CRM_1721244667891)?;
+                }
+                DealField::UfCrm1721244678901 => {
+                    self.uf_crm_1721244678901 = map.take(f::UF_CRM_1721244678901)?;
+                }
+                DealField::UfCrm1721244678902 => {
+                    self.uf_crm_1721244678902 = map.take(f::UF_CRM_1721244678902)?;
+                }
+                DealField::UfCrm1721244689012 => {
+                    self.uf_crm_1721244689012 = map.take(f::UF_CRM_1721244689012)?;
+                }
+                DealField::UfCrm1721244689013 => {
+                    self.uf_crm_1721244689013 = map.take(f::UF_CRM_1721244689013)?;
+                }
+                DealField::UfCrm1721244701234 => {
+                    self.uf_crm_1721244701234 = map.take(f::UF_CRM_1721244701234)?;
+                }
+            }
+            Ok(())
         }
     }
-}
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl<R0> NewDealBuilder<R0> {
-    /// The payload; compiles only when every required field is set.
-    pub fn build(self) -> NewDeal
-    where
-        R0: ::bitrix_runtime::__private::Provided<DealUfCrm1721244590123>,
-    {
-        NewDeal {
-            uf_crm_1721244590123: ::bitrix_runtime::__private::Provided::<
-                DealUfCrm1721244590123,
-            >::into_value(self.r0),
-            title: self.values.title,
-            type_id: self.values.type_id,
-            category_id: self.values.category_id,
-            stage_id: self.values.stage_id,
-            is_recurring: self.values.is_recurring,
-            is_return_customer: self.values.is_return_customer,
-            is_repeated_approach: self.values.is_repeated_approach,
-            probability: self.values.probability,
-            currency_id: self.values.currency_id,
-            opportunity: self.values.opportunity,
-            is_manual_opportunity: self.values.is_manual_opportunity,
-            tax_value: self.values.tax_value,
-            company_id: self.values.company_id,
-            contact_id: self.values.contact_id,
-            contact_ids: self.values.contact_ids,
-            begindate: self.values.begindate,
-            closedate: self.values.closedate,
-            opened: self.values.opened,
-            closed: self.values.closed,
-            comments: self.values.comments,
-            assigned_by_id: self.values.assigned_by_id,
-            source_id: self.values.source_id,
-            source_description: self.values.source_description,
-            additional_info: self.values.additional_info,
-            location_id: self.values.location_id,
-            originator_id: self.values.originator_id,
-            origin_id: self.values.origin_id,
-            utm_source: self.values.utm_source,
-            utm_medium: self.values.utm_medium,
-            utm_campaign: self.values.utm_campaign,
-            utm_content: self.values.utm_content,
-            utm_term: self.values.utm_term,
-            parent_id_1220: self.values.parent_id_1220,
-            parent_id_153: self.values.parent_id_153,
-            uf_crm_1721244482250: self.values.uf_crm_1721244482250,
-            uf_crm_1721244500101: self.values.uf_crm_1721244500101,
-            uf_crm_1721244512345: self.values.uf_crm_1721244512345,
-            uf_crm_1721244512346: self.values.uf_crm_1721244512346,
-            uf_crm_1721244523456: self.values.uf_crm_1721244523456,
-            uf_crm_1721244523457: self.values.uf_crm_1721244523457,
-            uf_crm_1721244534567: self.values.uf_crm_1721244534567,
-            uf_crm_1721244545678: self.values.uf_crm_1721244545678,
-            uf_crm_1721244545679: self.values.uf_crm_1721244545679,
-            uf_crm_1721244556789: self.values.uf_crm_1721244556789,
-            uf_crm_1721244556790: self.values.uf_crm_1721244556790,
-            uf_crm_1721244567890: self.values.uf_crm_1721244567890,
-            uf_crm_1721244567891: self.values.uf_crm_1721244567891,
-            uf_crm_1721244578901: self.values.uf_crm_1721244578901,
-            uf_crm_1721244578902: self.values.uf_crm_1721244578902,
-            uf_crm_1721244589012: self.values.uf_crm_1721244589012,
-            uf_crm_1721244589013: self.values.uf_crm_1721244589013,
-            uf_crm_1721244601234: self.values.uf_crm_1721244601234,
-            uf_crm_1721244612345: self.values.uf_crm_1721244612345,
-            uf_crm_1721244612346: self.values.uf_crm_1721244612346,
-            uf_crm_1721244634567: self.values.uf_crm_1721244634567,
-            uf_crm_1721244634568: self.values.uf_crm_1721244634568,
-            uf_crm_1721244656789: self.values.uf_crm_1721244656789,
-            uf_crm_1721244656790: self.values.uf_crm_1721244656790,
-            uf_crm_1721244667890: self.values.uf_crm_1721244667890,
-            uf_crm_1721244667891: self.values.uf_crm_1721244667891,
-            uf_crm_1721244678901: self.values.uf_crm_1721244678901,
-            uf_crm_1721244678902: self.values.uf_crm_1721244678902,
-            uf_crm_1721244689012: self.values.uf_crm_1721244689012,
-            uf_crm_1721244689013: self.values.uf_crm_1721244689013,
-            uf_crm_1721244701234: self.values.uf_crm_1721244701234,
+    impl serde::Serialize for Deal {
+        fn serialize<S: serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            let mut map = __p::open(serializer)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::PREVIOUS_STAGE_ID, &self.previous_stage_id)?;
+            map.put(f::STAGE_SEMANTIC_ID, &self.stage_semantic_id)?;
+            map.put(f::IS_NEW, &self.is_new)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::QUOTE_ID, &self.quote_id)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::CREATED_BY_ID, &self.created_by_id)?;
+            map.put(f::MODIFY_BY_ID, &self.modify_by_id)?;
+            map.put(f::MOVED_BY_ID, &self.moved_by_id)?;
+            map.put(f::DATE_CREATE, &self.date_create)?;
+            map.put(f::DATE_MODIFY, &self.date_modify)?;
+            map.put(f::MOVED_TIME, &self.moved_time)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::LEAD_ID, &self.lead_id)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::LAST_ACTIVITY_TIME, &self.last_activity_time)?;
+            map.put(f::LAST_ACTIVITY_BY, &self.last_activity_by)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::PARENT_ID_153, &self.parent_id_153)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            map.put(f::UF_CRM_1721244500101, &self.uf_crm_1721244500101)?;
+            map.put(f::UF_CRM_1721244512345, &self.uf_crm_1721244512345)?;
+            map.put(f::UF_CRM_1721244512346, &self.uf_crm_1721244512346)?;
+            map.put(f::UF_CRM_1721244523456, &self.uf_crm_1721244523456)?;
+            map.put(f::UF_CRM_1721244523457, &self.uf_crm_1721244523457)?;
+            map.put(f::UF_CRM_1721244534567, &self.uf_crm_1721244534567)?;
+            map.put(f::UF_CRM_1721244545678, &self.uf_crm_1721244545678)?;
+            map.put(f::UF_CRM_1721244545679, &self.uf_crm_1721244545679)?;
+            map.put(f::UF_CRM_1721244556789, &self.uf_crm_1721244556789)?;
+            map.put(f::UF_CRM_1721244556790, &self.uf_crm_1721244556790)?;
+            map.put(f::UF_CRM_1721244567890, &self.uf_crm_1721244567890)?;
+            map.put(f::UF_CRM_1721244567891, &self.uf_crm_1721244567891)?;
+            map.put(f::UF_CRM_1721244578901, &self.uf_crm_1721244578901)?;
+            map.put(f::UF_CRM_1721244578902, &self.uf_crm_1721244578902)?;
+            map.put(f::UF_CRM_1721244589012, &self.uf_crm_1721244589012)?;
+            map.put(f::UF_CRM_1721244589013, &self.uf_crm_1721244589013)?;
+            map.put(f::UF_CRM_1721244590123, &self.uf_crm_1721244590123)?;
+            map.put(f::UF_CRM_1721244601234, &self.uf_crm_1721244601234)?;
+            map.put(f::UF_CRM_1721244612345, &self.uf_crm_1721244612345)?;
+            map.put(f::UF_CRM_1721244612346, &self.uf_crm_1721244612346)?;
+            map.put(f::UF_CRM_1721244634567, &self.uf_crm_1721244634567)?;
+            map.put(f::UF_CRM_1721244634568, &self.uf_crm_1721244634568)?;
+            map.put(f::UF_CRM_1721244656789, &self.uf_crm_1721244656789)?;
+            map.put(f::UF_CRM_1721244656790, &self.uf_crm_1721244656790)?;
+            map.put(f::UF_CRM_1721244667890, &self.uf_crm_1721244667890)?;
+            map.put(f::UF_CRM_1721244667891, &self.uf_crm_1721244667891)?;
+            map.put(f::UF_CRM_1721244678901, &self.uf_crm_1721244678901)?;
+            map.put(f::UF_CRM_1721244678902, &self.uf_crm_1721244678902)?;
+            map.put(f::UF_CRM_1721244689012, &self.uf_crm_1721244689012)?;
+            map.put(f::UF_CRM_1721244689013, &self.uf_crm_1721244689013)?;
+            map.put(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
+            __p::put_extra(&mut map, &self.extra)?;
+            __p::end(map)
         }
     }
-}
-/// The update payload of [`Deal`] (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct DealPatch {
-    /// Field `TITLE` (Название): see [`Deal::title`].
-    pub title: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `TYPE_ID` (Тип): see [`Deal::type_id`].
-    pub type_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`].
-    pub stage_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`].
-    pub is_recurring: ::bitrix_runtime::Patch<bool>,
-    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`].
-    pub is_return_customer: ::bitrix_runtime::Patch<bool>,
-    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`Deal::is_repeated_approach`].
-    pub is_repeated_approach: ::bitrix_runtime::Patch<bool>,
-    /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`].
-    pub probability: ::bitrix_runtime::Patch<i64>,
-    /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`].
-    pub currency_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CurrencyId>,
-    /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`].
-    pub opportunity: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`].
-    pub is_manual_opportunity: ::bitrix_runtime::Patch<bool>,
-    /// Field `TAX_VALUE` (Ставка налога): see [`Deal::tax_value`].
-    pub tax_value: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// Field `COMPANY_ID` (Компания): see [`Deal::company_id`].
-    pub company_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CompanyId>,
-    /// Field `CONTACT_ID` (Контакт): see [`Deal::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub contact_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::ContactId>,
-    /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`].
-    pub contact_ids: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-    >,
-    /// Field `BEGINDATE` (Дата начала): see [`Deal::begindate`].
-    pub begindate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// Field `CLOSEDATE` (Дата завершения): see [`Deal::closedate`].
-    pub closedate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// Field `OPENED` (Доступна для всех): see [`Deal::opened`].
-    pub opened: ::bitrix_runtime::Patch<bool>,
-    /// Field `CLOSED` (Закрыта): see [`Deal::closed`].
-    pub closed: ::bitrix_runtime::Patch<bool>,
-    /// Field `COMMENTS` (Комментарий): see [`Deal::comments`].
-    pub comments: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`].
-    pub assigned_by_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::UserId>,
-    /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`].
-    pub source_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`].
-    pub source_description: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`].
-    pub additional_info: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `LOCATION_ID` (Местоположение): see [`Deal::location_id`].
-    pub location_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::LocationId>,
-    /// Field `ORIGINATOR_ID` (Внешний источник): see [`Deal::originator_id`].
-    pub originator_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`Deal::origin_id`].
-    pub origin_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_SOURCE` (Рекламная система): see [`Deal::utm_source`].
-    pub utm_source: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_MEDIUM` (Тип трафика): see [`Deal::utm_medium`].
-    pub utm_medium: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`Deal::utm_campaign`].
-    pub utm_campaign: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_CONTENT` (Содержание кампании): see [`Deal::utm_content`].
-    pub utm_content: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`].
-    pub utm_term: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`].
-    pub parent_id_1220: ::bitrix_runtime::Patch<::bitrix_runtime::types::ItemId>,
-    /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`].
-    pub parent_id_153: ::bitrix_runtime::Patch<::bitrix_runtime::types::ItemId>,
-    /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`].
-    pub uf_crm_1721244482250: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`].
-    pub uf_crm_1721244500101: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    /// Field `UF_CRM_1721244512345` (Количество мест): see [`Deal::uf_crm_1721244512345`].
-    pub uf_crm_1721244512345: ::bitrix_runtime::Patch<i64>,
-    /// Field `UF_CRM_1721244512346` (Номера заказов 1С): see [`Deal::uf_crm_1721244512346`].
-    pub uf_crm_1721244512346: ::bitrix_runtime::Patch<::std::vec::Vec<i64>>,
-    /// Field `UF_CRM_1721244523456` (Скидка, %): see [`Deal::uf_crm_1721244523456`].
-    pub uf_crm_1721244523456: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// Field `UF_CRM_1721244523457` (Вес партий, кг): see [`Deal::uf_crm_1721244523457`].
-    pub uf_crm_1721244523457: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
-    >,
-    /// Field `UF_CRM_1721244534567` (Договор подписан): see [`Deal::uf_crm_1721244534567`].
-    pub uf_crm_1721244534567: ::bitrix_runtime::Patch<bool>,
-    /// Field `UF_CRM_1721244545678` (Дата подписания): see [`Deal::uf_crm_1721244545678`].
-    pub uf_crm_1721244545678: ::bitrix_runtime::Patch<
-        ::bitrix_runtime::types::NaiveDate,
-    >,
-    /// Field `UF_CRM_1721244545679` (Даты поставок): see [`Deal::uf_crm_1721244545679`].
-    pub uf_crm_1721244545679: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
-    >,
-    /// Field `UF_CRM_1721244556789` (Время встречи): see [`Deal::uf_crm_1721244556789`].
-    pub uf_crm_1721244556789: ::bitrix_runtime::Patch<
-        ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-    >,
-    /// Field `UF_CRM_1721244556790` (Напоминания): see [`Deal::uf_crm_1721244556790`].
-    pub uf_crm_1721244556790: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<
-            ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-        >,
-    >,
-    /// Field `UF_CRM_1721244567890` (Бюджет клиента): see [`Deal::uf_crm_1721244567890`].
-    pub uf_crm_1721244567890: ::bitrix_runtime::Patch<::bitrix_runtime::types::Money>,
-    /// Field `UF_CRM_1721244567891` (Платежи): see [`Deal::uf_crm_1721244567891`].
-    pub uf_crm_1721244567891: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::Money>,
-    >,
-    /// Field `UF_CRM_1721244578901` (Сайт клиента): see [`Deal::uf_crm_1721244578901`].
-    pub uf_crm_1721244578901: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UF_CRM_1721244578902` (Ссылки на материалы): see [`Deal::uf_crm_1721244578902`].
-    pub uf_crm_1721244578902: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    /// Field `UF_CRM_1721244589012` (Адрес доставки): see [`Deal::uf_crm_1721244589012`].
-    pub uf_crm_1721244589012: ::bitrix_runtime::Patch<::bitrix_runtime::types::Address>,
-    /// Field `UF_CRM_1721244589013` (Адреса филиалов): see [`Deal::uf_crm_1721244589013`].
-    pub uf_crm_1721244589013: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::Address>,
-    >,
-    /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::uf_crm_1721244590123`].
-    pub uf_crm_1721244590123: ::bitrix_runtime::Patch<DealUfCrm1721244590123>,
-    /// Field `UF_CRM_1721244601234` (Интересы клиента): see [`Deal::uf_crm_1721244601234`].
-    pub uf_crm_1721244601234: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<DealUfCrm1721244601234>,
-    >,
-    /// Field `UF_CRM_1721244612345` (Договор): see [`Deal::uf_crm_1721244612345`].
-    pub uf_crm_1721244612345: ::bitrix_runtime::Patch<
-        ::bitrix_runtime::types::FileUpload,
-    >,
-    /// Field `UF_CRM_1721244612346` (Сканы документов): see [`Deal::uf_crm_1721244612346`].
-    pub uf_crm_1721244612346: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::FileUpload>,
-    >,
-    /// Field `UF_CRM_1721244634567` (Менеджер проекта): see [`Deal::uf_crm_1721244634567`].
-    pub uf_crm_1721244634567: ::bitrix_runtime::Patch<::bitrix_runtime::types::UserId>,
-    /// Field `UF_CRM_1721244634568` (Наблюдатели): see [`Deal::uf_crm_1721244634568`].
-    pub uf_crm_1721244634568: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::UserId>,
-    >,
-    /// Field `UF_CRM_1721244656789` (Отрасль клиента): see [`Deal::uf_crm_1721244656789`].
-    pub uf_crm_1721244656789: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// Field `UF_CRM_1721244656790` (Дополнительные источники): see [`Deal::uf_crm_1721244656790`].
-    pub uf_crm_1721244656790: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
-    >,
-    /// Field `UF_CRM_1721244667890` (Основной товар): see [`Deal::uf_crm_1721244667890`].
-    pub uf_crm_1721244667890: ::bitrix_runtime::Patch<
-        ::bitrix_runtime::types::IblockElementId,
-    >,
-    /// Field `UF_CRM_1721244667891` (Сопутствующие товары): see [`Deal::uf_crm_1721244667891`].
-    pub uf_crm_1721244667891: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
-    >,
-    /// Field `UF_CRM_1721244678901` (Раздел каталога): see [`Deal::uf_crm_1721244678901`].
-    pub uf_crm_1721244678901: ::bitrix_runtime::Patch<
-        ::bitrix_runtime::types::IblockSectionId,
-    >,
-    /// Field `UF_CRM_1721244678902` (Разделы каталога): see [`Deal::uf_crm_1721244678902`].
-    pub uf_crm_1721244678902: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
-    >,
-    /// Field `UF_CRM_1721244689012` (Связанный договор): see [`Deal::uf_crm_1721244689012`].
-    pub uf_crm_1721244689012: ::bitrix_runtime::Patch<::bitrix_runtime::types::CrmLink>,
-    /// Field `UF_CRM_1721244689013` (Участники сделки): see [`Deal::uf_crm_1721244689013`].
-    pub uf_crm_1721244689013: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
-    >,
-    /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`].
-    pub uf_crm_1721244701234: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
-    >,
-}
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl DealPatch {
-    /// An update that touches nothing.
-    pub fn new() -> Self {
-        ::core::default::Default::default()
-    }
-    /// Sets `TITLE` (Название): see [`DealPatch::title`].
-    pub fn title(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.title = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `TITLE` (sends the empty value).
-    pub fn clear_title(mut self) -> Self {
-        self.title = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `TYPE_ID` (Тип): see [`DealPatch::type_id`].
-    pub fn type_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.type_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `TYPE_ID` (sends the empty value).
-    pub fn clear_type_id(mut self) -> Self {
-        self.type_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `STAGE_ID` (Стадия сделки): see [`DealPatch::stage_id`].
-    pub fn stage_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.stage_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `STAGE_ID` (sends the empty value).
-    pub fn clear_stage_id(mut self) -> Self {
-        self.stage_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_RECURRING` (Регулярная сделка): see [`DealPatch::is_recurring`].
-    pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.is_recurring = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_RECURRING` (sends the empty value).
-    pub fn clear_is_recurring(mut self) -> Self {
-        self.is_recurring = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`DealPatch::is_return_customer`].
-    pub fn is_return_customer(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.is_return_customer = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_RETURN_CUSTOMER` (sends the empty value).
-    pub fn clear_is_return_customer(mut self) -> Self {
-        self.is_return_customer = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`DealPatch::is_repeated_approach`].
-    pub fn is_repeated_approach(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.is_repeated_approach = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_REPEATED_APPROACH` (sends the empty value).
-    pub fn clear_is_repeated_approach(mut self) -> Self {
-        self.is_repeated_approach = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `PROBABILITY` (Вероятность): see [`DealPatch::probability`].
-    pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
-        self.probability = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `PROBABILITY` (sends the empty value).
-    pub fn clear_probability(mut self) -> Self {
-        self.probability = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CURRENCY_ID` (Валюта): see [`DealPatch::currency_id`].
-    pub fn currency_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
-    ) -> Self {
-        self.currency_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CURRENCY_ID` (sends the empty value).
-    pub fn clear_currency_id(mut self) -> Self {
-        self.currency_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `OPPORTUNITY` (Сумма): see [`DealPatch::opportunity`].
-    pub fn opportunity(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.opportunity = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `OPPORTUNITY` (sends the empty value).
-    pub fn clear_opportunity(mut self) -> Self {
-        self.opportunity = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`DealPatch::is_manual_opportunity`].
-    pub fn is_manual_opportunity(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.is_manual_opportunity = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_MANUAL_OPPORTUNITY` (sends the empty value).
-    pub fn clear_is_manual_opportunity(mut self) -> Self {
-        self.is_manual_opportunity = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `TAX_VALUE` (Ставка налога): see [`DealPatch::tax_value`].
-    pub fn tax_value(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.tax_value = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `TAX_VALUE` (sends the empty value).
-    pub fn clear_tax_value(mut self) -> Self {
-        self.tax_value = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `COMPANY_ID` (Компания): see [`DealPatch::company_id`].
-    pub fn company_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
-    ) -> Self {
-        self.company_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `COMPANY_ID` (sends the empty value).
-    pub fn clear_company_id(mut self) -> Self {
-        self.company_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CONTACT_ID` (Контакт): see [`DealPatch::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub fn contact_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ContactId>,
-    ) -> Self {
-        self.contact_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CONTACT_ID` (sends the empty value).
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub fn clear_contact_id(mut self) -> Self {
-        self.contact_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
-    pub fn contact_ids(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-        >,
-    ) -> Self {
-        self.contact_ids = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CONTACT_IDS` (sends the empty value).
-    pub fn clear_contact_ids(mut self) -> Self {
-        self.contact_ids = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `BEGINDATE` (Дата начала): see [`DealPatch::begindate`].
-    pub fn begindate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.begindate = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `BEGINDATE` (sends the empty value).
-    pub fn clear_begindate(mut self) -> Self {
-        self.begindate = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CLOSEDATE` (Дата завершения): see [`DealPatch::closedate`].
-    pub fn closedate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.closedate = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CLOSEDATE` (sends the empty value).
-    pub fn clear_closedate(mut self) -> Self {
-        self.closedate = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `OPENED` (Доступна для всех): see [`DealPatch::opened`].
-    pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.opened = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `OPENED` (sends the empty value).
-    pub fn clear_opened(mut self) -> Self {
-        self.opened = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CLOSED` (Закрыта): see [`DealPatch::closed`].
-    pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.closed = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CLOSED` (sends the empty value).
-    pub fn clear_closed(mut self) -> Self {
-        self.closed = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
-    pub fn comments(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.comments = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `COMMENTS` (sends the empty value).
-    pub fn clear_comments(mut self) -> Self {
-        self.comments = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`DealPatch::assigned_by_id`].
-    pub fn assigned_by_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
-    ) -> Self {
-        self.assigned_by_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ASSIGNED_BY_ID` (sends the empty value).
-    pub fn clear_assigned_by_id(mut self) -> Self {
-        self.assigned_by_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `SOURCE_ID` (Источник): see [`DealPatch::source_id`].
-    pub fn source_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.source_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `SOURCE_ID` (sends the empty value).
-    pub fn clear_source_id(mut self) -> Self {
-        self.source_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`DealPatch::source_description`].
-    pub fn source_description(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.source_description = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `SOURCE_DESCRIPTION` (sends the empty value).
-    pub fn clear_source_description(mut self) -> Self {
-        self.source_description = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`DealPatch::additional_info`].
-    pub fn additional_info(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.additional_info = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ADDITIONAL_INFO` (sends the empty value).
-    pub fn clear_additional_info(mut self) -> Self {
-        self.additional_info = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `LOCATION_ID` (Местоположение): see [`DealPatch::location_id`].
-    pub fn location_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
-    ) -> Self {
-        self.location_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `LOCATION_ID` (sends the empty value).
-    pub fn clear_location_id(mut self) -> Self {
-        self.location_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`DealPatch::originator_id`].
-    pub fn originator_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.originator_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ORIGINATOR_ID` (sends the empty value).
-    pub fn clear_originator_id(mut self) -> Self {
-        self.originator_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`DealPatch::origin_id`].
-    pub fn origin_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.origin_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ORIGIN_ID` (sends the empty value).
-    pub fn clear_origin_id(mut self) -> Self {
-        self.origin_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_SOURCE` (Рекламная система): see [`DealPatch::utm_source`].
-    pub fn utm_source(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_source = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_SOURCE` (sends the empty value).
-    pub fn clear_utm_source(mut self) -> Self {
-        self.utm_source = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_MEDIUM` (Тип трафика): see [`DealPatch::utm_medium`].
-    pub fn utm_medium(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_medium = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_MEDIUM` (sends the empty value).
-    pub fn clear_utm_medium(mut self) -> Self {
-        self.utm_medium = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`DealPatch::utm_campaign`].
-    pub fn utm_campaign(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_campaign = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_CAMPAIGN` (sends the empty value).
-    pub fn clear_utm_campaign(mut self) -> Self {
-        self.utm_campaign = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_CONTENT` (Содержание кампании): see [`DealPatch::utm_content`].
-    pub fn utm_content(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_content = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_CONTENT` (sends the empty value).
-    pub fn clear_utm_content(mut self) -> Self {
-        self.utm_content = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_TERM` (Условие поиска кампании): see [`DealPatch::utm_term`].
-    pub fn utm_term(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_term = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_TERM` (sends the empty value).
-    pub fn clear_utm_term(mut self) -> Self {
-        self.utm_term = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `PARENT_ID_1220` (Проекты): see [`DealPatch::parent_id_1220`].
-    pub fn parent_id_1220(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
-    ) -> Self {
-        self.parent_id_1220 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `PARENT_ID_1220` (sends the empty value).
-    pub fn clear_parent_id_1220(mut self) -> Self {
-        self.parent_id_1220 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `PARENT_ID_153` (Договоры): see [`DealPatch::parent_id_153`].
-    pub fn parent_id_153(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
-    ) -> Self {
-        self.parent_id_153 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `PARENT_ID_153` (sends the empty value).
-    pub fn clear_parent_id_153(mut self) -> Self {
-        self.parent_id_153 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::uf_crm_1721244482250`].
-    pub fn uf_crm_1721244482250(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.uf_crm_1721244482250 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244482250` (sends the empty value).
-    pub fn clear_uf_crm_1721244482250(mut self) -> Self {
-        self.uf_crm_1721244482250 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`DealPatch::uf_crm_1721244500101`].
-    pub fn uf_crm_1721244500101(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
-    ) -> Self {
-        self.uf_crm_1721244500101 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244500101` (sends the empty value).
-    pub fn clear_uf_crm_1721244500101(mut self) -> Self {
-        self.uf_crm_1721244500101 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244512345` (Количество мест): see [`DealPatch::uf_crm_1721244512345`].
-    pub fn uf_crm_1721244512345(
-        mut self,
-        value: impl ::core::convert::Into<i64>,
-    ) -> Self {
-        self.uf_crm_1721244512345 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244512345` (sends the empty value).
-    pub fn clear_uf_crm_1721244512345(mut self) -> Self {
-        self.uf_crm_1721244512345 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`DealPatch::uf_crm_1721244512346`].
-    pub fn uf_crm_1721244512346(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<i64>>,
-    ) -> Self {
-        self.uf_crm_1721244512346 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244512346` (sends the empty value).
-    pub fn clear_uf_crm_1721244512346(mut self) -> Self {
-        self.uf_crm_1721244512346 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`DealPatch::uf_crm_1721244523456`].
-    pub fn uf_crm_1721244523456(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.uf_crm_1721244523456 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244523456` (sends the empty value).
-    pub fn clear_uf_crm_1721244523456(mut self) -> Self {
-        self.uf_crm_1721244523456 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`DealPatch::uf_crm_1721244523457`].
-    pub fn uf_crm_1721244523457(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::Decimal>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244523457 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244523457` (sends the empty value).
-    pub fn clear_uf_crm_1721244523457(mut self) -> Self {
-        self.uf_crm_1721244523457 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`DealPatch::uf_crm_1721244534567`].
-    pub fn uf_crm_1721244534567(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.uf_crm_1721244534567 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244534567` (sends the empty value).
-    pub fn clear_uf_crm_1721244534567(mut self) -> Self {
-        self.uf_crm_1721244534567 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`DealPatch::uf_crm_1721244545678`].
-    pub fn uf_crm_1721244545678(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.uf_crm_1721244545678 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244545678` (sends the empty value).
-    pub fn clear_uf_crm_1721244545678(mut self) -> Self {
-        self.uf_crm_1721244545678 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`DealPatch::uf_crm_1721244545679`].
-    pub fn uf_crm_1721244545679(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::NaiveDate>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244545679 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244545679` (sends the empty value).
-    pub fn clear_uf_crm_1721244545679(mut self) -> Self {
-        self.uf_crm_1721244545679 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244556789` (Время встречи): see [`DealPatch::uf_crm_1721244556789`].
-    pub fn uf_crm_1721244556789(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244556789 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244556789` (sends the empty value).
-    pub fn clear_uf_crm_1721244556789(mut self) -> Self {
-        self.uf_crm_1721244556789 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244556790` (Напоминания): see [`DealPatch::uf_crm_1721244556790`].
-    pub fn uf_crm_1721244556790(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<
-                ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-            >,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244556790 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244556790` (sends the empty value).
-    pub fn clear_uf_crm_1721244556790(mut self) -> Self {
-        self.uf_crm_1721244556790 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`DealPatch::uf_crm_1721244567890`].
-    pub fn uf_crm_1721244567890(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Money>,
-    ) -> Self {
-        self.uf_crm_1721244567890 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244567890` (sends the empty value).
-    pub fn clear_uf_crm_1721244567890(mut self) -> Self {
-        self.uf_crm_1721244567890 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244567891` (Платежи): see [`DealPatch::uf_crm_1721244567891`].
-    pub fn uf_crm_1721244567891(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::Money>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244567891 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244567891` (sends the empty value).
-    pub fn clear_uf_crm_1721244567891(mut self) -> Self {
-        self.uf_crm_1721244567891 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`DealPatch::uf_crm_1721244578901`].
-    pub fn uf_crm_1721244578901(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.uf_crm_1721244578901 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244578901` (sends the empty value).
-    pub fn clear_uf_crm_1721244578901(mut self) -> Self {
-        self.uf_crm_1721244578901 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`DealPatch::uf_crm_1721244578902`].
-    pub fn uf_crm_1721244578902(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<::std::string::String>>,
-    ) -> Self {
-        self.uf_crm_1721244578902 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244578902` (sends the empty value).
-    pub fn clear_uf_crm_1721244578902(mut self) -> Self {
-        self.uf_crm_1721244578902 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`DealPatch::uf_crm_1721244589012`].
-    pub fn uf_crm_1721244589012(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Address>,
-    ) -> Self {
-        self.uf_crm_1721244589012 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244589012` (sends the empty value).
-    pub fn clear_uf_crm_1721244589012(mut self) -> Self {
-        self.uf_crm_1721244589012 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`DealPatch::uf_crm_1721244589013`].
-    pub fn uf_crm_1721244589013(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::Address>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244589013 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244589013` (sends the empty value).
-    pub fn clear_uf_crm_1721244589013(mut self) -> Self {
-        self.uf_crm_1721244589013 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::uf_crm_1721244590123`].
-    pub fn uf_crm_1721244590123(
-        mut self,
-        value: impl ::core::convert::Into<DealUfCrm1721244590123>,
-    ) -> Self {
-        self.uf_crm_1721244590123 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244590123` (sends the empty value).
-    pub fn clear_uf_crm_1721244590123(mut self) -> Self {
-        self.uf_crm_1721244590123 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`DealPatch::uf_crm_1721244601234`].
-    pub fn uf_crm_1721244601234(
-        mut self,
-        value: impl ::core::convert::Into<::std::vec::Vec<DealUfCrm1721244601234>>,
-    ) -> Self {
-        self.uf_crm_1721244601234 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244601234` (sends the empty value).
-    pub fn clear_uf_crm_1721244601234(mut self) -> Self {
-        self.uf_crm_1721244601234 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244612345` (Договор): see [`DealPatch::uf_crm_1721244612345`].
-    pub fn uf_crm_1721244612345(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::FileUpload>,
-    ) -> Self {
-        self.uf_crm_1721244612345 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244612345` (sends the empty value).
-    pub fn clear_uf_crm_1721244612345(mut self) -> Self {
-        self.uf_crm_1721244612345 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`DealPatch::uf_crm_1721244612346`].
-    pub fn uf_crm_1721244612346(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::FileUpload>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244612346 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244612346` (sends the empty value).
-    pub fn clear_uf_crm_1721244612346(mut self) -> Self {
-        self.uf_crm_1721244612346 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`DealPatch::uf_crm_1721244634567`].
-    pub fn uf_crm_1721244634567(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
-    ) -> Self {
-        self.uf_crm_1721244634567 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244634567` (sends the empty value).
-    pub fn clear_uf_crm_1721244634567(mut self) -> Self {
-        self.uf_crm_1721244634567 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`DealPatch::uf_crm_1721244634568`].
-    pub fn uf_crm_1721244634568(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::UserId>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244634568 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244634568` (sends the empty value).
-    pub fn clear_uf_crm_1721244634568(mut self) -> Self {
-        self.uf_crm_1721244634568 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`DealPatch::uf_crm_1721244656789`].
-    pub fn uf_crm_1721244656789(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.uf_crm_1721244656789 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244656789` (sends the empty value).
-    pub fn clear_uf_crm_1721244656789(mut self) -> Self {
-        self.uf_crm_1721244656789 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`DealPatch::uf_crm_1721244656790`].
-    pub fn uf_crm_1721244656790(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::StatusId>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244656790 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244656790` (sends the empty value).
-    pub fn clear_uf_crm_1721244656790(mut self) -> Self {
-        self.uf_crm_1721244656790 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244667890` (Основной товар): see [`DealPatch::uf_crm_1721244667890`].
-    pub fn uf_crm_1721244667890(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::IblockElementId>,
-    ) -> Self {
-        self.uf_crm_1721244667890 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244667890` (sends the empty value).
-    pub fn clear_uf_crm_1721244667890(mut self) -> Self {
-        self.uf_crm_1721244667890 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`DealPatch::uf_crm_1721244667891`].
-    pub fn uf_crm_1721244667891(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::IblockElementId>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244667891 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244667891` (sends the empty value).
-    pub fn clear_uf_crm_1721244667891(mut self) -> Self {
-        self.uf_crm_1721244667891 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`DealPatch::uf_crm_1721244678901`].
-    pub fn uf_crm_1721244678901(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::IblockSectionId>,
-    ) -> Self {
-        self.uf_crm_1721244678901 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244678901` (sends the empty value).
-    pub fn clear_uf_crm_1721244678901(mut self) -> Self {
-        self.uf_crm_1721244678901 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`DealPatch::uf_crm_1721244678902`].
-    pub fn uf_crm_1721244678902(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::IblockSectionId>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244678902 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244678902` (sends the empty value).
-    pub fn clear_uf_crm_1721244678902(mut self) -> Self {
-        self.uf_crm_1721244678902 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`DealPatch::uf_crm_1721244689012`].
-    pub fn uf_crm_1721244689012(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CrmLink>,
-    ) -> Self {
-        self.uf_crm_1721244689012 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244689012` (sends the empty value).
-    pub fn clear_uf_crm_1721244689012(mut self) -> Self {
-        self.uf_crm_1721244689012 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`DealPatch::uf_crm_1721244689013`].
-    pub fn uf_crm_1721244689013(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::CrmLink>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244689013 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244689013` (sends the empty value).
-    pub fn clear_uf_crm_1721244689013(mut self) -> Self {
-        self.uf_crm_1721244689013 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`DealPatch::uf_crm_1721244701234`].
-    pub fn uf_crm_1721244701234(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::__private::serde_json::Value>,
-        >,
-    ) -> Self {
-        self.uf_crm_1721244701234 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244701234` (sends the empty value).
-    pub fn clear_uf_crm_1721244701234(mut self) -> Self {
-        self.uf_crm_1721244701234 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// `ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `PREVIOUS_STAGE_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn previous_stage_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::PREVIOUS_STAGE_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `STAGE_SEMANTIC_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn stage_semantic_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::STAGE_SEMANTIC_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `IS_NEW` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn is_new<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::IS_NEW>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `QUOTE_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn quote_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::QUOTE_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `CREATED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn created_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::CREATED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MODIFY_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn modify_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::MODIFY_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::MOVED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_CREATE` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_create<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::DATE_CREATE>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_MODIFY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_modify<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::DATE_MODIFY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::MOVED_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LEAD_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn lead_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::LEAD_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::LAST_ACTIVITY_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_BY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_by<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<deal_fields::LAST_ACTIVITY_BY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `CATEGORY_ID` is immutable: the portal ignores it on update, so it cannot be set here. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn category_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::Immutable<deal_fields::CATEGORY_ID>,
-    {
-        match ::bitrix_runtime::__private::Immutable::unreachable(value) {}
-    }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::__private::serde::Serialize for DealPatch {
-    fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-    where
-        S: ::bitrix_runtime::__private::serde::Serializer,
-    {
-        use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "TITLE", &self.title)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "TYPE_ID", &self.type_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "STAGE_ID", &self.stage_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "PROBABILITY", &self.probability)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Currency,
-            _,
-        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "TAX_VALUE", &self.tax_value)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-            _,
-        >(&mut map, "COMPANY_ID", &self.company_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            _,
-        >(&mut map, "CONTACT_ID", &self.contact_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            >,
-            _,
-        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "BEGINDATE", &self.begindate)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "CLOSEDATE", &self.closedate)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "OPENED", &self.opened)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "CLOSED", &self.closed)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "COMMENTS", &self.comments)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "SOURCE_ID", &self.source_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Location,
-            _,
-        >(&mut map, "LOCATION_ID", &self.location_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_TERM", &self.utm_term)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_153", &self.parent_id_153)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-            _,
-        >(&mut map, "UF_CRM_1721244500101", &self.uf_crm_1721244500101)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "UF_CRM_1721244512345", &self.uf_crm_1721244512345)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Integer>,
-            _,
-        >(&mut map, "UF_CRM_1721244512346", &self.uf_crm_1721244512346)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "UF_CRM_1721244523456", &self.uf_crm_1721244523456)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Decimal>,
-            _,
-        >(&mut map, "UF_CRM_1721244523457", &self.uf_crm_1721244523457)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Boolean,
-            _,
-        >(&mut map, "UF_CRM_1721244534567", &self.uf_crm_1721244534567)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "UF_CRM_1721244545678", &self.uf_crm_1721244545678)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Date>,
-            _,
-        >(&mut map, "UF_CRM_1721244545679", &self.uf_crm_1721244545679)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "UF_CRM_1721244556789", &self.uf_crm_1721244556789)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::DateTime>,
-            _,
-        >(&mut map, "UF_CRM_1721244556790", &self.uf_crm_1721244556790)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Money,
-            _,
-        >(&mut map, "UF_CRM_1721244567890", &self.uf_crm_1721244567890)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Money>,
-            _,
-        >(&mut map, "UF_CRM_1721244567891", &self.uf_crm_1721244567891)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244578901", &self.uf_crm_1721244578901)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Text>,
-            _,
-        >(&mut map, "UF_CRM_1721244578902", &self.uf_crm_1721244578902)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Address,
-            _,
-        >(&mut map, "UF_CRM_1721244589012", &self.uf_crm_1721244589012)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Address>,
-            _,
-        >(&mut map, "UF_CRM_1721244589013", &self.uf_crm_1721244589013)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Enum<DealUfCrm1721244590123>,
-            _,
-        >(&mut map, "UF_CRM_1721244590123", &self.uf_crm_1721244590123)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Enum<DealUfCrm1721244601234>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244601234", &self.uf_crm_1721244601234)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::FileUpload,
-            _,
-        >(&mut map, "UF_CRM_1721244612345", &self.uf_crm_1721244612345)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::FileUpload>,
-            _,
-        >(&mut map, "UF_CRM_1721244612346", &self.uf_crm_1721244612346)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "UF_CRM_1721244634567", &self.uf_crm_1721244634567)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244634568", &self.uf_crm_1721244634568)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "UF_CRM_1721244656789", &self.uf_crm_1721244656789)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Status>,
-            _,
-        >(&mut map, "UF_CRM_1721244656790", &self.uf_crm_1721244656790)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-            _,
-        >(&mut map, "UF_CRM_1721244667890", &self.uf_crm_1721244667890)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockElementId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244667891", &self.uf_crm_1721244667891)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-            _,
-        >(&mut map, "UF_CRM_1721244678901", &self.uf_crm_1721244678901)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::IblockSectionId>,
-            >,
-            _,
-        >(&mut map, "UF_CRM_1721244678902", &self.uf_crm_1721244678902)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::CrmLink,
-            _,
-        >(&mut map, "UF_CRM_1721244689012", &self.uf_crm_1721244689012)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::CrmLink>,
-            _,
-        >(&mut map, "UF_CRM_1721244689013", &self.uf_crm_1721244689013)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<::bitrix_runtime::codec::Json>,
-            _,
-        >(&mut map, "UF_CRM_1721244701234", &self.uf_crm_1721244701234)?;
-        map.end()
-    }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::UpdatePayload for DealPatch {
-    type Entity = Deal;
-    fn is_empty(&self) -> bool {
-        !(self.title.is_touched() || self.type_id.is_touched()
-            || self.stage_id.is_touched() || self.is_recurring.is_touched()
-            || self.is_return_customer.is_touched()
-            || self.is_repeated_approach.is_touched() || self.probability.is_touched()
-            || self.currency_id.is_touched() || self.opportunity.is_touched()
-            || self.is_manual_opportunity.is_touched() || self.tax_value.is_touched()
-            || self.company_id.is_touched() || self.contact_id.is_touched()
-            || self.contact_ids.is_touched() || self.begindate.is_touched()
-            || self.closedate.is_touched() || self.opened.is_touched()
-            || self.closed.is_touched() || self.comments.is_touched()
-            || self.assigned_by_id.is_touched() || self.source_id.is_touched()
-            || self.source_description.is_touched() || self.additional_info.is_touched()
-            || self.location_id.is_touched() || self.originator_id.is_touched()
-            || self.origin_id.is_touched() || self.utm_source.is_touched()
-            || self.utm_medium.is_touched() || self.utm_campaign.is_touched()
-            || self.utm_content.is_touched() || self.utm_term.is_touched()
-            || self.parent_id_1220.is_touched() || self.parent_id_153.is_touched()
-            || self.uf_crm_1721244482250.is_touched()
-            || self.uf_crm_1721244500101.is_touched()
-            || self.uf_crm_1721244512345.is_touched()
-            || self.uf_crm_1721244512346.is_touched()
-            || self.uf_crm_1721244523456.is_touched()
-            || self.uf_crm_1721244523457.is_touched()
-            || self.uf_crm_1721244534567.is_touched()
-            || self.uf_crm_1721244545678.is_touched()
-            || self.uf_crm_1721244545679.is_touched()
-            || self.uf_crm_1721244556789.is_touched()
-            || self.uf_crm_1721244556790.is_touched()
-            || self.uf_crm_1721244567890.is_touched()
-            || self.uf_crm_1721244567891.is_touched()
-            || self.uf_crm_1721244578901.is_touched()
-            || self.uf_crm_1721244578902.is_touched()
-            || self.uf_crm_1721244589012.is_touched()
-            || self.uf_crm_1721244589013.is_touched()
-            || self.uf_crm_1721244590123.is_touched()
-            || self.uf_crm_1721244601234.is_touched()
-            || self.uf_crm_1721244612345.is_touched()
-            || self.uf_crm_1721244612346.is_touched()
-            || self.uf_crm_1721244634567.is_touched()
-            || self.uf_crm_1721244634568.is_touched()
-            || self.uf_crm_1721244656789.is_touched()
-            || self.uf_crm_1721244656790.is_touched()
-            || self.uf_crm_1721244667890.is_touched()
-            || self.uf_crm_1721244667891.is_touched()
-            || self.uf_crm_1721244678901.is_touched()
-            || self.uf_crm_1721244678902.is_touched()
-            || self.uf_crm_1721244689012.is_touched()
-            || self.uf_crm_1721244689013.is_touched()
-            || self.uf_crm_1721244701234.is_touched())
-    }
-    fn cleared_fields(&self) -> ::std::vec::Vec<&'static str> {
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut out = ::std::vec::Vec::new();
-        __p::cleared(&mut out, "TITLE", &self.title);
-        __p::cleared(&mut out, "TYPE_ID", &self.type_id);
-        __p::cleared(&mut out, "STAGE_ID", &self.stage_id);
-        __p::cleared(&mut out, "IS_RECURRING", &self.is_recurring);
-        __p::cleared(&mut out, "IS_RETURN_CUSTOMER", &self.is_return_customer);
-        __p::cleared(&mut out, "IS_REPEATED_APPROACH", &self.is_repeated_approach);
-        __p::cleared(&mut out, "PROBABILITY", &self.probability);
-        __p::cleared(&mut out, "CURRENCY_ID", &self.currency_id);
-        __p::cleared(&mut out, "OPPORTUNITY", &self.opportunity);
-        __p::cleared(&mut out, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity);
-        __p::cleared(&mut out, "TAX_VALUE", &self.tax_value);
-        __p::cleared(&mut out, "COMPANY_ID", &self.company_id);
-        __p::cleared(&mut out, "CONTACT_ID", &self.contact_id);
-        __p::cleared(&mut out, "CONTACT_IDS", &self.contact_ids);
-        __p::cleared(&mut out, "BEGINDATE", &self.begindate);
-        __p::cleared(&mut out, "CLOSEDATE", &self.closedate);
-        __p::cleared(&mut out, "OPENED", &self.opened);
-        __p::cleared(&mut out, "CLOSED", &self.closed);
-        __p::cleared(&mut out, "COMMENTS", &self.comments);
-        __p::cleared(&mut out, "ASSIGNED_BY_ID", &self.assigned_by_id);
-        __p::cleared(&mut out, "SOURCE_ID", &self.source_id);
-        __p::cleared(&mut out, "SOURCE_DESCRIPTION", &self.source_description);
-        __p::cleared(&mut out, "ADDITIONAL_INFO", &self.additional_info);
-        __p::cleared(&mut out, "LOCATION_ID", &self.location_id);
-        __p::cleared(&mut out, "ORIGINATOR_ID", &self.originator_id);
-        __p::cleared(&mut out, "ORIGIN_ID", &self.origin_id);
-        __p::cleared(&mut out, "UTM_SOURCE", &self.utm_source);
-        __p::cleared(&mut out, "UTM_MEDIUM", &self.utm_medium);
-        __p::cleared(&mut out, "UTM_CAMPAIGN", &self.utm_campaign);
-        __p::cleared(&mut out, "UTM_CONTENT", &self.utm_content);
-        __p::cleared(&mut out, "UTM_TERM", &self.utm_term);
-        __p::cleared(&mut out, "PARENT_ID_1220", &self.parent_id_1220);
-        __p::cleared(&mut out, "PARENT_ID_153", &self.parent_id_153);
-        __p::cleared(&mut out, "UF_CRM_1721244482250", &self.uf_crm_1721244482250);
-        __p::cleared(&mut out, "UF_CRM_1721244500101", &self.uf_crm_1721244500101);
-        __p::cleared(&mut out, "UF_CRM_1721244512345", &self.uf_crm_1721244512345);
-        __p::cleared(&mut out, "UF_CRM_1721244512346", &self.uf_crm_1721244512346);
-        __p::cleared(&mut out, "UF_CRM_1721244523456", &self.uf_crm_1721244523456);
-        __p::cleared(&mut out, "UF_CRM_1721244523457", &self.uf_crm_1721244523457);
-        __p::cleared(&mut out, "UF_CRM_1721244534567", &self.uf_crm_1721244534567);
-        __p::cleared(&mut out, "UF_CRM_1721244545678", &self.uf_crm_1721244545678);
-        __p::cleared(&mut out, "UF_CRM_1721244545679", &self.uf_crm_1721244545679);
-        __p::cleared(&mut out, "UF_CRM_1721244556789", &self.uf_crm_1721244556789);
-        __p::cleared(&mut out, "UF_CRM_1721244556790", &self.uf_crm_1721244556790);
-        __p::cleared(&mut out, "UF_CRM_1721244567890", &self.uf_crm_1721244567890);
-        __p::cleared(&mut out, "UF_CRM_1721244567891", &self.uf_crm_1721244567891);
-        __p::cleared(&mut out, "UF_CRM_1721244578901", &self.uf_crm_1721244578901);
-        __p::cleared(&mut out, "UF_CRM_1721244578902", &self.uf_crm_1721244578902);
-        __p::cleared(&mut out, "UF_CRM_1721244589012", &self.uf_crm_1721244589012);
-        __p::cleared(&mut out, "UF_CRM_1721244589013", &self.uf_crm_1721244589013);
-        __p::cleared(&mut out, "UF_CRM_1721244590123", &self.uf_crm_1721244590123);
-        __p::cleared(&mut out, "UF_CRM_1721244601234", &self.uf_crm_1721244601234);
-        __p::cleared(&mut out, "UF_CRM_1721244612345", &self.uf_crm_1721244612345);
-        __p::cleared(&mut out, "UF_CRM_1721244612346", &self.uf_crm_1721244612346);
-        __p::cleared(&mut out, "UF_CRM_1721244634567", &self.uf_crm_1721244634567);
-        __p::cleared(&mut out, "UF_CRM_1721244634568", &self.uf_crm_1721244634568);
-        __p::cleared(&mut out, "UF_CRM_1721244656789", &self.uf_crm_1721244656789);
-        __p::cleared(&mut out, "UF_CRM_1721244656790", &self.uf_crm_1721244656790);
-        __p::cleared(&mut out, "UF_CRM_1721244667890", &self.uf_crm_1721244667890);
-        __p::cleared(&mut out, "UF_CRM_1721244667891", &self.uf_crm_1721244667891);
-        __p::cleared(&mut out, "UF_CRM_1721244678901", &self.uf_crm_1721244678901);
-        __p::cleared(&mut out, "UF_CRM_1721244678902", &self.uf_crm_1721244678902);
-        __p::cleared(&mut out, "UF_CRM_1721244689012", &self.uf_crm_1721244689012);
-        __p::cleared(&mut out, "UF_CRM_1721244689013", &self.uf_crm_1721244689013);
-        __p::cleared(&mut out, "UF_CRM_1721244701234", &self.uf_crm_1721244701234);
-        out
-    }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::Entity for Deal {
-    const NAME: &'static str = "deal";
-    const METHOD_PREFIX: &'static str = "crm.deal";
-    const ENTITY_TYPE_ID: u32 = 2u32;
-    type Id = ::bitrix_runtime::types::DealId;
-    type New = NewDeal;
-    type Patch = DealPatch;
-    type Field = DealField;
-    fn id(&self) -> ::core::option::Option<Self::Id> {
-        self.id
-    }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::StandardDeal for Deal {
-    const ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::Id);
-    const TITLE: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::Text> = ::bitrix_runtime::query::Field::new(
-        DealField::Title,
-    );
-    const TYPE_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::TypeId);
-    const CATEGORY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::CategoryId);
-    const STAGE_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(DealField::StageId);
-    const CURRENCY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Currency,
-    > = ::bitrix_runtime::query::Field::new(DealField::CurrencyId);
-    const OPPORTUNITY: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(DealField::Opportunity);
-    const COMPANY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::CompanyId);
-    const ASSIGNED_BY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(DealField::AssignedById);
-    const DATE_CREATE: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::DateCreate);
-    const DATE_MODIFY: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(DealField::DateModify);
-    const CLOSEDATE: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(DealField::Closedate);
-    const CLOSED: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::YesNo> = ::bitrix_runtime::query::Field::new(
-        DealField::Closed,
-    );
-    const COMMENTS: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(DealField::Comments);
-    fn deal_id(&self) -> ::core::option::Option<::bitrix_runtime::types::DealId> {
-        self.id
-    }
-    fn title(&self) -> ::core::option::Option<&str> {
-        self.title.as_deref()
-    }
-    fn type_id(&self) -> ::core::option::Option<&::bitrix_runtime::types::StatusId> {
-        self.type_id.as_ref()
-    }
-    fn category_id(
-        &self,
-    ) -> ::core::option::Option<::bitrix_runtime::types::CategoryId> {
-        self.category_id
-    }
-    fn stage_id(&self) -> ::core::option::Option<&::bitrix_runtime::types::StatusId> {
-        self.stage_id.as_ref()
-    }
-    fn currency_id(
-        &self,
-    ) -> ::core::option::Option<&::bitrix_runtime::types::CurrencyId> {
-        self.currency_id.as_ref()
-    }
-    fn opportunity(&self) -> ::core::option::Option<::bitrix_runtime::types::Decimal> {
-        self.opportunity
-    }
-    fn company_id(&self) -> ::core::option::Option<::bitrix_runtime::types::CompanyId> {
-        self.company_id
-    }
-    fn assigned_by_id(&self) -> ::core::option::Option<::bitrix_runtime::types::UserId> {
-        self.assigned_by_id
-    }
-    fn date_create(
-        &self,
-    ) -> ::core::option::Option<
-        ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-    > {
-        self.date_create
-    }
-    fn date_modify(
-        &self,
-    ) -> ::core::option::Option<
-        ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-    > {
-        self.date_modify
-    }
-    fn close_date(&self) -> ::core::option::Option<::bitrix_runtime::types::NaiveDate> {
-        self.closedate
-    }
-    fn closed(&self) -> ::core::option::Option<bool> {
-        self.closed
-    }
-    fn comments(&self) -> ::core::option::Option<&str> {
-        self.comments.as_deref()
-    }
-}
-/// Marker types that name fields of [`Deal`] in compile errors.
-#[doc(hidden)]
-#[allow(non_camel_case_types)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub mod deal_fields {
-    /// Names the field `ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct ID;
-    /// Names the field `CATEGORY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct CATEGORY_ID;
-    /// Names the field `PREVIOUS_STAGE_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct PREVIOUS_STAGE_ID;
-    /// Names the field `STAGE_SEMANTIC_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct STAGE_SEMANTIC_ID;
-    /// Names the field `IS_NEW` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct IS_NEW;
-    /// Names the field `QUOTE_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct QUOTE_ID;
-    /// Names the field `CREATED_BY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct CREATED_BY_ID;
-    /// Names the field `MODIFY_BY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct MODIFY_BY_ID;
-    /// Names the field `MOVED_BY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct MOVED_BY_ID;
-    /// Names the field `DATE_CREATE` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct DATE_CREATE;
-    /// Names the field `DATE_MODIFY` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct DATE_MODIFY;
-    /// Names the field `MOVED_TIME` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct MOVED_TIME;
-    /// Names the field `LEAD_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct LEAD_ID;
-    /// Names the field `LAST_ACTIVITY_TIME` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct LAST_ACTIVITY_TIME;
-    /// Names the field `LAST_ACTIVITY_BY` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct LAST_ACTIVITY_BY;
-    /// Names the field `UF_CRM_1721244590123` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct UF_CRM_1721244590123;
-}
+    /// Typed field identifiers.
+    impl Deal {
+        /// `ID` (ID) for filters, `order` and `select`.
+        pub const ID: Field<Deal, codec::Id<types::DealId>> = Field::new(DealField::Id);
+        /// `TITLE` (Название) for filters, `order` and `select`.
+        pub const TITLE: Field<Deal, codec::Text> = Field::new(DealField::Title);
+        /// `TYPE_ID` (Тип) for filters, `order` and `select`.
+        pub const TYPE_ID: Field<Deal, codec::Status> = Field::new(DealField::TypeId);
+        /// `CATEGORY_ID` (Воронка) for filters, `order` and `select`.
+        pub const CATEGORY_ID: Field<Deal, codec::Id<types::CategoryId>> = Field::new(
+            DealField::CategoryId,
+        );
+        /// `STAGE_ID` (Стадия сделки) for filters, `order` and `select`.
+        pub const STAGE_ID: Field<Deal, codec::Status> = Field::new(DealField::StageId);
+        /// `PREVIOUS_STAGE_ID` (Предыдущая стадия) for filters, `order` and `select`.
+        pub const PREVIOUS_STAGE_ID: Field<Deal, codec::Status> = Field::new(
+            DealField::PreviousStageId,
+        );
+        /// `STAGE_SEMANTIC_ID` (Группа стадии) for filters, `order` and `select`.
+        pub const STAGE_SEMANTIC_ID: Field<Deal, codec::Text> = Field::new(
+            DealField::StageSemanticId,
+        );
+        /// `IS_NEW` (Новая сделка) for filters, `order` and `select`.
+        pub const IS_NEW: Field<Deal, codec::YesNo> = Field::new(DealField::IsNew);
+        /// `IS_RECURRING` (Регулярная сделка) for filters, `order` and `select`.
+        pub const IS_RECURRING: Field<Deal, codec::YesNo> = Field::new(
+            DealField::IsRecurring,
+        );
+        /// `IS_RETURN_CUSTOMER` (Повторная сделка) for filters, `order` and `select`.
+        pub const IS_RETURN_CUSTOMER: Field<Deal, codec::YesNo> = Field::new(
+            DealField::IsReturnCustomer,
+        );
+        /// `IS_REPEATED_APPROACH` (Повторное обращение) for filters, `order` and `select`.
+        pub const IS_REPEATED_APPROACH: Field<Deal, codec::YesNo> = Field::new(
+            DealField::IsRepeatedApproach,
+        );
+        /// `PROBABILITY` (Вероятность) for filters, `order` and `select`.
+        pub const PROBABILITY: Field<Deal, codec::Integer> = Field::new(
+            DealField::Probability,
+        );
+        /// `CURRENCY_ID` (Валюта) for filters, `order` and `select`.
+        pub const CURRENCY_ID: Field<Deal, codec::Currency> = Field::new(
+            DealField::CurrencyId,
+        );
+        /// `OPPORTUNITY` (Сумма) for filters, `order` and `select`.
+        pub const OPPORTUNITY: Field<Deal, codec::Decimal> = Field::new(
+            DealField::Opportunity,
+        );
+        /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY) for filters, `order` and `select`.
+        pub const IS_MANUAL_OPPORTUNITY: Field<Deal, codec::YesNo> = Field::new(
+            DealField::IsManualOpportunity,
+        );
+        /// `TAX_VALUE` (Ставка налога) for filters, `order` and `select`.
+        pub const TAX_VALUE: Field<Deal, codec::Decimal> = Field::new(
+            DealField::TaxValue,
+        );
+        /// `COMPANY_ID` (Компания) for filters, `order` and `select`.
+        pub const COMPANY_ID: Field<Deal, codec::Id<types::CompanyId>> = Field::new(
+            DealField::CompanyId,
+        );
+        /// `CONTACT_ID` (Контакт) for filters, `order` and `select`.
+        pub const CONTACT_ID: Field<Deal, codec::Id<types::ContactId>> = Field::new(
+            DealField::ContactId,
+        );
+        /// `CONTACT_IDS` (Контакты) for filters, `order` and `select`.
+        pub const CONTACT_IDS: Field<
+            Deal,
+            codec::NoFilter<codec::Id<types::ContactId>>,
+        > = Field::new(DealField::ContactIds);
+        /// `QUOTE_ID` (Предложение) for filters, `order` and `select`.
+        pub const QUOTE_ID: Field<Deal, codec::Id<types::QuoteId>> = Field::new(
+            DealField::QuoteId,
+        );
+        /// `BEGINDATE` (Дата начала) for filters, `order` and `select`.
+        pub const BEGINDATE: Field<Deal, codec::Date> = Field::new(DealField::Begindate);
+        /// `CLOSEDATE` (Дата завершения) for filters, `order` and `select`.
+        pub const CLOSEDATE: Field<Deal, codec::Date> = Field::new(DealField::Closedate);
+        /// `OPENED` (Доступна для всех) for filters, `order` and `select`.
+        pub const OPENED: Field<Deal, codec::YesNo> = Field::new(DealField::Opened);
+        /// `CLOSED` (Закрыта) for filters, `order` and `select`.
+        pub const CLOSED: Field<Deal, codec::YesNo> = Field::new(DealField::Closed);
+        /// `COMMENTS` (Комментарий) for filters, `order` and `select`.
+        pub const COMMENTS: Field<Deal, codec::Text> = Field::new(DealField::Comments);
+        /// `ASSIGNED_BY_ID` (Ответственный) for filters, `order` and `select`.
+        pub const ASSIGNED_BY_ID: Field<Deal, codec::Id<types::UserId>> = Field::new(
+            DealField::AssignedById,
+        );
+        /// `CREATED_BY_ID` (Кем создана) for filters, `order` and `select`.
+        pub const CREATED_BY_ID: Field<Deal, codec::Id<types::UserId>> = Field::new(
+            DealField::CreatedById,
+        );
+        /// `MODIFY_BY_ID` (Кем изменена) for filters, `order` and `select`.
+        pub const MODIFY_BY_ID: Field<Deal, codec::Id<types::UserId>> = Field::new(
+            DealField::ModifyById,
+        );
+        /// `MOVED_BY_ID` (MOVED_BY_ID) for filters, `order` and `select`.
+        pub const MOVED_BY_ID: Field<Deal, codec::Id<types::UserId>> = Field::new(
+            DealField::MovedById,
+        );
+        /// `DATE_CREATE` (Дата создания) for filters, `order` and `select`.
+        pub const DATE_CREATE: Field<Deal, codec::DateTime> = Field::new(
+            DealField::DateCreate,
+        );
+        /// `DATE_MODIFY` (Дата изменения) for filters, `order` and `select`.
+        pub const DATE_MODIFY: Field<Deal, codec::DateTime> = Field::new(
+            DealField::DateModify,
+        );
+        /// `MOVED_TIME` (MOVED_TIME) for filters, `order` and `select`.
+        pub const MOVED_TIME: Field<Deal, codec::DateTime> = Field::new(
+            DealField::MovedTime,
+        );
+        /// `SOURCE_ID` (Источник) for filters, `order` and `select`.
+        pub const SOURCE_ID: Field<Deal, codec::Status> = Field::new(
+            DealField::SourceId,
+        );
+        /// `SOURCE_DESCRIPTION` (Дополнительно об источнике) for filters, `order` and `select`.
+        pub const SOURCE_DESCRIPTION: Field<Deal, codec::Text> = Field::new(
+            DealField::SourceDescription,
+        );
+        /// `LEAD_ID` (Лид) for filters, `order` and `select`.
+        pub const LEAD_ID: Field<Deal, codec::Id<types::LeadId>> = Field::new(
+            DealField::LeadId,
+        );
+        /// `ADDITIONAL_INFO` (Дополнительная информация) for filters, `order` and `select`.
+        pub const ADDITIONAL_INFO: Field<Deal, codec::Text> = Field::new(
+            DealField::AdditionalInfo,
+        );
+        /// `LOCATION_ID` (Местоположение) for filters, `order` and `select`.
+        pub const LOCATION_ID: Field<Deal, codec::Location> = Field::new(
+            DealField::LocationId,
+        );
+        /// `ORIGINATOR_ID` (Внешний источник) for filters, `order` and `select`.
+        pub const ORIGINATOR_ID: Field<Deal, codec::Text> = Field::new(
+            DealField::OriginatorId,
+        );
+        /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике) for filters, `order` and `select`.
+        pub const ORIGIN_ID: Field<Deal, codec::Text> = Field::new(DealField::OriginId);
+        /// `UTM_SOURCE` (Рекламная система) for filters, `order` and `select`.
+        pub const UTM_SOURCE: Field<Deal, codec::Text> = Field::new(
+            DealField::UtmSource,
+        );
+        /// `UTM_MEDIUM` (Тип трафика) for filters, `order` and `select`.
+        pub const UTM_MEDIUM: Field<Deal, codec::Text> = Field::new(
+            DealField::UtmMedium,
+        );
+        /// `UTM_CAMPAIGN` (Обозначение рекламной кампании) for filters, `order` and `select`.
+        pub const UTM_CAMPAIGN: Field<Deal, codec::Text> = Field::new(
+            DealField::UtmCampaign,
+        );
+        /// `UTM_CONTENT` (Содержание кампании) for filters, `order` and `select`.
+        pub const UTM_CONTENT: Field<Deal, codec::Text> = Field::new(
+            DealField::UtmContent,
+        );
+        /// `UTM_TERM` (Условие поиска кампании) for filters, `order` and `select`.
+        pub const UTM_TERM: Field<Deal, codec::Text> = Field::new(DealField::UtmTerm);
+        /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME) for filters, `order` and `select`.
+        pub const LAST_ACTIVITY_TIME: Field<Deal, codec::DateTime> = Field::new(
+            DealField::LastActivityTime,
+        );
+        /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY) for filters, `order` and `select`.
+        pub const LAST_ACTIVITY_BY: Field<Deal, codec::Id<types::UserId>> = Field::new(
+            DealField::LastActivityBy,
+        );
+        /// `PARENT_ID_1220` (Проекты) for filters, `order` and `select`.
+        pub const PARENT_ID_1220: Field<Deal, codec::Id<types::ItemId>> = Field::new(
+            DealField::ParentId1220,
+        );
+        /// `PARENT_ID_153` (Договоры) for filters, `order` and `select`.
+        pub const PARENT_ID_153: Field<Deal, codec::Id<types::ItemId>> = Field::new(
+            DealField::ParentId153,
+        );
+        /// `UF_CRM_1721244482250` (Приветствие) for filters, `order` and `select`.
+        pub const UF_CRM_1721244482250: Field<Deal, codec::Text> = Field::new(
+            DealField::UfCrm1721244482250,
+        );
+        /// `UF_CRM_1721244500101` (Дополнительные телефоны) for filters, `order` and `select`.
+        pub const UF_CRM_1721244500101: Field<Deal, codec::Text> = Field::new(
+            DealField::UfCrm1721244500101,
+        );
+        /// `UF_CRM_1721244512345` (Количество мест) for filters, `order` and `select`.
+        pub const UF_CRM_1721244512345: Field<Deal, codec::Integer> = Field::new(
+            DealField::UfCrm1721244512345,
+        );
+        /// `UF_CRM_1721244512346` (Номера заказов 1С) for filters, `order` and `select`.
+        pub const UF_CRM_1721244512346: Field<Deal, codec::Integer> = Field::new(
+            DealField::UfCrm1721244512346,
+        );
+        /// `UF_CRM_1721244523456` (Скидка, %) for filters, `order` and `select`.
+        pub const UF_CRM_1721244523456: Field<Deal, codec::Decimal> = Field::new(
+            DealField::UfCrm1721244523456,
+        );
+        /// `UF_CRM_1721244523457` (Вес партий, кг) for filters, `order` and `select`.
+        pub const UF_CRM_1721244523457: Field<Deal, codec::Decimal> = Field::new(
+            DealField::UfCrm1721244523457,
+        );
+        /// `UF_CRM_1721244534567` (Договор подписан) for filters, `order` and `select`.
+        pub const UF_CRM_1721244534567: Field<Deal, codec::Boolean> = Field::new(
+            DealField::UfCrm1721244534567,
+        );
+        /// `UF_CRM_1721244545678` (Дата подписания) for filters, `order` and `select`.
+        pub const UF_CRM_1721244545678: Field<Deal, codec::Date> = Field::new(
+            DealField::UfCrm1721244545678,
+        );
+        /// `UF_CRM_1721244545679` (Даты поставок) for filters, `order` and `select`.
+        pub const UF_CRM_1721244545679: Field<Deal, codec::Date> = Field::new(
+            DealField::UfCrm1721244545679,
+        );
+        /// `UF_CRM_1721244556789` (Время встречи) for filters, `order` and `select`.
+        pub const UF_CRM_1721244556789: Field<Deal, codec::DateTime> = Field::new(
+            DealField::UfCrm1721244556789,
+        );
+        /// `UF_CRM_1721244556790` (Напоминания) for filters, `order` and `select`.
+        pub const UF_CRM_1721244556790: Field<Deal, codec::DateTime> = Field::new(
+            DealField::UfCrm1721244556790,
+        );
+        /// `UF_CRM_1721244567890` (Бюджет клиента) for filters, `order` and `select`.
+        pub const UF_CRM_1721244567890: Field<Deal, codec::Money> = Field::new(
+            DealField::UfCrm1721244567890,
+        );
+        /// `UF_CRM_1721244567891` (Платежи) for filters, `order` and `select`.
+        pub const UF_CRM_1721244567891: Field<Deal, codec::Money> = Field::new(
+            DealField::UfCrm1721244567891,
+        );
+        /// `UF_CRM_1721244578901` (Сайт клиента) for filters, `order` and `select`.
+        pub const UF_CRM_1721244578901: Field<Deal, codec::Text> = Field::new(
+            DealField::UfCrm1721244578901,
+        );
+        /// `UF_CRM_1721244578902` (Ссылки на материалы) for filters, `order` and `select`.
+        pub const UF_CRM_1721244578902: Field<Deal, codec::Text> = Field::new(
+            DealField::UfCrm1721244578902,
+        );
+        /// `UF_CRM_1721244589012` (Адрес доставки) for filters, `order` and `select`.
+        pub const UF_CRM_1721244589012: Field<Deal, codec::Address> = Field::new(
+            DealField::UfCrm1721244589012,
+        );
+        /// `UF_CRM_1721244589013` (Адреса филиалов) for filters, `order` and `select`.
+        pub const UF_CRM_1721244589013: Field<Deal, codec::Address> = Field::new(
+            DealField::UfCrm1721244589013,
+        );
+        /// `UF_CRM_1721244590123` (Канал продаж) for filters, `order` and `select`.
+        pub const UF_CRM_1721244590123: Field<
+            Deal,
+            codec::Enum<DealUfCrm1721244590123>,
+        > = Field::new(DealField::UfCrm1721244590123);
+        /// `UF_CRM_1721244601234` (Интересы клиента) for filters, `order` and `select`.
+        pub const UF_CRM_1721244601234: Field<
+            Deal,
+            codec::Enum<DealUfCrm1721244601234>,
+        > = Field::new(DealField::UfCrm1721244601234);
+        /// `UF_CRM_1721244612345` (Договор) for filters, `order` and `select`.
+        pub const UF_CRM_1721244612345: Field<Deal, codec::File> = Field::new(
+            DealField::UfCrm1721244612345,
+        );
+        /// `UF_CRM_1721244612346` (Сканы документов) for filters, `order` and `select`.
+        pub const UF_CRM_1721244612346: Field<Deal, codec::File> = Field::new(
+            DealField::UfCrm1721244612346,
+        );
+        /// `UF_CRM_1721244634567` (Менеджер проекта) for filters, `order` and `select`.
+        pub const UF_CRM_1721244634567: Field<Deal, codec::Id<types::UserId>> = Field::new(
+            DealField::UfCrm1721244634567,
+        );
+        /// `UF_CRM_1721244634568` (Наблюдатели) for filters, `order` and `select`.
+        pub const UF_CRM_1721244634568: Field<Deal, codec::Id<types::UserId>> = Field::new(
+            DealField::UfCrm1721244634568,
+        );
+        /// `UF_CRM_1721244656789` (Отрасль клиента) for filters, `order` and `select`.
+        pub const UF_CRM_1721244656789: Field<Deal, codec::Status> = Field::new(
+            DealField::UfCrm1721244656789,
+        );
+        /// `UF_CRM_1721244656790` (Дополнительные источники) for filters, `order` and `select`.
+        pub const UF_CRM_1721244656790: Field<Deal, codec::Status> = Field::new(
+            DealField::UfCrm1721244656790,
+        );
+        /// `UF_CRM_1721244667890` (Основной товар) for filters, `order` and `select`.
+        pub const UF_CRM_1721244667890: Field<Deal, codec::Id<types::IblockElementId>> = Field::new(
+            DealField::UfCrm1721244667890,
+        );
+        /// `UF_CRM_1721244667891` (Сопутствующие товары) for filters, `order` and `select`.
+        pub const UF_CRM_1721244667891: Field<Deal, codec::Id<types::IblockElementId>> = Field::new(
+            DealField::UfCrm1721244667891,
+        );
+        /// `UF_CRM_1721244678901` (Раздел каталога) for filters, `order` and `select`.
+        pub const UF_CRM_1721244678901: Field<Deal, codec::Id<types::IblockSectionId>> = Field::new(
+            DealField::UfCrm1721244678901,
+        );
+        /// `UF_CRM_1721244678902` (Разделы каталога) for filters, `order` and `select`.
+        pub const UF_CRM_1721244678902: Field<Deal, codec::Id<types::IblockSectionId>> = Field::new(
+            DealField::UfCrm1721244678902,
+        );
+        /// `UF_CRM_1721244689012` (Связанный договор) for filters, `order` and `select`.
+        pub const UF_CRM_1721244689012: Field<Deal, codec::CrmLink> = Field::new(
+            DealField::UfCrm1721244689012,
+        );
+        /// `UF_CRM_1721244689013` (Участники сделки) for filters, `order` and `select`.
+        pub const UF_CRM_1721244689013: Field<Deal, codec::CrmLink> = Field::new(
+            DealField::UfCrm1721244689013,
+        );
+        /// `UF_CRM_1721244701234` (Бронирование переговорной) for filters, `order` and `select`.
+        pub const UF_CRM_1721244701234: Field<Deal, codec::Json> = Field::new(
+            DealField::UfCrm1721244701234,
+        );
+    }
+    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
+        fn from(field: Field<Deal, C>) -> Self {
+            field.field()
+        }
+    }
+    impl __p::CreatePayload for NewDeal {
+        type Entity = Deal;
+    }
+    impl __p::UpdatePayload for DealPatch {
+        type Entity = Deal;
+        fn is_empty(&self) -> bool {
+            __p::patch_is_empty(self)
+        }
+        fn cleared_fields(&self) -> Vec<&'static str> {
+            __p::patch_cleared(self)
+        }
+    }
+    impl __p::Entity for Deal {
+        const NAME: &'static str = "deal";
+        const METHOD_PREFIX: &'static str = "crm.deal";
+        const ENTITY_TYPE_ID: u32 = 2u32;
+        type Id = types::DealId;
+        type New = NewDeal;
+        type Patch = DealPatch;
+        type Field = DealField;
+        fn id(&self) -> Option<Self::Id> {
+            self.id
+        }
+    }
+    impl __p::StandardDeal for Deal {
+        const ID: Field<Self, codec::Id<types::DealId>> = Field::new(DealField::Id);
+        const TITLE: Field<Self, codec::Text> = Field::new(DealField::Title);
+        const TYPE_ID: Field<Self, codec::Status> = Field::new(DealField::TypeId);
+        const CATEGORY_ID: Field<Self, codec::Id<types::CategoryId>> = Field::new(
+            DealField::CategoryId,
+        );
+        const STAGE_ID: Field<Self, codec::Status> = Field::new(DealField::StageId);
+        const CURRENCY_ID: Field<Self, codec::Currency> = Field::new(
+            DealField::CurrencyId,
+        );
+        const OPPORTUNITY: Field<Self, codec::Decimal> = Field::new(
+            DealField::Opportunity,
+        );
+        const COMPANY_ID: Field<Self, codec::Id<types::CompanyId>> = Field::new(
+            DealField::CompanyId,
+        );
+        const ASSIGNED_BY_ID: Field<Self, codec::Id<types::UserId>> = Field::new(
+            DealField::AssignedById,
+        );
+        const DATE_CREATE: Field<Self, codec::DateTime> = Field::new(
+            DealField::DateCreate,
+        );
+        const DATE_MODIFY: Field<Self, codec::DateTime> = Field::new(
+            DealField::DateModify,
+        );
+        const CLOSEDATE: Field<Self, codec::Date> = Field::new(DealField::Closedate);
+        const CLOSED: Field<Self, codec::YesNo> = Field::new(DealField::Closed);
+        const COMMENTS: Field<Self, codec::Text> = Field::new(DealField::Comments);
+        fn deal_id(&self) -> Option<types::DealId> {
+            self.id
+        }
+        fn title(&self) -> Option<&str> {
+            self.title.as_deref()
+        }
+        fn type_id(&self) -> Option<&types::StatusId> {
+            self.type_id.as_ref()
+        }
+        fn category_id(&self) -> Option<types::CategoryId> {
+            self.category_id
+        }
+        fn stage_id(&self) -> Option<&types::StatusId> {
+            self.stage_id.as_ref()
+        }
+        fn currency_id(&self) -> Option<&types::CurrencyId> {
+            self.currency_id.as_ref()
+        }
+        fn opportunity(&self) -> Option<types::Decimal> {
+            self.opportunity
+        }
+        fn company_id(&self) -> Option<types::CompanyId> {
+            self.company_id
+        }
+        fn assigned_by_id(&self) -> Option<types::UserId> {
+            self.assigned_by_id
+        }
+        fn date_create(&self) -> Option<types::DateTime<types::FixedOffset>> {
+            self.date_create
+        }
+        fn date_modify(&self) -> Option<types::DateTime<types::FixedOffset>> {
+            self.date_modify
+        }
+        fn close_date(&self) -> Option<types::NaiveDate> {
+            self.closedate
+        }
+        fn closed(&self) -> Option<bool> {
+            self.closed
+        }
+        fn comments(&self) -> Option<&str> {
+            self.comments.as_deref()
+        }
+    }
+};

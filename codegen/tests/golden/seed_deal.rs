@@ -5,208 +5,112 @@
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewSeedDeal`], update them with [`SeedDealPatch`], name fields in queries with the constants (`SeedDeal::ID`) or [`SeedDealField`].
 #[derive(Debug, Clone, PartialEq, Default)]
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
+#[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct SeedDeal {
-    /// **ID**
-    ///
-    /// `ID` · type `integer` · read-only
+    /// **ID** · `ID` · type `integer` · read-only
     pub id: ::core::option::Option<::bitrix_runtime::types::DealId>,
-    /// **Название**
-    ///
-    /// `TITLE` · type `string`
+    /// **Название** · `TITLE` · type `string`
     pub title: ::core::option::Option<::std::string::String>,
-    /// **Тип**
-    ///
-    /// `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
+    /// **Тип** · `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
     pub type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Воронка**
-    ///
-    /// `CATEGORY_ID` · type `crm_category` · immutable
+    /// **Воронка** · `CATEGORY_ID` · type `crm_category` · immutable
     pub category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    /// **Стадия сделки**
-    ///
-    /// `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
+    /// **Стадия сделки** · `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
     pub stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Группа стадии**
-    ///
-    /// `STAGE_SEMANTIC_ID` · type `string` · read-only
+    /// **Группа стадии** · `STAGE_SEMANTIC_ID` · type `string` · read-only
     pub stage_semantic_id: ::core::option::Option<::std::string::String>,
-    /// **Новая сделка**
-    ///
-    /// `IS_NEW` · type `char` · read-only
+    /// **Новая сделка** · `IS_NEW` · type `char` · read-only
     pub is_new: ::core::option::Option<bool>,
-    /// **Регулярная сделка**
-    ///
-    /// `IS_RECURRING` · type `char`
+    /// **Регулярная сделка** · `IS_RECURRING` · type `char`
     pub is_recurring: ::core::option::Option<bool>,
-    /// **Повторная сделка**
-    ///
-    /// `IS_RETURN_CUSTOMER` · type `char`
+    /// **Повторная сделка** · `IS_RETURN_CUSTOMER` · type `char`
     pub is_return_customer: ::core::option::Option<bool>,
-    /// **Повторное обращение**
-    ///
-    /// `IS_REPEATED_APPROACH` · type `char`
+    /// **Повторное обращение** · `IS_REPEATED_APPROACH` · type `char`
     pub is_repeated_approach: ::core::option::Option<bool>,
-    /// **Вероятность**
-    ///
-    /// `PROBABILITY` · type `integer`
+    /// **Вероятность** · `PROBABILITY` · type `integer`
     pub probability: ::core::option::Option<i64>,
-    /// **Валюта**
-    ///
-    /// `CURRENCY_ID` · type `crm_currency`
+    /// **Валюта** · `CURRENCY_ID` · type `crm_currency`
     pub currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    /// **Сумма**
-    ///
-    /// `OPPORTUNITY` · type `double`
+    /// **Сумма** · `OPPORTUNITY` · type `double`
     pub opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **IS_MANUAL_OPPORTUNITY**
-    ///
-    /// `IS_MANUAL_OPPORTUNITY` · type `char`
+    /// **IS_MANUAL_OPPORTUNITY** · `IS_MANUAL_OPPORTUNITY` · type `char`
     pub is_manual_opportunity: ::core::option::Option<bool>,
-    /// **Ставка налога**
-    ///
-    /// `TAX_VALUE` · type `double`
+    /// **Ставка налога** · `TAX_VALUE` · type `double`
     pub tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// **Компания**
-    ///
-    /// `COMPANY_ID` · type `crm_company`
+    /// **Компания** · `COMPANY_ID` · type `crm_company`
     pub company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    /// **Контакт**
-    ///
-    /// `CONTACT_ID` · type `crm_contact` · deprecated
+    /// **Контакт** · `CONTACT_ID` · type `crm_contact` · deprecated
     #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
     pub contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    /// **Контакты**
-    ///
-    /// `CONTACT_IDS` · type `crm_contact` · multiple
+    /// **Контакты** · `CONTACT_IDS` · type `crm_contact` · multiple
     pub contact_ids: ::core::option::Option<
         ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
     >,
-    /// **Предложение**
-    ///
-    /// `QUOTE_ID` · type `crm_quote` · read-only
+    /// **Предложение** · `QUOTE_ID` · type `crm_quote` · read-only
     pub quote_id: ::core::option::Option<::bitrix_runtime::types::QuoteId>,
-    /// **Дата начала**
-    ///
-    /// `BEGINDATE` · type `date`
+    /// **Дата начала** · `BEGINDATE` · type `date`
     pub begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Дата завершения**
-    ///
-    /// `CLOSEDATE` · type `date`
+    /// **Дата завершения** · `CLOSEDATE` · type `date`
     pub closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// **Доступна для всех**
-    ///
-    /// `OPENED` · type `char`
+    /// **Доступна для всех** · `OPENED` · type `char`
     pub opened: ::core::option::Option<bool>,
-    /// **Закрыта**
-    ///
-    /// `CLOSED` · type `char`
+    /// **Закрыта** · `CLOSED` · type `char`
     pub closed: ::core::option::Option<bool>,
-    /// **Комментарий**
-    ///
-    /// `COMMENTS` · type `string`
+    /// **Комментарий** · `COMMENTS` · type `string`
     pub comments: ::core::option::Option<::std::string::String>,
-    /// **Ответственный**
-    ///
-    /// `ASSIGNED_BY_ID` · type `user`
+    /// **Ответственный** · `ASSIGNED_BY_ID` · type `user`
     pub assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Кем создана**
-    ///
-    /// `CREATED_BY_ID` · type `user` · read-only
+    /// **Кем создана** · `CREATED_BY_ID` · type `user` · read-only
     pub created_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Кем изменена**
-    ///
-    /// `MODIFY_BY_ID` · type `user` · read-only
+    /// **Кем изменена** · `MODIFY_BY_ID` · type `user` · read-only
     pub modify_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **MOVED_BY_ID**
-    ///
-    /// `MOVED_BY_ID` · type `user` · read-only
+    /// **MOVED_BY_ID** · `MOVED_BY_ID` · type `user` · read-only
     pub moved_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Дата создания**
-    ///
-    /// `DATE_CREATE` · type `datetime` · read-only
+    /// **Дата создания** · `DATE_CREATE` · type `datetime` · read-only
     pub date_create: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **Дата изменения**
-    ///
-    /// `DATE_MODIFY` · type `datetime` · read-only
+    /// **Дата изменения** · `DATE_MODIFY` · type `datetime` · read-only
     pub date_modify: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **MOVED_TIME**
-    ///
-    /// `MOVED_TIME` · type `datetime` · read-only
+    /// **MOVED_TIME** · `MOVED_TIME` · type `datetime` · read-only
     pub moved_time: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **Источник**
-    ///
-    /// `SOURCE_ID` · type `crm_status` (`SOURCE`)
+    /// **Источник** · `SOURCE_ID` · type `crm_status` (`SOURCE`)
     pub source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// **Дополнительно об источнике**
-    ///
-    /// `SOURCE_DESCRIPTION` · type `string`
+    /// **Дополнительно об источнике** · `SOURCE_DESCRIPTION` · type `string`
     pub source_description: ::core::option::Option<::std::string::String>,
-    /// **Лид**
-    ///
-    /// `LEAD_ID` · type `crm_lead` · read-only
+    /// **Лид** · `LEAD_ID` · type `crm_lead` · read-only
     pub lead_id: ::core::option::Option<::bitrix_runtime::types::LeadId>,
-    /// **Дополнительная информация**
-    ///
-    /// `ADDITIONAL_INFO` · type `string`
+    /// **Дополнительная информация** · `ADDITIONAL_INFO` · type `string`
     pub additional_info: ::core::option::Option<::std::string::String>,
-    /// **Местоположение**
-    ///
-    /// `LOCATION_ID` · type `location`
+    /// **Местоположение** · `LOCATION_ID` · type `location`
     pub location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    /// **Внешний источник**
-    ///
-    /// `ORIGINATOR_ID` · type `string`
+    /// **Внешний источник** · `ORIGINATOR_ID` · type `string`
     pub originator_id: ::core::option::Option<::std::string::String>,
-    /// **Идентификатор элемента во внешнем источнике**
-    ///
-    /// `ORIGIN_ID` · type `string`
+    /// **Идентификатор элемента во внешнем источнике** · `ORIGIN_ID` · type `string`
     pub origin_id: ::core::option::Option<::std::string::String>,
-    /// **Рекламная система**
-    ///
-    /// `UTM_SOURCE` · type `string`
+    /// **Рекламная система** · `UTM_SOURCE` · type `string`
     pub utm_source: ::core::option::Option<::std::string::String>,
-    /// **Тип трафика**
-    ///
-    /// `UTM_MEDIUM` · type `string`
+    /// **Тип трафика** · `UTM_MEDIUM` · type `string`
     pub utm_medium: ::core::option::Option<::std::string::String>,
-    /// **Обозначение рекламной кампании**
-    ///
-    /// `UTM_CAMPAIGN` · type `string`
+    /// **Обозначение рекламной кампании** · `UTM_CAMPAIGN` · type `string`
     pub utm_campaign: ::core::option::Option<::std::string::String>,
-    /// **Содержание кампании**
-    ///
-    /// `UTM_CONTENT` · type `string`
+    /// **Содержание кампании** · `UTM_CONTENT` · type `string`
     pub utm_content: ::core::option::Option<::std::string::String>,
-    /// **Условие поиска кампании**
-    ///
-    /// `UTM_TERM` · type `string`
+    /// **Условие поиска кампании** · `UTM_TERM` · type `string`
     pub utm_term: ::core::option::Option<::std::string::String>,
-    /// **LAST_ACTIVITY_TIME**
-    ///
-    /// `LAST_ACTIVITY_TIME` · type `datetime` · read-only
+    /// **LAST_ACTIVITY_TIME** · `LAST_ACTIVITY_TIME` · type `datetime` · read-only
     pub last_activity_time: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
-    /// **LAST_ACTIVITY_BY**
-    ///
-    /// `LAST_ACTIVITY_BY` · type `user` · read-only
+    /// **LAST_ACTIVITY_BY** · `LAST_ACTIVITY_BY` · type `user` · read-only
     pub last_activity_by: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// **Проекты**
-    ///
-    /// `PARENT_ID_1220` · type `crm_entity`
+    /// **Проекты** · `PARENT_ID_1220` · type `crm_entity`
     pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// **Приветствие**
-    ///
-    /// `UF_CRM_1721244482250` · type `string` · user field
+    /// **Приветствие** · `UF_CRM_1721244482250` · type `string` · user field
     pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
     /// Fields the portal returned that the snapshot does not know (added on the portal
     /// after the snapshot was taken), as raw JSON. Refresh the snapshot to type them.
@@ -215,3176 +119,1848 @@ pub struct SeedDeal {
         ::bitrix_runtime::__private::serde_json::Value,
     >,
 }
-/// Typed field identifiers.
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl SeedDeal {
-    /// `ID` (ID) for filters, `order` and `select`.
-    pub const ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Id);
-    /// `TITLE` (Название) for filters, `order` and `select`.
-    pub const TITLE: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Title);
-    /// `TYPE_ID` (Тип) for filters, `order` and `select`.
-    pub const TYPE_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::TypeId);
-    /// `CATEGORY_ID` (Воронка) for filters, `order` and `select`.
-    pub const CATEGORY_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::CategoryId);
-    /// `STAGE_ID` (Стадия сделки) for filters, `order` and `select`.
-    pub const STAGE_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::StageId);
-    /// `STAGE_SEMANTIC_ID` (Группа стадии) for filters, `order` and `select`.
-    pub const STAGE_SEMANTIC_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::StageSemanticId);
-    /// `IS_NEW` (Новая сделка) for filters, `order` and `select`.
-    pub const IS_NEW: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::IsNew);
-    /// `IS_RECURRING` (Регулярная сделка) for filters, `order` and `select`.
-    pub const IS_RECURRING: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::IsRecurring);
-    /// `IS_RETURN_CUSTOMER` (Повторная сделка) for filters, `order` and `select`.
-    pub const IS_RETURN_CUSTOMER: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::IsReturnCustomer);
-    /// `IS_REPEATED_APPROACH` (Повторное обращение) for filters, `order` and `select`.
-    pub const IS_REPEATED_APPROACH: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::IsRepeatedApproach);
-    /// `PROBABILITY` (Вероятность) for filters, `order` and `select`.
-    pub const PROBABILITY: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Integer,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Probability);
-    /// `CURRENCY_ID` (Валюта) for filters, `order` and `select`.
-    pub const CURRENCY_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Currency,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::CurrencyId);
-    /// `OPPORTUNITY` (Сумма) for filters, `order` and `select`.
-    pub const OPPORTUNITY: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Opportunity);
-    /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY) for filters, `order` and `select`.
-    pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::IsManualOpportunity);
-    /// `TAX_VALUE` (Ставка налога) for filters, `order` and `select`.
-    pub const TAX_VALUE: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::TaxValue);
-    /// `COMPANY_ID` (Компания) for filters, `order` and `select`.
-    pub const COMPANY_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::CompanyId);
-    /// `CONTACT_ID` (Контакт) for filters, `order` and `select`.
-    pub const CONTACT_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::ContactId);
-    /// `CONTACT_IDS` (Контакты) for filters, `order` and `select`.
-    pub const CONTACT_IDS: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::NoFilter<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-        >,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::ContactIds);
-    /// `QUOTE_ID` (Предложение) for filters, `order` and `select`.
-    pub const QUOTE_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::QuoteId);
-    /// `BEGINDATE` (Дата начала) for filters, `order` and `select`.
-    pub const BEGINDATE: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Begindate);
-    /// `CLOSEDATE` (Дата завершения) for filters, `order` and `select`.
-    pub const CLOSEDATE: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Closedate);
-    /// `OPENED` (Доступна для всех) for filters, `order` and `select`.
-    pub const OPENED: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Opened);
-    /// `CLOSED` (Закрыта) for filters, `order` and `select`.
-    pub const CLOSED: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::YesNo,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Closed);
-    /// `COMMENTS` (Комментарий) for filters, `order` and `select`.
-    pub const COMMENTS: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Comments);
-    /// `ASSIGNED_BY_ID` (Ответственный) for filters, `order` and `select`.
-    pub const ASSIGNED_BY_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::AssignedById);
-    /// `CREATED_BY_ID` (Кем создана) for filters, `order` and `select`.
-    pub const CREATED_BY_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::CreatedById);
-    /// `MODIFY_BY_ID` (Кем изменена) for filters, `order` and `select`.
-    pub const MODIFY_BY_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::ModifyById);
-    /// `MOVED_BY_ID` (MOVED_BY_ID) for filters, `order` and `select`.
-    pub const MOVED_BY_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::MovedById);
-    /// `DATE_CREATE` (Дата создания) for filters, `order` and `select`.
-    pub const DATE_CREATE: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::DateCreate);
-    /// `DATE_MODIFY` (Дата изменения) for filters, `order` and `select`.
-    pub const DATE_MODIFY: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::DateModify);
-    /// `MOVED_TIME` (MOVED_TIME) for filters, `order` and `select`.
-    pub const MOVED_TIME: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::MovedTime);
-    /// `SOURCE_ID` (Источник) for filters, `order` and `select`.
-    pub const SOURCE_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::SourceId);
-    /// `SOURCE_DESCRIPTION` (Дополнительно об источнике) for filters, `order` and `select`.
-    pub const SOURCE_DESCRIPTION: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::SourceDescription);
-    /// `LEAD_ID` (Лид) for filters, `order` and `select`.
-    pub const LEAD_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::LeadId);
-    /// `ADDITIONAL_INFO` (Дополнительная информация) for filters, `order` and `select`.
-    pub const ADDITIONAL_INFO: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::AdditionalInfo);
-    /// `LOCATION_ID` (Местоположение) for filters, `order` and `select`.
-    pub const LOCATION_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Location,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::LocationId);
-    /// `ORIGINATOR_ID` (Внешний источник) for filters, `order` and `select`.
-    pub const ORIGINATOR_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::OriginatorId);
-    /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике) for filters, `order` and `select`.
-    pub const ORIGIN_ID: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::OriginId);
-    /// `UTM_SOURCE` (Рекламная система) for filters, `order` and `select`.
-    pub const UTM_SOURCE: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::UtmSource);
-    /// `UTM_MEDIUM` (Тип трафика) for filters, `order` and `select`.
-    pub const UTM_MEDIUM: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::UtmMedium);
-    /// `UTM_CAMPAIGN` (Обозначение рекламной кампании) for filters, `order` and `select`.
-    pub const UTM_CAMPAIGN: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::UtmCampaign);
-    /// `UTM_CONTENT` (Содержание кампании) for filters, `order` and `select`.
-    pub const UTM_CONTENT: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::UtmContent);
-    /// `UTM_TERM` (Условие поиска кампании) for filters, `order` and `select`.
-    pub const UTM_TERM: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::UtmTerm);
-    /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME) for filters, `order` and `select`.
-    pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::LastActivityTime);
-    /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY) for filters, `order` and `select`.
-    pub const LAST_ACTIVITY_BY: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::LastActivityBy);
-    /// `PARENT_ID_1220` (Проекты) for filters, `order` and `select`.
-    pub const PARENT_ID_1220: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::ParentId1220);
-    /// `UF_CRM_1721244482250` (Приветствие) for filters, `order` and `select`.
-    pub const UF_CRM_1721244482250: ::bitrix_runtime::query::Field<
-        SeedDeal,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::UfCrm1721244482250);
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl<'de> ::bitrix_runtime::__private::serde::Deserialize<'de> for SeedDeal {
-    fn deserialize<D>(deserializer: D) -> ::core::result::Result<Self, D::Error>
-    where
-        D: ::bitrix_runtime::__private::serde::Deserializer<'de>,
-    {
-        struct Visit;
-        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-        impl<'de> ::bitrix_runtime::__private::serde::de::Visitor<'de> for Visit {
-            type Value = SeedDeal;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a deal record (a JSON object of field codes)")
-            }
-            fn visit_map<A>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<SeedDeal, A::Error>
-            where
-                A: ::bitrix_runtime::__private::serde::de::MapAccess<'de>,
-            {
-                use ::core::option::Option::Some;
-                use ::bitrix_runtime::__private as __p;
-                static ORDER: __p::RowOrder<48usize> = __p::RowOrder::new();
-                let mut cursor = __p::RowCursor::default();
-                let mut out = <SeedDeal as ::core::default::Default>::default();
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::bitrix_runtime::__private::Key<'de>>()?
-                {
-                    match __p::find_code_in_row(
-                        SeedDealField::__sorted(),
-                        &ORDER,
-                        &mut cursor,
-                        key.as_str(),
-                    ) {
-                        Some(SeedDealField::Id) => {
-                            out.id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::DealId,
-                                >,
-                                _,
-                            >(&mut map, "ID")?;
-                        }
-                        Some(SeedDealField::Title) => {
-                            out.title = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "TITLE")?;
-                        }
-                        Some(SeedDealField::TypeId) => {
-                            out.type_id = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "TYPE_ID")?;
-                        }
-                        Some(SeedDealField::CategoryId) => {
-                            out.category_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::CategoryId,
-                                >,
-                                _,
-                            >(&mut map, "CATEGORY_ID")?;
-                        }
-                        Some(SeedDealField::StageId) => {
-                            out.stage_id = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "STAGE_ID")?;
-                        }
-                        Some(SeedDealField::StageSemanticId) => {
-                            out.stage_semantic_id = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "STAGE_SEMANTIC_ID")?;
-                        }
-                        Some(SeedDealField::IsNew) => {
-                            out.is_new = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_NEW")?;
-                        }
-                        Some(SeedDealField::IsRecurring) => {
-                            out.is_recurring = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_RECURRING")?;
-                        }
-                        Some(SeedDealField::IsReturnCustomer) => {
-                            out.is_return_customer = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_RETURN_CUSTOMER")?;
-                        }
-                        Some(SeedDealField::IsRepeatedApproach) => {
-                            out.is_repeated_approach = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_REPEATED_APPROACH")?;
-                        }
-                        Some(SeedDealField::Probability) => {
-                            out.probability = __p::take::<
-                                ::bitrix_runtime::codec::Integer,
-                                _,
-                            >(&mut map, "PROBABILITY")?;
-                        }
-                        Some(SeedDealField::CurrencyId) => {
-                            out.currency_id = __p::take::<
-                                ::bitrix_runtime::codec::Currency,
-                                _,
-                            >(&mut map, "CURRENCY_ID")?;
-                        }
-                        Some(SeedDealField::Opportunity) => {
-                            out.opportunity = __p::take::<
-                                ::bitrix_runtime::codec::Decimal,
-                                _,
-                            >(&mut map, "OPPORTUNITY")?;
-                        }
-                        Some(SeedDealField::IsManualOpportunity) => {
-                            out.is_manual_opportunity = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "IS_MANUAL_OPPORTUNITY")?;
-                        }
-                        Some(SeedDealField::TaxValue) => {
-                            out.tax_value = __p::take::<
-                                ::bitrix_runtime::codec::Decimal,
-                                _,
-                            >(&mut map, "TAX_VALUE")?;
-                        }
-                        Some(SeedDealField::CompanyId) => {
-                            out.company_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::CompanyId,
-                                >,
-                                _,
-                            >(&mut map, "COMPANY_ID")?;
-                        }
-                        Some(SeedDealField::ContactId) => {
-                            out.contact_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::ContactId,
-                                >,
-                                _,
-                            >(&mut map, "CONTACT_ID")?;
-                        }
-                        Some(SeedDealField::ContactIds) => {
-                            out.contact_ids = __p::take::<
-                                ::bitrix_runtime::codec::Multi<
-                                    ::bitrix_runtime::codec::Id<
-                                        ::bitrix_runtime::types::ContactId,
-                                    >,
-                                >,
-                                _,
-                            >(&mut map, "CONTACT_IDS")?;
-                        }
-                        Some(SeedDealField::QuoteId) => {
-                            out.quote_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::QuoteId,
-                                >,
-                                _,
-                            >(&mut map, "QUOTE_ID")?;
-                        }
-                        Some(SeedDealField::Begindate) => {
-                            out.begindate = __p::take::<
-                                ::bitrix_runtime::codec::Date,
-                                _,
-                            >(&mut map, "BEGINDATE")?;
-                        }
-                        Some(SeedDealField::Closedate) => {
-                            out.closedate = __p::take::<
-                                ::bitrix_runtime::codec::Date,
-                                _,
-                            >(&mut map, "CLOSEDATE")?;
-                        }
-                        Some(SeedDealField::Opened) => {
-                            out.opened = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "OPENED")?;
-                        }
-                        Some(SeedDealField::Closed) => {
-                            out.closed = __p::take::<
-                                ::bitrix_runtime::codec::YesNo,
-                                _,
-                            >(&mut map, "CLOSED")?;
-                        }
-                        Some(SeedDealField::Comments) => {
-                            out.comments = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "COMMENTS")?;
-                        }
-                        Some(SeedDealField::AssignedById) => {
-                            out.assigned_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "ASSIGNED_BY_ID")?;
-                        }
-                        Some(SeedDealField::CreatedById) => {
-                            out.created_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "CREATED_BY_ID")?;
-                        }
-                        Some(SeedDealField::ModifyById) => {
-                            out.modify_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "MODIFY_BY_ID")?;
-                        }
-                        Some(SeedDealField::MovedById) => {
-                            out.moved_by_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "MOVED_BY_ID")?;
-                        }
-                        Some(SeedDealField::DateCreate) => {
-                            out.date_create = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "DATE_CREATE")?;
-                        }
-                        Some(SeedDealField::DateModify) => {
-                            out.date_modify = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "DATE_MODIFY")?;
-                        }
-                        Some(SeedDealField::MovedTime) => {
-                            out.moved_time = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "MOVED_TIME")?;
-                        }
-                        Some(SeedDealField::SourceId) => {
-                            out.source_id = __p::take::<
-                                ::bitrix_runtime::codec::Status,
-                                _,
-                            >(&mut map, "SOURCE_ID")?;
-                        }
-                        Some(SeedDealField::SourceDescription) => {
-                            out.source_description = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "SOURCE_DESCRIPTION")?;
-                        }
-                        Some(SeedDealField::LeadId) => {
-                            out.lead_id = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::LeadId,
-                                >,
-                                _,
-                            >(&mut map, "LEAD_ID")?;
-                        }
-                        Some(SeedDealField::AdditionalInfo) => {
-                            out.additional_info = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "ADDITIONAL_INFO")?;
-                        }
-                        Some(SeedDealField::LocationId) => {
-                            out.location_id = __p::take::<
-                                ::bitrix_runtime::codec::Location,
-                                _,
-                            >(&mut map, "LOCATION_ID")?;
-                        }
-                        Some(SeedDealField::OriginatorId) => {
-                            out.originator_id = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "ORIGINATOR_ID")?;
-                        }
-                        Some(SeedDealField::OriginId) => {
-                            out.origin_id = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "ORIGIN_ID")?;
-                        }
-                        Some(SeedDealField::UtmSource) => {
-                            out.utm_source = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_SOURCE")?;
-                        }
-                        Some(SeedDealField::UtmMedium) => {
-                            out.utm_medium = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_MEDIUM")?;
-                        }
-                        Some(SeedDealField::UtmCampaign) => {
-                            out.utm_campaign = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_CAMPAIGN")?;
-                        }
-                        Some(SeedDealField::UtmContent) => {
-                            out.utm_content = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_CONTENT")?;
-                        }
-                        Some(SeedDealField::UtmTerm) => {
-                            out.utm_term = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UTM_TERM")?;
-                        }
-                        Some(SeedDealField::LastActivityTime) => {
-                            out.last_activity_time = __p::take::<
-                                ::bitrix_runtime::codec::DateTime,
-                                _,
-                            >(&mut map, "LAST_ACTIVITY_TIME")?;
-                        }
-                        Some(SeedDealField::LastActivityBy) => {
-                            out.last_activity_by = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::UserId,
-                                >,
-                                _,
-                            >(&mut map, "LAST_ACTIVITY_BY")?;
-                        }
-                        Some(SeedDealField::ParentId1220) => {
-                            out.parent_id_1220 = __p::take::<
-                                ::bitrix_runtime::codec::Id<
-                                    ::bitrix_runtime::types::ItemId,
-                                >,
-                                _,
-                            >(&mut map, "PARENT_ID_1220")?;
-                        }
-                        Some(SeedDealField::UfCrm1721244482250) => {
-                            out.uf_crm_1721244482250 = __p::take::<
-                                ::bitrix_runtime::codec::Text,
-                                _,
-                            >(&mut map, "UF_CRM_1721244482250")?;
-                        }
-                        ::core::option::Option::None => {
-                            let value: ::bitrix_runtime::__private::serde_json::Value = map
-                                .next_value()?;
-                            out.extra
-                                .insert(::std::string::String::from(key.as_str()), value);
-                        }
-                    }
-                }
-                ::core::result::Result::Ok(out)
-            }
-        }
-        deserializer.deserialize_map(Visit)
+#[doc(hidden)]
+#[allow(
+    deprecated,
+    dead_code,
+    unused_imports,
+    unreachable_code,
+    non_camel_case_types,
+    non_upper_case_globals,
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    clippy::nursery
+)]
+mod __bitrix_seed_deal {
+    use ::core::option::Option::{self, None, Some};
+    use ::core::result::Result::{self, Ok};
+    use ::std::{collections::BTreeMap, string::String, vec::Vec};
+    use ::bitrix_runtime::__private::{
+        self as __p, codec, serde, serde_json, types, Field, Patch,
+    };
+    use __p::{meta, PutExt as _, TakeExt as _};
+    use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
+    use self::seed_deal_fields as m;
+    /// Every field of [`SeedDeal`](super::SeedDeal), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum SeedDealField {
+        /// `ID` (ID): see [`SeedDeal::id`](super::SeedDeal::id).
+        Id,
+        /// `TITLE` (Название): see [`SeedDeal::title`](super::SeedDeal::title).
+        Title,
+        /// `TYPE_ID` (Тип): see [`SeedDeal::type_id`](super::SeedDeal::type_id).
+        TypeId,
+        /// `CATEGORY_ID` (Воронка): see [`SeedDeal::category_id`](super::SeedDeal::category_id).
+        CategoryId,
+        /// `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`](super::SeedDeal::stage_id).
+        StageId,
+        /// `STAGE_SEMANTIC_ID` (Группа стадии): see [`SeedDeal::stage_semantic_id`](super::SeedDeal::stage_semantic_id).
+        StageSemanticId,
+        /// `IS_NEW` (Новая сделка): see [`SeedDeal::is_new`](super::SeedDeal::is_new).
+        IsNew,
+        /// `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`](super::SeedDeal::is_recurring).
+        IsRecurring,
+        /// `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`](super::SeedDeal::is_return_customer).
+        IsReturnCustomer,
+        /// `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`](super::SeedDeal::is_repeated_approach).
+        IsRepeatedApproach,
+        /// `PROBABILITY` (Вероятность): see [`SeedDeal::probability`](super::SeedDeal::probability).
+        Probability,
+        /// `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`](super::SeedDeal::currency_id).
+        CurrencyId,
+        /// `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`](super::SeedDeal::opportunity).
+        Opportunity,
+        /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`](super::SeedDeal::is_manual_opportunity).
+        IsManualOpportunity,
+        /// `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`](super::SeedDeal::tax_value).
+        TaxValue,
+        /// `COMPANY_ID` (Компания): see [`SeedDeal::company_id`](super::SeedDeal::company_id).
+        CompanyId,
+        /// `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`](super::SeedDeal::contact_id).
+        ContactId,
+        /// `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`](super::SeedDeal::contact_ids).
+        ContactIds,
+        /// `QUOTE_ID` (Предложение): see [`SeedDeal::quote_id`](super::SeedDeal::quote_id).
+        QuoteId,
+        /// `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`](super::SeedDeal::begindate).
+        Begindate,
+        /// `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`](super::SeedDeal::closedate).
+        Closedate,
+        /// `OPENED` (Доступна для всех): see [`SeedDeal::opened`](super::SeedDeal::opened).
+        Opened,
+        /// `CLOSED` (Закрыта): see [`SeedDeal::closed`](super::SeedDeal::closed).
+        Closed,
+        /// `COMMENTS` (Комментарий): see [`SeedDeal::comments`](super::SeedDeal::comments).
+        Comments,
+        /// `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`](super::SeedDeal::assigned_by_id).
+        AssignedById,
+        /// `CREATED_BY_ID` (Кем создана): see [`SeedDeal::created_by_id`](super::SeedDeal::created_by_id).
+        CreatedById,
+        /// `MODIFY_BY_ID` (Кем изменена): see [`SeedDeal::modify_by_id`](super::SeedDeal::modify_by_id).
+        ModifyById,
+        /// `MOVED_BY_ID` (MOVED_BY_ID): see [`SeedDeal::moved_by_id`](super::SeedDeal::moved_by_id).
+        MovedById,
+        /// `DATE_CREATE` (Дата создания): see [`SeedDeal::date_create`](super::SeedDeal::date_create).
+        DateCreate,
+        /// `DATE_MODIFY` (Дата изменения): see [`SeedDeal::date_modify`](super::SeedDeal::date_modify).
+        DateModify,
+        /// `MOVED_TIME` (MOVED_TIME): see [`SeedDeal::moved_time`](super::SeedDeal::moved_time).
+        MovedTime,
+        /// `SOURCE_ID` (Источник): see [`SeedDeal::source_id`](super::SeedDeal::source_id).
+        SourceId,
+        /// `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`](super::SeedDeal::source_description).
+        SourceDescription,
+        /// `LEAD_ID` (Лид): see [`SeedDeal::lead_id`](super::SeedDeal::lead_id).
+        LeadId,
+        /// `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`](super::SeedDeal::additional_info).
+        AdditionalInfo,
+        /// `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`](super::SeedDeal::location_id).
+        LocationId,
+        /// `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`](super::SeedDeal::originator_id).
+        OriginatorId,
+        /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`](super::SeedDeal::origin_id).
+        OriginId,
+        /// `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`](super::SeedDeal::utm_source).
+        UtmSource,
+        /// `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`](super::SeedDeal::utm_medium).
+        UtmMedium,
+        /// `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`](super::SeedDeal::utm_campaign).
+        UtmCampaign,
+        /// `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`](super::SeedDeal::utm_content).
+        UtmContent,
+        /// `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`](super::SeedDeal::utm_term).
+        UtmTerm,
+        /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME): see [`SeedDeal::last_activity_time`](super::SeedDeal::last_activity_time).
+        LastActivityTime,
+        /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY): see [`SeedDeal::last_activity_by`](super::SeedDeal::last_activity_by).
+        LastActivityBy,
+        /// `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`](super::SeedDeal::parent_id_1220).
+        ParentId1220,
+        /// `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
+        UfCrm1721244482250,
     }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::__private::serde::Serialize for SeedDeal {
-    fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-    where
-        S: ::bitrix_runtime::__private::serde::Serializer,
-    {
-        use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-            _,
-        >(&mut map, "ID", &self.id)?;
-        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "TYPE_ID", &self.type_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-            _,
-        >(&mut map, "CATEGORY_ID", &self.category_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "STAGE_ID", &self.stage_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "STAGE_SEMANTIC_ID", &self.stage_semantic_id)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "IS_NEW", &self.is_new)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "PROBABILITY", &self.probability)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Currency,
-            _,
-        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "TAX_VALUE", &self.tax_value)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-            _,
-        >(&mut map, "COMPANY_ID", &self.company_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            _,
-        >(&mut map, "CONTACT_ID", &self.contact_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            >,
-            _,
-        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::QuoteId>,
-            _,
-        >(&mut map, "QUOTE_ID", &self.quote_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "BEGINDATE", &self.begindate)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "CLOSEDATE", &self.closedate)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "COMMENTS", &self.comments)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "CREATED_BY_ID", &self.created_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "MODIFY_BY_ID", &self.modify_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "MOVED_BY_ID", &self.moved_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "DATE_CREATE", &self.date_create)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "DATE_MODIFY", &self.date_modify)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "MOVED_TIME", &self.moved_time)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "SOURCE_ID", &self.source_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::LeadId>,
-            _,
-        >(&mut map, "LEAD_ID", &self.lead_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Location,
-            _,
-        >(&mut map, "LOCATION_ID", &self.location_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_TERM", &self.utm_term)?;
-        __p::put::<
-            ::bitrix_runtime::codec::DateTime,
-            _,
-        >(&mut map, "LAST_ACTIVITY_TIME", &self.last_activity_time)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "LAST_ACTIVITY_BY", &self.last_activity_by)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
-        for (code, value) in &self.extra {
-            map.serialize_entry(code, value)?;
+    impl __p::EntityField for SeedDealField {
+        const ALL: &'static [Self] = &[
+            Self::Id,
+            Self::Title,
+            Self::TypeId,
+            Self::CategoryId,
+            Self::StageId,
+            Self::StageSemanticId,
+            Self::IsNew,
+            Self::IsRecurring,
+            Self::IsReturnCustomer,
+            Self::IsRepeatedApproach,
+            Self::Probability,
+            Self::CurrencyId,
+            Self::Opportunity,
+            Self::IsManualOpportunity,
+            Self::TaxValue,
+            Self::CompanyId,
+            Self::ContactId,
+            Self::ContactIds,
+            Self::QuoteId,
+            Self::Begindate,
+            Self::Closedate,
+            Self::Opened,
+            Self::Closed,
+            Self::Comments,
+            Self::AssignedById,
+            Self::CreatedById,
+            Self::ModifyById,
+            Self::MovedById,
+            Self::DateCreate,
+            Self::DateModify,
+            Self::MovedTime,
+            Self::SourceId,
+            Self::SourceDescription,
+            Self::LeadId,
+            Self::AdditionalInfo,
+            Self::LocationId,
+            Self::OriginatorId,
+            Self::OriginId,
+            Self::UtmSource,
+            Self::UtmMedium,
+            Self::UtmCampaign,
+            Self::UtmContent,
+            Self::UtmTerm,
+            Self::LastActivityTime,
+            Self::LastActivityBy,
+            Self::ParentId1220,
+            Self::UfCrm1721244482250,
+        ];
+        fn meta(self) -> &'static __p::FieldMeta {
+            &META[self as usize]
         }
-        map.end()
+        fn from_code(code: &str) -> Option<Self> {
+            __p::find_code(Self::__sorted(), code)
+        }
     }
-}
-/// Every field of [`SeedDeal`], for `select` and `order`; [`bitrix_runtime::EntityField::meta`] gives the snapshot's descriptor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub enum SeedDealField {
-    /// `ID` (ID): see [`SeedDeal::id`].
-    Id,
-    /// `TITLE` (Название): see [`SeedDeal::title`].
-    Title,
-    /// `TYPE_ID` (Тип): see [`SeedDeal::type_id`].
-    TypeId,
-    /// `CATEGORY_ID` (Воронка): see [`SeedDeal::category_id`].
-    CategoryId,
-    /// `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`].
-    StageId,
-    /// `STAGE_SEMANTIC_ID` (Группа стадии): see [`SeedDeal::stage_semantic_id`].
-    StageSemanticId,
-    /// `IS_NEW` (Новая сделка): see [`SeedDeal::is_new`].
-    IsNew,
-    /// `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`].
-    IsRecurring,
-    /// `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`].
-    IsReturnCustomer,
-    /// `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`].
-    IsRepeatedApproach,
-    /// `PROBABILITY` (Вероятность): see [`SeedDeal::probability`].
-    Probability,
-    /// `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`].
-    CurrencyId,
-    /// `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`].
-    Opportunity,
-    /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`].
-    IsManualOpportunity,
-    /// `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`].
-    TaxValue,
-    /// `COMPANY_ID` (Компания): see [`SeedDeal::company_id`].
-    CompanyId,
-    /// `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`].
-    ContactId,
-    /// `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`].
-    ContactIds,
-    /// `QUOTE_ID` (Предложение): see [`SeedDeal::quote_id`].
-    QuoteId,
-    /// `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`].
-    Begindate,
-    /// `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`].
-    Closedate,
-    /// `OPENED` (Доступна для всех): see [`SeedDeal::opened`].
-    Opened,
-    /// `CLOSED` (Закрыта): see [`SeedDeal::closed`].
-    Closed,
-    /// `COMMENTS` (Комментарий): see [`SeedDeal::comments`].
-    Comments,
-    /// `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`].
-    AssignedById,
-    /// `CREATED_BY_ID` (Кем создана): see [`SeedDeal::created_by_id`].
-    CreatedById,
-    /// `MODIFY_BY_ID` (Кем изменена): see [`SeedDeal::modify_by_id`].
-    ModifyById,
-    /// `MOVED_BY_ID` (MOVED_BY_ID): see [`SeedDeal::moved_by_id`].
-    MovedById,
-    /// `DATE_CREATE` (Дата создания): see [`SeedDeal::date_create`].
-    DateCreate,
-    /// `DATE_MODIFY` (Дата изменения): see [`SeedDeal::date_modify`].
-    DateModify,
-    /// `MOVED_TIME` (MOVED_TIME): see [`SeedDeal::moved_time`].
-    MovedTime,
-    /// `SOURCE_ID` (Источник): see [`SeedDeal::source_id`].
-    SourceId,
-    /// `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`].
-    SourceDescription,
-    /// `LEAD_ID` (Лид): see [`SeedDeal::lead_id`].
-    LeadId,
-    /// `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`].
-    AdditionalInfo,
-    /// `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`].
-    LocationId,
-    /// `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`].
-    OriginatorId,
-    /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`].
-    OriginId,
-    /// `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`].
-    UtmSource,
-    /// `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`].
-    UtmMedium,
-    /// `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`].
-    UtmCampaign,
-    /// `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`].
-    UtmContent,
-    /// `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`].
-    UtmTerm,
-    /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME): see [`SeedDeal::last_activity_time`].
-    LastActivityTime,
-    /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY): see [`SeedDeal::last_activity_by`].
-    LastActivityBy,
-    /// `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`].
-    ParentId1220,
-    /// `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`].
-    UfCrm1721244482250,
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::EntityField for SeedDealField {
-    const ALL: &'static [Self] = &[
-        Self::Id,
-        Self::Title,
-        Self::TypeId,
-        Self::CategoryId,
-        Self::StageId,
-        Self::StageSemanticId,
-        Self::IsNew,
-        Self::IsRecurring,
-        Self::IsReturnCustomer,
-        Self::IsRepeatedApproach,
-        Self::Probability,
-        Self::CurrencyId,
-        Self::Opportunity,
-        Self::IsManualOpportunity,
-        Self::TaxValue,
-        Self::CompanyId,
-        Self::ContactId,
-        Self::ContactIds,
-        Self::QuoteId,
-        Self::Begindate,
-        Self::Closedate,
-        Self::Opened,
-        Self::Closed,
-        Self::Comments,
-        Self::AssignedById,
-        Self::CreatedById,
-        Self::ModifyById,
-        Self::MovedById,
-        Self::DateCreate,
-        Self::DateModify,
-        Self::MovedTime,
-        Self::SourceId,
-        Self::SourceDescription,
-        Self::LeadId,
-        Self::AdditionalInfo,
-        Self::LocationId,
-        Self::OriginatorId,
-        Self::OriginId,
-        Self::UtmSource,
-        Self::UtmMedium,
-        Self::UtmCampaign,
-        Self::UtmContent,
-        Self::UtmTerm,
-        Self::LastActivityTime,
-        Self::LastActivityBy,
-        Self::ParentId1220,
-        Self::UfCrm1721244482250,
-    ];
-    fn meta(self) -> &'static ::bitrix_runtime::FieldMeta {
-        use ::bitrix_runtime::__private as __p;
-        static META: [::bitrix_runtime::FieldMeta; 47usize] = [
-            __p::meta("ID", "id", "ID", "", "integer", "", 0 | __p::READ_ONLY),
-            __p::meta("TITLE", "title", "Название", "", "string", "", 0),
-            __p::meta(
-                "TYPE_ID",
-                "type_id",
-                "Тип",
-                "",
-                "crm_status",
-                "DEAL_TYPE",
-                0 | __p::HAS_STATUS_TYPE,
-            ),
-            __p::meta(
-                "CATEGORY_ID",
-                "category_id",
-                "Воронка",
-                "",
-                "crm_category",
-                "",
-                0 | __p::IMMUTABLE,
-            ),
-            __p::meta(
-                "STAGE_ID",
-                "stage_id",
-                "Стадия сделки",
-                "",
-                "crm_status",
-                "DEAL_STAGE",
-                0 | __p::HAS_STATUS_TYPE,
-            ),
-            __p::meta(
-                "STAGE_SEMANTIC_ID",
-                "stage_semantic_id",
-                "Группа стадии",
-                "",
-                "string",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "IS_NEW",
-                "is_new",
-                "Новая сделка",
-                "",
-                "char",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "IS_RECURRING",
-                "is_recurring",
-                "Регулярная сделка",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "IS_RETURN_CUSTOMER",
-                "is_return_customer",
-                "Повторная сделка",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "IS_REPEATED_APPROACH",
-                "is_repeated_approach",
-                "Повторное обращение",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "PROBABILITY",
-                "probability",
-                "Вероятность",
-                "",
-                "integer",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CURRENCY_ID",
-                "currency_id",
-                "Валюта",
-                "",
-                "crm_currency",
-                "",
-                0,
-            ),
-            __p::meta("OPPORTUNITY", "opportunity", "Сумма", "", "double", "", 0),
-            __p::meta(
-                "IS_MANUAL_OPPORTUNITY",
-                "is_manual_opportunity",
-                "IS_MANUAL_OPPORTUNITY",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta(
-                "TAX_VALUE",
-                "tax_value",
-                "Ставка налога",
-                "",
-                "double",
-                "",
-                0,
-            ),
-            __p::meta(
-                "COMPANY_ID",
-                "company_id",
-                "Компания",
-                "",
-                "crm_company",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CONTACT_ID",
-                "contact_id",
-                "Контакт",
-                "",
-                "crm_contact",
-                "",
-                0 | __p::DEPRECATED,
-            ),
-            __p::meta(
-                "CONTACT_IDS",
-                "contact_ids",
-                "Контакты",
-                "",
-                "crm_contact",
-                "",
-                0 | __p::MULTIPLE,
-            ),
-            __p::meta(
-                "QUOTE_ID",
-                "quote_id",
-                "Предложение",
-                "",
-                "crm_quote",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "BEGINDATE",
-                "begindate",
-                "Дата начала",
-                "",
-                "date",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CLOSEDATE",
-                "closedate",
-                "Дата завершения",
-                "",
-                "date",
-                "",
-                0,
-            ),
-            __p::meta(
-                "OPENED",
-                "opened",
-                "Доступна для всех",
-                "",
-                "char",
-                "",
-                0,
-            ),
-            __p::meta("CLOSED", "closed", "Закрыта", "", "char", "", 0),
-            __p::meta(
-                "COMMENTS",
-                "comments",
-                "Комментарий",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "ASSIGNED_BY_ID",
-                "assigned_by_id",
-                "Ответственный",
-                "",
-                "user",
-                "",
-                0,
-            ),
-            __p::meta(
-                "CREATED_BY_ID",
-                "created_by_id",
-                "Кем создана",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "MODIFY_BY_ID",
-                "modify_by_id",
-                "Кем изменена",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "MOVED_BY_ID",
-                "moved_by_id",
-                "MOVED_BY_ID",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "DATE_CREATE",
-                "date_create",
-                "Дата создания",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "DATE_MODIFY",
-                "date_modify",
-                "Дата изменения",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "MOVED_TIME",
-                "moved_time",
-                "MOVED_TIME",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "SOURCE_ID",
-                "source_id",
-                "Источник",
-                "",
-                "crm_status",
-                "SOURCE",
-                0 | __p::HAS_STATUS_TYPE,
-            ),
-            __p::meta(
-                "SOURCE_DESCRIPTION",
-                "source_description",
-                "Дополнительно об источнике",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "LEAD_ID",
-                "lead_id",
-                "Лид",
-                "",
-                "crm_lead",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "ADDITIONAL_INFO",
-                "additional_info",
-                "Дополнительная информация",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "LOCATION_ID",
-                "location_id",
-                "Местоположение",
-                "",
-                "location",
-                "",
-                0,
-            ),
-            __p::meta(
-                "ORIGINATOR_ID",
-                "originator_id",
-                "Внешний источник",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "ORIGIN_ID",
-                "origin_id",
+    impl SeedDealField {
+        /// Every field by its Bitrix code, sorted by code.
+        #[doc(hidden)]
+        pub fn __sorted() -> &'static [(&'static str, Self)] {
+            static SORTED: __p::OnceLock<Vec<(&'static str, SeedDealField)>> = __p::OnceLock::new();
+            __p::sorted_fields(&SORTED)
+        }
+    }
+    /// The snapshot's descriptor of every field, in portal order.
+    const META: &[__p::FieldMeta] = &[
+        meta("ID", "id", "integer", READ_ONLY),
+        meta("TITLE", "title", "string", 0).with_title("Название"),
+        meta("TYPE_ID", "type_id", "crm_status", 0)
+            .with_title("Тип")
+            .with_status("DEAL_TYPE"),
+        meta("CATEGORY_ID", "category_id", "crm_category", IMMUTABLE)
+            .with_title("Воронка"),
+        meta("STAGE_ID", "stage_id", "crm_status", 0)
+            .with_title("Стадия сделки")
+            .with_status("DEAL_STAGE"),
+        meta("STAGE_SEMANTIC_ID", "stage_semantic_id", "string", READ_ONLY)
+            .with_title("Группа стадии"),
+        meta("IS_NEW", "is_new", "char", READ_ONLY)
+            .with_title("Новая сделка"),
+        meta("IS_RECURRING", "is_recurring", "char", 0)
+            .with_title("Регулярная сделка"),
+        meta("IS_RETURN_CUSTOMER", "is_return_customer", "char", 0)
+            .with_title("Повторная сделка"),
+        meta("IS_REPEATED_APPROACH", "is_repeated_approach", "char", 0)
+            .with_title("Повторное обращение"),
+        meta("PROBABILITY", "probability", "integer", 0)
+            .with_title("Вероятность"),
+        meta("CURRENCY_ID", "currency_id", "crm_currency", 0).with_title("Валюта"),
+        meta("OPPORTUNITY", "opportunity", "double", 0).with_title("Сумма"),
+        meta("IS_MANUAL_OPPORTUNITY", "is_manual_opportunity", "char", 0),
+        meta("TAX_VALUE", "tax_value", "double", 0)
+            .with_title("Ставка налога"),
+        meta("COMPANY_ID", "company_id", "crm_company", 0)
+            .with_title("Компания"),
+        meta("CONTACT_ID", "contact_id", "crm_contact", DEPRECATED)
+            .with_title("Контакт"),
+        meta("CONTACT_IDS", "contact_ids", "crm_contact", MULTIPLE)
+            .with_title("Контакты"),
+        meta("QUOTE_ID", "quote_id", "crm_quote", READ_ONLY)
+            .with_title("Предложение"),
+        meta("BEGINDATE", "begindate", "date", 0).with_title("Дата начала"),
+        meta("CLOSEDATE", "closedate", "date", 0)
+            .with_title("Дата завершения"),
+        meta("OPENED", "opened", "char", 0)
+            .with_title("Доступна для всех"),
+        meta("CLOSED", "closed", "char", 0).with_title("Закрыта"),
+        meta("COMMENTS", "comments", "string", 0).with_title("Комментарий"),
+        meta("ASSIGNED_BY_ID", "assigned_by_id", "user", 0)
+            .with_title("Ответственный"),
+        meta("CREATED_BY_ID", "created_by_id", "user", READ_ONLY)
+            .with_title("Кем создана"),
+        meta("MODIFY_BY_ID", "modify_by_id", "user", READ_ONLY)
+            .with_title("Кем изменена"),
+        meta("MOVED_BY_ID", "moved_by_id", "user", READ_ONLY),
+        meta("DATE_CREATE", "date_create", "datetime", READ_ONLY)
+            .with_title("Дата создания"),
+        meta("DATE_MODIFY", "date_modify", "datetime", READ_ONLY)
+            .with_title("Дата изменения"),
+        meta("MOVED_TIME", "moved_time", "datetime", READ_ONLY),
+        meta("SOURCE_ID", "source_id", "crm_status", 0)
+            .with_title("Источник")
+            .with_status("SOURCE"),
+        meta("SOURCE_DESCRIPTION", "source_description", "string", 0)
+            .with_title("Дополнительно об источнике"),
+        meta("LEAD_ID", "lead_id", "crm_lead", READ_ONLY).with_title("Лид"),
+        meta("ADDITIONAL_INFO", "additional_info", "string", 0)
+            .with_title("Дополнительная информация"),
+        meta("LOCATION_ID", "location_id", "location", 0)
+            .with_title("Местоположение"),
+        meta("ORIGINATOR_ID", "originator_id", "string", 0)
+            .with_title("Внешний источник"),
+        meta("ORIGIN_ID", "origin_id", "string", 0)
+            .with_title(
                 "Идентификатор элемента во внешнем источнике",
-                "",
-                "string",
-                "",
-                0,
             ),
-            __p::meta(
-                "UTM_SOURCE",
-                "utm_source",
-                "Рекламная система",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_MEDIUM",
-                "utm_medium",
-                "Тип трафика",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_CAMPAIGN",
-                "utm_campaign",
-                "Обозначение рекламной кампании",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_CONTENT",
-                "utm_content",
-                "Содержание кампании",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UTM_TERM",
-                "utm_term",
-                "Условие поиска кампании",
-                "",
-                "string",
-                "",
-                0,
-            ),
-            __p::meta(
-                "LAST_ACTIVITY_TIME",
-                "last_activity_time",
-                "LAST_ACTIVITY_TIME",
-                "",
-                "datetime",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "LAST_ACTIVITY_BY",
-                "last_activity_by",
-                "LAST_ACTIVITY_BY",
-                "",
-                "user",
-                "",
-                0 | __p::READ_ONLY,
-            ),
-            __p::meta(
-                "PARENT_ID_1220",
-                "parent_id_1220",
-                "Проекты",
-                "",
-                "crm_entity",
-                "",
-                0,
-            ),
-            __p::meta(
-                "UF_CRM_1721244482250",
-                "uf_crm_1721244482250",
-                "UF_CRM_1721244482250",
-                "Приветствие",
-                "string",
-                "",
-                0 | __p::DYNAMIC | __p::HAS_LABEL,
-            ),
-        ];
-        &META[self as usize]
+        meta("UTM_SOURCE", "utm_source", "string", 0)
+            .with_title("Рекламная система"),
+        meta("UTM_MEDIUM", "utm_medium", "string", 0)
+            .with_title("Тип трафика"),
+        meta("UTM_CAMPAIGN", "utm_campaign", "string", 0)
+            .with_title("Обозначение рекламной кампании"),
+        meta("UTM_CONTENT", "utm_content", "string", 0)
+            .with_title("Содержание кампании"),
+        meta("UTM_TERM", "utm_term", "string", 0)
+            .with_title("Условие поиска кампании"),
+        meta("LAST_ACTIVITY_TIME", "last_activity_time", "datetime", READ_ONLY),
+        meta("LAST_ACTIVITY_BY", "last_activity_by", "user", READ_ONLY),
+        meta("PARENT_ID_1220", "parent_id_1220", "crm_entity", 0)
+            .with_title("Проекты"),
+        meta("UF_CRM_1721244482250", "uf_crm_1721244482250", "string", DYNAMIC)
+            .with_label("Приветствие"),
+    ];
+    impl ::core::fmt::Display for SeedDealField {
+        /// The Bitrix code.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(__p::EntityField::code(*self))
+        }
     }
-    fn from_code(code: &str) -> ::core::option::Option<Self> {
-        ::bitrix_runtime::__private::find_code(Self::__sorted(), code)
+    /// Types that name fields of `SeedDeal` in compile errors.
+    pub mod seed_deal_fields {
+        pub struct ID;
+        pub struct CATEGORY_ID;
+        pub struct STAGE_SEMANTIC_ID;
+        pub struct IS_NEW;
+        pub struct QUOTE_ID;
+        pub struct CREATED_BY_ID;
+        pub struct MODIFY_BY_ID;
+        pub struct MOVED_BY_ID;
+        pub struct DATE_CREATE;
+        pub struct DATE_MODIFY;
+        pub struct MOVED_TIME;
+        pub struct LEAD_ID;
+        pub struct LAST_ACTIVITY_TIME;
+        pub struct LAST_ACTIVITY_BY;
     }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl SeedDealField {
-    /// Every field by its Bitrix code, sorted by code.
+    /// Every field's code, typed with its codec.
+    pub mod f {
+        use super::{__p, codec, types};
+        pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
+        pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
+        pub const TYPE_ID: __p::Code<codec::Status> = __p::Code::new("TYPE_ID");
+        pub const CATEGORY_ID: __p::Code<codec::Id<types::CategoryId>> = __p::Code::new(
+            "CATEGORY_ID",
+        );
+        pub const STAGE_ID: __p::Code<codec::Status> = __p::Code::new("STAGE_ID");
+        pub const STAGE_SEMANTIC_ID: __p::Code<codec::Text> = __p::Code::new(
+            "STAGE_SEMANTIC_ID",
+        );
+        pub const IS_NEW: __p::Code<codec::YesNo> = __p::Code::new("IS_NEW");
+        pub const IS_RECURRING: __p::Code<codec::YesNo> = __p::Code::new("IS_RECURRING");
+        pub const IS_RETURN_CUSTOMER: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_RETURN_CUSTOMER",
+        );
+        pub const IS_REPEATED_APPROACH: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_REPEATED_APPROACH",
+        );
+        pub const PROBABILITY: __p::Code<codec::Integer> = __p::Code::new("PROBABILITY");
+        pub const CURRENCY_ID: __p::Code<codec::Currency> = __p::Code::new(
+            "CURRENCY_ID",
+        );
+        pub const OPPORTUNITY: __p::Code<codec::Decimal> = __p::Code::new("OPPORTUNITY");
+        pub const IS_MANUAL_OPPORTUNITY: __p::Code<codec::YesNo> = __p::Code::new(
+            "IS_MANUAL_OPPORTUNITY",
+        );
+        pub const TAX_VALUE: __p::Code<codec::Decimal> = __p::Code::new("TAX_VALUE");
+        pub const COMPANY_ID: __p::Code<codec::Id<types::CompanyId>> = __p::Code::new(
+            "COMPANY_ID",
+        );
+        pub const CONTACT_ID: __p::Code<codec::Id<types::ContactId>> = __p::Code::new(
+            "CONTACT_ID",
+        );
+        pub const CONTACT_IDS: __p::Code<codec::Multi<codec::Id<types::ContactId>>> = __p::Code::new(
+            "CONTACT_IDS",
+        );
+        pub const QUOTE_ID: __p::Code<codec::Id<types::QuoteId>> = __p::Code::new(
+            "QUOTE_ID",
+        );
+        pub const BEGINDATE: __p::Code<codec::Date> = __p::Code::new("BEGINDATE");
+        pub const CLOSEDATE: __p::Code<codec::Date> = __p::Code::new("CLOSEDATE");
+        pub const OPENED: __p::Code<codec::YesNo> = __p::Code::new("OPENED");
+        pub const CLOSED: __p::Code<codec::YesNo> = __p::Code::new("CLOSED");
+        pub const COMMENTS: __p::Code<codec::Text> = __p::Code::new("COMMENTS");
+        pub const ASSIGNED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "ASSIGNED_BY_ID",
+        );
+        pub const CREATED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "CREATED_BY_ID",
+        );
+        pub const MODIFY_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MODIFY_BY_ID",
+        );
+        pub const MOVED_BY_ID: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "MOVED_BY_ID",
+        );
+        pub const DATE_CREATE: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_CREATE",
+        );
+        pub const DATE_MODIFY: __p::Code<codec::DateTime> = __p::Code::new(
+            "DATE_MODIFY",
+        );
+        pub const MOVED_TIME: __p::Code<codec::DateTime> = __p::Code::new("MOVED_TIME");
+        pub const SOURCE_ID: __p::Code<codec::Status> = __p::Code::new("SOURCE_ID");
+        pub const SOURCE_DESCRIPTION: __p::Code<codec::Text> = __p::Code::new(
+            "SOURCE_DESCRIPTION",
+        );
+        pub const LEAD_ID: __p::Code<codec::Id<types::LeadId>> = __p::Code::new(
+            "LEAD_ID",
+        );
+        pub const ADDITIONAL_INFO: __p::Code<codec::Text> = __p::Code::new(
+            "ADDITIONAL_INFO",
+        );
+        pub const LOCATION_ID: __p::Code<codec::Location> = __p::Code::new(
+            "LOCATION_ID",
+        );
+        pub const ORIGINATOR_ID: __p::Code<codec::Text> = __p::Code::new(
+            "ORIGINATOR_ID",
+        );
+        pub const ORIGIN_ID: __p::Code<codec::Text> = __p::Code::new("ORIGIN_ID");
+        pub const UTM_SOURCE: __p::Code<codec::Text> = __p::Code::new("UTM_SOURCE");
+        pub const UTM_MEDIUM: __p::Code<codec::Text> = __p::Code::new("UTM_MEDIUM");
+        pub const UTM_CAMPAIGN: __p::Code<codec::Text> = __p::Code::new("UTM_CAMPAIGN");
+        pub const UTM_CONTENT: __p::Code<codec::Text> = __p::Code::new("UTM_CONTENT");
+        pub const UTM_TERM: __p::Code<codec::Text> = __p::Code::new("UTM_TERM");
+        pub const LAST_ACTIVITY_TIME: __p::Code<codec::DateTime> = __p::Code::new(
+            "LAST_ACTIVITY_TIME",
+        );
+        pub const LAST_ACTIVITY_BY: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
+            "LAST_ACTIVITY_BY",
+        );
+        pub const PARENT_ID_1220: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+            "PARENT_ID_1220",
+        );
+        pub const UF_CRM_1721244482250: __p::Code<codec::Text> = __p::Code::new(
+            "UF_CRM_1721244482250",
+        );
+    }
+    /// The create payload of [`SeedDeal`](super::SeedDeal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewSeedDeal::builder`].
+    ///
+    /// This portal has no required fields.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NewSeedDeal {
+        /// Field `TITLE` (Название): see [`SeedDeal::title`](super::SeedDeal::title).
+        pub title: Option<String>,
+        /// Field `TYPE_ID` (Тип): see [`SeedDeal::type_id`](super::SeedDeal::type_id).
+        pub type_id: Option<types::StatusId>,
+        /// Field `CATEGORY_ID` (Воронка): see [`SeedDeal::category_id`](super::SeedDeal::category_id).
+        pub category_id: Option<types::CategoryId>,
+        /// Field `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`](super::SeedDeal::stage_id).
+        pub stage_id: Option<types::StatusId>,
+        /// Field `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`](super::SeedDeal::is_recurring).
+        pub is_recurring: Option<bool>,
+        /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`](super::SeedDeal::is_return_customer).
+        pub is_return_customer: Option<bool>,
+        /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`](super::SeedDeal::is_repeated_approach).
+        pub is_repeated_approach: Option<bool>,
+        /// Field `PROBABILITY` (Вероятность): see [`SeedDeal::probability`](super::SeedDeal::probability).
+        pub probability: Option<i64>,
+        /// Field `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`](super::SeedDeal::currency_id).
+        pub currency_id: Option<types::CurrencyId>,
+        /// Field `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`](super::SeedDeal::opportunity).
+        pub opportunity: Option<types::Decimal>,
+        /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`](super::SeedDeal::is_manual_opportunity).
+        pub is_manual_opportunity: Option<bool>,
+        /// Field `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`](super::SeedDeal::tax_value).
+        pub tax_value: Option<types::Decimal>,
+        /// Field `COMPANY_ID` (Компания): see [`SeedDeal::company_id`](super::SeedDeal::company_id).
+        pub company_id: Option<types::CompanyId>,
+        /// Field `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`](super::SeedDeal::contact_id).
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub contact_id: Option<types::ContactId>,
+        /// Field `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`](super::SeedDeal::contact_ids).
+        pub contact_ids: Option<Vec<types::ContactId>>,
+        /// Field `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`](super::SeedDeal::begindate).
+        pub begindate: Option<types::NaiveDate>,
+        /// Field `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`](super::SeedDeal::closedate).
+        pub closedate: Option<types::NaiveDate>,
+        /// Field `OPENED` (Доступна для всех): see [`SeedDeal::opened`](super::SeedDeal::opened).
+        pub opened: Option<bool>,
+        /// Field `CLOSED` (Закрыта): see [`SeedDeal::closed`](super::SeedDeal::closed).
+        pub closed: Option<bool>,
+        /// Field `COMMENTS` (Комментарий): see [`SeedDeal::comments`](super::SeedDeal::comments).
+        pub comments: Option<String>,
+        /// Field `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`](super::SeedDeal::assigned_by_id).
+        pub assigned_by_id: Option<types::UserId>,
+        /// Field `SOURCE_ID` (Источник): see [`SeedDeal::source_id`](super::SeedDeal::source_id).
+        pub source_id: Option<types::StatusId>,
+        /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`](super::SeedDeal::source_description).
+        pub source_description: Option<String>,
+        /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`](super::SeedDeal::additional_info).
+        pub additional_info: Option<String>,
+        /// Field `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`](super::SeedDeal::location_id).
+        pub location_id: Option<types::LocationId>,
+        /// Field `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`](super::SeedDeal::originator_id).
+        pub originator_id: Option<String>,
+        /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`](super::SeedDeal::origin_id).
+        pub origin_id: Option<String>,
+        /// Field `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`](super::SeedDeal::utm_source).
+        pub utm_source: Option<String>,
+        /// Field `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`](super::SeedDeal::utm_medium).
+        pub utm_medium: Option<String>,
+        /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`](super::SeedDeal::utm_campaign).
+        pub utm_campaign: Option<String>,
+        /// Field `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`](super::SeedDeal::utm_content).
+        pub utm_content: Option<String>,
+        /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`](super::SeedDeal::utm_term).
+        pub utm_term: Option<String>,
+        /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`](super::SeedDeal::parent_id_1220).
+        pub parent_id_1220: Option<types::ItemId>,
+        /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
+        pub uf_crm_1721244482250: Option<String>,
+    }
+    impl ::core::default::Default for NewSeedDeal {
+        fn default() -> Self {
+            NewSeedDealBuilder::new().build()
+        }
+    }
+    impl serde::Serialize for NewSeedDeal {
+        fn serialize<S: serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            let mut map = __p::open(serializer)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            __p::end(map)
+        }
+    }
+    impl NewSeedDeal {
+        /// Starts a create payload with no field set.
+        pub fn builder() -> NewSeedDealBuilder {
+            NewSeedDealBuilder::new()
+        }
+    }
+    /// Builds a [`NewSeedDeal`]; each required field's setter must be called before `.build()`.
+    ///
+    /// This portal has no required fields.
+    #[derive(Debug, Clone, Default)]
+    #[must_use = "call `.build()` to get the payload"]
+    pub struct NewSeedDealBuilder {
+        title: Option<String>,
+        type_id: Option<types::StatusId>,
+        category_id: Option<types::CategoryId>,
+        stage_id: Option<types::StatusId>,
+        is_recurring: Option<bool>,
+        is_return_customer: Option<bool>,
+        is_repeated_approach: Option<bool>,
+        probability: Option<i64>,
+        currency_id: Option<types::CurrencyId>,
+        opportunity: Option<types::Decimal>,
+        is_manual_opportunity: Option<bool>,
+        tax_value: Option<types::Decimal>,
+        company_id: Option<types::CompanyId>,
+        contact_id: Option<types::ContactId>,
+        contact_ids: Option<Vec<types::ContactId>>,
+        begindate: Option<types::NaiveDate>,
+        closedate: Option<types::NaiveDate>,
+        opened: Option<bool>,
+        closed: Option<bool>,
+        comments: Option<String>,
+        assigned_by_id: Option<types::UserId>,
+        source_id: Option<types::StatusId>,
+        source_description: Option<String>,
+        additional_info: Option<String>,
+        location_id: Option<types::LocationId>,
+        originator_id: Option<String>,
+        origin_id: Option<String>,
+        utm_source: Option<String>,
+        utm_medium: Option<String>,
+        utm_campaign: Option<String>,
+        utm_content: Option<String>,
+        utm_term: Option<String>,
+        parent_id_1220: Option<types::ItemId>,
+        uf_crm_1721244482250: Option<String>,
+    }
+    impl NewSeedDealBuilder {
+        /// A builder with no field set.
+        pub fn new() -> Self {
+            ::core::default::Default::default()
+        }
+    }
+    impl NewSeedDealBuilder {
+        /// Sets `TITLE` (Название): see [`NewSeedDeal::title`].
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Some(value.into());
+            self
+        }
+        /// Sets `TYPE_ID` (Тип): see [`NewSeedDeal::type_id`].
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Some(value.into());
+            self
+        }
+        /// Sets `CATEGORY_ID` (Воронка): see [`NewSeedDeal::category_id`].
+        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+            self.category_id = Some(value.into());
+            self
+        }
+        /// Sets `STAGE_ID` (Стадия сделки): see [`NewSeedDeal::stage_id`].
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Some(value.into());
+            self
+        }
+        /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewSeedDeal::is_recurring`].
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Some(value.into());
+            self
+        }
+        /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewSeedDeal::is_return_customer`].
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Some(value.into());
+            self
+        }
+        /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewSeedDeal::is_repeated_approach`].
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Some(value.into());
+            self
+        }
+        /// Sets `PROBABILITY` (Вероятность): see [`NewSeedDeal::probability`].
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Some(value.into());
+            self
+        }
+        /// Sets `CURRENCY_ID` (Валюта): see [`NewSeedDeal::currency_id`].
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Some(value.into());
+            self
+        }
+        /// Sets `OPPORTUNITY` (Сумма): see [`NewSeedDeal::opportunity`].
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Some(value.into());
+            self
+        }
+        /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewSeedDeal::is_manual_opportunity`].
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Some(value.into());
+            self
+        }
+        /// Sets `TAX_VALUE` (Ставка налога): see [`NewSeedDeal::tax_value`].
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Some(value.into());
+            self
+        }
+        /// Sets `COMPANY_ID` (Компания): see [`NewSeedDeal::company_id`].
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Some(value.into());
+            self
+        }
+        /// Sets `CONTACT_ID` (Контакт): see [`NewSeedDeal::contact_id`].
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Some(value.into());
+            self
+        }
+        /// Sets `CONTACT_IDS` (Контакты): see [`NewSeedDeal::contact_ids`].
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Some(value.into());
+            self
+        }
+        /// Sets `BEGINDATE` (Дата начала): see [`NewSeedDeal::begindate`].
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Some(value.into());
+            self
+        }
+        /// Sets `CLOSEDATE` (Дата завершения): see [`NewSeedDeal::closedate`].
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Some(value.into());
+            self
+        }
+        /// Sets `OPENED` (Доступна для всех): see [`NewSeedDeal::opened`].
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Some(value.into());
+            self
+        }
+        /// Sets `CLOSED` (Закрыта): see [`NewSeedDeal::closed`].
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Some(value.into());
+            self
+        }
+        /// Sets `COMMENTS` (Комментарий): see [`NewSeedDeal::comments`].
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Some(value.into());
+            self
+        }
+        /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewSeedDeal::assigned_by_id`].
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Some(value.into());
+            self
+        }
+        /// Sets `SOURCE_ID` (Источник): see [`NewSeedDeal::source_id`].
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Some(value.into());
+            self
+        }
+        /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewSeedDeal::source_description`].
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Some(value.into());
+            self
+        }
+        /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewSeedDeal::additional_info`].
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Some(value.into());
+            self
+        }
+        /// Sets `LOCATION_ID` (Местоположение): see [`NewSeedDeal::location_id`].
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Some(value.into());
+            self
+        }
+        /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewSeedDeal::originator_id`].
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Some(value.into());
+            self
+        }
+        /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewSeedDeal::origin_id`].
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Some(value.into());
+            self
+        }
+        /// Sets `UTM_SOURCE` (Рекламная система): see [`NewSeedDeal::utm_source`].
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Some(value.into());
+            self
+        }
+        /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewSeedDeal::utm_medium`].
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Some(value.into());
+            self
+        }
+        /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewSeedDeal::utm_campaign`].
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Some(value.into());
+            self
+        }
+        /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewSeedDeal::utm_content`].
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Some(value.into());
+            self
+        }
+        /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewSeedDeal::utm_term`].
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Some(value.into());
+            self
+        }
+        /// Sets `PARENT_ID_1220` (Проекты): see [`NewSeedDeal::parent_id_1220`].
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Some(value.into());
+            self
+        }
+        /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewSeedDeal::uf_crm_1721244482250`].
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Some(value.into());
+            self
+        }
+        /// The payload; compiles only when every required field is set.
+        pub fn build(self) -> NewSeedDeal {
+            NewSeedDeal {
+                title: self.title,
+                type_id: self.type_id,
+                category_id: self.category_id,
+                stage_id: self.stage_id,
+                is_recurring: self.is_recurring,
+                is_return_customer: self.is_return_customer,
+                is_repeated_approach: self.is_repeated_approach,
+                probability: self.probability,
+                currency_id: self.currency_id,
+                opportunity: self.opportunity,
+                is_manual_opportunity: self.is_manual_opportunity,
+                tax_value: self.tax_value,
+                company_id: self.company_id,
+                contact_id: self.contact_id,
+                contact_ids: self.contact_ids,
+                begindate: self.begindate,
+                closedate: self.closedate,
+                opened: self.opened,
+                closed: self.closed,
+                comments: self.comments,
+                assigned_by_id: self.assigned_by_id,
+                source_id: self.source_id,
+                source_description: self.source_description,
+                additional_info: self.additional_info,
+                location_id: self.location_id,
+                originator_id: self.originator_id,
+                origin_id: self.origin_id,
+                utm_source: self.utm_source,
+                utm_medium: self.utm_medium,
+                utm_campaign: self.utm_campaign,
+                utm_content: self.utm_content,
+                utm_term: self.utm_term,
+                parent_id_1220: self.parent_id_1220,
+                uf_crm_1721244482250: self.uf_crm_1721244482250,
+            }
+        }
+    }
     #[doc(hidden)]
-    pub fn __sorted() -> &'static [(&'static str, SeedDealField)] {
-        static SORTED: [(&str, SeedDealField); 47usize] = [
-            ("ADDITIONAL_INFO", SeedDealField::AdditionalInfo),
-            ("ASSIGNED_BY_ID", SeedDealField::AssignedById),
-            ("BEGINDATE", SeedDealField::Begindate),
-            ("CATEGORY_ID", SeedDealField::CategoryId),
-            ("CLOSED", SeedDealField::Closed),
-            ("CLOSEDATE", SeedDealField::Closedate),
-            ("COMMENTS", SeedDealField::Comments),
-            ("COMPANY_ID", SeedDealField::CompanyId),
-            ("CONTACT_ID", SeedDealField::ContactId),
-            ("CONTACT_IDS", SeedDealField::ContactIds),
-            ("CREATED_BY_ID", SeedDealField::CreatedById),
-            ("CURRENCY_ID", SeedDealField::CurrencyId),
-            ("DATE_CREATE", SeedDealField::DateCreate),
-            ("DATE_MODIFY", SeedDealField::DateModify),
-            ("ID", SeedDealField::Id),
-            ("IS_MANUAL_OPPORTUNITY", SeedDealField::IsManualOpportunity),
-            ("IS_NEW", SeedDealField::IsNew),
-            ("IS_RECURRING", SeedDealField::IsRecurring),
-            ("IS_REPEATED_APPROACH", SeedDealField::IsRepeatedApproach),
-            ("IS_RETURN_CUSTOMER", SeedDealField::IsReturnCustomer),
-            ("LAST_ACTIVITY_BY", SeedDealField::LastActivityBy),
-            ("LAST_ACTIVITY_TIME", SeedDealField::LastActivityTime),
-            ("LEAD_ID", SeedDealField::LeadId),
-            ("LOCATION_ID", SeedDealField::LocationId),
-            ("MODIFY_BY_ID", SeedDealField::ModifyById),
-            ("MOVED_BY_ID", SeedDealField::MovedById),
-            ("MOVED_TIME", SeedDealField::MovedTime),
-            ("OPENED", SeedDealField::Opened),
-            ("OPPORTUNITY", SeedDealField::Opportunity),
-            ("ORIGINATOR_ID", SeedDealField::OriginatorId),
-            ("ORIGIN_ID", SeedDealField::OriginId),
-            ("PARENT_ID_1220", SeedDealField::ParentId1220),
-            ("PROBABILITY", SeedDealField::Probability),
-            ("QUOTE_ID", SeedDealField::QuoteId),
-            ("SOURCE_DESCRIPTION", SeedDealField::SourceDescription),
-            ("SOURCE_ID", SeedDealField::SourceId),
-            ("STAGE_ID", SeedDealField::StageId),
-            ("STAGE_SEMANTIC_ID", SeedDealField::StageSemanticId),
-            ("TAX_VALUE", SeedDealField::TaxValue),
-            ("TITLE", SeedDealField::Title),
-            ("TYPE_ID", SeedDealField::TypeId),
-            ("UF_CRM_1721244482250", SeedDealField::UfCrm1721244482250),
-            ("UTM_CAMPAIGN", SeedDealField::UtmCampaign),
-            ("UTM_CONTENT", SeedDealField::UtmContent),
-            ("UTM_MEDIUM", SeedDealField::UtmMedium),
-            ("UTM_SOURCE", SeedDealField::UtmSource),
-            ("UTM_TERM", SeedDealField::UtmTerm),
-        ];
-        &SORTED
+    impl NewSeedDealBuilder {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
     }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::core::fmt::Display for SeedDealField {
-    /// The Bitrix code.
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.write_str(::bitrix_runtime::EntityField::code(*self))
+    /// The update payload of [`SeedDeal`](super::SeedDeal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct SeedDealPatch {
+        /// Field `TITLE` (Название): see [`SeedDeal::title`](super::SeedDeal::title).
+        pub title: Patch<String>,
+        /// Field `TYPE_ID` (Тип): see [`SeedDeal::type_id`](super::SeedDeal::type_id).
+        pub type_id: Patch<types::StatusId>,
+        /// Field `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`](super::SeedDeal::stage_id).
+        pub stage_id: Patch<types::StatusId>,
+        /// Field `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`](super::SeedDeal::is_recurring).
+        pub is_recurring: Patch<bool>,
+        /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`](super::SeedDeal::is_return_customer).
+        pub is_return_customer: Patch<bool>,
+        /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`](super::SeedDeal::is_repeated_approach).
+        pub is_repeated_approach: Patch<bool>,
+        /// Field `PROBABILITY` (Вероятность): see [`SeedDeal::probability`](super::SeedDeal::probability).
+        pub probability: Patch<i64>,
+        /// Field `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`](super::SeedDeal::currency_id).
+        pub currency_id: Patch<types::CurrencyId>,
+        /// Field `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`](super::SeedDeal::opportunity).
+        pub opportunity: Patch<types::Decimal>,
+        /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`](super::SeedDeal::is_manual_opportunity).
+        pub is_manual_opportunity: Patch<bool>,
+        /// Field `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`](super::SeedDeal::tax_value).
+        pub tax_value: Patch<types::Decimal>,
+        /// Field `COMPANY_ID` (Компания): see [`SeedDeal::company_id`](super::SeedDeal::company_id).
+        pub company_id: Patch<types::CompanyId>,
+        /// Field `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`](super::SeedDeal::contact_id).
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub contact_id: Patch<types::ContactId>,
+        /// Field `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`](super::SeedDeal::contact_ids).
+        pub contact_ids: Patch<Vec<types::ContactId>>,
+        /// Field `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`](super::SeedDeal::begindate).
+        pub begindate: Patch<types::NaiveDate>,
+        /// Field `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`](super::SeedDeal::closedate).
+        pub closedate: Patch<types::NaiveDate>,
+        /// Field `OPENED` (Доступна для всех): see [`SeedDeal::opened`](super::SeedDeal::opened).
+        pub opened: Patch<bool>,
+        /// Field `CLOSED` (Закрыта): see [`SeedDeal::closed`](super::SeedDeal::closed).
+        pub closed: Patch<bool>,
+        /// Field `COMMENTS` (Комментарий): see [`SeedDeal::comments`](super::SeedDeal::comments).
+        pub comments: Patch<String>,
+        /// Field `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`](super::SeedDeal::assigned_by_id).
+        pub assigned_by_id: Patch<types::UserId>,
+        /// Field `SOURCE_ID` (Источник): see [`SeedDeal::source_id`](super::SeedDeal::source_id).
+        pub source_id: Patch<types::StatusId>,
+        /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`](super::SeedDeal::source_description).
+        pub source_description: Patch<String>,
+        /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`](super::SeedDeal::additional_info).
+        pub additional_info: Patch<String>,
+        /// Field `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`](super::SeedDeal::location_id).
+        pub location_id: Patch<types::LocationId>,
+        /// Field `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`](super::SeedDeal::originator_id).
+        pub originator_id: Patch<String>,
+        /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`](super::SeedDeal::origin_id).
+        pub origin_id: Patch<String>,
+        /// Field `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`](super::SeedDeal::utm_source).
+        pub utm_source: Patch<String>,
+        /// Field `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`](super::SeedDeal::utm_medium).
+        pub utm_medium: Patch<String>,
+        /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`](super::SeedDeal::utm_campaign).
+        pub utm_campaign: Patch<String>,
+        /// Field `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`](super::SeedDeal::utm_content).
+        pub utm_content: Patch<String>,
+        /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`](super::SeedDeal::utm_term).
+        pub utm_term: Patch<String>,
+        /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`](super::SeedDeal::parent_id_1220).
+        pub parent_id_1220: Patch<types::ItemId>,
+        /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
+        pub uf_crm_1721244482250: Patch<String>,
     }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl<C> ::core::convert::From<::bitrix_runtime::query::Field<SeedDeal, C>>
-for SeedDealField {
-    fn from(field: ::bitrix_runtime::query::Field<SeedDeal, C>) -> Self {
-        field.field()
+    impl SeedDealPatch {
+        /// An update that touches nothing.
+        pub fn new() -> Self {
+            ::core::default::Default::default()
+        }
+        /// Sets `TITLE` (Название): see [`SeedDealPatch::title`].
+        pub fn title(mut self, value: impl Into<String>) -> Self {
+            self.title = Patch::Set(value.into());
+            self
+        }
+        /// Clears `TITLE` (sends the empty value).
+        pub fn clear_title(mut self) -> Self {
+            self.title = Patch::Clear;
+            self
+        }
+        /// Sets `TYPE_ID` (Тип): see [`SeedDealPatch::type_id`].
+        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.type_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `TYPE_ID` (sends the empty value).
+        pub fn clear_type_id(mut self) -> Self {
+            self.type_id = Patch::Clear;
+            self
+        }
+        /// Sets `STAGE_ID` (Стадия сделки): see [`SeedDealPatch::stage_id`].
+        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.stage_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `STAGE_ID` (sends the empty value).
+        pub fn clear_stage_id(mut self) -> Self {
+            self.stage_id = Patch::Clear;
+            self
+        }
+        /// Sets `IS_RECURRING` (Регулярная сделка): see [`SeedDealPatch::is_recurring`].
+        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+            self.is_recurring = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_RECURRING` (sends the empty value).
+        pub fn clear_is_recurring(mut self) -> Self {
+            self.is_recurring = Patch::Clear;
+            self
+        }
+        /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDealPatch::is_return_customer`].
+        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+            self.is_return_customer = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_RETURN_CUSTOMER` (sends the empty value).
+        pub fn clear_is_return_customer(mut self) -> Self {
+            self.is_return_customer = Patch::Clear;
+            self
+        }
+        /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDealPatch::is_repeated_approach`].
+        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+            self.is_repeated_approach = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_REPEATED_APPROACH` (sends the empty value).
+        pub fn clear_is_repeated_approach(mut self) -> Self {
+            self.is_repeated_approach = Patch::Clear;
+            self
+        }
+        /// Sets `PROBABILITY` (Вероятность): see [`SeedDealPatch::probability`].
+        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+            self.probability = Patch::Set(value.into());
+            self
+        }
+        /// Clears `PROBABILITY` (sends the empty value).
+        pub fn clear_probability(mut self) -> Self {
+            self.probability = Patch::Clear;
+            self
+        }
+        /// Sets `CURRENCY_ID` (Валюта): see [`SeedDealPatch::currency_id`].
+        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+            self.currency_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CURRENCY_ID` (sends the empty value).
+        pub fn clear_currency_id(mut self) -> Self {
+            self.currency_id = Patch::Clear;
+            self
+        }
+        /// Sets `OPPORTUNITY` (Сумма): see [`SeedDealPatch::opportunity`].
+        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.opportunity = Patch::Set(value.into());
+            self
+        }
+        /// Clears `OPPORTUNITY` (sends the empty value).
+        pub fn clear_opportunity(mut self) -> Self {
+            self.opportunity = Patch::Clear;
+            self
+        }
+        /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDealPatch::is_manual_opportunity`].
+        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+            self.is_manual_opportunity = Patch::Set(value.into());
+            self
+        }
+        /// Clears `IS_MANUAL_OPPORTUNITY` (sends the empty value).
+        pub fn clear_is_manual_opportunity(mut self) -> Self {
+            self.is_manual_opportunity = Patch::Clear;
+            self
+        }
+        /// Sets `TAX_VALUE` (Ставка налога): see [`SeedDealPatch::tax_value`].
+        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+            self.tax_value = Patch::Set(value.into());
+            self
+        }
+        /// Clears `TAX_VALUE` (sends the empty value).
+        pub fn clear_tax_value(mut self) -> Self {
+            self.tax_value = Patch::Clear;
+            self
+        }
+        /// Sets `COMPANY_ID` (Компания): see [`SeedDealPatch::company_id`].
+        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+            self.company_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `COMPANY_ID` (sends the empty value).
+        pub fn clear_company_id(mut self) -> Self {
+            self.company_id = Patch::Clear;
+            self
+        }
+        /// Sets `CONTACT_ID` (Контакт): see [`SeedDealPatch::contact_id`].
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+            self.contact_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CONTACT_ID` (sends the empty value).
+        #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
+        pub fn clear_contact_id(mut self) -> Self {
+            self.contact_id = Patch::Clear;
+            self
+        }
+        /// Sets `CONTACT_IDS` (Контакты): see [`SeedDealPatch::contact_ids`].
+        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+            self.contact_ids = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CONTACT_IDS` (sends the empty value).
+        pub fn clear_contact_ids(mut self) -> Self {
+            self.contact_ids = Patch::Clear;
+            self
+        }
+        /// Sets `BEGINDATE` (Дата начала): see [`SeedDealPatch::begindate`].
+        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.begindate = Patch::Set(value.into());
+            self
+        }
+        /// Clears `BEGINDATE` (sends the empty value).
+        pub fn clear_begindate(mut self) -> Self {
+            self.begindate = Patch::Clear;
+            self
+        }
+        /// Sets `CLOSEDATE` (Дата завершения): see [`SeedDealPatch::closedate`].
+        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+            self.closedate = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CLOSEDATE` (sends the empty value).
+        pub fn clear_closedate(mut self) -> Self {
+            self.closedate = Patch::Clear;
+            self
+        }
+        /// Sets `OPENED` (Доступна для всех): see [`SeedDealPatch::opened`].
+        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+            self.opened = Patch::Set(value.into());
+            self
+        }
+        /// Clears `OPENED` (sends the empty value).
+        pub fn clear_opened(mut self) -> Self {
+            self.opened = Patch::Clear;
+            self
+        }
+        /// Sets `CLOSED` (Закрыта): see [`SeedDealPatch::closed`].
+        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+            self.closed = Patch::Set(value.into());
+            self
+        }
+        /// Clears `CLOSED` (sends the empty value).
+        pub fn clear_closed(mut self) -> Self {
+            self.closed = Patch::Clear;
+            self
+        }
+        /// Sets `COMMENTS` (Комментарий): see [`SeedDealPatch::comments`].
+        pub fn comments(mut self, value: impl Into<String>) -> Self {
+            self.comments = Patch::Set(value.into());
+            self
+        }
+        /// Clears `COMMENTS` (sends the empty value).
+        pub fn clear_comments(mut self) -> Self {
+            self.comments = Patch::Clear;
+            self
+        }
+        /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`SeedDealPatch::assigned_by_id`].
+        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+            self.assigned_by_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ASSIGNED_BY_ID` (sends the empty value).
+        pub fn clear_assigned_by_id(mut self) -> Self {
+            self.assigned_by_id = Patch::Clear;
+            self
+        }
+        /// Sets `SOURCE_ID` (Источник): see [`SeedDealPatch::source_id`].
+        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+            self.source_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `SOURCE_ID` (sends the empty value).
+        pub fn clear_source_id(mut self) -> Self {
+            self.source_id = Patch::Clear;
+            self
+        }
+        /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDealPatch::source_description`].
+        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+            self.source_description = Patch::Set(value.into());
+            self
+        }
+        /// Clears `SOURCE_DESCRIPTION` (sends the empty value).
+        pub fn clear_source_description(mut self) -> Self {
+            self.source_description = Patch::Clear;
+            self
+        }
+        /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDealPatch::additional_info`].
+        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+            self.additional_info = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ADDITIONAL_INFO` (sends the empty value).
+        pub fn clear_additional_info(mut self) -> Self {
+            self.additional_info = Patch::Clear;
+            self
+        }
+        /// Sets `LOCATION_ID` (Местоположение): see [`SeedDealPatch::location_id`].
+        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+            self.location_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `LOCATION_ID` (sends the empty value).
+        pub fn clear_location_id(mut self) -> Self {
+            self.location_id = Patch::Clear;
+            self
+        }
+        /// Sets `ORIGINATOR_ID` (Внешний источник): see [`SeedDealPatch::originator_id`].
+        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+            self.originator_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ORIGINATOR_ID` (sends the empty value).
+        pub fn clear_originator_id(mut self) -> Self {
+            self.originator_id = Patch::Clear;
+            self
+        }
+        /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDealPatch::origin_id`].
+        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+            self.origin_id = Patch::Set(value.into());
+            self
+        }
+        /// Clears `ORIGIN_ID` (sends the empty value).
+        pub fn clear_origin_id(mut self) -> Self {
+            self.origin_id = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_SOURCE` (Рекламная система): see [`SeedDealPatch::utm_source`].
+        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+            self.utm_source = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_SOURCE` (sends the empty value).
+        pub fn clear_utm_source(mut self) -> Self {
+            self.utm_source = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_MEDIUM` (Тип трафика): see [`SeedDealPatch::utm_medium`].
+        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+            self.utm_medium = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_MEDIUM` (sends the empty value).
+        pub fn clear_utm_medium(mut self) -> Self {
+            self.utm_medium = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDealPatch::utm_campaign`].
+        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+            self.utm_campaign = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_CAMPAIGN` (sends the empty value).
+        pub fn clear_utm_campaign(mut self) -> Self {
+            self.utm_campaign = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_CONTENT` (Содержание кампании): see [`SeedDealPatch::utm_content`].
+        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+            self.utm_content = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_CONTENT` (sends the empty value).
+        pub fn clear_utm_content(mut self) -> Self {
+            self.utm_content = Patch::Clear;
+            self
+        }
+        /// Sets `UTM_TERM` (Условие поиска кампании): see [`SeedDealPatch::utm_term`].
+        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+            self.utm_term = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UTM_TERM` (sends the empty value).
+        pub fn clear_utm_term(mut self) -> Self {
+            self.utm_term = Patch::Clear;
+            self
+        }
+        /// Sets `PARENT_ID_1220` (Проекты): see [`SeedDealPatch::parent_id_1220`].
+        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+            self.parent_id_1220 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `PARENT_ID_1220` (sends the empty value).
+        pub fn clear_parent_id_1220(mut self) -> Self {
+            self.parent_id_1220 = Patch::Clear;
+            self
+        }
+        /// Sets `UF_CRM_1721244482250` (Приветствие): see [`SeedDealPatch::uf_crm_1721244482250`].
+        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+            self.uf_crm_1721244482250 = Patch::Set(value.into());
+            self
+        }
+        /// Clears `UF_CRM_1721244482250` (sends the empty value).
+        pub fn clear_uf_crm_1721244482250(mut self) -> Self {
+            self.uf_crm_1721244482250 = Patch::Clear;
+            self
+        }
     }
-}
-/// The create payload of [`SeedDeal`] (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewSeedDeal::builder`].
-///
-/// This portal has no required fields.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct NewSeedDeal {
-    /// Field `TITLE` (Название): see [`SeedDeal::title`].
-    pub title: ::core::option::Option<::std::string::String>,
-    /// Field `TYPE_ID` (Тип): see [`SeedDeal::type_id`].
-    pub type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// Field `CATEGORY_ID` (Воронка): see [`SeedDeal::category_id`].
-    pub category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    /// Field `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`].
-    pub stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// Field `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`].
-    pub is_recurring: ::core::option::Option<bool>,
-    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`].
-    pub is_return_customer: ::core::option::Option<bool>,
-    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`].
-    pub is_repeated_approach: ::core::option::Option<bool>,
-    /// Field `PROBABILITY` (Вероятность): see [`SeedDeal::probability`].
-    pub probability: ::core::option::Option<i64>,
-    /// Field `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`].
-    pub currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    /// Field `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`].
-    pub opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`].
-    pub is_manual_opportunity: ::core::option::Option<bool>,
-    /// Field `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`].
-    pub tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    /// Field `COMPANY_ID` (Компания): see [`SeedDeal::company_id`].
-    pub company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    /// Field `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    /// Field `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`].
-    pub contact_ids: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-    >,
-    /// Field `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`].
-    pub begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// Field `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`].
-    pub closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    /// Field `OPENED` (Доступна для всех): see [`SeedDeal::opened`].
-    pub opened: ::core::option::Option<bool>,
-    /// Field `CLOSED` (Закрыта): see [`SeedDeal::closed`].
-    pub closed: ::core::option::Option<bool>,
-    /// Field `COMMENTS` (Комментарий): see [`SeedDeal::comments`].
-    pub comments: ::core::option::Option<::std::string::String>,
-    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`].
-    pub assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    /// Field `SOURCE_ID` (Источник): see [`SeedDeal::source_id`].
-    pub source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`].
-    pub source_description: ::core::option::Option<::std::string::String>,
-    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`].
-    pub additional_info: ::core::option::Option<::std::string::String>,
-    /// Field `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`].
-    pub location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    /// Field `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`].
-    pub originator_id: ::core::option::Option<::std::string::String>,
-    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`].
-    pub origin_id: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`].
-    pub utm_source: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`].
-    pub utm_medium: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`].
-    pub utm_campaign: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`].
-    pub utm_content: ::core::option::Option<::std::string::String>,
-    /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`].
-    pub utm_term: ::core::option::Option<::std::string::String>,
-    /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`].
-    pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`].
-    pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::core::default::Default for NewSeedDeal {
-    fn default() -> Self {
-        NewSeedDealBuilder::new().build()
+    #[doc(hidden)]
+    impl SeedDealPatch {
+        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
     }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::__private::serde::Serialize for NewSeedDeal {
-    fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-    where
-        S: ::bitrix_runtime::__private::serde::Serializer,
-    {
-        use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        __p::put::<::bitrix_runtime::codec::Text, _>(&mut map, "TITLE", &self.title)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "TYPE_ID", &self.type_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-            _,
-        >(&mut map, "CATEGORY_ID", &self.category_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "STAGE_ID", &self.stage_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "PROBABILITY", &self.probability)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Currency,
-            _,
-        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "TAX_VALUE", &self.tax_value)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-            _,
-        >(&mut map, "COMPANY_ID", &self.company_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            _,
-        >(&mut map, "CONTACT_ID", &self.contact_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            >,
-            _,
-        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "BEGINDATE", &self.begindate)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "CLOSEDATE", &self.closedate)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "OPENED", &self.opened)?;
-        __p::put::<::bitrix_runtime::codec::YesNo, _>(&mut map, "CLOSED", &self.closed)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "COMMENTS", &self.comments)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "SOURCE_ID", &self.source_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Location,
-            _,
-        >(&mut map, "LOCATION_ID", &self.location_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_TERM", &self.utm_term)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
-        __p::put::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
-        map.end()
+    impl __p::PatchFields for SeedDealPatch {
+        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+            visitor.entry(f::TITLE, &self.title)?;
+            visitor.entry(f::TYPE_ID, &self.type_id)?;
+            visitor.entry(f::STAGE_ID, &self.stage_id)?;
+            visitor.entry(f::IS_RECURRING, &self.is_recurring)?;
+            visitor.entry(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            visitor.entry(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            visitor.entry(f::PROBABILITY, &self.probability)?;
+            visitor.entry(f::CURRENCY_ID, &self.currency_id)?;
+            visitor.entry(f::OPPORTUNITY, &self.opportunity)?;
+            visitor.entry(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            visitor.entry(f::TAX_VALUE, &self.tax_value)?;
+            visitor.entry(f::COMPANY_ID, &self.company_id)?;
+            visitor.entry(f::CONTACT_ID, &self.contact_id)?;
+            visitor.entry(f::CONTACT_IDS, &self.contact_ids)?;
+            visitor.entry(f::BEGINDATE, &self.begindate)?;
+            visitor.entry(f::CLOSEDATE, &self.closedate)?;
+            visitor.entry(f::OPENED, &self.opened)?;
+            visitor.entry(f::CLOSED, &self.closed)?;
+            visitor.entry(f::COMMENTS, &self.comments)?;
+            visitor.entry(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            visitor.entry(f::SOURCE_ID, &self.source_id)?;
+            visitor.entry(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            visitor.entry(f::ADDITIONAL_INFO, &self.additional_info)?;
+            visitor.entry(f::LOCATION_ID, &self.location_id)?;
+            visitor.entry(f::ORIGINATOR_ID, &self.originator_id)?;
+            visitor.entry(f::ORIGIN_ID, &self.origin_id)?;
+            visitor.entry(f::UTM_SOURCE, &self.utm_source)?;
+            visitor.entry(f::UTM_MEDIUM, &self.utm_medium)?;
+            visitor.entry(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            visitor.entry(f::UTM_CONTENT, &self.utm_content)?;
+            visitor.entry(f::UTM_TERM, &self.utm_term)?;
+            visitor.entry(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            visitor.entry(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            Ok(())
+        }
     }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::CreatePayload for NewSeedDeal {
-    type Entity = SeedDeal;
-}
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl NewSeedDeal {
-    /// Starts a create payload with no field set.
-    pub fn builder() -> NewSeedDealBuilder {
-        NewSeedDealBuilder::new()
-    }
-}
-#[derive(Debug, Clone, PartialEq, Default)]
-#[allow(deprecated)]
-#[doc(hidden)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct __NewSeedDealValues {
-    title: ::core::option::Option<::std::string::String>,
-    type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
-    stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    is_recurring: ::core::option::Option<bool>,
-    is_return_customer: ::core::option::Option<bool>,
-    is_repeated_approach: ::core::option::Option<bool>,
-    probability: ::core::option::Option<i64>,
-    currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
-    opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    is_manual_opportunity: ::core::option::Option<bool>,
-    tax_value: ::core::option::Option<::bitrix_runtime::types::Decimal>,
-    company_id: ::core::option::Option<::bitrix_runtime::types::CompanyId>,
-    contact_id: ::core::option::Option<::bitrix_runtime::types::ContactId>,
-    contact_ids: ::core::option::Option<
-        ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-    >,
-    begindate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    closedate: ::core::option::Option<::bitrix_runtime::types::NaiveDate>,
-    opened: ::core::option::Option<bool>,
-    closed: ::core::option::Option<bool>,
-    comments: ::core::option::Option<::std::string::String>,
-    assigned_by_id: ::core::option::Option<::bitrix_runtime::types::UserId>,
-    source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
-    source_description: ::core::option::Option<::std::string::String>,
-    additional_info: ::core::option::Option<::std::string::String>,
-    location_id: ::core::option::Option<::bitrix_runtime::types::LocationId>,
-    originator_id: ::core::option::Option<::std::string::String>,
-    origin_id: ::core::option::Option<::std::string::String>,
-    utm_source: ::core::option::Option<::std::string::String>,
-    utm_medium: ::core::option::Option<::std::string::String>,
-    utm_campaign: ::core::option::Option<::std::string::String>,
-    utm_content: ::core::option::Option<::std::string::String>,
-    utm_term: ::core::option::Option<::std::string::String>,
-    parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
-    uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
-}
-/// Builds a [`NewSeedDeal`]; each required field's setter must be called before `.build()`.
-///
-/// This portal has no required fields.
-#[derive(Debug, Clone)]
-#[must_use = "call `.build()` to get the payload"]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct NewSeedDealBuilder {
-    values: __NewSeedDealValues,
-}
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl NewSeedDealBuilder {
-    /// A builder with no field set.
-    pub fn new() -> Self {
-        NewSeedDealBuilder {
-            values: ::core::default::Default::default(),
+    impl serde::Serialize for SeedDealPatch {
+        fn serialize<S: serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            __p::serialize_patch(self, serializer)
         }
     }
 }
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl NewSeedDealBuilder {
-    /// Sets `TITLE` (Название): see [`NewSeedDeal::title`].
-    pub fn title(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.title = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `TYPE_ID` (Тип): see [`NewSeedDeal::type_id`].
-    pub fn type_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.values.type_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CATEGORY_ID` (Воронка): see [`NewSeedDeal::category_id`].
-    pub fn category_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CategoryId>,
-    ) -> Self {
-        self.values.category_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `STAGE_ID` (Стадия сделки): see [`NewSeedDeal::stage_id`].
-    pub fn stage_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.values.stage_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewSeedDeal::is_recurring`].
-    pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.values.is_recurring = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewSeedDeal::is_return_customer`].
-    pub fn is_return_customer(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.values.is_return_customer = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewSeedDeal::is_repeated_approach`].
-    pub fn is_repeated_approach(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.values.is_repeated_approach = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `PROBABILITY` (Вероятность): see [`NewSeedDeal::probability`].
-    pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
-        self.values.probability = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CURRENCY_ID` (Валюта): see [`NewSeedDeal::currency_id`].
-    pub fn currency_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
-    ) -> Self {
-        self.values.currency_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `OPPORTUNITY` (Сумма): see [`NewSeedDeal::opportunity`].
-    pub fn opportunity(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.values.opportunity = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewSeedDeal::is_manual_opportunity`].
-    pub fn is_manual_opportunity(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.values.is_manual_opportunity = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `TAX_VALUE` (Ставка налога): see [`NewSeedDeal::tax_value`].
-    pub fn tax_value(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.values.tax_value = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `COMPANY_ID` (Компания): see [`NewSeedDeal::company_id`].
-    pub fn company_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
-    ) -> Self {
-        self.values.company_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CONTACT_ID` (Контакт): see [`NewSeedDeal::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub fn contact_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ContactId>,
-    ) -> Self {
-        self.values.contact_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CONTACT_IDS` (Контакты): see [`NewSeedDeal::contact_ids`].
-    pub fn contact_ids(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-        >,
-    ) -> Self {
-        self.values.contact_ids = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `BEGINDATE` (Дата начала): see [`NewSeedDeal::begindate`].
-    pub fn begindate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.values.begindate = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CLOSEDATE` (Дата завершения): see [`NewSeedDeal::closedate`].
-    pub fn closedate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.values.closedate = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `OPENED` (Доступна для всех): see [`NewSeedDeal::opened`].
-    pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.values.opened = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `CLOSED` (Закрыта): see [`NewSeedDeal::closed`].
-    pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.values.closed = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `COMMENTS` (Комментарий): see [`NewSeedDeal::comments`].
-    pub fn comments(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.comments = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewSeedDeal::assigned_by_id`].
-    pub fn assigned_by_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
-    ) -> Self {
-        self.values.assigned_by_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `SOURCE_ID` (Источник): see [`NewSeedDeal::source_id`].
-    pub fn source_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.values.source_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewSeedDeal::source_description`].
-    pub fn source_description(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.source_description = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewSeedDeal::additional_info`].
-    pub fn additional_info(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.additional_info = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `LOCATION_ID` (Местоположение): see [`NewSeedDeal::location_id`].
-    pub fn location_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
-    ) -> Self {
-        self.values.location_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewSeedDeal::originator_id`].
-    pub fn originator_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.originator_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewSeedDeal::origin_id`].
-    pub fn origin_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.origin_id = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_SOURCE` (Рекламная система): see [`NewSeedDeal::utm_source`].
-    pub fn utm_source(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_source = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewSeedDeal::utm_medium`].
-    pub fn utm_medium(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_medium = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewSeedDeal::utm_campaign`].
-    pub fn utm_campaign(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_campaign = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewSeedDeal::utm_content`].
-    pub fn utm_content(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_content = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewSeedDeal::utm_term`].
-    pub fn utm_term(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.utm_term = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `PARENT_ID_1220` (Проекты): see [`NewSeedDeal::parent_id_1220`].
-    pub fn parent_id_1220(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
-    ) -> Self {
-        self.values.parent_id_1220 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewSeedDeal::uf_crm_1721244482250`].
-    pub fn uf_crm_1721244482250(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.values.uf_crm_1721244482250 = ::core::option::Option::Some(value.into());
-        self
-    }
-    /// `ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `STAGE_SEMANTIC_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn stage_semantic_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::STAGE_SEMANTIC_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `IS_NEW` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn is_new<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::IS_NEW>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `QUOTE_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn quote_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::QUOTE_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `CREATED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn created_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::CREATED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MODIFY_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn modify_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::MODIFY_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::MOVED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_CREATE` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_create<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::DATE_CREATE>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_MODIFY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_modify<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::DATE_MODIFY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::MOVED_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LEAD_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn lead_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::LEAD_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::LAST_ACTIVITY_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_BY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_by<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::LAST_ACTIVITY_BY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-}
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl NewSeedDealBuilder {
-    /// The payload; compiles only when every required field is set.
-    pub fn build(self) -> NewSeedDeal {
-        NewSeedDeal {
-            title: self.values.title,
-            type_id: self.values.type_id,
-            category_id: self.values.category_id,
-            stage_id: self.values.stage_id,
-            is_recurring: self.values.is_recurring,
-            is_return_customer: self.values.is_return_customer,
-            is_repeated_approach: self.values.is_repeated_approach,
-            probability: self.values.probability,
-            currency_id: self.values.currency_id,
-            opportunity: self.values.opportunity,
-            is_manual_opportunity: self.values.is_manual_opportunity,
-            tax_value: self.values.tax_value,
-            company_id: self.values.company_id,
-            contact_id: self.values.contact_id,
-            contact_ids: self.values.contact_ids,
-            begindate: self.values.begindate,
-            closedate: self.values.closedate,
-            opened: self.values.opened,
-            closed: self.values.closed,
-            comments: self.values.comments,
-            assigned_by_id: self.values.assigned_by_id,
-            source_id: self.values.source_id,
-            source_description: self.values.source_description,
-            additional_info: self.values.additional_info,
-            location_id: self.values.location_id,
-            originator_id: self.values.originator_id,
-            origin_id: self.values.origin_id,
-            utm_source: self.values.utm_source,
-            utm_medium: self.values.utm_medium,
-            utm_campaign: self.values.utm_campaign,
-            utm_content: self.values.utm_content,
-            utm_term: self.values.utm_term,
-            parent_id_1220: self.values.parent_id_1220,
-            uf_crm_1721244482250: self.values.uf_crm_1721244482250,
+#[allow(unused_imports)]
+pub use __bitrix_seed_deal::{
+    NewSeedDeal, NewSeedDealBuilder, SeedDealPatch, SeedDealField,
+};
+#[doc(hidden)]
+#[allow(unused_imports)]
+pub use __bitrix_seed_deal::seed_deal_fields;
+#[allow(
+    deprecated,
+    dead_code,
+    unused_imports,
+    unreachable_code,
+    non_camel_case_types,
+    non_upper_case_globals,
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    clippy::nursery
+)]
+const _: () = {
+    use ::core::option::Option::{self, None, Some};
+    use ::core::result::Result::{self, Ok};
+    use ::std::{collections::BTreeMap, string::String, vec::Vec};
+    use ::bitrix_runtime::__private::{
+        self as __p, codec, serde, serde_json, types, Field, Patch,
+    };
+    use __p::{meta, PutExt as _, TakeExt as _};
+    use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
+    use __bitrix_seed_deal::{f, seed_deal_fields as m};
+    impl<'de> serde::Deserialize<'de> for SeedDeal {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __p::deserialize_record(deserializer)
         }
     }
-}
-/// The update payload of [`SeedDeal`] (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub struct SeedDealPatch {
-    /// Field `TITLE` (Название): see [`SeedDeal::title`].
-    pub title: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `TYPE_ID` (Тип): see [`SeedDeal::type_id`].
-    pub type_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// Field `STAGE_ID` (Стадия сделки): see [`SeedDeal::stage_id`].
-    pub stage_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// Field `IS_RECURRING` (Регулярная сделка): see [`SeedDeal::is_recurring`].
-    pub is_recurring: ::bitrix_runtime::Patch<bool>,
-    /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDeal::is_return_customer`].
-    pub is_return_customer: ::bitrix_runtime::Patch<bool>,
-    /// Field `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDeal::is_repeated_approach`].
-    pub is_repeated_approach: ::bitrix_runtime::Patch<bool>,
-    /// Field `PROBABILITY` (Вероятность): see [`SeedDeal::probability`].
-    pub probability: ::bitrix_runtime::Patch<i64>,
-    /// Field `CURRENCY_ID` (Валюта): see [`SeedDeal::currency_id`].
-    pub currency_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CurrencyId>,
-    /// Field `OPPORTUNITY` (Сумма): see [`SeedDeal::opportunity`].
-    pub opportunity: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDeal::is_manual_opportunity`].
-    pub is_manual_opportunity: ::bitrix_runtime::Patch<bool>,
-    /// Field `TAX_VALUE` (Ставка налога): see [`SeedDeal::tax_value`].
-    pub tax_value: ::bitrix_runtime::Patch<::bitrix_runtime::types::Decimal>,
-    /// Field `COMPANY_ID` (Компания): see [`SeedDeal::company_id`].
-    pub company_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::CompanyId>,
-    /// Field `CONTACT_ID` (Контакт): see [`SeedDeal::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub contact_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::ContactId>,
-    /// Field `CONTACT_IDS` (Контакты): see [`SeedDeal::contact_ids`].
-    pub contact_ids: ::bitrix_runtime::Patch<
-        ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-    >,
-    /// Field `BEGINDATE` (Дата начала): see [`SeedDeal::begindate`].
-    pub begindate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// Field `CLOSEDATE` (Дата завершения): see [`SeedDeal::closedate`].
-    pub closedate: ::bitrix_runtime::Patch<::bitrix_runtime::types::NaiveDate>,
-    /// Field `OPENED` (Доступна для всех): see [`SeedDeal::opened`].
-    pub opened: ::bitrix_runtime::Patch<bool>,
-    /// Field `CLOSED` (Закрыта): see [`SeedDeal::closed`].
-    pub closed: ::bitrix_runtime::Patch<bool>,
-    /// Field `COMMENTS` (Комментарий): see [`SeedDeal::comments`].
-    pub comments: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `ASSIGNED_BY_ID` (Ответственный): see [`SeedDeal::assigned_by_id`].
-    pub assigned_by_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::UserId>,
-    /// Field `SOURCE_ID` (Источник): see [`SeedDeal::source_id`].
-    pub source_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::StatusId>,
-    /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDeal::source_description`].
-    pub source_description: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDeal::additional_info`].
-    pub additional_info: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `LOCATION_ID` (Местоположение): see [`SeedDeal::location_id`].
-    pub location_id: ::bitrix_runtime::Patch<::bitrix_runtime::types::LocationId>,
-    /// Field `ORIGINATOR_ID` (Внешний источник): see [`SeedDeal::originator_id`].
-    pub originator_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDeal::origin_id`].
-    pub origin_id: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_SOURCE` (Рекламная система): see [`SeedDeal::utm_source`].
-    pub utm_source: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_MEDIUM` (Тип трафика): see [`SeedDeal::utm_medium`].
-    pub utm_medium: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDeal::utm_campaign`].
-    pub utm_campaign: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_CONTENT` (Содержание кампании): see [`SeedDeal::utm_content`].
-    pub utm_content: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`].
-    pub utm_term: ::bitrix_runtime::Patch<::std::string::String>,
-    /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`].
-    pub parent_id_1220: ::bitrix_runtime::Patch<::bitrix_runtime::types::ItemId>,
-    /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`].
-    pub uf_crm_1721244482250: ::bitrix_runtime::Patch<::std::string::String>,
-}
-#[allow(deprecated)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl SeedDealPatch {
-    /// An update that touches nothing.
-    pub fn new() -> Self {
-        ::core::default::Default::default()
-    }
-    /// Sets `TITLE` (Название): see [`SeedDealPatch::title`].
-    pub fn title(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.title = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `TITLE` (sends the empty value).
-    pub fn clear_title(mut self) -> Self {
-        self.title = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `TYPE_ID` (Тип): see [`SeedDealPatch::type_id`].
-    pub fn type_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.type_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `TYPE_ID` (sends the empty value).
-    pub fn clear_type_id(mut self) -> Self {
-        self.type_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `STAGE_ID` (Стадия сделки): see [`SeedDealPatch::stage_id`].
-    pub fn stage_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.stage_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `STAGE_ID` (sends the empty value).
-    pub fn clear_stage_id(mut self) -> Self {
-        self.stage_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_RECURRING` (Регулярная сделка): see [`SeedDealPatch::is_recurring`].
-    pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.is_recurring = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_RECURRING` (sends the empty value).
-    pub fn clear_is_recurring(mut self) -> Self {
-        self.is_recurring = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDealPatch::is_return_customer`].
-    pub fn is_return_customer(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.is_return_customer = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_RETURN_CUSTOMER` (sends the empty value).
-    pub fn clear_is_return_customer(mut self) -> Self {
-        self.is_return_customer = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDealPatch::is_repeated_approach`].
-    pub fn is_repeated_approach(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.is_repeated_approach = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_REPEATED_APPROACH` (sends the empty value).
-    pub fn clear_is_repeated_approach(mut self) -> Self {
-        self.is_repeated_approach = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `PROBABILITY` (Вероятность): see [`SeedDealPatch::probability`].
-    pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
-        self.probability = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `PROBABILITY` (sends the empty value).
-    pub fn clear_probability(mut self) -> Self {
-        self.probability = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CURRENCY_ID` (Валюта): see [`SeedDealPatch::currency_id`].
-    pub fn currency_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CurrencyId>,
-    ) -> Self {
-        self.currency_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CURRENCY_ID` (sends the empty value).
-    pub fn clear_currency_id(mut self) -> Self {
-        self.currency_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `OPPORTUNITY` (Сумма): see [`SeedDealPatch::opportunity`].
-    pub fn opportunity(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.opportunity = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `OPPORTUNITY` (sends the empty value).
-    pub fn clear_opportunity(mut self) -> Self {
-        self.opportunity = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDealPatch::is_manual_opportunity`].
-    pub fn is_manual_opportunity(
-        mut self,
-        value: impl ::core::convert::Into<bool>,
-    ) -> Self {
-        self.is_manual_opportunity = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `IS_MANUAL_OPPORTUNITY` (sends the empty value).
-    pub fn clear_is_manual_opportunity(mut self) -> Self {
-        self.is_manual_opportunity = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `TAX_VALUE` (Ставка налога): see [`SeedDealPatch::tax_value`].
-    pub fn tax_value(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::Decimal>,
-    ) -> Self {
-        self.tax_value = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `TAX_VALUE` (sends the empty value).
-    pub fn clear_tax_value(mut self) -> Self {
-        self.tax_value = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `COMPANY_ID` (Компания): see [`SeedDealPatch::company_id`].
-    pub fn company_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::CompanyId>,
-    ) -> Self {
-        self.company_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `COMPANY_ID` (sends the empty value).
-    pub fn clear_company_id(mut self) -> Self {
-        self.company_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CONTACT_ID` (Контакт): see [`SeedDealPatch::contact_id`].
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub fn contact_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ContactId>,
-    ) -> Self {
-        self.contact_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CONTACT_ID` (sends the empty value).
-    #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-    pub fn clear_contact_id(mut self) -> Self {
-        self.contact_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CONTACT_IDS` (Контакты): see [`SeedDealPatch::contact_ids`].
-    pub fn contact_ids(
-        mut self,
-        value: impl ::core::convert::Into<
-            ::std::vec::Vec<::bitrix_runtime::types::ContactId>,
-        >,
-    ) -> Self {
-        self.contact_ids = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CONTACT_IDS` (sends the empty value).
-    pub fn clear_contact_ids(mut self) -> Self {
-        self.contact_ids = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `BEGINDATE` (Дата начала): see [`SeedDealPatch::begindate`].
-    pub fn begindate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.begindate = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `BEGINDATE` (sends the empty value).
-    pub fn clear_begindate(mut self) -> Self {
-        self.begindate = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CLOSEDATE` (Дата завершения): see [`SeedDealPatch::closedate`].
-    pub fn closedate(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::NaiveDate>,
-    ) -> Self {
-        self.closedate = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CLOSEDATE` (sends the empty value).
-    pub fn clear_closedate(mut self) -> Self {
-        self.closedate = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `OPENED` (Доступна для всех): see [`SeedDealPatch::opened`].
-    pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.opened = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `OPENED` (sends the empty value).
-    pub fn clear_opened(mut self) -> Self {
-        self.opened = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `CLOSED` (Закрыта): see [`SeedDealPatch::closed`].
-    pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
-        self.closed = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `CLOSED` (sends the empty value).
-    pub fn clear_closed(mut self) -> Self {
-        self.closed = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `COMMENTS` (Комментарий): see [`SeedDealPatch::comments`].
-    pub fn comments(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.comments = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `COMMENTS` (sends the empty value).
-    pub fn clear_comments(mut self) -> Self {
-        self.comments = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`SeedDealPatch::assigned_by_id`].
-    pub fn assigned_by_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::UserId>,
-    ) -> Self {
-        self.assigned_by_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ASSIGNED_BY_ID` (sends the empty value).
-    pub fn clear_assigned_by_id(mut self) -> Self {
-        self.assigned_by_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `SOURCE_ID` (Источник): see [`SeedDealPatch::source_id`].
-    pub fn source_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::StatusId>,
-    ) -> Self {
-        self.source_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `SOURCE_ID` (sends the empty value).
-    pub fn clear_source_id(mut self) -> Self {
-        self.source_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDealPatch::source_description`].
-    pub fn source_description(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.source_description = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `SOURCE_DESCRIPTION` (sends the empty value).
-    pub fn clear_source_description(mut self) -> Self {
-        self.source_description = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDealPatch::additional_info`].
-    pub fn additional_info(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.additional_info = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ADDITIONAL_INFO` (sends the empty value).
-    pub fn clear_additional_info(mut self) -> Self {
-        self.additional_info = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `LOCATION_ID` (Местоположение): see [`SeedDealPatch::location_id`].
-    pub fn location_id(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::LocationId>,
-    ) -> Self {
-        self.location_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `LOCATION_ID` (sends the empty value).
-    pub fn clear_location_id(mut self) -> Self {
-        self.location_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ORIGINATOR_ID` (Внешний источник): see [`SeedDealPatch::originator_id`].
-    pub fn originator_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.originator_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ORIGINATOR_ID` (sends the empty value).
-    pub fn clear_originator_id(mut self) -> Self {
-        self.originator_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDealPatch::origin_id`].
-    pub fn origin_id(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.origin_id = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `ORIGIN_ID` (sends the empty value).
-    pub fn clear_origin_id(mut self) -> Self {
-        self.origin_id = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_SOURCE` (Рекламная система): see [`SeedDealPatch::utm_source`].
-    pub fn utm_source(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_source = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_SOURCE` (sends the empty value).
-    pub fn clear_utm_source(mut self) -> Self {
-        self.utm_source = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_MEDIUM` (Тип трафика): see [`SeedDealPatch::utm_medium`].
-    pub fn utm_medium(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_medium = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_MEDIUM` (sends the empty value).
-    pub fn clear_utm_medium(mut self) -> Self {
-        self.utm_medium = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDealPatch::utm_campaign`].
-    pub fn utm_campaign(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_campaign = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_CAMPAIGN` (sends the empty value).
-    pub fn clear_utm_campaign(mut self) -> Self {
-        self.utm_campaign = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_CONTENT` (Содержание кампании): see [`SeedDealPatch::utm_content`].
-    pub fn utm_content(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_content = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_CONTENT` (sends the empty value).
-    pub fn clear_utm_content(mut self) -> Self {
-        self.utm_content = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UTM_TERM` (Условие поиска кампании): see [`SeedDealPatch::utm_term`].
-    pub fn utm_term(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.utm_term = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UTM_TERM` (sends the empty value).
-    pub fn clear_utm_term(mut self) -> Self {
-        self.utm_term = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `PARENT_ID_1220` (Проекты): see [`SeedDealPatch::parent_id_1220`].
-    pub fn parent_id_1220(
-        mut self,
-        value: impl ::core::convert::Into<::bitrix_runtime::types::ItemId>,
-    ) -> Self {
-        self.parent_id_1220 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `PARENT_ID_1220` (sends the empty value).
-    pub fn clear_parent_id_1220(mut self) -> Self {
-        self.parent_id_1220 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// Sets `UF_CRM_1721244482250` (Приветствие): see [`SeedDealPatch::uf_crm_1721244482250`].
-    pub fn uf_crm_1721244482250(
-        mut self,
-        value: impl ::core::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.uf_crm_1721244482250 = ::bitrix_runtime::Patch::Set(value.into());
-        self
-    }
-    /// Clears `UF_CRM_1721244482250` (sends the empty value).
-    pub fn clear_uf_crm_1721244482250(mut self) -> Self {
-        self.uf_crm_1721244482250 = ::bitrix_runtime::Patch::Clear;
-        self
-    }
-    /// `ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `STAGE_SEMANTIC_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn stage_semantic_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::STAGE_SEMANTIC_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `IS_NEW` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn is_new<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::IS_NEW>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `QUOTE_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn quote_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::QUOTE_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `CREATED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn created_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::CREATED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MODIFY_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn modify_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::MODIFY_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_BY_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_by_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::MOVED_BY_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_CREATE` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_create<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::DATE_CREATE>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `DATE_MODIFY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn date_modify<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::DATE_MODIFY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `MOVED_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn moved_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::MOVED_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LEAD_ID` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn lead_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::LEAD_ID>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_TIME` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_time<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::LAST_ACTIVITY_TIME>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `LAST_ACTIVITY_BY` is read-only: the portal drops it on add and update, so it cannot be set. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn last_activity_by<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::ReadOnly<seed_deal_fields::LAST_ACTIVITY_BY>,
-    {
-        match ::bitrix_runtime::__private::ReadOnly::unreachable(value) {}
-    }
-    /// `CATEGORY_ID` is immutable: the portal ignores it on update, so it cannot be set here. This method exists only to explain that at compile time.
-    #[doc(hidden)]
-    #[allow(unreachable_code)]
-    pub fn category_id<V>(self, value: V) -> Self
-    where
-        V: ::bitrix_runtime::__private::Immutable<seed_deal_fields::CATEGORY_ID>,
-    {
-        match ::bitrix_runtime::__private::Immutable::unreachable(value) {}
-    }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::__private::serde::Serialize for SeedDealPatch {
-    fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>
-    where
-        S: ::bitrix_runtime::__private::serde::Serializer,
-    {
-        use ::bitrix_runtime::__private::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "TITLE", &self.title)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "TYPE_ID", &self.type_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "STAGE_ID", &self.stage_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RECURRING", &self.is_recurring)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_RETURN_CUSTOMER", &self.is_return_customer)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_REPEATED_APPROACH", &self.is_repeated_approach)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Integer,
-            _,
-        >(&mut map, "PROBABILITY", &self.probability)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Currency,
-            _,
-        >(&mut map, "CURRENCY_ID", &self.currency_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "OPPORTUNITY", &self.opportunity)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Decimal,
-            _,
-        >(&mut map, "TAX_VALUE", &self.tax_value)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-            _,
-        >(&mut map, "COMPANY_ID", &self.company_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            _,
-        >(&mut map, "CONTACT_ID", &self.contact_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Multi<
-                ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ContactId>,
-            >,
-            _,
-        >(&mut map, "CONTACT_IDS", &self.contact_ids)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "BEGINDATE", &self.begindate)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Date,
-            _,
-        >(&mut map, "CLOSEDATE", &self.closedate)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "OPENED", &self.opened)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::YesNo,
-            _,
-        >(&mut map, "CLOSED", &self.closed)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "COMMENTS", &self.comments)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-            _,
-        >(&mut map, "ASSIGNED_BY_ID", &self.assigned_by_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Status,
-            _,
-        >(&mut map, "SOURCE_ID", &self.source_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "SOURCE_DESCRIPTION", &self.source_description)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ADDITIONAL_INFO", &self.additional_info)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Location,
-            _,
-        >(&mut map, "LOCATION_ID", &self.location_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGINATOR_ID", &self.originator_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "ORIGIN_ID", &self.origin_id)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_SOURCE", &self.utm_source)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_MEDIUM", &self.utm_medium)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CAMPAIGN", &self.utm_campaign)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_CONTENT", &self.utm_content)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UTM_TERM", &self.utm_term)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Id<::bitrix_runtime::types::ItemId>,
-            _,
-        >(&mut map, "PARENT_ID_1220", &self.parent_id_1220)?;
-        __p::put_patch::<
-            ::bitrix_runtime::codec::Text,
-            _,
-        >(&mut map, "UF_CRM_1721244482250", &self.uf_crm_1721244482250)?;
-        map.end()
-    }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::UpdatePayload for SeedDealPatch {
-    type Entity = SeedDeal;
-    fn is_empty(&self) -> bool {
-        !(self.title.is_touched() || self.type_id.is_touched()
-            || self.stage_id.is_touched() || self.is_recurring.is_touched()
-            || self.is_return_customer.is_touched()
-            || self.is_repeated_approach.is_touched() || self.probability.is_touched()
-            || self.currency_id.is_touched() || self.opportunity.is_touched()
-            || self.is_manual_opportunity.is_touched() || self.tax_value.is_touched()
-            || self.company_id.is_touched() || self.contact_id.is_touched()
-            || self.contact_ids.is_touched() || self.begindate.is_touched()
-            || self.closedate.is_touched() || self.opened.is_touched()
-            || self.closed.is_touched() || self.comments.is_touched()
-            || self.assigned_by_id.is_touched() || self.source_id.is_touched()
-            || self.source_description.is_touched() || self.additional_info.is_touched()
-            || self.location_id.is_touched() || self.originator_id.is_touched()
-            || self.origin_id.is_touched() || self.utm_source.is_touched()
-            || self.utm_medium.is_touched() || self.utm_campaign.is_touched()
-            || self.utm_content.is_touched() || self.utm_term.is_touched()
-            || self.parent_id_1220.is_touched()
-            || self.uf_crm_1721244482250.is_touched())
-    }
-    fn cleared_fields(&self) -> ::std::vec::Vec<&'static str> {
-        #[allow(unused_imports)]
-        use ::bitrix_runtime::__private as __p;
-        let mut out = ::std::vec::Vec::new();
-        __p::cleared(&mut out, "TITLE", &self.title);
-        __p::cleared(&mut out, "TYPE_ID", &self.type_id);
-        __p::cleared(&mut out, "STAGE_ID", &self.stage_id);
-        __p::cleared(&mut out, "IS_RECURRING", &self.is_recurring);
-        __p::cleared(&mut out, "IS_RETURN_CUSTOMER", &self.is_return_customer);
-        __p::cleared(&mut out, "IS_REPEATED_APPROACH", &self.is_repeated_approach);
-        __p::cleared(&mut out, "PROBABILITY", &self.probability);
-        __p::cleared(&mut out, "CURRENCY_ID", &self.currency_id);
-        __p::cleared(&mut out, "OPPORTUNITY", &self.opportunity);
-        __p::cleared(&mut out, "IS_MANUAL_OPPORTUNITY", &self.is_manual_opportunity);
-        __p::cleared(&mut out, "TAX_VALUE", &self.tax_value);
-        __p::cleared(&mut out, "COMPANY_ID", &self.company_id);
-        __p::cleared(&mut out, "CONTACT_ID", &self.contact_id);
-        __p::cleared(&mut out, "CONTACT_IDS", &self.contact_ids);
-        __p::cleared(&mut out, "BEGINDATE", &self.begindate);
-        __p::cleared(&mut out, "CLOSEDATE", &self.closedate);
-        __p::cleared(&mut out, "OPENED", &self.opened);
-        __p::cleared(&mut out, "CLOSED", &self.closed);
-        __p::cleared(&mut out, "COMMENTS", &self.comments);
-        __p::cleared(&mut out, "ASSIGNED_BY_ID", &self.assigned_by_id);
-        __p::cleared(&mut out, "SOURCE_ID", &self.source_id);
-        __p::cleared(&mut out, "SOURCE_DESCRIPTION", &self.source_description);
-        __p::cleared(&mut out, "ADDITIONAL_INFO", &self.additional_info);
-        __p::cleared(&mut out, "LOCATION_ID", &self.location_id);
-        __p::cleared(&mut out, "ORIGINATOR_ID", &self.originator_id);
-        __p::cleared(&mut out, "ORIGIN_ID", &self.origin_id);
-        __p::cleared(&mut out, "UTM_SOURCE", &self.utm_source);
-        __p::cleared(&mut out, "UTM_MEDIUM", &self.utm_medium);
-        __p::cleared(&mut out, "UTM_CAMPAIGN", &self.utm_campaign);
-        __p::cleared(&mut out, "UTM_CONTENT", &self.utm_content);
-        __p::cleared(&mut out, "UTM_TERM", &self.utm_term);
-        __p::cleared(&mut out, "PARENT_ID_1220", &self.parent_id_1220);
-        __p::cleared(&mut out, "UF_CRM_1721244482250", &self.uf_crm_1721244482250);
-        out
-    }
-}
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::Entity for SeedDeal {
-    const NAME: &'static str = "deal";
-    const METHOD_PREFIX: &'static str = "crm.deal";
-    const ENTITY_TYPE_ID: u32 = 2u32;
-    type Id = ::bitrix_runtime::types::DealId;
-    type New = NewSeedDeal;
-    type Patch = SeedDealPatch;
-    type Field = SeedDealField;
-    fn id(&self) -> ::core::option::Option<Self::Id> {
-        self.id
-    }
-}
-#[allow(deprecated)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-impl ::bitrix_runtime::StandardDeal for SeedDeal {
-    const ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::DealId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Id);
-    const TITLE: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::Text> = ::bitrix_runtime::query::Field::new(
-        SeedDealField::Title,
-    );
-    const TYPE_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::TypeId);
-    const CATEGORY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CategoryId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::CategoryId);
-    const STAGE_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Status,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::StageId);
-    const CURRENCY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Currency,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::CurrencyId);
-    const OPPORTUNITY: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Decimal,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Opportunity);
-    const COMPANY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::CompanyId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::CompanyId);
-    const ASSIGNED_BY_ID: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Id<::bitrix_runtime::types::UserId>,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::AssignedById);
-    const DATE_CREATE: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::DateCreate);
-    const DATE_MODIFY: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::DateTime,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::DateModify);
-    const CLOSEDATE: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Date,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Closedate);
-    const CLOSED: ::bitrix_runtime::query::Field<Self, ::bitrix_runtime::codec::YesNo> = ::bitrix_runtime::query::Field::new(
-        SeedDealField::Closed,
-    );
-    const COMMENTS: ::bitrix_runtime::query::Field<
-        Self,
-        ::bitrix_runtime::codec::Text,
-    > = ::bitrix_runtime::query::Field::new(SeedDealField::Comments);
-    fn deal_id(&self) -> ::core::option::Option<::bitrix_runtime::types::DealId> {
-        self.id
-    }
-    fn title(&self) -> ::core::option::Option<&str> {
-        self.title.as_deref()
-    }
-    fn type_id(&self) -> ::core::option::Option<&::bitrix_runtime::types::StatusId> {
-        self.type_id.as_ref()
-    }
-    fn category_id(
-        &self,
-    ) -> ::core::option::Option<::bitrix_runtime::types::CategoryId> {
-        self.category_id
-    }
-    fn stage_id(&self) -> ::core::option::Option<&::bitrix_runtime::types::StatusId> {
-        self.stage_id.as_ref()
-    }
-    fn currency_id(
-        &self,
-    ) -> ::core::option::Option<&::bitrix_runtime::types::CurrencyId> {
-        self.currency_id.as_ref()
-    }
-    fn opportunity(&self) -> ::core::option::Option<::bitrix_runtime::types::Decimal> {
-        self.opportunity
-    }
-    fn company_id(&self) -> ::core::option::Option<::bitrix_runtime::types::CompanyId> {
-        self.company_id
-    }
-    fn assigned_by_id(&self) -> ::core::option::Option<::bitrix_runtime::types::UserId> {
-        self.assigned_by_id
-    }
-    fn date_create(
-        &self,
-    ) -> ::core::option::Option<
-        ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-    > {
-        self.date_create
-    }
-    fn date_modify(
-        &self,
-    ) -> ::core::option::Option<
-        ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
-    > {
-        self.date_modify
-    }
-    fn close_date(&self) -> ::core::option::Option<::bitrix_runtime::types::NaiveDate> {
-        self.closedate
-    }
-    fn closed(&self) -> ::core::option::Option<bool> {
-        self.closed
-    }
-    fn comments(&self) -> ::core::option::Option<&str> {
-        self.comments.as_deref()
-    }
-}
-/// Marker types that name fields of [`SeedDeal`] in compile errors.
-#[doc(hidden)]
-#[allow(non_camel_case_types)]
-#[allow(dead_code)]
-#[allow(clippy::all, clippy::pedantic, clippy::nursery)]
-pub mod seed_deal_fields {
-    /// Names the field `ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct ID;
-    /// Names the field `CATEGORY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct CATEGORY_ID;
-    /// Names the field `STAGE_SEMANTIC_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct STAGE_SEMANTIC_ID;
-    /// Names the field `IS_NEW` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct IS_NEW;
-    /// Names the field `QUOTE_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct QUOTE_ID;
-    /// Names the field `CREATED_BY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct CREATED_BY_ID;
-    /// Names the field `MODIFY_BY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct MODIFY_BY_ID;
-    /// Names the field `MOVED_BY_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct MOVED_BY_ID;
-    /// Names the field `DATE_CREATE` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct DATE_CREATE;
-    /// Names the field `DATE_MODIFY` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct DATE_MODIFY;
-    /// Names the field `MOVED_TIME` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct MOVED_TIME;
-    /// Names the field `LEAD_ID` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct LEAD_ID;
-    /// Names the field `LAST_ACTIVITY_TIME` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct LAST_ACTIVITY_TIME;
-    /// Names the field `LAST_ACTIVITY_BY` in compile errors.
-    #[derive(Debug, Clone, Copy)]
-    pub struct LAST_ACTIVITY_BY;
-}
+    impl __p::Record for SeedDeal {
+        type Field = SeedDealField;
+        const EXPECTING: &'static str = "a deal record (a JSON object of field codes)";
+        fn sorted() -> &'static [(&'static str, SeedDealField)] {
+            SeedDealField::__sorted()
+        }
+        fn order() -> &'static [__p::AtomicU32] {
+            static ORDER: __p::RowOrder<48> = __p::RowOrder::new();
+            ORDER.slots()
+        }
+        fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
+            &mut self.extra
+        }
+        fn decode<'de, A: __p::MapAccess<'de>>(
+            &mut self,
+            field: SeedDealField,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match field {
+                SeedDealField::Id => self.id = map.take(f::ID)?,
+                SeedDealField::Title => self.title = map.take(f::TITLE)?,
+                SeedDealField::TypeId => self.type_id = map.take(f::TYPE_ID)?,
+                SeedDealField::CategoryId => self.category_id = map.take(f::CATEGORY_ID)?,
+                SeedDealField::StageId => self.stage_id = map.take(f::STAGE_ID)?,
+                SeedDealField::StageSemanticId => {
+                    self.stage_semantic_id = map.take(f::STAGE_SEMANTIC_ID)?;
+                }
+                SeedDealField::IsNew => self.is_new = map.take(f::IS_NEW)?,
+                SeedDealField::IsRecurring => {
+                    self.is_recurring = map.take(f::IS_RECURRING)?;
+                }
+                SeedDealField::IsReturnCustomer => {
+                    self.is_return_customer = map.take(f::IS_RETURN_CUSTOMER)?;
+                }
+                SeedDealField::IsRepeatedApproach => {
+                    self.is_repeated_approach = map.take(f::IS_REPEATED_APPROACH)?;
+                }
+                SeedDealField::Probability => {
+                    self.probability = map.take(f::PROBABILITY)?;
+                }
+                SeedDealField::CurrencyId => self.currency_id = map.take(f::CURRENCY_ID)?,
+                SeedDealField::Opportunity => {
+                    self.opportunity = map.take(f::OPPORTUNITY)?;
+                }
+                SeedDealField::IsManualOpportunity => {
+                    self.is_manual_opportunity = map.take(f::IS_MANUAL_OPPORTUNITY)?;
+                }
+                SeedDealField::TaxValue => self.tax_value = map.take(f::TAX_VALUE)?,
+                SeedDealField::CompanyId => self.company_id = map.take(f::COMPANY_ID)?,
+                SeedDealField::ContactId => self.contact_id = map.take(f::CONTACT_ID)?,
+                SeedDealField::ContactIds => self.contact_ids = map.take(f::CONTACT_IDS)?,
+                SeedDealField::QuoteId => self.quote_id = map.take(f::QUOTE_ID)?,
+                SeedDealField::Begindate => self.begindate = map.take(f::BEGINDATE)?,
+                SeedDealField::Closedate => self.closedate = map.take(f::CLOSEDATE)?,
+                SeedDealField::Opened => self.opened = map.take(f::OPENED)?,
+                SeedDealField::Closed => self.closed = map.take(f::CLOSED)?,
+                SeedDealField::Comments => self.comments = map.take(f::COMMENTS)?,
+                SeedDealField::AssignedById => {
+                    self.assigned_by_id = map.take(f::ASSIGNED_BY_ID)?;
+                }
+                SeedDealField::CreatedById => {
+                    self.created_by_id = map.take(f::CREATED_BY_ID)?;
+                }
+                SeedDealField::ModifyById => {
+                    self.modify_by_id = map.take(f::MODIFY_BY_ID)?;
+                }
+                SeedDealField::MovedById => self.moved_by_id = map.take(f::MOVED_BY_ID)?,
+                SeedDealField::DateCreate => self.date_create = map.take(f::DATE_CREATE)?,
+                SeedDealField::DateModify => self.date_modify = map.take(f::DATE_MODIFY)?,
+                SeedDealField::MovedTime => self.moved_time = map.take(f::MOVED_TIME)?,
+                SeedDealField::SourceId => self.source_id = map.take(f::SOURCE_ID)?,
+                SeedDealField::SourceDescription => {
+                    self.source_description = map.take(f::SOURCE_DESCRIPTION)?;
+                }
+                SeedDealField::LeadId => self.lead_id = map.take(f::LEAD_ID)?,
+                SeedDealField::AdditionalInfo => {
+                    self.additional_info = map.take(f::ADDITIONAL_INFO)?;
+                }
+                SeedDealField::LocationId => self.location_id = map.take(f::LOCATION_ID)?,
+                SeedDealField::OriginatorId => {
+                    self.originator_id = map.take(f::ORIGINATOR_ID)?;
+                }
+                SeedDealField::OriginId => self.origin_id = map.take(f::ORIGIN_ID)?,
+                SeedDealField::UtmSource => self.utm_source = map.take(f::UTM_SOURCE)?,
+                SeedDealField::UtmMedium => self.utm_medium = map.take(f::UTM_MEDIUM)?,
+                SeedDealField::UtmCampaign => {
+                    self.utm_campaign = map.take(f::UTM_CAMPAIGN)?;
+                }
+                SeedDealField::UtmContent => self.utm_content = map.take(f::UTM_CONTENT)?,
+                SeedDealField::UtmTerm => self.utm_term = map.take(f::UTM_TERM)?,
+                SeedDealField::LastActivityTime => {
+                    self.last_activity_time = map.take(f::LAST_ACTIVITY_TIME)?;
+                }
+                SeedDealField::LastActivityBy => {
+                    self.last_activity_by = map.take(f::LAST_ACTIVITY_BY)?;
+                }
+                SeedDealField::ParentId1220 => {
+                    self.parent_id_1220 = map.take(f::PARENT_ID_1220)?;
+                }
+                SeedDealField::UfCrm1721244482250 => {
+                    self.uf_crm_1721244482250 = map.take(f::UF_CRM_1721244482250)?;
+                }
+            }
+            Ok(())
+        }
+    }
+    impl serde::Serialize for SeedDeal {
+        fn serialize<S: serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            let mut map = __p::open(serializer)?;
+            map.put(f::ID, &self.id)?;
+            map.put(f::TITLE, &self.title)?;
+            map.put(f::TYPE_ID, &self.type_id)?;
+            map.put(f::CATEGORY_ID, &self.category_id)?;
+            map.put(f::STAGE_ID, &self.stage_id)?;
+            map.put(f::STAGE_SEMANTIC_ID, &self.stage_semantic_id)?;
+            map.put(f::IS_NEW, &self.is_new)?;
+            map.put(f::IS_RECURRING, &self.is_recurring)?;
+            map.put(f::IS_RETURN_CUSTOMER, &self.is_return_customer)?;
+            map.put(f::IS_REPEATED_APPROACH, &self.is_repeated_approach)?;
+            map.put(f::PROBABILITY, &self.probability)?;
+            map.put(f::CURRENCY_ID, &self.currency_id)?;
+            map.put(f::OPPORTUNITY, &self.opportunity)?;
+            map.put(f::IS_MANUAL_OPPORTUNITY, &self.is_manual_opportunity)?;
+            map.put(f::TAX_VALUE, &self.tax_value)?;
+            map.put(f::COMPANY_ID, &self.company_id)?;
+            map.put(f::CONTACT_ID, &self.contact_id)?;
+            map.put(f::CONTACT_IDS, &self.contact_ids)?;
+            map.put(f::QUOTE_ID, &self.quote_id)?;
+            map.put(f::BEGINDATE, &self.begindate)?;
+            map.put(f::CLOSEDATE, &self.closedate)?;
+            map.put(f::OPENED, &self.opened)?;
+            map.put(f::CLOSED, &self.closed)?;
+            map.put(f::COMMENTS, &self.comments)?;
+            map.put(f::ASSIGNED_BY_ID, &self.assigned_by_id)?;
+            map.put(f::CREATED_BY_ID, &self.created_by_id)?;
+            map.put(f::MODIFY_BY_ID, &self.modify_by_id)?;
+            map.put(f::MOVED_BY_ID, &self.moved_by_id)?;
+            map.put(f::DATE_CREATE, &self.date_create)?;
+            map.put(f::DATE_MODIFY, &self.date_modify)?;
+            map.put(f::MOVED_TIME, &self.moved_time)?;
+            map.put(f::SOURCE_ID, &self.source_id)?;
+            map.put(f::SOURCE_DESCRIPTION, &self.source_description)?;
+            map.put(f::LEAD_ID, &self.lead_id)?;
+            map.put(f::ADDITIONAL_INFO, &self.additional_info)?;
+            map.put(f::LOCATION_ID, &self.location_id)?;
+            map.put(f::ORIGINATOR_ID, &self.originator_id)?;
+            map.put(f::ORIGIN_ID, &self.origin_id)?;
+            map.put(f::UTM_SOURCE, &self.utm_source)?;
+            map.put(f::UTM_MEDIUM, &self.utm_medium)?;
+            map.put(f::UTM_CAMPAIGN, &self.utm_campaign)?;
+            map.put(f::UTM_CONTENT, &self.utm_content)?;
+            map.put(f::UTM_TERM, &self.utm_term)?;
+            map.put(f::LAST_ACTIVITY_TIME, &self.last_activity_time)?;
+            map.put(f::LAST_ACTIVITY_BY, &self.last_activity_by)?;
+            map.put(f::PARENT_ID_1220, &self.parent_id_1220)?;
+            map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
+            __p::put_extra(&mut map, &self.extra)?;
+            __p::end(map)
+        }
+    }
+    /// Typed field identifiers.
+    impl SeedDeal {
+        /// `ID` (ID) for filters, `order` and `select`.
+        pub const ID: Field<SeedDeal, codec::Id<types::DealId>> = Field::new(
+            SeedDealField::Id,
+        );
+        /// `TITLE` (Название) for filters, `order` and `select`.
+        pub const TITLE: Field<SeedDeal, codec::Text> = Field::new(SeedDealField::Title);
+        /// `TYPE_ID` (Тип) for filters, `order` and `select`.
+        pub const TYPE_ID: Field<SeedDeal, codec::Status> = Field::new(
+            SeedDealField::TypeId,
+        );
+        /// `CATEGORY_ID` (Воронка) for filters, `order` and `select`.
+        pub const CATEGORY_ID: Field<SeedDeal, codec::Id<types::CategoryId>> = Field::new(
+            SeedDealField::CategoryId,
+        );
+        /// `STAGE_ID` (Стадия сделки) for filters, `order` and `select`.
+        pub const STAGE_ID: Field<SeedDeal, codec::Status> = Field::new(
+            SeedDealField::StageId,
+        );
+        /// `STAGE_SEMANTIC_ID` (Группа стадии) for filters, `order` and `select`.
+        pub const STAGE_SEMANTIC_ID: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::StageSemanticId,
+        );
+        /// `IS_NEW` (Новая сделка) for filters, `order` and `select`.
+        pub const IS_NEW: Field<SeedDeal, codec::YesNo> = Field::new(
+            SeedDealField::IsNew,
+        );
+        /// `IS_RECURRING` (Регулярная сделка) for filters, `order` and `select`.
+        pub const IS_RECURRING: Field<SeedDeal, codec::YesNo> = Field::new(
+            SeedDealField::IsRecurring,
+        );
+        /// `IS_RETURN_CUSTOMER` (Повторная сделка) for filters, `order` and `select`.
+        pub const IS_RETURN_CUSTOMER: Field<SeedDeal, codec::YesNo> = Field::new(
+            SeedDealField::IsReturnCustomer,
+        );
+        /// `IS_REPEATED_APPROACH` (Повторное обращение) for filters, `order` and `select`.
+        pub const IS_REPEATED_APPROACH: Field<SeedDeal, codec::YesNo> = Field::new(
+            SeedDealField::IsRepeatedApproach,
+        );
+        /// `PROBABILITY` (Вероятность) for filters, `order` and `select`.
+        pub const PROBABILITY: Field<SeedDeal, codec::Integer> = Field::new(
+            SeedDealField::Probability,
+        );
+        /// `CURRENCY_ID` (Валюта) for filters, `order` and `select`.
+        pub const CURRENCY_ID: Field<SeedDeal, codec::Currency> = Field::new(
+            SeedDealField::CurrencyId,
+        );
+        /// `OPPORTUNITY` (Сумма) for filters, `order` and `select`.
+        pub const OPPORTUNITY: Field<SeedDeal, codec::Decimal> = Field::new(
+            SeedDealField::Opportunity,
+        );
+        /// `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY) for filters, `order` and `select`.
+        pub const IS_MANUAL_OPPORTUNITY: Field<SeedDeal, codec::YesNo> = Field::new(
+            SeedDealField::IsManualOpportunity,
+        );
+        /// `TAX_VALUE` (Ставка налога) for filters, `order` and `select`.
+        pub const TAX_VALUE: Field<SeedDeal, codec::Decimal> = Field::new(
+            SeedDealField::TaxValue,
+        );
+        /// `COMPANY_ID` (Компания) for filters, `order` and `select`.
+        pub const COMPANY_ID: Field<SeedDeal, codec::Id<types::CompanyId>> = Field::new(
+            SeedDealField::CompanyId,
+        );
+        /// `CONTACT_ID` (Контакт) for filters, `order` and `select`.
+        pub const CONTACT_ID: Field<SeedDeal, codec::Id<types::ContactId>> = Field::new(
+            SeedDealField::ContactId,
+        );
+        /// `CONTACT_IDS` (Контакты) for filters, `order` and `select`.
+        pub const CONTACT_IDS: Field<
+            SeedDeal,
+            codec::NoFilter<codec::Id<types::ContactId>>,
+        > = Field::new(SeedDealField::ContactIds);
+        /// `QUOTE_ID` (Предложение) for filters, `order` and `select`.
+        pub const QUOTE_ID: Field<SeedDeal, codec::Id<types::QuoteId>> = Field::new(
+            SeedDealField::QuoteId,
+        );
+        /// `BEGINDATE` (Дата начала) for filters, `order` and `select`.
+        pub const BEGINDATE: Field<SeedDeal, codec::Date> = Field::new(
+            SeedDealField::Begindate,
+        );
+        /// `CLOSEDATE` (Дата завершения) for filters, `order` and `select`.
+        pub const CLOSEDATE: Field<SeedDeal, codec::Date> = Field::new(
+            SeedDealField::Closedate,
+        );
+        /// `OPENED` (Доступна для всех) for filters, `order` and `select`.
+        pub const OPENED: Field<SeedDeal, codec::YesNo> = Field::new(
+            SeedDealField::Opened,
+        );
+        /// `CLOSED` (Закрыта) for filters, `order` and `select`.
+        pub const CLOSED: Field<SeedDeal, codec::YesNo> = Field::new(
+            SeedDealField::Closed,
+        );
+        /// `COMMENTS` (Комментарий) for filters, `order` and `select`.
+        pub const COMMENTS: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::Comments,
+        );
+        /// `ASSIGNED_BY_ID` (Ответственный) for filters, `order` and `select`.
+        pub const ASSIGNED_BY_ID: Field<SeedDeal, codec::Id<types::UserId>> = Field::new(
+            SeedDealField::AssignedById,
+        );
+        /// `CREATED_BY_ID` (Кем создана) for filters, `order` and `select`.
+        pub const CREATED_BY_ID: Field<SeedDeal, codec::Id<types::UserId>> = Field::new(
+            SeedDealField::CreatedById,
+        );
+        /// `MODIFY_BY_ID` (Кем изменена) for filters, `order` and `select`.
+        pub const MODIFY_BY_ID: Field<SeedDeal, codec::Id<types::UserId>> = Field::new(
+            SeedDealField::ModifyById,
+        );
+        /// `MOVED_BY_ID` (MOVED_BY_ID) for filters, `order` and `select`.
+        pub const MOVED_BY_ID: Field<SeedDeal, codec::Id<types::UserId>> = Field::new(
+            SeedDealField::MovedById,
+        );
+        /// `DATE_CREATE` (Дата создания) for filters, `order` and `select`.
+        pub const DATE_CREATE: Field<SeedDeal, codec::DateTime> = Field::new(
+            SeedDealField::DateCreate,
+        );
+        /// `DATE_MODIFY` (Дата изменения) for filters, `order` and `select`.
+        pub const DATE_MODIFY: Field<SeedDeal, codec::DateTime> = Field::new(
+            SeedDealField::DateModify,
+        );
+        /// `MOVED_TIME` (MOVED_TIME) for filters, `order` and `select`.
+        pub const MOVED_TIME: Field<SeedDeal, codec::DateTime> = Field::new(
+            SeedDealField::MovedTime,
+        );
+        /// `SOURCE_ID` (Источник) for filters, `order` and `select`.
+        pub const SOURCE_ID: Field<SeedDeal, codec::Status> = Field::new(
+            SeedDealField::SourceId,
+        );
+        /// `SOURCE_DESCRIPTION` (Дополнительно об источнике) for filters, `order` and `select`.
+        pub const SOURCE_DESCRIPTION: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::SourceDescription,
+        );
+        /// `LEAD_ID` (Лид) for filters, `order` and `select`.
+        pub const LEAD_ID: Field<SeedDeal, codec::Id<types::LeadId>> = Field::new(
+            SeedDealField::LeadId,
+        );
+        /// `ADDITIONAL_INFO` (Дополнительная информация) for filters, `order` and `select`.
+        pub const ADDITIONAL_INFO: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::AdditionalInfo,
+        );
+        /// `LOCATION_ID` (Местоположение) for filters, `order` and `select`.
+        pub const LOCATION_ID: Field<SeedDeal, codec::Location> = Field::new(
+            SeedDealField::LocationId,
+        );
+        /// `ORIGINATOR_ID` (Внешний источник) for filters, `order` and `select`.
+        pub const ORIGINATOR_ID: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::OriginatorId,
+        );
+        /// `ORIGIN_ID` (Идентификатор элемента во внешнем источнике) for filters, `order` and `select`.
+        pub const ORIGIN_ID: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::OriginId,
+        );
+        /// `UTM_SOURCE` (Рекламная система) for filters, `order` and `select`.
+        pub const UTM_SOURCE: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::UtmSource,
+        );
+        /// `UTM_MEDIUM` (Тип трафика) for filters, `order` and `select`.
+        pub const UTM_MEDIUM: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::UtmMedium,
+        );
+        /// `UTM_CAMPAIGN` (Обозначение рекламной кампании) for filters, `order` and `select`.
+        pub const UTM_CAMPAIGN: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::UtmCampaign,
+        );
+        /// `UTM_CONTENT` (Содержание кампании) for filters, `order` and `select`.
+        pub const UTM_CONTENT: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::UtmContent,
+        );
+        /// `UTM_TERM` (Условие поиска кампании) for filters, `order` and `select`.
+        pub const UTM_TERM: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::UtmTerm,
+        );
+        /// `LAST_ACTIVITY_TIME` (LAST_ACTIVITY_TIME) for filters, `order` and `select`.
+        pub const LAST_ACTIVITY_TIME: Field<SeedDeal, codec::DateTime> = Field::new(
+            SeedDealField::LastActivityTime,
+        );
+        /// `LAST_ACTIVITY_BY` (LAST_ACTIVITY_BY) for filters, `order` and `select`.
+        pub const LAST_ACTIVITY_BY: Field<SeedDeal, codec::Id<types::UserId>> = Field::new(
+            SeedDealField::LastActivityBy,
+        );
+        /// `PARENT_ID_1220` (Проекты) for filters, `order` and `select`.
+        pub const PARENT_ID_1220: Field<SeedDeal, codec::Id<types::ItemId>> = Field::new(
+            SeedDealField::ParentId1220,
+        );
+        /// `UF_CRM_1721244482250` (Приветствие) for filters, `order` and `select`.
+        pub const UF_CRM_1721244482250: Field<SeedDeal, codec::Text> = Field::new(
+            SeedDealField::UfCrm1721244482250,
+        );
+    }
+    impl<C> ::core::convert::From<Field<SeedDeal, C>> for SeedDealField {
+        fn from(field: Field<SeedDeal, C>) -> Self {
+            field.field()
+        }
+    }
+    impl __p::CreatePayload for NewSeedDeal {
+        type Entity = SeedDeal;
+    }
+    impl __p::UpdatePayload for SeedDealPatch {
+        type Entity = SeedDeal;
+        fn is_empty(&self) -> bool {
+            __p::patch_is_empty(self)
+        }
+        fn cleared_fields(&self) -> Vec<&'static str> {
+            __p::patch_cleared(self)
+        }
+    }
+    impl __p::Entity for SeedDeal {
+        const NAME: &'static str = "deal";
+        const METHOD_PREFIX: &'static str = "crm.deal";
+        const ENTITY_TYPE_ID: u32 = 2u32;
+        type Id = types::DealId;
+        type New = NewSeedDeal;
+        type Patch = SeedDealPatch;
+        type Field = SeedDealField;
+        fn id(&self) -> Option<Self::Id> {
+            self.id
+        }
+    }
+    impl __p::StandardDeal for SeedDeal {
+        const ID: Field<Self, codec::Id<types::DealId>> = Field::new(SeedDealField::Id);
+        const TITLE: Field<Self, codec::Text> = Field::new(SeedDealField::Title);
+        const TYPE_ID: Field<Self, codec::Status> = Field::new(SeedDealField::TypeId);
+        const CATEGORY_ID: Field<Self, codec::Id<types::CategoryId>> = Field::new(
+            SeedDealField::CategoryId,
+        );
+        const STAGE_ID: Field<Self, codec::Status> = Field::new(SeedDealField::StageId);
+        const CURRENCY_ID: Field<Self, codec::Currency> = Field::new(
+            SeedDealField::CurrencyId,
+        );
+        const OPPORTUNITY: Field<Self, codec::Decimal> = Field::new(
+            SeedDealField::Opportunity,
+        );
+        const COMPANY_ID: Field<Self, codec::Id<types::CompanyId>> = Field::new(
+            SeedDealField::CompanyId,
+        );
+        const ASSIGNED_BY_ID: Field<Self, codec::Id<types::UserId>> = Field::new(
+            SeedDealField::AssignedById,
+        );
+        const DATE_CREATE: Field<Self, codec::DateTime> = Field::new(
+            SeedDealField::DateCreate,
+        );
+        const DATE_MODIFY: Field<Self, codec::DateTime> = Field::new(
+            SeedDealField::DateModify,
+        );
+        const CLOSEDATE: Field<Self, codec::Date> = Field::new(SeedDealField::Closedate);
+        const CLOSED: Field<Self, codec::YesNo> = Field::new(SeedDealField::Closed);
+        const COMMENTS: Field<Self, codec::Text> = Field::new(SeedDealField::Comments);
+        fn deal_id(&self) -> Option<types::DealId> {
+            self.id
+        }
+        fn title(&self) -> Option<&str> {
+            self.title.as_deref()
+        }
+        fn type_id(&self) -> Option<&types::StatusId> {
+            self.type_id.as_ref()
+        }
+        fn category_id(&self) -> Option<types::CategoryId> {
+            self.category_id
+        }
+        fn stage_id(&self) -> Option<&types::StatusId> {
+            self.stage_id.as_ref()
+        }
+        fn currency_id(&self) -> Option<&types::CurrencyId> {
+            self.currency_id.as_ref()
+        }
+        fn opportunity(&self) -> Option<types::Decimal> {
+            self.opportunity
+        }
+        fn company_id(&self) -> Option<types::CompanyId> {
+            self.company_id
+        }
+        fn assigned_by_id(&self) -> Option<types::UserId> {
+            self.assigned_by_id
+        }
+        fn date_create(&self) -> Option<types::DateTime<types::FixedOffset>> {
+            self.date_create
+        }
+        fn date_modify(&self) -> Option<types::DateTime<types::FixedOffset>> {
+            self.date_modify
+        }
+        fn close_date(&self) -> Option<types::NaiveDate> {
+            self.closedate
+        }
+        fn closed(&self) -> Option<bool> {
+            self.closed
+        }
+        fn comments(&self) -> Option<&str> {
+            self.comments.as_deref()
+        }
+    }
+};

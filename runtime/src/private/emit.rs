@@ -1,13 +1,21 @@
 //! Small generic helpers that keep the generated code short.
 //!
-//! A 2,000-field portal expands to one match arm, three serializer entries and one metadata
-//! record per field. Spelled out in full paths, each costs dozens of tokens that the compiler
-//! must create, parse and type-check; a call to one of these helpers costs a handful. They are
-//! `#[inline]`, so the compiled result is the same.
+//! A 2,000-field portal expands to one match arm, a few serializer entries and one metadata
+//! record per field. Each entry is one call of a generic helper here with the field's typed
+//! code ([`Code`]); the visitor, the map plumbing and the patch walks are written once, here,
+//! instead of once per entity. They are generic over the codec, never over the field, so
+//! they are instantiated once per codec, and `#[inline]`, so the compiled result is the same.
 
-use serde::de::MapAccess;
-use serde::ser::SerializeMap;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicU32;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+
+use super::{Key, RowCursor, find_code_in_slots};
 use crate::codec::{Codec, DecodeSeed, Encode, EncodePatch};
 use crate::entity::FieldMeta;
 use crate::patch::Patch;
@@ -24,36 +32,23 @@ pub const MULTIPLE: u8 = 1 << 3;
 pub const DYNAMIC: u8 = 1 << 4;
 /// `FieldMeta::deprecated`.
 pub const DEPRECATED: u8 = 1 << 5;
-/// `FieldMeta::label` is present (else the `label` argument is ignored).
-pub const HAS_LABEL: u8 = 1 << 6;
-/// `FieldMeta::status_type` is present (else the `status_type` argument is ignored).
-pub const HAS_STATUS_TYPE: u8 = 1 << 7;
 
-/// A field's metadata from its strings and a set of the flag bits above.
+/// A field's metadata from its code, Rust name, Bitrix type and a set of the flag bits above;
+/// the title is the code until [`FieldMeta::with_title`] says otherwise, and there is no label
+/// or status type until [`FieldMeta::with_label`] / [`FieldMeta::with_status`] give one.
 pub const fn meta(
     code: &'static str,
     rust_name: &'static str,
-    title: &'static str,
-    label: &'static str,
     bitrix_type: &'static str,
-    status_type: &'static str,
     flags: u8,
 ) -> FieldMeta {
     FieldMeta {
         code,
         rust_name,
-        title,
-        label: if flags & HAS_LABEL != 0 {
-            Some(label)
-        } else {
-            None
-        },
+        title: code,
+        label: None,
         bitrix_type,
-        status_type: if flags & HAS_STATUS_TYPE != 0 {
-            Some(status_type)
-        } else {
-            None
-        },
+        status_type: None,
         required: flags & REQUIRED != 0,
         read_only: flags & READ_ONLY != 0,
         immutable: flags & IMMUTABLE != 0,
@@ -63,58 +58,326 @@ pub const fn meta(
     }
 }
 
-/// Reads the value of the current map entry with codec `C`.
+impl FieldMeta {
+    /// The metadata with this `title`.
+    pub const fn with_title(mut self, title: &'static str) -> Self {
+        self.title = title;
+        self
+    }
+    /// The metadata with this label.
+    pub const fn with_label(mut self, label: &'static str) -> Self {
+        self.label = Some(label);
+        self
+    }
+    /// The metadata with this status type.
+    pub const fn with_status(mut self, status_type: &'static str) -> Self {
+        self.status_type = Some(status_type);
+        self
+    }
+}
+
+/// A field's Bitrix code, typed with the codec of its values. The generator emits one constant
+/// per field (`f::TITLE: Code<codec::Text>`), so the codec is named once and every decoder and
+/// serializer entry is one generic call (`map.take(f::TITLE)`). The helpers are generic over
+/// the codec, not the field, so a portal with 2,000 fields instantiates them once per codec
+/// (about 20), not once per field.
+pub struct Code<C>(&'static str, PhantomData<fn() -> C>);
+
+impl<C> Code<C> {
+    /// The field with this code.
+    pub const fn new(code: &'static str) -> Self {
+        Code(code, PhantomData)
+    }
+
+    /// The code.
+    pub const fn code(self) -> &'static str {
+        self.0
+    }
+}
+
+impl<C: Uploads> Code<C> {
+    /// The same field as it is written: a file field is read as
+    /// [`File`](crate::codec::File) and written as [`FileUpload`](crate::codec::FileUpload).
+    pub const fn upload(self) -> Code<C::Upload> {
+        Code(self.0, PhantomData)
+    }
+}
+
+impl<C> Clone for Code<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C> Copy for Code<C> {}
+
+/// The value type of codec `C`.
+pub type ValueOf<C> = <C as Codec>::Value;
+
+/// A codec whose values are written with another codec (files: read
+/// [`File`](crate::codec::File), write [`FileUpload`](crate::codec::FileUpload)).
+pub trait Uploads {
+    /// The codec that writes.
+    type Upload: Codec;
+}
+impl Uploads for crate::codec::File {
+    type Upload = crate::codec::FileUpload;
+}
+impl<C: Uploads> Uploads for crate::codec::Multi<C> {
+    type Upload = crate::codec::Multi<C::Upload>;
+}
+
+/// `EntityField::ALL` sorted by code, built once (for the binary search of [`find_code`](super::find_code)).
+pub fn sorted_fields<F: crate::EntityField>(
+    cell: &'static OnceLock<Vec<(&'static str, F)>>,
+) -> &'static [(&'static str, F)] {
+    cell.get_or_init(|| {
+        let all = F::ALL;
+        sort_by_code(all.iter().enumerate().map(|(i, f)| (f.code(), i)).collect())
+            .into_iter()
+            .map(|(code, i)| (code, all[i]))
+            .collect()
+    })
+}
+
+/// The positions in `all` of a generated enumeration's items, sorted by item id, built once.
+#[inline]
+pub fn sorted_items<E: crate::types::EnumValue>(
+    cell: &'static OnceLock<Vec<(&'static str, usize)>>,
+    all: &'static [E],
+) -> &'static [(&'static str, usize)] {
+    sorted_once(cell, all.len(), &|i| all[i].id())
+}
+
+/// Not generic, so that a portal with a hundred enumerations compiles the sort once, not once
+/// per enumeration.
+fn sorted_once(
+    cell: &'static OnceLock<Vec<(&'static str, usize)>>,
+    len: usize,
+    code: &dyn Fn(usize) -> &'static str,
+) -> &'static [(&'static str, usize)] {
+    cell.get_or_init(|| sort_by_code((0..len).map(|i| (code(i), i)).collect()))
+}
+
+/// Sorts `(code, index)` pairs by code (stable: equal codes keep their order).
+fn sort_by_code(mut pairs: Vec<(&'static str, usize)>) -> Vec<(&'static str, usize)> {
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs
+}
+
+/// Reads the value of the current map entry as `field`.
 #[inline]
 pub fn take<'de, C: Codec, A: MapAccess<'de>>(
     map: &mut A,
-    code: &'static str,
+    field: Code<C>,
 ) -> Result<Option<C::Value>, A::Error> {
-    map.next_value_seed(DecodeSeed::<C>::new(code))
+    map.next_value_seed(DecodeSeed::<C>::new(field.0))
 }
 
-/// Writes `code: value` with codec `C` when the value is present.
+/// `map.take(f::TITLE)`: [`take`] as a method, so a decoder entry reads
+/// `Field::Title => self.title = map.take(f::TITLE)?`.
+pub trait TakeExt<'de>: MapAccess<'de> + Sized {
+    /// Reads the value of the current entry as `field`.
+    #[inline]
+    fn take<C: Codec>(&mut self, field: Code<C>) -> Result<Option<C::Value>, Self::Error> {
+        take(self, field)
+    }
+}
+impl<'de, A: MapAccess<'de>> TakeExt<'de> for A {}
+
+/// `map.put(f::TITLE, &value)`: [`put`] and [`put_value`] as methods.
+pub trait PutExt: SerializeMap + Sized {
+    /// Writes `field` when the value is present.
+    #[inline]
+    fn put<C: Codec>(
+        &mut self,
+        field: Code<C>,
+        value: &Option<C::Value>,
+    ) -> Result<(), Self::Error> {
+        put(self, field, value)
+    }
+    /// Writes `field`.
+    #[inline]
+    fn put_value<C: Codec>(&mut self, field: Code<C>, value: &C::Value) -> Result<(), Self::Error> {
+        put_value(self, field, value)
+    }
+}
+impl<M: SerializeMap> PutExt for M {}
+
+/// Starts serializing a record as a JSON object.
+#[inline]
+pub fn open<S: Serializer>(serializer: S) -> Result<S::SerializeMap, S::Error> {
+    serializer.serialize_map(None)
+}
+
+/// Ends a record started with [`open`].
+#[inline]
+pub fn end<M: SerializeMap>(map: M) -> Result<M::Ok, M::Error> {
+    map.end()
+}
+
+/// Writes `field` when the value is present.
 #[inline]
 pub fn put<C: Codec, M: SerializeMap>(
     map: &mut M,
-    code: &'static str,
+    field: Code<C>,
     value: &Option<C::Value>,
 ) -> Result<(), M::Error> {
     match value {
-        Some(v) => map.serialize_entry(code, &Encode::<C>::new(v)),
+        Some(v) => map.serialize_entry(field.0, &Encode::<C>::new(v)),
         None => Ok(()),
     }
 }
 
-/// Writes `code: value` with codec `C`.
+/// Writes `field`.
 #[inline]
 pub fn put_value<C: Codec, M: SerializeMap>(
     map: &mut M,
-    code: &'static str,
+    field: Code<C>,
     value: &C::Value,
 ) -> Result<(), M::Error> {
-    map.serialize_entry(code, &Encode::<C>::new(value))
+    map.serialize_entry(field.0, &Encode::<C>::new(value))
 }
 
-/// Writes a touched update entry with codec `C` (the value, or the empty value that clears).
+/// Writes the fields a record does not know (`extra`), as they came.
 #[inline]
-pub fn put_patch<C: Codec, M: SerializeMap>(
+pub fn put_extra<M: SerializeMap>(
     map: &mut M,
-    code: &'static str,
-    patch: &Patch<C::Value>,
+    extra: &BTreeMap<String, serde_json::Value>,
 ) -> Result<(), M::Error> {
-    if patch.is_touched() {
-        map.serialize_entry(code, &EncodePatch::<C>::new(patch))
-    } else {
-        Ok(())
+    for (code, value) in extra {
+        map.serialize_entry(code, value)?;
     }
+    Ok(())
 }
 
-/// Adds `code` to `out` when the update clears the field.
+/// A generated read model, decoded by [`deserialize_record`].
+pub trait Record: Default {
+    /// The field enum.
+    type Field: Copy + 'static;
+    /// What serde's error says was expected.
+    const EXPECTING: &'static str;
+    /// Every field by its code, sorted by code.
+    fn sorted() -> &'static [(&'static str, Self::Field)];
+    /// The learned key order (`RowOrder::slots` of a static with one slot per field plus one).
+    fn order() -> &'static [AtomicU32];
+    /// Where fields the snapshot does not know go.
+    fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value>;
+    /// Reads the value of the current entry into `field`.
+    fn decode<'de, A: MapAccess<'de>>(
+        &mut self,
+        field: Self::Field,
+        map: &mut A,
+    ) -> Result<(), A::Error>;
+}
+
+/// `Deserialize` of a generated read model: a JSON object of field codes; unknown codes are
+/// kept in `extra`.
 #[inline]
-pub fn cleared<T>(out: &mut Vec<&'static str>, code: &'static str, patch: &Patch<T>) {
-    if matches!(patch, Patch::Clear) {
-        out.push(code);
+pub fn deserialize_record<'de, R: Record, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<R, D::Error> {
+    struct Visit<R>(PhantomData<fn() -> R>);
+    impl<'de, R: Record> Visitor<'de> for Visit<R> {
+        type Value = R;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(R::EXPECTING)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R, A::Error> {
+            // Rows come with their fields in the same order: learn it once.
+            let (sorted, order) = (R::sorted(), R::order());
+            let mut cursor = RowCursor::default();
+            let mut out = R::default();
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                match find_code_in_slots(sorted, order, &mut cursor, key.as_str()) {
+                    Some(field) => out.decode(field, &mut map)?,
+                    None => {
+                        let value: serde_json::Value = map.next_value()?;
+                        out.extra().insert(String::from(key.as_str()), value);
+                    }
+                }
+            }
+            Ok(out)
+        }
     }
+    deserializer.deserialize_map(Visit::<R>(PhantomData))
+}
+
+/// Sees every field of an update payload ([`PatchFields::each`]).
+pub trait PatchVisitor {
+    /// Stops the walk.
+    type Error;
+    /// Field `F` with its state.
+    fn entry<C: Codec>(
+        &mut self,
+        field: Code<C>,
+        patch: &Patch<C::Value>,
+    ) -> Result<(), Self::Error>;
+}
+
+/// A generated update payload: lists its fields once, for serialization,
+/// [`UpdatePayload::is_empty`](crate::UpdatePayload::is_empty) and
+/// [`UpdatePayload::cleared_fields`](crate::UpdatePayload::cleared_fields).
+pub trait PatchFields {
+    /// Calls `visitor.entry` for every field, in portal order.
+    fn each<V: PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error>;
+}
+
+/// `Serialize` of an update payload: only touched fields, a clear as the empty value.
+pub fn serialize_patch<P: PatchFields, S: Serializer>(
+    patch: &P,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    struct Write<M>(M);
+    impl<M: SerializeMap> PatchVisitor for Write<M> {
+        type Error = M::Error;
+        fn entry<C: Codec>(
+            &mut self,
+            field: Code<C>,
+            patch: &Patch<C::Value>,
+        ) -> Result<(), M::Error> {
+            if patch.is_touched() {
+                self.0
+                    .serialize_entry(field.0, &EncodePatch::<C>::new(patch))?;
+            }
+            Ok(())
+        }
+    }
+    let mut write = Write(serializer.serialize_map(None)?);
+    patch.each(&mut write)?;
+    write.0.end()
+}
+
+/// Whether an update payload touches no field.
+pub fn patch_is_empty<P: PatchFields>(patch: &P) -> bool {
+    struct Touched;
+    impl PatchVisitor for Touched {
+        type Error = ();
+        fn entry<C: Codec>(&mut self, _: Code<C>, patch: &Patch<C::Value>) -> Result<(), ()> {
+            if patch.is_touched() { Err(()) } else { Ok(()) }
+        }
+    }
+    patch.each(&mut Touched).is_ok()
+}
+
+/// The codes of the fields an update payload clears.
+pub fn patch_cleared<P: PatchFields>(patch: &P) -> Vec<&'static str> {
+    struct Cleared(Vec<&'static str>);
+    impl PatchVisitor for Cleared {
+        type Error = std::convert::Infallible;
+        fn entry<C: Codec>(
+            &mut self,
+            field: Code<C>,
+            patch: &Patch<C::Value>,
+        ) -> Result<(), Self::Error> {
+            if matches!(patch, Patch::Clear) {
+                self.0.push(field.0);
+            }
+            Ok(())
+        }
+    }
+    let mut cleared = Cleared(Vec::new());
+    let _ = patch.each(&mut cleared);
+    cleared.0
 }
 
 #[cfg(test)]
@@ -126,26 +389,25 @@ mod tests {
         let m = meta(
             "UF_CRM_1",
             "uf_crm_1",
-            "UF_CRM_1",
-            "Метка",
             "enumeration",
-            "",
-            REQUIRED | MULTIPLE | DYNAMIC | HAS_LABEL,
-        );
+            REQUIRED | MULTIPLE | DYNAMIC,
+        )
+        .with_label("Метка");
         assert_eq!(m.label, Some("Метка"));
+        assert_eq!(m.title, "UF_CRM_1");
         assert_eq!(m.status_type, None);
         assert!(m.required && m.multiple && m.dynamic);
         assert!(!m.read_only && !m.immutable && !m.deprecated);
         let m = meta(
             "STAGE_ID",
             "stage_id",
-            "Стадия сделки",
-            "",
             "crm_status",
-            "DEAL_STAGE",
-            READ_ONLY | IMMUTABLE | DEPRECATED | HAS_STATUS_TYPE,
-        );
+            READ_ONLY | IMMUTABLE | DEPRECATED,
+        )
+        .with_title("Стадия сделки")
+        .with_status("DEAL_STAGE");
         assert_eq!(m.label, None);
+        assert_eq!(m.title, "Стадия сделки");
         assert_eq!(m.status_type, Some("DEAL_STAGE"));
         assert!(m.read_only && m.immutable && m.deprecated);
         assert!(!m.required && !m.multiple && !m.dynamic);

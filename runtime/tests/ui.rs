@@ -1,9 +1,11 @@
-//! Compile-time guarantees of typed list queries (trybuild): filter operators follow the
-//! field's kind, values have the field's Rust type, and filters belong to their entity. Each
+//! Compile-time guarantees (trybuild), in one `TestCases` so every case shares one build:
+//! generated entities (`ui/entity/`: read-only, immutable and required fields, macro argument
+//! and snapshot errors) and typed list queries (`ui/query/`: filter operators follow the
+//! field's kind, values have the field's Rust type, and filters belong to their entity). Each
 //! `fail/` case has a `pass/` mirror that differs only in the mistake.
 
 #[test]
-fn ui_query() {
+fn ui() {
     // trybuild builds the cases in a scratch crate under target/; schema paths stay relative to
     // this crate.
     // SAFETY: this binary's only test sets it before anything reads the environment.
@@ -12,6 +14,8 @@ fn ui_query() {
         std::env::set_var("BITRIX_MANIFEST_DIR_OVERRIDE", env!("CARGO_MANIFEST_DIR"))
     };
     let t = trybuild::TestCases::new();
+    t.pass("tests/ui/entity/pass/*.rs");
     t.pass("tests/ui/query/pass/*.rs");
+    t.compile_fail("tests/ui/entity/fail/*.rs");
     t.compile_fail("tests/ui/query/fail/*.rs");
 }

@@ -41,7 +41,8 @@ fn dec(s: &str) -> Decimal {
 
 #[test]
 fn seed_get_example_decodes_to_the_right_values() {
-    let deal: Deal = serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
+    let deal: Deal =
+        serde_json::from_value(result_of(include_str!("../data/seed_get.json"))).unwrap();
     assert_eq!(deal.id, Some(DealId(410)));
     assert_eq!(deal.title.as_deref(), Some("Новая сделка #1"));
     assert_eq!(deal.type_id, Some(StatusId::from("COMPLEX")));
@@ -84,7 +85,7 @@ fn seed_get_example_decodes_to_the_right_values() {
 #[test]
 fn seed_list_example_decodes_every_row() {
     let rows: Vec<Deal> =
-        serde_json::from_value(result_of(include_str!("data/seed_list.json"))).unwrap();
+        serde_json::from_value(result_of(include_str!("../data/seed_list.json"))).unwrap();
     let ids: Vec<u64> = rows.iter().map(|d| d.id.unwrap().0).collect();
     assert_eq!(ids, [37, 38, 39, 40, 41, 42]);
     assert_eq!(rows[0].opportunity, Some(dec("19999.99")));
@@ -136,7 +137,8 @@ fn user_field_values_decode_in_every_portal_form() {
 
 #[test]
 fn read_model_serializes_back_to_an_equal_value() {
-    let deal: Deal = serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
+    let deal: Deal =
+        serde_json::from_value(result_of(include_str!("../data/seed_get.json"))).unwrap();
     let mut with_extra = deal.clone();
     with_extra.extra.insert("UF_CRM_LATER".into(), json!("x"));
     for d in [deal, with_extra] {
@@ -311,7 +313,8 @@ fn describe<D: StandardDeal>(deal: &D) -> String {
 
 #[test]
 fn the_standard_deal_trait_reads_any_portal() {
-    let deal: Deal = serde_json::from_value(result_of(include_str!("data/seed_get.json"))).unwrap();
+    let deal: Deal =
+        serde_json::from_value(result_of(include_str!("../data/seed_get.json"))).unwrap();
     assert_eq!(
         describe(&deal),
         "Новая сделка #1 #410 PREPARATION 1000000.00"

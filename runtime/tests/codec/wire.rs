@@ -553,9 +553,7 @@ fn crm_link() {
     ]);
 }
 
-#[path = "support/color.rs"]
-mod color;
-use color::Color;
+use crate::color::Color;
 
 #[test]
 fn enumeration() {

@@ -1,0 +1,194 @@
+//! The field enum (`DealField`) with the snapshot's metadata, the typed field constants
+//! (`Deal::TITLE`), and one marker type per field (`deal_fields::TITLE`) that binds the field's
+//! code to its codec and names it in compile errors.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{Cx, filter_codec, ident, name, read_codec};
+use crate::model::FieldModel;
+
+/// (items of the private module, impls of the block beside the read model)
+pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
+    let field_enum = field_enum(c);
+    let markers = markers(c);
+    let consts = consts(c);
+    let (read, enum_name) = (&c.read, &c.field_enum);
+    let from = quote! {
+        impl<C> ::core::convert::From<Field<#read, C>> for #enum_name {
+            fn from(field: Field<#read, C>) -> Self {
+                field.field()
+            }
+        }
+    };
+    (quote!(#field_enum #markers), quote!(#consts #from))
+}
+
+fn field_enum(c: &Cx<'_>) -> TokenStream {
+    let Cx {
+        vis,
+        read,
+        field_enum,
+        ..
+    } = c;
+    let fields = &c.model.fields;
+    let variants = fields.iter().map(|f| {
+        let doc = format!(
+            " `{}` ({}): see [`{read}::{}`](super::{read}::{}).",
+            f.code,
+            name(f),
+            f.ident,
+            f.ident
+        );
+        let v = ident(&f.variant);
+        quote!(#[doc = #doc] #v,)
+    });
+    let all = fields.iter().map(|f| ident(&f.variant));
+    let metas = fields.iter().map(meta);
+    let doc = format!(
+        " Every field of [`{read}`](super::{read}), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #vis enum #field_enum {
+            #(#variants)*
+        }
+
+        impl __p::EntityField for #field_enum {
+            const ALL: &'static [Self] = &[#(Self::#all),*];
+
+            fn meta(self) -> &'static __p::FieldMeta {
+                &META[self as usize]
+            }
+
+            fn from_code(code: &str) -> Option<Self> {
+                __p::find_code(Self::__sorted(), code)
+            }
+        }
+
+        impl #field_enum {
+            /// Every field by its Bitrix code, sorted by code.
+            #[doc(hidden)]
+            pub fn __sorted() -> &'static [(&'static str, Self)] {
+                static SORTED: __p::OnceLock<Vec<(&'static str, #field_enum)>> = __p::OnceLock::new();
+                __p::sorted_fields(&SORTED)
+            }
+        }
+
+        /// The snapshot's descriptor of every field, in portal order.
+        const META: &[__p::FieldMeta] = &[#(#metas)*];
+
+        impl ::core::fmt::Display for #field_enum {
+            /// The Bitrix code.
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(__p::EntityField::code(*self))
+            }
+        }
+    }
+}
+
+/// One `FieldMeta` of the metadata table: code, Rust name, type and flags, then the title,
+/// label and status type where there is one.
+fn meta(f: &FieldModel) -> TokenStream {
+    let code = &f.code;
+    let rust_name = &f.ident;
+    let ty = &f.bitrix_type;
+    let flags = [
+        (f.required, "REQUIRED"),
+        (f.read_only, "READ_ONLY"),
+        (f.immutable, "IMMUTABLE"),
+        (f.multiple, "MULTIPLE"),
+        (f.dynamic, "DYNAMIC"),
+        (f.deprecated, "DEPRECATED"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| ident(name))
+    .collect::<Vec<_>>();
+    let flags = if flags.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#flags)|*)
+    };
+    let title = (f.title != f.code).then(|| {
+        let t = &f.title;
+        quote!(.with_title(#t))
+    });
+    let label = f.label.as_ref().map(|l| quote!(.with_label(#l)));
+    let status = f.status_type.as_ref().map(|s| quote!(.with_status(#s)));
+    quote!(meta(#code, #rust_name, #ty, #flags) #title #label #status,)
+}
+
+fn consts(c: &Cx<'_>) -> TokenStream {
+    let Cx {
+        read, field_enum, ..
+    } = c;
+    let consts = c.model.fields.iter().map(|f| {
+        let name_ = ident(&f.const_name);
+        let variant = ident(&f.variant);
+        let codec = filter_codec(f);
+        let doc = format!(
+            " `{}` ({}) for filters, `order` and `select`.",
+            f.code,
+            name(f)
+        );
+        quote! {
+            #[doc = #doc]
+            pub const #name_: Field<#read, #codec> = Field::new(#field_enum::#variant);
+        }
+    });
+    quote! {
+        /// Typed field identifiers.
+        impl #read {
+            #(#consts)*
+        }
+    }
+}
+
+/// `mod deal_fields`: a marker type per field that compile errors name (read-only, immutable,
+/// required: the guards and the builder's typestate use them); and `mod f`: every field's
+/// code typed with its codec (`f::TITLE: Code<codec::Text>`), which the decoder and the
+/// serializers pass to the runtime's codec-generic helpers.
+fn markers(c: &Cx<'_>) -> TokenStream {
+    let module = ident(&c.model.names.markers);
+    let read = &c.read;
+    let structs = c
+        .model
+        .fields
+        .iter()
+        .filter(|f| f.read_only || f.immutable || f.required_on_create())
+        .map(|f| {
+            let t = ident(&f.marker);
+            if f.required_on_create() {
+                quote!(#[derive(Debug, Clone, Copy, Default)] pub struct #t;)
+            } else {
+                quote!(pub struct #t;)
+            }
+        });
+    let codes = c.model.fields.iter().map(|f| {
+        let t = ident(&f.marker);
+        let code = &f.code;
+        let codec = read_codec(f);
+        quote!(pub const #t: __p::Code<#codec> = __p::Code::new(#code);)
+    });
+    let doc = format!(" Types that name fields of `{read}` in compile errors.");
+    // Named imports, not a glob: a glob import of the parent would make rustc print the enums
+    // by their full path in compile errors (`__bitrix_deal::DealUfCrm..`).
+    let enums = c
+        .model
+        .fields
+        .iter()
+        .filter_map(|f| f.enumeration.as_ref().map(|e| ident(&e.ident)));
+    quote! {
+        #[doc = #doc]
+        pub mod #module {
+            #(#structs)*
+        }
+        /// Every field's code, typed with its codec.
+        pub mod f {
+            use super::{__p, codec, types #(, #enums)*};
+            #(#codes)*
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! The model -> Rust tokens, one file per generated item (as serde_derive and typify split
+//! theirs):
+//!
+//! | file | items |
+//! |---|---|
+//! | `read.rs` | the read model (`Deal`), its `Deserialize` and `Serialize` |
+//! | `fields.rs` | the field enum (`DealField`) with its metadata, the typed field constants (`Deal::TITLE`), every field's typed code (`f::TITLE`) and the marker types compile errors name (`deal_fields::DATE_CREATE`) |
+//! | `enums.rs` | one enum per enumeration field |
+//! | `create.rs` | the create payload (`NewDeal`) and its builder |
+//! | `patch.rs` | the update payload (`DealPatch`) |
+//! | `traits.rs` | `Entity` and the standard-field trait (`StandardDeal`) |
+//!
+//! The items live in a private module (`mod __bitrix_deal`) with one `use` header and one
+//! lint-allow, and are re-exported with the annotated struct's visibility, so several entities
+//! generated into one module do not clash. The read model itself stays where the annotated
+//! struct was (with full paths): compile errors name it by its path, and `Deal` is not a
+//! unique name (`CrmLink::Deal`), so inside the module they would print `__bitrix_deal::Deal`. Generated code names nothing but `::core`, `::std`
+//! and the runtime crate (by default `::bitrix_runtime`), so a user adds one dependency.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::mapping::{ElementCodec, Value};
+use crate::model::{Diagnostic, EntityModel, FieldModel};
+
+mod create;
+mod enums;
+mod fields;
+mod patch;
+mod read;
+mod traits;
+
+/// How the front end wants the items dressed: visibility, attributes of the annotated struct,
+/// and where warnings point.
+#[derive(Debug, Clone)]
+pub struct ExpandContext {
+    /// Visibility of every generated item (that of the annotated struct).
+    pub vis: TokenStream,
+    /// Outer attributes to put on the read model (the annotated struct's docs, `cfg`s, lints).
+    pub attrs: Vec<TokenStream>,
+    /// Span that compile-time warnings point at (the macro's `schema` argument).
+    pub warning_span: Span,
+}
+
+impl Default for ExpandContext {
+    fn default() -> Self {
+        ExpandContext {
+            vis: quote!(pub),
+            attrs: Vec::new(),
+            warning_span: Span::call_site(),
+        }
+    }
+}
+
+/// What every item file needs: the model and the generated names as identifiers.
+struct Cx<'a> {
+    model: &'a EntityModel,
+    /// The runtime crate's path (`::bitrix_runtime`), for the read model, which lives outside
+    /// the private module and its `use` header.
+    rt: TokenStream,
+    /// Visibility of the items inside the private module.
+    vis: TokenStream,
+    read: syn::Ident,
+    /// How docs inside the private module link to the read model (`super::Deal`).
+    read_link: String,
+    create: syn::Ident,
+    builder: syn::Ident,
+    patch: syn::Ident,
+    field_enum: syn::Ident,
+}
+
+/// Expands a model into the items of one entity.
+pub fn expand(model: &EntityModel, cx: &ExpandContext, warnings: &[Diagnostic]) -> TokenStream {
+    let rt: TokenStream = model
+        .runtime_path
+        .parse()
+        .unwrap_or_else(|_| quote!(::bitrix_runtime));
+    let n = &model.names;
+    let c = Cx {
+        model,
+        rt: rt.clone(),
+        vis: inner_vis(&cx.vis),
+        read: ident(&n.read),
+        read_link: format!("super::{}", n.read),
+        create: ident(&n.create),
+        builder: ident(&n.builder),
+        patch: ident(&n.patch),
+        field_enum: ident(&n.field_enum),
+    };
+    let read_model = read::read_model(&c, &cx.attrs, &cx.vis);
+    let (fields, fields_block) = fields::items(&c);
+    let (create, create_block) = create::items(&c);
+    let (patch, patch_block) = patch::items(&c);
+    let module_items = [fields, enums::items(&c), create, patch];
+    let block_items = [
+        read::items(&c),
+        fields_block,
+        create_block,
+        patch_block,
+        traits::items(&c),
+    ];
+    let module = ident(&n.module);
+    let markers = ident(&n.markers);
+    let outer_vis = &cx.vis;
+    let mut exported: Vec<&syn::Ident> = vec![&c.create, &c.builder, &c.patch, &c.field_enum];
+    let enum_idents: Vec<syn::Ident> = model
+        .fields
+        .iter()
+        .filter_map(|f| f.enumeration.as_ref().map(|e| ident(&e.ident)))
+        .collect();
+    exported.extend(enum_idents.iter());
+    let warnings = warnings
+        .iter()
+        .map(|w| warning(&w.message, cx.warning_span));
+    let header = quote! {
+        use ::core::option::Option::{self, None, Some};
+        use ::core::result::Result::{self, Ok};
+        use ::std::{collections::BTreeMap, string::String, vec::Vec};
+        use #rt::__private::{self as __p, codec, serde, serde_json, types, Field, Patch};
+        use __p::{meta, PutExt as _, TakeExt as _};
+        use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
+    };
+    let allow = quote! {
+        #[allow(deprecated, dead_code, unused_imports, unreachable_code, non_camel_case_types, non_upper_case_globals, missing_docs, clippy::all, clippy::pedantic, clippy::nursery)]
+    };
+    quote! {
+        #read_model
+        #[doc(hidden)]
+        #allow
+        mod #module {
+            #header
+            use self::#markers as m;
+            #(#module_items)*
+        }
+        #[allow(unused_imports)]
+        #outer_vis use #module::{#(#exported),*};
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        #outer_vis use #module::#markers;
+        // The read model's impls: beside it, so that they also see it in a function body.
+        #allow
+        const _: () = {
+            #header
+            use #module::{f, #markers as m};
+            #(#block_items)*
+        };
+        #(#warnings)*
+    }
+}
+
+/// The visibility of an item inside the private module that gives it, re-exported, the
+/// annotated struct's visibility `vis`.
+fn inner_vis(vis: &TokenStream) -> TokenStream {
+    match syn::parse2::<syn::Visibility>(vis.clone()) {
+        Ok(syn::Visibility::Public(_)) => quote!(pub),
+        Ok(syn::Visibility::Inherited) | Err(_) => quote!(pub(super)),
+        Ok(syn::Visibility::Restricted(r)) => {
+            let path = &r.path;
+            let first = path.segments.first().map(|s| s.ident.to_string());
+            match first.as_deref() {
+                _ if path.leading_colon.is_some() => quote!(#vis),
+                Some("crate") => quote!(#vis),
+                Some("self") => {
+                    let rest = path.segments.iter().skip(1);
+                    quote!(pub(in super #(::#rest)*))
+                }
+                _ => quote!(pub(in super::#path)),
+            }
+        }
+    }
+}
+
+fn ident(name: &str) -> syn::Ident {
+    format_ident!("{}", name)
+}
+
+/// `module::Path<Args>` from text such as `Id<DealId>` (arguments live in `types`).
+fn path_in(module: &str, path: &str) -> TokenStream {
+    let module = ident(module);
+    match path.split_once('<') {
+        Some((head, args)) => {
+            let head = ident(head);
+            let args = args
+                .trim_end_matches('>')
+                .split(',')
+                .map(|a| ident(a.trim()));
+            quote!(#module::#head<#(types::#args),*>)
+        }
+        None => {
+            let head = ident(path);
+            quote!(#module::#head)
+        }
+    }
+}
+
+/// How type paths are spelled: inside the private module (its `use` header) or outside it.
+struct Paths {
+    /// `types` or `::bitrix_runtime::types`.
+    types: TokenStream,
+    /// `String` or `::std::string::String`.
+    string: TokenStream,
+    /// `Vec` or `::std::vec::Vec`.
+    vec: TokenStream,
+    /// `serde_json` or `::bitrix_runtime::__private::serde_json`.
+    json: TokenStream,
+}
+
+impl Paths {
+    fn inner() -> Self {
+        Paths {
+            types: quote!(types),
+            string: quote!(String),
+            vec: quote!(Vec),
+            json: quote!(serde_json),
+        }
+    }
+
+    fn outer(rt: &TokenStream) -> Self {
+        Paths {
+            types: quote!(#rt::types),
+            string: quote!(::std::string::String),
+            vec: quote!(::std::vec::Vec),
+            json: quote!(#rt::__private::serde_json),
+        }
+    }
+
+    /// A type under `types`, with generic arguments from there too (`DateTime<FixedOffset>`).
+    fn types_path(&self, path: &str) -> TokenStream {
+        let types = &self.types;
+        match path.split_once('<') {
+            Some((head, args)) => {
+                let head = ident(head);
+                let args = args
+                    .trim_end_matches('>')
+                    .split(',')
+                    .map(|a| ident(a.trim()));
+                quote!(#types::#head<#(#types::#args),*>)
+            }
+            None => {
+                let head = ident(path);
+                quote!(#types::#head)
+            }
+        }
+    }
+
+    /// The type of one value of an element codec (`upload`: as written).
+    fn element_ty(&self, e: &ElementCodec, upload: bool) -> TokenStream {
+        let types = &self.types;
+        match e {
+            ElementCodec::Plain {
+                value: Value::Prelude("String"),
+                ..
+            } => self.string.clone(),
+            ElementCodec::Plain {
+                value: Value::Prelude(t),
+                ..
+            } => {
+                let t = ident(t);
+                quote!(#t)
+            }
+            ElementCodec::Plain {
+                value: Value::Types(t),
+                ..
+            }
+            | ElementCodec::Id(t) => self.types_path(t),
+            ElementCodec::Enum(e) => {
+                let e = ident(e);
+                quote!(#e)
+            }
+            ElementCodec::File if upload => quote!(#types::FileUpload),
+            ElementCodec::File => quote!(#types::File),
+            ElementCodec::Json => {
+                let json = &self.json;
+                quote!(#json::Value)
+            }
+        }
+    }
+
+    /// The Rust type of a field's value (`Vec<..>` for multiple fields).
+    fn value_ty(&self, f: &FieldModel, upload: bool) -> TokenStream {
+        let t = self.element_ty(&f.mapping.element, upload);
+        if f.mapping.multiple {
+            let vec = &self.vec;
+            quote!(#vec<#t>)
+        } else {
+            t
+        }
+    }
+}
+
+/// The element codec.
+fn element_codec(e: &ElementCodec) -> TokenStream {
+    match e {
+        ElementCodec::Plain { codec, .. } => path_in("codec", codec),
+        ElementCodec::Id(t) => {
+            let t = ident(t);
+            quote!(codec::Id<types::#t>)
+        }
+        ElementCodec::Enum(e) => {
+            let e = ident(e);
+            quote!(codec::Enum<#e>)
+        }
+        ElementCodec::File => quote!(codec::File),
+        ElementCodec::Json => quote!(codec::Json),
+    }
+}
+
+/// The codec that reads the field (`Multi<..>` for multiple fields).
+fn read_codec(f: &FieldModel) -> TokenStream {
+    let e = element_codec(&f.mapping.element);
+    if f.mapping.multiple {
+        quote!(codec::Multi<#e>)
+    } else {
+        e
+    }
+}
+
+/// The codec of the field's typed constant: one element, decides the filter operators.
+fn filter_codec(f: &FieldModel) -> TokenStream {
+    let e = element_codec(&f.mapping.element);
+    if f.mapping.no_filter {
+        quote!(codec::NoFilter<#e>)
+    } else {
+        e
+    }
+}
+
+/// The Rust type of a written value, inside the private module.
+fn write_ty(f: &FieldModel) -> TokenStream {
+    Paths::inner().value_ty(f, true)
+}
+
+/// The field's marker type (`m::DATE_CREATE`), for the fields compile errors name.
+fn marker(f: &FieldModel) -> TokenStream {
+    let m = ident(&f.marker);
+    quote!(m::#m)
+}
+
+/// The field's typed code (`f::TITLE`), as it is read.
+fn code(f: &FieldModel) -> TokenStream {
+    let m = ident(&f.marker);
+    quote!(f::#m)
+}
+
+/// The field's typed code as it is written (files are written as uploads).
+fn write_code(f: &FieldModel) -> TokenStream {
+    let c = code(f);
+    if matches!(f.mapping.element, ElementCodec::File) {
+        quote!(#c.upload())
+    } else {
+        c
+    }
+}
+
+/// Escapes text from the portal for Markdown docs (labels are free text: `<b>`, `*`, `_`).
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\\' | '`' | '*' | '[' | ']' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The field's human name: its label, else its title, escaped.
+fn name(f: &FieldModel) -> String {
+    md(f.label.as_deref().unwrap_or(&f.title))
+}
+
+fn deprecated_attr(f: &FieldModel) -> TokenStream {
+    if f.deprecated {
+        let note = format!("{} is marked isDeprecated by the portal", f.code);
+        quote!(#[deprecated(note = #note)])
+    } else {
+        quote!()
+    }
+}
+
+/// One doc line for a payload field or setter, linking to the field's full docs (repeating
+/// them everywhere would multiply the size of the generated code for big portals).
+/// `owner` is the type named in the link (`NewDeal`, or `super::Deal` for the read model).
+fn see_docs(f: &FieldModel, verb: &str, owner: &dyn std::fmt::Display) -> TokenStream {
+    let owner = owner.to_string();
+    let shown = owner.rsplit("::").next().unwrap_or(&owner);
+    let line = if shown == owner {
+        format!(
+            " {verb} `{}` ({}): see [`{owner}::{}`].",
+            f.code,
+            name(f),
+            f.ident
+        )
+    } else {
+        format!(
+            " {verb} `{}` ({}): see [`{shown}::{}`]({owner}::{}).",
+            f.code,
+            name(f),
+            f.ident,
+            f.ident
+        )
+    };
+    quote!(#[doc = #line])
+}
+
+/// The methods that exist only to explain at compile time why a field cannot be written, in a
+/// hidden impl block of `ty` (`impl<R0> NewDealBuilder<R0>`): one per read-only field, and on
+/// the update payload (`update`) one per immutable field, each bounded by a never-implemented
+/// guard trait (`ReadOnly`, `Immutable`) over the field's marker.
+fn guards(c: &Cx<'_>, ty: TokenStream, update: bool) -> TokenStream {
+    let methods: Vec<TokenStream> = c
+        .model
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let guard = match (f.read_only, f.immutable) {
+                (true, _) => "ReadOnly",
+                (false, true) if update => "Immutable",
+                _ => return None,
+            };
+            let id = ident(&f.ident);
+            let marker = marker(f);
+            let guard = ident(guard);
+            Some(quote! {
+                pub fn #id<V: __p::#guard<#marker>>(self, value: V) -> Self {
+                    match value.unreachable() {}
+                }
+            })
+        })
+        .collect();
+    if methods.is_empty() {
+        return quote!();
+    }
+    quote! {
+        #[doc(hidden)]
+        impl #ty {
+            #(#methods)*
+        }
+    }
+}
+
+fn warning(message: &str, span: Span) -> TokenStream {
+    let note = format!("bitrix_entity: {message}");
+    quote_spanned! {span=>
+        const _: () = {
+            #[deprecated(note = #note)]
+            #[allow(non_upper_case_globals)]
+            const bitrix_entity_warning: () = ();
+            bitrix_entity_warning
+        };
+    }
+}

@@ -1,0 +1,100 @@
+//! The update payload (`DealPatch`): no read-only or immutable field; each field is left
+//! alone, cleared or set, and only touched fields are sent.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{Cx, deprecated_attr, guards, ident, see_docs, write_code, write_ty};
+use crate::model::FieldModel;
+
+/// (items of the private module, impls of the block beside the read model)
+pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
+    let Cx {
+        vis, read, patch, ..
+    } = c;
+    let fields: Vec<&FieldModel> = c.model.fields.iter().filter(|f| f.on_update()).collect();
+    let struct_fields = fields.iter().map(|f| {
+        let docs = see_docs(f, "Field", &c.read_link);
+        let dep = deprecated_attr(f);
+        let id = ident(&f.ident);
+        let ty = write_ty(f);
+        quote!(#docs #dep pub #id: Patch<#ty>,)
+    });
+    let setters = fields.iter().map(|f| {
+        let id = ident(&f.ident);
+        let clear = format_ident!("clear_{}", f.ident);
+        let ty = write_ty(f);
+        let docs = see_docs(f, "Sets", patch);
+        let clear_doc = format!(" Clears `{}` (sends the empty value).", f.code);
+        let dep = deprecated_attr(f);
+        quote! {
+            #docs
+            #dep
+            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+                self.#id = Patch::Set(value.into());
+                self
+            }
+            #[doc = #clear_doc]
+            #dep
+            pub fn #clear(mut self) -> Self {
+                self.#id = Patch::Clear;
+                self
+            }
+        }
+    });
+    let guards = guards(c, quote!(#patch), true);
+    let entries = fields.iter().map(|f| {
+        let id = ident(&f.ident);
+        let code = write_code(f);
+        quote!(visitor.entry(#code, &self.#id)?;)
+    });
+    let doc = format!(
+        " The update payload of [`{read}`](super::{read}) (`{}.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.",
+        c.model.entity.method_prefix
+    );
+    let module = quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq, Default)]
+        #vis struct #patch {
+            #(#struct_fields)*
+        }
+
+        impl #patch {
+            /// An update that touches nothing.
+            pub fn new() -> Self {
+                ::core::default::Default::default()
+            }
+            #(#setters)*
+        }
+
+        #guards
+
+        impl __p::PatchFields for #patch {
+            fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+                #(#entries)*
+                Ok(())
+            }
+        }
+
+        impl serde::Serialize for #patch {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                __p::serialize_patch(self, serializer)
+            }
+        }
+
+    };
+    let block = quote! {
+        impl __p::UpdatePayload for #patch {
+            type Entity = #read;
+
+            fn is_empty(&self) -> bool {
+                __p::patch_is_empty(self)
+            }
+
+            fn cleared_fields(&self) -> Vec<&'static str> {
+                __p::patch_cleared(self)
+            }
+        }
+    };
+    (module, block)
+}

@@ -1,0 +1,191 @@
+//! The read model (`Deal`): every field `Option<_>`, documented; its `Deserialize` (through
+//! the runtime's `Record` visitor) and `Serialize`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::{Cx, Paths, code, deprecated_attr, ident, md};
+use crate::model::FieldModel;
+
+/// The impls of the block beside the read model.
+pub(super) fn items(c: &Cx<'_>) -> TokenStream {
+    let de = deserialize(c);
+    let ser = serialize(c);
+    quote!(#de #ser)
+}
+
+fn flags(f: &FieldModel) -> String {
+    let flags = [
+        (f.required, "required"),
+        (f.read_only, "read-only"),
+        (f.immutable, "immutable"),
+        (f.multiple, "multiple"),
+        (f.deprecated, "deprecated"),
+        (f.dynamic, "user field"),
+    ];
+    let on: Vec<&str> = flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| *n)
+        .collect();
+    on.join(", ")
+}
+
+/// The doc lines of a field: human name, code, type and flags on one line; then the labels and
+/// a note on unknown types, when there is something to say.
+fn field_docs(f: &FieldModel) -> Vec<String> {
+    let name = f.label.as_deref().unwrap_or(&f.title);
+    let mut lines = Vec::new();
+    let mut meta = format!(
+        " **{}** · `{}` · type `{}`",
+        md(name),
+        f.code,
+        f.bitrix_type.replace('`', "'")
+    );
+    if let Some(st) = &f.status_type {
+        meta.push_str(&format!(" (`{}`)", st.replace('`', "'")));
+    }
+    let fl = flags(f);
+    if !fl.is_empty() {
+        meta.push_str(&format!(" · {fl}"));
+    }
+    lines.push(meta);
+    if f.labels.len() > 1 || (f.dynamic && f.title != f.code) {
+        lines.push(String::new());
+        let labels: Vec<String> = f.labels.iter().map(|l| format!("\"{}\"", md(l))).collect();
+        lines.push(format!(" Labels: {}.", labels.join(", ")));
+    }
+    if !f.mapping.known {
+        lines.push(String::new());
+        lines.push(format!(
+            " The type `{}` is unknown to bitrix-codegen: the value is raw JSON.",
+            md(&f.bitrix_type)
+        ));
+    }
+    lines
+}
+
+/// The struct, where the annotated struct was (outside the private module, so with full
+/// paths), with the annotated struct's visibility and attributes.
+pub(super) fn read_model(c: &Cx<'_>, attrs: &[TokenStream], vis: &TokenStream) -> TokenStream {
+    let Cx { rt, read, .. } = c;
+    let paths = Paths::outer(rt);
+    let m = c.model;
+    let user_fields = m.fields.iter().filter(|f| f.dynamic).count();
+    let summary = format!(
+        " The {} read model of the portal snapshot `{}`: {} fields, {} of them user fields.",
+        m.entity.name,
+        m.schema_label,
+        m.fields.len(),
+        user_fields
+    );
+    let doc_block = if attrs.is_empty() {
+        let more = format!(
+            " Every field is optional: `{}.list` returns only the selected fields. Create records with [`{}`], update them with [`{}`], name fields in queries with the constants (`{}::{}`) or [`{}`].",
+            m.entity.method_prefix,
+            c.create,
+            c.patch,
+            read,
+            m.fields
+                .first()
+                .map(|f| f.const_name.as_str())
+                .unwrap_or("ID"),
+            c.field_enum
+        );
+        quote!(#[doc = #summary] #[doc = ""] #[doc = #more])
+    } else {
+        quote!(#(#attrs)* #[doc = ""] #[doc = #summary])
+    };
+    let fields = m.fields.iter().map(|f| {
+        let docs = field_docs(f);
+        let dep = deprecated_attr(f);
+        let id = ident(&f.ident);
+        let ty = paths.value_ty(f, false);
+        quote! { #(#[doc = #docs])* #dep pub #id: ::core::option::Option<#ty>, }
+    });
+    quote! {
+        #doc_block
+        #[derive(Debug, Clone, PartialEq, Default)]
+        #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
+        #vis struct #read {
+            #(#fields)*
+            /// Fields the portal returned that the snapshot does not know (added on the portal
+            /// after the snapshot was taken), as raw JSON. Refresh the snapshot to type them.
+            pub extra: ::std::collections::BTreeMap<::std::string::String, #rt::__private::serde_json::Value>,
+        }
+    }
+}
+
+fn deserialize(c: &Cx<'_>) -> TokenStream {
+    let Cx {
+        read, field_enum, ..
+    } = c;
+    let arms = c.model.fields.iter().map(|f| {
+        let variant = ident(&f.variant);
+        let id = ident(&f.ident);
+        let code = code(f);
+        quote!(#field_enum::#variant => self.#id = map.take(#code)?,)
+    });
+    let expecting = format!(
+        "a {} record (a JSON object of field codes)",
+        c.model.entity.name
+    );
+    let slots = Literal::usize_unsuffixed(c.model.fields.len() + 1);
+    quote! {
+        impl<'de> serde::Deserialize<'de> for #read {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                __p::deserialize_record(deserializer)
+            }
+        }
+
+        impl __p::Record for #read {
+            type Field = #field_enum;
+            const EXPECTING: &'static str = #expecting;
+            fn sorted() -> &'static [(&'static str, #field_enum)] {
+                #field_enum::__sorted()
+            }
+            fn order() -> &'static [__p::AtomicU32] {
+                static ORDER: __p::RowOrder<#slots> = __p::RowOrder::new();
+                ORDER.slots()
+            }
+            fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
+                &mut self.extra
+            }
+            fn decode<'de, A: __p::MapAccess<'de>>(&mut self, field: #field_enum, map: &mut A) -> Result<(), A::Error> {
+                match field {
+                    #(#arms)*
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn serialize(c: &Cx<'_>) -> TokenStream {
+    let read = &c.read;
+    let entries = c.model.fields.iter().map(|f| {
+        let id = ident(&f.ident);
+        let code = code(f);
+        quote!(map.put(#code, &self.#id)?;)
+    });
+    serialize_impl(
+        read,
+        quote! {
+            #(#entries)*
+            __p::put_extra(&mut map, &self.extra)?;
+        },
+    )
+}
+
+/// `impl Serialize` writing a JSON object; `entries` write to `map`.
+pub(super) fn serialize_impl(ty: &syn::Ident, entries: TokenStream) -> TokenStream {
+    quote! {
+        impl serde::Serialize for #ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = __p::open(serializer)?;
+                #entries
+                __p::end(map)
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The runtime traits: `Entity` (method prefix, entity type id, id type, payload types) and,
+//! when the entity's row in [`crate::entities`] has one, its standard-field trait
+//! (`StandardDeal`).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{Cx, ident, path_in};
+use crate::entities::{self, Access};
+
+pub(super) fn items(c: &Cx<'_>) -> TokenStream {
+    let entity = entity_impl(c);
+    let standard = standard_impl(c);
+    quote!(#entity #standard)
+}
+
+fn entity_impl(c: &Cx<'_>) -> TokenStream {
+    let Cx {
+        read,
+        create,
+        patch,
+        field_enum,
+        ..
+    } = c;
+    let e = &c.model.entity;
+    let name = &e.name;
+    let prefix = &e.method_prefix;
+    let type_id = e.entity_type_id;
+    let id_ty = ident(entities::id_type(name));
+    let id_field = c
+        .model
+        .fields
+        .iter()
+        .find(|f| f.code == "ID" && f.bitrix_type == "integer" && !f.multiple);
+    let id_body = match id_field {
+        Some(f) => {
+            let id = ident(&f.ident);
+            quote!(self.#id)
+        }
+        None => quote!(None),
+    };
+    quote! {
+        impl __p::Entity for #read {
+            const NAME: &'static str = #name;
+            const METHOD_PREFIX: &'static str = #prefix;
+            const ENTITY_TYPE_ID: u32 = #type_id;
+            type Id = types::#id_ty;
+            type New = #create;
+            type Patch = #patch;
+            type Field = #field_enum;
+
+            fn id(&self) -> Option<Self::Id> {
+                #id_body
+            }
+        }
+    }
+}
+
+/// The standard-field trait when the snapshot has every standard field with its standard type.
+fn standard_impl(c: &Cx<'_>) -> TokenStream {
+    let Some(set) = entities::by_name(&c.model.entity.name).and_then(|row| row.standard) else {
+        return quote!();
+    };
+    let Cx {
+        read, field_enum, ..
+    } = c;
+    let mut consts = Vec::new();
+    let mut getters = Vec::new();
+    for s in set.fields {
+        let field = c
+            .model
+            .fields
+            .iter()
+            .find(|f| f.code == s.code && f.bitrix_type == s.bitrix_type && !f.multiple);
+        let Some(field) = field else {
+            return quote!();
+        };
+        let const_name = ident(s.code);
+        let variant = ident(&field.variant);
+        let codec = path_in("codec", s.codec);
+        consts.push(quote! {
+            const #const_name: Field<Self, #codec> = Field::new(#field_enum::#variant);
+        });
+        let m = ident(s.getter);
+        let id = ident(&field.ident);
+        let rust = match s.rust {
+            "str" => quote!(str),
+            "bool" => quote!(bool),
+            other => path_in("types", other),
+        };
+        let (ret, body) = match s.access {
+            Access::Copy => (quote!(Option<#rust>), quote!(self.#id)),
+            Access::Ref => (quote!(Option<&#rust>), quote!(self.#id.as_ref())),
+            Access::Str => (quote!(Option<&#rust>), quote!(self.#id.as_deref())),
+        };
+        getters.push(quote! {
+            fn #m(&self) -> #ret {
+                #body
+            }
+        });
+    }
+    let trait_name = ident(set.trait_name);
+    quote! {
+        impl __p::#trait_name for #read {
+            #(#consts)*
+            #(#getters)*
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Generated code against this runtime, in one test binary: the generator's golden files
+//! compile without warnings (`golden`), the 2,000-field worst case expands, compiles and
+//! decodes (`huge`), and the demo portal's types behave as their docs say (`demo`).
+
+mod demo;
+mod golden;
+mod huge;
