@@ -73,8 +73,10 @@ pub fn generate_with(
                 .into_iter()
                 .filter(|d| d.level == Level::Warning)
                 .collect();
-            let tokens = expand::expand(&model, cx, &warnings);
-            Ok(Generated { tokens, warnings })
+            match expand::expand(&model, cx, &warnings) {
+                Ok(tokens) => Ok(Generated { tokens, warnings }),
+                Err(error) => Err(std::iter::once(error).chain(warnings).collect()),
+            }
         }
         None => Err(diagnostics),
     }

@@ -17,11 +17,14 @@
 //! unique name (`CrmLink::Deal`), so inside the module they would print `__bitrix_deal::Deal`. Generated code names nothing but `::core`, `::std`
 //! and the runtime crate (by default `::bitrix_runtime`), so a user adds one dependency.
 
+use std::cell::RefCell;
+
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 
 use crate::mapping::{ElementCodec, Value};
-use crate::model::{Diagnostic, EntityModel, FieldModel};
+use crate::model::{Diagnostic, EntityModel, FieldModel, Level, Origin};
+use crate::naming;
 
 mod create;
 mod enums;
@@ -69,8 +72,42 @@ struct Cx<'a> {
     field_enum: syn::Ident,
 }
 
-/// Expands a model into the items of one entity.
-pub fn expand(model: &EntityModel, cx: &ExpandContext, warnings: &[Diagnostic]) -> TokenStream {
+/// Expands a model into the items of one entity. Fails (never panics) when a name of the model
+/// is not a Rust identifier, which [`crate::model::build`] already refuses.
+pub fn expand(
+    model: &EntityModel,
+    cx: &ExpandContext,
+    warnings: &[Diagnostic],
+) -> Result<TokenStream, Diagnostic> {
+    BAD_IDENTS.with(|bad| bad.borrow_mut().clear());
+    let tokens = expand_unchecked(model, cx, warnings);
+    let mut bad = BAD_IDENTS.with(|bad| std::mem::take(&mut *bad.borrow_mut()));
+    bad.sort();
+    bad.dedup();
+    if bad.is_empty() {
+        Ok(tokens)
+    } else {
+        let names: Vec<String> = bad
+            .iter()
+            .map(|n| format!("`{}`", n.escape_debug()))
+            .collect();
+        Err(Diagnostic {
+            level: Level::Error,
+            message: format!(
+                "the generated code would use {}, which {} not a Rust identifier; rename the field or item (this is a bitrix-codegen bug: please report it with the snapshot)",
+                names.join(", "),
+                if bad.len() == 1 { "is" } else { "are" }
+            ),
+            origin: Origin::Schema,
+        })
+    }
+}
+
+fn expand_unchecked(
+    model: &EntityModel,
+    cx: &ExpandContext,
+    warnings: &[Diagnostic],
+) -> TokenStream {
     let rt: TokenStream = model
         .runtime_path
         .parse()
@@ -170,8 +207,20 @@ fn inner_vis(vis: &TokenStream) -> TokenStream {
     }
 }
 
+thread_local! {
+    /// Names [`ident`] refused during the current [`expand`].
+    static BAD_IDENTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The identifier `name`. Never panics: a name that is not an identifier is recorded, so that
+/// [`expand`] fails with a diagnostic, and a placeholder stands in for it meanwhile.
 fn ident(name: &str) -> syn::Ident {
-    format_ident!("{}", name)
+    if naming::is_ident(name) {
+        syn::Ident::new(name, Span::call_site())
+    } else {
+        BAD_IDENTS.with(|bad| bad.borrow_mut().push(name.to_owned()));
+        syn::Ident::new("__bitrix_invalid_name", Span::call_site())
+    }
 }
 
 /// `module::Path<Args>` from text such as `Id<DealId>` (arguments live in `types`).

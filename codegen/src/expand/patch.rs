@@ -2,7 +2,7 @@
 //! alone, cleared or set, and only touched fields are sent.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::{Cx, deprecated_attr, guards, ident, see_docs, write_code, write_ty};
 use crate::model::FieldModel;
@@ -22,7 +22,7 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     });
     let setters = fields.iter().map(|f| {
         let id = ident(&f.ident);
-        let clear = format_ident!("clear_{}", f.ident);
+        let clear = ident(&format!("clear_{}", f.ident));
         let ty = write_ty(f);
         let docs = see_docs(f, "Sets", patch);
         let clear_doc = format!(" Clears `{}` (sends the empty value).", f.code);
