@@ -436,7 +436,11 @@ fn index_renames<'a>(
                         list_items(&d.items())
                     ))),
                     Some(_) if !naming::is_pascal_ident(name) => diags.push(error(origin, format!(
-                        "item rename of {code} item {item}: `{name}` is not a PascalCase Rust name"
+                        "item rename of {code} item {item}: `{}` is not a PascalCase Rust name (ASCII letters and digits, starting with an uppercase letter, not a keyword)",
+                        name.escape_debug()
+                    ))),
+                    Some(_) if ENUM_RESERVED.contains(&name.as_str()) => diags.push(error(origin, format!(
+                        "item rename of {code} item {item}: `{name}` is taken by the constant that lists every item of the generated enum (`DealStage::ALL`); choose another name, such as `All`"
                     ))),
                     Some(_) => {
                         if items.entry(code.as_str()).or_default().insert(item.as_str(), (name.clone(), index)).is_some() {
@@ -477,6 +481,11 @@ fn suggest(snapshot: &Snapshot, code: &str) -> String {
         .map(|k| format!(" (did you mean {k}?)"))
         .unwrap_or_default()
 }
+
+/// Associated items of a generated enumeration enum that `Self::NAME` must keep meaning (a
+/// variant of the same name would make `Self::ALL` ambiguous). `Other` is taken too, as the
+/// variant for items added later (see `build_enum`).
+const ENUM_RESERVED: &[&str] = &["ALL"];
 
 /// Names the marker and code modules see from the generated module (its header, `META`, the
 /// modules themselves): a code equal to one of them gets a SCREAMING_SNAKE marker name instead.
@@ -828,5 +837,23 @@ mod tests {
         // The next expansion starts afresh.
         model.fields[0].variant = "Nine".into();
         crate::expand::expand(&model, &Default::default(), &[]).unwrap();
+    }
+
+    /// Issue 14 item 6: an item renamed `ALL` made `Self::ALL` ambiguous (code that does not
+    /// compile); it is now an error on that rename.
+    #[test]
+    fn an_item_renamed_all_is_an_error() {
+        let mut options = Options::new("Deal");
+        options.renames.item("UF_CRM_E", "2", "ALL");
+        let errors = variants(&options).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.origin == Origin::Rename(0)
+                && e.message
+                    .contains("`ALL` is taken by the constant that lists every item")),
+            "{errors:?}"
+        );
+        options = Options::new("Deal");
+        options.renames.item("UF_CRM_E", "2", "All");
+        assert_eq!(variants(&options).unwrap(), ["Sayt", "All", "Sayt3"]);
     }
 }

@@ -143,7 +143,7 @@ fn builder_items(
         quote! {
             #docs
             #dep
-            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+            pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
                 self.#id = Some(value.into());
                 self
             }
@@ -187,7 +187,7 @@ fn builder_items(
             impl<#(#others),*> #builder<#(#input),*> {
                 #docs
                 #dep
-                pub fn #id(self, value: impl Into<#ty>) -> #builder<#(#output),*> {
+                pub fn #id(self, value: impl ::core::convert::Into<#ty>) -> #builder<#(#output),*> {
                     self.with_slots(|#(#closure_args),*| (#(#closure_out,)*))
                 }
             }
@@ -199,7 +199,7 @@ fn builder_items(
     } else {
         let next: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("Q{i}")).collect();
         quote! {
-            fn with_slots<#(#next),*>(self, slots: impl FnOnce(#(#params),*) -> (#(#next,)*)) -> #builder<#(#next),*> {
+            fn with_slots<#(#next),*>(self, slots: impl ::core::ops::FnOnce(#(#params),*) -> (#(#next,)*)) -> #builder<#(#next),*> {
                 let (#(#slots,)*) = slots(#(self.#slots),*);
                 #builder { #(#slots,)* #(#optional_ids: self.#optional_ids,)* }
             }

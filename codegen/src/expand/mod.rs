@@ -80,7 +80,7 @@ pub fn expand(
     warnings: &[Diagnostic],
 ) -> Result<TokenStream, Diagnostic> {
     BAD_IDENTS.with(|bad| bad.borrow_mut().clear());
-    let tokens = expand_unchecked(model, cx, warnings);
+    let tokens = clean_docs(expand_unchecked(model, cx, warnings));
     let mut bad = BAD_IDENTS.with(|bad| std::mem::take(&mut *bad.borrow_mut()));
     bad.sort();
     bad.dedup();
@@ -205,6 +205,62 @@ fn inner_vis(vis: &TokenStream) -> TokenStream {
             }
         }
     }
+}
+
+/// Portal text made safe for a doc comment: the text-direction controls rustc refuses in
+/// comments (U+202A-U+202E, U+2066-U+2069, and the marks U+061C, U+200E, U+200F) are removed,
+/// and control characters (CR, LF, tab, ...) and line/paragraph separators become spaces, so
+/// that a rendered `///` line stays one line. String literals need none of this: they are
+/// escaped.
+pub fn doc_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}' | '\u{200E}' | '\u{200F}');
+    let space = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !text.chars().any(|c| bidi(c) || space(c)) {
+        return text.into();
+    }
+    text.chars()
+        .filter(|&c| !bidi(c))
+        .map(|c| if space(c) { ' ' } else { c })
+        .collect::<String>()
+        .into()
+}
+
+/// Every `#[doc = "..."]` in `tokens` with its text passed through [`doc_text`]: one place,
+/// whatever item the doc is on, so that no portal text can break a rendered doc comment.
+fn clean_docs(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Delimiter, Group, Literal, TokenTree};
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                let stream = match inner.as_slice() {
+                    [
+                        TokenTree::Ident(doc),
+                        TokenTree::Punct(eq),
+                        TokenTree::Literal(lit),
+                    ] if g.delimiter() == Delimiter::Bracket
+                        && doc == "doc"
+                        && eq.as_char() == '=' =>
+                    {
+                        match syn::parse2::<syn::LitStr>(TokenTree::Literal(lit.clone()).into()) {
+                            Ok(text) if doc_text(&text.value()) != text.value() => {
+                                let mut clean = Literal::string(&doc_text(&text.value()));
+                                clean.set_span(lit.span());
+                                quote!(#doc #eq #clean)
+                            }
+                            _ => g.stream(),
+                        }
+                    }
+                    _ => clean_docs(g.stream()),
+                };
+                let mut group = Group::new(g.delimiter(), stream);
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 thread_local! {
@@ -477,7 +533,7 @@ fn guards(c: &Cx<'_>, ty: TokenStream, update: bool) -> TokenStream {
             let marker = marker(f);
             let guard = ident(guard);
             Some(quote! {
-                pub fn #id<V: __p::#guard<#marker>>(self, value: V) -> Self {
+                pub fn #id<__V: __p::#guard<#marker>>(self, value: __V) -> Self {
                     match value.unreachable() {}
                 }
             })

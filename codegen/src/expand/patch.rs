@@ -30,7 +30,7 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         quote! {
             #docs
             #dep
-            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+            pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
                 self.#id = Patch::Set(value.into());
                 self
             }
@@ -70,14 +70,14 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         #guards
 
         impl __p::PatchFields for #patch {
-            fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+            fn each<__V: __p::PatchVisitor>(&self, visitor: &mut __V) -> Result<(), __V::Error> {
                 #(#entries)*
                 Ok(())
             }
         }
 
         impl serde::Serialize for #patch {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<__S: serde::Serializer>(&self, serializer: __S) -> Result<__S::Ok, __S::Error> {
                 __p::serialize_patch(self, serializer)
             }
         }

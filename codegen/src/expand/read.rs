@@ -133,7 +133,7 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
     let slots = Literal::usize_unsuffixed(c.model.fields.len() + 1);
     quote! {
         impl<'de> serde::Deserialize<'de> for #read {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<__D: serde::Deserializer<'de>>(deserializer: __D) -> Result<Self, __D::Error> {
                 __p::deserialize_record(deserializer)
             }
         }
@@ -151,7 +151,7 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
             fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
                 &mut self.extra
             }
-            fn decode<'de, A: __p::MapAccess<'de>>(&mut self, field: #field_enum, map: &mut A) -> Result<(), A::Error> {
+            fn decode<'de, __A: __p::MapAccess<'de>>(&mut self, field: #field_enum, map: &mut __A) -> Result<(), __A::Error> {
                 match field {
                     #(#arms)*
                 }
@@ -178,10 +178,16 @@ fn serialize(c: &Cx<'_>) -> TokenStream {
 }
 
 /// `impl Serialize` writing a JSON object; `entries` write to `map`.
+///
+/// Generic parameters of generated code are `__`-prefixed (`__S`, `__D`, `__A`, `__C`, `__V`):
+/// a struct name cannot start with `_`, so none of them can shadow the read model (`pub struct
+/// C;` once broke `impl<C> From<Field<C, C>>`). The builder's `R0`, `Q0` live in the private
+/// module, where every type is `New..`, `..Patch`, `..Field` or the read model's name followed
+/// by a PascalCase field name, none of which looks like a letter and digits.
 pub(super) fn serialize_impl(ty: &syn::Ident, entries: TokenStream) -> TokenStream {
     quote! {
         impl serde::Serialize for #ty {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<__S: serde::Serializer>(&self, serializer: __S) -> Result<__S::Ok, __S::Error> {
                 let mut map = __p::open(serializer)?;
                 #entries
                 __p::end(map)

@@ -137,10 +137,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::CONTACT_IDS, &self.contact_ids)?;
             map.put(f::UF_CRM_DATES, &self.uf_crm_dates)?;
@@ -172,17 +172,26 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Some(value.into());
             self
         }
         /// Sets `UF_CRM_DATES` (Даты поставок): see [`NewDeal::uf_crm_dates`].
-        pub fn uf_crm_dates(mut self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
+        pub fn uf_crm_dates(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::NaiveDate>>,
+        ) -> Self {
             self.uf_crm_dates = Some(value.into());
             self
         }
         /// Sets `UF_CRM_FILES` (Файлы): see [`NewDeal::uf_crm_files`].
-        pub fn uf_crm_files(mut self, value: impl Into<Vec<types::FileUpload>>) -> Self {
+        pub fn uf_crm_files(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::FileUpload>>,
+        ) -> Self {
             self.uf_crm_files = Some(value.into());
             self
         }
@@ -197,7 +206,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -217,7 +226,10 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Patch::Set(value.into());
             self
         }
@@ -227,7 +239,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_DATES` (Даты поставок): see [`DealPatch::uf_crm_dates`].
-        pub fn uf_crm_dates(mut self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
+        pub fn uf_crm_dates(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::NaiveDate>>,
+        ) -> Self {
             self.uf_crm_dates = Patch::Set(value.into());
             self
         }
@@ -237,7 +252,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_FILES` (Файлы): see [`DealPatch::uf_crm_files`].
-        pub fn uf_crm_files(mut self, value: impl Into<Vec<types::FileUpload>>) -> Self {
+        pub fn uf_crm_files(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::FileUpload>>,
+        ) -> Self {
             self.uf_crm_files = Patch::Set(value.into());
             self
         }
@@ -249,12 +267,15 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::CONTACT_IDS, &self.contact_ids)?;
             visitor.entry(f::UF_CRM_DATES, &self.uf_crm_dates)?;
             visitor.entry(f::UF_CRM_FILES.upload(), &self.uf_crm_files)?;
@@ -262,10 +283,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -298,9 +319,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -317,11 +338,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::ContactIds => self.contact_ids = map.take(f::CONTACT_IDS)?,
@@ -332,10 +353,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::CONTACT_IDS, &self.contact_ids)?;
@@ -363,8 +384,8 @@ const _: () = {
             DealField::UfCrmFiles,
         );
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

@@ -130,10 +130,10 @@ mod __bitrix_lead {
         }
     }
     impl serde::Serialize for NewLead {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::CATEGORY_ID, &self.category_id)?;
             map.put(f::TITLE, &self.title)?;
@@ -163,12 +163,15 @@ mod __bitrix_lead {
     }
     impl NewLeadBuilder {
         /// Sets `CATEGORY_ID` (Воронка): see [`NewLead::category_id`].
-        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+        pub fn category_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CategoryId>,
+        ) -> Self {
             self.category_id = Some(value.into());
             self
         }
         /// Sets `TITLE` (Название): see [`NewLead::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Some(value.into());
             self
         }
@@ -182,10 +185,13 @@ mod __bitrix_lead {
     }
     #[doc(hidden)]
     impl NewLeadBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
             match value.unreachable() {}
         }
     }
@@ -201,7 +207,7 @@ mod __bitrix_lead {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`LeadPatch::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Patch::Set(value.into());
             self
         }
@@ -213,27 +219,36 @@ mod __bitrix_lead {
     }
     #[doc(hidden)]
     impl LeadPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
+        pub fn category_id<__V: __p::Immutable<m::CATEGORY_ID>>(
+            self,
+            value: __V,
+        ) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for LeadPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TITLE, &self.title)?;
             Ok(())
         }
     }
     impl serde::Serialize for LeadPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -266,9 +281,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_lead::{f, lead_fields as m};
     impl<'de> serde::Deserialize<'de> for Lead {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -285,11 +300,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: LeadField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 LeadField::Id => self.id = map.take(f::ID)?,
                 LeadField::CategoryId => self.category_id = map.take(f::CATEGORY_ID)?,
@@ -300,10 +315,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Lead {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::CATEGORY_ID, &self.category_id)?;
@@ -328,8 +343,8 @@ const _: () = {
         /// `TITLE` (Название) for filters, `order` and `select`.
         pub const TITLE: Field<Lead, codec::Text> = Field::new(LeadField::Title);
     }
-    impl<C> ::core::convert::From<Field<Lead, C>> for LeadField {
-        fn from(field: Field<Lead, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Lead, __C>> for LeadField {
+        fn from(field: Field<Lead, __C>) -> Self {
             field.field()
         }
     }

@@ -162,10 +162,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::UF_CRM_1721244482250, &self.greeting)?;
             map.put(f::UF_CRM_1721244590123, &self.sales_channel)?;
@@ -195,12 +195,15 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::greeting`].
-        pub fn greeting(mut self, value: impl Into<String>) -> Self {
+        pub fn greeting(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.greeting = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::sales_channel`].
-        pub fn sales_channel(mut self, value: impl Into<DealSalesChannel>) -> Self {
+        pub fn sales_channel(
+            mut self,
+            value: impl ::core::convert::Into<DealSalesChannel>,
+        ) -> Self {
             self.sales_channel = Some(value.into());
             self
         }
@@ -214,7 +217,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -232,7 +235,7 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::greeting`].
-        pub fn greeting(mut self, value: impl Into<String>) -> Self {
+        pub fn greeting(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.greeting = Patch::Set(value.into());
             self
         }
@@ -242,7 +245,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::sales_channel`].
-        pub fn sales_channel(mut self, value: impl Into<DealSalesChannel>) -> Self {
+        pub fn sales_channel(
+            mut self,
+            value: impl ::core::convert::Into<DealSalesChannel>,
+        ) -> Self {
             self.sales_channel = Patch::Set(value.into());
             self
         }
@@ -254,22 +260,25 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::UF_CRM_1721244482250, &self.greeting)?;
             visitor.entry(f::UF_CRM_1721244590123, &self.sales_channel)?;
             Ok(())
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -302,9 +311,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -321,11 +330,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::Greeting => self.greeting = map.take(f::UF_CRM_1721244482250)?,
@@ -337,10 +346,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::UF_CRM_1721244482250, &self.greeting)?;
@@ -360,8 +369,8 @@ const _: () = {
             DealField::SalesChannel,
         );
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

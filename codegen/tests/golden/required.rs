@@ -124,10 +124,10 @@ mod __bitrix_deal {
         pub comments: Option<String>,
     }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put_value(f::TITLE, &self.title)?;
             map.put_value(f::UF_CRM_AMOUNT, &self.uf_crm_amount)?;
@@ -159,13 +159,13 @@ mod __bitrix_deal {
     }
     impl<R0, R1> NewDealBuilder<R0, R1> {
         /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Some(value.into());
             self
         }
         fn with_slots<Q0, Q1>(
             self,
-            slots: impl FnOnce(R0, R1) -> (Q0, Q1),
+            slots: impl ::core::ops::FnOnce(R0, R1) -> (Q0, Q1),
         ) -> NewDealBuilder<Q0, Q1> {
             let (__r0, __r1) = slots(self.__r0, self.__r1);
             NewDealBuilder {
@@ -189,7 +189,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl<R0, R1> NewDealBuilder<R0, R1> {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -197,7 +197,7 @@ mod __bitrix_deal {
         /// Sets the required field `TITLE` (Название): see [`NewDeal::title`].
         pub fn title(
             self,
-            value: impl Into<String>,
+            value: impl ::core::convert::Into<String>,
         ) -> NewDealBuilder<__p::Set<String>, R1> {
             self.with_slots(|_, __r1| (__p::Set(value.into()), __r1))
         }
@@ -206,7 +206,7 @@ mod __bitrix_deal {
         /// Sets the required field `UF_CRM_AMOUNT` (Сумма договора): see [`NewDeal::uf_crm_amount`].
         pub fn uf_crm_amount(
             self,
-            value: impl Into<types::Decimal>,
+            value: impl ::core::convert::Into<types::Decimal>,
         ) -> NewDealBuilder<R0, __p::Set<types::Decimal>> {
             self.with_slots(|__r0, _| (__r0, __p::Set(value.into())))
         }
@@ -227,7 +227,7 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`DealPatch::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Patch::Set(value.into());
             self
         }
@@ -237,7 +237,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_AMOUNT` (Сумма договора): see [`DealPatch::uf_crm_amount`].
-        pub fn uf_crm_amount(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn uf_crm_amount(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.uf_crm_amount = Patch::Set(value.into());
             self
         }
@@ -247,7 +250,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Patch::Set(value.into());
             self
         }
@@ -259,12 +262,15 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TITLE, &self.title)?;
             visitor.entry(f::UF_CRM_AMOUNT, &self.uf_crm_amount)?;
             visitor.entry(f::COMMENTS, &self.comments)?;
@@ -272,10 +278,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -308,9 +314,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -327,11 +333,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::Title => self.title = map.take(f::TITLE)?,
@@ -344,10 +350,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::TITLE, &self.title)?;
@@ -370,8 +376,8 @@ const _: () = {
         /// `COMMENTS` (Комментарий) for filters, `order` and `select`.
         pub const COMMENTS: Field<Deal, codec::Text> = Field::new(DealField::Comments);
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

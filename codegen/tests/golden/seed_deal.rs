@@ -599,10 +599,10 @@ mod __bitrix_seed_deal {
         }
     }
     impl serde::Serialize for NewSeedDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::TITLE, &self.title)?;
             map.put(f::TYPE_ID, &self.type_id)?;
@@ -696,173 +696,242 @@ mod __bitrix_seed_deal {
     }
     impl NewSeedDealBuilder {
         /// Sets `TITLE` (Название): see [`NewSeedDeal::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Some(value.into());
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`NewSeedDeal::type_id`].
-        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn type_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.type_id = Some(value.into());
             self
         }
         /// Sets `CATEGORY_ID` (Воронка): see [`NewSeedDeal::category_id`].
-        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+        pub fn category_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CategoryId>,
+        ) -> Self {
             self.category_id = Some(value.into());
             self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`NewSeedDeal::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Some(value.into());
             self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewSeedDeal::is_recurring`].
-        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.is_recurring = Some(value.into());
             self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewSeedDeal::is_return_customer`].
-        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_return_customer(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_return_customer = Some(value.into());
             self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewSeedDeal::is_repeated_approach`].
-        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_repeated_approach(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_repeated_approach = Some(value.into());
             self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`NewSeedDeal::probability`].
-        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.probability = Some(value.into());
             self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`NewSeedDeal::currency_id`].
-        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+        pub fn currency_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CurrencyId>,
+        ) -> Self {
             self.currency_id = Some(value.into());
             self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`NewSeedDeal::opportunity`].
-        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn opportunity(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.opportunity = Some(value.into());
             self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewSeedDeal::is_manual_opportunity`].
-        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_manual_opportunity(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_manual_opportunity = Some(value.into());
             self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`NewSeedDeal::tax_value`].
-        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn tax_value(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.tax_value = Some(value.into());
             self
         }
         /// Sets `COMPANY_ID` (Компания): see [`NewSeedDeal::company_id`].
-        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+        pub fn company_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CompanyId>,
+        ) -> Self {
             self.company_id = Some(value.into());
             self
         }
         /// Sets `CONTACT_ID` (Контакт): see [`NewSeedDeal::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+        pub fn contact_id(
+            mut self,
+            value: impl ::core::convert::Into<types::ContactId>,
+        ) -> Self {
             self.contact_id = Some(value.into());
             self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`NewSeedDeal::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Some(value.into());
             self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`NewSeedDeal::begindate`].
-        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn begindate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.begindate = Some(value.into());
             self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`NewSeedDeal::closedate`].
-        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn closedate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.closedate = Some(value.into());
             self
         }
         /// Sets `OPENED` (Доступна для всех): see [`NewSeedDeal::opened`].
-        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.opened = Some(value.into());
             self
         }
         /// Sets `CLOSED` (Закрыта): see [`NewSeedDeal::closed`].
-        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+        pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.closed = Some(value.into());
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`NewSeedDeal::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Some(value.into());
             self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewSeedDeal::assigned_by_id`].
-        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn assigned_by_id(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.assigned_by_id = Some(value.into());
             self
         }
         /// Sets `SOURCE_ID` (Источник): see [`NewSeedDeal::source_id`].
-        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn source_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.source_id = Some(value.into());
             self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewSeedDeal::source_description`].
-        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        pub fn source_description(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.source_description = Some(value.into());
             self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewSeedDeal::additional_info`].
-        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        pub fn additional_info(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.additional_info = Some(value.into());
             self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`NewSeedDeal::location_id`].
-        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+        pub fn location_id(
+            mut self,
+            value: impl ::core::convert::Into<types::LocationId>,
+        ) -> Self {
             self.location_id = Some(value.into());
             self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewSeedDeal::originator_id`].
-        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        pub fn originator_id(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.originator_id = Some(value.into());
             self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewSeedDeal::origin_id`].
-        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        pub fn origin_id(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.origin_id = Some(value.into());
             self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`NewSeedDeal::utm_source`].
-        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_source(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_source = Some(value.into());
             self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewSeedDeal::utm_medium`].
-        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_medium(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_medium = Some(value.into());
             self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewSeedDeal::utm_campaign`].
-        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_campaign(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.utm_campaign = Some(value.into());
             self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewSeedDeal::utm_content`].
-        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_content(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_content = Some(value.into());
             self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewSeedDeal::utm_term`].
-        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_term(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_term = Some(value.into());
             self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`NewSeedDeal::parent_id_1220`].
-        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_1220(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_1220 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewSeedDeal::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244482250(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244482250 = Some(value.into());
             self
         }
@@ -908,54 +977,66 @@ mod __bitrix_seed_deal {
     }
     #[doc(hidden)]
     impl NewSeedDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+        pub fn stage_semantic_id<__V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
+        pub fn is_new<__V: __p::ReadOnly<m::IS_NEW>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
+        pub fn quote_id<__V: __p::ReadOnly<m::QUOTE_ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+        pub fn created_by_id<__V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+        pub fn modify_by_id<__V: __p::ReadOnly<m::MODIFY_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+        pub fn moved_by_id<__V: __p::ReadOnly<m::MOVED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<__V: __p::ReadOnly<m::DATE_MODIFY>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<__V: __p::ReadOnly<m::MOVED_TIME>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<__V: __p::ReadOnly<m::LEAD_ID>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<__V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<__V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
@@ -1037,7 +1118,7 @@ mod __bitrix_seed_deal {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`SeedDealPatch::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Patch::Set(value.into());
             self
         }
@@ -1047,7 +1128,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`SeedDealPatch::type_id`].
-        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn type_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.type_id = Patch::Set(value.into());
             self
         }
@@ -1057,7 +1141,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`SeedDealPatch::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Patch::Set(value.into());
             self
         }
@@ -1067,7 +1154,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`SeedDealPatch::is_recurring`].
-        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.is_recurring = Patch::Set(value.into());
             self
         }
@@ -1077,7 +1164,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDealPatch::is_return_customer`].
-        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_return_customer(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_return_customer = Patch::Set(value.into());
             self
         }
@@ -1087,7 +1177,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDealPatch::is_repeated_approach`].
-        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_repeated_approach(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_repeated_approach = Patch::Set(value.into());
             self
         }
@@ -1097,7 +1190,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`SeedDealPatch::probability`].
-        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.probability = Patch::Set(value.into());
             self
         }
@@ -1107,7 +1200,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`SeedDealPatch::currency_id`].
-        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+        pub fn currency_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CurrencyId>,
+        ) -> Self {
             self.currency_id = Patch::Set(value.into());
             self
         }
@@ -1117,7 +1213,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`SeedDealPatch::opportunity`].
-        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn opportunity(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.opportunity = Patch::Set(value.into());
             self
         }
@@ -1127,7 +1226,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDealPatch::is_manual_opportunity`].
-        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_manual_opportunity(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_manual_opportunity = Patch::Set(value.into());
             self
         }
@@ -1137,7 +1239,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`SeedDealPatch::tax_value`].
-        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn tax_value(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.tax_value = Patch::Set(value.into());
             self
         }
@@ -1147,7 +1252,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `COMPANY_ID` (Компания): see [`SeedDealPatch::company_id`].
-        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+        pub fn company_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CompanyId>,
+        ) -> Self {
             self.company_id = Patch::Set(value.into());
             self
         }
@@ -1158,7 +1266,10 @@ mod __bitrix_seed_deal {
         }
         /// Sets `CONTACT_ID` (Контакт): see [`SeedDealPatch::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+        pub fn contact_id(
+            mut self,
+            value: impl ::core::convert::Into<types::ContactId>,
+        ) -> Self {
             self.contact_id = Patch::Set(value.into());
             self
         }
@@ -1169,7 +1280,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`SeedDealPatch::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Patch::Set(value.into());
             self
         }
@@ -1179,7 +1293,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`SeedDealPatch::begindate`].
-        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn begindate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.begindate = Patch::Set(value.into());
             self
         }
@@ -1189,7 +1306,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`SeedDealPatch::closedate`].
-        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn closedate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.closedate = Patch::Set(value.into());
             self
         }
@@ -1199,7 +1319,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `OPENED` (Доступна для всех): see [`SeedDealPatch::opened`].
-        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.opened = Patch::Set(value.into());
             self
         }
@@ -1209,7 +1329,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CLOSED` (Закрыта): see [`SeedDealPatch::closed`].
-        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+        pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.closed = Patch::Set(value.into());
             self
         }
@@ -1219,7 +1339,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`SeedDealPatch::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Patch::Set(value.into());
             self
         }
@@ -1229,7 +1349,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`SeedDealPatch::assigned_by_id`].
-        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn assigned_by_id(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.assigned_by_id = Patch::Set(value.into());
             self
         }
@@ -1239,7 +1362,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `SOURCE_ID` (Источник): see [`SeedDealPatch::source_id`].
-        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn source_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.source_id = Patch::Set(value.into());
             self
         }
@@ -1249,7 +1375,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDealPatch::source_description`].
-        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        pub fn source_description(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.source_description = Patch::Set(value.into());
             self
         }
@@ -1259,7 +1388,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDealPatch::additional_info`].
-        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        pub fn additional_info(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.additional_info = Patch::Set(value.into());
             self
         }
@@ -1269,7 +1401,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`SeedDealPatch::location_id`].
-        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+        pub fn location_id(
+            mut self,
+            value: impl ::core::convert::Into<types::LocationId>,
+        ) -> Self {
             self.location_id = Patch::Set(value.into());
             self
         }
@@ -1279,7 +1414,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`SeedDealPatch::originator_id`].
-        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        pub fn originator_id(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.originator_id = Patch::Set(value.into());
             self
         }
@@ -1289,7 +1427,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDealPatch::origin_id`].
-        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        pub fn origin_id(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.origin_id = Patch::Set(value.into());
             self
         }
@@ -1299,7 +1437,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`SeedDealPatch::utm_source`].
-        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_source(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_source = Patch::Set(value.into());
             self
         }
@@ -1309,7 +1447,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`SeedDealPatch::utm_medium`].
-        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_medium(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_medium = Patch::Set(value.into());
             self
         }
@@ -1319,7 +1457,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDealPatch::utm_campaign`].
-        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_campaign(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.utm_campaign = Patch::Set(value.into());
             self
         }
@@ -1329,7 +1470,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`SeedDealPatch::utm_content`].
-        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_content(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_content = Patch::Set(value.into());
             self
         }
@@ -1339,7 +1480,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`SeedDealPatch::utm_term`].
-        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_term(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_term = Patch::Set(value.into());
             self
         }
@@ -1349,7 +1490,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`SeedDealPatch::parent_id_1220`].
-        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_1220(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_1220 = Patch::Set(value.into());
             self
         }
@@ -1359,7 +1503,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`SeedDealPatch::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244482250(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244482250 = Patch::Set(value.into());
             self
         }
@@ -1371,63 +1518,81 @@ mod __bitrix_seed_deal {
     }
     #[doc(hidden)]
     impl SeedDealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+        pub fn category_id<__V: __p::Immutable<m::CATEGORY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+        pub fn stage_semantic_id<__V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
+        pub fn is_new<__V: __p::ReadOnly<m::IS_NEW>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
+        pub fn quote_id<__V: __p::ReadOnly<m::QUOTE_ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+        pub fn created_by_id<__V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+        pub fn modify_by_id<__V: __p::ReadOnly<m::MODIFY_BY_ID>>(
             self,
-            value: V,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_by_id<__V: __p::ReadOnly<m::MOVED_BY_ID>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<__V: __p::ReadOnly<m::DATE_MODIFY>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<__V: __p::ReadOnly<m::MOVED_TIME>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<__V: __p::ReadOnly<m::LEAD_ID>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<__V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<__V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for SeedDealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TITLE, &self.title)?;
             visitor.entry(f::TYPE_ID, &self.type_id)?;
             visitor.entry(f::STAGE_ID, &self.stage_id)?;
@@ -1465,10 +1630,10 @@ mod __bitrix_seed_deal {
         }
     }
     impl serde::Serialize for SeedDealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -1503,9 +1668,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_seed_deal::{f, seed_deal_fields as m};
     impl<'de> serde::Deserialize<'de> for SeedDeal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -1522,11 +1687,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: SeedDealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 SeedDealField::Id => self.id = map.take(f::ID)?,
                 SeedDealField::Title => self.title = map.take(f::TITLE)?,
@@ -1616,10 +1781,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for SeedDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::TITLE, &self.title)?;
@@ -1862,8 +2027,8 @@ const _: () = {
             SeedDealField::UfCrm1721244482250,
         );
     }
-    impl<C> ::core::convert::From<Field<SeedDeal, C>> for SeedDealField {
-        fn from(field: Field<SeedDeal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<SeedDeal, __C>> for SeedDealField {
+        fn from(field: Field<SeedDeal, __C>) -> Self {
             field.field()
         }
     }
