@@ -5,7 +5,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Cx, deprecated_attr, guards, ident, marker, see_docs, write_code, write_ty};
+use super::{
+    Cx, deprecated_attr, guards, ident, marker, partial_eq, see_docs, write_code, write_ty,
+};
 use crate::model::FieldModel;
 
 /// (items of the private module, impls of the block beside the read model)
@@ -42,6 +44,8 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         }
     });
     let serialize = super::read::serialize_impl(create, quote!(#(#ser_entries)*));
+    let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
+    let eq = partial_eq(create, idents.iter());
     let default_impl = if required.is_empty() {
         quote! {
             impl ::core::default::Default for #create {
@@ -74,10 +78,12 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         #[doc = #create_doc]
         #[doc = ""]
         #[doc = #required_list]
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone)]
         #vis struct #create {
             #(#struct_fields)*
         }
+
+        #eq
 
         #default_impl
 

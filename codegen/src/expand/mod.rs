@@ -550,6 +550,20 @@ fn guards(c: &Cx<'_>, ty: TokenStream, update: bool) -> TokenStream {
     }
 }
 
+/// `impl PartialEq`, comparing the fields one statement after another. The derive builds one
+/// `a == a && b == b && ...` expression, as deep as the struct is wide: rustc overflowed its
+/// stack on it for 6,000 fields (issue 14 item 6).
+fn partial_eq<'a>(ty: &syn::Ident, fields: impl Iterator<Item = &'a syn::Ident>) -> TokenStream {
+    quote! {
+        impl ::core::cmp::PartialEq for #ty {
+            fn eq(&self, other: &Self) -> bool {
+                #(if self.#fields != other.#fields { return false; })*
+                true
+            }
+        }
+    }
+}
+
 fn warning(message: &str, span: Span) -> TokenStream {
     let note = format!("bitrix_entity: {message}");
     quote_spanned! {span=>

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Cx, deprecated_attr, guards, ident, see_docs, write_code, write_ty};
+use super::{Cx, deprecated_attr, guards, ident, partial_eq, see_docs, write_code, write_ty};
 use crate::model::FieldModel;
 
 /// (items of the private module, impls of the block beside the read model)
@@ -43,6 +43,8 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         }
     });
     let guards = guards(c, quote!(#patch), true);
+    let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
+    let eq = partial_eq(patch, idents.iter());
     let entries = fields.iter().map(|f| {
         let id = ident(&f.ident);
         let code = write_code(f);
@@ -54,10 +56,12 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     );
     let module = quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, Default)]
         #vis struct #patch {
             #(#struct_fields)*
         }
+
+        #eq
 
         impl #patch {
             /// An update that touches nothing.

@@ -4,14 +4,22 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Cx, Paths, code, deprecated_attr, ident, md};
+use super::{Cx, Paths, code, deprecated_attr, ident, md, partial_eq};
 use crate::model::FieldModel;
 
 /// The impls of the block beside the read model.
 pub(super) fn items(c: &Cx<'_>) -> TokenStream {
     let de = deserialize(c);
     let ser = serialize(c);
-    quote!(#de #ser)
+    let idents: Vec<syn::Ident> = c
+        .model
+        .fields
+        .iter()
+        .map(|f| ident(&f.ident))
+        .chain([ident("extra")])
+        .collect();
+    let eq = partial_eq(&c.read, idents.iter());
+    quote!(#de #ser #eq)
 }
 
 fn flags(f: &FieldModel) -> String {
@@ -105,7 +113,7 @@ pub(super) fn read_model(c: &Cx<'_>, attrs: &[TokenStream], vis: &TokenStream) -
     });
     quote! {
         #doc_block
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, Default)]
         #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #read {
             #(#fields)*

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `schemas/demo/deal.json`: 80 fields, 32 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -1077,7 +1077,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Option<String>,
@@ -1212,6 +1212,209 @@ mod __bitrix_deal {
         pub uf_crm_1721244689013: Option<Vec<types::CrmLink>>,
         /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`](super::Deal::uf_crm_1721244701234).
         pub uf_crm_1721244701234: Option<Vec<serde_json::Value>>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.parent_id_153 != other.parent_id_153 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.uf_crm_1721244500101 != other.uf_crm_1721244500101 {
+                return false;
+            }
+            if self.uf_crm_1721244512345 != other.uf_crm_1721244512345 {
+                return false;
+            }
+            if self.uf_crm_1721244512346 != other.uf_crm_1721244512346 {
+                return false;
+            }
+            if self.uf_crm_1721244523456 != other.uf_crm_1721244523456 {
+                return false;
+            }
+            if self.uf_crm_1721244523457 != other.uf_crm_1721244523457 {
+                return false;
+            }
+            if self.uf_crm_1721244534567 != other.uf_crm_1721244534567 {
+                return false;
+            }
+            if self.uf_crm_1721244545678 != other.uf_crm_1721244545678 {
+                return false;
+            }
+            if self.uf_crm_1721244545679 != other.uf_crm_1721244545679 {
+                return false;
+            }
+            if self.uf_crm_1721244556789 != other.uf_crm_1721244556789 {
+                return false;
+            }
+            if self.uf_crm_1721244556790 != other.uf_crm_1721244556790 {
+                return false;
+            }
+            if self.uf_crm_1721244567890 != other.uf_crm_1721244567890 {
+                return false;
+            }
+            if self.uf_crm_1721244567891 != other.uf_crm_1721244567891 {
+                return false;
+            }
+            if self.uf_crm_1721244578901 != other.uf_crm_1721244578901 {
+                return false;
+            }
+            if self.uf_crm_1721244578902 != other.uf_crm_1721244578902 {
+                return false;
+            }
+            if self.uf_crm_1721244589012 != other.uf_crm_1721244589012 {
+                return false;
+            }
+            if self.uf_crm_1721244589013 != other.uf_crm_1721244589013 {
+                return false;
+            }
+            if self.uf_crm_1721244590123 != other.uf_crm_1721244590123 {
+                return false;
+            }
+            if self.uf_crm_1721244601234 != other.uf_crm_1721244601234 {
+                return false;
+            }
+            if self.uf_crm_1721244612345 != other.uf_crm_1721244612345 {
+                return false;
+            }
+            if self.uf_crm_1721244612346 != other.uf_crm_1721244612346 {
+                return false;
+            }
+            if self.uf_crm_1721244634567 != other.uf_crm_1721244634567 {
+                return false;
+            }
+            if self.uf_crm_1721244634568 != other.uf_crm_1721244634568 {
+                return false;
+            }
+            if self.uf_crm_1721244656789 != other.uf_crm_1721244656789 {
+                return false;
+            }
+            if self.uf_crm_1721244656790 != other.uf_crm_1721244656790 {
+                return false;
+            }
+            if self.uf_crm_1721244667890 != other.uf_crm_1721244667890 {
+                return false;
+            }
+            if self.uf_crm_1721244667891 != other.uf_crm_1721244667891 {
+                return false;
+            }
+            if self.uf_crm_1721244678901 != other.uf_crm_1721244678901 {
+                return false;
+            }
+            if self.uf_crm_1721244678902 != other.uf_crm_1721244678902 {
+                return false;
+            }
+            if self.uf_crm_1721244689012 != other.uf_crm_1721244689012 {
+                return false;
+            }
+            if self.uf_crm_1721244689013 != other.uf_crm_1721244689013 {
+                return false;
+            }
+            if self.uf_crm_1721244701234 != other.uf_crm_1721244701234 {
+                return false;
+            }
+            true
+        }
     }
     impl serde::Serialize for NewDeal {
         fn serialize<__S: serde::Serializer>(
@@ -2093,7 +2296,7 @@ mod __bitrix_deal {
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Patch<String>,
@@ -2226,6 +2429,206 @@ mod __bitrix_deal {
         pub uf_crm_1721244689013: Patch<Vec<types::CrmLink>>,
         /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`](super::Deal::uf_crm_1721244701234).
         pub uf_crm_1721244701234: Patch<Vec<serde_json::Value>>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.parent_id_153 != other.parent_id_153 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.uf_crm_1721244500101 != other.uf_crm_1721244500101 {
+                return false;
+            }
+            if self.uf_crm_1721244512345 != other.uf_crm_1721244512345 {
+                return false;
+            }
+            if self.uf_crm_1721244512346 != other.uf_crm_1721244512346 {
+                return false;
+            }
+            if self.uf_crm_1721244523456 != other.uf_crm_1721244523456 {
+                return false;
+            }
+            if self.uf_crm_1721244523457 != other.uf_crm_1721244523457 {
+                return false;
+            }
+            if self.uf_crm_1721244534567 != other.uf_crm_1721244534567 {
+                return false;
+            }
+            if self.uf_crm_1721244545678 != other.uf_crm_1721244545678 {
+                return false;
+            }
+            if self.uf_crm_1721244545679 != other.uf_crm_1721244545679 {
+                return false;
+            }
+            if self.uf_crm_1721244556789 != other.uf_crm_1721244556789 {
+                return false;
+            }
+            if self.uf_crm_1721244556790 != other.uf_crm_1721244556790 {
+                return false;
+            }
+            if self.uf_crm_1721244567890 != other.uf_crm_1721244567890 {
+                return false;
+            }
+            if self.uf_crm_1721244567891 != other.uf_crm_1721244567891 {
+                return false;
+            }
+            if self.uf_crm_1721244578901 != other.uf_crm_1721244578901 {
+                return false;
+            }
+            if self.uf_crm_1721244578902 != other.uf_crm_1721244578902 {
+                return false;
+            }
+            if self.uf_crm_1721244589012 != other.uf_crm_1721244589012 {
+                return false;
+            }
+            if self.uf_crm_1721244589013 != other.uf_crm_1721244589013 {
+                return false;
+            }
+            if self.uf_crm_1721244590123 != other.uf_crm_1721244590123 {
+                return false;
+            }
+            if self.uf_crm_1721244601234 != other.uf_crm_1721244601234 {
+                return false;
+            }
+            if self.uf_crm_1721244612345 != other.uf_crm_1721244612345 {
+                return false;
+            }
+            if self.uf_crm_1721244612346 != other.uf_crm_1721244612346 {
+                return false;
+            }
+            if self.uf_crm_1721244634567 != other.uf_crm_1721244634567 {
+                return false;
+            }
+            if self.uf_crm_1721244634568 != other.uf_crm_1721244634568 {
+                return false;
+            }
+            if self.uf_crm_1721244656789 != other.uf_crm_1721244656789 {
+                return false;
+            }
+            if self.uf_crm_1721244656790 != other.uf_crm_1721244656790 {
+                return false;
+            }
+            if self.uf_crm_1721244667890 != other.uf_crm_1721244667890 {
+                return false;
+            }
+            if self.uf_crm_1721244667891 != other.uf_crm_1721244667891 {
+                return false;
+            }
+            if self.uf_crm_1721244678901 != other.uf_crm_1721244678901 {
+                return false;
+            }
+            if self.uf_crm_1721244678902 != other.uf_crm_1721244678902 {
+                return false;
+            }
+            if self.uf_crm_1721244689012 != other.uf_crm_1721244689012 {
+                return false;
+            }
+            if self.uf_crm_1721244689013 != other.uf_crm_1721244689013 {
+                return false;
+            }
+            if self.uf_crm_1721244701234 != other.uf_crm_1721244701234 {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -3527,6 +3930,254 @@ const _: () = {
             map.put(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.previous_stage_id != other.previous_stage_id {
+                return false;
+            }
+            if self.stage_semantic_id != other.stage_semantic_id {
+                return false;
+            }
+            if self.is_new != other.is_new {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.quote_id != other.quote_id {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.created_by_id != other.created_by_id {
+                return false;
+            }
+            if self.modify_by_id != other.modify_by_id {
+                return false;
+            }
+            if self.moved_by_id != other.moved_by_id {
+                return false;
+            }
+            if self.date_create != other.date_create {
+                return false;
+            }
+            if self.date_modify != other.date_modify {
+                return false;
+            }
+            if self.moved_time != other.moved_time {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.lead_id != other.lead_id {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.last_activity_time != other.last_activity_time {
+                return false;
+            }
+            if self.last_activity_by != other.last_activity_by {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.parent_id_153 != other.parent_id_153 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.uf_crm_1721244500101 != other.uf_crm_1721244500101 {
+                return false;
+            }
+            if self.uf_crm_1721244512345 != other.uf_crm_1721244512345 {
+                return false;
+            }
+            if self.uf_crm_1721244512346 != other.uf_crm_1721244512346 {
+                return false;
+            }
+            if self.uf_crm_1721244523456 != other.uf_crm_1721244523456 {
+                return false;
+            }
+            if self.uf_crm_1721244523457 != other.uf_crm_1721244523457 {
+                return false;
+            }
+            if self.uf_crm_1721244534567 != other.uf_crm_1721244534567 {
+                return false;
+            }
+            if self.uf_crm_1721244545678 != other.uf_crm_1721244545678 {
+                return false;
+            }
+            if self.uf_crm_1721244545679 != other.uf_crm_1721244545679 {
+                return false;
+            }
+            if self.uf_crm_1721244556789 != other.uf_crm_1721244556789 {
+                return false;
+            }
+            if self.uf_crm_1721244556790 != other.uf_crm_1721244556790 {
+                return false;
+            }
+            if self.uf_crm_1721244567890 != other.uf_crm_1721244567890 {
+                return false;
+            }
+            if self.uf_crm_1721244567891 != other.uf_crm_1721244567891 {
+                return false;
+            }
+            if self.uf_crm_1721244578901 != other.uf_crm_1721244578901 {
+                return false;
+            }
+            if self.uf_crm_1721244578902 != other.uf_crm_1721244578902 {
+                return false;
+            }
+            if self.uf_crm_1721244589012 != other.uf_crm_1721244589012 {
+                return false;
+            }
+            if self.uf_crm_1721244589013 != other.uf_crm_1721244589013 {
+                return false;
+            }
+            if self.uf_crm_1721244590123 != other.uf_crm_1721244590123 {
+                return false;
+            }
+            if self.uf_crm_1721244601234 != other.uf_crm_1721244601234 {
+                return false;
+            }
+            if self.uf_crm_1721244612345 != other.uf_crm_1721244612345 {
+                return false;
+            }
+            if self.uf_crm_1721244612346 != other.uf_crm_1721244612346 {
+                return false;
+            }
+            if self.uf_crm_1721244634567 != other.uf_crm_1721244634567 {
+                return false;
+            }
+            if self.uf_crm_1721244634568 != other.uf_crm_1721244634568 {
+                return false;
+            }
+            if self.uf_crm_1721244656789 != other.uf_crm_1721244656789 {
+                return false;
+            }
+            if self.uf_crm_1721244656790 != other.uf_crm_1721244656790 {
+                return false;
+            }
+            if self.uf_crm_1721244667890 != other.uf_crm_1721244667890 {
+                return false;
+            }
+            if self.uf_crm_1721244667891 != other.uf_crm_1721244667891 {
+                return false;
+            }
+            if self.uf_crm_1721244678901 != other.uf_crm_1721244678901 {
+                return false;
+            }
+            if self.uf_crm_1721244678902 != other.uf_crm_1721244678902 {
+                return false;
+            }
+            if self.uf_crm_1721244689012 != other.uf_crm_1721244689012 {
+                return false;
+            }
+            if self.uf_crm_1721244689013 != other.uf_crm_1721244689013 {
+                return false;
+            }
+            if self.uf_crm_1721244701234 != other.uf_crm_1721244701234 {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/hostile_text.json`: 4 fields, 2 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -172,7 +172,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `TITLE` (isolated label): see [`Deal::title`](super::Deal::title).
         pub title: Option<String>,
@@ -180,6 +180,20 @@ mod __bitrix_deal {
         pub uf_crm_cr_x: Option<String>,
         /// Field `UF_CRM_CHOICE` (Choice ): see [`Deal::uf_crm_choice`](super::Deal::uf_crm_choice).
         pub uf_crm_choice: Option<DealUfCrmChoice>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_cr_x != other.uf_crm_cr_x {
+                return false;
+            }
+            if self.uf_crm_choice != other.uf_crm_choice {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
@@ -255,7 +269,7 @@ mod __bitrix_deal {
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `TITLE` (isolated label): see [`Deal::title`](super::Deal::title).
         pub title: Patch<String>,
@@ -263,6 +277,20 @@ mod __bitrix_deal {
         pub uf_crm_cr_x: Patch<String>,
         /// Field `UF_CRM_CHOICE` (Choice ): see [`Deal::uf_crm_choice`](super::Deal::uf_crm_choice).
         pub uf_crm_choice: Patch<DealUfCrmChoice>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_cr_x != other.uf_crm_cr_x {
+                return false;
+            }
+            if self.uf_crm_choice != other.uf_crm_choice {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -404,6 +432,26 @@ const _: () = {
             map.put(f::UF_CRM_CHOICE, &self.uf_crm_choice)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_cr_x != other.uf_crm_cr_x {
+                return false;
+            }
+            if self.uf_crm_choice != other.uf_crm_choice {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/keywords.json`: 6 fields, 0 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -123,7 +123,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `TYPE` (Тип): see [`Deal::type_`](super::Deal::type_).
         pub type_: Option<String>,
@@ -135,6 +135,26 @@ mod __bitrix_deal {
         pub self_: Option<i64>,
         /// Field `stageId` (Стадия): see [`Deal::stage_id`](super::Deal::stage_id).
         pub stage_id: Option<types::StatusId>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.type_ != other.type_ {
+                return false;
+            }
+            if self.match_ != other.match_ {
+                return false;
+            }
+            if self.f_1c_code != other.f_1c_code {
+                return false;
+            }
+            if self.self_ != other.self_ {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
@@ -226,7 +246,7 @@ mod __bitrix_deal {
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `TYPE` (Тип): see [`Deal::type_`](super::Deal::type_).
         pub type_: Patch<String>,
@@ -238,6 +258,26 @@ mod __bitrix_deal {
         pub self_: Patch<i64>,
         /// Field `stageId` (Стадия): see [`Deal::stage_id`](super::Deal::stage_id).
         pub stage_id: Patch<types::StatusId>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.type_ != other.type_ {
+                return false;
+            }
+            if self.match_ != other.match_ {
+                return false;
+            }
+            if self.f_1c_code != other.f_1c_code {
+                return false;
+            }
+            if self.self_ != other.self_ {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -403,6 +443,32 @@ const _: () = {
             map.put(f::stageId, &self.stage_id)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.type_ != other.type_ {
+                return false;
+            }
+            if self.match_ != other.match_ {
+                return false;
+            }
+            if self.f_1c_code != other.f_1c_code {
+                return false;
+            }
+            if self.self_ != other.self_ {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/multiple.json`: 4 fields, 2 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -122,7 +122,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`](super::Deal::contact_ids).
         pub contact_ids: Option<Vec<types::ContactId>>,
@@ -130,6 +130,20 @@ mod __bitrix_deal {
         pub uf_crm_dates: Option<Vec<types::NaiveDate>>,
         /// Field `UF_CRM_FILES` (Файлы): see [`Deal::uf_crm_files`](super::Deal::uf_crm_files).
         pub uf_crm_files: Option<Vec<types::FileUpload>>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.uf_crm_dates != other.uf_crm_dates {
+                return false;
+            }
+            if self.uf_crm_files != other.uf_crm_files {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
@@ -211,7 +225,7 @@ mod __bitrix_deal {
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`](super::Deal::contact_ids).
         pub contact_ids: Patch<Vec<types::ContactId>>,
@@ -219,6 +233,20 @@ mod __bitrix_deal {
         pub uf_crm_dates: Patch<Vec<types::NaiveDate>>,
         /// Field `UF_CRM_FILES` (Файлы): see [`Deal::uf_crm_files`](super::Deal::uf_crm_files).
         pub uf_crm_files: Patch<Vec<types::FileUpload>>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.uf_crm_dates != other.uf_crm_dates {
+                return false;
+            }
+            if self.uf_crm_files != other.uf_crm_files {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -364,6 +392,26 @@ const _: () = {
             map.put(f::UF_CRM_FILES, &self.uf_crm_files)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.uf_crm_dates != other.uf_crm_dates {
+                return false;
+            }
+            if self.uf_crm_files != other.uf_crm_files {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.

@@ -4,7 +4,7 @@
 /// The lead read model of the portal snapshot `codegen/tests/schemas/read_only.json`: 4 fields, 0 of them user fields.
 ///
 /// Every field is optional: `crm.lead.list` returns only the selected fields. Create records with [`NewLead`], update them with [`LeadPatch`], name fields in queries with the constants (`Lead::ID`) or [`LeadField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Lead {
     /// **ID** · `ID` · type `integer` · read-only
@@ -117,12 +117,23 @@ mod __bitrix_lead {
     /// The create payload of [`Lead`](super::Lead) (`crm.lead.add`): read-only fields do not exist on it. Build it with [`NewLead::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewLead {
         /// Field `CATEGORY_ID` (Воронка): see [`Lead::category_id`](super::Lead::category_id).
         pub category_id: Option<types::CategoryId>,
         /// Field `TITLE` (Название): see [`Lead::title`](super::Lead::title).
         pub title: Option<String>,
+    }
+    impl ::core::cmp::PartialEq for NewLead {
+        fn eq(&self, other: &Self) -> bool {
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewLead {
         fn default() -> Self {
@@ -196,10 +207,18 @@ mod __bitrix_lead {
         }
     }
     /// The update payload of [`Lead`](super::Lead) (`crm.lead.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct LeadPatch {
         /// Field `TITLE` (Название): see [`Lead::title`](super::Lead::title).
         pub title: Patch<String>,
+    }
+    impl ::core::cmp::PartialEq for LeadPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            true
+        }
     }
     impl LeadPatch {
         /// An update that touches nothing.
@@ -326,6 +345,26 @@ const _: () = {
             map.put(f::TITLE, &self.title)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Lead {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.date_create != other.date_create {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.

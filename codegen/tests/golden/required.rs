@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/required.json`: 4 fields, 1 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -114,7 +114,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// Required on this portal (`.build()` does not compile until each is set): `TITLE` (`.title()`), `UF_CRM_AMOUNT` (`.uf_crm_amount()`).
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: String,
@@ -122,6 +122,20 @@ mod __bitrix_deal {
         pub uf_crm_amount: types::Decimal,
         /// Field `COMMENTS` (Комментарий): see [`Deal::comments`](super::Deal::comments).
         pub comments: Option<String>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_amount != other.uf_crm_amount {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            true
+        }
     }
     impl serde::Serialize for NewDeal {
         fn serialize<__S: serde::Serializer>(
@@ -212,7 +226,7 @@ mod __bitrix_deal {
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Patch<String>,
@@ -220,6 +234,20 @@ mod __bitrix_deal {
         pub uf_crm_amount: Patch<types::Decimal>,
         /// Field `COMMENTS` (Комментарий): see [`Deal::comments`](super::Deal::comments).
         pub comments: Patch<String>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_amount != other.uf_crm_amount {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -361,6 +389,26 @@ const _: () = {
             map.put(f::COMMENTS, &self.comments)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_amount != other.uf_crm_amount {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.

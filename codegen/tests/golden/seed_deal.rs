@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `schemas/seed/deal.json`: 47 fields, 1 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewSeedDeal`], update them with [`SeedDealPatch`], name fields in queries with the constants (`SeedDeal::ID`) or [`SeedDealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct SeedDeal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -521,7 +521,7 @@ mod __bitrix_seed_deal {
     /// The create payload of [`SeedDeal`](super::SeedDeal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewSeedDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewSeedDeal {
         /// Field `TITLE` (Название): see [`SeedDeal::title`](super::SeedDeal::title).
         pub title: Option<String>,
@@ -592,6 +592,113 @@ mod __bitrix_seed_deal {
         pub parent_id_1220: Option<types::ItemId>,
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Option<String>,
+    }
+    impl ::core::cmp::PartialEq for NewSeedDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewSeedDeal {
         fn default() -> Self {
@@ -1042,7 +1149,7 @@ mod __bitrix_seed_deal {
         }
     }
     /// The update payload of [`SeedDeal`](super::SeedDeal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct SeedDealPatch {
         /// Field `TITLE` (Название): see [`SeedDeal::title`](super::SeedDeal::title).
         pub title: Patch<String>,
@@ -1111,6 +1218,110 @@ mod __bitrix_seed_deal {
         pub parent_id_1220: Patch<types::ItemId>,
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Patch<String>,
+    }
+    impl ::core::cmp::PartialEq for SeedDealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            true
+        }
     }
     impl SeedDealPatch {
         /// An update that touches nothing.
@@ -1835,6 +2046,155 @@ const _: () = {
             map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for SeedDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.stage_semantic_id != other.stage_semantic_id {
+                return false;
+            }
+            if self.is_new != other.is_new {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.quote_id != other.quote_id {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.created_by_id != other.created_by_id {
+                return false;
+            }
+            if self.modify_by_id != other.modify_by_id {
+                return false;
+            }
+            if self.moved_by_id != other.moved_by_id {
+                return false;
+            }
+            if self.date_create != other.date_create {
+                return false;
+            }
+            if self.date_modify != other.date_modify {
+                return false;
+            }
+            if self.moved_time != other.moved_time {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.lead_id != other.lead_id {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.last_activity_time != other.last_activity_time {
+                return false;
+            }
+            if self.last_activity_by != other.last_activity_by {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.

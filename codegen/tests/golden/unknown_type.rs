@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/unknown_type.json`: 2 fields, 1 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -97,10 +97,18 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `UF_CRM_RATING` (Рейтинг): see [`Deal::uf_crm_rating`](super::Deal::uf_crm_rating).
         pub uf_crm_rating: Option<serde_json::Value>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.uf_crm_rating != other.uf_crm_rating {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
@@ -160,10 +168,18 @@ mod __bitrix_deal {
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `UF_CRM_RATING` (Рейтинг): see [`Deal::uf_crm_rating`](super::Deal::uf_crm_rating).
         pub uf_crm_rating: Patch<serde_json::Value>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.uf_crm_rating != other.uf_crm_rating {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -279,6 +295,20 @@ const _: () = {
             map.put(f::UF_CRM_RATING, &self.uf_crm_rating)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.uf_crm_rating != other.uf_crm_rating {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
