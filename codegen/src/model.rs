@@ -197,15 +197,24 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         diags.push(error(
             Origin::StructName,
             format!(
-                "`{}` is not a PascalCase identifier; name the struct like `Deal` or `PortalDeal`",
-                options.struct_name
+                "the struct name `{}` is not a PascalCase Rust identifier (ASCII letters and digits, starting with an uppercase letter, not a keyword); name the struct like `Deal` or `PortalDeal`",
+                options.struct_name.escape_debug()
             ),
         ));
     }
-    if syn::parse_str::<syn::Path>(&options.runtime_path).is_err() {
+    let plain_path = syn::parse_str::<syn::Path>(&options.runtime_path).is_ok_and(|p| {
+        p.segments.iter().all(|s| {
+            s.arguments.is_none()
+                && !matches!(s.ident.to_string().as_str(), "self" | "Self" | "super")
+        })
+    });
+    if !plain_path {
         diags.push(error(
             Origin::Schema,
-            format!("runtime path `{}` is not a Rust path", options.runtime_path),
+            format!(
+                "runtime path `{}` is not a plain Rust path such as `::bitrix_runtime` or `crate::rt` (no generic arguments, `self` or `super`)",
+                options.runtime_path.escape_debug()
+            ),
         ));
         return (None, diags);
     }
@@ -234,7 +243,7 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
             Some((name, _)) => name.clone(),
             None => naming::snake_case(d.code),
         };
-        let pascal = naming::pascal_case(&ident);
+        let pascal = naming::field_pascal(&ident);
         let enumeration = (d.field_type() == "enumeration")
             .then(|| build_enum(&names, &pascal, &d, item_renames.get(d.code), &mut diags));
         let mapping = mapping::map_field(&FieldFacts {
@@ -282,7 +291,6 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
             code: d.code.to_owned(),
             const_name: naming::const_case(&ident),
             variant: match pascal.as_str() {
-                "" => "Field".into(),
                 p if naming::is_keyword(p) => format!("{p}_"),
                 _ => pascal,
             },
@@ -305,6 +313,9 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
     }
 
     check_collisions(&names, &fields, &field_renames, &mut diags);
+    if !diags.iter().any(|d| d.level == Level::Error) {
+        check_idents(&names, &fields, &mut diags);
+    }
     if diags.iter().any(|d| d.level == Level::Error) {
         return (None, diags);
     }
@@ -316,6 +327,52 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         runtime_path: options.runtime_path.clone(),
     };
     (Some(model), diags)
+}
+
+/// The last line of defence: every name the expansion turns into an identifier is one
+/// ([`naming::is_ident`]). The checks above already guarantee it; should one of them miss a
+/// case, generation fails with this error instead of panicking or emitting code that does not
+/// compile.
+fn check_idents(names: &Names, fields: &[FieldModel], diags: &mut Vec<Diagnostic>) {
+    let mut bad = |what: String, name: &str| {
+        if !naming::is_ident(name) {
+            diags.push(error(
+                Origin::Schema,
+                format!(
+                    "{what} would be named `{}`, which is not a Rust identifier; rename it (this is a bitrix-codegen bug: please report it with the snapshot)",
+                    name.escape_debug()
+                ),
+            ));
+        }
+    };
+    for name in [
+        &names.read,
+        &names.create,
+        &names.builder,
+        &names.patch,
+        &names.field_enum,
+        &names.markers,
+        &names.module,
+    ] {
+        bad("a generated item".into(), name);
+    }
+    for f in fields {
+        let code = f.code.escape_debug();
+        bad(format!("field {code}"), &f.ident);
+        bad(format!("the constant of field {code}"), &f.const_name);
+        bad(format!("the enum variant of field {code}"), &f.variant);
+        bad(format!("the marker type of field {code}"), &f.marker);
+        bad(
+            format!("the clear method of field {code}"),
+            &format!("clear_{}", f.ident),
+        );
+        if let Some(e) = &f.enumeration {
+            bad(format!("the enum of field {code}"), &e.ident);
+            for (v, id, _) in &e.variants {
+                bad(format!("item {} of field {code}", id.escape_debug()), v);
+            }
+        }
+    }
 }
 
 /// Names the generated code imports from `std` in its module header; no generated type may
@@ -379,7 +436,11 @@ fn index_renames<'a>(
                         list_items(&d.items())
                     ))),
                     Some(_) if !naming::is_pascal_ident(name) => diags.push(error(origin, format!(
-                        "item rename of {code} item {item}: `{name}` is not a PascalCase Rust name"
+                        "item rename of {code} item {item}: `{}` is not a PascalCase Rust name (ASCII letters and digits, starting with an uppercase letter, not a keyword)",
+                        name.escape_debug()
+                    ))),
+                    Some(_) if ENUM_RESERVED.contains(&name.as_str()) => diags.push(error(origin, format!(
+                        "item rename of {code} item {item}: `{name}` is taken by the constant that lists every item of the generated enum (`DealStage::ALL`); choose another name, such as `All`"
                     ))),
                     Some(_) => {
                         if items.entry(code.as_str()).or_default().insert(item.as_str(), (name.clone(), index)).is_some() {
@@ -420,6 +481,11 @@ fn suggest(snapshot: &Snapshot, code: &str) -> String {
         .map(|k| format!(" (did you mean {k}?)"))
         .unwrap_or_default()
 }
+
+/// Associated items of a generated enumeration enum that `Self::NAME` must keep meaning (a
+/// variant of the same name would make `Self::ALL` ambiguous). `Other` is taken too, as the
+/// variant for items added later (see `build_enum`).
+const ENUM_RESERVED: &[&str] = &["ALL"];
 
 /// Names the marker and code modules see from the generated module (its header, `META`, the
 /// modules themselves): a code equal to one of them gets a SCREAMING_SNAKE marker name instead.
@@ -698,5 +764,96 @@ mod tests {
                 "{errors:?}"
             );
         }
+    }
+
+    /// Issue 14 item 5: these panicked in `format_ident!` (a variant `1`, `9x`).
+    #[test]
+    fn renames_with_a_digit_after_the_underscore_give_f_variants() {
+        for (name, variant) in [("_1", "F1"), ("_9x", "F9x")] {
+            let mut options = Options::new("Deal");
+            options.renames.field("UF_CRM_E", name);
+            let (model, diags) = build(&enum_snapshot(), &options);
+            let model = model.unwrap_or_else(|| panic!("{name}: {diags:?}"));
+            let f = &model.fields[0];
+            assert_eq!((f.ident.as_str(), f.variant.as_str()), (name, variant));
+            assert_eq!(
+                f.enumeration.as_ref().unwrap().ident,
+                format!("Deal{variant}")
+            );
+            let generated = crate::generate(&enum_snapshot(), &options).unwrap();
+            syn::parse2::<syn::File>(generated.tokens).unwrap();
+        }
+    }
+
+    #[test]
+    fn struct_names_that_are_not_identifiers_are_errors() {
+        for bad in [
+            "Foo-Bar",
+            "1Deal",
+            "Deal!",
+            "",
+            "deal",
+            "Self",
+            "Deal\u{202e}",
+            "Сделка",
+        ] {
+            let result = crate::generate(&enum_snapshot(), &Options::new(bad));
+            let diags = result.expect_err(bad);
+            assert!(
+                diags.iter().any(|d| d.origin == Origin::StructName
+                    && d.message.contains("is not a PascalCase Rust identifier")),
+                "{bad}: {diags:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn runtime_paths_must_be_plain_paths() {
+        for bad in ["::a::b<c>", "self", "super::rt", "not a path", ""] {
+            let mut options = Options::new("Deal");
+            options.runtime_path = bad.into();
+            let diags = crate::generate(&enum_snapshot(), &options).expect_err(bad);
+            assert!(
+                diags[0].message.contains("not a plain Rust path"),
+                "{bad}: {diags:?}"
+            );
+        }
+    }
+
+    /// Should a name that is not an identifier ever reach the expansion, it fails with a
+    /// diagnostic instead of panicking in `Ident::new`.
+    #[test]
+    fn the_expansion_refuses_non_identifiers_without_panicking() {
+        let (model, _) = build(&enum_snapshot(), &Options::new("Deal"));
+        let mut model = model.unwrap();
+        model.fields[0].variant = "9x".into();
+        let error = crate::expand::expand(&model, &Default::default(), &[]).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("`9x`, which is not a Rust identifier"),
+            "{error}"
+        );
+        // The next expansion starts afresh.
+        model.fields[0].variant = "Nine".into();
+        crate::expand::expand(&model, &Default::default(), &[]).unwrap();
+    }
+
+    /// Issue 14 item 6: an item renamed `ALL` made `Self::ALL` ambiguous (code that does not
+    /// compile); it is now an error on that rename.
+    #[test]
+    fn an_item_renamed_all_is_an_error() {
+        let mut options = Options::new("Deal");
+        options.renames.item("UF_CRM_E", "2", "ALL");
+        let errors = variants(&options).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.origin == Origin::Rename(0)
+                && e.message
+                    .contains("`ALL` is taken by the constant that lists every item")),
+            "{errors:?}"
+        );
+        options = Options::new("Deal");
+        options.renames.item("UF_CRM_E", "2", "All");
+        assert_eq!(variants(&options).unwrap(), ["Sayt", "All", "Sayt3"]);
     }
 }

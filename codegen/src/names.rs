@@ -10,7 +10,11 @@
 //! }
 //! ```
 //!
-//! Field names are snake_case, item names PascalCase. A rename that names a field or item the
+//! Field names are snake_case (ASCII lowercase letters, digits and `_`, not starting with a
+//! digit, not a keyword), item names PascalCase (ASCII letters and digits, starting with an
+//! uppercase letter, not a keyword); anything else is an error naming the rename. A field name
+//! may start with `_` and a digit (`_1`): the field's enum variant and type-name suffix then
+//! get an `F` in front (`DealField::F1`, `DealF1`), as a code starting with a digit gets `f_`. A rename that names a field or item the
 //! snapshot no longer has is an error, so a deleted field is noticed instead of silently
 //! falling back to its code.
 

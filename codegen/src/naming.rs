@@ -97,6 +97,29 @@ pub fn is_snake_ident(name: &str) -> bool {
         && !is_keyword(name)
 }
 
+/// Whether `name` is a plain Rust identifier the generated code can use as is: ASCII letters,
+/// digits and `_`, not starting with a digit, not `_` alone, not a keyword. Every name the
+/// generator turns into an identifier is checked with this first (see [`crate::model::build`]).
+pub fn is_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "_"
+        && !is_keyword(name)
+}
+
+/// The PascalCase name of a snake_case field name, usable as a type-name suffix and an enum
+/// variant: [`pascal_case`], `Field` when nothing is left, and an `F` in front of a leading
+/// digit (a rename such as `_1` gives `F1`, as [`snake_case`] gives `f_1` for a code `1`).
+/// Keywords (`Self`) are left to the caller.
+pub fn field_pascal(snake: &str) -> String {
+    match pascal_case(snake) {
+        p if p.is_empty() => "Field".to_owned(),
+        p if p.starts_with(|c: char| c.is_ascii_digit()) => format!("F{p}"),
+        p => p,
+    }
+}
+
 /// Whether `name` is usable as a PascalCase identifier (an enum variant rename target).
 pub fn is_pascal_ident(name: &str) -> bool {
     let mut chars = name.chars();
@@ -268,5 +291,19 @@ mod tests {
         assert!(is_pascal_ident("Website"));
         assert!(!is_pascal_ident("website"));
         assert!(!is_pascal_ident("Self"));
+        assert!(is_ident("_9x") && is_ident("F1") && is_ident("self_"));
+        for bad in [
+            "", "_", "9x", "Foo-Bar", "Deal!", "self", "gen", "Цена", "a b",
+        ] {
+            assert!(!is_ident(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn field_pascal_never_starts_with_a_digit() {
+        assert_eq!(field_pascal("_1"), "F1");
+        assert_eq!(field_pascal("_9x"), "F9x");
+        assert_eq!(field_pascal("_"), "Field");
+        assert_eq!(field_pascal("sales_channel"), "SalesChannel");
     }
 }

@@ -525,3 +525,21 @@ mod refresh {
         );
     }
 }
+
+/// Issue 14 item 5: `.struct_name("Foo-Bar")` panicked in `format_ident!`.
+#[test]
+fn a_struct_name_that_is_not_an_identifier_is_a_build_error() {
+    let krate = Crate::new();
+    krate.snapshot_from("schemas/demo/deal.json", "deal.json");
+    for name in ["Foo-Bar", "1Deal", "Deal!"] {
+        let error = krate
+            .generate(offline("deal.json", "BITRIX_TEST_OFFLINE_NAME").struct_name(name))
+            .unwrap_err();
+        assert!(
+            error.contains(&format!(
+                "the struct name `{name}` is not a PascalCase Rust identifier"
+            )),
+            "{error}"
+        );
+    }
+}

@@ -490,6 +490,46 @@ fn generate_applies_names_and_refuses_stale_renames() {
     .expect_stderr("expected CODE=name");
 }
 
+/// Issue 14 item 5: these panicked (exit 101) in `format_ident!`.
+#[test]
+fn odd_struct_names_and_renames_are_errors_or_names_not_panics() {
+    for name in ["Foo-Bar", "1Deal", "Deal!", "", "Deal Patch"] {
+        codegen(&[
+            "generate",
+            "--schema",
+            "schemas/demo/deal.json",
+            "--struct-name",
+            name,
+        ])
+        .expect_exit(2)
+        .expect_stderr("is not a PascalCase Rust identifier")
+        .expect_stderr("name the struct like `Deal`");
+    }
+    // A leading `_` then a digit is a valid field name; the enum variant and type get an `F`.
+    codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--rename",
+        "UF_CRM_1721244590123=_1",
+        "--rename",
+        "TITLE=_9x",
+    ])
+    .expect_exit(0)
+    .expect_stdout("pub _1: ::core::option::Option<DealF1>,")
+    .expect_stdout("pub _9x: ")
+    .expect_stdout("DealField::F9x");
+    codegen(&[
+        "generate",
+        "--schema",
+        "schemas/demo/deal.json",
+        "--rename",
+        "TITLE=9x",
+    ])
+    .expect_exit(2)
+    .expect_stderr("rename of TITLE: `9x` is not a usable snake_case Rust name");
+}
+
 #[test]
 fn the_webhook_may_come_from_bitrix_webhook() {
     let portal = Portal::start(None);

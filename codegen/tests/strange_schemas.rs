@@ -67,6 +67,9 @@ const CODES: &[&str] = &[
     "A B C",
     "\u{0}",
     "😀",
+    "UF_CRM_\r1",
+    "UF_\u{202e}X",
+    "UF_CRM_TAB\t",
 ];
 const TYPES: &[&str] = &[
     "integer",
@@ -118,6 +121,10 @@ const TEXTS: &[&str] = &[
     "日本語",
     "a\nb",
     "*_`[]#|",
+    "\u{202e}evil\u{202c}",
+    "a\rb",
+    "\u{2066}isolated\u{2069}",
+    "*/ /*",
 ];
 
 fn flag(rng: &mut Rng) -> Value {
@@ -219,6 +226,17 @@ fn random_strange_snapshots_never_panic() {
                         snapshot.to_json_pretty()
                     );
                 }
+                // rustc refuses these in comments (the docs): issue 14 item 6.
+                let refused = |c: char| {
+                    c == '\r'
+                        || ('\u{202A}'..='\u{202E}').contains(&c)
+                        || ('\u{2066}'..='\u{2069}').contains(&c)
+                };
+                assert!(
+                    !source.chars().any(refused),
+                    "rendered code holds a CR or bidi control:\n{}",
+                    snapshot.to_json_pretty()
+                );
             }
             Err(diags) => {
                 refused += 1;

@@ -5,7 +5,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Cx, deprecated_attr, guards, ident, marker, see_docs, write_code, write_ty};
+use super::{
+    Cx, deprecated_attr, guards, ident, marker, partial_eq, see_docs, write_code, write_ty,
+};
 use crate::model::FieldModel;
 
 /// (items of the private module, impls of the block beside the read model)
@@ -42,6 +44,8 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         }
     });
     let serialize = super::read::serialize_impl(create, quote!(#(#ser_entries)*));
+    let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
+    let eq = partial_eq(create, idents.iter());
     let default_impl = if required.is_empty() {
         quote! {
             impl ::core::default::Default for #create {
@@ -74,10 +78,12 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         #[doc = #create_doc]
         #[doc = ""]
         #[doc = #required_list]
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone)]
         #vis struct #create {
             #(#struct_fields)*
         }
+
+        #eq
 
         #default_impl
 
@@ -143,7 +149,7 @@ fn builder_items(
         quote! {
             #docs
             #dep
-            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+            pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
                 self.#id = Some(value.into());
                 self
             }
@@ -187,7 +193,7 @@ fn builder_items(
             impl<#(#others),*> #builder<#(#input),*> {
                 #docs
                 #dep
-                pub fn #id(self, value: impl Into<#ty>) -> #builder<#(#output),*> {
+                pub fn #id(self, value: impl ::core::convert::Into<#ty>) -> #builder<#(#output),*> {
                     self.with_slots(|#(#closure_args),*| (#(#closure_out,)*))
                 }
             }
@@ -199,7 +205,7 @@ fn builder_items(
     } else {
         let next: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("Q{i}")).collect();
         quote! {
-            fn with_slots<#(#next),*>(self, slots: impl FnOnce(#(#params),*) -> (#(#next,)*)) -> #builder<#(#next),*> {
+            fn with_slots<#(#next),*>(self, slots: impl ::core::ops::FnOnce(#(#params),*) -> (#(#next,)*)) -> #builder<#(#next),*> {
                 let (#(#slots,)*) = slots(#(self.#slots),*);
                 #builder { #(#slots,)* #(#optional_ids: self.#optional_ids,)* }
             }

@@ -15,8 +15,8 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     let consts = consts(c);
     let (read, enum_name) = (&c.read, &c.field_enum);
     let from = quote! {
-        impl<C> ::core::convert::From<Field<#read, C>> for #enum_name {
-            fn from(field: Field<#read, C>) -> Self {
+        impl<__C> ::core::convert::From<Field<#read, __C>> for #enum_name {
+            fn from(field: Field<#read, __C>) -> Self {
                 field.field()
             }
         }

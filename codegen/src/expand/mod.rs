@@ -17,11 +17,14 @@
 //! unique name (`CrmLink::Deal`), so inside the module they would print `__bitrix_deal::Deal`. Generated code names nothing but `::core`, `::std`
 //! and the runtime crate (by default `::bitrix_runtime`), so a user adds one dependency.
 
+use std::cell::RefCell;
+
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 
 use crate::mapping::{ElementCodec, Value};
-use crate::model::{Diagnostic, EntityModel, FieldModel};
+use crate::model::{Diagnostic, EntityModel, FieldModel, Level, Origin};
+use crate::naming;
 
 mod create;
 mod enums;
@@ -69,8 +72,42 @@ struct Cx<'a> {
     field_enum: syn::Ident,
 }
 
-/// Expands a model into the items of one entity.
-pub fn expand(model: &EntityModel, cx: &ExpandContext, warnings: &[Diagnostic]) -> TokenStream {
+/// Expands a model into the items of one entity. Fails (never panics) when a name of the model
+/// is not a Rust identifier, which [`crate::model::build`] already refuses.
+pub fn expand(
+    model: &EntityModel,
+    cx: &ExpandContext,
+    warnings: &[Diagnostic],
+) -> Result<TokenStream, Diagnostic> {
+    BAD_IDENTS.with(|bad| bad.borrow_mut().clear());
+    let tokens = clean_docs(expand_unchecked(model, cx, warnings));
+    let mut bad = BAD_IDENTS.with(|bad| std::mem::take(&mut *bad.borrow_mut()));
+    bad.sort();
+    bad.dedup();
+    if bad.is_empty() {
+        Ok(tokens)
+    } else {
+        let names: Vec<String> = bad
+            .iter()
+            .map(|n| format!("`{}`", n.escape_debug()))
+            .collect();
+        Err(Diagnostic {
+            level: Level::Error,
+            message: format!(
+                "the generated code would use {}, which {} not a Rust identifier; rename the field or item (this is a bitrix-codegen bug: please report it with the snapshot)",
+                names.join(", "),
+                if bad.len() == 1 { "is" } else { "are" }
+            ),
+            origin: Origin::Schema,
+        })
+    }
+}
+
+fn expand_unchecked(
+    model: &EntityModel,
+    cx: &ExpandContext,
+    warnings: &[Diagnostic],
+) -> TokenStream {
     let rt: TokenStream = model
         .runtime_path
         .parse()
@@ -170,8 +207,76 @@ fn inner_vis(vis: &TokenStream) -> TokenStream {
     }
 }
 
+/// Portal text made safe for a doc comment: the text-direction controls rustc refuses in
+/// comments (U+202A-U+202E, U+2066-U+2069, and the marks U+061C, U+200E, U+200F) are removed,
+/// and control characters (CR, LF, tab, ...) and line/paragraph separators become spaces, so
+/// that a rendered `///` line stays one line. String literals need none of this: they are
+/// escaped.
+pub fn doc_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}' | '\u{200E}' | '\u{200F}');
+    let space = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !text.chars().any(|c| bidi(c) || space(c)) {
+        return text.into();
+    }
+    text.chars()
+        .filter(|&c| !bidi(c))
+        .map(|c| if space(c) { ' ' } else { c })
+        .collect::<String>()
+        .into()
+}
+
+/// Every `#[doc = "..."]` in `tokens` with its text passed through [`doc_text`]: one place,
+/// whatever item the doc is on, so that no portal text can break a rendered doc comment.
+fn clean_docs(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Delimiter, Group, Literal, TokenTree};
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                let stream = match inner.as_slice() {
+                    [
+                        TokenTree::Ident(doc),
+                        TokenTree::Punct(eq),
+                        TokenTree::Literal(lit),
+                    ] if g.delimiter() == Delimiter::Bracket
+                        && doc == "doc"
+                        && eq.as_char() == '=' =>
+                    {
+                        match syn::parse2::<syn::LitStr>(TokenTree::Literal(lit.clone()).into()) {
+                            Ok(text) if doc_text(&text.value()) != text.value() => {
+                                let mut clean = Literal::string(&doc_text(&text.value()));
+                                clean.set_span(lit.span());
+                                quote!(#doc #eq #clean)
+                            }
+                            _ => g.stream(),
+                        }
+                    }
+                    _ => clean_docs(g.stream()),
+                };
+                let mut group = Group::new(g.delimiter(), stream);
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+thread_local! {
+    /// Names [`ident`] refused during the current [`expand`].
+    static BAD_IDENTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The identifier `name`. Never panics: a name that is not an identifier is recorded, so that
+/// [`expand`] fails with a diagnostic, and a placeholder stands in for it meanwhile.
 fn ident(name: &str) -> syn::Ident {
-    format_ident!("{}", name)
+    if naming::is_ident(name) {
+        syn::Ident::new(name, Span::call_site())
+    } else {
+        BAD_IDENTS.with(|bad| bad.borrow_mut().push(name.to_owned()));
+        syn::Ident::new("__bitrix_invalid_name", Span::call_site())
+    }
 }
 
 /// `module::Path<Args>` from text such as `Id<DealId>` (arguments live in `types`).
@@ -428,7 +533,7 @@ fn guards(c: &Cx<'_>, ty: TokenStream, update: bool) -> TokenStream {
             let marker = marker(f);
             let guard = ident(guard);
             Some(quote! {
-                pub fn #id<V: __p::#guard<#marker>>(self, value: V) -> Self {
+                pub fn #id<__V: __p::#guard<#marker>>(self, value: __V) -> Self {
                     match value.unreachable() {}
                 }
             })
@@ -441,6 +546,20 @@ fn guards(c: &Cx<'_>, ty: TokenStream, update: bool) -> TokenStream {
         #[doc(hidden)]
         impl #ty {
             #(#methods)*
+        }
+    }
+}
+
+/// `impl PartialEq`, comparing the fields one statement after another. The derive builds one
+/// `a == a && b == b && ...` expression, as deep as the struct is wide: rustc overflowed its
+/// stack on it for 6,000 fields (issue 14 item 6).
+fn partial_eq<'a>(ty: &syn::Ident, fields: impl Iterator<Item = &'a syn::Ident>) -> TokenStream {
+    quote! {
+        impl ::core::cmp::PartialEq for #ty {
+            fn eq(&self, other: &Self) -> bool {
+                #(if self.#fields != other.#fields { return false; })*
+                true
+            }
         }
     }
 }

@@ -2,9 +2,9 @@
 //! alone, cleared or set, and only touched fields are sent.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::{Cx, deprecated_attr, guards, ident, see_docs, write_code, write_ty};
+use super::{Cx, deprecated_attr, guards, ident, partial_eq, see_docs, write_code, write_ty};
 use crate::model::FieldModel;
 
 /// (items of the private module, impls of the block beside the read model)
@@ -22,7 +22,7 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     });
     let setters = fields.iter().map(|f| {
         let id = ident(&f.ident);
-        let clear = format_ident!("clear_{}", f.ident);
+        let clear = ident(&format!("clear_{}", f.ident));
         let ty = write_ty(f);
         let docs = see_docs(f, "Sets", patch);
         let clear_doc = format!(" Clears `{}` (sends the empty value).", f.code);
@@ -30,7 +30,7 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         quote! {
             #docs
             #dep
-            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+            pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
                 self.#id = Patch::Set(value.into());
                 self
             }
@@ -43,6 +43,8 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         }
     });
     let guards = guards(c, quote!(#patch), true);
+    let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
+    let eq = partial_eq(patch, idents.iter());
     let entries = fields.iter().map(|f| {
         let id = ident(&f.ident);
         let code = write_code(f);
@@ -54,10 +56,12 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     );
     let module = quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, Default)]
         #vis struct #patch {
             #(#struct_fields)*
         }
+
+        #eq
 
         impl #patch {
             /// An update that touches nothing.
@@ -70,14 +74,14 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         #guards
 
         impl __p::PatchFields for #patch {
-            fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+            fn each<__V: __p::PatchVisitor>(&self, visitor: &mut __V) -> Result<(), __V::Error> {
                 #(#entries)*
                 Ok(())
             }
         }
 
         impl serde::Serialize for #patch {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<__S: serde::Serializer>(&self, serializer: __S) -> Result<__S::Ok, __S::Error> {
                 __p::serialize_patch(self, serializer)
             }
         }

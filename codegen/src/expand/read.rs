@@ -4,14 +4,22 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Cx, Paths, code, deprecated_attr, ident, md};
+use super::{Cx, Paths, code, deprecated_attr, ident, md, partial_eq};
 use crate::model::FieldModel;
 
 /// The impls of the block beside the read model.
 pub(super) fn items(c: &Cx<'_>) -> TokenStream {
     let de = deserialize(c);
     let ser = serialize(c);
-    quote!(#de #ser)
+    let idents: Vec<syn::Ident> = c
+        .model
+        .fields
+        .iter()
+        .map(|f| ident(&f.ident))
+        .chain([ident("extra")])
+        .collect();
+    let eq = partial_eq(&c.read, idents.iter());
+    quote!(#de #ser #eq)
 }
 
 fn flags(f: &FieldModel) -> String {
@@ -105,7 +113,7 @@ pub(super) fn read_model(c: &Cx<'_>, attrs: &[TokenStream], vis: &TokenStream) -
     });
     quote! {
         #doc_block
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, Default)]
         #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #read {
             #(#fields)*
@@ -133,7 +141,7 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
     let slots = Literal::usize_unsuffixed(c.model.fields.len() + 1);
     quote! {
         impl<'de> serde::Deserialize<'de> for #read {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<__D: serde::Deserializer<'de>>(deserializer: __D) -> Result<Self, __D::Error> {
                 __p::deserialize_record(deserializer)
             }
         }
@@ -151,7 +159,7 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
             fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
                 &mut self.extra
             }
-            fn decode<'de, A: __p::MapAccess<'de>>(&mut self, field: #field_enum, map: &mut A) -> Result<(), A::Error> {
+            fn decode<'de, __A: __p::MapAccess<'de>>(&mut self, field: #field_enum, map: &mut __A) -> Result<(), __A::Error> {
                 match field {
                     #(#arms)*
                 }
@@ -178,10 +186,16 @@ fn serialize(c: &Cx<'_>) -> TokenStream {
 }
 
 /// `impl Serialize` writing a JSON object; `entries` write to `map`.
+///
+/// Generic parameters of generated code are `__`-prefixed (`__S`, `__D`, `__A`, `__C`, `__V`):
+/// a struct name cannot start with `_`, so none of them can shadow the read model (`pub struct
+/// C;` once broke `impl<C> From<Field<C, C>>`). The builder's `R0`, `Q0` live in the private
+/// module, where every type is `New..`, `..Patch`, `..Field` or the read model's name followed
+/// by a PascalCase field name, none of which looks like a letter and digits.
 pub(super) fn serialize_impl(ty: &syn::Ident, entries: TokenStream) -> TokenStream {
     quote! {
         impl serde::Serialize for #ty {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<__S: serde::Serializer>(&self, serializer: __S) -> Result<__S::Ok, __S::Error> {
                 let mut map = __p::open(serializer)?;
                 #entries
                 __p::end(map)

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `schemas/demo/deal.json`: 80 fields, 32 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -1077,7 +1077,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Option<String>,
@@ -1213,11 +1213,214 @@ mod __bitrix_deal {
         /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`](super::Deal::uf_crm_1721244701234).
         pub uf_crm_1721244701234: Option<Vec<serde_json::Value>>,
     }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.parent_id_153 != other.parent_id_153 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.uf_crm_1721244500101 != other.uf_crm_1721244500101 {
+                return false;
+            }
+            if self.uf_crm_1721244512345 != other.uf_crm_1721244512345 {
+                return false;
+            }
+            if self.uf_crm_1721244512346 != other.uf_crm_1721244512346 {
+                return false;
+            }
+            if self.uf_crm_1721244523456 != other.uf_crm_1721244523456 {
+                return false;
+            }
+            if self.uf_crm_1721244523457 != other.uf_crm_1721244523457 {
+                return false;
+            }
+            if self.uf_crm_1721244534567 != other.uf_crm_1721244534567 {
+                return false;
+            }
+            if self.uf_crm_1721244545678 != other.uf_crm_1721244545678 {
+                return false;
+            }
+            if self.uf_crm_1721244545679 != other.uf_crm_1721244545679 {
+                return false;
+            }
+            if self.uf_crm_1721244556789 != other.uf_crm_1721244556789 {
+                return false;
+            }
+            if self.uf_crm_1721244556790 != other.uf_crm_1721244556790 {
+                return false;
+            }
+            if self.uf_crm_1721244567890 != other.uf_crm_1721244567890 {
+                return false;
+            }
+            if self.uf_crm_1721244567891 != other.uf_crm_1721244567891 {
+                return false;
+            }
+            if self.uf_crm_1721244578901 != other.uf_crm_1721244578901 {
+                return false;
+            }
+            if self.uf_crm_1721244578902 != other.uf_crm_1721244578902 {
+                return false;
+            }
+            if self.uf_crm_1721244589012 != other.uf_crm_1721244589012 {
+                return false;
+            }
+            if self.uf_crm_1721244589013 != other.uf_crm_1721244589013 {
+                return false;
+            }
+            if self.uf_crm_1721244590123 != other.uf_crm_1721244590123 {
+                return false;
+            }
+            if self.uf_crm_1721244601234 != other.uf_crm_1721244601234 {
+                return false;
+            }
+            if self.uf_crm_1721244612345 != other.uf_crm_1721244612345 {
+                return false;
+            }
+            if self.uf_crm_1721244612346 != other.uf_crm_1721244612346 {
+                return false;
+            }
+            if self.uf_crm_1721244634567 != other.uf_crm_1721244634567 {
+                return false;
+            }
+            if self.uf_crm_1721244634568 != other.uf_crm_1721244634568 {
+                return false;
+            }
+            if self.uf_crm_1721244656789 != other.uf_crm_1721244656789 {
+                return false;
+            }
+            if self.uf_crm_1721244656790 != other.uf_crm_1721244656790 {
+                return false;
+            }
+            if self.uf_crm_1721244667890 != other.uf_crm_1721244667890 {
+                return false;
+            }
+            if self.uf_crm_1721244667891 != other.uf_crm_1721244667891 {
+                return false;
+            }
+            if self.uf_crm_1721244678901 != other.uf_crm_1721244678901 {
+                return false;
+            }
+            if self.uf_crm_1721244678902 != other.uf_crm_1721244678902 {
+                return false;
+            }
+            if self.uf_crm_1721244689012 != other.uf_crm_1721244689012 {
+                return false;
+            }
+            if self.uf_crm_1721244689013 != other.uf_crm_1721244689013 {
+                return false;
+            }
+            if self.uf_crm_1721244701234 != other.uf_crm_1721244701234 {
+                return false;
+            }
+            true
+        }
+    }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::TITLE, &self.title)?;
             map.put(f::TYPE_ID, &self.type_id)?;
@@ -1375,218 +1578,305 @@ mod __bitrix_deal {
     }
     impl<R0> NewDealBuilder<R0> {
         /// Sets `TITLE` (Название): see [`NewDeal::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Some(value.into());
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`NewDeal::type_id`].
-        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn type_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.type_id = Some(value.into());
             self
         }
         /// Sets `CATEGORY_ID` (Воронка): see [`NewDeal::category_id`].
-        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+        pub fn category_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CategoryId>,
+        ) -> Self {
             self.category_id = Some(value.into());
             self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`NewDeal::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Some(value.into());
             self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewDeal::is_recurring`].
-        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.is_recurring = Some(value.into());
             self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewDeal::is_return_customer`].
-        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_return_customer(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_return_customer = Some(value.into());
             self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewDeal::is_repeated_approach`].
-        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_repeated_approach(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_repeated_approach = Some(value.into());
             self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`NewDeal::probability`].
-        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.probability = Some(value.into());
             self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`NewDeal::currency_id`].
-        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+        pub fn currency_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CurrencyId>,
+        ) -> Self {
             self.currency_id = Some(value.into());
             self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`NewDeal::opportunity`].
-        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn opportunity(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.opportunity = Some(value.into());
             self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewDeal::is_manual_opportunity`].
-        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_manual_opportunity(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_manual_opportunity = Some(value.into());
             self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`NewDeal::tax_value`].
-        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn tax_value(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.tax_value = Some(value.into());
             self
         }
         /// Sets `COMPANY_ID` (Компания): see [`NewDeal::company_id`].
-        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+        pub fn company_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CompanyId>,
+        ) -> Self {
             self.company_id = Some(value.into());
             self
         }
         /// Sets `CONTACT_ID` (Контакт): see [`NewDeal::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+        pub fn contact_id(
+            mut self,
+            value: impl ::core::convert::Into<types::ContactId>,
+        ) -> Self {
             self.contact_id = Some(value.into());
             self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Some(value.into());
             self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`NewDeal::begindate`].
-        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn begindate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.begindate = Some(value.into());
             self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`NewDeal::closedate`].
-        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn closedate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.closedate = Some(value.into());
             self
         }
         /// Sets `OPENED` (Доступна для всех): see [`NewDeal::opened`].
-        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.opened = Some(value.into());
             self
         }
         /// Sets `CLOSED` (Закрыта): see [`NewDeal::closed`].
-        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+        pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.closed = Some(value.into());
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Some(value.into());
             self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewDeal::assigned_by_id`].
-        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn assigned_by_id(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.assigned_by_id = Some(value.into());
             self
         }
         /// Sets `SOURCE_ID` (Источник): see [`NewDeal::source_id`].
-        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn source_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.source_id = Some(value.into());
             self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewDeal::source_description`].
-        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        pub fn source_description(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.source_description = Some(value.into());
             self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewDeal::additional_info`].
-        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        pub fn additional_info(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.additional_info = Some(value.into());
             self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`NewDeal::location_id`].
-        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+        pub fn location_id(
+            mut self,
+            value: impl ::core::convert::Into<types::LocationId>,
+        ) -> Self {
             self.location_id = Some(value.into());
             self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewDeal::originator_id`].
-        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        pub fn originator_id(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.originator_id = Some(value.into());
             self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewDeal::origin_id`].
-        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        pub fn origin_id(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.origin_id = Some(value.into());
             self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`NewDeal::utm_source`].
-        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_source(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_source = Some(value.into());
             self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewDeal::utm_medium`].
-        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_medium(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_medium = Some(value.into());
             self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewDeal::utm_campaign`].
-        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_campaign(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.utm_campaign = Some(value.into());
             self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewDeal::utm_content`].
-        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_content(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_content = Some(value.into());
             self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewDeal::utm_term`].
-        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_term(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_term = Some(value.into());
             self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`NewDeal::parent_id_1220`].
-        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_1220(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_1220 = Some(value.into());
             self
         }
         /// Sets `PARENT_ID_153` (Договоры): see [`NewDeal::parent_id_153`].
-        pub fn parent_id_153(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_153(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_153 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244482250(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244482250 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`NewDeal::uf_crm_1721244500101`].
-        pub fn uf_crm_1721244500101(mut self, value: impl Into<Vec<String>>) -> Self {
+        pub fn uf_crm_1721244500101(
+            mut self,
+            value: impl ::core::convert::Into<Vec<String>>,
+        ) -> Self {
             self.uf_crm_1721244500101 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244512345` (Количество мест): see [`NewDeal::uf_crm_1721244512345`].
-        pub fn uf_crm_1721244512345(mut self, value: impl Into<i64>) -> Self {
+        pub fn uf_crm_1721244512345(
+            mut self,
+            value: impl ::core::convert::Into<i64>,
+        ) -> Self {
             self.uf_crm_1721244512345 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`NewDeal::uf_crm_1721244512346`].
-        pub fn uf_crm_1721244512346(mut self, value: impl Into<Vec<i64>>) -> Self {
+        pub fn uf_crm_1721244512346(
+            mut self,
+            value: impl ::core::convert::Into<Vec<i64>>,
+        ) -> Self {
             self.uf_crm_1721244512346 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`NewDeal::uf_crm_1721244523456`].
-        pub fn uf_crm_1721244523456(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn uf_crm_1721244523456(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.uf_crm_1721244523456 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`NewDeal::uf_crm_1721244523457`].
         pub fn uf_crm_1721244523457(
             mut self,
-            value: impl Into<Vec<types::Decimal>>,
+            value: impl ::core::convert::Into<Vec<types::Decimal>>,
         ) -> Self {
             self.uf_crm_1721244523457 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`NewDeal::uf_crm_1721244534567`].
-        pub fn uf_crm_1721244534567(mut self, value: impl Into<bool>) -> Self {
+        pub fn uf_crm_1721244534567(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.uf_crm_1721244534567 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`NewDeal::uf_crm_1721244545678`].
         pub fn uf_crm_1721244545678(
             mut self,
-            value: impl Into<types::NaiveDate>,
+            value: impl ::core::convert::Into<types::NaiveDate>,
         ) -> Self {
             self.uf_crm_1721244545678 = Some(value.into());
             self
@@ -1594,7 +1884,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`NewDeal::uf_crm_1721244545679`].
         pub fn uf_crm_1721244545679(
             mut self,
-            value: impl Into<Vec<types::NaiveDate>>,
+            value: impl ::core::convert::Into<Vec<types::NaiveDate>>,
         ) -> Self {
             self.uf_crm_1721244545679 = Some(value.into());
             self
@@ -1602,7 +1892,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244556789` (Время встречи): see [`NewDeal::uf_crm_1721244556789`].
         pub fn uf_crm_1721244556789(
             mut self,
-            value: impl Into<types::DateTime<types::FixedOffset>>,
+            value: impl ::core::convert::Into<types::DateTime<types::FixedOffset>>,
         ) -> Self {
             self.uf_crm_1721244556789 = Some(value.into());
             self
@@ -1610,43 +1900,55 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244556790` (Напоминания): see [`NewDeal::uf_crm_1721244556790`].
         pub fn uf_crm_1721244556790(
             mut self,
-            value: impl Into<Vec<types::DateTime<types::FixedOffset>>>,
+            value: impl ::core::convert::Into<Vec<types::DateTime<types::FixedOffset>>>,
         ) -> Self {
             self.uf_crm_1721244556790 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`NewDeal::uf_crm_1721244567890`].
-        pub fn uf_crm_1721244567890(mut self, value: impl Into<types::Money>) -> Self {
+        pub fn uf_crm_1721244567890(
+            mut self,
+            value: impl ::core::convert::Into<types::Money>,
+        ) -> Self {
             self.uf_crm_1721244567890 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244567891` (Платежи): see [`NewDeal::uf_crm_1721244567891`].
         pub fn uf_crm_1721244567891(
             mut self,
-            value: impl Into<Vec<types::Money>>,
+            value: impl ::core::convert::Into<Vec<types::Money>>,
         ) -> Self {
             self.uf_crm_1721244567891 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`NewDeal::uf_crm_1721244578901`].
-        pub fn uf_crm_1721244578901(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244578901(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244578901 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`NewDeal::uf_crm_1721244578902`].
-        pub fn uf_crm_1721244578902(mut self, value: impl Into<Vec<String>>) -> Self {
+        pub fn uf_crm_1721244578902(
+            mut self,
+            value: impl ::core::convert::Into<Vec<String>>,
+        ) -> Self {
             self.uf_crm_1721244578902 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`NewDeal::uf_crm_1721244589012`].
-        pub fn uf_crm_1721244589012(mut self, value: impl Into<types::Address>) -> Self {
+        pub fn uf_crm_1721244589012(
+            mut self,
+            value: impl ::core::convert::Into<types::Address>,
+        ) -> Self {
             self.uf_crm_1721244589012 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`NewDeal::uf_crm_1721244589013`].
         pub fn uf_crm_1721244589013(
             mut self,
-            value: impl Into<Vec<types::Address>>,
+            value: impl ::core::convert::Into<Vec<types::Address>>,
         ) -> Self {
             self.uf_crm_1721244589013 = Some(value.into());
             self
@@ -1654,7 +1956,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`NewDeal::uf_crm_1721244601234`].
         pub fn uf_crm_1721244601234(
             mut self,
-            value: impl Into<Vec<DealUfCrm1721244601234>>,
+            value: impl ::core::convert::Into<Vec<DealUfCrm1721244601234>>,
         ) -> Self {
             self.uf_crm_1721244601234 = Some(value.into());
             self
@@ -1662,7 +1964,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244612345` (Договор): see [`NewDeal::uf_crm_1721244612345`].
         pub fn uf_crm_1721244612345(
             mut self,
-            value: impl Into<types::FileUpload>,
+            value: impl ::core::convert::Into<types::FileUpload>,
         ) -> Self {
             self.uf_crm_1721244612345 = Some(value.into());
             self
@@ -1670,20 +1972,23 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`NewDeal::uf_crm_1721244612346`].
         pub fn uf_crm_1721244612346(
             mut self,
-            value: impl Into<Vec<types::FileUpload>>,
+            value: impl ::core::convert::Into<Vec<types::FileUpload>>,
         ) -> Self {
             self.uf_crm_1721244612346 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`NewDeal::uf_crm_1721244634567`].
-        pub fn uf_crm_1721244634567(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn uf_crm_1721244634567(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.uf_crm_1721244634567 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`NewDeal::uf_crm_1721244634568`].
         pub fn uf_crm_1721244634568(
             mut self,
-            value: impl Into<Vec<types::UserId>>,
+            value: impl ::core::convert::Into<Vec<types::UserId>>,
         ) -> Self {
             self.uf_crm_1721244634568 = Some(value.into());
             self
@@ -1691,7 +1996,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`NewDeal::uf_crm_1721244656789`].
         pub fn uf_crm_1721244656789(
             mut self,
-            value: impl Into<types::StatusId>,
+            value: impl ::core::convert::Into<types::StatusId>,
         ) -> Self {
             self.uf_crm_1721244656789 = Some(value.into());
             self
@@ -1699,7 +2004,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`NewDeal::uf_crm_1721244656790`].
         pub fn uf_crm_1721244656790(
             mut self,
-            value: impl Into<Vec<types::StatusId>>,
+            value: impl ::core::convert::Into<Vec<types::StatusId>>,
         ) -> Self {
             self.uf_crm_1721244656790 = Some(value.into());
             self
@@ -1707,7 +2012,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244667890` (Основной товар): see [`NewDeal::uf_crm_1721244667890`].
         pub fn uf_crm_1721244667890(
             mut self,
-            value: impl Into<types::IblockElementId>,
+            value: impl ::core::convert::Into<types::IblockElementId>,
         ) -> Self {
             self.uf_crm_1721244667890 = Some(value.into());
             self
@@ -1715,7 +2020,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`NewDeal::uf_crm_1721244667891`].
         pub fn uf_crm_1721244667891(
             mut self,
-            value: impl Into<Vec<types::IblockElementId>>,
+            value: impl ::core::convert::Into<Vec<types::IblockElementId>>,
         ) -> Self {
             self.uf_crm_1721244667891 = Some(value.into());
             self
@@ -1723,7 +2028,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`NewDeal::uf_crm_1721244678901`].
         pub fn uf_crm_1721244678901(
             mut self,
-            value: impl Into<types::IblockSectionId>,
+            value: impl ::core::convert::Into<types::IblockSectionId>,
         ) -> Self {
             self.uf_crm_1721244678901 = Some(value.into());
             self
@@ -1731,20 +2036,23 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`NewDeal::uf_crm_1721244678902`].
         pub fn uf_crm_1721244678902(
             mut self,
-            value: impl Into<Vec<types::IblockSectionId>>,
+            value: impl ::core::convert::Into<Vec<types::IblockSectionId>>,
         ) -> Self {
             self.uf_crm_1721244678902 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`NewDeal::uf_crm_1721244689012`].
-        pub fn uf_crm_1721244689012(mut self, value: impl Into<types::CrmLink>) -> Self {
+        pub fn uf_crm_1721244689012(
+            mut self,
+            value: impl ::core::convert::Into<types::CrmLink>,
+        ) -> Self {
             self.uf_crm_1721244689012 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`NewDeal::uf_crm_1721244689013`].
         pub fn uf_crm_1721244689013(
             mut self,
-            value: impl Into<Vec<types::CrmLink>>,
+            value: impl ::core::convert::Into<Vec<types::CrmLink>>,
         ) -> Self {
             self.uf_crm_1721244689013 = Some(value.into());
             self
@@ -1752,12 +2060,15 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`NewDeal::uf_crm_1721244701234`].
         pub fn uf_crm_1721244701234(
             mut self,
-            value: impl Into<Vec<serde_json::Value>>,
+            value: impl ::core::convert::Into<Vec<serde_json::Value>>,
         ) -> Self {
             self.uf_crm_1721244701234 = Some(value.into());
             self
         }
-        fn with_slots<Q0>(self, slots: impl FnOnce(R0) -> (Q0,)) -> NewDealBuilder<Q0> {
+        fn with_slots<Q0>(
+            self,
+            slots: impl ::core::ops::FnOnce(R0) -> (Q0,),
+        ) -> NewDealBuilder<Q0> {
             let (__r0,) = slots(self.__r0);
             NewDealBuilder {
                 __r0,
@@ -1905,60 +2216,72 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl<R0> NewDealBuilder<R0> {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn previous_stage_id<V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
+        pub fn previous_stage_id<__V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+        pub fn stage_semantic_id<__V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
+        pub fn is_new<__V: __p::ReadOnly<m::IS_NEW>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
+        pub fn quote_id<__V: __p::ReadOnly<m::QUOTE_ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+        pub fn created_by_id<__V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+        pub fn modify_by_id<__V: __p::ReadOnly<m::MODIFY_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+        pub fn moved_by_id<__V: __p::ReadOnly<m::MOVED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<__V: __p::ReadOnly<m::DATE_MODIFY>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<__V: __p::ReadOnly<m::MOVED_TIME>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<__V: __p::ReadOnly<m::LEAD_ID>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<__V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<__V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
@@ -1967,13 +2290,13 @@ mod __bitrix_deal {
         /// Sets the required field `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::uf_crm_1721244590123`].
         pub fn uf_crm_1721244590123(
             self,
-            value: impl Into<DealUfCrm1721244590123>,
+            value: impl ::core::convert::Into<DealUfCrm1721244590123>,
         ) -> NewDealBuilder<__p::Set<DealUfCrm1721244590123>> {
             self.with_slots(|_| (__p::Set(value.into()),))
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Patch<String>,
@@ -2107,13 +2430,213 @@ mod __bitrix_deal {
         /// Field `UF_CRM_1721244701234` (Бронирование переговорной): see [`Deal::uf_crm_1721244701234`](super::Deal::uf_crm_1721244701234).
         pub uf_crm_1721244701234: Patch<Vec<serde_json::Value>>,
     }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.parent_id_153 != other.parent_id_153 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.uf_crm_1721244500101 != other.uf_crm_1721244500101 {
+                return false;
+            }
+            if self.uf_crm_1721244512345 != other.uf_crm_1721244512345 {
+                return false;
+            }
+            if self.uf_crm_1721244512346 != other.uf_crm_1721244512346 {
+                return false;
+            }
+            if self.uf_crm_1721244523456 != other.uf_crm_1721244523456 {
+                return false;
+            }
+            if self.uf_crm_1721244523457 != other.uf_crm_1721244523457 {
+                return false;
+            }
+            if self.uf_crm_1721244534567 != other.uf_crm_1721244534567 {
+                return false;
+            }
+            if self.uf_crm_1721244545678 != other.uf_crm_1721244545678 {
+                return false;
+            }
+            if self.uf_crm_1721244545679 != other.uf_crm_1721244545679 {
+                return false;
+            }
+            if self.uf_crm_1721244556789 != other.uf_crm_1721244556789 {
+                return false;
+            }
+            if self.uf_crm_1721244556790 != other.uf_crm_1721244556790 {
+                return false;
+            }
+            if self.uf_crm_1721244567890 != other.uf_crm_1721244567890 {
+                return false;
+            }
+            if self.uf_crm_1721244567891 != other.uf_crm_1721244567891 {
+                return false;
+            }
+            if self.uf_crm_1721244578901 != other.uf_crm_1721244578901 {
+                return false;
+            }
+            if self.uf_crm_1721244578902 != other.uf_crm_1721244578902 {
+                return false;
+            }
+            if self.uf_crm_1721244589012 != other.uf_crm_1721244589012 {
+                return false;
+            }
+            if self.uf_crm_1721244589013 != other.uf_crm_1721244589013 {
+                return false;
+            }
+            if self.uf_crm_1721244590123 != other.uf_crm_1721244590123 {
+                return false;
+            }
+            if self.uf_crm_1721244601234 != other.uf_crm_1721244601234 {
+                return false;
+            }
+            if self.uf_crm_1721244612345 != other.uf_crm_1721244612345 {
+                return false;
+            }
+            if self.uf_crm_1721244612346 != other.uf_crm_1721244612346 {
+                return false;
+            }
+            if self.uf_crm_1721244634567 != other.uf_crm_1721244634567 {
+                return false;
+            }
+            if self.uf_crm_1721244634568 != other.uf_crm_1721244634568 {
+                return false;
+            }
+            if self.uf_crm_1721244656789 != other.uf_crm_1721244656789 {
+                return false;
+            }
+            if self.uf_crm_1721244656790 != other.uf_crm_1721244656790 {
+                return false;
+            }
+            if self.uf_crm_1721244667890 != other.uf_crm_1721244667890 {
+                return false;
+            }
+            if self.uf_crm_1721244667891 != other.uf_crm_1721244667891 {
+                return false;
+            }
+            if self.uf_crm_1721244678901 != other.uf_crm_1721244678901 {
+                return false;
+            }
+            if self.uf_crm_1721244678902 != other.uf_crm_1721244678902 {
+                return false;
+            }
+            if self.uf_crm_1721244689012 != other.uf_crm_1721244689012 {
+                return false;
+            }
+            if self.uf_crm_1721244689013 != other.uf_crm_1721244689013 {
+                return false;
+            }
+            if self.uf_crm_1721244701234 != other.uf_crm_1721244701234 {
+                return false;
+            }
+            true
+        }
+    }
     impl DealPatch {
         /// An update that touches nothing.
         pub fn new() -> Self {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`DealPatch::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Patch::Set(value.into());
             self
         }
@@ -2123,7 +2646,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`DealPatch::type_id`].
-        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn type_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.type_id = Patch::Set(value.into());
             self
         }
@@ -2133,7 +2659,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`DealPatch::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Patch::Set(value.into());
             self
         }
@@ -2143,7 +2672,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`DealPatch::is_recurring`].
-        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.is_recurring = Patch::Set(value.into());
             self
         }
@@ -2153,7 +2682,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`DealPatch::is_return_customer`].
-        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_return_customer(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_return_customer = Patch::Set(value.into());
             self
         }
@@ -2163,7 +2695,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`DealPatch::is_repeated_approach`].
-        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_repeated_approach(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_repeated_approach = Patch::Set(value.into());
             self
         }
@@ -2173,7 +2708,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`DealPatch::probability`].
-        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.probability = Patch::Set(value.into());
             self
         }
@@ -2183,7 +2718,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`DealPatch::currency_id`].
-        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+        pub fn currency_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CurrencyId>,
+        ) -> Self {
             self.currency_id = Patch::Set(value.into());
             self
         }
@@ -2193,7 +2731,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`DealPatch::opportunity`].
-        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn opportunity(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.opportunity = Patch::Set(value.into());
             self
         }
@@ -2203,7 +2744,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`DealPatch::is_manual_opportunity`].
-        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_manual_opportunity(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_manual_opportunity = Patch::Set(value.into());
             self
         }
@@ -2213,7 +2757,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`DealPatch::tax_value`].
-        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn tax_value(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.tax_value = Patch::Set(value.into());
             self
         }
@@ -2223,7 +2770,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `COMPANY_ID` (Компания): see [`DealPatch::company_id`].
-        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+        pub fn company_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CompanyId>,
+        ) -> Self {
             self.company_id = Patch::Set(value.into());
             self
         }
@@ -2234,7 +2784,10 @@ mod __bitrix_deal {
         }
         /// Sets `CONTACT_ID` (Контакт): see [`DealPatch::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+        pub fn contact_id(
+            mut self,
+            value: impl ::core::convert::Into<types::ContactId>,
+        ) -> Self {
             self.contact_id = Patch::Set(value.into());
             self
         }
@@ -2245,7 +2798,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Patch::Set(value.into());
             self
         }
@@ -2255,7 +2811,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`DealPatch::begindate`].
-        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn begindate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.begindate = Patch::Set(value.into());
             self
         }
@@ -2265,7 +2824,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`DealPatch::closedate`].
-        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn closedate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.closedate = Patch::Set(value.into());
             self
         }
@@ -2275,7 +2837,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `OPENED` (Доступна для всех): see [`DealPatch::opened`].
-        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.opened = Patch::Set(value.into());
             self
         }
@@ -2285,7 +2847,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `CLOSED` (Закрыта): see [`DealPatch::closed`].
-        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+        pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.closed = Patch::Set(value.into());
             self
         }
@@ -2295,7 +2857,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Patch::Set(value.into());
             self
         }
@@ -2305,7 +2867,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`DealPatch::assigned_by_id`].
-        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn assigned_by_id(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.assigned_by_id = Patch::Set(value.into());
             self
         }
@@ -2315,7 +2880,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `SOURCE_ID` (Источник): see [`DealPatch::source_id`].
-        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn source_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.source_id = Patch::Set(value.into());
             self
         }
@@ -2325,7 +2893,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`DealPatch::source_description`].
-        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        pub fn source_description(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.source_description = Patch::Set(value.into());
             self
         }
@@ -2335,7 +2906,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`DealPatch::additional_info`].
-        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        pub fn additional_info(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.additional_info = Patch::Set(value.into());
             self
         }
@@ -2345,7 +2919,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`DealPatch::location_id`].
-        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+        pub fn location_id(
+            mut self,
+            value: impl ::core::convert::Into<types::LocationId>,
+        ) -> Self {
             self.location_id = Patch::Set(value.into());
             self
         }
@@ -2355,7 +2932,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`DealPatch::originator_id`].
-        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        pub fn originator_id(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.originator_id = Patch::Set(value.into());
             self
         }
@@ -2365,7 +2945,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`DealPatch::origin_id`].
-        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        pub fn origin_id(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.origin_id = Patch::Set(value.into());
             self
         }
@@ -2375,7 +2955,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`DealPatch::utm_source`].
-        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_source(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_source = Patch::Set(value.into());
             self
         }
@@ -2385,7 +2965,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`DealPatch::utm_medium`].
-        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_medium(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_medium = Patch::Set(value.into());
             self
         }
@@ -2395,7 +2975,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`DealPatch::utm_campaign`].
-        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_campaign(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.utm_campaign = Patch::Set(value.into());
             self
         }
@@ -2405,7 +2988,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`DealPatch::utm_content`].
-        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_content(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_content = Patch::Set(value.into());
             self
         }
@@ -2415,7 +2998,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`DealPatch::utm_term`].
-        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_term(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_term = Patch::Set(value.into());
             self
         }
@@ -2425,7 +3008,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`DealPatch::parent_id_1220`].
-        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_1220(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_1220 = Patch::Set(value.into());
             self
         }
@@ -2435,7 +3021,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `PARENT_ID_153` (Договоры): see [`DealPatch::parent_id_153`].
-        pub fn parent_id_153(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_153(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_153 = Patch::Set(value.into());
             self
         }
@@ -2445,7 +3034,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244482250(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244482250 = Patch::Set(value.into());
             self
         }
@@ -2455,7 +3047,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244500101` (Дополнительные телефоны): see [`DealPatch::uf_crm_1721244500101`].
-        pub fn uf_crm_1721244500101(mut self, value: impl Into<Vec<String>>) -> Self {
+        pub fn uf_crm_1721244500101(
+            mut self,
+            value: impl ::core::convert::Into<Vec<String>>,
+        ) -> Self {
             self.uf_crm_1721244500101 = Patch::Set(value.into());
             self
         }
@@ -2465,7 +3060,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244512345` (Количество мест): see [`DealPatch::uf_crm_1721244512345`].
-        pub fn uf_crm_1721244512345(mut self, value: impl Into<i64>) -> Self {
+        pub fn uf_crm_1721244512345(
+            mut self,
+            value: impl ::core::convert::Into<i64>,
+        ) -> Self {
             self.uf_crm_1721244512345 = Patch::Set(value.into());
             self
         }
@@ -2475,7 +3073,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244512346` (Номера заказов 1С): see [`DealPatch::uf_crm_1721244512346`].
-        pub fn uf_crm_1721244512346(mut self, value: impl Into<Vec<i64>>) -> Self {
+        pub fn uf_crm_1721244512346(
+            mut self,
+            value: impl ::core::convert::Into<Vec<i64>>,
+        ) -> Self {
             self.uf_crm_1721244512346 = Patch::Set(value.into());
             self
         }
@@ -2485,7 +3086,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244523456` (Скидка, %): see [`DealPatch::uf_crm_1721244523456`].
-        pub fn uf_crm_1721244523456(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn uf_crm_1721244523456(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.uf_crm_1721244523456 = Patch::Set(value.into());
             self
         }
@@ -2497,7 +3101,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244523457` (Вес партий, кг): see [`DealPatch::uf_crm_1721244523457`].
         pub fn uf_crm_1721244523457(
             mut self,
-            value: impl Into<Vec<types::Decimal>>,
+            value: impl ::core::convert::Into<Vec<types::Decimal>>,
         ) -> Self {
             self.uf_crm_1721244523457 = Patch::Set(value.into());
             self
@@ -2508,7 +3112,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244534567` (Договор подписан): see [`DealPatch::uf_crm_1721244534567`].
-        pub fn uf_crm_1721244534567(mut self, value: impl Into<bool>) -> Self {
+        pub fn uf_crm_1721244534567(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.uf_crm_1721244534567 = Patch::Set(value.into());
             self
         }
@@ -2520,7 +3127,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244545678` (Дата подписания): see [`DealPatch::uf_crm_1721244545678`].
         pub fn uf_crm_1721244545678(
             mut self,
-            value: impl Into<types::NaiveDate>,
+            value: impl ::core::convert::Into<types::NaiveDate>,
         ) -> Self {
             self.uf_crm_1721244545678 = Patch::Set(value.into());
             self
@@ -2533,7 +3140,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244545679` (Даты поставок): see [`DealPatch::uf_crm_1721244545679`].
         pub fn uf_crm_1721244545679(
             mut self,
-            value: impl Into<Vec<types::NaiveDate>>,
+            value: impl ::core::convert::Into<Vec<types::NaiveDate>>,
         ) -> Self {
             self.uf_crm_1721244545679 = Patch::Set(value.into());
             self
@@ -2546,7 +3153,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244556789` (Время встречи): see [`DealPatch::uf_crm_1721244556789`].
         pub fn uf_crm_1721244556789(
             mut self,
-            value: impl Into<types::DateTime<types::FixedOffset>>,
+            value: impl ::core::convert::Into<types::DateTime<types::FixedOffset>>,
         ) -> Self {
             self.uf_crm_1721244556789 = Patch::Set(value.into());
             self
@@ -2559,7 +3166,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244556790` (Напоминания): see [`DealPatch::uf_crm_1721244556790`].
         pub fn uf_crm_1721244556790(
             mut self,
-            value: impl Into<Vec<types::DateTime<types::FixedOffset>>>,
+            value: impl ::core::convert::Into<Vec<types::DateTime<types::FixedOffset>>>,
         ) -> Self {
             self.uf_crm_1721244556790 = Patch::Set(value.into());
             self
@@ -2570,7 +3177,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244567890` (Бюджет клиента): see [`DealPatch::uf_crm_1721244567890`].
-        pub fn uf_crm_1721244567890(mut self, value: impl Into<types::Money>) -> Self {
+        pub fn uf_crm_1721244567890(
+            mut self,
+            value: impl ::core::convert::Into<types::Money>,
+        ) -> Self {
             self.uf_crm_1721244567890 = Patch::Set(value.into());
             self
         }
@@ -2582,7 +3192,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244567891` (Платежи): see [`DealPatch::uf_crm_1721244567891`].
         pub fn uf_crm_1721244567891(
             mut self,
-            value: impl Into<Vec<types::Money>>,
+            value: impl ::core::convert::Into<Vec<types::Money>>,
         ) -> Self {
             self.uf_crm_1721244567891 = Patch::Set(value.into());
             self
@@ -2593,7 +3203,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244578901` (Сайт клиента): see [`DealPatch::uf_crm_1721244578901`].
-        pub fn uf_crm_1721244578901(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244578901(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244578901 = Patch::Set(value.into());
             self
         }
@@ -2603,7 +3216,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244578902` (Ссылки на материалы): see [`DealPatch::uf_crm_1721244578902`].
-        pub fn uf_crm_1721244578902(mut self, value: impl Into<Vec<String>>) -> Self {
+        pub fn uf_crm_1721244578902(
+            mut self,
+            value: impl ::core::convert::Into<Vec<String>>,
+        ) -> Self {
             self.uf_crm_1721244578902 = Patch::Set(value.into());
             self
         }
@@ -2613,7 +3229,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244589012` (Адрес доставки): see [`DealPatch::uf_crm_1721244589012`].
-        pub fn uf_crm_1721244589012(mut self, value: impl Into<types::Address>) -> Self {
+        pub fn uf_crm_1721244589012(
+            mut self,
+            value: impl ::core::convert::Into<types::Address>,
+        ) -> Self {
             self.uf_crm_1721244589012 = Patch::Set(value.into());
             self
         }
@@ -2625,7 +3244,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244589013` (Адреса филиалов): see [`DealPatch::uf_crm_1721244589013`].
         pub fn uf_crm_1721244589013(
             mut self,
-            value: impl Into<Vec<types::Address>>,
+            value: impl ::core::convert::Into<Vec<types::Address>>,
         ) -> Self {
             self.uf_crm_1721244589013 = Patch::Set(value.into());
             self
@@ -2638,7 +3257,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::uf_crm_1721244590123`].
         pub fn uf_crm_1721244590123(
             mut self,
-            value: impl Into<DealUfCrm1721244590123>,
+            value: impl ::core::convert::Into<DealUfCrm1721244590123>,
         ) -> Self {
             self.uf_crm_1721244590123 = Patch::Set(value.into());
             self
@@ -2651,7 +3270,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244601234` (Интересы клиента): see [`DealPatch::uf_crm_1721244601234`].
         pub fn uf_crm_1721244601234(
             mut self,
-            value: impl Into<Vec<DealUfCrm1721244601234>>,
+            value: impl ::core::convert::Into<Vec<DealUfCrm1721244601234>>,
         ) -> Self {
             self.uf_crm_1721244601234 = Patch::Set(value.into());
             self
@@ -2664,7 +3283,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244612345` (Договор): see [`DealPatch::uf_crm_1721244612345`].
         pub fn uf_crm_1721244612345(
             mut self,
-            value: impl Into<types::FileUpload>,
+            value: impl ::core::convert::Into<types::FileUpload>,
         ) -> Self {
             self.uf_crm_1721244612345 = Patch::Set(value.into());
             self
@@ -2677,7 +3296,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244612346` (Сканы документов): see [`DealPatch::uf_crm_1721244612346`].
         pub fn uf_crm_1721244612346(
             mut self,
-            value: impl Into<Vec<types::FileUpload>>,
+            value: impl ::core::convert::Into<Vec<types::FileUpload>>,
         ) -> Self {
             self.uf_crm_1721244612346 = Patch::Set(value.into());
             self
@@ -2688,7 +3307,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244634567` (Менеджер проекта): see [`DealPatch::uf_crm_1721244634567`].
-        pub fn uf_crm_1721244634567(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn uf_crm_1721244634567(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.uf_crm_1721244634567 = Patch::Set(value.into());
             self
         }
@@ -2700,7 +3322,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244634568` (Наблюдатели): see [`DealPatch::uf_crm_1721244634568`].
         pub fn uf_crm_1721244634568(
             mut self,
-            value: impl Into<Vec<types::UserId>>,
+            value: impl ::core::convert::Into<Vec<types::UserId>>,
         ) -> Self {
             self.uf_crm_1721244634568 = Patch::Set(value.into());
             self
@@ -2713,7 +3335,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244656789` (Отрасль клиента): see [`DealPatch::uf_crm_1721244656789`].
         pub fn uf_crm_1721244656789(
             mut self,
-            value: impl Into<types::StatusId>,
+            value: impl ::core::convert::Into<types::StatusId>,
         ) -> Self {
             self.uf_crm_1721244656789 = Patch::Set(value.into());
             self
@@ -2726,7 +3348,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244656790` (Дополнительные источники): see [`DealPatch::uf_crm_1721244656790`].
         pub fn uf_crm_1721244656790(
             mut self,
-            value: impl Into<Vec<types::StatusId>>,
+            value: impl ::core::convert::Into<Vec<types::StatusId>>,
         ) -> Self {
             self.uf_crm_1721244656790 = Patch::Set(value.into());
             self
@@ -2739,7 +3361,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244667890` (Основной товар): see [`DealPatch::uf_crm_1721244667890`].
         pub fn uf_crm_1721244667890(
             mut self,
-            value: impl Into<types::IblockElementId>,
+            value: impl ::core::convert::Into<types::IblockElementId>,
         ) -> Self {
             self.uf_crm_1721244667890 = Patch::Set(value.into());
             self
@@ -2752,7 +3374,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244667891` (Сопутствующие товары): see [`DealPatch::uf_crm_1721244667891`].
         pub fn uf_crm_1721244667891(
             mut self,
-            value: impl Into<Vec<types::IblockElementId>>,
+            value: impl ::core::convert::Into<Vec<types::IblockElementId>>,
         ) -> Self {
             self.uf_crm_1721244667891 = Patch::Set(value.into());
             self
@@ -2765,7 +3387,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244678901` (Раздел каталога): see [`DealPatch::uf_crm_1721244678901`].
         pub fn uf_crm_1721244678901(
             mut self,
-            value: impl Into<types::IblockSectionId>,
+            value: impl ::core::convert::Into<types::IblockSectionId>,
         ) -> Self {
             self.uf_crm_1721244678901 = Patch::Set(value.into());
             self
@@ -2778,7 +3400,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244678902` (Разделы каталога): see [`DealPatch::uf_crm_1721244678902`].
         pub fn uf_crm_1721244678902(
             mut self,
-            value: impl Into<Vec<types::IblockSectionId>>,
+            value: impl ::core::convert::Into<Vec<types::IblockSectionId>>,
         ) -> Self {
             self.uf_crm_1721244678902 = Patch::Set(value.into());
             self
@@ -2789,7 +3411,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244689012` (Связанный договор): see [`DealPatch::uf_crm_1721244689012`].
-        pub fn uf_crm_1721244689012(mut self, value: impl Into<types::CrmLink>) -> Self {
+        pub fn uf_crm_1721244689012(
+            mut self,
+            value: impl ::core::convert::Into<types::CrmLink>,
+        ) -> Self {
             self.uf_crm_1721244689012 = Patch::Set(value.into());
             self
         }
@@ -2801,7 +3426,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244689013` (Участники сделки): see [`DealPatch::uf_crm_1721244689013`].
         pub fn uf_crm_1721244689013(
             mut self,
-            value: impl Into<Vec<types::CrmLink>>,
+            value: impl ::core::convert::Into<Vec<types::CrmLink>>,
         ) -> Self {
             self.uf_crm_1721244689013 = Patch::Set(value.into());
             self
@@ -2814,7 +3439,7 @@ mod __bitrix_deal {
         /// Sets `UF_CRM_1721244701234` (Бронирование переговорной): see [`DealPatch::uf_crm_1721244701234`].
         pub fn uf_crm_1721244701234(
             mut self,
-            value: impl Into<Vec<serde_json::Value>>,
+            value: impl ::core::convert::Into<Vec<serde_json::Value>>,
         ) -> Self {
             self.uf_crm_1721244701234 = Patch::Set(value.into());
             self
@@ -2827,69 +3452,87 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn previous_stage_id<V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
+        pub fn category_id<__V: __p::Immutable<m::CATEGORY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+        pub fn previous_stage_id<__V: __p::ReadOnly<m::PREVIOUS_STAGE_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+        pub fn stage_semantic_id<__V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
+        pub fn is_new<__V: __p::ReadOnly<m::IS_NEW>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
+        pub fn quote_id<__V: __p::ReadOnly<m::QUOTE_ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+        pub fn created_by_id<__V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+        pub fn modify_by_id<__V: __p::ReadOnly<m::MODIFY_BY_ID>>(
             self,
-            value: V,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_by_id<__V: __p::ReadOnly<m::MOVED_BY_ID>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<__V: __p::ReadOnly<m::DATE_MODIFY>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<__V: __p::ReadOnly<m::MOVED_TIME>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<__V: __p::ReadOnly<m::LEAD_ID>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<__V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<__V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TITLE, &self.title)?;
             visitor.entry(f::TYPE_ID, &self.type_id)?;
             visitor.entry(f::STAGE_ID, &self.stage_id)?;
@@ -2959,10 +3602,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -2998,9 +3641,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -3017,11 +3660,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::Title => self.title = map.take(f::TITLE)?,
@@ -3200,10 +3843,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::TITLE, &self.title)?;
@@ -3287,6 +3930,254 @@ const _: () = {
             map.put(f::UF_CRM_1721244701234, &self.uf_crm_1721244701234)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.previous_stage_id != other.previous_stage_id {
+                return false;
+            }
+            if self.stage_semantic_id != other.stage_semantic_id {
+                return false;
+            }
+            if self.is_new != other.is_new {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.quote_id != other.quote_id {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.created_by_id != other.created_by_id {
+                return false;
+            }
+            if self.modify_by_id != other.modify_by_id {
+                return false;
+            }
+            if self.moved_by_id != other.moved_by_id {
+                return false;
+            }
+            if self.date_create != other.date_create {
+                return false;
+            }
+            if self.date_modify != other.date_modify {
+                return false;
+            }
+            if self.moved_time != other.moved_time {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.lead_id != other.lead_id {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.last_activity_time != other.last_activity_time {
+                return false;
+            }
+            if self.last_activity_by != other.last_activity_by {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.parent_id_153 != other.parent_id_153 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.uf_crm_1721244500101 != other.uf_crm_1721244500101 {
+                return false;
+            }
+            if self.uf_crm_1721244512345 != other.uf_crm_1721244512345 {
+                return false;
+            }
+            if self.uf_crm_1721244512346 != other.uf_crm_1721244512346 {
+                return false;
+            }
+            if self.uf_crm_1721244523456 != other.uf_crm_1721244523456 {
+                return false;
+            }
+            if self.uf_crm_1721244523457 != other.uf_crm_1721244523457 {
+                return false;
+            }
+            if self.uf_crm_1721244534567 != other.uf_crm_1721244534567 {
+                return false;
+            }
+            if self.uf_crm_1721244545678 != other.uf_crm_1721244545678 {
+                return false;
+            }
+            if self.uf_crm_1721244545679 != other.uf_crm_1721244545679 {
+                return false;
+            }
+            if self.uf_crm_1721244556789 != other.uf_crm_1721244556789 {
+                return false;
+            }
+            if self.uf_crm_1721244556790 != other.uf_crm_1721244556790 {
+                return false;
+            }
+            if self.uf_crm_1721244567890 != other.uf_crm_1721244567890 {
+                return false;
+            }
+            if self.uf_crm_1721244567891 != other.uf_crm_1721244567891 {
+                return false;
+            }
+            if self.uf_crm_1721244578901 != other.uf_crm_1721244578901 {
+                return false;
+            }
+            if self.uf_crm_1721244578902 != other.uf_crm_1721244578902 {
+                return false;
+            }
+            if self.uf_crm_1721244589012 != other.uf_crm_1721244589012 {
+                return false;
+            }
+            if self.uf_crm_1721244589013 != other.uf_crm_1721244589013 {
+                return false;
+            }
+            if self.uf_crm_1721244590123 != other.uf_crm_1721244590123 {
+                return false;
+            }
+            if self.uf_crm_1721244601234 != other.uf_crm_1721244601234 {
+                return false;
+            }
+            if self.uf_crm_1721244612345 != other.uf_crm_1721244612345 {
+                return false;
+            }
+            if self.uf_crm_1721244612346 != other.uf_crm_1721244612346 {
+                return false;
+            }
+            if self.uf_crm_1721244634567 != other.uf_crm_1721244634567 {
+                return false;
+            }
+            if self.uf_crm_1721244634568 != other.uf_crm_1721244634568 {
+                return false;
+            }
+            if self.uf_crm_1721244656789 != other.uf_crm_1721244656789 {
+                return false;
+            }
+            if self.uf_crm_1721244656790 != other.uf_crm_1721244656790 {
+                return false;
+            }
+            if self.uf_crm_1721244667890 != other.uf_crm_1721244667890 {
+                return false;
+            }
+            if self.uf_crm_1721244667891 != other.uf_crm_1721244667891 {
+                return false;
+            }
+            if self.uf_crm_1721244678901 != other.uf_crm_1721244678901 {
+                return false;
+            }
+            if self.uf_crm_1721244678902 != other.uf_crm_1721244678902 {
+                return false;
+            }
+            if self.uf_crm_1721244689012 != other.uf_crm_1721244689012 {
+                return false;
+            }
+            if self.uf_crm_1721244689013 != other.uf_crm_1721244689013 {
+                return false;
+            }
+            if self.uf_crm_1721244701234 != other.uf_crm_1721244701234 {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -3591,8 +4482,8 @@ const _: () = {
             DealField::UfCrm1721244701234,
         );
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

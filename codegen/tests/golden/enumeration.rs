@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/enumeration.json`: 2 fields, 1 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -148,10 +148,18 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `UF_CRM_CHANNEL` (Канал): see [`Deal::uf_crm_channel`](super::Deal::uf_crm_channel).
         pub uf_crm_channel: Option<DealUfCrmChannel>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.uf_crm_channel != other.uf_crm_channel {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
@@ -159,10 +167,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::UF_CRM_CHANNEL, &self.uf_crm_channel)?;
             __p::end(map)
@@ -190,7 +198,10 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `UF_CRM_CHANNEL` (Канал): see [`NewDeal::uf_crm_channel`].
-        pub fn uf_crm_channel(mut self, value: impl Into<DealUfCrmChannel>) -> Self {
+        pub fn uf_crm_channel(
+            mut self,
+            value: impl ::core::convert::Into<DealUfCrmChannel>,
+        ) -> Self {
             self.uf_crm_channel = Some(value.into());
             self
         }
@@ -203,15 +214,23 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `UF_CRM_CHANNEL` (Канал): see [`Deal::uf_crm_channel`](super::Deal::uf_crm_channel).
         pub uf_crm_channel: Patch<DealUfCrmChannel>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.uf_crm_channel != other.uf_crm_channel {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -219,7 +238,10 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `UF_CRM_CHANNEL` (Канал): see [`DealPatch::uf_crm_channel`].
-        pub fn uf_crm_channel(mut self, value: impl Into<DealUfCrmChannel>) -> Self {
+        pub fn uf_crm_channel(
+            mut self,
+            value: impl ::core::convert::Into<DealUfCrmChannel>,
+        ) -> Self {
             self.uf_crm_channel = Patch::Set(value.into());
             self
         }
@@ -231,21 +253,24 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::UF_CRM_CHANNEL, &self.uf_crm_channel)?;
             Ok(())
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -278,9 +303,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -297,11 +322,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::UfCrmChannel => {
@@ -312,15 +337,29 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::UF_CRM_CHANNEL, &self.uf_crm_channel)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.uf_crm_channel != other.uf_crm_channel {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -332,8 +371,8 @@ const _: () = {
             DealField::UfCrmChannel,
         );
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/keywords.json`: 6 fields, 0 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -123,7 +123,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `TYPE` (Тип): see [`Deal::type_`](super::Deal::type_).
         pub type_: Option<String>,
@@ -136,16 +136,36 @@ mod __bitrix_deal {
         /// Field `stageId` (Стадия): see [`Deal::stage_id`](super::Deal::stage_id).
         pub stage_id: Option<types::StatusId>,
     }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.type_ != other.type_ {
+                return false;
+            }
+            if self.match_ != other.match_ {
+                return false;
+            }
+            if self.f_1c_code != other.f_1c_code {
+                return false;
+            }
+            if self.self_ != other.self_ {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            true
+        }
+    }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
             NewDealBuilder::new().build()
         }
     }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::TYPE, &self.type_)?;
             map.put(f::MATCH, &self.match_)?;
@@ -181,27 +201,30 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `TYPE` (Тип): see [`NewDeal::type_`].
-        pub fn type_(mut self, value: impl Into<String>) -> Self {
+        pub fn type_(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.type_ = Some(value.into());
             self
         }
         /// Sets `MATCH` (match): see [`NewDeal::match_`].
-        pub fn match_(mut self, value: impl Into<bool>) -> Self {
+        pub fn match_(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.match_ = Some(value.into());
             self
         }
         /// Sets `1C_CODE` (Код 1С): see [`NewDeal::f_1c_code`].
-        pub fn f_1c_code(mut self, value: impl Into<String>) -> Self {
+        pub fn f_1c_code(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.f_1c_code = Some(value.into());
             self
         }
         /// Sets `Self` (Self): see [`NewDeal::self_`].
-        pub fn self_(mut self, value: impl Into<i64>) -> Self {
+        pub fn self_(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.self_ = Some(value.into());
             self
         }
         /// Sets `stageId` (Стадия): see [`NewDeal::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Some(value.into());
             self
         }
@@ -218,12 +241,12 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `TYPE` (Тип): see [`Deal::type_`](super::Deal::type_).
         pub type_: Patch<String>,
@@ -236,13 +259,33 @@ mod __bitrix_deal {
         /// Field `stageId` (Стадия): see [`Deal::stage_id`](super::Deal::stage_id).
         pub stage_id: Patch<types::StatusId>,
     }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.type_ != other.type_ {
+                return false;
+            }
+            if self.match_ != other.match_ {
+                return false;
+            }
+            if self.f_1c_code != other.f_1c_code {
+                return false;
+            }
+            if self.self_ != other.self_ {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            true
+        }
+    }
     impl DealPatch {
         /// An update that touches nothing.
         pub fn new() -> Self {
             ::core::default::Default::default()
         }
         /// Sets `TYPE` (Тип): see [`DealPatch::type_`].
-        pub fn type_(mut self, value: impl Into<String>) -> Self {
+        pub fn type_(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.type_ = Patch::Set(value.into());
             self
         }
@@ -252,7 +295,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `MATCH` (match): see [`DealPatch::match_`].
-        pub fn match_(mut self, value: impl Into<bool>) -> Self {
+        pub fn match_(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.match_ = Patch::Set(value.into());
             self
         }
@@ -262,7 +305,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `1C_CODE` (Код 1С): see [`DealPatch::f_1c_code`].
-        pub fn f_1c_code(mut self, value: impl Into<String>) -> Self {
+        pub fn f_1c_code(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.f_1c_code = Patch::Set(value.into());
             self
         }
@@ -272,7 +315,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `Self` (Self): see [`DealPatch::self_`].
-        pub fn self_(mut self, value: impl Into<i64>) -> Self {
+        pub fn self_(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.self_ = Patch::Set(value.into());
             self
         }
@@ -282,7 +325,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `stageId` (Стадия): see [`DealPatch::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Patch::Set(value.into());
             self
         }
@@ -294,12 +340,15 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TYPE, &self.type_)?;
             visitor.entry(f::MATCH, &self.match_)?;
             visitor.entry(f::F_1C_CODE, &self.f_1c_code)?;
@@ -309,10 +358,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -345,9 +394,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -364,11 +413,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::Type => self.type_ = map.take(f::TYPE)?,
@@ -381,10 +430,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::TYPE, &self.type_)?;
@@ -394,6 +443,32 @@ const _: () = {
             map.put(f::stageId, &self.stage_id)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.type_ != other.type_ {
+                return false;
+            }
+            if self.match_ != other.match_ {
+                return false;
+            }
+            if self.f_1c_code != other.f_1c_code {
+                return false;
+            }
+            if self.self_ != other.self_ {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -411,8 +486,8 @@ const _: () = {
         /// `stageId` (Стадия) for filters, `order` and `select`.
         pub const STAGE_ID: Field<Deal, codec::Status> = Field::new(DealField::StageId);
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/multiple.json`: 4 fields, 2 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -122,7 +122,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`](super::Deal::contact_ids).
         pub contact_ids: Option<Vec<types::ContactId>>,
@@ -131,16 +131,30 @@ mod __bitrix_deal {
         /// Field `UF_CRM_FILES` (Файлы): see [`Deal::uf_crm_files`](super::Deal::uf_crm_files).
         pub uf_crm_files: Option<Vec<types::FileUpload>>,
     }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.uf_crm_dates != other.uf_crm_dates {
+                return false;
+            }
+            if self.uf_crm_files != other.uf_crm_files {
+                return false;
+            }
+            true
+        }
+    }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
             NewDealBuilder::new().build()
         }
     }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::CONTACT_IDS, &self.contact_ids)?;
             map.put(f::UF_CRM_DATES, &self.uf_crm_dates)?;
@@ -172,17 +186,26 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `CONTACT_IDS` (Контакты): see [`NewDeal::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Some(value.into());
             self
         }
         /// Sets `UF_CRM_DATES` (Даты поставок): see [`NewDeal::uf_crm_dates`].
-        pub fn uf_crm_dates(mut self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
+        pub fn uf_crm_dates(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::NaiveDate>>,
+        ) -> Self {
             self.uf_crm_dates = Some(value.into());
             self
         }
         /// Sets `UF_CRM_FILES` (Файлы): see [`NewDeal::uf_crm_files`].
-        pub fn uf_crm_files(mut self, value: impl Into<Vec<types::FileUpload>>) -> Self {
+        pub fn uf_crm_files(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::FileUpload>>,
+        ) -> Self {
             self.uf_crm_files = Some(value.into());
             self
         }
@@ -197,12 +220,12 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `CONTACT_IDS` (Контакты): see [`Deal::contact_ids`](super::Deal::contact_ids).
         pub contact_ids: Patch<Vec<types::ContactId>>,
@@ -211,13 +234,30 @@ mod __bitrix_deal {
         /// Field `UF_CRM_FILES` (Файлы): see [`Deal::uf_crm_files`](super::Deal::uf_crm_files).
         pub uf_crm_files: Patch<Vec<types::FileUpload>>,
     }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.uf_crm_dates != other.uf_crm_dates {
+                return false;
+            }
+            if self.uf_crm_files != other.uf_crm_files {
+                return false;
+            }
+            true
+        }
+    }
     impl DealPatch {
         /// An update that touches nothing.
         pub fn new() -> Self {
             ::core::default::Default::default()
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`DealPatch::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Patch::Set(value.into());
             self
         }
@@ -227,7 +267,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_DATES` (Даты поставок): see [`DealPatch::uf_crm_dates`].
-        pub fn uf_crm_dates(mut self, value: impl Into<Vec<types::NaiveDate>>) -> Self {
+        pub fn uf_crm_dates(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::NaiveDate>>,
+        ) -> Self {
             self.uf_crm_dates = Patch::Set(value.into());
             self
         }
@@ -237,7 +280,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_FILES` (Файлы): see [`DealPatch::uf_crm_files`].
-        pub fn uf_crm_files(mut self, value: impl Into<Vec<types::FileUpload>>) -> Self {
+        pub fn uf_crm_files(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::FileUpload>>,
+        ) -> Self {
             self.uf_crm_files = Patch::Set(value.into());
             self
         }
@@ -249,12 +295,15 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::CONTACT_IDS, &self.contact_ids)?;
             visitor.entry(f::UF_CRM_DATES, &self.uf_crm_dates)?;
             visitor.entry(f::UF_CRM_FILES.upload(), &self.uf_crm_files)?;
@@ -262,10 +311,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -298,9 +347,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -317,11 +366,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::ContactIds => self.contact_ids = map.take(f::CONTACT_IDS)?,
@@ -332,10 +381,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::CONTACT_IDS, &self.contact_ids)?;
@@ -343,6 +392,26 @@ const _: () = {
             map.put(f::UF_CRM_FILES, &self.uf_crm_files)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.uf_crm_dates != other.uf_crm_dates {
+                return false;
+            }
+            if self.uf_crm_files != other.uf_crm_files {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -363,8 +432,8 @@ const _: () = {
             DealField::UfCrmFiles,
         );
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

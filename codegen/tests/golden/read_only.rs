@@ -4,7 +4,7 @@
 /// The lead read model of the portal snapshot `codegen/tests/schemas/read_only.json`: 4 fields, 0 of them user fields.
 ///
 /// Every field is optional: `crm.lead.list` returns only the selected fields. Create records with [`NewLead`], update them with [`LeadPatch`], name fields in queries with the constants (`Lead::ID`) or [`LeadField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Lead {
     /// **ID** · `ID` · type `integer` · read-only
@@ -117,12 +117,23 @@ mod __bitrix_lead {
     /// The create payload of [`Lead`](super::Lead) (`crm.lead.add`): read-only fields do not exist on it. Build it with [`NewLead::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewLead {
         /// Field `CATEGORY_ID` (Воронка): see [`Lead::category_id`](super::Lead::category_id).
         pub category_id: Option<types::CategoryId>,
         /// Field `TITLE` (Название): see [`Lead::title`](super::Lead::title).
         pub title: Option<String>,
+    }
+    impl ::core::cmp::PartialEq for NewLead {
+        fn eq(&self, other: &Self) -> bool {
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewLead {
         fn default() -> Self {
@@ -130,10 +141,10 @@ mod __bitrix_lead {
         }
     }
     impl serde::Serialize for NewLead {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::CATEGORY_ID, &self.category_id)?;
             map.put(f::TITLE, &self.title)?;
@@ -163,12 +174,15 @@ mod __bitrix_lead {
     }
     impl NewLeadBuilder {
         /// Sets `CATEGORY_ID` (Воронка): see [`NewLead::category_id`].
-        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+        pub fn category_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CategoryId>,
+        ) -> Self {
             self.category_id = Some(value.into());
             self
         }
         /// Sets `TITLE` (Название): see [`NewLead::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Some(value.into());
             self
         }
@@ -182,18 +196,29 @@ mod __bitrix_lead {
     }
     #[doc(hidden)]
     impl NewLeadBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
             match value.unreachable() {}
         }
     }
     /// The update payload of [`Lead`](super::Lead) (`crm.lead.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct LeadPatch {
         /// Field `TITLE` (Название): see [`Lead::title`](super::Lead::title).
         pub title: Patch<String>,
+    }
+    impl ::core::cmp::PartialEq for LeadPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            true
+        }
     }
     impl LeadPatch {
         /// An update that touches nothing.
@@ -201,7 +226,7 @@ mod __bitrix_lead {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`LeadPatch::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Patch::Set(value.into());
             self
         }
@@ -213,27 +238,36 @@ mod __bitrix_lead {
     }
     #[doc(hidden)]
     impl LeadPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
+        pub fn category_id<__V: __p::Immutable<m::CATEGORY_ID>>(
+            self,
+            value: __V,
+        ) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for LeadPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TITLE, &self.title)?;
             Ok(())
         }
     }
     impl serde::Serialize for LeadPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -266,9 +300,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_lead::{f, lead_fields as m};
     impl<'de> serde::Deserialize<'de> for Lead {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -285,11 +319,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: LeadField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 LeadField::Id => self.id = map.take(f::ID)?,
                 LeadField::CategoryId => self.category_id = map.take(f::CATEGORY_ID)?,
@@ -300,10 +334,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Lead {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::CATEGORY_ID, &self.category_id)?;
@@ -311,6 +345,26 @@ const _: () = {
             map.put(f::TITLE, &self.title)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Lead {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.date_create != other.date_create {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -328,8 +382,8 @@ const _: () = {
         /// `TITLE` (Название) for filters, `order` and `select`.
         pub const TITLE: Field<Lead, codec::Text> = Field::new(LeadField::Title);
     }
-    impl<C> ::core::convert::From<Field<Lead, C>> for LeadField {
-        fn from(field: Field<Lead, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Lead, __C>> for LeadField {
+        fn from(field: Field<Lead, __C>) -> Self {
             field.field()
         }
     }

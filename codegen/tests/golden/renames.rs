@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/renames.json`: 3 fields, 2 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -149,12 +149,23 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::greeting`](super::Deal::greeting).
         pub greeting: Option<String>,
         /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::sales_channel`](super::Deal::sales_channel).
         pub sales_channel: Option<DealSalesChannel>,
+    }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.greeting != other.greeting {
+                return false;
+            }
+            if self.sales_channel != other.sales_channel {
+                return false;
+            }
+            true
+        }
     }
     impl ::core::default::Default for NewDeal {
         fn default() -> Self {
@@ -162,10 +173,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::UF_CRM_1721244482250, &self.greeting)?;
             map.put(f::UF_CRM_1721244590123, &self.sales_channel)?;
@@ -195,12 +206,15 @@ mod __bitrix_deal {
     }
     impl NewDealBuilder {
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewDeal::greeting`].
-        pub fn greeting(mut self, value: impl Into<String>) -> Self {
+        pub fn greeting(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.greeting = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`NewDeal::sales_channel`].
-        pub fn sales_channel(mut self, value: impl Into<DealSalesChannel>) -> Self {
+        pub fn sales_channel(
+            mut self,
+            value: impl ::core::convert::Into<DealSalesChannel>,
+        ) -> Self {
             self.sales_channel = Some(value.into());
             self
         }
@@ -214,17 +228,28 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl NewDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::greeting`](super::Deal::greeting).
         pub greeting: Patch<String>,
         /// Field `UF_CRM_1721244590123` (Канал продаж): see [`Deal::sales_channel`](super::Deal::sales_channel).
         pub sales_channel: Patch<DealSalesChannel>,
+    }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.greeting != other.greeting {
+                return false;
+            }
+            if self.sales_channel != other.sales_channel {
+                return false;
+            }
+            true
+        }
     }
     impl DealPatch {
         /// An update that touches nothing.
@@ -232,7 +257,7 @@ mod __bitrix_deal {
             ::core::default::Default::default()
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`DealPatch::greeting`].
-        pub fn greeting(mut self, value: impl Into<String>) -> Self {
+        pub fn greeting(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.greeting = Patch::Set(value.into());
             self
         }
@@ -242,7 +267,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_1721244590123` (Канал продаж): see [`DealPatch::sales_channel`].
-        pub fn sales_channel(mut self, value: impl Into<DealSalesChannel>) -> Self {
+        pub fn sales_channel(
+            mut self,
+            value: impl ::core::convert::Into<DealSalesChannel>,
+        ) -> Self {
             self.sales_channel = Patch::Set(value.into());
             self
         }
@@ -254,22 +282,25 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::UF_CRM_1721244482250, &self.greeting)?;
             visitor.entry(f::UF_CRM_1721244590123, &self.sales_channel)?;
             Ok(())
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -302,9 +333,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -321,11 +352,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::Greeting => self.greeting = map.take(f::UF_CRM_1721244482250)?,
@@ -337,16 +368,33 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::UF_CRM_1721244482250, &self.greeting)?;
             map.put(f::UF_CRM_1721244590123, &self.sales_channel)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.greeting != other.greeting {
+                return false;
+            }
+            if self.sales_channel != other.sales_channel {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -360,8 +408,8 @@ const _: () = {
             DealField::SalesChannel,
         );
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `codegen/tests/schemas/required.json`: 4 fields, 1 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewDeal`], update them with [`DealPatch`], name fields in queries with the constants (`Deal::ID`) or [`DealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Deal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -114,7 +114,7 @@ mod __bitrix_deal {
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// Required on this portal (`.build()` does not compile until each is set): `TITLE` (`.title()`), `UF_CRM_AMOUNT` (`.uf_crm_amount()`).
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewDeal {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: String,
@@ -123,11 +123,25 @@ mod __bitrix_deal {
         /// Field `COMMENTS` (Комментарий): see [`Deal::comments`](super::Deal::comments).
         pub comments: Option<String>,
     }
+    impl ::core::cmp::PartialEq for NewDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_amount != other.uf_crm_amount {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            true
+        }
+    }
     impl serde::Serialize for NewDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put_value(f::TITLE, &self.title)?;
             map.put_value(f::UF_CRM_AMOUNT, &self.uf_crm_amount)?;
@@ -159,13 +173,13 @@ mod __bitrix_deal {
     }
     impl<R0, R1> NewDealBuilder<R0, R1> {
         /// Sets `COMMENTS` (Комментарий): see [`NewDeal::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Some(value.into());
             self
         }
         fn with_slots<Q0, Q1>(
             self,
-            slots: impl FnOnce(R0, R1) -> (Q0, Q1),
+            slots: impl ::core::ops::FnOnce(R0, R1) -> (Q0, Q1),
         ) -> NewDealBuilder<Q0, Q1> {
             let (__r0, __r1) = slots(self.__r0, self.__r1);
             NewDealBuilder {
@@ -189,7 +203,7 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl<R0, R1> NewDealBuilder<R0, R1> {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
@@ -197,7 +211,7 @@ mod __bitrix_deal {
         /// Sets the required field `TITLE` (Название): see [`NewDeal::title`].
         pub fn title(
             self,
-            value: impl Into<String>,
+            value: impl ::core::convert::Into<String>,
         ) -> NewDealBuilder<__p::Set<String>, R1> {
             self.with_slots(|_, __r1| (__p::Set(value.into()), __r1))
         }
@@ -206,13 +220,13 @@ mod __bitrix_deal {
         /// Sets the required field `UF_CRM_AMOUNT` (Сумма договора): see [`NewDeal::uf_crm_amount`].
         pub fn uf_crm_amount(
             self,
-            value: impl Into<types::Decimal>,
+            value: impl ::core::convert::Into<types::Decimal>,
         ) -> NewDealBuilder<R0, __p::Set<types::Decimal>> {
             self.with_slots(|__r0, _| (__r0, __p::Set(value.into())))
         }
     }
     /// The update payload of [`Deal`](super::Deal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct DealPatch {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Patch<String>,
@@ -221,13 +235,27 @@ mod __bitrix_deal {
         /// Field `COMMENTS` (Комментарий): see [`Deal::comments`](super::Deal::comments).
         pub comments: Patch<String>,
     }
+    impl ::core::cmp::PartialEq for DealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_amount != other.uf_crm_amount {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            true
+        }
+    }
     impl DealPatch {
         /// An update that touches nothing.
         pub fn new() -> Self {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`DealPatch::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Patch::Set(value.into());
             self
         }
@@ -237,7 +265,10 @@ mod __bitrix_deal {
             self
         }
         /// Sets `UF_CRM_AMOUNT` (Сумма договора): see [`DealPatch::uf_crm_amount`].
-        pub fn uf_crm_amount(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn uf_crm_amount(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.uf_crm_amount = Patch::Set(value.into());
             self
         }
@@ -247,7 +278,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`DealPatch::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Patch::Set(value.into());
             self
         }
@@ -259,12 +290,15 @@ mod __bitrix_deal {
     }
     #[doc(hidden)]
     impl DealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for DealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TITLE, &self.title)?;
             visitor.entry(f::UF_CRM_AMOUNT, &self.uf_crm_amount)?;
             visitor.entry(f::COMMENTS, &self.comments)?;
@@ -272,10 +306,10 @@ mod __bitrix_deal {
         }
     }
     impl serde::Serialize for DealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -308,9 +342,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_deal::{f, deal_fields as m};
     impl<'de> serde::Deserialize<'de> for Deal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -327,11 +361,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: DealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 DealField::Id => self.id = map.take(f::ID)?,
                 DealField::Title => self.title = map.take(f::TITLE)?,
@@ -344,10 +378,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for Deal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::TITLE, &self.title)?;
@@ -355,6 +389,26 @@ const _: () = {
             map.put(f::COMMENTS, &self.comments)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for Deal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.uf_crm_amount != other.uf_crm_amount {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -370,8 +424,8 @@ const _: () = {
         /// `COMMENTS` (Комментарий) for filters, `order` and `select`.
         pub const COMMENTS: Field<Deal, codec::Text> = Field::new(DealField::Comments);
     }
-    impl<C> ::core::convert::From<Field<Deal, C>> for DealField {
-        fn from(field: Field<Deal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<Deal, __C>> for DealField {
+        fn from(field: Field<Deal, __C>) -> Self {
             field.field()
         }
     }

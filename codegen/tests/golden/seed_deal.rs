@@ -4,7 +4,7 @@
 /// The deal read model of the portal snapshot `schemas/seed/deal.json`: 47 fields, 1 of them user fields.
 ///
 /// Every field is optional: `crm.deal.list` returns only the selected fields. Create records with [`NewSeedDeal`], update them with [`SeedDealPatch`], name fields in queries with the constants (`SeedDeal::ID`) or [`SeedDealField`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct SeedDeal {
     /// **ID** · `ID` · type `integer` · read-only
@@ -521,7 +521,7 @@ mod __bitrix_seed_deal {
     /// The create payload of [`SeedDeal`](super::SeedDeal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewSeedDeal::builder`].
     ///
     /// This portal has no required fields.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone)]
     pub struct NewSeedDeal {
         /// Field `TITLE` (Название): see [`SeedDeal::title`](super::SeedDeal::title).
         pub title: Option<String>,
@@ -593,16 +593,123 @@ mod __bitrix_seed_deal {
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Option<String>,
     }
+    impl ::core::cmp::PartialEq for NewSeedDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            true
+        }
+    }
     impl ::core::default::Default for NewSeedDeal {
         fn default() -> Self {
             NewSeedDealBuilder::new().build()
         }
     }
     impl serde::Serialize for NewSeedDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::TITLE, &self.title)?;
             map.put(f::TYPE_ID, &self.type_id)?;
@@ -696,173 +803,242 @@ mod __bitrix_seed_deal {
     }
     impl NewSeedDealBuilder {
         /// Sets `TITLE` (Название): see [`NewSeedDeal::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Some(value.into());
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`NewSeedDeal::type_id`].
-        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn type_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.type_id = Some(value.into());
             self
         }
         /// Sets `CATEGORY_ID` (Воронка): see [`NewSeedDeal::category_id`].
-        pub fn category_id(mut self, value: impl Into<types::CategoryId>) -> Self {
+        pub fn category_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CategoryId>,
+        ) -> Self {
             self.category_id = Some(value.into());
             self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`NewSeedDeal::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Some(value.into());
             self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewSeedDeal::is_recurring`].
-        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.is_recurring = Some(value.into());
             self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`NewSeedDeal::is_return_customer`].
-        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_return_customer(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_return_customer = Some(value.into());
             self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`NewSeedDeal::is_repeated_approach`].
-        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_repeated_approach(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_repeated_approach = Some(value.into());
             self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`NewSeedDeal::probability`].
-        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.probability = Some(value.into());
             self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`NewSeedDeal::currency_id`].
-        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+        pub fn currency_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CurrencyId>,
+        ) -> Self {
             self.currency_id = Some(value.into());
             self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`NewSeedDeal::opportunity`].
-        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn opportunity(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.opportunity = Some(value.into());
             self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`NewSeedDeal::is_manual_opportunity`].
-        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_manual_opportunity(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_manual_opportunity = Some(value.into());
             self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`NewSeedDeal::tax_value`].
-        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn tax_value(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.tax_value = Some(value.into());
             self
         }
         /// Sets `COMPANY_ID` (Компания): see [`NewSeedDeal::company_id`].
-        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+        pub fn company_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CompanyId>,
+        ) -> Self {
             self.company_id = Some(value.into());
             self
         }
         /// Sets `CONTACT_ID` (Контакт): see [`NewSeedDeal::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+        pub fn contact_id(
+            mut self,
+            value: impl ::core::convert::Into<types::ContactId>,
+        ) -> Self {
             self.contact_id = Some(value.into());
             self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`NewSeedDeal::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Some(value.into());
             self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`NewSeedDeal::begindate`].
-        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn begindate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.begindate = Some(value.into());
             self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`NewSeedDeal::closedate`].
-        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn closedate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.closedate = Some(value.into());
             self
         }
         /// Sets `OPENED` (Доступна для всех): see [`NewSeedDeal::opened`].
-        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.opened = Some(value.into());
             self
         }
         /// Sets `CLOSED` (Закрыта): see [`NewSeedDeal::closed`].
-        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+        pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.closed = Some(value.into());
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`NewSeedDeal::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Some(value.into());
             self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`NewSeedDeal::assigned_by_id`].
-        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn assigned_by_id(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.assigned_by_id = Some(value.into());
             self
         }
         /// Sets `SOURCE_ID` (Источник): see [`NewSeedDeal::source_id`].
-        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn source_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.source_id = Some(value.into());
             self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`NewSeedDeal::source_description`].
-        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        pub fn source_description(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.source_description = Some(value.into());
             self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`NewSeedDeal::additional_info`].
-        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        pub fn additional_info(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.additional_info = Some(value.into());
             self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`NewSeedDeal::location_id`].
-        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+        pub fn location_id(
+            mut self,
+            value: impl ::core::convert::Into<types::LocationId>,
+        ) -> Self {
             self.location_id = Some(value.into());
             self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`NewSeedDeal::originator_id`].
-        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        pub fn originator_id(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.originator_id = Some(value.into());
             self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`NewSeedDeal::origin_id`].
-        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        pub fn origin_id(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.origin_id = Some(value.into());
             self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`NewSeedDeal::utm_source`].
-        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_source(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_source = Some(value.into());
             self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`NewSeedDeal::utm_medium`].
-        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_medium(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_medium = Some(value.into());
             self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`NewSeedDeal::utm_campaign`].
-        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_campaign(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.utm_campaign = Some(value.into());
             self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`NewSeedDeal::utm_content`].
-        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_content(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_content = Some(value.into());
             self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`NewSeedDeal::utm_term`].
-        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_term(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_term = Some(value.into());
             self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`NewSeedDeal::parent_id_1220`].
-        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_1220(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_1220 = Some(value.into());
             self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`NewSeedDeal::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244482250(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244482250 = Some(value.into());
             self
         }
@@ -908,60 +1084,72 @@ mod __bitrix_seed_deal {
     }
     #[doc(hidden)]
     impl NewSeedDealBuilder {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+        pub fn stage_semantic_id<__V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
+        pub fn is_new<__V: __p::ReadOnly<m::IS_NEW>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
+        pub fn quote_id<__V: __p::ReadOnly<m::QUOTE_ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+        pub fn created_by_id<__V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+        pub fn modify_by_id<__V: __p::ReadOnly<m::MODIFY_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+        pub fn moved_by_id<__V: __p::ReadOnly<m::MOVED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<__V: __p::ReadOnly<m::DATE_MODIFY>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<__V: __p::ReadOnly<m::MOVED_TIME>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<__V: __p::ReadOnly<m::LEAD_ID>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<__V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<__V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
     }
     /// The update payload of [`SeedDeal`](super::SeedDeal) (`crm.deal.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, Default)]
     pub struct SeedDealPatch {
         /// Field `TITLE` (Название): see [`SeedDeal::title`](super::SeedDeal::title).
         pub title: Patch<String>,
@@ -1031,13 +1219,117 @@ mod __bitrix_seed_deal {
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Patch<String>,
     }
+    impl ::core::cmp::PartialEq for SeedDealPatch {
+        fn eq(&self, other: &Self) -> bool {
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            true
+        }
+    }
     impl SeedDealPatch {
         /// An update that touches nothing.
         pub fn new() -> Self {
             ::core::default::Default::default()
         }
         /// Sets `TITLE` (Название): see [`SeedDealPatch::title`].
-        pub fn title(mut self, value: impl Into<String>) -> Self {
+        pub fn title(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.title = Patch::Set(value.into());
             self
         }
@@ -1047,7 +1339,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`SeedDealPatch::type_id`].
-        pub fn type_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn type_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.type_id = Patch::Set(value.into());
             self
         }
@@ -1057,7 +1352,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`SeedDealPatch::stage_id`].
-        pub fn stage_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn stage_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.stage_id = Patch::Set(value.into());
             self
         }
@@ -1067,7 +1365,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`SeedDealPatch::is_recurring`].
-        pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_recurring(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.is_recurring = Patch::Set(value.into());
             self
         }
@@ -1077,7 +1375,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_RETURN_CUSTOMER` (Повторная сделка): see [`SeedDealPatch::is_return_customer`].
-        pub fn is_return_customer(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_return_customer(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_return_customer = Patch::Set(value.into());
             self
         }
@@ -1087,7 +1388,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_REPEATED_APPROACH` (Повторное обращение): see [`SeedDealPatch::is_repeated_approach`].
-        pub fn is_repeated_approach(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_repeated_approach(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_repeated_approach = Patch::Set(value.into());
             self
         }
@@ -1097,7 +1401,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `PROBABILITY` (Вероятность): see [`SeedDealPatch::probability`].
-        pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        pub fn probability(mut self, value: impl ::core::convert::Into<i64>) -> Self {
             self.probability = Patch::Set(value.into());
             self
         }
@@ -1107,7 +1411,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CURRENCY_ID` (Валюта): see [`SeedDealPatch::currency_id`].
-        pub fn currency_id(mut self, value: impl Into<types::CurrencyId>) -> Self {
+        pub fn currency_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CurrencyId>,
+        ) -> Self {
             self.currency_id = Patch::Set(value.into());
             self
         }
@@ -1117,7 +1424,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `OPPORTUNITY` (Сумма): see [`SeedDealPatch::opportunity`].
-        pub fn opportunity(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn opportunity(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.opportunity = Patch::Set(value.into());
             self
         }
@@ -1127,7 +1437,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`SeedDealPatch::is_manual_opportunity`].
-        pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        pub fn is_manual_opportunity(
+            mut self,
+            value: impl ::core::convert::Into<bool>,
+        ) -> Self {
             self.is_manual_opportunity = Patch::Set(value.into());
             self
         }
@@ -1137,7 +1450,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `TAX_VALUE` (Ставка налога): see [`SeedDealPatch::tax_value`].
-        pub fn tax_value(mut self, value: impl Into<types::Decimal>) -> Self {
+        pub fn tax_value(
+            mut self,
+            value: impl ::core::convert::Into<types::Decimal>,
+        ) -> Self {
             self.tax_value = Patch::Set(value.into());
             self
         }
@@ -1147,7 +1463,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `COMPANY_ID` (Компания): see [`SeedDealPatch::company_id`].
-        pub fn company_id(mut self, value: impl Into<types::CompanyId>) -> Self {
+        pub fn company_id(
+            mut self,
+            value: impl ::core::convert::Into<types::CompanyId>,
+        ) -> Self {
             self.company_id = Patch::Set(value.into());
             self
         }
@@ -1158,7 +1477,10 @@ mod __bitrix_seed_deal {
         }
         /// Sets `CONTACT_ID` (Контакт): see [`SeedDealPatch::contact_id`].
         #[deprecated(note = "CONTACT_ID is marked isDeprecated by the portal")]
-        pub fn contact_id(mut self, value: impl Into<types::ContactId>) -> Self {
+        pub fn contact_id(
+            mut self,
+            value: impl ::core::convert::Into<types::ContactId>,
+        ) -> Self {
             self.contact_id = Patch::Set(value.into());
             self
         }
@@ -1169,7 +1491,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CONTACT_IDS` (Контакты): see [`SeedDealPatch::contact_ids`].
-        pub fn contact_ids(mut self, value: impl Into<Vec<types::ContactId>>) -> Self {
+        pub fn contact_ids(
+            mut self,
+            value: impl ::core::convert::Into<Vec<types::ContactId>>,
+        ) -> Self {
             self.contact_ids = Patch::Set(value.into());
             self
         }
@@ -1179,7 +1504,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `BEGINDATE` (Дата начала): see [`SeedDealPatch::begindate`].
-        pub fn begindate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn begindate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.begindate = Patch::Set(value.into());
             self
         }
@@ -1189,7 +1517,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CLOSEDATE` (Дата завершения): see [`SeedDealPatch::closedate`].
-        pub fn closedate(mut self, value: impl Into<types::NaiveDate>) -> Self {
+        pub fn closedate(
+            mut self,
+            value: impl ::core::convert::Into<types::NaiveDate>,
+        ) -> Self {
             self.closedate = Patch::Set(value.into());
             self
         }
@@ -1199,7 +1530,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `OPENED` (Доступна для всех): see [`SeedDealPatch::opened`].
-        pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        pub fn opened(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.opened = Patch::Set(value.into());
             self
         }
@@ -1209,7 +1540,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `CLOSED` (Закрыта): see [`SeedDealPatch::closed`].
-        pub fn closed(mut self, value: impl Into<bool>) -> Self {
+        pub fn closed(mut self, value: impl ::core::convert::Into<bool>) -> Self {
             self.closed = Patch::Set(value.into());
             self
         }
@@ -1219,7 +1550,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `COMMENTS` (Комментарий): see [`SeedDealPatch::comments`].
-        pub fn comments(mut self, value: impl Into<String>) -> Self {
+        pub fn comments(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.comments = Patch::Set(value.into());
             self
         }
@@ -1229,7 +1560,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ASSIGNED_BY_ID` (Ответственный): see [`SeedDealPatch::assigned_by_id`].
-        pub fn assigned_by_id(mut self, value: impl Into<types::UserId>) -> Self {
+        pub fn assigned_by_id(
+            mut self,
+            value: impl ::core::convert::Into<types::UserId>,
+        ) -> Self {
             self.assigned_by_id = Patch::Set(value.into());
             self
         }
@@ -1239,7 +1573,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `SOURCE_ID` (Источник): see [`SeedDealPatch::source_id`].
-        pub fn source_id(mut self, value: impl Into<types::StatusId>) -> Self {
+        pub fn source_id(
+            mut self,
+            value: impl ::core::convert::Into<types::StatusId>,
+        ) -> Self {
             self.source_id = Patch::Set(value.into());
             self
         }
@@ -1249,7 +1586,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`SeedDealPatch::source_description`].
-        pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        pub fn source_description(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.source_description = Patch::Set(value.into());
             self
         }
@@ -1259,7 +1599,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ADDITIONAL_INFO` (Дополнительная информация): see [`SeedDealPatch::additional_info`].
-        pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        pub fn additional_info(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.additional_info = Patch::Set(value.into());
             self
         }
@@ -1269,7 +1612,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `LOCATION_ID` (Местоположение): see [`SeedDealPatch::location_id`].
-        pub fn location_id(mut self, value: impl Into<types::LocationId>) -> Self {
+        pub fn location_id(
+            mut self,
+            value: impl ::core::convert::Into<types::LocationId>,
+        ) -> Self {
             self.location_id = Patch::Set(value.into());
             self
         }
@@ -1279,7 +1625,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ORIGINATOR_ID` (Внешний источник): see [`SeedDealPatch::originator_id`].
-        pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        pub fn originator_id(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.originator_id = Patch::Set(value.into());
             self
         }
@@ -1289,7 +1638,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `ORIGIN_ID` (Идентификатор элемента во внешнем источнике): see [`SeedDealPatch::origin_id`].
-        pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        pub fn origin_id(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.origin_id = Patch::Set(value.into());
             self
         }
@@ -1299,7 +1648,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_SOURCE` (Рекламная система): see [`SeedDealPatch::utm_source`].
-        pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_source(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_source = Patch::Set(value.into());
             self
         }
@@ -1309,7 +1658,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_MEDIUM` (Тип трафика): see [`SeedDealPatch::utm_medium`].
-        pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_medium(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_medium = Patch::Set(value.into());
             self
         }
@@ -1319,7 +1668,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_CAMPAIGN` (Обозначение рекламной кампании): see [`SeedDealPatch::utm_campaign`].
-        pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_campaign(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.utm_campaign = Patch::Set(value.into());
             self
         }
@@ -1329,7 +1681,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_CONTENT` (Содержание кампании): see [`SeedDealPatch::utm_content`].
-        pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_content(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_content = Patch::Set(value.into());
             self
         }
@@ -1339,7 +1691,7 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UTM_TERM` (Условие поиска кампании): see [`SeedDealPatch::utm_term`].
-        pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        pub fn utm_term(mut self, value: impl ::core::convert::Into<String>) -> Self {
             self.utm_term = Patch::Set(value.into());
             self
         }
@@ -1349,7 +1701,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `PARENT_ID_1220` (Проекты): see [`SeedDealPatch::parent_id_1220`].
-        pub fn parent_id_1220(mut self, value: impl Into<types::ItemId>) -> Self {
+        pub fn parent_id_1220(
+            mut self,
+            value: impl ::core::convert::Into<types::ItemId>,
+        ) -> Self {
             self.parent_id_1220 = Patch::Set(value.into());
             self
         }
@@ -1359,7 +1714,10 @@ mod __bitrix_seed_deal {
             self
         }
         /// Sets `UF_CRM_1721244482250` (Приветствие): see [`SeedDealPatch::uf_crm_1721244482250`].
-        pub fn uf_crm_1721244482250(mut self, value: impl Into<String>) -> Self {
+        pub fn uf_crm_1721244482250(
+            mut self,
+            value: impl ::core::convert::Into<String>,
+        ) -> Self {
             self.uf_crm_1721244482250 = Patch::Set(value.into());
             self
         }
@@ -1371,63 +1729,81 @@ mod __bitrix_seed_deal {
     }
     #[doc(hidden)]
     impl SeedDealPatch {
-        pub fn id<V: __p::ReadOnly<m::ID>>(self, value: V) -> Self {
+        pub fn id<__V: __p::ReadOnly<m::ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn category_id<V: __p::Immutable<m::CATEGORY_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn stage_semantic_id<V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
+        pub fn category_id<__V: __p::Immutable<m::CATEGORY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn is_new<V: __p::ReadOnly<m::IS_NEW>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn quote_id<V: __p::ReadOnly<m::QUOTE_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn created_by_id<V: __p::ReadOnly<m::CREATED_BY_ID>>(
+        pub fn stage_semantic_id<__V: __p::ReadOnly<m::STAGE_SEMANTIC_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn modify_by_id<V: __p::ReadOnly<m::MODIFY_BY_ID>>(self, value: V) -> Self {
+        pub fn is_new<__V: __p::ReadOnly<m::IS_NEW>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn moved_by_id<V: __p::ReadOnly<m::MOVED_BY_ID>>(self, value: V) -> Self {
+        pub fn quote_id<__V: __p::ReadOnly<m::QUOTE_ID>>(self, value: __V) -> Self {
             match value.unreachable() {}
         }
-        pub fn date_create<V: __p::ReadOnly<m::DATE_CREATE>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn date_modify<V: __p::ReadOnly<m::DATE_MODIFY>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn moved_time<V: __p::ReadOnly<m::MOVED_TIME>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn lead_id<V: __p::ReadOnly<m::LEAD_ID>>(self, value: V) -> Self {
-            match value.unreachable() {}
-        }
-        pub fn last_activity_time<V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+        pub fn created_by_id<__V: __p::ReadOnly<m::CREATED_BY_ID>>(
             self,
-            value: V,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
-        pub fn last_activity_by<V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+        pub fn modify_by_id<__V: __p::ReadOnly<m::MODIFY_BY_ID>>(
             self,
-            value: V,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_by_id<__V: __p::ReadOnly<m::MOVED_BY_ID>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_create<__V: __p::ReadOnly<m::DATE_CREATE>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn date_modify<__V: __p::ReadOnly<m::DATE_MODIFY>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn moved_time<__V: __p::ReadOnly<m::MOVED_TIME>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn lead_id<__V: __p::ReadOnly<m::LEAD_ID>>(self, value: __V) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_time<__V: __p::ReadOnly<m::LAST_ACTIVITY_TIME>>(
+            self,
+            value: __V,
+        ) -> Self {
+            match value.unreachable() {}
+        }
+        pub fn last_activity_by<__V: __p::ReadOnly<m::LAST_ACTIVITY_BY>>(
+            self,
+            value: __V,
         ) -> Self {
             match value.unreachable() {}
         }
     }
     impl __p::PatchFields for SeedDealPatch {
-        fn each<V: __p::PatchVisitor>(&self, visitor: &mut V) -> Result<(), V::Error> {
+        fn each<__V: __p::PatchVisitor>(
+            &self,
+            visitor: &mut __V,
+        ) -> Result<(), __V::Error> {
             visitor.entry(f::TITLE, &self.title)?;
             visitor.entry(f::TYPE_ID, &self.type_id)?;
             visitor.entry(f::STAGE_ID, &self.stage_id)?;
@@ -1465,10 +1841,10 @@ mod __bitrix_seed_deal {
         }
     }
     impl serde::Serialize for SeedDealPatch {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             __p::serialize_patch(self, serializer)
         }
     }
@@ -1503,9 +1879,9 @@ const _: () = {
     use __p::{DEPRECATED, DYNAMIC, IMMUTABLE, MULTIPLE, READ_ONLY, REQUIRED};
     use __bitrix_seed_deal::{f, seed_deal_fields as m};
     impl<'de> serde::Deserialize<'de> for SeedDeal {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
+        fn deserialize<__D: serde::Deserializer<'de>>(
+            deserializer: __D,
+        ) -> Result<Self, __D::Error> {
             __p::deserialize_record(deserializer)
         }
     }
@@ -1522,11 +1898,11 @@ const _: () = {
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
             &mut self.extra
         }
-        fn decode<'de, A: __p::MapAccess<'de>>(
+        fn decode<'de, __A: __p::MapAccess<'de>>(
             &mut self,
             field: SeedDealField,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
+            map: &mut __A,
+        ) -> Result<(), __A::Error> {
             match field {
                 SeedDealField::Id => self.id = map.take(f::ID)?,
                 SeedDealField::Title => self.title = map.take(f::TITLE)?,
@@ -1616,10 +1992,10 @@ const _: () = {
         }
     }
     impl serde::Serialize for SeedDeal {
-        fn serialize<S: serde::Serializer>(
+        fn serialize<__S: serde::Serializer>(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+            serializer: __S,
+        ) -> Result<__S::Ok, __S::Error> {
             let mut map = __p::open(serializer)?;
             map.put(f::ID, &self.id)?;
             map.put(f::TITLE, &self.title)?;
@@ -1670,6 +2046,155 @@ const _: () = {
             map.put(f::UF_CRM_1721244482250, &self.uf_crm_1721244482250)?;
             __p::put_extra(&mut map, &self.extra)?;
             __p::end(map)
+        }
+    }
+    impl ::core::cmp::PartialEq for SeedDeal {
+        fn eq(&self, other: &Self) -> bool {
+            if self.id != other.id {
+                return false;
+            }
+            if self.title != other.title {
+                return false;
+            }
+            if self.type_id != other.type_id {
+                return false;
+            }
+            if self.category_id != other.category_id {
+                return false;
+            }
+            if self.stage_id != other.stage_id {
+                return false;
+            }
+            if self.stage_semantic_id != other.stage_semantic_id {
+                return false;
+            }
+            if self.is_new != other.is_new {
+                return false;
+            }
+            if self.is_recurring != other.is_recurring {
+                return false;
+            }
+            if self.is_return_customer != other.is_return_customer {
+                return false;
+            }
+            if self.is_repeated_approach != other.is_repeated_approach {
+                return false;
+            }
+            if self.probability != other.probability {
+                return false;
+            }
+            if self.currency_id != other.currency_id {
+                return false;
+            }
+            if self.opportunity != other.opportunity {
+                return false;
+            }
+            if self.is_manual_opportunity != other.is_manual_opportunity {
+                return false;
+            }
+            if self.tax_value != other.tax_value {
+                return false;
+            }
+            if self.company_id != other.company_id {
+                return false;
+            }
+            if self.contact_id != other.contact_id {
+                return false;
+            }
+            if self.contact_ids != other.contact_ids {
+                return false;
+            }
+            if self.quote_id != other.quote_id {
+                return false;
+            }
+            if self.begindate != other.begindate {
+                return false;
+            }
+            if self.closedate != other.closedate {
+                return false;
+            }
+            if self.opened != other.opened {
+                return false;
+            }
+            if self.closed != other.closed {
+                return false;
+            }
+            if self.comments != other.comments {
+                return false;
+            }
+            if self.assigned_by_id != other.assigned_by_id {
+                return false;
+            }
+            if self.created_by_id != other.created_by_id {
+                return false;
+            }
+            if self.modify_by_id != other.modify_by_id {
+                return false;
+            }
+            if self.moved_by_id != other.moved_by_id {
+                return false;
+            }
+            if self.date_create != other.date_create {
+                return false;
+            }
+            if self.date_modify != other.date_modify {
+                return false;
+            }
+            if self.moved_time != other.moved_time {
+                return false;
+            }
+            if self.source_id != other.source_id {
+                return false;
+            }
+            if self.source_description != other.source_description {
+                return false;
+            }
+            if self.lead_id != other.lead_id {
+                return false;
+            }
+            if self.additional_info != other.additional_info {
+                return false;
+            }
+            if self.location_id != other.location_id {
+                return false;
+            }
+            if self.originator_id != other.originator_id {
+                return false;
+            }
+            if self.origin_id != other.origin_id {
+                return false;
+            }
+            if self.utm_source != other.utm_source {
+                return false;
+            }
+            if self.utm_medium != other.utm_medium {
+                return false;
+            }
+            if self.utm_campaign != other.utm_campaign {
+                return false;
+            }
+            if self.utm_content != other.utm_content {
+                return false;
+            }
+            if self.utm_term != other.utm_term {
+                return false;
+            }
+            if self.last_activity_time != other.last_activity_time {
+                return false;
+            }
+            if self.last_activity_by != other.last_activity_by {
+                return false;
+            }
+            if self.parent_id_1220 != other.parent_id_1220 {
+                return false;
+            }
+            if self.uf_crm_1721244482250 != other.uf_crm_1721244482250 {
+                return false;
+            }
+            if self.extra != other.extra {
+                return false;
+            }
+            true
         }
     }
     /// Typed field identifiers.
@@ -1862,8 +2387,8 @@ const _: () = {
             SeedDealField::UfCrm1721244482250,
         );
     }
-    impl<C> ::core::convert::From<Field<SeedDeal, C>> for SeedDealField {
-        fn from(field: Field<SeedDeal, C>) -> Self {
+    impl<__C> ::core::convert::From<Field<SeedDeal, __C>> for SeedDealField {
+        fn from(field: Field<SeedDeal, __C>) -> Self {
             field.field()
         }
     }

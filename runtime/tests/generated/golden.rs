@@ -36,6 +36,9 @@ mod features {
     mod keywords {
         include!("../../../codegen/tests/golden/keywords.rs");
     }
+    mod hostile_text {
+        include!("../../../codegen/tests/golden/hostile_text.rs");
+    }
 }
 
 use bitrix_runtime::{Entity, EntityField};
