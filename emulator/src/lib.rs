@@ -90,6 +90,7 @@ mod oauth;
 mod php;
 mod portal;
 mod reference;
+mod rest;
 mod schema;
 mod seed;
 mod server;

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use crate::catalog::{NewStatus, Semantic};
 use crate::error::ApiError;
-use crate::methods::{Output, array_param, param};
 use crate::portal::Portal;
+use crate::rest::{Output, array_param, param};
 use crate::values::{php_intval, php_string};
 
 /// Runs one of this module's methods; `None` when `method` is not one of them.

@@ -21,10 +21,11 @@ use crate::counters::CounterCells;
 use crate::error::ApiError;
 use crate::faults::{After, Faults, Outcome};
 use crate::limits::{Operating, RateLimiter, unix_now};
-use crate::methods::{self, Body, METHODS, Output, param, write_json};
+use crate::methods;
 use crate::oauth::{OAuthState, RefreshError, TokenCheck};
 use crate::php::parse_str;
 use crate::portal::{Caller, Portal};
+use crate::rest::{Body, METHODS, Output, navigate, param, write_json};
 use crate::values::{php_intval, php_string, render_datetime};
 
 /// Maximum commands in one batch.
@@ -790,7 +791,7 @@ impl Refs<'_> {
         let find = |m: &[(String, Value)]| {
             m.iter()
                 .find(|(k, _)| k == key)
-                .and_then(|(_, v)| methods::navigate(v, path).cloned())
+                .and_then(|(_, v)| navigate(v, path).cloned())
         };
         match name {
             "result" => self

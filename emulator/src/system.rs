@@ -6,9 +6,8 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use crate::methods::METHODS;
-use crate::methods::param;
 use crate::portal::{Caller, Portal};
+use crate::rest::{METHODS, param};
 use crate::values::{php_intval, render_datetime};
 
 /// The scopes of the incoming webhook and of the OAuth application: what this portal serves.

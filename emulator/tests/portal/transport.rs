@@ -542,33 +542,6 @@ async fn invalid_configurations_are_refused_with_a_reason() {
     assert!(err.contains("no ID field"), "{err}");
 }
 
-/// Sends `head` and then `chunks` on a raw connection and returns everything the server
-/// answered until it closed the connection (or 10 s passed, which fails the test).
-async fn raw_exchange(emu: &Emulator, head: String, chunks: &[Vec<u8>]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    for chunk in chunks {
-        // The server may answer and close before the whole body is sent.
-        if stream.write_all(chunk).await.is_err() {
-            break;
-        }
-    }
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut answer),
-    )
-    .await;
-    assert!(read.is_ok(), "the server kept the connection open");
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
-fn webhook_path(emu: &Emulator) -> String {
-    let url = emu.webhook_url();
-    url[url.find("/rest/").unwrap()..].to_owned()
-}
-
 #[tokio::test]
 async fn bodies_above_the_limit_are_refused_with_413_unread() {
     let emu = Emulator::start(Config::default().with_max_body_bytes(4096))

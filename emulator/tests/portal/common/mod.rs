@@ -259,3 +259,34 @@ pub fn fixture_json(name: &str) -> Value {
 pub fn obj(v: Value) -> Map<String, Value> {
     v.as_object().expect("an object").clone()
 }
+
+/// Sends `head` and then `chunks` on a raw connection and returns everything the server
+/// answered until it closed the connection (or 10 s passed, which fails the test).
+pub async fn raw_exchange(
+    emu: &bitrix_emulator::Emulator,
+    head: String,
+    chunks: &[Vec<u8>],
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in chunks {
+        // The server may answer and close before the whole body is sent.
+        if stream.write_all(chunk).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+pub fn webhook_path(emu: &bitrix_emulator::Emulator) -> String {
+    let url = emu.webhook_url();
+    url[url.find("/rest/").unwrap()..].to_owned()
+}

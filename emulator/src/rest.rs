@@ -1,0 +1,186 @@
+//! What every REST method shares: its answer (`Body`, `Output`, PHP's JSON encoding), the list
+//! of methods this portal serves, and the lenient parameter readers. The method handlers
+//! (`methods`, `reference`, `system`) build on it; it depends on none of them.
+
+use serde_json::{Map, Value};
+
+use crate::config::Work;
+use crate::error::ApiError;
+
+/// A method's `result`: a JSON value, or list rows already written as JSON text (the hot
+/// path of exports skips building `Value`s).
+#[derive(Debug)]
+pub(crate) enum Body {
+    Json(Value),
+    Rows(Vec<String>),
+}
+
+impl Body {
+    /// Writes the JSON text (`/` escaped as `\/` when `slashes`; rows are already written
+    /// with the same setting).
+    pub(crate) fn write(&self, out: &mut String, slashes: bool) {
+        match self {
+            Body::Json(v) => write_json(out, v, slashes),
+            Body::Rows(rows) => {
+                out.push('[');
+                for (i, r) in rows.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(r);
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    /// The value at `path` (object keys, array indexes), for `$result[...]` references.
+    pub(crate) fn at(&self, path: &[&str]) -> Option<Value> {
+        match self {
+            Body::Json(v) => navigate(v, path).cloned(),
+            Body::Rows(rows) => match path.split_first() {
+                None => Some(Value::Array(
+                    rows.iter()
+                        .filter_map(|r| serde_json::from_str(r).ok())
+                        .collect(),
+                )),
+                Some((index, rest)) => {
+                    let text = rows.get(index.parse::<usize>().ok()?)?;
+                    let row: Value = serde_json::from_str(text).ok()?;
+                    navigate(&row, rest).cloned()
+                }
+            },
+        }
+    }
+}
+
+/// Follows object keys and array indexes.
+pub(crate) fn navigate<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    let mut cur = v;
+    for seg in path {
+        cur = match cur {
+            Value::Object(o) => o.get(*seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Writes a value as PHP's `json_encode` would (`/` escaped when `slashes`).
+pub(crate) fn write_json(out: &mut String, v: &Value, slashes: bool) {
+    let text = serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned());
+    if slashes {
+        // In JSON text '/' only occurs inside strings.
+        out.push_str(&text.replace('/', "\\/"));
+    } else {
+        out.push_str(&text);
+    }
+}
+
+/// A method's answer before it is wrapped with `time`.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub result: Body,
+    pub total: Option<usize>,
+    pub next: Option<usize>,
+    pub work: Work,
+    /// Rows a list filter examined.
+    pub scanned: u64,
+}
+
+impl Output {
+    /// A read answer without paging.
+    pub(crate) fn plain(result: Value) -> Output {
+        Output {
+            result: Body::Json(result),
+            total: None,
+            next: None,
+            work: Work::default(),
+            scanned: 0,
+        }
+    }
+
+    /// A write answer (costs a write in the model).
+    pub(crate) fn write(result: Value) -> Output {
+        Output {
+            result: Body::Json(result),
+            total: None,
+            next: None,
+            work: Work {
+                write: true,
+                ..Work::default()
+            },
+            scanned: 0,
+        }
+    }
+}
+
+/// Methods this portal knows (lower case), besides `batch`; `methods` and `method.get` answer
+/// from this list.
+pub(crate) const METHODS: &[&str] = &[
+    "server.time",
+    "profile",
+    "app.info",
+    "scope",
+    "methods",
+    "method.get",
+    "user.admin",
+    "user.current",
+    "crm.deal.fields",
+    "crm.deal.add",
+    "crm.deal.get",
+    "crm.deal.list",
+    "crm.deal.update",
+    "crm.deal.delete",
+    "crm.deal.userfield.add",
+    "crm.deal.userfield.get",
+    "crm.deal.userfield.list",
+    "crm.deal.userfield.update",
+    "crm.deal.userfield.delete",
+    "crm.status.fields",
+    "crm.status.add",
+    "crm.status.get",
+    "crm.status.list",
+    "crm.status.update",
+    "crm.status.delete",
+    "crm.status.entity.types",
+    "crm.status.entity.items",
+    "crm.category.fields",
+    "crm.category.add",
+    "crm.category.get",
+    "crm.category.list",
+    "crm.category.update",
+    "crm.category.delete",
+];
+
+/// A parameter by name, ignoring case (`fields` / `FIELDS`); `null` counts as absent.
+pub(crate) fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    params
+        .get(name)
+        .or_else(|| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+        .filter(|v| !v.is_null())
+}
+
+/// A PHP array parameter: an object, or a JSON array turned into an index-keyed object.
+pub(crate) fn array_param(
+    params: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    match param(params, name) {
+        None => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o.clone())),
+        Some(Value::Array(a)) => Ok(Some(
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v.clone()))
+                .collect(),
+        )),
+        Some(_) => Err(ApiError::must_be_array(name)),
+    }
+}
