@@ -282,6 +282,11 @@ fn ident(name: &str) -> syn::Ident {
 /// `module::Path<Args>` from text such as `Id<DealId>` (arguments live in `types`).
 fn path_in(module: &str, path: &str) -> TokenStream {
     let module = ident(module);
+    spelled(&quote!(#module), &quote!(types), path)
+}
+
+/// `head_prefix::Head<args_prefix::Arg, ...>` from text such as `Id<DealId>`.
+fn spelled(head_prefix: &TokenStream, args_prefix: &TokenStream, path: &str) -> TokenStream {
     match path.split_once('<') {
         Some((head, args)) => {
             let head = ident(head);
@@ -289,11 +294,11 @@ fn path_in(module: &str, path: &str) -> TokenStream {
                 .trim_end_matches('>')
                 .split(',')
                 .map(|a| ident(a.trim()));
-            quote!(#module::#head<#(types::#args),*>)
+            quote!(#head_prefix::#head<#(#args_prefix::#args),*>)
         }
         None => {
             let head = ident(path);
-            quote!(#module::#head)
+            quote!(#head_prefix::#head)
         }
     }
 }
@@ -331,21 +336,7 @@ impl Paths {
 
     /// A type under `types`, with generic arguments from there too (`DateTime<FixedOffset>`).
     fn types_path(&self, path: &str) -> TokenStream {
-        let types = &self.types;
-        match path.split_once('<') {
-            Some((head, args)) => {
-                let head = ident(head);
-                let args = args
-                    .trim_end_matches('>')
-                    .split(',')
-                    .map(|a| ident(a.trim()));
-                quote!(#types::#head<#(#types::#args),*>)
-            }
-            None => {
-                let head = ident(path);
-                quote!(#types::#head)
-            }
-        }
+        spelled(&self.types, &self.types, path)
     }
 
     /// The type of one value of an element codec (`upload`: as written).
