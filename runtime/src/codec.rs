@@ -23,6 +23,8 @@
 //! | [`FileUpload`] | [`types::FileUpload`](crate::types::FileUpload) | the write forms | `{"fileData": [name, base64]}`, `{"id": N}`, `{"id": N, "del": "Y"}` | none |
 //! | [`CrmLink`] | [`types::CrmLink`](crate::types::CrmLink) | `"D_1"`, `"CO_3"`, `"T80_6"`, `"12"`, `12` | `"D_1"`, `12` | `=` |
 //! | [`Enum<E>`](Enum) | a generated [`EnumValue`](crate::types::EnumValue) | `"81"`, `81` | `"81"` | `=` |
+//! | [`Multifields<K>`](Multifields) | `Vec<`[`Multifield<K>`](crate::types::Multifield)`>` | `[{"ID": "12", "VALUE_TYPE": "WORK", "VALUE": "+7..."}]`, `[{"id": 12, "valueType": ..}]` | the same list | none |
+//! | [`MultifieldWrites<K>`](MultifieldWrites) | [`MultifieldOps<K>`](crate::types::MultifieldOps) | the write forms | `[{"VALUE": .., "VALUE_TYPE": ..}, {"ID": 15, "VALUE": .., ..}, {"ID": 16, "VALUE": ""}]` | none |
 //! | [`Json`] | [`serde_json::Value`] | anything | as is | none |
 //! | [`Multi<C>`](Multi) | `Vec<C::Value>` | array, single value, `{"0": x}` | array | by element |
 //! | [`NoFilter<C>`](NoFilter) | `C::Value` | as `C` | as `C` | none |
@@ -230,12 +232,14 @@ mod compound;
 mod file;
 mod form;
 mod multi;
+mod multifield;
 mod scalar;
 mod time;
 
 pub use compound::{Address, CrmLink, Money};
 pub use file::{File, FileUpload};
 pub use multi::{Json, Multi, NoFilter};
+pub use multifield::{MultifieldWrites, Multifields};
 pub use scalar::{Boolean, Currency, Decimal, Enum, Id, Integer, Location, Status, Text, YesNo};
 pub use time::{Date, DateTime};
 

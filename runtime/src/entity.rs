@@ -7,6 +7,23 @@ use serde::Serialize;
 
 use serde::de::DeserializeOwned;
 
+/// Which REST methods a typed call uses.
+///
+/// Deals, leads, contacts, companies and quotes exist on both; smart processes and smart
+/// invoices only on [`Api::Item`]. An entity's default is [`Entity::API`]; a client can override
+/// it ([`ClientBuilder::api`](crate::ClientBuilder::api), [`Client::with_api`](crate::Client::with_api)),
+/// but an entity without legacy methods ([`Entity::HAS_LEGACY`] false) always uses
+/// [`Api::Item`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Api {
+    /// The per-entity methods `crm.<entity>.*` (`crm.deal.add`, ...): UPPER field codes.
+    #[default]
+    Legacy,
+    /// The universal methods `crm.item.*` with `entityTypeId`: camelCase field names
+    /// ([`FieldMeta::item_name`]).
+    Item,
+}
+
 /// A CRM entity generated from a portal snapshot (for example the portal's `Deal`).
 ///
 /// Implemented by `#[bitrix_entity]`; the client uses it to build method names and to decode
@@ -20,6 +37,13 @@ pub trait Entity:
     const METHOD_PREFIX: &'static str;
     /// The CRM entity type id (2 for deals).
     const ENTITY_TYPE_ID: u32;
+    /// The route typed calls take unless the client overrides it ([`Api::Legacy`] by
+    /// default; [`Api::Item`] for smart processes and smart invoices).
+    const API: Api = Api::Legacy;
+    /// Whether the legacy methods `crm.<entity>.*` exist (false for smart processes and smart
+    /// invoices, whose [`METHOD_PREFIX`](Entity::METHOD_PREFIX) is `crm.item`): a client
+    /// override to [`Api::Legacy`] never applies to such an entity.
+    const HAS_LEGACY: bool = true;
 
     /// The typed identifier of a record (`DealId` for deals).
     type Id: Copy + Eq + Hash + Debug + Send + Sync + Into<u64> + From<u64> + 'static;
@@ -67,17 +91,30 @@ pub trait EntityField: Copy + Eq + Hash + Debug + Send + Sync + 'static {
     /// What the snapshot says about this field.
     fn meta(self) -> &'static FieldMeta;
 
-    /// The field with this exact (case-sensitive) Bitrix code.
+    /// The `crm.item.*` name, such as `title` or `ufCrm2_1639669411830`.
+    fn item_name(self) -> &'static str {
+        self.meta().item_name
+    }
+
+    /// The field with this exact (case-sensitive) Bitrix code or `crm.item.*` name.
     fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|f| f.code() == code)
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|f| f.code() == code)
+            .or_else(|| Self::ALL.iter().copied().find(|f| f.item_name() == code))
     }
 }
 
 /// A field descriptor from `crm.*.fields`, as it was when the snapshot was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FieldMeta {
-    /// The Bitrix code, such as `UF_CRM_1721244482250`.
+    /// The Bitrix code, such as `UF_CRM_1721244482250` (for entities read from a `crm.item.*`
+    /// snapshot: the descriptor's `upperName`).
     pub code: &'static str,
+    /// The field's `crm.item.*` wire name (camelCase: `title`, `stageId`,
+    /// `ufCrm2_1639669411830`, `parentId153`); the code when the snapshot gives no other.
+    pub item_name: &'static str,
     /// The name of the generated Rust field (after renames).
     pub rust_name: &'static str,
     /// The descriptor's `title` (for user fields this is the code itself).

@@ -42,9 +42,9 @@ mod php;
 mod retry;
 mod transport;
 
-pub use entity::{CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
+pub use entity::{Api, CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
 pub use patch::Patch;
-pub use query::{Field, Filter, StandardDeal};
+pub use query::{Field, Filter, StandardCompany, StandardContact, StandardDeal, StandardLead};
 
 // The HTTP client.
 pub use auth::{InMemoryTokenStore, OAuthTokens, TokenStore};

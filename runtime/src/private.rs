@@ -11,9 +11,9 @@ use serde::de::{Deserialize, Deserializer, Visitor};
 mod emit;
 
 pub use crate::codec::{Codec, DecodeSeed, Encode, EncodePatch};
-pub use crate::entity::{CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
+pub use crate::entity::{Api, CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
 pub use crate::patch::Patch;
-pub use crate::query::{Field, StandardDeal};
+pub use crate::query::{Field, StandardCompany, StandardContact, StandardDeal, StandardLead};
 pub use crate::{codec, types};
 pub use emit::*;
 pub use serde;
@@ -130,7 +130,8 @@ pub fn find_code<T: Copy>(sorted: &[(&str, T)], code: &str) -> Option<T> {
 pub struct RowOrder<const SLOTS: usize>([AtomicU32; SLOTS]);
 
 impl<const SLOTS: usize> RowOrder<SLOTS> {
-    /// No order learned yet. `SLOTS` is the number of fields plus one.
+    /// No order learned yet. `SLOTS` is at least the number of entries of the field table plus
+    /// one ([`order_slots`] of the number of fields is always enough).
     pub const fn new() -> Self {
         RowOrder([const { AtomicU32::new(u32::MAX) }; SLOTS])
     }
@@ -173,7 +174,9 @@ pub fn find_code_in_slots<T: Copy>(
     cursor: &mut RowCursor,
     code: &str,
 ) -> Option<T> {
-    if order.len() != sorted.len() + 1 {
+    // More slots than entries are fine (the table may hold item names or not); fewer cannot
+    // index every entry.
+    if order.len() <= sorted.len() {
         return find_code(sorted, code);
     }
     let slot = &order[cursor.0.unwrap_or(sorted.len())];

@@ -5,8 +5,8 @@
 //! operators exist, so `Deal::STAGE_ID.contains("x")` (LIKE on a `crm_status` field, which the
 //! server quietly turns into `=`) or any filter on `CONTACT_IDS` does not compile.
 //!
-//! [`StandardDeal`] lives here too: the typed constants and getters of the standard deal
-//! fields, so that `entity` (the traits the generated code implements) needs nothing from
+//! [`StandardDeal`], [`StandardLead`], [`StandardContact`] and [`StandardCompany`] live here
+//! too: the typed constants and getters of the standard fields, so that `entity` (the traits the generated code implements) needs nothing from
 //! this module and the two do not import each other.
 
 use std::marker::PhantomData;
@@ -339,4 +339,160 @@ pub trait StandardDeal: Entity {
     fn closed(&self) -> Option<bool>;
     /// `COMMENTS`.
     fn comments(&self) -> Option<&str>;
+}
+
+/// A trait of standard fields: the given items, and the fields every lead, contact and company
+/// has (`ASSIGNED_BY_ID`, `DATE_CREATE`, `DATE_MODIFY`, `COMMENTS`, `PHONE`, `EMAIL`).
+macro_rules! standard_trait {
+    ($(#[$doc:meta])* $name:ident { $($items:tt)* }) => {
+        $(#[$doc])*
+        pub trait $name: Entity {
+            $($items)*
+            /// `ASSIGNED_BY_ID`.
+            const ASSIGNED_BY_ID: Field<Self, codec::Id<types::UserId>>;
+            /// `DATE_CREATE`.
+            const DATE_CREATE: Field<Self, codec::DateTime>;
+            /// `DATE_MODIFY`.
+            const DATE_MODIFY: Field<Self, codec::DateTime>;
+            /// `COMMENTS`.
+            const COMMENTS: Field<Self, codec::Text>;
+            /// `PHONE` (select and order only: a multifield takes no typed filter).
+            const PHONE: Field<Self, codec::Multifields<types::PhoneType>>;
+            /// `EMAIL` (select and order only: a multifield takes no typed filter).
+            const EMAIL: Field<Self, codec::Multifields<types::EmailType>>;
+            /// `ASSIGNED_BY_ID`.
+            fn assigned_by_id(&self) -> Option<types::UserId>;
+            /// `DATE_CREATE`.
+            fn date_create(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
+            /// `DATE_MODIFY`.
+            fn date_modify(&self) -> Option<chrono::DateTime<chrono::FixedOffset>>;
+            /// `COMMENTS`.
+            fn comments(&self) -> Option<&str>;
+            /// `PHONE`: the stored phone numbers.
+            fn phone(&self) -> Option<&[types::Multifield<types::PhoneType>]>;
+            /// `EMAIL`: the stored e-mail addresses.
+            fn email(&self) -> Option<&[types::Multifield<types::EmailType>]>;
+        }
+    };
+}
+
+standard_trait! {
+    /// The standard lead fields every portal has, so library code can work with any portal's
+    /// `Lead`: read them with the getters, filter and order with the typed constants
+    /// (`L::STATUS_ID.eq("NEW")`, `L::OPPORTUNITY.gt(..)`).
+    ///
+    /// A generated `Lead` implements it when its snapshot has all these fields with their standard
+    /// types (every real portal does; a trimmed test snapshot may not). A getter returns `None`
+    /// when the field was not selected.
+    StandardLead {
+    /// `ID`.
+    const ID: Field<Self, codec::Id<types::LeadId>>;
+    /// `TITLE`.
+    const TITLE: Field<Self, codec::Text>;
+    /// `NAME`.
+    const NAME: Field<Self, codec::Text>;
+    /// `LAST_NAME`.
+    const LAST_NAME: Field<Self, codec::Text>;
+    /// `STATUS_ID`.
+    const STATUS_ID: Field<Self, codec::Status>;
+    /// `SOURCE_ID`.
+    const SOURCE_ID: Field<Self, codec::Status>;
+    /// `CURRENCY_ID`.
+    const CURRENCY_ID: Field<Self, codec::Currency>;
+    /// `OPPORTUNITY`.
+    const OPPORTUNITY: Field<Self, codec::Decimal>;
+
+    /// `ID`.
+    fn lead_id(&self) -> Option<types::LeadId>;
+    /// `TITLE`.
+    fn title(&self) -> Option<&str>;
+    /// `NAME` (first name).
+    fn name(&self) -> Option<&str>;
+    /// `LAST_NAME`.
+    fn last_name(&self) -> Option<&str>;
+    /// `STATUS_ID`.
+    fn status_id(&self) -> Option<&types::StatusId>;
+    /// `SOURCE_ID`.
+    fn source_id(&self) -> Option<&types::StatusId>;
+    /// `CURRENCY_ID`.
+    fn currency_id(&self) -> Option<&types::CurrencyId>;
+    /// `OPPORTUNITY` (amount).
+    fn opportunity(&self) -> Option<rust_decimal::Decimal>;
+    }
+}
+
+standard_trait! {
+    /// The standard contact fields every portal has, so library code can work with any portal's
+    /// `Contact`: read them with the getters, filter and order with the typed constants
+    /// (`C::COMPANY_ID.eq(..)`, `C::LAST_NAME.contains("Smith")`).
+    ///
+    /// A generated `Contact` implements it when its snapshot has all these fields with their
+    /// standard types. A getter returns `None` when the field was not selected.
+    StandardContact {
+    /// `ID`.
+    const ID: Field<Self, codec::Id<types::ContactId>>;
+    /// `NAME`.
+    const NAME: Field<Self, codec::Text>;
+    /// `LAST_NAME`.
+    const LAST_NAME: Field<Self, codec::Text>;
+    /// `SECOND_NAME`.
+    const SECOND_NAME: Field<Self, codec::Text>;
+    /// `TYPE_ID`.
+    const TYPE_ID: Field<Self, codec::Status>;
+    /// `SOURCE_ID`.
+    const SOURCE_ID: Field<Self, codec::Status>;
+    /// `COMPANY_ID`.
+    const COMPANY_ID: Field<Self, codec::Id<types::CompanyId>>;
+
+    /// `ID`.
+    fn contact_id(&self) -> Option<types::ContactId>;
+    /// `NAME` (first name).
+    fn name(&self) -> Option<&str>;
+    /// `LAST_NAME`.
+    fn last_name(&self) -> Option<&str>;
+    /// `SECOND_NAME`.
+    fn second_name(&self) -> Option<&str>;
+    /// `TYPE_ID`.
+    fn type_id(&self) -> Option<&types::StatusId>;
+    /// `SOURCE_ID`.
+    fn source_id(&self) -> Option<&types::StatusId>;
+    /// `COMPANY_ID`.
+    fn company_id(&self) -> Option<types::CompanyId>;
+    }
+}
+
+standard_trait! {
+    /// The standard company fields every portal has, so library code can work with any portal's
+    /// `Company`: read them with the getters, filter and order with the typed constants
+    /// (`C::INDUSTRY.eq("IT")`, `C::REVENUE.ge(..)`).
+    ///
+    /// A generated `Company` implements it when its snapshot has all these fields with their
+    /// standard types. A getter returns `None` when the field was not selected.
+    StandardCompany {
+    /// `ID`.
+    const ID: Field<Self, codec::Id<types::CompanyId>>;
+    /// `TITLE`.
+    const TITLE: Field<Self, codec::Text>;
+    /// `COMPANY_TYPE`.
+    const COMPANY_TYPE: Field<Self, codec::Status>;
+    /// `INDUSTRY`.
+    const INDUSTRY: Field<Self, codec::Status>;
+    /// `REVENUE`.
+    const REVENUE: Field<Self, codec::Decimal>;
+    /// `CURRENCY_ID`.
+    const CURRENCY_ID: Field<Self, codec::Currency>;
+
+    /// `ID`.
+    fn company_id(&self) -> Option<types::CompanyId>;
+    /// `TITLE`.
+    fn title(&self) -> Option<&str>;
+    /// `COMPANY_TYPE`.
+    fn company_type(&self) -> Option<&types::StatusId>;
+    /// `INDUSTRY`.
+    fn industry(&self) -> Option<&types::StatusId>;
+    /// `REVENUE` (annual revenue).
+    fn revenue(&self) -> Option<rust_decimal::Decimal>;
+    /// `CURRENCY_ID`.
+    fn currency_id(&self) -> Option<&types::CurrencyId>;
+    }
 }

@@ -1,9 +1,16 @@
-//! Rust types for Bitrix field values: typed ids, money, addresses, files, CRM links.
+//! Rust types for Bitrix field values: typed ids, money, addresses, files, CRM links,
+//! multifields.
 
 use std::fmt;
 
 pub use chrono::{DateTime, FixedOffset, NaiveDate};
 pub use rust_decimal::Decimal;
+
+mod multifield;
+pub use multifield::{
+    AnyMultifieldType, EmailType, ImType, LinkType, Multifield, MultifieldKind, MultifieldOp,
+    MultifieldOps, PhoneType, WebType,
+};
 
 /// A numeric record id of one kind (deal, contact, user, ...).
 pub trait IdType:

@@ -44,6 +44,7 @@ pub const fn meta(
 ) -> FieldMeta {
     FieldMeta {
         code,
+        item_name: code,
         rust_name,
         title: code,
         label: None,
@@ -67,6 +68,11 @@ impl FieldMeta {
     /// The metadata with this label.
     pub const fn with_label(mut self, label: &'static str) -> Self {
         self.label = Some(label);
+        self
+    }
+    /// The metadata with this `crm.item.*` name (`stageId` for `STAGE_ID`).
+    pub const fn with_item_name(mut self, name: &'static str) -> Self {
+        self.item_name = name;
         self
     }
     /// The metadata with this status type.
@@ -126,17 +132,42 @@ impl<C: Uploads> Uploads for crate::codec::Multi<C> {
     type Upload = crate::codec::Multi<C::Upload>;
 }
 
-/// `EntityField::ALL` sorted by code, built once (for the binary search of [`find_code`](super::find_code)).
+/// `EntityField::ALL` by name, sorted, built once (for the binary search of
+/// [`find_code`](super::find_code)): one entry per code and, when it differs, one per
+/// `crm.item.*` name ([`FieldMeta::item_name`]), both for the same field, so records decode
+/// from either API's answers. No name appears twice: a code wins over an item name that
+/// equals it, and the first field wins among equal item names.
+///
+/// The table can hold up to twice as many entries as there are fields: a [`RowOrder`](super::RowOrder)
+/// used with it needs [`order_slots`] slots for its learned order to apply.
 pub fn sorted_fields<F: crate::EntityField>(
     cell: &'static OnceLock<Vec<(&'static str, F)>>,
 ) -> &'static [(&'static str, F)] {
     cell.get_or_init(|| {
         let all = F::ALL;
-        sort_by_code(all.iter().enumerate().map(|(i, f)| (f.code(), i)).collect())
+        let mut pairs: Vec<(&'static str, usize)> =
+            all.iter().enumerate().map(|(i, f)| (f.code(), i)).collect();
+        let mut seen: std::collections::HashSet<&'static str> =
+            pairs.iter().map(|(code, _)| *code).collect();
+        for (i, f) in all.iter().enumerate() {
+            let name = f.meta().item_name;
+            if seen.insert(name) {
+                pairs.push((name, i));
+            }
+        }
+        sort_by_code(pairs)
             .into_iter()
             .map(|(code, i)| (code, all[i]))
             .collect()
     })
+}
+
+/// Slots a [`RowOrder`](super::RowOrder) needs for a field table of an entity with `fields`
+/// fields built by [`sorted_fields`] (every field with a distinct item name: twice the fields,
+/// plus one). A smaller order still decodes correctly, through the per-thread hints of
+/// [`find_code`](super::find_code) instead of its own.
+pub const fn order_slots(fields: usize) -> usize {
+    fields * 2 + 1
 }
 
 /// The positions in `all` of a generated enumeration's items, sorted by item id, built once.
@@ -411,5 +442,42 @@ mod tests {
         assert_eq!(m.status_type, Some("DEAL_STAGE"));
         assert!(m.read_only && m.immutable && m.deprecated);
         assert!(!m.required && !m.multiple && !m.dynamic);
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum F {
+        Id,
+        Stage,
+        Odd,
+        Same,
+    }
+    static METAS: [FieldMeta; 4] = [
+        meta("ID", "id", "integer", 0).with_item_name("id"),
+        meta("STAGE_ID", "stage_id", "crm_status", 0).with_item_name("stageId"),
+        // An item name equal to another field's code: the code wins.
+        meta("ODD", "odd", "string", 0).with_item_name("ID"),
+        meta("SAME", "same", "string", 0),
+    ];
+    impl crate::EntityField for F {
+        const ALL: &'static [Self] = &[F::Id, F::Stage, F::Odd, F::Same];
+        fn meta(self) -> &'static FieldMeta {
+            &METAS[self as usize]
+        }
+    }
+
+    #[test]
+    fn the_field_table_holds_codes_and_item_names_once_each() {
+        static CELL: OnceLock<Vec<(&'static str, F)>> = OnceLock::new();
+        let table = sorted_fields::<F>(&CELL);
+        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["ID", "ODD", "SAME", "STAGE_ID", "id", "stageId"]);
+        assert_eq!(super::super::find_code(table, "stageId"), Some(F::Stage));
+        assert_eq!(super::super::find_code(table, "ID"), Some(F::Id));
+        assert_eq!(super::super::find_code(table, "id"), Some(F::Id));
+        assert!(table.len() < order_slots(<F as crate::EntityField>::ALL.len()));
+        assert_eq!(
+            METAS[3].item_name, "SAME",
+            "meta() sets the item name to the code"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! types' text forms (`types`).
 
 mod fuzz;
+mod multifield;
 mod seed;
 mod types;
 mod wire;
