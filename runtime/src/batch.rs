@@ -7,16 +7,14 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::calls::{
-    AddParams, UpdateParams, add_params, decode_new_id, expect_true, id_body, is_read_method,
-    update_params,
-};
+use crate::api::Route;
+use crate::calls::{AddParams, UpdateParams, is_read_method};
 use crate::engine::{BatchExec, Engine, RawCommand};
-use crate::entity::{CreatePayload, Entity, UpdatePayload};
+use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::{Error, json_decode_error};
 use crate::list::{ListQuery, Page};
 use crate::php;
-use crate::transport::{BATCH_SIZE, PhpMap, u64_of};
+use crate::transport::{BATCH_SIZE, PhpMap, Rows, u64_of};
 
 /// The raw result of one command.
 #[derive(Debug, Clone)]
@@ -29,9 +27,10 @@ pub struct CommandResult {
     pub next: Option<u64>,
 }
 
-/// Decodes one command's result; the third argument removes secrets from server text (a
-/// portal may echo the request, webhook code or token included, into a mistyped field).
-type Decoder<T> = fn(&str, &CommandResult, &dyn Fn(&str) -> String) -> Result<T, Error>;
+/// Decodes one command's result as its route reads it; the last argument removes secrets from
+/// server text (a portal may echo the request, webhook code or token included, into a
+/// mistyped field).
+type Decoder<T> = fn(&str, &Route, &CommandResult, &dyn Fn(&str) -> String) -> Result<T, Error>;
 
 /// A typed reference to one command's result in [`BatchResults`].
 pub struct Handle<T> {
@@ -55,6 +54,8 @@ impl<T> fmt::Debug for Handle<T> {
 
 struct Command {
     method: String,
+    /// The entity's route (the default for untyped calls, which decode nothing).
+    route: Route,
     /// `None`: answered locally without sending (an empty patch).
     query: Option<String>,
     idempotent: bool,
@@ -106,6 +107,8 @@ struct Command {
 ///   read (or was marked idempotent, or [`Batch::idempotent`] says so).
 pub struct Batch {
     engine: Arc<Engine>,
+    /// The client's API override.
+    api: Option<Api>,
     commands: Vec<Command>,
     halt: bool,
     idempotent: Option<bool>,
@@ -123,19 +126,21 @@ impl fmt::Debug for Batch {
 
 fn decode_entity<E: Entity>(
     method: &str,
+    route: &Route,
     r: &CommandResult,
     redact: &dyn Fn(&str) -> String,
 ) -> Result<E, Error> {
-    E::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))
+    E::deserialize(route.record(&r.result)).map_err(|e| json_decode_error(method, e, redact))
 }
 
 fn decode_page<E: Entity>(
     method: &str,
+    _: &Route,
     r: &CommandResult,
     redact: &dyn Fn(&str) -> String,
 ) -> Result<Page<E>, Error> {
-    let items =
-        Vec::<E>::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))?;
+    let Rows(items) =
+        Rows::<E>::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))?;
     Ok(Page {
         items,
         total: r.total,
@@ -143,28 +148,49 @@ fn decode_page<E: Entity>(
     })
 }
 
-fn decode_true(method: &str, r: &CommandResult, _: &dyn Fn(&str) -> String) -> Result<(), Error> {
-    expect_true(method, &r.result)
+fn decode_updated(
+    method: &str,
+    route: &Route,
+    r: &CommandResult,
+    _: &dyn Fn(&str) -> String,
+) -> Result<(), Error> {
+    route.confirm_update(method, &r.result)
+}
+
+fn decode_deleted(
+    method: &str,
+    route: &Route,
+    r: &CommandResult,
+    _: &dyn Fn(&str) -> String,
+) -> Result<(), Error> {
+    route.confirm_delete(method, &r.result)
 }
 
 fn decode_id<E: Entity>(
     method: &str,
+    route: &Route,
     r: &CommandResult,
     _: &dyn Fn(&str) -> String,
 ) -> Result<E::Id, Error> {
-    decode_new_id::<E>(method, &r.result)
+    route.new_id(method, &r.result).map(Into::into)
 }
 
-fn decode_value(_: &str, r: &CommandResult, _: &dyn Fn(&str) -> String) -> Result<Value, Error> {
+fn decode_value(
+    _: &str,
+    _: &Route,
+    r: &CommandResult,
+    _: &dyn Fn(&str) -> String,
+) -> Result<Value, Error> {
     Ok(r.result.clone())
 }
 
 use serde::Deserialize as _;
 
 impl Batch {
-    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>, api: Option<Api>) -> Self {
         Batch {
             engine,
+            api,
             commands: Vec::new(),
             halt: false,
             idempotent: None,
@@ -197,6 +223,7 @@ impl Batch {
 
     fn push<T>(
         &mut self,
+        route: Route,
         method: String,
         params: Result<Option<Map<String, Value>>, Error>,
         idempotent: bool,
@@ -230,6 +257,7 @@ impl Batch {
         };
         self.commands.push(Command {
             method,
+            route,
             query,
             idempotent,
             not_found_is_done: false,
@@ -252,20 +280,24 @@ impl Batch {
         new: &N,
         params: AddParams,
     ) -> Handle<<N::Entity as Entity>::Id> {
-        let method = format!("{}.add", <N::Entity as Entity>::METHOD_PREFIX);
-        let body = add_params(&method, new, params).map(Some);
-        self.push(method, body, params.idempotent, decode_id::<N::Entity>)
+        let route = Route::of::<N::Entity>(self.api);
+        let method = route.method("add");
+        let body = route.add_body(&method, new, params).map(Some);
+        self.push(
+            route,
+            method,
+            body,
+            params.idempotent,
+            decode_id::<N::Entity>,
+        )
     }
 
     /// Adds a read of one record.
     pub fn get<E: Entity>(&mut self, id: E::Id) -> Handle<E> {
-        let method = format!("{}.get", E::METHOD_PREFIX);
-        self.push(
-            method,
-            Ok(Some(id_body(id.into()))),
-            true,
-            decode_entity::<E>,
-        )
+        let route = Route::of::<E>(self.api);
+        let method = route.method("get");
+        let body = route.id_body(Some(id.into()));
+        self.push(route, method, Ok(Some(body)), true, decode_entity::<E>)
     }
 
     /// Adds an update command (a patch that touches nothing is answered without sending).
@@ -284,21 +316,26 @@ impl Batch {
         patch: &P,
         params: UpdateParams,
     ) -> Handle<()> {
-        let method = format!("{}.update", <P::Entity as Entity>::METHOD_PREFIX);
+        let route = Route::of::<P::Entity>(self.api);
+        let method = route.method("update");
         let body = if patch.is_empty() {
             Ok(None)
         } else {
-            update_params(&method, id.into(), patch, params).map(Some)
+            route
+                .update_body(&method, id.into(), patch, params)
+                .map(Some)
         };
-        self.push(method, body, params.idempotent, decode_true)
+        self.push(route, method, body, params.idempotent, decode_updated)
     }
 
     /// Adds a delete command. Like [`Client::delete`](crate::Client::delete): when the
     /// batch was repeated after a lost answer and the repeat finds the record gone ("Not
     /// found"), the first attempt deleted it, and the command reports success.
     pub fn delete<E: Entity>(&mut self, id: E::Id) -> Handle<()> {
-        let method = format!("{}.delete", E::METHOD_PREFIX);
-        let handle = self.push(method, Ok(Some(id_body(id.into()))), true, decode_true);
+        let route = Route::of::<E>(self.api);
+        let method = route.method("delete");
+        let body = route.id_body(Some(id.into()));
+        let handle = self.push(route, method, Ok(Some(body)), true, decode_deleted);
         if let Some(c) = self.commands.last_mut() {
             c.not_found_is_done = true;
         }
@@ -307,12 +344,13 @@ impl Batch {
 
     /// Adds the first page (`start=0`) of a list query.
     pub fn list<E: Entity>(&mut self, query: &ListQuery<E>) -> Handle<Page<E>> {
-        let method = format!("{}.list", E::METHOD_PREFIX);
+        let route = query.route();
+        let method = route.method("list");
         match query.page_params(0) {
-            Some(p) => self.push(method, Ok(Some(p)), true, decode_page::<E>),
+            Some(p) => self.push(route, method, Ok(Some(p)), true, decode_page::<E>),
             None => {
                 // An empty `one_of` matches nothing: answer locally.
-                self.push(method, Ok(None), true, decode_page::<E>)
+                self.push(route, method, Ok(None), true, decode_page::<E>)
             }
         }
     }
@@ -342,7 +380,13 @@ impl Batch {
             body
         };
         let idempotent = is_read_method(method);
-        self.push(method.to_owned(), body, idempotent, decode_value)
+        self.push(
+            Route::default(),
+            method.to_owned(),
+            body,
+            idempotent,
+            decode_value,
+        )
     }
 
     /// Sends the commands (in chunks of 50) and returns each one's outcome.
@@ -467,7 +511,11 @@ impl Batch {
                 halted = true;
             }
         }
-        let methods = self.commands.into_iter().map(|c| c.method).collect();
+        let methods = self
+            .commands
+            .into_iter()
+            .map(|c| (c.method, c.route))
+            .collect();
         Ok(BatchResults {
             outcomes,
             methods,
@@ -485,7 +533,8 @@ enum Outcome {
 /// The outcome of every command of a sent [`Batch`].
 pub struct BatchResults {
     outcomes: Vec<Outcome>,
-    methods: Vec<String>,
+    /// Each command's method and route.
+    methods: Vec<(String, Route)>,
     /// Redacts decode errors (they quote server text).
     engine: Arc<Engine>,
 }
@@ -507,15 +556,14 @@ impl fmt::Debug for BatchResults {
 impl BatchResults {
     /// The typed result of one command, or its error.
     pub fn get<T>(&self, handle: Handle<T>) -> Result<T, Error> {
-        let method = self
-            .methods
-            .get(handle.index)
-            .map(String::as_str)
-            .unwrap_or("batch");
+        let (method, route) = match self.methods.get(handle.index) {
+            Some((method, route)) => (method.as_str(), *route),
+            None => ("batch", Route::default()),
+        };
         match self.outcomes.get(handle.index) {
             Some(Outcome::Ok(r)) => {
                 let redact = |t: &str| self.engine.redact(t);
-                (handle.decode)(method, r, &redact).map_err(|e| e.redacted(&redact))
+                (handle.decode)(method, &route, r, &redact).map_err(|e| e.redacted(&redact))
             }
             Some(Outcome::Err(e)) => Err(e.clone()),
             Some(Outcome::NotRun) => Err(Error::NotExecuted {

@@ -1,15 +1,14 @@
 //! What each typed call sends and how its answer reads: the bodies of add, update, get and
 //! delete, their options, and the checks of their results. The client and the batch build
-//! their requests here, so a command means the same in both.
+//! their requests here and through the entity's [`Route`](crate::api::Route), so a command
+//! means the same in both.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::entity::{CreatePayload, Entity, UpdatePayload};
 use crate::error::Error;
-use crate::transport::u64_of;
 
 /// Per-call options of [`Client::call_with`](crate::Client::call_with).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,13 +89,6 @@ pub(crate) fn is_read_method(method: &str) -> bool {
         )
 }
 
-/// `{"id": id}` of a get or delete.
-pub(crate) fn id_body(id: u64) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("id".into(), Value::from(id));
-    body
-}
-
 /// Serializes user parameters into a JSON object.
 pub(crate) fn to_params(method: &str, params: impl Serialize) -> Result<Map<String, Value>, Error> {
     match serde_json::to_value(params) {
@@ -129,45 +121,11 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// `{"fields": {...}, "params": {...}}` of an add.
-pub(crate) fn add_params<N: CreatePayload>(
+/// A payload serialized into the JSON object of its fields.
+pub(crate) fn payload_object(
     method: &str,
-    new: &N,
-    params: AddParams,
-) -> Result<Map<String, Value>, Error> {
-    write_body(method, None, new, params.to_params())
-}
-
-/// `{"id": .., "fields": {...}, "params": {...}}` of an update.
-pub(crate) fn update_params<P: UpdatePayload>(
-    method: &str,
-    id: u64,
-    patch: &P,
-    params: UpdateParams,
-) -> Result<Map<String, Value>, Error> {
-    write_body(method, Some(id), patch, params.to_params())
-}
-
-/// The body of a write: the record's id (updates), its `fields` and the optional `params`.
-fn write_body(
-    method: &str,
-    id: Option<u64>,
     payload: &impl Serialize,
-    params: Option<Map<String, Value>>,
 ) -> Result<Map<String, Value>, Error> {
-    let fields = payload_object(method, payload)?;
-    let mut body = Map::new();
-    if let Some(id) = id {
-        body.insert("id".into(), Value::from(id));
-    }
-    body.insert("fields".into(), Value::Object(fields));
-    if let Some(p) = params {
-        body.insert("params".into(), Value::Object(p));
-    }
-    Ok(body)
-}
-
-fn payload_object(method: &str, payload: &impl Serialize) -> Result<Map<String, Value>, Error> {
     match serde_json::to_value(payload) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(other) => Err(Error::InvalidRequest {
@@ -182,20 +140,6 @@ fn payload_object(method: &str, payload: &impl Serialize) -> Result<Map<String, 
             method: method.to_owned(),
             message: format!("the payload does not serialize: {e}"),
             source: Some(Arc::new(e)),
-        }),
-    }
-}
-
-/// The id an add returned (`394` or `"394"`).
-pub(crate) fn decode_new_id<E: Entity>(method: &str, v: &Value) -> Result<E::Id, Error> {
-    match u64_of(v) {
-        Some(id) if id > 0 => Ok(E::Id::from(id)),
-        _ => Err(Error::Decode {
-            method: method.to_owned(),
-            message: format!(
-                "expected the new record's id (a positive integer), got {v}; the record may have been created, so look for it on the portal before adding it again"
-            ),
-            source: None,
         }),
     }
 }

@@ -7,17 +7,15 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::api::Route;
 use crate::auth::{
     Auth, DEFAULT_REFRESH_TIMEOUT, InMemoryTokenStore, OAuth, OAuthTokens, TokenStore, Webhook,
     transport_message,
 };
 use crate::batch::Batch;
-use crate::calls::{
-    AddParams, CallOptions, UpdateParams, add_params, decode_new_id, expect_true, id_body,
-    is_read_method, to_params, update_params,
-};
+use crate::calls::{AddParams, CallOptions, UpdateParams, is_read_method, to_params};
 use crate::engine::{Engine, Exec, Settings, check_method};
-use crate::entity::{CreatePayload, Entity, UpdatePayload};
+use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::Error;
 use crate::limits::Plan;
 use crate::list::ListQuery;
@@ -52,6 +50,8 @@ pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct Client {
     engine: Arc<Engine>,
+    /// The API typed calls use instead of each entity's own ([`Entity::API`]).
+    api: Option<Api>,
 }
 
 impl fmt::Debug for Client {
@@ -61,6 +61,7 @@ impl fmt::Debug for Client {
             .field("auth", &self.engine.auth().kind())
             .field("plan", &self.engine.plan())
             .field("retry", self.engine.policy())
+            .field("api", &self.api)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +81,7 @@ pub struct ClientBuilder {
     max_response_size: usize,
     refresh_timeout: Duration,
     read_deadline: Duration,
+    api: Option<Api>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -110,6 +112,7 @@ impl Default for ClientBuilder {
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
             read_deadline: DEFAULT_READ_DEADLINE,
+            api: None,
         }
     }
 }
@@ -215,6 +218,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The API every typed call of the client uses ([`Api::Legacy`]: `crm.<entity>.*`,
+    /// [`Api::Item`]: `crm.item.*`), instead of each entity's default ([`Entity::API`]).
+    /// Entities without legacy methods ([`Entity::HAS_LEGACY`] false: smart processes, smart
+    /// invoices) always use [`Api::Item`]. See also [`Client::with_api`].
+    pub fn api(mut self, api: Api) -> Self {
+        self.api = Some(api);
+        self
+    }
+
     /// Builds the client, validating the webhook URL or OAuth endpoints.
     pub fn build(self) -> Result<Client, Error> {
         let auth = match (self.webhook, self.oauth) {
@@ -271,6 +283,7 @@ impl ClientBuilder {
                 max_response_size: self.max_response_size,
                 read_deadline: self.read_deadline,
             })),
+            api: self.api,
         })
     }
 }
@@ -285,6 +298,28 @@ impl Client {
     /// A builder for webhook or OAuth clients.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// This client with every typed call on `api` (see [`ClientBuilder::api`]). Cheap: the
+    /// copy shares the engine (rate limiter, operating-time tracker, tokens, connections)
+    /// with this client.
+    ///
+    /// ```no_run
+    /// # async fn demo<D: bitrix_runtime::Entity>(client: bitrix_runtime::Client, id: D::Id) -> Result<(), bitrix_runtime::Error> {
+    /// use bitrix_runtime::Api;
+    /// let record: D = client.with_api(Api::Item).get(id).await?; // crm.item.get
+    /// # let _ = record; Ok(()) }
+    /// ```
+    pub fn with_api(&self, api: Api) -> Client {
+        Client {
+            engine: self.engine.clone(),
+            api: Some(api),
+        }
+    }
+
+    /// The API override of this client's typed calls (`None`: each entity's own).
+    pub fn api(&self) -> Option<Api> {
+        self.api
     }
 
     /// The portal's address (`https://portal.bitrix24.ru`), without secrets.
@@ -350,37 +385,40 @@ impl Client {
             .await
     }
 
-    /// Creates a record (`crm.deal.add` for a `NewDeal`) and returns its typed id.
+    /// Creates a record (`crm.deal.add` for a `NewDeal`, or `crm.item.add` on the item API)
+    /// and returns its typed id.
     pub async fn add<N: CreatePayload>(&self, new: &N) -> Result<<N::Entity as Entity>::Id, Error> {
         self.add_with(new, AddParams::default()).await
     }
 
-    /// Creates a record with [`AddParams`].
+    /// Creates a record with [`AddParams`] (the item API has no such parameters: setting one
+    /// there is an [`Error::InvalidRequest`]).
     pub async fn add_with<N: CreatePayload>(
         &self,
         new: &N,
         params: AddParams,
     ) -> Result<<N::Entity as Entity>::Id, Error> {
-        let method = format!("{}.add", <N::Entity as Entity>::METHOD_PREFIX);
-        let body = add_params(&method, new, params)?;
+        let route = Route::of::<N::Entity>(self.api);
+        let method = route.method("add");
+        let body = route.add_body(&method, new, params)?;
         let result: Value = self
             .engine
             .execute_one(&method, &body, params.idempotent, false)
             .await?;
-        decode_new_id::<N::Entity>(&method, &result)
+        route
+            .new_id(&method, &result)
+            .map(Into::into)
             .map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
-    /// Reads one record (`crm.deal.get`) with every field the portal returns.
+    /// Reads one record (`crm.deal.get` or `crm.item.get`) with every field the portal
+    /// returns.
     pub async fn get<E: Entity>(&self, id: E::Id) -> Result<E, Error> {
-        let method = format!("{}.get", E::METHOD_PREFIX);
-        self.engine
-            .execute_one(&method, &id_body(id.into()), true, false)
-            .await
+        Route::of::<E>(self.api).get(&self.engine, id.into()).await
     }
 
     /// Updates a record with the touched fields of a patch (`crm.deal.update` for a
-    /// `DealPatch`). A patch that touches nothing sends nothing.
+    /// `DealPatch`, or `crm.item.update`). A patch that touches nothing sends nothing.
     pub async fn update<P: UpdatePayload>(
         &self,
         id: <P::Entity as Entity>::Id,
@@ -389,56 +427,78 @@ impl Client {
         self.update_with(id, patch, UpdateParams::default()).await
     }
 
-    /// Updates a record with [`UpdateParams`].
+    /// Updates a record with [`UpdateParams`] (the item API has no such parameters: setting
+    /// one there is an [`Error::InvalidRequest`]).
     pub async fn update_with<P: UpdatePayload>(
         &self,
         id: <P::Entity as Entity>::Id,
         patch: &P,
         params: UpdateParams,
     ) -> Result<(), Error> {
-        let method = format!("{}.update", <P::Entity as Entity>::METHOD_PREFIX);
+        let route = Route::of::<P::Entity>(self.api);
+        let method = route.method("update");
         if patch.is_empty() {
             tracing::debug!(method = %method, "the patch touches no field; nothing sent");
             return Ok(());
         }
-        let body = update_params(&method, id.into(), patch, params)?;
+        let body = route.update_body(&method, id.into(), patch, params)?;
         let result: Value = self
             .engine
             .execute_one(&method, &body, params.idempotent, false)
             .await?;
-        expect_true(&method, &result).map_err(|e| e.redacted(&|t| self.engine.redact(t)))
+        route
+            .confirm_update(&method, &result)
+            .map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
-    /// Deletes a record (`crm.deal.delete`). Deleting is retried after failures whose outcome
-    /// is unknown: if a retry finds the record gone ("Not found"), the earlier attempt deleted
-    /// it, and the call succeeds. Without such an earlier attempt (a record that never
-    /// existed, or a retry after a refusal that provably did not execute), "Not found" is an
-    /// error ([`Error::is_not_found`]).
+    /// Deletes a record (`crm.deal.delete` or `crm.item.delete`). Deleting is retried after
+    /// failures whose outcome is unknown: if a retry finds the record gone ("Not found"), the
+    /// earlier attempt deleted it, and the call succeeds. Without such an earlier attempt (a
+    /// record that never existed, or a retry after a refusal that provably did not execute),
+    /// "Not found" is an error ([`Error::is_not_found`]).
     pub async fn delete<E: Entity>(&self, id: E::Id) -> Result<(), Error> {
-        let method = format!("{}.delete", E::METHOD_PREFIX);
+        let route = Route::of::<E>(self.api);
+        let method = route.method("delete");
         let result: Value = self
             .engine
-            .execute_one(&method, &id_body(id.into()), true, true)
+            .execute_one(&method, &route.id_body(Some(id.into())), true, true)
             .await?;
-        expect_true(&method, &result).map_err(|e| e.redacted(&|t| self.engine.redact(t)))
+        route
+            .confirm_delete(&method, &result)
+            .map_err(|e| e.redacted(&|t| self.engine.redact(t)))
     }
 
-    /// The portal's live field descriptors (`crm.deal.fields`), keyed by field code.
+    /// The portal's live field descriptors (`crm.deal.fields`, or `crm.item.fields` whose
+    /// answer's `fields` object this returns), keyed by field code (item name on the item
+    /// API).
     pub async fn fields<E: Entity>(&self) -> Result<Map<String, Value>, Error> {
-        let method = format!("{}.fields", E::METHOD_PREFIX);
-        self.engine
-            .execute_one(&method, &Map::new(), true, false)
-            .await
+        let route = Route::of::<E>(self.api);
+        let method = route.method("fields");
+        let result: Value = self
+            .engine
+            .execute_one(&method, &route.id_body(None), true, false)
+            .await?;
+        match route.descriptors(result) {
+            Value::Object(m) => Ok(m),
+            other => Err(Error::Decode {
+                method,
+                message: format!(
+                    "expected an object of field descriptors, got {}",
+                    crate::error::snippet(other.to_string().as_bytes(), &|t| self.engine.redact(t))
+                ),
+                source: None,
+            }),
+        }
     }
 
-    /// A typed list query (`crm.deal.list`); see [`ListQuery`].
+    /// A typed list query (`crm.deal.list` or `crm.item.list`); see [`ListQuery`].
     pub fn list<E: Entity>(&self) -> ListQuery<E> {
-        ListQuery::new(self.engine.clone())
+        ListQuery::new(self.engine.clone(), self.api)
     }
 
     /// A typed batch; see [`Batch`].
     pub fn batch(&self) -> Batch {
-        Batch::new(self.engine.clone())
+        Batch::new(self.engine.clone(), self.api)
     }
 }
 

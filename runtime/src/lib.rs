@@ -29,7 +29,10 @@ pub mod types;
 // The HTTP client: private modules, every user-facing type re-exported below (one path each).
 // Imports point one way: error, limits, php <- transport (the wire) <- retry (the policy) <-
 // auth <- engine (the one request loop) <- list <- batch <- client (the facade); calls (the
-// bodies of typed calls) needs only error and transport, and serves batch and client.
+// bodies of typed calls) needs only error, and api (the route of typed calls: crm.<entity>.*
+// or crm.item.*, and every translation between them) needs calls, engine and transport; both
+// serve list, batch and client.
+mod api;
 mod auth;
 mod batch;
 mod calls;

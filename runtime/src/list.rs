@@ -19,11 +19,12 @@ pub use stream::{ListStream, ResumePoint};
 
 pub(crate) use params::ListParams;
 
+use crate::api::Route;
 use crate::engine::{Engine, Exec};
-use crate::entity::{Entity, EntityField};
+use crate::entity::{Api, Entity, EntityField};
 use crate::error::Error;
 use crate::query::Filter;
-use crate::transport::{PAGE_SIZE, Response};
+use crate::transport::{PAGE_SIZE, Response, Rows};
 use parallel::{BoxedRows, partitioned};
 use params::default_select;
 use plan::{ExportPlan, Mode};
@@ -65,12 +66,14 @@ pub struct ListQuery<E: Entity> {
     filter: Filter<E>,
     order: Vec<(E::Field, Order)>,
     select: Option<Vec<E::Field>>,
+    route: Route,
 }
 
 impl<E: Entity> Clone for ListQuery<E> {
     fn clone(&self) -> Self {
         ListQuery {
             engine: self.engine.clone(),
+            route: self.route,
             filter: self.filter.clone(),
             order: self.order.clone(),
             select: self.select.clone(),
@@ -82,6 +85,7 @@ impl<E: Entity> std::fmt::Debug for ListQuery<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListQuery")
             .field("entity", &E::NAME)
+            .field("api", &self.route.api)
             .field("filter", &self.filter)
             .field("order", &self.order)
             .field("select", &self.select)
@@ -90,9 +94,10 @@ impl<E: Entity> std::fmt::Debug for ListQuery<E> {
 }
 
 impl<E: Entity> ListQuery<E> {
-    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>, api: Option<Api>) -> Self {
         ListQuery {
             engine,
+            route: Route::of::<E>(api),
             filter: Filter::default(),
             order: Vec::new(),
             select: None,
@@ -170,8 +175,8 @@ impl<E: Entity> ListQuery<E> {
         map
     }
 
-    fn method() -> String {
-        format!("{}.list", E::METHOD_PREFIX)
+    fn method(&self) -> String {
+        self.route.method("list")
     }
 
     /// What the query asks for, ordered with the `ID` tie-breaker or not; `None` when nothing
@@ -181,7 +186,13 @@ impl<E: Entity> ListQuery<E> {
             filter: self.filter_map()?,
             order: self.order_map(tie_break),
             select: self.select_codes(),
+            route: self.route,
         })
+    }
+
+    /// Where the query's calls go.
+    pub(crate) fn route(&self) -> Route {
+        self.route
     }
 
     /// Parameters of one offset page.
@@ -203,14 +214,14 @@ impl<E: Entity> ListQuery<E> {
                 next: None,
             });
         };
-        let method = Self::method();
+        let method = self.method();
         let paced = [method.as_str()];
-        let r: Response<Vec<E>> = self
+        let r: Response<Rows<E>> = self
             .engine
             .execute(&method, &params, Exec::read(&paced))
             .await?;
         Ok(Page {
-            items: r.result,
+            items: r.result.0,
             total: r.total,
             next: r.next,
         })
@@ -221,13 +232,21 @@ impl<E: Entity> ListQuery<E> {
         let Some(filter) = self.filter_map() else {
             return Ok(0);
         };
-        let method = Self::method();
-        let p = ListParams::count(filter).at(0);
+        let method = self.method();
+        let p = ListParams::count(filter, self.route).at(0);
         let paced = [method.as_str()];
         let r: Response<Value> = self.engine.execute(&method, &p, Exec::read(&paced)).await?;
         match (r.total, &r.result) {
             (Some(total), _) => Ok(total),
             (None, Value::Array(rows)) if rows.len() < PAGE_SIZE => Ok(rows.len() as u64),
+            (None, Value::Object(m)) => match m.get("items") {
+                Some(Value::Array(rows)) if rows.len() < PAGE_SIZE => Ok(rows.len() as u64),
+                _ => Err(Error::Decode {
+                    method,
+                    message: "the answer has no `total`, so the portal did not count the rows; count the rows of list().all() instead".into(),
+                    source: None,
+                }),
+            },
             _ => Err(Error::Decode {
                 method,
                 message: "the answer has no `total`, so the portal did not count the rows; count the rows of list().all() instead".into(),
@@ -298,7 +317,7 @@ impl<E: Entity> ListQuery<E> {
         };
         ExportPlan::new(
             self.engine.clone(),
-            Self::method(),
+            self.method(),
             self.params(true)?,
             fast_direction,
         )

@@ -527,7 +527,7 @@ impl<'de, E: Deserialize<'de>> de::DeserializeSeed<'de> for Page<E> {
     type Value = Vec<E>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<E>, D::Error> {
-        d.deserialize_seq(self)
+        d.deserialize_any(self)
     }
 }
 
@@ -535,7 +535,7 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for Page<E> {
     type Value = Vec<E>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list page (an array of rows)")
+        f.write_str("a list page (an array of rows, or {\"items\": [..]})")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<E>, A::Error> {
@@ -544,6 +544,41 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for Page<E> {
             rows.push(row);
         }
         Ok(rows)
+    }
+
+    /// `crm.item.list`'s page: `{"items": [..]}` (other keys ignored). An object without
+    /// `items` is not a page.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<E>, A::Error> {
+        let mut rows = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "items" && rows.is_none() {
+                rows = Some(map.next_value_seed(Page(PhantomData))?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        rows.ok_or_else(|| de::Error::invalid_type(de::Unexpected::Map, &self))
+    }
+
+    /// An empty page as PHP may write it.
+    fn visit_unit<Er: de::Error>(self) -> Result<Vec<E>, Er> {
+        Ok(Vec::new())
+    }
+}
+
+/// The rows of one list page: a legacy list's `[..]` or `crm.item.list`'s `{"items": [..]}`
+/// (the two shapes cannot be confused, so either route's answer reads without knowing it).
+pub(crate) struct Rows<E>(pub Vec<E>);
+
+impl<E> Default for Rows<E> {
+    fn default() -> Self {
+        Rows(Vec::new())
+    }
+}
+
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for Rows<E> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Page(PhantomData)).map(Rows)
     }
 }
 

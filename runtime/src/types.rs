@@ -432,9 +432,10 @@ impl From<String> for Address {
 pub struct File {
     /// The file id.
     pub id: FileId,
-    /// The `showUrl`: opens the file in the browser.
+    /// The `showUrl` (`url` on `crm.item.*`): opens the file in the browser.
     pub show_url: Option<String>,
-    /// The `downloadUrl`: downloads the file.
+    /// The `downloadUrl` (`urlMachine` on `crm.item.*`: a direct link for applications):
+    /// downloads the file.
     pub download_url: Option<String>,
 }
 

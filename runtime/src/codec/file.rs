@@ -50,9 +50,11 @@ impl Visitor<'_> for KeySeed {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
         Ok(if v.eq_ignore_ascii_case("id") {
             Key::Id
-        } else if v.eq_ignore_ascii_case("showUrl") {
+        } else if v.eq_ignore_ascii_case("showUrl") || v == "url" {
+            // `url` is crm.item.*'s link on the portal.
             Key::ShowUrl
-        } else if v.eq_ignore_ascii_case("downloadUrl") {
+        } else if v.eq_ignore_ascii_case("downloadUrl") || v == "urlMachine" {
+            // `urlMachine` is crm.item.*'s direct link for applications.
             Key::DownloadUrl
         } else if v.eq_ignore_ascii_case("fileData") {
             Key::FileData
@@ -186,7 +188,9 @@ fn missing_id<E: de::Error>(exp: &dyn Expected) -> E {
 
 /// `file` user fields as `get`/`list` return them: [`types::File`].
 ///
-/// Reads `{"id": 37375, "showUrl": "...", "downloadUrl": "..."}` (id a number or a string),
+/// Reads `{"id": 37375, "showUrl": "...", "downloadUrl": "..."}` (id a number or a string;
+/// `crm.item.*`'s `{"id": 37375, "url": "...", "urlMachine": "..."}` gives `url` as the show URL
+/// and `urlMachine` as the download URL),
 /// and tolerates a bare id and the write forms (`{"id": N}`; `{"id": N, "del": "Y"}` reads as
 /// no file). An absent key, `""`, `false`, `{}` and an id of 0 are empty. Writes `{"id": N}`,
 /// which keeps the stored file on update.

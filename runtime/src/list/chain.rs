@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::cursor::{Cursor, Fetched, Position, each_page, failed, row_count, stalled};
-use super::params::{ListParams, NO_COUNT, Order};
+use super::params::{NO_COUNT, Order};
 use super::plan::ExportPlan;
 use crate::engine::RawCommand;
 use crate::entity::Entity;
@@ -106,7 +106,8 @@ pub(crate) async fn fetch_fast<E: Entity>(
     start: Option<u64>,
 ) -> Fetched<E> {
     let method = plan.method.as_str();
-    let cursor_key = format!("filter[{}]", direction.cursor_key());
+    let route = plan.params.route;
+    let cursor_key = format!("filter[{}]", route.cursor_key(direction.cursor_key()));
     let base = match plan.params.query(method, NO_COUNT) {
         Ok(q) => q,
         Err(e) => return failed(Vec::new(), e),
@@ -128,11 +129,9 @@ pub(crate) async fn fetch_fast<E: Entity>(
             // the opposite order, ids only), in one request.
             let start_text = start.map(|s| s.to_string());
             let page = command("c0".into(), start_text.as_deref());
-            let probe = ListParams::ids(
-                &plan.params.filter,
-                start.map(|s| (direction, s)),
-                direction.opposite(),
-            );
+            let probe = plan
+                .params
+                .ids(start.map(|s| (direction, s)), direction.opposite());
             let probe = match probe.query(method, NO_COUNT) {
                 Ok(query) => RawCommand {
                     key: "far".into(),
@@ -156,7 +155,7 @@ pub(crate) async fn fetch_fast<E: Entity>(
                     let cursor = if i == 0 {
                         last.to_string()
                     } else {
-                        format!("$result[c{}][{}][ID]", i - 1, PAGE_SIZE - 1)
+                        route.row_id_ref(&format!("c{}", i - 1), PAGE_SIZE - 1)
                     };
                     command(format!("c{i}"), Some(&cursor))
                 })

@@ -13,7 +13,7 @@ use super::plan::ExportPlan;
 use crate::engine::{Exec, RawCommand};
 use crate::entity::Entity;
 use crate::error::Error;
-use crate::transport::{BATCH_SIZE, PAGE_SIZE, PhpMap, Response};
+use crate::transport::{BATCH_SIZE, PAGE_SIZE, PhpMap, Response, Rows};
 
 pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetched<E> {
     let method = plan.method.as_str();
@@ -21,22 +21,22 @@ pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<
     match cur.position {
         Position::First | Position::After { .. } => {
             let params = plan.params.at(0);
-            let r: Result<Response<Vec<E>>, Error> = plan
+            let r: Result<Response<Rows<E>>, Error> = plan
                 .engine
                 .execute(method, &params, Exec::export(&paced))
                 .await;
-            match r {
-                Ok(r) => {
-                    let full = r.result.len() >= PAGE_SIZE;
+            match r.map(|r| (r.result.0, r.next, r.total)) {
+                Ok((result, next, total)) => {
+                    let full = result.len() >= PAGE_SIZE;
                     let mut ids = HashSet::new();
-                    if let Err(e) = unseen(method, &r.result, &cur.recent_ids, &mut ids) {
+                    if let Err(e) = unseen(method, &result, &cur.recent_ids, &mut ids) {
                         return failed(Vec::new(), e);
                     }
                     cur.recent_ids = ids;
-                    match r.next {
+                    match next {
                         Some(next) if full && !(1..=MAX_START).contains(&next) => {
                             return failed(
-                                vec![r.result],
+                                vec![result],
                                 Error::Decode {
                                     method: method.to_owned(),
                                     message: format!(
@@ -46,16 +46,11 @@ pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<
                                 },
                             );
                         }
-                        Some(next) if full => {
-                            cur.position = Position::Offset {
-                                next,
-                                total: r.total,
-                            }
-                        }
+                        Some(next) if full => cur.position = Position::Offset { next, total },
                         _ => cur.done = true,
                     }
                     Fetched {
-                        rows: vec![r.result],
+                        rows: vec![result],
                         error: None,
                     }
                 }
@@ -82,13 +77,18 @@ pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<
             }
             let sent = plan
                 .engine
-                .send_batch::<PhpMap<Vec<E>>>(&commands, true, true)
+                .send_batch::<PhpMap<Rows<E>>>(&commands, true, true)
                 .await;
             let batch = match sent {
                 Ok(b) => b,
                 Err(e) => return failed(Vec::new(), e),
             };
-            let mut result = batch.result.0;
+            let mut result: std::collections::HashMap<String, Vec<E>> = batch
+                .result
+                .0
+                .into_iter()
+                .map(|(k, rows)| (k, rows.0))
+                .collect();
             let mut rows = Vec::with_capacity(commands.len());
             let mut position = next;
             let keys = commands.iter().map(|c| c.key.as_str());

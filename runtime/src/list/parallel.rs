@@ -14,7 +14,7 @@ use super::stream::ListStream;
 use crate::engine::RawCommand;
 use crate::entity::Entity;
 use crate::error::Error;
-use crate::transport::{PAGE_SIZE, PhpMap};
+use crate::transport::{PAGE_SIZE, PhpMap, Rows};
 
 pub(crate) type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
 
@@ -100,7 +100,7 @@ async fn id_range<E: Entity>(
     let method = plan.method.as_str();
     let mut commands = Vec::with_capacity(2);
     for (key, order) in [("min", Order::Asc), ("max", Order::Desc)] {
-        let ids = ListParams::ids(&plan.params.filter, start.map(|s| (Order::Asc, s)), order);
+        let ids = plan.params.ids(start.map(|s| (Order::Asc, s)), order);
         commands.push(RawCommand {
             key: key.into(),
             method: method.to_owned(),
@@ -111,7 +111,7 @@ async fn id_range<E: Entity>(
     let batch = loop {
         let batch = plan
             .engine
-            .send_batch::<PhpMap<Vec<E>>>(&commands, false, true)
+            .send_batch::<PhpMap<Rows<E>>>(&commands, false, true)
             .await?;
         let mut refusal = None;
         for c in &commands {
@@ -141,7 +141,7 @@ async fn id_range<E: Entity>(
             .result
             .0
             .get(key)
-            .and_then(|rows| rows.first())
+            .and_then(|rows| rows.0.first())
             .and_then(|r| r.id())
             .map(Into::<u64>::into)
     };

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::api::Route;
 use crate::entity::{Entity, EntityField};
 use crate::error::Error;
 use crate::php;
@@ -56,23 +57,21 @@ pub struct Page<E> {
     pub next: Option<u64>,
 }
 
-/// What a list call asks for, as sent.
+/// What a list call asks for, in the legacy form (UPPER codes, `>ID`); [`at`](ListParams::at)
+/// and [`query`](ListParams::query) send it as its route says.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ListParams {
     pub filter: Map<String, Value>,
     pub order: Map<String, Value>,
     pub select: Vec<String>,
+    pub route: Route,
 }
 
 impl ListParams {
     /// Ids only, ordered by ID in `order`, matching `filter` and, with `after`, beyond that id
     /// in `cursor`'s direction: the far-end probe of an export and the ends of its id range.
-    pub(crate) fn ids(
-        filter: &Map<String, Value>,
-        after: Option<(Order, u64)>,
-        order: Order,
-    ) -> Self {
-        let mut filter = filter.clone();
+    pub(crate) fn ids(&self, after: Option<(Order, u64)>, order: Order) -> Self {
+        let mut filter = self.filter.clone();
         if let Some((cursor, id)) = after {
             filter.insert(cursor.cursor_key().into(), Value::from(id));
         }
@@ -80,32 +79,26 @@ impl ListParams {
             filter,
             order: by_id(order),
             select: vec!["ID".into()],
+            route: self.route,
         }
     }
 
     /// The ids of `filter`, unordered: a count.
-    pub(crate) fn count(filter: Map<String, Value>) -> Self {
+    pub(crate) fn count(filter: Map<String, Value>, route: Route) -> Self {
         ListParams {
             filter,
             order: Map::new(),
             select: vec!["ID".into()],
+            route,
         }
     }
 
     /// The parameters of one call from row `start` (or [`NO_COUNT`]): the one place that
-    /// builds them. Empty filters and orders are left out.
+    /// builds them, through the route's translation. Empty filters and orders are left out.
     pub(crate) fn at(&self, start: i64) -> Map<String, Value> {
-        let mut p = Map::new();
-        if !self.filter.is_empty() {
-            p.insert("filter".into(), Value::Object(self.filter.clone()));
-        }
-        if !self.order.is_empty() {
-            p.insert("order".into(), Value::Object(self.order.clone()));
-        }
-        p.insert(
-            "select".into(),
-            Value::Array(self.select.iter().cloned().map(Value::String).collect()),
-        );
+        let mut p = self
+            .route
+            .list_params(&self.filter, &self.order, &self.select);
         p.insert("start".into(), Value::from(start));
         p
     }
@@ -159,19 +152,18 @@ mod tests {
             filter: filter.clone(),
             order: by_id(Order::Desc),
             select: vec!["ID".into(), "TITLE".into()],
+            route: Route::default(),
         };
         assert_eq!(
             Value::Object(page.at(100)),
             json!({"filter": {"=STAGE_ID": "NEW"}, "order": {"ID": "DESC"}, "select": ["ID", "TITLE"], "start": 100})
         );
         assert_eq!(
-            Value::Object(ListParams::count(filter.clone()).at(0)),
+            Value::Object(ListParams::count(filter.clone(), Route::default()).at(0)),
             json!({"filter": {"=STAGE_ID": "NEW"}, "select": ["ID"], "start": 0})
         );
         assert_eq!(
-            Value::Object(
-                ListParams::ids(&filter, Some((Order::Asc, 7)), Order::Desc).at(NO_COUNT)
-            ),
+            Value::Object(page.ids(Some((Order::Asc, 7)), Order::Desc).at(NO_COUNT)),
             json!({"filter": {"=STAGE_ID": "NEW", ">ID": 7}, "order": {"ID": "DESC"}, "select": ["ID"], "start": -1})
         );
         assert_eq!(

@@ -63,6 +63,7 @@ impl ExportPlan {
                         filter,
                         order: by_id(direction),
                         select: params.select,
+                        route: params.route,
                     },
                 });
             }

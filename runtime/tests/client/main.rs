@@ -9,6 +9,7 @@ mod crud;
 mod export;
 mod faults;
 mod hostile;
+mod items;
 mod limits;
 mod list;
 mod oauth;
