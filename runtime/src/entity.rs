@@ -21,6 +21,13 @@ pub enum Api {
     Legacy,
     /// The universal methods `crm.item.*` with `entityTypeId`: camelCase field names
     /// ([`FieldMeta::item_name`]).
+    ///
+    /// Its answers carry amounts as JSON numbers (`"opportunity": 999.9`), which the JSON
+    /// parser reads as `f64`: a [`Decimal`](crate::codec::Decimal) is parsed from the
+    /// number's shortest round-trip text, so every amount of up to 15 significant digits
+    /// reads exactly (`999.9`, `12345678.25`, `1000000.10`), but the scale is not kept
+    /// (`1000000.10` reads as `1000000.1`) and digits beyond `f64`'s 15-17 are lost. The
+    /// legacy API's string amounts (`"1000000.10"`) keep every digit and the scale.
     Item,
 }
 

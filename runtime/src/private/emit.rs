@@ -301,8 +301,9 @@ pub trait Record: Default {
     ) -> Result<(), A::Error>;
 }
 
-/// `Deserialize` of a generated read model: a JSON object of field codes; unknown codes are
-/// kept in `extra`.
+/// `Deserialize` of a generated read model: a JSON object of field codes or item names;
+/// unknown keys are kept in `extra`. `fm` of a `crm.item.*` answer fills the multifields its
+/// entries name (`typeId` `PHONE` → the `PHONE` field) when the entity has no `fm` field.
 #[inline]
 pub fn deserialize_record<'de, R: Record, D: Deserializer<'de>>(
     deserializer: D,
@@ -321,6 +322,12 @@ pub fn deserialize_record<'de, R: Record, D: Deserializer<'de>>(
             while let Some(key) = map.next_key::<Key<'de>>()? {
                 match find_code_in_slots(sorted, order, &mut cursor, key.as_str()) {
                     Some(field) => out.decode(field, &mut map)?,
+                    None if key.as_str() == "fm" => {
+                        let value: serde_json::Value = map.next_value()?;
+                        if let Some(rest) = distribute_fm::<R, A::Error>(&mut out, sorted, value)? {
+                            out.extra().insert("fm".into(), rest);
+                        }
+                    }
                     None => {
                         let value: serde_json::Value = map.next_value()?;
                         out.extra().insert(String::from(key.as_str()), value);
@@ -331,6 +338,72 @@ pub fn deserialize_record<'de, R: Record, D: Deserializer<'de>>(
         }
     }
     deserializer.deserialize_map(Visit::<R>(PhantomData))
+}
+
+/// `fm` of a `crm.item.*` answer for an entity without an `fm` field (a snapshot of the legacy
+/// API): its entries go to the multifields named by their `typeId` (`PHONE`, `EMAIL`, ...);
+/// the entries of types the entity has no field for are returned (they are kept in `extra`).
+fn distribute_fm<R: Record, E: serde::de::Error>(
+    out: &mut R,
+    sorted: &[(&str, R::Field)],
+    fm: serde_json::Value,
+) -> Result<Option<serde_json::Value>, E> {
+    use serde_json::Value;
+    let entries = match fm {
+        Value::Array(entries) => entries,
+        Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        Value::Null => return Ok(None),
+        other => return Ok(Some(other)),
+    };
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for entry in entries {
+        let type_id = entry
+            .get("typeId")
+            .or_else(|| entry.get("TYPE_ID"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        match groups.iter_mut().find(|(t, _)| *t == type_id) {
+            Some((_, list)) => list.push(entry),
+            None => groups.push((type_id, vec![entry])),
+        }
+    }
+    let mut rest = Vec::new();
+    for (type_id, list) in groups {
+        match super::find_code(sorted, &type_id) {
+            Some(field) if !type_id.is_empty() => {
+                out.decode(
+                    field,
+                    &mut OneValue::<E>(Some(Value::Array(list)), PhantomData),
+                )?;
+            }
+            _ => rest.extend(list),
+        }
+    }
+    Ok((!rest.is_empty()).then_some(Value::Array(rest)))
+}
+
+/// A map positioned on one value (for [`Record::decode`] of a value that is not in the
+/// input's map itself).
+struct OneValue<E>(Option<serde_json::Value>, PhantomData<fn() -> E>);
+
+impl<'de, E: serde::de::Error> MapAccess<'de> for OneValue<E> {
+    type Error = E;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        _seed: K,
+    ) -> Result<Option<K::Value>, E> {
+        Ok(None)
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, E> {
+        let value = self.0.take().unwrap_or_default();
+        seed.deserialize(value).map_err(E::custom)
+    }
 }
 
 /// Sees every field of an update payload ([`PatchFields::each`]).

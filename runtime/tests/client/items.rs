@@ -100,7 +100,12 @@ async fn crud_on_the_item_api_speaks_its_wire_shape() {
             "id": 394, "title": "Big", "stageId": "NEW", "opportunity": 999.9,
             "opened": "Y", "createdTime": "2024-07-18T14:00:14+02:00", "ufCrmFlag": true,
             "ufCrmDoc": {"id": 77, "url": "/show/77", "urlMachine": "https://portal/rest/77"},
-            "newField": 5
+            "newField": 5,
+            "fm": [
+                {"id": 3, "typeId": "PHONE", "valueType": "WORK", "value": "+7 1"},
+                {"id": 4, "typeId": "IM", "valueType": "TELEGRAM", "value": "@me"},
+                {"id": 5, "typeId": "PHONE", "valueType": "PAGER", "value": "+7 2"}
+            ]
         }}}),
         "crm.item.update" => json!({"result": {"item": {"id": 394}}}),
         "crm.item.delete" => json!({"result": []}),
@@ -140,6 +145,20 @@ async fn crud_on_the_item_api_speaks_its_wire_shape() {
     assert_eq!(doc.show_url.as_deref(), Some("/show/77"));
     assert_eq!(doc.download_url.as_deref(), Some("https://portal/rest/77"));
     assert_eq!(lead.extra.get("newField"), Some(&json!(5)));
+    // `fm` fills the multifields its entries name; the others stay in `extra`.
+    let phones = lead.phone.unwrap();
+    assert_eq!(
+        phones
+            .iter()
+            .map(|p| (p.id, &p.value_type))
+            .collect::<Vec<_>>(),
+        [(Some(3), &PhoneType::Work), (Some(5), &PhoneType::Pager)]
+    );
+    assert_eq!(lead.email, None);
+    assert_eq!(
+        lead.extra.get("fm"),
+        Some(&json!([{"id": 4, "typeId": "IM", "valueType": "TELEGRAM", "value": "@me"}]))
+    );
 
     let patch = LeadPatch {
         title: Patch::Set("Bigger".into()),
@@ -455,4 +474,105 @@ async fn impossible_writes_are_refused_before_any_request() {
         .unwrap_err();
     assert!(e.to_string().contains("REGISTER_HISTORY_EVENT"), "{e}");
     assert!(requests(&seen).is_empty());
+}
+
+fn batch_of(result: Value) -> Value {
+    json!({"result": {"result": result, "result_error": [], "result_total": [],
+        "result_next": [], "result_time": []}})
+}
+
+#[tokio::test]
+async fn item_exports_page_by_offset_resume_by_id_and_partition() {
+    let (script, seen) = portal(|method, body| {
+        let cmds: Vec<(String, String)> = commands(body)
+            .into_iter()
+            .map(|(k, c)| (k, decoded(&c)))
+            .collect();
+        let has = |key: &str| cmds.iter().any(|(k, _)| k == key);
+        match method {
+            "crm.item.list" => json!({"result": items(1..=50), "total": 60, "next": 50}),
+            "batch" if has("min") => batch_of(json!({
+                "min": {"items": [{"id": 1}]}, "max": {"items": [{"id": 200}]}
+            })),
+            "batch" if has("far") && cmds[0].1.contains("filter[>id]=100") => batch_of(json!({
+                "c0": items(101..=120), "far": {"items": [{"id": 120}]}
+            })),
+            "batch" if has("far") => batch_of(json!({"c0": {"items": []}, "far": {"items": []}})),
+            "batch" => batch_of(json!({"c0": items(51..=60)})),
+            _ => json!({"error": "ERROR_METHOD_NOT_FOUND", "error_description": method}),
+        }
+    })
+    .await;
+    let client = script_client(&script, fast_retry()).with_api(Api::Item);
+
+    // Offset pages (an order by another field than the id), the id as the tie-breaker.
+    let by_title = client
+        .list::<Lead>()
+        .order(Lead::TITLE.field(), bitrix_runtime::Order::Desc);
+    assert!(!by_title.uses_fast_export());
+    let rows: Vec<Lead> = by_title.stream().try_collect().await.unwrap();
+    assert_eq!(rows.len(), 60);
+    let offset = requests(&seen);
+    assert_eq!(
+        offset[0].1,
+        json!({"entityTypeId": 1, "order": {"title": "DESC", "id": "ASC"}, "select": ["*"], "start": 0})
+    );
+    let page = decoded(&commands(&offset[1].1)[0].1);
+    assert!(
+        page.contains("order[title]=DESC&order[id]=ASC") && page.contains("start=50"),
+        "{page}"
+    );
+
+    // A resumed fast export continues after the id, by `>id`.
+    let mut stream = client
+        .list::<Lead>()
+        .stream()
+        .resume_from(bitrix_runtime::ResumePoint::after_id(100));
+    let mut ids = Vec::new();
+    while let Some(row) = futures::StreamExt::next(&mut stream).await {
+        ids.push(row.unwrap().id.unwrap().0);
+    }
+    assert_eq!(ids, (101..=120).collect::<Vec<_>>());
+    assert_eq!(stream.resume_point().unwrap().last_id(), Some(120));
+
+    // Partitions: the id range in one request, then one `>id` scan per part, bounded by `<=id`.
+    let before = requests(&seen).len();
+    let rows: Vec<Lead> = client
+        .list::<Lead>()
+        .stream_parallel(2)
+        .try_collect()
+        .await
+        .unwrap();
+    // The lower part (ids 1..=100) is empty on this portal; the upper one holds 101..=120.
+    let mut ids: Vec<u64> = rows.iter().map(|r| r.id.unwrap().0).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (101..=120).collect::<Vec<_>>());
+    let parallel = &requests(&seen)[before..];
+    let range: Vec<String> = commands(&parallel[0].1)
+        .into_iter()
+        .map(|(_, c)| decoded(&c))
+        .collect();
+    assert!(
+        range
+            .iter()
+            .any(|c| c.contains("order[id]=ASC") && c.contains("select[0]=id")),
+        "{range:?}"
+    );
+    assert!(
+        range.iter().any(|c| c.contains("order[id]=DESC")),
+        "{range:?}"
+    );
+    let parts: Vec<String> = parallel[1..]
+        .iter()
+        .map(|(_, body)| decoded(&commands(body)[0].1))
+        .collect();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert!(
+        parts.iter().any(|p| p.contains("filter[<=id]=100")),
+        "{parts:?}"
+    );
+    assert!(
+        parts.iter().all(|p| p.contains("filter[>id]=")),
+        "{parts:?}"
+    );
 }
