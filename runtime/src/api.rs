@@ -470,3 +470,115 @@ fn fm_entries(meta: &FieldMeta, value: Value, fm: &mut Map<String, Value>) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::__private::{DYNAMIC, meta};
+    use serde_json::json;
+
+    static FIELDS: [FieldMeta; 6] = [
+        meta("ID", "id", "integer", 0).with_item_name("id"),
+        meta("OPPORTUNITY", "opportunity", "double", 0),
+        meta("UF_CRM_FLAG", "uf_crm_flag", "boolean", DYNAMIC).with_item_name("ufCrmFlag"),
+        meta("UF_CRM_DOCS", "uf_crm_docs", "file", DYNAMIC).with_item_name("ufCrmDocs"),
+        meta("PHONE", "phone", MULTIFIELD, 0),
+        meta("FM", "fm", MULTIFIELD, 0).with_item_name("fm"),
+    ];
+
+    fn item_route() -> Route {
+        Route {
+            api: Api::Item,
+            prefix: "crm.item",
+            entity_type_id: 1030,
+            field: |name| {
+                FIELDS
+                    .iter()
+                    .find(|m| m.code == name || m.item_name == name)
+            },
+        }
+    }
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn filters_orders_and_selects_use_item_names() {
+        let route = item_route();
+        let p = route.list_params(
+            &map(json!({">=OPPORTUNITY": "10.50", "!@UF_CRM_FLAG": ["Y", "N"], "=NEW_FIELD": 1})),
+            &map(json!({"OPPORTUNITY": "DESC"})),
+            &[
+                "ID".into(),
+                "OPPORTUNITY".into(),
+                "PHONE".into(),
+                "UF_*".into(),
+            ],
+        );
+        assert_eq!(
+            Value::Object(p),
+            json!({"entityTypeId": 1030,
+                   "filter": {">=OPPORTUNITY": "10.50", "!@ufCrmFlag": [1, 0], "=NEW_FIELD": 1},
+                   "order": {"OPPORTUNITY": "DESC"},
+                   "select": ["*", "id", "OPPORTUNITY"]})
+        );
+        assert_eq!(route.cursor_key("<=ID"), "<=id");
+        assert_eq!(route.row_id_ref("c3", 49), "$result[c3][items][49][id]");
+        let legacy = Route::default();
+        assert_eq!(legacy.cursor_key(">ID"), ">ID");
+        assert_eq!(legacy.row_id_ref("c3", 49), "$result[c3][49][ID]");
+    }
+
+    #[test]
+    fn writes_use_item_names_and_forms() {
+        let route = item_route();
+        let fields = route
+            .item_fields(map(json!({
+                "UF_CRM_DOCS": [{"fileData": ["a.pdf", "QQ=="]}, {"id": 5}],
+                "PHONE": [{"VALUE_TYPE": "WORK", "VALUE": "+1"}, {"ID": 9, "VALUE": ""}],
+                "FM": [{"VALUE_TYPE": "HOME", "VALUE": "a@b.c", "TYPE_ID": "EMAIL"}]
+            })))
+            .unwrap();
+        assert_eq!(
+            Value::Object(fields),
+            json!({"ufCrmDocs": [["a.pdf", "QQ=="], {"id": 5}],
+                   "fm": {"n0": {"typeId": "PHONE", "valueType": "WORK", "value": "+1"},
+                          "9": {"typeId": "PHONE", "value": ""},
+                          "n1": {"typeId": "EMAIL", "valueType": "HOME", "value": "a@b.c"}}})
+        );
+        let e = route
+            .item_fields(map(json!({"FM": [{"VALUE_TYPE": "HOME", "VALUE": "x"}]})))
+            .unwrap_err();
+        assert!(e.contains("type_id"), "{e}");
+        let e = route.item_fields(map(json!({"PHONE": "+1"}))).unwrap_err();
+        assert!(e.contains("PHONE"), "{e}");
+    }
+
+    #[test]
+    fn answers_read_by_route() {
+        let (item, legacy) = (item_route(), Route::default());
+        assert_eq!(item.new_id("m", &json!({"item": {"id": 7}})).unwrap(), 7);
+        assert!(item.new_id("m", &json!(7)).is_err());
+        assert_eq!(legacy.new_id("m", &json!("7")).unwrap(), 7);
+        assert!(item.confirm_delete("m", &json!([])).is_ok());
+        assert!(legacy.confirm_delete("m", &json!([])).is_err());
+        assert!(
+            item.confirm_update("m", &json!({"item": {"id": 7}}))
+                .is_ok()
+        );
+        assert!(legacy.confirm_update("m", &json!({"item": {}})).is_err());
+        assert_eq!(item.record(&json!({"item": {"id": 7}})), &json!({"id": 7}));
+        assert_eq!(
+            item.descriptors(json!({"fields": {"id": {}}})),
+            json!({"id": {}})
+        );
+        assert_eq!(
+            Value::Object(item.id_body(Some(3))),
+            json!({"entityTypeId": 1030, "id": 3})
+        );
+    }
+}

@@ -191,6 +191,13 @@ impl<K: MultifieldKind> Codec for MultifieldWrites<K> {
                 None => ops.add(kind, value),
             };
         }
+        // What cannot be written back is not a write (the same rules as `encode`).
+        ops.check().map_err(|why| {
+            de::Error::invalid_value(
+                Unexpected::Other("multifield writes"),
+                &format!("writes the portal accepts (field {field}): {why}").as_str(),
+            )
+        })?;
         Ok(Some(ops))
     }
 

@@ -3,9 +3,12 @@
 
 use bitrix_runtime::codec::{
     Address, Boolean, Codec, CrmLink, Currency, Date, DateTime, Decimal, DecodeSeed, Encode, Enum,
-    File, FileUpload, Id, Integer, Json, Location, Money, Multi, NoFilter, Status, Text, YesNo,
+    File, FileUpload, Id, Integer, Json, Location, Money, Multi, MultifieldWrites, Multifields,
+    NoFilter, Status, Text, YesNo,
 };
-use bitrix_runtime::types::{CategoryId, DealId, EnumValue, UserId};
+use bitrix_runtime::types::{
+    AnyMultifieldType, CategoryId, DealId, EmailType, EnumValue, PhoneType, UserId,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::de::DeserializeSeed;
@@ -246,6 +249,9 @@ fn random_json_through_every_codec() {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.id == y.id)
         }));
         round_trips += usize::from(check::<NoFilter<Multi<Id<UserId>>>>(&value, eq));
+        round_trips += usize::from(check::<Multifields<PhoneType>>(&value, eq));
+        round_trips += usize::from(check::<Multifields<AnyMultifieldType>>(&value, eq));
+        round_trips += usize::from(check::<MultifieldWrites<EmailType>>(&value, eq));
     }
     assert!(checked > 15_000, "only {checked} inputs were usable");
     // Most random inputs are rejected; make sure plenty were decoded and round-tripped.

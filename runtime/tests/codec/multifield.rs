@@ -204,6 +204,15 @@ fn nonsense_writes_are_refused() {
         assert!(e.contains(why), "{ops:?}: {e}");
         assert!(ops.check().is_err());
     }
+    // Nor do such writes read back as writes.
+    for bad in [
+        json!([{"VALUE": "", "VALUE_TYPE": "WORK"}]),
+        json!([{"ID": 0, "VALUE": "1"}]),
+        json!([{"ID": 5, "VALUE": "1"}, {"ID": "5", "VALUE": ""}]),
+    ] {
+        let e = decode::<MultifieldWrites<PhoneType>>(bad.clone()).unwrap_err();
+        assert!(e.contains("PHONE"), "{bad}: {e}");
+    }
     // Clearing needs the stored ids.
     let clear: Patch<MultifieldOps<PhoneType>> = Patch::Clear;
     let e = serde_json::to_value(EncodePatch::<MultifieldWrites<PhoneType>>::new(&clear))
