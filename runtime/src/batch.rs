@@ -78,6 +78,9 @@ struct Command {
 /// # let _ = (new_id, record); Ok(()) }
 /// ```
 ///
+/// - Typed commands go to each entity's API (`crm.deal.*` or `crm.item.*`, see
+///   [`Api`](crate::Api) and [`Client::with_api`](crate::Client::with_api)) and their results
+///   are read in that API's envelopes.
 /// - At most 50 commands go in one request; a longer batch is sent in chunks of 50, one after
 ///   another (commands cannot refer to results of another chunk; the typed builder has no
 ///   references at all).

@@ -31,6 +31,10 @@ use plan::{ExportPlan, Mode};
 
 /// A typed `crm.*.list` query and export (`client.list::<Deal>()`).
 ///
+/// It runs on the entity's API (`crm.deal.list` or `crm.item.list`, see [`Api`]): everything
+/// below holds for both; on `crm.item.list` the field names, the `>id` cursor and its batch
+/// references (`$result[c{n}][items][49][id]`) are the item API's.
+///
 /// A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
 /// [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
 /// user fields included (`*`, `UF_*` and the standard multiple fields).
