@@ -30,6 +30,9 @@ pub(crate) struct Route {
     entity_type_id: u32,
     /// The metadata of a field by its code (or item name).
     field: fn(&str) -> Option<&'static FieldMeta>,
+    /// Whether the entity's snapshot gives `crm.item.*` names (some item name differs from
+    /// its code); without them the item route cannot work.
+    named: bool,
 }
 
 impl std::fmt::Debug for Route {
@@ -57,6 +60,7 @@ impl Default for Route {
             prefix: "crm.deal",
             entity_type_id: 2,
             field: |_| None,
+            named: true,
         }
     }
 }
@@ -82,7 +86,25 @@ impl Route {
             },
             entity_type_id: E::ENTITY_TYPE_ID,
             field: field_of::<E>,
+            named: api == Api::Legacy
+                || <E::Field as EntityField>::ALL
+                    .iter()
+                    .any(|f| f.meta().item_name != f.meta().code),
         }
+    }
+
+    /// Whether calls of this route can be sent: the item route needs the snapshot's item
+    /// names ([`FieldMeta::item_name`]); without them it would send UPPER codes that
+    /// `crm.item.*` does not know and read nothing back.
+    pub(crate) fn check(&self, method: &str) -> Result<(), Error> {
+        if self.named {
+            return Ok(());
+        }
+        Err(Error::InvalidRequest {
+            method: method.to_owned(),
+            message: "this entity's snapshot has no crm.item.* field names (every FieldMeta::item_name equals its code), so it cannot use the item API; regenerate it with a bitrix-codegen that records item names, or use the legacy API (Client::with_api(Api::Legacy))".into(),
+            source: None,
+        })
     }
 
     fn item(&self) -> bool {
@@ -143,6 +165,7 @@ impl Route {
         fields: Map<String, Value>,
         params: Option<Map<String, Value>>,
     ) -> Result<Map<String, Value>, Error> {
+        self.check(method)?;
         let invalid = |message: String| Error::InvalidRequest {
             method: method.to_owned(),
             message,
@@ -383,6 +406,7 @@ impl Route {
         id: u64,
     ) -> Result<E, Error> {
         let method = self.method("get");
+        self.check(&method)?;
         let body = self.id_body(Some(id));
         if self.item() {
             let wrapped: ItemOf<E> = engine.execute_one(&method, &body, true, false).await?;
@@ -496,6 +520,7 @@ mod tests {
                     .iter()
                     .find(|m| m.code == name || m.item_name == name)
             },
+            named: true,
         }
     }
 

@@ -299,8 +299,10 @@ impl Batch {
     pub fn get<E: Entity>(&mut self, id: E::Id) -> Handle<E> {
         let route = Route::of::<E>(self.api);
         let method = route.method("get");
-        let body = route.id_body(Some(id.into()));
-        self.push(route, method, Ok(Some(body)), true, decode_entity::<E>)
+        let body = route
+            .check(&method)
+            .map(|()| Some(route.id_body(Some(id.into()))));
+        self.push(route, method, body, true, decode_entity::<E>)
     }
 
     /// Adds an update command (a patch that touches nothing is answered without sending).
@@ -337,8 +339,10 @@ impl Batch {
     pub fn delete<E: Entity>(&mut self, id: E::Id) -> Handle<()> {
         let route = Route::of::<E>(self.api);
         let method = route.method("delete");
-        let body = route.id_body(Some(id.into()));
-        let handle = self.push(route, method, Ok(Some(body)), true, decode_deleted);
+        let body = route
+            .check(&method)
+            .map(|()| Some(route.id_body(Some(id.into()))));
+        let handle = self.push(route, method, body, true, decode_deleted);
         if let Some(c) = self.commands.last_mut() {
             c.not_found_is_done = true;
         }
@@ -349,6 +353,9 @@ impl Batch {
     pub fn list<E: Entity>(&mut self, query: &ListQuery<E>) -> Handle<Page<E>> {
         let route = query.route();
         let method = route.method("list");
+        if let Err(e) = route.check(&method) {
+            return self.push(route, method, Err(e), true, decode_page::<E>);
+        }
         match query.page_params(0) {
             Some(p) => self.push(route, method, Ok(Some(p)), true, decode_page::<E>),
             None => {

@@ -459,6 +459,7 @@ impl Client {
     pub async fn delete<E: Entity>(&self, id: E::Id) -> Result<(), Error> {
         let route = Route::of::<E>(self.api);
         let method = route.method("delete");
+        route.check(&method)?;
         let result: Value = self
             .engine
             .execute_one(&method, &route.id_body(Some(id.into())), true, true)
@@ -474,6 +475,7 @@ impl Client {
     pub async fn fields<E: Entity>(&self) -> Result<Map<String, Value>, Error> {
         let route = Route::of::<E>(self.api);
         let method = route.method("fields");
+        route.check(&method)?;
         let result: Value = self
             .engine
             .execute_one(&method, &route.id_body(None), true, false)

@@ -211,6 +211,7 @@ impl<E: Entity> ListQuery<E> {
 
     /// The page starting at row `start` (a multiple of 50), with `total` and `next`.
     pub async fn page(&self, start: u64) -> Result<Page<E>, Error> {
+        self.route.check(&self.method())?;
         let Some(params) = self.page_params(start as i64) else {
             return Ok(Page {
                 items: Vec::new(),
@@ -233,6 +234,7 @@ impl<E: Entity> ListQuery<E> {
 
     /// How many rows match (one request).
     pub async fn count(&self) -> Result<u64, Error> {
+        self.route.check(&self.method())?;
         let Some(filter) = self.filter_map() else {
             return Ok(0);
         };
@@ -266,7 +268,10 @@ impl<E: Entity> ListQuery<E> {
 
     /// Every matching row as a stream; see the [module documentation](crate::ListQuery).
     pub fn stream(&self) -> ListStream<E> {
-        ListStream::from_plan(self.export_plan())
+        match self.route.check(&self.method()) {
+            Ok(()) => ListStream::from_plan(self.export_plan()),
+            Err(e) => ListStream::failed(e),
+        }
     }
 
     /// Every matching row, read by up to `partitions` chained `>ID` scans running at once;
@@ -284,7 +289,7 @@ impl<E: Entity> ListQuery<E> {
     /// rows are held in memory. When the query cannot use the fast method (an order by another
     /// field) or `partitions` is 0 or 1, this is [`stream`](Self::stream).
     pub fn stream_parallel(&self, partitions: usize) -> ParallelStream<E> {
-        if partitions <= 1 || !self.uses_fast_export() {
+        if partitions <= 1 || !self.uses_fast_export() || self.route.check("").is_err() {
             return ParallelStream {
                 inner: Box::pin(self.stream()),
                 failed: false,

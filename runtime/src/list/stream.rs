@@ -131,6 +131,14 @@ impl<E: Entity> ListStream<E> {
 }
 
 impl<E: Entity> ListStream<E> {
+    /// A stream that yields `error` and ends (an export that cannot start).
+    pub(crate) fn failed(error: Error) -> Self {
+        ListStream {
+            error: Some(error),
+            ..Self::from_plan(None)
+        }
+    }
+
     /// Where to continue this export if it stops now (see [`ResumePoint`]); `None` for a
     /// query that matches nothing.
     ///

@@ -576,3 +576,48 @@ async fn item_exports_page_by_offset_resume_by_id_and_partition() {
         "{parts:?}"
     );
 }
+
+#[tokio::test]
+async fn an_entity_without_item_names_is_refused_on_the_item_api() {
+    use entities::{Bare, BarePatch, NewBare};
+    let (script, seen) = portal(|_, _| json!({"result": true})).await;
+    let client = script_client(&script, fast_retry()).with_api(Api::Item);
+    let id = bitrix_runtime::types::DealId(1);
+    let new = NewBare {
+        title: Some("x".into()),
+        ..NewBare::default()
+    };
+    let patch = BarePatch {
+        title: Patch::Set("y".into()),
+        ..BarePatch::default()
+    };
+    let list = client.list::<Bare>();
+    let mut batch = client.batch();
+    batch.get::<Bare>(id);
+    let errors = [
+        client.get::<Bare>(id).await.unwrap_err(),
+        client.add(&new).await.unwrap_err(),
+        client.update(id, &patch).await.unwrap_err(),
+        client.delete::<Bare>(id).await.unwrap_err(),
+        client.fields::<Bare>().await.unwrap_err(),
+        list.first_page().await.unwrap_err(),
+        list.count().await.unwrap_err(),
+        list.stream().try_collect::<Vec<_>>().await.unwrap_err(),
+        list.stream_parallel(4)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err(),
+        batch.send().await.unwrap_err(),
+    ];
+    for e in errors {
+        assert!(matches!(e, Error::InvalidRequest { .. }), "{e}");
+        assert!(e.to_string().contains("no crm.item.* field names"), "{e}");
+    }
+    assert!(requests(&seen).is_empty());
+    // The legacy API still serves it.
+    script_client(&script, fast_retry())
+        .delete::<Bare>(id)
+        .await
+        .unwrap();
+    assert_eq!(requests(&seen)[0].0, "crm.deal.delete");
+}

@@ -178,3 +178,10 @@ entity! {
     TITLE title "TITLE" "title" "string" 0 => codec::Text, codec::Text;
     UF_CRM_7_AMOUNT uf_crm_7_amount "UF_CRM_7_AMOUNT" "ufCrm7Amount" "double" __p::DYNAMIC => codec::Decimal, codec::Decimal;
 }
+
+entity! {
+    Bare, NewBare, BarePatch, BareField, types::DealId,
+    "deal", "crm.deal", 2, [],
+    ID id "ID" "ID" "integer" __p::READ_ONLY => codec::Id<types::DealId>, codec::Id<types::DealId>;
+    TITLE title "TITLE" "TITLE" "string" 0 => codec::Text, codec::Text;
+}
