@@ -128,6 +128,92 @@ pub fn is_pascal_ident(name: &str) -> bool {
         && !is_keyword(name)
 }
 
+/// The `crm.item.*` name of a legacy UPPER_CASE code by the portal's camelCase rule:
+/// `ASSIGNED_BY_ID` -> `assignedById`, `UF_CRM_1721244707107` -> `ufCrm_1721244707107` (a part
+/// that starts with a digit keeps its `_`), `UF_CRM_2_1639669411830` -> `ufCrm2_1639669411830`
+/// (the entity number of a smart-process user field joins `ufCrm`), `PARENT_ID_153` ->
+/// `parentId153`. The standard renames (`DATE_CREATE` -> `createdTime`) are in
+/// [`crate::entities::item_name`].
+pub fn item_name(code: &str) -> String {
+    if let Some(id) = code.strip_prefix("PARENT_ID_") {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            return format!("parentId{id}");
+        }
+    }
+    if let Some(rest) = code.strip_prefix("UF_CRM_") {
+        if let Some((number, tail)) = rest.split_once('_') {
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) && !tail.is_empty()
+            {
+                return format!("ufCrm{number}_{}", camel_tail(tail, false));
+            }
+        }
+        return format!("ufCrm{}", camel_tail(rest, true));
+    }
+    camel_tail(code, false)
+}
+
+/// camelCase of `UPPER_SNAKE` text; `capital_first` capitalizes the first part too (it follows
+/// a prefix). A part starting with a digit keeps the `_` before it.
+fn camel_tail(text: &str, capital_first: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('_').enumerate() {
+        let lower = part.to_lowercase();
+        let first_letter = lower.chars().next().is_some_and(char::is_alphabetic);
+        if i == 0 && !capital_first {
+            out.push_str(&lower);
+        } else if first_letter {
+            let mut chars = lower.chars();
+            if let Some(c) = chars.next() {
+                out.extend(c.to_uppercase());
+                out.push_str(chars.as_str());
+            }
+        } else {
+            out.push('_');
+            out.push_str(&lower);
+        }
+    }
+    out
+}
+
+/// The legacy UPPER_CASE code of a `crm.item.*` name, for descriptors without `upperName`:
+/// the inverse of [`item_name`] (`stageId` -> `STAGE_ID`, `ufCrm2_163` -> `UF_CRM_2_163`,
+/// `ufCrm_163` -> `UF_CRM_163`, `parentId153` -> `PARENT_ID_153`). A name that already is
+/// upper case (`UF_CRM_5`, from `useOriginalUfNames=Y`) is kept.
+pub fn upper_name(name: &str) -> String {
+    if !name.chars().any(|c| c.is_lowercase()) {
+        return name.to_owned();
+    }
+    if let Some(id) = name.strip_prefix("parentId") {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            return format!("PARENT_ID_{id}");
+        }
+    }
+    if let Some(rest) = name.strip_prefix("ufCrm") {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let tail = rest[digits.len()..].trim_start_matches('_');
+        let tail = upper_snake(tail);
+        return match (digits.is_empty(), tail.is_empty()) {
+            (true, _) => format!("UF_CRM_{tail}"),
+            (false, true) => format!("UF_CRM_{digits}"),
+            (false, false) => format!("UF_CRM_{digits}_{tail}"),
+        };
+    }
+    upper_snake(name)
+}
+
+fn upper_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() && prev_lower && !out.ends_with('_') {
+            out.push('_');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        out.extend(c.to_uppercase());
+    }
+    out
+}
+
 /// Latin transliteration of Cyrillic text (a simple, readable scheme close to the Russian
 /// passport one); other characters pass through. HTML entities such as `&quot;` are dropped.
 pub fn transliterate(text: &str) -> String {
@@ -305,5 +391,36 @@ mod tests {
         assert_eq!(field_pascal("_9x"), "F9x");
         assert_eq!(field_pascal("_"), "Field");
         assert_eq!(field_pascal("sales_channel"), "SalesChannel");
+    }
+
+    #[test]
+    fn item_names_follow_the_portal_rule_and_invert() {
+        for (code, item) in [
+            ("ASSIGNED_BY_ID", "assignedById"),
+            ("TITLE", "title"),
+            ("UF_CRM_1721244707107", "ufCrm_1721244707107"),
+            ("UF_CRM_2_1639669411830", "ufCrm2_1639669411830"),
+            ("UF_CRM_44_1721812760630", "ufCrm44_1721812760630"),
+            ("PARENT_ID_153", "parentId153"),
+            ("STAGE_ID", "stageId"),
+            ("UTM_SOURCE", "utmSource"),
+        ] {
+            assert_eq!(item_name(code), item, "{code}");
+            assert_eq!(upper_name(item), code, "{item}");
+        }
+        assert_eq!(upper_name("UF_CRM_5"), "UF_CRM_5");
+        // Odd input never panics and stays deterministic.
+        for odd in [
+            "",
+            "_",
+            "UF_CRM_",
+            "PARENT_ID_",
+            "ЖЖ_ЖЖ",
+            "__x__",
+            "ufCrm",
+            "parentId",
+        ] {
+            let _ = (item_name(odd), upper_name(odd));
+        }
     }
 }
