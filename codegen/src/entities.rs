@@ -189,14 +189,7 @@ const COMPANY: StandardField = std_field(
 
 /// The standard deal fields of `bitrix_runtime::StandardDeal`.
 pub const STANDARD_DEAL: &[StandardField] = &[
-    std_field(
-        "deal_id",
-        "ID",
-        "integer",
-        "Id<DealId>",
-        "DealId",
-        Access::Copy,
-    ),
+    own_id("deal_id", "Id<DealId>", "DealId"),
     text("title", "TITLE"),
     status("type_id", "TYPE_ID"),
     std_field(
@@ -268,6 +261,11 @@ const fn concat<const A: usize, const B: usize, const N: usize>(
     out
 }
 
+/// The entity's own `ID`, typed with its id type.
+const fn own_id(getter: &'static str, codec: &'static str, rust: &'static str) -> StandardField {
+    std_field(getter, "ID", "integer", codec, rust, Access::Copy)
+}
+
 const fn status(getter: &'static str, code: &'static str) -> StandardField {
     std_field(
         getter,
@@ -286,14 +284,7 @@ const fn text(getter: &'static str, code: &'static str) -> StandardField {
 /// The standard lead fields of `bitrix_runtime::StandardLead`.
 pub const STANDARD_LEAD: &[StandardField] = &concat::<8, 6, 14>(
     [
-        std_field(
-            "lead_id",
-            "ID",
-            "integer",
-            "Id<LeadId>",
-            "LeadId",
-            Access::Copy,
-        ),
+        own_id("lead_id", "Id<LeadId>", "LeadId"),
         text("title", "TITLE"),
         text("name", "NAME"),
         text("last_name", "LAST_NAME"),
@@ -308,14 +299,7 @@ pub const STANDARD_LEAD: &[StandardField] = &concat::<8, 6, 14>(
 /// The standard contact fields of `bitrix_runtime::StandardContact`.
 pub const STANDARD_CONTACT: &[StandardField] = &concat::<7, 6, 13>(
     [
-        std_field(
-            "contact_id",
-            "ID",
-            "integer",
-            "Id<ContactId>",
-            "ContactId",
-            Access::Copy,
-        ),
+        own_id("contact_id", "Id<ContactId>", "ContactId"),
         text("name", "NAME"),
         text("last_name", "LAST_NAME"),
         text("second_name", "SECOND_NAME"),
@@ -329,7 +313,7 @@ pub const STANDARD_CONTACT: &[StandardField] = &concat::<7, 6, 13>(
 /// The standard company fields of `bitrix_runtime::StandardCompany`.
 pub const STANDARD_COMPANY: &[StandardField] = &concat::<6, 6, 12>(
     [
-        COMPANY,
+        own_id("company_id", "Id<CompanyId>", "CompanyId"),
         text("title", "TITLE"),
         status("company_type", "COMPANY_TYPE"),
         status("industry", "INDUSTRY"),
@@ -592,6 +576,7 @@ mod tests {
             ),
         ] {
             assert_eq!(getters(table), [head, &tail[..]].concat());
+            assert_eq!((table[0].code, table[0].bitrix_type), ("ID", "integer"));
         }
         let phone = STANDARD_CONTACT.iter().find(|f| f.code == "PHONE").unwrap();
         assert_eq!(phone.codec, "Multifields<PhoneType>");
