@@ -429,6 +429,38 @@ fn generate_prints_the_golden_file() {
     .expect_exit(0)
     .expect_stdout("pub struct Lead {")
     .expect_stdout("impl __p::Entity for Lead {");
+
+    // Every entity (issue 10): a smart process prints its golden file with the name from its
+    // title; `--api item` makes crm.item.* a legacy entity's default route.
+    for (schema, golden) in [
+        ("codegen/tests/schemas/smart_process.json", "smart_process.rs"),
+        ("codegen/tests/schemas/contact.json", "contact.rs"),
+    ] {
+        let run = codegen(&["generate", "--schema", schema]);
+        run.expect_exit(0);
+        assert!(
+            run.stdout == read(workspace_root().join("codegen/tests/golden").join(golden)),
+            "{schema}"
+        );
+    }
+    codegen(&[
+        "generate",
+        "--schema",
+        "codegen/tests/schemas/lead.json",
+        "--api",
+        "item",
+    ])
+    .expect_exit(0)
+    .expect_stdout("const API: __p::Api = __p::Api::Item;");
+    codegen(&[
+        "generate",
+        "--schema",
+        "codegen/tests/schemas/smart_invoice.json",
+        "--api",
+        "legacy",
+    ])
+    .expect_exit(2)
+    .expect_stderr("smart_invoice exists only on crm.item.*");
 }
 
 #[test]
