@@ -160,7 +160,7 @@ fn target_entity(
         EntityInfo::by_name(name).ok_or_else(|| format!("unknown entity `{name}`"))?
     } else if let Some(id) = target.entity_type_id {
         let entity = EntityInfo::by_type_id(id).with_api(Api::Item);
-        if entity.has_legacy() || bitrix_codegen::entities::by_type_id(id).is_some() {
+        if bitrix_codegen::entities::by_type_id(id).is_some() {
             entity
         } else {
             // The title names the read model; without crm.type.list access it is left out.
@@ -217,7 +217,15 @@ fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitC
             }
             Err(e) => return Err(format!("{}: {e}", entity.name)),
         };
-        let entry = IndexEntry::of(&snapshot.entity);
+        let mut entry = IndexEntry::of(&snapshot.entity);
+        // Two smart processes with the same title: the later one is named by its id.
+        if index
+            .entries
+            .iter()
+            .any(|e| e.struct_name == entry.struct_name)
+        {
+            entry.struct_name = format!("SmartProcess{}", entry.entity_type_id);
+        }
         let out = dir.join(&entry.file);
         let changed = write_snapshot(&out, &snapshot)?;
         println!(

@@ -823,6 +823,46 @@ mod tests {
         }
     }
 
+    /// An item snapshot's field is renamed by its camelCase name or its legacy code alike; a
+    /// rename naming neither suggests the other spelling.
+    #[test]
+    fn item_snapshot_fields_are_renamed_by_either_name() {
+        let snapshot = Snapshot::parse(
+            r#"{"result": {"fields": {"stageId": {"type": "crm_status", "upperName": "STAGE_ID"},
+                "ufCrm5_1721244482250": {"type": "string", "upperName": "UF_CRM_5_1721244482250"}}}}"#,
+            &EntityInfo::smart_process(1032, None, None),
+        )
+        .unwrap();
+        let mut options = Options::new("Projects");
+        options.renames.field("stageId", "stage");
+        options.renames.field("UF_CRM_5_1721244482250", "greeting");
+        let (model, diags) = build(&snapshot, &options);
+        let model = model.unwrap_or_else(|| panic!("{diags:?}"));
+        let names: Vec<(&str, &str, &str)> = model
+            .fields
+            .iter()
+            .map(|f| (f.code.as_str(), f.item_name.as_str(), f.ident.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("STAGE_ID", "stageId", "stage"),
+                ("UF_CRM_5_1721244482250", "ufCrm5_1721244482250", "greeting")
+            ]
+        );
+        assert_eq!(
+            (model.api, model.has_legacy),
+            (crate::entities::Api::Item, false)
+        );
+        let mut options = Options::new("Projects");
+        options.renames.field("stageid", "stage");
+        let (_, diags) = build(&snapshot, &options);
+        assert!(
+            diags[0].message.contains("(did you mean stageId?)"),
+            "{diags:?}"
+        );
+    }
+
     /// Issue 14 item 5: these panicked in `format_ident!` (a variant `1`, `9x`).
     #[test]
     fn renames_with_a_digit_after_the_underscore_give_f_variants() {

@@ -128,48 +128,72 @@ pub fn is_pascal_ident(name: &str) -> bool {
         && !is_keyword(name)
 }
 
-/// The `crm.item.*` name of a legacy UPPER_CASE code by the portal's camelCase rule:
-/// `ASSIGNED_BY_ID` -> `assignedById`, `UF_CRM_1721244707107` -> `ufCrm_1721244707107` (a part
-/// that starts with a digit keeps its `_`), `UF_CRM_2_1639669411830` -> `ufCrm2_1639669411830`
-/// (the entity number of a smart-process user field joins `ufCrm`), `PARENT_ID_153` ->
-/// `parentId153`. The standard renames (`DATE_CREATE` -> `createdTime`) are in
-/// [`crate::entities::item_name`].
+/// The `crm.item.*` name of a legacy UPPER_CASE code by the portal's rules
+/// (`universal/index.md`, "Field Naming Conventions"):
+/// - standard fields lose their underscores: `ASSIGNED_BY_ID` -> `assignedById`,
+///   `PARENT_ID_153` -> `parentId153`;
+/// - user fields, "regular conversion", when only digits or only letters follow `UF_CRM_` and
+///   the object number: `UF_CRM_3_1747309727` -> `ufCrm3_1747309727` (an underscore between
+///   numeric blocks stays), `UF_CRM_3_DIGIT` -> `ufCrm3Digit`;
+/// - else "simplified conversion", only the prefix changes: `UF_CRM_1747309879` ->
+///   `ufCrm_1747309879`, `UF_CRM_3_DIGIT10` -> `ufCrm_3_DIGIT10`.
+///
+/// The standard renames (`DATE_CREATE` -> `createdTime`) are in
+/// [`crate::entities::item_name`]. The portal's last rule (a converted name another field
+/// already has stays UPPER_CASE) needs the whole snapshot and is not applied.
 pub fn item_name(code: &str) -> String {
-    if let Some(id) = code.strip_prefix("PARENT_ID_") {
-        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-            return format!("parentId{id}");
-        }
-    }
-    if let Some(rest) = code.strip_prefix("UF_CRM_") {
-        if let Some((number, tail)) = rest.split_once('_') {
-            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) && !tail.is_empty()
-            {
-                return format!("ufCrm{number}_{}", camel_tail(tail, false));
+    let Some(rest) = code.strip_prefix("UF_CRM_") else {
+        return camel(code);
+    };
+    let (number, tail) = match rest.split_once('_') {
+        Some((n, t)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (n, t),
+        _ => ("", rest),
+    };
+    let letters = !tail.is_empty()
+        && tail.chars().all(|c| c == '_' || c.is_ascii_alphabetic())
+        && tail.chars().any(|c| c.is_ascii_alphabetic());
+    let digits = !number.is_empty()
+        && !tail.is_empty()
+        && tail.chars().all(|c| c == '_' || c.is_ascii_digit())
+        && tail.chars().any(|c| c.is_ascii_digit());
+    if letters || digits {
+        // Regular: `ufCrm` + object number + the blocks; an underscore stays only between
+        // two numeric blocks.
+        let mut out = format!("ufCrm{number}");
+        let mut previous_numeric = !number.is_empty();
+        for block in tail.split('_').filter(|b| !b.is_empty()) {
+            let numeric = block.bytes().all(|b| b.is_ascii_digit());
+            if numeric && previous_numeric {
+                out.push('_');
             }
+            out.push_str(&capitalized(block));
+            previous_numeric = numeric;
         }
-        return format!("ufCrm{}", camel_tail(rest, true));
+        out
+    } else {
+        format!("ufCrm_{rest}")
     }
-    camel_tail(code, false)
 }
 
-/// camelCase of `UPPER_SNAKE` text; `capital_first` capitalizes the first part too (it follows
-/// a prefix). A part starting with a digit keeps the `_` before it.
-fn camel_tail(text: &str, capital_first: bool) -> String {
+/// `Block` from `BLOCK` (digits unchanged).
+fn capitalized(block: &str) -> String {
+    let lower = block.to_lowercase();
+    let mut chars = lower.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// camelCase of `UPPER_SNAKE` text without its underscores (`ASSIGNED_BY_ID` ->
+/// `assignedById`).
+fn camel(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (i, part) in text.split('_').enumerate() {
-        let lower = part.to_lowercase();
-        let first_letter = lower.chars().next().is_some_and(char::is_alphabetic);
-        if i == 0 && !capital_first {
-            out.push_str(&lower);
-        } else if first_letter {
-            let mut chars = lower.chars();
-            if let Some(c) = chars.next() {
-                out.extend(c.to_uppercase());
-                out.push_str(chars.as_str());
-            }
+        if i == 0 {
+            out.push_str(&part.to_lowercase());
         } else {
-            out.push('_');
-            out.push_str(&lower);
+            out.push_str(&capitalized(part));
         }
     }
     out
@@ -187,6 +211,10 @@ pub fn upper_name(name: &str) -> String {
         if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
             return format!("PARENT_ID_{id}");
         }
+    }
+    if let Some(rest) = name.strip_prefix("ufCrm_") {
+        // Simplified conversion: the rest is the original.
+        return format!("UF_CRM_{rest}");
     }
     if let Some(rest) = name.strip_prefix("ufCrm") {
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -404,6 +432,14 @@ mod tests {
             ("PARENT_ID_153", "parentId153"),
             ("STAGE_ID", "stageId"),
             ("UTM_SOURCE", "utmSource"),
+            // The table of `universal/index.md`.
+            ("UF_CRM_3_DIGIT", "ufCrm3Digit"),
+            ("UF_CRM_3_1747309727", "ufCrm3_1747309727"),
+            ("UF_CRM_3_DIGIT10", "ufCrm_3_DIGIT10"),
+            ("UF_CRM_3_DIGIT_10", "ufCrm_3_DIGIT_10"),
+            ("UF_CRM_1747309879", "ufCrm_1747309879"),
+            ("UF_CRM_10_5186744711", "ufCrm10_5186744711"),
+            ("UF_CRM_69EE4F347BF80", "ufCrm_69EE4F347BF80"),
         ] {
             assert_eq!(item_name(code), item, "{code}");
             assert_eq!(upper_name(item), code, "{item}");

@@ -433,7 +433,10 @@ fn generate_prints_the_golden_file() {
     // Every entity (issue 10): a smart process prints its golden file with the name from its
     // title; `--api item` makes crm.item.* a legacy entity's default route.
     for (schema, golden) in [
-        ("codegen/tests/schemas/smart_process.json", "smart_process.rs"),
+        (
+            "codegen/tests/schemas/smart_process.json",
+            "smart_process.rs",
+        ),
         ("codegen/tests/schemas/contact.json", "contact.rs"),
     ] {
         let run = codegen(&["generate", "--schema", schema]);

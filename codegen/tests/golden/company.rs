@@ -446,6 +446,7 @@ mod __bitrix_company {
                 ("UTM_TERM", CompanyField::UtmTerm),
                 ("WEB", CompanyField::Web),
                 ("address", CompanyField::Address),
+                ("address2", CompanyField::Address2),
                 ("addressCity", CompanyField::AddressCity),
                 ("addressCountry", CompanyField::AddressCountry),
                 ("addressCountryCode", CompanyField::AddressCountryCode),
@@ -454,7 +455,6 @@ mod __bitrix_company {
                 ("addressPostalCode", CompanyField::AddressPostalCode),
                 ("addressProvince", CompanyField::AddressProvince),
                 ("addressRegion", CompanyField::AddressRegion),
-                ("address_2", CompanyField::Address2),
                 ("assignedById", CompanyField::AssignedById),
                 ("bankingDetails", CompanyField::BankingDetails),
                 ("comments", CompanyField::Comments),
@@ -480,6 +480,7 @@ mod __bitrix_company {
                 ("originatorId", CompanyField::OriginatorId),
                 ("parentId156", CompanyField::ParentId156),
                 ("regAddress", CompanyField::RegAddress),
+                ("regAddress2", CompanyField::RegAddress2),
                 ("regAddressCity", CompanyField::RegAddressCity),
                 ("regAddressCountry", CompanyField::RegAddressCountry),
                 ("regAddressCountryCode", CompanyField::RegAddressCountryCode),
@@ -487,12 +488,11 @@ mod __bitrix_company {
                 ("regAddressPostalCode", CompanyField::RegAddressPostalCode),
                 ("regAddressProvince", CompanyField::RegAddressProvince),
                 ("regAddressRegion", CompanyField::RegAddressRegion),
-                ("regAddress_2", CompanyField::RegAddress2),
                 ("revenue", CompanyField::Revenue),
                 ("title", CompanyField::Title),
                 ("typeId", CompanyField::CompanyType),
                 ("ufCrm_1687188367", CompanyField::UfCrm1687188367),
-                ("ufCrm_64a29a1cd5cc2", CompanyField::UfCrm64a29a1cd5cc2),
+                ("ufCrm_64A29A1CD5CC2", CompanyField::UfCrm64a29a1cd5cc2),
                 ("updatedBy", CompanyField::ModifyById),
                 ("updatedTime", CompanyField::DateModify),
                 ("utmCampaign", CompanyField::UtmCampaign),
@@ -520,7 +520,7 @@ mod __bitrix_company {
             .with_item_name("address"),
         meta("ADDRESS_2", "address_2", "string", 0)
             .with_title("Address (line 2)")
-            .with_item_name("address_2"),
+            .with_item_name("address2"),
         meta("ADDRESS_CITY", "address_city", "string", 0)
             .with_title("City")
             .with_item_name("addressCity"),
@@ -550,7 +550,7 @@ mod __bitrix_company {
             .with_item_name("regAddress"),
         meta("REG_ADDRESS_2", "reg_address_2", "string", 0)
             .with_title("Legal Address (line 2)")
-            .with_item_name("regAddress_2"),
+            .with_item_name("regAddress2"),
         meta("REG_ADDRESS_CITY", "reg_address_city", "string", 0)
             .with_title("Legal Address City")
             .with_item_name("regAddressCity"),
@@ -674,7 +674,7 @@ mod __bitrix_company {
             .with_item_name("ufCrm_1687188367"),
         meta("UF_CRM_64A29A1CD5CC2", "uf_crm_64a29a1cd5cc2", "string", DYNAMIC)
             .with_label("New Field")
-            .with_item_name("ufCrm_64a29a1cd5cc2"),
+            .with_item_name("ufCrm_64A29A1CD5CC2"),
     ];
     impl ::core::fmt::Display for CompanyField {
         /// The Bitrix code.

@@ -381,6 +381,7 @@ mod __bitrix_contact {
                 ("UTM_TERM", ContactField::UtmTerm),
                 ("WEB", ContactField::Web),
                 ("address", ContactField::Address),
+                ("address2", ContactField::Address2),
                 ("addressCity", ContactField::AddressCity),
                 ("addressCountry", ContactField::AddressCountry),
                 ("addressCountryCode", ContactField::AddressCountryCode),
@@ -388,7 +389,6 @@ mod __bitrix_contact {
                 ("addressPostalCode", ContactField::AddressPostalCode),
                 ("addressProvince", ContactField::AddressProvince),
                 ("addressRegion", ContactField::AddressRegion),
-                ("address_2", ContactField::Address2),
                 ("assignedById", ContactField::AssignedById),
                 ("birthdate", ContactField::Birthdate),
                 ("comments", ContactField::Comments),
@@ -465,7 +465,7 @@ mod __bitrix_contact {
             .with_item_name("address"),
         meta("ADDRESS_2", "address_2", "string", 0)
             .with_title("Address (Line 2)")
-            .with_item_name("address_2"),
+            .with_item_name("address2"),
         meta("ADDRESS_CITY", "address_city", "string", 0)
             .with_title("City")
             .with_item_name("addressCity"),

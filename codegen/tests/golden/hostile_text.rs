@@ -86,7 +86,7 @@ mod __bitrix_deal {
                 ("id", DealField::Id),
                 ("title", DealField::Title),
                 ("ufCrmChoice", DealField::UfCrmChoice),
-                ("ufCrmCr\rx", DealField::UfCrmCrX),
+                ("ufCrm_CR\rX", DealField::UfCrmCrX),
             ];
             SORTED
         }
@@ -100,7 +100,7 @@ mod __bitrix_deal {
             .with_item_name("title"),
         meta("UF_CRM_CR\rX", "uf_crm_cr_x", "string", DYNAMIC)
             .with_label("line one\r\nline two\u{2028}three")
-            .with_item_name("ufCrmCr\rx"),
+            .with_item_name("ufCrm_CR\rX"),
         meta("UF_CRM_CHOICE", "uf_crm_choice", "enumeration", DYNAMIC)
             .with_label(
                 "Choice \u{202a}\u{202b}\u{202c}\u{202d}\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}",

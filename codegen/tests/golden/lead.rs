@@ -433,6 +433,7 @@ mod __bitrix_lead {
                 ("UTM_TERM", LeadField::UtmTerm),
                 ("WEB", LeadField::Web),
                 ("address", LeadField::Address),
+                ("address2", LeadField::Address2),
                 ("addressCity", LeadField::AddressCity),
                 ("addressCountry", LeadField::AddressCountry),
                 ("addressCountryCode", LeadField::AddressCountryCode),
@@ -440,7 +441,6 @@ mod __bitrix_lead {
                 ("addressPostalCode", LeadField::AddressPostalCode),
                 ("addressProvince", LeadField::AddressProvince),
                 ("addressRegion", LeadField::AddressRegion),
-                ("address_2", LeadField::Address2),
                 ("assignedById", LeadField::AssignedById),
                 ("birthdate", LeadField::Birthdate),
                 ("comments", LeadField::Comments),
@@ -536,7 +536,7 @@ mod __bitrix_lead {
             .with_item_name("address"),
         meta("ADDRESS_2", "address_2", "string", 0)
             .with_title("Address (Line 2)")
-            .with_item_name("address_2"),
+            .with_item_name("address2"),
         meta("ADDRESS_CITY", "address_city", "string", 0)
             .with_title("City")
             .with_item_name("addressCity"),

@@ -433,6 +433,7 @@ mod __bitrix_item_lead {
                 ("UTM_TERM", ItemLeadField::UtmTerm),
                 ("WEB", ItemLeadField::Web),
                 ("address", ItemLeadField::Address),
+                ("address2", ItemLeadField::Address2),
                 ("addressCity", ItemLeadField::AddressCity),
                 ("addressCountry", ItemLeadField::AddressCountry),
                 ("addressCountryCode", ItemLeadField::AddressCountryCode),
@@ -440,7 +441,6 @@ mod __bitrix_item_lead {
                 ("addressPostalCode", ItemLeadField::AddressPostalCode),
                 ("addressProvince", ItemLeadField::AddressProvince),
                 ("addressRegion", ItemLeadField::AddressRegion),
-                ("address_2", ItemLeadField::Address2),
                 ("assignedById", ItemLeadField::AssignedById),
                 ("birthdate", ItemLeadField::Birthdate),
                 ("comments", ItemLeadField::Comments),
@@ -536,7 +536,7 @@ mod __bitrix_item_lead {
             .with_item_name("address"),
         meta("ADDRESS_2", "address_2", "string", 0)
             .with_title("Address (Line 2)")
-            .with_item_name("address_2"),
+            .with_item_name("address2"),
         meta("ADDRESS_CITY", "address_city", "string", 0)
             .with_title("City")
             .with_item_name("addressCity"),

@@ -366,7 +366,7 @@ mod __bitrix_quote {
                 ("taxValue", QuoteField::TaxValue),
                 ("terms", QuoteField::Terms),
                 ("title", QuoteField::Title),
-                ("ufCrm_6710efcbaf22c", QuoteField::UfCrm6710efcbaf22c),
+                ("ufCrm_6710EFCBAF22C", QuoteField::UfCrm6710efcbaf22c),
                 ("updatedBy", QuoteField::ModifyById),
                 ("updatedTime", QuoteField::DateModify),
                 ("utmCampaign", QuoteField::UtmCampaign),
@@ -502,7 +502,7 @@ mod __bitrix_quote {
             .with_item_name("lastCommunicationTime"),
         meta("UF_CRM_6710EFCBAF22C", "uf_crm_6710efcbaf22c", "date", DYNAMIC)
             .with_label("End of RK")
-            .with_item_name("ufCrm_6710efcbaf22c"),
+            .with_item_name("ufCrm_6710EFCBAF22C"),
     ];
     impl ::core::fmt::Display for QuoteField {
         /// The Bitrix code.

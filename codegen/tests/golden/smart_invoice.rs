@@ -289,7 +289,7 @@ mod __bitrix_smart_invoice {
                 ("taxValue", SmartInvoiceField::TaxValue),
                 ("title", SmartInvoiceField::Title),
                 (
-                    "ufCrmSmartInvoice_1721812760630",
+                    "ufCrm_SMART_INVOICE_1721812760630",
                     SmartInvoiceField::UfCrmSmartInvoice1721812760630,
                 ),
                 ("updatedBy", SmartInvoiceField::UpdatedBy),
@@ -397,7 +397,7 @@ mod __bitrix_smart_invoice {
             )
             .with_title("Purchase order")
             .with_label("Purchase order")
-            .with_item_name("ufCrmSmartInvoice_1721812760630"),
+            .with_item_name("ufCrm_SMART_INVOICE_1721812760630"),
     ];
     impl ::core::fmt::Display for SmartInvoiceField {
         /// The Bitrix code.
