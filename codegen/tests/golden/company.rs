@@ -2797,7 +2797,7 @@ const _: () = {
             CompanyField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<61> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<116> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

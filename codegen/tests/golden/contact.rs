@@ -2232,7 +2232,7 @@ const _: () = {
             ContactField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<50> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<94> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

@@ -2462,7 +2462,7 @@ const _: () = {
             LeadField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<58> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<110> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

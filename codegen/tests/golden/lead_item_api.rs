@@ -2464,7 +2464,7 @@ const _: () = {
             ItemLeadField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<58> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<110> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

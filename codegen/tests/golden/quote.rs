@@ -2047,7 +2047,7 @@ const _: () = {
             QuoteField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<45> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<89> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

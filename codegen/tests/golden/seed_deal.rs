@@ -2040,7 +2040,7 @@ const _: () = {
             SeedDealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<48> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<95> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

@@ -1543,7 +1543,7 @@ const _: () = {
             SmartInvoiceField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<32> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<63> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

@@ -2092,7 +2092,7 @@ const _: () = {
             ProektyField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<43> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<85> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
