@@ -913,7 +913,7 @@ mod fake {
         let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let path = request_line.split_whitespace().nth(1).unwrap_or("");
         let method = path.rsplit('/').next().unwrap_or("");
-        let (status, reply) = route(method, &params, &state.lock().unwrap());
+        let (status, reply) = route(path, method, &params, &state.lock().unwrap());
         let text = reply.to_string();
         let mut stream = reader.into_inner();
         let _ = write!(
@@ -924,11 +924,13 @@ mod fake {
         let _ = stream.flush();
     }
 
-    fn route(method: &str, params: &Value, state: &State) -> (&'static str, Value) {
+    /// Errors echo the request path, webhook code included, as careless servers do: the CLI
+    /// must redact it.
+    fn route(path: &str, method: &str, params: &Value, state: &State) -> (&'static str, Value) {
         let not_found = |what: &str| {
             (
                 "400 Bad Request",
-                json!({"error": "NOT_FOUND", "error_description": what}),
+                json!({"error": "NOT_FOUND", "error_description": format!("{what} ({path})")}),
             )
         };
         if method == "crm.item.fields" {
@@ -1146,7 +1148,7 @@ fn snapshot_all_and_check_all_follow_every_entity() {
     let index_before = read(out.join("index.json"));
     let run = codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)]);
     run.expect_exit(2).expect_no_secret(CODE).expect_stderr(
-        "dynamic_1268: the portal answered HTTP 400 with error NOT_FOUND: Smart process not found",
+        "dynamic_1268: the portal answered HTTP 400 with error NOT_FOUND: Smart process not found (/rest/1/***/crm.item.fields)",
     );
     portal.state.lock().unwrap().items.insert(
         1268,

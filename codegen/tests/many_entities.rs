@@ -1,5 +1,6 @@
 //! Issue 10: deals, leads, contacts, companies and two smart processes expand into one file
-//! with their default names, and no two generated items share a name.
+//! with their default names, and no two generated items share a name; every snapshot shape
+//! loads and generates for every entity.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -88,6 +89,92 @@ fn six_entities_live_in_one_module_without_clashes() {
             format!("__bitrix_{snake}"),
         ] {
             assert!(names.contains(&expected), "{expected} is not declared");
+        }
+    }
+}
+
+/// Every snapshot shape of `bitrix-facts.md` (sections 7 and 10) loads and generates for every
+/// entity: a raw `crm.*.fields` answer, a bare `result`, a raw `crm.item.fields` answer
+/// (`result.fields`, camelCase keys, `upperName`), the same with `useOriginalUfNames=Y` (user
+/// fields under their UF_ codes), a version 1 file and a version 2 file of either API.
+#[test]
+fn every_snapshot_shape_loads_and_generates_for_every_entity() {
+    let legacy = r#"{"ID": {"type": "integer", "isReadOnly": true, "title": "ID"},
+        "TITLE": {"type": "string", "isRequired": true, "title": "Name"},
+        "DATE_CREATE": {"type": "datetime", "isReadOnly": true, "title": "Created"},
+        "PHONE": {"type": "crm_multifield", "isMultiple": true, "title": "Phone"},
+        "CONTACT_ID": {"type": "crm_contact", "isDeprecated": true, "title": "Contact"},
+        "UF_CRM_1721244482250": {"type": "enumeration", "isDynamic": true, "title": "UF_CRM_1721244482250",
+            "items": [{"ID": "3476", "VALUE": "Сайт"}], "settings": [], "formLabel": "Канал"},
+        "UF_CRM_7_1777887301589": {"type": "rest_219_test", "isDynamic": true, "title": "UF_CRM_7_1777887301589"}}"#;
+    let item = r#"{"id": {"type": "integer", "isReadOnly": true, "title": "ID", "upperName": "ID"},
+        "title": {"type": "string", "title": "Name", "upperName": "TITLE"},
+        "stageId": {"type": "crm_status", "statusType": "DYNAMIC_1032_STAGE_7", "title": "Stage", "upperName": "STAGE_ID"},
+        "parentId2": {"type": "crm_entity", "settings": {"parentEntityTypeId": 2}, "title": "Deal", "upperName": "PARENT_ID_2"},
+        "fm": {"type": "crm_multifield", "isMultiple": true, "title": "fm", "upperName": "FM"},
+        "sourceDescription": {"type": "text", "title": "Source", "upperName": "SOURCE_DESCRIPTION"},
+        "ufCrm5_1721244482250": {"type": "string", "isDynamic": true, "title": "UF_CRM_5_1721244482250", "upperName": "UF_CRM_5_1721244482250"}}"#;
+    let original = item.replace("\"ufCrm5_1721244482250\"", "\"UF_CRM_5_1721244482250\"");
+    let mut entities: Vec<EntityInfo> = bitrix_codegen::entities::ENTITIES
+        .iter()
+        .map(EntityInfo::from_row)
+        .collect();
+    entities.push(EntityInfo::smart_process(
+        1032,
+        Some("Проекты".into()),
+        Some(5),
+    ));
+    entities.push(EntityInfo::smart_process(1040, None, None));
+    for entity in &entities {
+        let v2 = |api: &str, fields: &str| {
+            format!(
+                r#"{{"format_version": 2, "entity": {{"name": "{}", "api": "{api}", "method_prefix": "{}",
+                    "entity_type_id": {}}}, "fields": {fields}}}"#,
+                entity.name, entity.method_prefix, entity.entity_type_id
+            )
+        };
+        let shapes = [
+            (
+                "raw crm.*.fields",
+                format!(r#"{{"result": {legacy}, "time": {{}}}}"#),
+            ),
+            ("bare result", legacy.to_owned()),
+            (
+                "raw crm.item.fields",
+                format!(r#"{{"result": {{"fields": {item}}}}}"#),
+            ),
+            (
+                "useOriginalUfNames=Y",
+                format!(r#"{{"result": {{"fields": {original}}}}}"#),
+            ),
+            (
+                "version 1",
+                format!(
+                    r#"{{"format_version": 1, "entity": {{"name": "{}", "method_prefix": "{}", "entity_type_id": {}}}, "fields": {legacy}}}"#,
+                    entity.name, entity.method_prefix, entity.entity_type_id
+                ),
+            ),
+            ("version 2, legacy", v2("legacy", legacy)),
+            ("version 2, item", v2("item", item)),
+        ];
+        for (shape, text) in shapes {
+            let snapshot = Snapshot::parse(&text, entity)
+                .unwrap_or_else(|e| panic!("{} {shape}: {e}", entity.name));
+            let name = snapshot.entity.default_struct_name();
+            let generated = bitrix_codegen::generate(&snapshot, &Options::new(&name))
+                .unwrap_or_else(|d| panic!("{} {shape}: {d:?}", entity.name));
+            syn::parse2::<syn::File>(generated.tokens)
+                .unwrap_or_else(|e| panic!("{} {shape}: {e}", entity.name));
+            if shape.contains("item") || shape.contains("Original") {
+                let codes: Vec<String> = snapshot
+                    .descriptors()
+                    .map(|d| d.code.into_owned())
+                    .collect();
+                assert!(
+                    codes.contains(&"UF_CRM_5_1721244482250".to_owned()),
+                    "{shape}: {codes:?}"
+                );
+            }
         }
     }
 }

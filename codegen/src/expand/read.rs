@@ -140,8 +140,7 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
     );
     // One slot per entry of the field table (codes and item names) plus one, as the
     // runtime's `RowOrder` needs for its learned key order to apply.
-    let slots =
-        Literal::usize_unsuffixed(super::fields::sorted_names(&c.model.fields).len() + 1);
+    let slots = Literal::usize_unsuffixed(super::fields::sorted_names(&c.model.fields).len() + 1);
     quote! {
         impl<'de> serde::Deserialize<'de> for #read {
             fn deserialize<__D: serde::Deserializer<'de>>(deserializer: __D) -> Result<Self, __D::Error> {
