@@ -285,9 +285,24 @@ fn all_entities(webhook: &Webhook, api: Option<Api>) -> Result<Vec<EntityInfo>, 
 /// processes against the index.
 fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
     let index = Index::read_dir(dir)?;
+    let live = bitrix_codegen::fetch::list_smart_processes(webhook).map_err(|e| e.to_string())?;
+    let is_smart_process = |e: &IndexEntry| bitrix_codegen::entities::by_name(&e.entity).is_none();
     let mut drifted = 0usize;
     for entry in &index.entries {
         let path = dir.join(&entry.file);
+        if is_smart_process(entry)
+            && !live
+                .iter()
+                .any(|t| t.entity_type_id == entry.entity_type_id)
+        {
+            drifted += 1;
+            println!(
+                "- smart process {:?} (entityTypeId {}): in the index, no longer on the portal",
+                entry.title.as_deref().unwrap_or(&entry.entity),
+                entry.entity_type_id
+            );
+            continue;
+        }
         let committed = read_snapshot(&path)?;
         let live = fetch_snapshot(webhook, &committed.entity)
             .map_err(|e| format!("{}: {e}", entry.entity))?;
@@ -304,7 +319,6 @@ fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
             print!("{drift}");
         }
     }
-    let live = bitrix_codegen::fetch::list_smart_processes(webhook).map_err(|e| e.to_string())?;
     for t in &live {
         match index
             .entries
@@ -329,20 +343,6 @@ fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
                 );
             }
             Some(_) => {}
-        }
-    }
-    for e in index
-        .entries
-        .iter()
-        .filter(|e| e.api == Api::Item && bitrix_codegen::entities::by_name(&e.entity).is_none())
-    {
-        if !live.iter().any(|t| t.entity_type_id == e.entity_type_id) {
-            drifted += 1;
-            println!(
-                "- smart process {:?} (entityTypeId {}): in the index, no longer on the portal",
-                e.title.as_deref().unwrap_or(&e.entity),
-                e.entity_type_id
-            );
         }
     }
     if drifted == 0 {

@@ -1132,7 +1132,25 @@ fn snapshot_all_and_check_all_follow_every_entity() {
         .expect_no_secret(CODE)
         .expect_stdout("matches the portal 127.0.0.1");
 
-    // A user field on leads, a new smart process, and "Проекты" removed.
+    // A user field on leads, a new smart process, "Проекты" removed, and an entity the portal
+    // cannot answer for: an error naming it (exit 2), without the webhook code.
+    {
+        let mut state = portal.state.lock().unwrap();
+        let quote = state.legacy.remove("quote").unwrap();
+        drop(state);
+        codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)])
+            .expect_exit(2)
+            .expect_no_secret(CODE)
+            .expect_stderr(
+                "quote: the portal answered HTTP 400 with error NOT_FOUND: Method not found (/rest/1/***/crm.quote.fields)",
+            );
+        portal
+            .state
+            .lock()
+            .unwrap()
+            .legacy
+            .insert("quote".into(), quote);
+    }
     {
         let mut state = portal.state.lock().unwrap();
         state.legacy.get_mut("lead").unwrap()["UF_CRM_1721244707107"] = json!({"type": "double", "isDynamic": true, "title": "UF_CRM_1721244707107", "formLabel": "Скидка"});
@@ -1143,17 +1161,9 @@ fn snapshot_all_and_check_all_follow_every_entity() {
             fake::fields_of("codegen/tests/schemas/smart_invoice.json"),
         );
     }
-    // Checking "Проекты" on the portal fails now: only the removal is reported for it.
+    // "Проекты" is gone from crm.type.list (and its crm.item.fields): reported, not fetched.
     portal.state.lock().unwrap().items.remove(&1268);
     let index_before = read(out.join("index.json"));
-    let run = codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)]);
-    run.expect_exit(2).expect_no_secret(CODE).expect_stderr(
-        "dynamic_1268: the portal answered HTTP 400 with error NOT_FOUND: Smart process not found (/rest/1/***/crm.item.fields)",
-    );
-    portal.state.lock().unwrap().items.insert(
-        1268,
-        fake::fields_of("codegen/tests/schemas/smart_process.json"),
-    );
     codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)])
         .expect_exit(1)
         .expect_no_secret(CODE)
