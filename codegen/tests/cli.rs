@@ -1084,14 +1084,17 @@ fn snapshot_all_and_check_all_follow_every_entity() {
     let portal = fake::Portal::standard();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("portal");
-    let run = codegen(&[
-        "snapshot",
-        "--webhook",
-        &portal.url,
-        "--all",
-        "--out",
-        path_arg(&out),
-    ]);
+    let snapshot_all = || {
+        codegen(&[
+            "snapshot",
+            "--webhook",
+            &portal.url,
+            "--all",
+            "--out",
+            path_arg(&out),
+        ])
+    };
+    let run = snapshot_all();
     run.expect_exit(0)
         .expect_no_secret(CODE)
         .expect_stdout("(7 entities) from http://127.0.0.1:");
@@ -1183,17 +1186,10 @@ fn snapshot_all_and_check_all_follow_every_entity() {
     );
 
     // A new snapshot --all follows the portal: the removed one's file goes.
-    codegen(&[
-        "snapshot",
-        "--webhook",
-        &portal.url,
-        "--all",
-        "--out",
-        path_arg(&out),
-    ])
-    .expect_exit(0)
-    .expect_stdout("removed ")
-    .expect_stdout("dynamic_1290.json");
+    snapshot_all()
+        .expect_exit(0)
+        .expect_stdout("removed ")
+        .expect_stdout("dynamic_1290.json");
     assert!(!out.join("dynamic_1268.json").exists());
     let snapshot =
         Snapshot::parse(&read(out.join("dynamic_1290.json")), &EntityInfo::deal()).unwrap();
