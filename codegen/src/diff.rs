@@ -151,9 +151,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Drift {
             None => changes.push(Change::FieldAdded {
                 code: n.code.to_string(),
                 field_type: n.field_type().to_owned(),
-                name: n
-                    .label()
-                    .map_or_else(|| n.title().into_owned(), str::to_owned),
+                name: n.label().unwrap_or(n.title()).to_owned(),
             }),
             Some(o) => compare_field(o, &n, &mut changes),
         }

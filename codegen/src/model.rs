@@ -327,7 +327,7 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
             marker: marker_name(code, &ident),
             ident,
             bitrix_type: d.field_type().to_owned(),
-            title: d.title().into_owned(),
+            title: d.title().to_owned(),
             label: d.label().map(str::to_owned),
             labels,
             status_type: d.status_type().map(str::to_owned),

@@ -580,12 +580,12 @@ impl<'a> Descriptor<'a> {
     pub fn is_deprecated(&self) -> bool {
         self.flag("isDeprecated")
     }
-    /// `title`, else the code.
-    pub fn title(&self) -> Cow<'a, str> {
-        match self.text("title") {
-            Some(t) => Cow::Borrowed(t),
-            None => self.code.clone(),
-        }
+    /// `title`, else the code (an item snapshot's key when its code had to be derived).
+    pub fn title(&self) -> &'a str {
+        self.text("title").unwrap_or(match self.code {
+            Cow::Borrowed(code) => code,
+            Cow::Owned(_) => self.key,
+        })
     }
     /// `upperName` (item snapshots).
     pub fn upper_name(&self) -> Option<&'a str> {
