@@ -19,6 +19,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::entities::Api;
 use crate::snapshot::{EntityInfo, Snapshot};
 use crate::{Level, Options, Renames};
 
@@ -36,6 +37,7 @@ pub struct Entity {
     entity: EntityInfo,
     refresh_var: String,
     out_file: Option<String>,
+    api: Option<Api>,
 }
 
 /// Why a build-script generation failed. Its `Display` is meant for `panic!("{e}")`.
@@ -62,6 +64,7 @@ impl Entity {
             entity: EntityInfo::deal(),
             refresh_var: REFRESH_VAR.into(),
             out_file: None,
+            api: None,
         }
     }
 
@@ -90,9 +93,19 @@ impl Entity {
         self
     }
 
-    /// The entity of a raw `crm.*.fields` response and of refreshes (default deal).
+    /// The entity of a raw `crm.*.fields` response, and of a refresh when there is no snapshot
+    /// yet (default deal; a refresh otherwise reads the committed snapshot's entity, API
+    /// included). Any entity: [`EntityInfo::by_name`] (`lead`, `smart_invoice`, ...),
+    /// [`EntityInfo::by_type_id`], [`EntityInfo::smart_process`].
     pub fn entity(mut self, entity: EntityInfo) -> Self {
         self.entity = entity;
+        self
+    }
+
+    /// The entity's default route, `Entity::API` (default: the API the snapshot was read
+    /// through). `Api::Legacy` is an error for smart processes and smart invoices.
+    pub fn api(mut self, api: Api) -> Self {
+        self.api = Some(api);
         self
     }
 
@@ -168,6 +181,7 @@ impl Entity {
         options.renames = self.renames.clone();
         options.strict = self.strict;
         options.schema_label = label.clone();
+        options.api = self.api;
         let generated = crate::generate(&snapshot, &options).map_err(|diags| {
             let errors: Vec<String> = diags
                 .iter()
@@ -201,7 +215,12 @@ impl Entity {
         let url = url.to_string_lossy();
         let webhook = crate::fetch::Webhook::parse(&url)
             .map_err(|e| BuildError(format!("{}: {e}", self.refresh_var)))?;
-        let snapshot = crate::fetch::fetch_snapshot(&webhook, &self.entity)
+        // The committed snapshot names its entity and API; a first refresh uses `entity`.
+        let entity = std::fs::read_to_string(schema_path)
+            .ok()
+            .and_then(|text| Snapshot::parse(&text, &self.entity).ok())
+            .map_or_else(|| self.entity.clone(), |s| s.entity);
+        let snapshot = crate::fetch::fetch_snapshot(&webhook, &entity)
             .map_err(|e| BuildError(format!("refreshing {label} from {webhook}: {e}")))?;
         if let Some(dir) = schema_path.parent() {
             std::fs::create_dir_all(dir)

@@ -133,29 +133,34 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Drift {
             to: new.entity.name.clone(),
         });
     }
+    // Fields are matched by their legacy code, which item snapshots carry as `upperName`.
+    let new_codes: std::collections::BTreeSet<String> =
+        new.descriptors().map(|n| n.code.into_owned()).collect();
+    let mut old_by_code: std::collections::BTreeMap<String, Descriptor<'_>> = Default::default();
     for d in old.descriptors() {
-        if !new.fields.contains_key(d.code) {
+        if !new_codes.contains(d.code.as_ref()) {
             changes.push(Change::FieldRemoved {
-                code: d.code.to_owned(),
+                code: d.code.to_string(),
                 field_type: d.field_type().to_owned(),
             });
         }
+        old_by_code.entry(d.code.to_string()).or_insert(d);
     }
     for n in new.descriptors() {
-        match old.descriptors().find(|o| o.code == n.code) {
+        match old_by_code.get(n.code.as_ref()) {
             None => changes.push(Change::FieldAdded {
-                code: n.code.to_owned(),
+                code: n.code.to_string(),
                 field_type: n.field_type().to_owned(),
                 name: n.label().unwrap_or(n.title()).to_owned(),
             }),
-            Some(o) => compare_field(&o, &n, &mut changes),
+            Some(o) => compare_field(o, &n, &mut changes),
         }
     }
     Drift { changes }
 }
 
 fn compare_field(o: &Descriptor<'_>, n: &Descriptor<'_>, changes: &mut Vec<Change>) {
-    let code = n.code.to_owned();
+    let code = n.code.to_string();
     if o.field_type() != n.field_type() {
         changes.push(Change::TypeChanged {
             code: code.clone(),
@@ -218,12 +223,12 @@ fn compare_items(o: &Descriptor<'_>, n: &Descriptor<'_>, changes: &mut Vec<Chang
     for (id, value) in &oi {
         match ni.iter().find(|(nid, _)| nid == id) {
             None => changes.push(Change::ItemRemoved {
-                code: n.code.to_owned(),
+                code: n.code.to_string(),
                 id: id.clone(),
                 value: (*value).to_owned(),
             }),
             Some((_, nv)) if nv != value => changes.push(Change::ItemRelabeled {
-                code: n.code.to_owned(),
+                code: n.code.to_string(),
                 id: id.clone(),
                 from: (*value).to_owned(),
                 to: (*nv).to_owned(),
@@ -234,7 +239,7 @@ fn compare_items(o: &Descriptor<'_>, n: &Descriptor<'_>, changes: &mut Vec<Chang
     for (id, value) in &ni {
         if !oi.iter().any(|(oid, _)| oid == id) {
             changes.push(Change::ItemAdded {
-                code: n.code.to_owned(),
+                code: n.code.to_string(),
                 id: id.clone(),
                 value: (*value).to_owned(),
             });

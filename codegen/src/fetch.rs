@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::snapshot::{EntityInfo, Snapshot};
+use crate::snapshot::{Api, EntityInfo, Snapshot};
 
 /// An incoming-webhook URL (`https://portal.bitrix24.ru/rest/1/<code>/`), validated; its code
 /// is redacted in `Debug` and `Display`.
@@ -167,6 +167,8 @@ pub enum FetchError {
         /// Its description.
         description: String,
     },
+    /// What was asked for does not exist on the portal (a smart process title).
+    NotFound(String),
     /// The answer is not a `crm.*.fields` result.
     NotFields {
         /// HTTP status.
@@ -197,6 +199,7 @@ impl fmt::Display for FetchError {
                 "the portal answered HTTP {status} with error {}: {description}",
                 if code.is_empty() { "(no code)" } else { code }
             ),
+            FetchError::NotFound(what) => f.write_str(what),
             FetchError::NotFields { status, reason } => write!(
                 f,
                 "the portal's answer (HTTP {status}) is not a crm.*.fields result: {reason}"
@@ -207,10 +210,135 @@ impl fmt::Display for FetchError {
 
 impl std::error::Error for FetchError {}
 
-/// Calls `{method_prefix}.fields` on the portal and returns the snapshot.
+/// Reads the entity's field descriptors and returns the snapshot: `{method_prefix}.fields`
+/// for the legacy API, `crm.item.fields {entityTypeId}` for the item API (`entity.api`).
 pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot, FetchError> {
-    let method = format!("{}.fields", entity.method_prefix);
-    let url = webhook.method_url(&method)?;
+    let params = match entity.api {
+        Api::Legacy => serde_json::json!({}),
+        Api::Item => serde_json::json!({ "entityTypeId": entity.entity_type_id }),
+    };
+    let (status, value) = call(webhook, &entity.fields_method(), &params)?;
+    Snapshot::from_value(value, entity).map_err(|e| FetchError::NotFields {
+        status,
+        reason: cut(&e.to_string(), 500),
+    })
+}
+
+/// A smart process as `crm.type.list` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmartProcessType {
+    /// The `crm.type` id (`id`).
+    pub id: u64,
+    /// Its entity type id (`entityTypeId`, 128+ or 1030+).
+    pub entity_type_id: u32,
+    /// Its title (`title`).
+    pub title: String,
+}
+
+impl SmartProcessType {
+    /// The entity of its snapshot.
+    pub fn entity(&self) -> EntityInfo {
+        EntityInfo::smart_process(self.entity_type_id, Some(self.title.clone()), Some(self.id))
+    }
+}
+
+/// The most pages of `crm.type.list` read (50 types a page): far more smart processes than a
+/// portal allows, so an answer that never ends cannot loop forever.
+const MAX_TYPE_PAGES: usize = 200;
+
+/// Every smart process of the portal, from `crm.type.list` (paged by 50, `start` = the
+/// previous answer's `next`), in the portal's order. Types with a fixed entity type id (a
+/// smart invoice listed there) are left out: they are not smart processes.
+pub fn list_smart_processes(webhook: &Webhook) -> Result<Vec<SmartProcessType>, FetchError> {
+    let mut types = Vec::new();
+    let mut start: u64 = 0;
+    for _ in 0..MAX_TYPE_PAGES {
+        let params = serde_json::json!({ "order": { "id": "ASC" }, "start": start });
+        let (status, value) = call(webhook, "crm.type.list", &params)?;
+        let not_types = |reason: String| FetchError::NotFields { status, reason };
+        let page = value
+            .get("result")
+            .and_then(|r| r.get("types"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                not_types("crm.type.list did not answer `result.types` (a list of types)".into())
+            })?;
+        for t in page {
+            let id = t.get("id").and_then(number);
+            let entity_type_id = t
+                .get("entityTypeId")
+                .and_then(number)
+                .and_then(|n| u32::try_from(n).ok());
+            let (Some(id), Some(entity_type_id)) = (id, entity_type_id) else {
+                return Err(not_types(
+                    "a type of crm.type.list has no numeric `id` and `entityTypeId`".into(),
+                ));
+            };
+            if crate::entities::by_type_id(entity_type_id).is_some() {
+                continue;
+            }
+            let title = t
+                .get("title")
+                .and_then(Value::as_str)
+                .map(|s| cut(s, 200))
+                .unwrap_or_default();
+            types.push(SmartProcessType {
+                id,
+                entity_type_id,
+                title,
+            });
+        }
+        match value.get("next").and_then(number) {
+            Some(next) if next > start && !page.is_empty() => start = next,
+            _ => return Ok(types),
+        }
+    }
+    Ok(types)
+}
+
+/// The smart process titled `title` (exactly, else ignoring case and surrounding spaces).
+pub fn find_smart_process(webhook: &Webhook, title: &str) -> Result<SmartProcessType, FetchError> {
+    let types = list_smart_processes(webhook)?;
+    let wanted = title.trim().to_lowercase();
+    let found = types.iter().find(|t| t.title == title).or_else(|| {
+        types
+            .iter()
+            .find(|t| t.title.trim().to_lowercase() == wanted)
+    });
+    match found {
+        Some(t) => Ok(t.clone()),
+        None => {
+            let titles: Vec<String> = types
+                .iter()
+                .take(30)
+                .map(|t| format!("{:?} ({})", t.title, t.entity_type_id))
+                .collect();
+            Err(FetchError::NotFound(format!(
+                "the portal has no smart process titled {:?}; its smart processes: {}",
+                cut(title, 100),
+                if titles.is_empty() {
+                    "none".to_owned()
+                } else {
+                    titles.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+/// A JSON number or a string of digits (portals send ids both ways).
+fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Calls `method` with the JSON `params`; returns the HTTP status and the answer, which has a
+/// `result`. Every error is a [`FetchError`] without the webhook code.
+fn call(webhook: &Webhook, method: &str, params: &Value) -> Result<(u16, Value), FetchError> {
+    let url = webhook.method_url(method)?;
     let unreachable = |e: reqwest::Error| FetchError::Unreachable {
         host: webhook.host().to_owned(),
         // reqwest puts the URL (and so the webhook code) into its messages: drop it.
@@ -224,7 +352,7 @@ pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot
     let response = client
         .post(url)
         .header("Accept", "application/json")
-        .json(&serde_json::json!({}))
+        .json(params)
         .send()
         .map_err(unreachable)?;
     let status = response.status();
@@ -313,10 +441,7 @@ pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot
             reason: "it has no `result`".into(),
         });
     }
-    Snapshot::from_value(value, entity).map_err(|e| FetchError::NotFields {
-        status: status.as_u16(),
-        reason: cut(&e.to_string(), 500),
-    })
+    Ok((status.as_u16(), value))
 }
 
 /// The largest answer read: a `crm.*.fields` answer of a 2,000-field portal is about 4 MB.

@@ -20,6 +20,7 @@
 //! | [`model`] | snapshot + options -> what to generate, with every diagnostic collected |
 //! | [`expand`] | the model -> tokens, one file per generated item; [`render`] formats them for files |
 //! | [`diff`] | drift between two snapshots (`check`, `diff`) |
+//! | [`index`] | the index of a `snapshot --all` folder |
 //! | [`build`] | the `build.rs` front end |
 //! | `fetch` (feature `fetch`) | the webhook call that takes a snapshot |
 //!
@@ -33,6 +34,7 @@ pub mod entities;
 pub mod expand;
 #[cfg(feature = "fetch")]
 pub mod fetch;
+pub mod index;
 pub mod mapping;
 pub mod model;
 pub mod names;

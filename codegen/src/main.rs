@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! bitrix-codegen snapshot --webhook URL --entity deal --out schemas/portal/deal.json
+//! bitrix-codegen snapshot --webhook URL --entity-type-id 1032 --out schemas/portal/projects.json
+//! bitrix-codegen snapshot --webhook URL --smart-process "Проекты" --out schemas/portal/projects.json
+//! bitrix-codegen snapshot --webhook URL --all --out schemas/portal
 //! bitrix-codegen generate --schema schemas/portal/deal.json [--out src/deal.rs]
 //! bitrix-codegen check    --webhook URL --schema schemas/portal/deal.json
+//! bitrix-codegen check    --webhook URL --all schemas/portal
 //! bitrix-codegen diff     OLD.json NEW.json
 //! ```
 //!
@@ -13,7 +17,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use bitrix_codegen::entities::Api;
 use bitrix_codegen::fetch::{Webhook, fetch_snapshot};
+use bitrix_codegen::index::{Index, IndexEntry};
 use bitrix_codegen::{EntityInfo, Level, Options, Renames, Snapshot};
 use clap::{Args, Parser, Subcommand};
 
@@ -21,7 +27,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "bitrix-codegen",
     version,
-    about = "Typed Rust entities from a Bitrix24 portal's crm.*.fields"
+    about = "Typed Rust entities from a Bitrix24 portal's crm.*.fields and crm.item.fields"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,19 +35,35 @@ struct Cli {
 }
 
 #[derive(Args)]
-struct PortalArgs {
+struct WebhookArg {
     /// Incoming-webhook URL, https://<portal>/rest/<user>/<code>/ (or BITRIX_WEBHOOK).
     #[arg(long, env = "BITRIX_WEBHOOK", hide_env_values = true)]
     webhook: String,
-    /// Entity whose fields to read.
-    #[arg(long, default_value = "deal", value_parser = clap::builder::PossibleValuesParser::new(bitrix_codegen::entities::names()))]
-    entity: String,
+}
+
+#[derive(Args)]
+struct TargetArgs {
+    /// Entity whose fields to read (default deal; for `check`, the snapshot's entity).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(bitrix_codegen::entities::names()), conflicts_with_all = ["entity_type_id", "smart_process"])]
+    entity: Option<String>,
+    /// Read the fields of the entity with this entity type id through crm.item.fields (31:
+    /// smart invoices; 128+ or 1030+: a smart process).
+    #[arg(long, conflicts_with = "smart_process")]
+    entity_type_id: Option<u32>,
+    /// Read the fields of the smart process with this title (found with crm.type.list).
+    #[arg(long)]
+    smart_process: Option<String>,
+    /// The API to read through: legacy (crm.<entity>.fields) or item (crm.item.fields).
+    /// Default: legacy where the entity has it.
+    #[arg(long, value_parser = ["legacy", "item"])]
+    api: Option<String>,
 }
 
 #[derive(Args)]
 struct GenerateArgs {
     /// Name of the read model; the other items derive from it (NewDeal, DealPatch, DealField).
-    /// Default: the snapshot's entity (Deal, Lead, Contact, Company, Quote).
+    /// Default: the snapshot's entity (Deal, Lead, Contact, Company, Quote, SmartInvoice, a
+    /// smart process's title in PascalCase).
     #[arg(long)]
     struct_name: Option<String>,
     /// A names file with readable names for user fields and enumeration items.
@@ -53,6 +75,9 @@ struct GenerateArgs {
     /// Fail on field types the generator does not know instead of mapping them to JSON.
     #[arg(long)]
     strict: bool,
+    /// The entity's default route (`Entity::API`): legacy or item. Default: the snapshot's.
+    #[arg(long, value_parser = ["legacy", "item"])]
+    api: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -60,8 +85,14 @@ enum Command {
     /// Read the portal's field descriptors and write the snapshot (only when it changed).
     Snapshot {
         #[command(flatten)]
-        portal: PortalArgs,
-        /// Snapshot file to write.
+        webhook: WebhookArg,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Snapshot every entity (the five legacy ones, the smart invoice, every smart
+        /// process) into the folder `--out`, one file each plus `index.json`.
+        #[arg(long, conflicts_with_all = ["entity", "entity_type_id", "smart_process"])]
+        all: bool,
+        /// Snapshot file to write (the folder with `--all`).
         #[arg(long)]
         out: PathBuf,
     },
@@ -79,10 +110,16 @@ enum Command {
     /// Compare the portal with a snapshot: exit 0 when they match, 1 with a drift report.
     Check {
         #[command(flatten)]
-        portal: PortalArgs,
+        webhook: WebhookArg,
+        #[command(flatten)]
+        target: TargetArgs,
         /// Committed snapshot file.
-        #[arg(long)]
-        schema: PathBuf,
+        #[arg(long, required_unless_present = "all")]
+        schema: Option<PathBuf>,
+        /// A folder written by `snapshot --all`: check every entity of its index, and report
+        /// smart processes added on or removed from the portal.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["schema", "entity", "entity_type_id", "smart_process"])]
+        all: Option<PathBuf>,
     },
     /// Compare two snapshot files: exit 0 when they match, 1 with a drift report.
     Diff {
@@ -103,8 +140,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn entity(name: &str) -> Result<EntityInfo, String> {
-    EntityInfo::by_name(name).ok_or_else(|| format!("unknown entity `{name}`"))
+fn parse_api(api: Option<&str>) -> Option<Api> {
+    api.and_then(Api::parse)
 }
 
 fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
@@ -113,22 +150,242 @@ fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     Snapshot::parse(&text, &EntityInfo::deal()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn fetch(portal: &PortalArgs) -> Result<(Webhook, Snapshot), String> {
-    let webhook = Webhook::parse(&portal.webhook).map_err(|e| e.to_string())?;
-    let snapshot = fetch_snapshot(&webhook, &entity(&portal.entity)?).map_err(|e| e.to_string())?;
-    Ok((webhook, snapshot))
+/// The entity the target arguments name (`fallback` when they name none), on the API asked.
+fn target_entity(
+    webhook: &Webhook,
+    target: &TargetArgs,
+    fallback: EntityInfo,
+) -> Result<EntityInfo, String> {
+    let entity = if let Some(name) = &target.entity {
+        EntityInfo::by_name(name).ok_or_else(|| format!("unknown entity `{name}`"))?
+    } else if let Some(id) = target.entity_type_id {
+        let entity = EntityInfo::by_type_id(id).with_api(Api::Item);
+        if bitrix_codegen::entities::by_type_id(id).is_some() {
+            entity
+        } else {
+            // The title names the read model; without crm.type.list access it is left out.
+            bitrix_codegen::fetch::list_smart_processes(webhook)
+                .ok()
+                .and_then(|types| types.into_iter().find(|t| t.entity_type_id == id))
+                .map_or(entity, |t| t.entity())
+        }
+    } else if let Some(title) = &target.smart_process {
+        bitrix_codegen::fetch::find_smart_process(webhook, title)
+            .map_err(|e| e.to_string())?
+            .entity()
+    } else {
+        fallback
+    };
+    with_api(entity, parse_api(target.api.as_deref()))
+}
+
+/// `entity` on `api` (when given); the legacy API of an entity without one is an error.
+fn with_api(entity: EntityInfo, api: Option<Api>) -> Result<EntityInfo, String> {
+    match api {
+        Some(Api::Legacy) if !entity.has_legacy() => Err(format!(
+            "{} exists only on crm.item.*: it has no legacy crm.*.fields; drop `--api legacy`",
+            entity.name
+        )),
+        Some(api) => Ok(entity.with_api(api)),
+        None => Ok(entity),
+    }
+}
+
+fn write_snapshot(out: &Path, snapshot: &Snapshot) -> Result<bool, String> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    bitrix_codegen::build::write_if_changed(out, &snapshot.to_json_pretty())
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+/// `snapshot --all`: every entity into `dir`, and the index.
+fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitCode, String> {
+    let old_index = Index::read_dir(dir).ok();
+    let entities = all_entities(webhook, api)?;
+    let mut index = Index::default();
+    for entity in entities {
+        let snapshot = match fetch_snapshot(webhook, &entity) {
+            Ok(s) => s,
+            // Portals without smart invoices answer crm.item.fields {31} with an error.
+            Err(e @ bitrix_codegen::fetch::FetchError::Api { .. })
+                if !entity.has_legacy() && entity.name == "smart_invoice" =>
+            {
+                println!("skipped smart_invoice: {e}");
+                continue;
+            }
+            Err(e) => return Err(format!("{}: {e}", entity.name)),
+        };
+        let mut entry = IndexEntry::of(&snapshot.entity);
+        // Two smart processes with the same title: the later one is named by its id.
+        if index
+            .entries
+            .iter()
+            .any(|e| e.struct_name == entry.struct_name)
+        {
+            entry.struct_name = format!("SmartProcess{}", entry.entity_type_id);
+        }
+        let out = dir.join(&entry.file);
+        let changed = write_snapshot(&out, &snapshot)?;
+        println!(
+            "{} {}",
+            if changed { "wrote" } else { "unchanged:" },
+            out.display()
+        );
+        print!("{}", snapshot.summary());
+        index.entries.push(entry);
+    }
+    // A smart process removed from the portal: its old file goes with it.
+    if let Some(old) = old_index {
+        for gone in old
+            .entries
+            .iter()
+            .filter(|o| !index.entries.iter().any(|n| n.file == o.file))
+        {
+            let path = dir.join(&gone.file);
+            if path.is_file() && std::fs::remove_file(&path).is_ok() {
+                println!(
+                    "removed {} ({} is no longer on the portal)",
+                    path.display(),
+                    gone.entity
+                );
+            }
+        }
+    }
+    let path = dir.join(bitrix_codegen::index::INDEX_FILE);
+    let changed = bitrix_codegen::build::write_if_changed(&path, &index.to_json_pretty())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "{} {} ({} entities) from {webhook}",
+        if changed { "wrote" } else { "unchanged:" },
+        path.display(),
+        index.entries.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The five legacy entities (on `api`, default legacy), the smart invoice, and every smart
+/// process of `crm.type.list`.
+fn all_entities(webhook: &Webhook, api: Option<Api>) -> Result<Vec<EntityInfo>, String> {
+    let mut entities = Vec::new();
+    for row in bitrix_codegen::entities::ENTITIES {
+        let entity = EntityInfo::from_row(row);
+        entities.push(match api {
+            Some(api) if entity.has_legacy() => entity.with_api(api),
+            _ => entity,
+        });
+    }
+    let types = bitrix_codegen::fetch::list_smart_processes(webhook).map_err(|e| e.to_string())?;
+    entities.extend(types.iter().map(|t| t.entity()));
+    Ok(entities)
+}
+
+/// `check --all DIR`: every entity of the index against the portal, and the portal's smart
+/// processes against the index.
+fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
+    let index = Index::read_dir(dir)?;
+    let live = bitrix_codegen::fetch::list_smart_processes(webhook).map_err(|e| e.to_string())?;
+    let is_smart_process = |e: &IndexEntry| bitrix_codegen::entities::by_name(&e.entity).is_none();
+    let mut drifted = 0usize;
+    for entry in &index.entries {
+        let path = dir.join(&entry.file);
+        if is_smart_process(entry)
+            && !live
+                .iter()
+                .any(|t| t.entity_type_id == entry.entity_type_id)
+        {
+            drifted += 1;
+            println!(
+                "- smart process {:?} (entityTypeId {}): in the index, no longer on the portal",
+                entry.title.as_deref().unwrap_or(&entry.entity),
+                entry.entity_type_id
+            );
+            continue;
+        }
+        let committed = read_snapshot(&path)?;
+        let live = fetch_snapshot(webhook, &committed.entity)
+            .map_err(|e| format!("{}: {e}", entry.entity))?;
+        let drift = bitrix_codegen::diff::diff(&committed, &live);
+        if drift.is_empty() {
+            println!("{} ({}) matches the portal", path.display(), entry.entity);
+        } else {
+            drifted += 1;
+            println!(
+                "{} ({}) has drifted from the portal:",
+                path.display(),
+                entry.entity
+            );
+            print!("{drift}");
+        }
+    }
+    for t in &live {
+        match index
+            .entries
+            .iter()
+            .find(|e| e.entity_type_id == t.entity_type_id)
+        {
+            None => {
+                drifted += 1;
+                println!(
+                    "+ smart process {:?} (entityTypeId {}): on the portal, not in the index",
+                    t.title, t.entity_type_id
+                );
+            }
+            Some(e) if e.title.as_deref() != Some(t.title.as_str()) => {
+                drifted += 1;
+                println!(
+                    "~ smart process {} (entityTypeId {}): renamed from {:?} to {:?}",
+                    e.entity,
+                    t.entity_type_id,
+                    e.title.as_deref().unwrap_or(""),
+                    t.title
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    if drifted == 0 {
+        println!("{} matches the portal {}", dir.display(), webhook.host());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "{drifted} drifted; refresh them with `bitrix-codegen snapshot --webhook <URL> --all --out {}`",
+            dir.display()
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// The `--entity`-style arguments that take a snapshot of `entity` again, for messages.
+fn target_hint(entity: &EntityInfo) -> String {
+    let api = if entity.api == Api::Item && entity.has_legacy() {
+        " --api item"
+    } else {
+        ""
+    };
+    if bitrix_codegen::entities::by_name(&entity.name).is_some() {
+        format!("--entity {}{api}", entity.name)
+    } else {
+        format!("--entity-type-id {}", entity.entity_type_id)
+    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Snapshot { portal, out } => {
-            let (webhook, snapshot) = fetch(&portal)?;
-            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Command::Snapshot {
+            webhook,
+            target,
+            all,
+            out,
+        } => {
+            let webhook = Webhook::parse(&webhook.webhook).map_err(|e| e.to_string())?;
+            if all {
+                return snapshot_all(&webhook, parse_api(target.api.as_deref()), &out);
             }
-            let changed = bitrix_codegen::build::write_if_changed(&out, &snapshot.to_json_pretty())
-                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            let entity = target_entity(&webhook, &target, EntityInfo::deal())?;
+            let snapshot = fetch_snapshot(&webhook, &entity).map_err(|e| e.to_string())?;
+            let changed = write_snapshot(&out, &snapshot)?;
             println!(
                 "{} {} from {webhook}",
                 if changed { "wrote" } else { "unchanged:" },
@@ -162,6 +419,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut options = Options::new(struct_name);
             options.renames = renames;
             options.strict = generate.strict;
+            options.api = parse_api(generate.api.as_deref());
             options.schema_label = label.clone();
             let generated = bitrix_codegen::generate(&snapshot, &options).map_err(|diags| {
                 let lines: Vec<String> = diags
@@ -185,9 +443,21 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { portal, schema } => {
+        Command::Check {
+            webhook,
+            target,
+            schema,
+            all,
+        } => {
+            let webhook = Webhook::parse(&webhook.webhook).map_err(|e| e.to_string())?;
+            let schema = match (all, schema) {
+                (Some(dir), _) => return check_all(&webhook, &dir),
+                (None, Some(schema)) => schema,
+                (None, None) => return Err("give --schema FILE or --all DIR".into()),
+            };
             let committed = read_snapshot(&schema)?;
-            let (webhook, live) = fetch(&portal)?;
+            let entity = target_entity(&webhook, &target, committed.entity.clone())?;
+            let live = fetch_snapshot(&webhook, &entity).map_err(|e| e.to_string())?;
             let drift = bitrix_codegen::diff::diff(&committed, &live);
             if drift.is_empty() {
                 println!("{} matches the portal {}", schema.display(), webhook.host());
@@ -200,8 +470,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 );
                 print!("{drift}");
                 println!(
-                    "refresh it with `bitrix-codegen snapshot --webhook <URL> --entity {} --out {}`",
-                    portal.entity,
+                    "refresh it with `bitrix-codegen snapshot --webhook <URL> {} --out {}`",
+                    target_hint(&entity),
                     schema.display()
                 );
                 Ok(ExitCode::from(1))

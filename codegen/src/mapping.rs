@@ -38,6 +38,9 @@ pub enum Codec {
     File,
     /// `Json`: raw `serde_json::Value`.
     Json,
+    /// `Multifields<K>` when read (a `Vec<Multifield<K>>`, never wrapped in `Multi`),
+    /// `MultifieldWrites<K>` when written (`MultifieldOps<K>`); `K` from the field's code.
+    Multifield,
 }
 
 /// A Rust value type named by generated code.
@@ -59,6 +62,7 @@ impl Codec {
             Codec::Enum => "Enum<_>".into(),
             Codec::File => "File / FileUpload".into(),
             Codec::Json => "Json".into(),
+            Codec::Multifield => "Multifields<K> / MultifieldWrites<K>".into(),
         }
     }
 }
@@ -228,6 +232,15 @@ pub const TYPE_TABLE: &[TypeRow] = &[
         note: "",
     },
     TypeRow {
+        bitrix: "text",
+        codec: Codec::Plain {
+            codec: "Text",
+            value: Value::Prelude("String"),
+        },
+        rust: "String",
+        note: "`crm.item.fields` (`sourceDescription`)",
+    },
+    TypeRow {
         bitrix: "address",
         codec: Codec::Plain {
             codec: "Address",
@@ -277,9 +290,9 @@ pub const TYPE_TABLE: &[TypeRow] = &[
     },
     TypeRow {
         bitrix: "crm_multifield",
-        codec: Codec::Json,
-        rust: "serde_json::Value",
-        note: "phones, e-mails of contacts and leads, kept as JSON",
+        codec: Codec::Multifield,
+        rust: "Vec<Multifield<K>> (read), MultifieldOps<K> (write)",
+        note: "phones, e-mails, sites, messengers, links of leads, contacts and companies; `K` by code: `PHONE` `PhoneType`, `EMAIL` `EmailType`, `WEB` `WebType`, `IM` `ImType`, `LINK` `LinkType`, else (`fm`) `AnyMultifieldType`; already a list, never `Multi<..>`",
     },
 ];
 
@@ -309,6 +322,9 @@ pub enum ElementCodec {
     File,
     /// Raw JSON.
     Json,
+    /// `Multifields<K>` read, `MultifieldWrites<K>` written, with `K` under
+    /// `bitrix_runtime::types` (`PhoneType`, ..., `AnyMultifieldType`).
+    Multifield(&'static str),
 }
 
 /// The Rust side of one field, as data.
@@ -316,7 +332,8 @@ pub enum ElementCodec {
 pub struct Mapping {
     /// The codec of one value.
     pub element: ElementCodec,
-    /// `isMultiple`: read and written as `Multi<..>`, a `Vec` of values.
+    /// `isMultiple`: read and written as `Multi<..>`, a `Vec` of values (false for
+    /// multifields, whose codec already reads a list).
     pub multiple: bool,
     /// The field takes no filter (`CONTACT_IDS`): its constant's codec is `NoFilter<..>`.
     pub no_filter: bool,
@@ -361,11 +378,14 @@ pub fn map_field(f: &FieldFacts<'_>) -> Mapping {
             None => ElementCodec::Json,
         },
         Some(Codec::File) => ElementCodec::File,
+        Some(Codec::Multifield) => ElementCodec::Multifield(entities::multifield_kind(f.code)),
         Some(Codec::Json) | None => ElementCodec::Json,
     };
+    // A multifield's codec reads the whole list: it is never wrapped in `Multi`.
+    let multiple = f.multiple && !matches!(element, ElementCodec::Multifield(_));
     Mapping {
         element,
-        multiple: f.multiple,
+        multiple,
         // CONTACT_IDS is never returned and cannot be filtered.
         no_filter: f.code == "CONTACT_IDS" && !f.dynamic,
         known: row.is_some(),

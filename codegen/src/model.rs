@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::entities::Api;
 use crate::mapping::{self, FieldFacts, Mapping};
 pub use crate::names::{Rename, Renames};
 use crate::naming;
@@ -58,6 +59,10 @@ pub struct Options {
     pub runtime_path: String,
     /// Where the snapshot came from, for docs and the `@generated` banner.
     pub schema_label: String,
+    /// The default route of the generated entity (its `Entity::API`): `None` = the API the
+    /// snapshot was read through. `Some(Api::Legacy)` is an error for entities without the
+    /// legacy methods (smart processes, smart invoices).
+    pub api: Option<Api>,
 }
 
 impl Options {
@@ -69,6 +74,7 @@ impl Options {
             strict: false,
             runtime_path: "::bitrix_runtime".into(),
             schema_label: "a portal snapshot".into(),
+            api: None,
         }
     }
 }
@@ -86,6 +92,10 @@ pub struct EntityModel {
     pub schema_label: String,
     /// Runtime crate path.
     pub runtime_path: String,
+    /// The entity's default route (`Entity::API`).
+    pub api: Api,
+    /// Whether the entity has the legacy methods (`Entity::HAS_LEGACY`).
+    pub has_legacy: bool,
 }
 
 /// Names of the generated items.
@@ -126,8 +136,10 @@ impl Names {
 /// One field to generate.
 #[derive(Debug, Clone)]
 pub struct FieldModel {
-    /// Bitrix code.
+    /// Bitrix code: the legacy UPPER_CASE code (an item snapshot's `upperName`).
     pub code: String,
+    /// The `crm.item.*` name (camelCase; `FieldMeta::item_name`).
+    pub item_name: String,
     /// snake_case Rust name.
     pub ident: String,
     /// SCREAMING_SNAKE constant name (`Deal::TITLE`).
@@ -236,18 +248,35 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         ));
     }
 
-    let (field_renames, item_renames) = index_renames(snapshot, &options.renames, &mut diags);
+    let has_legacy = snapshot.entity.has_legacy();
+    let api = options.api.unwrap_or(if has_legacy {
+        snapshot.entity.api
+    } else {
+        Api::Item
+    });
+    if api == Api::Legacy && !has_legacy {
+        diags.push(error(
+            Origin::Schema,
+            format!(
+                "the entity {} exists only on crm.item.* (it has no legacy crm.{}.* methods); remove `api = \"legacy\"`",
+                snapshot.entity.name, snapshot.entity.name
+            ),
+        ));
+    }
+    let descriptors: Vec<Descriptor<'_>> = snapshot.descriptors().collect();
+    let (field_renames, item_renames) = index_renames(&descriptors, &options.renames, &mut diags);
     let mut fields = Vec::with_capacity(snapshot.fields.len());
-    for d in snapshot.descriptors() {
-        let ident = match field_renames.get(d.code) {
+    for d in &descriptors {
+        let code: &str = &d.code;
+        let ident = match field_renames.get(code) {
             Some((name, _)) => name.clone(),
-            None => naming::snake_case(d.code),
+            None => naming::snake_case(code),
         };
         let pascal = naming::field_pascal(&ident);
         let enumeration = (d.field_type() == "enumeration")
-            .then(|| build_enum(&names, &pascal, &d, item_renames.get(d.code), &mut diags));
+            .then(|| build_enum(&names, &pascal, d, item_renames.get(code), &mut diags));
         let mapping = mapping::map_field(&FieldFacts {
-            code: d.code,
+            code,
             bitrix_type: d.field_type(),
             multiple: d.is_multiple(),
             dynamic: d.is_dynamic(),
@@ -288,13 +317,14 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
             v
         };
         fields.push(FieldModel {
-            code: d.code.to_owned(),
+            code: code.to_owned(),
+            item_name: d.item_name.to_string(),
             const_name: naming::const_case(&ident),
             variant: match pascal.as_str() {
                 p if naming::is_keyword(p) => format!("{p}_"),
                 _ => pascal,
             },
-            marker: marker_name(d.code, &ident),
+            marker: marker_name(code, &ident),
             ident,
             bitrix_type: d.field_type().to_owned(),
             title: d.title().to_owned(),
@@ -325,6 +355,8 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         fields,
         schema_label: options.schema_label.clone(),
         runtime_path: options.runtime_path.clone(),
+        api,
+        has_legacy,
     };
     (Some(model), diags)
 }
@@ -389,31 +421,56 @@ fn error(origin: Origin, message: String) -> Diagnostic {
     }
 }
 
-type FieldRenames<'a> = BTreeMap<&'a str, (String, usize)>;
-type ItemRenames<'a> = BTreeMap<&'a str, BTreeMap<&'a str, (String, usize)>>;
+/// Renames by the field's code (the legacy UPPER_CASE code).
+type FieldRenames = BTreeMap<String, (String, usize)>;
+type ItemRenames<'a> = BTreeMap<String, BTreeMap<&'a str, (String, usize)>>;
+
+/// A rename names a field by its code, its `crm.item.*` name or its key in the snapshot.
+fn find_descriptor<'d, 'a>(
+    descriptors: &'d [Descriptor<'a>],
+    by_name: &BTreeMap<&str, usize>,
+    name: &str,
+) -> Option<&'d Descriptor<'a>> {
+    by_name.get(name).map(|&i| &descriptors[i])
+}
 
 fn index_renames<'a>(
-    snapshot: &Snapshot,
+    descriptors: &[Descriptor<'_>],
     renames: &'a Renames,
     diags: &mut Vec<Diagnostic>,
-) -> (FieldRenames<'a>, ItemRenames<'a>) {
-    let mut fields: FieldRenames<'a> = BTreeMap::new();
+) -> (FieldRenames, ItemRenames<'a>) {
+    let mut fields: FieldRenames = BTreeMap::new();
     let mut items: ItemRenames<'a> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, d) in descriptors.iter().enumerate() {
+        by_name.entry(d.key).or_insert(i);
+    }
+    for (i, d) in descriptors.iter().enumerate() {
+        by_name.entry(&d.code).or_insert(i);
+        by_name.entry(&d.item_name).or_insert(i);
+    }
     for (index, rename) in renames.entries().iter().enumerate() {
         let origin = Origin::Rename(index);
         let before = diags.len();
         match rename {
             Rename::Field { code, name } => {
-                if !snapshot.fields.contains_key(code.as_str()) {
+                let found = find_descriptor(descriptors, &by_name, code);
+                if found.is_none() {
                     diags.push(error(origin, format!(
                         "rename names field {code}, which the snapshot does not have (was it deleted or renamed on the portal?); remove this rename or refresh the snapshot{}",
-                        suggest(snapshot, code)
+                        suggest(descriptors, code)
                     )));
                 } else if !naming::is_snake_ident(name) {
                     diags.push(error(origin, format!(
                         "rename of {code}: `{name}` is not a usable snake_case Rust name (lowercase letters, digits and `_`, not a keyword)"
                     )));
-                } else if fields.insert(code, (name.clone(), index)).is_some() {
+                } else if fields
+                    .insert(
+                        found.map_or_else(|| code.clone(), |d| d.code.to_string()),
+                        (name.clone(), index),
+                    )
+                    .is_some()
+                {
                     diags.push(error(
                         origin,
                         format!("field {code} is renamed twice; keep one rename"),
@@ -421,11 +478,11 @@ fn index_renames<'a>(
                 }
             }
             Rename::Item { code, item, name } => {
-                let descriptor = snapshot.descriptors().find(|d| d.code == code);
+                let descriptor = find_descriptor(descriptors, &by_name, code);
                 match descriptor {
                     None => diags.push(error(origin, format!(
                         "item rename names field {code}, which the snapshot does not have; remove this rename or refresh the snapshot{}",
-                        suggest(snapshot, code)
+                        suggest(descriptors, code)
                     ))),
                     Some(d) if d.field_type() != "enumeration" => diags.push(error(origin, format!(
                         "item rename names field {code}, which is of type `{}`, not `enumeration`",
@@ -442,8 +499,8 @@ fn index_renames<'a>(
                     Some(_) if ENUM_RESERVED.contains(&name.as_str()) => diags.push(error(origin, format!(
                         "item rename of {code} item {item}: `{name}` is taken by the constant that lists every item of the generated enum (`DealStage::ALL`); choose another name, such as `All`"
                     ))),
-                    Some(_) => {
-                        if items.entry(code.as_str()).or_default().insert(item.as_str(), (name.clone(), index)).is_some() {
+                    Some(d) => {
+                        if items.entry(d.code.to_string()).or_default().insert(item.as_str(), (name.clone(), index)).is_some() {
                             diags.push(error(origin, format!("item {item} of {code} is renamed twice; keep one rename")));
                         }
                     }
@@ -472,11 +529,11 @@ fn list_items(items: &[(String, &str)]) -> String {
     text.join(", ")
 }
 
-fn suggest(snapshot: &Snapshot, code: &str) -> String {
+fn suggest(descriptors: &[Descriptor<'_>], code: &str) -> String {
     let lower = code.to_ascii_lowercase();
-    snapshot
-        .fields
-        .keys()
+    descriptors
+        .iter()
+        .flat_map(|d| [d.key, &*d.code])
         .find(|k| k.to_ascii_lowercase() == lower)
         .map(|k| format!(" (did you mean {k}?)"))
         .unwrap_or_default()
@@ -578,7 +635,7 @@ fn build_enum(
 fn check_collisions(
     names: &Names,
     fields: &[FieldModel],
-    renames: &FieldRenames<'_>,
+    renames: &FieldRenames,
     diags: &mut Vec<Diagnostic>,
 ) {
     let origin_of = |code: &str| {
@@ -764,6 +821,46 @@ mod tests {
                 "{errors:?}"
             );
         }
+    }
+
+    /// An item snapshot's field is renamed by its camelCase name or its legacy code alike; a
+    /// rename naming neither suggests the other spelling.
+    #[test]
+    fn item_snapshot_fields_are_renamed_by_either_name() {
+        let snapshot = Snapshot::parse(
+            r#"{"result": {"fields": {"stageId": {"type": "crm_status", "upperName": "STAGE_ID"},
+                "ufCrm5_1721244482250": {"type": "string", "upperName": "UF_CRM_5_1721244482250"}}}}"#,
+            &EntityInfo::smart_process(1032, None, None),
+        )
+        .unwrap();
+        let mut options = Options::new("Projects");
+        options.renames.field("stageId", "stage");
+        options.renames.field("UF_CRM_5_1721244482250", "greeting");
+        let (model, diags) = build(&snapshot, &options);
+        let model = model.unwrap_or_else(|| panic!("{diags:?}"));
+        let names: Vec<(&str, &str, &str)> = model
+            .fields
+            .iter()
+            .map(|f| (f.code.as_str(), f.item_name.as_str(), f.ident.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("STAGE_ID", "stageId", "stage"),
+                ("UF_CRM_5_1721244482250", "ufCrm5_1721244482250", "greeting")
+            ]
+        );
+        assert_eq!(
+            (model.api, model.has_legacy),
+            (crate::entities::Api::Item, false)
+        );
+        let mut options = Options::new("Projects");
+        options.renames.field("stageid", "stage");
+        let (_, diags) = build(&snapshot, &options);
+        assert!(
+            diags[0].message.contains("(did you mean stageId?)"),
+            "{diags:?}"
+        );
     }
 
     /// Issue 14 item 5: these panicked in `format_ident!` (a variant `1`, `9x`).

@@ -128,6 +128,120 @@ pub fn is_pascal_ident(name: &str) -> bool {
         && !is_keyword(name)
 }
 
+/// The `crm.item.*` name of a legacy UPPER_CASE code by the portal's rules
+/// (`universal/index.md`, "Field Naming Conventions"):
+/// - standard fields lose their underscores: `ASSIGNED_BY_ID` -> `assignedById`,
+///   `PARENT_ID_153` -> `parentId153`;
+/// - user fields, "regular conversion", when only digits or only letters follow `UF_CRM_` and
+///   the object number: `UF_CRM_3_1747309727` -> `ufCrm3_1747309727` (an underscore between
+///   numeric blocks stays), `UF_CRM_3_DIGIT` -> `ufCrm3Digit`;
+/// - else "simplified conversion", only the prefix changes: `UF_CRM_1747309879` ->
+///   `ufCrm_1747309879`, `UF_CRM_3_DIGIT10` -> `ufCrm_3_DIGIT10`.
+///
+/// The standard renames (`DATE_CREATE` -> `createdTime`) are in
+/// [`crate::entities::item_name`]. The portal's last rule (a converted name another field
+/// already has stays UPPER_CASE) needs the whole snapshot and is not applied.
+pub fn item_name(code: &str) -> String {
+    let Some(rest) = code.strip_prefix("UF_CRM_") else {
+        return camel(code);
+    };
+    let (number, tail) = match rest.split_once('_') {
+        Some((n, t)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (n, t),
+        _ => ("", rest),
+    };
+    let letters = !tail.is_empty()
+        && tail.chars().all(|c| c == '_' || c.is_ascii_alphabetic())
+        && tail.chars().any(|c| c.is_ascii_alphabetic());
+    let digits = !number.is_empty()
+        && !tail.is_empty()
+        && tail.chars().all(|c| c == '_' || c.is_ascii_digit())
+        && tail.chars().any(|c| c.is_ascii_digit());
+    if letters || digits {
+        // Regular: `ufCrm` + object number + the blocks; an underscore stays only between
+        // two numeric blocks.
+        let mut out = format!("ufCrm{number}");
+        let mut previous_numeric = !number.is_empty();
+        for block in tail.split('_').filter(|b| !b.is_empty()) {
+            let numeric = block.bytes().all(|b| b.is_ascii_digit());
+            if numeric && previous_numeric {
+                out.push('_');
+            }
+            out.push_str(&capitalized(block));
+            previous_numeric = numeric;
+        }
+        out
+    } else {
+        format!("ufCrm_{rest}")
+    }
+}
+
+/// `Block` from `BLOCK` (digits unchanged).
+fn capitalized(block: &str) -> String {
+    let lower = block.to_lowercase();
+    let mut chars = lower.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// camelCase of `UPPER_SNAKE` text without its underscores (`ASSIGNED_BY_ID` ->
+/// `assignedById`).
+fn camel(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('_').enumerate() {
+        if i == 0 {
+            out.push_str(&part.to_lowercase());
+        } else {
+            out.push_str(&capitalized(part));
+        }
+    }
+    out
+}
+
+/// The legacy UPPER_CASE code of a `crm.item.*` name, for descriptors without `upperName`:
+/// the inverse of [`item_name`] (`stageId` -> `STAGE_ID`, `ufCrm2_163` -> `UF_CRM_2_163`,
+/// `ufCrm_163` -> `UF_CRM_163`, `parentId153` -> `PARENT_ID_153`). A name that already is
+/// upper case (`UF_CRM_5`, from `useOriginalUfNames=Y`) is kept.
+pub fn upper_name(name: &str) -> String {
+    if !name.chars().any(|c| c.is_lowercase()) {
+        return name.to_owned();
+    }
+    if let Some(id) = name.strip_prefix("parentId") {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            return format!("PARENT_ID_{id}");
+        }
+    }
+    if let Some(rest) = name.strip_prefix("ufCrm_") {
+        // Simplified conversion: the rest is the original.
+        return format!("UF_CRM_{rest}");
+    }
+    if let Some(rest) = name.strip_prefix("ufCrm") {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let tail = rest[digits.len()..].trim_start_matches('_');
+        let tail = upper_snake(tail);
+        return match (digits.is_empty(), tail.is_empty()) {
+            (true, _) => format!("UF_CRM_{tail}"),
+            (false, true) => format!("UF_CRM_{digits}"),
+            (false, false) => format!("UF_CRM_{digits}_{tail}"),
+        };
+    }
+    upper_snake(name)
+}
+
+fn upper_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() && prev_lower && !out.ends_with('_') {
+            out.push('_');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        out.extend(c.to_uppercase());
+    }
+    out
+}
+
 /// Latin transliteration of Cyrillic text (a simple, readable scheme close to the Russian
 /// passport one); other characters pass through. HTML entities such as `&quot;` are dropped.
 pub fn transliterate(text: &str) -> String {
@@ -305,5 +419,44 @@ mod tests {
         assert_eq!(field_pascal("_9x"), "F9x");
         assert_eq!(field_pascal("_"), "Field");
         assert_eq!(field_pascal("sales_channel"), "SalesChannel");
+    }
+
+    #[test]
+    fn item_names_follow_the_portal_rule_and_invert() {
+        for (code, item) in [
+            ("ASSIGNED_BY_ID", "assignedById"),
+            ("TITLE", "title"),
+            ("UF_CRM_1721244707107", "ufCrm_1721244707107"),
+            ("UF_CRM_2_1639669411830", "ufCrm2_1639669411830"),
+            ("UF_CRM_44_1721812760630", "ufCrm44_1721812760630"),
+            ("PARENT_ID_153", "parentId153"),
+            ("STAGE_ID", "stageId"),
+            ("UTM_SOURCE", "utmSource"),
+            // The table of `universal/index.md`.
+            ("UF_CRM_3_DIGIT", "ufCrm3Digit"),
+            ("UF_CRM_3_1747309727", "ufCrm3_1747309727"),
+            ("UF_CRM_3_DIGIT10", "ufCrm_3_DIGIT10"),
+            ("UF_CRM_3_DIGIT_10", "ufCrm_3_DIGIT_10"),
+            ("UF_CRM_1747309879", "ufCrm_1747309879"),
+            ("UF_CRM_10_5186744711", "ufCrm10_5186744711"),
+            ("UF_CRM_69EE4F347BF80", "ufCrm_69EE4F347BF80"),
+        ] {
+            assert_eq!(item_name(code), item, "{code}");
+            assert_eq!(upper_name(item), code, "{item}");
+        }
+        assert_eq!(upper_name("UF_CRM_5"), "UF_CRM_5");
+        // Odd input never panics and stays deterministic.
+        for odd in [
+            "",
+            "_",
+            "UF_CRM_",
+            "PARENT_ID_",
+            "ЖЖ_ЖЖ",
+            "__x__",
+            "ufCrm",
+            "parentId",
+        ] {
+            let _ = (item_name(odd), upper_name(odd));
+        }
     }
 }

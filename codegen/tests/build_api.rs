@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use common::{age, mtime, read, workspace_root};
 
 use bitrix_codegen::build::Entity;
+use bitrix_codegen::entities::Api;
 use bitrix_codegen::{EntityInfo, Options, Renames, Snapshot};
 
 /// A build script's two folders: the crate (`CARGO_MANIFEST_DIR`) and `OUT_DIR`.
@@ -121,6 +122,37 @@ fn struct_name_and_out_file_choose_the_items_and_the_file() {
         .unwrap();
     assert_eq!(path, krate.out.path().join("entities.rs"));
     assert_eq!(read(&path), text);
+}
+
+/// Issue 10: any entity's snapshot; the file and the names default from the entity, and
+/// `.api()` chooses the default route.
+#[test]
+fn every_entity_and_the_api_option() {
+    let krate = Crate::new();
+    krate.snapshot_from("codegen/tests/schemas/smart_process.json", "projects.json");
+    krate.snapshot_from("codegen/tests/schemas/lead.json", "lead.json");
+    let (path, _) = krate
+        .generate(offline("projects.json", "BITRIX_TEST_OFFLINE_G"))
+        .unwrap();
+    assert_eq!(path, krate.out.path().join("proekty.rs"));
+    let text = read(&path);
+    for expected in [
+        "pub struct Proekty {",
+        "pub struct NewProekty {",
+        "pub enum ProektyField {",
+        "const HAS_LEGACY: bool = false;",
+    ] {
+        assert!(text.contains(expected), "{expected}");
+    }
+    let (path, _) = krate
+        .generate(offline("lead.json", "BITRIX_TEST_OFFLINE_G").api(Api::Item))
+        .unwrap();
+    assert_eq!(path, krate.out.path().join("lead.rs"));
+    assert!(read(&path).contains("const API: __p::Api = __p::Api::Item;"));
+    let err = krate
+        .generate(offline("projects.json", "BITRIX_TEST_OFFLINE_G").api(Api::Legacy))
+        .unwrap_err();
+    assert!(err.contains("exists only on crm.item.*"), "{err}");
 }
 
 #[test]
@@ -441,7 +473,7 @@ mod refresh {
         assert!(!out.contains(CODE), "the webhook code leaked:\n{out}");
         assert_eq!(
             read(&schema),
-            read(workspace_root().join("schemas/demo/deal.json")),
+            common::as_written(&read(workspace_root().join("schemas/demo/deal.json"))),
             "the refreshed snapshot is the emulated demo portal's"
         );
         assert_eq!(

@@ -5,6 +5,9 @@
 //!   exits 1 -> a new snapshot -> diff shows the same change;
 //! - a snapshot of a portal emulated from a fields file reproduces that file byte for byte;
 //! - `generate` prints exactly the golden file, applies names files and refuses stale renames;
+//! - every entity (issue 10), against a tiny fake portal (`mod fake`): `--entity-type-id`,
+//!   `--smart-process` (found on any page of `crm.type.list`), `snapshot --all` with its index,
+//!   and `check --all` reporting a user field added, a smart process added and one removed;
 //! - each error a user is likely to meet exits 2 with a message that says what to do, and the
 //!   webhook code never appears in the output.
 //!
@@ -203,9 +206,8 @@ fn snapshot_check_drift_and_diff_end_to_end() {
         .expect_stdout("wrote ")
         .expect_stdout("/rest/1/***/");
     let written = read(&file);
-    assert_eq!(
-        written,
-        read(workspace_root().join("schemas/demo/deal.json")),
+    assert!(
+        written == common::as_written(&read(workspace_root().join("schemas/demo/deal.json"))),
         "the emulated demo portal snapshots to the committed demo snapshot"
     );
     let summary = Snapshot::parse(&written, &EntityInfo::deal())
@@ -331,8 +333,10 @@ fn snapshots_of_emulated_portals_reproduce_the_fields_files_byte_for_byte() {
         "schemas/test/huge/deal.json",
         "examples/build-rs/schemas/shop/deal.json",
     ] {
-        let original = read(workspace_root().join(schema));
-        let portal = Portal::start(Some(serde_json::from_str(&original).unwrap()));
+        let committed = read(workspace_root().join(schema));
+        let portal = Portal::start(Some(serde_json::from_str(&committed).unwrap()));
+        // Version 1 files come back as version 2: the same descriptors, with `entity.api`.
+        let original = common::as_written(&committed);
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("deal.json");
         let run = codegen(&[
@@ -425,6 +429,41 @@ fn generate_prints_the_golden_file() {
     .expect_exit(0)
     .expect_stdout("pub struct Lead {")
     .expect_stdout("impl __p::Entity for Lead {");
+
+    // Every entity (issue 10): a smart process prints its golden file with the name from its
+    // title; `--api item` makes crm.item.* a legacy entity's default route.
+    for (schema, golden) in [
+        (
+            "codegen/tests/schemas/smart_process.json",
+            "smart_process.rs",
+        ),
+        ("codegen/tests/schemas/contact.json", "contact.rs"),
+    ] {
+        let run = codegen(&["generate", "--schema", schema]);
+        run.expect_exit(0);
+        assert!(
+            run.stdout == read(workspace_root().join("codegen/tests/golden").join(golden)),
+            "{schema}"
+        );
+    }
+    codegen(&[
+        "generate",
+        "--schema",
+        "codegen/tests/schemas/lead.json",
+        "--api",
+        "item",
+    ])
+    .expect_exit(0)
+    .expect_stdout("const API: __p::Api = __p::Api::Item;");
+    codegen(&[
+        "generate",
+        "--schema",
+        "codegen/tests/schemas/smart_invoice.json",
+        "--api",
+        "legacy",
+    ])
+    .expect_exit(2)
+    .expect_stderr("smart_invoice exists only on crm.item.*");
 }
 
 #[test]
@@ -748,4 +787,414 @@ fn malformed_snapshot_files_are_reported_with_their_path() {
     .expect_exit(2)
     .expect_stderr("cannot read ")
     .expect_stderr("missing.json");
+}
+
+/// A tiny portal of every entity for the `--entity-type-id`, `--smart-process`, `--all` and
+/// `check --all` tests: `crm.<entity>.fields` of the five legacy entities, `crm.item.fields`
+/// of the smart invoice and the smart processes, and a paged `crm.type.list` (50 a page, as the
+/// docs say). It answers from shared state that a test changes between runs, and does not
+/// depend on the emulator's `crm.item.*`.
+mod fake {
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::{Value, json};
+
+    use super::{CODE, read, workspace_root};
+
+    /// What the portal holds.
+    #[derive(Default)]
+    pub struct State {
+        /// `crm.<entity>.fields` results by entity.
+        pub legacy: BTreeMap<String, Value>,
+        /// `crm.item.fields` results (`fields`) by entity type id.
+        pub items: BTreeMap<u32, Value>,
+        /// `crm.type.list` types.
+        pub types: Vec<Value>,
+    }
+
+    pub struct Portal {
+        pub url: String,
+        pub state: Arc<Mutex<State>>,
+        stop: Arc<AtomicBool>,
+        port: u16,
+    }
+
+    /// The `fields` of a snapshot file of the workspace.
+    pub fn fields_of(relative: &str) -> Value {
+        let v: Value = serde_json::from_str(&read(workspace_root().join(relative))).unwrap();
+        v["fields"].clone()
+    }
+
+    pub fn smart_type(id: u64, entity_type_id: u32, title: &str) -> Value {
+        json!({"id": id, "title": title, "code": "", "entityTypeId": entity_type_id,
+               "isCategoriesEnabled": "Y", "isStagesEnabled": "Y"})
+    }
+
+    impl Portal {
+        /// The five legacy entities, the smart invoice, and the smart process "Проекты"
+        /// (1268) of the test schemas.
+        pub fn standard() -> Portal {
+            let mut state = State::default();
+            state
+                .legacy
+                .insert("deal".into(), fields_of("schemas/demo/deal.json"));
+            for e in ["lead", "contact", "company", "quote"] {
+                state.legacy.insert(
+                    e.into(),
+                    fields_of(&format!("codegen/tests/schemas/{e}.json")),
+                );
+            }
+            state
+                .items
+                .insert(31, fields_of("codegen/tests/schemas/smart_invoice.json"));
+            state
+                .items
+                .insert(1268, fields_of("codegen/tests/schemas/smart_process.json"));
+            state.types.push(smart_type(44, 1268, "Проекты"));
+            Portal::start(state)
+        }
+
+        pub fn start(state: State) -> Portal {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let state = Arc::new(Mutex::new(state));
+            let stop = Arc::new(AtomicBool::new(false));
+            let (s, st) = (state.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if st.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(stream) = stream {
+                        answer(stream, &s);
+                    }
+                }
+            });
+            Portal {
+                url: format!("http://127.0.0.1:{port}/rest/1/{CODE}/"),
+                state,
+                stop,
+                port,
+            }
+        }
+    }
+
+    impl Drop for Portal {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::SeqCst);
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+        }
+    }
+
+    fn answer(stream: TcpStream, state: &Mutex<State>) {
+        let mut reader = BufReader::new(stream);
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let path = request_line.split_whitespace().nth(1).unwrap_or("");
+        let method = path.rsplit('/').next().unwrap_or("");
+        let (status, reply) = route(path, method, &params, &state.lock().unwrap());
+        let text = reply.to_string();
+        let mut stream = reader.into_inner();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+        let _ = stream.flush();
+    }
+
+    /// Errors echo the request path, webhook code included, as careless servers do: the CLI
+    /// must redact it.
+    fn route(path: &str, method: &str, params: &Value, state: &State) -> (&'static str, Value) {
+        let not_found = |what: &str| {
+            (
+                "400 Bad Request",
+                json!({"error": "NOT_FOUND", "error_description": format!("{what} ({path})")}),
+            )
+        };
+        if method == "crm.item.fields" {
+            let id = params["entityTypeId"].as_u64().unwrap_or(0) as u32;
+            return match state.items.get(&id) {
+                Some(fields) => ("200 OK", json!({"result": {"fields": fields}})),
+                None => not_found("Smart process not found"),
+            };
+        }
+        if method == "crm.type.list" {
+            let start = params["start"].as_u64().unwrap_or(0) as usize;
+            let page: Vec<&Value> = state.types.iter().skip(start).take(50).collect();
+            let mut reply = json!({"result": {"types": page}, "total": state.types.len()});
+            if start + 50 < state.types.len() {
+                reply["next"] = json!(start + 50);
+            }
+            return ("200 OK", reply);
+        }
+        let legacy = method
+            .strip_prefix("crm.")
+            .and_then(|m| m.strip_suffix(".fields"))
+            .and_then(|e| state.legacy.get(e));
+        match legacy {
+            Some(fields) => ("200 OK", json!({"result": fields})),
+            None => not_found("Method not found"),
+        }
+    }
+}
+
+#[test]
+fn snapshot_by_entity_type_id_and_by_smart_process_title() {
+    let portal = fake::Portal::standard();
+    let dir = tempfile::tempdir().unwrap();
+    let expected = read(workspace_root().join("codegen/tests/schemas/smart_process.json"));
+    // By entity type id: crm.item.fields {entityTypeId: 1268}, the title from crm.type.list.
+    let out = dir.path().join("projects.json");
+    codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.url,
+        "--entity-type-id",
+        "1268",
+        "--out",
+        path_arg(&out),
+    ])
+    .expect_exit(0)
+    .expect_no_secret(CODE)
+    .expect_stdout("dynamic_1268: 42 fields (8 user fields, 1 required)");
+    assert!(
+        read(&out) == expected,
+        "the snapshot of smart process 1268 is the test schema:\n{}",
+        read(&out)
+    );
+    // By title; the smart invoice by its entity type id.
+    let by_title = dir.path().join("by_title.json");
+    codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.url,
+        "--smart-process",
+        "Проекты",
+        "--out",
+        path_arg(&by_title),
+    ])
+    .expect_exit(0)
+    .expect_no_secret(CODE);
+    assert!(read(&by_title) == expected);
+    let invoice = dir.path().join("invoice.json");
+    codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.url,
+        "--entity-type-id",
+        "31",
+        "--out",
+        path_arg(&invoice),
+    ])
+    .expect_exit(0)
+    .expect_no_secret(CODE);
+    assert!(
+        read(&invoice) == read(workspace_root().join("codegen/tests/schemas/smart_invoice.json"))
+    );
+    // What the portal does not have, and the legacy API of an item-only entity.
+    codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.url,
+        "--smart-process",
+        "Склад",
+        "--out",
+        path_arg(&dir.path().join("x.json")),
+    ])
+    .expect_exit(2)
+    .expect_no_secret(CODE)
+    .expect_stderr("no smart process titled \"Склад\"; its smart processes: \"Проекты\" (1268)");
+    codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.url,
+        "--entity",
+        "smart_invoice",
+        "--api",
+        "legacy",
+        "--out",
+        path_arg(&dir.path().join("x.json")),
+    ])
+    .expect_exit(2)
+    .expect_stderr("smart_invoice exists only on crm.item.*");
+    assert!(!dir.path().join("x.json").exists());
+}
+
+#[test]
+fn smart_processes_are_found_on_every_page_of_crm_type_list() {
+    let mut state = fake::State::default();
+    for i in 0..120u32 {
+        state.types.push(fake::smart_type(
+            u64::from(i),
+            1100 + i,
+            &format!("Type {i}"),
+        ));
+    }
+    state.types.push(fake::smart_type(500, 1500, "Проекты"));
+    state.items.insert(
+        1500,
+        fake::fields_of("codegen/tests/schemas/smart_process.json"),
+    );
+    let portal = fake::Portal::start(state);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json");
+    codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.url,
+        "--smart-process",
+        "проекты",
+        "--out",
+        path_arg(&out),
+    ])
+    .expect_exit(0)
+    .expect_no_secret(CODE);
+    let snapshot = Snapshot::parse(&read(&out), &EntityInfo::deal()).unwrap();
+    assert_eq!(
+        snapshot.entity,
+        EntityInfo::smart_process(1500, Some("Проекты".into()), Some(500)),
+        "found on the third page (start 100), matched ignoring case"
+    );
+}
+
+#[test]
+fn snapshot_all_and_check_all_follow_every_entity() {
+    let portal = fake::Portal::standard();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("portal");
+    let snapshot_all = || {
+        codegen(&[
+            "snapshot",
+            "--webhook",
+            &portal.url,
+            "--all",
+            "--out",
+            path_arg(&out),
+        ])
+    };
+    let run = snapshot_all();
+    run.expect_exit(0)
+        .expect_no_secret(CODE)
+        .expect_stdout("(7 entities) from http://127.0.0.1:");
+    let index = bitrix_codegen::index::Index::read_dir(&out).unwrap();
+    let listed: Vec<(&str, &str, &str)> = index
+        .entries
+        .iter()
+        .map(|e| (e.entity.as_str(), e.file.as_str(), e.struct_name.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("deal", "deal.json", "Deal"),
+            ("lead", "lead.json", "Lead"),
+            ("contact", "contact.json", "Contact"),
+            ("company", "company.json", "Company"),
+            ("quote", "quote.json", "Quote"),
+            ("smart_invoice", "smart_invoice.json", "SmartInvoice"),
+            ("dynamic_1268", "dynamic_1268.json", "Proekty"),
+        ]
+    );
+    for (file, fixture) in [
+        ("lead.json", "codegen/tests/schemas/lead.json"),
+        ("smart_process", "codegen/tests/schemas/smart_process.json"),
+    ] {
+        let file = if file == "smart_process" {
+            "dynamic_1268.json"
+        } else {
+            file
+        };
+        assert!(
+            read(out.join(file)) == read(workspace_root().join(fixture)),
+            "{file}"
+        );
+    }
+    codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)])
+        .expect_exit(0)
+        .expect_no_secret(CODE)
+        .expect_stdout("matches the portal 127.0.0.1");
+
+    // A user field on leads, a new smart process, "Проекты" removed, and an entity the portal
+    // cannot answer for: an error naming it (exit 2), without the webhook code.
+    {
+        let mut state = portal.state.lock().unwrap();
+        let quote = state.legacy.remove("quote").unwrap();
+        drop(state);
+        codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)])
+            .expect_exit(2)
+            .expect_no_secret(CODE)
+            .expect_stderr(
+                "quote: the portal answered HTTP 400 with error NOT_FOUND: Method not found (/rest/1/***/crm.quote.fields)",
+            );
+        portal
+            .state
+            .lock()
+            .unwrap()
+            .legacy
+            .insert("quote".into(), quote);
+    }
+    {
+        let mut state = portal.state.lock().unwrap();
+        state.legacy.get_mut("lead").unwrap()["UF_CRM_1721244707107"] = json!({"type": "double", "isDynamic": true, "title": "UF_CRM_1721244707107", "formLabel": "Скидка"});
+        state.types.clear();
+        state.types.push(fake::smart_type(45, 1290, "Договоры"));
+        state.items.insert(
+            1290,
+            fake::fields_of("codegen/tests/schemas/smart_invoice.json"),
+        );
+    }
+    // "Проекты" is gone from crm.type.list (and its crm.item.fields): reported, not fetched.
+    portal.state.lock().unwrap().items.remove(&1268);
+    let index_before = read(out.join("index.json"));
+    codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)])
+        .expect_exit(1)
+        .expect_no_secret(CODE)
+        .expect_stdout("lead.json (lead) has drifted from the portal:")
+        .expect_stdout("+ UF_CRM_1721244707107: field added (double, \"Скидка\")")
+        .expect_stdout(
+            "+ smart process \"Договоры\" (entityTypeId 1290): on the portal, not in the index",
+        )
+        .expect_stdout(
+            "- smart process \"Проекты\" (entityTypeId 1268): in the index, no longer on the portal",
+        )
+        .expect_stdout("3 drifted; refresh them with `bitrix-codegen snapshot --webhook <URL> --all --out");
+    assert_eq!(
+        read(out.join("index.json")),
+        index_before,
+        "check never writes"
+    );
+
+    // A new snapshot --all follows the portal: the removed one's file goes.
+    snapshot_all()
+        .expect_exit(0)
+        .expect_stdout("removed ")
+        .expect_stdout("dynamic_1290.json");
+    assert!(!out.join("dynamic_1268.json").exists());
+    let snapshot =
+        Snapshot::parse(&read(out.join("dynamic_1290.json")), &EntityInfo::deal()).unwrap();
+    assert_eq!(snapshot.entity.default_struct_name(), "Dogovory");
+    codegen(&["check", "--webhook", &portal.url, "--all", path_arg(&out)])
+        .expect_exit(0)
+        .expect_no_secret(CODE);
 }

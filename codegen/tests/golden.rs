@@ -128,3 +128,47 @@ fn renames() {
 fn hostile_text() {
     feature("hostile_text");
 }
+
+/// Issue 10: every entity. The legacy snapshots are the `crm.*.fields` examples of the docs
+/// (leads, contacts and companies with their multifields); the item snapshots are
+/// `crm.item.fields` answers: a smart invoice (31) and a smart process titled "Проекты".
+#[test]
+fn lead() {
+    feature("lead");
+}
+
+#[test]
+fn contact_with_multifields() {
+    feature("contact");
+}
+
+#[test]
+fn company() {
+    feature("company");
+}
+
+#[test]
+fn quote() {
+    feature("quote");
+}
+
+#[test]
+fn smart_invoice() {
+    feature("smart_invoice");
+}
+
+#[test]
+fn smart_process() {
+    feature("smart_process");
+}
+
+/// A legacy entity whose default route is `crm.item.*` (`api = "item"`).
+#[test]
+fn lead_on_the_item_api() {
+    check_with(
+        "codegen/tests/schemas/lead.json",
+        Some("ItemLead"),
+        "lead_item_api.rs",
+        |options| options.api = Some(bitrix_codegen::entities::Api::Item),
+    );
+}

@@ -1,10 +1,12 @@
 //! Property tests (issue 14): random field codes, labels, item ids and names, struct names and
-//! renames (control and bidi characters, Cyrillic, keywords, leading digits, punctuation) never
+//! renames (control and bidi characters, Cyrillic, keywords, leading digits, punctuation), of
+//! every entity on either API (item snapshots with random `upperName`s), never
 //! make the generator panic; it either refuses with error diagnostics or produces tokens that
 //! `syn` parses as a file, whose rendering holds no character rustc refuses in a comment.
 //!
 //! `PROPTEST_CASES` sets the number of cases (default 256 here).
 
+use bitrix_codegen::entities::{self, Api};
 use bitrix_codegen::{EntityInfo, Level, Options, Snapshot};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -51,6 +53,7 @@ fn descriptor() -> impl Strategy<Value = Value> {
                 "file",
                 "money",
                 "boolean",
+                "crm_multifield",
                 "x y",
             ][..],
         ),
@@ -101,13 +104,33 @@ proptest! {
         ],
         field_renames in prop::collection::vec((any::<prop::sample::Index>(), field_name()), 0..3),
         item_renames in prop::collection::vec((any::<prop::sample::Index>(), text(2), variant_name()), 0..2),
+        entity in any::<prop::sample::Index>(),
+        title in text(3),
+        upper_names in prop::collection::vec(prop::option::of(text(3)), 8),
+        api in prop::sample::select(&[None, Some(Api::Legacy), Some(Api::Item)][..]),
     ) {
-        let fields: Map<String, Value> = fields.into_iter().collect();
+        // Every entity: the rows (legacy where they have it), on the item API, smart processes.
+        let entities: Vec<EntityInfo> = entities::ENTITIES
+            .iter()
+            .map(EntityInfo::from_row)
+            .chain(entities::ENTITIES.iter().map(|r| EntityInfo::from_row(r).with_api(Api::Item)))
+            .chain([EntityInfo::smart_process(1032, Some(title), Some(7))])
+            .collect();
+        let entity = entity.get(&entities).clone();
+        let mut fields: Map<String, Value> = fields.into_iter().collect();
+        if entity.api == Api::Item {
+            for (d, upper) in fields.values_mut().zip(upper_names) {
+                if let (Some(d), Some(upper)) = (d.as_object_mut(), upper) {
+                    d.insert("upperName".into(), json!(upper));
+                }
+            }
+        }
         let codes: Vec<String> = fields.keys().cloned().collect();
-        let Ok(snapshot) = Snapshot::new(EntityInfo::deal(), fields) else {
+        let Ok(snapshot) = Snapshot::new(entity, fields) else {
             return Ok(());
         };
         let mut options = Options::new(struct_name);
+        options.api = api;
         for (code, name) in field_renames {
             options.renames.field(code.get(&codes).clone(), name);
         }

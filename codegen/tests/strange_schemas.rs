@@ -1,7 +1,8 @@
-//! The generator never panics on a strange schema: seeded random snapshots with hostile codes,
-//! types, flags, items and labels either generate code that parses, or fail with diagnostics
-//! that name a field.
+//! The generator never panics on a strange schema: seeded random snapshots of every entity on
+//! either API, with hostile codes, `upperName`s, types, flags, items and labels, either
+//! generate code that parses, or fail with diagnostics that name a field.
 
+use bitrix_codegen::entities::{self, Api};
 use bitrix_codegen::{EntityInfo, Level, Options, Snapshot};
 use serde_json::{Map, Value, json};
 
@@ -70,6 +71,17 @@ const CODES: &[&str] = &[
     "UF_CRM_\r1",
     "UF_\u{202e}X",
     "UF_CRM_TAB\t",
+    "PHONE",
+    "EMAIL",
+    "IM",
+    "fm",
+    "ufCrm5_1721244482250",
+    "ufCrm_1721244482250",
+    "parentId153",
+    "createdTime",
+    "DATE_CREATE",
+    "STATUS_ID",
+    "COMPANY_TYPE",
 ];
 const TYPES: &[&str] = &[
     "integer",
@@ -175,6 +187,16 @@ fn descriptor(rng: &mut Rng) -> Value {
             .collect();
         d.insert("items".into(), Value::Array(items));
     }
+    if rng.chance(50) {
+        // Item snapshots carry the legacy code; odd ones must not matter either.
+        let upper = match rng.next() % 4 {
+            0 => json!(rng.pick(CODES)),
+            1 => json!(5),
+            2 => Value::Null,
+            _ => json!(rng.pick(CODES).to_uppercase()),
+        };
+        d.insert("upperName".into(), upper);
+    }
     if rng.chance(30) {
         d.insert(
             "settings".into(),
@@ -184,11 +206,26 @@ fn descriptor(rng: &mut Rng) -> Value {
     Value::Object(d)
 }
 
+/// Every entity, on either API: the five legacy ones, the smart invoice, smart processes with
+/// odd titles.
+fn entity(rng: &mut Rng) -> EntityInfo {
+    match rng.next() % 4 {
+        0 => EntityInfo::from_row(rng.pick(entities::ENTITIES)),
+        1 => EntityInfo::from_row(rng.pick(entities::ENTITIES)).with_api(Api::Item),
+        2 => EntityInfo::smart_process(
+            (rng.next() % 3000) as u32,
+            Some(rng.pick(TEXTS).to_string()),
+            Some(rng.next() % 100),
+        ),
+        _ => EntityInfo::smart_process(1032 + (rng.next() % 4) as u32, None, None),
+    }
+}
+
 #[test]
 fn random_strange_snapshots_never_panic() {
     let mut rng = Rng(0x5EED_B1B1_7124);
     let (mut generated, mut refused) = (0, 0);
-    for _ in 0..400 {
+    for _ in 0..800 {
         let mut fields = Map::new();
         for _ in 0..(1 + rng.next() % 12) {
             let mut code = rng.pick(CODES).to_string();
@@ -197,12 +234,19 @@ fn random_strange_snapshots_never_panic() {
             }
             fields.insert(code, descriptor(&mut rng));
         }
-        let Ok(snapshot) = Snapshot::new(EntityInfo::deal(), fields) else {
+        let entity = entity(&mut rng);
+        let Ok(snapshot) = Snapshot::new(entity, fields) else {
             refused += 1;
             continue;
         };
-        let mut options = Options::new("Deal");
+        let struct_name = if rng.chance(50) {
+            snapshot.entity.default_struct_name()
+        } else {
+            "Deal".to_owned()
+        };
+        let mut options = Options::new(struct_name);
         options.strict = rng.chance(20);
+        options.api = *rng.pick(&[None, Some(Api::Legacy), Some(Api::Item)]);
         if rng.chance(30) {
             options.renames.field(
                 *rng.pick(CODES),

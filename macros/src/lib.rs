@@ -14,7 +14,7 @@ use quote::{ToTokens, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
 
-const VALID_ARGS: &str = "schema = \"path/to/deal.json\", names = \"path/to/names.json\", rename(CODE = \"name\", CODE[item_id] = \"Variant\"), strict, entity = \"deal\"";
+const VALID_ARGS: &str = "schema = \"path/to/deal.json\", names = \"path/to/names.json\", rename(CODE = \"name\", CODE[item_id] = \"Variant\"), strict, entity = \"deal\", entity_type_id = 1032, api = \"item\"";
 
 /// Generates a portal's typed entity from its snapshot.
 ///
@@ -29,10 +29,16 @@ const VALID_ARGS: &str = "schema = \"path/to/deal.json\", names = \"path/to/name
 /// - `rename(CODE = "name", CODE[item_id] = "Variant", ...)`: readable names for fields and
 ///   enumeration items; a rename naming a field the snapshot does not have is an error.
 /// - `strict`: a field of a type the generator does not know is an error instead of a warning.
-/// - `entity = "deal"`: the entity of a raw `crm.*.fields` response (snapshots name their own).
+/// - `entity = "deal"`: the entity of a raw `crm.*.fields` response (snapshots name their own):
+///   `deal`, `lead`, `contact`, `company`, `quote`, `smart_invoice`.
+/// - `entity_type_id = 1032`: the same for a raw `crm.item.fields` response of a smart process.
+/// - `api = "item"` (or `"legacy"`): the entity's default route, `Entity::API` (default: the API
+///   the snapshot was read through; smart processes and smart invoices are always `item`).
 ///
-/// Generates `Deal`, `NewDeal` (+ `NewDealBuilder`), `DealPatch`, `DealField`, one enum per
-/// enumeration field, and the runtime trait implementations. See the `bitrix_runtime` docs.
+/// Any entity's snapshot, of either API, works: the struct's name is the read model's, and
+/// `New{X}` (+ `New{X}Builder`), `{X}Patch`, `{X}Field`, `{x}_fields`, one enum per
+/// enumeration field, and the runtime trait implementations derive from it, in a private
+/// module of their own, so several entities live in one module. See the `bitrix_runtime` docs.
 #[proc_macro_attribute]
 pub fn bitrix_entity(args: TokenStream, input: TokenStream) -> TokenStream {
     match expand(args.into(), input.into()) {
@@ -53,6 +59,8 @@ enum Arg {
     Rename(Vec<RenameArg>),
     Strict,
     Entity(LitStr),
+    EntityTypeId(syn::LitInt),
+    Api(LitStr),
     Crate(LitStr),
 }
 
@@ -67,6 +75,14 @@ impl Parse for Arg {
             "entity" => {
                 input.parse::<Token![=]>()?;
                 Ok(Arg::Entity(input.parse()?))
+            }
+            "entity_type_id" => {
+                input.parse::<Token![=]>()?;
+                Ok(Arg::EntityTypeId(input.parse()?))
+            }
+            "api" => {
+                input.parse::<Token![=]>()?;
+                Ok(Arg::Api(input.parse()?))
             }
             "names" => {
                 input.parse::<Token![=]>()?;
@@ -196,6 +212,8 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
     let mut schema: Option<LitStr> = None;
     let mut strict = false;
     let mut entity: Option<LitStr> = None;
+    let mut entity_type_id: Option<syn::LitInt> = None;
+    let mut api: Option<bitrix_codegen::entities::Api> = None;
     let mut runtime_path: Option<LitStr> = None;
     let mut renames = bitrix_codegen::Renames::new();
     let mut rename_spans: Vec<Span> = Vec::new();
@@ -220,6 +238,17 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
                 Err(err) => errors.push(err),
             },
             Arg::Entity(lit) => entity = Some(lit),
+            Arg::EntityTypeId(lit) => entity_type_id = Some(lit),
+            Arg::Api(lit) => match bitrix_codegen::entities::Api::parse(&lit.value()) {
+                Some(a) => api = Some(a),
+                None => errors.push(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "unknown api `{}`; expected \"legacy\" (crm.<entity>.*) or \"item\" (crm.item.*)",
+                        lit.value()
+                    ),
+                )),
+            },
             Arg::Crate(lit) => runtime_path = Some(lit),
             Arg::Rename(list) => {
                 for r in list {
@@ -241,8 +270,28 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
         }
     }
 
+    let by_type_id = entity_type_id
+        .as_ref()
+        .and_then(|lit| match lit.base10_parse::<u32>() {
+            Ok(id) => {
+                Some(EntityInfo::by_type_id(id).with_api(bitrix_codegen::entities::Api::Item))
+            }
+            Err(_) => {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    "`entity_type_id` is a CRM entity type id such as 31 or 1032",
+                ));
+                None
+            }
+        });
+    if let (Some(_), Some(lit)) = (&entity, &entity_type_id) {
+        errors.push(syn::Error::new(
+            lit.span(),
+            "give `entity` or `entity_type_id`, not both",
+        ));
+    }
     let default_entity = match &entity {
-        None => EntityInfo::deal(),
+        None => by_type_id.unwrap_or_else(EntityInfo::deal),
         Some(lit) => match EntityInfo::by_name(&lit.value()) {
             Some(e) => e,
             None => {
@@ -302,6 +351,7 @@ fn expand(args: TokenStream2, input: TokenStream2) -> syn::Result<TokenStream2> 
     options.renames = renames;
     options.strict = strict;
     options.schema_label = schema.value();
+    options.api = api;
     if let Some(p) = &runtime_path {
         options.runtime_path = p.value();
     }
@@ -363,6 +413,87 @@ fn read_relative(lit: &LitStr, what: &str) -> syn::Result<(PathBuf, String)> {
                     path.display()
                 ),
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expansion (or the compile errors) of `#[bitrix_entity(args)] pub struct name;`, as
+    /// text; schema paths are relative to `macros/`.
+    fn expand_text(args: TokenStream2, name: &str) -> String {
+        let name = syn::Ident::new(name, Span::call_site());
+        match expand(args, quote!(pub struct #name;)) {
+            Ok(tokens) => tokens.to_string(),
+            Err(err) => format!("ERROR {}", err.to_compile_error()),
+        }
+    }
+
+    #[test]
+    fn any_entity_and_either_api() {
+        let lead = expand_text(
+            quote!(schema = "../codegen/tests/schemas/lead.json"),
+            "Lead",
+        );
+        assert!(lead.contains("impl __p :: StandardLead for Lead"), "{lead}");
+        assert!(!lead.contains("const API"), "legacy is the default route");
+        let item = expand_text(
+            quote!(schema = "../codegen/tests/schemas/lead.json", api = "item"),
+            "Lead",
+        );
+        assert!(item.contains("const API : __p :: Api = __p :: Api :: Item ;"));
+        let projects = expand_text(
+            quote!(schema = "../codegen/tests/schemas/smart_process.json"),
+            "Projects",
+        );
+        for expected in [
+            "const HAS_LEGACY : bool = false ;",
+            "const METHOD_PREFIX : & 'static str = \"crm.item\" ;",
+            "pub struct NewProjects",
+            "mod __bitrix_projects",
+            ". with_item_name (\"stageId\")",
+        ] {
+            assert!(projects.contains(expected), "{expected}");
+        }
+    }
+
+    #[test]
+    fn wrong_api_arguments_are_errors() {
+        for (args, expected) in [
+            (
+                quote!(
+                    schema = "../codegen/tests/schemas/smart_process.json",
+                    api = "legacy"
+                ),
+                "exists only on crm.item.*",
+            ),
+            (
+                quote!(schema = "../codegen/tests/schemas/lead.json", api = "rest"),
+                "unknown api `rest`",
+            ),
+            (
+                quote!(
+                    schema = "../codegen/tests/schemas/lead.json",
+                    entity = "lead",
+                    entity_type_id = 1
+                ),
+                "not both",
+            ),
+            (
+                quote!(
+                    schema = "../codegen/tests/schemas/lead.json",
+                    entity_type_id = "x"
+                ),
+                "expected integer literal",
+            ),
+        ] {
+            let text = expand_text(args, "Lead");
+            assert!(
+                text.starts_with("ERROR") && text.contains(expected),
+                "{expected}: {text}"
+            );
         }
     }
 }

@@ -45,6 +45,10 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
     });
     let all = fields.iter().map(|f| ident(&f.variant));
     let metas = fields.iter().map(meta);
+    let sorted = sorted_names(fields).into_iter().map(|(name, f)| {
+        let v = ident(&f.variant);
+        quote!((#name, #field_enum::#v),)
+    });
     let doc = format!(
         " Every field of [`{read}`](super::{read}), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor."
     );
@@ -68,11 +72,12 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
         }
 
         impl #field_enum {
-            /// Every field by its Bitrix code, sorted by code.
+            /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+            /// sorted by name.
             #[doc(hidden)]
             pub fn __sorted() -> &'static [(&'static str, Self)] {
-                static SORTED: __p::OnceLock<Vec<(&'static str, #field_enum)>> = __p::OnceLock::new();
-                __p::sorted_fields(&SORTED)
+                const SORTED: &[(&str, #field_enum)] = &[#(#sorted)*];
+                SORTED
             }
         }
 
@@ -86,6 +91,26 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
             }
         }
     }
+}
+
+/// Every field under its code and, when it differs, its item name, sorted by name (byte order,
+/// as the runtime's binary search compares), one entry per name: should an item name equal
+/// another field's code, the code wins.
+pub(crate) fn sorted_names(fields: &[FieldModel]) -> Vec<(&str, &FieldModel)> {
+    let mut names: Vec<(&str, &FieldModel)> = fields
+        .iter()
+        .map(|f| (f.code.as_str(), f))
+        .chain(
+            fields
+                .iter()
+                .filter(|f| f.item_name != f.code)
+                .map(|f| (f.item_name.as_str(), f)),
+        )
+        .collect();
+    // Stable: among equal names the code (listed first) stays first and is kept.
+    names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    names.dedup_by(|later, first| later.0 == first.0);
+    names
 }
 
 /// One `FieldMeta` of the metadata table: code, Rust name, type and flags, then the title,
@@ -117,7 +142,11 @@ fn meta(f: &FieldModel) -> TokenStream {
     });
     let label = f.label.as_ref().map(|l| quote!(.with_label(#l)));
     let status = f.status_type.as_ref().map(|s| quote!(.with_status(#s)));
-    quote!(meta(#code, #rust_name, #ty, #flags) #title #label #status,)
+    let item_name = (f.item_name != f.code).then(|| {
+        let n = &f.item_name;
+        quote!(.with_item_name(#n))
+    });
+    quote!(meta(#code, #rust_name, #ty, #flags) #title #label #status #item_name,)
 }
 
 fn consts(c: &Cx<'_>) -> TokenStream {

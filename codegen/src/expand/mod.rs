@@ -365,6 +365,15 @@ impl Paths {
             }
             ElementCodec::File if upload => quote!(#types::FileUpload),
             ElementCodec::File => quote!(#types::File),
+            ElementCodec::Multifield(k) => {
+                let k = ident(k);
+                if upload {
+                    quote!(#types::MultifieldOps<#types::#k>)
+                } else {
+                    let vec = &self.vec;
+                    quote!(#vec<#types::Multifield<#types::#k>>)
+                }
+            }
             ElementCodec::Json => {
                 let json = &self.json;
                 quote!(#json::Value)
@@ -398,6 +407,10 @@ fn element_codec(e: &ElementCodec) -> TokenStream {
         }
         ElementCodec::File => quote!(codec::File),
         ElementCodec::Json => quote!(codec::Json),
+        ElementCodec::Multifield(k) => {
+            let k = ident(k);
+            quote!(codec::Multifields<types::#k>)
+        }
     }
 }
 
@@ -438,10 +451,14 @@ fn code(f: &FieldModel) -> TokenStream {
     quote!(f::#m)
 }
 
-/// The field's typed code as it is written (files are written as uploads).
+/// The field's typed code as it is written (files are written as uploads, multifields as
+/// their write operations).
 fn write_code(f: &FieldModel) -> TokenStream {
     let c = code(f);
-    if matches!(f.mapping.element, ElementCodec::File) {
+    if matches!(
+        f.mapping.element,
+        ElementCodec::File | ElementCodec::Multifield(_)
+    ) {
         quote!(#c.upload())
     } else {
         c

@@ -138,7 +138,9 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
         "a {} record (a JSON object of field codes)",
         c.model.entity.name
     );
-    let slots = Literal::usize_unsuffixed(c.model.fields.len() + 1);
+    // One slot per entry of the field table (codes and item names) plus one, as the
+    // runtime's `RowOrder` needs for its learned key order to apply.
+    let slots = Literal::usize_unsuffixed(super::fields::sorted_names(&c.model.fields).len() + 1);
     quote! {
         impl<'de> serde::Deserialize<'de> for #read {
             fn deserialize<__D: serde::Deserializer<'de>>(deserializer: __D) -> Result<Self, __D::Error> {

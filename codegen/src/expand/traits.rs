@@ -39,9 +39,22 @@ fn entity_impl(c: &Cx<'_>) -> TokenStream {
         }
         None => quote!(None),
     };
+    // Emitted only when they differ from the trait's defaults (`Api::Legacy`, `true`).
+    let api = (c.model.api == crate::entities::Api::Item).then(|| {
+        quote!(
+            const API: __p::Api = __p::Api::Item;
+        )
+    });
+    let has_legacy = (!c.model.has_legacy).then(|| {
+        quote!(
+            const HAS_LEGACY: bool = false;
+        )
+    });
     quote! {
         impl __p::Entity for #read {
             const NAME: &'static str = #name;
+            #api
+            #has_legacy
             const METHOD_PREFIX: &'static str = #prefix;
             const ENTITY_TYPE_ID: u32 = #type_id;
             type Id = types::#id_ty;
@@ -67,11 +80,10 @@ fn standard_impl(c: &Cx<'_>) -> TokenStream {
     let mut consts = Vec::new();
     let mut getters = Vec::new();
     for s in set.fields {
-        let field = c
-            .model
-            .fields
-            .iter()
-            .find(|f| f.code == s.code && f.bitrix_type == s.bitrix_type && !f.multiple);
+        let field =
+            c.model.fields.iter().find(|f| {
+                f.code == s.code && f.bitrix_type == s.bitrix_type && !f.mapping.multiple
+            });
         let Some(field) = field else {
             return quote!();
         };
@@ -92,6 +104,7 @@ fn standard_impl(c: &Cx<'_>) -> TokenStream {
             Access::Copy => (quote!(Option<#rust>), quote!(self.#id)),
             Access::Ref => (quote!(Option<&#rust>), quote!(self.#id.as_ref())),
             Access::Str => (quote!(Option<&#rust>), quote!(self.#id.as_deref())),
+            Access::Slice => (quote!(Option<&[#rust]>), quote!(self.#id.as_deref())),
         };
         getters.push(quote! {
             fn #m(&self) -> #ret {

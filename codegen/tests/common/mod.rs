@@ -35,3 +35,12 @@ pub fn read(path: impl AsRef<Path>) -> String {
     let path = path.as_ref();
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
+
+/// A committed snapshot file as this bitrix-codegen writes it: files of format version 1 load
+/// and are written as version 2 (the same descriptors, with `entity.api`).
+#[allow(dead_code)]
+pub fn as_written(text: &str) -> String {
+    bitrix_codegen::Snapshot::parse(text, &bitrix_codegen::EntityInfo::deal())
+        .map(|s| s.to_json_pretty())
+        .unwrap_or_else(|e| panic!("a committed snapshot does not load: {e}"))
+}

@@ -503,228 +503,475 @@ mod __bitrix_deal {
         }
     }
     impl DealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, DealField)] = &[
+                ("ADDITIONAL_INFO", DealField::AdditionalInfo),
+                ("ASSIGNED_BY_ID", DealField::AssignedById),
+                ("BEGINDATE", DealField::Begindate),
+                ("CATEGORY_ID", DealField::CategoryId),
+                ("CLOSED", DealField::Closed),
+                ("CLOSEDATE", DealField::Closedate),
+                ("COMMENTS", DealField::Comments),
+                ("COMPANY_ID", DealField::CompanyId),
+                ("CONTACT_ID", DealField::ContactId),
+                ("CONTACT_IDS", DealField::ContactIds),
+                ("CREATED_BY_ID", DealField::CreatedById),
+                ("CURRENCY_ID", DealField::CurrencyId),
+                ("DATE_CREATE", DealField::DateCreate),
+                ("DATE_MODIFY", DealField::DateModify),
+                ("ID", DealField::Id),
+                ("IS_MANUAL_OPPORTUNITY", DealField::IsManualOpportunity),
+                ("IS_NEW", DealField::IsNew),
+                ("IS_RECURRING", DealField::IsRecurring),
+                ("IS_REPEATED_APPROACH", DealField::IsRepeatedApproach),
+                ("IS_RETURN_CUSTOMER", DealField::IsReturnCustomer),
+                ("LAST_ACTIVITY_BY", DealField::LastActivityBy),
+                ("LAST_ACTIVITY_TIME", DealField::LastActivityTime),
+                ("LEAD_ID", DealField::LeadId),
+                ("LOCATION_ID", DealField::LocationId),
+                ("MODIFY_BY_ID", DealField::ModifyById),
+                ("MOVED_BY_ID", DealField::MovedById),
+                ("MOVED_TIME", DealField::MovedTime),
+                ("OPENED", DealField::Opened),
+                ("OPPORTUNITY", DealField::Opportunity),
+                ("ORIGINATOR_ID", DealField::OriginatorId),
+                ("ORIGIN_ID", DealField::OriginId),
+                ("PARENT_ID_1220", DealField::ParentId1220),
+                ("PARENT_ID_153", DealField::ParentId153),
+                ("PREVIOUS_STAGE_ID", DealField::PreviousStageId),
+                ("PROBABILITY", DealField::Probability),
+                ("QUOTE_ID", DealField::QuoteId),
+                ("SOURCE_DESCRIPTION", DealField::SourceDescription),
+                ("SOURCE_ID", DealField::SourceId),
+                ("STAGE_ID", DealField::StageId),
+                ("STAGE_SEMANTIC_ID", DealField::StageSemanticId),
+                ("TAX_VALUE", DealField::TaxValue),
+                ("TITLE", DealField::Title),
+                ("TYPE_ID", DealField::TypeId),
+                ("UF_CRM_1721244482250", DealField::UfCrm1721244482250),
+                ("UF_CRM_1721244500101", DealField::UfCrm1721244500101),
+                ("UF_CRM_1721244512345", DealField::UfCrm1721244512345),
+                ("UF_CRM_1721244512346", DealField::UfCrm1721244512346),
+                ("UF_CRM_1721244523456", DealField::UfCrm1721244523456),
+                ("UF_CRM_1721244523457", DealField::UfCrm1721244523457),
+                ("UF_CRM_1721244534567", DealField::UfCrm1721244534567),
+                ("UF_CRM_1721244545678", DealField::UfCrm1721244545678),
+                ("UF_CRM_1721244545679", DealField::UfCrm1721244545679),
+                ("UF_CRM_1721244556789", DealField::UfCrm1721244556789),
+                ("UF_CRM_1721244556790", DealField::UfCrm1721244556790),
+                ("UF_CRM_1721244567890", DealField::UfCrm1721244567890),
+                ("UF_CRM_1721244567891", DealField::UfCrm1721244567891),
+                ("UF_CRM_1721244578901", DealField::UfCrm1721244578901),
+                ("UF_CRM_1721244578902", DealField::UfCrm1721244578902),
+                ("UF_CRM_1721244589012", DealField::UfCrm1721244589012),
+                ("UF_CRM_1721244589013", DealField::UfCrm1721244589013),
+                ("UF_CRM_1721244590123", DealField::UfCrm1721244590123),
+                ("UF_CRM_1721244601234", DealField::UfCrm1721244601234),
+                ("UF_CRM_1721244612345", DealField::UfCrm1721244612345),
+                ("UF_CRM_1721244612346", DealField::UfCrm1721244612346),
+                ("UF_CRM_1721244634567", DealField::UfCrm1721244634567),
+                ("UF_CRM_1721244634568", DealField::UfCrm1721244634568),
+                ("UF_CRM_1721244656789", DealField::UfCrm1721244656789),
+                ("UF_CRM_1721244656790", DealField::UfCrm1721244656790),
+                ("UF_CRM_1721244667890", DealField::UfCrm1721244667890),
+                ("UF_CRM_1721244667891", DealField::UfCrm1721244667891),
+                ("UF_CRM_1721244678901", DealField::UfCrm1721244678901),
+                ("UF_CRM_1721244678902", DealField::UfCrm1721244678902),
+                ("UF_CRM_1721244689012", DealField::UfCrm1721244689012),
+                ("UF_CRM_1721244689013", DealField::UfCrm1721244689013),
+                ("UF_CRM_1721244701234", DealField::UfCrm1721244701234),
+                ("UTM_CAMPAIGN", DealField::UtmCampaign),
+                ("UTM_CONTENT", DealField::UtmContent),
+                ("UTM_MEDIUM", DealField::UtmMedium),
+                ("UTM_SOURCE", DealField::UtmSource),
+                ("UTM_TERM", DealField::UtmTerm),
+                ("additionalInfo", DealField::AdditionalInfo),
+                ("assignedById", DealField::AssignedById),
+                ("begindate", DealField::Begindate),
+                ("categoryId", DealField::CategoryId),
+                ("closed", DealField::Closed),
+                ("closedate", DealField::Closedate),
+                ("comments", DealField::Comments),
+                ("companyId", DealField::CompanyId),
+                ("contactId", DealField::ContactId),
+                ("contactIds", DealField::ContactIds),
+                ("createdBy", DealField::CreatedById),
+                ("createdTime", DealField::DateCreate),
+                ("currencyId", DealField::CurrencyId),
+                ("id", DealField::Id),
+                ("isManualOpportunity", DealField::IsManualOpportunity),
+                ("isNew", DealField::IsNew),
+                ("isRecurring", DealField::IsRecurring),
+                ("isRepeatedApproach", DealField::IsRepeatedApproach),
+                ("isReturnCustomer", DealField::IsReturnCustomer),
+                ("lastActivityBy", DealField::LastActivityBy),
+                ("lastActivityTime", DealField::LastActivityTime),
+                ("leadId", DealField::LeadId),
+                ("locationId", DealField::LocationId),
+                ("movedBy", DealField::MovedById),
+                ("movedTime", DealField::MovedTime),
+                ("opened", DealField::Opened),
+                ("opportunity", DealField::Opportunity),
+                ("originId", DealField::OriginId),
+                ("originatorId", DealField::OriginatorId),
+                ("parentId1220", DealField::ParentId1220),
+                ("parentId153", DealField::ParentId153),
+                ("previousStageId", DealField::PreviousStageId),
+                ("probability", DealField::Probability),
+                ("quoteId", DealField::QuoteId),
+                ("sourceDescription", DealField::SourceDescription),
+                ("sourceId", DealField::SourceId),
+                ("stageId", DealField::StageId),
+                ("stageSemanticId", DealField::StageSemanticId),
+                ("taxValue", DealField::TaxValue),
+                ("title", DealField::Title),
+                ("typeId", DealField::TypeId),
+                ("ufCrm_1721244482250", DealField::UfCrm1721244482250),
+                ("ufCrm_1721244500101", DealField::UfCrm1721244500101),
+                ("ufCrm_1721244512345", DealField::UfCrm1721244512345),
+                ("ufCrm_1721244512346", DealField::UfCrm1721244512346),
+                ("ufCrm_1721244523456", DealField::UfCrm1721244523456),
+                ("ufCrm_1721244523457", DealField::UfCrm1721244523457),
+                ("ufCrm_1721244534567", DealField::UfCrm1721244534567),
+                ("ufCrm_1721244545678", DealField::UfCrm1721244545678),
+                ("ufCrm_1721244545679", DealField::UfCrm1721244545679),
+                ("ufCrm_1721244556789", DealField::UfCrm1721244556789),
+                ("ufCrm_1721244556790", DealField::UfCrm1721244556790),
+                ("ufCrm_1721244567890", DealField::UfCrm1721244567890),
+                ("ufCrm_1721244567891", DealField::UfCrm1721244567891),
+                ("ufCrm_1721244578901", DealField::UfCrm1721244578901),
+                ("ufCrm_1721244578902", DealField::UfCrm1721244578902),
+                ("ufCrm_1721244589012", DealField::UfCrm1721244589012),
+                ("ufCrm_1721244589013", DealField::UfCrm1721244589013),
+                ("ufCrm_1721244590123", DealField::UfCrm1721244590123),
+                ("ufCrm_1721244601234", DealField::UfCrm1721244601234),
+                ("ufCrm_1721244612345", DealField::UfCrm1721244612345),
+                ("ufCrm_1721244612346", DealField::UfCrm1721244612346),
+                ("ufCrm_1721244634567", DealField::UfCrm1721244634567),
+                ("ufCrm_1721244634568", DealField::UfCrm1721244634568),
+                ("ufCrm_1721244656789", DealField::UfCrm1721244656789),
+                ("ufCrm_1721244656790", DealField::UfCrm1721244656790),
+                ("ufCrm_1721244667890", DealField::UfCrm1721244667890),
+                ("ufCrm_1721244667891", DealField::UfCrm1721244667891),
+                ("ufCrm_1721244678901", DealField::UfCrm1721244678901),
+                ("ufCrm_1721244678902", DealField::UfCrm1721244678902),
+                ("ufCrm_1721244689012", DealField::UfCrm1721244689012),
+                ("ufCrm_1721244689013", DealField::UfCrm1721244689013),
+                ("ufCrm_1721244701234", DealField::UfCrm1721244701234),
+                ("updatedBy", DealField::ModifyById),
+                ("updatedTime", DealField::DateModify),
+                ("utmCampaign", DealField::UtmCampaign),
+                ("utmContent", DealField::UtmContent),
+                ("utmMedium", DealField::UtmMedium),
+                ("utmSource", DealField::UtmSource),
+                ("utmTerm", DealField::UtmTerm),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
-        meta("TITLE", "title", "string", 0).with_title("Название"),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
+        meta("TITLE", "title", "string", 0)
+            .with_title("Название")
+            .with_item_name("title"),
         meta("TYPE_ID", "type_id", "crm_status", 0)
             .with_title("Тип")
-            .with_status("DEAL_TYPE"),
+            .with_status("DEAL_TYPE")
+            .with_item_name("typeId"),
         meta("CATEGORY_ID", "category_id", "crm_category", IMMUTABLE)
-            .with_title("Воронка"),
+            .with_title("Воронка")
+            .with_item_name("categoryId"),
         meta("STAGE_ID", "stage_id", "crm_status", 0)
             .with_title("Стадия сделки")
-            .with_status("DEAL_STAGE"),
+            .with_status("DEAL_STAGE")
+            .with_item_name("stageId"),
         meta("PREVIOUS_STAGE_ID", "previous_stage_id", "crm_status", READ_ONLY)
             .with_title("Предыдущая стадия")
-            .with_status("DEAL_STAGE"),
+            .with_status("DEAL_STAGE")
+            .with_item_name("previousStageId"),
         meta("STAGE_SEMANTIC_ID", "stage_semantic_id", "string", READ_ONLY)
-            .with_title("Группа стадии"),
+            .with_title("Группа стадии")
+            .with_item_name("stageSemanticId"),
         meta("IS_NEW", "is_new", "char", READ_ONLY)
-            .with_title("Новая сделка"),
+            .with_title("Новая сделка")
+            .with_item_name("isNew"),
         meta("IS_RECURRING", "is_recurring", "char", 0)
-            .with_title("Регулярная сделка"),
+            .with_title("Регулярная сделка")
+            .with_item_name("isRecurring"),
         meta("IS_RETURN_CUSTOMER", "is_return_customer", "char", 0)
-            .with_title("Повторная сделка"),
+            .with_title("Повторная сделка")
+            .with_item_name("isReturnCustomer"),
         meta("IS_REPEATED_APPROACH", "is_repeated_approach", "char", 0)
-            .with_title("Повторное обращение"),
+            .with_title("Повторное обращение")
+            .with_item_name("isRepeatedApproach"),
         meta("PROBABILITY", "probability", "integer", 0)
-            .with_title("Вероятность"),
-        meta("CURRENCY_ID", "currency_id", "crm_currency", 0).with_title("Валюта"),
-        meta("OPPORTUNITY", "opportunity", "double", 0).with_title("Сумма"),
-        meta("IS_MANUAL_OPPORTUNITY", "is_manual_opportunity", "char", 0),
+            .with_title("Вероятность")
+            .with_item_name("probability"),
+        meta("CURRENCY_ID", "currency_id", "crm_currency", 0)
+            .with_title("Валюта")
+            .with_item_name("currencyId"),
+        meta("OPPORTUNITY", "opportunity", "double", 0)
+            .with_title("Сумма")
+            .with_item_name("opportunity"),
+        meta("IS_MANUAL_OPPORTUNITY", "is_manual_opportunity", "char", 0)
+            .with_item_name("isManualOpportunity"),
         meta("TAX_VALUE", "tax_value", "double", 0)
-            .with_title("Ставка налога"),
+            .with_title("Ставка налога")
+            .with_item_name("taxValue"),
         meta("COMPANY_ID", "company_id", "crm_company", 0)
-            .with_title("Компания"),
+            .with_title("Компания")
+            .with_item_name("companyId"),
         meta("CONTACT_ID", "contact_id", "crm_contact", DEPRECATED)
-            .with_title("Контакт"),
+            .with_title("Контакт")
+            .with_item_name("contactId"),
         meta("CONTACT_IDS", "contact_ids", "crm_contact", MULTIPLE)
-            .with_title("Контакты"),
+            .with_title("Контакты")
+            .with_item_name("contactIds"),
         meta("QUOTE_ID", "quote_id", "crm_quote", READ_ONLY)
-            .with_title("Предложение"),
-        meta("BEGINDATE", "begindate", "date", 0).with_title("Дата начала"),
+            .with_title("Предложение")
+            .with_item_name("quoteId"),
+        meta("BEGINDATE", "begindate", "date", 0)
+            .with_title("Дата начала")
+            .with_item_name("begindate"),
         meta("CLOSEDATE", "closedate", "date", 0)
-            .with_title("Дата завершения"),
+            .with_title("Дата завершения")
+            .with_item_name("closedate"),
         meta("OPENED", "opened", "char", 0)
-            .with_title("Доступна для всех"),
-        meta("CLOSED", "closed", "char", 0).with_title("Закрыта"),
-        meta("COMMENTS", "comments", "string", 0).with_title("Комментарий"),
+            .with_title("Доступна для всех")
+            .with_item_name("opened"),
+        meta("CLOSED", "closed", "char", 0)
+            .with_title("Закрыта")
+            .with_item_name("closed"),
+        meta("COMMENTS", "comments", "string", 0)
+            .with_title("Комментарий")
+            .with_item_name("comments"),
         meta("ASSIGNED_BY_ID", "assigned_by_id", "user", 0)
-            .with_title("Ответственный"),
+            .with_title("Ответственный")
+            .with_item_name("assignedById"),
         meta("CREATED_BY_ID", "created_by_id", "user", READ_ONLY)
-            .with_title("Кем создана"),
+            .with_title("Кем создана")
+            .with_item_name("createdBy"),
         meta("MODIFY_BY_ID", "modify_by_id", "user", READ_ONLY)
-            .with_title("Кем изменена"),
-        meta("MOVED_BY_ID", "moved_by_id", "user", READ_ONLY),
+            .with_title("Кем изменена")
+            .with_item_name("updatedBy"),
+        meta("MOVED_BY_ID", "moved_by_id", "user", READ_ONLY).with_item_name("movedBy"),
         meta("DATE_CREATE", "date_create", "datetime", READ_ONLY)
-            .with_title("Дата создания"),
+            .with_title("Дата создания")
+            .with_item_name("createdTime"),
         meta("DATE_MODIFY", "date_modify", "datetime", READ_ONLY)
-            .with_title("Дата изменения"),
-        meta("MOVED_TIME", "moved_time", "datetime", READ_ONLY),
+            .with_title("Дата изменения")
+            .with_item_name("updatedTime"),
+        meta("MOVED_TIME", "moved_time", "datetime", READ_ONLY)
+            .with_item_name("movedTime"),
         meta("SOURCE_ID", "source_id", "crm_status", 0)
             .with_title("Источник")
-            .with_status("SOURCE"),
+            .with_status("SOURCE")
+            .with_item_name("sourceId"),
         meta("SOURCE_DESCRIPTION", "source_description", "string", 0)
-            .with_title("Дополнительно об источнике"),
-        meta("LEAD_ID", "lead_id", "crm_lead", READ_ONLY).with_title("Лид"),
+            .with_title("Дополнительно об источнике")
+            .with_item_name("sourceDescription"),
+        meta("LEAD_ID", "lead_id", "crm_lead", READ_ONLY)
+            .with_title("Лид")
+            .with_item_name("leadId"),
         meta("ADDITIONAL_INFO", "additional_info", "string", 0)
-            .with_title("Дополнительная информация"),
+            .with_title("Дополнительная информация")
+            .with_item_name("additionalInfo"),
         meta("LOCATION_ID", "location_id", "location", 0)
-            .with_title("Местоположение"),
+            .with_title("Местоположение")
+            .with_item_name("locationId"),
         meta("ORIGINATOR_ID", "originator_id", "string", 0)
-            .with_title("Внешний источник"),
+            .with_title("Внешний источник")
+            .with_item_name("originatorId"),
         meta("ORIGIN_ID", "origin_id", "string", 0)
             .with_title(
                 "Идентификатор элемента во внешнем источнике",
-            ),
+            )
+            .with_item_name("originId"),
         meta("UTM_SOURCE", "utm_source", "string", 0)
-            .with_title("Рекламная система"),
+            .with_title("Рекламная система")
+            .with_item_name("utmSource"),
         meta("UTM_MEDIUM", "utm_medium", "string", 0)
-            .with_title("Тип трафика"),
+            .with_title("Тип трафика")
+            .with_item_name("utmMedium"),
         meta("UTM_CAMPAIGN", "utm_campaign", "string", 0)
-            .with_title("Обозначение рекламной кампании"),
+            .with_title("Обозначение рекламной кампании")
+            .with_item_name("utmCampaign"),
         meta("UTM_CONTENT", "utm_content", "string", 0)
-            .with_title("Содержание кампании"),
+            .with_title("Содержание кампании")
+            .with_item_name("utmContent"),
         meta("UTM_TERM", "utm_term", "string", 0)
-            .with_title("Условие поиска кампании"),
-        meta("LAST_ACTIVITY_TIME", "last_activity_time", "datetime", READ_ONLY),
-        meta("LAST_ACTIVITY_BY", "last_activity_by", "user", READ_ONLY),
+            .with_title("Условие поиска кампании")
+            .with_item_name("utmTerm"),
+        meta("LAST_ACTIVITY_TIME", "last_activity_time", "datetime", READ_ONLY)
+            .with_item_name("lastActivityTime"),
+        meta("LAST_ACTIVITY_BY", "last_activity_by", "user", READ_ONLY)
+            .with_item_name("lastActivityBy"),
         meta("PARENT_ID_1220", "parent_id_1220", "crm_entity", 0)
-            .with_title("Проекты"),
+            .with_title("Проекты")
+            .with_item_name("parentId1220"),
         meta("PARENT_ID_153", "parent_id_153", "crm_entity", 0)
-            .with_title("Договоры"),
+            .with_title("Договоры")
+            .with_item_name("parentId153"),
         meta("UF_CRM_1721244482250", "uf_crm_1721244482250", "string", DYNAMIC)
-            .with_label("Приветствие"),
+            .with_label("Приветствие")
+            .with_item_name("ufCrm_1721244482250"),
         meta(
                 "UF_CRM_1721244500101",
                 "uf_crm_1721244500101",
                 "string",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Дополнительные телефоны"),
+            .with_label("Дополнительные телефоны")
+            .with_item_name("ufCrm_1721244500101"),
         meta("UF_CRM_1721244512345", "uf_crm_1721244512345", "integer", DYNAMIC)
-            .with_label("Количество мест"),
+            .with_label("Количество мест")
+            .with_item_name("ufCrm_1721244512345"),
         meta(
                 "UF_CRM_1721244512346",
                 "uf_crm_1721244512346",
                 "integer",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Номера заказов 1С"),
+            .with_label("Номера заказов 1С")
+            .with_item_name("ufCrm_1721244512346"),
         meta("UF_CRM_1721244523456", "uf_crm_1721244523456", "double", DYNAMIC)
-            .with_label("Скидка, %"),
+            .with_label("Скидка, %")
+            .with_item_name("ufCrm_1721244523456"),
         meta(
                 "UF_CRM_1721244523457",
                 "uf_crm_1721244523457",
                 "double",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Вес партий, кг"),
+            .with_label("Вес партий, кг")
+            .with_item_name("ufCrm_1721244523457"),
         meta("UF_CRM_1721244534567", "uf_crm_1721244534567", "boolean", DYNAMIC)
-            .with_label("Договор подписан"),
+            .with_label("Договор подписан")
+            .with_item_name("ufCrm_1721244534567"),
         meta("UF_CRM_1721244545678", "uf_crm_1721244545678", "date", DYNAMIC)
-            .with_label("Дата подписания"),
+            .with_label("Дата подписания")
+            .with_item_name("ufCrm_1721244545678"),
         meta("UF_CRM_1721244545679", "uf_crm_1721244545679", "date", MULTIPLE | DYNAMIC)
-            .with_label("Даты поставок"),
+            .with_label("Даты поставок")
+            .with_item_name("ufCrm_1721244545679"),
         meta("UF_CRM_1721244556789", "uf_crm_1721244556789", "datetime", DYNAMIC)
-            .with_label("Время встречи"),
+            .with_label("Время встречи")
+            .with_item_name("ufCrm_1721244556789"),
         meta(
                 "UF_CRM_1721244556790",
                 "uf_crm_1721244556790",
                 "datetime",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Напоминания"),
+            .with_label("Напоминания")
+            .with_item_name("ufCrm_1721244556790"),
         meta("UF_CRM_1721244567890", "uf_crm_1721244567890", "money", DYNAMIC)
-            .with_label("Бюджет клиента"),
+            .with_label("Бюджет клиента")
+            .with_item_name("ufCrm_1721244567890"),
         meta("UF_CRM_1721244567891", "uf_crm_1721244567891", "money", MULTIPLE | DYNAMIC)
-            .with_label("Платежи"),
+            .with_label("Платежи")
+            .with_item_name("ufCrm_1721244567891"),
         meta("UF_CRM_1721244578901", "uf_crm_1721244578901", "url", DYNAMIC)
-            .with_label("Сайт клиента"),
+            .with_label("Сайт клиента")
+            .with_item_name("ufCrm_1721244578901"),
         meta("UF_CRM_1721244578902", "uf_crm_1721244578902", "url", MULTIPLE | DYNAMIC)
-            .with_label("Ссылки на материалы"),
+            .with_label("Ссылки на материалы")
+            .with_item_name("ufCrm_1721244578902"),
         meta("UF_CRM_1721244589012", "uf_crm_1721244589012", "address", DYNAMIC)
-            .with_label("Адрес доставки"),
+            .with_label("Адрес доставки")
+            .with_item_name("ufCrm_1721244589012"),
         meta(
                 "UF_CRM_1721244589013",
                 "uf_crm_1721244589013",
                 "address",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Адреса филиалов"),
+            .with_label("Адреса филиалов")
+            .with_item_name("ufCrm_1721244589013"),
         meta(
                 "UF_CRM_1721244590123",
                 "uf_crm_1721244590123",
                 "enumeration",
                 REQUIRED | DYNAMIC,
             )
-            .with_label("Канал продаж"),
+            .with_label("Канал продаж")
+            .with_item_name("ufCrm_1721244590123"),
         meta(
                 "UF_CRM_1721244601234",
                 "uf_crm_1721244601234",
                 "enumeration",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Интересы клиента"),
+            .with_label("Интересы клиента")
+            .with_item_name("ufCrm_1721244601234"),
         meta("UF_CRM_1721244612345", "uf_crm_1721244612345", "file", DYNAMIC)
-            .with_label("Договор"),
+            .with_label("Договор")
+            .with_item_name("ufCrm_1721244612345"),
         meta("UF_CRM_1721244612346", "uf_crm_1721244612346", "file", MULTIPLE | DYNAMIC)
-            .with_label("Сканы документов"),
+            .with_label("Сканы документов")
+            .with_item_name("ufCrm_1721244612346"),
         meta("UF_CRM_1721244634567", "uf_crm_1721244634567", "employee", DYNAMIC)
-            .with_label("Менеджер проекта"),
+            .with_label("Менеджер проекта")
+            .with_item_name("ufCrm_1721244634567"),
         meta(
                 "UF_CRM_1721244634568",
                 "uf_crm_1721244634568",
                 "employee",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Наблюдатели"),
+            .with_label("Наблюдатели")
+            .with_item_name("ufCrm_1721244634568"),
         meta("UF_CRM_1721244656789", "uf_crm_1721244656789", "crm_status", DYNAMIC)
-            .with_label("Отрасль клиента"),
+            .with_label("Отрасль клиента")
+            .with_item_name("ufCrm_1721244656789"),
         meta(
                 "UF_CRM_1721244656790",
                 "uf_crm_1721244656790",
                 "crm_status",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Дополнительные источники"),
+            .with_label("Дополнительные источники")
+            .with_item_name("ufCrm_1721244656790"),
         meta("UF_CRM_1721244667890", "uf_crm_1721244667890", "iblock_element", DYNAMIC)
-            .with_label("Основной товар"),
+            .with_label("Основной товар")
+            .with_item_name("ufCrm_1721244667890"),
         meta(
                 "UF_CRM_1721244667891",
                 "uf_crm_1721244667891",
                 "iblock_element",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Сопутствующие товары"),
+            .with_label("Сопутствующие товары")
+            .with_item_name("ufCrm_1721244667891"),
         meta("UF_CRM_1721244678901", "uf_crm_1721244678901", "iblock_section", DYNAMIC)
-            .with_label("Раздел каталога"),
+            .with_label("Раздел каталога")
+            .with_item_name("ufCrm_1721244678901"),
         meta(
                 "UF_CRM_1721244678902",
                 "uf_crm_1721244678902",
                 "iblock_section",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Разделы каталога"),
+            .with_label("Разделы каталога")
+            .with_item_name("ufCrm_1721244678902"),
         meta("UF_CRM_1721244689012", "uf_crm_1721244689012", "crm", DYNAMIC)
-            .with_label("Связанный договор"),
+            .with_label("Связанный договор")
+            .with_item_name("ufCrm_1721244689012"),
         meta("UF_CRM_1721244689013", "uf_crm_1721244689013", "crm", MULTIPLE | DYNAMIC)
-            .with_label("Участники сделки"),
+            .with_label("Участники сделки")
+            .with_item_name("ufCrm_1721244689013"),
         meta(
                 "UF_CRM_1721244701234",
                 "uf_crm_1721244701234",
                 "resourcebooking",
                 MULTIPLE | DYNAMIC,
             )
-            .with_label("Бронирование переговорной"),
+            .with_label("Бронирование переговорной")
+            .with_item_name("ufCrm_1721244701234"),
     ];
     impl ::core::fmt::Display for DealField {
         /// The Bitrix code.
@@ -3654,7 +3901,7 @@ const _: () = {
             DealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<81> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<161> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

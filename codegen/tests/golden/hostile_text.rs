@@ -74,25 +74,38 @@ mod __bitrix_deal {
         }
     }
     impl DealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, DealField)] = &[
+                ("ID", DealField::Id),
+                ("TITLE", DealField::Title),
+                ("UF_CRM_CHOICE", DealField::UfCrmChoice),
+                ("UF_CRM_CR\rX", DealField::UfCrmCrX),
+                ("id", DealField::Id),
+                ("title", DealField::Title),
+                ("ufCrmChoice", DealField::UfCrmChoice),
+                ("ufCrm_CR\rX", DealField::UfCrmCrX),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
         meta("TITLE", "title", "string", 0)
             .with_title("Name\u{202e} evil \u{202c}")
-            .with_label("\u{2066}isolated\u{2069} label"),
+            .with_label("\u{2066}isolated\u{2069} label")
+            .with_item_name("title"),
         meta("UF_CRM_CR\rX", "uf_crm_cr_x", "string", DYNAMIC)
-            .with_label("line one\r\nline two\u{2028}three"),
+            .with_label("line one\r\nline two\u{2028}three")
+            .with_item_name("ufCrm_CR\rX"),
         meta("UF_CRM_CHOICE", "uf_crm_choice", "enumeration", DYNAMIC)
             .with_label(
                 "Choice \u{202a}\u{202b}\u{202c}\u{202d}\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}",
-            ),
+            )
+            .with_item_name("ufCrmChoice"),
     ];
     impl ::core::fmt::Display for DealField {
         /// The Bitrix code.
@@ -398,7 +411,7 @@ const _: () = {
             DealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<5> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<9> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

@@ -82,23 +82,40 @@ mod __bitrix_deal {
         }
     }
     impl DealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, DealField)] = &[
+                ("1C_CODE", DealField::F1cCode),
+                ("1cCode", DealField::F1cCode),
+                ("ID", DealField::Id),
+                ("MATCH", DealField::Match),
+                ("Self", DealField::Self_),
+                ("TYPE", DealField::Type),
+                ("id", DealField::Id),
+                ("match", DealField::Match),
+                ("self", DealField::Self_),
+                ("stageId", DealField::StageId),
+                ("stageid", DealField::StageId),
+                ("type", DealField::Type),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
-        meta("TYPE", "type_", "string", 0).with_title("Тип"),
-        meta("MATCH", "match_", "char", 0).with_title("match"),
-        meta("1C_CODE", "f_1c_code", "string", 0).with_title("Код 1С"),
-        meta("Self", "self_", "integer", 0),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
+        meta("TYPE", "type_", "string", 0).with_title("Тип").with_item_name("type"),
+        meta("MATCH", "match_", "char", 0).with_title("match").with_item_name("match"),
+        meta("1C_CODE", "f_1c_code", "string", 0)
+            .with_title("Код 1С")
+            .with_item_name("1cCode"),
+        meta("Self", "self_", "integer", 0).with_item_name("self"),
         meta("stageId", "stage_id", "crm_status", 0)
             .with_title("Стадия")
-            .with_status("DEAL_STAGE"),
+            .with_status("DEAL_STAGE")
+            .with_item_name("stageid"),
     ];
     impl ::core::fmt::Display for DealField {
         /// The Bitrix code.
@@ -407,7 +424,7 @@ const _: () = {
             DealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<7> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<13> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

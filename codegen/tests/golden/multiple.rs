@@ -78,22 +78,35 @@ mod __bitrix_deal {
         }
     }
     impl DealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, DealField)] = &[
+                ("CONTACT_IDS", DealField::ContactIds),
+                ("ID", DealField::Id),
+                ("UF_CRM_DATES", DealField::UfCrmDates),
+                ("UF_CRM_FILES", DealField::UfCrmFiles),
+                ("contactIds", DealField::ContactIds),
+                ("id", DealField::Id),
+                ("ufCrmDates", DealField::UfCrmDates),
+                ("ufCrmFiles", DealField::UfCrmFiles),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
         meta("CONTACT_IDS", "contact_ids", "crm_contact", MULTIPLE)
-            .with_title("Контакты"),
+            .with_title("Контакты")
+            .with_item_name("contactIds"),
         meta("UF_CRM_DATES", "uf_crm_dates", "date", MULTIPLE | DYNAMIC)
-            .with_label("Даты поставок"),
+            .with_label("Даты поставок")
+            .with_item_name("ufCrmDates"),
         meta("UF_CRM_FILES", "uf_crm_files", "file", MULTIPLE | DYNAMIC)
-            .with_label("Файлы"),
+            .with_label("Файлы")
+            .with_item_name("ufCrmFiles"),
     ];
     impl ::core::fmt::Display for DealField {
         /// The Bitrix code.
@@ -360,7 +373,7 @@ const _: () = {
             DealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<5> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<9> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

@@ -74,21 +74,35 @@ mod __bitrix_lead {
         }
     }
     impl LeadField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, LeadField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, LeadField)] = &[
+                ("CATEGORY_ID", LeadField::CategoryId),
+                ("DATE_CREATE", LeadField::DateCreate),
+                ("ID", LeadField::Id),
+                ("TITLE", LeadField::Title),
+                ("categoryId", LeadField::CategoryId),
+                ("createdTime", LeadField::DateCreate),
+                ("id", LeadField::Id),
+                ("title", LeadField::Title),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
         meta("CATEGORY_ID", "category_id", "crm_category", IMMUTABLE)
-            .with_title("Воронка"),
+            .with_title("Воронка")
+            .with_item_name("categoryId"),
         meta("DATE_CREATE", "date_create", "datetime", READ_ONLY)
-            .with_title("Дата создания"),
-        meta("TITLE", "title", "string", 0).with_title("Название"),
+            .with_title("Дата создания")
+            .with_item_name("createdTime"),
+        meta("TITLE", "title", "string", 0)
+            .with_title("Название")
+            .with_item_name("title"),
     ];
     impl ::core::fmt::Display for LeadField {
         /// The Bitrix code.
@@ -313,7 +327,7 @@ const _: () = {
             LeadField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<5> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<9> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

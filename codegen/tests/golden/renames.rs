@@ -63,20 +63,30 @@ mod __bitrix_deal {
         }
     }
     impl DealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, DealField)] = &[
+                ("ID", DealField::Id),
+                ("UF_CRM_1721244482250", DealField::Greeting),
+                ("UF_CRM_1721244590123", DealField::SalesChannel),
+                ("id", DealField::Id),
+                ("ufCrm_1721244482250", DealField::Greeting),
+                ("ufCrm_1721244590123", DealField::SalesChannel),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
         meta("UF_CRM_1721244482250", "greeting", "string", DYNAMIC)
-            .with_label("Приветствие"),
+            .with_label("Приветствие")
+            .with_item_name("ufCrm_1721244482250"),
         meta("UF_CRM_1721244590123", "sales_channel", "enumeration", DYNAMIC)
-            .with_label("Канал продаж"),
+            .with_label("Канал продаж")
+            .with_item_name("ufCrm_1721244590123"),
     ];
     impl ::core::fmt::Display for DealField {
         /// The Bitrix code.
@@ -346,7 +356,7 @@ const _: () = {
             DealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<4> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<7> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

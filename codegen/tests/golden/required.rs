@@ -72,20 +72,35 @@ mod __bitrix_deal {
         }
     }
     impl DealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, DealField)] = &[
+                ("COMMENTS", DealField::Comments),
+                ("ID", DealField::Id),
+                ("TITLE", DealField::Title),
+                ("UF_CRM_AMOUNT", DealField::UfCrmAmount),
+                ("comments", DealField::Comments),
+                ("id", DealField::Id),
+                ("title", DealField::Title),
+                ("ufCrmAmount", DealField::UfCrmAmount),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
-        meta("TITLE", "title", "string", REQUIRED).with_title("Название"),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
+        meta("TITLE", "title", "string", REQUIRED)
+            .with_title("Название")
+            .with_item_name("title"),
         meta("UF_CRM_AMOUNT", "uf_crm_amount", "double", REQUIRED | DYNAMIC)
-            .with_label("Сумма договора"),
-        meta("COMMENTS", "comments", "string", 0).with_title("Комментарий"),
+            .with_label("Сумма договора")
+            .with_item_name("ufCrmAmount"),
+        meta("COMMENTS", "comments", "string", 0)
+            .with_title("Комментарий")
+            .with_item_name("comments"),
     ];
     impl ::core::fmt::Display for DealField {
         /// The Bitrix code.
@@ -355,7 +370,7 @@ const _: () = {
             DealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<5> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<9> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

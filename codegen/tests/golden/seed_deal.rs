@@ -298,101 +298,249 @@ mod __bitrix_seed_deal {
         }
     }
     impl SeedDealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, SeedDealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, SeedDealField)] = &[
+                ("ADDITIONAL_INFO", SeedDealField::AdditionalInfo),
+                ("ASSIGNED_BY_ID", SeedDealField::AssignedById),
+                ("BEGINDATE", SeedDealField::Begindate),
+                ("CATEGORY_ID", SeedDealField::CategoryId),
+                ("CLOSED", SeedDealField::Closed),
+                ("CLOSEDATE", SeedDealField::Closedate),
+                ("COMMENTS", SeedDealField::Comments),
+                ("COMPANY_ID", SeedDealField::CompanyId),
+                ("CONTACT_ID", SeedDealField::ContactId),
+                ("CONTACT_IDS", SeedDealField::ContactIds),
+                ("CREATED_BY_ID", SeedDealField::CreatedById),
+                ("CURRENCY_ID", SeedDealField::CurrencyId),
+                ("DATE_CREATE", SeedDealField::DateCreate),
+                ("DATE_MODIFY", SeedDealField::DateModify),
+                ("ID", SeedDealField::Id),
+                ("IS_MANUAL_OPPORTUNITY", SeedDealField::IsManualOpportunity),
+                ("IS_NEW", SeedDealField::IsNew),
+                ("IS_RECURRING", SeedDealField::IsRecurring),
+                ("IS_REPEATED_APPROACH", SeedDealField::IsRepeatedApproach),
+                ("IS_RETURN_CUSTOMER", SeedDealField::IsReturnCustomer),
+                ("LAST_ACTIVITY_BY", SeedDealField::LastActivityBy),
+                ("LAST_ACTIVITY_TIME", SeedDealField::LastActivityTime),
+                ("LEAD_ID", SeedDealField::LeadId),
+                ("LOCATION_ID", SeedDealField::LocationId),
+                ("MODIFY_BY_ID", SeedDealField::ModifyById),
+                ("MOVED_BY_ID", SeedDealField::MovedById),
+                ("MOVED_TIME", SeedDealField::MovedTime),
+                ("OPENED", SeedDealField::Opened),
+                ("OPPORTUNITY", SeedDealField::Opportunity),
+                ("ORIGINATOR_ID", SeedDealField::OriginatorId),
+                ("ORIGIN_ID", SeedDealField::OriginId),
+                ("PARENT_ID_1220", SeedDealField::ParentId1220),
+                ("PROBABILITY", SeedDealField::Probability),
+                ("QUOTE_ID", SeedDealField::QuoteId),
+                ("SOURCE_DESCRIPTION", SeedDealField::SourceDescription),
+                ("SOURCE_ID", SeedDealField::SourceId),
+                ("STAGE_ID", SeedDealField::StageId),
+                ("STAGE_SEMANTIC_ID", SeedDealField::StageSemanticId),
+                ("TAX_VALUE", SeedDealField::TaxValue),
+                ("TITLE", SeedDealField::Title),
+                ("TYPE_ID", SeedDealField::TypeId),
+                ("UF_CRM_1721244482250", SeedDealField::UfCrm1721244482250),
+                ("UTM_CAMPAIGN", SeedDealField::UtmCampaign),
+                ("UTM_CONTENT", SeedDealField::UtmContent),
+                ("UTM_MEDIUM", SeedDealField::UtmMedium),
+                ("UTM_SOURCE", SeedDealField::UtmSource),
+                ("UTM_TERM", SeedDealField::UtmTerm),
+                ("additionalInfo", SeedDealField::AdditionalInfo),
+                ("assignedById", SeedDealField::AssignedById),
+                ("begindate", SeedDealField::Begindate),
+                ("categoryId", SeedDealField::CategoryId),
+                ("closed", SeedDealField::Closed),
+                ("closedate", SeedDealField::Closedate),
+                ("comments", SeedDealField::Comments),
+                ("companyId", SeedDealField::CompanyId),
+                ("contactId", SeedDealField::ContactId),
+                ("contactIds", SeedDealField::ContactIds),
+                ("createdBy", SeedDealField::CreatedById),
+                ("createdTime", SeedDealField::DateCreate),
+                ("currencyId", SeedDealField::CurrencyId),
+                ("id", SeedDealField::Id),
+                ("isManualOpportunity", SeedDealField::IsManualOpportunity),
+                ("isNew", SeedDealField::IsNew),
+                ("isRecurring", SeedDealField::IsRecurring),
+                ("isRepeatedApproach", SeedDealField::IsRepeatedApproach),
+                ("isReturnCustomer", SeedDealField::IsReturnCustomer),
+                ("lastActivityBy", SeedDealField::LastActivityBy),
+                ("lastActivityTime", SeedDealField::LastActivityTime),
+                ("leadId", SeedDealField::LeadId),
+                ("locationId", SeedDealField::LocationId),
+                ("movedBy", SeedDealField::MovedById),
+                ("movedTime", SeedDealField::MovedTime),
+                ("opened", SeedDealField::Opened),
+                ("opportunity", SeedDealField::Opportunity),
+                ("originId", SeedDealField::OriginId),
+                ("originatorId", SeedDealField::OriginatorId),
+                ("parentId1220", SeedDealField::ParentId1220),
+                ("probability", SeedDealField::Probability),
+                ("quoteId", SeedDealField::QuoteId),
+                ("sourceDescription", SeedDealField::SourceDescription),
+                ("sourceId", SeedDealField::SourceId),
+                ("stageId", SeedDealField::StageId),
+                ("stageSemanticId", SeedDealField::StageSemanticId),
+                ("taxValue", SeedDealField::TaxValue),
+                ("title", SeedDealField::Title),
+                ("typeId", SeedDealField::TypeId),
+                ("ufCrm_1721244482250", SeedDealField::UfCrm1721244482250),
+                ("updatedBy", SeedDealField::ModifyById),
+                ("updatedTime", SeedDealField::DateModify),
+                ("utmCampaign", SeedDealField::UtmCampaign),
+                ("utmContent", SeedDealField::UtmContent),
+                ("utmMedium", SeedDealField::UtmMedium),
+                ("utmSource", SeedDealField::UtmSource),
+                ("utmTerm", SeedDealField::UtmTerm),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
-        meta("TITLE", "title", "string", 0).with_title("Название"),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
+        meta("TITLE", "title", "string", 0)
+            .with_title("Название")
+            .with_item_name("title"),
         meta("TYPE_ID", "type_id", "crm_status", 0)
             .with_title("Тип")
-            .with_status("DEAL_TYPE"),
+            .with_status("DEAL_TYPE")
+            .with_item_name("typeId"),
         meta("CATEGORY_ID", "category_id", "crm_category", IMMUTABLE)
-            .with_title("Воронка"),
+            .with_title("Воронка")
+            .with_item_name("categoryId"),
         meta("STAGE_ID", "stage_id", "crm_status", 0)
             .with_title("Стадия сделки")
-            .with_status("DEAL_STAGE"),
+            .with_status("DEAL_STAGE")
+            .with_item_name("stageId"),
         meta("STAGE_SEMANTIC_ID", "stage_semantic_id", "string", READ_ONLY)
-            .with_title("Группа стадии"),
+            .with_title("Группа стадии")
+            .with_item_name("stageSemanticId"),
         meta("IS_NEW", "is_new", "char", READ_ONLY)
-            .with_title("Новая сделка"),
+            .with_title("Новая сделка")
+            .with_item_name("isNew"),
         meta("IS_RECURRING", "is_recurring", "char", 0)
-            .with_title("Регулярная сделка"),
+            .with_title("Регулярная сделка")
+            .with_item_name("isRecurring"),
         meta("IS_RETURN_CUSTOMER", "is_return_customer", "char", 0)
-            .with_title("Повторная сделка"),
+            .with_title("Повторная сделка")
+            .with_item_name("isReturnCustomer"),
         meta("IS_REPEATED_APPROACH", "is_repeated_approach", "char", 0)
-            .with_title("Повторное обращение"),
+            .with_title("Повторное обращение")
+            .with_item_name("isRepeatedApproach"),
         meta("PROBABILITY", "probability", "integer", 0)
-            .with_title("Вероятность"),
-        meta("CURRENCY_ID", "currency_id", "crm_currency", 0).with_title("Валюта"),
-        meta("OPPORTUNITY", "opportunity", "double", 0).with_title("Сумма"),
-        meta("IS_MANUAL_OPPORTUNITY", "is_manual_opportunity", "char", 0),
+            .with_title("Вероятность")
+            .with_item_name("probability"),
+        meta("CURRENCY_ID", "currency_id", "crm_currency", 0)
+            .with_title("Валюта")
+            .with_item_name("currencyId"),
+        meta("OPPORTUNITY", "opportunity", "double", 0)
+            .with_title("Сумма")
+            .with_item_name("opportunity"),
+        meta("IS_MANUAL_OPPORTUNITY", "is_manual_opportunity", "char", 0)
+            .with_item_name("isManualOpportunity"),
         meta("TAX_VALUE", "tax_value", "double", 0)
-            .with_title("Ставка налога"),
+            .with_title("Ставка налога")
+            .with_item_name("taxValue"),
         meta("COMPANY_ID", "company_id", "crm_company", 0)
-            .with_title("Компания"),
+            .with_title("Компания")
+            .with_item_name("companyId"),
         meta("CONTACT_ID", "contact_id", "crm_contact", DEPRECATED)
-            .with_title("Контакт"),
+            .with_title("Контакт")
+            .with_item_name("contactId"),
         meta("CONTACT_IDS", "contact_ids", "crm_contact", MULTIPLE)
-            .with_title("Контакты"),
+            .with_title("Контакты")
+            .with_item_name("contactIds"),
         meta("QUOTE_ID", "quote_id", "crm_quote", READ_ONLY)
-            .with_title("Предложение"),
-        meta("BEGINDATE", "begindate", "date", 0).with_title("Дата начала"),
+            .with_title("Предложение")
+            .with_item_name("quoteId"),
+        meta("BEGINDATE", "begindate", "date", 0)
+            .with_title("Дата начала")
+            .with_item_name("begindate"),
         meta("CLOSEDATE", "closedate", "date", 0)
-            .with_title("Дата завершения"),
+            .with_title("Дата завершения")
+            .with_item_name("closedate"),
         meta("OPENED", "opened", "char", 0)
-            .with_title("Доступна для всех"),
-        meta("CLOSED", "closed", "char", 0).with_title("Закрыта"),
-        meta("COMMENTS", "comments", "string", 0).with_title("Комментарий"),
+            .with_title("Доступна для всех")
+            .with_item_name("opened"),
+        meta("CLOSED", "closed", "char", 0)
+            .with_title("Закрыта")
+            .with_item_name("closed"),
+        meta("COMMENTS", "comments", "string", 0)
+            .with_title("Комментарий")
+            .with_item_name("comments"),
         meta("ASSIGNED_BY_ID", "assigned_by_id", "user", 0)
-            .with_title("Ответственный"),
+            .with_title("Ответственный")
+            .with_item_name("assignedById"),
         meta("CREATED_BY_ID", "created_by_id", "user", READ_ONLY)
-            .with_title("Кем создана"),
+            .with_title("Кем создана")
+            .with_item_name("createdBy"),
         meta("MODIFY_BY_ID", "modify_by_id", "user", READ_ONLY)
-            .with_title("Кем изменена"),
-        meta("MOVED_BY_ID", "moved_by_id", "user", READ_ONLY),
+            .with_title("Кем изменена")
+            .with_item_name("updatedBy"),
+        meta("MOVED_BY_ID", "moved_by_id", "user", READ_ONLY).with_item_name("movedBy"),
         meta("DATE_CREATE", "date_create", "datetime", READ_ONLY)
-            .with_title("Дата создания"),
+            .with_title("Дата создания")
+            .with_item_name("createdTime"),
         meta("DATE_MODIFY", "date_modify", "datetime", READ_ONLY)
-            .with_title("Дата изменения"),
-        meta("MOVED_TIME", "moved_time", "datetime", READ_ONLY),
+            .with_title("Дата изменения")
+            .with_item_name("updatedTime"),
+        meta("MOVED_TIME", "moved_time", "datetime", READ_ONLY)
+            .with_item_name("movedTime"),
         meta("SOURCE_ID", "source_id", "crm_status", 0)
             .with_title("Источник")
-            .with_status("SOURCE"),
+            .with_status("SOURCE")
+            .with_item_name("sourceId"),
         meta("SOURCE_DESCRIPTION", "source_description", "string", 0)
-            .with_title("Дополнительно об источнике"),
-        meta("LEAD_ID", "lead_id", "crm_lead", READ_ONLY).with_title("Лид"),
+            .with_title("Дополнительно об источнике")
+            .with_item_name("sourceDescription"),
+        meta("LEAD_ID", "lead_id", "crm_lead", READ_ONLY)
+            .with_title("Лид")
+            .with_item_name("leadId"),
         meta("ADDITIONAL_INFO", "additional_info", "string", 0)
-            .with_title("Дополнительная информация"),
+            .with_title("Дополнительная информация")
+            .with_item_name("additionalInfo"),
         meta("LOCATION_ID", "location_id", "location", 0)
-            .with_title("Местоположение"),
+            .with_title("Местоположение")
+            .with_item_name("locationId"),
         meta("ORIGINATOR_ID", "originator_id", "string", 0)
-            .with_title("Внешний источник"),
+            .with_title("Внешний источник")
+            .with_item_name("originatorId"),
         meta("ORIGIN_ID", "origin_id", "string", 0)
             .with_title(
                 "Идентификатор элемента во внешнем источнике",
-            ),
+            )
+            .with_item_name("originId"),
         meta("UTM_SOURCE", "utm_source", "string", 0)
-            .with_title("Рекламная система"),
+            .with_title("Рекламная система")
+            .with_item_name("utmSource"),
         meta("UTM_MEDIUM", "utm_medium", "string", 0)
-            .with_title("Тип трафика"),
+            .with_title("Тип трафика")
+            .with_item_name("utmMedium"),
         meta("UTM_CAMPAIGN", "utm_campaign", "string", 0)
-            .with_title("Обозначение рекламной кампании"),
+            .with_title("Обозначение рекламной кампании")
+            .with_item_name("utmCampaign"),
         meta("UTM_CONTENT", "utm_content", "string", 0)
-            .with_title("Содержание кампании"),
+            .with_title("Содержание кампании")
+            .with_item_name("utmContent"),
         meta("UTM_TERM", "utm_term", "string", 0)
-            .with_title("Условие поиска кампании"),
-        meta("LAST_ACTIVITY_TIME", "last_activity_time", "datetime", READ_ONLY),
-        meta("LAST_ACTIVITY_BY", "last_activity_by", "user", READ_ONLY),
+            .with_title("Условие поиска кампании")
+            .with_item_name("utmTerm"),
+        meta("LAST_ACTIVITY_TIME", "last_activity_time", "datetime", READ_ONLY)
+            .with_item_name("lastActivityTime"),
+        meta("LAST_ACTIVITY_BY", "last_activity_by", "user", READ_ONLY)
+            .with_item_name("lastActivityBy"),
         meta("PARENT_ID_1220", "parent_id_1220", "crm_entity", 0)
-            .with_title("Проекты"),
+            .with_title("Проекты")
+            .with_item_name("parentId1220"),
         meta("UF_CRM_1721244482250", "uf_crm_1721244482250", "string", DYNAMIC)
-            .with_label("Приветствие"),
+            .with_label("Приветствие")
+            .with_item_name("ufCrm_1721244482250"),
     ];
     impl ::core::fmt::Display for SeedDealField {
         /// The Bitrix code.
@@ -1892,7 +2040,7 @@ const _: () = {
             SeedDealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<48> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<95> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {

@@ -63,18 +63,25 @@ mod __bitrix_deal {
         }
     }
     impl DealField {
-        /// Every field by its Bitrix code, sorted by code.
+        /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+        /// sorted by name.
         #[doc(hidden)]
         pub fn __sorted() -> &'static [(&'static str, Self)] {
-            static SORTED: __p::OnceLock<Vec<(&'static str, DealField)>> = __p::OnceLock::new();
-            __p::sorted_fields(&SORTED)
+            const SORTED: &[(&str, DealField)] = &[
+                ("ID", DealField::Id),
+                ("UF_CRM_RATING", DealField::UfCrmRating),
+                ("id", DealField::Id),
+                ("ufCrmRating", DealField::UfCrmRating),
+            ];
+            SORTED
         }
     }
     /// The snapshot's descriptor of every field, in portal order.
     const META: &[__p::FieldMeta] = &[
-        meta("ID", "id", "integer", READ_ONLY),
+        meta("ID", "id", "integer", READ_ONLY).with_item_name("id"),
         meta("UF_CRM_RATING", "uf_crm_rating", "rest_219_test", DYNAMIC)
-            .with_label("Рейтинг"),
+            .with_label("Рейтинг")
+            .with_item_name("ufCrmRating"),
     ];
     impl ::core::fmt::Display for DealField {
         /// The Bitrix code.
@@ -265,7 +272,7 @@ const _: () = {
             DealField::__sorted()
         }
         fn order() -> &'static [__p::AtomicU32] {
-            static ORDER: __p::RowOrder<3> = __p::RowOrder::new();
+            static ORDER: __p::RowOrder<5> = __p::RowOrder::new();
             ORDER.slots()
         }
         fn extra(&mut self) -> &mut BTreeMap<String, serde_json::Value> {
