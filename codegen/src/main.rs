@@ -14,6 +14,7 @@
 //!
 //! Exit codes: 0 success (no drift), 1 drift found, 2 error.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -130,6 +131,29 @@ enum Command {
     },
 }
 
+/// Writes to stdout. A closed pipe (`bitrix-codegen generate ... | head -1`) ends the program
+/// quietly with success, as `cat` and other filters do; another write error ends it with code 2.
+fn emit(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// `print!` through [`emit`].
+macro_rules! say {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+/// `println!` through [`emit`].
+macro_rules! sayln {
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -212,7 +236,7 @@ fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitC
             Err(e @ bitrix_codegen::fetch::FetchError::Api { .. })
                 if !entity.has_legacy() && entity.name == "smart_invoice" =>
             {
-                println!("skipped smart_invoice: {e}");
+                sayln!("skipped smart_invoice: {e}");
                 continue;
             }
             Err(e) => return Err(format!("{}: {e}", entity.name)),
@@ -228,12 +252,12 @@ fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitC
         }
         let out = dir.join(&entry.file);
         let changed = write_snapshot(&out, &snapshot)?;
-        println!(
+        sayln!(
             "{} {}",
             if changed { "wrote" } else { "unchanged:" },
             out.display()
         );
-        print!("{}", snapshot.summary());
+        say!("{}", snapshot.summary());
         index.entries.push(entry);
     }
     // A smart process removed from the portal: its old file goes with it.
@@ -245,7 +269,7 @@ fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitC
         {
             let path = dir.join(&gone.file);
             if path.is_file() && std::fs::remove_file(&path).is_ok() {
-                println!(
+                sayln!(
                     "removed {} ({} is no longer on the portal)",
                     path.display(),
                     gone.entity
@@ -256,7 +280,7 @@ fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitC
     let path = dir.join(bitrix_codegen::index::INDEX_FILE);
     let changed = bitrix_codegen::build::write_if_changed(&path, &index.to_json_pretty())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!(
+    sayln!(
         "{} {} ({} entities) from {webhook}",
         if changed { "wrote" } else { "unchanged:" },
         path.display(),
@@ -296,7 +320,7 @@ fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
                 .any(|t| t.entity_type_id == entry.entity_type_id)
         {
             drifted += 1;
-            println!(
+            sayln!(
                 "- smart process {:?} (entityTypeId {}): in the index, no longer on the portal",
                 entry.title.as_deref().unwrap_or(&entry.entity),
                 entry.entity_type_id
@@ -308,15 +332,15 @@ fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
             .map_err(|e| format!("{}: {e}", entry.entity))?;
         let drift = bitrix_codegen::diff::diff(&committed, &live);
         if drift.is_empty() {
-            println!("{} ({}) matches the portal", path.display(), entry.entity);
+            sayln!("{} ({}) matches the portal", path.display(), entry.entity);
         } else {
             drifted += 1;
-            println!(
+            sayln!(
                 "{} ({}) has drifted from the portal:",
                 path.display(),
                 entry.entity
             );
-            print!("{drift}");
+            say!("{drift}");
         }
     }
     for t in &live {
@@ -327,14 +351,15 @@ fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
         {
             None => {
                 drifted += 1;
-                println!(
+                sayln!(
                     "+ smart process {:?} (entityTypeId {}): on the portal, not in the index",
-                    t.title, t.entity_type_id
+                    t.title,
+                    t.entity_type_id
                 );
             }
             Some(e) if e.title.as_deref() != Some(t.title.as_str()) => {
                 drifted += 1;
-                println!(
+                sayln!(
                     "~ smart process {} (entityTypeId {}): renamed from {:?} to {:?}",
                     e.entity,
                     t.entity_type_id,
@@ -346,10 +371,10 @@ fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
         }
     }
     if drifted == 0 {
-        println!("{} matches the portal {}", dir.display(), webhook.host());
+        sayln!("{} matches the portal {}", dir.display(), webhook.host());
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        sayln!(
             "{drifted} drifted; refresh them with `bitrix-codegen snapshot --webhook <URL> --all --out {}`",
             dir.display()
         );
@@ -386,12 +411,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let entity = target_entity(&webhook, &target, EntityInfo::deal())?;
             let snapshot = fetch_snapshot(&webhook, &entity).map_err(|e| e.to_string())?;
             let changed = write_snapshot(&out, &snapshot)?;
-            println!(
+            sayln!(
                 "{} {} from {webhook}",
                 if changed { "wrote" } else { "unchanged:" },
                 out.display()
             );
-            print!("{}", snapshot.summary());
+            say!("{}", snapshot.summary());
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate {
@@ -439,7 +464,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
                     eprintln!("wrote {}", out.display());
                 }
-                None => print!("{source}"),
+                None => say!("{source}"),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -460,16 +485,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let live = fetch_snapshot(&webhook, &entity).map_err(|e| e.to_string())?;
             let drift = bitrix_codegen::diff::diff(&committed, &live);
             if drift.is_empty() {
-                println!("{} matches the portal {}", schema.display(), webhook.host());
+                sayln!("{} matches the portal {}", schema.display(), webhook.host());
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!(
+                sayln!(
                     "{} has drifted from the portal {}:",
                     schema.display(),
                     webhook.host()
                 );
-                print!("{drift}");
-                println!(
+                say!("{drift}");
+                sayln!(
                     "refresh it with `bitrix-codegen snapshot --webhook <URL> {} --out {}`",
                     target_hint(&entity),
                     schema.display()
@@ -479,7 +504,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Diff { old, new } => {
             let drift = bitrix_codegen::diff::diff(&read_snapshot(&old)?, &read_snapshot(&new)?);
-            print!("{drift}");
+            say!("{drift}");
             Ok(if drift.is_empty() {
                 ExitCode::SUCCESS
             } else {

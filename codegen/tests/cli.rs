@@ -1198,3 +1198,31 @@ fn snapshot_all_and_check_all_follow_every_entity() {
         .expect_exit(0)
         .expect_no_secret(CODE);
 }
+
+/// `bitrix-codegen generate ... | head -1`: the reader goes away after one line; the program
+/// ends quietly with success instead of panicking on the closed pipe.
+#[test]
+fn a_closed_stdout_pipe_ends_generate_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(BIN)
+        .args(["generate", "--schema", "schemas/demo/deal.json"])
+        .current_dir(workspace_root())
+        .env_remove("BITRIX_WEBHOOK")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut first)
+        .expect("one line");
+    // The reader is dropped here: the pipe is closed while the program still writes (the
+    // generated file is far larger than a pipe buffer).
+    let output = child.wait_with_output().expect("the program ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(first.starts_with("// @generated"), "{first}");
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
