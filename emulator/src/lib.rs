@@ -346,6 +346,7 @@ impl Emulator {
             .portal
             .read()
             .expect("portal lock")
+            .deals()
             .store
             .rows
             .len()
@@ -354,7 +355,12 @@ impl Emulator {
     /// One deal as `crm.deal.get` shows it, without going through HTTP (for assertions).
     pub fn deal(&self, id: u64) -> Option<serde_json::Value> {
         let id = u32::try_from(id).ok()?;
-        self.shared.portal.read().expect("portal lock").get(id).ok()
+        self.shared
+            .portal
+            .read()
+            .expect("portal lock")
+            .get(portal::DEAL, id)
+            .ok()
     }
 
     /// The current `crm.deal.fields` result.
@@ -363,6 +369,7 @@ impl Emulator {
             .portal
             .read()
             .expect("portal lock")
+            .deals()
             .layout
             .fields_json()
     }
@@ -370,8 +377,13 @@ impl Emulator {
     /// Approximate heap bytes used by the stored deals (rows and interned strings).
     pub fn approx_memory_bytes(&self) -> usize {
         let p = self.shared.portal.read().expect("portal lock");
-        let rows: usize = p.store.rows.values().map(|r| r.heap_bytes() + 48).sum();
-        rows + p.store.strings.len() * 64
+        p.tables
+            .values()
+            .map(|t| {
+                let rows: usize = t.store.rows.values().map(|r| r.heap_bytes() + 48).sum();
+                rows + t.store.strings.len() * 64
+            })
+            .sum()
     }
 
     /// Stops accepting connections, lets in-flight requests finish and waits for the server.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Work;
 use crate::error::ApiError;
-use crate::portal::{Caller, PAGE, Portal};
+use crate::portal::{Caller, DEAL, PAGE, Portal};
 use crate::reference;
 use crate::rest::{Body, Output, array_param, param};
 use crate::schema::{ItemSpec, Labels, USER_TYPES, UserFieldSpec, UserFieldUpdate};
@@ -36,17 +36,17 @@ pub(crate) fn call(
     let read = || portal.read().expect("portal lock");
     let write = || portal.write().expect("portal lock");
     match method {
-        "crm.deal.fields" => Ok(Output::plain(read().layout.fields_json())),
+        "crm.deal.fields" => Ok(Output::plain(read().deals().layout.fields_json())),
         "crm.deal.add" => {
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             array_param(params, "params")?;
-            let id = write().add(&fields, caller)?;
+            let id = write().add(DEAL, &fields, caller)?;
             Ok(Output::write(json!(id)))
         }
         "crm.deal.get" => {
             let id = id_param(params)?;
-            let deal = read().get(id)?;
+            let deal = read().get(DEAL, id)?;
             Ok(Output {
                 result: Body::Json(deal),
                 total: None,
@@ -63,19 +63,19 @@ pub(crate) fn call(
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             array_param(params, "params")?;
-            write().update(id, &fields, caller)?;
+            write().update(DEAL, id, &fields, caller)?;
             Ok(Output::write(json!(true)))
         }
         "crm.deal.delete" => {
             let id = id_param(params)?;
-            write().delete(id)?;
+            write().delete(DEAL, id)?;
             Ok(Output::write(json!(true)))
         }
         "crm.deal.list" => {
             let filter = array_param(params, "filter")?.unwrap_or_default();
             let order = array_param(params, "order")?.unwrap_or_default();
             let select = param(params, "select");
-            let page = read().list(select, &filter, &order, start_param(params));
+            let page = read().list(DEAL, select, &filter, &order, start_param(params))?;
             Ok(Output {
                 result: Body::Rows(page.rows),
                 total: Some(page.total),
@@ -88,9 +88,13 @@ pub(crate) fn call(
         "crm.deal.userfield.get" => {
             let id = id_param(params)?;
             let p = read();
-            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
+            let index = p
+                .deals()
+                .layout
+                .uf_by_id(id)
+                .ok_or_else(|| entity_not_found(id))?;
             Ok(Output::plain(
-                p.layout.fields[index]
+                p.deals().layout.fields[index]
                     .userfield_json(Labels::Languages)
                     .unwrap_or(Value::Null),
             ))
@@ -101,7 +105,11 @@ pub(crate) fn call(
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
+            let index = p
+                .deals_mut()
+                .layout
+                .uf_by_id(id)
+                .ok_or_else(|| entity_not_found(id))?;
             let upd = UserFieldUpdate {
                 mandatory: param(&fields, "MANDATORY").map(yes),
                 xml_id: text(&fields, "XML_ID"),
@@ -123,14 +131,18 @@ pub(crate) fn call(
                 items: param(&fields, "LIST").map(items),
             };
             let upd = with_common_label(upd, &fields);
-            p.layout.update_user_field(index, upd);
+            p.deals_mut().layout.update_user_field(index, upd);
             Ok(Output::write(json!(true)))
         }
         "crm.deal.userfield.delete" => {
             let id = id_param(params)?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
-            p.layout.remove_field(index);
+            let index = p
+                .deals_mut()
+                .layout
+                .uf_by_id(id)
+                .ok_or_else(|| entity_not_found(id))?;
+            p.deals_mut().layout.remove_field(index);
             Ok(Output::write(json!(true)))
         }
         "crm.status.list" => status_list(portal, params),
@@ -285,6 +297,7 @@ fn userfield_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result
     }
     let mut p = portal.write().expect("portal lock");
     let id = p
+        .deals_mut()
         .layout
         .add_user_field(spec)
         .map_err(|e| ApiError::new(400, "ERROR_CORE", e))?;
@@ -306,6 +319,7 @@ fn userfield_list(
     };
     let p = portal.read().expect("portal lock");
     let mut rows: Vec<Value> = p
+        .deals()
         .layout
         .fields
         .iter()

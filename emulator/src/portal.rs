@@ -1,6 +1,8 @@
 //! The portal's data and the deal operations with the server's semantics: defaults on add,
 //! silently dropped keys, stage rules, derived fields, list paging.
 
+use std::collections::BTreeMap;
+
 use chrono::{FixedOffset, Utc};
 use serde_json::{Map, Value};
 
@@ -10,21 +12,26 @@ use crate::error::ApiError;
 use crate::filter::{Filter, parse_order, sort_ids};
 use crate::lang::Lang;
 use crate::schema::{FieldDef, Kind, Layout, Slot};
-use crate::store::{Cell, Row, Store};
+use crate::store::{Cell, Files, Row, Store};
 use crate::values::{
     InputCtx, Parsed, RenderCtx, days_of, is_empty_input, parse_value, push_json_str, write_multi,
     write_single,
 };
 
+/// `entityTypeId` of deals.
+pub(crate) const DEAL: u32 = 2;
+
 /// Rows per page of every list method.
 pub(crate) const PAGE: usize = 50;
 
-/// Everything the portal stores.
+/// Everything the portal stores: one [`Table`] per CRM entity type, and what they share.
 #[derive(Debug)]
 pub(crate) struct Portal {
-    pub layout: Layout,
+    /// The entity tables by `entityTypeId`.
+    pub tables: BTreeMap<u32, Table>,
     pub catalog: Catalog,
-    pub store: Store,
+    /// Uploaded files of every entity (one id space, as on the portal).
+    pub files: Files,
     pub tz: FixedOffset,
     /// Escape `/` in JSON output.
     pub slashes: bool,
@@ -32,6 +39,22 @@ pub(crate) struct Portal {
     pub lang: Lang,
     /// `CODE` of the OAuth application (`app.info`): its client id, as for a local app.
     pub app_code: String,
+}
+
+/// One CRM entity type's fields and records.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub layout: Layout,
+    pub store: Store,
+}
+
+/// What a table's operations read from the portal around it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Env<'a> {
+    pub catalog: &'a Catalog,
+    pub tz: FixedOffset,
+    pub slashes: bool,
+    pub lang: Lang,
 }
 
 /// A list call's answer.
@@ -55,12 +78,20 @@ pub(crate) struct Caller {
 }
 
 impl Portal {
-    /// A portal with these fields and no deals.
-    pub(crate) fn new(layout: Layout, tz: FixedOffset) -> Portal {
+    /// A portal with these deal fields and no records.
+    pub(crate) fn new(deal_layout: Layout, tz: FixedOffset) -> Portal {
+        let mut tables = BTreeMap::new();
+        tables.insert(
+            DEAL,
+            Table {
+                layout: deal_layout,
+                store: Store::default(),
+            },
+        );
         Portal {
-            layout,
+            tables,
             catalog: Catalog::demo(),
-            store: Store::default(),
+            files: Files::default(),
             tz,
             slashes: true,
             lang: Lang::Ru,
@@ -68,12 +99,123 @@ impl Portal {
         }
     }
 
+    /// What the tables read from the portal.
+    pub(crate) fn env(&self) -> Env<'_> {
+        Env {
+            catalog: &self.catalog,
+            tz: self.tz,
+            slashes: self.slashes,
+            lang: self.lang,
+        }
+    }
+
+    /// The table of an entity type.
+    pub(crate) fn table(&self, entity_type_id: u32) -> Result<&Table, ApiError> {
+        self.tables
+            .get(&entity_type_id)
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// The table of an entity type, for writing.
+    pub(crate) fn table_mut(&mut self, entity_type_id: u32) -> Result<&mut Table, ApiError> {
+        self.tables
+            .get_mut(&entity_type_id)
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// The deals.
+    pub(crate) fn deals(&self) -> &Table {
+        &self.tables[&DEAL]
+    }
+
+    /// The deals, for writing.
+    pub(crate) fn deals_mut(&mut self) -> &mut Table {
+        self.tables
+            .get_mut(&DEAL)
+            .expect("the deal table always exists")
+    }
+
+    /// A table to write, the portal around it and the files store, borrowed apart.
+    fn parts(
+        &mut self,
+        entity_type_id: u32,
+    ) -> Result<(&mut Table, Env<'_>, &mut Files), ApiError> {
+        let Portal {
+            tables,
+            catalog,
+            files,
+            tz,
+            slashes,
+            lang,
+            ..
+        } = self;
+        let env = Env {
+            catalog,
+            tz: *tz,
+            slashes: *slashes,
+            lang: *lang,
+        };
+        let table = tables
+            .get_mut(&entity_type_id)
+            .ok_or_else(ApiError::not_found)?;
+        Ok((table, env, files))
+    }
+
+    /// `crm.<entity>.add`.
+    pub(crate) fn add(
+        &mut self,
+        entity_type_id: u32,
+        fields: &Map<String, Value>,
+        caller: Caller,
+    ) -> Result<u32, ApiError> {
+        let (table, env, files) = self.parts(entity_type_id)?;
+        table.add(&env, files, fields, caller)
+    }
+
+    /// `crm.<entity>.update`.
+    pub(crate) fn update(
+        &mut self,
+        entity_type_id: u32,
+        id: u32,
+        fields: &Map<String, Value>,
+        caller: Caller,
+    ) -> Result<(), ApiError> {
+        let (table, env, files) = self.parts(entity_type_id)?;
+        table.update(&env, files, id, fields, caller)
+    }
+
+    /// `crm.<entity>.delete`.
+    pub(crate) fn delete(&mut self, entity_type_id: u32, id: u32) -> Result<(), ApiError> {
+        self.table_mut(entity_type_id)?.delete(id)
+    }
+
+    /// `crm.<entity>.get`.
+    pub(crate) fn get(&self, entity_type_id: u32, id: u32) -> Result<Value, ApiError> {
+        self.table(entity_type_id)?.get(&self.env(), id)
+    }
+
+    /// `crm.<entity>.list`.
+    pub(crate) fn list(
+        &self,
+        entity_type_id: u32,
+        select: Option<&Value>,
+        filter: &Map<String, Value>,
+        order: &Map<String, Value>,
+        start: i64,
+    ) -> Result<ListPage, ApiError> {
+        Ok(self
+            .table(entity_type_id)?
+            .list(&self.env(), select, filter, order, start))
+    }
+}
+
+impl Table {
     fn now() -> i64 {
         Utc::now().timestamp()
     }
 
-    fn today(&self) -> i64 {
-        days_of(Utc::now().with_timezone(&self.tz).date_naive())
+    fn today(env: &Env) -> i64 {
+        days_of(Utc::now().with_timezone(&env.tz).date_naive())
     }
 
     fn set(&self, row: &mut Row, index: Option<usize>, cell: Cell) {
@@ -123,6 +265,8 @@ impl Portal {
     /// and (on update) immutable keys are dropped silently, like the server does.
     fn apply(
         &mut self,
+        env: &Env,
+        files: &mut Files,
         row: &mut Row,
         fields: &Map<String, Value>,
         update: bool,
@@ -142,7 +286,7 @@ impl Portal {
                 continue;
             }
             if update && f.required && is_empty_input(value) {
-                return Err(ApiError::legacy(self.lang.required_field(f.label())));
+                return Err(ApiError::legacy(env.lang.required_field(f.label())));
             }
             // CONTACT_ID is the first of CONTACT_IDS: setting it alone binds that contact.
             if let (true, Some(ids_index)) = (
@@ -161,10 +305,10 @@ impl Portal {
             let current = self.files_of(f, Some(row));
             let mut ctx = InputCtx {
                 strings: &mut self.store.strings,
-                files: &mut self.store.files,
-                catalog: &self.catalog,
-                tz: self.tz,
-                lang: self.lang,
+                files: &mut *files,
+                catalog: env.catalog,
+                tz: env.tz,
+                lang: env.lang,
             };
             let f = &self.layout.fields[index];
             match parse_value(f, value, &mut ctx, &current)? {
@@ -187,12 +331,12 @@ impl Portal {
     }
 
     /// Sets the stage-derived fields (semantic, IS_NEW, CLOSED) for `stage` of `category`.
-    fn derive_stage(&mut self, row: &mut Row, category: u32, stage: &str) {
+    fn derive_stage(&mut self, env: &Env, row: &mut Row, category: u32, stage: &str) {
         let std = self.layout.std.clone();
-        let (semantic, is_first) = match self.catalog.stage_in(category, stage) {
+        let (semantic, is_first) = match env.catalog.stage_in(category, stage) {
             Some(s) => (
                 s.semantic,
-                self.catalog
+                env.catalog
                     .first_stage(category)
                     .is_some_and(|f| f.status_id == s.status_id),
             ),
@@ -211,14 +355,16 @@ impl Portal {
     /// `crm.deal.add`.
     pub(crate) fn add(
         &mut self,
+        env: &Env,
+        files: &mut Files,
         fields: &Map<String, Value>,
         caller: Caller,
     ) -> Result<u32, ApiError> {
         let mut row = Row::with_singles(self.layout.singles);
-        let written = self.apply(&mut row, fields, false)?;
+        let written = self.apply(env, files, &mut row, fields, false)?;
         let std = self.layout.std.clone();
         let now = Self::now();
-        let today = self.today();
+        let today = Self::today(env);
         let given = |i: Option<usize>| i.is_some_and(|i| written.contains(&i));
 
         // Pipeline and stage: an unknown pipeline is the default one, a stage of another
@@ -226,7 +372,7 @@ impl Portal {
         let mut category = 0u32;
         if let Some(ci) = std.category_id {
             let c = self.cell(&row, Some(ci));
-            if !c.is_null() && c.as_int() >= 0 && self.catalog.has_category(c.as_int() as u32) {
+            if !c.is_null() && c.as_int() >= 0 && env.catalog.has_category(c.as_int() as u32) {
                 category = c.as_int() as u32;
             }
             self.set(&mut row, Some(ci), Cell::int(i64::from(category)));
@@ -234,29 +380,29 @@ impl Portal {
         if std.stage_id.is_some() {
             let stage = self
                 .cell_text(&row, std.stage_id)
-                .filter(|s| self.catalog.stage_in(category, s).is_some())
+                .filter(|s| env.catalog.stage_in(category, s).is_some())
                 .map(str::to_owned)
                 .or_else(|| {
-                    self.catalog
+                    env.catalog
                         .first_stage(category)
                         .map(|s| s.status_id.clone())
                 });
             if let Some(stage) = stage {
                 let c = self.text(&stage);
                 self.set(&mut row, std.stage_id, c);
-                self.derive_stage(&mut row, category, &stage);
+                self.derive_stage(env, &mut row, category, &stage);
             }
         }
         for (index, list) in [(std.type_id, "DEAL_TYPE"), (std.source_id, "SOURCE")] {
             if !given(index) || self.cell(&row, index).is_null() {
-                if let Some(first) = self.catalog.values(list).first().map(|s| (*s).to_owned()) {
+                if let Some(first) = env.catalog.values(list).first().map(|s| (*s).to_owned()) {
                     let c = self.text(&first);
                     self.set(&mut row, index, c);
                 }
             }
         }
         if self.cell(&row, std.currency_id).is_null() {
-            let base = self.catalog.base_currency;
+            let base = env.catalog.base_currency;
             let c = self.text(base);
             self.set(&mut row, std.currency_id, c);
         }
@@ -304,7 +450,7 @@ impl Portal {
             } else if f.kind == Kind::Cents {
                 row.set_single(slot, Cell::int(0));
             } else if f.uf {
-                if let Some(c) = self.uf_default(index) {
+                if let Some(c) = self.uf_default(env, files, index) {
                     row.set_single(slot, c);
                 }
             }
@@ -312,21 +458,21 @@ impl Portal {
         for index in 0..self.layout.fields.len() {
             let f = &self.layout.fields[index];
             if f.required && self.is_empty(f, &row) {
-                return Err(ApiError::legacy(self.lang.required_field(f.label())));
+                return Err(ApiError::legacy(env.lang.required_field(f.label())));
             }
         }
         let id = self.store.next_id;
         self.store.next_id += 1;
         let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
         if std.title.is_some() && title_empty {
-            let c = self.text(&self.lang.default_deal_title(id));
+            let c = self.text(&env.lang.default_deal_title(id));
             self.set(&mut row, std.title, c);
         }
         self.store.rows.insert(id, row);
         Ok(id)
     }
 
-    fn uf_default(&mut self, index: usize) -> Option<Cell> {
+    fn uf_default(&mut self, env: &Env, files: &mut Files, index: usize) -> Option<Cell> {
         let f = &self.layout.fields[index];
         if f.kind == Kind::Enum {
             return f
@@ -345,10 +491,10 @@ impl Portal {
         let f = f.clone();
         let mut ctx = InputCtx {
             strings: &mut self.store.strings,
-            files: &mut self.store.files,
-            catalog: &self.catalog,
-            tz: self.tz,
-            lang: self.lang,
+            files: &mut *files,
+            catalog: env.catalog,
+            tz: env.tz,
+            lang: env.lang,
         };
         match parse_value(&f, &default, &mut ctx, &[]) {
             Ok(Parsed::Single(c)) if !c.is_null() => Some(c),
@@ -371,6 +517,8 @@ impl Portal {
     /// `crm.deal.update`.
     pub(crate) fn update(
         &mut self,
+        env: &Env,
+        files: &mut Files,
         id: u32,
         fields: &Map<String, Value>,
         caller: Caller,
@@ -388,13 +536,13 @@ impl Portal {
                 c.as_int().max(0) as u32
             }
         };
-        let written = self.apply(&mut row, fields, true)?;
+        let written = self.apply(env, files, &mut row, fields, true)?;
         if written.is_empty() {
             return Ok(());
         }
         let now = Self::now();
         if std.title.is_some() && self.cell_text(&row, std.title).is_none_or(str::is_empty) {
-            let c = self.text(&self.lang.default_deal_title(id));
+            let c = self.text(&env.lang.default_deal_title(id));
             self.set(&mut row, std.title, c);
         }
         // A stage of another pipeline is ignored: only crm.item.update moves a deal.
@@ -403,7 +551,7 @@ impl Portal {
             if new_stage != old_stage {
                 let valid = new_stage
                     .as_deref()
-                    .is_some_and(|s| self.catalog.stage_in(category, s).is_some());
+                    .is_some_and(|s| env.catalog.stage_in(category, s).is_some());
                 if !valid {
                     let c = match &old_stage {
                         Some(s) => self.text(s),
@@ -417,7 +565,7 @@ impl Portal {
                         None => Cell::NULL,
                     };
                     self.set(&mut row, std.previous_stage_id, prev);
-                    self.derive_stage(&mut row, category, &new_stage);
+                    self.derive_stage(env, &mut row, category, &new_stage);
                     self.set(&mut row, std.moved_time, Cell::int(now));
                     self.set(&mut row, std.moved_by_id, Cell::int(caller.user_id));
                 }
@@ -439,20 +587,27 @@ impl Portal {
     }
 
     /// One deal as `crm.deal.get` shows it (every field but `CONTACT_IDS`).
-    pub(crate) fn get(&self, id: u32) -> Result<Value, ApiError> {
+    pub(crate) fn get(&self, env: &Env, id: u32) -> Result<Value, ApiError> {
         let row = self.store.rows.get(&id).ok_or_else(ApiError::not_found)?;
         let mut out = String::new();
-        self.render_json(&mut out, id, row, &self.layout.output_order());
+        self.render_json(env, &mut out, id, row, &self.layout.output_order());
         Ok(serde_json::from_str(&out).expect("the renderer writes valid JSON"))
     }
 
     /// Writes a row as a JSON object with the given fields in order (PHP's encoding: `/`
-    /// escaped when `self.slashes`).
-    pub(crate) fn render_json(&self, out: &mut String, id: u32, row: &Row, fields: &[usize]) {
+    /// escaped when `env.slashes`).
+    pub(crate) fn render_json(
+        &self,
+        env: &Env,
+        out: &mut String,
+        id: u32,
+        row: &Row,
+        fields: &[usize],
+    ) {
         let ctx = RenderCtx {
             strings: &self.store.strings,
-            tz: self.tz,
-            slashes: self.slashes,
+            tz: env.tz,
+            slashes: env.slashes,
         };
         out.push('{');
         let mut first = true;
@@ -559,13 +714,14 @@ impl Portal {
     /// legacy navigation rounds down); `start` < 0 skips counting (`total` 0, no `next`).
     pub(crate) fn list(
         &self,
+        env: &Env,
         select: Option<&Value>,
         filter: &Map<String, Value>,
         order: &Map<String, Value>,
         start: i64,
     ) -> ListPage {
         let fields = self.resolve_select(select);
-        let mut filter = Filter::parse(&self.layout, filter, self.tz);
+        let mut filter = Filter::parse(&self.layout, filter, env.tz);
         let order = parse_order(&self.layout, order);
         let count = start >= 0;
         let offset = if count {
@@ -622,7 +778,7 @@ impl Portal {
             .iter()
             .map(|id| {
                 let mut s = String::with_capacity(64 * fields.len());
-                self.render_json(&mut s, *id, &rows[id], &fields);
+                self.render_json(env, &mut s, *id, &rows[id], &fields);
                 s
             })
             .collect();
@@ -683,8 +839,8 @@ mod tests {
     #[test]
     fn add_applies_documented_defaults() {
         let mut p = seed_portal();
-        let id = p.add(&Map::new(), ME).unwrap();
-        let d = p.get(id).unwrap();
+        let id = p.add(DEAL, &Map::new(), ME).unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["TITLE"], format!("Сделка #{id}"));
         assert_eq!(d["STAGE_ID"], "NEW");
         assert_eq!(d["CATEGORY_ID"], "0");
@@ -714,6 +870,7 @@ mod tests {
         let mut p = seed_portal();
         let id = p
             .add(
+                DEAL,
                 &obj(
                     json!({"TITLE": "A", "CATEGORY_ID": 1, "STAGE_ID": "C1:PREPARATION",
                     "IS_NEW": "N", "DATE_CREATE": "2001-01-01", "UF_CRM_TYPO": "x", "ID": 99}),
@@ -722,20 +879,25 @@ mod tests {
             )
             .unwrap();
         assert_ne!(id, 99);
-        let d = p.get(id).unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["CATEGORY_ID"], "1");
         assert_eq!(d["STAGE_ID"], "C1:PREPARATION");
         assert_eq!(d["IS_NEW"], "N");
         assert!(!d["DATE_CREATE"].as_str().unwrap().starts_with("2001"));
         // Update: CATEGORY_ID is immutable, a stage of another pipeline is ignored.
-        p.update(id, &obj(json!({"CATEGORY_ID": 0, "STAGE_ID": "WON"})), ME)
-            .unwrap();
-        let d = p.get(id).unwrap();
+        p.update(
+            DEAL,
+            id,
+            &obj(json!({"CATEGORY_ID": 0, "STAGE_ID": "WON"})),
+            ME,
+        )
+        .unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["CATEGORY_ID"], "1");
         assert_eq!(d["STAGE_ID"], "C1:PREPARATION");
-        p.update(id, &obj(json!({"STAGE_ID": "C1:WON"})), ME)
+        p.update(DEAL, id, &obj(json!({"STAGE_ID": "C1:WON"})), ME)
             .unwrap();
-        let d = p.get(id).unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["STAGE_ID"], "C1:WON");
         assert_eq!(d["STAGE_SEMANTIC_ID"], "S");
         assert_eq!(d["CLOSED"], "Y");
@@ -744,17 +906,22 @@ mod tests {
     #[test]
     fn contact_ids_are_stored_but_never_returned() {
         let mut p = seed_portal();
-        let id = p.add(&obj(json!({"CONTACT_IDS": [84, 83]})), ME).unwrap();
-        let d = p.get(id).unwrap();
+        let id = p
+            .add(DEAL, &obj(json!({"CONTACT_IDS": [84, 83]})), ME)
+            .unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["CONTACT_ID"], "84");
         assert!(d.get("CONTACT_IDS").is_none());
-        assert_eq!(p.raw_cells(id, "CONTACT_IDS").len(), 2);
-        let page = p.list(
-            Some(&json!(["ID", "CONTACT_IDS"])),
-            &Map::new(),
-            &Map::new(),
-            0,
-        );
+        assert_eq!(p.deals().raw_cells(id, "CONTACT_IDS").len(), 2);
+        let page = p
+            .list(
+                DEAL,
+                Some(&json!(["ID", "CONTACT_IDS"])),
+                &Map::new(),
+                &Map::new(),
+                0,
+            )
+            .unwrap();
         assert!(parsed(&page)[0].get("CONTACT_IDS").is_none());
     }
 
@@ -765,7 +932,7 @@ mod tests {
             Layout::from_value(&v).unwrap(),
             FixedOffset::east_opt(0).unwrap(),
         );
-        let err = p.add(&obj(json!({"TITLE": "x"})), ME).unwrap_err();
+        let err = p.add(DEAL, &obj(json!({"TITLE": "x"})), ME).unwrap_err();
         assert_eq!(err.status, 400);
         assert_eq!(err.code, "");
         assert!(
@@ -775,13 +942,14 @@ mod tests {
         );
         let id = p
             .add(
+                DEAL,
                 &obj(json!({"TITLE": "x", "UF_CRM_1721244590123": "3478"})),
                 ME,
             )
             .unwrap();
-        assert_eq!(p.get(id).unwrap()["UF_CRM_1721244590123"], "3478");
+        assert_eq!(p.get(DEAL, id).unwrap()["UF_CRM_1721244590123"], "3478");
         let err = p
-            .update(id, &obj(json!({"UF_CRM_1721244590123": ""})), ME)
+            .update(DEAL, id, &obj(json!({"UF_CRM_1721244590123": ""})), ME)
             .unwrap_err();
         assert!(err.description.contains("Канал продаж"));
     }
@@ -790,59 +958,76 @@ mod tests {
     fn list_pages_and_counts() {
         let mut p = seed_portal();
         for i in 0..120 {
-            p.add(&obj(json!({"TITLE": format!("Deal {i}")})), ME)
+            p.add(DEAL, &obj(json!({"TITLE": format!("Deal {i}")})), ME)
                 .unwrap();
         }
-        let page = p.list(None, &Map::new(), &Map::new(), 0);
+        let page = p.list(DEAL, None, &Map::new(), &Map::new(), 0).unwrap();
         assert_eq!(page.rows.len(), 50);
         assert_eq!(page.total, 120);
         assert_eq!(page.next, Some(50));
-        let last = p.list(None, &Map::new(), &Map::new(), 100);
+        let last = p.list(DEAL, None, &Map::new(), &Map::new(), 100).unwrap();
         assert_eq!(last.rows.len(), 20);
         assert_eq!(last.next, None);
         // start=75 is page 2 (legacy navigation rounds down).
-        let odd = p.list(None, &Map::new(), &Map::new(), 75);
+        let odd = p.list(DEAL, None, &Map::new(), &Map::new(), 75).unwrap();
         assert_eq!(parsed(&odd)[0]["ID"], "51");
         assert_eq!(odd.next, Some(100));
-        let fast = p.list(
-            Some(&json!(["ID"])),
-            &obj(json!({">ID": 100})),
-            &obj(json!({"ID": "ASC"})),
-            -1,
-        );
+        let fast = p
+            .list(
+                DEAL,
+                Some(&json!(["ID"])),
+                &obj(json!({">ID": 100})),
+                &obj(json!({"ID": "ASC"})),
+                -1,
+            )
+            .unwrap();
         assert_eq!(fast.rows.len(), 20);
         assert_eq!(fast.total, 0);
         assert_eq!(fast.next, None);
         assert_eq!(fast.work.counted, 0);
         assert_eq!(parsed(&fast)[0], json!({"ID": "101"}));
-        let desc = p.list(
-            Some(&json!(["ID"])),
-            &Map::new(),
-            &obj(json!({"ID": "desc"})),
-            -1,
-        );
+        let desc = p
+            .list(
+                DEAL,
+                Some(&json!(["ID"])),
+                &Map::new(),
+                &obj(json!({"ID": "desc"})),
+                -1,
+            )
+            .unwrap();
         assert_eq!(parsed(&desc)[0], json!({"ID": "120"}));
     }
 
     #[test]
     fn list_filters_by_type() {
         let mut p = seed_portal();
-        p.add(&obj(json!({"TITLE": "[А] Сделка", "OPPORTUNITY": 15000, "STAGE_ID": "PREPARATION", "COMPANY_ID": 12})), ME).unwrap();
+        p.add(DEAL, &obj(json!({"TITLE": "[А] Сделка", "OPPORTUNITY": 15000, "STAGE_ID": "PREPARATION", "COMPANY_ID": 12})), ME).unwrap();
         p.add(
+            DEAL,
             &obj(json!({"TITLE": "Продажа Б", "OPPORTUNITY": "25000.50", "COMPANY_ID": 3})),
             ME,
         )
         .unwrap();
         p.add(
+            DEAL,
             &obj(json!({"TITLE": "сделка в", "IS_MANUAL_OPPORTUNITY": "Y"})),
             ME,
         )
         .unwrap();
         let ids = |f: Value| -> Vec<String> {
-            parsed(&p.list(Some(&json!(["ID"])), f.as_object().unwrap(), &Map::new(), 0))
-                .iter()
-                .map(|r| r["ID"].as_str().unwrap().to_owned())
-                .collect()
+            parsed(
+                &p.list(
+                    DEAL,
+                    Some(&json!(["ID"])),
+                    f.as_object().unwrap(),
+                    &Map::new(),
+                    0,
+                )
+                .unwrap(),
+            )
+            .iter()
+            .map(|r| r["ID"].as_str().unwrap().to_owned())
+            .collect()
         };
         assert_eq!(ids(json!({"%TITLE": "СДЕЛКА"})), ["1", "3"]);
         assert_eq!(ids(json!({"=%TITLE": "%а"})), ["1"]);
@@ -882,15 +1067,18 @@ mod tests {
             ("[Б] Продажа", 12500),
             ("[А] Сделка", 19999),
         ] {
-            p.add(&obj(json!({"TITLE": t, "OPPORTUNITY": o})), ME)
+            p.add(DEAL, &obj(json!({"TITLE": t, "OPPORTUNITY": o})), ME)
                 .unwrap();
         }
-        let page = p.list(
-            Some(&json!(["TITLE", "OPPORTUNITY"])),
-            &Map::new(),
-            &obj(json!({"TITLE": "ASC", "OPPORTUNITY": "ASC"})),
-            0,
-        );
+        let page = p
+            .list(
+                DEAL,
+                Some(&json!(["TITLE", "OPPORTUNITY"])),
+                &Map::new(),
+                &obj(json!({"TITLE": "ASC", "OPPORTUNITY": "ASC"})),
+                0,
+            )
+            .unwrap();
         let got: Vec<(String, String)> = parsed(&page)
             .iter()
             .map(|r| {

@@ -209,7 +209,6 @@ pub(crate) struct Store {
     pub rows: BTreeMap<u32, Row>,
     pub next_id: u32,
     pub strings: Strings,
-    pub files: Files,
 }
 
 impl Default for Store {
@@ -218,7 +217,6 @@ impl Default for Store {
             rows: BTreeMap::new(),
             next_id: 1,
             strings: Strings::default(),
-            files: Files::default(),
         }
     }
 }
