@@ -80,9 +80,11 @@
 mod catalog;
 mod config;
 mod counters;
+mod entities;
 mod error;
 pub mod faults;
 mod filter;
+mod items;
 mod lang;
 mod limits;
 mod methods;
@@ -192,6 +194,12 @@ impl Emulator {
         let mut layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
         config.lang.localize(&mut layout);
         let mut portal = portal::Portal::new(layout, config.utc_offset);
+        for (type_id, text) in entities::DEMO_ENTITIES {
+            let snapshot: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| StartError::Fields(e.to_string()))?;
+            let layout = schema::Layout::from_value(&snapshot).map_err(StartError::Fields)?;
+            portal.install(entities::Entity::of_snapshot(*type_id, &snapshot), layout);
+        }
         portal.slashes = config.escape_slashes;
         portal.lang = config.lang;
         seed::seed(
@@ -359,7 +367,7 @@ impl Emulator {
             .portal
             .read()
             .expect("portal lock")
-            .get(portal::DEAL, id)
+            .get(entities::DEAL, id)
             .ok()
     }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Semantic};
 use crate::config::Work;
+use crate::entities::{DEAL, Entity, Missing};
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_order, sort_ids};
 use crate::lang::Lang;
@@ -17,9 +18,6 @@ use crate::values::{
     InputCtx, Parsed, RenderCtx, days_of, is_empty_input, parse_value, push_json_str, write_multi,
     write_single,
 };
-
-/// `entityTypeId` of deals.
-pub(crate) const DEAL: u32 = 2;
 
 /// Rows per page of every list method.
 pub(crate) const PAGE: usize = 50;
@@ -44,6 +42,7 @@ pub(crate) struct Portal {
 /// One CRM entity type's fields and records.
 #[derive(Debug)]
 pub(crate) struct Table {
+    pub entity: Entity,
     pub layout: Layout,
     pub store: Store,
 }
@@ -57,11 +56,16 @@ pub(crate) struct Env<'a> {
     pub lang: Lang,
 }
 
+/// The legacy error for a missing record.
+fn missing(m: Missing) -> ApiError {
+    ApiError::new(400, m.code, m.message)
+}
+
 /// A list call's answer.
 #[derive(Debug)]
-pub(crate) struct ListPage {
-    /// Rows as JSON object text.
-    pub rows: Vec<String>,
+pub(crate) struct ListPage<R = String> {
+    /// Rows as JSON object text (or as the caller rendered them).
+    pub rows: Vec<R>,
     pub total: usize,
     pub next: Option<usize>,
     pub work: Work,
@@ -84,6 +88,7 @@ impl Portal {
         tables.insert(
             DEAL,
             Table {
+                entity: Entity::standard(DEAL).expect("deals are a standard entity"),
                 layout: deal_layout,
                 store: Store::default(),
             },
@@ -97,6 +102,26 @@ impl Portal {
             lang: Lang::Ru,
             app_code: String::new(),
         }
+    }
+
+    /// Adds (or replaces) the table of an entity type, without records.
+    pub(crate) fn install(&mut self, entity: Entity, layout: Layout) {
+        self.tables.insert(
+            entity.type_id,
+            Table {
+                entity,
+                layout,
+                store: Store::default(),
+            },
+        );
+    }
+
+    /// The table behind a legacy method prefix (`crm.lead`).
+    pub(crate) fn legacy_table(&self, prefix: &str) -> Option<u32> {
+        self.tables
+            .values()
+            .find(|t| t.entity.legacy == Some(prefix))
+            .map(|t| t.entity.type_id)
     }
 
     /// What the tables read from the portal.
@@ -369,15 +394,16 @@ impl Table {
 
         // Pipeline and stage: an unknown pipeline is the default one, a stage of another
         // pipeline is the pipeline's first stage.
+        let deal = self.entity.type_id == DEAL;
         let mut category = 0u32;
-        if let Some(ci) = std.category_id {
+        if let (true, Some(ci)) = (deal, std.category_id) {
             let c = self.cell(&row, Some(ci));
             if !c.is_null() && c.as_int() >= 0 && env.catalog.has_category(c.as_int() as u32) {
                 category = c.as_int() as u32;
             }
             self.set(&mut row, Some(ci), Cell::int(i64::from(category)));
         }
-        if std.stage_id.is_some() {
+        if deal && std.stage_id.is_some() {
             let stage = self
                 .cell_text(&row, std.stage_id)
                 .filter(|s| env.catalog.stage_in(category, s).is_some())
@@ -393,9 +419,19 @@ impl Table {
                 self.derive_stage(env, &mut row, category, &stage);
             }
         }
-        for (index, list) in [(std.type_id, "DEAL_TYPE"), (std.source_id, "SOURCE")] {
+        // The first item of the field's directory (a deal snapshot without `statusType`:
+        // the deal directories).
+        for (index, fallback) in [(std.type_id, "DEAL_TYPE"), (std.source_id, "SOURCE")] {
+            let Some(list) = index.map(|i| {
+                self.layout.fields[i]
+                    .status_entity
+                    .clone()
+                    .unwrap_or_else(|| fallback.to_owned())
+            }) else {
+                continue;
+            };
             if !given(index) || self.cell(&row, index).is_null() {
-                if let Some(first) = env.catalog.values(list).first().map(|s| (*s).to_owned()) {
+                if let Some(first) = env.catalog.values(&list).first().map(|s| (*s).to_owned()) {
                     let c = self.text(&first);
                     self.set(&mut row, index, c);
                 }
@@ -444,8 +480,8 @@ impl Table {
             if !row.single(slot).is_null() {
                 continue;
             }
-            if f.kind == Kind::Char && !f.uf {
-                let yes = f.code == "OPENED";
+            if matches!(f.kind, Kind::Char | Kind::Bool) && !f.uf {
+                let yes = matches!(f.code.as_str(), "OPENED" | "EXPORT");
                 row.set_single(slot, Cell::int(i64::from(yes)));
             } else if f.kind == Kind::Cents {
                 row.set_single(slot, Cell::int(0));
@@ -464,8 +500,11 @@ impl Table {
         let id = self.store.next_id;
         self.store.next_id += 1;
         let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
-        if std.title.is_some() && title_empty {
-            let c = self.text(&env.lang.default_deal_title(id));
+        if let (true, Some(title)) = (
+            std.title.is_some() && title_empty,
+            self.entity.default_title(env.lang, id),
+        ) {
+            let c = self.text(&title);
             self.set(&mut row, std.title, c);
         }
         self.store.rows.insert(id, row);
@@ -524,7 +563,7 @@ impl Table {
         caller: Caller,
     ) -> Result<(), ApiError> {
         let Some(mut row) = self.store.rows.get(&id).cloned() else {
-            return Err(ApiError::not_found());
+            return Err(missing(self.entity.update_missing));
         };
         let std = self.layout.std.clone();
         let old_stage = self.cell_text(&row, std.stage_id).map(str::to_owned);
@@ -541,12 +580,16 @@ impl Table {
             return Ok(());
         }
         let now = Self::now();
-        if std.title.is_some() && self.cell_text(&row, std.title).is_none_or(str::is_empty) {
-            let c = self.text(&env.lang.default_deal_title(id));
+        let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
+        if let (true, Some(title)) = (
+            std.title.is_some() && title_empty,
+            self.entity.default_title(env.lang, id),
+        ) {
+            let c = self.text(&title);
             self.set(&mut row, std.title, c);
         }
         // A stage of another pipeline is ignored: only crm.item.update moves a deal.
-        if let Some(si) = std.stage_id {
+        if let (DEAL, Some(si)) = (self.entity.type_id, std.stage_id) {
             let new_stage = self.cell_text(&row, Some(si)).map(str::to_owned);
             if new_stage != old_stage {
                 let valid = new_stage
@@ -583,7 +626,7 @@ impl Table {
             .rows
             .remove(&id)
             .map(|_| ())
-            .ok_or_else(ApiError::not_found)
+            .ok_or_else(|| missing(self.entity.delete_missing))
     }
 
     /// One deal as `crm.deal.get` shows it (every field but `CONTACT_IDS`).
@@ -721,6 +764,22 @@ impl Table {
         start: i64,
     ) -> ListPage {
         let fields = self.resolve_select(select);
+        self.list_with(env, filter, order, start, |id, row| {
+            let mut s = String::with_capacity(64 * fields.len());
+            self.render_json(env, &mut s, id, row, &fields);
+            s
+        })
+    }
+
+    /// One page of records matching `filter` in `order`, each rendered by `render`.
+    pub(crate) fn list_with<R>(
+        &self,
+        env: &Env,
+        filter: &Map<String, Value>,
+        order: &Map<String, Value>,
+        start: i64,
+        render: impl Fn(u32, &Row) -> R,
+    ) -> ListPage<R> {
         let mut filter = Filter::parse(&self.layout, filter, env.tz);
         let order = parse_order(&self.layout, order);
         let count = start >= 0;
@@ -774,14 +833,7 @@ impl Table {
             sort_ids(layout, strings, rows, &mut ids, &order);
             page = ids.into_iter().skip(offset).take(PAGE).collect();
         }
-        let out: Vec<String> = page
-            .iter()
-            .map(|id| {
-                let mut s = String::with_capacity(64 * fields.len());
-                self.render_json(env, &mut s, *id, &rows[id], &fields);
-                s
-            })
-            .collect();
+        let out: Vec<R> = page.iter().map(|id| render(*id, &rows[id])).collect();
         let next = (count && offset + PAGE < total).then_some(offset + PAGE);
         ListPage {
             work: Work {
@@ -810,6 +862,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entities::DEAL;
     use crate::schema::{DEMO_SNAPSHOT, seed_portal_fields};
     use serde_json::json;
 

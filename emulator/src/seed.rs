@@ -708,18 +708,18 @@ mod tests {
         assert_eq!(a.deals().store.rows.len(), 300);
         for id in [1, 150, 300] {
             assert_eq!(
-                a.get(crate::portal::DEAL, id).unwrap(),
-                b.get(crate::portal::DEAL, id).unwrap()
+                a.get(crate::entities::DEAL, id).unwrap(),
+                b.get(crate::entities::DEAL, id).unwrap()
             );
         }
         let mut c = demo();
         seed(&mut c, 300, 8, 1);
         assert_ne!(
-            a.get(crate::portal::DEAL, 5).unwrap(),
-            c.get(crate::portal::DEAL, 5).unwrap()
+            a.get(crate::entities::DEAL, 5).unwrap(),
+            c.get(crate::entities::DEAL, 5).unwrap()
         );
         for id in 1..=300u32 {
-            let d = a.get(crate::portal::DEAL, id).unwrap();
+            let d = a.get(crate::entities::DEAL, id).unwrap();
             // The required enumeration is always filled.
             assert!(d["UF_CRM_1721244590123"].is_string(), "{d}");
             let stage = d["STAGE_ID"].as_str().unwrap();
@@ -734,11 +734,11 @@ mod tests {
             assert!(d["OPPORTUNITY"].as_str().unwrap().contains('.'));
         }
         // Creation dates grow with the id.
-        let t1 = a.get(crate::portal::DEAL, 1).unwrap()["DATE_CREATE"]
+        let t1 = a.get(crate::entities::DEAL, 1).unwrap()["DATE_CREATE"]
             .as_str()
             .unwrap()
             .to_owned();
-        let t2 = a.get(crate::portal::DEAL, 300).unwrap()["DATE_CREATE"]
+        let t2 = a.get(crate::entities::DEAL, 300).unwrap()["DATE_CREATE"]
             .as_str()
             .unwrap()
             .to_owned();

@@ -8,6 +8,7 @@ mod common;
 mod batch;
 mod cli;
 mod conformance_seed;
+mod entities;
 mod export;
 mod limits_and_faults;
 mod reference;
