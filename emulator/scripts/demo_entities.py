@@ -114,7 +114,7 @@ def camel_uf(name):
     return f"ufCrm{m.group(1)}_{m.group(2)}" if m else f"ufCrm_{rest}"
 
 
-invoice = smart(31, "SMART_INVOICE_STAGE_2", True, [(2, "Сделка")], [])
+invoice = smart(31, "SMART_INVOICE_STAGE_3", True, [(2, "Сделка")], [])
 write("smart-invoice", 31, "crm.item", invoice, {"title": "Счета"})
 
 projects = smart(

@@ -411,14 +411,27 @@ pub(crate) fn call_type(
                 categories: yes("isCategoriesEnabled"),
                 stages: yes("isStagesEnabled") || yes("isCategoriesEnabled"),
             };
+            // Pipeline ids are one sequence over every smart type.
+            let category = p
+                .tables
+                .values()
+                .flat_map(|t| t.entity.pipelines.iter().map(|c| c.category.id))
+                .max()
+                .map_or(10, |m| (m + 1).max(10));
             let snapshot = crate::entities::smart_process_snapshot(
                 entity_type_id,
+                category,
                 smart.categories,
                 smart.stages,
             );
             let layout =
                 Layout::from_value(&snapshot).map_err(|e| ApiError::new(400, "ERROR_CORE", e))?;
-            let entity = Entity::smart(entity_type_id, smart.clone());
+            let entity = Entity::smart(
+                entity_type_id,
+                smart.clone(),
+                smart.stages.then_some(category),
+                p.lang,
+            );
             let out = type_json(&entity, &smart);
             p.install(entity, layout);
             Ok(Output::write(json!({ "type": out })))

@@ -198,7 +198,10 @@ impl Emulator {
             let snapshot: serde_json::Value =
                 serde_json::from_str(text).map_err(|e| StartError::Fields(e.to_string()))?;
             let layout = schema::Layout::from_value(&snapshot).map_err(StartError::Fields)?;
-            portal.install(entities::Entity::of_snapshot(*type_id, &snapshot), layout);
+            portal.install(
+                entities::Entity::of_snapshot(*type_id, &snapshot, config.lang),
+                layout,
+            );
         }
         portal.slashes = config.escape_slashes;
         portal.lang = config.lang;

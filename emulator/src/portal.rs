@@ -355,6 +355,58 @@ impl Table {
         Ok(written)
     }
 
+    /// Puts a smart-process record into one of its pipelines (`entity.pipelines`; deals use
+    /// the catalog): an unknown pipeline is the default one (on update: the record's own), a
+    /// stage outside the pipeline is its first stage (on update: the old stage when the
+    /// pipeline did not change); a stage change sets the previous stage and the move stamps.
+    fn place_in_pipeline(
+        &mut self,
+        row: &mut Row,
+        old: Option<(Cell, Option<String>)>,
+        caller: Caller,
+        now: i64,
+    ) {
+        if self.entity.pipelines.is_empty() {
+            return;
+        }
+        let std = self.layout.std.clone();
+        let pipeline_of = |c: Cell| {
+            (!c.is_null())
+                .then(|| {
+                    self.entity
+                        .pipelines
+                        .iter()
+                        .position(|p| i64::from(p.category.id) == c.as_int())
+                })
+                .flatten()
+        };
+        let old_pipeline = old.as_ref().and_then(|(c, _)| pipeline_of(*c));
+        let chosen = pipeline_of(self.cell(row, std.category_id))
+            .or(old_pipeline)
+            .unwrap_or(0);
+        let pipeline = &self.entity.pipelines[chosen];
+        let old_stage = old.as_ref().and_then(|(_, s)| s.clone());
+        let given = self.cell_text(row, std.stage_id).map(str::to_owned);
+        let stage = given
+            .filter(|s| pipeline.stage(s).is_some())
+            .or_else(|| old_stage.clone().filter(|s| pipeline.stage(s).is_some()))
+            .or_else(|| pipeline.stages.first().map(|s| s.status_id.clone()));
+        let category = Cell::int(i64::from(pipeline.category.id));
+        self.set(row, std.category_id, category);
+        if let Some(stage) = stage {
+            let c = self.text(&stage);
+            self.set(row, std.stage_id, c);
+            if let (Some(_), Some(prev)) = (&old, &old_stage) {
+                if *prev != stage {
+                    let p = self.text(prev);
+                    self.set(row, std.previous_stage_id, p);
+                    self.set(row, std.moved_time, Cell::int(now));
+                    self.set(row, std.moved_by_id, Cell::int(caller.user_id));
+                }
+            }
+        }
+    }
+
     /// Sets the stage-derived fields (semantic, IS_NEW, CLOSED) for `stage` of `category`.
     fn derive_stage(&mut self, env: &Env, row: &mut Row, category: u32, stage: &str) {
         let std = self.layout.std.clone();
@@ -391,6 +443,7 @@ impl Table {
         let now = Self::now();
         let today = Self::today(env);
         let given = |i: Option<usize>| i.is_some_and(|i| written.contains(&i));
+        self.place_in_pipeline(&mut row, None, caller, now);
 
         // Pipeline and stage: an unknown pipeline is the default one, a stage of another
         // pipeline is the pipeline's first stage.
@@ -575,11 +628,18 @@ impl Table {
                 c.as_int().max(0) as u32
             }
         };
+        let old_category = self.cell(&row, std.category_id);
         let written = self.apply(env, files, &mut row, fields, true)?;
         if written.is_empty() {
             return Ok(());
         }
         let now = Self::now();
+        self.place_in_pipeline(
+            &mut row,
+            Some((old_category, old_stage.clone())),
+            caller,
+            now,
+        );
         let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
         if let (true, Some(title)) = (
             std.title.is_some() && title_empty,

@@ -10,6 +10,7 @@ mod cli;
 mod conformance_seed;
 mod entities;
 mod export;
+mod items;
 mod limits_and_faults;
 mod reference;
 mod system;
