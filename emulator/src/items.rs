@@ -10,9 +10,10 @@ use serde_json::{Map, Number, Value, json};
 use crate::entities::{Entity, SmartType};
 use crate::error::ApiError;
 use crate::filter::split_prefix;
+use crate::multifields::{self, Entry};
 use crate::portal::{Caller, Env, Portal, Table};
 use crate::rest::{Body, Output, array_param, param};
-use crate::schema::{Kind, Layout};
+use crate::schema::{Kind, Layout, Slot};
 use crate::store::Row;
 use crate::values::{php_intval, php_string};
 
@@ -190,6 +191,25 @@ fn render(t: &Table, env: &Env<'_>, id: u32, row: &Row, select: &Select, origina
         out.insert(key, item_value(f.kind, v));
     }
     if select.all {
+        // `fm`: every multifield value, only for the full select (crm-item-list.md).
+        let mut fm = Vec::new();
+        for f in t
+            .layout
+            .fields
+            .iter()
+            .filter(|f| f.kind == Kind::Multifield)
+        {
+            if let Slot::Multi(s) = f.slot {
+                fm.extend(
+                    row.multi(s).iter().map(|c| {
+                        Entry::decode(t.store.strings.get(c.as_text())).item_json(&f.code)
+                    }),
+                );
+            }
+        }
+        if t.layout.fields.iter().any(|f| f.kind == Kind::Multifield) {
+            out.insert("fm".into(), Value::Array(fm));
+        }
         out.insert("entityTypeId".into(), json!(t.entity.type_id));
     }
     Value::Object(out)
@@ -235,13 +255,25 @@ fn number(s: &str) -> Option<Value> {
 /// Item `fields` keyed by legacy codes; unknown names are dropped, as the legacy methods drop
 /// unknown codes.
 fn legacy_fields(layout: &Layout, given: &Map<String, Value>) -> Map<String, Value> {
-    given
+    let mut out: Map<String, Value> = given
         .iter()
         .filter_map(|(k, v)| {
             let i = layout.item_index(k)?;
             Some((layout.fields[i].code.clone(), v.clone()))
         })
-        .collect()
+        .collect();
+    // `fm` carries the multifields.
+    if let Some(fm) = given.get("fm") {
+        for (code, values) in multifields::split_fm(fm) {
+            if layout
+                .index(&code)
+                .is_some_and(|i| layout.fields[i].kind == Kind::Multifield)
+            {
+                out.insert(code, values);
+            }
+        }
+    }
+    out
 }
 
 /// An item filter keyed by legacy codes (prefixes kept, `logic` groups nested); an unknown

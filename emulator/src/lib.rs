@@ -88,6 +88,7 @@ mod items;
 mod lang;
 mod limits;
 mod methods;
+mod multifields;
 mod oauth;
 mod php;
 mod portal;

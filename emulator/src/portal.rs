@@ -12,6 +12,7 @@ use crate::entities::{DEAL, Entity, Missing};
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_order, sort_ids};
 use crate::lang::Lang;
+use crate::multifields::{self, Entry};
 use crate::schema::{FieldDef, Kind, Layout, Slot};
 use crate::store::{Cell, Files, Row, Store};
 use crate::values::{
@@ -313,6 +314,13 @@ impl Table {
             if update && f.required && is_empty_input(value) {
                 return Err(ApiError::legacy(env.lang.required_field(f.label())));
             }
+            if f.kind == Kind::Multifield {
+                if let Slot::Multi(s) = f.slot {
+                    self.write_multifield(row, s, index, value);
+                    written.push(index);
+                }
+                continue;
+            }
             // CONTACT_ID is the first of CONTACT_IDS: setting it alone binds that contact.
             if let (true, Some(ids_index)) = (
                 Some(index) == self.layout.std.contact_id,
@@ -404,6 +412,38 @@ impl Table {
                     self.set(row, std.moved_by_id, Cell::int(caller.user_id));
                 }
             }
+        }
+    }
+
+    /// Applies a multifield write (see [`crate::multifields`]) and the `HAS_PHONE`-style
+    /// flags that follow it.
+    fn write_multifield(&mut self, row: &mut Row, slot: u16, index: usize, value: &Value) {
+        let current: Vec<Entry> = row
+            .multi(slot)
+            .iter()
+            .map(|c| Entry::decode(self.store.strings.get(c.as_text())))
+            .collect();
+        let code = self.layout.fields[index].code.clone();
+        let entries = multifields::apply(&code, current, value, &mut self.store.next_multifield_id);
+        let flag = match code.as_str() {
+            "PHONE" => Some(("HAS_PHONE", !entries.is_empty())),
+            "EMAIL" => Some(("HAS_EMAIL", !entries.is_empty())),
+            "IM" => Some((
+                "HAS_IMOL",
+                entries
+                    .iter()
+                    .any(|e| matches!(e.value_type.as_str(), "IMOL" | "OPENLINE")),
+            )),
+            _ => None,
+        };
+        let cells = entries
+            .iter()
+            .map(|e| Cell::text(self.store.strings.intern(&e.encode())))
+            .collect();
+        row.set_multi(slot, cells);
+        if let Some((flag, on)) = flag {
+            let i = self.layout.index(flag);
+            self.set(row, i, Cell::int(i64::from(on)));
         }
     }
 
@@ -743,6 +783,10 @@ impl Table {
                         true
                     }
                     Slot::Single(s) => write_single(out, f, row.single(s), id, &ctx),
+                    // An empty multifield is absent, as in the documented crm.lead.get.
+                    Slot::Multi(s) if f.kind == Kind::Multifield && row.multi(s).is_empty() => {
+                        false
+                    }
                     Slot::Multi(s) => {
                         write_multi(out, f, row.multi(s), id, &ctx);
                         true

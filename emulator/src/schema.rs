@@ -41,6 +41,8 @@ pub(crate) enum Kind {
     Enum,
     /// File id.
     File,
+    /// A multifield value (`crm_multifield`): see [`crate::multifields`].
+    Multifield,
     /// Any other type: the raw JSON value.
     Raw,
 }
@@ -69,6 +71,7 @@ impl Kind {
             "datetime" => Kind::DateTime,
             "enumeration" => Kind::Enum,
             "file" => Kind::File,
+            "crm_multifield" => Kind::Multifield,
             _ => Kind::Raw,
         }
     }
@@ -632,15 +635,26 @@ impl Layout {
         }
         let tail = self.index("LAST_ACTIVITY_BY");
         for (i, f) in self.fields.iter().enumerate() {
-            if !seen[i] && !f.uf && Some(i) != tail && f.code != "CONTACT_IDS" {
+            if !seen[i]
+                && !f.uf
+                && Some(i) != tail
+                && f.code != "CONTACT_IDS"
+                && f.kind != Kind::Multifield
+            {
                 out.push(i);
             }
         }
         if let Some(t) = tail {
             out.push(t);
         }
+        // User fields, then the multifields (the documented crm.contact.get).
         for (i, f) in self.fields.iter().enumerate() {
             if f.uf {
+                out.push(i);
+            }
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            if f.kind == Kind::Multifield && !f.uf {
                 out.push(i);
             }
         }

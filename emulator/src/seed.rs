@@ -514,6 +514,8 @@ fn plan_for(portal: &mut Portal, f: &FieldDef, files: &[Cell]) -> Plan {
             pool: files.to_vec(),
             fill: req(0.2),
         },
+        // Deals have no multifields.
+        Kind::Multifield => Plan::Derived,
         Kind::Raw => {
             let ids: Vec<String> = (0..40).map(|i| format!("\"{}\"", 1_000 + i * 3)).collect();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();

@@ -209,6 +209,8 @@ pub(crate) struct Store {
     pub rows: BTreeMap<u32, Row>,
     pub next_id: u32,
     pub strings: Strings,
+    /// The id the next multifield value gets.
+    pub next_multifield_id: u32,
 }
 
 impl Default for Store {
@@ -217,6 +219,7 @@ impl Default for Store {
             rows: BTreeMap::new(),
             next_id: 1,
             strings: Strings::default(),
+            next_multifield_id: 1,
         }
     }
 }

@@ -12,6 +12,7 @@ mod entities;
 mod export;
 mod items;
 mod limits_and_faults;
+mod multifields;
 mod reference;
 mod system;
 #[cfg(feature = "tls")]
