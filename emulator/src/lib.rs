@@ -96,6 +96,7 @@ mod reference;
 mod rest;
 mod schema;
 mod seed;
+mod seed_entities;
 mod server;
 mod store;
 mod system;
@@ -212,6 +213,27 @@ impl Emulator {
             config.seed,
             config.webhook_user_id as i64,
         );
+        for type_id in config.records.keys() {
+            if !portal.tables.contains_key(type_id) || *type_id == entities::DEAL {
+                return Err(StartError::Config(format!(
+                    "cannot seed entity type {type_id}: the portal has {} (deals: Config::deals)",
+                    portal
+                        .tables
+                        .keys()
+                        .filter(|&&t| t != entities::DEAL)
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        seed_entities::seed(
+            &mut portal,
+            &config.records,
+            config.seed,
+            config.webhook_user_id as i64,
+        )
+        .map_err(|e| StartError::Config(format!("seeding failed: {}", e.description)))?;
         let listener = TcpListener::bind(("127.0.0.1", config.port))
             .await
             .map_err(|source| StartError::Bind {

@@ -106,7 +106,8 @@ impl Portal {
     }
 
     /// Adds (or replaces) the table of an entity type, without records.
-    pub(crate) fn install(&mut self, entity: Entity, layout: Layout) {
+    pub(crate) fn install(&mut self, entity: Entity, mut layout: Layout) {
+        layout.descriptor_order = entity.type_id != DEAL;
         self.tables.insert(
             entity.type_id,
             Table {

@@ -320,6 +320,9 @@ pub(crate) struct Layout {
     pub singles: u16,
     pub multis: u16,
     pub std: Std,
+    /// Show standard fields in descriptor order (every entity but deals, whose `get` follows
+    /// the documented column order).
+    pub descriptor_order: bool,
     next_uf_id: u32,
     pub next_item_id: u32,
 }
@@ -385,6 +388,7 @@ impl Layout {
             singles: 0,
             multis: 0,
             std: Std::default(),
+            descriptor_order: false,
             next_uf_id: 101,
             next_item_id: 1,
         };
@@ -627,7 +631,12 @@ impl Layout {
     pub(crate) fn output_order(&self) -> Vec<usize> {
         let mut out = Vec::with_capacity(self.fields.len());
         let mut seen = vec![false; self.fields.len()];
-        for code in OUTPUT_ORDER {
+        let columns: &[&str] = if self.descriptor_order {
+            &[]
+        } else {
+            OUTPUT_ORDER
+        };
+        for code in columns {
             if let Some(i) = self.index(code) {
                 out.push(i);
                 seen[i] = true;

@@ -14,6 +14,7 @@ mod items;
 mod limits_and_faults;
 mod multifields;
 mod reference;
+mod seeding;
 mod system;
 #[cfg(feature = "tls")]
 mod tls;
