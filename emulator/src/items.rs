@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 use serde_json::{Map, Number, Value, json};
 
-use crate::entities::{Entity, SmartType};
+use crate::entities::{DEAL, Entity, SmartType};
 use crate::error::ApiError;
 use crate::filter::split_prefix;
 use crate::multifields::{self, Entry};
@@ -85,6 +85,11 @@ pub(crate) fn call(
                 let id = item_id(params)?;
                 if !p.table(ety)?.store.rows.contains_key(&id) {
                     return Err(item_not_found());
+                }
+                // A deal changes its pipeline only here (`categoryId` with a stage of it).
+                if let (DEAL, Some(category)) = (ety, given.get("categoryId")) {
+                    let stage = given.get("stageId").and_then(php_string);
+                    p.move_deal(id, php_intval(category), stage.as_deref(), caller)?;
                 }
                 p.update(ety, id, &fields, caller)?;
                 id

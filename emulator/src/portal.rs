@@ -211,6 +211,57 @@ impl Portal {
         table.update(&env, files, id, fields, caller)
     }
 
+    /// Moves a deal to another pipeline (`crm.item.update` with `categoryId`; the legacy
+    /// update cannot): the given stage if it is one of the pipeline's, else its first stage.
+    /// An unknown pipeline or the deal's own is left alone.
+    pub(crate) fn move_deal(
+        &mut self,
+        id: u32,
+        category: i64,
+        stage: Option<&str>,
+        caller: Caller,
+    ) -> Result<(), ApiError> {
+        let (table, env, _) = self.parts(DEAL)?;
+        let Ok(category) = u32::try_from(category) else {
+            return Ok(());
+        };
+        if !env.catalog.has_category(category) {
+            return Ok(());
+        }
+        let Some(mut row) = table.store.rows.get(&id).cloned() else {
+            return Err(missing(table.entity.update_missing));
+        };
+        let std = table.layout.std.clone();
+        let current = table.cell(&row, std.category_id);
+        if !current.is_null() && current.as_int() == i64::from(category) {
+            return Ok(());
+        }
+        let Some(stage) = stage
+            .filter(|s| env.catalog.stage_in(category, s).is_some())
+            .or_else(|| {
+                env.catalog
+                    .first_stage(category)
+                    .map(|s| s.status_id.as_str())
+            })
+            .map(str::to_owned)
+        else {
+            return Ok(());
+        };
+        let prev = table.cell(&row, std.stage_id);
+        table.set(&mut row, std.previous_stage_id, prev);
+        table.set(&mut row, std.category_id, Cell::int(i64::from(category)));
+        let c = table.text(&stage);
+        table.set(&mut row, std.stage_id, c);
+        table.derive_stage(&env, &mut row, category, &stage);
+        let now = Table::now();
+        table.set(&mut row, std.moved_time, Cell::int(now));
+        table.set(&mut row, std.moved_by_id, Cell::int(caller.user_id));
+        table.set(&mut row, std.date_modify, Cell::int(now));
+        table.set(&mut row, std.modify_by_id, Cell::int(caller.user_id));
+        table.store.rows.insert(id, row);
+        Ok(())
+    }
+
     /// `crm.<entity>.delete`.
     pub(crate) fn delete(&mut self, entity_type_id: u32, id: u32) -> Result<(), ApiError> {
         self.table_mut(entity_type_id)?.delete(id)

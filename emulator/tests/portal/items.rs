@@ -459,3 +459,46 @@ async fn a_new_type_works_at_once_and_batch_reaches_crm_item() {
             "The \"Title\" field is required",
         );
 }
+
+#[tokio::test]
+async fn a_deal_changes_pipeline_only_through_crm_item_update() {
+    let s = start().await;
+    let id = s
+        .add(
+            "crm.deal.add",
+            json!({"TITLE": "Переезд", "UF_CRM_1721244590123": "3478"}),
+        )
+        .await;
+    s.call(
+        "crm.deal.update",
+        json!({"id": id, "fields": {"CATEGORY_ID": 1}}),
+    )
+    .await
+    .ok();
+    let legacy = s.call("crm.deal.get", json!({"id": id})).await;
+    assert_eq!(
+        legacy.ok()["CATEGORY_ID"],
+        "0",
+        "CATEGORY_ID is immutable on crm.deal.update"
+    );
+    let moved = s
+        .call(
+            "crm.item.update",
+            json!({"entityTypeId": 2, "id": id, "fields": {"categoryId": 1, "stageId": "C1:PREPARATION"}}),
+        )
+        .await;
+    let i = item(&moved);
+    assert_eq!(i["categoryId"], 1);
+    assert_eq!(i["stageId"], "C1:PREPARATION");
+    assert_eq!(i["previousStageId"], "NEW");
+    assert_eq!(i["stageSemanticId"], "P");
+    // Without a stage of the new pipeline: its first stage.
+    let again = s
+        .call(
+            "crm.item.update",
+            json!({"entityTypeId": 2, "id": id, "fields": {"categoryId": 2, "stageId": "WON"}}),
+        )
+        .await;
+    assert_eq!(item(&again)["categoryId"], 2);
+    assert_eq!(item(&again)["stageId"], "C2:NEW");
+}
