@@ -20,6 +20,10 @@ pub struct Config {
     pub fields: Option<serde_json::Value>,
     /// Number of deals seeded at start, with realistic values for every field.
     pub deals: usize,
+    /// Records of the other entity types seeded at start, by `entityTypeId` (1 leads, 3
+    /// contacts, 4 companies, 7 quotes, 31 smart invoices, 153 / 1220 the demo smart
+    /// processes), linked to each other and to the deals.
+    pub records: std::collections::BTreeMap<u32, usize>,
     /// The leaky bucket that refuses requests with 503 `QUERY_LIMIT_EXCEEDED`.
     pub limits: Limits,
     /// Latency added to every REST request before it is handled.
@@ -77,6 +81,7 @@ impl Default for Config {
         Config {
             fields: None,
             deals: 0,
+            records: std::collections::BTreeMap::new(),
             limits: Limits::Off,
             latency: Duration::ZERO,
             faults: Faults::none(),
@@ -107,6 +112,33 @@ impl Config {
     pub fn with_deals(mut self, n: usize) -> Self {
         self.deals = n;
         self
+    }
+
+    /// Seeds `n` records of the entity type `entity_type_id` (not deals: see
+    /// [`Config::with_deals`]); the start fails for a type the portal does not have.
+    pub fn with_records(mut self, entity_type_id: u32, n: usize) -> Self {
+        self.records.insert(entity_type_id, n);
+        self
+    }
+
+    /// Seeds `n` leads (phones and e-mails filled, some linked to companies).
+    pub fn with_leads(self, n: usize) -> Self {
+        self.with_records(crate::entities::LEAD, n)
+    }
+
+    /// Seeds `n` contacts (linked to companies, phones and e-mails filled).
+    pub fn with_contacts(self, n: usize) -> Self {
+        self.with_records(crate::entities::CONTACT, n)
+    }
+
+    /// Seeds `n` companies (phones and e-mails filled); seeded deals get them as `COMPANY_ID`.
+    pub fn with_companies(self, n: usize) -> Self {
+        self.with_records(crate::entities::COMPANY, n)
+    }
+
+    /// Seeds `n` quotes (linked to companies and contacts).
+    pub fn with_quotes(self, n: usize) -> Self {
+        self.with_records(crate::entities::QUOTE, n)
     }
 
     /// Uses these deal fields (snapshot, raw `crm.deal.fields` response or bare `result`).
@@ -207,6 +239,7 @@ impl fmt::Debug for Config {
                     .unwrap_or("<demo portal>"),
             )
             .field("deals", &self.deals)
+            .field("records", &self.records)
             .field("limits", &self.limits)
             .field("latency", &self.latency)
             .field("faults", &self.faults)

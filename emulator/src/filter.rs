@@ -245,7 +245,9 @@ fn convert(f: &FieldDef, op: Op, v: &Value, tz: chrono::FixedOffset) -> FVal {
             Some(t) => FVal::Int(t),
             None => FVal::Never,
         },
-        Kind::Text | Kind::Raw => FVal::Text(php_string(v).unwrap_or_default().to_lowercase()),
+        Kind::Text | Kind::Raw | Kind::Multifield => {
+            FVal::Text(php_string(v).unwrap_or_default().to_lowercase())
+        }
     }
 }
 
@@ -321,13 +323,18 @@ fn eval_cond(c: &mut Cond, layout: &Layout, strings: &Strings, id: u32, row: &Ro
 }
 
 fn cell_matches(c: &mut Cond, op: Op, f: &FieldDef, strings: &Strings, cell: Cell) -> bool {
-    let text_kind = matches!(f.kind, Kind::Text | Kind::Raw);
+    let text_kind = matches!(f.kind, Kind::Text | Kind::Raw | Kind::Multifield);
     if text_kind {
         let key = cell.as_text();
         if let Some(&hit) = c.memo.get(&key) {
             return hit;
         }
-        let s = strings.get(key).to_lowercase();
+        let stored = strings.get(key);
+        let s = if f.kind == Kind::Multifield {
+            crate::multifields::Entry::value_of(stored).to_lowercase()
+        } else {
+            stored.to_lowercase()
+        };
         let hit = text_matches(op, &c.values, &s);
         c.memo.insert(key, hit);
         return hit;
@@ -471,7 +478,7 @@ pub(crate) fn sort_ids(
     let mut ranks: Vec<Option<HashMap<u32, u32>>> = Vec::new();
     for &(fi, _) in order {
         let f = &layout.fields[fi];
-        if matches!(f.kind, Kind::Text | Kind::Raw) {
+        if matches!(f.kind, Kind::Text | Kind::Raw | Kind::Multifield) {
             let mut distinct: Vec<u32> = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for id in ids.iter() {

@@ -22,6 +22,11 @@
 //! | area | behaviour |
 //! |---|---|
 //! | methods | `crm.deal.fields/add/get/list/update/delete`, `crm.deal.userfield.add/get/list/update/delete`, `crm.status.fields/add/get/list/update/delete/entity.types/entity.items` (`DEAL_STAGE`, `DEAL_STAGE_{n}`, `DEAL_TYPE`, `SOURCE`, `INDUSTRY`), `crm.category.fields/add/get/list/update/delete` (`entityTypeId=2`), `server.time`, `profile`, `user.current`, `user.admin`, `app.info`, `scope`, `methods`, `method.get`, `batch`; anything else is 404 `ERROR_METHOD_NOT_FOUND` "Method not found!" |
+//! | entities | one table per CRM entity type (`entities` module: the definitions and the legacy <-> item name table): leads (1), deals (2), contacts (3), companies (4), quotes (7) on their legacy methods `crm.{lead,deal,contact,company,quote}.fields/add/get/update/delete/list` and `.userfield.add/get/list/update/delete` (user fields `UF_CRM_...`, `ENTITY_ID` `CRM_LEAD`, ...) with the deals' envelopes, filters, order, select, paging, `>ID` export and errors; field lists from the documentation's `crm.<entity>.fields` examples (`portals/demo-*.json`, written by `scripts/demo_entities.py`); missing records as each page documents ("Contact is not found", `ERROR_CORE` "Element not found", ...); default titles `Лид #n` / `Предложение #n` / `{type title} #n`; the smart invoice (31) and smart processes (demo: 1220 "Проекты" with a pipeline, 153 "Договоры" without; user fields `UF_CRM_{type id}_...`) only on `crm.item.*`, so `crm.<name>.*` answers 404 `ERROR_METHOD_NOT_FOUND` |
+//! | multifields | `PHONE`, `EMAIL`, `WEB`, `IM`, `LINK` of leads, contacts and companies: values with their own ids, read as `[{"ID","VALUE_TYPE","VALUE","TYPE_ID"}]` (absent when empty, never in `select: ["*"]`, last in `get`); writes as documented: a list or `n0`, `n1`, ... keys add, an `ID` of the record changes, an `ID` with an empty or no `VALUE` or `DELETE: "Y"` deletes; a missing `VALUE_TYPE` is `WORK` (`IM` `OTHER`, `LINK` `USER`), an unknown one is kept; `HAS_PHONE`, `HAS_EMAIL`, `HAS_IMOL` follow; filters on them match values exactly (case-insensitive) |
+//! | `crm.item.*` | `fields` (camelCase names, each with `upperName`; `useOriginalUfNames=Y`), `add`/`get`/`update` answering `{"item": ...}`, `delete` `[]`, `list` `{"items": [...]}` with `total`/`next`; the same records as the legacy methods; ids and amounts as JSON numbers, booleans `Y`/`N`, empty dates `null`, files with `urlMachine`, `contactIds`, `entityTypeId` and `fm` (`{"id","valueType","value","typeId"}`, written as a list or keyed by `nN` / id) with the full select only; camelCase `select`/`filter` (prefixes, `logic` groups)/`order`; 400 `NOT_FOUND` "Smart process not found" for an unknown `entityTypeId`, "Item not found", `INVALID_ARG_VALUE` for an unknown filter or order field or direction; a deal changes pipeline only through `crm.item.update` with `categoryId` |
+//! | smart processes | `crm.type.list/get/add/fields` (`{"types"}`, `{"type"}`, `entityTypeId` 1030+ by default); a new type's `crm.item.*` work at once; pipelines and stages `DT{type}_{category}:NEW` ... in `DYNAMIC_{type}_STAGE_{category}` (smart invoice: `SMART_INVOICE_STAGE_{category}`), shown by `crm.category.list/get {entityTypeId}` and `crm.status.list {filter: {ENTITY_ID}}`; default pipeline and first stage on add, `previousStageId`/`movedTime`/`movedBy` on a stage change |
+//! | seed | `Config::deals` plus `Config::with_records` (`with_leads`, `with_contacts`, `with_companies`, `with_quotes`): deterministic from the seed, linked (contacts and deals to the seeded companies, deals to contacts, smart-process items to deals), phones and e-mails filled |
 //! | portal methods | `server.time`: now in the portal offset (`Config::utc_offset`); `profile`, `user.current`: the webhook user (`Config::webhook_user_id`), an administrator, `ID` a string, `ADMIN`/`ACTIVE` booleans; `user.admin`: `true`; `app.info`: for the webhook only `SCOPE` and `LICENSE`, for the OAuth app its local-app record (`ID`, `CODE` = client id, `VERSION`, `STATUS` "L", `INSTALLED`, `PAYMENT_EXPIRED`, `DAYS`, `LANGUAGE_ID`, `LICENSE*`; the language and the `LICENSE` prefix follow [`Config::lang`]); `scope`: `["crm","user"]` (`full`: every scope of the portal; PHP truthiness, so the form string `"false"` is true); `methods` (`scope`, `full`) and `method.get` (`{isExisting, isAvailable}`; the `name` key and the name itself lower case only) answer from the list of served methods |
 //! | pipelines | `crm.category.*` answer `{"category": {...}}` (numbers for `id`, `sort`, `entityTypeId`; `isDefault` "Y"/"N", not settable on deals; `originId`/`originatorId` "" except on the default pipeline); a new pipeline gets the default pipeline's eight stages `C{id}:NEW`..., and deals accept its id at once; `sort` defaults to 500, a negative one is 0; delete answers `null`, refused for pipeline 0 and while deals are in it; errors `NOT_FOUND` "Element not found", `ENTITY_TYPE_NOT_SUPPORTED`, `INVALID_ARG_VALUE` for a missing `entityTypeId`/`id`, code `0` "Field 'NAME' is required" |
 //! | directories | `crm.status.add` answers the integer `ID`, adds `C{n}:` on `DEAL_STAGE_{n}`, `SORT` 10 by default, `SEMANTICS` S/F on stages; refuses (legacy 400) missing `ENTITY_ID`/`STATUS_ID` (both messages at once), an unknown directory, a missing `NAME` ("The field Title is required."), a stage in progress sorted after the success stage, and a duplicate (`ERROR_CORE`); each directory stays in `SORT` order, so a new stage is where `crm.status.list`, `entity.items`, the first-stage default and `STAGE_ID` checks see it; `update` changes `NAME`/`SORT`/`COLOR`; `delete` needs `params[FORCED]=Y` for a system item and refuses a stage holding deals; "Invalid identifier.", "Status is not found."; `entity.types` as the docs' example (`CATEGORY_ID` "1" for a pipeline, `0` for the default one; names in the portal's language); in `list`/`get` the default pipeline's stages have `CATEGORY_ID` null, others "n"; ids are never reused |
@@ -68,24 +73,31 @@
 //!
 //! # Not emulated
 //!
-//! Access rights (every caller is an administrator), smart processes and `crm.item.*`,
-//! `crm.deal.contact.*` and product rows, events, the 60-second request timeout,
-//! nondeterministic order of offset pages without `order`; pipelines of other entity types
-//! than deals, directories other than deal stages, `DEAL_TYPE`, `SOURCE` and `INDUSTRY` (no
-//! lead statuses, contact or company types); a user field label in several languages (one
-//! text per label). A renamed portal's 302 is available on demand ([`Emulator::set_renamed`]).
+//! Access rights (every caller is an administrator), `crm.item.productrow.*`,
+//! `crm.deal.contact.*` and product rows, `crm.item.batchImport`, `crm.type.update/delete`,
+//! events, the 60-second request timeout, nondeterministic order of offset pages without
+//! `order`; `crm.category.add/update/delete` for smart processes; directories other than deal
+//! stages, `DEAL_TYPE`, `SOURCE` and `INDUSTRY` (no lead statuses, contact or company types:
+//! those fields take any value and get no default); smart-process stages only in
+//! `crm.status.list` filtered by their `ENTITY_ID`; the lead/quote status semantics; e-mail
+//! validation; `COMPANY_IDS` kept apart from `COMPANY_ID` on contacts; `crm.item.update`
+//! deleting files not passed again; a user field label in several languages (one text per
+//! label). A renamed portal's 302 is available on demand ([`Emulator::set_renamed`]).
 
 #![deny(missing_docs)]
 
 mod catalog;
 mod config;
 mod counters;
+mod entities;
 mod error;
 pub mod faults;
 mod filter;
+mod items;
 mod lang;
 mod limits;
 mod methods;
+mod multifields;
 mod oauth;
 mod php;
 mod portal;
@@ -93,6 +105,7 @@ mod reference;
 mod rest;
 mod schema;
 mod seed;
+mod seed_entities;
 mod server;
 mod store;
 mod system;
@@ -192,6 +205,15 @@ impl Emulator {
         let mut layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
         config.lang.localize(&mut layout);
         let mut portal = portal::Portal::new(layout, config.utc_offset);
+        for (type_id, text) in entities::DEMO_ENTITIES {
+            let snapshot: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| StartError::Fields(e.to_string()))?;
+            let layout = schema::Layout::from_value(&snapshot).map_err(StartError::Fields)?;
+            portal.install(
+                entities::Entity::of_snapshot(*type_id, &snapshot, config.lang),
+                layout,
+            );
+        }
         portal.slashes = config.escape_slashes;
         portal.lang = config.lang;
         seed::seed(
@@ -200,6 +222,27 @@ impl Emulator {
             config.seed,
             config.webhook_user_id as i64,
         );
+        for type_id in config.records.keys() {
+            if !portal.tables.contains_key(type_id) || *type_id == entities::DEAL {
+                return Err(StartError::Config(format!(
+                    "cannot seed entity type {type_id}: the portal has {} (deals: Config::deals)",
+                    portal
+                        .tables
+                        .keys()
+                        .filter(|&&t| t != entities::DEAL)
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        seed_entities::seed(
+            &mut portal,
+            &config.records,
+            config.seed,
+            config.webhook_user_id as i64,
+        )
+        .map_err(|e| StartError::Config(format!("seeding failed: {}", e.description)))?;
         let listener = TcpListener::bind(("127.0.0.1", config.port))
             .await
             .map_err(|source| StartError::Bind {
@@ -346,6 +389,7 @@ impl Emulator {
             .portal
             .read()
             .expect("portal lock")
+            .deals()
             .store
             .rows
             .len()
@@ -354,7 +398,12 @@ impl Emulator {
     /// One deal as `crm.deal.get` shows it, without going through HTTP (for assertions).
     pub fn deal(&self, id: u64) -> Option<serde_json::Value> {
         let id = u32::try_from(id).ok()?;
-        self.shared.portal.read().expect("portal lock").get(id).ok()
+        self.shared
+            .portal
+            .read()
+            .expect("portal lock")
+            .get(entities::DEAL, id)
+            .ok()
     }
 
     /// The current `crm.deal.fields` result.
@@ -363,6 +412,7 @@ impl Emulator {
             .portal
             .read()
             .expect("portal lock")
+            .deals()
             .layout
             .fields_json()
     }
@@ -370,8 +420,13 @@ impl Emulator {
     /// Approximate heap bytes used by the stored deals (rows and interned strings).
     pub fn approx_memory_bytes(&self) -> usize {
         let p = self.shared.portal.read().expect("portal lock");
-        let rows: usize = p.store.rows.values().map(|r| r.heap_bytes() + 48).sum();
-        rows + p.store.strings.len() * 64
+        p.tables
+            .values()
+            .map(|t| {
+                let rows: usize = t.store.rows.values().map(|r| r.heap_bytes() + 48).sum();
+                rows + t.store.strings.len() * 64
+            })
+            .sum()
     }
 
     /// Stops accepting connections, lets in-flight requests finish and waits for the server.

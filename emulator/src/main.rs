@@ -33,6 +33,27 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     deals: usize,
 
+    /// Number of leads to seed (with phones and e-mails, some linked to companies).
+    #[arg(long, default_value_t = 0)]
+    leads: usize,
+
+    /// Number of contacts to seed (linked to the seeded companies).
+    #[arg(long, default_value_t = 0)]
+    contacts: usize,
+
+    /// Number of companies to seed (the seeded deals and contacts link to them).
+    #[arg(long, default_value_t = 0)]
+    companies: usize,
+
+    /// Number of quotes to seed.
+    #[arg(long, default_value_t = 0)]
+    quotes: usize,
+
+    /// Items of a crm.item-only type to seed, as ENTITY_TYPE_ID=N (31 smart invoices, 153 and
+    /// 1220 the demo smart processes); repeatable.
+    #[arg(long, value_name = "TYPE_ID=N", value_parser = parse_items)]
+    items: Vec<(u32, usize)>,
+
     /// Rate limit: off, regular (50, 2/s), enterprise (250, 5/s) or CAPACITY/DRAIN_PER_SEC.
     #[arg(long, default_value = "off", value_parser = Limits::parse)]
     limits: Limits,
@@ -143,13 +164,36 @@ async fn main() {
     }
 }
 
+/// `--items 1220=50`.
+fn parse_items(s: &str) -> Result<(u32, usize), String> {
+    let (t, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ENTITY_TYPE_ID=N, got {s:?}"))?;
+    let t = t
+        .trim()
+        .parse()
+        .map_err(|_| format!("{t:?} is not an entity type id"))?;
+    let n = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a number of items"))?;
+    Ok((t, n))
+}
+
 async fn run(args: Args) -> Result<(), String> {
     let mut config = Config::default()
         .with_port(args.port)
         .with_deals(args.deals)
         .with_limits(args.limits)
         .with_latency(Duration::from_millis(args.latency_ms))
-        .with_seed(args.seed);
+        .with_seed(args.seed)
+        .with_leads(args.leads)
+        .with_contacts(args.contacts)
+        .with_companies(args.companies)
+        .with_quotes(args.quotes);
+    for (type_id, n) in &args.items {
+        config = config.with_records(*type_id, *n);
+    }
     if let Some(path) = &args.fields {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the fields file {}: {e}", path.display()))?;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Work;
 use crate::error::ApiError;
+use crate::items;
 use crate::portal::{Caller, PAGE, Portal};
 use crate::reference;
 use crate::rest::{Body, Output, array_param, param};
@@ -33,49 +34,96 @@ pub(crate) fn call(
     params: &Map<String, Value>,
     caller: Caller,
 ) -> Result<Output, ApiError> {
+    if let Some(op) = method.strip_prefix("crm.item.") {
+        return items::call(portal, op, params, caller);
+    }
+    if let Some(op) = method.strip_prefix("crm.type.") {
+        return items::call_type(portal, op, params);
+    }
+    // crm.<entity>.<op>: the entity's legacy methods, when it has them.
+    if let Some((prefix, op)) = method
+        .match_indices('.')
+        .nth(1)
+        .map(|(i, _)| (&method[..i], &method[i + 1..]))
+    {
+        let table = portal.read().expect("portal lock").legacy_table(prefix);
+        if let Some(entity_type_id) = table {
+            return legacy(portal, entity_type_id, op, params, caller);
+        }
+    }
+    if let Some(out) = smart_reference(portal, method, params) {
+        return out;
+    }
+    match method {
+        "crm.status.list" => status_list(portal, params),
+        "crm.category.list" => {
+            reference::deal_pipelines(params)?;
+            let p = portal.read().expect("portal lock");
+            let cats: Vec<Value> = p
+                .catalog
+                .categories
+                .iter()
+                .map(|c| p.catalog.category_json(c))
+                .collect();
+            let total = cats.len();
+            Ok(Output::listed(json!({ "categories": cats }), total))
+        }
+        _ => {
+            if let Some(v) =
+                system::call(&portal.read().expect("portal lock"), method, params, caller)
+            {
+                return Ok(Output::plain(v));
+            }
+            reference::call(portal, method, params)
+                .unwrap_or_else(|| Err(ApiError::method_not_found()))
+        }
+    }
+}
+
+/// The legacy methods of one entity type (`crm.lead.add`, `crm.lead.userfield.get`, ...).
+fn legacy(
+    portal: &RwLock<Portal>,
+    entity_type_id: u32,
+    op: &str,
+    params: &Map<String, Value>,
+    caller: Caller,
+) -> Result<Output, ApiError> {
     let read = || portal.read().expect("portal lock");
     let write = || portal.write().expect("portal lock");
-    match method {
-        "crm.deal.fields" => Ok(Output::plain(read().layout.fields_json())),
-        "crm.deal.add" => {
+    match op {
+        "fields" => Ok(Output::plain(
+            read().table(entity_type_id)?.layout.fields_json(),
+        )),
+        "add" => {
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             array_param(params, "params")?;
-            let id = write().add(&fields, caller)?;
+            let id = write().add(entity_type_id, &fields, caller)?;
             Ok(Output::write(json!(id)))
         }
-        "crm.deal.get" => {
+        "get" => {
             let id = id_param(params)?;
-            let deal = read().get(id)?;
-            Ok(Output {
-                result: Body::Json(deal),
-                total: None,
-                next: None,
-                work: Work {
-                    returned: 1,
-                    ..Work::default()
-                },
-                scanned: 0,
-            })
+            let record = read().get(entity_type_id, id)?;
+            Ok(Output::one(record))
         }
-        "crm.deal.update" => {
+        "update" => {
             let id = id_param(params)?;
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             array_param(params, "params")?;
-            write().update(id, &fields, caller)?;
+            write().update(entity_type_id, id, &fields, caller)?;
             Ok(Output::write(json!(true)))
         }
-        "crm.deal.delete" => {
+        "delete" => {
             let id = id_param(params)?;
-            write().delete(id)?;
+            write().delete(entity_type_id, id)?;
             Ok(Output::write(json!(true)))
         }
-        "crm.deal.list" => {
+        "list" => {
             let filter = array_param(params, "filter")?.unwrap_or_default();
             let order = array_param(params, "order")?.unwrap_or_default();
             let select = param(params, "select");
-            let page = read().list(select, &filter, &order, start_param(params));
+            let page = read().list(entity_type_id, select, &filter, &order, start_param(params))?;
             Ok(Output {
                 result: Body::Rows(page.rows),
                 total: Some(page.total),
@@ -84,24 +132,26 @@ pub(crate) fn call(
                 scanned: page.scanned,
             })
         }
-        "crm.deal.userfield.add" => userfield_add(portal, params),
-        "crm.deal.userfield.get" => {
+        "userfield.add" => userfield_add(portal, entity_type_id, params),
+        "userfield.get" => {
             let id = id_param(params)?;
             let p = read();
-            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
+            let t = p.table(entity_type_id)?;
+            let index = t.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             Ok(Output::plain(
-                p.layout.fields[index]
-                    .userfield_json(Labels::Languages)
+                t.layout.fields[index]
+                    .userfield_json(Labels::Languages, &t.entity.uf_entity)
                     .unwrap_or(Value::Null),
             ))
         }
-        "crm.deal.userfield.list" => userfield_list(portal, params),
-        "crm.deal.userfield.update" => {
+        "userfield.list" => userfield_list(portal, entity_type_id, params),
+        "userfield.update" => {
             let id = id_param(params)?;
             let fields =
                 array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
+            let layout = &mut p.table_mut(entity_type_id)?.layout;
+            let index = layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
             let upd = UserFieldUpdate {
                 mandatory: param(&fields, "MANDATORY").map(yes),
                 xml_id: text(&fields, "XML_ID"),
@@ -123,45 +173,77 @@ pub(crate) fn call(
                 items: param(&fields, "LIST").map(items),
             };
             let upd = with_common_label(upd, &fields);
-            p.layout.update_user_field(index, upd);
+            layout.update_user_field(index, upd);
             Ok(Output::write(json!(true)))
         }
-        "crm.deal.userfield.delete" => {
+        "userfield.delete" => {
             let id = id_param(params)?;
             let mut p = write();
-            let index = p.layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
-            p.layout.remove_field(index);
+            let layout = &mut p.table_mut(entity_type_id)?.layout;
+            let index = layout.uf_by_id(id).ok_or_else(|| entity_not_found(id))?;
+            layout.remove_field(index);
             Ok(Output::write(json!(true)))
         }
-        "crm.status.list" => status_list(portal, params),
+        _ => Err(ApiError::method_not_found()),
+    }
+}
+
+/// `crm.category.list/get {entityTypeId}` and `crm.status.list {filter: {ENTITY_ID}}` for the
+/// pipelines and stages of smart processes (and the smart invoice); `None` for anything else.
+fn smart_reference(
+    portal: &RwLock<Portal>,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Option<Result<Output, ApiError>> {
+    let p = portal.read().expect("portal lock");
+    let smart_table = || {
+        let id = param(params, "entityTypeId").map(php_intval)?;
+        p.tables
+            .get(&u32::try_from(id).ok()?)
+            .filter(|t| !t.entity.pipelines.is_empty())
+    };
+    match method {
         "crm.category.list" => {
-            reference::deal_pipelines(params)?;
-            let p = read();
-            let cats: Vec<Value> = p
-                .catalog
-                .categories
+            let t = smart_table()?;
+            let cats: Vec<Value> = t
+                .entity
+                .pipelines
                 .iter()
-                .map(|c| p.catalog.category_json(c))
+                .map(|c| c.json(t.entity.type_id))
                 .collect();
             let total = cats.len();
-            Ok(Output {
-                result: Body::Json(json!({ "categories": cats })),
-                total: Some(total),
-                next: None,
-                work: Work {
-                    returned: total as u64,
-                    ..Work::default()
-                },
-                scanned: 0,
-            })
+            Some(Ok(Output::listed(json!({ "categories": cats }), total)))
         }
-        _ => {
-            if let Some(v) = system::call(&read(), method, params, caller) {
-                return Ok(Output::plain(v));
-            }
-            reference::call(portal, method, params)
-                .unwrap_or_else(|| Err(ApiError::method_not_found()))
+        "crm.category.get" => {
+            let t = smart_table()?;
+            let id = param(params, "id").map(php_intval).unwrap_or(-1);
+            Some(
+                t.entity
+                    .pipelines
+                    .iter()
+                    .find(|c| i64::from(c.category.id) == id)
+                    .map(|c| Output::one(json!({ "category": c.json(t.entity.type_id) })))
+                    .ok_or_else(|| ApiError::new(400, "NOT_FOUND", "Element not found")),
+            )
         }
+        "crm.status.list" => {
+            let filter = array_param(params, "filter").ok()??;
+            let wanted = param(&filter, "ENTITY_ID").and_then(php_string)?;
+            let stages = p
+                .tables
+                .values()
+                .flat_map(|t| &t.entity.pipelines)
+                .find(|c| c.stages.first().is_some_and(|s| s.entity_id == wanted))?;
+            let rows: Vec<Value> = stages
+                .stages
+                .iter()
+                .map(|s| p.catalog.status_json(s))
+                .filter(|row| matches_simple(row, &filter))
+                .collect();
+            let total = rows.len();
+            Some(Ok(Output::listed(Value::Array(rows), total)))
+        }
+        _ => None,
     }
 }
 
@@ -224,7 +306,11 @@ fn items(list: &Value) -> Vec<ItemSpec> {
         .collect()
 }
 
-fn userfield_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Output, ApiError> {
+fn userfield_add(
+    portal: &RwLock<Portal>,
+    entity_type_id: u32,
+    params: &Map<String, Value>,
+) -> Result<Output, ApiError> {
     let fields = array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))?;
     let name = text(&fields, "FIELD_NAME")
         .map(|n| n.trim().to_ascii_uppercase())
@@ -243,10 +329,13 @@ fn userfield_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result
             format!("User type \"{ty}\" is not registered"),
         ));
     }
-    let code = if name.starts_with("UF_CRM_") {
+    let mut p = portal.write().expect("portal lock");
+    let table = p.table_mut(entity_type_id)?;
+    let prefix = table.entity.uf_prefix.clone();
+    let code = if name.starts_with(&prefix) {
         name
     } else {
-        format!("UF_CRM_{name}")
+        format!("{prefix}{}", name.strip_prefix("UF_CRM_").unwrap_or(&name))
     };
     if code.len() > 50
         || !code
@@ -283,16 +372,17 @@ fn userfield_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result
         spec.list_column_label.get_or_insert_with(|| l.clone());
         spec.list_filter_label.get_or_insert(l);
     }
-    let mut p = portal.write().expect("portal lock");
-    let id = p
+    let uf_entity = table.entity.uf_entity.clone();
+    let id = table
         .layout
-        .add_user_field(spec)
+        .add_user_field(spec, &uf_entity)
         .map_err(|e| ApiError::new(400, "ERROR_CORE", e))?;
     Ok(Output::write(json!(id)))
 }
 
 fn userfield_list(
     portal: &RwLock<Portal>,
+    entity_type_id: u32,
     params: &Map<String, Value>,
 ) -> Result<Output, ApiError> {
     let filter = array_param(params, "filter")?.unwrap_or_default();
@@ -305,11 +395,12 @@ fn userfield_list(
         Labels::Omit
     };
     let p = portal.read().expect("portal lock");
-    let mut rows: Vec<Value> = p
+    let t = p.table(entity_type_id)?;
+    let mut rows: Vec<Value> = t
         .layout
         .fields
         .iter()
-        .filter_map(|f| f.userfield_json(labels))
+        .filter_map(|f| f.userfield_json(labels, &t.entity.uf_entity))
         .filter(|row| matches_simple(row, &filter))
         .collect();
     sort_simple(&mut rows, &order);

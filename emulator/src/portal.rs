@@ -1,16 +1,20 @@
 //! The portal's data and the deal operations with the server's semantics: defaults on add,
 //! silently dropped keys, stage rules, derived fields, list paging.
 
+use std::collections::BTreeMap;
+
 use chrono::{FixedOffset, Utc};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Semantic};
 use crate::config::Work;
+use crate::entities::{DEAL, Entity, Missing};
 use crate::error::ApiError;
 use crate::filter::{Filter, parse_order, sort_ids};
 use crate::lang::Lang;
+use crate::multifields::{self, Entry};
 use crate::schema::{FieldDef, Kind, Layout, Slot};
-use crate::store::{Cell, Row, Store};
+use crate::store::{Cell, Files, Row, Store};
 use crate::values::{
     InputCtx, Parsed, RenderCtx, days_of, is_empty_input, parse_value, push_json_str, write_multi,
     write_single,
@@ -19,12 +23,14 @@ use crate::values::{
 /// Rows per page of every list method.
 pub(crate) const PAGE: usize = 50;
 
-/// Everything the portal stores.
+/// Everything the portal stores: one [`Table`] per CRM entity type, and what they share.
 #[derive(Debug)]
 pub(crate) struct Portal {
-    pub layout: Layout,
+    /// The entity tables by `entityTypeId`.
+    pub tables: BTreeMap<u32, Table>,
     pub catalog: Catalog,
-    pub store: Store,
+    /// Uploaded files of every entity (one id space, as on the portal).
+    pub files: Files,
     pub tz: FixedOffset,
     /// Escape `/` in JSON output.
     pub slashes: bool,
@@ -34,11 +40,33 @@ pub(crate) struct Portal {
     pub app_code: String,
 }
 
+/// One CRM entity type's fields and records.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub entity: Entity,
+    pub layout: Layout,
+    pub store: Store,
+}
+
+/// What a table's operations read from the portal around it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Env<'a> {
+    pub catalog: &'a Catalog,
+    pub tz: FixedOffset,
+    pub slashes: bool,
+    pub lang: Lang,
+}
+
+/// The legacy error for a missing record.
+fn missing(m: Missing) -> ApiError {
+    ApiError::new(400, m.code, m.message)
+}
+
 /// A list call's answer.
 #[derive(Debug)]
-pub(crate) struct ListPage {
-    /// Rows as JSON object text.
-    pub rows: Vec<String>,
+pub(crate) struct ListPage<R = String> {
+    /// Rows as JSON object text (or as the caller rendered them).
+    pub rows: Vec<R>,
     pub total: usize,
     pub next: Option<usize>,
     pub work: Work,
@@ -55,12 +83,21 @@ pub(crate) struct Caller {
 }
 
 impl Portal {
-    /// A portal with these fields and no deals.
-    pub(crate) fn new(layout: Layout, tz: FixedOffset) -> Portal {
+    /// A portal with these deal fields and no records.
+    pub(crate) fn new(deal_layout: Layout, tz: FixedOffset) -> Portal {
+        let mut tables = BTreeMap::new();
+        tables.insert(
+            DEAL,
+            Table {
+                entity: Entity::standard(DEAL).expect("deals are a standard entity"),
+                layout: deal_layout,
+                store: Store::default(),
+            },
+        );
         Portal {
-            layout,
+            tables,
             catalog: Catalog::demo(),
-            store: Store::default(),
+            files: Files::default(),
             tz,
             slashes: true,
             lang: Lang::Ru,
@@ -68,12 +105,195 @@ impl Portal {
         }
     }
 
+    /// Adds (or replaces) the table of an entity type, without records.
+    pub(crate) fn install(&mut self, entity: Entity, mut layout: Layout) {
+        layout.descriptor_order = entity.type_id != DEAL;
+        self.tables.insert(
+            entity.type_id,
+            Table {
+                entity,
+                layout,
+                store: Store::default(),
+            },
+        );
+    }
+
+    /// The table behind a legacy method prefix (`crm.lead`).
+    pub(crate) fn legacy_table(&self, prefix: &str) -> Option<u32> {
+        self.tables
+            .values()
+            .find(|t| t.entity.legacy == Some(prefix))
+            .map(|t| t.entity.type_id)
+    }
+
+    /// What the tables read from the portal.
+    pub(crate) fn env(&self) -> Env<'_> {
+        Env {
+            catalog: &self.catalog,
+            tz: self.tz,
+            slashes: self.slashes,
+            lang: self.lang,
+        }
+    }
+
+    /// The table of an entity type.
+    pub(crate) fn table(&self, entity_type_id: u32) -> Result<&Table, ApiError> {
+        self.tables
+            .get(&entity_type_id)
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// The table of an entity type, for writing.
+    pub(crate) fn table_mut(&mut self, entity_type_id: u32) -> Result<&mut Table, ApiError> {
+        self.tables
+            .get_mut(&entity_type_id)
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// The deals.
+    pub(crate) fn deals(&self) -> &Table {
+        &self.tables[&DEAL]
+    }
+
+    /// The deals, for writing.
+    pub(crate) fn deals_mut(&mut self) -> &mut Table {
+        self.tables
+            .get_mut(&DEAL)
+            .expect("the deal table always exists")
+    }
+
+    /// A table to write, the portal around it and the files store, borrowed apart.
+    fn parts(
+        &mut self,
+        entity_type_id: u32,
+    ) -> Result<(&mut Table, Env<'_>, &mut Files), ApiError> {
+        let Portal {
+            tables,
+            catalog,
+            files,
+            tz,
+            slashes,
+            lang,
+            ..
+        } = self;
+        let env = Env {
+            catalog,
+            tz: *tz,
+            slashes: *slashes,
+            lang: *lang,
+        };
+        let table = tables
+            .get_mut(&entity_type_id)
+            .ok_or_else(ApiError::not_found)?;
+        Ok((table, env, files))
+    }
+
+    /// `crm.<entity>.add`.
+    pub(crate) fn add(
+        &mut self,
+        entity_type_id: u32,
+        fields: &Map<String, Value>,
+        caller: Caller,
+    ) -> Result<u32, ApiError> {
+        let (table, env, files) = self.parts(entity_type_id)?;
+        table.add(&env, files, fields, caller)
+    }
+
+    /// `crm.<entity>.update`.
+    pub(crate) fn update(
+        &mut self,
+        entity_type_id: u32,
+        id: u32,
+        fields: &Map<String, Value>,
+        caller: Caller,
+    ) -> Result<(), ApiError> {
+        let (table, env, files) = self.parts(entity_type_id)?;
+        table.update(&env, files, id, fields, caller)
+    }
+
+    /// Moves a deal to another pipeline (`crm.item.update` with `categoryId`; the legacy
+    /// update cannot): the given stage if it is one of the pipeline's, else its first stage.
+    /// An unknown pipeline or the deal's own is left alone.
+    pub(crate) fn move_deal(
+        &mut self,
+        id: u32,
+        category: i64,
+        stage: Option<&str>,
+        caller: Caller,
+    ) -> Result<(), ApiError> {
+        let (table, env, _) = self.parts(DEAL)?;
+        let Ok(category) = u32::try_from(category) else {
+            return Ok(());
+        };
+        if !env.catalog.has_category(category) {
+            return Ok(());
+        }
+        let Some(mut row) = table.store.rows.get(&id).cloned() else {
+            return Err(missing(table.entity.update_missing));
+        };
+        let std = table.layout.std.clone();
+        let current = table.cell(&row, std.category_id);
+        if !current.is_null() && current.as_int() == i64::from(category) {
+            return Ok(());
+        }
+        let Some(stage) = stage
+            .filter(|s| env.catalog.stage_in(category, s).is_some())
+            .or_else(|| {
+                env.catalog
+                    .first_stage(category)
+                    .map(|s| s.status_id.as_str())
+            })
+            .map(str::to_owned)
+        else {
+            return Ok(());
+        };
+        let prev = table.cell(&row, std.stage_id);
+        table.set(&mut row, std.previous_stage_id, prev);
+        table.set(&mut row, std.category_id, Cell::int(i64::from(category)));
+        let c = table.text(&stage);
+        table.set(&mut row, std.stage_id, c);
+        table.derive_stage(&env, &mut row, category, &stage);
+        let now = Table::now();
+        table.set(&mut row, std.moved_time, Cell::int(now));
+        table.set(&mut row, std.moved_by_id, Cell::int(caller.user_id));
+        table.set(&mut row, std.date_modify, Cell::int(now));
+        table.set(&mut row, std.modify_by_id, Cell::int(caller.user_id));
+        table.store.rows.insert(id, row);
+        Ok(())
+    }
+
+    /// `crm.<entity>.delete`.
+    pub(crate) fn delete(&mut self, entity_type_id: u32, id: u32) -> Result<(), ApiError> {
+        self.table_mut(entity_type_id)?.delete(id)
+    }
+
+    /// `crm.<entity>.get`.
+    pub(crate) fn get(&self, entity_type_id: u32, id: u32) -> Result<Value, ApiError> {
+        self.table(entity_type_id)?.get(&self.env(), id)
+    }
+
+    /// `crm.<entity>.list`.
+    pub(crate) fn list(
+        &self,
+        entity_type_id: u32,
+        select: Option<&Value>,
+        filter: &Map<String, Value>,
+        order: &Map<String, Value>,
+        start: i64,
+    ) -> Result<ListPage, ApiError> {
+        Ok(self
+            .table(entity_type_id)?
+            .list(&self.env(), select, filter, order, start))
+    }
+}
+
+impl Table {
     fn now() -> i64 {
         Utc::now().timestamp()
     }
 
-    fn today(&self) -> i64 {
-        days_of(Utc::now().with_timezone(&self.tz).date_naive())
+    fn today(env: &Env) -> i64 {
+        days_of(Utc::now().with_timezone(&env.tz).date_naive())
     }
 
     fn set(&self, row: &mut Row, index: Option<usize>, cell: Cell) {
@@ -123,6 +343,8 @@ impl Portal {
     /// and (on update) immutable keys are dropped silently, like the server does.
     fn apply(
         &mut self,
+        env: &Env,
+        files: &mut Files,
         row: &mut Row,
         fields: &Map<String, Value>,
         update: bool,
@@ -142,7 +364,14 @@ impl Portal {
                 continue;
             }
             if update && f.required && is_empty_input(value) {
-                return Err(ApiError::legacy(self.lang.required_field(f.label())));
+                return Err(ApiError::legacy(env.lang.required_field(f.label())));
+            }
+            if f.kind == Kind::Multifield {
+                if let Slot::Multi(s) = f.slot {
+                    self.write_multifield(row, s, index, value);
+                    written.push(index);
+                }
+                continue;
             }
             // CONTACT_ID is the first of CONTACT_IDS: setting it alone binds that contact.
             if let (true, Some(ids_index)) = (
@@ -161,10 +390,10 @@ impl Portal {
             let current = self.files_of(f, Some(row));
             let mut ctx = InputCtx {
                 strings: &mut self.store.strings,
-                files: &mut self.store.files,
-                catalog: &self.catalog,
-                tz: self.tz,
-                lang: self.lang,
+                files: &mut *files,
+                catalog: env.catalog,
+                tz: env.tz,
+                lang: env.lang,
             };
             let f = &self.layout.fields[index];
             match parse_value(f, value, &mut ctx, &current)? {
@@ -186,13 +415,97 @@ impl Portal {
         Ok(written)
     }
 
-    /// Sets the stage-derived fields (semantic, IS_NEW, CLOSED) for `stage` of `category`.
-    fn derive_stage(&mut self, row: &mut Row, category: u32, stage: &str) {
+    /// Puts a smart-process record into one of its pipelines (`entity.pipelines`; deals use
+    /// the catalog): an unknown pipeline is the default one (on update: the record's own), a
+    /// stage outside the pipeline is its first stage (on update: the old stage when the
+    /// pipeline did not change); a stage change sets the previous stage and the move stamps.
+    fn place_in_pipeline(
+        &mut self,
+        row: &mut Row,
+        old: Option<(Cell, Option<String>)>,
+        caller: Caller,
+        now: i64,
+    ) {
+        if self.entity.pipelines.is_empty() {
+            return;
+        }
         let std = self.layout.std.clone();
-        let (semantic, is_first) = match self.catalog.stage_in(category, stage) {
+        let pipeline_of = |c: Cell| {
+            (!c.is_null())
+                .then(|| {
+                    self.entity
+                        .pipelines
+                        .iter()
+                        .position(|p| i64::from(p.category.id) == c.as_int())
+                })
+                .flatten()
+        };
+        let old_pipeline = old.as_ref().and_then(|(c, _)| pipeline_of(*c));
+        let chosen = pipeline_of(self.cell(row, std.category_id))
+            .or(old_pipeline)
+            .unwrap_or(0);
+        let pipeline = &self.entity.pipelines[chosen];
+        let old_stage = old.as_ref().and_then(|(_, s)| s.clone());
+        let given = self.cell_text(row, std.stage_id).map(str::to_owned);
+        let stage = given
+            .filter(|s| pipeline.stage(s).is_some())
+            .or_else(|| old_stage.clone().filter(|s| pipeline.stage(s).is_some()))
+            .or_else(|| pipeline.stages.first().map(|s| s.status_id.clone()));
+        let category = Cell::int(i64::from(pipeline.category.id));
+        self.set(row, std.category_id, category);
+        if let Some(stage) = stage {
+            let c = self.text(&stage);
+            self.set(row, std.stage_id, c);
+            if let (Some(_), Some(prev)) = (&old, &old_stage) {
+                if *prev != stage {
+                    let p = self.text(prev);
+                    self.set(row, std.previous_stage_id, p);
+                    self.set(row, std.moved_time, Cell::int(now));
+                    self.set(row, std.moved_by_id, Cell::int(caller.user_id));
+                }
+            }
+        }
+    }
+
+    /// Applies a multifield write (see [`crate::multifields`]) and the `HAS_PHONE`-style
+    /// flags that follow it.
+    fn write_multifield(&mut self, row: &mut Row, slot: u16, index: usize, value: &Value) {
+        let current: Vec<Entry> = row
+            .multi(slot)
+            .iter()
+            .map(|c| Entry::decode(self.store.strings.get(c.as_text())))
+            .collect();
+        let code = self.layout.fields[index].code.clone();
+        let entries = multifields::apply(&code, current, value, &mut self.store.next_multifield_id);
+        let flag = match code.as_str() {
+            "PHONE" => Some(("HAS_PHONE", !entries.is_empty())),
+            "EMAIL" => Some(("HAS_EMAIL", !entries.is_empty())),
+            "IM" => Some((
+                "HAS_IMOL",
+                entries
+                    .iter()
+                    .any(|e| matches!(e.value_type.as_str(), "IMOL" | "OPENLINE")),
+            )),
+            _ => None,
+        };
+        let cells = entries
+            .iter()
+            .map(|e| Cell::text(self.store.strings.intern(&e.encode())))
+            .collect();
+        row.set_multi(slot, cells);
+        if let Some((flag, on)) = flag {
+            let i = self.layout.index(flag);
+            self.set(row, i, Cell::int(i64::from(on)));
+        }
+    }
+
+    /// Sets the stage-derived fields (semantic, IS_NEW, CLOSED) for `stage` of `category`.
+    fn derive_stage(&mut self, env: &Env, row: &mut Row, category: u32, stage: &str) {
+        let std = self.layout.std.clone();
+        let (semantic, is_first) = match env.catalog.stage_in(category, stage) {
             Some(s) => (
                 s.semantic,
-                self.catalog
+                env.catalog
                     .first_stage(category)
                     .is_some_and(|f| f.status_id == s.status_id),
             ),
@@ -211,52 +524,66 @@ impl Portal {
     /// `crm.deal.add`.
     pub(crate) fn add(
         &mut self,
+        env: &Env,
+        files: &mut Files,
         fields: &Map<String, Value>,
         caller: Caller,
     ) -> Result<u32, ApiError> {
         let mut row = Row::with_singles(self.layout.singles);
-        let written = self.apply(&mut row, fields, false)?;
+        let written = self.apply(env, files, &mut row, fields, false)?;
         let std = self.layout.std.clone();
         let now = Self::now();
-        let today = self.today();
+        let today = Self::today(env);
         let given = |i: Option<usize>| i.is_some_and(|i| written.contains(&i));
+        self.place_in_pipeline(&mut row, None, caller, now);
 
         // Pipeline and stage: an unknown pipeline is the default one, a stage of another
         // pipeline is the pipeline's first stage.
+        let deal = self.entity.type_id == DEAL;
         let mut category = 0u32;
-        if let Some(ci) = std.category_id {
+        if let (true, Some(ci)) = (deal, std.category_id) {
             let c = self.cell(&row, Some(ci));
-            if !c.is_null() && c.as_int() >= 0 && self.catalog.has_category(c.as_int() as u32) {
+            if !c.is_null() && c.as_int() >= 0 && env.catalog.has_category(c.as_int() as u32) {
                 category = c.as_int() as u32;
             }
             self.set(&mut row, Some(ci), Cell::int(i64::from(category)));
         }
-        if std.stage_id.is_some() {
+        if deal && std.stage_id.is_some() {
             let stage = self
                 .cell_text(&row, std.stage_id)
-                .filter(|s| self.catalog.stage_in(category, s).is_some())
+                .filter(|s| env.catalog.stage_in(category, s).is_some())
                 .map(str::to_owned)
                 .or_else(|| {
-                    self.catalog
+                    env.catalog
                         .first_stage(category)
                         .map(|s| s.status_id.clone())
                 });
             if let Some(stage) = stage {
                 let c = self.text(&stage);
                 self.set(&mut row, std.stage_id, c);
-                self.derive_stage(&mut row, category, &stage);
+                self.derive_stage(env, &mut row, category, &stage);
             }
         }
-        for (index, list) in [(std.type_id, "DEAL_TYPE"), (std.source_id, "SOURCE")] {
+        // The first item of the field's directory (a deal snapshot without `statusType`:
+        // the deal directories).
+        for (index, fallback) in [(std.type_id, "DEAL_TYPE"), (std.source_id, "SOURCE")] {
+            let Some(list) = index.map(|i| {
+                self.layout.fields[i]
+                    .status_entity
+                    .clone()
+                    .unwrap_or_else(|| fallback.to_owned())
+            }) else {
+                continue;
+            };
             if !given(index) || self.cell(&row, index).is_null() {
-                if let Some(first) = self.catalog.values(list).first().map(|s| (*s).to_owned()) {
+                if let Some(first) = env.catalog.values(&list).first().map(|s| (*s).to_owned()) {
                     let c = self.text(&first);
                     self.set(&mut row, index, c);
                 }
             }
         }
         if self.cell(&row, std.currency_id).is_null() {
-            let base = self.catalog.base_currency;
+            let base = env.catalog.base_currency;
             let c = self.text(base);
             self.set(&mut row, std.currency_id, c);
         }
@@ -298,13 +625,13 @@ impl Portal {
             if !row.single(slot).is_null() {
                 continue;
             }
-            if f.kind == Kind::Char && !f.uf {
-                let yes = f.code == "OPENED";
+            if matches!(f.kind, Kind::Char | Kind::Bool) && !f.uf {
+                let yes = matches!(f.code.as_str(), "OPENED" | "EXPORT");
                 row.set_single(slot, Cell::int(i64::from(yes)));
             } else if f.kind == Kind::Cents {
                 row.set_single(slot, Cell::int(0));
             } else if f.uf {
-                if let Some(c) = self.uf_default(index) {
+                if let Some(c) = self.uf_default(env, files, index) {
                     row.set_single(slot, c);
                 }
             }
@@ -312,21 +639,24 @@ impl Portal {
         for index in 0..self.layout.fields.len() {
             let f = &self.layout.fields[index];
             if f.required && self.is_empty(f, &row) {
-                return Err(ApiError::legacy(self.lang.required_field(f.label())));
+                return Err(ApiError::legacy(env.lang.required_field(f.label())));
             }
         }
         let id = self.store.next_id;
         self.store.next_id += 1;
         let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
-        if std.title.is_some() && title_empty {
-            let c = self.text(&self.lang.default_deal_title(id));
+        if let (true, Some(title)) = (
+            std.title.is_some() && title_empty,
+            self.entity.default_title(env.lang, id),
+        ) {
+            let c = self.text(&title);
             self.set(&mut row, std.title, c);
         }
         self.store.rows.insert(id, row);
         Ok(id)
     }
 
-    fn uf_default(&mut self, index: usize) -> Option<Cell> {
+    fn uf_default(&mut self, env: &Env, files: &mut Files, index: usize) -> Option<Cell> {
         let f = &self.layout.fields[index];
         if f.kind == Kind::Enum {
             return f
@@ -345,10 +675,10 @@ impl Portal {
         let f = f.clone();
         let mut ctx = InputCtx {
             strings: &mut self.store.strings,
-            files: &mut self.store.files,
-            catalog: &self.catalog,
-            tz: self.tz,
-            lang: self.lang,
+            files: &mut *files,
+            catalog: env.catalog,
+            tz: env.tz,
+            lang: env.lang,
         };
         match parse_value(&f, &default, &mut ctx, &[]) {
             Ok(Parsed::Single(c)) if !c.is_null() => Some(c),
@@ -371,12 +701,14 @@ impl Portal {
     /// `crm.deal.update`.
     pub(crate) fn update(
         &mut self,
+        env: &Env,
+        files: &mut Files,
         id: u32,
         fields: &Map<String, Value>,
         caller: Caller,
     ) -> Result<(), ApiError> {
         let Some(mut row) = self.store.rows.get(&id).cloned() else {
-            return Err(ApiError::not_found());
+            return Err(missing(self.entity.update_missing));
         };
         let std = self.layout.std.clone();
         let old_stage = self.cell_text(&row, std.stage_id).map(str::to_owned);
@@ -388,22 +720,33 @@ impl Portal {
                 c.as_int().max(0) as u32
             }
         };
-        let written = self.apply(&mut row, fields, true)?;
+        let old_category = self.cell(&row, std.category_id);
+        let written = self.apply(env, files, &mut row, fields, true)?;
         if written.is_empty() {
             return Ok(());
         }
         let now = Self::now();
-        if std.title.is_some() && self.cell_text(&row, std.title).is_none_or(str::is_empty) {
-            let c = self.text(&self.lang.default_deal_title(id));
+        self.place_in_pipeline(
+            &mut row,
+            Some((old_category, old_stage.clone())),
+            caller,
+            now,
+        );
+        let title_empty = self.cell_text(&row, std.title).is_none_or(str::is_empty);
+        if let (true, Some(title)) = (
+            std.title.is_some() && title_empty,
+            self.entity.default_title(env.lang, id),
+        ) {
+            let c = self.text(&title);
             self.set(&mut row, std.title, c);
         }
         // A stage of another pipeline is ignored: only crm.item.update moves a deal.
-        if let Some(si) = std.stage_id {
+        if let (DEAL, Some(si)) = (self.entity.type_id, std.stage_id) {
             let new_stage = self.cell_text(&row, Some(si)).map(str::to_owned);
             if new_stage != old_stage {
                 let valid = new_stage
                     .as_deref()
-                    .is_some_and(|s| self.catalog.stage_in(category, s).is_some());
+                    .is_some_and(|s| env.catalog.stage_in(category, s).is_some());
                 if !valid {
                     let c = match &old_stage {
                         Some(s) => self.text(s),
@@ -417,7 +760,7 @@ impl Portal {
                         None => Cell::NULL,
                     };
                     self.set(&mut row, std.previous_stage_id, prev);
-                    self.derive_stage(&mut row, category, &new_stage);
+                    self.derive_stage(env, &mut row, category, &new_stage);
                     self.set(&mut row, std.moved_time, Cell::int(now));
                     self.set(&mut row, std.moved_by_id, Cell::int(caller.user_id));
                 }
@@ -435,24 +778,31 @@ impl Portal {
             .rows
             .remove(&id)
             .map(|_| ())
-            .ok_or_else(ApiError::not_found)
+            .ok_or_else(|| missing(self.entity.delete_missing))
     }
 
     /// One deal as `crm.deal.get` shows it (every field but `CONTACT_IDS`).
-    pub(crate) fn get(&self, id: u32) -> Result<Value, ApiError> {
+    pub(crate) fn get(&self, env: &Env, id: u32) -> Result<Value, ApiError> {
         let row = self.store.rows.get(&id).ok_or_else(ApiError::not_found)?;
         let mut out = String::new();
-        self.render_json(&mut out, id, row, &self.layout.output_order());
+        self.render_json(env, &mut out, id, row, &self.layout.output_order());
         Ok(serde_json::from_str(&out).expect("the renderer writes valid JSON"))
     }
 
     /// Writes a row as a JSON object with the given fields in order (PHP's encoding: `/`
-    /// escaped when `self.slashes`).
-    pub(crate) fn render_json(&self, out: &mut String, id: u32, row: &Row, fields: &[usize]) {
+    /// escaped when `env.slashes`).
+    pub(crate) fn render_json(
+        &self,
+        env: &Env,
+        out: &mut String,
+        id: u32,
+        row: &Row,
+        fields: &[usize],
+    ) {
         let ctx = RenderCtx {
             strings: &self.store.strings,
-            tz: self.tz,
-            slashes: self.slashes,
+            tz: env.tz,
+            slashes: env.slashes,
         };
         out.push('{');
         let mut first = true;
@@ -485,6 +835,10 @@ impl Portal {
                         true
                     }
                     Slot::Single(s) => write_single(out, f, row.single(s), id, &ctx),
+                    // An empty multifield is absent, as in the documented crm.lead.get.
+                    Slot::Multi(s) if f.kind == Kind::Multifield && row.multi(s).is_empty() => {
+                        false
+                    }
                     Slot::Multi(s) => {
                         write_multi(out, f, row.multi(s), id, &ctx);
                         true
@@ -559,13 +913,30 @@ impl Portal {
     /// legacy navigation rounds down); `start` < 0 skips counting (`total` 0, no `next`).
     pub(crate) fn list(
         &self,
+        env: &Env,
         select: Option<&Value>,
         filter: &Map<String, Value>,
         order: &Map<String, Value>,
         start: i64,
     ) -> ListPage {
         let fields = self.resolve_select(select);
-        let mut filter = Filter::parse(&self.layout, filter, self.tz);
+        self.list_with(env, filter, order, start, |id, row| {
+            let mut s = String::with_capacity(64 * fields.len());
+            self.render_json(env, &mut s, id, row, &fields);
+            s
+        })
+    }
+
+    /// One page of records matching `filter` in `order`, each rendered by `render`.
+    pub(crate) fn list_with<R>(
+        &self,
+        env: &Env,
+        filter: &Map<String, Value>,
+        order: &Map<String, Value>,
+        start: i64,
+        render: impl Fn(u32, &Row) -> R,
+    ) -> ListPage<R> {
+        let mut filter = Filter::parse(&self.layout, filter, env.tz);
         let order = parse_order(&self.layout, order);
         let count = start >= 0;
         let offset = if count {
@@ -618,14 +989,7 @@ impl Portal {
             sort_ids(layout, strings, rows, &mut ids, &order);
             page = ids.into_iter().skip(offset).take(PAGE).collect();
         }
-        let out: Vec<String> = page
-            .iter()
-            .map(|id| {
-                let mut s = String::with_capacity(64 * fields.len());
-                self.render_json(&mut s, *id, &rows[id], &fields);
-                s
-            })
-            .collect();
+        let out: Vec<R> = page.iter().map(|id| render(*id, &rows[id])).collect();
         let next = (count && offset + PAGE < total).then_some(offset + PAGE);
         ListPage {
             work: Work {
@@ -654,6 +1018,7 @@ impl Portal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entities::DEAL;
     use crate::schema::{DEMO_SNAPSHOT, seed_portal_fields};
     use serde_json::json;
 
@@ -683,8 +1048,8 @@ mod tests {
     #[test]
     fn add_applies_documented_defaults() {
         let mut p = seed_portal();
-        let id = p.add(&Map::new(), ME).unwrap();
-        let d = p.get(id).unwrap();
+        let id = p.add(DEAL, &Map::new(), ME).unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["TITLE"], format!("Сделка #{id}"));
         assert_eq!(d["STAGE_ID"], "NEW");
         assert_eq!(d["CATEGORY_ID"], "0");
@@ -714,6 +1079,7 @@ mod tests {
         let mut p = seed_portal();
         let id = p
             .add(
+                DEAL,
                 &obj(
                     json!({"TITLE": "A", "CATEGORY_ID": 1, "STAGE_ID": "C1:PREPARATION",
                     "IS_NEW": "N", "DATE_CREATE": "2001-01-01", "UF_CRM_TYPO": "x", "ID": 99}),
@@ -722,20 +1088,25 @@ mod tests {
             )
             .unwrap();
         assert_ne!(id, 99);
-        let d = p.get(id).unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["CATEGORY_ID"], "1");
         assert_eq!(d["STAGE_ID"], "C1:PREPARATION");
         assert_eq!(d["IS_NEW"], "N");
         assert!(!d["DATE_CREATE"].as_str().unwrap().starts_with("2001"));
         // Update: CATEGORY_ID is immutable, a stage of another pipeline is ignored.
-        p.update(id, &obj(json!({"CATEGORY_ID": 0, "STAGE_ID": "WON"})), ME)
-            .unwrap();
-        let d = p.get(id).unwrap();
+        p.update(
+            DEAL,
+            id,
+            &obj(json!({"CATEGORY_ID": 0, "STAGE_ID": "WON"})),
+            ME,
+        )
+        .unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["CATEGORY_ID"], "1");
         assert_eq!(d["STAGE_ID"], "C1:PREPARATION");
-        p.update(id, &obj(json!({"STAGE_ID": "C1:WON"})), ME)
+        p.update(DEAL, id, &obj(json!({"STAGE_ID": "C1:WON"})), ME)
             .unwrap();
-        let d = p.get(id).unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["STAGE_ID"], "C1:WON");
         assert_eq!(d["STAGE_SEMANTIC_ID"], "S");
         assert_eq!(d["CLOSED"], "Y");
@@ -744,17 +1115,22 @@ mod tests {
     #[test]
     fn contact_ids_are_stored_but_never_returned() {
         let mut p = seed_portal();
-        let id = p.add(&obj(json!({"CONTACT_IDS": [84, 83]})), ME).unwrap();
-        let d = p.get(id).unwrap();
+        let id = p
+            .add(DEAL, &obj(json!({"CONTACT_IDS": [84, 83]})), ME)
+            .unwrap();
+        let d = p.get(DEAL, id).unwrap();
         assert_eq!(d["CONTACT_ID"], "84");
         assert!(d.get("CONTACT_IDS").is_none());
-        assert_eq!(p.raw_cells(id, "CONTACT_IDS").len(), 2);
-        let page = p.list(
-            Some(&json!(["ID", "CONTACT_IDS"])),
-            &Map::new(),
-            &Map::new(),
-            0,
-        );
+        assert_eq!(p.deals().raw_cells(id, "CONTACT_IDS").len(), 2);
+        let page = p
+            .list(
+                DEAL,
+                Some(&json!(["ID", "CONTACT_IDS"])),
+                &Map::new(),
+                &Map::new(),
+                0,
+            )
+            .unwrap();
         assert!(parsed(&page)[0].get("CONTACT_IDS").is_none());
     }
 
@@ -765,7 +1141,7 @@ mod tests {
             Layout::from_value(&v).unwrap(),
             FixedOffset::east_opt(0).unwrap(),
         );
-        let err = p.add(&obj(json!({"TITLE": "x"})), ME).unwrap_err();
+        let err = p.add(DEAL, &obj(json!({"TITLE": "x"})), ME).unwrap_err();
         assert_eq!(err.status, 400);
         assert_eq!(err.code, "");
         assert!(
@@ -775,13 +1151,14 @@ mod tests {
         );
         let id = p
             .add(
+                DEAL,
                 &obj(json!({"TITLE": "x", "UF_CRM_1721244590123": "3478"})),
                 ME,
             )
             .unwrap();
-        assert_eq!(p.get(id).unwrap()["UF_CRM_1721244590123"], "3478");
+        assert_eq!(p.get(DEAL, id).unwrap()["UF_CRM_1721244590123"], "3478");
         let err = p
-            .update(id, &obj(json!({"UF_CRM_1721244590123": ""})), ME)
+            .update(DEAL, id, &obj(json!({"UF_CRM_1721244590123": ""})), ME)
             .unwrap_err();
         assert!(err.description.contains("Канал продаж"));
     }
@@ -790,59 +1167,76 @@ mod tests {
     fn list_pages_and_counts() {
         let mut p = seed_portal();
         for i in 0..120 {
-            p.add(&obj(json!({"TITLE": format!("Deal {i}")})), ME)
+            p.add(DEAL, &obj(json!({"TITLE": format!("Deal {i}")})), ME)
                 .unwrap();
         }
-        let page = p.list(None, &Map::new(), &Map::new(), 0);
+        let page = p.list(DEAL, None, &Map::new(), &Map::new(), 0).unwrap();
         assert_eq!(page.rows.len(), 50);
         assert_eq!(page.total, 120);
         assert_eq!(page.next, Some(50));
-        let last = p.list(None, &Map::new(), &Map::new(), 100);
+        let last = p.list(DEAL, None, &Map::new(), &Map::new(), 100).unwrap();
         assert_eq!(last.rows.len(), 20);
         assert_eq!(last.next, None);
         // start=75 is page 2 (legacy navigation rounds down).
-        let odd = p.list(None, &Map::new(), &Map::new(), 75);
+        let odd = p.list(DEAL, None, &Map::new(), &Map::new(), 75).unwrap();
         assert_eq!(parsed(&odd)[0]["ID"], "51");
         assert_eq!(odd.next, Some(100));
-        let fast = p.list(
-            Some(&json!(["ID"])),
-            &obj(json!({">ID": 100})),
-            &obj(json!({"ID": "ASC"})),
-            -1,
-        );
+        let fast = p
+            .list(
+                DEAL,
+                Some(&json!(["ID"])),
+                &obj(json!({">ID": 100})),
+                &obj(json!({"ID": "ASC"})),
+                -1,
+            )
+            .unwrap();
         assert_eq!(fast.rows.len(), 20);
         assert_eq!(fast.total, 0);
         assert_eq!(fast.next, None);
         assert_eq!(fast.work.counted, 0);
         assert_eq!(parsed(&fast)[0], json!({"ID": "101"}));
-        let desc = p.list(
-            Some(&json!(["ID"])),
-            &Map::new(),
-            &obj(json!({"ID": "desc"})),
-            -1,
-        );
+        let desc = p
+            .list(
+                DEAL,
+                Some(&json!(["ID"])),
+                &Map::new(),
+                &obj(json!({"ID": "desc"})),
+                -1,
+            )
+            .unwrap();
         assert_eq!(parsed(&desc)[0], json!({"ID": "120"}));
     }
 
     #[test]
     fn list_filters_by_type() {
         let mut p = seed_portal();
-        p.add(&obj(json!({"TITLE": "[А] Сделка", "OPPORTUNITY": 15000, "STAGE_ID": "PREPARATION", "COMPANY_ID": 12})), ME).unwrap();
+        p.add(DEAL, &obj(json!({"TITLE": "[А] Сделка", "OPPORTUNITY": 15000, "STAGE_ID": "PREPARATION", "COMPANY_ID": 12})), ME).unwrap();
         p.add(
+            DEAL,
             &obj(json!({"TITLE": "Продажа Б", "OPPORTUNITY": "25000.50", "COMPANY_ID": 3})),
             ME,
         )
         .unwrap();
         p.add(
+            DEAL,
             &obj(json!({"TITLE": "сделка в", "IS_MANUAL_OPPORTUNITY": "Y"})),
             ME,
         )
         .unwrap();
         let ids = |f: Value| -> Vec<String> {
-            parsed(&p.list(Some(&json!(["ID"])), f.as_object().unwrap(), &Map::new(), 0))
-                .iter()
-                .map(|r| r["ID"].as_str().unwrap().to_owned())
-                .collect()
+            parsed(
+                &p.list(
+                    DEAL,
+                    Some(&json!(["ID"])),
+                    f.as_object().unwrap(),
+                    &Map::new(),
+                    0,
+                )
+                .unwrap(),
+            )
+            .iter()
+            .map(|r| r["ID"].as_str().unwrap().to_owned())
+            .collect()
         };
         assert_eq!(ids(json!({"%TITLE": "СДЕЛКА"})), ["1", "3"]);
         assert_eq!(ids(json!({"=%TITLE": "%а"})), ["1"]);
@@ -882,15 +1276,18 @@ mod tests {
             ("[Б] Продажа", 12500),
             ("[А] Сделка", 19999),
         ] {
-            p.add(&obj(json!({"TITLE": t, "OPPORTUNITY": o})), ME)
+            p.add(DEAL, &obj(json!({"TITLE": t, "OPPORTUNITY": o})), ME)
                 .unwrap();
         }
-        let page = p.list(
-            Some(&json!(["TITLE", "OPPORTUNITY"])),
-            &Map::new(),
-            &obj(json!({"TITLE": "ASC", "OPPORTUNITY": "ASC"})),
-            0,
-        );
+        let page = p
+            .list(
+                DEAL,
+                Some(&json!(["TITLE", "OPPORTUNITY"])),
+                &Map::new(),
+                &obj(json!({"TITLE": "ASC", "OPPORTUNITY": "ASC"})),
+                0,
+            )
+            .unwrap();
         let got: Vec<(String, String)> = parsed(&page)
             .iter()
             .map(|r| {

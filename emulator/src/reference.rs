@@ -215,7 +215,8 @@ fn status_not_found() -> ApiError {
 fn has_deals(p: &Portal, field: &str, value: Value) -> bool {
     let mut filter = Map::new();
     filter.insert(field.to_owned(), value);
-    !p.list(Some(&json!(["ID"])), &filter, &Map::new(), -1)
+    !p.deals()
+        .list(&p.env(), Some(&json!(["ID"])), &filter, &Map::new(), -1)
         .rows
         .is_empty()
 }

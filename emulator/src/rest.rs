@@ -90,6 +90,34 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// A complete list in one answer (`total` = `count`, no `next`).
+    pub(crate) fn listed(result: Value, count: usize) -> Output {
+        Output {
+            result: Body::Json(result),
+            total: Some(count),
+            next: None,
+            work: Work {
+                returned: count as u64,
+                ..Work::default()
+            },
+            scanned: 0,
+        }
+    }
+
+    /// One record read (`crm.deal.get`, `crm.item.get`).
+    pub(crate) fn one(result: Value) -> Output {
+        Output {
+            result: Body::Json(result),
+            total: None,
+            next: None,
+            work: Work {
+                returned: 1,
+                ..Work::default()
+            },
+            scanned: 0,
+        }
+    }
+
     /// A read answer without paging.
     pub(crate) fn plain(result: Value) -> Output {
         Output {
@@ -138,6 +166,60 @@ pub(crate) const METHODS: &[&str] = &[
     "crm.deal.userfield.list",
     "crm.deal.userfield.update",
     "crm.deal.userfield.delete",
+    "crm.lead.fields",
+    "crm.lead.add",
+    "crm.lead.get",
+    "crm.lead.list",
+    "crm.lead.update",
+    "crm.lead.delete",
+    "crm.lead.userfield.add",
+    "crm.lead.userfield.get",
+    "crm.lead.userfield.list",
+    "crm.lead.userfield.update",
+    "crm.lead.userfield.delete",
+    "crm.contact.fields",
+    "crm.contact.add",
+    "crm.contact.get",
+    "crm.contact.list",
+    "crm.contact.update",
+    "crm.contact.delete",
+    "crm.contact.userfield.add",
+    "crm.contact.userfield.get",
+    "crm.contact.userfield.list",
+    "crm.contact.userfield.update",
+    "crm.contact.userfield.delete",
+    "crm.company.fields",
+    "crm.company.add",
+    "crm.company.get",
+    "crm.company.list",
+    "crm.company.update",
+    "crm.company.delete",
+    "crm.company.userfield.add",
+    "crm.company.userfield.get",
+    "crm.company.userfield.list",
+    "crm.company.userfield.update",
+    "crm.company.userfield.delete",
+    "crm.quote.fields",
+    "crm.quote.add",
+    "crm.quote.get",
+    "crm.quote.list",
+    "crm.quote.update",
+    "crm.quote.delete",
+    "crm.quote.userfield.add",
+    "crm.quote.userfield.get",
+    "crm.quote.userfield.list",
+    "crm.quote.userfield.update",
+    "crm.quote.userfield.delete",
+    "crm.item.fields",
+    "crm.item.add",
+    "crm.item.get",
+    "crm.item.list",
+    "crm.item.update",
+    "crm.item.delete",
+    "crm.type.fields",
+    "crm.type.add",
+    "crm.type.get",
+    "crm.type.list",
     "crm.status.fields",
     "crm.status.add",
     "crm.status.get",

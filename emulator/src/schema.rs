@@ -41,6 +41,8 @@ pub(crate) enum Kind {
     Enum,
     /// File id.
     File,
+    /// A multifield value (`crm_multifield`): see [`crate::multifields`].
+    Multifield,
     /// Any other type: the raw JSON value.
     Raw,
 }
@@ -69,6 +71,7 @@ impl Kind {
             "datetime" => Kind::DateTime,
             "enumeration" => Kind::Enum,
             "file" => Kind::File,
+            "crm_multifield" => Kind::Multifield,
             _ => Kind::Raw,
         }
     }
@@ -118,6 +121,8 @@ pub(crate) enum Slot {
 #[derive(Clone, Debug)]
 pub(crate) struct FieldDef {
     pub code: String,
+    /// The `crm.item.*` name (`title`, `createdTime`, `ufCrm_...`).
+    pub item: String,
     pub ty: String,
     pub kind: Kind,
     pub multiple: bool,
@@ -197,11 +202,11 @@ impl FieldDef {
 
     /// The `crm.deal.userfield.get` / `list` object of a user field, its labels in `labels`
     /// form.
-    pub(crate) fn userfield_json(&self, labels: Labels) -> Option<Value> {
+    pub(crate) fn userfield_json(&self, labels: Labels, uf_entity: &str) -> Option<Value> {
         let meta = self.uf_meta.as_ref()?;
         let mut o = json!({
             "ID": meta.id.to_string(),
-            "ENTITY_ID": "CRM_DEAL",
+            "ENTITY_ID": uf_entity,
             "FIELD_NAME": self.code,
             "USER_TYPE_ID": self.ty,
             "XML_ID": meta.xml_id,
@@ -315,6 +320,9 @@ pub(crate) struct Layout {
     pub singles: u16,
     pub multis: u16,
     pub std: Std,
+    /// Show standard fields in descriptor order (every entity but deals, whose `get` follows
+    /// the documented column order).
+    pub descriptor_order: bool,
     next_uf_id: u32,
     pub next_item_id: u32,
 }
@@ -372,12 +380,15 @@ impl Layout {
     /// Reads a snapshot, a raw `crm.deal.fields` response or a bare `result` object.
     pub(crate) fn from_value(value: &Value) -> Result<Layout, String> {
         let fields = extract_fields(value)?;
+        // A `crm.item.fields` answer: camelCase keys, legacy-style codes in `upperName`.
+        let item_keyed = fields.values().any(|d| d.get("upperName").is_some());
         let mut layout = Layout {
             fields: Vec::new(),
             by_code: HashMap::new(),
             singles: 0,
             multis: 0,
             std: Std::default(),
+            descriptor_order: false,
             next_uf_id: 101,
             next_item_id: 1,
         };
@@ -395,7 +406,13 @@ impl Layout {
                     "the descriptor of field {code} is not an object: give the `result` of crm.deal.fields unchanged"
                 ));
             };
-            layout.push_descriptor(code.clone(), descriptor.clone())?;
+            let (code, item) = match descriptor.get("upperName").and_then(Value::as_str) {
+                Some(upper) if item_keyed => (upper.to_owned(), code.clone()),
+                _ => (code.clone(), crate::entities::item_name(code)),
+            };
+            let mut descriptor = descriptor.clone();
+            descriptor.remove("upperName");
+            layout.push_descriptor(code, item, descriptor)?;
         }
         if !layout.by_code.contains_key("ID") {
             return Err(
@@ -409,6 +426,7 @@ impl Layout {
     fn push_descriptor(
         &mut self,
         code: String,
+        item: String,
         descriptor: Map<String, Value>,
     ) -> Result<(), String> {
         let ty = descriptor
@@ -509,6 +527,7 @@ impl Layout {
         let def = FieldDef {
             like_exact: matches!(ty.as_str(), "crm_status" | "crm_contact" | "crm_company"),
             code: code.clone(),
+            item,
             ty,
             kind,
             multiple,
@@ -543,11 +562,12 @@ impl Layout {
                 "BEGINDATE" => &mut s.begindate,
                 "CLOSEDATE" => &mut s.closedate,
                 "ASSIGNED_BY_ID" => &mut s.assigned_by_id,
-                "CREATED_BY_ID" => &mut s.created_by_id,
-                "MODIFY_BY_ID" => &mut s.modify_by_id,
-                "MOVED_BY_ID" => &mut s.moved_by_id,
-                "DATE_CREATE" => &mut s.date_create,
-                "DATE_MODIFY" => &mut s.date_modify,
+                // Smart processes name them the crm.item way.
+                "CREATED_BY_ID" | "CREATED_BY" => &mut s.created_by_id,
+                "MODIFY_BY_ID" | "UPDATED_BY" => &mut s.modify_by_id,
+                "MOVED_BY_ID" | "MOVED_BY" => &mut s.moved_by_id,
+                "DATE_CREATE" | "CREATED_TIME" => &mut s.date_create,
+                "DATE_MODIFY" | "UPDATED_TIME" => &mut s.date_modify,
                 "MOVED_TIME" => &mut s.moved_time,
                 "LAST_ACTIVITY_TIME" => &mut s.last_activity_time,
                 "LAST_ACTIVITY_BY" => &mut s.last_activity_by,
@@ -570,6 +590,34 @@ impl Layout {
         self.index(code).map(|i| &self.fields[i])
     }
 
+    /// The field with this `crm.item.*` name (or, for user fields, its `UF_` code).
+    pub(crate) fn item_index(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.item == name)
+            .or_else(|| self.index(name).filter(|&i| self.fields[i].uf))
+    }
+
+    /// The `fields` of `crm.item.fields`: item names (user fields under their `UF_` codes
+    /// with `original_uf_names`), each descriptor with its `upperName`.
+    pub(crate) fn item_fields_json(&self, original_uf_names: bool) -> Value {
+        let mut m = Map::new();
+        for f in &self.fields {
+            let mut d = f.descriptor.clone();
+            d.insert(
+                "upperName".into(),
+                Value::String(crate::entities::upper_name(&f.item, &f.code, f.uf)),
+            );
+            let key = if f.uf && original_uf_names {
+                f.code.clone()
+            } else {
+                f.item.clone()
+            };
+            m.insert(key, Value::Object(d));
+        }
+        Value::Object(m)
+    }
+
     /// The `result` of `crm.deal.fields`.
     pub(crate) fn fields_json(&self) -> Value {
         let mut m = Map::new();
@@ -583,7 +631,12 @@ impl Layout {
     pub(crate) fn output_order(&self) -> Vec<usize> {
         let mut out = Vec::with_capacity(self.fields.len());
         let mut seen = vec![false; self.fields.len()];
-        for code in OUTPUT_ORDER {
+        let columns: &[&str] = if self.descriptor_order {
+            &[]
+        } else {
+            OUTPUT_ORDER
+        };
+        for code in columns {
             if let Some(i) = self.index(code) {
                 out.push(i);
                 seen[i] = true;
@@ -591,15 +644,26 @@ impl Layout {
         }
         let tail = self.index("LAST_ACTIVITY_BY");
         for (i, f) in self.fields.iter().enumerate() {
-            if !seen[i] && !f.uf && Some(i) != tail && f.code != "CONTACT_IDS" {
+            if !seen[i]
+                && !f.uf
+                && Some(i) != tail
+                && f.code != "CONTACT_IDS"
+                && f.kind != Kind::Multifield
+            {
                 out.push(i);
             }
         }
         if let Some(t) = tail {
             out.push(t);
         }
+        // User fields, then the multifields (the documented crm.contact.get).
         for (i, f) in self.fields.iter().enumerate() {
             if f.uf {
+                out.push(i);
+            }
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            if f.kind == Kind::Multifield && !f.uf {
                 out.push(i);
             }
         }
@@ -614,10 +678,14 @@ impl Layout {
     }
 
     /// Adds a user field (`crm.deal.userfield.add`); returns its id.
-    pub(crate) fn add_user_field(&mut self, spec: UserFieldSpec) -> Result<u32, String> {
+    pub(crate) fn add_user_field(
+        &mut self,
+        spec: UserFieldSpec,
+        uf_entity: &str,
+    ) -> Result<u32, String> {
         if self.by_code.contains_key(&spec.code) {
             return Err(format!(
-                "Field with name {} already exists for entity CRM_DEAL",
+                "Field with name {} already exists for entity {uf_entity}",
                 spec.code
             ));
         }
@@ -649,7 +717,7 @@ impl Layout {
         descriptor.insert("isDynamic".into(), Value::Bool(true));
         descriptor.insert("isRequired".into(), Value::Bool(spec.mandatory));
         descriptor.insert("settings".into(), settings);
-        self.push_descriptor(code.clone(), descriptor)?;
+        self.push_descriptor(code.clone(), crate::entities::item_name(&code), descriptor)?;
         let index = self.by_code[&code];
         let f = &mut self.fields[index];
         let meta = f.uf_meta.as_mut().expect("user fields have metadata");
@@ -997,22 +1065,25 @@ mod tests {
         let v: Value = serde_json::from_str(DEMO_SNAPSHOT).unwrap();
         let mut l = Layout::from_value(&v).unwrap();
         let id = l
-            .add_user_field(UserFieldSpec {
-                code: "UF_CRM_COLOR".into(),
-                ty: "enumeration".into(),
-                edit_form_label: Some("Цвет".into()),
-                items: vec![
-                    ItemSpec {
-                        value: "Красный".into(),
-                        ..ItemSpec::default()
-                    },
-                    ItemSpec {
-                        value: "Синий".into(),
-                        ..ItemSpec::default()
-                    },
-                ],
-                ..UserFieldSpec::default()
-            })
+            .add_user_field(
+                UserFieldSpec {
+                    code: "UF_CRM_COLOR".into(),
+                    ty: "enumeration".into(),
+                    edit_form_label: Some("Цвет".into()),
+                    items: vec![
+                        ItemSpec {
+                            value: "Красный".into(),
+                            ..ItemSpec::default()
+                        },
+                        ItemSpec {
+                            value: "Синий".into(),
+                            ..ItemSpec::default()
+                        },
+                    ],
+                    ..UserFieldSpec::default()
+                },
+                "CRM_DEAL",
+            )
             .unwrap();
         let f = &l.fields[l.uf_by_id(id).unwrap()];
         let items = f.descriptor["items"].as_array().unwrap();
@@ -1023,11 +1094,14 @@ mod tests {
         assert_eq!(f.descriptor["listLabel"], "UF_CRM_COLOR");
         assert_eq!(f.descriptor["title"], "UF_CRM_COLOR");
         assert!(
-            l.add_user_field(UserFieldSpec {
-                code: "UF_CRM_COLOR".into(),
-                ty: "string".into(),
-                ..UserFieldSpec::default()
-            })
+            l.add_user_field(
+                UserFieldSpec {
+                    code: "UF_CRM_COLOR".into(),
+                    ty: "string".into(),
+                    ..UserFieldSpec::default()
+                },
+                "CRM_DEAL"
+            )
             .is_err()
         );
     }

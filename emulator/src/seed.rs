@@ -148,15 +148,11 @@ pub(crate) fn seed(portal: &mut Portal, n: usize, seed: u64, user_id: i64) {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_dea1);
     let file_ids: Vec<Cell> = FILES
         .iter()
-        .map(|(name, data)| {
-            Cell::int(i64::from(
-                portal.store.files.add(name, data.as_bytes().to_vec()),
-            ))
-        })
+        .map(|(name, data)| Cell::int(i64::from(portal.files.add(name, data.as_bytes().to_vec()))))
         .collect();
-    let plans: Vec<FieldPlan> = (0..portal.layout.fields.len())
+    let plans: Vec<FieldPlan> = (0..portal.deals().layout.fields.len())
         .map(|i| {
-            let f = portal.layout.fields[i].clone();
+            let f = portal.deals().layout.fields[i].clone();
             FieldPlan {
                 slot: f.slot,
                 max: if f.multiple { 3 } else { 1 },
@@ -164,8 +160,8 @@ pub(crate) fn seed(portal: &mut Portal, n: usize, seed: u64, user_id: i64) {
             }
         })
         .collect();
-    let std = portal.layout.std.clone();
-    let intern = |p: &mut Portal, s: &str| Cell::text(p.store.strings.intern(s));
+    let std = portal.deals().layout.std.clone();
+    let intern = |p: &mut Portal, s: &str| Cell::text(p.deals_mut().store.strings.intern(s));
     let semantic_cells = [
         intern(portal, Semantic::Process.letter()),
         intern(portal, Semantic::Success.letter()),
@@ -199,8 +195,8 @@ pub(crate) fn seed(portal: &mut Portal, n: usize, seed: u64, user_id: i64) {
     }
     let now = Utc::now().timestamp();
     let span = 3 * 365 * DAY;
-    let first_id = portal.store.next_id;
-    let singles = portal.layout.singles;
+    let first_id = portal.deals().store.next_id;
+    let singles = portal.deals().layout.singles;
     for k in 0..n {
         let id = first_id + k as u32;
         let created = now - span + (span as f64 * (k as f64 + 0.5) / n as f64) as i64
@@ -243,7 +239,7 @@ pub(crate) fn seed(portal: &mut Portal, n: usize, seed: u64, user_id: i64) {
             }
         }
         // Title: mostly business-like, sometimes the portal's default.
-        if let Some(Slot::Single(s)) = std.title.map(|i| portal.layout.fields[i].slot) {
+        if let Some(Slot::Single(s)) = std.title.map(|i| portal.deals().layout.fields[i].slot) {
             let t = if rng.random_bool(0.05) {
                 format!("Сделка #{id}")
             } else {
@@ -267,7 +263,7 @@ pub(crate) fn seed(portal: &mut Portal, n: usize, seed: u64, user_id: i64) {
         if !pool.is_empty() {
             let (stage, prev, sem, first) = pool[rng.random_range(0..pool.len())];
             let set = |row: &mut Row, index: Option<usize>, c: Cell| {
-                if let Some(Slot::Single(s)) = index.map(|i| portal.layout.fields[i].slot) {
+                if let Some(Slot::Single(s)) = index.map(|i| portal.deals().layout.fields[i].slot) {
                     row.set_single(s, c);
                 }
             };
@@ -295,15 +291,15 @@ pub(crate) fn seed(portal: &mut Portal, n: usize, seed: u64, user_id: i64) {
             );
             set(&mut row, std.created_by_id, Cell::int(user_id));
         }
-        portal.store.rows.insert(id, row);
+        portal.deals_mut().store.rows.insert(id, row);
     }
-    portal.store.next_id = first_id + n as u32;
+    portal.deals_mut().store.next_id = first_id + n as u32;
 }
 
 fn pool(portal: &mut Portal, items: &[&str]) -> Vec<Cell> {
     items
         .iter()
-        .map(|s| Cell::text(portal.store.strings.intern(s)))
+        .map(|s| Cell::text(portal.deals_mut().store.strings.intern(s)))
         .collect()
 }
 
@@ -518,6 +514,8 @@ fn plan_for(portal: &mut Portal, f: &FieldDef, files: &[Cell]) -> Plan {
             pool: files.to_vec(),
             fill: req(0.2),
         },
+        // Deals have no multifields.
+        Kind::Multifield => Plan::Derived,
         Kind::Raw => {
             let ids: Vec<String> = (0..40).map(|i| format!("\"{}\"", 1_000 + i * 3)).collect();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -709,15 +707,21 @@ mod tests {
         seed(&mut a, 300, 7, 1);
         let mut b = demo();
         seed(&mut b, 300, 7, 1);
-        assert_eq!(a.store.rows.len(), 300);
+        assert_eq!(a.deals().store.rows.len(), 300);
         for id in [1, 150, 300] {
-            assert_eq!(a.get(id).unwrap(), b.get(id).unwrap());
+            assert_eq!(
+                a.get(crate::entities::DEAL, id).unwrap(),
+                b.get(crate::entities::DEAL, id).unwrap()
+            );
         }
         let mut c = demo();
         seed(&mut c, 300, 8, 1);
-        assert_ne!(a.get(5).unwrap(), c.get(5).unwrap());
+        assert_ne!(
+            a.get(crate::entities::DEAL, 5).unwrap(),
+            c.get(crate::entities::DEAL, 5).unwrap()
+        );
         for id in 1..=300u32 {
-            let d = a.get(id).unwrap();
+            let d = a.get(crate::entities::DEAL, id).unwrap();
             // The required enumeration is always filled.
             assert!(d["UF_CRM_1721244590123"].is_string(), "{d}");
             let stage = d["STAGE_ID"].as_str().unwrap();
@@ -732,11 +736,11 @@ mod tests {
             assert!(d["OPPORTUNITY"].as_str().unwrap().contains('.'));
         }
         // Creation dates grow with the id.
-        let t1 = a.get(1).unwrap()["DATE_CREATE"]
+        let t1 = a.get(crate::entities::DEAL, 1).unwrap()["DATE_CREATE"]
             .as_str()
             .unwrap()
             .to_owned();
-        let t2 = a.get(300).unwrap()["DATE_CREATE"]
+        let t2 = a.get(crate::entities::DEAL, 300).unwrap()["DATE_CREATE"]
             .as_str()
             .unwrap()
             .to_owned();

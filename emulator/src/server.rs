@@ -928,10 +928,7 @@ fn token_endpoint(shared: &Shared, params: &Map<String, Value>) -> Resp {
 fn download(shared: &Shared, params: &Map<String, Value>) -> Resp {
     let id = param(params, "fileId").map(php_intval).unwrap_or(0);
     let portal = shared.portal.read().expect("portal lock");
-    match u32::try_from(id)
-        .ok()
-        .and_then(|id| portal.store.files.get(id))
-    {
+    match u32::try_from(id).ok().and_then(|id| portal.files.get(id)) {
         Some(f) => {
             let mut r = respond(
                 200,

@@ -209,7 +209,8 @@ pub(crate) struct Store {
     pub rows: BTreeMap<u32, Row>,
     pub next_id: u32,
     pub strings: Strings,
-    pub files: Files,
+    /// The id the next multifield value gets.
+    pub next_multifield_id: u32,
 }
 
 impl Default for Store {
@@ -218,7 +219,7 @@ impl Default for Store {
             rows: BTreeMap::new(),
             next_id: 1,
             strings: Strings::default(),
-            files: Files::default(),
+            next_multifield_id: 1,
         }
     }
 }

@@ -418,6 +418,8 @@ fn parse_single(
             }
         }
         Kind::File => return parse_file(v, ctx, current_files),
+        // Written by the table (values keep their ids): never parsed alone.
+        Kind::Multifield => return Ok(None),
         Kind::Raw => {
             if empty {
                 Cell::NULL
@@ -679,6 +681,16 @@ fn write_value(out: &mut String, f: &FieldDef, c: Cell, deal_id: u32, ctx: &Rend
             );
             push_json_str(out, &download, ctx.slashes);
             out.push('}');
+        }
+        Kind::Multifield => {
+            let entry = crate::multifields::Entry::decode(ctx.strings.get(c.as_text()));
+            let v = entry.legacy_json(&f.code);
+            let text = serde_json::to_string(&v).unwrap_or_default();
+            out.push_str(&if ctx.slashes {
+                text.replace('/', "\\/")
+            } else {
+                text
+            });
         }
         Kind::Raw => {
             // Stored as JSON text by serde_json; '/' only occurs inside its strings.

@@ -123,3 +123,39 @@ fn bad_arguments_say_how_to_fix_them() {
         "{help}"
     );
 }
+
+#[tokio::test]
+async fn seeds_every_entity_from_the_flags() {
+    let (_child, lines, _) = spawn(&[
+        "--port",
+        "0",
+        "--deals",
+        "5",
+        "--companies",
+        "2",
+        "--contacts",
+        "3",
+        "--leads",
+        "4",
+        "--quotes",
+        "1",
+        "--items",
+        "1220=6",
+        "--items",
+        "153=2",
+    ]);
+    let url = &lines[0];
+    let c = client();
+    for (method, body, total) in [
+        ("crm.company.list", json!({}), 2),
+        ("crm.contact.list", json!({}), 3),
+        ("crm.lead.list", json!({}), 4),
+        ("crm.quote.list", json!({}), 1),
+        ("crm.item.list", json!({"entityTypeId": 1220}), 6),
+        ("crm.item.list", json!({"entityTypeId": 153}), 2),
+    ] {
+        let r = post_json(&c, url, method, &body).await;
+        r.ok();
+        assert_eq!(r.json["total"], total, "{method} {body}");
+    }
+}

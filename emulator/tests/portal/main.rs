@@ -8,9 +8,13 @@ mod common;
 mod batch;
 mod cli;
 mod conformance_seed;
+mod entities;
 mod export;
+mod items;
 mod limits_and_faults;
+mod multifields;
 mod reference;
+mod seeding;
 mod system;
 #[cfg(feature = "tls")]
 mod tls;

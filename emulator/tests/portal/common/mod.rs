@@ -290,3 +290,40 @@ pub fn webhook_path(emu: &bitrix_emulator::Emulator) -> String {
     let url = emu.webhook_url();
     url[url.find("/rest/").unwrap()..].to_owned()
 }
+
+/// A started emulator with a client and its webhook URL: `s.call(method, body)`.
+pub struct Session {
+    pub emu: bitrix_emulator::Emulator,
+    pub client: Client,
+    pub url: String,
+}
+
+impl Session {
+    /// Starts an emulator with `config`.
+    pub async fn start(config: bitrix_emulator::Config) -> Session {
+        let emu = bitrix_emulator::Emulator::start(config)
+            .await
+            .expect("the emulator starts");
+        let url = emu.webhook_url();
+        Session {
+            emu,
+            client: client(),
+            url,
+        }
+    }
+
+    /// POSTs `body` as JSON to the method.
+    pub async fn call(&self, method: &str, body: Value) -> Answer {
+        post_json(&self.client, &self.url, method, &body).await
+    }
+
+    /// Calls a method that must succeed and answers an id (`crm.lead.add`, ...).
+    pub async fn add(&self, method: &str, fields: Value) -> u64 {
+        let a = self
+            .call(method, serde_json::json!({ "fields": fields }))
+            .await;
+        a.ok()
+            .as_u64()
+            .unwrap_or_else(|| panic!("{method} answers an id: {}", a.text))
+    }
+}
