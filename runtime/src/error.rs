@@ -14,6 +14,9 @@ use std::sync::Arc;
 pub enum ApiErrorCode {
     /// Legacy 400 "Not found": the record does not exist (or was deleted).
     NotFound,
+    /// `NOT_FOUND` of `crm.item.*` (400 "Item not found"): the item does not exist; with
+    /// "SPA not found" the `entityTypeId` names no smart process.
+    ItemNotFound,
     /// Legacy 400 "ID is not defined or invalid.".
     InvalidId,
     /// Legacy 400 "Access denied." (the user behind the webhook or token lacks CRM rights).
@@ -97,6 +100,7 @@ impl ApiErrorCode {
             "INSUFFICIENT_SCOPE" => Self::InsufficientScope,
             "USER_ACCESS_ERROR" => Self::UserAccessError,
             "ERROR_METHOD_NOT_FOUND" => Self::MethodNotFound,
+            "NOT_FOUND" => Self::ItemNotFound,
             "ERROR_MANIFEST_IS_NOT_AVAILABLE" => Self::ManifestNotAvailable,
             "ERROR_BATCH_METHOD_NOT_ALLOWED" => Self::BatchMethodNotAllowed,
             "OPERATION_TIME_LIMIT" => Self::OperationTimeLimit,
@@ -151,6 +155,7 @@ impl ApiErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::UserAccessError => "user_access_error",
             Self::MethodNotFound => "ERROR_METHOD_NOT_FOUND",
+            Self::ItemNotFound => "NOT_FOUND",
             Self::ManifestNotAvailable => "ERROR_MANIFEST_IS_NOT_AVAILABLE",
             Self::BatchMethodNotAllowed => "ERROR_BATCH_METHOD_NOT_ALLOWED",
             Self::OperationTimeLimit => "OPERATION_TIME_LIMIT",
@@ -168,6 +173,9 @@ impl ApiErrorCode {
         match self {
             Self::NotFound => "the record does not exist or was deleted; check the id",
             Self::InvalidId => "pass a positive numeric id",
+            Self::ItemNotFound => {
+                "the item does not exist or was deleted (check the id), or the entityTypeId names no smart process (check crm.type.list)"
+            }
             Self::LegacyAccessDenied | Self::AccessDenied | Self::UserAccessError => {
                 "the user behind the webhook or token lacks the CRM permission for this record or method; grant it on the portal or use another user"
             }
@@ -536,7 +544,10 @@ impl Error {
 
     /// Whether the portal said the record does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self.api_code(), Some(ApiErrorCode::NotFound))
+        matches!(
+            self.api_code(),
+            Some(ApiErrorCode::NotFound | ApiErrorCode::ItemNotFound)
+        )
     }
 
     /// Whether the call may or may not have been executed ([`Error::OutcomeUnknown`]).
@@ -632,6 +643,11 @@ mod tests {
             ApiErrorCode::parse("Query_Limit_Exceeded", "Too many requests"),
             ApiErrorCode::QueryLimitExceeded
         );
+        assert_eq!(
+            ApiErrorCode::parse("NOT_FOUND", "Item not found"),
+            ApiErrorCode::ItemNotFound
+        );
+        assert_eq!(ApiErrorCode::ItemNotFound.as_str(), "NOT_FOUND");
         assert_eq!(
             ApiErrorCode::parse("SOMETHING_NEW", ""),
             ApiErrorCode::Other("SOMETHING_NEW".into())

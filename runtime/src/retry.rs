@@ -830,6 +830,14 @@ mod tests {
                 "already done",
             ),
             (
+                "crm.item.* NOT_FOUND after an unknown outcome",
+                step(api(400, "NOT_FOUND"), 2, |cx| {
+                    cx.not_found_is_success = true;
+                    cx.maybe_executed = true
+                }),
+                "already done",
+            ),
+            (
                 "not found without an earlier attempt",
                 step(api(400, ""), 2, |cx| cx.not_found_is_success = true),
                 "fail: crm.deal.get failed with HTTP 400: not found",

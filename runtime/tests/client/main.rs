@@ -6,6 +6,7 @@
 mod common;
 
 mod crud;
+mod entities;
 mod export;
 mod faults;
 mod hostile;
