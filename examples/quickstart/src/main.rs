@@ -24,7 +24,11 @@
 //!    `#[bitrix_entity]` below), creates deals with user fields of several types, reads one
 //!    back, updates it (set and clear), runs a filtered typed list query, streams an export and
 //!    runs a batch, printing what was sent and what came back;
-//! 7. deletes what it created (deals, then the user fields) and checks that the portal matches
+//! 7. with the company, contact and smart-process types generated from the other committed
+//!    snapshots of `schemas/demo/` (`bitrix-codegen snapshot --all`), creates a company, a
+//!    contact of it and a deal linked to both through the legacy methods, reads them back
+//!    through `crm.item.*`, and adds an item of the smart process "Проекты" linked to the deal;
+//! 8. deletes what it created (deals, then the user fields) and checks that the portal matches
 //!    the committed snapshot again.
 //!
 //! Every step checks its result: a broken pipeline exits with a non-zero code and says which
@@ -52,6 +56,7 @@
 //!
 //! Exit codes: 0 all steps passed, 1 a step failed, 2 wrong command-line arguments.
 
+mod entities;
 mod live;
 mod report;
 mod typed;
@@ -289,7 +294,8 @@ async fn steps(
     live::types(portal, &snapshot, &new_fields)?;
 
     if portal.is_emulated() {
-        typed::run(portal, created, report).await
+        typed::run(portal, created, report).await?;
+        entities::run(portal, report).await
     } else {
         live::standard_fields(portal, &snapshot, created, report).await
     }

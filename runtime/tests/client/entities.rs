@@ -60,7 +60,7 @@ async fn a_company_a_contact_and_a_deal_linked_to_both_on_either_api() {
             .add(
                 &NewCompany::builder()
                     .title(format!("ООО Ромашка {round}"))
-                    .revenue(Decimal::new(1_250_000_75, 2))
+                    .revenue(Decimal::new(125_000_075, 2))
                     .build(),
             )
             .await
@@ -79,7 +79,7 @@ async fn a_company_a_contact_and_a_deal_linked_to_both_on_either_api() {
                 StandardCompany::title(&company),
                 Some(format!("ООО Ромашка {round}").as_str())
             );
-            assert_eq!(company.revenue(), Some(Decimal::new(1_250_000_75, 2)));
+            assert_eq!(company.revenue(), Some(Decimal::new(125_000_075, 2)));
 
             let contact = reader.get::<Contact>(contact_id).await.unwrap();
             assert_eq!(StandardContact::company_id(&contact), Some(company_id));

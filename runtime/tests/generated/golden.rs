@@ -84,14 +84,14 @@ fn every_entity_golden_names_its_api_and_both_field_names() {
     use entities::*;
     assert_eq!(<lead::Lead as Entity>::METHOD_PREFIX, "crm.lead");
     assert_eq!(<lead::Lead as Entity>::API, Api::Legacy);
-    assert!(<lead::Lead as Entity>::HAS_LEGACY);
+    const { assert!(<lead::Lead as Entity>::HAS_LEGACY) };
     assert_eq!(<lead_item_api::ItemLead as Entity>::API, Api::Item);
     assert_eq!(<contact::Contact as Entity>::ENTITY_TYPE_ID, 3);
     assert_eq!(<company::Company as Entity>::ENTITY_TYPE_ID, 4);
     assert_eq!(<quote::Quote as Entity>::ENTITY_TYPE_ID, 7);
     assert_eq!(<smart_invoice::SmartInvoice as Entity>::ENTITY_TYPE_ID, 31);
-    assert!(!<smart_invoice::SmartInvoice as Entity>::HAS_LEGACY);
-    assert!(!<smart_process::Proekty as Entity>::HAS_LEGACY);
+    const { assert!(!<smart_invoice::SmartInvoice as Entity>::HAS_LEGACY) };
+    const { assert!(!<smart_process::Proekty as Entity>::HAS_LEGACY) };
     assert_eq!(<smart_process::Proekty as Entity>::API, Api::Item);
     assert_eq!(
         <smart_process::Proekty as Entity>::METHOD_PREFIX,
