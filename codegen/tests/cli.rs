@@ -1226,3 +1226,67 @@ fn a_closed_stdout_pipe_ends_generate_quietly() {
     assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `snapshot --all` of the emulated demo portal, then `check --all` after a user field is added
+/// to one entity at a time and after a new smart process appears: each is drift (exit 1) that
+/// names the entity, and the unchanged portal is not.
+#[test]
+fn check_all_catches_a_user_field_added_to_any_entity_on_the_emulator() {
+    let portal = Portal::start(None);
+    let url = portal.webhook();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("acme");
+    let out_arg = path_arg(&out).to_owned();
+    let run = codegen(&["snapshot", "--webhook", &url, "--all", "--out", &out_arg]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    for file in [
+        "deal.json",
+        "lead.json",
+        "contact.json",
+        "company.json",
+        "quote.json",
+        "smart_invoice.json",
+        "dynamic_153.json",
+        "dynamic_1220.json",
+        "index.json",
+    ] {
+        assert!(out.join(file).exists(), "{file} written: {}", run.stdout);
+    }
+    let check = || codegen(&["check", "--webhook", &url, "--all", &out_arg]);
+    let run = check();
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+
+    for (i, entity) in ["lead", "contact", "company", "quote"]
+        .into_iter()
+        .enumerate()
+    {
+        portal.call(
+            &format!("crm.{entity}.userfield.add"),
+            json!({"fields": {"FIELD_NAME": format!("DRIFT_{i}"), "USER_TYPE_ID": "string", "EDIT_FORM_LABEL": "Новое поле"}}),
+        );
+        let run = check();
+        assert_eq!(run.code, Some(1), "{entity}: {}{}", run.stdout, run.stderr);
+        let code = format!("UF_CRM_DRIFT_{i}");
+        assert!(
+            run.stdout.contains(&code) && run.stdout.contains(&format!("{entity}.json")),
+            "{entity}: {}",
+            run.stdout
+        );
+        // Take it in again, so the next entity's field is the only drift.
+        let run = codegen(&["snapshot", "--webhook", &url, "--all", "--out", &out_arg]);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    }
+
+    portal.call(
+        "crm.type.add",
+        json!({"fields": {"title": "Поставки", "entityTypeId": 1300}}),
+    );
+    let run = check();
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Поставки") && run.stdout.contains("1300"),
+        "{}",
+        run.stdout
+    );
+    assert!(!format!("{}{}", run.stdout, run.stderr).contains(CODE));
+}
