@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use bitrix_runtime::types::{DealId, Decimal};
-use bitrix_runtime::{Client, Plan, bitrix_entity};
+use bitrix_runtime::{Api, Client, Plan, bitrix_entity};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::measure::Meter;
@@ -40,12 +40,16 @@ fn client(url: &str, unlimited: bool, time_scale: f64) -> Result<Client, String>
 
 /// `client-export`: every deal with every field, through `stream()` or `stream_parallel(k)`.
 pub async fn export(args: ClientExportArgs) -> Result<(), String> {
-    let client = client(&args.url, args.unlimited, args.time_scale)?;
-    let name = if args.partitions > 1 {
+    let mut client = client(&args.url, args.unlimited, args.time_scale)?;
+    let mut name = if args.partitions > 1 {
         format!("stream_parallel({})", args.partitions)
     } else {
         "stream()".to_owned()
     };
+    if args.item_api {
+        client = client.with_api(Api::Item);
+        name.push_str(" on crm.item.*");
+    }
     let meter = Meter::start()?;
     let mut ids: Vec<u64> = Vec::new();
     let query = client.list::<Deal>();

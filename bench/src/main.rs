@@ -56,7 +56,8 @@ struct Common {
     /// The Python interpreter with fast-bitrix24 installed (run.sh passes its venv's).
     #[arg(long, default_value = "python3")]
     python: PathBuf,
-    /// Which clients to run, comma-separated: ours, parallel (export only), fast_bitrix24.
+    /// Which clients to run, comma-separated: ours, parallel (export only), item (export only:
+    /// `stream()` over `crm.item.list`), fast_bitrix24.
     #[arg(
         long,
         value_delimiter = ',',
@@ -111,6 +112,9 @@ struct ClientExportArgs {
     /// 1: `stream()`; more: `stream_parallel(N)`.
     #[arg(long, default_value_t = 1)]
     partitions: usize,
+    /// Export through `crm.item.list` (`Client::with_api(Api::Item)`) instead of `crm.deal.list`.
+    #[arg(long)]
+    item_api: bool,
     /// No client-side pacing (`Plan::Unlimited`).
     #[arg(long)]
     unlimited: bool,

@@ -170,7 +170,7 @@ async fn export_one(
 
 /// `bitrix-bench export`.
 pub async fn export(args: ExportArgs) -> Result<(), String> {
-    check_clients(&args.common, &["ours", "parallel", "fast_bitrix24"])?;
+    check_clients(&args.common, &["ours", "parallel", "item", "fast_bitrix24"])?;
     let unlimited = args.unlimited;
     let deals = args
         .deals
@@ -185,7 +185,7 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
     let mode = (unlimited, time_scale);
     let exe = own_exe()?;
     let mut rows = Vec::new();
-    let ours_command = |partitions: usize| {
+    let ours_command = |partitions: usize, item_api: bool| {
         let exe = exe.clone();
         move |url: &str, ids: &Path| {
             let mut c = Command::new(&exe);
@@ -201,15 +201,23 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
             if unlimited {
                 c.arg("--unlimited");
             }
+            if item_api {
+                c.arg("--item-api");
+            }
             c
         }
     };
     if wanted(&args.common, "ours") {
-        rows.push(export_one("stream()", deals, mode, timeout, ours_command(1)).await?);
+        rows.push(export_one("stream()", deals, mode, timeout, ours_command(1, false)).await?);
+    }
+    if wanted(&args.common, "item") {
+        let name = "stream() on crm.item.*";
+        rows.push(export_one(name, deals, mode, timeout, ours_command(1, true)).await?);
     }
     if wanted(&args.common, "parallel") {
         let name = format!("stream_parallel({})", args.partitions);
-        rows.push(export_one(&name, deals, mode, timeout, ours_command(args.partitions)).await?);
+        let command = ours_command(args.partitions, false);
+        rows.push(export_one(&name, deals, mode, timeout, command).await?);
     }
     // fast_bitrix24 cannot be told a scaled portal's limits.
     if wanted(&args.common, "fast_bitrix24") && time_scale == 1.0 {
