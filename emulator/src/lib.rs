@@ -76,9 +76,10 @@
 //! Access rights (every caller is an administrator), `crm.item.productrow.*`,
 //! `crm.deal.contact.*` and product rows, `crm.item.batchImport`, `crm.type.update/delete`,
 //! events, the 60-second request timeout, nondeterministic order of offset pages without
-//! `order`; `crm.category.add/update/delete` for smart processes; directories other than deal
-//! stages, `DEAL_TYPE`, `SOURCE` and `INDUSTRY` (no lead statuses, contact or company types:
-//! those fields take any value and get no default); smart-process stages only in
+//! `order`; `crm.category.add/update/delete` for smart processes; lead (`STATUS`) and quote
+//! (`QUOTE_STATUS`) stages are plain lists (no semantics, `STATUS_SEMANTIC_ID` not derived;
+//! `CONTACT_TYPE`, `COMPANY_TYPE`, `EMPLOYEES`, `HONORIFIC` are lists too; `STATUS_ID`,
+//! `TYPE_ID`, `SOURCE_ID`, `COMPANY_TYPE` default to their first item); smart-process stages only in
 //! `crm.status.list` filtered by their `ENTITY_ID`; the lead/quote status semantics; e-mail
 //! validation; `COMPANY_IDS` kept apart from `COMPANY_ID` on contacts; `crm.item.update`
 //! deleting files not passed again; a user field label in several languages (one text per

@@ -590,12 +590,14 @@ impl Layout {
         self.index(code).map(|i| &self.fields[i])
     }
 
-    /// The field with this `crm.item.*` name (or, for user fields, its `UF_` code).
+    /// The field with this `crm.item.*` name, or its upper name (`ID`, `CREATED_TIME`, a user
+    /// field's `UF_` code), as the portal converts keys to upper case first.
     pub(crate) fn item_index(&self, name: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| f.item == name)
-            .or_else(|| self.index(name).filter(|&i| self.fields[i].uf))
+        self.fields.iter().position(|f| f.item == name).or_else(|| {
+            self.fields
+                .iter()
+                .position(|f| crate::entities::upper_name(&f.item, &f.code, f.uf) == name)
+        })
     }
 
     /// The `fields` of `crm.item.fields`: item names (user fields under their `UF_` codes
