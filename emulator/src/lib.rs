@@ -407,6 +407,22 @@ impl Emulator {
             .ok()
     }
 
+    /// Number of records of an entity type (`entityTypeId`: 1 leads, 2 deals, 3 contacts, 4
+    /// companies, 7 quotes, 31 smart invoices, smart processes); 0 for a type the portal does
+    /// not have.
+    pub fn record_count(&self, entity_type_id: u32) -> usize {
+        let p = self.shared.portal.read().expect("portal lock");
+        p.table(entity_type_id).map_or(0, |t| t.store.rows.len())
+    }
+
+    /// One record in its legacy form (as `crm.lead.get` shows it; smart-process items under
+    /// their upper names), without going through HTTP (for assertions).
+    pub fn record(&self, entity_type_id: u32, id: u64) -> Option<serde_json::Value> {
+        let id = u32::try_from(id).ok()?;
+        let p = self.shared.portal.read().expect("portal lock");
+        p.get(entity_type_id, id).ok()
+    }
+
     /// The current `crm.deal.fields` result.
     pub fn fields(&self) -> serde_json::Value {
         self.shared

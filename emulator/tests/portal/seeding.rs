@@ -27,6 +27,16 @@ async fn total(s: &Session, method: &str, body: Value) -> u64 {
 #[tokio::test]
 async fn every_entity_is_seeded_and_linked() {
     let s = Session::start(config(7)).await;
+    assert_eq!(s.emu.record_count(3), 20);
+    assert_eq!(s.emu.record_count(999), 0);
+    assert_eq!(s.emu.record(4, 1).unwrap()["ID"], "1");
+    assert!(
+        s.emu.record(1220, 4).unwrap()["STAGE_ID"]
+            .as_str()
+            .unwrap()
+            .starts_with("DT1220_5:")
+    );
+    assert!(s.emu.record(3, 21).is_none());
     assert_eq!(total(&s, "crm.deal.list", json!({})).await, 40);
     assert_eq!(total(&s, "crm.company.list", json!({})).await, 5);
     assert_eq!(total(&s, "crm.contact.list", json!({})).await, 20);
