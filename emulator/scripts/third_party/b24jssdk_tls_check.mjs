@@ -80,9 +80,12 @@ await check('crm.item.* (webhook)', async () => {
   return `crm.item.add/get on 1220 (item ${added.id})`
 })
 await check('callList on crm.item.list (webhook)', async () => {
-  const rows = ok(await hook.actions.v2.callList.make({ method: 'crm.item.list', params: { entityTypeId: 1220, select: ['id'] }, customKeyForResult: 'items' }))
-  if (!Array.isArray(rows) || rows.length === 0) throw new Error(JSON.stringify(rows).slice(0, 300))
-  return `${rows.length} items through counted pages`
+  const rows = ok(await hook.actions.v2.callList.make({ method: 'crm.item.list', params: { entityTypeId: 1220, select: ['id'] }, idKey: 'id', customKeyForResult: 'items' }))
+  const ids = rows.map((r) => Number(r.id))
+  if (new Set(ids).size !== ids.length) throw new Error('ids repeated')
+  // 70 seeded (sdk_tls.sh: --items 1220=70) and the one added above.
+  if (ids.length !== 71) throw new Error(`${ids.length} items, expected 71`)
+  return `${ids.length} items through counted pages, each once`
 })
 
 if (oauthJson) {
