@@ -604,7 +604,13 @@ impl Layout {
     /// with `original_uf_names`), each descriptor with its `upperName`.
     pub(crate) fn item_fields_json(&self, original_uf_names: bool) -> Value {
         let mut m = Map::new();
+        let mut multifields = false;
         for f in &self.fields {
+            // The multifields are one `fm` field on crm.item (object-fields.md).
+            if f.kind == Kind::Multifield {
+                multifields = true;
+                continue;
+            }
             let mut d = f.descriptor.clone();
             d.insert(
                 "upperName".into(),
@@ -616,6 +622,21 @@ impl Layout {
                 f.item.clone()
             };
             m.insert(key, Value::Object(d));
+        }
+        if multifields {
+            m.insert(
+                "fm".into(),
+                json!({
+                    "type": "crm_multifield",
+                    "isRequired": false,
+                    "isReadOnly": false,
+                    "isImmutable": false,
+                    "isMultiple": true,
+                    "isDynamic": false,
+                    "title": "fm",
+                    "upperName": "FM",
+                }),
+            );
         }
         Value::Object(m)
     }
