@@ -206,12 +206,26 @@ impl Emulator {
         let mut layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
         config.lang.localize(&mut layout);
         let mut portal = portal::Portal::new(layout, config.utc_offset);
+        let mut definitions: std::collections::BTreeMap<u32, serde_json::Value> =
+            std::collections::BTreeMap::new();
         for (type_id, text) in entities::DEMO_ENTITIES {
-            let snapshot: serde_json::Value =
+            let snapshot =
                 serde_json::from_str(text).map_err(|e| StartError::Fields(e.to_string()))?;
-            let layout = schema::Layout::from_value(&snapshot).map_err(StartError::Fields)?;
+            definitions.insert(*type_id, snapshot);
+        }
+        for (type_id, fields) in &config.entity_fields {
+            if !matches!(*type_id, 1 | 3 | 4 | 7 | 31) && *type_id < 128 {
+                return Err(StartError::Config(format!(
+                    "entity type {type_id} cannot get its own fields (deals: Config::with_fields; other types: 1, 3, 4, 7, 31, 128 and up)"
+                )));
+            }
+            definitions.insert(*type_id, fields.clone());
+        }
+        for (type_id, snapshot) in &definitions {
+            let layout = schema::Layout::from_value(snapshot)
+                .map_err(|e| StartError::Fields(format!("entity type {type_id}: {e}")))?;
             portal.install(
-                entities::Entity::of_snapshot(*type_id, &snapshot, config.lang),
+                entities::Entity::of_snapshot(*type_id, snapshot, config.lang),
                 layout,
             );
         }

@@ -128,3 +128,57 @@ async fn an_unknown_type_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn other_entities_take_their_own_field_lists() {
+    let lead_fields = json!({"result": {
+        "ID": {"type": "integer", "isRequired": false, "isReadOnly": true, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "ID"},
+        "TITLE": {"type": "string", "isRequired": true, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "Название"},
+        "UF_CRM_SCORE": {"type": "integer", "isRequired": false, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": true, "title": "UF_CRM_SCORE", "formLabel": "Балл"}
+    }});
+    let smart = json!({"result": {"fields": {
+        "id": {"type": "integer", "isRequired": false, "isReadOnly": true, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "ID", "upperName": "ID"},
+        "title": {"type": "string", "isRequired": false, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "Name", "upperName": "TITLE"},
+        "ufCrm9_1": {"type": "string", "isRequired": false, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": true, "title": "Код", "upperName": "UF_CRM_9_1"}
+    }}});
+    let s = Session::start(
+        Config::default()
+            .with_entity_fields(1, lead_fields)
+            .with_entity_fields(2000, smart)
+            .with_leads(3)
+            .with_records(2000, 2),
+    )
+    .await;
+    let f = s.call("crm.lead.fields", json!({})).await;
+    let keys: Vec<&String> = f.ok().as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["ID", "TITLE", "UF_CRM_SCORE"]);
+    let lead = s.emu.record(1, 1).unwrap();
+    assert!(
+        lead["TITLE"].as_str().is_some_and(|t| !t.is_empty()),
+        "{lead}"
+    );
+    let added = s
+        .call(
+            "crm.item.add",
+            json!({"entityTypeId": 2000, "fields": {"title": "x", "ufCrm9_1": "A-1"}}),
+        )
+        .await;
+    assert_eq!(added.ok()["item"]["ufCrm9_1"], "A-1");
+    assert_eq!(added.ok()["item"]["id"], 3);
+    let types = s.call("crm.type.list", json!({})).await;
+    assert!(
+        types.ok()["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["entityTypeId"] == 2000)
+    );
+    let seeded = s
+        .call("crm.item.get", json!({"entityTypeId": 2000, "id": 1}))
+        .await;
+    assert_eq!(seeded.ok()["item"]["title"], "Smart process #1");
+    let err = Emulator::start(Config::default().with_entity_fields(5, json!({})))
+        .await
+        .expect_err("the old invoice is not served");
+    assert!(err.to_string().contains("entity type 5"), "{err}");
+}
