@@ -62,10 +62,69 @@ pub(crate) struct Catalog {
 
 /// Directories other than deal stages, as `crm.status.entity.types` names them on a Russian
 /// and on an English portal (the two editions of the page).
-const LISTS: [(&str, &str, &str); 3] = [
+const LISTS: [(&str, &str, &str); 9] = [
     ("SOURCE", "Источники", "Sources"),
     ("INDUSTRY", "Сфера деятельности", "Industry"),
     ("DEAL_TYPE", "Тип сделки", "Deal type"),
+    ("STATUS", "Стадии лида", "Lead stages"),
+    ("QUOTE_STATUS", "Стадии предложения", "Quote stages"),
+    ("CONTACT_TYPE", "Тип контакта", "Contact type"),
+    ("COMPANY_TYPE", "Тип компании", "Company type"),
+    ("EMPLOYEES", "Кол-во сотрудников", "Number of employees"),
+    ("HONORIFIC", "Обращения", "Inquiries"),
+];
+
+/// The directories of leads, quotes, contacts and companies (plain lists here: lead and
+/// quote stages have no semantics in this portal).
+const MORE_LISTS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "STATUS",
+        &[
+            ("NEW", "Не обработан"),
+            ("IN_PROCESS", "В работе"),
+            ("PROCESSED", "Обработан"),
+            ("JUNK", "Некачественный лид"),
+            ("CONVERTED", "Качественный лид"),
+        ],
+    ),
+    (
+        "QUOTE_STATUS",
+        &[
+            ("DRAFT", "Новое"),
+            ("SENT", "Отправлено клиенту"),
+            ("APPROVED", "Подтверждено"),
+            ("DECLAINED", "Отклонено"),
+        ],
+    ),
+    (
+        "CONTACT_TYPE",
+        &[
+            ("CLIENT", "Клиенты"),
+            ("SUPPLIER", "Поставщики"),
+            ("PARTNER", "Партнеры"),
+            ("OTHER", "Другое"),
+        ],
+    ),
+    (
+        "COMPANY_TYPE",
+        &[
+            ("CUSTOMER", "Клиент"),
+            ("SUPPLIER", "Поставщик"),
+            ("COMPETITOR", "Конкурент"),
+            ("PARTNER", "Партнер"),
+            ("OTHER", "Другое"),
+        ],
+    ),
+    (
+        "EMPLOYEES",
+        &[
+            ("EMPLOYEES_1", "менее 50"),
+            ("EMPLOYEES_2", "50-250"),
+            ("EMPLOYEES_3", "250-500"),
+            ("EMPLOYEES_4", "более 500"),
+        ],
+    ),
+    ("HONORIFIC", &[("HNR_RU_1", "Г-н"), ("HNR_RU_2", "Г-жа")]),
 ];
 
 /// The stages a pipeline starts with: those of the default pipeline.
@@ -188,6 +247,9 @@ impl Catalog {
                 ("OTHER", "Другое"),
             ],
         );
+        for (entity, items) in MORE_LISTS {
+            c.add_list(entity, items);
+        }
         c
     }
 

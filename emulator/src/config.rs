@@ -24,6 +24,11 @@ pub struct Config {
     /// contacts, 4 companies, 7 quotes, 31 smart invoices, 153 / 1220 the demo smart
     /// processes), linked to each other and to the deals.
     pub records: std::collections::BTreeMap<u32, usize>,
+    /// Field lists of the other entity types by `entityTypeId`, replacing the demo portal's
+    /// (`portals/demo-*.json`) or adding a smart process: a snapshot or a raw
+    /// `crm.<entity>.fields` / `crm.item.fields` answer (`{"fields": {...}}` keyed by item
+    /// names with `upperName`s for item-only types).
+    pub entity_fields: std::collections::BTreeMap<u32, serde_json::Value>,
     /// The leaky bucket that refuses requests with 503 `QUERY_LIMIT_EXCEEDED`.
     pub limits: Limits,
     /// Latency added to every REST request before it is handled.
@@ -82,6 +87,7 @@ impl Default for Config {
             fields: None,
             deals: 0,
             records: std::collections::BTreeMap::new(),
+            entity_fields: std::collections::BTreeMap::new(),
             limits: Limits::Off,
             latency: Duration::ZERO,
             faults: Faults::none(),
@@ -118,6 +124,14 @@ impl Config {
     /// [`Config::with_deals`]); the start fails for a type the portal does not have.
     pub fn with_records(mut self, entity_type_id: u32, n: usize) -> Self {
         self.records.insert(entity_type_id, n);
+        self
+    }
+
+    /// Uses these fields for the entity type `entity_type_id` (not deals: see
+    /// [`Config::with_fields`]); a type the demo portal lacks (128 and up) becomes a smart
+    /// process served on `crm.item.*`.
+    pub fn with_entity_fields(mut self, entity_type_id: u32, fields: serde_json::Value) -> Self {
+        self.entity_fields.insert(entity_type_id, fields);
         self
     }
 
@@ -240,6 +254,10 @@ impl fmt::Debug for Config {
             )
             .field("deals", &self.deals)
             .field("records", &self.records)
+            .field(
+                "entity_fields",
+                &self.entity_fields.keys().collect::<Vec<_>>(),
+            )
             .field("limits", &self.limits)
             .field("latency", &self.latency)
             .field("faults", &self.faults)

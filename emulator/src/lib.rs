@@ -76,9 +76,10 @@
 //! Access rights (every caller is an administrator), `crm.item.productrow.*`,
 //! `crm.deal.contact.*` and product rows, `crm.item.batchImport`, `crm.type.update/delete`,
 //! events, the 60-second request timeout, nondeterministic order of offset pages without
-//! `order`; `crm.category.add/update/delete` for smart processes; directories other than deal
-//! stages, `DEAL_TYPE`, `SOURCE` and `INDUSTRY` (no lead statuses, contact or company types:
-//! those fields take any value and get no default); smart-process stages only in
+//! `order`; `crm.category.add/update/delete` for smart processes; lead (`STATUS`) and quote
+//! (`QUOTE_STATUS`) stages are plain lists (no semantics, `STATUS_SEMANTIC_ID` not derived;
+//! `CONTACT_TYPE`, `COMPANY_TYPE`, `EMPLOYEES`, `HONORIFIC` are lists too; `STATUS_ID`,
+//! `TYPE_ID`, `SOURCE_ID`, `COMPANY_TYPE` default to their first item); smart-process stages only in
 //! `crm.status.list` filtered by their `ENTITY_ID`; the lead/quote status semantics; e-mail
 //! validation; `COMPANY_IDS` kept apart from `COMPANY_ID` on contacts; `crm.item.update`
 //! deleting files not passed again; a user field label in several languages (one text per
@@ -205,12 +206,26 @@ impl Emulator {
         let mut layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
         config.lang.localize(&mut layout);
         let mut portal = portal::Portal::new(layout, config.utc_offset);
+        let mut definitions: std::collections::BTreeMap<u32, serde_json::Value> =
+            std::collections::BTreeMap::new();
         for (type_id, text) in entities::DEMO_ENTITIES {
-            let snapshot: serde_json::Value =
+            let snapshot =
                 serde_json::from_str(text).map_err(|e| StartError::Fields(e.to_string()))?;
-            let layout = schema::Layout::from_value(&snapshot).map_err(StartError::Fields)?;
+            definitions.insert(*type_id, snapshot);
+        }
+        for (type_id, fields) in &config.entity_fields {
+            if !matches!(*type_id, 1 | 3 | 4 | 7 | 31) && *type_id < 128 {
+                return Err(StartError::Config(format!(
+                    "entity type {type_id} cannot get its own fields (deals: Config::with_fields; other types: 1, 3, 4, 7, 31, 128 and up)"
+                )));
+            }
+            definitions.insert(*type_id, fields.clone());
+        }
+        for (type_id, snapshot) in &definitions {
+            let layout = schema::Layout::from_value(snapshot)
+                .map_err(|e| StartError::Fields(format!("entity type {type_id}: {e}")))?;
             portal.install(
-                entities::Entity::of_snapshot(*type_id, &snapshot, config.lang),
+                entities::Entity::of_snapshot(*type_id, snapshot, config.lang),
                 layout,
             );
         }
@@ -404,6 +419,22 @@ impl Emulator {
             .expect("portal lock")
             .get(entities::DEAL, id)
             .ok()
+    }
+
+    /// Number of records of an entity type (`entityTypeId`: 1 leads, 2 deals, 3 contacts, 4
+    /// companies, 7 quotes, 31 smart invoices, smart processes); 0 for a type the portal does
+    /// not have.
+    pub fn record_count(&self, entity_type_id: u32) -> usize {
+        let p = self.shared.portal.read().expect("portal lock");
+        p.table(entity_type_id).map_or(0, |t| t.store.rows.len())
+    }
+
+    /// One record in its legacy form (as `crm.lead.get` shows it; smart-process items under
+    /// their upper names), without going through HTTP (for assertions).
+    pub fn record(&self, entity_type_id: u32, id: u64) -> Option<serde_json::Value> {
+        let id = u32::try_from(id).ok()?;
+        let p = self.shared.portal.read().expect("portal lock");
+        p.get(entity_type_id, id).ok()
     }
 
     /// The current `crm.deal.fields` result.

@@ -54,6 +54,12 @@ struct Args {
     #[arg(long, value_name = "TYPE_ID=N", value_parser = parse_items)]
     items: Vec<(u32, usize)>,
 
+    /// Another entity's field list, as ENTITY_TYPE_ID=FILE (a snapshot or a saved
+    /// crm.<entity>.fields / crm.item.fields answer; 128 and up adds a smart process);
+    /// repeatable.
+    #[arg(long, value_name = "TYPE_ID=FILE", value_parser = parse_entity_fields)]
+    entity_fields: Vec<(u32, PathBuf)>,
+
     /// Rate limit: off, regular (50, 2/s), enterprise (250, 5/s) or CAPACITY/DRAIN_PER_SEC.
     #[arg(long, default_value = "off", value_parser = Limits::parse)]
     limits: Limits,
@@ -164,6 +170,18 @@ async fn main() {
     }
 }
 
+/// `--entity-fields 1=lead.json`.
+fn parse_entity_fields(s: &str) -> Result<(u32, PathBuf), String> {
+    let (t, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ENTITY_TYPE_ID=FILE, got {s:?}"))?;
+    let t = t
+        .trim()
+        .parse()
+        .map_err(|_| format!("{t:?} is not an entity type id"))?;
+    Ok((t, PathBuf::from(path)))
+}
+
 /// `--items 1220=50`.
 fn parse_items(s: &str) -> Result<(u32, usize), String> {
     let (t, n) = s
@@ -193,6 +211,13 @@ async fn run(args: Args) -> Result<(), String> {
         .with_quotes(args.quotes);
     for (type_id, n) in &args.items {
         config = config.with_records(*type_id, *n);
+    }
+    for (type_id, path) in &args.entity_fields {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the fields file {}: {e}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("the fields file {} is not valid JSON ({e})", path.display()))?;
+        config = config.with_entity_fields(*type_id, value);
     }
     if let Some(path) = &args.fields {
         let text = std::fs::read_to_string(path)

@@ -566,7 +566,13 @@ impl Table {
         }
         // The first item of the field's directory (a deal snapshot without `statusType`:
         // the deal directories).
-        for (index, fallback) in [(std.type_id, "DEAL_TYPE"), (std.source_id, "SOURCE")] {
+        let defaulted = [
+            (std.type_id, "DEAL_TYPE"),
+            (std.source_id, "SOURCE"),
+            (self.layout.index("STATUS_ID"), "STATUS"),
+            (self.layout.index("COMPANY_TYPE"), "COMPANY_TYPE"),
+        ];
+        for (index, fallback) in defaulted {
             let Some(list) = index.map(|i| {
                 self.layout.fields[i]
                     .status_entity

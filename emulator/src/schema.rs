@@ -590,19 +590,27 @@ impl Layout {
         self.index(code).map(|i| &self.fields[i])
     }
 
-    /// The field with this `crm.item.*` name (or, for user fields, its `UF_` code).
+    /// The field with this `crm.item.*` name, or its upper name (`ID`, `CREATED_TIME`, a user
+    /// field's `UF_` code), as the portal converts keys to upper case first.
     pub(crate) fn item_index(&self, name: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| f.item == name)
-            .or_else(|| self.index(name).filter(|&i| self.fields[i].uf))
+        self.fields.iter().position(|f| f.item == name).or_else(|| {
+            self.fields
+                .iter()
+                .position(|f| crate::entities::upper_name(&f.item, &f.code, f.uf) == name)
+        })
     }
 
     /// The `fields` of `crm.item.fields`: item names (user fields under their `UF_` codes
     /// with `original_uf_names`), each descriptor with its `upperName`.
     pub(crate) fn item_fields_json(&self, original_uf_names: bool) -> Value {
         let mut m = Map::new();
+        let mut multifields = false;
         for f in &self.fields {
+            // The multifields are one `fm` field on crm.item (object-fields.md).
+            if f.kind == Kind::Multifield {
+                multifields = true;
+                continue;
+            }
             let mut d = f.descriptor.clone();
             d.insert(
                 "upperName".into(),
@@ -614,6 +622,21 @@ impl Layout {
                 f.item.clone()
             };
             m.insert(key, Value::Object(d));
+        }
+        if multifields {
+            m.insert(
+                "fm".into(),
+                json!({
+                    "type": "crm_multifield",
+                    "isRequired": false,
+                    "isReadOnly": false,
+                    "isImmutable": false,
+                    "isMultiple": true,
+                    "isDynamic": false,
+                    "title": "fm",
+                    "upperName": "FM",
+                }),
+            );
         }
         Value::Object(m)
     }

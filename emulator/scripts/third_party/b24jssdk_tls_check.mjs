@@ -50,6 +50,44 @@ await check('batch (webhook)', async () => {
   return 'add + get through $result[a]'
 })
 
+await check('lead/contact/company (webhook)', async () => {
+  const out = []
+  for (const [entity, fields] of [
+    ['lead', { TITLE: 'b24jssdk lead', PHONE: [{ VALUE: '+79990003344', VALUE_TYPE: 'MOBILE' }] }],
+    ['contact', { NAME: 'Js', SECOND_NAME: 'S', LAST_NAME: 'Dk' }],
+    ['company', { TITLE: 'b24jssdk company' }],
+  ]) {
+    const id = ok(await hook.actions.v2.call.make({ method: `crm.${entity}.add`, params: { fields } })).result
+    const got = ok(await hook.actions.v2.call.make({ method: `crm.${entity}.get`, params: { id } })).result
+    if (String(got.ID) !== String(id)) throw new Error(JSON.stringify(got).slice(0, 300))
+    if (fields.PHONE && got.PHONE?.[0]?.VALUE !== '+79990003344') throw new Error(JSON.stringify(got.PHONE))
+    out.push(`${entity} ${id}`)
+  }
+  return out.join(', ')
+})
+await check('fetchList on leads (webhook)', async () => {
+  const ids = []
+  for await (const chunk of hook.actions.v2.fetchList.make({ method: 'crm.lead.list', params: { select: ['ID'] }, idKey: 'ID' })) {
+    ids.push(...chunk.map((r) => Number(r.ID)))
+  }
+  if (new Set(ids).size !== ids.length) throw new Error('ids repeated')
+  return `${ids.length} leads, each once`
+})
+await check('crm.item.* (webhook)', async () => {
+  const added = ok(await hook.actions.v2.call.make({ method: 'crm.item.add', params: { entityTypeId: 1220, fields: { title: 'b24jssdk item' } } })).result.item
+  const got = ok(await hook.actions.v2.call.make({ method: 'crm.item.get', params: { entityTypeId: 1220, id: added.id } })).result.item
+  if (got.title !== 'b24jssdk item') throw new Error(JSON.stringify(got).slice(0, 300))
+  return `crm.item.add/get on 1220 (item ${added.id})`
+})
+await check('callList on crm.item.list (webhook)', async () => {
+  const rows = ok(await hook.actions.v2.callList.make({ method: 'crm.item.list', params: { entityTypeId: 1220, select: ['id'] }, idKey: 'id', customKeyForResult: 'items' }))
+  const ids = rows.map((r) => Number(r.id))
+  if (new Set(ids).size !== ids.length) throw new Error('ids repeated')
+  // 70 seeded (sdk_tls.sh: --items 1220=70) and the one added above.
+  if (ids.length !== 71) throw new Error(`${ids.length} items, expected 71`)
+  return `${ids.length} items through counted pages, each once`
+})
+
 if (oauthJson) {
   const app = JSON.parse(oauthJson)
   const oauth = new B24OAuth(

@@ -62,7 +62,59 @@ def batch():
     return "add + get through $result[a]"
 
 
+def entities():
+    seen = []
+    for entity, fields, code in [
+        ("lead", {"TITLE": "b24pysdk lead", "PHONE": [{"VALUE": "+79990001122", "VALUE_TYPE": "WORK"}]}, "TITLE"),
+        ("contact", {"NAME": "Py", "SECOND_NAME": "S", "LAST_NAME": "Dk", "EMAIL": [{"VALUE": "py@example.com", "VALUE_TYPE": "WORK"}]}, "NAME"),
+        ("company", {"TITLE": "b24pysdk company"}, "TITLE"),
+    ]:
+        new_id = webhook.call_method(f"crm.{entity}.add", {"fields": fields})["result"]
+        got = webhook.call_method(f"crm.{entity}.get", {"id": new_id})["result"]
+        assert got[code] == fields[code], got
+        if "PHONE" in fields:
+            assert got["PHONE"][0]["VALUE"] == "+79990001122" and got["HAS_PHONE"] == "Y", got
+        assert webhook.call_method(f"crm.{entity}.delete", {"id": new_id})["result"] is True
+        seen.append(f"{entity} {new_id}")
+    return "add/get/delete of " + ", ".join(seen)
+
+
+def entity_lists():
+    out = []
+    for entity in ("lead", "contact", "company"):
+        rows = webhook.call_list_fast(f"crm.{entity}.list", {"select": ["ID", "PHONE"]})
+        rows = rows["result"] if isinstance(rows, dict) else rows.result
+        ids = [int(r["ID"]) for r in rows]
+        assert len(ids) == len(set(ids)), f"{entity}: ids repeated"
+        out.append(f"{len(ids)} {entity}s")
+    return ", ".join(out)
+
+
+def items():
+    added = webhook.call_method("crm.item.add", {"entityTypeId": 1220, "fields": {"title": "b24pysdk item"}})["result"]["item"]
+    got = webhook.call_method("crm.item.get", {"entityTypeId": 1220, "id": added["id"]})["result"]["item"]
+    assert got["title"] == "b24pysdk item" and got["stageId"].startswith("DT1220_"), got
+    deal = webhook.call_method("crm.item.get", {"entityTypeId": 2, "id": 1})["result"]["item"]
+    assert deal["id"] == 1, deal
+    page = webhook.call_method("crm.item.list", {"entityTypeId": 1220, "select": ["id", "title"]})
+    assert isinstance(page["result"]["items"], list) and page["total"] >= 1, page
+    return f"crm.item.add/get on 1220 (item {added['id']}), deal 1 as an item, list total {page['total']}"
+
+
+def item_batch():
+    r = webhook.call_batch({
+        "a": ("crm.item.add", {"entityTypeId": 1220, "fields": {"title": "batch item"}}),
+        "g": ("crm.item.get", {"entityTypeId": 1220, "id": "$result[a][item][id]"}),
+    }, halt=True)["result"]["result"]
+    assert r["g"]["item"]["title"] == "batch item", r
+    return "crm.item.add + get through $result[a][item][id]"
+
+
 check("call_list_fast (webhook)", fast_export)
+check("legacy lead/contact/company CRUD with multifields (webhook)", entities)
+check("call_list_fast on leads/contacts/companies (webhook)", entity_lists)
+check("crm.item.* (webhook)", items)
+check("call_batch over crm.item.* (webhook)", item_batch)
 check("call_method CRUD (webhook)", crud)
 check("Client scopes (webhook)", client_scopes)
 check("call_batch (webhook)", batch)

@@ -36,7 +36,7 @@ emulator="$CARGO_TARGET_DIR/release/bitrix-emulator"
 # Starts the emulator (extra arguments appended); sets $url and $oauth (with the token ttl).
 start() {
     : >"$work/out"
-    "$emulator" --tls --seed-portal --deals 300 --print-oauth --access-token-ttl-s 2 \
+    "$emulator" --tls --seed-portal --deals 300 --companies 20 --contacts 130 --leads 120 --items 1220=70 --print-oauth --access-token-ttl-s 2 \
         --ca-out "$work/ca.pem" "$@" >"$work/out" 2>"$work/log" &
     emu_pid=$!
     for _ in $(seq 1 120); do

@@ -126,6 +126,19 @@ fn bad_arguments_say_how_to_fix_them() {
 
 #[tokio::test]
 async fn seeds_every_entity_from_the_flags() {
+    let dir = std::env::temp_dir().join(format!("emu-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lead.json");
+    std::fs::write(
+        &file,
+        json!({"result": {
+            "ID": {"type": "integer", "isReadOnly": true, "title": "ID"},
+            "TITLE": {"type": "string", "title": "Title"}
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let lead_fields = format!("1={}", file.display());
     let (_child, lines, _) = spawn(&[
         "--port",
         "0",
@@ -135,14 +148,16 @@ async fn seeds_every_entity_from_the_flags() {
         "2",
         "--contacts",
         "3",
-        "--leads",
-        "4",
         "--quotes",
         "1",
         "--items",
         "1220=6",
         "--items",
         "153=2",
+        "--entity-fields",
+        &lead_fields,
+        "--leads",
+        "4",
     ]);
     let url = &lines[0];
     let c = client();
@@ -158,4 +173,12 @@ async fn seeds_every_entity_from_the_flags() {
         r.ok();
         assert_eq!(r.json["total"], total, "{method} {body}");
     }
+    let fields = post_json(&c, url, "crm.lead.fields", &json!({})).await;
+    let keys: Vec<&String> = fields.ok().as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["ID", "TITLE"],
+        "--entity-fields 1=FILE replaces the lead fields"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

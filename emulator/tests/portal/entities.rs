@@ -272,3 +272,28 @@ async fn item_only_types_have_no_legacy_methods_and_batch_reaches_the_new_ones()
         assert!(list.contains(&json!(m)), "methods lacks {m}");
     }
 }
+
+#[tokio::test]
+async fn directories_of_the_other_entities_give_the_first_item_by_default() {
+    let s = start().await;
+    let lead = s.add("crm.lead.add", json!({"TITLE": "x"})).await;
+    let contact = s
+        .add(
+            "crm.contact.add",
+            json!({"NAME": "a", "SECOND_NAME": "b", "LAST_NAME": "c"}),
+        )
+        .await;
+    let company = s.add("crm.company.add", json!({"TITLE": "x"})).await;
+    let quote = s.add("crm.quote.add", json!({"TITLE": "x"})).await;
+    for (method, id, code, want) in [
+        ("crm.lead.get", lead, "STATUS_ID", "NEW"),
+        ("crm.contact.get", contact, "TYPE_ID", "CLIENT"),
+        ("crm.company.get", company, "COMPANY_TYPE", "CUSTOMER"),
+        ("crm.quote.get", quote, "STATUS_ID", "DRAFT"),
+    ] {
+        let got = s.call(method, json!({"id": id})).await;
+        assert_eq!(got.ok()[code], want, "{method}");
+    }
+    let ids = s.status_ids("STATUS").await;
+    assert_eq!(ids, ["NEW", "IN_PROCESS", "PROCESSED", "JUNK", "CONVERTED"]);
+}

@@ -179,6 +179,14 @@ async fn list_filters_orders_and_pages_with_item_names() {
     assert_eq!(second.ok()["items"].as_array().unwrap().len(), 10);
     assert_eq!(second.ok()["items"][0], json!({"id": 51}));
 
+    // Upper names work too (`>ID`, as SDKs page crm.item.list).
+    let upper = s
+        .call(
+            "crm.item.list",
+            json!({"entityTypeId": 2, "select": ["ID"], "filter": {">ID": 58}, "order": {"ID": "ASC"}}),
+        )
+        .await;
+    assert_eq!(upper.ok()["items"], json!([{"id": 59}, {"id": 60}]));
     // `logic: OR` groups and the documented errors for unknown fields and directions.
     let or = s
         .call(
@@ -355,19 +363,7 @@ async fn smart_processes_have_pipelines_user_fields_and_no_legacy_methods() {
         .await;
     assert_eq!(cats.ok()["categories"][0]["id"], 5);
     assert_eq!(cats.ok()["categories"][0]["isDefault"], "Y");
-    let stages = s
-        .call(
-            "crm.status.list",
-            json!({"filter": {"ENTITY_ID": "DYNAMIC_1220_STAGE_5"}}),
-        )
-        .await;
-    let ids: Vec<&str> = stages
-        .ok()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["STATUS_ID"].as_str().unwrap())
-        .collect();
+    let ids = s.status_ids("DYNAMIC_1220_STAGE_5").await;
     assert_eq!(
         ids,
         [

@@ -221,6 +221,13 @@ async fn fm_on_crm_item() {
         values(legacy.ok(), "PHONE"),
         triples(&[("1", "MOBILE", "+499990000000")])
     );
+    // crm.item.fields shows them as one `fm` field (object-fields.md), not PHONE/EMAIL.
+    let fields = s.call("crm.item.fields", json!({"entityTypeId": 4})).await;
+    let f = &fields.ok()["fields"];
+    assert_eq!(f["fm"]["type"], "crm_multifield");
+    assert_eq!(f["fm"]["isMultiple"], true);
+    assert!(f.get("phone").is_none() && f.get("email").is_none());
+    assert_eq!(f["hasPhone"]["upperName"], "HAS_PHONE");
     let narrow = s
         .call(
             "crm.item.list",

@@ -451,6 +451,12 @@ async fn status_errors_and_directories_are_documented() {
             "SOURCE",
             "INDUSTRY",
             "DEAL_TYPE",
+            "STATUS",
+            "QUOTE_STATUS",
+            "CONTACT_TYPE",
+            "COMPANY_TYPE",
+            "EMPLOYEES",
+            "HONORIFIC",
             "DEAL_STAGE_1",
             "DEAL_STAGE_2",
             "DEAL_STAGE"

@@ -27,6 +27,16 @@ async fn total(s: &Session, method: &str, body: Value) -> u64 {
 #[tokio::test]
 async fn every_entity_is_seeded_and_linked() {
     let s = Session::start(config(7)).await;
+    assert_eq!(s.emu.record_count(3), 20);
+    assert_eq!(s.emu.record_count(999), 0);
+    assert_eq!(s.emu.record(4, 1).unwrap()["ID"], "1");
+    assert!(
+        s.emu.record(1220, 4).unwrap()["STAGE_ID"]
+            .as_str()
+            .unwrap()
+            .starts_with("DT1220_5:")
+    );
+    assert!(s.emu.record(3, 21).is_none());
     assert_eq!(total(&s, "crm.deal.list", json!({})).await, 40);
     assert_eq!(total(&s, "crm.company.list", json!({})).await, 5);
     assert_eq!(total(&s, "crm.contact.list", json!({})).await, 20);
@@ -117,4 +127,58 @@ async fn an_unknown_type_is_refused() {
         err.to_string().contains("cannot seed entity type 999"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn other_entities_take_their_own_field_lists() {
+    let lead_fields = json!({"result": {
+        "ID": {"type": "integer", "isRequired": false, "isReadOnly": true, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "ID"},
+        "TITLE": {"type": "string", "isRequired": true, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "Название"},
+        "UF_CRM_SCORE": {"type": "integer", "isRequired": false, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": true, "title": "UF_CRM_SCORE", "formLabel": "Балл"}
+    }});
+    let smart = json!({"result": {"fields": {
+        "id": {"type": "integer", "isRequired": false, "isReadOnly": true, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "ID", "upperName": "ID"},
+        "title": {"type": "string", "isRequired": false, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": false, "title": "Name", "upperName": "TITLE"},
+        "ufCrm9_1": {"type": "string", "isRequired": false, "isReadOnly": false, "isImmutable": false, "isMultiple": false, "isDynamic": true, "title": "Код", "upperName": "UF_CRM_9_1"}
+    }}});
+    let s = Session::start(
+        Config::default()
+            .with_entity_fields(1, lead_fields)
+            .with_entity_fields(2000, smart)
+            .with_leads(3)
+            .with_records(2000, 2),
+    )
+    .await;
+    let f = s.call("crm.lead.fields", json!({})).await;
+    let keys: Vec<&String> = f.ok().as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["ID", "TITLE", "UF_CRM_SCORE"]);
+    let lead = s.emu.record(1, 1).unwrap();
+    assert!(
+        lead["TITLE"].as_str().is_some_and(|t| !t.is_empty()),
+        "{lead}"
+    );
+    let added = s
+        .call(
+            "crm.item.add",
+            json!({"entityTypeId": 2000, "fields": {"title": "x", "ufCrm9_1": "A-1"}}),
+        )
+        .await;
+    assert_eq!(added.ok()["item"]["ufCrm9_1"], "A-1");
+    assert_eq!(added.ok()["item"]["id"], 3);
+    let types = s.call("crm.type.list", json!({})).await;
+    assert!(
+        types.ok()["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["entityTypeId"] == 2000)
+    );
+    let seeded = s
+        .call("crm.item.get", json!({"entityTypeId": 2000, "id": 1}))
+        .await;
+    assert_eq!(seeded.ok()["item"]["title"], "Smart process #1");
+    let err = Emulator::start(Config::default().with_entity_fields(5, json!({})))
+        .await
+        .expect_err("the old invoice is not served");
+    assert!(err.to_string().contains("entity type 5"), "{err}");
 }

@@ -317,6 +317,22 @@ impl Session {
         post_json(&self.client, &self.url, method, &body).await
     }
 
+    /// The `STATUS_ID`s `crm.status.list` gives for one directory, in order.
+    pub async fn status_ids(&self, entity_id: &str) -> Vec<String> {
+        let a = self
+            .call(
+                "crm.status.list",
+                serde_json::json!({"filter": {"ENTITY_ID": entity_id}}),
+            )
+            .await;
+        a.ok()
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| r["STATUS_ID"].as_str().expect("a STATUS_ID").to_owned())
+            .collect()
+    }
+
     /// Calls a method that must succeed and answers an id (`crm.lead.add`, ...).
     pub async fn add(&self, method: &str, fields: Value) -> u64 {
         let a = self
