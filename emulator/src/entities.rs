@@ -365,11 +365,7 @@ pub(crate) fn item_name(code: &str) -> String {
         return (*name).to_owned();
     }
     if let Some(rest) = code.strip_prefix("UF_CRM_") {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        return match rest.as_bytes().get(digits) {
-            Some(b'_') if digits > 0 => format!("ufCrm{}_{}", &rest[..digits], &rest[digits + 1..]),
-            _ => format!("ufCrm_{rest}"),
-        };
+        return uf_item_name(rest);
     }
     let mut out = String::with_capacity(code.len());
     for (n, part) in code.split('_').filter(|p| !p.is_empty()).enumerate() {
@@ -383,6 +379,40 @@ pub(crate) fn item_name(code: &str) -> String {
                 out.extend(chars);
             }
         }
+    }
+    out
+}
+
+/// A user field's item name from the part after `UF_CRM_`, by the two conversions of
+/// `universal/index.md`. Regular, when only digits or only letters follow the object number
+/// (`3_1747309727` -> `ufCrm3_1747309727`, `3_DIGIT` -> `ufCrm3Digit`, and without a number
+/// `MY_FIELD` -> `ufCrmMyField`): the blocks are capitalised and an underscore is kept only
+/// between two numeric blocks. Simplified otherwise (mixed blocks, or digits with no object
+/// number: `1747309879` -> `ufCrm_1747309879`, `3_DIGIT10` -> `ufCrm_3_DIGIT10`): only the
+/// prefix changes.
+fn uf_item_name(rest: &str) -> String {
+    let (number, tail) = match rest.split_once('_') {
+        Some((n, t)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (n, t),
+        _ => ("", rest),
+    };
+    let blocks: Vec<&str> = tail.split('_').filter(|b| !b.is_empty()).collect();
+    let all =
+        |f: fn(&u8) -> bool| !blocks.is_empty() && blocks.iter().all(|b| b.bytes().all(|c| f(&c)));
+    let regular = all(u8::is_ascii_alphabetic) || (!number.is_empty() && all(u8::is_ascii_digit));
+    if !regular {
+        return format!("ufCrm_{rest}");
+    }
+    let mut out = format!("ufCrm{number}");
+    let mut numeric_before = !number.is_empty();
+    for block in blocks {
+        let numeric = block.bytes().all(|c| c.is_ascii_digit());
+        if numeric && numeric_before {
+            out.push('_');
+        }
+        let lower = block.to_ascii_lowercase();
+        out.push_str(&lower[..1].to_ascii_uppercase());
+        out.push_str(&lower[1..]);
+        numeric_before = numeric;
     }
     out
 }
@@ -433,6 +463,15 @@ mod tests {
             ("UF_CRM_2_1639669411830", "ufCrm2_1639669411830"),
             ("UF_CRM_64A29A1CD5CC2", "ufCrm_64A29A1CD5CC2"),
             ("STATUS_ID", "stageId"),
+            // The table of `universal/index.md`.
+            ("UF_CRM_3_DIGIT", "ufCrm3Digit"),
+            ("UF_CRM_10_DIGIT", "ufCrm10Digit"),
+            ("UF_CRM_3_1747309727", "ufCrm3_1747309727"),
+            ("UF_CRM_10_5186744711", "ufCrm10_5186744711"),
+            ("UF_CRM_3_DIGIT10", "ufCrm_3_DIGIT10"),
+            ("UF_CRM_3_DIGIT_10", "ufCrm_3_DIGIT_10"),
+            ("UF_CRM_1747309879", "ufCrm_1747309879"),
+            ("UF_CRM_MY_FIELD", "ufCrmMyField"),
         ] {
             assert_eq!(item_name(code), item, "{code}");
         }
