@@ -107,6 +107,31 @@ async fn readme_snippets_work() -> Result<(), bitrix_runtime::Error> {
     assert!(new_id > id);
     assert_eq!(deal.title.as_deref(), Some("Поставка (изменено)"));
 
+    // The untyped escape hatch: the README's user field.
+    let field = client
+        .call(
+            "crm.deal.userfield.add",
+            serde_json::json!({"fields": {
+                "FIELD_NAME": "CONTRACT_NO",
+                "USER_TYPE_ID": "string",
+                "EDIT_FORM_LABEL": "Номер договора",
+                "MANDATORY": "N",
+                "MULTIPLE": "N",
+            }}),
+        )
+        .await?;
+    assert!(
+        field
+            .as_u64()
+            .or_else(|| field.as_str()?.parse().ok())
+            .is_some(),
+        "{field}"
+    );
+    let fields = client
+        .call("crm.deal.fields", serde_json::json!({}))
+        .await?;
+    assert!(fields.get("UF_CRM_CONTRACT_NO").is_some());
+
     client.delete::<Deal>(id).await?;
     emu.shutdown().await;
     Ok(())
