@@ -78,6 +78,7 @@ pub struct ClientBuilder {
     allow_insecure: bool,
     operating_limit: Duration,
     follow_redirects: bool,
+    http: Option<reqwest::ClientBuilder>,
     max_response_size: usize,
     refresh_timeout: Duration,
     read_deadline: Duration,
@@ -109,6 +110,7 @@ impl Default for ClientBuilder {
             allow_insecure: false,
             operating_limit: Duration::from_secs(480),
             follow_redirects: true,
+            http: None,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
             read_deadline: DEFAULT_READ_DEADLINE,
@@ -186,6 +188,30 @@ impl ClientBuilder {
         self
     }
 
+    /// Build the HTTP client from your own `reqwest` builder (a proxy, extra root
+    /// certificates, a local address, a DNS resolver, default headers, your user agent, ...),
+    /// re-exported as [`crate::reqwest`] so the versions match. The client then sets on top
+    /// what its guarantees rest on: [`timeout`](ClientBuilder::timeout),
+    /// [`connect_timeout`](ClientBuilder::connect_timeout) and no automatic redirects (a
+    /// redirect to another host would carry the webhook code or token there; see
+    /// [`follow_portal_redirects`](ClientBuilder::follow_portal_redirects)). That is why it
+    /// takes a builder, not a built `reqwest::Client`, whose redirect policy cannot be checked.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), bitrix_runtime::Error> {
+    /// use bitrix_runtime::{Client, reqwest};
+    ///
+    /// let client = Client::builder()
+    ///     .webhook("https://portal.bitrix24.ru/rest/1/abc123/")
+    ///     .http(reqwest::Client::builder().user_agent("acme-sync/2.1"))
+    ///     .build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn http(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.http = Some(builder);
+        self
+    }
+
     /// The longest answer body the client reads, in bytes
     /// ([`DEFAULT_MAX_RESPONSE_SIZE`], 256 MiB, by default: room above the largest legitimate
     /// answer, a 50-command batch of full rows with hundreds of user fields). Bodies are read
@@ -259,11 +285,15 @@ impl ClientBuilder {
                 ))
             }
         };
-        let http = reqwest::Client::builder()
+        let http = self
+            .http
+            .unwrap_or_else(|| {
+                reqwest::Client::builder()
+                    .user_agent(concat!("bitrix-runtime/", env!("CARGO_PKG_VERSION")))
+            })
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("bitrix-runtime/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
                 Error::Config(format!(

@@ -70,6 +70,9 @@ pub mod bench {
 #[cfg(feature = "macros")]
 pub use bitrix_macros::bitrix_entity;
 
+/// The `reqwest` this crate uses, for [`ClientBuilder::http`].
+pub use reqwest;
+
 /// Items the generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -657,3 +657,64 @@ async fn a_stopped_offset_export_resumes_from_its_row_count() {
     .await;
     assert_eq!(rest, (61..=120).collect::<Vec<_>>());
 }
+
+/// `ClientBuilder::http`: the user's own reqwest builder (here with a user agent and a default
+/// header, and reqwest's default redirect policy, which follows up to 10 redirects) is used,
+/// and the client's guarantee still holds: a redirect to another host is not followed.
+#[tokio::test]
+async fn an_own_http_builder_is_used_and_still_never_follows_credentials_elsewhere() {
+    use bitrix_runtime::reqwest;
+
+    let elsewhere = scripted(vec![json_answer(200, json!({"result": {"ID": "2"}}))]).await;
+    let port = elsewhere.addr.rsplit(':').next().unwrap().to_owned();
+    let target = format!("http://localhost:{port}/rest/1/{CODE}/crm.deal.get");
+    // The portal: the first request's headers are kept, then one read, then a redirect.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let script = crate::faults::routed(std::sync::Arc::new(move |request: &str| {
+        let mut log = log.lock().unwrap();
+        log.push(request.to_ascii_lowercase());
+        Some(if log.len() == 1 {
+            json_answer(200, json!({"result": {"ID": "1"}}))
+        } else {
+            Step::Answer(
+                302,
+                vec![("location".into(), target.clone())],
+                String::new(),
+            )
+        })
+    }))
+    .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-acme-tenant",
+        reqwest::header::HeaderValue::from_static("north"),
+    );
+    let client = Client::builder()
+        .webhook(format!("{}/rest/1/{CODE}/", script.addr))
+        .plan(Plan::Unlimited)
+        .retry(fast_retry())
+        .allow_insecure_http()
+        .http(
+            reqwest::Client::builder()
+                .user_agent("acme-sync/2.1")
+                .default_headers(headers),
+        )
+        .build()
+        .unwrap();
+    let deal = bounded(client.get::<Deal>(DealId(1))).await.unwrap();
+    assert_eq!(deal.id, Some(DealId(1)));
+    let first = seen.lock().unwrap()[0].clone();
+    assert!(first.contains("user-agent: acme-sync/2.1"), "{first}");
+    assert!(first.contains("x-acme-tenant: north"), "{first}");
+
+    let err = bounded(client.get::<Deal>(DealId(2))).await.unwrap_err();
+    assert!(
+        matches!(err, Error::PortalMoved { status: 302, .. }),
+        "{err}"
+    );
+    assert!(
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "nothing was sent to the other host"
+    );
+}
