@@ -75,6 +75,7 @@ pub struct ListQuery<E: Entity> {
     select: Option<Vec<E::Field>>,
     route: Route,
     progress: Option<ProgressFn>,
+    counted: bool,
 }
 
 impl<E: Entity> Clone for ListQuery<E> {
@@ -86,6 +87,7 @@ impl<E: Entity> Clone for ListQuery<E> {
             order: self.order.clone(),
             select: self.select.clone(),
             progress: self.progress.clone(),
+            counted: self.counted,
         }
     }
 }
@@ -99,6 +101,7 @@ impl<E: Entity> std::fmt::Debug for ListQuery<E> {
             .field("order", &self.order)
             .field("select", &self.select)
             .field("on_progress", &self.progress.is_some())
+            .field("with_total", &self.counted)
             .finish()
     }
 }
@@ -112,7 +115,28 @@ impl<E: Entity> ListQuery<E> {
             order: Vec::new(),
             select: None,
             progress: None,
+            counted: false,
         }
+    }
+
+    /// Makes [`stream`](Self::stream) and [`stream_parallel`](Self::stream_parallel) also ask
+    /// the portal how many rows match (one more request, [`count`](Self::count), sent while
+    /// the first rows are fetched), so an export by the fast method, which the portal does
+    /// not count, knows its [`total`](ListStream::total) early too. A failed count leaves the
+    /// total unknown until the export ends; the export itself goes on. It is the portal's
+    /// count when it was taken: rows created or deleted during the export are not in it.
+    pub fn with_total(mut self) -> Self {
+        self.counted = true;
+        self
+    }
+
+    /// The count for [`with_total`](Self::with_total), when asked for.
+    fn counting(&self) -> Option<progress::Counting> {
+        if !self.counted {
+            return None;
+        }
+        let query = self.clone();
+        Some(Box::pin(async move { query.count().await }))
     }
 
     /// Calls `callback` with the export's [`Progress`] after every request of
@@ -123,7 +147,6 @@ impl<E: Entity> ListQuery<E> {
     /// ```no_run
     /// # use bitrix_runtime::{Client, Entity};
     /// # async fn demo<D: Entity>(client: Client) -> Result<(), bitrix_runtime::Error> {
-    /// use futures::TryStreamExt;
     /// let rows: Vec<D> = client
     ///     .list::<D>()
     ///     .on_progress(|p| eprintln!("{} of {:?} rows, {} requests", p.rows, p.total, p.requests))
@@ -301,6 +324,7 @@ impl<E: Entity> ListQuery<E> {
             Err(e) => ListStream::failed(e),
         }
         .whole(self.progress.clone())
+        .counting(self.counting())
     }
 
     /// Every matching row, read by up to `partitions` chained `>ID` scans running at once;
@@ -321,7 +345,7 @@ impl<E: Entity> ListQuery<E> {
         if partitions <= 1 || !self.uses_fast_export() || self.route.check("").is_err() {
             let stream = self.stream();
             let tracker = stream.tracker();
-            return ParallelStream::new(Box::pin(stream), tracker, tracing::Span::none());
+            return ParallelStream::new(Box::pin(stream), tracker, tracing::Span::none(), None);
         }
         let mut ascending = self.clone();
         ascending.order.clear();
@@ -333,7 +357,7 @@ impl<E: Entity> ListQuery<E> {
             ),
             None => Box::pin(futures::stream::empty()),
         };
-        ParallelStream::new(inner, tracker, span)
+        ParallelStream::new(inner, tracker, span, self.counting())
     }
 
     /// Whether [`stream`](ListQuery::stream) uses the fast `>ID` method for this query.

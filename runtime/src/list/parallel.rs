@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::cursor::{is_refusal, stall};
 use super::params::{ListParams, NO_COUNT, Order};
 use super::plan::{ExportPlan, Mode};
-use super::progress::Tracker;
+use super::progress::{Counting, Tracker, poll_count};
 use super::stream::ListStream;
 pub(crate) use super::stream::export_span;
 use crate::engine::RawCommand;
@@ -185,10 +185,18 @@ pub struct ParallelStream<E: Entity> {
     span: tracing::Span,
     /// Whether the end was recorded.
     ended: bool,
+    /// The count asked for by [`ListQuery::with_total`](crate::ListQuery::with_total), while
+    /// it is on its way.
+    counting: Option<Counting>,
 }
 
 impl<E: Entity> ParallelStream<E> {
-    pub(crate) fn new(inner: BoxedRows<E>, tracker: Arc<Tracker>, span: tracing::Span) -> Self {
+    pub(crate) fn new(
+        inner: BoxedRows<E>,
+        tracker: Arc<Tracker>,
+        span: tracing::Span,
+        counting: Option<Counting>,
+    ) -> Self {
         ParallelStream {
             inner,
             failed: false,
@@ -196,12 +204,15 @@ impl<E: Entity> ParallelStream<E> {
             tracker,
             span,
             ended: false,
+            counting,
         }
     }
 
     /// The rows the export holds in all, once known: the portal's `total` when this is an
     /// offset export (see [`stream_parallel`](crate::ListQuery::stream_parallel)), otherwise
-    /// (the fast method, which the portal does not count) only once the stream has ended.
+    /// (the fast method, which the portal does not count) once the count of
+    /// [`ListQuery::with_total`](crate::ListQuery::with_total) is in, or once the stream has
+    /// ended.
     pub fn total(&self) -> Option<u64> {
         self.tracker.total()
     }
@@ -239,15 +250,21 @@ impl<E: Entity> Stream for ParallelStream<E> {
         }
         let span = self.span.clone();
         let _entered = span.enter();
+        let this = &mut *self;
+        poll_count(&mut this.counting, &this.tracker, cx);
         let next = self.inner.as_mut().poll_next(cx);
         match &next {
             Poll::Ready(Some(Err(_))) => {
                 self.failed = true;
                 self.inner = Box::pin(futures::stream::empty());
+                self.counting = None;
                 self.end(true);
             }
             Poll::Ready(Some(Ok(_))) => self.yielded += 1,
-            Poll::Ready(None) => self.end(false),
+            Poll::Ready(None) => {
+                self.counting = None;
+                self.end(false);
+            }
             Poll::Pending => {}
         }
         next

@@ -1,7 +1,12 @@
 //! [`Progress`]: how far an export has come, shared by the parts of a parallel export.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use crate::error::Error;
 
 /// How far an export has come, handed to the callback of
 /// [`ListQuery::on_progress`](crate::ListQuery::on_progress) after every request that
@@ -14,15 +19,41 @@ pub struct Progress {
     pub rows: u64,
     /// The rows the export holds in all, when known: the portal's `total` of an offset
     /// export (any order other than by `ID`) from its first page; for an export by the fast
-    /// method (which the portal does not count), only once it has ended.
+    /// method (which the portal does not count), once the count of
+    /// [`with_total`](crate::ListQuery::with_total) is in, otherwise only once it has ended.
     pub total: Option<u64>,
     /// Requests (single calls or batches, each counted once however often it was retried)
-    /// the export has completed, including a parallel export's id-range probe.
+    /// the export has completed, including a parallel export's id-range probe and the count
+    /// of [`with_total`](crate::ListQuery::with_total).
     pub requests: u64,
 }
 
 /// A progress callback.
 pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The count of an export asked for by [`ListQuery::with_total`](crate::ListQuery::with_total).
+pub(crate) type Counting = Pin<Box<dyn Future<Output = Result<u64, Error>> + Send>>;
+
+/// Polls the count of an export, if one is pending: once it is in, the total is known (a
+/// failed count only leaves it unknown; the export itself goes on).
+pub(crate) fn poll_count(counting: &mut Option<Counting>, tracker: &Tracker, cx: &mut Context<'_>) {
+    if let Some(count) = counting.as_mut() {
+        if let Poll::Ready(result) = count.as_mut().poll(cx) {
+            *counting = None;
+            match result {
+                Ok(total) => {
+                    tracker.requests.fetch_add(1, Ordering::Relaxed);
+                    if tracker.total().is_none() {
+                        tracker.set_total(total);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "the export's count failed; its total stays unknown")
+                }
+            }
+        }
+    }
+}
 
 /// `total` not known yet.
 const UNKNOWN: u64 = u64::MAX;

@@ -14,7 +14,7 @@ use super::cursor::{Cursor, Fetched, Position};
 use super::offset::fetch_offset;
 use super::params::Order;
 use super::plan::{ExportPlan, Mode};
-use super::progress::{ProgressFn, Tracker};
+use super::progress::{Counting, ProgressFn, Tracker, poll_count};
 use crate::entity::Entity;
 use crate::error::Error;
 use crate::transport::{BATCH_SIZE, PAGE_SIZE};
@@ -110,6 +110,9 @@ pub struct ListStream<E: Entity> {
     span: tracing::Span,
     /// Whether the end was recorded (in the span and the tracker).
     ended: bool,
+    /// The count asked for by [`ListQuery::with_total`](crate::ListQuery::with_total), while
+    /// it is on its way.
+    counting: Option<Counting>,
 }
 
 /// The span of one export.
@@ -148,6 +151,7 @@ impl<E: Entity> ListStream<E> {
             whole: true,
             span: tracing::Span::none(),
             ended: false,
+            counting: None,
             buffer: VecDeque::new(),
             buffered: 0,
             inflight: None,
@@ -176,6 +180,15 @@ impl<E: Entity> ListStream<E> {
         self
     }
 
+    /// This stream also waiting for the export's count (see
+    /// [`ListQuery::with_total`](crate::ListQuery::with_total)).
+    pub(crate) fn counting(mut self, counting: Option<Counting>) -> Self {
+        if self.cursor.is_some() {
+            self.counting = counting;
+        }
+        self
+    }
+
     /// This stream as a part of a parallel export: counted by `tracker`, without a span or
     /// a total of its own.
     pub(crate) fn part_of(mut self, tracker: Arc<Tracker>) -> Self {
@@ -192,8 +205,9 @@ impl<E: Entity> ListStream<E> {
 
     /// The rows the export holds in all, once known: the portal's `total` for an offset
     /// export (any order other than by `ID`) from its first page; for an export by the fast
-    /// method, which the portal does not count, only once the stream has ended (the rows it
-    /// yielded). After [`resume_from`](Self::resume_from), the portal's total includes the
+    /// method, which the portal does not count, once the count of
+    /// [`ListQuery::with_total`](crate::ListQuery::with_total) is in, otherwise only once the
+    /// stream has ended (the rows it yielded). After [`resume_from`](Self::resume_from), the portal's total includes the
     /// rows before the resume point.
     pub fn total(&self) -> Option<u64> {
         self.tracker.total()
@@ -318,6 +332,7 @@ impl<E: Entity> Stream for ListStream<E> {
         let this = &mut *self;
         let span = this.span.clone();
         let _entered = span.enter();
+        poll_count(&mut this.counting, &this.tracker, cx);
         loop {
             if let Some(fut) = this.inflight.as_mut() {
                 if let Poll::Ready((cursor, fetched)) = fut.as_mut().poll(cx) {
@@ -380,12 +395,14 @@ impl<E: Entity> Stream for ListStream<E> {
         }
         if let Some(e) = this.error.take() {
             this.cursor = None;
+            this.counting = None;
             this.end(true);
             return Poll::Ready(Some(Err(e)));
         }
         if this.inflight.is_some() {
             Poll::Pending
         } else {
+            this.counting = None;
             this.end(false);
             Poll::Ready(None)
         }

@@ -219,3 +219,44 @@ async fn an_export_has_one_span_with_its_rows_and_total() {
     }
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_total_counts_a_fast_export_in_one_request() {
+    let emu = emulator(DEALS).await;
+    let client = client(&emu);
+    for partitions in [1, 4] {
+        emu.reset_counters();
+        let reports: Arc<Mutex<Vec<Progress>>> = Arc::default();
+        let sink = reports.clone();
+        let query = client
+            .list::<Deal>()
+            .with_total()
+            .on_progress(move |p| sink.lock().expect("not poisoned").push(p));
+        let mut stream = query.stream_parallel(partitions);
+        let mut known_before_the_end = false;
+        let mut read = 0;
+        while let Some(row) = stream.next().await {
+            row.expect("the export succeeds");
+            read += 1;
+            if read < DEALS && stream.total().is_some() {
+                assert_eq!(stream.total(), Some(DEALS as u64));
+                known_before_the_end = true;
+            }
+        }
+        assert_eq!(read, DEALS);
+        assert_eq!(stream.total(), Some(DEALS as u64));
+        // The count is one request outside a batch; the fast export itself sends only batches.
+        let counters = emu.counters();
+        assert_eq!(
+            counters.requests - counters.method("batch"),
+            1,
+            "{partitions} parts"
+        );
+        assert!(
+            known_before_the_end,
+            "{partitions} parts: the count came after the rows"
+        );
+        check_reports(&reports.lock().expect("not poisoned"), Mode::Fast);
+    }
+    emu.shutdown().await;
+}
