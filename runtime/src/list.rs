@@ -124,7 +124,9 @@ impl<E: Entity> ListQuery<E> {
     /// the first rows are fetched), so an export by the fast method, which the portal does
     /// not count, knows its [`total`](ListStream::total) early too. A failed count leaves the
     /// total unknown until the export ends; the export itself goes on. It is the portal's
-    /// count when it was taken: rows created or deleted during the export are not in it.
+    /// count when it was taken: rows created or deleted during the export are not in it. An
+    /// offset export (ordered by another field) has its total from its first page, so no
+    /// count is sent for it.
     pub fn with_total(mut self) -> Self {
         self.counted = true;
         self
@@ -132,7 +134,7 @@ impl<E: Entity> ListQuery<E> {
 
     /// The count for [`with_total`](Self::with_total), when asked for.
     fn counting(&self) -> Option<progress::Counting> {
-        if !self.counted {
+        if !self.counted || !self.uses_fast_export() {
             return None;
         }
         let query = self.clone();
