@@ -56,7 +56,7 @@ pub use calls::{AddParams, CallOptions, UpdateParams};
 pub use client::{Client, ClientBuilder, DEFAULT_READ_DEADLINE};
 pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
-pub use list::{ListQuery, ListStream, Order, Page, ParallelStream, ResumePoint};
+pub use list::{ListQuery, ListStream, Order, Page, ParallelStream, Progress, ResumePoint};
 pub use retry::RetryPolicy;
 pub use transport::{DEFAULT_MAX_RESPONSE_SIZE, Response, TimeBlock};
 

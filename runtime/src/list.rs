@@ -6,6 +6,7 @@ mod offset;
 mod parallel;
 mod params;
 mod plan;
+mod progress;
 mod stream;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 
 pub use parallel::ParallelStream;
 pub use params::{Order, Page};
+pub use progress::Progress;
 pub use stream::{ListStream, ResumePoint};
 
 pub(crate) use params::ListParams;
@@ -28,6 +30,7 @@ use crate::transport::{PAGE_SIZE, Response, Rows};
 use parallel::{BoxedRows, partitioned};
 use params::default_select;
 use plan::{ExportPlan, Mode};
+use progress::{ProgressFn, Tracker};
 
 /// A typed `crm.*.list` query and export (`client.list::<Deal>()`).
 ///
@@ -71,6 +74,8 @@ pub struct ListQuery<E: Entity> {
     order: Vec<(E::Field, Order)>,
     select: Option<Vec<E::Field>>,
     route: Route,
+    progress: Option<ProgressFn>,
+    counted: bool,
 }
 
 impl<E: Entity> Clone for ListQuery<E> {
@@ -81,6 +86,8 @@ impl<E: Entity> Clone for ListQuery<E> {
             filter: self.filter.clone(),
             order: self.order.clone(),
             select: self.select.clone(),
+            progress: self.progress.clone(),
+            counted: self.counted,
         }
     }
 }
@@ -93,6 +100,8 @@ impl<E: Entity> std::fmt::Debug for ListQuery<E> {
             .field("filter", &self.filter)
             .field("order", &self.order)
             .field("select", &self.select)
+            .field("on_progress", &self.progress.is_some())
+            .field("with_total", &self.counted)
             .finish()
     }
 }
@@ -105,7 +114,51 @@ impl<E: Entity> ListQuery<E> {
             filter: Filter::default(),
             order: Vec::new(),
             select: None,
+            progress: None,
+            counted: false,
         }
+    }
+
+    /// Makes [`stream`](Self::stream) and [`stream_parallel`](Self::stream_parallel) also ask
+    /// the portal how many rows match (one more request, [`count`](Self::count), sent while
+    /// the first rows are fetched), so an export by the fast method, which the portal does
+    /// not count, knows its [`total`](ListStream::total) early too. A failed count leaves the
+    /// total unknown until the export ends; the export itself goes on. It is the portal's
+    /// count when it was taken: rows created or deleted during the export are not in it. An
+    /// offset export (ordered by another field) has its total from its first page, so no
+    /// count is sent for it.
+    pub fn with_total(mut self) -> Self {
+        self.counted = true;
+        self
+    }
+
+    /// The count for [`with_total`](Self::with_total), when asked for.
+    fn counting(&self) -> Option<progress::Counting> {
+        if !self.counted || !self.uses_fast_export() {
+            return None;
+        }
+        let query = self.clone();
+        Some(Box::pin(async move { query.count().await }))
+    }
+
+    /// Calls `callback` with the export's [`Progress`] after every request of
+    /// [`stream`](Self::stream) or [`stream_parallel`](Self::stream_parallel) that brought
+    /// rows, and once more when an export whose total was not known (the fast method) has
+    /// ended, with its total. It runs inside the stream's poll: keep it short.
+    ///
+    /// ```no_run
+    /// # use bitrix_runtime::{Client, Entity};
+    /// # async fn demo<D: Entity>(client: Client) -> Result<(), bitrix_runtime::Error> {
+    /// let rows: Vec<D> = client
+    ///     .list::<D>()
+    ///     .on_progress(|p| eprintln!("{} of {:?} rows, {} requests", p.rows, p.total, p.requests))
+    ///     .all()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
     }
 
     /// Adds conditions (all conditions must match).
@@ -272,6 +325,8 @@ impl<E: Entity> ListQuery<E> {
             Ok(()) => ListStream::from_plan(self.export_plan()),
             Err(e) => ListStream::failed(e),
         }
+        .whole(self.progress.clone())
+        .counting(self.counting())
     }
 
     /// Every matching row, read by up to `partitions` chained `>ID` scans running at once;
@@ -290,21 +345,21 @@ impl<E: Entity> ListQuery<E> {
     /// field) or `partitions` is 0 or 1, this is [`stream`](Self::stream).
     pub fn stream_parallel(&self, partitions: usize) -> ParallelStream<E> {
         if partitions <= 1 || !self.uses_fast_export() || self.route.check("").is_err() {
-            return ParallelStream {
-                inner: Box::pin(self.stream()),
-                failed: false,
-            };
+            let stream = self.stream();
+            let tracker = stream.tracker();
+            return ParallelStream::new(Box::pin(stream), tracker, tracing::Span::none(), None);
         }
         let mut ascending = self.clone();
         ascending.order.clear();
+        let tracker = Tracker::new(self.progress.clone());
+        let span = parallel::export_span::<E>(&self.method(), partitions);
         let inner: BoxedRows<E> = match ascending.export_plan() {
-            Some(plan) => Box::pin(futures::stream::once(partitioned(plan, partitions)).flatten()),
+            Some(plan) => Box::pin(
+                futures::stream::once(partitioned(plan, partitions, tracker.clone())).flatten(),
+            ),
             None => Box::pin(futures::stream::empty()),
         };
-        ParallelStream {
-            inner,
-            failed: false,
-        }
+        ParallelStream::new(inner, tracker, span, self.counting())
     }
 
     /// Whether [`stream`](ListQuery::stream) uses the fast `>ID` method for this query.

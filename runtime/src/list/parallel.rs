@@ -10,20 +10,31 @@ use serde_json::Value;
 use super::cursor::{is_refusal, stall};
 use super::params::{ListParams, NO_COUNT, Order};
 use super::plan::{ExportPlan, Mode};
+use super::progress::{Counting, Tracker, poll_count};
 use super::stream::ListStream;
+pub(crate) use super::stream::export_span;
 use crate::engine::RawCommand;
 use crate::entity::Entity;
 use crate::error::Error;
 use crate::transport::{PAGE_SIZE, PhpMap, Rows};
+use std::sync::Arc;
 
 pub(crate) type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
 
 /// Finds the id range of an ascending fast plan and starts one chained scan per part of it.
-pub(crate) async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) -> BoxedRows<E> {
+pub(crate) async fn partitioned<E: Entity>(
+    plan: ExportPlan,
+    partitions: usize,
+    tracker: Arc<Tracker>,
+) -> BoxedRows<E> {
     let Mode::Fast { start, .. } = plan.mode else {
-        return Box::pin(ListStream::from_plan(Some(plan)));
+        return Box::pin(ListStream::from_plan(Some(plan)).part_of(tracker));
     };
-    let (low, high) = match id_range::<E>(&plan, start).await {
+    let range = id_range::<E>(&plan, start).await;
+    if range.is_ok() {
+        tracker.fetched(0);
+    }
+    let (low, high) = match range {
         Ok(Some(range)) => range,
         Ok(None) => return Box::pin(futures::stream::empty()),
         Err(e) => return Box::pin(futures::stream::iter([Err(e)])),
@@ -51,7 +62,8 @@ pub(crate) async fn partitioned<E: Entity>(plan: ExportPlan, partitions: usize) 
                 filter,
                 ..plan.params.clone()
             },
-        }));
+        }))
+        .part_of(tracker.clone());
         let rows: BoxedRows<E> = if i < last {
             Box::pin(within(part, up_to))
         } else {
@@ -162,14 +174,69 @@ async fn id_range<E: Entity>(
 /// has no single [`ResumePoint`](crate::ResumePoint): when resuming after an error matters,
 /// export with [`stream`](crate::ListQuery::stream).
 pub struct ParallelStream<E: Entity> {
-    pub(crate) inner: BoxedRows<E>,
-    pub(crate) failed: bool,
+    inner: BoxedRows<E>,
+    failed: bool,
+    /// Rows this stream yielded.
+    yielded: u64,
+    /// The counters every part reports to.
+    tracker: Arc<Tracker>,
+    /// The export's span (`bitrix.export`), entered around every poll; disabled when the
+    /// inner stream is a [`ListStream`] with its own.
+    span: tracing::Span,
+    /// Whether the end was recorded.
+    ended: bool,
+    /// The count asked for by [`ListQuery::with_total`](crate::ListQuery::with_total), while
+    /// it is on its way.
+    counting: Option<Counting>,
+}
+
+impl<E: Entity> ParallelStream<E> {
+    pub(crate) fn new(
+        inner: BoxedRows<E>,
+        tracker: Arc<Tracker>,
+        span: tracing::Span,
+        counting: Option<Counting>,
+    ) -> Self {
+        ParallelStream {
+            inner,
+            failed: false,
+            yielded: 0,
+            tracker,
+            span,
+            ended: false,
+            counting,
+        }
+    }
+
+    /// The rows the export holds in all, once known: the portal's `total` when this is an
+    /// offset export (see [`stream_parallel`](crate::ListQuery::stream_parallel)), otherwise
+    /// (the fast method, which the portal does not count) once the count of
+    /// [`ListQuery::with_total`](crate::ListQuery::with_total) is in, or once the stream has
+    /// ended.
+    pub fn total(&self) -> Option<u64> {
+        self.tracker.total()
+    }
+
+    /// The rows this stream has yielded so far.
+    pub fn rows_yielded(&self) -> u64 {
+        self.yielded
+    }
+
+    fn end(&mut self, failed: bool) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        self.tracker.ended(&self.span, self.yielded, failed);
+    }
 }
 
 impl<E: Entity> std::fmt::Debug for ParallelStream<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParallelStream")
             .field("failed", &self.failed)
+            .field("rows_yielded", &self.yielded)
+            .field("total", &self.total())
             .finish_non_exhaustive()
     }
 }
@@ -181,12 +248,36 @@ impl<E: Entity> Stream for ParallelStream<E> {
         if self.failed {
             return Poll::Ready(None);
         }
+        let span = self.span.clone();
+        let _entered = span.enter();
+        let this = &mut *self;
+        poll_count(&mut this.counting, &this.tracker, cx);
         let next = self.inner.as_mut().poll_next(cx);
-        if let Poll::Ready(Some(Err(_))) = &next {
-            self.failed = true;
-            self.inner = Box::pin(futures::stream::empty());
+        match &next {
+            Poll::Ready(Some(Err(_))) => {
+                self.failed = true;
+                self.inner = Box::pin(futures::stream::empty());
+                self.counting = None;
+                self.end(true);
+            }
+            Poll::Ready(Some(Ok(_))) => self.yielded += 1,
+            Poll::Ready(None) => {
+                self.counting = None;
+                self.end(false);
+            }
+            Poll::Pending => {}
         }
         next
+    }
+
+    /// The hint of [`stream`](crate::ListQuery::stream)'s [`ListStream`] when this export is
+    /// one (no partitions); across partitions, `(0, None)` until the export has ended.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.failed || self.ended {
+            (0, Some(0))
+        } else {
+            self.inner.size_hint()
+        }
     }
 }
 

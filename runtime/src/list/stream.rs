@@ -14,6 +14,7 @@ use super::cursor::{Cursor, Fetched, Position};
 use super::offset::fetch_offset;
 use super::params::Order;
 use super::plan::{ExportPlan, Mode};
+use super::progress::{Counting, ProgressFn, Tracker, poll_count};
 use crate::entity::Entity;
 use crate::error::Error;
 use crate::transport::{BATCH_SIZE, PAGE_SIZE};
@@ -96,6 +97,36 @@ pub struct ListStream<E: Entity> {
     resume: Option<(Option<Order>, ResumePoint)>,
     /// Rows to drop before yielding (an offset export resumed inside a page).
     skip: usize,
+    /// Rows of `skip` not yet subtracted from the rows received the tracker counts.
+    skip_unreported: usize,
+    /// Rows this stream yielded.
+    yielded: u64,
+    /// The export's counters (shared with the other parts of a parallel export).
+    tracker: Arc<Tracker>,
+    /// Whether this stream is the whole export (not a part of a parallel one): it then
+    /// records the total when it ends, and owns `span`.
+    whole: bool,
+    /// The export's span (`bitrix.export`), entered around every poll; disabled for a part.
+    span: tracing::Span,
+    /// Whether the end was recorded (in the span and the tracker).
+    ended: bool,
+    /// The count asked for by [`ListQuery::with_total`](crate::ListQuery::with_total), while
+    /// it is on its way.
+    counting: Option<Counting>,
+}
+
+/// The span of one export.
+pub(crate) fn export_span<E: Entity>(method: &str, partitions: usize) -> tracing::Span {
+    tracing::info_span!(
+        "bitrix.export",
+        entity = E::NAME,
+        method,
+        partitions,
+        rows = tracing::field::Empty,
+        total = tracing::field::Empty,
+        requests = tracing::field::Empty,
+        failed = tracing::field::Empty,
+    )
 }
 
 impl<E: Entity> ListStream<E> {
@@ -114,6 +145,13 @@ impl<E: Entity> ListStream<E> {
         ListStream {
             resume,
             skip: 0,
+            skip_unreported: 0,
+            yielded: 0,
+            tracker: Tracker::new(None),
+            whole: true,
+            span: tracing::Span::none(),
+            ended: false,
+            counting: None,
             buffer: VecDeque::new(),
             buffered: 0,
             inflight: None,
@@ -131,6 +169,64 @@ impl<E: Entity> ListStream<E> {
 }
 
 impl<E: Entity> ListStream<E> {
+    /// This stream as a whole export: in its own span, reporting to `callback` (see
+    /// [`Progress`](crate::Progress)).
+    pub(crate) fn whole(mut self, callback: Option<ProgressFn>) -> Self {
+        self.tracker = Tracker::new(callback);
+        self.whole = true;
+        if let Some(cursor) = &self.cursor {
+            self.span = export_span::<E>(&cursor.plan.method, 1);
+        }
+        self
+    }
+
+    /// This stream also waiting for the export's count (see
+    /// [`ListQuery::with_total`](crate::ListQuery::with_total)).
+    pub(crate) fn counting(mut self, counting: Option<Counting>) -> Self {
+        if self.cursor.is_some() {
+            self.counting = counting;
+        }
+        self
+    }
+
+    /// This stream as a part of a parallel export: counted by `tracker`, without a span or
+    /// a total of its own.
+    pub(crate) fn part_of(mut self, tracker: Arc<Tracker>) -> Self {
+        self.tracker = tracker;
+        self.whole = false;
+        self.span = tracing::Span::none();
+        self
+    }
+
+    /// The counters of this export.
+    pub(crate) fn tracker(&self) -> Arc<Tracker> {
+        self.tracker.clone()
+    }
+
+    /// The rows the export holds in all, once known: the portal's `total` for an offset
+    /// export (any order other than by `ID`) from its first page; for an export by the fast
+    /// method, which the portal does not count, once the count of
+    /// [`ListQuery::with_total`](crate::ListQuery::with_total) is in, otherwise only once the
+    /// stream has ended (the rows it yielded). After [`resume_from`](Self::resume_from), the portal's total includes the
+    /// rows before the resume point.
+    pub fn total(&self) -> Option<u64> {
+        self.tracker.total()
+    }
+
+    /// The rows this stream has yielded so far.
+    pub fn rows_yielded(&self) -> u64 {
+        self.yielded
+    }
+
+    /// Records the end of the export (in its span, and its total when it completed).
+    fn end(&mut self, failed: bool) {
+        if self.ended || !self.whole {
+            return;
+        }
+        self.ended = true;
+        self.tracker.ended(&self.span, self.yielded, failed);
+    }
+
     /// A stream that yields `error` and ends (an export that cannot start).
     pub(crate) fn failed(error: Error) -> Self {
         ListStream {
@@ -181,6 +277,7 @@ impl<E: Entity> ListStream<E> {
                     total: None,
                 };
                 self.skip = (point.rows % page) as usize;
+                self.skip_unreported = self.skip;
                 self.resume = Some((None, ResumePoint::after_rows(point.rows)));
             }
             return self;
@@ -219,6 +316,8 @@ impl<E: Entity> std::fmt::Debug for ListStream<E> {
         f.debug_struct("ListStream")
             .field("buffered", &self.buffered)
             .field("fetching", &self.inflight.is_some())
+            .field("rows_yielded", &self.yielded)
+            .field("total", &self.total())
             .finish_non_exhaustive()
     }
 }
@@ -231,10 +330,23 @@ impl<E: Entity> Stream for ListStream<E> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        let span = this.span.clone();
+        let _entered = span.enter();
+        poll_count(&mut this.counting, &this.tracker, cx);
         loop {
             if let Some(fut) = this.inflight.as_mut() {
                 if let Poll::Ready((cursor, fetched)) = fut.as_mut().poll(cx) {
                     this.inflight = None;
+                    if let Position::Offset {
+                        total: Some(total), ..
+                    } = cursor.position
+                    {
+                        this.tracker.set_total(total);
+                    }
+                    let received = super::cursor::row_count(&fetched.rows);
+                    let dropped = received.min(this.skip_unreported);
+                    this.skip_unreported -= dropped;
+                    this.tracker.fetched((received - dropped) as u64);
                     for page in fetched.rows {
                         if !page.is_empty() {
                             this.buffered += page.len();
@@ -276,18 +388,38 @@ impl<E: Entity> Stream for ListStream<E> {
                         point.after = Some(id.into());
                     }
                 }
+                this.yielded += 1;
                 return Poll::Ready(Some(Ok(row)));
             }
             this.buffer.pop_front();
         }
         if let Some(e) = this.error.take() {
             this.cursor = None;
+            this.counting = None;
+            this.end(true);
             return Poll::Ready(Some(Err(e)));
         }
         if this.inflight.is_some() {
             Poll::Pending
         } else {
+            this.counting = None;
+            this.end(false);
             Poll::Ready(None)
+        }
+    }
+
+    /// At least the rows received and not yet yielded; an upper bound only once no request
+    /// is left to send (the portal's `total` is not trusted as a bound: rows can be created
+    /// while the export runs).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let ready = self.buffered.saturating_sub(self.skip);
+        let error = usize::from(self.error.is_some());
+        let fetching = self.inflight.is_some()
+            || (self.error.is_none() && self.cursor.as_ref().is_some_and(|c| !c.done));
+        if fetching {
+            (ready + error, None)
+        } else {
+            (ready + error, Some(ready + error))
         }
     }
 }

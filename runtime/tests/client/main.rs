@@ -15,5 +15,6 @@ mod limits;
 mod list;
 mod oauth;
 mod parallel;
+mod progress;
 mod readme;
 mod roundtrip;

@@ -1,0 +1,153 @@
+//! [`Progress`]: how far an export has come, shared by the parts of a parallel export.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use crate::error::Error;
+
+/// How far an export has come, handed to the callback of
+/// [`ListQuery::on_progress`](crate::ListQuery::on_progress) after every request that
+/// brought rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Rows received so far (by every part of a parallel export); a resumed export counts
+    /// from its resume point.
+    pub rows: u64,
+    /// The rows the export holds in all, when known: the portal's `total` of an offset
+    /// export (any order other than by `ID`) from its first page; for an export by the fast
+    /// method (which the portal does not count), once the count of
+    /// [`with_total`](crate::ListQuery::with_total) is in, otherwise only once it has ended.
+    pub total: Option<u64>,
+    /// Requests (single calls or batches, each counted once however often it was retried)
+    /// the export has completed, including a parallel export's id-range probe and the count
+    /// of [`with_total`](crate::ListQuery::with_total).
+    pub requests: u64,
+}
+
+/// A progress callback.
+pub(crate) type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The count of an export asked for by [`ListQuery::with_total`](crate::ListQuery::with_total).
+pub(crate) type Counting = Pin<Box<dyn Future<Output = Result<u64, Error>> + Send>>;
+
+/// Polls the count of an export, if one is pending: once it is in, the total is known (a
+/// failed count only leaves it unknown; the export itself goes on).
+pub(crate) fn poll_count(counting: &mut Option<Counting>, tracker: &Tracker, cx: &mut Context<'_>) {
+    if let Some(count) = counting.as_mut() {
+        if let Poll::Ready(result) = count.as_mut().poll(cx) {
+            *counting = None;
+            match result {
+                Ok(total) => {
+                    tracker.requests.fetch_add(1, Ordering::Relaxed);
+                    if tracker.total().is_none() {
+                        tracker.set_total(total);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "the export's count failed; its total stays unknown")
+                }
+            }
+        }
+    }
+}
+
+/// `total` not known yet.
+const UNKNOWN: u64 = u64::MAX;
+
+/// The counters of one export (shared by the parts of a parallel one).
+pub(crate) struct Tracker {
+    rows: AtomicU64,
+    requests: AtomicU64,
+    total: AtomicU64,
+    callback: Option<ProgressFn>,
+}
+
+impl Tracker {
+    pub(crate) fn new(callback: Option<ProgressFn>) -> Arc<Self> {
+        Arc::new(Tracker {
+            rows: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            total: AtomicU64::new(UNKNOWN),
+            callback,
+        })
+    }
+
+    /// The export's total, when known.
+    pub(crate) fn total(&self) -> Option<u64> {
+        match self.total.load(Ordering::Relaxed) {
+            UNKNOWN => None,
+            t => Some(t),
+        }
+    }
+
+    pub(crate) fn set_total(&self, total: u64) {
+        self.total.store(total.min(UNKNOWN - 1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// A request completed with `rows` new rows: counts it, and calls the callback when it
+    /// brought rows.
+    pub(crate) fn fetched(&self, rows: u64) {
+        let requests = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let rows = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        if rows > 0 {
+            self.report(rows, requests);
+        }
+    }
+
+    /// The export ended with `rows` rows in all: its total is known; the callback hears it.
+    fn finished(&self, rows: u64) {
+        if self.total().is_none() {
+            self.set_total(rows);
+            if let Some(callback) = &self.callback {
+                callback(Progress {
+                    rows: self.rows.load(Ordering::Relaxed),
+                    total: self.total(),
+                    requests: self.requests(),
+                });
+            }
+        }
+    }
+
+    /// The export ended after yielding `rows` rows (`failed`: with an error): records the
+    /// total when it completed, and the counters in its `span`.
+    pub(crate) fn ended(&self, span: &tracing::Span, rows: u64, failed: bool) {
+        if !failed {
+            self.finished(rows);
+        }
+        span.record("rows", rows);
+        span.record("requests", self.requests());
+        span.record("failed", failed);
+        if let Some(total) = self.total() {
+            span.record("total", total);
+        }
+    }
+
+    fn report(&self, rows: u64, requests: u64) {
+        if let Some(callback) = &self.callback {
+            callback(Progress {
+                rows,
+                total: self.total(),
+                requests,
+            });
+        }
+    }
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("rows", &self.rows)
+            .field("requests", &self.requests)
+            .field("total", &self.total())
+            .field("callback", &self.callback.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,262 @@
+//! Progress of exports against the emulator: `total`, `rows_yielded`, `size_hint` and the
+//! `on_progress` callback, for `stream()` (fast and offset) and `stream_parallel(4)`, on the
+//! legacy route and on `crm.item.*`.
+
+use std::sync::{Arc, Mutex};
+
+use crate::common::{Deal, DealField, client, emulator};
+use bitrix_runtime::{Api, ListQuery, Order, Progress};
+use futures::{Stream, StreamExt};
+
+/// More than one batch of rows (2,500), and enough ids for four partitions.
+const DEALS: usize = 3_000;
+
+/// How an export is read.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// `stream()` by the fast method (ordered by nothing).
+    Fast,
+    /// `stream()` over offset pages (ordered by amount): the portal counts the rows.
+    Offset,
+    /// `stream_parallel(4)` by the fast method.
+    Parallel,
+}
+
+/// Reads `stream` to its end, checking `size_hint` against the rows still to come before
+/// every item and after the end; returns the rows read and the largest lower bound seen.
+async fn drain_checking_hints<S>(mut stream: S, expected: usize) -> (usize, usize)
+where
+    S: Stream<Item = Result<Deal, bitrix_runtime::Error>> + Unpin,
+{
+    let mut read = 0;
+    let mut most_buffered = 0;
+    loop {
+        let remaining = expected - read.min(expected);
+        let (low, high) = stream.size_hint();
+        assert!(
+            low <= remaining,
+            "lower bound {low} > {remaining} rows to come"
+        );
+        most_buffered = most_buffered.max(low);
+        if let Some(high) = high {
+            assert!(
+                high >= remaining,
+                "upper bound {high} < {remaining} rows to come"
+            );
+        }
+        match stream.next().await {
+            Some(row) => {
+                row.expect("the export succeeds");
+                read += 1;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(stream.size_hint(), (0, Some(0)), "an ended stream is exact");
+    (read, most_buffered)
+}
+
+/// Checks the reports the callback received: rows never decrease, the last report has
+/// every row and the right total, and an offset export knows its total from the start.
+fn check_reports(reports: &[Progress], mode: Mode) {
+    let last = reports.last().expect("the callback was called");
+    assert!(
+        reports.windows(2).all(|w| w[0].rows <= w[1].rows),
+        "rows decreased: {reports:?}"
+    );
+    assert!(
+        reports.windows(2).all(|w| w[0].requests <= w[1].requests),
+        "requests decreased: {reports:?}"
+    );
+    assert_eq!(last.rows, DEALS as u64, "{mode:?}: {reports:?}");
+    assert_eq!(last.total, Some(DEALS as u64), "{mode:?}: {reports:?}");
+    assert!(last.requests >= 1);
+    // Every report but the end's follows a request that brought rows.
+    assert!(reports.iter().all(|p| p.rows > 0));
+    // A total, once known, is the right one.
+    assert!(
+        reports
+            .iter()
+            .all(|p| p.total.is_none_or(|t| t == DEALS as u64)),
+        "{reports:?}"
+    );
+    if let Mode::Offset = mode {
+        assert!(
+            reports.iter().all(|p| p.total == Some(DEALS as u64)),
+            "an offset export knows its total from its first page: {reports:?}"
+        );
+    }
+}
+
+/// Exports every deal in `mode` through `query`, checking hints, the callback, `total` and
+/// `rows_yielded`.
+async fn export_with_progress(query: ListQuery<Deal>, mode: Mode) {
+    let reports: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = reports.clone();
+    let query = query.on_progress(move |p| sink.lock().expect("not poisoned").push(p));
+    match mode {
+        Mode::Fast | Mode::Offset => {
+            let query = match mode {
+                Mode::Offset => query.order(Deal::OPPORTUNITY, Order::Desc),
+                _ => query,
+            };
+            assert_eq!(query.uses_fast_export(), matches!(mode, Mode::Fast));
+            let mut stream = query.stream();
+            assert_eq!(stream.total(), None, "nothing was fetched yet");
+            assert_eq!(stream.rows_yielded(), 0);
+            let (read, most_buffered) = drain_checking_hints(&mut stream, DEALS).await;
+            assert_eq!(read, DEALS);
+            assert!(
+                most_buffered > 0,
+                "the lower bound counts the rows received"
+            );
+            assert_eq!(stream.rows_yielded(), DEALS as u64);
+            assert_eq!(stream.total(), Some(DEALS as u64));
+        }
+        Mode::Parallel => {
+            let mut stream = query.stream_parallel(4);
+            assert_eq!(stream.total(), None, "nothing was fetched yet");
+            let (read, _) = drain_checking_hints(&mut stream, DEALS).await;
+            assert_eq!(read, DEALS);
+            assert_eq!(stream.rows_yielded(), DEALS as u64);
+            assert_eq!(stream.total(), Some(DEALS as u64));
+        }
+    }
+    let reports = reports.lock().expect("not poisoned");
+    check_reports(&reports, mode);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_total_and_size_hint_of_every_export_on_both_routes() {
+    let emu = emulator(DEALS).await;
+    let client = client(&emu);
+    for api in [Api::Legacy, Api::Item] {
+        let client = client.with_api(api);
+        for mode in [Mode::Fast, Mode::Offset, Mode::Parallel] {
+            let query = client
+                .list::<Deal>()
+                .select([DealField::Title, DealField::Opportunity]);
+            export_with_progress(query, mode).await;
+        }
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_empty_export_reports_a_total_of_zero() {
+    let emu = emulator(0).await;
+    let client = client(&emu);
+    let mut stream = client.list::<Deal>().stream();
+    assert_eq!(drain_checking_hints(&mut stream, 0).await.0, 0);
+    assert_eq!(stream.rows_yielded(), 0);
+    assert_eq!(stream.total(), Some(0));
+    let mut stream = client.list::<Deal>().stream_parallel(4);
+    assert_eq!(drain_checking_hints(&mut stream, 0).await.0, 0);
+    assert_eq!(stream.total(), Some(0));
+    emu.shutdown().await;
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn an_export_has_one_span_with_its_rows_and_total() {
+    let emu = emulator(DEALS).await;
+    let client = client(&emu);
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("bitrix_runtime=info,bitrix_emulator=off")
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let rows = client
+            .list::<Deal>()
+            .all()
+            .await
+            .expect("the export succeeds");
+        assert_eq!(rows.len(), DEALS);
+        let stream = client.list::<Deal>().stream_parallel(4);
+        let rows: Vec<_> = stream.collect().await;
+        assert_eq!(rows.len(), DEALS);
+    }
+    let text = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
+        .expect("the traces are text");
+    let closes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("bitrix.export{") && l.contains("close"))
+        .collect();
+    assert_eq!(closes.len(), 2, "one span per export: {text}");
+    for (line, partitions) in closes.iter().zip(["partitions=1", "partitions=4"]) {
+        assert!(
+            line.contains("entity=\"deal\"") || line.contains("entity=deal"),
+            "{line}"
+        );
+        assert!(line.contains(partitions), "{line}");
+        assert!(line.contains(&format!("rows={DEALS}")), "{line}");
+        assert!(line.contains(&format!("total={DEALS}")), "{line}");
+        assert!(line.contains("requests="), "{line}");
+        assert!(line.contains("failed=false"), "{line}");
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_total_counts_a_fast_export_in_one_request() {
+    let emu = emulator(DEALS).await;
+    let client = client(&emu);
+    for partitions in [1, 4] {
+        emu.reset_counters();
+        let reports: Arc<Mutex<Vec<Progress>>> = Arc::default();
+        let sink = reports.clone();
+        let query = client
+            .list::<Deal>()
+            .with_total()
+            .on_progress(move |p| sink.lock().expect("not poisoned").push(p));
+        let mut stream = query.stream_parallel(partitions);
+        let mut known_before_the_end = false;
+        let mut read = 0;
+        while let Some(row) = stream.next().await {
+            row.expect("the export succeeds");
+            read += 1;
+            if read < DEALS && stream.total().is_some() {
+                assert_eq!(stream.total(), Some(DEALS as u64));
+                known_before_the_end = true;
+            }
+        }
+        assert_eq!(read, DEALS);
+        assert_eq!(stream.total(), Some(DEALS as u64));
+        // The count is one request outside a batch; the fast export itself sends only batches.
+        let counters = emu.counters();
+        assert_eq!(
+            counters.requests - counters.method("batch"),
+            1,
+            "{partitions} parts"
+        );
+        assert!(
+            known_before_the_end,
+            "{partitions} parts: the count came after the rows"
+        );
+        check_reports(&reports.lock().expect("not poisoned"), Mode::Fast);
+    }
+    emu.shutdown().await;
+}
