@@ -467,7 +467,7 @@ pub fn smart_process_name(entity_type_id: u32) -> String {
 pub fn smart_process_struct_name(title: Option<&str>, entity_type_id: u32) -> String {
     let from_title = title.map(crate::naming::pascal_case).filter(|p| {
         crate::naming::is_pascal_ident(p)
-            && !crate::model::HEADER_NAMES.contains(&p.as_str())
+            && !crate::naming::HEADER_NAMES.contains(&p.as_str())
             && !ENTITIES.iter().any(|e| e.struct_name == p)
     });
     from_title.unwrap_or_else(|| format!("SmartProcess{entity_type_id}"))

@@ -407,11 +407,7 @@ fn check_idents(names: &Names, fields: &[FieldModel], diags: &mut Vec<Diagnostic
     }
 }
 
-/// Names the generated code imports from `std` in its module header; no generated type may
-/// take one of them.
-pub const HEADER_NAMES: &[&str] = &[
-    "Option", "Some", "None", "Result", "Ok", "String", "Vec", "BTreeMap", "Field", "Patch",
-];
+pub use crate::naming::HEADER_NAMES;
 
 fn error(origin: Origin, message: String) -> Diagnostic {
     Diagnostic {

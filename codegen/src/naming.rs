@@ -1,6 +1,12 @@
 //! Rust names for Bitrix codes and labels: snake_case fields, PascalCase types and variants,
 //! SCREAMING_SNAKE constants, keywords avoided, Cyrillic transliterated.
 
+/// Names the generated code imports from `std` in its module header; no generated type may
+/// take one of them.
+pub const HEADER_NAMES: &[&str] = &[
+    "Option", "Some", "None", "Result", "Ok", "String", "Vec", "BTreeMap", "Field", "Patch",
+];
+
 /// Strict and reserved Rust keywords (edition 2024): never usable as plain identifiers.
 const KEYWORDS: &[&str] = &[
     "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",

@@ -99,6 +99,7 @@ mod lang;
 mod limits;
 mod methods;
 mod multifields;
+mod names;
 mod oauth;
 mod php;
 mod portal;

@@ -408,7 +408,7 @@ impl Layout {
             };
             let (code, item) = match descriptor.get("upperName").and_then(Value::as_str) {
                 Some(upper) if item_keyed => (upper.to_owned(), code.clone()),
-                _ => (code.clone(), crate::entities::item_name(code)),
+                _ => (code.clone(), crate::names::item_name(code)),
             };
             let mut descriptor = descriptor.clone();
             descriptor.remove("upperName");
@@ -596,7 +596,7 @@ impl Layout {
         self.fields.iter().position(|f| f.item == name).or_else(|| {
             self.fields
                 .iter()
-                .position(|f| crate::entities::upper_name(&f.item, &f.code, f.uf) == name)
+                .position(|f| crate::names::upper_name(&f.item, &f.code, f.uf) == name)
         })
     }
 
@@ -614,7 +614,7 @@ impl Layout {
             let mut d = f.descriptor.clone();
             d.insert(
                 "upperName".into(),
-                Value::String(crate::entities::upper_name(&f.item, &f.code, f.uf)),
+                Value::String(crate::names::upper_name(&f.item, &f.code, f.uf)),
             );
             let key = if f.uf && original_uf_names {
                 f.code.clone()
@@ -740,7 +740,7 @@ impl Layout {
         descriptor.insert("isDynamic".into(), Value::Bool(true));
         descriptor.insert("isRequired".into(), Value::Bool(spec.mandatory));
         descriptor.insert("settings".into(), settings);
-        self.push_descriptor(code.clone(), crate::entities::item_name(&code), descriptor)?;
+        self.push_descriptor(code.clone(), crate::names::item_name(&code), descriptor)?;
         let index = self.by_code[&code];
         let f = &mut self.fields[index];
         let meta = f.uf_meta.as_mut().expect("user fields have metadata");
