@@ -5,32 +5,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bitrix_runtime::types::DealId;
 use bitrix_runtime::{Client, InMemoryTokenStore};
-use common::{Deal, emulator, fast_retry, oauth_client, titled, tokens};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use common::{Captured, Deal, emulator, fast_retry, oauth_client, titled, tokens};
 
 #[tokio::test]
 async fn secrets_never_reach_debug_errors_or_traces() {

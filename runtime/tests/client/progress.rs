@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::common::{Deal, DealField, client, emulator};
+use crate::common::{Captured, Deal, DealField, client, emulator};
 use bitrix_runtime::{Api, ListQuery, Order, Progress};
 use futures::{Stream, StreamExt};
 
@@ -154,26 +154,6 @@ async fn an_empty_export_reports_a_total_of_zero() {
     assert_eq!(drain_checking_hints(&mut stream, 0).await.0, 0);
     assert_eq!(stream.total(), Some(0));
     emu.shutdown().await;
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
 
 #[tokio::test]

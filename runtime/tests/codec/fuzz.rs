@@ -6,27 +6,15 @@ use bitrix_runtime::codec::{
     File, FileUpload, Id, Integer, Json, Location, Money, Multi, MultifieldWrites, Multifields,
     NoFilter, Status, Text, YesNo,
 };
-use bitrix_runtime::types::{
-    AnyMultifieldType, CategoryId, DealId, EmailType, EnumValue, PhoneType, UserId,
-};
+use bitrix_runtime::types::{AnyMultifieldType, CategoryId, DealId, EmailType, PhoneType, UserId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::de::DeserializeSeed;
 use serde_json::{Map, Number, Value};
 
+use crate::AnyItem;
+
 const FIELD: &str = "UF_CRM_FUZZ";
-
-#[derive(Debug, Clone, PartialEq)]
-struct AnyItem(String);
-
-impl EnumValue for AnyItem {
-    fn from_id(id: &str) -> Self {
-        AnyItem(id.to_owned())
-    }
-    fn id(&self) -> &str {
-        &self.0
-    }
-}
 
 /// Pieces that random strings are built from: the separators and shapes the codecs care about.
 const PIECES: &[&str] = &[

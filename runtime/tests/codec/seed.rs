@@ -8,12 +8,14 @@ use bitrix_runtime::codec::{
     Id, Integer, Location, Money, Multi, Status, Text, YesNo,
 };
 use bitrix_runtime::types::{
-    CategoryId, CompanyId, ContactId, CurrencyId, DealId, EnumValue, IblockElementId,
-    IblockSectionId, ItemId, LeadId, QuoteId, StatusId, UserId,
+    CategoryId, CompanyId, ContactId, CurrencyId, DealId, IblockElementId, IblockSectionId, ItemId,
+    LeadId, QuoteId, StatusId, UserId,
 };
 use chrono::NaiveDate;
 use serde::de::DeserializeSeed;
 use serde_json::Value;
+
+use crate::AnyItem;
 
 /// The example response of `crm.deal.get` from the seed documentation (page "crm.deal.get",
 /// request `{"ID":410}`), verbatim.
@@ -76,19 +78,6 @@ const GET_RESPONSE: &str = r#"{
         "operating": 0
     }
 }"#;
-
-/// Stands in for a generated enumeration (no enumeration value is in the example).
-#[derive(Debug, Clone, PartialEq)]
-struct AnyItem(String);
-
-impl EnumValue for AnyItem {
-    fn from_id(id: &str) -> Self {
-        AnyItem(id.to_owned())
-    }
-    fn id(&self) -> &str {
-        &self.0
-    }
-}
 
 /// Decodes the JSON text of one value with `C`, from text and from a `Value`; both must agree.
 fn decode_text<C: Codec>(field: &'static str, json: &str) -> Result<Option<C::Value>, String> {
