@@ -83,6 +83,13 @@ pub trait UpdatePayload: Serialize + Debug + Clone + Default + Send + Sync + 'st
     /// Codes of the fields this payload clears ([`Patch::Clear`](crate::Patch::Clear)): a clear
     /// cannot be expressed in a batch query string, so batch builders need to know.
     fn cleared_fields(&self) -> Vec<&'static str>;
+
+    /// The stage this payload sets and its pipeline, when it sets one: the client refuses the
+    /// update before sending it when the record is in another pipeline (the portal would
+    /// silently ignore the stage). `None` by default.
+    fn stage_guard(&self) -> Option<crate::pipeline::StageGuard> {
+        None
+    }
 }
 
 /// The generated enum of an entity's fields (`DealField`), used for `select` and `order`.

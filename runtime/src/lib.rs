@@ -23,6 +23,7 @@
 pub mod codec;
 pub mod entity;
 pub mod patch;
+pub mod pipeline;
 pub mod query;
 pub mod types;
 
