@@ -27,6 +27,8 @@
 //! Features: `cli` (default: the `bitrix-codegen` binary, implies `fetch`) and `fetch`. The
 //! macro and build scripts use `default-features = false` and compile no HTTP stack.
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): badges naming the feature each item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod build;
 pub mod diff;

@@ -86,6 +86,8 @@
 //! label). A renamed portal's 302 is available on demand ([`Emulator::set_renamed`]).
 
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): badges naming the feature each item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod catalog;
 mod config;

@@ -19,6 +19,8 @@
 //!
 //! See the repository README for the three ways to generate them (macro, `build.rs`, CLI).
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): badges naming the feature each item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod codec;
 pub mod entity;
