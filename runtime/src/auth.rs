@@ -838,6 +838,9 @@ mod tests {
             "https://portal.bitrix24.ru/rest/7/abc123/batch"
         );
         assert!(Webhook::parse("https://portal.bitrix24.ru/rest/1/abc123", false).is_ok());
+        // A portal on a non-ASCII domain is reached through its IDNA (punycode) name.
+        let w = Webhook::parse("https://Портал.рф/rest/1/abc123/", false).unwrap();
+        assert_eq!(w.portal(), "https://xn--80awhdgm.xn--p1ai");
         // Loopback may use http; other hosts need the opt-out.
         assert!(Webhook::parse("http://127.0.0.1:8080/rest/1/abc/", false).is_ok());
         assert!(Webhook::parse("http://localhost/rest/1/abc/", false).is_ok());
