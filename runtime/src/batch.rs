@@ -154,7 +154,7 @@ fn decode_page<E: Entity>(
     })
 }
 
-fn decode_updated(
+pub(crate) fn decode_updated(
     method: &str,
     route: &Route,
     r: &CommandResult,

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::api::Route;
-use crate::batch::{Batch, CommandResult, Handle};
+use crate::batch::{Batch, Handle, decode_updated};
 use crate::calls::{expect_true, payload_object};
 use crate::client::Client;
 use crate::engine::Engine;
@@ -37,15 +37,6 @@ fn move_body<S: Stage>(id: u64, stage: &S) -> (Route, String, Map<String, Value>
     (route, method, body)
 }
 
-fn decode_moved(
-    method: &str,
-    route: &Route,
-    r: &CommandResult,
-    _: &dyn Fn(&str) -> String,
-) -> Result<(), Error> {
-    route.confirm_update(method, &r.result)
-}
-
 impl Batch {
     /// Adds a move of a record to `stage` and its pipeline (`crm.item.update` with
     /// `categoryId` and `stageId`), like [`Client::move_to_stage`].
@@ -55,7 +46,7 @@ impl Batch {
         stage: S,
     ) -> Handle<()> {
         let (route, method, body) = move_body(id.into(), &stage);
-        self.push(route, method, Ok(Some(body)), false, decode_moved)
+        self.push(route, method, Ok(Some(body)), false, decode_updated)
     }
 }
 
