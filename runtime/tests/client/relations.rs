@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use bitrix_emulator::{Config, Emulator};
 use bitrix_runtime::__private::{self as __p, PutExt as _, TakeExt as _, codec, types};
 use bitrix_runtime::pipeline::{Stage, StageGuard, StageSemantics};
 use bitrix_runtime::types::{
@@ -12,8 +13,8 @@ use bitrix_runtime::types::{
     ProductRowFields, ProductRowId, StatusId,
 };
 use bitrix_runtime::{
-    Api, ContactBinding, CreatePayload, Entity, EntityField, Error, Field, FieldMeta, Patch,
-    UpdatePayload,
+    Api, Client, ContactBinding, CreatePayload, Entity, EntityField, Error, Field, FieldMeta,
+    Patch, Plan, UpdatePayload,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -38,6 +39,7 @@ entity! {
     TITLE title "TITLE" "title" "string" 0 => codec::Text, codec::Text;
     CATEGORY_ID category_id "CATEGORY_ID" "categoryId" "crm_category" 0 => codec::Id<types::CategoryId>, codec::Id<types::CategoryId>;
     STAGE_ID stage_id "STAGE_ID" "stageId" "crm_status" 0 => codec::Status, codec::Status;
+    UF_CRM_1721244590123 channel "UF_CRM_1721244590123" "ufCrm_1721244590123" "enumeration" __p::DYNAMIC => codec::Integer, codec::Integer;
 }
 
 entity! {
@@ -585,4 +587,196 @@ async fn product_rows_take_the_owner_from_the_entity_and_the_route_from_the_clie
     assert_eq!(sent[8].1["productRows"][0]["productId"], json!(450));
     assert_eq!(sent[9].1, json!({"id": 17649}));
     assert_eq!(sent[10].1, json!({"id": 17649, "fields": {"sort": 30}}));
+}
+
+/// A client of the emulator with short retry waits.
+async fn emulator() -> (Emulator, Client) {
+    let emu = Emulator::start(Config::default()).await.unwrap();
+    let client = Client::builder()
+        .webhook(emu.webhook_url())
+        .plan(Plan::Enterprise)
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    (emu, client)
+}
+
+async fn new_contact(client: &Client, name: &str) -> ContactId {
+    let id = client
+        .call(
+            "crm.contact.add",
+            json!({"fields": {"NAME": name, "SECOND_NAME": "Тестовый", "LAST_NAME": "Контакт"}}),
+        )
+        .await
+        .unwrap();
+    ContactId(id.as_u64().or_else(|| id.as_str()?.parse().ok()).unwrap())
+}
+
+/// A deal of the default pipeline at a typed stage.
+fn new_deal() -> NewDeal {
+    NewDeal {
+        title: Some("Поставка".into()),
+        category_id: Some(DealStage::New.category_id()),
+        stage_id: Some(StatusId(DealStage::New.code().into())),
+        channel: Some(3476), // the demo portal's required "Канал продаж": Site
+        ..NewDeal::default()
+    }
+}
+
+/// A deal created in a pipeline at a typed stage is refused a stage of another pipeline
+/// (and stays where it is), moved, and then takes a stage of its new pipeline.
+#[tokio::test]
+async fn a_deal_moves_between_pipelines_on_the_emulator() {
+    let (emu, client) = emulator().await;
+    let deal_id = client.add(&new_deal()).await.unwrap();
+
+    // A stage of pipeline 1 on a deal of pipeline 0: refused, the deal unchanged.
+    let e = client
+        .update(deal_id, &to_stage(DealStage::C1Won))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::WrongPipeline { .. }), "{e}");
+    let mut batch = client.batch();
+    batch.update(deal_id, &to_stage(DealStage::C1Won));
+    let e = batch.send().await.unwrap_err();
+    assert!(matches!(e, Error::WrongPipeline { .. }), "{e}");
+    let deal: Deal = client.get(deal_id).await.unwrap();
+    assert_eq!(deal.stage_id.as_ref().map(|s| s.as_str()), Some("NEW"));
+
+    // Moved, then a stage of its new pipeline goes through, on both routes.
+    client
+        .move_to_stage(deal_id, DealStage::C1New)
+        .await
+        .unwrap();
+    let deal: Deal = client.get(deal_id).await.unwrap();
+    assert_eq!(deal.category_id, Some(CategoryId(1)));
+    assert_eq!(
+        DealStage::from_code(deal.stage_id.as_ref().unwrap().as_str()),
+        DealStage::C1New
+    );
+    let mut batch = client.batch();
+    let to_preparation = batch.update(
+        deal_id,
+        &to_stage(DealStage::Other("C1:PREPARATION".into())),
+    );
+    batch.send().await.unwrap().get(to_preparation).unwrap();
+    client
+        .with_api(Api::Item)
+        .update(deal_id, &to_stage(DealStage::C1Won))
+        .await
+        .unwrap();
+    let deal: Deal = client.get(deal_id).await.unwrap();
+    assert!(DealStage::from_code(deal.stage_id.as_ref().unwrap().as_str()).is_won());
+
+    emu.shutdown().await;
+}
+
+/// The README's contacts and product rows on a deal of the emulator, read back typed on both
+/// routes.
+#[tokio::test]
+async fn a_deal_gets_contacts_and_product_rows_on_the_emulator() {
+    let (emu, client) = emulator().await;
+    let deal_id = client.add(&new_deal()).await.unwrap();
+
+    // Contacts.
+    let (anna, boris, vera) = (
+        new_contact(&client, "Анна").await,
+        new_contact(&client, "Борис").await,
+        new_contact(&client, "Вера").await,
+    );
+    let contacts = client.contacts::<Deal>(deal_id);
+    contacts
+        .replace_all(&[
+            ContactBinding::new(anna).primary(),
+            ContactBinding::new(boris).sort(20),
+        ])
+        .await
+        .unwrap();
+    assert!(contacts.add(ContactBinding::new(vera)).await.unwrap());
+    assert!(!contacts.add(ContactBinding::new(vera)).await.unwrap());
+    let bindings = contacts.get().await.unwrap();
+    assert_eq!(
+        bindings.iter().map(|b| b.contact_id).collect::<Vec<_>>(),
+        [anna, boris, vera]
+    );
+    assert_eq!(
+        bindings.iter().map(|b| b.is_primary).collect::<Vec<_>>(),
+        [true, false, false]
+    );
+    assert_eq!(bindings[1].sort, Some(20));
+    assert!(contacts.remove(anna).await.unwrap());
+    assert!(!contacts.remove(anna).await.unwrap());
+    let bindings = contacts.get().await.unwrap();
+    assert_eq!(bindings.len(), 2);
+    assert_eq!(
+        bindings.iter().filter(|b| b.is_primary).count(),
+        1,
+        "{bindings:?}"
+    );
+
+    // Product rows, on the item route and read back on the legacy one.
+    let rows = client.with_api(Api::Item).product_rows::<Deal>(deal_id);
+    let stored = rows
+        .replace_all(&[
+            ProductRowFields::new()
+                .name("Станок")
+                .price(Decimal::from_str("80000.10").unwrap())
+                .quantity(Decimal::from(2))
+                .discount(Discount::Percentage(Decimal::from(10)))
+                .tax(Decimal::from(20), true),
+            ProductRowFields::new()
+                .name("Наладка")
+                .price(Decimal::from(500))
+                .discount(Discount::Monetary(Decimal::from(50))),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|r| r.id.is_some()));
+    assert_eq!(stored[0].price, Some(Decimal::from_str("80000.1").unwrap()));
+    assert_eq!(stored[0].quantity, Some(Decimal::from(2)));
+    assert_eq!(stored[0].discount_type, Some(DiscountType::Percentage));
+    assert_eq!(stored[1].discount_type, Some(DiscountType::Monetary));
+    assert_eq!(stored[0].tax_included, Some(true));
+    let delivery = rows
+        .add(
+            &ProductRowFields::new()
+                .name("Доставка")
+                .price(Decimal::from(700)),
+        )
+        .await
+        .unwrap();
+    let delivery_id = delivery.id.unwrap();
+    client
+        .update_product_row(
+            delivery_id,
+            &ProductRowFields::new().quantity(Decimal::from(3)),
+        )
+        .await
+        .unwrap();
+    let read = client.product_row(delivery_id).await.unwrap();
+    assert_eq!(read.quantity, Some(Decimal::from(3)));
+    assert_eq!(read.product_name.as_deref(), Some("Доставка"));
+    assert_eq!(read.owner_type.as_deref(), Some("D"));
+    let all = rows.list().await.unwrap();
+    assert_eq!(all.len(), 3);
+    let legacy = client.with_api(Api::Legacy).product_rows::<Deal>(deal_id);
+    let legacy_rows = legacy.list().await.unwrap();
+    assert_eq!(
+        legacy_rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        all.iter().map(|r| r.id).collect::<Vec<_>>()
+    );
+    assert_eq!(legacy_rows[0].price, all[0].price);
+    client.delete_product_row(delivery_id).await.unwrap();
+    assert_eq!(rows.list().await.unwrap().len(), 2);
+    // The legacy replace_all answers `true`; the rows are read back.
+    let replaced = legacy
+        .replace_all(&[ProductRowFields::new().name("Одна").price(Decimal::from(1))])
+        .await
+        .unwrap();
+    assert_eq!(replaced.len(), 1);
+    assert_eq!(replaced[0].product_name.as_deref(), Some("Одна"));
+    assert!(rows.replace_all(&[]).await.unwrap().is_empty());
+    assert!(rows.list().await.unwrap().is_empty());
+    emu.shutdown().await;
 }
