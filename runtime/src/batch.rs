@@ -111,6 +111,11 @@ struct Command {
 ///   [`Error::InvalidRequest`] before anything is sent; send such a call directly.
 /// - A batch is retried after failures whose outcome is unknown only when every command is a
 ///   read (or was marked idempotent, or [`Batch::idempotent`] says so).
+/// - **Stages are checked first**: when updates set a stage
+///   ([`UpdatePayload::stage_guard`](crate::UpdatePayload::stage_guard)), [`Batch::send`]
+///   first reads those records' pipelines in one read batch and fails with
+///   [`Error::WrongPipeline`], sending nothing else, when a stage belongs to another pipeline
+///   than its record's (the portal would silently ignore it).
 pub struct Batch {
     engine: Arc<Engine>,
     /// The client's API override.

@@ -332,12 +332,6 @@ impl<E: Entity> Contacts<E> {
         }
     }
 
-    fn legacy_body(&self) -> Map<String, Value> {
-        let mut body = Map::new();
-        body.insert("id".into(), Value::from(self.id));
-        body
-    }
-
     /// The bound contacts (`crm.deal.contact.items.get`; `contactIds` of `crm.item.get` for
     /// smart processes, where the item's `contactId` is the primary one).
     pub async fn get(&self) -> Result<Vec<ContactBinding>, Error> {
@@ -365,7 +359,7 @@ impl<E: Entity> Contacts<E> {
                 .collect();
         }
         let method = self.method("items.get")?;
-        let result = call(&self.client, &method, &self.legacy_body(), true).await?;
+        let result = call(&self.client, &method, &id_body(self.id), true).await?;
         let rows: Vec<LegacyBinding> = match result {
             // An empty PHP array may arrive as `{}`.
             Value::Object(m) if m.is_empty() => Vec::new(),
@@ -404,7 +398,7 @@ impl<E: Entity> Contacts<E> {
             return route.confirm_update(&method, &result);
         }
         let method = self.method("items.set")?;
-        let mut body = self.legacy_body();
+        let mut body = id_body(self.id);
         body.insert(
             "items".into(),
             Value::Array(bindings.iter().map(ContactBinding::legacy_fields).collect()),
@@ -417,24 +411,20 @@ impl<E: Entity> Contacts<E> {
     /// when it already was. Without a primary binding on the record, it becomes primary.
     pub async fn add(&self, binding: ContactBinding) -> Result<bool, Error> {
         let method = self.single("add")?;
-        let mut body = self.legacy_body();
+        let mut body = id_body(self.id);
         body.insert("fields".into(), binding.legacy_fields());
         let result = call(&self.client, &method, &body, false).await?;
-        Ok(result
-            .as_bool()
-            .unwrap_or_else(|| expect_true(&method, &result).is_ok()))
+        changed(&method, result)
     }
 
     /// Unbinds one contact (`crm.deal.contact.delete`): `true` when it was unbound, `false`
     /// when it was not bound. When the primary one goes, the next becomes primary.
     pub async fn remove(&self, contact: ContactId) -> Result<bool, Error> {
         let method = self.single("delete")?;
-        let mut body = self.legacy_body();
+        let mut body = id_body(self.id);
         body.insert("fields".into(), json!({"CONTACT_ID": contact.0}));
         let result = call(&self.client, &method, &body, false).await?;
-        Ok(result
-            .as_bool()
-            .unwrap_or_else(|| expect_true(&method, &result).is_ok()))
+        changed(&method, result)
     }
 
     /// Unbinds every contact (`crm.deal.contact.items.delete`; an empty `contactIds` for
@@ -444,7 +434,7 @@ impl<E: Entity> Contacts<E> {
             return self.replace_all(&[]).await;
         }
         let method = self.method("items.delete")?;
-        let result = call(&self.client, &method, &self.legacy_body(), false).await?;
+        let result = call(&self.client, &method, &id_body(self.id), false).await?;
         expect_true(&method, &result)
     }
 
@@ -461,6 +451,14 @@ impl<E: Entity> Contacts<E> {
                 E::NAME
             ),
         ))
+    }
+}
+
+/// The answer of a one-binding change: `true` (done) or `false` (nothing to do).
+fn changed(method: &str, result: Value) -> Result<bool, Error> {
+    match result {
+        Value::Bool(done) => Ok(done),
+        other => expect_true(method, &other).map(|()| true),
     }
 }
 
@@ -528,16 +526,7 @@ impl<E: Entity> ProductRows<E> {
     pub async fn list(&self) -> Result<Vec<ProductRow>, Error> {
         if self.legacy() {
             let method = format!("{}.productrows.get", E::METHOD_PREFIX);
-            let result = call(
-                &self.client,
-                &method,
-                &json!({"id": self.id})
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default(),
-                true,
-            )
-            .await?;
+            let result = call(&self.client, &method, &id_body(self.id), true).await?;
             return match result {
                 Value::Object(m) if m.is_empty() => Ok(Vec::new()),
                 other => decode(&self.client, &method, other),
@@ -594,8 +583,7 @@ impl<E: Entity> ProductRows<E> {
                         .collect(),
                 ));
             }
-            let mut body = Map::new();
-            body.insert("id".into(), Value::from(self.id));
+            let mut body = id_body(self.id);
             body.insert("rows".into(), Value::Array(legacy_rows));
             let result = call(&self.client, &method, &body, false).await?;
             expect_true(&method, &result)?;
@@ -654,7 +642,7 @@ impl Client {
     /// One product row by its id (`crm.item.productrow.get`).
     pub async fn product_row(&self, id: ProductRowId) -> Result<ProductRow, Error> {
         let method = "crm.item.productrow.get";
-        let result = call(self, method, &id_body(id), true).await?;
+        let result = call(self, method, &id_body(id.0), true).await?;
         decode::<OneRow>(self, method, result).map(|r| r.row)
     }
 
@@ -666,7 +654,7 @@ impl Client {
         fields: &ProductRowFields,
     ) -> Result<ProductRow, Error> {
         let method = "crm.item.productrow.update";
-        let mut body = id_body(id);
+        let mut body = id_body(id.0);
         body.insert(
             "fields".into(),
             Value::Object(payload_object(method, fields)?),
@@ -679,7 +667,7 @@ impl Client {
     pub async fn delete_product_row(&self, id: ProductRowId) -> Result<(), Error> {
         let method = "crm.item.productrow.delete";
         self.engine
-            .execute_one::<Value>(method, &id_body(id), true, true)
+            .execute_one::<Value>(method, &id_body(id.0), true, true)
             .await
             .map(drop)
     }
@@ -700,9 +688,10 @@ impl Client {
     }
 }
 
-fn id_body(id: ProductRowId) -> Map<String, Value> {
+/// `{"id": id}`: the body of the legacy relation methods and of one product row's calls.
+fn id_body(id: u64) -> Map<String, Value> {
     let mut body = Map::new();
-    body.insert("id".into(), Value::from(id.0));
+    body.insert("id".into(), Value::from(id));
     body
 }
 
