@@ -103,6 +103,7 @@ mod multifields;
 mod names;
 mod oauth;
 mod php;
+mod pipelines;
 mod portal;
 mod reference;
 mod rest;

@@ -14,6 +14,7 @@ mod export;
 mod items;
 mod limits_and_faults;
 mod multifields;
+mod pipelines;
 mod reference;
 mod seeding;
 mod system;
