@@ -90,6 +90,7 @@
 mod catalog;
 mod config;
 mod counters;
+mod currency;
 mod entities;
 mod error;
 pub mod faults;
@@ -102,6 +103,7 @@ mod multifields;
 mod names;
 mod oauth;
 mod php;
+mod pipelines;
 mod portal;
 mod reference;
 mod rest;

@@ -441,8 +441,10 @@ impl Table {
                 .flatten()
         };
         let old_pipeline = old.as_ref().and_then(|(c, _)| pipeline_of(*c));
+        let default = self.entity.pipelines.iter().position(|p| p.is_default);
         let chosen = pipeline_of(self.cell(row, std.category_id))
             .or(old_pipeline)
+            .or(default)
             .unwrap_or(0);
         let pipeline = &self.entity.pipelines[chosen];
         let old_stage = old.as_ref().and_then(|(_, s)| s.clone());
