@@ -89,6 +89,7 @@
 
 mod catalog;
 mod config;
+mod contacts;
 mod counters;
 mod currency;
 mod entities;

@@ -138,6 +138,17 @@ fn legacy(
                 scanned: page.scanned,
             })
         }
+        op if op.starts_with("contact.")
+            && crate::contacts::has_bindings(&read(), entity_type_id) =>
+        {
+            crate::contacts::call(
+                portal,
+                entity_type_id,
+                &op["contact.".len()..],
+                params,
+                caller,
+            )
+        }
         "userfield.add" => userfield_add(portal, entity_type_id, params),
         "userfield.get" => {
             let id = id_param(params)?;

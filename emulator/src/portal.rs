@@ -38,6 +38,8 @@ pub(crate) struct Portal {
     pub lang: Lang,
     /// `CODE` of the OAuth application (`app.info`): its client id, as for a local app.
     pub app_code: String,
+    /// Sort indexes and primary flags of contact bindings (the contacts are `CONTACT_IDS`).
+    pub contact_bindings: crate::contacts::Bindings,
 }
 
 /// One CRM entity type's fields and records.
@@ -102,6 +104,7 @@ impl Portal {
             slashes: true,
             lang: Lang::Ru,
             app_code: String::new(),
+            contact_bindings: Default::default(),
         }
     }
 

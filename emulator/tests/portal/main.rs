@@ -8,6 +8,7 @@ mod common;
 mod batch;
 mod cli;
 mod conformance_seed;
+mod contacts;
 mod currency;
 mod entities;
 mod export;
