@@ -49,6 +49,14 @@ entity! {
     NAME name "NAME" "name" "string" 0 => codec::Text, codec::Text;
 }
 
+entity! {
+    Project, NewProject, ProjectPatch, ProjectField, types::ItemId,
+    "dynamic_1220", "crm.item", 1220, [const API: Api = Api::Item; const HAS_LEGACY: bool = false;],
+    ID id "ID" "id" "integer" __p::READ_ONLY => codec::Id<types::ItemId>, codec::Id<types::ItemId>;
+    TITLE title "TITLE" "title" "string" 0 => codec::Text, codec::Text;
+    OPENED opened "OPENED" "opened" "char" 0 => codec::YesNo, codec::YesNo;
+}
+
 /// Deal stages of two pipelines, written by hand in the shape of the generated enums.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum DealStage {
@@ -778,5 +786,45 @@ async fn a_deal_gets_contacts_and_product_rows_on_the_emulator() {
     assert_eq!(replaced[0].product_name.as_deref(), Some("Одна"));
     assert!(rows.replace_all(&[]).await.unwrap().is_empty());
     assert!(rows.list().await.unwrap().is_empty());
+    emu.shutdown().await;
+}
+
+/// A smart process's contacts are its `contactIds`: written all at once, read back with the
+/// primary one (`contactId`) marked.
+#[tokio::test]
+async fn a_smart_process_item_gets_contacts_on_the_emulator() {
+    let (emu, client) = emulator().await;
+    let id = client
+        .add(&NewProject {
+            title: Some("Проект".into()),
+            opened: Some(true),
+            ..NewProject::default()
+        })
+        .await
+        .unwrap();
+    let (anna, boris) = (
+        new_contact(&client, "Анна").await,
+        new_contact(&client, "Борис").await,
+    );
+    let contacts = client.contacts::<Project>(id);
+    contacts
+        .replace_all(&[
+            ContactBinding::new(anna),
+            ContactBinding::new(boris).primary(),
+        ])
+        .await
+        .unwrap();
+    let bindings = contacts.get().await.unwrap();
+    assert_eq!(
+        bindings,
+        [
+            ContactBinding::new(boris).primary(),
+            ContactBinding::new(anna)
+        ]
+    );
+    let e = contacts.remove(anna).await.unwrap_err();
+    assert!(e.to_string().contains("replace_all"), "{e}");
+    contacts.clear().await.unwrap();
+    assert!(contacts.get().await.unwrap().is_empty());
     emu.shutdown().await;
 }
