@@ -828,3 +828,71 @@ async fn a_smart_process_item_gets_contacts_on_the_emulator() {
     assert!(contacts.get().await.unwrap().is_empty());
     emu.shutdown().await;
 }
+
+/// A stage of a smart process's pipeline created at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ProjectStage {
+    category: CategoryId,
+    code: String,
+}
+
+impl Stage for ProjectStage {
+    type Entity = Project;
+    fn category_id(&self) -> CategoryId {
+        self.category
+    }
+    fn code(&self) -> &str {
+        &self.code
+    }
+    fn from_code(code: &str) -> Self {
+        // `DT1220_5:NEW`: the pipeline is the number after the underscore.
+        let category = code
+            .split_once('_')
+            .and_then(|(_, rest)| rest.split_once(':'))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or(0);
+        ProjectStage {
+            category: CategoryId(category),
+            code: code.to_owned(),
+        }
+    }
+    fn semantics(&self) -> Option<StageSemantics> {
+        None
+    }
+    fn name(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// `move_to_stage` is the same typed call for a smart process: the item lands in the new
+/// pipeline at the given stage.
+#[tokio::test]
+async fn a_smart_process_item_moves_between_pipelines_on_the_emulator() {
+    let (emu, client) = emulator().await;
+    let id = client
+        .add(&NewProject {
+            title: Some("Проект".into()),
+            opened: Some(true),
+            ..NewProject::default()
+        })
+        .await
+        .unwrap();
+    let created = client
+        .call(
+            "crm.category.add",
+            json!({"entityTypeId": 1220, "fields": {"name": "Второй этап"}}),
+        )
+        .await
+        .unwrap();
+    let category = created["category"]["id"].as_u64().unwrap();
+    let stage = ProjectStage::from_code(&format!("DT1220_{category}:NEW"));
+    assert_eq!(stage.category_id(), CategoryId(category));
+    client.move_to_stage(id, stage.clone()).await.unwrap();
+    let item = client
+        .call("crm.item.get", json!({"entityTypeId": 1220, "id": id.0}))
+        .await
+        .unwrap();
+    assert_eq!(item["item"]["categoryId"], json!(category), "{item}");
+    assert_eq!(item["item"]["stageId"], json!(stage.code()), "{item}");
+    emu.shutdown().await;
+}
