@@ -789,19 +789,24 @@ async fn a_deal_gets_contacts_and_product_rows_on_the_emulator() {
     emu.shutdown().await;
 }
 
-/// A smart process's contacts are its `contactIds`: written all at once, read back with the
-/// primary one (`contactId`) marked.
-#[tokio::test]
-async fn a_smart_process_item_gets_contacts_on_the_emulator() {
-    let (emu, client) = emulator().await;
-    let id = client
+/// A new item of the demo smart process "Проекты".
+async fn new_project(client: &Client) -> ItemId {
+    client
         .add(&NewProject {
             title: Some("Проект".into()),
             opened: Some(true),
             ..NewProject::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A smart process's contacts are its `contactIds`: written all at once, read back with the
+/// primary one (`contactId`) marked.
+#[tokio::test]
+async fn a_smart_process_item_gets_contacts_on_the_emulator() {
+    let (emu, client) = emulator().await;
+    let id = new_project(&client).await;
     let (anna, boris) = (
         new_contact(&client, "Анна").await,
         new_contact(&client, "Борис").await,
@@ -869,14 +874,7 @@ impl Stage for ProjectStage {
 #[tokio::test]
 async fn a_smart_process_item_moves_between_pipelines_on_the_emulator() {
     let (emu, client) = emulator().await;
-    let id = client
-        .add(&NewProject {
-            title: Some("Проект".into()),
-            opened: Some(true),
-            ..NewProject::default()
-        })
-        .await
-        .unwrap();
+    let id = new_project(&client).await;
     let created = client
         .call(
             "crm.category.add",
