@@ -106,6 +106,7 @@ mod oauth;
 mod php;
 mod pipelines;
 mod portal;
+mod product_rows;
 mod reference;
 mod rest;
 mod schema;
