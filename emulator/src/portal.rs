@@ -270,7 +270,11 @@ impl Portal {
 
     /// `crm.<entity>.delete`.
     pub(crate) fn delete(&mut self, entity_type_id: u32, id: u32) -> Result<(), ApiError> {
-        self.table_mut(entity_type_id)?.delete(id)
+        self.table_mut(entity_type_id)?.delete(id)?;
+        // The record's product rows and binding flags go with it.
+        self.product_rows.remove_owner(entity_type_id, id);
+        self.contact_bindings.remove(&(entity_type_id, id));
+        Ok(())
     }
 
     /// `crm.<entity>.get`.

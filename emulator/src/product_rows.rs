@@ -61,6 +61,12 @@ impl ProductRows {
         self.next_id
     }
 
+    /// Removes every row of one owner (the owner was deleted).
+    pub(crate) fn remove_owner(&mut self, owner_type: u32, owner_id: u32) {
+        self.rows
+            .retain(|_, r| r.owner_type != owner_type || r.owner_id != owner_id);
+    }
+
     /// The rows of one owner in id order.
     fn of(&self, owner_type: u32, owner_id: u32) -> impl Iterator<Item = &ProductRow> {
         self.rows

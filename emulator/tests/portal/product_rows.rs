@@ -260,6 +260,24 @@ async fn legacy_deal_product_rows_replace_all_and_keep_a_manual_amount() {
         "ERROR_CORE",
         "Discount Sum (DISCOUNT_SUM) is required if Monetary Discount Type (DISCOUNT_TYPE_ID) is defined<br>",
     );
+    // Rows go with their deal.
+    s.call(
+        "crm.deal.productrows.set",
+        json!({"id": deal, "rows": [{"PRODUCT_NAME": "Y", "PRICE": 1}]}),
+    )
+    .await
+    .ok();
+    let row = s
+        .call(
+            "crm.item.productrow.list",
+            json!({"filter": {"=ownerType": "D", "=ownerId": deal}}),
+        )
+        .await;
+    let row_id = row.ok()["productRows"][0]["id"].clone();
+    s.call("crm.deal.delete", json!({"id": deal})).await.ok();
+    s.call("crm.item.productrow.get", json!({"id": row_id}))
+        .await
+        .assert_error(400, "NOT_FOUND", "Item not found");
     s.call("crm.deal.productrows.get", json!({"id": 999_999}))
         .await
         .assert_error(400, "", "Not found");
