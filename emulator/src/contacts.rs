@@ -249,8 +249,9 @@ fn store(
 /// `crm.deal.contact.fields`, as documented.
 fn fields() -> Value {
     let d = |ty: &str, required: bool, title: &str| {
-        json!({"type": ty, "isRequired": required, "isReadOnly": false, "isImmutable": false,
-            "isMultiple": false, "isDynamic": false, "title": title})
+        Value::Object(crate::reference::descriptor(
+            ty, required, false, false, title,
+        ))
     };
     json!({
         "SORT": d("integer", false, "Sorting"),

@@ -34,6 +34,9 @@ pub(crate) fn call(
     params: &Map<String, Value>,
     caller: Caller,
 ) -> Result<Output, ApiError> {
+    if let Some(op) = method.strip_prefix("crm.item.productrow.") {
+        return crate::product_rows::call_item(portal, op, params, caller);
+    }
     if let Some(op) = method.strip_prefix("crm.item.") {
         return items::call(portal, op, params, caller);
     }
@@ -137,6 +140,10 @@ fn legacy(
                 work: page.work,
                 scanned: page.scanned,
             })
+        }
+        op if op.starts_with("productrows.") => {
+            crate::product_rows::call_legacy(portal, entity_type_id, op, params, caller)
+                .unwrap_or_else(|| Err(ApiError::method_not_found()))
         }
         op if op.starts_with("contact.")
             && crate::contacts::has_bindings(&read(), entity_type_id) =>

@@ -61,6 +61,30 @@ pub(crate) fn next_smart_category(p: &Portal) -> u32 {
         .map_or(10, |m| (m + 1).max(10))
 }
 
+/// The demo portal's smart process with pipelines ("Проекты").
+pub(crate) const DEMO_PROJECTS: u32 = 1220;
+
+/// The demo portal's second pipeline of "Проекты" (after the default one, 5): "Внутренние"
+/// with the type's default stages, so a smart process with two pipelines is there to test.
+pub(crate) fn seed_demo(p: &mut Portal, lang: crate::lang::Lang) {
+    let id = next_smart_category(p);
+    let Some(list) = pipelines_mut(p, DEMO_PROJECTS) else {
+        return;
+    };
+    let mut pipeline = Pipeline::default_for(DEMO_PROJECTS, id, lang);
+    let name = match lang {
+        crate::lang::Lang::Ru => "Внутренние",
+        crate::lang::Lang::En => "Internal",
+    };
+    pipeline.category = Category {
+        id,
+        name: name.to_owned(),
+        sort: 600,
+    };
+    pipeline.is_default = false;
+    list.push(pipeline);
+}
+
 /// Runs `crm.category.<op>` for a smart type; `None` when the call is not for one.
 pub(crate) fn call(
     portal: &RwLock<Portal>,

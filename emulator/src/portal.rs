@@ -40,6 +40,8 @@ pub(crate) struct Portal {
     pub app_code: String,
     /// Sort indexes and primary flags of contact bindings (the contacts are `CONTACT_IDS`).
     pub contact_bindings: crate::contacts::Bindings,
+    /// Product rows of every owner.
+    pub product_rows: crate::product_rows::ProductRows,
 }
 
 /// One CRM entity type's fields and records.
@@ -105,6 +107,7 @@ impl Portal {
             lang: Lang::Ru,
             app_code: String::new(),
             contact_bindings: Default::default(),
+            product_rows: Default::default(),
         }
     }
 
@@ -267,7 +270,11 @@ impl Portal {
 
     /// `crm.<entity>.delete`.
     pub(crate) fn delete(&mut self, entity_type_id: u32, id: u32) -> Result<(), ApiError> {
-        self.table_mut(entity_type_id)?.delete(id)
+        self.table_mut(entity_type_id)?.delete(id)?;
+        // The record's product rows and binding flags go with it.
+        self.product_rows.remove_owner(entity_type_id, id);
+        self.contact_bindings.remove(&(entity_type_id, id));
+        Ok(())
     }
 
     /// `crm.<entity>.get`.

@@ -357,7 +357,7 @@ fn status_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Ou
 }
 
 /// A `crm_rest_field_description` as the documented examples give it.
-fn descriptor(
+pub(crate) fn descriptor(
     ty: &str,
     required: bool,
     read_only: bool,

@@ -216,7 +216,7 @@ async fn leads_and_quotes_have_the_same_contact_methods() {
             "{prefix}"
         );
     }
-    // Companies bind no contacts this way.
+    // Company-contact bindings are not emulated: a method the portal does not serve.
     s.call("crm.company.contact.items.get", json!({"id": 1}))
         .await
         .assert_error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!");

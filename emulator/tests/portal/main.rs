@@ -16,6 +16,7 @@ mod items;
 mod limits_and_faults;
 mod multifields;
 mod pipelines;
+mod product_rows;
 mod reference;
 mod seeding;
 mod system;

@@ -59,13 +59,13 @@ async fn a_smart_process_gets_pipelines_with_their_own_stages() {
     assert_same_shape(&doc, added.ok(), "crm.category.add", &[]);
     let cat = added.ok()["category"].clone();
     let id = cat["id"].as_u64().unwrap();
-    assert!(id > 5, "after the seeded pipelines: {cat}");
+    assert!(id > 10, "after the seeded pipelines 5 and 10: {cat}");
     assert_eq!(cat["isDefault"], "N");
     assert_eq!(cat["entityTypeId"], 1220);
     let list = s
         .call("crm.category.list", json!({"entityTypeId": 1220}))
         .await;
-    assert_eq!(list.json["total"], 2);
+    assert_eq!(list.json["total"], 3, "5, the seeded 10 and the new one");
     let got = s
         .call("crm.category.get", json!({"entityTypeId": 1220, "id": id}))
         .await;
@@ -254,7 +254,36 @@ async fn a_smart_process_gets_pipelines_with_their_own_stages() {
     let list = s
         .call("crm.category.list", json!({"entityTypeId": 1220}))
         .await;
-    assert_eq!(list.json["total"], 2);
+    assert_eq!(list.json["total"], 3, "5, the seeded 10 and the new one");
+}
+
+#[tokio::test]
+async fn the_demo_projects_have_two_pipelines() {
+    let s = start().await;
+    let list = s
+        .call("crm.category.list", json!({"entityTypeId": 1220}))
+        .await;
+    let cats = list.ok()["categories"].as_array().unwrap().clone();
+    let names: Vec<(&Value, &Value, &Value)> = cats
+        .iter()
+        .map(|c| (&c["id"], &c["name"], &c["isDefault"]))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (&json!(5), &json!("Общая"), &json!("Y")),
+            (&json!(10), &json!("Внутренние"), &json!("N")),
+        ]
+    );
+    let ids = s.status_ids("DYNAMIC_1220_STAGE_10").await;
+    assert_eq!(ids[0], "DT1220_10:NEW");
+    let added = s
+        .call(
+            "crm.item.add",
+            json!({"entityTypeId": 1220, "fields": {"categoryId": 10, "stageId": "DT1220_10:CLIENT"}}),
+        )
+        .await;
+    assert_eq!(item(&added)["stageId"], "DT1220_10:CLIENT");
 }
 
 #[tokio::test]

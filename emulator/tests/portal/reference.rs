@@ -461,7 +461,8 @@ async fn status_errors_and_directories_are_documented() {
             "DEAL_STAGE_2",
             "DEAL_STAGE",
             "SMART_INVOICE_STAGE_3",
-            "DYNAMIC_1220_STAGE_5"
+            "DYNAMIC_1220_STAGE_5",
+            "DYNAMIC_1220_STAGE_10"
         ]
     );
 
