@@ -14,6 +14,7 @@ use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::{Error, json_decode_error};
 use crate::list::{ListQuery, Page};
 use crate::php;
+use crate::relations::GuardCheck;
 use crate::transport::{BATCH_SIZE, PhpMap, Rows, u64_of};
 
 /// The raw result of one command.
@@ -62,6 +63,8 @@ struct Command {
     /// A delete: "Not found" after an earlier attempt of the batch whose outcome is unknown
     /// means that attempt deleted the record.
     not_found_is_done: bool,
+    /// An update that sets a stage: its record's pipeline is checked before sending.
+    guard: Option<GuardCheck>,
 }
 
 /// A typed batch builder (`client.batch()`): many commands in one HTTP request.
@@ -108,6 +111,11 @@ struct Command {
 ///   [`Error::InvalidRequest`] before anything is sent; send such a call directly.
 /// - A batch is retried after failures whose outcome is unknown only when every command is a
 ///   read (or was marked idempotent, or [`Batch::idempotent`] says so).
+/// - **Stages are checked first**: when updates set a stage
+///   ([`UpdatePayload::stage_guard`](crate::UpdatePayload::stage_guard)), [`Batch::send`]
+///   first reads those records' pipelines in one read batch and fails with
+///   [`Error::WrongPipeline`], sending nothing else, when a stage belongs to another pipeline
+///   than its record's (the portal would silently ignore it).
 pub struct Batch {
     engine: Arc<Engine>,
     /// The client's API override.
@@ -151,7 +159,7 @@ fn decode_page<E: Entity>(
     })
 }
 
-fn decode_updated(
+pub(crate) fn decode_updated(
     method: &str,
     route: &Route,
     r: &CommandResult,
@@ -224,7 +232,7 @@ impl Batch {
         self.commands.is_empty()
     }
 
-    fn push<T>(
+    pub(crate) fn push<T>(
         &mut self,
         route: Route,
         method: String,
@@ -264,6 +272,7 @@ impl Batch {
             query,
             idempotent,
             not_found_is_done: false,
+            guard: None,
         });
         Handle {
             index,
@@ -330,7 +339,15 @@ impl Batch {
                 .update_body(&method, id.into(), patch, params)
                 .map(Some)
         };
-        self.push(route, method, body, params.idempotent, decode_updated)
+        let guard = patch
+            .stage_guard()
+            .filter(|_| !patch.is_empty())
+            .map(|g| GuardCheck::new::<P::Entity>(route, id.into(), g));
+        let handle = self.push(route, method, body, params.idempotent, decode_updated);
+        if let Some(c) = self.commands.last_mut() {
+            c.guard = guard;
+        }
+        handle
     }
 
     /// Adds a delete command. Like [`Client::delete`](crate::Client::delete): when the
@@ -407,6 +424,12 @@ impl Batch {
         if let Some(e) = self.invalid {
             return Err(e);
         }
+        let guards = self
+            .commands
+            .iter()
+            .filter_map(|c| c.guard.clone())
+            .collect();
+        crate::relations::check_stages(&self.engine, guards).await?;
         let idempotent = self
             .idempotent
             .unwrap_or_else(|| self.commands.iter().all(|c| c.idempotent));

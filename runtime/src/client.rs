@@ -19,6 +19,7 @@ use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::Error;
 use crate::limits::Plan;
 use crate::list::ListQuery;
+use crate::relations::GuardCheck;
 use crate::retry::RetryPolicy;
 use crate::transport::{DEFAULT_MAX_RESPONSE_SIZE, Response};
 
@@ -49,9 +50,9 @@ pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(300);
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
     /// The API typed calls use instead of each entity's own ([`Entity::API`]).
-    api: Option<Api>,
+    pub(crate) api: Option<Api>,
 }
 
 impl fmt::Debug for Client {
@@ -449,6 +450,11 @@ impl Client {
 
     /// Updates a record with the touched fields of a patch (`crm.deal.update` for a
     /// `DealPatch`, or `crm.item.update`). A patch that touches nothing sends nothing.
+    ///
+    /// A patch that sets a stage ([`UpdatePayload::stage_guard`]) first reads the record's
+    /// pipeline (one small list request) and fails with [`Error::WrongPipeline`], sending
+    /// nothing, when the stage belongs to another pipeline: the portal would silently ignore
+    /// it. Move a record to another pipeline with [`Client::move_to_stage`].
     pub async fn update<P: UpdatePayload>(
         &self,
         id: <P::Entity as Entity>::Id,
@@ -472,6 +478,10 @@ impl Client {
             return Ok(());
         }
         let body = route.update_body(&method, id.into(), patch, params)?;
+        if let Some(guard) = patch.stage_guard() {
+            let check = GuardCheck::new::<P::Entity>(route, id.into(), guard);
+            crate::relations::check_stage(&self.engine, &check).await?;
+        }
         let result: Value = self
             .engine
             .execute_one(&method, &body, params.idempotent, false)

@@ -413,6 +413,22 @@ pub enum Error {
         limit: usize,
     },
 
+    /// An update sets a stage of another pipeline than the record's: the portal would
+    /// silently ignore the stage, so the update was NOT sent. A record changes pipeline only
+    /// through [`Client::move_to_stage`](crate::Client::move_to_stage).
+    WrongPipeline {
+        /// The entity (`deal`).
+        entity: &'static str,
+        /// The record's id.
+        id: u64,
+        /// The stage the update sets (`C5:NEW`).
+        stage: String,
+        /// The pipeline that stage belongs to.
+        stage_category: crate::types::CategoryId,
+        /// The pipeline the record is in.
+        record_category: crate::types::CategoryId,
+    },
+
     /// The client gave up waiting for a limit to reset.
     LimitWait {
         /// The REST method.
@@ -490,6 +506,16 @@ impl fmt::Display for Error {
             Error::ResponseTooLarge { method, limit } => write!(
                 f,
                 "{method}: the answer is longer than the response-size cap of {limit} bytes, so it was not read (the portal executed the call); ask for less (fewer fields in select, smaller batches) or raise ClientBuilder::max_response_size"
+            ),
+            Error::WrongPipeline {
+                entity,
+                id,
+                stage,
+                stage_category,
+                record_category,
+            } => write!(
+                f,
+                "{entity} {id}: not updated: the stage {stage} belongs to pipeline {stage_category}, but the record is in pipeline {record_category}, and the portal would silently ignore the stage; move the record with Client::move_to_stage, or set a stage of pipeline {record_category}"
             ),
             Error::LimitWait { method, wait_secs } => write!(
                 f,

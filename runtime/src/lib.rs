@@ -45,6 +45,7 @@ mod error;
 mod limits;
 mod list;
 mod php;
+mod relations;
 mod retry;
 mod transport;
 
@@ -60,6 +61,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_READ_DEADLINE};
 pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
 pub use list::{ListQuery, ListStream, Order, Page, ParallelStream, Progress, ResumePoint};
+pub use relations::{ContactBinding, Contacts, ProductRows};
 pub use retry::RetryPolicy;
 pub use transport::{DEFAULT_MAX_RESPONSE_SIZE, Response, TimeBlock};
 

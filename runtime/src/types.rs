@@ -87,6 +87,12 @@ id_types! {
     FileId => "file";
 }
 
+mod product_row;
+pub(crate) use product_row::legacy_key;
+pub use product_row::{
+    Discount, DiscountType, ProductId, ProductRow, ProductRowFields, ProductRowId,
+};
+
 macro_rules! string_ids {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*

@@ -3,8 +3,9 @@
 //! decoding from JSON numbers, the client-wide override and the refusals that happen before
 //! any request.
 
+#[macro_use]
 #[path = "items/entities.rs"]
-mod entities;
+pub(crate) mod entities;
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -21,10 +22,12 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 /// One request as the server saw it: the method (last path segment) and the JSON body.
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
 /// A fake portal that records every request and answers `answer(method, body)`.
-async fn portal(answer: impl Fn(&str, &Value) -> Value + Send + Sync + 'static) -> (Script, Seen) {
+pub(crate) async fn portal(
+    answer: impl Fn(&str, &Value) -> Value + Send + Sync + 'static,
+) -> (Script, Seen) {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let script = routed(Arc::new(move |request: &str| {
@@ -47,7 +50,7 @@ async fn portal(answer: impl Fn(&str, &Value) -> Value + Send + Sync + 'static) 
     (script, seen)
 }
 
-fn requests(seen: &Seen) -> Vec<(String, Value)> {
+pub(crate) fn requests(seen: &Seen) -> Vec<(String, Value)> {
     seen.lock().unwrap().clone()
 }
 
@@ -60,7 +63,7 @@ fn items(ids: std::ops::RangeInclusive<u64>) -> Value {
 }
 
 /// The `cmd` of a batch body, command by command.
-fn commands(body: &Value) -> Vec<(String, String)> {
+pub(crate) fn commands(body: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = body["cmd"]
         .as_object()
         .map(|m| {
@@ -74,7 +77,7 @@ fn commands(body: &Value) -> Vec<(String, String)> {
 }
 
 /// A query string with its percent escapes decoded (for readable assertions).
-fn decoded(s: &str) -> String {
+pub(crate) fn decoded(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -476,7 +479,7 @@ async fn impossible_writes_are_refused_before_any_request() {
     assert!(requests(&seen).is_empty());
 }
 
-fn batch_of(result: Value) -> Value {
+pub(crate) fn batch_of(result: Value) -> Value {
     json!({"result": {"result": result, "result_error": [], "result_total": [],
         "result_next": [], "result_time": []}})
 }

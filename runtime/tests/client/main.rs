@@ -10,6 +10,7 @@ mod entities;
 mod export;
 mod faults;
 mod hostile;
+#[macro_use] // the test-entity macro of items/entities.rs, also used by relations
 mod items;
 mod limits;
 mod list;
@@ -17,4 +18,5 @@ mod oauth;
 mod parallel;
 mod progress;
 mod readme;
+mod relations;
 mod roundtrip;

@@ -4,11 +4,13 @@
 
 /// Defines an entity: its read model, field enum and metadata, create and update payloads,
 /// from one row per field: `Variant rust_name "CODE" "itemName" "bitrix_type" flags: read
-/// codec, write codec`.
+/// codec, write codec`; an optional `{ .. }` after the constants adds items to the update
+/// payload's `UpdatePayload` impl (a `stage_guard`).
 macro_rules! entity {
     (
         $entity:ident, $new:ident, $patch:ident, $field:ident, $id:ty,
         $name:literal, $prefix:literal, $type_id:literal, [$($consts:tt)*],
+        $({$($patch_items:tt)*})?
         $($variant:ident $rust:ident $code:literal $item:literal $btype:literal $flags:expr
             => $read:ty, $write:ty;)*
     ) => {
@@ -130,6 +132,7 @@ macro_rules! entity {
             fn cleared_fields(&self) -> Vec<&'static str> {
                 __p::patch_cleared(self)
             }
+            $($($patch_items)*)?
         }
 
         impl Entity for $entity {
