@@ -163,11 +163,11 @@ pub(crate) struct NewStatus {
 }
 
 impl NewStatus {
-    /// The directory item with this id, in pipeline `category` when it is a stage (then with
-    /// the semantics' default colour when none is given).
-    pub(crate) fn into_status(self, id: u32, category_id: Option<u32>) -> Status {
+    /// The directory item with this id, in pipeline `category` when it is a stage; a stage
+    /// or lead / quote status (`staged`) gets the semantics' default colour when none is given.
+    pub(crate) fn into_status(self, id: u32, category_id: Option<u32>, staged: bool) -> Status {
         let color = self.color.or_else(|| {
-            category_id.map(|_| {
+            staged.then(|| {
                 match self.semantic {
                     Semantic::Process => PROCESS_COLORS[0],
                     Semantic::Success => "#7BD500",
@@ -411,7 +411,8 @@ impl Catalog {
     pub(crate) fn add_status(&mut self, new: NewStatus) -> u32 {
         let id = self.take_status_id();
         let category_id = self.stage_category(&new.entity_id);
-        self.statuses.push(new.into_status(id, category_id));
+        let staged = category_id.is_some() || staged_owner(&new.entity_id).is_some();
+        self.statuses.push(new.into_status(id, category_id, staged));
         self.resort();
         id
     }
@@ -596,7 +597,7 @@ impl Catalog {
                 Semantic::Failure => Value::from("F"),
             },
         });
-        if s.category_id.is_some() || STAGED_LISTS.iter().any(|(e, _)| *e == s.entity_id) {
+        if s.category_id.is_some() || staged_owner(&s.entity_id).is_some() {
             row["EXTRA"] = json!({
                 "SEMANTICS": match s.semantic {
                     Semantic::Process => "process",
@@ -631,6 +632,16 @@ impl Catalog {
 fn set<T>(slot: &mut T, new: Option<T>) {
     if let Some(v) = new {
         *slot = v;
+    }
+}
+
+/// The entity type whose status a directory with semantics outside the pipelines holds
+/// (`STATUS`: leads, `QUOTE_STATUS`: quotes).
+pub(crate) fn staged_owner(entity: &str) -> Option<u32> {
+    match entity {
+        "STATUS" => Some(crate::entities::LEAD),
+        "QUOTE_STATUS" => Some(crate::entities::QUOTE),
+        _ => None,
     }
 }
 

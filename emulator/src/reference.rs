@@ -157,10 +157,21 @@ pub(crate) fn call(
             }
             let owner = match smart {
                 Some((t, ..)) => Some(t),
-                None => s.category_id.map(|_| crate::entities::DEAL),
+                None => s
+                    .category_id
+                    .map(|_| crate::entities::DEAL)
+                    .or_else(|| crate::catalog::staged_owner(&s.entity_id)),
+            };
+            // Deals and smart items hold a stage in STAGE_ID, leads and quotes in STATUS_ID.
+            let field = |t: u32| {
+                if matches!(t, crate::entities::LEAD | crate::entities::QUOTE) {
+                    "STATUS_ID"
+                } else {
+                    "STAGE_ID"
+                }
             };
             if owner.is_some_and(|t| {
-                pipelines::has_records(&p, t, "STAGE_ID", Value::from(s.status_id.clone()))
+                pipelines::has_records(&p, t, field(t), Value::from(s.status_id.clone()))
             }) {
                 return Err(ApiError::legacy("There are active items in this status."));
             }
@@ -317,7 +328,7 @@ fn status_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Ou
             "The specified status ID already exists.",
         ));
     }
-    let staged = category.is_some();
+    let staged = category.is_some() || crate::catalog::staged_owner(&entity).is_some();
     let semantic = match (staged, text("SEMANTICS").as_deref()) {
         (true, Some("S")) => Semantic::Success,
         (true, Some("F")) => Semantic::Failure,
@@ -345,7 +356,7 @@ fn status_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Ou
     let id = match smart {
         Some((t, i)) => {
             let id = p.catalog.take_status_id();
-            let status = new.into_status(id, category);
+            let status = new.into_status(id, category, true);
             let stages = pipelines::stages_mut(&mut p, t, i).ok_or_else(status_not_found)?;
             stages.push(status);
             stages.sort_by_key(|s| s.sort);

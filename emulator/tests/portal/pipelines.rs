@@ -345,6 +345,33 @@ async fn lead_and_quote_statuses_carry_semantics() {
     let quote = entity_type(&s, "QUOTE_STATUS").await;
     assert_eq!(quote["SEMANTIC_INFO"]["FINAL_SUCCESS_FIELD"], "APPROVED");
     assert_eq!(quote["ENTITY_TYPE_ID"], 7);
+    // A new lead status can be a final one; one that leads hold cannot go.
+    let added = s
+        .call(
+            "crm.status.add",
+            json!({"fields": {"ENTITY_ID": "STATUS", "STATUS_ID": "LOST", "NAME": "Потерян",
+                "SORT": 60, "SEMANTICS": "F"}}),
+        )
+        .await;
+    let lost = added.ok().as_u64().unwrap();
+    let row = s.call("crm.status.get", json!({"id": lost})).await;
+    assert_eq!(row.ok()["SEMANTICS"], "F");
+    assert_eq!(row.ok()["EXTRA"]["SEMANTICS"], "failure");
+    assert!(row.ok()["COLOR"].is_string(), "a default colour");
+    let lead = s
+        .add("crm.lead.add", json!({"TITLE": "x", "STATUS_ID": "LOST"}))
+        .await;
+    fails(
+        &s,
+        "crm.status.delete",
+        json!({"id": lost}),
+        "",
+        "There are active items in this status.",
+    )
+    .await;
+    s.call("crm.lead.delete", json!({"id": lead})).await.ok();
+    let del = s.call("crm.status.delete", json!({"id": lost})).await;
+    assert_eq!(*del.ok(), json!(true));
     // Plain lists have no EXTRA.
     let source = s
         .call(

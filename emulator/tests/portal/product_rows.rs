@@ -211,11 +211,11 @@ async fn legacy_deal_product_rows_replace_all_and_keep_a_manual_amount() {
         .await;
     assert_eq!(list.json["total"], 2);
 
-    // set replaces all: one row left.
+    // set replaces all: one row left, updated in place when its ID is given.
     let set = s
         .call(
             "crm.deal.productrows.set",
-            json!({"id": deal, "rows": [{"PRODUCT_NAME": "Only", "PRICE": 10}]}),
+            json!({"id": deal, "rows": [{"ID": rows[1]["ID"], "PRODUCT_NAME": "Only", "PRICE": 10}]}),
         )
         .await;
     assert_eq!(*set.ok(), json!(true));
@@ -223,6 +223,8 @@ async fn legacy_deal_product_rows_replace_all_and_keep_a_manual_amount() {
         .call("crm.deal.productrows.get", json!({"id": deal}))
         .await;
     assert_eq!(got.ok().as_array().unwrap().len(), 1);
+    assert_eq!(got.ok()[0]["ID"], rows[1]["ID"]);
+    assert_eq!(got.ok()[0]["PRODUCT_NAME"], "Only");
     assert_eq!(opportunity(&s, deal).await, "10.00");
 
     // A manual amount stays.
