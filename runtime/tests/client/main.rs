@@ -16,5 +16,6 @@ mod list;
 mod oauth;
 mod parallel;
 mod progress;
+mod projection;
 mod readme;
 mod roundtrip;
