@@ -167,7 +167,7 @@ fn generate(input: &DeriveInput, krate: &Path, entity: &Path, slots: &[Slot]) ->
         let v = var_of(s);
         let c = consts(s);
         let ty = &s.ty;
-        let take = quote_spanned!(ty.span()=> #j::take::<__A, _, _, #ty>(&mut __map, #c)?);
+        let take = quote_spanned!(ty.span()=> #j::slot(#c).take::<#ty, __A>(&mut __map)?);
         quote!(::core::option::Option::Some(#i) => #v = ::core::option::Option::Some(#take),)
     });
     let id_read = match id_slot {
@@ -176,7 +176,8 @@ fn generate(input: &DeriveInput, krate: &Path, entity: &Path, slots: &[Slot]) ->
             let v = &vars[i];
             let c = consts(s);
             let ty = &s.ty;
-            let decode = quote_spanned!(ty.span()=> __raw.decode::<__A::Error, _, _, #ty>(#c)?);
+            let decode =
+                quote_spanned!(ty.span()=> #j::slot(#c).from_raw::<#ty, __A::Error>(&__raw)?);
             quote! {
                 let __raw: #j::RawId<'__de> = __map.next_value()?;
                 __id = __raw.number();
@@ -196,7 +197,7 @@ fn generate(input: &DeriveInput, krate: &Path, entity: &Path, slots: &[Slot]) ->
         let v = var_of(s);
         let c = consts(s);
         let ty = &s.ty;
-        let absent = quote_spanned!(ty.span()=> #j::absent::<__A::Error, _, _, #ty>(#v, #c)?);
+        let absent = quote_spanned!(ty.span()=> #j::slot(#c).finish::<#ty, __A::Error>(#v)?);
         quote!(#ident: #absent,)
     });
     let n = others.len();

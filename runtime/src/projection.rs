@@ -177,34 +177,61 @@ fn missing<Er: de::Error>(code: &str, what: &str) -> Er {
     ))
 }
 
-/// Reads the value of the current entry as `field`, into the projection's type `T`.
+/// One field of a projection, its entity and codec fixed before the projection's Rust type is
+/// checked against them (so that a mismatch reads "`i64` does not fit this field of `Deal`:
+/// its values are `String`").
+#[doc(hidden)]
+pub struct Slot<E: Entity, C>(Field<E, C>);
+
+/// The slot of a typed field.
 #[doc(hidden)]
 #[inline]
-pub fn take<'de, A, E, C, T>(map: &mut A, field: Field<E, C>) -> Result<T, A::Error>
-where
-    A: MapAccess<'de>,
-    E: Entity,
-    C: Codec,
-    T: Fits<E, C, C::Value>,
-{
-    let code = field.code();
-    let value = map.next_value_seed(codec::DecodeSeed::<C>::new(code))?;
-    T::from_value(value).ok_or_else(|| missing(code, "empty"))
+pub fn slot<E: Entity, C>(field: Field<E, C>) -> Slot<E, C> {
+    Slot(field)
 }
 
-/// The value of a field the answer did not carry.
-#[doc(hidden)]
-#[inline]
-pub fn absent<Er, E, C, T>(slot: Option<T>, field: Field<E, C>) -> Result<T, Er>
-where
-    Er: de::Error,
-    E: Entity,
-    C: Codec,
-    T: Fits<E, C, C::Value>,
-{
-    match slot {
-        Some(value) => Ok(value),
-        None => T::from_value(None).ok_or_else(|| missing(field.code(), "not in the answer")),
+impl<E: Entity, C: Codec> Slot<E, C> {
+    /// Reads the value of the current entry, into the projection's type `T`.
+    #[inline]
+    pub fn take<'de, T, A>(self, map: &mut A) -> Result<T, A::Error>
+    where
+        T: Fits<E, C, C::Value>,
+        A: MapAccess<'de>,
+    {
+        let code = self.0.code();
+        let value = map.next_value_seed(codec::DecodeSeed::<C>::new(code))?;
+        T::from_value(value).ok_or_else(|| missing(code, "empty"))
+    }
+
+    /// The value of the field: `read` when the answer carried it, otherwise the value of an
+    /// absent field (an error for a type without `Option`).
+    #[inline]
+    pub fn finish<T, Er>(self, read: Option<T>) -> Result<T, Er>
+    where
+        T: Fits<E, C, C::Value>,
+        Er: de::Error,
+    {
+        match read {
+            Some(value) => Ok(value),
+            None => T::from_value(None).ok_or_else(|| missing(self.0.code(), "not in the answer")),
+        }
+    }
+
+    /// Decodes an id read aside ([`RawId`]) as this field.
+    #[inline]
+    pub fn from_raw<T, Er>(self, raw: &RawId<'_>) -> Result<T, Er>
+    where
+        T: Fits<E, C, C::Value>,
+        Er: de::Error,
+    {
+        let code = self.0.code();
+        let value = match raw {
+            RawId::Text(t) => C::decode(StrDeserializer::<Er>::new(t), code)?,
+            RawId::Other(t) => C::decode(StrDeserializer::<Er>::new(t), code)?,
+            RawId::Number(n) => C::decode(de::value::U64Deserializer::<Er>::new(*n), code)?,
+            RawId::Empty => C::decode(de::value::UnitDeserializer::<Er>::new(), code)?,
+        };
+        T::from_value(value).ok_or_else(|| missing(code, "empty"))
     }
 }
 
@@ -286,25 +313,6 @@ impl RawId<'_> {
             RawId::Other(_) | RawId::Empty => None,
         }
         .filter(|id| *id != 0)
-    }
-
-    /// Decodes the id again as `field` of the projection (its codec, its type `T`).
-    #[doc(hidden)]
-    pub fn decode<Er, E, C, T>(&self, field: Field<E, C>) -> Result<T, Er>
-    where
-        Er: de::Error,
-        E: Entity,
-        C: Codec,
-        T: Fits<E, C, C::Value>,
-    {
-        let code = field.code();
-        let value = match self {
-            RawId::Text(t) => C::decode(StrDeserializer::<Er>::new(t), code)?,
-            RawId::Other(t) => C::decode(StrDeserializer::<Er>::new(t), code)?,
-            RawId::Number(n) => C::decode(de::value::U64Deserializer::<Er>::new(*n), code)?,
-            RawId::Empty => C::decode(de::value::UnitDeserializer::<Er>::new(), code)?,
-        };
-        T::from_value(value).ok_or_else(|| missing(code, "empty"))
     }
 }
 
