@@ -33,6 +33,48 @@ struct Row {
     channel: Option<crate::common::DealChannel>,
 }
 
+/// The README's example, verbatim (run in `the_readme_example_runs`).
+#[derive(bitrix_runtime::Projection)]
+#[bitrix(entity = Deal)]
+struct ReadmeRow {
+    id: DealId,            // the id is always returned: no Option
+    title: Option<String>, // `title` -> Deal::TITLE
+    #[bitrix(field = "UF_CRM_1721244482250")] // any name, mapped to a code
+    greeting: Option<String>,
+    #[bitrix(field = "STAGE_ID")]
+    stage: Option<StatusId>,
+}
+
+#[tokio::test]
+async fn the_readme_example_runs() -> Result<(), bitrix_runtime::Error> {
+    let emu = emulator(0).await;
+    let (client, wire) = recorded(&emu).await;
+    for i in 0..3 {
+        let mut new = titled(&format!("Сделка {i}"));
+        new.opportunity = Some(Decimal::new(1000 * i, 0));
+        new.uf_crm_1721244482250 = Some("Привет".into());
+        client.add(&new).await?;
+    }
+    let id = DealId(3);
+    let rows = client
+        .list::<ReadmeRow>()
+        .filter(Deal::OPPORTUNITY.gt(Decimal::new(1000, 0)))
+        .stream();
+    let rows: Vec<ReadmeRow> = rows.try_collect().await?;
+    let one: ReadmeRow = client.get::<ReadmeRow>(id).await?;
+    let mut batch = client.batch();
+    let page = batch.list(&client.list::<ReadmeRow>());
+    let page = batch.send().await?.get(page)?;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, id);
+    assert_eq!(one.title.as_deref(), Some("Сделка 2"));
+    assert_eq!(one.greeting.as_deref(), Some("Привет"));
+    assert!(one.stage.is_some());
+    assert_eq!(page.items.len(), 3);
+    assert_selects(&wire, &["ID", "TITLE", "UF_CRM_1721244482250", "STAGE_ID"]);
+    Ok(())
+}
+
 /// A projection without the id: exports still chain on it (it is selected and read aside).
 #[derive(Debug, Clone, PartialEq, bitrix_runtime::Projection)]
 #[bitrix(entity = Deal)]

@@ -1,4 +1,5 @@
-// The mirror of fail/unknown_field.rs: the field's name matches `Deal::TITLE`.
+// The mirror of fail/unknown_field.rs and fail/wrong_type.rs: the name matches `Deal::TITLE`, and
+// `Option<String>` fits its text.
 use bitrix_runtime::bitrix_entity;
 
 #[bitrix_entity(schema = "../schemas/seed/deal.json")]
