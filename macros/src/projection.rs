@@ -1,8 +1,9 @@
 //! `#[derive(Projection)]`: a user's struct of selected fields, checked against the generated
-//! entity's typed field constants (`Deal::TITLE: Field<Deal, codec::Text>`), never against
-//! the snapshot.
+//! entity's hidden columns (`DealColumns::TITLE: Column<Deal, codec::Text>`, emitted by the
+//! generator), never against the snapshot.
 //!
-//! Per struct field the expansion names `<Entity>::CODE` (an unknown name is rustc's "no
+//! Per struct field the expansion names `<Entity as Columns>::Columns::CODE` (the generated
+//! columns; `<D>::CODE` of a trait for a generic entity; an unknown name is rustc's "no
 //! associated item" error at the field, with its "similar name" suggestion) and reads the
 //! value through `Fits<Entity, Codec, Value>` (a type that does not fit is that trait's
 //! diagnostic at the field's type).
@@ -126,7 +127,16 @@ fn generate(input: &DeriveInput, krate: &Path, entity: &Path, slots: &[Slot]) ->
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let j = quote!(#krate::projection);
-    let e = quote!(<#entity>);
+    // A type parameter of the struct (`#[bitrix(entity = D)]`, `D: StandardDeal`): its trait
+    // constants; a concrete entity: its generated columns, which read multiple fields whole.
+    let generic = entity
+        .get_ident()
+        .is_some_and(|id| input.generics.type_params().any(|p| p.ident == *id));
+    let e = if generic {
+        quote!(<#entity>)
+    } else {
+        quote!(<<#entity as #krate::projection::Columns>::Columns>)
+    };
     let read: Vec<&Slot> = slots.iter().filter(|s| !s.skip).collect();
     let id_slot = read.iter().position(|s| s.constant == "ID");
     let others: Vec<&Slot> = read

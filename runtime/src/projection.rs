@@ -2,11 +2,12 @@
 //!
 //! `#[derive(Projection)]` (re-exported as [`bitrix_runtime::Projection`](crate::Projection))
 //! checks each field of the struct at compile time against the generated entity: the field
-//! must exist (by its Rust name upper-cased, `title` -> `Deal::TITLE`, or by
-//! `#[bitrix(field = "UF_CRM_...")]`), and its Rust type must fit the field's value type
-//! (`Option<String>` for a `string` field; only the id may drop the `Option`, because only
-//! the id is always returned). Reads of a projection select exactly its fields and decode only
-//! them: every other key of an answer is skipped without being decoded.
+//! must exist (by its Rust name upper-cased, `title` -> `TITLE`, a renamed field by its Rust
+//! name, or by `#[bitrix(field = "UF_CRM_...")]`), and its Rust type must fit the field's
+//! value type (`Option<String>` for a `string` field, `Option<Vec<String>>` for a multiple
+//! one; only the id may drop the `Option`, because only the id is always returned). Reads of a
+//! projection select exactly its fields and decode only them: every other key of an answer is
+//! skipped without being decoded.
 //!
 //! ```
 //! #[bitrix_runtime::bitrix_entity(schema = "../schemas/demo/deal.json")]
@@ -140,18 +141,75 @@ impl<E: Entity<Id = I>, I: IdType> Fits<E, codec::Id<I>, I> for I {
     }
 }
 
-/// The field enum entry of a typed field (the derive's `select`).
+/// Implemented by generated entities: the type whose hidden constants name every field with
+/// the codec that reads it (`DealColumns::TITLE: Column<Deal, codec::Text>`), which the
+/// derive checks a projection against.
 #[doc(hidden)]
-#[inline]
-pub fn field_of<E: Entity, C>(field: Field<E, C>) -> E::Field {
-    field.field()
+pub trait Columns: Entity {
+    /// The generated `{Entity}Columns`.
+    type Columns;
 }
 
-/// The two wire names of a field: its code (legacy API) and its `crm.item.*` name.
+/// One field of entity `E`, read by codec `C` (for a multiple field `Multi<..>`, unlike the
+/// filter constants `Deal::X`, which carry one element's codec).
+#[doc(hidden)]
+pub struct Column<E: Entity, C> {
+    field: E::Field,
+    _codec: PhantomData<fn() -> C>,
+}
+
+impl<E: Entity, C> Clone for Column<E, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E: Entity, C> Copy for Column<E, C> {}
+
+impl<E: Entity, C> Column<E, C> {
+    /// Used by generated code.
+    pub const fn new(field: E::Field) -> Self {
+        Column {
+            field,
+            _codec: PhantomData,
+        }
+    }
+}
+
+/// A column of a projection: a generated [`Column`], or a typed [`Field`] of a
+/// portal-independent trait (`StandardDeal::TITLE`, for a generic entity; every standard
+/// field is single, so its element codec reads it).
+#[doc(hidden)]
+pub trait AsColumn<E: Entity, C> {
+    /// The field.
+    fn field(self) -> E::Field;
+}
+
+impl<E: Entity, C> AsColumn<E, C> for Column<E, C> {
+    #[inline]
+    fn field(self) -> E::Field {
+        self.field
+    }
+}
+
+impl<E: Entity, C> AsColumn<E, C> for Field<E, C> {
+    #[inline]
+    fn field(self) -> E::Field {
+        Field::field(self)
+    }
+}
+
+/// The field enum entry of a column (the derive's `select`).
 #[doc(hidden)]
 #[inline]
-pub fn names_of<E: Entity, C>(field: Field<E, C>) -> [&'static str; 2] {
-    let f = field.field();
+pub fn field_of<E: Entity, C>(column: impl AsColumn<E, C>) -> E::Field {
+    column.field()
+}
+
+/// The two wire names of a column: its code (legacy API) and its `crm.item.*` name.
+#[doc(hidden)]
+#[inline]
+pub fn names_of<E: Entity, C>(column: impl AsColumn<E, C>) -> [&'static str; 2] {
+    let f = column.field();
     [f.code(), f.item_name()]
 }
 
@@ -181,13 +239,13 @@ fn missing<Er: de::Error>(code: &str, what: &str) -> Er {
 /// checked against them (so that a mismatch reads "`i64` does not fit this field of `Deal`:
 /// its values are `String`").
 #[doc(hidden)]
-pub struct Slot<E: Entity, C>(Field<E, C>);
+pub struct Slot<E: Entity, C>(E::Field, PhantomData<fn() -> C>);
 
-/// The slot of a typed field.
+/// The slot of a column.
 #[doc(hidden)]
 #[inline]
-pub fn slot<E: Entity, C>(field: Field<E, C>) -> Slot<E, C> {
-    Slot(field)
+pub fn slot<E: Entity, C>(column: impl AsColumn<E, C>) -> Slot<E, C> {
+    Slot(column.field(), PhantomData)
 }
 
 impl<E: Entity, C: Codec> Slot<E, C> {
