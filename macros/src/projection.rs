@@ -99,6 +99,20 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 Ident::new(&name.to_uppercase(), ident.span())
             }
         };
+        if !skip {
+            if let Some(first) = slots
+                .iter()
+                .find(|s: &&Slot| !s.skip && s.constant == constant)
+            {
+                return Err(syn::Error::new(
+                    constant.span(),
+                    format!(
+                        "the field {constant} is already projected by `{}`: a projection reads each field once",
+                        first.ident
+                    ),
+                ));
+            }
+        }
         slots.push(Slot {
             ident,
             ty: field.ty.clone(),
@@ -279,5 +293,53 @@ fn generate(input: &DeriveInput, krate: &Path, entity: &Path, slots: &[Slot]) ->
                 }
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+
+    fn error_of(input: &str) -> String {
+        let input: syn::DeriveInput = syn::parse_str(input).expect("a struct");
+        match expand(input) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn mistakes_in_the_attributes_are_errors_not_panics() {
+        assert_eq!(
+            error_of("struct Row { title: Option<String> }"),
+            "a projection names its entity: add `#[bitrix(entity = Deal)]`"
+        );
+        assert_eq!(
+            error_of(
+                "#[bitrix(entity = Deal)] struct Row { title: Option<String>, #[bitrix(field = \"TITLE\")] name: Option<String> }"
+            ),
+            "the field TITLE is already projected by `title`: a projection reads each field once"
+        );
+        assert!(
+            error_of("#[bitrix(entity = Deal)] struct Row { #[bitrix(field = \"title\")] t: Option<String> }")
+                .starts_with("`title` is not a field code"),
+        );
+        assert!(error_of("#[bitrix(entity = Deal)] struct Row(u64);").contains("named fields"));
+        assert!(error_of("#[bitrix(entity = Deal)] enum Row { A }").contains("struct"));
+        assert!(
+            error_of("#[bitrix(entity = Deal, select = 1)] struct Row { id: u64 }")
+                .starts_with("unknown projection argument")
+        );
+        assert!(
+            error_of("#[bitrix(entity = Deal)] struct Row { #[bitrix(rename = \"x\")] id: u64 }")
+                .starts_with("unknown field argument")
+        );
+        // Skipped fields may repeat a name; a valid struct expands.
+        assert_eq!(
+            error_of(
+                "#[bitrix(entity = Deal)] struct Row<D> { id: u64, #[bitrix(skip)] id2: u64, _d: ::core::marker::PhantomData<D> }"
+            ),
+            ""
+        );
     }
 }
