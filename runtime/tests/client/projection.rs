@@ -1,5 +1,6 @@
 //! Typed projections against the emulator: list, get, stream, `stream_parallel` and batch on
-//! both routes (`crm.deal.*` and `crm.item.*`), for deals (with a renamed field) and leads;
+//! both routes (`crm.deal.*` and `crm.item.*`), for deals (with a renamed field), leads and a
+//! smart process;
 //! the select sent is exactly the projection's fields (and `ID`), read off the wire by a
 //! recording proxy in front of the emulator.
 
@@ -403,4 +404,47 @@ async fn leads_read_as_projections_on_both_routes() {
         let one = client.get::<LeadRow>(ids[1]).await.unwrap();
         assert_eq!(one, rows[1]);
     }
+}
+
+/// A smart process (only on `crm.item.*`): the projection's select in camelCase item names.
+#[derive(Debug, Clone, PartialEq, bitrix_runtime::Projection)]
+#[bitrix(entity = crate::entities::Project)]
+struct ProjectRow {
+    id: bitrix_runtime::types::ItemId,
+    title: Option<String>,
+    uf_crm_6_1721245000111: Option<String>,
+}
+
+#[tokio::test]
+async fn smart_process_items_read_as_projections() {
+    use crate::entities::NewProject;
+    let emu = emulator(0).await;
+    let (client, wire) = recorded(&emu).await;
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        let new = NewProject::builder()
+            .title(format!("Проект {i}"))
+            .opened(true)
+            .uf_crm_6_1721245000111(format!("Этап {i}"))
+            .build();
+        ids.push(client.add(&new).await.unwrap());
+    }
+    wire.lock().unwrap().clear();
+    let rows: Vec<ProjectRow> = client
+        .list::<ProjectRow>()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert_eq!(rows[42].title.as_deref(), Some("Проект 42"));
+    assert_eq!(rows[42].uf_crm_6_1721245000111.as_deref(), Some("Этап 42"));
+    let expected: Vec<&str> = ProjectRow::select()
+        .unwrap()
+        .into_iter()
+        .map(bitrix_runtime::EntityField::item_name)
+        .collect();
+    assert_eq!(expected[0], "id");
+    assert_selects(&wire, &expected);
+    assert_eq!(client.get::<ProjectRow>(ids[9]).await.unwrap(), rows[9]);
 }
