@@ -41,7 +41,9 @@ use progress::{ProgressFn, Tracker};
 ///
 /// A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
 /// [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
-/// user fields included (`*`, `UF_*` and the standard multiple fields).
+/// user fields included (`*`, `UF_*` and the standard multiple fields). The query of a
+/// [`Projection`] (`client.list::<Row>()`) requests exactly the projection's fields (and `ID`)
+/// and yields its rows; filters and order still take the entity's fields.
 ///
 /// [`ListQuery::stream`] exports every matching row with bounded memory:
 ///
