@@ -14,11 +14,12 @@ usage: bash bench/run.sh [--parts LIST] [--deals N] [--unlimited-deals N] [--cre
                          [--budget-deals N] [--time-scale F]
                          [--partitions K] [--concurrency C] [--unlimited]
 
-  --parts LIST          comma-separated parts to run: export, unlimited, create, budget
-                        (default: export,unlimited,create; budget is the long one)
+  --parts LIST          comma-separated parts to run: export, unlimited, create, budget,
+                        projection (default: export,unlimited,create; budget is the long one)
   --unlimited           the same as --parts unlimited (pure client throughput only)
   --deals N             deals seeded for the limited export (default 20000)
-  --unlimited-deals N   deals seeded for the unlimited export (default 100000)
+  --unlimited-deals N   deals seeded for the unlimited export and the projection part
+                        (default 100000)
   --create-deals N      deals created by the bulk-create part (default 10000)
   --budget-deals N      deals of the operating-budget export (default 1000000)
   --time-scale F        time scale of the budget part's portal (default 0.1: limits and costs
@@ -27,6 +28,11 @@ usage: bash bench/run.sh [--parts LIST] [--deals N] [--unlimited-deals N] [--cre
   --partitions K        parts of the id range for the stream_parallel row (default 8)
   --concurrency C       batches in flight for our bulk create (default 8)
   --clients LIST        clients to run: ours,parallel,fast_bitrix24 (default: all)
+
+Projection (issue 12): the unlimited export of --unlimited-deals deals as the whole Deal
+(stream()), as a 5-field projection (ID, TITLE, STAGE_ID, OPPORTUNITY, CURRENCY_ID) and by
+fast_bitrix24 with all fields and with the same 5-field select: bytes on the wire, client CPU
+per row, peak memory; then the criterion bench of decoding one page (full Deal vs projection).
 
 Limited export: regular bucket (50, 2/s), operating limit 480 s / 10 min, the documented
 cost model at real time. Bulk create: the same, but with the cost model's write extra set to
@@ -101,9 +107,19 @@ for part in "${wanted[@]}"; do
             "$bench" export --unlimited --deals "$unlimited_deals" --partitions "$partitions" --python "$py" --clients "$clients" ;;
         create)
             "$bench" create --deals "$create_deals" --concurrency "$concurrency" --python "$py" --clients "$clients" ;;
+        projection)
+            "$bench" export --unlimited --deals "$unlimited_deals" --python "$py" \
+                --clients ours,projection,fast_bitrix24,fast_bitrix24_select
+            echo
+            echo "### Decoding one page (criterion: cargo bench -p bitrix-bench --bench projection)"
+            echo
+            # criterion's report goes to stderr, the summary table (lines starting with |) to stdout.
+            CARGO_TARGET_DIR="$target" cargo bench --quiet -p bitrix-bench --bench projection \
+                --manifest-path "$root/Cargo.toml" -- --warm-up-time 1 --measurement-time 3 \
+                | tee /dev/stderr | grep '^|' ;;
         budget)
             # fast_bitrix24 cannot be told a scaled portal's limits: ours only.
             "$bench" export --deals "$budget_deals" --time-scale "$time_scale" --partitions "$partitions" --python "$py" --clients ours,parallel ;;
-        *) echo "run.sh: unknown part '$part' (use export, unlimited, create, budget)" >&2; exit 2 ;;
+        *) echo "run.sh: unknown part '$part' (use export, unlimited, create, budget, projection)" >&2; exit 2 ;;
     esac
 done

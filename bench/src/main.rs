@@ -20,6 +20,8 @@ mod clients;
 mod measure;
 mod orchestrate;
 mod report;
+mod row5;
+mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +59,9 @@ struct Common {
     #[arg(long, default_value = "python3")]
     python: PathBuf,
     /// Which clients to run, comma-separated: ours, parallel (export only), item (export only:
-    /// `stream()` over `crm.item.list`), fast_bitrix24.
+    /// `stream()` over `crm.item.list`), projection (export only: `stream()` of a 5-field
+    /// projection), fast_bitrix24, fast_bitrix24_select (export only: the projection's
+    /// select).
     #[arg(
         long,
         value_delimiter = ',',
@@ -115,6 +119,10 @@ struct ClientExportArgs {
     /// Export through `crm.item.list` (`Client::with_api(Api::Item)`) instead of `crm.deal.list`.
     #[arg(long)]
     item_api: bool,
+    /// Export the 5-field projection (`ID`, `TITLE`, `STAGE_ID`, `OPPORTUNITY`,
+    /// `CURRENCY_ID`) instead of the whole `Deal`.
+    #[arg(long)]
+    projection: bool,
     /// No client-side pacing (`Plan::Unlimited`).
     #[arg(long)]
     unlimited: bool,

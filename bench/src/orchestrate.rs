@@ -13,6 +13,8 @@ use crate::{Common, CreateArgs, ExportArgs};
 
 const PYTHON_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python");
 const OPERATING_LIMIT: Duration = Duration::from_secs(480);
+/// The row of fast_bitrix24 with the projection's select.
+const FB24_SELECT_NAME: &str = "fast_bitrix24 get_all, 5-field select";
 
 fn export_config(deals: usize, unlimited: bool, time_scale: f64) -> Config {
     let config = Config::default().with_deals(deals);
@@ -123,6 +125,8 @@ fn row(name: &str, client: ClientReport, emu: &Emulator, exact: Result<(), Strin
         refused_503: c.refused_query_limit,
         refused_429: c.refused_operation_limit,
         server_time: c.server_time,
+        bytes_down: 0,
+        bytes_up: 0,
         exact: exact.is_ok(),
         exact_note: exact.err().unwrap_or_default(),
     }
@@ -153,13 +157,19 @@ async fn export_one(
         started.elapsed().as_secs_f64()
     );
     let ids_path = scratch(&name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
-    let report = run_child(command(&emu.webhook_url(), &ids_path), timeout).await;
+    // The client talks to the emulator through a byte-counting proxy.
+    let wire = crate::wire::proxy(emu.addr()).await?;
+    let url = emu.webhook_url().replace(&emu.base_url(), &wire.base_url);
+    let report = run_child(command(&url, &ids_path), timeout).await;
+    wire.stop();
     let ids = std::fs::read_to_string(&ids_path);
     let _ = std::fs::remove_file(&ids_path);
     let report = report?;
     let ids = ids.map_err(|e| format!("{name} wrote no ids file: {e}"))?;
     let exact = report::parse_ids(&ids).and_then(|ids| report::exactly_once(deals as u64, &ids));
-    let row = row(name, report, &emu, exact);
+    let mut row = row(name, report, &emu, exact);
+    row.bytes_down = wire.down.load(std::sync::atomic::Ordering::Relaxed);
+    row.bytes_up = wire.up.load(std::sync::atomic::Ordering::Relaxed);
     emu.shutdown().await;
     eprintln!(
         "[bench] {name}: {} rows in {:.1} s",
@@ -170,7 +180,17 @@ async fn export_one(
 
 /// `bitrix-bench export`.
 pub async fn export(args: ExportArgs) -> Result<(), String> {
-    check_clients(&args.common, &["ours", "parallel", "item", "fast_bitrix24"])?;
+    check_clients(
+        &args.common,
+        &[
+            "ours",
+            "parallel",
+            "item",
+            "projection",
+            "fast_bitrix24",
+            "fast_bitrix24_select",
+        ],
+    )?;
     let unlimited = args.unlimited;
     let deals = args
         .deals
@@ -185,7 +205,7 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
     let mode = (unlimited, time_scale);
     let exe = own_exe()?;
     let mut rows = Vec::new();
-    let ours_command = |partitions: usize, item_api: bool| {
+    let ours_command = |partitions: usize, item_api: bool, projection: bool| {
         let exe = exe.clone();
         move |url: &str, ids: &Path| {
             let mut c = Command::new(&exe);
@@ -204,41 +224,65 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
             if item_api {
                 c.arg("--item-api");
             }
+            if projection {
+                c.arg("--projection");
+            }
             c
         }
     };
     if wanted(&args.common, "ours") {
-        rows.push(export_one("stream()", deals, mode, timeout, ours_command(1, false)).await?);
-    }
-    if wanted(&args.common, "item") {
-        let name = "stream() on crm.item.*";
-        rows.push(export_one(name, deals, mode, timeout, ours_command(1, true)).await?);
-    }
-    if wanted(&args.common, "parallel") {
-        let name = format!("stream_parallel({})", args.partitions);
-        let command = ours_command(args.partitions, false);
-        rows.push(export_one(&name, deals, mode, timeout, command).await?);
-    }
-    // fast_bitrix24 cannot be told a scaled portal's limits.
-    if wanted(&args.common, "fast_bitrix24") && time_scale == 1.0 {
-        let python = args.common.python.clone();
         rows.push(
             export_one(
-                "fast_bitrix24 get_all",
+                "stream()",
                 deals,
                 mode,
                 timeout,
-                move |url, ids| {
-                    let mut c = Command::new(&python);
-                    c.arg(Path::new(PYTHON_DIR).join("fb24_export.py"))
-                        .arg(url)
-                        .arg(ids);
-                    if unlimited {
-                        c.arg("--unlimited");
-                    }
-                    c
-                },
+                ours_command(1, false, false),
             )
+            .await?,
+        );
+    }
+    if wanted(&args.common, "item") {
+        let name = "stream() on crm.item.*";
+        rows.push(export_one(name, deals, mode, timeout, ours_command(1, true, false)).await?);
+    }
+    if wanted(&args.common, "projection") {
+        let name = crate::clients::PROJECTION_NAME;
+        rows.push(export_one(name, deals, mode, timeout, ours_command(1, false, true)).await?);
+    }
+    if wanted(&args.common, "parallel") {
+        let name = format!("stream_parallel({})", args.partitions);
+        let command = ours_command(args.partitions, false, false);
+        rows.push(export_one(&name, deals, mode, timeout, command).await?);
+    }
+    // fast_bitrix24 cannot be told a scaled portal's limits.
+    let fb24_runs = [
+        ("fast_bitrix24", "fast_bitrix24 get_all", None),
+        (
+            "fast_bitrix24_select",
+            FB24_SELECT_NAME,
+            Some(crate::clients::PROJECTION_SELECT.join(",")),
+        ),
+    ];
+    for (client, name, select) in fb24_runs {
+        if !wanted(&args.common, client) || time_scale != 1.0 {
+            continue;
+        }
+        let python = args.common.python.clone();
+        rows.push(
+            export_one(name, deals, mode, timeout, move |url, ids| {
+                let mut c = Command::new(&python);
+                c.arg(Path::new(PYTHON_DIR).join("fb24_export.py"))
+                    .arg(url)
+                    .arg(ids);
+                if unlimited {
+                    c.arg("--unlimited");
+                }
+                if let Some(select) = &select {
+                    c.arg("--select").arg(select);
+                }
+                c
+            })
             .await?,
         );
     }
@@ -257,9 +301,12 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
             1.0 / time_scale
         );
     }
-    let fb24 = rows.iter().find(|r| r.name.starts_with("fast_bitrix24"));
+    let fb24 = rows.iter().find(|r| r.name == "fast_bitrix24 get_all");
     if let Some(fb24) = fb24 {
-        let others: Vec<&Row> = rows.iter().filter(|r| r.name != fb24.name).collect();
+        let others: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.name != fb24.name && r.name != FB24_SELECT_NAME)
+            .collect();
         if !others.is_empty() {
             println!("{}", report::ratios_table(fb24, &others));
         }
@@ -285,9 +332,28 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         }
         println!();
     }
+    if let Some(projection) = rows
+        .iter()
+        .find(|r| r.name == crate::clients::PROJECTION_NAME)
+    {
+        println!("Projection (issue 12):\n");
+        print!(
+            "{}",
+            report::projection_targets(
+                projection,
+                rows.iter().find(|r| r.name == "stream()"),
+                rows.iter().find(|r| r.name == FB24_SELECT_NAME),
+            )
+        );
+        println!();
+    }
     if let Some(fb24) = fb24 {
         println!("Targets:\n");
-        for r in rows.iter().filter(|r| r.name != fb24.name) {
+        for r in rows.iter().filter(|r| {
+            r.name != fb24.name
+                && r.name != FB24_SELECT_NAME
+                && r.name != crate::clients::PROJECTION_NAME
+        }) {
             print!(
                 "{}",
                 report::export_targets(r, fb24, deals as u64, !unlimited)

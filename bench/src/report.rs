@@ -21,6 +21,10 @@ pub struct Row {
     pub refused_429: u64,
     /// Server time used (sum of the executed calls' processing time).
     pub server_time: Duration,
+    /// Bytes the client received (answers, HTTP headers included; 0 when not measured).
+    pub bytes_down: u64,
+    /// Bytes the client sent (requests; 0 when not measured).
+    pub bytes_up: u64,
     /// Whether the result is exact (every id once, or exactly the expected number created).
     pub exact: bool,
     /// Why not, when not exact.
@@ -98,6 +102,10 @@ fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)
 }
 
+fn mib_bytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
 fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -113,15 +121,17 @@ fn group(n: u64) -> String {
 /// The export table: one row per client.
 pub fn export_table(rows: &[Row]) -> String {
     let mut t = String::from(
-        "| client | wall | HTTP requests | 503 | 429 | server time | client CPU | CPU per 100k rows | rows/s | peak RSS | rows | exactly once |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| client | wall | HTTP requests | received | sent | 503 | 429 | server time | client CPU | CPU per 100k rows | rows/s | peak RSS | rows | exactly once |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for r in rows {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             secs(r.client.wall_s),
             group(r.requests),
+            mib_bytes(r.bytes_down),
+            mib_bytes(r.bytes_up),
             r.refused_503,
             r.refused_429,
             secs(r.server_time.as_secs_f64()),
@@ -205,6 +215,39 @@ pub fn ratios_table(reference: &Row, others: &[&Row]) -> String {
     t
 }
 
+/// The projection's figures against the full record's and fast_bitrix24's with the same
+/// select, and the target of issue 12 (CPU per row at most 0.3x the full `Deal`'s), as
+/// markdown bullet lines.
+pub fn projection_targets(projection: &Row, full: Option<&Row>, fb24: Option<&Row>) -> String {
+    let mut out = String::new();
+    if let Some(full) = full {
+        let cpu = projection.cpu_per_100k() / full.cpu_per_100k().max(f64::MIN_POSITIVE);
+        let _ = writeln!(
+            out,
+            "- {} {}: CPU per row {:.3}x {}'s, target <= 0.3x; bytes received {:.3}x, peak RSS {:.3}x",
+            if cpu <= 0.3 { "MET" } else { "MISSED" },
+            projection.name,
+            cpu,
+            full.name,
+            projection.bytes_down as f64 / (full.bytes_down as f64).max(1.0),
+            projection.client.peak_rss_kib as f64 / (full.client.peak_rss_kib as f64).max(1.0),
+        );
+    }
+    if let Some(fb24) = fb24 {
+        let _ = writeln!(
+            out,
+            "- {} against {}: CPU per row {:.3}x, wall {:.3}x, bytes received {:.3}x, peak RSS {:.3}x",
+            projection.name,
+            fb24.name,
+            projection.cpu_per_100k() / fb24.cpu_per_100k().max(f64::MIN_POSITIVE),
+            projection.client.wall_s / fb24.client.wall_s.max(f64::MIN_POSITIVE),
+            projection.bytes_down as f64 / (fb24.bytes_down as f64).max(1.0),
+            projection.client.peak_rss_kib as f64 / (fb24.client.peak_rss_kib as f64).max(1.0),
+        );
+    }
+    out
+}
+
 /// Checks one export row against the issue's targets, as markdown bullet lines.
 pub fn export_targets(ours: &Row, fb24: &Row, deals: u64, limited: bool) -> String {
     let mut out = String::new();
@@ -267,6 +310,8 @@ mod tests {
             refused_503: 0,
             refused_429: 0,
             server_time: Duration::from_millis(39_500),
+            bytes_down: 3 * 1024 * 1024,
+            bytes_up: 1024 * 1024 / 2,
             exact: true,
             exact_note: String::new(),
         }
@@ -294,7 +339,19 @@ mod tests {
         let ours = row("ours", 10.0, 0.5, 20_000, 9);
         let fb = row("fast_bitrix24", 40.0, 10.0, 20_000, 401);
         let t = export_table(&[ours.clone(), fb.clone()]);
-        assert!(t.contains("| ours | 10.0 s | 9 | 0 | 0 | 39.5 s | 0.50 s | 2.50 s | 2,000 | 20 MiB | 20,000 | yes |"), "{t}");
+        assert!(t.contains("| ours | 10.0 s | 9 | 3.0 MiB | 0.5 MiB | 0 | 0 | 39.5 s | 0.50 s | 2.50 s | 2,000 | 20 MiB | 20,000 | yes |"), "{t}");
+        let projection = row("projection", 5.0, 0.1, 20_000, 9);
+        let p = projection_targets(&projection, Some(&ours), Some(&fb));
+        assert!(
+            p.starts_with("- MET projection: CPU per row 0.200x ours's"),
+            "{p}"
+        );
+        assert!(
+            p.contains("against fast_bitrix24: CPU per row 0.010x"),
+            "{p}"
+        );
+        let heavy = row("heavy", 5.0, 0.4, 20_000, 9);
+        assert!(projection_targets(&heavy, Some(&ours), None).starts_with("- MISSED"));
         let r = ratios_table(&fb, &[&ours]);
         assert!(
             r.contains("| ours | 0.250 | 0.022 | 1.000 | 0.050 | 0.050 | 1.000 |"),

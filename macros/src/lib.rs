@@ -5,6 +5,8 @@
 //! `bitrix_runtime::bitrix_entity`.
 #![deny(missing_docs)]
 
+mod projection;
+
 use std::path::PathBuf;
 
 use bitrix_codegen::{EntityInfo, ExpandContext, Level, Options, Origin, Snapshot, SnapshotError};
@@ -43,6 +45,34 @@ const VALID_ARGS: &str = "schema = \"path/to/deal.json\", names = \"path/to/name
 pub fn bitrix_entity(args: TokenStream, input: TokenStream) -> TokenStream {
     match expand(args.into(), input.into()) {
         Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// Derives `bitrix_runtime::Projection` for a struct of selected fields of an entity.
+///
+/// ```text
+/// #[derive(bitrix_runtime::Projection)]
+/// #[bitrix(entity = Deal)]
+/// struct Row {
+///     id: DealId,
+///     title: Option<String>,
+///     #[bitrix(field = "UF_CRM_1721244482250")]
+///     greeting: Option<String>,
+/// }
+/// ```
+///
+/// Each field maps to the entity's typed constant of its name upper-cased (`title` ->
+/// `Deal::TITLE`; renamed fields by their Rust name) or of `#[bitrix(field = "CODE")]`;
+/// `#[bitrix(skip)]` and `PhantomData` fields are filled with `Default::default()`. See the
+/// `bitrix_runtime::projection` docs.
+#[proc_macro_derive(Projection, attributes(bitrix))]
+pub fn derive_projection(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => match projection::expand(input) {
+            Ok(tokens) => tokens.into(),
+            Err(err) => err.to_compile_error().into(),
+        },
         Err(err) => err.to_compile_error().into(),
     }
 }

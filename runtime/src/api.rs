@@ -400,26 +400,29 @@ impl Route {
     }
 
     /// Reads one record with a direct call, decoding it straight from the answer's text.
-    pub(crate) async fn get<E: Entity>(
+    pub(crate) async fn get<P: crate::projection::Projection>(
         &self,
         engine: &Arc<crate::engine::Engine>,
         id: u64,
-    ) -> Result<E, Error> {
+    ) -> Result<P, Error> {
         let method = self.method("get");
         self.check(&method)?;
         let body = self.id_body(Some(id));
         if self.item() {
-            let wrapped: ItemOf<E> = engine.execute_one(&method, &body, true, false).await?;
-            Ok(wrapped.item)
+            let wrapped: ItemOf<crate::projection::Keyed<P>> =
+                engine.execute_one(&method, &body, true, false).await?;
+            Ok(wrapped.item.row)
         } else {
-            engine.execute_one(&method, &body, true, false).await
+            let keyed: crate::projection::Keyed<P> =
+                engine.execute_one(&method, &body, true, false).await?;
+            Ok(keyed.row)
         }
     }
 }
 
 /// `{"item": {..}}` of `crm.item.get`.
 #[derive(Deserialize)]
-#[serde(bound = "E: Entity")]
+#[serde(bound = "E: serde::de::DeserializeOwned")]
 struct ItemOf<E> {
     item: E,
 }

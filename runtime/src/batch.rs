@@ -14,6 +14,7 @@ use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::{Error, json_decode_error};
 use crate::list::{ListQuery, Page};
 use crate::php;
+use crate::projection::{Keyed, Projection};
 use crate::relations::GuardCheck;
 use crate::transport::{BATCH_SIZE, PhpMap, Rows, u64_of};
 
@@ -135,25 +136,27 @@ impl fmt::Debug for Batch {
     }
 }
 
-fn decode_entity<E: Entity>(
+fn decode_entity<P: Projection>(
     method: &str,
     route: &Route,
     r: &CommandResult,
     redact: &dyn Fn(&str) -> String,
-) -> Result<E, Error> {
-    E::deserialize(route.record(&r.result)).map_err(|e| json_decode_error(method, e, redact))
+) -> Result<P, Error> {
+    Keyed::<P>::deserialize(route.record(&r.result))
+        .map(|k| k.row)
+        .map_err(|e| json_decode_error(method, e, redact))
 }
 
-fn decode_page<E: Entity>(
+fn decode_page<P: Projection>(
     method: &str,
     _: &Route,
     r: &CommandResult,
     redact: &dyn Fn(&str) -> String,
-) -> Result<Page<E>, Error> {
-    let Rows(items) =
-        Rows::<E>::deserialize(&r.result).map_err(|e| json_decode_error(method, e, redact))?;
+) -> Result<Page<P>, Error> {
+    let Rows(items) = Rows::<Keyed<P>>::deserialize(&r.result)
+        .map_err(|e| json_decode_error(method, e, redact))?;
     Ok(Page {
-        items,
+        items: items.into_iter().map(|k| k.row).collect(),
         total: r.total,
         next: r.next,
     })
@@ -304,14 +307,15 @@ impl Batch {
         )
     }
 
-    /// Adds a read of one record.
-    pub fn get<E: Entity>(&mut self, id: E::Id) -> Handle<E> {
-        let route = Route::of::<E>(self.api);
+    /// Adds a read of one record: a whole entity (`batch.get::<Deal>(id)`) or a
+    /// [`Projection`] of it (only its fields are decoded).
+    pub fn get<P: Projection>(&mut self, id: <P::Entity as Entity>::Id) -> Handle<P> {
+        let route = Route::of::<P::Entity>(self.api);
         let method = route.method("get");
         let body = route
             .check(&method)
             .map(|()| Some(route.id_body(Some(id.into()))));
-        self.push(route, method, body, true, decode_entity::<E>)
+        self.push(route, method, body, true, decode_entity::<P>)
     }
 
     /// Adds an update command (a patch that touches nothing is answered without sending).
@@ -367,17 +371,17 @@ impl Batch {
     }
 
     /// Adds the first page (`start=0`) of a list query.
-    pub fn list<E: Entity>(&mut self, query: &ListQuery<E>) -> Handle<Page<E>> {
+    pub fn list<P: Projection>(&mut self, query: &ListQuery<P>) -> Handle<Page<P>> {
         let route = query.route();
         let method = route.method("list");
         if let Err(e) = route.check(&method) {
-            return self.push(route, method, Err(e), true, decode_page::<E>);
+            return self.push(route, method, Err(e), true, decode_page::<P>);
         }
         match query.page_params(0) {
-            Some(p) => self.push(route, method, Ok(Some(p)), true, decode_page::<E>),
+            Some(p) => self.push(route, method, Ok(Some(p)), true, decode_page::<P>),
             None => {
                 // An empty `one_of` matches nothing: answer locally.
-                self.push(route, method, Ok(None), true, decode_page::<E>)
+                self.push(route, method, Ok(None), true, decode_page::<P>)
             }
         }
     }

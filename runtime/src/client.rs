@@ -19,6 +19,7 @@ use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::Error;
 use crate::limits::Plan;
 use crate::list::ListQuery;
+use crate::projection::Projection;
 use crate::relations::GuardCheck;
 use crate::retry::RetryPolicy;
 use crate::transport::{DEFAULT_MAX_RESPONSE_SIZE, Response};
@@ -443,9 +444,12 @@ impl Client {
     }
 
     /// Reads one record (`crm.deal.get` or `crm.item.get`) with every field the portal
-    /// returns.
-    pub async fn get<E: Entity>(&self, id: E::Id) -> Result<E, Error> {
-        Route::of::<E>(self.api).get(&self.engine, id.into()).await
+    /// returns, or a [`Projection`] of it (`client.get::<Row>(id)`: the get methods take no
+    /// `select`, so only the projection's fields are decoded and the rest skipped).
+    pub async fn get<P: Projection>(&self, id: <P::Entity as Entity>::Id) -> Result<P, Error> {
+        Route::of::<P::Entity>(self.api)
+            .get::<P>(&self.engine, id.into())
+            .await
     }
 
     /// Updates a record with the touched fields of a patch (`crm.deal.update` for a
@@ -533,8 +537,10 @@ impl Client {
         }
     }
 
-    /// A typed list query (`crm.deal.list` or `crm.item.list`); see [`ListQuery`].
-    pub fn list<E: Entity>(&self) -> ListQuery<E> {
+    /// A typed list query (`crm.deal.list` or `crm.item.list`) of whole records
+    /// (`client.list::<Deal>()`) or of a [`Projection`] (`client.list::<Row>()`, which
+    /// selects exactly its fields); see [`ListQuery`].
+    pub fn list<P: Projection>(&self) -> ListQuery<P> {
         ListQuery::new(self.engine.clone(), self.api)
     }
 

@@ -26,6 +26,7 @@ pub mod codec;
 pub mod entity;
 pub mod patch;
 pub mod pipeline;
+pub mod projection;
 pub mod query;
 pub mod types;
 
@@ -51,6 +52,7 @@ mod transport;
 
 pub use entity::{Api, CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
 pub use patch::Patch;
+pub use projection::Projection;
 pub use query::{Field, Filter, StandardCompany, StandardContact, StandardDeal, StandardLead};
 
 // The HTTP client.
@@ -74,6 +76,11 @@ pub mod bench {
 
 #[cfg(feature = "macros")]
 pub use bitrix_macros::bitrix_entity;
+
+/// Derives [`Projection`](trait@Projection) for a struct of selected fields; see the
+/// [`projection`] module.
+#[cfg(feature = "macros")]
+pub use bitrix_macros::Projection;
 
 /// The `reqwest` this crate uses, for [`ClientBuilder::http`].
 pub use reqwest;

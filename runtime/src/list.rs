@@ -25,6 +25,7 @@ use crate::api::Route;
 use crate::engine::{Engine, Exec};
 use crate::entity::{Api, Entity, EntityField};
 use crate::error::Error;
+use crate::projection::{Keyed, Projection};
 use crate::query::Filter;
 use crate::transport::{PAGE_SIZE, Response, Rows};
 use parallel::{BoxedRows, partitioned};
@@ -40,7 +41,9 @@ use progress::{ProgressFn, Tracker};
 ///
 /// A [`ListQuery`] is built from the generated field identifiers: `filter` takes a typed
 /// [`Filter`], `order` and `select` take fields. Without a `select`, every field is requested,
-/// user fields included (`*`, `UF_*` and the standard multiple fields).
+/// user fields included (`*`, `UF_*` and the standard multiple fields). The query of a
+/// [`Projection`] (`client.list::<Row>()`) requests exactly the projection's fields (and `ID`)
+/// and yields its rows; filters and order still take the entity's fields.
 ///
 /// [`ListQuery::stream`] exports every matching row with bounded memory:
 ///
@@ -68,17 +71,20 @@ use progress::{ProgressFn, Tracker};
 ///
 /// While rows of one request are consumed, the next request is already on its way: at most
 /// two requests' rows (5,000) are held in memory.
-pub struct ListQuery<E: Entity> {
+pub struct ListQuery<P: Projection> {
     engine: Arc<Engine>,
-    filter: Filter<E>,
-    order: Vec<(E::Field, Order)>,
-    select: Option<Vec<E::Field>>,
+    filter: Filter<P::Entity>,
+    order: Vec<(FieldOf<P>, Order)>,
+    select: Option<Vec<FieldOf<P>>>,
     route: Route,
     progress: Option<ProgressFn>,
     counted: bool,
 }
 
-impl<E: Entity> Clone for ListQuery<E> {
+/// The field enum of a projection's entity.
+type FieldOf<P> = <<P as Projection>::Entity as Entity>::Field;
+
+impl<P: Projection> Clone for ListQuery<P> {
     fn clone(&self) -> Self {
         ListQuery {
             engine: self.engine.clone(),
@@ -92,10 +98,10 @@ impl<E: Entity> Clone for ListQuery<E> {
     }
 }
 
-impl<E: Entity> std::fmt::Debug for ListQuery<E> {
+impl<P: Projection> std::fmt::Debug for ListQuery<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListQuery")
-            .field("entity", &E::NAME)
+            .field("entity", &<P::Entity as Entity>::NAME)
             .field("api", &self.route.api)
             .field("filter", &self.filter)
             .field("order", &self.order)
@@ -106,11 +112,11 @@ impl<E: Entity> std::fmt::Debug for ListQuery<E> {
     }
 }
 
-impl<E: Entity> ListQuery<E> {
+impl<P: Projection> ListQuery<P> {
     pub(crate) fn new(engine: Arc<Engine>, api: Option<Api>) -> Self {
         ListQuery {
             engine,
-            route: Route::of::<E>(api),
+            route: Route::of::<P::Entity>(api),
             filter: Filter::default(),
             order: Vec::new(),
             select: None,
@@ -162,22 +168,24 @@ impl<E: Entity> ListQuery<E> {
     }
 
     /// Adds conditions (all conditions must match).
-    pub fn filter(mut self, filter: Filter<E>) -> Self {
+    pub fn filter(mut self, filter: Filter<P::Entity>) -> Self {
         self.filter = std::mem::take(&mut self.filter).and(filter);
         self
     }
 
     /// Adds a sort key (earlier keys take precedence).
-    pub fn order(mut self, field: impl Into<E::Field>, order: Order) -> Self {
+    pub fn order(mut self, field: impl Into<FieldOf<P>>, order: Order) -> Self {
         let field = field.into();
         self.order.retain(|(f, _)| *f != field);
         self.order.push((field, order));
         self
     }
 
-    /// Requests only these fields (`ID` is always added, because exports chain on it).
-    pub fn select<F: Into<E::Field>>(mut self, fields: impl IntoIterator<Item = F>) -> Self {
-        let mut list: Vec<E::Field> = Vec::new();
+    /// Requests only these fields (`ID` is always added, because exports chain on it). A
+    /// [`Projection`]'s own fields are always requested too (its struct needs them): for a
+    /// narrower read, declare a narrower projection.
+    pub fn select<F: Into<FieldOf<P>>>(mut self, fields: impl IntoIterator<Item = F>) -> Self {
+        let mut list: Vec<FieldOf<P>> = Vec::new();
         for f in fields {
             let f = f.into();
             if !list.contains(&f) {
@@ -188,13 +196,27 @@ impl<E: Entity> ListQuery<E> {
         self
     }
 
-    fn id_field() -> Option<E::Field> {
-        <E::Field as EntityField>::from_code("ID")
+    fn id_field() -> Option<FieldOf<P>> {
+        <FieldOf<P> as EntityField>::from_code("ID")
     }
 
     fn select_codes(&self) -> Vec<String> {
-        match &self.select {
-            None => default_select::<E>(),
+        let chosen = match (&self.select, P::select()) {
+            (None, None) => None,
+            (Some(list), None) => Some(list.clone()),
+            (None, Some(own)) => Some(own),
+            (Some(list), Some(own)) => {
+                let mut list = list.clone();
+                for f in own {
+                    if !list.contains(&f) {
+                        list.push(f);
+                    }
+                }
+                Some(list)
+            }
+        };
+        match &chosen {
+            None => default_select::<P::Entity>(),
             Some(fields) => {
                 let mut codes: Vec<String> = fields.iter().map(|f| f.code().to_owned()).collect();
                 if !codes.iter().any(|c| c == "ID") {
@@ -258,12 +280,12 @@ impl<E: Entity> ListQuery<E> {
     }
 
     /// The first page (`start=0`), with `total` and `next`.
-    pub async fn first_page(&self) -> Result<Page<E>, Error> {
+    pub async fn first_page(&self) -> Result<Page<P>, Error> {
         self.page(0).await
     }
 
     /// The page starting at row `start` (a multiple of 50), with `total` and `next`.
-    pub async fn page(&self, start: u64) -> Result<Page<E>, Error> {
+    pub async fn page(&self, start: u64) -> Result<Page<P>, Error> {
         self.route.check(&self.method())?;
         let Some(params) = self.page_params(start as i64) else {
             return Ok(Page {
@@ -274,12 +296,12 @@ impl<E: Entity> ListQuery<E> {
         };
         let method = self.method();
         let paced = [method.as_str()];
-        let r: Response<Rows<E>> = self
+        let r: Response<Rows<Keyed<P>>> = self
             .engine
             .execute(&method, &params, Exec::read(&paced))
             .await?;
         Ok(Page {
-            items: r.result.0,
+            items: r.result.0.into_iter().map(|k| k.row).collect(),
             total: r.total,
             next: r.next,
         })
@@ -315,12 +337,12 @@ impl<E: Entity> ListQuery<E> {
     }
 
     /// Every matching row, collected (see [`stream`](ListQuery::stream) for bounded memory).
-    pub async fn all(&self) -> Result<Vec<E>, Error> {
+    pub async fn all(&self) -> Result<Vec<P>, Error> {
         self.stream().try_collect().await
     }
 
     /// Every matching row as a stream; see the [module documentation](crate::ListQuery).
-    pub fn stream(&self) -> ListStream<E> {
+    pub fn stream(&self) -> ListStream<P> {
         match self.route.check(&self.method()) {
             Ok(()) => ListStream::from_plan(self.export_plan()),
             Err(e) => ListStream::failed(e),
@@ -343,7 +365,7 @@ impl<E: Entity> ListQuery<E> {
     /// (any order of the query is ignored). Up to `partitions` times [`stream`](Self::stream)'s
     /// rows are held in memory. When the query cannot use the fast method (an order by another
     /// field) or `partitions` is 0 or 1, this is [`stream`](Self::stream).
-    pub fn stream_parallel(&self, partitions: usize) -> ParallelStream<E> {
+    pub fn stream_parallel(&self, partitions: usize) -> ParallelStream<P> {
         if partitions <= 1 || !self.uses_fast_export() || self.route.check("").is_err() {
             let stream = self.stream();
             let tracker = stream.tracker();
@@ -352,8 +374,8 @@ impl<E: Entity> ListQuery<E> {
         let mut ascending = self.clone();
         ascending.order.clear();
         let tracker = Tracker::new(self.progress.clone());
-        let span = parallel::export_span::<E>(&self.method(), partitions);
-        let inner: BoxedRows<E> = match ascending.export_plan() {
+        let span = parallel::export_span::<P::Entity>(&self.method(), partitions);
+        let inner: BoxedRows<P> = match ascending.export_plan() {
             Some(plan) => Box::pin(
                 futures::stream::once(partitioned(plan, partitions, tracker.clone())).flatten(),
             ),

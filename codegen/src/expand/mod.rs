@@ -30,6 +30,7 @@ mod create;
 mod enums;
 mod fields;
 mod patch;
+mod projection;
 mod read;
 mod traits;
 
@@ -135,6 +136,7 @@ fn expand_unchecked(
         create_block,
         patch_block,
         traits::items(&c),
+        projection::items(&c),
     ];
     let module = ident(&n.module);
     let markers = ident(&n.markers);

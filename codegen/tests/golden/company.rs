@@ -3528,4 +3528,251 @@ const _: () = {
             self.email.as_deref()
         }
     }
+    #[doc(hidden)]
+    pub struct CompanyColumns;
+    impl CompanyColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Company, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            CompanyField::Title,
+        );
+        pub const COMPANY_TYPE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::CompanyType);
+        pub const LOGO: ::bitrix_runtime::projection::Column<Company, codec::File> = ::bitrix_runtime::projection::Column::new(
+            CompanyField::Logo,
+        );
+        pub const ADDRESS: ::bitrix_runtime::projection::Column<Company, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            CompanyField::Address,
+        );
+        pub const ADDRESS_2: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Address2);
+        pub const ADDRESS_CITY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressCity);
+        pub const ADDRESS_POSTAL_CODE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressPostalCode);
+        pub const ADDRESS_REGION: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressRegion);
+        pub const ADDRESS_PROVINCE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressProvince);
+        pub const ADDRESS_COUNTRY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressCountry);
+        pub const ADDRESS_COUNTRY_CODE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressCountryCode);
+        pub const ADDRESS_LOC_ADDR_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressLocAddrId);
+        pub const ADDRESS_LEGAL: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AddressLegal);
+        pub const REG_ADDRESS: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::RegAddress);
+        pub const REG_ADDRESS_2: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::RegAddress2);
+        pub const REG_ADDRESS_CITY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::RegAddressCity);
+        pub const REG_ADDRESS_POSTAL_CODE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(
+            CompanyField::RegAddressPostalCode,
+        );
+        pub const REG_ADDRESS_REGION: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::RegAddressRegion);
+        pub const REG_ADDRESS_PROVINCE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::RegAddressProvince);
+        pub const REG_ADDRESS_COUNTRY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::RegAddressCountry);
+        pub const REG_ADDRESS_COUNTRY_CODE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(
+            CompanyField::RegAddressCountryCode,
+        );
+        pub const REG_ADDRESS_LOC_ADDR_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::RegAddressLocAddrId);
+        pub const BANKING_DETAILS: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::BankingDetails);
+        pub const INDUSTRY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Industry);
+        pub const EMPLOYEES: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Employees);
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::CurrencyId);
+        pub const REVENUE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Revenue);
+        pub const OPENED: ::bitrix_runtime::projection::Column<Company, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            CompanyField::Opened,
+        );
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<Company, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            CompanyField::Comments,
+        );
+        pub const HAS_PHONE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::HasPhone);
+        pub const HAS_EMAIL: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::HasEmail);
+        pub const HAS_IMOL: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::HasImol);
+        pub const IS_MY_COMPANY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::IsMyCompany);
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::AssignedById);
+        pub const CREATED_BY_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::CreatedById);
+        pub const MODIFY_BY_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::ModifyById);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::DateCreate);
+        pub const DATE_MODIFY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::DateModify);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::ContactId);
+        pub const LEAD_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::LeadId);
+        pub const ORIGINATOR_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::OriginatorId);
+        pub const ORIGIN_ID: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::OriginId);
+        pub const ORIGIN_VERSION: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::OriginVersion);
+        pub const UTM_SOURCE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::UtmSource);
+        pub const UTM_MEDIUM: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::UtmMedium);
+        pub const UTM_CAMPAIGN: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::UtmCampaign);
+        pub const UTM_CONTENT: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::UtmContent);
+        pub const UTM_TERM: ::bitrix_runtime::projection::Column<Company, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            CompanyField::UtmTerm,
+        );
+        pub const PARENT_ID_156: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::ParentId156);
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::LastActivityTime);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::LastActivityBy);
+        pub const LAST_COMMUNICATION_TIME: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(
+            CompanyField::LastCommunicationTime,
+        );
+        pub const PHONE: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Multifields<types::PhoneType>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Phone);
+        pub const EMAIL: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Multifields<types::EmailType>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Email);
+        pub const WEB: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Multifields<types::WebType>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Web);
+        pub const IM: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Multifields<types::ImType>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Im);
+        pub const LINK: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Multifields<types::LinkType>,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::Link);
+        pub const UF_CRM_1687188367: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::CrmLink,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::UfCrm1687188367);
+        pub const UF_CRM_64A29A1CD5CC2: ::bitrix_runtime::projection::Column<
+            Company,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(CompanyField::UfCrm64a29a1cd5cc2);
+    }
+    impl ::bitrix_runtime::projection::Columns for Company {
+        type Columns = CompanyColumns;
+    }
 };

@@ -2835,4 +2835,199 @@ const _: () = {
             self.email.as_deref()
         }
     }
+    #[doc(hidden)]
+    pub struct ContactColumns;
+    impl ContactColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Id);
+        pub const HONORIFIC: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Honorific);
+        pub const NAME: ::bitrix_runtime::projection::Column<Contact, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ContactField::Name,
+        );
+        pub const SECOND_NAME: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::SecondName);
+        pub const LAST_NAME: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::LastName);
+        pub const PHOTO: ::bitrix_runtime::projection::Column<Contact, codec::File> = ::bitrix_runtime::projection::Column::new(
+            ContactField::Photo,
+        );
+        pub const BIRTHDATE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Birthdate);
+        pub const TYPE_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::TypeId);
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::SourceId);
+        pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::SourceDescription);
+        pub const POST: ::bitrix_runtime::projection::Column<Contact, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ContactField::Post,
+        );
+        pub const ADDRESS: ::bitrix_runtime::projection::Column<Contact, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ContactField::Address,
+        );
+        pub const ADDRESS_2: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Address2);
+        pub const ADDRESS_CITY: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AddressCity);
+        pub const ADDRESS_POSTAL_CODE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AddressPostalCode);
+        pub const ADDRESS_REGION: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AddressRegion);
+        pub const ADDRESS_PROVINCE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AddressProvince);
+        pub const ADDRESS_COUNTRY: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AddressCountry);
+        pub const ADDRESS_COUNTRY_CODE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AddressCountryCode);
+        pub const ADDRESS_LOC_ADDR_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AddressLocAddrId);
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<Contact, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ContactField::Comments,
+        );
+        pub const OPENED: ::bitrix_runtime::projection::Column<Contact, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            ContactField::Opened,
+        );
+        pub const EXPORT: ::bitrix_runtime::projection::Column<Contact, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            ContactField::Export,
+        );
+        pub const HAS_PHONE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::HasPhone);
+        pub const HAS_EMAIL: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::HasEmail);
+        pub const HAS_IMOL: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::HasImol);
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::AssignedById);
+        pub const CREATED_BY_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::CreatedById);
+        pub const MODIFY_BY_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::ModifyById);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::DateCreate);
+        pub const DATE_MODIFY: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::DateModify);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::CompanyId);
+        pub const COMPANY_IDS: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Multi<codec::Id<types::CompanyId>>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::CompanyIds);
+        pub const LEAD_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::LeadId);
+        pub const ORIGINATOR_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::OriginatorId);
+        pub const ORIGIN_ID: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::OriginId);
+        pub const ORIGIN_VERSION: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::OriginVersion);
+        pub const UTM_SOURCE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::UtmSource);
+        pub const UTM_MEDIUM: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::UtmMedium);
+        pub const UTM_CAMPAIGN: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::UtmCampaign);
+        pub const UTM_CONTENT: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::UtmContent);
+        pub const UTM_TERM: ::bitrix_runtime::projection::Column<Contact, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ContactField::UtmTerm,
+        );
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::LastActivityTime);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::LastActivityBy);
+        pub const PHONE: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Multifields<types::PhoneType>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Phone);
+        pub const EMAIL: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Multifields<types::EmailType>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Email);
+        pub const WEB: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Multifields<types::WebType>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Web);
+        pub const IM: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Multifields<types::ImType>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Im);
+        pub const LINK: ::bitrix_runtime::projection::Column<
+            Contact,
+            codec::Multifields<types::LinkType>,
+        > = ::bitrix_runtime::projection::Column::new(ContactField::Link);
+    }
+    impl ::bitrix_runtime::projection::Columns for Contact {
+        type Columns = ContactColumns;
+    }
 };

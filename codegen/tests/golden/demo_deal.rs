@@ -4830,4 +4830,316 @@ const _: () = {
             self.comments.as_deref()
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::Title,
+        );
+        pub const TYPE_ID: ::bitrix_runtime::projection::Column<Deal, codec::Status> = ::bitrix_runtime::projection::Column::new(
+            DealField::TypeId,
+        );
+        pub const CATEGORY_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::CategoryId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::CategoryId);
+        pub const STAGE_ID: ::bitrix_runtime::projection::Column<Deal, codec::Status> = ::bitrix_runtime::projection::Column::new(
+            DealField::StageId,
+        );
+        pub const PREVIOUS_STAGE_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(DealField::PreviousStageId);
+        pub const STAGE_SEMANTIC_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(DealField::StageSemanticId);
+        pub const IS_NEW: ::bitrix_runtime::projection::Column<Deal, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            DealField::IsNew,
+        );
+        pub const IS_RECURRING: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(DealField::IsRecurring);
+        pub const IS_RETURN_CUSTOMER: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(DealField::IsReturnCustomer);
+        pub const IS_REPEATED_APPROACH: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(DealField::IsRepeatedApproach);
+        pub const PROBABILITY: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Probability);
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(DealField::CurrencyId);
+        pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Opportunity);
+        pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(DealField::IsManualOpportunity);
+        pub const TAX_VALUE: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(DealField::TaxValue);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::CompanyId);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::ContactId);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::ContactIds);
+        pub const QUOTE_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::QuoteId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::QuoteId);
+        pub const BEGINDATE: ::bitrix_runtime::projection::Column<Deal, codec::Date> = ::bitrix_runtime::projection::Column::new(
+            DealField::Begindate,
+        );
+        pub const CLOSEDATE: ::bitrix_runtime::projection::Column<Deal, codec::Date> = ::bitrix_runtime::projection::Column::new(
+            DealField::Closedate,
+        );
+        pub const OPENED: ::bitrix_runtime::projection::Column<Deal, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            DealField::Opened,
+        );
+        pub const CLOSED: ::bitrix_runtime::projection::Column<Deal, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            DealField::Closed,
+        );
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::Comments,
+        );
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::AssignedById);
+        pub const CREATED_BY_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::CreatedById);
+        pub const MODIFY_BY_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::ModifyById);
+        pub const MOVED_BY_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::MovedById);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(DealField::DateCreate);
+        pub const DATE_MODIFY: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(DealField::DateModify);
+        pub const MOVED_TIME: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(DealField::MovedTime);
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<Deal, codec::Status> = ::bitrix_runtime::projection::Column::new(
+            DealField::SourceId,
+        );
+        pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(DealField::SourceDescription);
+        pub const LEAD_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::LeadId);
+        pub const ADDITIONAL_INFO: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(DealField::AdditionalInfo);
+        pub const LOCATION_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Location,
+        > = ::bitrix_runtime::projection::Column::new(DealField::LocationId);
+        pub const ORIGINATOR_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(DealField::OriginatorId);
+        pub const ORIGIN_ID: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::OriginId,
+        );
+        pub const UTM_SOURCE: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::UtmSource,
+        );
+        pub const UTM_MEDIUM: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::UtmMedium,
+        );
+        pub const UTM_CAMPAIGN: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UtmCampaign);
+        pub const UTM_CONTENT: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::UtmContent,
+        );
+        pub const UTM_TERM: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::UtmTerm,
+        );
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(DealField::LastActivityTime);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::LastActivityBy);
+        pub const PARENT_ID_1220: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::ParentId1220);
+        pub const PARENT_ID_153: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::ParentId153);
+        pub const UF_CRM_1721244482250: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244482250);
+        pub const UF_CRM_1721244500101: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Text>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244500101);
+        pub const UF_CRM_1721244512345: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244512345);
+        pub const UF_CRM_1721244512346: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Integer>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244512346);
+        pub const UF_CRM_1721244523456: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244523456);
+        pub const UF_CRM_1721244523457: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Decimal>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244523457);
+        pub const UF_CRM_1721244534567: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Boolean,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244534567);
+        pub const UF_CRM_1721244545678: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244545678);
+        pub const UF_CRM_1721244545679: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Date>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244545679);
+        pub const UF_CRM_1721244556789: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244556789);
+        pub const UF_CRM_1721244556790: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::DateTime>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244556790);
+        pub const UF_CRM_1721244567890: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Money,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244567890);
+        pub const UF_CRM_1721244567891: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Money>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244567891);
+        pub const UF_CRM_1721244578901: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244578901);
+        pub const UF_CRM_1721244578902: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Text>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244578902);
+        pub const UF_CRM_1721244589012: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Address,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244589012);
+        pub const UF_CRM_1721244589013: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Address>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244589013);
+        pub const UF_CRM_1721244590123: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealUfCrm1721244590123>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244590123);
+        pub const UF_CRM_1721244601234: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Enum<DealUfCrm1721244601234>>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244601234);
+        pub const UF_CRM_1721244612345: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::File,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244612345);
+        pub const UF_CRM_1721244612346: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::File>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244612346);
+        pub const UF_CRM_1721244634567: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244634567);
+        pub const UF_CRM_1721244634568: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Id<types::UserId>>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244634568);
+        pub const UF_CRM_1721244656789: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244656789);
+        pub const UF_CRM_1721244656790: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Status>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244656790);
+        pub const UF_CRM_1721244667890: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::IblockElementId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244667890);
+        pub const UF_CRM_1721244667891: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Id<types::IblockElementId>>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244667891);
+        pub const UF_CRM_1721244678901: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::IblockSectionId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244678901);
+        pub const UF_CRM_1721244678902: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Id<types::IblockSectionId>>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244678902);
+        pub const UF_CRM_1721244689012: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::CrmLink,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244689012);
+        pub const UF_CRM_1721244689013: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::CrmLink>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244689013);
+        pub const UF_CRM_1721244701234: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Json>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrm1721244701234);
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };

@@ -407,4 +407,19 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const UF_CRM_CHANNEL: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealUfCrmChannel>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrmChannel);
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };

@@ -511,4 +511,25 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::Title,
+        );
+        pub const UF_CRM_CR_X: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::UfCrmCrX,
+        );
+        pub const UF_CRM_CHOICE: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealUfCrmChoice>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrmChoice);
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };

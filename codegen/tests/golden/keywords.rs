@@ -532,4 +532,30 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const TYPE: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::Type,
+        );
+        pub const MATCH: ::bitrix_runtime::projection::Column<Deal, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            DealField::Match,
+        );
+        pub const F_1C_CODE: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::F1cCode,
+        );
+        pub const SELF: ::bitrix_runtime::projection::Column<Deal, codec::Integer> = ::bitrix_runtime::projection::Column::new(
+            DealField::Self_,
+        );
+        pub const STAGE_ID: ::bitrix_runtime::projection::Column<Deal, codec::Status> = ::bitrix_runtime::projection::Column::new(
+            DealField::StageId,
+        );
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };

@@ -3118,4 +3118,218 @@ const _: () = {
             self.email.as_deref()
         }
     }
+    #[doc(hidden)]
+    pub struct LeadColumns;
+    impl LeadColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Title,
+        );
+        pub const HONORIFIC: ::bitrix_runtime::projection::Column<Lead, codec::Status> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Honorific,
+        );
+        pub const NAME: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Name,
+        );
+        pub const SECOND_NAME: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::SecondName,
+        );
+        pub const LAST_NAME: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::LastName,
+        );
+        pub const BIRTHDATE: ::bitrix_runtime::projection::Column<Lead, codec::Date> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Birthdate,
+        );
+        pub const COMPANY_TITLE: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::CompanyTitle);
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<Lead, codec::Status> = ::bitrix_runtime::projection::Column::new(
+            LeadField::SourceId,
+        );
+        pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::SourceDescription);
+        pub const STATUS_ID: ::bitrix_runtime::projection::Column<Lead, codec::Status> = ::bitrix_runtime::projection::Column::new(
+            LeadField::StatusId,
+        );
+        pub const STATUS_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::StatusDescription);
+        pub const STATUS_SEMANTIC_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::StatusSemanticId);
+        pub const POST: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Post,
+        );
+        pub const ADDRESS: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Address,
+        );
+        pub const ADDRESS_2: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Address2,
+        );
+        pub const ADDRESS_CITY: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AddressCity);
+        pub const ADDRESS_POSTAL_CODE: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AddressPostalCode);
+        pub const ADDRESS_REGION: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AddressRegion);
+        pub const ADDRESS_PROVINCE: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AddressProvince);
+        pub const ADDRESS_COUNTRY: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AddressCountry);
+        pub const ADDRESS_COUNTRY_CODE: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AddressCountryCode);
+        pub const ADDRESS_LOC_ADDR_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AddressLocAddrId);
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::CurrencyId);
+        pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Opportunity);
+        pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::IsManualOpportunity);
+        pub const OPENED: ::bitrix_runtime::projection::Column<Lead, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Opened,
+        );
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Comments,
+        );
+        pub const HAS_PHONE: ::bitrix_runtime::projection::Column<Lead, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            LeadField::HasPhone,
+        );
+        pub const HAS_EMAIL: ::bitrix_runtime::projection::Column<Lead, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            LeadField::HasEmail,
+        );
+        pub const HAS_IMOL: ::bitrix_runtime::projection::Column<Lead, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            LeadField::HasImol,
+        );
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::AssignedById);
+        pub const CREATED_BY_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::CreatedById);
+        pub const MODIFY_BY_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::ModifyById);
+        pub const MOVED_BY_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::MovedById);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::DateCreate);
+        pub const DATE_MODIFY: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::DateModify);
+        pub const MOVED_TIME: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::MovedTime);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::CompanyId);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::ContactId);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::ContactIds);
+        pub const IS_RETURN_CUSTOMER: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::IsReturnCustomer);
+        pub const DATE_CLOSED: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::DateClosed);
+        pub const ORIGINATOR_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::OriginatorId);
+        pub const ORIGIN_ID: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::OriginId,
+        );
+        pub const UTM_SOURCE: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::UtmSource,
+        );
+        pub const UTM_MEDIUM: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::UtmMedium,
+        );
+        pub const UTM_CAMPAIGN: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::UtmCampaign);
+        pub const UTM_CONTENT: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::UtmContent,
+        );
+        pub const UTM_TERM: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::UtmTerm,
+        );
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::LastActivityTime);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::LastActivityBy);
+        pub const PHONE: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Multifields<types::PhoneType>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Phone);
+        pub const EMAIL: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Multifields<types::EmailType>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Email);
+        pub const WEB: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Multifields<types::WebType>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Web);
+        pub const IM: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Multifields<types::ImType>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Im);
+        pub const LINK: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Multifields<types::LinkType>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Link);
+    }
+    impl ::bitrix_runtime::projection::Columns for Lead {
+        type Columns = LeadColumns;
+    }
 };

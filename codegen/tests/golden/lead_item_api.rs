@@ -3157,4 +3157,236 @@ const _: () = {
             self.email.as_deref()
         }
     }
+    #[doc(hidden)]
+    pub struct ItemLeadColumns;
+    impl ItemLeadColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<ItemLead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ItemLeadField::Title,
+        );
+        pub const HONORIFIC: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Honorific);
+        pub const NAME: ::bitrix_runtime::projection::Column<ItemLead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ItemLeadField::Name,
+        );
+        pub const SECOND_NAME: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::SecondName);
+        pub const LAST_NAME: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::LastName);
+        pub const BIRTHDATE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Birthdate);
+        pub const COMPANY_TITLE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::CompanyTitle);
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::SourceId);
+        pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::SourceDescription);
+        pub const STATUS_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::StatusId);
+        pub const STATUS_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::StatusDescription);
+        pub const STATUS_SEMANTIC_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::StatusSemanticId);
+        pub const POST: ::bitrix_runtime::projection::Column<ItemLead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ItemLeadField::Post,
+        );
+        pub const ADDRESS: ::bitrix_runtime::projection::Column<ItemLead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ItemLeadField::Address,
+        );
+        pub const ADDRESS_2: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Address2);
+        pub const ADDRESS_CITY: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AddressCity);
+        pub const ADDRESS_POSTAL_CODE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AddressPostalCode);
+        pub const ADDRESS_REGION: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AddressRegion);
+        pub const ADDRESS_PROVINCE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AddressProvince);
+        pub const ADDRESS_COUNTRY: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AddressCountry);
+        pub const ADDRESS_COUNTRY_CODE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AddressCountryCode);
+        pub const ADDRESS_LOC_ADDR_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AddressLocAddrId);
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::CurrencyId);
+        pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Opportunity);
+        pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(
+            ItemLeadField::IsManualOpportunity,
+        );
+        pub const OPENED: ::bitrix_runtime::projection::Column<ItemLead, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            ItemLeadField::Opened,
+        );
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Comments);
+        pub const HAS_PHONE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::HasPhone);
+        pub const HAS_EMAIL: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::HasEmail);
+        pub const HAS_IMOL: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::HasImol);
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::AssignedById);
+        pub const CREATED_BY_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::CreatedById);
+        pub const MODIFY_BY_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::ModifyById);
+        pub const MOVED_BY_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::MovedById);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::DateCreate);
+        pub const DATE_MODIFY: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::DateModify);
+        pub const MOVED_TIME: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::MovedTime);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::CompanyId);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::ContactId);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::ContactIds);
+        pub const IS_RETURN_CUSTOMER: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::IsReturnCustomer);
+        pub const DATE_CLOSED: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::DateClosed);
+        pub const ORIGINATOR_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::OriginatorId);
+        pub const ORIGIN_ID: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::OriginId);
+        pub const UTM_SOURCE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::UtmSource);
+        pub const UTM_MEDIUM: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::UtmMedium);
+        pub const UTM_CAMPAIGN: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::UtmCampaign);
+        pub const UTM_CONTENT: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::UtmContent);
+        pub const UTM_TERM: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::UtmTerm);
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::LastActivityTime);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::LastActivityBy);
+        pub const PHONE: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Multifields<types::PhoneType>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Phone);
+        pub const EMAIL: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Multifields<types::EmailType>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Email);
+        pub const WEB: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Multifields<types::WebType>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Web);
+        pub const IM: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Multifields<types::ImType>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Im);
+        pub const LINK: ::bitrix_runtime::projection::Column<
+            ItemLead,
+            codec::Multifields<types::LinkType>,
+        > = ::bitrix_runtime::projection::Column::new(ItemLeadField::Link);
+    }
+    impl ::bitrix_runtime::projection::Columns for ItemLead {
+        type Columns = ItemLeadColumns;
+    }
 };

@@ -474,4 +474,27 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::ContactIds);
+        pub const UF_CRM_DATES: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::Date>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrmDates);
+        pub const UF_CRM_FILES: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Multi<codec::File>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrmFiles);
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };

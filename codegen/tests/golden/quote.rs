@@ -2514,4 +2514,176 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct QuoteColumns;
+    impl QuoteColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::QuoteId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::Id);
+        pub const QUOTE_NUMBER: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::QuoteNumber);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Quote, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Title,
+        );
+        pub const STATUS_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::StatusId);
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::CurrencyId);
+        pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::Opportunity);
+        pub const TAX_VALUE: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::TaxValue);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::CompanyId);
+        pub const MYCOMPANY_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::MycompanyId);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ContactId);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ContactIds);
+        pub const BEGINDATE: ::bitrix_runtime::projection::Column<Quote, codec::Date> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Begindate,
+        );
+        pub const CLOSEDATE: ::bitrix_runtime::projection::Column<Quote, codec::Date> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Closedate,
+        );
+        pub const ACTUAL_DATE: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ActualDate);
+        pub const OPENED: ::bitrix_runtime::projection::Column<Quote, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Opened,
+        );
+        pub const CLOSED: ::bitrix_runtime::projection::Column<Quote, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Closed,
+        );
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<Quote, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Comments,
+        );
+        pub const CONTENT: ::bitrix_runtime::projection::Column<Quote, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Content,
+        );
+        pub const TERMS: ::bitrix_runtime::projection::Column<Quote, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::Terms,
+        );
+        pub const CLIENT_TITLE: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ClientTitle);
+        pub const CLIENT_ADDR: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ClientAddr);
+        pub const CLIENT_CONTACT: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ClientContact);
+        pub const CLIENT_EMAIL: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ClientEmail);
+        pub const CLIENT_PHONE: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ClientPhone);
+        pub const CLIENT_TP_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ClientTpId);
+        pub const CLIENT_TPA_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ClientTpaId);
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::AssignedById);
+        pub const CREATED_BY_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::CreatedById);
+        pub const MODIFY_BY_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::ModifyById);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::DateCreate);
+        pub const DATE_MODIFY: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::DateModify);
+        pub const LEAD_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::LeadId);
+        pub const DEAL_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::DealId);
+        pub const PERSON_TYPE_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::PersonTypeId);
+        pub const LOCATION_ID: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Location,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::LocationId);
+        pub const UTM_SOURCE: ::bitrix_runtime::projection::Column<Quote, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::UtmSource,
+        );
+        pub const UTM_MEDIUM: ::bitrix_runtime::projection::Column<Quote, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::UtmMedium,
+        );
+        pub const UTM_CAMPAIGN: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::UtmCampaign);
+        pub const UTM_CONTENT: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::UtmContent);
+        pub const UTM_TERM: ::bitrix_runtime::projection::Column<Quote, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            QuoteField::UtmTerm,
+        );
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::LastActivityTime);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::LastActivityBy);
+        pub const LAST_COMMUNICATION_TIME: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::LastCommunicationTime);
+        pub const UF_CRM_6710EFCBAF22C: ::bitrix_runtime::projection::Column<
+            Quote,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(QuoteField::UfCrm6710efcbaf22c);
+    }
+    impl ::bitrix_runtime::projection::Columns for Quote {
+        type Columns = QuoteColumns;
+    }
 };

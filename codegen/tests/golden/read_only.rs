@@ -425,4 +425,26 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct LeadColumns;
+    impl LeadColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::Id);
+        pub const CATEGORY_ID: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::Id<types::CategoryId>,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::CategoryId);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            Lead,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(LeadField::DateCreate);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Lead, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            LeadField::Title,
+        );
+    }
+    impl ::bitrix_runtime::projection::Columns for Lead {
+        type Columns = LeadColumns;
+    }
 };

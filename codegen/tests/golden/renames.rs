@@ -447,4 +447,30 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const GREETING: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::Greeting,
+        );
+        pub const UF_CRM_1721244482250: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Text,
+        > = Self::GREETING;
+        pub const SALES_CHANNEL: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealSalesChannel>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::SalesChannel);
+        pub const UF_CRM_1721244590123: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealSalesChannel>,
+        > = Self::SALES_CHANNEL;
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };

@@ -468,4 +468,25 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::Title,
+        );
+        pub const UF_CRM_AMOUNT: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrmAmount);
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            DealField::Comments,
+        );
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };

@@ -2636,4 +2636,197 @@ const _: () = {
             self.comments.as_deref()
         }
     }
+    #[doc(hidden)]
+    pub struct SeedDealColumns;
+    impl SeedDealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<SeedDeal, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            SeedDealField::Title,
+        );
+        pub const TYPE_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::TypeId);
+        pub const CATEGORY_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::CategoryId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::CategoryId);
+        pub const STAGE_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::StageId);
+        pub const STAGE_SEMANTIC_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::StageSemanticId);
+        pub const IS_NEW: ::bitrix_runtime::projection::Column<SeedDeal, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            SeedDealField::IsNew,
+        );
+        pub const IS_RECURRING: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::IsRecurring);
+        pub const IS_RETURN_CUSTOMER: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::IsReturnCustomer);
+        pub const IS_REPEATED_APPROACH: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::IsRepeatedApproach);
+        pub const PROBABILITY: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::Probability);
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::CurrencyId);
+        pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::Opportunity);
+        pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::YesNo,
+        > = ::bitrix_runtime::projection::Column::new(
+            SeedDealField::IsManualOpportunity,
+        );
+        pub const TAX_VALUE: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::TaxValue);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::CompanyId);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::ContactId);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::ContactIds);
+        pub const QUOTE_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::QuoteId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::QuoteId);
+        pub const BEGINDATE: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::Begindate);
+        pub const CLOSEDATE: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::Closedate);
+        pub const OPENED: ::bitrix_runtime::projection::Column<SeedDeal, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            SeedDealField::Opened,
+        );
+        pub const CLOSED: ::bitrix_runtime::projection::Column<SeedDeal, codec::YesNo> = ::bitrix_runtime::projection::Column::new(
+            SeedDealField::Closed,
+        );
+        pub const COMMENTS: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::Comments);
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::AssignedById);
+        pub const CREATED_BY_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::CreatedById);
+        pub const MODIFY_BY_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::ModifyById);
+        pub const MOVED_BY_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::MovedById);
+        pub const DATE_CREATE: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::DateCreate);
+        pub const DATE_MODIFY: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::DateModify);
+        pub const MOVED_TIME: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::MovedTime);
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::SourceId);
+        pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::SourceDescription);
+        pub const LEAD_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::LeadId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::LeadId);
+        pub const ADDITIONAL_INFO: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::AdditionalInfo);
+        pub const LOCATION_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Location,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::LocationId);
+        pub const ORIGINATOR_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::OriginatorId);
+        pub const ORIGIN_ID: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::OriginId);
+        pub const UTM_SOURCE: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::UtmSource);
+        pub const UTM_MEDIUM: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::UtmMedium);
+        pub const UTM_CAMPAIGN: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::UtmCampaign);
+        pub const UTM_CONTENT: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::UtmContent);
+        pub const UTM_TERM: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::UtmTerm);
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::LastActivityTime);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::LastActivityBy);
+        pub const PARENT_ID_1220: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::ParentId1220);
+        pub const UF_CRM_1721244482250: ::bitrix_runtime::projection::Column<
+            SeedDeal,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SeedDealField::UfCrm1721244482250);
+    }
+    impl ::bitrix_runtime::projection::Columns for SeedDeal {
+        type Columns = SeedDealColumns;
+    }
 };

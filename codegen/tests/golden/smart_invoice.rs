@@ -1939,4 +1939,145 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct SmartInvoiceColumns;
+    impl SmartInvoiceColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Title);
+        pub const XML_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::XmlId);
+        pub const CREATED_TIME: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::CreatedTime);
+        pub const UPDATED_TIME: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::UpdatedTime);
+        pub const CREATED_BY: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::CreatedBy);
+        pub const UPDATED_BY: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::UpdatedBy);
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::AssignedById);
+        pub const OPENED: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Boolean,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Opened);
+        pub const BEGINDATE: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Begindate);
+        pub const CLOSEDATE: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Closedate);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::CompanyId);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::ContactId);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::ContactIds);
+        pub const OBSERVERS: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Multi<codec::Id<types::UserId>>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Observers);
+        pub const CATEGORY_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::CategoryId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::CategoryId);
+        pub const STAGE_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::StageId);
+        pub const PREVIOUS_STAGE_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(
+            SmartInvoiceField::PreviousStageId,
+        );
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::SourceId);
+        pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(
+            SmartInvoiceField::SourceDescription,
+        );
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::CurrencyId);
+        pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Boolean,
+        > = ::bitrix_runtime::projection::Column::new(
+            SmartInvoiceField::IsManualOpportunity,
+        );
+        pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Opportunity);
+        pub const TAX_VALUE: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::TaxValue);
+        pub const MYCOMPANY_ID: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::MycompanyId);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::LastActivityBy);
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(
+            SmartInvoiceField::LastActivityTime,
+        );
+        pub const PARENT_ID_1: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::ParentId1);
+        pub const PARENT_ID_2: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::ParentId2);
+        pub const ACCOUNT_NUMBER: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::AccountNumber);
+        pub const UF_CRM_SMART_INVOICE_1721812760630: ::bitrix_runtime::projection::Column<
+            SmartInvoice,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(
+            SmartInvoiceField::UfCrmSmartInvoice1721812760630,
+        );
+    }
+    impl ::bitrix_runtime::projection::Columns for SmartInvoice {
+        type Columns = SmartInvoiceColumns;
+    }
 };

@@ -2572,4 +2572,193 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct ProektyColumns;
+    impl ProektyColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::Id);
+        pub const TITLE: ::bitrix_runtime::projection::Column<Proekty, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ProektyField::Title,
+        );
+        pub const XML_ID: ::bitrix_runtime::projection::Column<Proekty, codec::Text> = ::bitrix_runtime::projection::Column::new(
+            ProektyField::XmlId,
+        );
+        pub const CREATED_TIME: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::CreatedTime);
+        pub const UPDATED_TIME: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::UpdatedTime);
+        pub const CREATED_BY: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::CreatedBy);
+        pub const UPDATED_BY: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::UpdatedBy);
+        pub const ASSIGNED_BY_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::AssignedById);
+        pub const OPENED: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Boolean,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::Opened);
+        pub const WEBFORM_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Integer,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::WebformId);
+        pub const BEGINDATE: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::Begindate);
+        pub const CLOSEDATE: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::Closedate);
+        pub const COMPANY_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::CompanyId);
+        pub const CONTACT_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::ContactId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::ContactId);
+        pub const CONTACT_IDS: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::ContactIds);
+        pub const CONTACTS: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Multi<codec::Id<types::ContactId>>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::Contacts);
+        pub const OBSERVERS: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Multi<codec::Id<types::UserId>>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::Observers);
+        pub const CATEGORY_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::CategoryId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::CategoryId);
+        pub const MOVED_TIME: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::MovedTime);
+        pub const MOVED_BY: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::MovedBy);
+        pub const STAGE_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::StageId);
+        pub const PREVIOUS_STAGE_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::PreviousStageId);
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Status,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::SourceId);
+        pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::SourceDescription);
+        pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Currency,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::CurrencyId);
+        pub const IS_MANUAL_OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Boolean,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::IsManualOpportunity);
+        pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::Opportunity);
+        pub const TAX_VALUE: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::TaxValue);
+        pub const MYCOMPANY_ID: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::CompanyId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::MycompanyId);
+        pub const LAST_ACTIVITY_BY: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::UserId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::LastActivityBy);
+        pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::DateTime,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::LastActivityTime);
+        pub const PARENT_ID_1: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::ParentId1);
+        pub const PARENT_ID_2: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::ParentId2);
+        pub const PARENT_ID_1248: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Id<types::ItemId>,
+        > = ::bitrix_runtime::projection::Column::new(ProektyField::ParentId1248);
+        pub const UF_CRM_44_1721812760630: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Text,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812760630,
+        );
+        pub const UF_CRM_44_1721812814433: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Enum<ProektyUfCrm441721812814433>,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812814433,
+        );
+        pub const UF_CRM_44_1721812853419: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Date,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812853419,
+        );
+        pub const UF_CRM_44_1721812885588: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Multi<codec::Text>,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812885588,
+        );
+        pub const UF_CRM_44_1721812898903: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::File,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812898903,
+        );
+        pub const UF_CRM_44_1721812915476: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Money,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812915476,
+        );
+        pub const UF_CRM_44_1721812935209: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Boolean,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812935209,
+        );
+        pub const UF_CRM_44_1721812948498: ::bitrix_runtime::projection::Column<
+            Proekty,
+            codec::Decimal,
+        > = ::bitrix_runtime::projection::Column::new(
+            ProektyField::UfCrm441721812948498,
+        );
+    }
+    impl ::bitrix_runtime::projection::Columns for Proekty {
+        type Columns = ProektyColumns;
+    }
 };

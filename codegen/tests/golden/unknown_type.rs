@@ -356,6 +356,21 @@ const _: () = {
             self.id
         }
     }
+    #[doc(hidden)]
+    pub struct DealColumns;
+    impl DealColumns {
+        pub const ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Id<types::DealId>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::Id);
+        pub const UF_CRM_RATING: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Json,
+        > = ::bitrix_runtime::projection::Column::new(DealField::UfCrmRating);
+    }
+    impl ::bitrix_runtime::projection::Columns for Deal {
+        type Columns = DealColumns;
+    }
 };
 const _: () = {
     #[deprecated(

@@ -8,19 +8,19 @@ use super::cursor::{Cursor, Fetched, Position, each_page, failed, row_count, sta
 use super::params::{NO_COUNT, Order};
 use super::plan::ExportPlan;
 use crate::engine::RawCommand;
-use crate::entity::Entity;
 use crate::error::Error;
 use crate::php;
+use crate::projection::{Keyed, Projection};
 use crate::transport::{BATCH_SIZE, ChainPages, PAGE_SIZE};
 
 /// Checks a fast-method page (ids strictly monotonic after `last`) and appends it to `out`.
 /// Returns whether the page was full; on an error, the rows before the bad one are appended.
-pub(crate) fn accept_fast_page<E: Entity>(
+pub(crate) fn accept_fast_page<P: Projection>(
     method: &str,
-    page: Vec<E>,
+    page: Vec<Keyed<P>>,
     direction: Order,
     last: &mut Option<u64>,
-    out: &mut Vec<Vec<E>>,
+    out: &mut Vec<Vec<Keyed<P>>>,
 ) -> Result<bool, Error> {
     let full = page.len() >= PAGE_SIZE;
     let mut page = page;
@@ -34,7 +34,7 @@ pub(crate) fn accept_fast_page<E: Entity>(
                 source: None,
             });
         };
-        let id: u64 = id.into();
+        let id: u64 = id;
         if let Some(prev) = *last {
             let in_order = match direction {
                 Order::Asc => id > prev,
@@ -99,12 +99,12 @@ pub(crate) fn chain_length(
     pages.clamp(1, BATCH_SIZE)
 }
 
-pub(crate) async fn fetch_fast<E: Entity>(
+pub(crate) async fn fetch_fast<P: Projection>(
     plan: &ExportPlan,
-    cur: &mut Cursor<E>,
+    cur: &mut Cursor<P>,
     direction: Order,
     start: Option<u64>,
-) -> Fetched<E> {
+) -> Fetched<Keyed<P>> {
     let method = plan.method.as_str();
     let route = plan.params.route;
     let cursor_key = format!("filter[{}]", route.cursor_key(direction.cursor_key()));
@@ -175,13 +175,13 @@ pub(crate) async fn fetch_fast<E: Entity>(
     };
     let batch = match plan
         .engine
-        .send_batch::<ChainPages<E>>(&commands, true, true)
+        .send_batch::<ChainPages<Keyed<P>>>(&commands, true, true)
         .await
     {
         Ok(b) => b,
         Err(e) => return failed(Vec::new(), e),
     };
-    let mut pages: HashMap<String, Vec<E>> = batch.result.0.into_iter().collect();
+    let mut pages: HashMap<String, Vec<Keyed<P>>> = batch.result.0.into_iter().collect();
     let mut rows = Vec::with_capacity(commands.len());
     let mut last = state.map(|(last, ..)| last).or(start);
     let keys = commands
@@ -214,12 +214,10 @@ pub(crate) async fn fetch_fast<E: Entity>(
                     .iter()
                     .find_map(|page| page.first())
                     .and_then(|r| r.id())
-                    .map(Into::into)
                     .unwrap_or(last);
                 let far = pages
                     .remove("far")
-                    .and_then(|p| p.first().and_then(|r| r.id()))
-                    .map(Into::into);
+                    .and_then(|p| p.first().and_then(|r| r.id()));
                 (origin, 0, far)
             }
         };

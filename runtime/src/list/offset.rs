@@ -11,17 +11,20 @@ use std::collections::HashSet;
 use super::cursor::{Cursor, Fetched, Position, each_page, failed, row_count, stalled};
 use super::plan::ExportPlan;
 use crate::engine::{Exec, RawCommand};
-use crate::entity::Entity;
 use crate::error::Error;
+use crate::projection::{Keyed, Projection};
 use crate::transport::{BATCH_SIZE, PAGE_SIZE, PhpMap, Response, Rows};
 
-pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<E>) -> Fetched<E> {
+pub(crate) async fn fetch_offset<P: Projection>(
+    plan: &ExportPlan,
+    cur: &mut Cursor<P>,
+) -> Fetched<Keyed<P>> {
     let method = plan.method.as_str();
     let paced = [method];
     match cur.position {
         Position::First | Position::After { .. } => {
             let params = plan.params.at(0);
-            let r: Result<Response<Rows<E>>, Error> = plan
+            let r: Result<Response<Rows<Keyed<P>>>, Error> = plan
                 .engine
                 .execute(method, &params, Exec::export(&paced))
                 .await;
@@ -77,13 +80,13 @@ pub(crate) async fn fetch_offset<E: Entity>(plan: &ExportPlan, cur: &mut Cursor<
             }
             let sent = plan
                 .engine
-                .send_batch::<PhpMap<Rows<E>>>(&commands, true, true)
+                .send_batch::<PhpMap<Rows<Keyed<P>>>>(&commands, true, true)
                 .await;
             let batch = match sent {
                 Ok(b) => b,
                 Err(e) => return failed(Vec::new(), e),
             };
-            let mut result: std::collections::HashMap<String, Vec<E>> = batch
+            let mut result: std::collections::HashMap<String, Vec<Keyed<P>>> = batch
                 .result
                 .0
                 .into_iter()
@@ -144,15 +147,14 @@ const RESUME: &str = "Offset pages cannot be consistent while rows change; expor
 
 /// Checks that no row of `page` was seen in the previous fetch (`previous`) or earlier in
 /// this one (`current`, which collects the ids).
-fn unseen<E: Entity>(
+fn unseen<P>(
     method: &str,
-    page: &[E],
+    page: &[Keyed<P>],
     previous: &HashSet<u64>,
     current: &mut HashSet<u64>,
 ) -> Result<(), Error> {
     for row in page {
         let Some(id) = row.id() else { continue };
-        let id: u64 = id.into();
         if previous.contains(&id) || !current.insert(id) {
             return Err(Error::Decode {
                 method: method.to_owned(),

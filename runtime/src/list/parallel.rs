@@ -14,23 +14,23 @@ use super::progress::{Counting, Tracker, poll_count};
 use super::stream::ListStream;
 pub(crate) use super::stream::export_span;
 use crate::engine::RawCommand;
-use crate::entity::Entity;
 use crate::error::Error;
+use crate::projection::{Keyed, Projection};
 use crate::transport::{PAGE_SIZE, PhpMap, Rows};
 use std::sync::Arc;
 
 pub(crate) type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
 
 /// Finds the id range of an ascending fast plan and starts one chained scan per part of it.
-pub(crate) async fn partitioned<E: Entity>(
+pub(crate) async fn partitioned<P: Projection>(
     plan: ExportPlan,
     partitions: usize,
     tracker: Arc<Tracker>,
-) -> BoxedRows<E> {
+) -> BoxedRows<P> {
     let Mode::Fast { start, .. } = plan.mode else {
         return Box::pin(ListStream::from_plan(Some(plan)).part_of(tracker));
     };
-    let range = id_range::<E>(&plan, start).await;
+    let range = id_range::<P>(&plan, start).await;
     if range.is_ok() {
         tracker.fetched(0);
     }
@@ -64,36 +64,14 @@ pub(crate) async fn partitioned<E: Entity>(
             },
         }))
         .part_of(tracker.clone());
-        let rows: BoxedRows<E> = if i < last {
-            Box::pin(within(part, up_to))
+        let rows: BoxedRows<P> = if i < last {
+            Box::pin(part.up_to(up_to))
         } else {
             Box::pin(part)
         };
         rows
     });
     Box::pin(futures::stream::select_all(streams))
-}
-
-/// A part's rows up to its `<=ID` bound: a portal that ignores the bound would hand this part
-/// the next part's rows too (duplicates). The ids ascend, so the part ends at its first row
-/// beyond the bound (that row and the rest belong to the next part, which reads them).
-fn within<E: Entity>(
-    part: ListStream<E>,
-    up_to: u64,
-) -> impl Stream<Item = Result<E, Error>> + Send {
-    futures::StreamExt::take_while(part, move |row| {
-        let inside = match row {
-            Ok(row) => row.id().is_none_or(|id| Into::<u64>::into(id) <= up_to),
-            Err(_) => true,
-        };
-        if !inside {
-            tracing::warn!(
-                up_to,
-                "the portal ignored a partition's <=ID bound; its rows beyond it are left to the next partition"
-            );
-        }
-        std::future::ready(inside)
-    })
 }
 
 /// Splits the ids `(low, low + span]` into at most `partitions` consecutive ranges
@@ -105,7 +83,7 @@ fn partition_bounds(low: u64, span: u64, partitions: usize) -> Vec<(u64, u64)> {
 }
 
 /// The smallest and largest matching id (`None` when nothing matches), in one request.
-async fn id_range<E: Entity>(
+async fn id_range<P: Projection>(
     plan: &ExportPlan,
     start: Option<u64>,
 ) -> Result<Option<(u64, u64)>, Error> {
@@ -123,7 +101,7 @@ async fn id_range<E: Entity>(
     let batch = loop {
         let batch = plan
             .engine
-            .send_batch::<PhpMap<Rows<E>>>(&commands, false, true)
+            .send_batch::<PhpMap<Rows<Keyed<P>>>>(&commands, false, true)
             .await?;
         let mut refusal = None;
         for c in &commands {
@@ -155,7 +133,6 @@ async fn id_range<E: Entity>(
             .get(key)
             .and_then(|rows| rows.0.first())
             .and_then(|r| r.id())
-            .map(Into::<u64>::into)
     };
     Ok(match (first_id("min"), first_id("max")) {
         (Some(low), Some(high)) if low <= high => Some((low, high)),
@@ -173,8 +150,8 @@ async fn id_range<E: Entity>(
 /// and a part ends at its upper id bound even when the portal ignores it. A parallel export
 /// has no single [`ResumePoint`](crate::ResumePoint): when resuming after an error matters,
 /// export with [`stream`](crate::ListQuery::stream).
-pub struct ParallelStream<E: Entity> {
-    inner: BoxedRows<E>,
+pub struct ParallelStream<P: Projection> {
+    inner: BoxedRows<P>,
     failed: bool,
     /// Rows this stream yielded.
     yielded: u64,
@@ -190,9 +167,9 @@ pub struct ParallelStream<E: Entity> {
     counting: Option<Counting>,
 }
 
-impl<E: Entity> ParallelStream<E> {
+impl<P: Projection> ParallelStream<P> {
     pub(crate) fn new(
-        inner: BoxedRows<E>,
+        inner: BoxedRows<P>,
         tracker: Arc<Tracker>,
         span: tracing::Span,
         counting: Option<Counting>,
@@ -231,7 +208,7 @@ impl<E: Entity> ParallelStream<E> {
     }
 }
 
-impl<E: Entity> std::fmt::Debug for ParallelStream<E> {
+impl<P: Projection> std::fmt::Debug for ParallelStream<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParallelStream")
             .field("failed", &self.failed)
@@ -241,8 +218,8 @@ impl<E: Entity> std::fmt::Debug for ParallelStream<E> {
     }
 }
 
-impl<E: Entity> Stream for ParallelStream<E> {
-    type Item = Result<E, Error>;
+impl<P: Projection> Stream for ParallelStream<P> {
+    type Item = Result<P, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.failed {

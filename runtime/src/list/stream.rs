@@ -17,9 +17,10 @@ use super::plan::{ExportPlan, Mode};
 use super::progress::{Counting, ProgressFn, Tracker, poll_count};
 use crate::entity::Entity;
 use crate::error::Error;
+use crate::projection::{Keyed, Projection};
 use crate::transport::{BATCH_SIZE, PAGE_SIZE};
 
-async fn fetch<E: Entity>(mut cur: Cursor<E>) -> (Cursor<E>, Fetched<E>) {
+async fn fetch<P: Projection>(mut cur: Cursor<P>) -> (Cursor<P>, Fetched<Keyed<P>>) {
     let plan = cur.plan.clone();
     let fetched = match plan.mode {
         Mode::Fast { direction, start } => fetch_fast(&plan, &mut cur, direction, start).await,
@@ -73,7 +74,7 @@ impl ResumePoint {
     }
 }
 
-type FetchFuture<E> = Pin<Box<dyn Future<Output = (Cursor<E>, Fetched<E>)> + Send>>;
+type FetchFuture<P> = Pin<Box<dyn Future<Output = (Cursor<P>, Fetched<Keyed<P>>)> + Send>>;
 
 /// The rows of a [`ListQuery`](crate::ListQuery), as a [`Stream`]; see
 /// [`ListQuery::stream`](crate::ListQuery::stream).
@@ -84,13 +85,16 @@ type FetchFuture<E> = Pin<Box<dyn Future<Output = (Cursor<E>, Fetched<E>)> + Sen
 /// an export that must stop anyway continues later from
 /// [`resume_point`](ListStream::resume_point) with [`resume_from`](ListStream::resume_from),
 /// with nothing lost or repeated.
-pub struct ListStream<E: Entity> {
+pub struct ListStream<P: Projection> {
     /// Fetched pages not yet yielded (each yielded row by row, without copying the rest).
-    buffer: VecDeque<std::vec::IntoIter<E>>,
+    buffer: VecDeque<std::vec::IntoIter<Keyed<P>>>,
     /// Rows in `buffer`.
     buffered: usize,
-    inflight: Option<FetchFuture<E>>,
-    cursor: Option<Cursor<E>>,
+    inflight: Option<FetchFuture<P>>,
+    cursor: Option<Cursor<P>>,
+    /// A part of a parallel export: its upper id bound (the part ends at the first row beyond
+    /// it, which a portal ignoring the `<=ID` bound would return).
+    up_to: Option<u64>,
     error: Option<Error>,
     /// Where to resume: the fast method's direction (`None`: offset pages), and the point
     /// after the last row yielded.
@@ -129,7 +133,7 @@ pub(crate) fn export_span<E: Entity>(method: &str, partitions: usize) -> tracing
     )
 }
 
-impl<E: Entity> ListStream<E> {
+impl<P: Projection> ListStream<P> {
     /// A stream over the rows of `plan`; no plan: a query that matches nothing.
     pub(crate) fn from_plan(plan: Option<ExportPlan>) -> Self {
         let resume = plan.as_ref().map(|p| match p.mode {
@@ -154,6 +158,7 @@ impl<E: Entity> ListStream<E> {
             counting: None,
             buffer: VecDeque::new(),
             buffered: 0,
+            up_to: None,
             inflight: None,
             cursor: plan.map(|plan| Cursor {
                 plan: Arc::new(plan),
@@ -168,14 +173,14 @@ impl<E: Entity> ListStream<E> {
     }
 }
 
-impl<E: Entity> ListStream<E> {
+impl<P: Projection> ListStream<P> {
     /// This stream as a whole export: in its own span, reporting to `callback` (see
     /// [`Progress`](crate::Progress)).
     pub(crate) fn whole(mut self, callback: Option<ProgressFn>) -> Self {
         self.tracker = Tracker::new(callback);
         self.whole = true;
         if let Some(cursor) = &self.cursor {
-            self.span = export_span::<E>(&cursor.plan.method, 1);
+            self.span = export_span::<P::Entity>(&cursor.plan.method, 1);
         }
         self
     }
@@ -195,6 +200,12 @@ impl<E: Entity> ListStream<E> {
         self.tracker = tracker;
         self.whole = false;
         self.span = tracing::Span::none();
+        self
+    }
+
+    /// This part of a parallel export, ended at its first row beyond `up_to`.
+    pub(crate) fn up_to(mut self, up_to: u64) -> Self {
+        self.up_to = Some(up_to);
         self
     }
 
@@ -311,7 +322,7 @@ impl<E: Entity> ListStream<E> {
     }
 }
 
-impl<E: Entity> std::fmt::Debug for ListStream<E> {
+impl<P: Projection> std::fmt::Debug for ListStream<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListStream")
             .field("buffered", &self.buffered)
@@ -323,10 +334,10 @@ impl<E: Entity> std::fmt::Debug for ListStream<E> {
 }
 
 // No field is structurally pinned (the in-flight future is boxed), so the stream can move.
-impl<E: Entity> Unpin for ListStream<E> {}
+impl<P: Projection> Unpin for ListStream<P> {}
 
-impl<E: Entity> Stream for ListStream<E> {
-    type Item = Result<E, Error>;
+impl<P: Projection> Stream for ListStream<P> {
+    type Item = Result<P, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -382,14 +393,29 @@ impl<E: Entity> Stream for ListStream<E> {
                     this.skip -= 1;
                     continue;
                 }
+                if let (Some(up_to), Some(id)) = (this.up_to, row.id()) {
+                    if id > up_to {
+                        tracing::warn!(
+                            up_to,
+                            "the portal ignored a partition's <=ID bound; its rows beyond it are left to the next partition"
+                        );
+                        this.buffer.clear();
+                        this.buffered = 0;
+                        this.inflight = None;
+                        this.cursor = None;
+                        this.error = None;
+                        this.counting = None;
+                        return Poll::Ready(None);
+                    }
+                }
                 if let Some((direction, point)) = this.resume.as_mut() {
                     point.rows += 1;
                     if let (Some(_), Some(id)) = (direction, row.id()) {
-                        point.after = Some(id.into());
+                        point.after = Some(id);
                     }
                 }
                 this.yielded += 1;
-                return Poll::Ready(Some(Ok(row)));
+                return Poll::Ready(Some(Ok(row.row)));
             }
             this.buffer.pop_front();
         }

@@ -17,6 +17,7 @@ mod list;
 mod oauth;
 mod parallel;
 mod progress;
+mod projection;
 mod readme;
 mod relations;
 mod roundtrip;
