@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::catalog::{Catalog, Pipeline};
 use crate::snapshot::{Api, EntityInfo, Snapshot};
 
 /// An incoming-webhook URL (`https://portal.bitrix24.ru/rest/1/<code>/`), validated; its code
@@ -218,10 +219,161 @@ pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot
         Api::Item => serde_json::json!({ "entityTypeId": entity.entity_type_id }),
     };
     let (status, value) = call(webhook, &entity.fields_method(), &params)?;
-    Snapshot::from_value(value, entity).map_err(|e| FetchError::NotFields {
+    let mut snapshot = Snapshot::from_value(value, entity).map_err(|e| FetchError::NotFields {
         status,
         reason: cut(&e.to_string(), 500),
-    })
+    })?;
+    snapshot.catalog = fetch_catalog(webhook, &snapshot)?;
+    Ok(snapshot)
+}
+
+/// Whether an API error says the method does not exist on the portal (older portals, and
+/// `crm.currency.list` on portals without the currency module).
+fn method_missing(e: &FetchError) -> bool {
+    match e {
+        FetchError::Api {
+            status,
+            code,
+            description,
+        } => {
+            *status == 404
+                || code.eq_ignore_ascii_case("ERROR_METHOD_NOT_FOUND")
+                || description.to_ascii_lowercase().starts_with("method not found")
+        }
+        _ => false,
+    }
+}
+
+/// The most pages of one `crm.status.list` directory read (50 rows a page).
+const MAX_STATUS_PAGES: usize = 200;
+
+/// Every `crm.status.list` row of the directory `entity_id`, in the portal's order.
+fn status_rows(webhook: &Webhook, entity_id: &str) -> Result<Vec<Value>, FetchError> {
+    let mut rows = Vec::new();
+    let mut start: u64 = 0;
+    for _ in 0..MAX_STATUS_PAGES {
+        let params = serde_json::json!({
+            "filter": { "ENTITY_ID": entity_id },
+            "order": { "SORT": "ASC", "ID": "ASC" },
+            "start": start,
+        });
+        let (status, value) = call(webhook, "crm.status.list", &params)?;
+        let page = value
+            .get("result")
+            .and_then(Value::as_array)
+            .ok_or_else(|| FetchError::NotFields {
+                status,
+                reason: "crm.status.list did not answer a list".into(),
+            })?;
+        // A portal that ignores the filter must not mix directories into the snapshot.
+        rows.extend(
+            page.iter()
+                .filter(|r| r.get("ENTITY_ID").and_then(Value::as_str) == Some(entity_id))
+                .cloned(),
+        );
+        match value.get("next").and_then(number) {
+            Some(next) if next > start && !page.is_empty() => start = next,
+            _ => return Ok(rows),
+        }
+    }
+    Ok(rows)
+}
+
+/// Whether the entity has pipelines (`crm.category.list` answers for it).
+fn has_pipelines(entity: &EntityInfo) -> bool {
+    matches!(entity.name.as_str(), "deal" | "smart_invoice")
+        || crate::entities::by_type_id(entity.entity_type_id).is_none()
+}
+
+/// The pipelines, stages, dictionaries and currencies of the snapshot's entity
+/// ([`crate::catalog`]). A portal without `crm.category.list` and `crm.status.list` gives an
+/// empty catalog (the snapshot is then the fields alone, format version 2).
+pub fn fetch_catalog(webhook: &Webhook, snapshot: &Snapshot) -> Result<Catalog, FetchError> {
+    let entity = &snapshot.entity;
+    let mut catalog = Catalog::default();
+    let mut supported = false;
+    if has_pipelines(entity) {
+        let params = serde_json::json!({ "entityTypeId": entity.entity_type_id });
+        match call(webhook, "crm.category.list", &params) {
+            Ok((status, value)) => {
+                let list = value
+                    .get("result")
+                    .and_then(|r| r.get("categories"))
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| FetchError::NotFields {
+                        status,
+                        reason: "crm.category.list did not answer `result.categories`".into(),
+                    })?;
+                let mut pipelines = Vec::with_capacity(list.len());
+                for c in list {
+                    let Value::Object(category) = c else { continue };
+                    let Some(view) = crate::catalog::category_view(category) else {
+                        continue;
+                    };
+                    let directory = crate::catalog::stage_entity_id(
+                        &entity.name,
+                        entity.entity_type_id,
+                        view.id,
+                    );
+                    let stages = status_rows(webhook, &directory)?;
+                    pipelines.push(Pipeline {
+                        category: category.clone(),
+                        stages,
+                    });
+                }
+                catalog.pipelines = Some(pipelines);
+                supported = true;
+            }
+            Err(FetchError::Api { code, .. }) if code == "ENTITY_TYPE_NOT_SUPPORTED" => {}
+            Err(e) if method_missing(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let directories: std::collections::BTreeSet<String> = snapshot
+        .descriptors()
+        .filter(|d| d.field_type() == "crm_status")
+        .filter_map(|d| d.status_type().map(str::to_owned))
+        .filter(|t| !crate::catalog::is_stage_directory(t))
+        .collect();
+    for directory in directories {
+        match status_rows(webhook, &directory) {
+            Ok(rows) => {
+                catalog.dictionaries.insert(directory, rows);
+                supported = true;
+            }
+            Err(e) if method_missing(&e) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    let wants_currencies = snapshot
+        .descriptors()
+        .any(|d| d.field_type() == "crm_currency");
+    if wants_currencies && supported {
+        match call(webhook, "crm.currency.list", &serde_json::json!({})) {
+            Ok((status, value)) => {
+                let rows = value
+                    .get("result")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| FetchError::NotFields {
+                        status,
+                        reason: "crm.currency.list did not answer a list".into(),
+                    })?;
+                let mut rows: Vec<Value> =
+                    rows.iter().map(crate::catalog::stable_currency).collect();
+                // Portals list a currency once per language (`LID`): keep one row per code.
+                let mut seen = std::collections::BTreeSet::new();
+                rows.retain(|r| {
+                    crate::catalog::currency_view(r).is_some_and(|c| seen.insert(c.code.to_owned()))
+                });
+                catalog.currencies = Some(rows);
+            }
+            Err(e) if method_missing(&e) => catalog.notes.push(
+                "crm.currency.list is not available on this portal: currencies are not recorded, CURRENCY_ID stays a CurrencyId".into(),
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(catalog)
 }
 
 /// A smart process as `crm.type.list` describes it.

@@ -19,6 +19,7 @@
 //! | [`mapping`] | Bitrix types -> codecs and Rust types (the README's table) |
 //! | [`model`] | snapshot + options -> what to generate, with every diagnostic collected |
 //! | [`expand`] | the model -> tokens, one file per generated item; [`render`] formats them for files |
+//! | [`catalog`] | pipelines, stages, dictionaries and currencies in a snapshot |
 //! | [`diff`] | drift between two snapshots (`check`, `diff`) |
 //! | [`index`] | the index of a `snapshot --all` folder |
 //! | [`build`] | the `build.rs` front end |
@@ -29,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod catalog;
 pub mod diff;
 pub mod entities;
 pub mod expand;

@@ -1290,3 +1290,69 @@ fn check_all_catches_a_user_field_added_to_any_entity_on_the_emulator() {
     );
     assert!(!format!("{}{}", run.stdout, run.stderr).contains(CODE));
 }
+
+/// `snapshot --all` records each entity's pipelines, stages and dictionaries (format version
+/// 3); `check --all` then reports a stage added on the portal, a renamed stage and a removed
+/// stage as drift (exit 1) naming them, and the unchanged portal as no drift. (A renamed
+/// pipeline is covered by `diff`'s unit test: the emulator has no `crm.category.update` yet.)
+#[test]
+fn check_all_catches_a_stage_added_and_a_pipeline_renamed_on_the_emulator() {
+    let portal = Portal::start(None);
+    let url = portal.webhook();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("acme");
+    let out_arg = path_arg(&out).to_owned();
+    let snapshot = || {
+        let run = codegen(&["snapshot", "--webhook", &url, "--all", "--out", &out_arg]);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    };
+    snapshot();
+    let deal: Value = serde_json::from_str(&read(out.join("deal.json"))).unwrap();
+    assert_eq!(deal["format_version"], 3);
+    let pipelines = deal["pipelines"].as_array().unwrap();
+    assert!(pipelines.len() >= 2, "{pipelines:?}");
+    assert_eq!(pipelines[0]["stages"][0]["STATUS_ID"], "NEW");
+    assert!(deal["dictionaries"]["SOURCE"].as_array().is_some_and(|s| !s.is_empty()));
+    let check = || codegen(&["check", "--webhook", &url, "--all", &out_arg]);
+    let run = check();
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+
+    let added = portal.call(
+        "crm.status.add",
+        json!({"fields": {"ENTITY_ID": "DEAL_STAGE_1", "STATUS_ID": "REVIEW", "NAME": "Проверка", "SORT": 25}}),
+    );
+    let run = check();
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("+ stage C1:REVIEW \"Проверка\" added to pipeline 1")
+            && run.stdout.contains("deal.json"),
+        "{}",
+        run.stdout
+    );
+    snapshot();
+    assert_eq!(check().code, Some(0));
+
+    portal.call(
+        "crm.status.update",
+        json!({"id": added["result"], "fields": {"NAME": "Экспертиза"}}),
+    );
+    let run = check();
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("~ stage C1:REVIEW of pipeline 1 renamed \"Проверка\" -> \"Экспертиза\""),
+        "{}",
+        run.stdout
+    );
+    portal.call("crm.status.delete", json!({"id": added["result"]}));
+    let run = check();
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("- stage C1:REVIEW \"Проверка\" removed from pipeline 1"),
+        "{}",
+        run.stdout
+    );
+    assert!(!format!("{}{}", run.stdout, run.stderr).contains(CODE));
+}
