@@ -90,6 +90,7 @@
 mod catalog;
 mod config;
 mod counters;
+mod currency;
 mod entities;
 mod error;
 pub mod faults;

@@ -54,6 +54,12 @@ pub(crate) fn call(
     if let Some(out) = smart_reference(portal, method, params) {
         return out;
     }
+    if method.starts_with("crm.currency.") {
+        let p = portal.read().expect("portal lock");
+        if let Some(out) = crate::currency::call(&p.catalog, p.lang, method, params) {
+            return out;
+        }
+    }
     match method {
         "crm.status.list" => status_list(portal, params),
         "crm.category.list" => {

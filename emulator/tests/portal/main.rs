@@ -8,6 +8,7 @@ mod common;
 mod batch;
 mod cli;
 mod conformance_seed;
+mod currency;
 mod entities;
 mod export;
 mod items;
