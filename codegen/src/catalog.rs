@@ -147,7 +147,10 @@ pub fn status_view(row: &Value) -> Option<StatusView<'_>> {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())?;
     let extra = row.get("EXTRA");
-    let semantics = match extra.and_then(|e| e.get("SEMANTICS")).and_then(Value::as_str) {
+    let semantics = match extra
+        .and_then(|e| e.get("SEMANTICS"))
+        .and_then(Value::as_str)
+    {
         Some("success") => Some(Semantics::Success),
         Some("failure") => Some(Semantics::Failure),
         Some("process") => Some(Semantics::Process),
@@ -360,7 +363,12 @@ mod tests {
             stage_entity_id("dynamic_1220", 1220, 5),
             "DYNAMIC_1220_STAGE_5"
         );
-        for s in ["DEAL_STAGE", "DEAL_STAGE_1", "DYNAMIC_1220_STAGE_5", "SMART_INVOICE_STAGE_3"] {
+        for s in [
+            "DEAL_STAGE",
+            "DEAL_STAGE_1",
+            "DYNAMIC_1220_STAGE_5",
+            "SMART_INVOICE_STAGE_3",
+        ] {
             assert!(is_stage_directory(s), "{s}");
         }
         for s in ["SOURCE", "DEAL_TYPE", "STATUS", "DYNAMIC_X"] {
@@ -371,10 +379,18 @@ mod tests {
         let v = status_view(&row).unwrap();
         assert_eq!(
             (v.status_id, v.name, v.sort, v.color, v.semantics),
-            ("C1:WON", "Успех", Some(60), Some("#00FF00"), Some(Semantics::Success))
+            (
+                "C1:WON",
+                "Успех",
+                Some(60),
+                Some("#00FF00"),
+                Some(Semantics::Success)
+            )
         );
         assert!(status_view(&serde_json::json!({"NAME": "x"})).is_none());
-        let stable = stable_currency(&serde_json::json!({"CURRENCY": "RUB", "AMOUNT": "1.0", "DATE_UPDATE": "x"}));
+        let stable = stable_currency(
+            &serde_json::json!({"CURRENCY": "RUB", "AMOUNT": "1.0", "DATE_UPDATE": "x"}),
+        );
         assert_eq!(stable, serde_json::json!({"CURRENCY": "RUB"}));
     }
 
@@ -382,9 +398,18 @@ mod tests {
     fn malformed_sections_are_explained() {
         for (text, expected) in [
             (r#"{"pipelines": {}}"#, "`pipelines` must be an array"),
-            (r#"{"pipelines": [{"category": 1}]}"#, "`pipelines[0]` must be"),
-            (r#"{"dictionaries": []}"#, "`dictionaries` must be an object"),
-            (r#"{"dictionaries": {"SOURCE": 1}}"#, "`dictionaries.SOURCE` must be"),
+            (
+                r#"{"pipelines": [{"category": 1}]}"#,
+                "`pipelines[0]` must be",
+            ),
+            (
+                r#"{"dictionaries": []}"#,
+                "`dictionaries` must be an object",
+            ),
+            (
+                r#"{"dictionaries": {"SOURCE": 1}}"#,
+                "`dictionaries.SOURCE` must be",
+            ),
             (r#"{"currencies": {}}"#, "`currencies` must be an array"),
             (r#"{"notes": "x"}"#, "`notes` must be an array"),
         ] {

@@ -601,10 +601,7 @@ impl fmt::Display for Change {
                 id,
                 from,
                 to,
-            } => write!(
-                f,
-                "~ {directory}: item {id} renamed \"{from}\" -> \"{to}\""
-            ),
+            } => write!(f, "~ {directory}: item {id} renamed \"{from}\" -> \"{to}\""),
             Change::CurrencyAdded { code } => write!(f, "+ currency {code} added"),
             Change::CurrencyRemoved { code } => write!(f, "- currency {code} removed"),
             Change::EntityChanged { from, to } => write!(f, "! entity {from} -> {to}"),
@@ -717,7 +714,11 @@ mod tests {
               "dictionaries": {"SOURCE": [{"STATUS_ID": "CALL", "NAME": "Телефон"}, {"STATUS_ID": "MAIL", "NAME": "Почта"}]},
               "currencies": [{"CURRENCY": "RUB"}, {"CURRENCY": "EUR"}]}"#,
         );
-        let lines: Vec<String> = diff(&old, &new).changes.iter().map(ToString::to_string).collect();
+        let lines: Vec<String> = diff(&old, &new)
+            .changes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             lines,
             [

@@ -238,7 +238,9 @@ fn method_missing(e: &FetchError) -> bool {
         } => {
             *status == 404
                 || code.eq_ignore_ascii_case("ERROR_METHOD_NOT_FOUND")
-                || description.to_ascii_lowercase().starts_with("method not found")
+                || description
+                    .to_ascii_lowercase()
+                    .starts_with("method not found")
         }
         _ => false,
     }

@@ -18,6 +18,7 @@
 //! | [`entities`] | the CRM entities: name, method prefix, entity type id, id type, standard fields, default struct name |
 //! | [`mapping`] | Bitrix types -> codecs and Rust types (the README's table) |
 //! | [`model`] | snapshot + options -> what to generate, with every diagnostic collected |
+//! | [`pipelines`] | the snapshot's pipelines, stages and dictionaries -> the enums to generate |
 //! | [`expand`] | the model -> tokens, one file per generated item; [`render`] formats them for files |
 //! | [`catalog`] | pipelines, stages, dictionaries and currencies in a snapshot |
 //! | [`diff`] | drift between two snapshots (`check`, `diff`) |
@@ -41,6 +42,7 @@ pub mod mapping;
 pub mod model;
 pub mod names;
 pub mod naming;
+pub mod pipelines;
 pub mod snapshot;
 
 use proc_macro2::TokenStream;

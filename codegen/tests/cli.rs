@@ -350,7 +350,10 @@ fn snapshots_of_emulated_portals_reproduce_the_fields_files_byte_for_byte() {
         // The fields as the file has them; the pipelines and dictionaries the emulator adds
         // are the subject of `check_all_catches_a_stage_added_...`.
         let mut taken = Snapshot::parse(&read(&out), &EntityInfo::deal()).unwrap();
-        assert!(taken.catalog.pipelines.is_some(), "{schema}: pipelines recorded");
+        assert!(
+            taken.catalog.pipelines.is_some(),
+            "{schema}: pipelines recorded"
+        );
         taken.catalog = Default::default();
         let snapshot = taken.to_json_pretty();
         if snapshot != original {
@@ -1317,7 +1320,11 @@ fn check_all_catches_a_stage_added_and_a_pipeline_renamed_on_the_emulator() {
     let pipelines = deal["pipelines"].as_array().unwrap();
     assert!(pipelines.len() >= 2, "{pipelines:?}");
     assert_eq!(pipelines[0]["stages"][0]["STATUS_ID"], "NEW");
-    assert!(deal["dictionaries"]["SOURCE"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(
+        deal["dictionaries"]["SOURCE"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
     let check = || codegen(&["check", "--webhook", &url, "--all", &out_arg]);
     let run = check();
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);

@@ -6,4 +6,5 @@
 mod demo;
 mod golden;
 mod huge;
+mod pipelines;
 mod strange;
