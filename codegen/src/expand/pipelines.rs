@@ -337,7 +337,13 @@ fn all_stages(c: &Cx<'_>, s: &StageEnums) -> (TokenStream, TokenStream) {
     };
     let as_str = delegate(quote!(s.as_str()), quote!(id.as_str()));
     let status_id = delegate(quote!(s.status_id()), quote!(id));
-    let name = delegate(quote!(s.name()), quote!(None));
+    let name = delegate(
+        quote!(s.name()),
+        quote!({
+            let _ = id;
+            None
+        }),
+    );
     let default = s.default_category;
     let category_id = delegate(
         quote!(#rt::pipeline::Stage::category_id(s)),
