@@ -875,6 +875,50 @@ mod tests {
         }
     }
 
+    /// Renames of pipelines and stages are checked against the snapshot's catalog like
+    /// enumeration items: a stale one is an error naming what the snapshot has.
+    #[test]
+    fn catalog_item_renames_are_checked_against_the_snapshot() {
+        let snapshot = Snapshot::parse(
+            include_str!("../tests/schemas/pipelines.json"),
+            &EntityInfo::deal(),
+        )
+        .unwrap();
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "C5:WON", "Closed");
+        options.renames.item("SOURCE_ID", "CALL", "Phone");
+        let (model, diags) = build(&snapshot, &options);
+        let model = model.unwrap_or_else(|| panic!("{diags:?}"));
+        let stages = model.catalog.stages.as_ref().unwrap();
+        assert_eq!(stages.pipelines[1].stages[1].variant, "Closed");
+        assert_eq!(model.catalog.dictionaries[0].items[0].0, "Phone");
+
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "C9:GONE", "Gone");
+        let (model, diags) = build(&snapshot, &options);
+        assert!(model.is_none());
+        assert!(
+            diags.iter().any(|d| d
+                .message
+                .contains("item C9:GONE of STAGE_ID, which the snapshot does not have")
+                && d.message.contains("C5:NEW \"Новая\"")),
+            "{diags:?}"
+        );
+        // Without the catalog, STAGE_ID has no items to rename.
+        let mut bare = snapshot.clone();
+        bare.catalog = Default::default();
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "NEW", "Fresh");
+        let (model, diags) = build(&bare, &options);
+        assert!(model.is_none());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("not `enumeration`")),
+            "{diags:?}"
+        );
+    }
+
     #[test]
     fn duplicate_item_labels_are_told_apart_by_id() {
         assert_eq!(

@@ -216,9 +216,15 @@ fn common(
     }
 }
 
-/// `EnumValue` (the `Enum<E>` codec) and `From<&str>` through `from`.
-fn enum_value(ty: &syn::Ident, from: TokenStream) -> TokenStream {
+/// `EnumValue` (the `Enum<E>` codec), `From<&str>` and `From<{id_ty}>` through `from`.
+fn enum_value(ty: &syn::Ident, id_ty: &TokenStream, from: TokenStream) -> TokenStream {
     quote! {
+        impl ::core::convert::From<#id_ty> for #ty {
+            fn from(id: #id_ty) -> Self {
+                #from(id.as_str())
+            }
+        }
+
         impl types::EnumValue for #ty {
             fn from_id(id: &str) -> Self {
                 #from(id)
@@ -411,7 +417,7 @@ fn all_stages(c: &Cx<'_>, s: &StageEnums) -> (TokenStream, TokenStream) {
 
         #(#froms)*
     };
-    let value = enum_value(&ty, quote!(Self::from_code));
+    let value = enum_value(&ty, &quote!(types::StatusId), quote!(Self::from_code));
     let display = display(&ty, quote!(self.name()));
     let block = quote! {
         impl #rt::pipeline::Stage for #ty {
@@ -467,7 +473,7 @@ fn dictionary(c: &Cx<'_>, d: &DictEnum) -> TokenStream {
     });
     let common = common(&ty, &id_ty, &id_fn, &items);
     let from = items.iter().map(|(v, id, _)| quote!(#id => Self::#v,));
-    let value = enum_value(&ty, quote!(Self::from_code));
+    let value = enum_value(&ty, &id_ty, quote!(Self::from_code));
     let display = display(&ty, quote!(self.name()));
     quote! {
         #[doc = #doc]

@@ -1742,6 +1742,11 @@ mod __bitrix_deal {
             Self::Tendery(stage)
         }
     }
+    impl ::core::convert::From<types::StatusId> for DealStage {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
+        }
+    }
     impl types::EnumValue for DealStage {
         fn from_id(id: &str) -> Self {
             Self::from_code(id)
@@ -1841,6 +1846,11 @@ mod __bitrix_deal {
                 "SERVICE" => Self::Service,
                 other => Self::Other(types::StatusId::from(other)),
             }
+        }
+    }
+    impl ::core::convert::From<types::StatusId> for DealType {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
         }
     }
     impl types::EnumValue for DealType {
@@ -1959,6 +1969,11 @@ mod __bitrix_deal {
                 "CNY" => Self::Cny,
                 other => Self::Other(types::CurrencyId::from(other)),
             }
+        }
+    }
+    impl ::core::convert::From<types::CurrencyId> for DealCurrency {
+        fn from(id: types::CurrencyId) -> Self {
+            Self::from_code(id.as_str())
         }
     }
     impl types::EnumValue for DealCurrency {
@@ -2109,6 +2124,11 @@ mod __bitrix_deal {
                 "OTHER" => Self::OtherOther,
                 other => Self::Other(types::StatusId::from(other)),
             }
+        }
+    }
+    impl ::core::convert::From<types::StatusId> for DealSource {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
         }
     }
     impl types::EnumValue for DealSource {

@@ -413,6 +413,11 @@ mod __bitrix_deal {
             Self::Sales(stage)
         }
     }
+    impl ::core::convert::From<types::StatusId> for DealStage {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
+        }
+    }
     impl types::EnumValue for DealStage {
         fn from_id(id: &str) -> Self {
             Self::from_code(id)
@@ -488,6 +493,11 @@ mod __bitrix_deal {
                 "WEB" => Self::Web,
                 other => Self::Other(types::StatusId::from(other)),
             }
+        }
+    }
+    impl ::core::convert::From<types::StatusId> for DealSource {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
         }
     }
     impl types::EnumValue for DealSource {
@@ -568,6 +578,11 @@ mod __bitrix_deal {
                 "USD" => Self::Usd,
                 other => Self::Other(types::CurrencyId::from(other)),
             }
+        }
+    }
+    impl ::core::convert::From<types::CurrencyId> for DealCurrency {
+        fn from(id: types::CurrencyId) -> Self {
+            Self::from_code(id.as_str())
         }
     }
     impl types::EnumValue for DealCurrency {

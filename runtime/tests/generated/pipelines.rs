@@ -192,3 +192,33 @@ fn smart_process_stages_carry_their_pipeline_in_the_prefix() {
     );
     assert_eq!(Stage::category_id(&unknown), CategoryId(8));
 }
+
+/// Pipelines and stages renamed through the macro's `rename(...)` (the names file's `items`
+/// alike); the per-pipeline enum is named after the renamed pipeline.
+mod renamed {
+    use bitrix_runtime::bitrix_entity;
+    use bitrix_runtime::pipeline::Stage;
+    use bitrix_runtime::types::CategoryId;
+
+    #[bitrix_entity(
+        schema = "../schemas/demo/deal.json",
+        rename(CATEGORY_ID[1] = "Dealers", STAGE_ID["C1:NEW"] = "Fresh", SOURCE_ID["CALL"] = "Phone")
+    )]
+    /// The demo deal with readable pipeline names.
+    pub struct RenamedDeal;
+
+    #[test]
+    fn renamed_pipelines_and_stages_keep_their_codes() {
+        assert_eq!(RenamedDealCategory::Dealers.id(), CategoryId(1));
+        assert_eq!(RenamedDealStageDealers::Fresh.as_str(), "C1:NEW");
+        assert_eq!(
+            RenamedDealStage::from_code("C1:NEW"),
+            RenamedDealStage::Dealers(RenamedDealStageDealers::Fresh)
+        );
+        assert_eq!(
+            Stage::category_id(&RenamedDealStageDealers::Fresh),
+            CategoryId(1)
+        );
+        assert_eq!(RenamedDealSource::Phone.as_str(), "CALL");
+    }
+}
