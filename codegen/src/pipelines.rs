@@ -113,6 +113,10 @@ pub type CatalogRenames<'a> = BTreeMap<String, BTreeMap<&'a str, (String, usize)
 /// The items a rename of field `code` may name, when the field decodes into a catalog enum:
 /// `(id, label)` of each category, stage, dictionary item or currency.
 pub fn rename_targets(snapshot: &Snapshot, d: &Descriptor<'_>) -> Option<Vec<(String, String)>> {
+    rename_targets_raw(snapshot, d).map(|items| first_of_each(items, |(id, _)| id.clone()))
+}
+
+fn rename_targets_raw(snapshot: &Snapshot, d: &Descriptor<'_>) -> Option<Vec<(String, String)>> {
     let cat = &snapshot.catalog;
     match d.field_type() {
         "crm_category" if d.code == "CATEGORY_ID" => {
@@ -154,6 +158,13 @@ pub fn rename_targets(snapshot: &Snapshot, d: &Descriptor<'_>) -> Option<Vec<(St
         ),
         _ => None,
     }
+}
+
+/// `items` without the later repeats of an id (a portal answering a stage or pipeline twice
+/// must not give the generated `match` two arms for one id).
+fn first_of_each<T>(items: Vec<T>, id: impl Fn(&T) -> String) -> Vec<T> {
+    let mut seen = BTreeSet::new();
+    items.into_iter().filter(|t| seen.insert(id(t))).collect()
 }
 
 /// A readable variant name: the pascal-cased text, else `fallback` pascal-cased, `V`-prefixed
@@ -240,7 +251,7 @@ pub fn build(snapshot: &Snapshot, read: &str, renames: &CatalogRenames<'_>) -> C
             .any(|d| d.code == code && d.field_type() == ty && !d.is_multiple())
     };
     if cat.pipelines.is_some() {
-        let categories = cat.categories();
+        let categories = first_of_each(cat.categories(), |(c, _)| c.id.to_string());
         let items: Vec<(String, String)> = categories
             .iter()
             .map(|(c, _)| (c.id.to_string(), c.name.to_owned()))
@@ -273,7 +284,8 @@ pub fn build(snapshot: &Snapshot, read: &str, renames: &CatalogRenames<'_>) -> C
                 .iter()
                 .zip(&names)
                 .map(|((c, p), v)| {
-                    let stages = catalog::Catalog::stages(p);
+                    let stages =
+                        first_of_each(catalog::Catalog::stages(p), |s| s.status_id.to_owned());
                     let items: Vec<(String, String)> = stages
                         .iter()
                         .map(|s| (s.status_id.to_owned(), s.name.to_owned()))
@@ -424,5 +436,52 @@ mod tests {
             name_items(&items, None, stage_text),
             ["New", "NewC1New", "V1", "OtherOther"]
         );
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use crate::{EntityInfo, Options, Snapshot};
+
+    /// Repeated ids, keywords, empty and odd names, rows that are not objects: generation
+    /// succeeds, every enum gets distinct identifiers, and the output parses.
+    #[test]
+    fn odd_catalogs_generate_parsable_code() {
+        let text = r#"{
+          "format_version": 3,
+          "entity": {"name": "deal", "api": "legacy", "method_prefix": "crm.deal", "entity_type_id": 2},
+          "fields": {
+            "CATEGORY_ID": {"type": "crm_category"},
+            "STAGE_ID": {"type": "crm_status", "statusType": "DEAL_STAGE"},
+            "SOURCE_ID": {"type": "crm_status", "statusType": "SOURCE"},
+            "CURRENCY_ID": {"type": "crm_currency"}
+          },
+          "pipelines": [
+            {"category": {"id": 0, "name": "Self"}, "stages": [
+              {"STATUS_ID": "NEW", "NAME": "type"}, {"STATUS_ID": "NEW", "NAME": "again"},
+              {"STATUS_ID": "UC_1", "NAME": ""}, {"STATUS_ID": "UC_2", "NAME": "\u202e😀"},
+              {"STATUS_ID": "Other", "NAME": "Other"}, 5, {"NAME": "no id"}]},
+            {"category": {"id": 0, "name": "twice"}, "stages": []},
+            {"category": {"id": "7", "name": "123"}, "stages": [{"STATUS_ID": "C7:ALL", "NAME": "ALL"}]},
+            {"category": {"name": "no id"}, "stages": []}
+          ],
+          "dictionaries": {"SOURCE": [{"STATUS_ID": "1", "NAME": "fn"}, {"STATUS_ID": "1", "NAME": "x"}, "junk"]},
+          "currencies": [{"CURRENCY": "RUB"}, {"CURRENCY": "RUB"}, {"FULL_NAME": "none"}]
+        }"#;
+        let snapshot = Snapshot::parse(text, &EntityInfo::deal()).unwrap();
+        let generated =
+            crate::generate(&snapshot, &Options::new("Deal")).unwrap_or_else(|e| panic!("{e:?}"));
+        let file = syn::parse2::<syn::File>(generated.tokens.clone()).unwrap();
+        let source = prettyplease::unparse(&file);
+        for needle in [
+            "pub enum DealCategory",
+            "pub enum DealStageSelf_",
+            "pub enum DealStageV123",
+            "Other(types::CategoryId)",
+            "\"C7:ALL\" => Self::All",
+        ] {
+            assert!(source.contains(needle), "{needle}");
+        }
+        assert_eq!(source.matches("\"NEW\" => Self::").count(), 1);
     }
 }
