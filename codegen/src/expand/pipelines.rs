@@ -289,11 +289,35 @@ fn pipeline_stages(c: &Cx<'_>, p: &PipelineStages) -> (TokenStream, TokenStream)
             }
         }
     };
-    let block = quote! {
+    let block = stage_impl(
+        c,
+        &ty,
+        quote!(types::CategoryId(#category)),
+        quote! {
+            match self {
+                #(#sem)*
+                Self::Other(_) => None,
+            }
+        },
+    );
+    let display = display(&ty, quote!(self.name()));
+    (quote!(#module #display), block)
+}
+
+/// `impl Stage` of a stage enum with these `category_id` and `semantics` bodies (the rest
+/// goes through the enum's inherent methods).
+fn stage_impl(
+    c: &Cx<'_>,
+    ty: &syn::Ident,
+    category_id: TokenStream,
+    semantics: TokenStream,
+) -> TokenStream {
+    let (read, rt) = (&c.read, &c.rt);
+    quote! {
         impl #rt::pipeline::Stage for #ty {
             type Entity = #read;
             fn category_id(&self) -> types::CategoryId {
-                types::CategoryId(#category)
+                #category_id
             }
             fn code(&self) -> &str {
                 self.as_str()
@@ -302,18 +326,13 @@ fn pipeline_stages(c: &Cx<'_>, p: &PipelineStages) -> (TokenStream, TokenStream)
                 #ty::from_code(code)
             }
             fn semantics(&self) -> Option<#rt::pipeline::StageSemantics> {
-                match self {
-                    #(#sem)*
-                    Self::Other(_) => None,
-                }
+                #semantics
             }
             fn name(&self) -> Option<&'static str> {
                 #ty::name(self)
             }
         }
-    };
-    let display = display(&ty, quote!(self.name()));
-    (quote!(#module #display), block)
+    }
 }
 
 fn all_stages(c: &Cx<'_>, s: &StageEnums) -> (TokenStream, TokenStream) {
@@ -419,26 +438,7 @@ fn all_stages(c: &Cx<'_>, s: &StageEnums) -> (TokenStream, TokenStream) {
     };
     let value = enum_value(&ty, &quote!(types::StatusId), quote!(Self::from_code));
     let display = display(&ty, quote!(self.name()));
-    let block = quote! {
-        impl #rt::pipeline::Stage for #ty {
-            type Entity = #read;
-            fn category_id(&self) -> types::CategoryId {
-                #category_id
-            }
-            fn code(&self) -> &str {
-                self.as_str()
-            }
-            fn from_code(code: &str) -> Self {
-                #ty::from_code(code)
-            }
-            fn semantics(&self) -> Option<#rt::pipeline::StageSemantics> {
-                #sem
-            }
-            fn name(&self) -> Option<&'static str> {
-                #ty::name(self)
-            }
-        }
-    };
+    let block = stage_impl(c, &ty, category_id, sem);
     (quote!(#module #value #display), block)
 }
 
