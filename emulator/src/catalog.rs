@@ -74,28 +74,36 @@ const LISTS: [(&str, &str, &str); 9] = [
     ("HONORIFIC", "Обращения", "Inquiries"),
 ];
 
-/// The directories of leads, quotes, contacts and companies (plain lists here: lead and
-/// quote stages have no semantics in this portal).
-const MORE_LISTS: &[(&str, &[(&str, &str)])] = &[
+/// A seeded stage: code, name, semantics.
+type StageSeed = (&'static str, &'static str, Semantic);
+
+/// The lead and quote statuses: directories with semantics, as `crm.status.entity.types`
+/// gives them (`SEMANTIC_INFO`: start `NEW` / `DRAFT`, success `CONVERTED` / `APPROVED`,
+/// failure `JUNK` / `DECLAINED`).
+const STAGED_LISTS: &[(&str, &[StageSeed])] = &[
     (
         "STATUS",
         &[
-            ("NEW", "Не обработан"),
-            ("IN_PROCESS", "В работе"),
-            ("PROCESSED", "Обработан"),
-            ("JUNK", "Некачественный лид"),
-            ("CONVERTED", "Качественный лид"),
+            ("NEW", "Не обработан", Semantic::Process),
+            ("IN_PROCESS", "В работе", Semantic::Process),
+            ("PROCESSED", "Обработан", Semantic::Process),
+            ("JUNK", "Некачественный лид", Semantic::Failure),
+            ("CONVERTED", "Качественный лид", Semantic::Success),
         ],
     ),
     (
         "QUOTE_STATUS",
         &[
-            ("DRAFT", "Новое"),
-            ("SENT", "Отправлено клиенту"),
-            ("APPROVED", "Подтверждено"),
-            ("DECLAINED", "Отклонено"),
+            ("DRAFT", "Новое", Semantic::Process),
+            ("SENT", "Отправлено клиенту", Semantic::Process),
+            ("APPROVED", "Подтверждено", Semantic::Success),
+            ("DECLAINED", "Отклонено", Semantic::Failure),
         ],
     ),
+];
+
+/// The directories of contacts and companies and the other plain lists.
+const MORE_LISTS: &[(&str, &[(&str, &str)])] = &[
     (
         "CONTACT_TYPE",
         &[
@@ -152,6 +160,34 @@ pub(crate) struct NewStatus {
     pub sort: u32,
     pub color: Option<String>,
     pub semantic: Semantic,
+}
+
+impl NewStatus {
+    /// The directory item with this id, in pipeline `category` when it is a stage (then with
+    /// the semantics' default colour when none is given).
+    pub(crate) fn into_status(self, id: u32, category_id: Option<u32>) -> Status {
+        let color = self.color.or_else(|| {
+            category_id.map(|_| {
+                match self.semantic {
+                    Semantic::Process => PROCESS_COLORS[0],
+                    Semantic::Success => "#7BD500",
+                    Semantic::Failure => "#FF5752",
+                }
+                .to_owned()
+            })
+        });
+        Status {
+            id,
+            entity_id: self.entity_id,
+            status_id: self.status_id,
+            name: self.name,
+            sort: self.sort,
+            system: false,
+            category_id,
+            semantic: self.semantic,
+            color,
+        }
+    }
 }
 
 const PROCESS_COLORS: [&str; 5] = ["#39A8EF", "#2FC6F6", "#55D0E0", "#47E4C2", "#FFA900"];
@@ -247,6 +283,9 @@ impl Catalog {
                 ("OTHER", "Другое"),
             ],
         );
+        for (entity, items) in STAGED_LISTS {
+            c.push_staged(entity, None, None, items);
+        }
         for (entity, items) in MORE_LISTS {
             c.add_list(entity, items);
         }
@@ -254,14 +293,27 @@ impl Catalog {
     }
 
     fn add_stages(&mut self, category: u32, stages: &[(&str, &str, Semantic)]) {
-        let entity = stage_entity(category);
+        let prefix = (category != 0).then(|| format!("C{category}:"));
+        self.push_staged(
+            &stage_entity(category),
+            prefix.as_deref(),
+            Some(category),
+            stages,
+        );
+    }
+
+    /// Adds a directory whose items have semantics and colours (pipeline stages, lead and
+    /// quote statuses): status ids `{prefix}{CODE}`, sort 10, 20, ..., `NEW`, `WON`, `LOSE`
+    /// and the lead and quote statuses' first and final items system ones.
+    fn push_staged(
+        &mut self,
+        entity: &str,
+        prefix: Option<&str>,
+        category: Option<u32>,
+        stages: &[(&str, &str, Semantic)],
+    ) {
         let mut process = 0;
         for (i, (code, name, semantic)) in stages.iter().enumerate() {
-            let status_id = if category == 0 {
-                (*code).to_owned()
-            } else {
-                format!("C{category}:{code}")
-            };
             let color = match semantic {
                 Semantic::Process => {
                     process += 1;
@@ -270,15 +322,19 @@ impl Catalog {
                 Semantic::Success => "#7BD500",
                 Semantic::Failure => "#FF5752",
             };
+            let system = match category {
+                Some(_) => matches!(*code, "NEW" | "WON" | "LOSE"),
+                None => i == 0 || *semantic != Semantic::Process,
+            };
             let id = self.take_status_id();
             self.statuses.push(Status {
                 id,
-                entity_id: entity.clone(),
-                status_id,
+                entity_id: entity.to_owned(),
+                status_id: format!("{}{code}", prefix.unwrap_or_default()),
                 name: (*name).to_owned(),
                 sort: (i as u32 + 1) * 10,
-                system: matches!(*code, "NEW" | "WON" | "LOSE"),
-                category_id: Some(category),
+                system,
+                category_id: category,
                 semantic: *semantic,
                 color: Some(color.to_owned()),
             });
@@ -302,7 +358,8 @@ impl Catalog {
         }
     }
 
-    fn take_status_id(&mut self) -> u32 {
+    /// A new directory item id (never reused, shared with the smart processes' stages).
+    pub(crate) fn take_status_id(&mut self) -> u32 {
         let id = self.next_status_id;
         self.next_status_id += 1;
         id
@@ -354,27 +411,7 @@ impl Catalog {
     pub(crate) fn add_status(&mut self, new: NewStatus) -> u32 {
         let id = self.take_status_id();
         let category_id = self.stage_category(&new.entity_id);
-        let color = new.color.or_else(|| {
-            category_id.map(|_| {
-                match new.semantic {
-                    Semantic::Process => PROCESS_COLORS[0],
-                    Semantic::Success => "#7BD500",
-                    Semantic::Failure => "#FF5752",
-                }
-                .to_owned()
-            })
-        });
-        self.statuses.push(Status {
-            id,
-            entity_id: new.entity_id,
-            status_id: new.status_id,
-            name: new.name,
-            sort: new.sort,
-            system: false,
-            category_id,
-            semantic: new.semantic,
-            color,
-        });
+        self.statuses.push(new.into_status(id, category_id));
         self.resort();
         id
     }
@@ -442,13 +479,9 @@ impl Catalog {
     /// default pipeline last, as in the documented example (`CATEGORY_ID` a string for a
     /// pipeline, the number 0 for the default one); names in the portal's language.
     pub(crate) fn entity_types_json(&self, lang: Lang) -> Value {
-        let mut out: Vec<Value> = LISTS
-            .iter()
-            .map(|(id, ru, en)| json!({"ID": id, "NAME": if lang == Lang::En { en } else { ru }}))
-            .collect();
-        let semantic_info = |category: u32| {
+        let semantic_info = |entity: &str| {
             let first = |want: Option<Semantic>| {
-                self.stages(category)
+                self.items(entity)
                     .find(|s| want.is_none_or(|w| s.semantic == w))
                     .map(|s| s.status_id.clone())
                     .unwrap_or_default()
@@ -460,6 +493,22 @@ impl Catalog {
                 "FINAL_SORT": 0,
             })
         };
+        let mut out: Vec<Value> = LISTS
+            .iter()
+            .map(|(id, ru, en)| {
+                let mut t = json!({"ID": id, "NAME": if lang == Lang::En { en } else { ru }});
+                let owner = match *id {
+                    "STATUS" => Some(1),
+                    "QUOTE_STATUS" => Some(7),
+                    _ => None,
+                };
+                if let Some(owner) = owner {
+                    t["SEMANTIC_INFO"] = semantic_info(id);
+                    t["ENTITY_TYPE_ID"] = json!(owner);
+                }
+                t
+            })
+            .collect();
         let pipelines = self.categories.iter().filter(|c| c.id != 0);
         for c in pipelines.chain(self.categories.iter().filter(|c| c.id == 0)) {
             let mut t = json!({
@@ -472,7 +521,7 @@ impl Catalog {
             if c.id != 0 {
                 t["PARENT_ID"] = json!("DEAL_STAGE");
             }
-            t["SEMANTIC_INFO"] = semantic_info(c.id);
+            t["SEMANTIC_INFO"] = semantic_info(&stage_entity(c.id));
             if c.id != 0 {
                 t["PREFIX"] = json!(format!("C{}", c.id));
                 t["FIELD_ATTRIBUTE_SCOPE"] = json!(format!("category_{}", c.id));
@@ -547,7 +596,7 @@ impl Catalog {
                 Semantic::Failure => Value::from("F"),
             },
         });
-        if s.category_id.is_some() {
+        if s.category_id.is_some() || STAGED_LISTS.iter().any(|(e, _)| *e == s.entity_id) {
             row["EXTRA"] = json!({
                 "SEMANTICS": match s.semantic {
                     Semantic::Process => "process",

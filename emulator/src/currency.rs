@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::catalog::Catalog;
 use crate::error::ApiError;
 use crate::lang::Lang;
+use crate::reference::descriptor;
 use crate::rest::{Output, array_param, param};
 use crate::values::php_string;
 
@@ -245,18 +246,9 @@ fn fields() -> Value {
     ];
     let mut m = Map::new();
     for (key, ty, read_only, multiple, title) in rows {
-        m.insert(
-            key.into(),
-            json!({
-                "type": ty,
-                "isRequired": false,
-                "isReadOnly": read_only,
-                "isImmutable": false,
-                "isMultiple": multiple,
-                "isDynamic": false,
-                "title": title,
-            }),
-        );
+        let mut d = descriptor(ty, false, read_only, false, title);
+        d.insert("isMultiple".into(), Value::Bool(multiple));
+        m.insert(key.into(), Value::Object(d));
     }
     Value::Object(m)
 }

@@ -449,12 +449,7 @@ pub(crate) fn call_type(
                 stages: yes("isStagesEnabled") || yes("isCategoriesEnabled"),
             };
             // Pipeline ids are one sequence over every smart type.
-            let category = p
-                .tables
-                .values()
-                .flat_map(|t| t.entity.pipelines.iter().map(|c| c.category.id))
-                .max()
-                .map_or(10, |m| (m + 1).max(10));
+            let category = crate::pipelines::next_smart_category(&p);
             let snapshot = crate::entities::smart_process_snapshot(
                 entity_type_id,
                 category,

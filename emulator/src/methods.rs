@@ -34,6 +34,9 @@ pub(crate) fn call(
     params: &Map<String, Value>,
     caller: Caller,
 ) -> Result<Output, ApiError> {
+    if let Some(op) = method.strip_prefix("crm.item.productrow.") {
+        return crate::product_rows::call_item(portal, op, params, caller);
+    }
     if let Some(op) = method.strip_prefix("crm.item.") {
         return items::call(portal, op, params, caller);
     }
@@ -51,7 +54,7 @@ pub(crate) fn call(
             return legacy(portal, entity_type_id, op, params, caller);
         }
     }
-    if let Some(out) = smart_reference(portal, method, params) {
+    if let Some(out) = crate::pipelines::call(portal, method, params) {
         return out;
     }
     if method.starts_with("crm.currency.") {
@@ -138,6 +141,21 @@ fn legacy(
                 scanned: page.scanned,
             })
         }
+        op if op.starts_with("productrows.") => {
+            crate::product_rows::call_legacy(portal, entity_type_id, op, params, caller)
+                .unwrap_or_else(|| Err(ApiError::method_not_found()))
+        }
+        op if op.starts_with("contact.")
+            && crate::contacts::has_bindings(&read(), entity_type_id) =>
+        {
+            crate::contacts::call(
+                portal,
+                entity_type_id,
+                &op["contact.".len()..],
+                params,
+                caller,
+            )
+        }
         "userfield.add" => userfield_add(portal, entity_type_id, params),
         "userfield.get" => {
             let id = id_param(params)?;
@@ -191,65 +209,6 @@ fn legacy(
             Ok(Output::write(json!(true)))
         }
         _ => Err(ApiError::method_not_found()),
-    }
-}
-
-/// `crm.category.list/get {entityTypeId}` and `crm.status.list {filter: {ENTITY_ID}}` for the
-/// pipelines and stages of smart processes (and the smart invoice); `None` for anything else.
-fn smart_reference(
-    portal: &RwLock<Portal>,
-    method: &str,
-    params: &Map<String, Value>,
-) -> Option<Result<Output, ApiError>> {
-    let p = portal.read().expect("portal lock");
-    let smart_table = || {
-        let id = param(params, "entityTypeId").map(php_intval)?;
-        p.tables
-            .get(&u32::try_from(id).ok()?)
-            .filter(|t| !t.entity.pipelines.is_empty())
-    };
-    match method {
-        "crm.category.list" => {
-            let t = smart_table()?;
-            let cats: Vec<Value> = t
-                .entity
-                .pipelines
-                .iter()
-                .map(|c| c.json(t.entity.type_id))
-                .collect();
-            let total = cats.len();
-            Some(Ok(Output::listed(json!({ "categories": cats }), total)))
-        }
-        "crm.category.get" => {
-            let t = smart_table()?;
-            let id = param(params, "id").map(php_intval).unwrap_or(-1);
-            Some(
-                t.entity
-                    .pipelines
-                    .iter()
-                    .find(|c| i64::from(c.category.id) == id)
-                    .map(|c| Output::one(json!({ "category": c.json(t.entity.type_id) })))
-                    .ok_or_else(|| ApiError::new(400, "NOT_FOUND", "Element not found")),
-            )
-        }
-        "crm.status.list" => {
-            let filter = array_param(params, "filter").ok()??;
-            let wanted = param(&filter, "ENTITY_ID").and_then(php_string)?;
-            let stages = p
-                .tables
-                .values()
-                .flat_map(|t| &t.entity.pipelines)
-                .find(|c| c.stages.first().is_some_and(|s| s.entity_id == wanted))?;
-            let rows: Vec<Value> = stages
-                .stages
-                .iter()
-                .map(|s| p.catalog.status_json(s))
-                .filter(|row| matches_simple(row, &filter))
-                .collect();
-            let total = rows.len();
-            Some(Ok(Output::listed(Value::Array(rows), total)))
-        }
-        _ => None,
     }
 }
 
@@ -432,6 +391,7 @@ fn status_list(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<O
         .catalog
         .statuses
         .iter()
+        .chain(crate::pipelines::smart_stages(&p))
         .map(|s| p.catalog.status_json(s))
         .filter(|row| matches_simple(row, &filter))
         .collect();

@@ -25,6 +25,12 @@ pub(crate) fn item_name(code: &str) -> String {
     if let Some(rest) = code.strip_prefix("UF_CRM_") {
         return uf_item_name(rest);
     }
+    camel_case(code)
+}
+
+/// `DISCOUNT_TYPE_ID` -> `discountTypeId`: blocks lower-cased, every block but the first
+/// capitalised.
+pub(crate) fn camel_case(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
     for (n, part) in code.split('_').filter(|p| !p.is_empty()).enumerate() {
         let lower = part.to_ascii_lowercase();

@@ -38,6 +38,10 @@ pub(crate) struct Portal {
     pub lang: Lang,
     /// `CODE` of the OAuth application (`app.info`): its client id, as for a local app.
     pub app_code: String,
+    /// Sort indexes and primary flags of contact bindings (the contacts are `CONTACT_IDS`).
+    pub contact_bindings: crate::contacts::Bindings,
+    /// Product rows of every owner.
+    pub product_rows: crate::product_rows::ProductRows,
 }
 
 /// One CRM entity type's fields and records.
@@ -102,6 +106,8 @@ impl Portal {
             slashes: true,
             lang: Lang::Ru,
             app_code: String::new(),
+            contact_bindings: Default::default(),
+            product_rows: Default::default(),
         }
     }
 
@@ -264,7 +270,11 @@ impl Portal {
 
     /// `crm.<entity>.delete`.
     pub(crate) fn delete(&mut self, entity_type_id: u32, id: u32) -> Result<(), ApiError> {
-        self.table_mut(entity_type_id)?.delete(id)
+        self.table_mut(entity_type_id)?.delete(id)?;
+        // The record's product rows and binding flags go with it.
+        self.product_rows.remove_owner(entity_type_id, id);
+        self.contact_bindings.remove(&(entity_type_id, id));
+        Ok(())
     }
 
     /// `crm.<entity>.get`.
@@ -441,8 +451,10 @@ impl Table {
                 .flatten()
         };
         let old_pipeline = old.as_ref().and_then(|(c, _)| pipeline_of(*c));
+        let default = self.entity.pipelines.iter().position(|p| p.is_default);
         let chosen = pipeline_of(self.cell(row, std.category_id))
             .or(old_pipeline)
+            .or(default)
             .unwrap_or(0);
         let pipeline = &self.entity.pipelines[chosen];
         let old_stage = old.as_ref().and_then(|(_, s)| s.clone());

@@ -6,8 +6,9 @@ use std::sync::RwLock;
 
 use serde_json::{Map, Value, json};
 
-use crate::catalog::{NewStatus, Semantic};
+use crate::catalog::{NewStatus, Semantic, Status};
 use crate::error::ApiError;
+use crate::pipelines;
 use crate::portal::Portal;
 use crate::rest::{Output, array_param, param};
 use crate::values::{php_intval, php_string};
@@ -80,30 +81,38 @@ pub(crate) fn call(
         "crm.status.fields" => Ok(Output::plain(status_fields())),
         "crm.status.entity.types" => {
             let p = read();
-            Ok(Output::plain(p.catalog.entity_types_json(p.lang)))
+            let mut types = p.catalog.entity_types_json(p.lang);
+            if let Value::Array(list) = &mut types {
+                list.extend(pipelines::entity_types(&p));
+            }
+            Ok(Output::plain(types))
         }
         "crm.status.entity.items" => {
             let p = read();
-            match param(params, "entityId")
-                .and_then(php_string)
-                .filter(|e| p.catalog.has_entity(e))
-            {
+            let entity = param(params, "entityId").and_then(php_string);
+            let smart = entity
+                .as_deref()
+                .and_then(|e| pipelines::smart_directory(&p, e));
+            let items: Option<Vec<&Status>> = match (entity.as_deref(), smart) {
+                (_, Some((t, i))) => Some(pipelines::stages(&p, t, i).iter().collect()),
+                (Some(e), None) if p.catalog.has_entity(e) => Some(p.catalog.items(e).collect()),
+                _ => None,
+            };
+            match items {
                 None => Err(ApiError::legacy(
                     "The parameter entityId is not defined or invalid.",
                 )),
-                Some(entity) => {
-                    let items: Vec<Value> = p
-                        .catalog
-                        .items(&entity)
+                Some(items) => Ok(Output::plain(Value::Array(
+                    items
+                        .into_iter()
                         .map(|s| json!({"NAME": s.name, "SORT": s.sort, "STATUS_ID": s.status_id}))
-                        .collect();
-                    Ok(Output::plain(Value::Array(items)))
-                }
+                        .collect(),
+                ))),
             }
         }
         "crm.status.get" => status_id(params).and_then(|id| {
             let p = read();
-            let s = p.catalog.status(id).ok_or_else(status_not_found)?;
+            let s = find_status(&p, id).ok_or_else(status_not_found)?;
             Ok(Output::plain(p.catalog.status_json(s)))
         }),
         "crm.status.add" => status_add(portal, params),
@@ -115,7 +124,21 @@ pub(crate) fn call(
                 .filter(|n| !n.trim().is_empty());
             let sort = param(&fields, "SORT").map(|v| php_intval(v).max(0) as u32);
             let color = param(&fields, "COLOR").and_then(php_string);
-            if !write().catalog.update_status(id, name, sort, color) {
+            let mut p = write();
+            if let Some((t, i, n)) = pipelines::smart_status(&p, id) {
+                let stages = pipelines::stages_mut(&mut p, t, i).ok_or_else(status_not_found)?;
+                let s = &mut stages[n];
+                if let Some(name) = name {
+                    s.name = name;
+                }
+                if let Some(sort) = sort {
+                    s.sort = sort;
+                }
+                if color.is_some() {
+                    s.color = color;
+                }
+                stages.sort_by_key(|s| s.sort);
+            } else if !p.catalog.update_status(id, name, sort, color) {
                 return Err(status_not_found());
             }
             Ok(Output::write(json!(true)))
@@ -125,16 +148,30 @@ pub(crate) fn call(
                 .and_then(|o| param(&o, "FORCED").and_then(php_string))
                 .is_some_and(|f| f == "Y");
             let mut p = write();
-            let s = p.catalog.status(id).ok_or_else(status_not_found)?;
+            let smart = pipelines::smart_status(&p, id);
+            let s = find_status(&p, id).ok_or_else(status_not_found)?;
             if s.system && !forced {
                 return Err(ApiError::legacy(
                     "CRM System Status can be deleted only if parameter FORCED is specified and equal to \"Y\".",
                 ));
             }
-            if s.category_id.is_some() && has_deals(&p, "STAGE_ID", Value::from(s.status_id.clone())) {
+            let owner = match smart {
+                Some((t, ..)) => Some(t),
+                None => s.category_id.map(|_| crate::entities::DEAL),
+            };
+            if owner.is_some_and(|t| {
+                pipelines::has_records(&p, t, "STAGE_ID", Value::from(s.status_id.clone()))
+            }) {
                 return Err(ApiError::legacy("There are active items in this status."));
             }
-            p.catalog.remove_status(id);
+            match smart {
+                Some((t, i, n)) => {
+                    if let Some(stages) = pipelines::stages_mut(&mut p, t, i) {
+                        stages.remove(n);
+                    }
+                }
+                None => p.catalog.remove_status(id),
+            }
             Ok(Output::write(json!(true)))
         }),
         _ => return None,
@@ -165,18 +202,20 @@ fn required<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a Value,
     })
 }
 
-fn category_id(params: &Map<String, Value>) -> Result<u32, ApiError> {
+pub(crate) fn category_id(params: &Map<String, Value>) -> Result<u32, ApiError> {
     let id = php_intval(required(params, "id")?);
     u32::try_from(id).map_err(|_| element_not_found())
 }
 
-fn category_fields_param(params: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn category_fields_param(
+    params: &Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
     required(params, "fields")?;
     array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))
 }
 
 /// `name` if given: it may not be empty or only spaces.
-fn category_name(fields: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+pub(crate) fn category_name(fields: &Map<String, Value>) -> Result<Option<String>, ApiError> {
     match param(fields, "name") {
         None => Ok(None),
         Some(v) => match php_string(v) {
@@ -187,7 +226,7 @@ fn category_name(fields: &Map<String, Value>) -> Result<Option<String>, ApiError
 }
 
 /// `sort` if given; a negative one is 0.
-fn category_sort(fields: &Map<String, Value>) -> Option<u32> {
+pub(crate) fn category_sort(fields: &Map<String, Value>) -> Option<u32> {
     param(fields, "sort").map(|v| php_intval(v).clamp(0, i64::from(u32::MAX)) as u32)
 }
 
@@ -213,12 +252,15 @@ fn status_not_found() -> ApiError {
 
 /// Whether any deal has `value` in `field`.
 fn has_deals(p: &Portal, field: &str, value: Value) -> bool {
-    let mut filter = Map::new();
-    filter.insert(field.to_owned(), value);
-    !p.deals()
-        .list(&p.env(), Some(&json!(["ID"])), &filter, &Map::new(), -1)
-        .rows
-        .is_empty()
+    pipelines::has_records(p, crate::entities::DEAL, field, value)
+}
+
+/// The directory item with this id, in the catalog or in a smart pipeline.
+fn find_status(p: &Portal, id: u32) -> Option<&Status> {
+    p.catalog.status(id).or_else(|| {
+        let (t, i, n) = pipelines::smart_status(p, id)?;
+        pipelines::stages(p, t, i).get(n)
+    })
 }
 
 /// `crm.status.add`: the documented required fields (both missing: both messages), the
@@ -244,53 +286,78 @@ fn status_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Ou
         return Err(ApiError::legacy(missing.join("\n")));
     };
     let mut p = portal.write().expect("portal lock");
-    if !p.catalog.has_entity(&entity) {
+    let smart = pipelines::smart_directory(&p, &entity);
+    if smart.is_none() && !p.catalog.has_entity(&entity) {
         return Err(ApiError::legacy("Specified entity type is not supported."));
     }
     let name = name.ok_or_else(|| ApiError::legacy("The field Title is required."))?;
-    let category = p.catalog.stage_category(&entity);
-    let status_id = match category {
-        Some(c) if c > 0 && !code.starts_with(&format!("C{c}:")) => format!("C{c}:{code}"),
+    // The directory's items, and the stage prefix and pipeline when it is a pipeline's.
+    let (items, prefix, category): (Vec<&Status>, Option<String>, Option<u32>) = match smart {
+        Some((t, i)) => {
+            let stages = pipelines::stages(&p, t, i);
+            let c = stages.first().and_then(|s| s.category_id);
+            let c = c.or_else(|| entity.rsplit('_').next().and_then(|n| n.parse().ok()));
+            let prefix = c.map(|c| format!("DT{t}_{c}:"));
+            (stages.iter().collect(), prefix, c)
+        }
+        None => {
+            let c = p.catalog.stage_category(&entity);
+            let prefix = c.filter(|&c| c > 0).map(|c| format!("C{c}:"));
+            (p.catalog.items(&entity).collect(), prefix, c)
+        }
+    };
+    let status_id = match &prefix {
+        Some(pre) if !code.starts_with(pre.as_str()) => format!("{pre}{code}"),
         _ => code,
     };
-    if p.catalog.items(&entity).any(|s| s.status_id == status_id) {
+    if items.iter().any(|s| s.status_id == status_id) {
         return Err(ApiError::new(
             400,
             "ERROR_CORE",
             "The specified status ID already exists.",
         ));
     }
-    let semantic = match (category, text("SEMANTICS").as_deref()) {
-        (Some(_), Some("S")) => Semantic::Success,
-        (Some(_), Some("F")) => Semantic::Failure,
+    let staged = category.is_some();
+    let semantic = match (staged, text("SEMANTICS").as_deref()) {
+        (true, Some("S")) => Semantic::Success,
+        (true, Some("F")) => Semantic::Failure,
         _ => Semantic::Process,
     };
     let sort = param(&fields, "SORT").map_or(10, |v| php_intval(v).max(0) as u32);
-    if let Some(c) = category {
-        let won = p
-            .catalog
-            .stages(c)
-            .find(|s| s.semantic == Semantic::Success)
-            .map(|s| s.sort);
-        if semantic == Semantic::Process && won.is_some_and(|w| sort > w) {
-            return Err(ApiError::legacy(
-                "Cannot create more stages after the final stage because the final successful stage already exists. Try using sort order values less than that of the final stage.",
-            ));
-        }
+    let won = items
+        .iter()
+        .filter(|_| staged)
+        .find(|s| s.semantic == Semantic::Success)
+        .map(|s| s.sort);
+    if semantic == Semantic::Process && won.is_some_and(|w| sort > w) {
+        return Err(ApiError::legacy(
+            "Cannot create more stages after the final stage because the final successful stage already exists. Try using sort order values less than that of the final stage.",
+        ));
     }
-    let id = p.catalog.add_status(NewStatus {
+    let new = NewStatus {
         entity_id: entity,
         status_id,
         name,
         sort,
         color: text("COLOR"),
         semantic,
-    });
+    };
+    let id = match smart {
+        Some((t, i)) => {
+            let id = p.catalog.take_status_id();
+            let status = new.into_status(id, category);
+            let stages = pipelines::stages_mut(&mut p, t, i).ok_or_else(status_not_found)?;
+            stages.push(status);
+            stages.sort_by_key(|s| s.sort);
+            id
+        }
+        None => p.catalog.add_status(new),
+    };
     Ok(Output::write(json!(id)))
 }
 
 /// A `crm_rest_field_description` as the documented examples give it.
-fn descriptor(
+pub(crate) fn descriptor(
     ty: &str,
     required: bool,
     read_only: bool,
@@ -311,7 +378,7 @@ fn descriptor(
 
 /// `crm.category.fields` for deals: `{"fields": {...}}`, each with `upperName`.
 fn category_fields() -> Value {
-    let rows = [
+    category_fields_of(&[
         ("id", "integer", false, true, "ID"),
         ("name", "string", false, false, "NAME"),
         ("sort", "integer", false, false, "SORT"),
@@ -319,9 +386,13 @@ fn category_fields() -> Value {
         ("isDefault", "boolean", false, true, "IS_DEFAULT"),
         ("originId", "string", false, false, "ORIGIN_ID"),
         ("originatorId", "string", false, false, "ORIGINATOR_ID"),
-    ];
+    ])
+}
+
+/// A `crm.category.fields` answer of `(name, type, required, read-only, upper name)` rows.
+pub(crate) fn category_fields_of(rows: &[(&str, &str, bool, bool, &str)]) -> Value {
     let mut fields = Map::new();
-    for (key, ty, required, read_only, upper) in rows {
+    for &(key, ty, required, read_only, upper) in rows {
         let mut d = descriptor(ty, required, read_only, false, upper);
         d.insert("upperName".into(), Value::from(upper));
         fields.insert(key.into(), Value::Object(d));

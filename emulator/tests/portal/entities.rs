@@ -237,7 +237,7 @@ async fn item_only_types_have_no_legacy_methods_and_batch_reaches_the_new_ones()
     for method in [
         "crm.smart_invoice.list",
         "crm.dynamic.list",
-        "crm.lead.contact.items.get",
+        "crm.deal.recurring.list",
     ] {
         s.call(method, json!({})).await.assert_error(
             404,

@@ -459,7 +459,10 @@ async fn status_errors_and_directories_are_documented() {
             "HONORIFIC",
             "DEAL_STAGE_1",
             "DEAL_STAGE_2",
-            "DEAL_STAGE"
+            "DEAL_STAGE",
+            "SMART_INVOICE_STAGE_3",
+            "DYNAMIC_1220_STAGE_5",
+            "DYNAMIC_1220_STAGE_10"
         ]
     );
 
