@@ -698,6 +698,18 @@ fn check_catalog_names(
             taken.insert(&e.ident, format!("the enum of field {}", f.code));
         }
     }
+    // The create builder's `.stage(..)` sets both fields; a field named `stage` would clash.
+    if catalog.stages.is_some() && catalog.category.is_some() {
+        if let Some(f) = fields.iter().find(|f| f.ident == "stage" && f.on_create()) {
+            diags.push(error(
+                Origin::Schema,
+                format!(
+                    "field {} maps to `stage`, which the create payload's builder uses for the typed stage (it sets STAGE_ID and CATEGORY_ID); rename the field, for example `rename({} = \"stage_field\")`",
+                    f.code, f.code
+                ),
+            ));
+        }
+    }
     for ident in catalog.idents() {
         let clash = taken.get(ident).cloned().or_else(|| {
             HEADER_NAMES
@@ -902,6 +914,17 @@ mod tests {
                 .message
                 .contains("item C9:GONE of STAGE_ID, which the snapshot does not have")
                 && d.message.contains("C5:NEW \"Новая\"")),
+            "{diags:?}"
+        );
+        // A field named `stage` would clash with the builder's typed stage setter.
+        let mut options = Options::new("Deal");
+        options.renames.field("TITLE", "stage");
+        let (model, diags) = build(&snapshot, &options);
+        assert!(model.is_none());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("field TITLE maps to `stage`")),
             "{diags:?}"
         );
         // Without the catalog, STAGE_ID has no items to rename.

@@ -25,6 +25,9 @@
 //! every key of every descriptor is kept (known or not), in the order the portal returned
 //! them. The file holds no portal URL, no credentials and no timestamp, so it is deterministic
 //! and safe to commit. Version 1 files (no `api`, always the legacy API) still load.
+//!
+//! Version 3 adds the entity's pipelines, stages, dictionaries and currencies beside
+//! `fields` ([`crate::catalog`]); a snapshot without them is still written as version 2.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -1304,11 +1304,11 @@ fn check_all_catches_a_user_field_added_to_any_entity_on_the_emulator() {
 }
 
 /// `snapshot --all` records each entity's pipelines, stages and dictionaries (format version
-/// 3); `check --all` then reports a stage added on the portal, a renamed stage and a removed
-/// stage as drift (exit 1) naming them, and the unchanged portal as no drift. (A renamed
-/// pipeline is covered by `diff`'s unit test: the emulator has no `crm.category.update` yet.)
+/// 3); `check --all` then reports a stage added on the portal, a renamed stage, a removed
+/// stage and a renamed pipeline as drift (exit 1) naming them, and the unchanged portal as no
+/// drift.
 #[test]
-fn check_all_catches_a_stage_added_and_a_pipeline_renamed_on_the_emulator() {
+fn check_all_catches_stages_added_renamed_removed_and_a_pipeline_renamed_on_the_emulator() {
     let portal = Portal::start(None);
     let url = portal.webhook();
     let dir = tempfile::tempdir().unwrap();
@@ -1362,11 +1362,18 @@ fn check_all_catches_a_stage_added_and_a_pipeline_renamed_on_the_emulator() {
         run.stdout
     );
     portal.call("crm.status.delete", json!({"id": added["result"]}));
+    portal.call(
+        "crm.category.update",
+        json!({"entityTypeId": 2, "id": 1, "fields": {"name": "Партнёры"}}),
+    );
     let run = check();
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .contains("- stage C1:REVIEW \"Проверка\" removed from pipeline 1"),
+            .contains("- stage C1:REVIEW \"Проверка\" removed from pipeline 1")
+            && run
+                .stdout
+                .contains("~ pipeline 1 renamed \"Дилеры\" -> \"Партнёры\""),
         "{}",
         run.stdout
     );
