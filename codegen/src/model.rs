@@ -710,6 +710,14 @@ fn check_catalog_names(
             ));
         }
     }
+    for (ident, variant) in catalog.duplicate_variants() {
+        diags.push(error(
+            Origin::Schema,
+            format!(
+                "two item renames give `{ident}` the variant `{variant}`; choose distinct names"
+            ),
+        ));
+    }
     for ident in catalog.idents() {
         let clash = taken.get(ident).cloned().or_else(|| {
             HEADER_NAMES
@@ -914,6 +922,18 @@ mod tests {
                 .message
                 .contains("item C9:GONE of STAGE_ID, which the snapshot does not have")
                 && d.message.contains("C5:NEW \"Новая\"")),
+            "{diags:?}"
+        );
+        // Two renames to one variant name.
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "NEW", "Fresh");
+        options.renames.item("STAGE_ID", "WON", "Fresh");
+        let (model, diags) = build(&snapshot, &options);
+        assert!(model.is_none());
+        assert!(
+            diags.iter().any(|d| d
+                .message
+                .contains("give `DealStageObshchaya` the variant `Fresh`")),
             "{diags:?}"
         );
         // A field named `stage` would clash with the builder's typed stage setter.

@@ -387,6 +387,39 @@ impl CatalogModel {
         out
     }
 
+    /// `(enum, variant)` for every variant name used twice in one enum (two renames to one
+    /// name; automatic names are always distinct).
+    pub fn duplicate_variants(&self) -> Vec<(String, String)> {
+        let mut lists: Vec<(&str, Vec<&str>)> = Vec::new();
+        if let Some(c) = &self.category {
+            lists.push((
+                &c.ident,
+                c.variants.iter().map(|v| v.variant.as_str()).collect(),
+            ));
+        }
+        if let Some(s) = &self.stages {
+            for p in &s.pipelines {
+                lists.push((
+                    &p.ident,
+                    p.stages.iter().map(|v| v.variant.as_str()).collect(),
+                ));
+            }
+        }
+        for d in &self.dictionaries {
+            lists.push((&d.ident, d.items.iter().map(|v| v.0.as_str()).collect()));
+        }
+        let mut out = Vec::new();
+        for (ident, names) in lists {
+            let mut seen = BTreeSet::new();
+            for name in names {
+                if !seen.insert(name) {
+                    out.push((ident.to_owned(), name.to_owned()));
+                }
+            }
+        }
+        out
+    }
+
     /// Every variant name, with what it names, for the identifier check.
     pub fn variants(&self) -> Vec<(String, &str)> {
         let mut out = Vec::new();
