@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::catalog::{Catalog, StatusView};
 use crate::snapshot::{Descriptor, Snapshot};
 
 /// One difference.
@@ -93,6 +94,108 @@ pub enum Change {
         /// The descriptor key.
         key: String,
     },
+    /// A pipeline exists only in the new snapshot.
+    PipelineAdded {
+        /// Category id.
+        id: u64,
+        /// Its name.
+        name: String,
+    },
+    /// A pipeline exists only in the old snapshot.
+    PipelineRemoved {
+        /// Category id.
+        id: u64,
+        /// Its name.
+        name: String,
+    },
+    /// A pipeline's name changed (its generated variant and stage enum are named after it).
+    PipelineRenamed {
+        /// Category id.
+        id: u64,
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// A stage exists only in the new snapshot.
+    StageAdded {
+        /// The pipeline's category id.
+        category: u64,
+        /// Stage id (`C1:REVIEW`).
+        code: String,
+        /// Its name.
+        name: String,
+    },
+    /// A stage exists only in the old snapshot.
+    StageRemoved {
+        /// The pipeline's category id.
+        category: u64,
+        /// Stage id.
+        code: String,
+        /// Its name.
+        name: String,
+    },
+    /// A stage's name changed.
+    StageRenamed {
+        /// The pipeline's category id.
+        category: u64,
+        /// Stage id.
+        code: String,
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// A stage's semantics (in work, won, lost) changed.
+    StageSemanticsChanged {
+        /// The pipeline's category id.
+        category: u64,
+        /// Stage id.
+        code: String,
+        /// Old semantics (`process`, `success`, `failure`, `none`).
+        from: String,
+        /// New semantics.
+        to: String,
+    },
+    /// A dictionary item (`crm.status.list` row) exists only in the new snapshot.
+    DictionaryItemAdded {
+        /// The directory (`SOURCE`).
+        directory: String,
+        /// Item id (`STATUS_ID`).
+        id: String,
+        /// Its name.
+        name: String,
+    },
+    /// A dictionary item exists only in the old snapshot.
+    DictionaryItemRemoved {
+        /// The directory.
+        directory: String,
+        /// Item id.
+        id: String,
+        /// Its name.
+        name: String,
+    },
+    /// A dictionary item's name changed.
+    DictionaryItemRenamed {
+        /// The directory.
+        directory: String,
+        /// Item id.
+        id: String,
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// A currency exists only in the new snapshot.
+    CurrencyAdded {
+        /// Currency code.
+        code: String,
+    },
+    /// A currency exists only in the old snapshot.
+    CurrencyRemoved {
+        /// Currency code.
+        code: String,
+    },
     /// The snapshots describe different entities.
     EntityChanged {
         /// Old entity name.
@@ -111,6 +214,8 @@ impl Change {
             Change::LabelChanged { .. }
                 | Change::OtherChanged { .. }
                 | Change::ItemRelabeled { .. }
+                | Change::StageRenamed { .. }
+                | Change::DictionaryItemRenamed { .. }
         )
     }
 }
@@ -156,7 +261,139 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Drift {
             Some(o) => compare_field(o, &n, &mut changes),
         }
     }
+    compare_catalogs(&old.catalog, &new.catalog, &mut changes);
     Drift { changes }
+}
+
+/// Pipelines, stages, dictionaries and currencies; a section is compared only when both
+/// snapshots record it (an older snapshot without it is not drift).
+fn compare_catalogs(old: &Catalog, new: &Catalog, changes: &mut Vec<Change>) {
+    if old.pipelines.is_some() && new.pipelines.is_some() {
+        let (oc, nc) = (old.categories(), new.categories());
+        for (o, _) in &oc {
+            if !nc.iter().any(|(n, _)| n.id == o.id) {
+                changes.push(Change::PipelineRemoved {
+                    id: o.id,
+                    name: o.name.to_owned(),
+                });
+            }
+        }
+        for (n, np) in &nc {
+            let Some((o, op)) = oc.iter().find(|(o, _)| o.id == n.id) else {
+                changes.push(Change::PipelineAdded {
+                    id: n.id,
+                    name: n.name.to_owned(),
+                });
+                continue;
+            };
+            if o.name != n.name {
+                changes.push(Change::PipelineRenamed {
+                    id: n.id,
+                    from: o.name.to_owned(),
+                    to: n.name.to_owned(),
+                });
+            }
+            compare_stages(n.id, &Catalog::stages(op), &Catalog::stages(np), changes);
+        }
+    }
+    for directory in new.dictionaries.keys() {
+        let (Some(o), Some(n)) = (old.dictionary(directory), new.dictionary(directory)) else {
+            continue;
+        };
+        for item in &o {
+            if !n.iter().any(|x| x.status_id == item.status_id) {
+                changes.push(Change::DictionaryItemRemoved {
+                    directory: directory.clone(),
+                    id: item.status_id.to_owned(),
+                    name: item.name.to_owned(),
+                });
+            }
+        }
+        for item in &n {
+            match o.iter().find(|x| x.status_id == item.status_id) {
+                None => changes.push(Change::DictionaryItemAdded {
+                    directory: directory.clone(),
+                    id: item.status_id.to_owned(),
+                    name: item.name.to_owned(),
+                }),
+                Some(x) if x.name != item.name => changes.push(Change::DictionaryItemRenamed {
+                    directory: directory.clone(),
+                    id: item.status_id.to_owned(),
+                    from: x.name.to_owned(),
+                    to: item.name.to_owned(),
+                }),
+                Some(_) => {}
+            }
+        }
+    }
+    if let (Some(o), Some(n)) = (old.currency_list(), new.currency_list()) {
+        for c in &o {
+            if !n.iter().any(|x| x.code == c.code) {
+                changes.push(Change::CurrencyRemoved {
+                    code: c.code.to_owned(),
+                });
+            }
+        }
+        for c in &n {
+            if !o.iter().any(|x| x.code == c.code) {
+                changes.push(Change::CurrencyAdded {
+                    code: c.code.to_owned(),
+                });
+            }
+        }
+    }
+}
+
+fn semantics_name(s: Option<crate::catalog::Semantics>) -> String {
+    s.map_or("none", |s| match s {
+        crate::catalog::Semantics::Process => "process",
+        crate::catalog::Semantics::Success => "success",
+        crate::catalog::Semantics::Failure => "failure",
+    })
+    .to_owned()
+}
+
+fn compare_stages(
+    category: u64,
+    old: &[StatusView<'_>],
+    new: &[StatusView<'_>],
+    changes: &mut Vec<Change>,
+) {
+    for o in old {
+        if !new.iter().any(|n| n.status_id == o.status_id) {
+            changes.push(Change::StageRemoved {
+                category,
+                code: o.status_id.to_owned(),
+                name: o.name.to_owned(),
+            });
+        }
+    }
+    for n in new {
+        let Some(o) = old.iter().find(|o| o.status_id == n.status_id) else {
+            changes.push(Change::StageAdded {
+                category,
+                code: n.status_id.to_owned(),
+                name: n.name.to_owned(),
+            });
+            continue;
+        };
+        if o.name != n.name {
+            changes.push(Change::StageRenamed {
+                category,
+                code: n.status_id.to_owned(),
+                from: o.name.to_owned(),
+                to: n.name.to_owned(),
+            });
+        }
+        if o.semantics != n.semantics {
+            changes.push(Change::StageSemanticsChanged {
+                category,
+                code: n.status_id.to_owned(),
+                from: semantics_name(o.semantics),
+                to: semantics_name(n.semantics),
+            });
+        }
+    }
 }
 
 fn compare_field(o: &Descriptor<'_>, n: &Descriptor<'_>, changes: &mut Vec<Change>) {
@@ -309,6 +546,64 @@ impl fmt::Display for Change {
                 write!(f, "~ {code}: {key} {} -> {}", quoted(from), quoted(to))
             }
             Change::OtherChanged { code, key } => write!(f, "~ {code}: {key} changed"),
+            Change::PipelineAdded { id, name } => {
+                write!(f, "+ pipeline {id} \"{name}\" added")
+            }
+            Change::PipelineRemoved { id, name } => {
+                write!(f, "- pipeline {id} \"{name}\" removed")
+            }
+            Change::PipelineRenamed { id, from, to } => {
+                write!(f, "~ pipeline {id} renamed \"{from}\" -> \"{to}\"")
+            }
+            Change::StageAdded {
+                category,
+                code,
+                name,
+            } => write!(f, "+ stage {code} \"{name}\" added to pipeline {category}"),
+            Change::StageRemoved {
+                category,
+                code,
+                name,
+            } => write!(
+                f,
+                "- stage {code} \"{name}\" removed from pipeline {category}"
+            ),
+            Change::StageRenamed {
+                category,
+                code,
+                from,
+                to,
+            } => write!(
+                f,
+                "~ stage {code} of pipeline {category} renamed \"{from}\" -> \"{to}\""
+            ),
+            Change::StageSemanticsChanged {
+                category,
+                code,
+                from,
+                to,
+            } => write!(
+                f,
+                "~ stage {code} of pipeline {category}: semantics {from} -> {to}"
+            ),
+            Change::DictionaryItemAdded {
+                directory,
+                id,
+                name,
+            } => write!(f, "+ {directory}: item {id} \"{name}\" added"),
+            Change::DictionaryItemRemoved {
+                directory,
+                id,
+                name,
+            } => write!(f, "- {directory}: item {id} \"{name}\" removed"),
+            Change::DictionaryItemRenamed {
+                directory,
+                id,
+                from,
+                to,
+            } => write!(f, "~ {directory}: item {id} renamed \"{from}\" -> \"{to}\""),
+            Change::CurrencyAdded { code } => write!(f, "+ currency {code} added"),
+            Change::CurrencyRemoved { code } => write!(f, "- currency {code} removed"),
             Change::EntityChanged { from, to } => write!(f, "! entity {from} -> {to}"),
         }
     }
@@ -317,7 +612,10 @@ impl fmt::Display for Change {
 impl fmt::Display for Drift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.changes.is_empty() {
-            return writeln!(f, "no drift: the snapshots describe the same fields");
+            return writeln!(
+                f,
+                "no drift: the snapshots describe the same fields, pipelines and dictionaries"
+            );
         }
         let typed = self.changes.iter().filter(|c| c.affects_types()).count();
         writeln!(
@@ -389,6 +687,58 @@ mod tests {
                 .to_string()
                 .starts_with("9 difference(s), 6 of them change the generated types:")
         );
+    }
+
+    #[test]
+    fn pipeline_stage_and_dictionary_changes_are_reported() {
+        let old = snap(
+            r#"{"format_version": 3, "entity": {"name": "deal", "api": "legacy", "method_prefix": "crm.deal", "entity_type_id": 2},
+              "fields": {"ID": {"type": "integer"}},
+              "pipelines": [
+                {"category": {"id": 0, "name": "Общая"}, "stages": [
+                  {"STATUS_ID": "NEW", "NAME": "Новая"}, {"STATUS_ID": "WON", "NAME": "Успех", "SEMANTICS": "S"}]},
+                {"category": {"id": 1, "name": "Дилеры"}, "stages": [{"STATUS_ID": "C1:NEW", "NAME": "Новая"}]},
+                {"category": {"id": 2, "name": "Тендеры"}, "stages": []}],
+              "dictionaries": {"SOURCE": [{"STATUS_ID": "CALL", "NAME": "Звонок"}, {"STATUS_ID": "WEB", "NAME": "Сайт"}]},
+              "currencies": [{"CURRENCY": "RUB"}, {"CURRENCY": "USD"}]}"#,
+        );
+        let new = snap(
+            r#"{"format_version": 3, "entity": {"name": "deal", "api": "legacy", "method_prefix": "crm.deal", "entity_type_id": 2},
+              "fields": {"ID": {"type": "integer"}},
+              "pipelines": [
+                {"category": {"id": 0, "name": "Общая"}, "stages": [
+                  {"STATUS_ID": "NEW", "NAME": "Новая сделка"}, {"STATUS_ID": "WON", "NAME": "Успех", "SEMANTICS": "F"},
+                  {"STATUS_ID": "REVIEW", "NAME": "Проверка"}]},
+                {"category": {"id": 1, "name": "Партнёры"}, "stages": []},
+                {"category": {"id": 3, "name": "Опт"}, "stages": []}],
+              "dictionaries": {"SOURCE": [{"STATUS_ID": "CALL", "NAME": "Телефон"}, {"STATUS_ID": "MAIL", "NAME": "Почта"}]},
+              "currencies": [{"CURRENCY": "RUB"}, {"CURRENCY": "EUR"}]}"#,
+        );
+        let lines: Vec<String> = diff(&old, &new)
+            .changes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "- pipeline 2 \"Тендеры\" removed",
+                "~ stage NEW of pipeline 0 renamed \"Новая\" -> \"Новая сделка\"",
+                "~ stage WON of pipeline 0: semantics success -> failure",
+                "+ stage REVIEW \"Проверка\" added to pipeline 0",
+                "~ pipeline 1 renamed \"Дилеры\" -> \"Партнёры\"",
+                "- stage C1:NEW \"Новая\" removed from pipeline 1",
+                "+ pipeline 3 \"Опт\" added",
+                "- SOURCE: item WEB \"Сайт\" removed",
+                "~ SOURCE: item CALL renamed \"Звонок\" -> \"Телефон\"",
+                "+ SOURCE: item MAIL \"Почта\" added",
+                "- currency USD removed",
+                "+ currency EUR added",
+            ]
+        );
+        // A snapshot that does not record pipelines is not compared with one that does.
+        let fields_only = snap(r#"{"result": {"ID": {"type": "integer"}}}"#);
+        assert!(diff(&fields_only, &new).is_empty());
     }
 
     #[test]

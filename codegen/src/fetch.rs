@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::catalog::{Catalog, Pipeline};
 use crate::snapshot::{Api, EntityInfo, Snapshot};
 
 /// An incoming-webhook URL (`https://portal.bitrix24.ru/rest/1/<code>/`), validated; its code
@@ -218,10 +219,281 @@ pub fn fetch_snapshot(webhook: &Webhook, entity: &EntityInfo) -> Result<Snapshot
         Api::Item => serde_json::json!({ "entityTypeId": entity.entity_type_id }),
     };
     let (status, value) = call(webhook, &entity.fields_method(), &params)?;
-    Snapshot::from_value(value, entity).map_err(|e| FetchError::NotFields {
+    let mut snapshot = Snapshot::from_value(value, entity).map_err(|e| FetchError::NotFields {
         status,
         reason: cut(&e.to_string(), 500),
-    })
+    })?;
+    snapshot.catalog = fetch_catalog(webhook, &snapshot)?;
+    Ok(snapshot)
+}
+
+/// Whether an API error says the method does not exist on the portal (older portals, and
+/// `crm.currency.list` on portals without the currency module).
+fn method_missing(e: &FetchError) -> bool {
+    match e {
+        FetchError::Api {
+            status,
+            code,
+            description,
+        } => {
+            *status == 404
+                || code.eq_ignore_ascii_case("ERROR_METHOD_NOT_FOUND")
+                || description
+                    .to_ascii_lowercase()
+                    .starts_with("method not found")
+        }
+        _ => false,
+    }
+}
+
+/// The most pages of one `crm.status.list` directory read (50 rows a page).
+const MAX_STATUS_PAGES: usize = 200;
+
+/// The rows of `page` that belong to the directory `entity_id` (a portal that ignores the
+/// filter must not mix directories into the snapshot).
+fn rows_of(page: &[Value], entity_id: &str) -> Vec<Value> {
+    page.iter()
+        .filter(|r| r.get("ENTITY_ID").and_then(Value::as_str) == Some(entity_id))
+        .cloned()
+        .collect()
+}
+
+/// The further pages of the directory `entity_id` from `start` on, in the portal's order.
+fn more_status_rows(
+    webhook: &Webhook,
+    entity_id: &str,
+    mut start: u64,
+    rows: &mut Vec<Value>,
+) -> Result<(), FetchError> {
+    for _ in 0..MAX_STATUS_PAGES {
+        let params = serde_json::json!({
+            "filter": { "ENTITY_ID": entity_id },
+            "order": { "SORT": "ASC", "ID": "ASC" },
+            "start": start,
+        });
+        let (status, value) = call(webhook, "crm.status.list", &params)?;
+        let page = value
+            .get("result")
+            .and_then(Value::as_array)
+            .ok_or_else(|| FetchError::NotFields {
+                status,
+                reason: "crm.status.list did not answer a list".into(),
+            })?;
+        rows.extend(rows_of(page, entity_id));
+        match value.get("next").and_then(number) {
+            Some(next) if next > start && !page.is_empty() => start = next,
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// The answer of one command of a `batch`: its result, else its error.
+enum Answer {
+    Rows(Vec<Value>, Option<u64>),
+    Error(FetchError),
+}
+
+/// Runs `commands` (`(key, method, query)`) as `batch` requests of at most 50 commands; the
+/// answers by key. A command's error is its answer, not the batch's.
+fn batch(
+    webhook: &Webhook,
+    commands: &[(String, &str, String)],
+) -> Result<std::collections::BTreeMap<String, Answer>, FetchError> {
+    let mut answers = std::collections::BTreeMap::new();
+    for chunk in commands.chunks(50) {
+        let cmd: serde_json::Map<String, Value> = chunk
+            .iter()
+            .map(|(key, method, query)| {
+                let text = if query.is_empty() {
+                    (*method).to_owned()
+                } else {
+                    format!("{method}?{query}")
+                };
+                (key.clone(), Value::String(text))
+            })
+            .collect();
+        let (status, value) = call(
+            webhook,
+            "batch",
+            &serde_json::json!({ "halt": 0, "cmd": cmd }),
+        )?;
+        let inner = value.get("result");
+        let section = |name: &str| inner.and_then(|r| r.get(name));
+        for (key, method, _) in chunk {
+            let error = section("result_error").and_then(|e| e.get(key));
+            if let Some(error) = error {
+                let code = error
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .map(|c| cut(c, 100))
+                    .unwrap_or_default();
+                let description = error
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .map(|d| cut(d, 500))
+                    .unwrap_or_default();
+                answers.insert(
+                    key.clone(),
+                    Answer::Error(FetchError::Api {
+                        status,
+                        code,
+                        description,
+                    }),
+                );
+                continue;
+            }
+            let Some(rows) = section("result")
+                .and_then(|r| r.get(key))
+                .and_then(Value::as_array)
+            else {
+                return Err(FetchError::NotFields {
+                    status,
+                    reason: format!("the batch answered no list for {method}"),
+                });
+            };
+            let next = section("result_next")
+                .and_then(|n| n.get(key))
+                .and_then(number);
+            answers.insert(key.clone(), Answer::Rows(rows.clone(), next));
+        }
+    }
+    Ok(answers)
+}
+
+/// `crm.status.list` filtered by one directory, as a batch command's query.
+fn status_query(entity_id: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("filter[ENTITY_ID]", entity_id)
+        .append_pair("order[SORT]", "ASC")
+        .append_pair("order[ID]", "ASC")
+        .finish()
+}
+
+/// Whether the entity has pipelines (`crm.category.list` answers for it).
+fn has_pipelines(entity: &EntityInfo) -> bool {
+    matches!(entity.name.as_str(), "deal" | "smart_invoice")
+        || crate::entities::by_type_id(entity.entity_type_id).is_none()
+}
+
+/// The pipelines, stages, dictionaries and currencies of the snapshot's entity
+/// ([`crate::catalog`]), in two requests besides the fields (`crm.category.list`, then one
+/// `batch` of every directory's `crm.status.list` and `crm.currency.list`; a directory of more
+/// than 50 rows reads its further pages). A portal without `crm.category.list` and
+/// `crm.status.list` gives an empty catalog (the snapshot is then the fields alone, format
+/// version 2).
+pub fn fetch_catalog(webhook: &Webhook, snapshot: &Snapshot) -> Result<Catalog, FetchError> {
+    let entity = &snapshot.entity;
+    let mut catalog = Catalog::default();
+    let mut categories: Vec<(serde_json::Map<String, Value>, String)> = Vec::new();
+    if has_pipelines(entity) {
+        let params = serde_json::json!({ "entityTypeId": entity.entity_type_id });
+        match call(webhook, "crm.category.list", &params) {
+            Ok((status, value)) => {
+                let list = value
+                    .get("result")
+                    .and_then(|r| r.get("categories"))
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| FetchError::NotFields {
+                        status,
+                        reason: "crm.category.list did not answer `result.categories`".into(),
+                    })?;
+                for c in list {
+                    let Value::Object(category) = c else { continue };
+                    let Some(view) = crate::catalog::category_view(category) else {
+                        continue;
+                    };
+                    let directory = crate::catalog::stage_entity_id(
+                        &entity.name,
+                        entity.entity_type_id,
+                        view.id,
+                    );
+                    categories.push((category.clone(), directory));
+                }
+                catalog.pipelines = Some(Vec::new());
+            }
+            Err(FetchError::Api { code, .. }) if code == "ENTITY_TYPE_NOT_SUPPORTED" => {}
+            Err(e) if method_missing(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let dictionaries: std::collections::BTreeSet<String> = snapshot
+        .descriptors()
+        .filter(|d| d.field_type() == "crm_status")
+        .filter_map(|d| d.status_type().map(str::to_owned))
+        .filter(|t| !crate::catalog::is_stage_directory(t))
+        .collect();
+    let wants_currencies = snapshot
+        .descriptors()
+        .any(|d| d.field_type() == "crm_currency");
+    let mut commands: Vec<(String, &str, String)> = Vec::new();
+    for (i, (_, directory)) in categories.iter().enumerate() {
+        commands.push((format!("p{i}"), "crm.status.list", status_query(directory)));
+    }
+    for (i, directory) in dictionaries.iter().enumerate() {
+        commands.push((format!("d{i}"), "crm.status.list", status_query(directory)));
+    }
+    if wants_currencies {
+        commands.push(("currencies".into(), "crm.currency.list", String::new()));
+    }
+    if commands.is_empty() {
+        return Ok(catalog);
+    }
+    let mut answers = match batch(webhook, &commands) {
+        Ok(answers) => answers,
+        Err(e) if method_missing(&e) => return Ok(catalog),
+        Err(e) => return Err(e),
+    };
+    // The rows of one directory's command, with its further pages.
+    let mut directory_rows =
+        |key: &str, directory: &str| -> Result<Option<Vec<Value>>, FetchError> {
+            match answers.remove(key) {
+                Some(Answer::Rows(page, next)) => {
+                    let mut rows = rows_of(&page, directory);
+                    if let Some(next) = next.filter(|&n| n > 0) {
+                        more_status_rows(webhook, directory, next, &mut rows)?;
+                    }
+                    Ok(Some(rows))
+                }
+                Some(Answer::Error(e)) if method_missing(&e) => Ok(None),
+                Some(Answer::Error(e)) => Err(e),
+                None => Ok(None),
+            }
+        };
+    let mut pipelines = Vec::with_capacity(categories.len());
+    for (i, (category, directory)) in categories.iter().enumerate() {
+        let stages = directory_rows(&format!("p{i}"), directory)?.unwrap_or_default();
+        pipelines.push(Pipeline {
+            category: category.clone(),
+            stages,
+        });
+    }
+    if catalog.pipelines.is_some() {
+        catalog.pipelines = Some(pipelines);
+    }
+    for (i, directory) in dictionaries.iter().enumerate() {
+        if let Some(rows) = directory_rows(&format!("d{i}"), directory)? {
+            catalog.dictionaries.insert(directory.clone(), rows);
+        }
+    }
+    let supported = catalog.pipelines.is_some() || !catalog.dictionaries.is_empty();
+    match answers.remove("currencies") {
+        Some(Answer::Rows(rows, _)) if supported => {
+            let mut rows: Vec<Value> = rows.iter().map(crate::catalog::stable_currency).collect();
+            // Portals list a currency once per language (`LID`): keep one row per code.
+            let mut seen = std::collections::BTreeSet::new();
+            rows.retain(|r| {
+                crate::catalog::currency_view(r).is_some_and(|c| seen.insert(c.code.to_owned()))
+            });
+            catalog.currencies = Some(rows);
+        }
+        Some(Answer::Error(e)) if method_missing(&e) && supported => catalog.notes.push(
+            "crm.currency.list is not available on this portal: currencies are not recorded, CURRENCY_ID stays a CurrencyId".into(),
+        ),
+        Some(Answer::Error(e)) if supported => return Err(e),
+        _ => {}
+    }
+    Ok(catalog)
 }
 
 /// A smart process as `crm.type.list` describes it.

@@ -18,7 +18,9 @@
 //! | [`entities`] | the CRM entities: name, method prefix, entity type id, id type, standard fields, default struct name |
 //! | [`mapping`] | Bitrix types -> codecs and Rust types (the README's table) |
 //! | [`model`] | snapshot + options -> what to generate, with every diagnostic collected |
+//! | [`pipelines`] | the snapshot's pipelines, stages and dictionaries -> the enums to generate |
 //! | [`expand`] | the model -> tokens, one file per generated item; [`render`] formats them for files |
+//! | [`catalog`] | pipelines, stages, dictionaries and currencies in a snapshot |
 //! | [`diff`] | drift between two snapshots (`check`, `diff`) |
 //! | [`index`] | the index of a `snapshot --all` folder |
 //! | [`build`] | the `build.rs` front end |
@@ -31,6 +33,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod build;
+pub mod catalog;
 pub mod diff;
 pub mod entities;
 pub mod expand;
@@ -41,6 +44,7 @@ pub mod mapping;
 pub mod model;
 pub mod names;
 pub mod naming;
+pub mod pipelines;
 pub mod snapshot;
 
 use proc_macro2::TokenStream;

@@ -316,8 +316,10 @@ pub enum ElementCodec {
     },
     /// `Id<T>`.
     Id(&'static str),
-    /// `Enum<E>` of the generated enum `E`.
+    /// `Enum<E>` of the generated enum `E` (enumeration items, stages, dictionaries).
     Enum(String),
+    /// `Pipeline<E>` of the generated category enum `E` (`CATEGORY_ID`).
+    Category(String),
     /// `File` read, `FileUpload` written.
     File,
     /// Raw JSON.

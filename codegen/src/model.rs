@@ -96,6 +96,9 @@ pub struct EntityModel {
     pub api: Api,
     /// Whether the entity has the legacy methods (`Entity::HAS_LEGACY`).
     pub has_legacy: bool,
+    /// The pipeline, stage and dictionary enums (empty when the snapshot does not record
+    /// them).
+    pub catalog: crate::pipelines::CatalogModel,
 }
 
 /// Names of the generated items.
@@ -264,7 +267,15 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         ));
     }
     let descriptors: Vec<Descriptor<'_>> = snapshot.descriptors().collect();
-    let (field_renames, item_renames) = index_renames(&descriptors, &options.renames, &mut diags);
+    let targets: BTreeMap<String, Vec<(String, String)>> = descriptors
+        .iter()
+        .filter_map(|d| {
+            crate::pipelines::rename_targets(snapshot, d).map(|t| (d.code.to_string(), t))
+        })
+        .collect();
+    let (field_renames, item_renames) =
+        index_renames(&descriptors, &targets, &options.renames, &mut diags);
+    let catalog = crate::pipelines::build(snapshot, &names.read, &item_renames);
     let mut fields = Vec::with_capacity(snapshot.fields.len());
     for d in &descriptors {
         let code: &str = &d.code;
@@ -283,6 +294,7 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
             entity: &snapshot.entity.name,
             enum_ident: enumeration.as_ref().map(|e| e.ident.as_str()),
         });
+        let mapping = with_catalog_enum(mapping, catalog.field_enums.get(code));
         if !mapping.known {
             let message = format!(
                 "field {} has type `{}`, which bitrix-codegen does not know: it is read and written as raw JSON (serde_json::Value){}",
@@ -343,8 +355,20 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
     }
 
     check_collisions(&names, &fields, &field_renames, &mut diags);
+    check_catalog_names(&names, &fields, &catalog, &mut diags);
     if !diags.iter().any(|d| d.level == Level::Error) {
         check_idents(&names, &fields, &mut diags);
+        for (what, name) in catalog.variants() {
+            if !naming::is_ident(name) {
+                diags.push(error(
+                    Origin::Schema,
+                    format!(
+                        "{what} would be named `{}`, which is not a Rust identifier; rename it in the names file",
+                        name.escape_debug()
+                    ),
+                ));
+            }
+        }
     }
     if diags.iter().any(|d| d.level == Level::Error) {
         return (None, diags);
@@ -357,8 +381,24 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> (Option<EntityModel>, Ve
         runtime_path: options.runtime_path.clone(),
         api,
         has_legacy,
+        catalog,
     };
     (Some(model), diags)
+}
+
+/// A field that decodes into a generated category, stage or dictionary enum gets its codec.
+fn with_catalog_enum(
+    mut mapping: mapping::Mapping,
+    e: Option<&crate::pipelines::FieldEnum>,
+) -> mapping::Mapping {
+    use crate::mapping::ElementCodec;
+    use crate::pipelines::FieldEnum;
+    match e {
+        Some(FieldEnum::Category(ident)) => mapping.element = ElementCodec::Category(ident.clone()),
+        Some(FieldEnum::Status(ident)) => mapping.element = ElementCodec::Enum(ident.clone()),
+        None => {}
+    }
+    mapping
 }
 
 /// The last line of defence: every name the expansion turns into an identifier is one
@@ -432,6 +472,7 @@ fn find_descriptor<'d, 'a>(
 
 fn index_renames<'a>(
     descriptors: &[Descriptor<'_>],
+    targets: &BTreeMap<String, Vec<(String, String)>>,
     renames: &'a Renames,
     diags: &mut Vec<Diagnostic>,
 ) -> (FieldRenames, ItemRenames<'a>) {
@@ -480,11 +521,18 @@ fn index_renames<'a>(
                         "item rename names field {code}, which the snapshot does not have; remove this rename or refresh the snapshot{}",
                         suggest(descriptors, code)
                     ))),
-                    Some(d) if d.field_type() != "enumeration" => diags.push(error(origin, format!(
-                        "item rename names field {code}, which is of type `{}`, not `enumeration`",
+                    Some(d) if d.field_type() != "enumeration" && !targets.contains_key(d.code.as_ref()) => diags.push(error(origin, format!(
+                        "item rename names field {code}, which is of type `{}`, not `enumeration` (nor a pipeline, stage or dictionary field the snapshot records)",
                         d.field_type()
                     ))),
-                    Some(d) if !d.items().iter().any(|(id, _)| id == item) => diags.push(error(origin, format!(
+                    Some(d) if d.field_type() != "enumeration" && !targets[d.code.as_ref()].iter().any(|(id, _)| id == item) => {
+                        let items: Vec<(String, &str)> = targets[d.code.as_ref()].iter().map(|(id, l)| (id.clone(), l.as_str())).collect();
+                        diags.push(error(origin, format!(
+                            "item rename names item {item} of {code}, which the snapshot does not have (items: {}); remove this rename or refresh the snapshot",
+                            list_items(&items)
+                        )))
+                    }
+                    Some(d) if d.field_type() == "enumeration" && !d.items().iter().any(|(id, _)| id == item) => diags.push(error(origin, format!(
                         "item rename names item {item} of {code}, which the snapshot does not have (items: {}); remove this rename or refresh the snapshot",
                         list_items(&d.items())
                     ))),
@@ -626,6 +674,66 @@ fn build_enum(
         variants.push((name, id.clone(), (*value).to_owned()));
     }
     EnumModel { ident, variants }
+}
+
+/// The catalog enums must not take a name another generated type (or the header) uses.
+fn check_catalog_names(
+    names: &Names,
+    fields: &[FieldModel],
+    catalog: &crate::pipelines::CatalogModel,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut taken: BTreeMap<&str, String> = BTreeMap::new();
+    for n in [
+        &names.read,
+        &names.create,
+        &names.builder,
+        &names.patch,
+        &names.field_enum,
+    ] {
+        taken.insert(n, "a generated payload type".into());
+    }
+    for f in fields {
+        if let Some(e) = &f.enumeration {
+            taken.insert(&e.ident, format!("the enum of field {}", f.code));
+        }
+    }
+    // The create builder's `.stage(..)` sets both fields; a field named `stage` would clash.
+    if catalog.stages.is_some() && catalog.category.is_some() {
+        if let Some(f) = fields.iter().find(|f| f.ident == "stage" && f.on_create()) {
+            diags.push(error(
+                Origin::Schema,
+                format!(
+                    "field {} maps to `stage`, which the create payload's builder uses for the typed stage (it sets STAGE_ID and CATEGORY_ID); rename the field, for example `rename({} = \"stage_field\")`",
+                    f.code, f.code
+                ),
+            ));
+        }
+    }
+    for (ident, variant) in catalog.duplicate_variants() {
+        diags.push(error(
+            Origin::Schema,
+            format!(
+                "two item renames give `{ident}` the variant `{variant}`; choose distinct names"
+            ),
+        ));
+    }
+    for ident in catalog.idents() {
+        let clash = taken.get(ident).cloned().or_else(|| {
+            HEADER_NAMES
+                .contains(&ident)
+                .then(|| "the generated code's imports".to_owned())
+        });
+        if let Some(other) = clash {
+            diags.push(error(
+                Origin::Schema,
+                format!(
+                    "the pipeline/dictionary enum `{ident}` would clash with {other}; rename the field or the struct"
+                ),
+            ));
+        }
+        taken.insert(ident, format!("the pipeline/dictionary enum `{ident}`"));
+    }
 }
 
 fn check_collisions(
@@ -785,6 +893,73 @@ mod tests {
                 "{taken}: {diags:?}"
             );
         }
+    }
+
+    /// Renames of pipelines and stages are checked against the snapshot's catalog like
+    /// enumeration items: a stale one is an error naming what the snapshot has.
+    #[test]
+    fn catalog_item_renames_are_checked_against_the_snapshot() {
+        let snapshot = Snapshot::parse(
+            include_str!("../tests/schemas/pipelines.json"),
+            &EntityInfo::deal(),
+        )
+        .unwrap();
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "C5:WON", "Closed");
+        options.renames.item("SOURCE_ID", "CALL", "Phone");
+        let (model, diags) = build(&snapshot, &options);
+        let model = model.unwrap_or_else(|| panic!("{diags:?}"));
+        let stages = model.catalog.stages.as_ref().unwrap();
+        assert_eq!(stages.pipelines[1].stages[1].variant, "Closed");
+        assert_eq!(model.catalog.dictionaries[0].items[0].0, "Phone");
+
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "C9:GONE", "Gone");
+        let (model, diags) = build(&snapshot, &options);
+        assert!(model.is_none());
+        assert!(
+            diags.iter().any(|d| d
+                .message
+                .contains("item C9:GONE of STAGE_ID, which the snapshot does not have")
+                && d.message.contains("C5:NEW \"Новая\"")),
+            "{diags:?}"
+        );
+        // Two renames to one variant name.
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "NEW", "Fresh");
+        options.renames.item("STAGE_ID", "WON", "Fresh");
+        let (model, diags) = build(&snapshot, &options);
+        assert!(model.is_none());
+        assert!(
+            diags.iter().any(|d| d
+                .message
+                .contains("give `DealStageObshchaya` the variant `Fresh`")),
+            "{diags:?}"
+        );
+        // A field named `stage` would clash with the builder's typed stage setter.
+        let mut options = Options::new("Deal");
+        options.renames.field("TITLE", "stage");
+        let (model, diags) = build(&snapshot, &options);
+        assert!(model.is_none());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("field TITLE maps to `stage`")),
+            "{diags:?}"
+        );
+        // Without the catalog, STAGE_ID has no items to rename.
+        let mut bare = snapshot.clone();
+        bare.catalog = Default::default();
+        let mut options = Options::new("Deal");
+        options.renames.item("STAGE_ID", "NEW", "Fresh");
+        let (model, diags) = build(&bare, &options);
+        assert!(model.is_none());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("not `enumeration`")),
+            "{diags:?}"
+        );
     }
 
     #[test]

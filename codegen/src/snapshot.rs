@@ -25,20 +25,29 @@
 //! every key of every descriptor is kept (known or not), in the order the portal returned
 //! them. The file holds no portal URL, no credentials and no timestamp, so it is deterministic
 //! and safe to commit. Version 1 files (no `api`, always the legacy API) still load.
+//!
+//! Version 3 adds the entity's pipelines, stages, dictionaries and currencies beside
+//! `fields` ([`crate::catalog`]); a snapshot without them is still written as version 2.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
+pub use crate::catalog::Catalog;
 pub use crate::entities::Api;
 use crate::entities::{self, ITEM_PREFIX};
 
-/// The snapshot format version this crate writes.
+/// The snapshot format version this crate writes for a snapshot without pipelines,
+/// dictionaries or currencies.
 pub const FORMAT_VERSION: u64 = 2;
 
+/// The snapshot format version this crate writes for a snapshot that records pipelines,
+/// dictionaries or currencies ([`crate::catalog`]).
+pub const CATALOG_FORMAT_VERSION: u64 = 3;
+
 /// The snapshot format versions this crate reads.
-pub const READ_VERSIONS: &[u64] = &[1, 2];
+pub const READ_VERSIONS: &[u64] = &[1, 2, 3];
 
 /// Which CRM entity a snapshot describes, and through which API it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +160,8 @@ pub struct Snapshot {
     pub entity: EntityInfo,
     /// The descriptors as the portal returned them, keyed by field code, in portal order.
     pub fields: Map<String, Value>,
+    /// Pipelines, stages, dictionaries and currencies (empty when not recorded).
+    pub catalog: Catalog,
 }
 
 /// Why a snapshot could not be read.
@@ -192,7 +203,11 @@ impl std::error::Error for SnapshotError {}
 impl Snapshot {
     /// Builds a snapshot from the `result` object of a `crm.*.fields` call.
     pub fn new(entity: EntityInfo, fields: Map<String, Value>) -> Result<Self, SnapshotError> {
-        let snapshot = Snapshot { entity, fields };
+        let snapshot = Snapshot {
+            entity,
+            fields,
+            catalog: Catalog::default(),
+        };
         snapshot.validate()?;
         Ok(snapshot)
     }
@@ -232,17 +247,20 @@ impl Snapshot {
                 .ok_or_else(|| SnapshotError::Shape("`format_version` must be a number".into()))?;
             if !READ_VERSIONS.contains(&version) {
                 return Err(SnapshotError::Shape(format!(
-                    "snapshot format_version {version} is not supported (this bitrix-codegen reads versions 1 and 2); \
+                    "snapshot format_version {version} is not supported (this bitrix-codegen reads versions 1 to 3); \
                      re-create the snapshot with `bitrix-codegen snapshot` or upgrade bitrix-codegen"
                 )));
             }
             let entity = parse_entity(root.get("entity"), version)?;
+            let catalog = Catalog::read_from(&root).map_err(SnapshotError::Shape)?;
             let Some(Value::Object(fields)) = root.remove("fields") else {
                 return Err(SnapshotError::Shape(
                     "the snapshot has no `fields` object".into(),
                 ));
             };
-            return Self::new(entity, fields);
+            let mut snapshot = Self::new(entity, fields)?;
+            snapshot.catalog = catalog;
+            return Ok(snapshot);
         }
         if let Some(result) = root.remove("result") {
             let Value::Object(mut fields) = result else {
@@ -322,9 +340,15 @@ impl Snapshot {
             entity.insert("type_id".into(), Value::from(id));
         }
         let mut root = Map::new();
-        root.insert("format_version".into(), Value::from(FORMAT_VERSION));
+        let version = if self.catalog.is_empty() {
+            FORMAT_VERSION
+        } else {
+            CATALOG_FORMAT_VERSION
+        };
+        root.insert("format_version".into(), Value::from(version));
         root.insert("entity".into(), Value::Object(entity));
         root.insert("fields".into(), Value::Object(self.fields.clone()));
+        self.catalog.write_into(&mut root);
         let mut text = serde_json::to_string_pretty(&Value::Object(root))
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         text.push('\n');

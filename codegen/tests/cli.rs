@@ -335,8 +335,12 @@ fn snapshots_of_emulated_portals_reproduce_the_fields_files_byte_for_byte() {
     ] {
         let committed = read(workspace_root().join(schema));
         let portal = Portal::start(Some(serde_json::from_str(&committed).unwrap()));
-        // Version 1 files come back as version 2: the same descriptors, with `entity.api`.
-        let original = common::as_written(&committed);
+        // Version 1 files come back as version 2: the same descriptors, with `entity.api`;
+        // the fields part is compared (the catalog is the emulator's own).
+        let mut fields_only =
+            Snapshot::parse(&common::as_written(&committed), &EntityInfo::deal()).unwrap();
+        fields_only.catalog = Default::default();
+        let original = fields_only.to_json_pretty();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("deal.json");
         let run = codegen(&[
@@ -347,7 +351,15 @@ fn snapshots_of_emulated_portals_reproduce_the_fields_files_byte_for_byte() {
             path_arg(&out),
         ]);
         run.expect_exit(0).expect_no_secret(CODE);
-        let snapshot = read(&out);
+        // The fields as the file has them; the pipelines and dictionaries the emulator adds
+        // are the subject of `check_all_catches_a_stage_added_...`.
+        let mut taken = Snapshot::parse(&read(&out), &EntityInfo::deal()).unwrap();
+        assert!(
+            taken.catalog.pipelines.is_some(),
+            "{schema}: pipelines recorded"
+        );
+        taken.catalog = Default::default();
+        let snapshot = taken.to_json_pretty();
         if snapshot != original {
             let line = snapshot
                 .lines()
@@ -1285,6 +1297,83 @@ fn check_all_catches_a_user_field_added_to_any_entity_on_the_emulator() {
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("Поставки") && run.stdout.contains("1300"),
+        "{}",
+        run.stdout
+    );
+    assert!(!format!("{}{}", run.stdout, run.stderr).contains(CODE));
+}
+
+/// `snapshot --all` records each entity's pipelines, stages and dictionaries (format version
+/// 3); `check --all` then reports a stage added on the portal, a renamed stage, a removed
+/// stage and a renamed pipeline as drift (exit 1) naming them, and the unchanged portal as no
+/// drift.
+#[test]
+fn check_all_catches_stages_added_renamed_removed_and_a_pipeline_renamed_on_the_emulator() {
+    let portal = Portal::start(None);
+    let url = portal.webhook();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("acme");
+    let out_arg = path_arg(&out).to_owned();
+    let snapshot = || {
+        let run = codegen(&["snapshot", "--webhook", &url, "--all", "--out", &out_arg]);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    };
+    snapshot();
+    let deal: Value = serde_json::from_str(&read(out.join("deal.json"))).unwrap();
+    assert_eq!(deal["format_version"], 3);
+    let pipelines = deal["pipelines"].as_array().unwrap();
+    assert!(pipelines.len() >= 2, "{pipelines:?}");
+    assert_eq!(pipelines[0]["stages"][0]["STATUS_ID"], "NEW");
+    assert!(
+        deal["dictionaries"]["SOURCE"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    let check = || codegen(&["check", "--webhook", &url, "--all", &out_arg]);
+    let run = check();
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+
+    let added = portal.call(
+        "crm.status.add",
+        json!({"fields": {"ENTITY_ID": "DEAL_STAGE_1", "STATUS_ID": "REVIEW", "NAME": "Проверка", "SORT": 25}}),
+    );
+    let run = check();
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("+ stage C1:REVIEW \"Проверка\" added to pipeline 1")
+            && run.stdout.contains("deal.json"),
+        "{}",
+        run.stdout
+    );
+    snapshot();
+    assert_eq!(check().code, Some(0));
+
+    portal.call(
+        "crm.status.update",
+        json!({"id": added["result"], "fields": {"NAME": "Экспертиза"}}),
+    );
+    let run = check();
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("~ stage C1:REVIEW of pipeline 1 renamed \"Проверка\" -> \"Экспертиза\""),
+        "{}",
+        run.stdout
+    );
+    portal.call("crm.status.delete", json!({"id": added["result"]}));
+    portal.call(
+        "crm.category.update",
+        json!({"entityTypeId": 2, "id": 1, "fields": {"name": "Партнёры"}}),
+    );
+    let run = check();
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("- stage C1:REVIEW \"Проверка\" removed from pipeline 1")
+            && run
+                .stdout
+                .contains("~ pipeline 1 renamed \"Дилеры\" -> \"Партнёры\""),
         "{}",
         run.stdout
     );

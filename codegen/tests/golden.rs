@@ -121,6 +121,21 @@ fn renames() {
     );
 }
 
+/// Pipelines, stages, a dictionary and currencies recorded in the snapshot (format 3), with a
+/// pipeline and a stage renamed through the names file's `items`.
+#[test]
+fn pipelines() {
+    check_with(
+        "codegen/tests/schemas/pipelines.json",
+        None,
+        "pipelines.rs",
+        |options| {
+            options.renames.item("CATEGORY_ID", "5", "Sales");
+            options.renames.item("STAGE_ID", "UC_K3J2LA", "Review");
+        },
+    );
+}
+
 /// Issue 14 item 6: bidi controls (U+202A-E, U+2066-9) in labels and a CR in a field code and
 /// an item id made the rendered doc comments fail to compile; they are stripped or replaced
 /// by spaces in docs (string literals keep them, escaped).

@@ -22,7 +22,8 @@
 //! | [`File`] | [`types::File`](crate::types::File) | `{"id": N, "showUrl": ..., "downloadUrl": ...}` | `{"id": N}` | none |
 //! | [`FileUpload`] | [`types::FileUpload`](crate::types::FileUpload) | the write forms | `{"fileData": [name, base64]}`, `{"id": N}`, `{"id": N, "del": "Y"}` | none |
 //! | [`CrmLink`] | [`types::CrmLink`](crate::types::CrmLink) | `"D_1"`, `"CO_3"`, `"T80_6"`, `"12"`, `12` | `"D_1"`, `12` | `=` |
-//! | [`Enum<E>`](Enum) | a generated [`EnumValue`](crate::types::EnumValue) | `"81"`, `81` | `"81"` | `=` |
+//! | [`Enum<E>`](Enum) | a generated [`EnumValue`](crate::types::EnumValue) (enumeration items, stages, dictionaries, currencies) | `"81"`, `81` | `"81"` | `=` |
+//! | [`Pipeline<C>`](Pipeline) | a generated [`Category`](crate::pipeline::Category) | as [`Id<CategoryId>`](Id) | `5` | `=` |
 //! | [`Multifields<K>`](Multifields) | `Vec<`[`Multifield<K>`](crate::types::Multifield)`>` | `[{"ID": "12", "VALUE_TYPE": "WORK", "VALUE": "+7..."}]`, `[{"id": 12, "valueType": ..}]` | the same list | none |
 //! | [`MultifieldWrites<K>`](MultifieldWrites) | [`MultifieldOps<K>`](crate::types::MultifieldOps) | the write forms | `[{"VALUE": .., "VALUE_TYPE": ..}, {"ID": 15, "VALUE": .., ..}, {"ID": 16, "VALUE": ""}]` | none |
 //! | [`Json`] | [`serde_json::Value`] | anything | as is | none |
@@ -233,6 +234,7 @@ mod file;
 mod form;
 mod multi;
 mod multifield;
+mod pipeline;
 mod scalar;
 mod time;
 
@@ -240,6 +242,7 @@ pub use compound::{Address, CrmLink, Money};
 pub use file::{File, FileUpload};
 pub use multi::{Json, Multi, NoFilter};
 pub use multifield::{MultifieldWrites, Multifields};
+pub use pipeline::Pipeline;
 pub use scalar::{Boolean, Currency, Decimal, Enum, Id, Integer, Location, Status, Text, YesNo};
 pub use time::{Date, DateTime};
 

@@ -80,3 +80,40 @@ pub struct StageGuard {
     /// The pipeline that stage belongs to.
     pub category: CategoryId,
 }
+
+/// The pipeline a stage id names in its prefix: `C5:NEW` (deals) and `DT1220_5:NEW` (smart
+/// processes and smart invoices) give 5; an id without a prefix (`NEW`, a deal's default
+/// pipeline) gives `None`.
+pub fn stage_category(code: &str) -> Option<CategoryId> {
+    let (prefix, _) = code.split_once(':')?;
+    let digits = match prefix.strip_prefix("DT") {
+        Some(rest) => rest.split_once('_')?.1,
+        None => prefix.strip_prefix('C')?,
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().map(CategoryId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_ids_name_their_pipeline() {
+        for (code, expected) in [
+            ("C5:NEW", Some(5)),
+            ("DT1220_5:NEW", Some(5)),
+            ("DT31_3:P", Some(3)),
+            ("NEW", None),
+            ("C:NEW", None),
+            ("CX:NEW", None),
+            ("DT1220:NEW", None),
+            ("C99999999999999999999999:NEW", None),
+            ("", None),
+        ] {
+            assert_eq!(stage_category(code), expected.map(CategoryId), "{code}");
+        }
+    }
+}

@@ -141,20 +141,29 @@ fn builder_items(
         quote!(#id: Option<#ty>,)
     });
     let optional_ids: Vec<syn::Ident> = optional.iter().map(|f| ident(&f.ident)).collect();
-    let optional_setters = optional.iter().map(|f| {
-        let id = ident(&f.ident);
-        let ty = write_ty(f);
-        let docs = see_docs(f, "Sets", create);
-        let dep = deprecated_attr(f);
-        quote! {
-            #docs
-            #dep
-            pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
-                self.#id = Some(value.into());
-                self
+    let stage = typed_stage(c, optional);
+    let stage_setter = stage.as_ref().map(|t| stage_setter(c, t));
+    let optional_setters = optional
+        .iter()
+        .filter(|f| {
+            stage
+                .as_ref()
+                .is_none_or(|t| f.code != t.stage.code && f.code != t.category.code)
+        })
+        .map(|f| {
+            let id = ident(&f.ident);
+            let ty = write_ty(f);
+            let docs = see_docs(f, "Sets", create);
+            let dep = deprecated_attr(f);
+            quote! {
+                #docs
+                #dep
+                pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
+                    self.#id = Some(value.into());
+                    self
+                }
             }
-        }
-    });
+        });
     let guards = guards(c, quote!(#all_params #builder #all_params), false);
     let required_setters = required.iter().enumerate().map(|(k, f)| {
         let id = ident(&f.ident);
@@ -247,6 +256,7 @@ fn builder_items(
 
         impl #all_params #builder #all_params {
             #(#optional_setters)*
+            #stage_setter
             #with_slots
 
             /// The payload; compiles only when every required field is set.
@@ -261,5 +271,47 @@ fn builder_items(
         #guards
 
         #(#required_setters)*
+    }
+}
+
+/// The stage and pipeline fields of a create payload whose snapshot types them: both
+/// optional on create, so the builder sets them together from a stage.
+struct TypedStage<'a> {
+    stage: &'a FieldModel,
+    category: &'a FieldModel,
+    stage_enum: &'a str,
+    category_enum: &'a str,
+}
+
+fn typed_stage<'a>(c: &Cx<'a>, optional: &[&'a FieldModel]) -> Option<TypedStage<'a>> {
+    let cat = &c.model.catalog;
+    let (stages, category) = (cat.stages.as_ref()?, cat.category.as_ref()?);
+    let find = |code: &str| optional.iter().copied().find(|f| f.code == code);
+    Some(TypedStage {
+        stage: find("STAGE_ID")?,
+        category: find("CATEGORY_ID")?,
+        stage_enum: &stages.ident,
+        category_enum: &category.ident,
+    })
+}
+
+/// `.stage(..)`: sets `STAGE_ID` and, from the stage, `CATEGORY_ID`; the builder has no
+/// separate setter for either, so a stage and a pipeline cannot disagree.
+fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>) -> TokenStream {
+    let rt = &c.rt;
+    let (stage, category) = (ident(&t.stage.ident), ident(&t.category.ident));
+    let (stage_enum, category_enum) = (ident(t.stage_enum), ident(t.category_enum));
+    let doc = format!(
+        " Sets the stage (`{}`) and the pipeline it belongs to (`{}`): the pipeline is taken from the stage, so a create cannot combine a stage with another pipeline. Takes [`{}`] or any pipeline's stage enum.",
+        t.stage.code, t.category.code, t.stage_enum
+    );
+    quote! {
+        #[doc = #doc]
+        pub fn stage(mut self, stage: impl ::core::convert::Into<#stage_enum>) -> Self {
+            let stage: #stage_enum = stage.into();
+            self.#category = Some(#category_enum::from_id(#rt::pipeline::Stage::category_id(&stage)));
+            self.#stage = Some(stage);
+            self
+        }
     }
 }

@@ -204,11 +204,13 @@ fn markers(c: &Cx<'_>) -> TokenStream {
     let doc = format!(" Types that name fields of `{read}` in compile errors.");
     // Named imports, not a glob: a glob import of the parent would make rustc print the enums
     // by their full path in compile errors (`__bitrix_deal::DealUfCrm..`).
-    let enums = c
+    let enums: Vec<syn::Ident> = c
         .model
         .fields
         .iter()
-        .filter_map(|f| f.enumeration.as_ref().map(|e| ident(&e.ident)));
+        .filter_map(|f| f.enumeration.as_ref().map(|e| ident(&e.ident)))
+        .chain(c.model.catalog.idents().into_iter().map(ident))
+        .collect();
     quote! {
         #[doc = #doc]
         pub mod #module {

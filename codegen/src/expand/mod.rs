@@ -6,6 +6,7 @@
 //! | `read.rs` | the read model (`Deal`), its `Deserialize` and `Serialize` |
 //! | `fields.rs` | the field enum (`DealField`) with its metadata, the typed field constants (`Deal::TITLE`), every field's typed code (`f::TITLE`) and the marker types compile errors name (`deal_fields::DATE_CREATE`) |
 //! | `enums.rs` | one enum per enumeration field |
+//! | `pipelines.rs` | the pipeline, stage and dictionary enums (`DealCategory`, `DealStage`, `DealSource`) of a snapshot that records them |
 //! | `create.rs` | the create payload (`NewDeal`) and its builder |
 //! | `patch.rs` | the update payload (`DealPatch`) |
 //! | `traits.rs` | `Entity` and the standard-field trait (`StandardDeal`) |
@@ -30,6 +31,7 @@ mod create;
 mod enums;
 mod fields;
 mod patch;
+mod pipelines;
 mod projection;
 mod read;
 mod traits;
@@ -129,7 +131,8 @@ fn expand_unchecked(
     let (fields, fields_block) = fields::items(&c);
     let (create, create_block) = create::items(&c);
     let (patch, patch_block) = patch::items(&c);
-    let module_items = [fields, enums::items(&c), create, patch];
+    let (pipelines, pipelines_block) = pipelines::items(&c);
+    let module_items = [fields, enums::items(&c), pipelines, create, patch];
     let block_items = [
         read::items(&c),
         fields_block,
@@ -137,6 +140,7 @@ fn expand_unchecked(
         patch_block,
         traits::items(&c),
         projection::items(&c),
+        pipelines_block,
     ];
     let module = ident(&n.module);
     let markers = ident(&n.markers);
@@ -148,6 +152,8 @@ fn expand_unchecked(
         .filter_map(|f| f.enumeration.as_ref().map(|e| ident(&e.ident)))
         .collect();
     exported.extend(enum_idents.iter());
+    let catalog_idents: Vec<syn::Ident> = model.catalog.idents().into_iter().map(ident).collect();
+    exported.extend(catalog_idents.iter());
     let warnings = warnings
         .iter()
         .map(|w| warning(&w.message, cx.warning_span));
@@ -361,7 +367,7 @@ impl Paths {
                 ..
             }
             | ElementCodec::Id(t) => self.types_path(t),
-            ElementCodec::Enum(e) => {
+            ElementCodec::Enum(e) | ElementCodec::Category(e) => {
                 let e = ident(e);
                 quote!(#e)
             }
@@ -406,6 +412,10 @@ fn element_codec(e: &ElementCodec) -> TokenStream {
         ElementCodec::Enum(e) => {
             let e = ident(e);
             quote!(codec::Enum<#e>)
+        }
+        ElementCodec::Category(e) => {
+            let e = ident(e);
+            quote!(codec::Pipeline<#e>)
         }
         ElementCodec::File => quote!(codec::File),
         ElementCodec::Json => quote!(codec::Json),

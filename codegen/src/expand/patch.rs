@@ -87,6 +87,7 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         }
 
     };
+    let stage_guard = stage_guard(c, &fields);
     let block = quote! {
         impl __p::UpdatePayload for #patch {
             type Entity = #read;
@@ -98,7 +99,35 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
             fn cleared_fields(&self) -> Vec<&'static str> {
                 __p::patch_cleared(self)
             }
+            #stage_guard
         }
     };
     (module, block)
+}
+
+/// `stage_guard()` of a patch whose `STAGE_ID` is a generated stage enum: a set stage comes
+/// with its pipeline, which the client checks against the record's before sending.
+fn stage_guard(c: &Cx<'_>, fields: &[&FieldModel]) -> TokenStream {
+    let rt = &c.rt;
+    let Some(stages) = &c.model.catalog.stages else {
+        return quote!();
+    };
+    let Some(f) = fields.iter().find(|f| {
+        f.code == "STAGE_ID"
+            && matches!(&f.mapping.element, crate::mapping::ElementCodec::Enum(e) if *e == stages.ident)
+    }) else {
+        return quote!();
+    };
+    let id = ident(&f.ident);
+    quote! {
+        fn stage_guard(&self) -> Option<#rt::pipeline::StageGuard> {
+            match &self.#id {
+                Patch::Set(stage) => Some(#rt::pipeline::StageGuard {
+                    stage: String::from(stage.as_str()),
+                    category: #rt::pipeline::Stage::category_id(stage),
+                }),
+                _ => None,
+            }
+        }
+    }
 }

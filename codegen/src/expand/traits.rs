@@ -100,11 +100,22 @@ fn standard_impl(c: &Cx<'_>) -> TokenStream {
             "bool" => quote!(bool),
             other => path_in("types", other),
         };
-        let (ret, body) = match s.access {
-            Access::Copy => (quote!(Option<#rust>), quote!(self.#id)),
-            Access::Ref => (quote!(Option<&#rust>), quote!(self.#id.as_ref())),
-            Access::Str => (quote!(Option<&#rust>), quote!(self.#id.as_deref())),
-            Access::Slice => (quote!(Option<&[#rust]>), quote!(self.#id.as_deref())),
+        use crate::pipelines::FieldEnum;
+        let typed = c.model.catalog.field_enums.get(&field.code);
+        let (ret, body) = match (typed, s.access) {
+            // A pipeline or dictionary enum gives the standard id type back.
+            (Some(FieldEnum::Category(_)), Access::Copy) => {
+                (quote!(Option<#rust>), quote!(self.#id.map(|c| c.id())))
+            }
+            (Some(FieldEnum::Status(_)), Access::Ref) if s.rust == "CurrencyId" => (
+                quote!(Option<&#rust>),
+                quote!(self.#id.as_ref().map(|v| v.currency_id())),
+            ),
+            (Some(FieldEnum::Status(_)), Access::Ref) => (
+                quote!(Option<&#rust>),
+                quote!(self.#id.as_ref().map(|v| v.status_id())),
+            ),
+            (_, access) => standard_getter(access, &rust, &id),
         };
         getters.push(quote! {
             fn #m(&self) -> #ret {
@@ -118,5 +129,19 @@ fn standard_impl(c: &Cx<'_>) -> TokenStream {
             #(#consts)*
             #(#getters)*
         }
+    }
+}
+
+/// A standard getter's return type and body for a field of the standard type.
+fn standard_getter(
+    access: Access,
+    rust: &TokenStream,
+    id: &syn::Ident,
+) -> (TokenStream, TokenStream) {
+    match access {
+        Access::Copy => (quote!(Option<#rust>), quote!(self.#id)),
+        Access::Ref => (quote!(Option<&#rust>), quote!(self.#id.as_ref())),
+        Access::Str => (quote!(Option<&#rust>), quote!(self.#id.as_deref())),
+        Access::Slice => (quote!(Option<&[#rust]>), quote!(self.#id.as_deref())),
     }
 }

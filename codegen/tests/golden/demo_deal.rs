@@ -12,11 +12,11 @@ pub struct Deal {
     /// **Название** · `TITLE` · type `string`
     pub title: ::core::option::Option<::std::string::String>,
     /// **Тип** · `TYPE_ID` · type `crm_status` (`DEAL_TYPE`)
-    pub type_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
+    pub type_id: ::core::option::Option<DealType>,
     /// **Воронка** · `CATEGORY_ID` · type `crm_category` · immutable
-    pub category_id: ::core::option::Option<::bitrix_runtime::types::CategoryId>,
+    pub category_id: ::core::option::Option<DealCategory>,
     /// **Стадия сделки** · `STAGE_ID` · type `crm_status` (`DEAL_STAGE`)
-    pub stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
+    pub stage_id: ::core::option::Option<DealStage>,
     /// **Предыдущая стадия** · `PREVIOUS_STAGE_ID` · type `crm_status` (`DEAL_STAGE`) · read-only
     pub previous_stage_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
     /// **Группа стадии** · `STAGE_SEMANTIC_ID` · type `string` · read-only
@@ -32,7 +32,7 @@ pub struct Deal {
     /// **Вероятность** · `PROBABILITY` · type `integer`
     pub probability: ::core::option::Option<i64>,
     /// **Валюта** · `CURRENCY_ID` · type `crm_currency`
-    pub currency_id: ::core::option::Option<::bitrix_runtime::types::CurrencyId>,
+    pub currency_id: ::core::option::Option<DealCurrency>,
     /// **Сумма** · `OPPORTUNITY` · type `double`
     pub opportunity: ::core::option::Option<::bitrix_runtime::types::Decimal>,
     /// **IS_MANUAL_OPPORTUNITY** · `IS_MANUAL_OPPORTUNITY` · type `char`
@@ -81,7 +81,7 @@ pub struct Deal {
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
     /// **Источник** · `SOURCE_ID` · type `crm_status` (`SOURCE`)
-    pub source_id: ::core::option::Option<::bitrix_runtime::types::StatusId>,
+    pub source_id: ::core::option::Option<DealSource>,
     /// **Дополнительно об источнике** · `SOURCE_DESCRIPTION` · type `string`
     pub source_description: ::core::option::Option<::std::string::String>,
     /// **Лид** · `LEAD_ID` · type `crm_lead` · read-only
@@ -1001,14 +1001,20 @@ mod __bitrix_deal {
     }
     /// Every field's code, typed with its codec.
     pub mod f {
-        use super::{__p, codec, types, DealUfCrm1721244590123, DealUfCrm1721244601234};
+        use super::{
+            __p, codec, types, DealUfCrm1721244590123, DealUfCrm1721244601234,
+            DealCategory, DealStage, DealStageObshchaya, DealStageDilery,
+            DealStageTendery, DealType, DealCurrency, DealSource,
+        };
         pub const ID: __p::Code<codec::Id<types::DealId>> = __p::Code::new("ID");
         pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
-        pub const TYPE_ID: __p::Code<codec::Status> = __p::Code::new("TYPE_ID");
-        pub const CATEGORY_ID: __p::Code<codec::Id<types::CategoryId>> = __p::Code::new(
+        pub const TYPE_ID: __p::Code<codec::Enum<DealType>> = __p::Code::new("TYPE_ID");
+        pub const CATEGORY_ID: __p::Code<codec::Pipeline<DealCategory>> = __p::Code::new(
             "CATEGORY_ID",
         );
-        pub const STAGE_ID: __p::Code<codec::Status> = __p::Code::new("STAGE_ID");
+        pub const STAGE_ID: __p::Code<codec::Enum<DealStage>> = __p::Code::new(
+            "STAGE_ID",
+        );
         pub const PREVIOUS_STAGE_ID: __p::Code<codec::Status> = __p::Code::new(
             "PREVIOUS_STAGE_ID",
         );
@@ -1024,7 +1030,7 @@ mod __bitrix_deal {
             "IS_REPEATED_APPROACH",
         );
         pub const PROBABILITY: __p::Code<codec::Integer> = __p::Code::new("PROBABILITY");
-        pub const CURRENCY_ID: __p::Code<codec::Currency> = __p::Code::new(
+        pub const CURRENCY_ID: __p::Code<codec::Enum<DealCurrency>> = __p::Code::new(
             "CURRENCY_ID",
         );
         pub const OPPORTUNITY: __p::Code<codec::Decimal> = __p::Code::new("OPPORTUNITY");
@@ -1068,7 +1074,9 @@ mod __bitrix_deal {
             "DATE_MODIFY",
         );
         pub const MOVED_TIME: __p::Code<codec::DateTime> = __p::Code::new("MOVED_TIME");
-        pub const SOURCE_ID: __p::Code<codec::Status> = __p::Code::new("SOURCE_ID");
+        pub const SOURCE_ID: __p::Code<codec::Enum<DealSource>> = __p::Code::new(
+            "SOURCE_ID",
+        );
         pub const SOURCE_DESCRIPTION: __p::Code<codec::Text> = __p::Code::new(
             "SOURCE_DESCRIPTION",
         );
@@ -1321,6 +1329,830 @@ mod __bitrix_deal {
             }
         }
     }
+    /// The pipelines (`CATEGORY_ID`) of [`Deal`](super::Deal) as the snapshot knows them; a pipeline added on the portal later reads as [`DealCategory::Other`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum DealCategory {
+        /// Общая (pipeline 0)
+        Obshchaya,
+        /// Дилеры (pipeline 1)
+        Dilery,
+        /// Тендеры (pipeline 2)
+        Tendery,
+        /// A pipeline the snapshot does not know.
+        Other(types::CategoryId),
+    }
+    impl DealCategory {
+        /// Every pipeline known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[Self::Obshchaya, Self::Dilery, Self::Tendery];
+        /// The pipeline's id.
+        pub fn id(&self) -> types::CategoryId {
+            match self {
+                Self::Obshchaya => types::CategoryId(0u64),
+                Self::Dilery => types::CategoryId(1u64),
+                Self::Tendery => types::CategoryId(2u64),
+                Self::Other(id) => *id,
+            }
+        }
+        /// The pipeline for an id; an unknown id gives [`Self::Other`].
+        pub fn from_id(id: types::CategoryId) -> Self {
+            match id.0 {
+                0u64 => Self::Obshchaya,
+                1u64 => Self::Dilery,
+                2u64 => Self::Tendery,
+                _ => Self::Other(id),
+            }
+        }
+        /// The pipeline's name on the portal; `None` for [`Self::Other`].
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::Obshchaya => Some("Общая"),
+                Self::Dilery => Some("Дилеры"),
+                Self::Tendery => Some("Тендеры"),
+                Self::Other(_) => None,
+            }
+        }
+    }
+    impl ::core::convert::From<types::CategoryId> for DealCategory {
+        fn from(id: types::CategoryId) -> Self {
+            Self::from_id(id)
+        }
+    }
+    impl ::core::fmt::Display for DealCategory {
+        /// The name on the portal, or the id of a pipeline the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.id(), f),
+            }
+        }
+    }
+    /// The stages of the pipeline Общая (`CATEGORY_ID` 0) of [`Deal`](super::Deal); a stage added on the portal later reads as [`DealStageObshchaya::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealStageObshchaya {
+        /// Новая (`NEW`)
+        New,
+        /// Подготовка документов (`PREPARATION`)
+        Preparation,
+        /// Счёт на предоплату (`PREPAYMENT_INVOICE`)
+        PrepaymentInvoice,
+        /// В работе (`EXECUTING`)
+        Executing,
+        /// Финальный счёт (`FINAL_INVOICE`)
+        FinalInvoice,
+        /// Сделка успешна (`WON`)
+        Won,
+        /// Сделка провалена (`LOSE`)
+        Lose,
+        /// Анализ причины провала (`APOLOGY`)
+        Apology,
+        /// A stage of this pipeline the snapshot does not know.
+        Other(types::StatusId),
+    }
+    impl DealStageObshchaya {
+        /// Every value known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::New,
+            Self::Preparation,
+            Self::PrepaymentInvoice,
+            Self::Executing,
+            Self::FinalInvoice,
+            Self::Won,
+            Self::Lose,
+            Self::Apology,
+        ];
+        /// The id as the portal knows it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::New => "NEW",
+                Self::Preparation => "PREPARATION",
+                Self::PrepaymentInvoice => "PREPAYMENT_INVOICE",
+                Self::Executing => "EXECUTING",
+                Self::FinalInvoice => "FINAL_INVOICE",
+                Self::Won => "WON",
+                Self::Lose => "LOSE",
+                Self::Apology => "APOLOGY",
+                Self::Other(id) => id.as_str(),
+            }
+        }
+        /// The id, typed.
+        pub fn status_id(&self) -> &types::StatusId {
+            static IDS: __p::OnceLock<Vec<types::StatusId>> = __p::OnceLock::new();
+            static EMPTY: types::StatusId = types::StatusId(String::new());
+            let index = match self {
+                Self::New => 0usize,
+                Self::Preparation => 1usize,
+                Self::PrepaymentInvoice => 2usize,
+                Self::Executing => 3usize,
+                Self::FinalInvoice => 4usize,
+                Self::Won => 5usize,
+                Self::Lose => 6usize,
+                Self::Apology => 7usize,
+                Self::Other(id) => return id,
+            };
+            IDS.get_or_init(|| {
+                    Self::ALL.iter().map(|v| types::StatusId::from(v.as_str())).collect()
+                })
+                .get(index)
+                .unwrap_or(&EMPTY)
+        }
+        /// The name on the portal; `None` for [`Self::Other`].
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::New => Some("Новая"),
+                Self::Preparation => Some("Подготовка документов"),
+                Self::PrepaymentInvoice => Some("Счёт на предоплату"),
+                Self::Executing => Some("В работе"),
+                Self::FinalInvoice => Some("Финальный счёт"),
+                Self::Won => Some("Сделка успешна"),
+                Self::Lose => Some("Сделка провалена"),
+                Self::Apology => Some("Анализ причины провала"),
+                Self::Other(_) => None,
+            }
+        }
+    }
+    impl DealStageObshchaya {
+        /// The stage for a stage id; an unknown id gives [`Self::Other`].
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "NEW" => Self::New,
+                "PREPARATION" => Self::Preparation,
+                "PREPAYMENT_INVOICE" => Self::PrepaymentInvoice,
+                "EXECUTING" => Self::Executing,
+                "FINAL_INVOICE" => Self::FinalInvoice,
+                "WON" => Self::Won,
+                "LOSE" => Self::Lose,
+                "APOLOGY" => Self::Apology,
+                other => Self::Other(types::StatusId::from(other)),
+            }
+        }
+    }
+    impl ::core::fmt::Display for DealStageObshchaya {
+        /// The name on the portal, or the id of a value the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.as_str(), f),
+            }
+        }
+    }
+    /// The stages of the pipeline Дилеры (`CATEGORY_ID` 1) of [`Deal`](super::Deal); a stage added on the portal later reads as [`DealStageDilery::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealStageDilery {
+        /// Новая (`C1:NEW`)
+        New,
+        /// Согласование условий (`C1:PREPARATION`)
+        Preparation,
+        /// Отгрузка (`C1:EXECUTING`)
+        Executing,
+        /// Сделка успешна (`C1:WON`)
+        Won,
+        /// Сделка провалена (`C1:LOSE`)
+        Lose,
+        /// A stage of this pipeline the snapshot does not know.
+        Other(types::StatusId),
+    }
+    impl DealStageDilery {
+        /// Every value known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::New,
+            Self::Preparation,
+            Self::Executing,
+            Self::Won,
+            Self::Lose,
+        ];
+        /// The id as the portal knows it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::New => "C1:NEW",
+                Self::Preparation => "C1:PREPARATION",
+                Self::Executing => "C1:EXECUTING",
+                Self::Won => "C1:WON",
+                Self::Lose => "C1:LOSE",
+                Self::Other(id) => id.as_str(),
+            }
+        }
+        /// The id, typed.
+        pub fn status_id(&self) -> &types::StatusId {
+            static IDS: __p::OnceLock<Vec<types::StatusId>> = __p::OnceLock::new();
+            static EMPTY: types::StatusId = types::StatusId(String::new());
+            let index = match self {
+                Self::New => 0usize,
+                Self::Preparation => 1usize,
+                Self::Executing => 2usize,
+                Self::Won => 3usize,
+                Self::Lose => 4usize,
+                Self::Other(id) => return id,
+            };
+            IDS.get_or_init(|| {
+                    Self::ALL.iter().map(|v| types::StatusId::from(v.as_str())).collect()
+                })
+                .get(index)
+                .unwrap_or(&EMPTY)
+        }
+        /// The name on the portal; `None` for [`Self::Other`].
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::New => Some("Новая"),
+                Self::Preparation => Some("Согласование условий"),
+                Self::Executing => Some("Отгрузка"),
+                Self::Won => Some("Сделка успешна"),
+                Self::Lose => Some("Сделка провалена"),
+                Self::Other(_) => None,
+            }
+        }
+    }
+    impl DealStageDilery {
+        /// The stage for a stage id; an unknown id gives [`Self::Other`].
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "C1:NEW" => Self::New,
+                "C1:PREPARATION" => Self::Preparation,
+                "C1:EXECUTING" => Self::Executing,
+                "C1:WON" => Self::Won,
+                "C1:LOSE" => Self::Lose,
+                other => Self::Other(types::StatusId::from(other)),
+            }
+        }
+    }
+    impl ::core::fmt::Display for DealStageDilery {
+        /// The name on the portal, or the id of a value the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.as_str(), f),
+            }
+        }
+    }
+    /// The stages of the pipeline Тендеры (`CATEGORY_ID` 2) of [`Deal`](super::Deal); a stage added on the portal later reads as [`DealStageTendery::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealStageTendery {
+        /// Новая (`C2:NEW`)
+        New,
+        /// Подача заявки (`C2:PREPARATION`)
+        Preparation,
+        /// Торги (`C2:EXECUTING`)
+        Executing,
+        /// Тендер выигран (`C2:WON`)
+        Won,
+        /// Тендер проигран (`C2:LOSE`)
+        Lose,
+        /// A stage of this pipeline the snapshot does not know.
+        Other(types::StatusId),
+    }
+    impl DealStageTendery {
+        /// Every value known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::New,
+            Self::Preparation,
+            Self::Executing,
+            Self::Won,
+            Self::Lose,
+        ];
+        /// The id as the portal knows it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::New => "C2:NEW",
+                Self::Preparation => "C2:PREPARATION",
+                Self::Executing => "C2:EXECUTING",
+                Self::Won => "C2:WON",
+                Self::Lose => "C2:LOSE",
+                Self::Other(id) => id.as_str(),
+            }
+        }
+        /// The id, typed.
+        pub fn status_id(&self) -> &types::StatusId {
+            static IDS: __p::OnceLock<Vec<types::StatusId>> = __p::OnceLock::new();
+            static EMPTY: types::StatusId = types::StatusId(String::new());
+            let index = match self {
+                Self::New => 0usize,
+                Self::Preparation => 1usize,
+                Self::Executing => 2usize,
+                Self::Won => 3usize,
+                Self::Lose => 4usize,
+                Self::Other(id) => return id,
+            };
+            IDS.get_or_init(|| {
+                    Self::ALL.iter().map(|v| types::StatusId::from(v.as_str())).collect()
+                })
+                .get(index)
+                .unwrap_or(&EMPTY)
+        }
+        /// The name on the portal; `None` for [`Self::Other`].
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::New => Some("Новая"),
+                Self::Preparation => Some("Подача заявки"),
+                Self::Executing => Some("Торги"),
+                Self::Won => Some("Тендер выигран"),
+                Self::Lose => Some("Тендер проигран"),
+                Self::Other(_) => None,
+            }
+        }
+    }
+    impl DealStageTendery {
+        /// The stage for a stage id; an unknown id gives [`Self::Other`].
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "C2:NEW" => Self::New,
+                "C2:PREPARATION" => Self::Preparation,
+                "C2:EXECUTING" => Self::Executing,
+                "C2:WON" => Self::Won,
+                "C2:LOSE" => Self::Lose,
+                other => Self::Other(types::StatusId::from(other)),
+            }
+        }
+    }
+    impl ::core::fmt::Display for DealStageTendery {
+        /// The name on the portal, or the id of a value the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.as_str(), f),
+            }
+        }
+    }
+    /// A stage (`STAGE_ID`) of any pipeline of [`Deal`](super::Deal): the stage id names its pipeline (`C5:NEW`, `DT1220_5:NEW`; no prefix is the default pipeline), so any id decodes into its pipeline's variant; a pipeline the snapshot does not know reads as [`DealStage::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealStage {
+        /// A stage of the pipeline Общая (0).
+        Obshchaya(DealStageObshchaya),
+        /// A stage of the pipeline Дилеры (1).
+        Dilery(DealStageDilery),
+        /// A stage of the pipeline Тендеры (2).
+        Tendery(DealStageTendery),
+        /// A stage of a pipeline the snapshot does not know.
+        Other(types::StatusId),
+    }
+    impl DealStage {
+        /// The stage id as the portal knows it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Obshchaya(s) => s.as_str(),
+                Self::Dilery(s) => s.as_str(),
+                Self::Tendery(s) => s.as_str(),
+                Self::Other(id) => id.as_str(),
+            }
+        }
+        /// The stage id, typed.
+        pub fn status_id(&self) -> &types::StatusId {
+            match self {
+                Self::Obshchaya(s) => s.status_id(),
+                Self::Dilery(s) => s.status_id(),
+                Self::Tendery(s) => s.status_id(),
+                Self::Other(id) => id,
+            }
+        }
+        /// The stage's name on the portal, when the snapshot knows the stage.
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::Obshchaya(s) => s.name(),
+                Self::Dilery(s) => s.name(),
+                Self::Tendery(s) => s.name(),
+                Self::Other(id) => {
+                    let _ = id;
+                    None
+                }
+            }
+        }
+        /// The stage for any stage id: its pipeline's variant, that pipeline's fallback for
+        /// a stage added later, [`Self::Other`] for a pipeline the snapshot does not know.
+        pub fn from_code(code: &str) -> Self {
+            let category = ::bitrix_runtime::pipeline::stage_category(code)
+                .map_or(0u64, |c| c.0);
+            match category {
+                0u64 => Self::Obshchaya(DealStageObshchaya::from_code(code)),
+                1u64 => Self::Dilery(DealStageDilery::from_code(code)),
+                2u64 => Self::Tendery(DealStageTendery::from_code(code)),
+                _ => Self::Other(types::StatusId::from(code)),
+            }
+        }
+    }
+    impl ::core::convert::From<DealStageObshchaya> for DealStage {
+        fn from(stage: DealStageObshchaya) -> Self {
+            Self::Obshchaya(stage)
+        }
+    }
+    impl ::core::convert::From<DealStageDilery> for DealStage {
+        fn from(stage: DealStageDilery) -> Self {
+            Self::Dilery(stage)
+        }
+    }
+    impl ::core::convert::From<DealStageTendery> for DealStage {
+        fn from(stage: DealStageTendery) -> Self {
+            Self::Tendery(stage)
+        }
+    }
+    impl ::core::convert::From<types::StatusId> for DealStage {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
+        }
+    }
+    impl types::EnumValue for DealStage {
+        fn from_id(id: &str) -> Self {
+            Self::from_code(id)
+        }
+        fn id(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::core::convert::From<&str> for DealStage {
+        fn from(id: &str) -> Self {
+            Self::from_code(id)
+        }
+    }
+    impl ::core::fmt::Display for DealStage {
+        /// The name on the portal, or the id of a value the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.as_str(), f),
+            }
+        }
+    }
+    /// The items of the directory `DEAL_TYPE` of [`Deal`](super::Deal) as the snapshot knows them; an id the snapshot does not know reads as [`DealType::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealType {
+        /// Продажа (`SALE`)
+        Sale,
+        /// Комплексная продажа (`COMPLEX`)
+        Complex,
+        /// Продажа товара (`GOODS`)
+        Goods,
+        /// Продажа услуги (`SERVICES`)
+        Services,
+        /// Сервисное обслуживание (`SERVICE`)
+        Service,
+        /// An id the snapshot does not know.
+        Other(types::StatusId),
+    }
+    impl DealType {
+        /// Every value known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::Sale,
+            Self::Complex,
+            Self::Goods,
+            Self::Services,
+            Self::Service,
+        ];
+        /// The id as the portal knows it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Sale => "SALE",
+                Self::Complex => "COMPLEX",
+                Self::Goods => "GOODS",
+                Self::Services => "SERVICES",
+                Self::Service => "SERVICE",
+                Self::Other(id) => id.as_str(),
+            }
+        }
+        /// The id, typed.
+        pub fn status_id(&self) -> &types::StatusId {
+            static IDS: __p::OnceLock<Vec<types::StatusId>> = __p::OnceLock::new();
+            static EMPTY: types::StatusId = types::StatusId(String::new());
+            let index = match self {
+                Self::Sale => 0usize,
+                Self::Complex => 1usize,
+                Self::Goods => 2usize,
+                Self::Services => 3usize,
+                Self::Service => 4usize,
+                Self::Other(id) => return id,
+            };
+            IDS.get_or_init(|| {
+                    Self::ALL.iter().map(|v| types::StatusId::from(v.as_str())).collect()
+                })
+                .get(index)
+                .unwrap_or(&EMPTY)
+        }
+        /// The name on the portal; `None` for [`Self::Other`].
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::Sale => Some("Продажа"),
+                Self::Complex => Some("Комплексная продажа"),
+                Self::Goods => Some("Продажа товара"),
+                Self::Services => Some("Продажа услуги"),
+                Self::Service => Some("Сервисное обслуживание"),
+                Self::Other(_) => None,
+            }
+        }
+    }
+    impl DealType {
+        /// The value for an id; an unknown id gives [`Self::Other`].
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "SALE" => Self::Sale,
+                "COMPLEX" => Self::Complex,
+                "GOODS" => Self::Goods,
+                "SERVICES" => Self::Services,
+                "SERVICE" => Self::Service,
+                other => Self::Other(types::StatusId::from(other)),
+            }
+        }
+    }
+    impl ::core::convert::From<types::StatusId> for DealType {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
+        }
+    }
+    impl types::EnumValue for DealType {
+        fn from_id(id: &str) -> Self {
+            Self::from_code(id)
+        }
+        fn id(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::core::convert::From<&str> for DealType {
+        fn from(id: &str) -> Self {
+            Self::from_code(id)
+        }
+    }
+    impl ::core::fmt::Display for DealType {
+        /// The name on the portal, or the id of a value the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.as_str(), f),
+            }
+        }
+    }
+    /// The currencies (`crm.currency.list`) of [`Deal`](super::Deal) as the snapshot knows them; an id the snapshot does not know reads as [`DealCurrency::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealCurrency {
+        /// Российский рубль (`RUB`)
+        Rub,
+        /// Доллар США (`USD`)
+        Usd,
+        /// Евро (`EUR`)
+        Eur,
+        /// Казахстанский тенге (`KZT`)
+        Kzt,
+        /// Белорусский рубль (`BYN`)
+        Byn,
+        /// Гривна (`UAH`)
+        Uah,
+        /// Юань (`CNY`)
+        Cny,
+        /// An id the snapshot does not know.
+        Other(types::CurrencyId),
+    }
+    impl DealCurrency {
+        /// Every value known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::Rub,
+            Self::Usd,
+            Self::Eur,
+            Self::Kzt,
+            Self::Byn,
+            Self::Uah,
+            Self::Cny,
+        ];
+        /// The id as the portal knows it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Rub => "RUB",
+                Self::Usd => "USD",
+                Self::Eur => "EUR",
+                Self::Kzt => "KZT",
+                Self::Byn => "BYN",
+                Self::Uah => "UAH",
+                Self::Cny => "CNY",
+                Self::Other(id) => id.as_str(),
+            }
+        }
+        /// The id, typed.
+        pub fn currency_id(&self) -> &types::CurrencyId {
+            static IDS: __p::OnceLock<Vec<types::CurrencyId>> = __p::OnceLock::new();
+            static EMPTY: types::CurrencyId = types::CurrencyId(String::new());
+            let index = match self {
+                Self::Rub => 0usize,
+                Self::Usd => 1usize,
+                Self::Eur => 2usize,
+                Self::Kzt => 3usize,
+                Self::Byn => 4usize,
+                Self::Uah => 5usize,
+                Self::Cny => 6usize,
+                Self::Other(id) => return id,
+            };
+            IDS.get_or_init(|| {
+                    Self::ALL
+                        .iter()
+                        .map(|v| types::CurrencyId::from(v.as_str()))
+                        .collect()
+                })
+                .get(index)
+                .unwrap_or(&EMPTY)
+        }
+        /// The name on the portal; `None` for [`Self::Other`].
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::Rub => Some("Российский рубль"),
+                Self::Usd => Some("Доллар США"),
+                Self::Eur => Some("Евро"),
+                Self::Kzt => Some("Казахстанский тенге"),
+                Self::Byn => Some("Белорусский рубль"),
+                Self::Uah => Some("Гривна"),
+                Self::Cny => Some("Юань"),
+                Self::Other(_) => None,
+            }
+        }
+    }
+    impl DealCurrency {
+        /// The value for an id; an unknown id gives [`Self::Other`].
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "RUB" => Self::Rub,
+                "USD" => Self::Usd,
+                "EUR" => Self::Eur,
+                "KZT" => Self::Kzt,
+                "BYN" => Self::Byn,
+                "UAH" => Self::Uah,
+                "CNY" => Self::Cny,
+                other => Self::Other(types::CurrencyId::from(other)),
+            }
+        }
+    }
+    impl ::core::convert::From<types::CurrencyId> for DealCurrency {
+        fn from(id: types::CurrencyId) -> Self {
+            Self::from_code(id.as_str())
+        }
+    }
+    impl types::EnumValue for DealCurrency {
+        fn from_id(id: &str) -> Self {
+            Self::from_code(id)
+        }
+        fn id(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::core::convert::From<&str> for DealCurrency {
+        fn from(id: &str) -> Self {
+            Self::from_code(id)
+        }
+    }
+    impl ::core::fmt::Display for DealCurrency {
+        /// The name on the portal, or the id of a value the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.as_str(), f),
+            }
+        }
+    }
+    /// The items of the directory `SOURCE` of [`Deal`](super::Deal) as the snapshot knows them; an id the snapshot does not know reads as [`DealSource::Other`].
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DealSource {
+        /// Звонок (`CALL`)
+        Call,
+        /// Электронная почта (`EMAIL`)
+        Email,
+        /// Веб-сайт (`WEB`)
+        Web,
+        /// Реклама (`ADVERTISING`)
+        Advertising,
+        /// Существующий клиент (`PARTNER`)
+        Partner,
+        /// По рекомендации (`RECOMMENDATION`)
+        Recommendation,
+        /// Выставка (`TRADE_SHOW`)
+        TradeShow,
+        /// CRM-форма (`WEBFORM`)
+        Webform,
+        /// Обратный звонок (`CALLBACK`)
+        Callback,
+        /// Генератор продаж (`RC_GENERATOR`)
+        RcGenerator,
+        /// Интернет-магазин (`STORE`)
+        Store,
+        /// Другое (`OTHER`)
+        OtherOther,
+        /// An id the snapshot does not know.
+        Other(types::StatusId),
+    }
+    impl DealSource {
+        /// Every value known to the snapshot, in portal order.
+        pub const ALL: &'static [Self] = &[
+            Self::Call,
+            Self::Email,
+            Self::Web,
+            Self::Advertising,
+            Self::Partner,
+            Self::Recommendation,
+            Self::TradeShow,
+            Self::Webform,
+            Self::Callback,
+            Self::RcGenerator,
+            Self::Store,
+            Self::OtherOther,
+        ];
+        /// The id as the portal knows it.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Call => "CALL",
+                Self::Email => "EMAIL",
+                Self::Web => "WEB",
+                Self::Advertising => "ADVERTISING",
+                Self::Partner => "PARTNER",
+                Self::Recommendation => "RECOMMENDATION",
+                Self::TradeShow => "TRADE_SHOW",
+                Self::Webform => "WEBFORM",
+                Self::Callback => "CALLBACK",
+                Self::RcGenerator => "RC_GENERATOR",
+                Self::Store => "STORE",
+                Self::OtherOther => "OTHER",
+                Self::Other(id) => id.as_str(),
+            }
+        }
+        /// The id, typed.
+        pub fn status_id(&self) -> &types::StatusId {
+            static IDS: __p::OnceLock<Vec<types::StatusId>> = __p::OnceLock::new();
+            static EMPTY: types::StatusId = types::StatusId(String::new());
+            let index = match self {
+                Self::Call => 0usize,
+                Self::Email => 1usize,
+                Self::Web => 2usize,
+                Self::Advertising => 3usize,
+                Self::Partner => 4usize,
+                Self::Recommendation => 5usize,
+                Self::TradeShow => 6usize,
+                Self::Webform => 7usize,
+                Self::Callback => 8usize,
+                Self::RcGenerator => 9usize,
+                Self::Store => 10usize,
+                Self::OtherOther => 11usize,
+                Self::Other(id) => return id,
+            };
+            IDS.get_or_init(|| {
+                    Self::ALL.iter().map(|v| types::StatusId::from(v.as_str())).collect()
+                })
+                .get(index)
+                .unwrap_or(&EMPTY)
+        }
+        /// The name on the portal; `None` for [`Self::Other`].
+        pub fn name(&self) -> Option<&'static str> {
+            match self {
+                Self::Call => Some("Звонок"),
+                Self::Email => Some("Электронная почта"),
+                Self::Web => Some("Веб-сайт"),
+                Self::Advertising => Some("Реклама"),
+                Self::Partner => Some("Существующий клиент"),
+                Self::Recommendation => Some("По рекомендации"),
+                Self::TradeShow => Some("Выставка"),
+                Self::Webform => Some("CRM-форма"),
+                Self::Callback => Some("Обратный звонок"),
+                Self::RcGenerator => Some("Генератор продаж"),
+                Self::Store => Some("Интернет-магазин"),
+                Self::OtherOther => Some("Другое"),
+                Self::Other(_) => None,
+            }
+        }
+    }
+    impl DealSource {
+        /// The value for an id; an unknown id gives [`Self::Other`].
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "CALL" => Self::Call,
+                "EMAIL" => Self::Email,
+                "WEB" => Self::Web,
+                "ADVERTISING" => Self::Advertising,
+                "PARTNER" => Self::Partner,
+                "RECOMMENDATION" => Self::Recommendation,
+                "TRADE_SHOW" => Self::TradeShow,
+                "WEBFORM" => Self::Webform,
+                "CALLBACK" => Self::Callback,
+                "RC_GENERATOR" => Self::RcGenerator,
+                "STORE" => Self::Store,
+                "OTHER" => Self::OtherOther,
+                other => Self::Other(types::StatusId::from(other)),
+            }
+        }
+    }
+    impl ::core::convert::From<types::StatusId> for DealSource {
+        fn from(id: types::StatusId) -> Self {
+            Self::from_code(id.as_str())
+        }
+    }
+    impl types::EnumValue for DealSource {
+        fn from_id(id: &str) -> Self {
+            Self::from_code(id)
+        }
+        fn id(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::core::convert::From<&str> for DealSource {
+        fn from(id: &str) -> Self {
+            Self::from_code(id)
+        }
+    }
+    impl ::core::fmt::Display for DealSource {
+        /// The name on the portal, or the id of a value the snapshot does not know.
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            match self.name() {
+                Some(name) => f.write_str(name),
+                None => ::core::fmt::Display::fmt(&self.as_str(), f),
+            }
+        }
+    }
     /// The create payload of [`Deal`](super::Deal) (`crm.deal.add`): read-only fields do not exist on it. Build it with [`NewDeal::builder`].
     ///
     /// Required on this portal (`.build()` does not compile until each is set): `UF_CRM_1721244590123` (`.uf_crm_1721244590123()`).
@@ -1329,11 +2161,11 @@ mod __bitrix_deal {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Option<String>,
         /// Field `TYPE_ID` (Тип): see [`Deal::type_id`](super::Deal::type_id).
-        pub type_id: Option<types::StatusId>,
+        pub type_id: Option<DealType>,
         /// Field `CATEGORY_ID` (Воронка): see [`Deal::category_id`](super::Deal::category_id).
-        pub category_id: Option<types::CategoryId>,
+        pub category_id: Option<DealCategory>,
         /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`](super::Deal::stage_id).
-        pub stage_id: Option<types::StatusId>,
+        pub stage_id: Option<DealStage>,
         /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`](super::Deal::is_recurring).
         pub is_recurring: Option<bool>,
         /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`](super::Deal::is_return_customer).
@@ -1343,7 +2175,7 @@ mod __bitrix_deal {
         /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`](super::Deal::probability).
         pub probability: Option<i64>,
         /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`](super::Deal::currency_id).
-        pub currency_id: Option<types::CurrencyId>,
+        pub currency_id: Option<DealCurrency>,
         /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`](super::Deal::opportunity).
         pub opportunity: Option<types::Decimal>,
         /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`](super::Deal::is_manual_opportunity).
@@ -1370,7 +2202,7 @@ mod __bitrix_deal {
         /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`](super::Deal::assigned_by_id).
         pub assigned_by_id: Option<types::UserId>,
         /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`](super::Deal::source_id).
-        pub source_id: Option<types::StatusId>,
+        pub source_id: Option<DealSource>,
         /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`](super::Deal::source_description).
         pub source_description: Option<String>,
         /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`](super::Deal::additional_info).
@@ -1751,14 +2583,14 @@ mod __bitrix_deal {
     #[must_use = "call `.build()` to get the payload"]
     pub struct NewDealBuilder<R0 = m::UF_CRM_1721244590123> {
         title: Option<String>,
-        type_id: Option<types::StatusId>,
-        category_id: Option<types::CategoryId>,
-        stage_id: Option<types::StatusId>,
+        type_id: Option<DealType>,
+        category_id: Option<DealCategory>,
+        stage_id: Option<DealStage>,
         is_recurring: Option<bool>,
         is_return_customer: Option<bool>,
         is_repeated_approach: Option<bool>,
         probability: Option<i64>,
-        currency_id: Option<types::CurrencyId>,
+        currency_id: Option<DealCurrency>,
         opportunity: Option<types::Decimal>,
         is_manual_opportunity: Option<bool>,
         tax_value: Option<types::Decimal>,
@@ -1771,7 +2603,7 @@ mod __bitrix_deal {
         closed: Option<bool>,
         comments: Option<String>,
         assigned_by_id: Option<types::UserId>,
-        source_id: Option<types::StatusId>,
+        source_id: Option<DealSource>,
         source_description: Option<String>,
         additional_info: Option<String>,
         location_id: Option<types::LocationId>,
@@ -1830,27 +2662,8 @@ mod __bitrix_deal {
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`NewDeal::type_id`].
-        pub fn type_id(
-            mut self,
-            value: impl ::core::convert::Into<types::StatusId>,
-        ) -> Self {
+        pub fn type_id(mut self, value: impl ::core::convert::Into<DealType>) -> Self {
             self.type_id = Some(value.into());
-            self
-        }
-        /// Sets `CATEGORY_ID` (Воронка): see [`NewDeal::category_id`].
-        pub fn category_id(
-            mut self,
-            value: impl ::core::convert::Into<types::CategoryId>,
-        ) -> Self {
-            self.category_id = Some(value.into());
-            self
-        }
-        /// Sets `STAGE_ID` (Стадия сделки): see [`NewDeal::stage_id`].
-        pub fn stage_id(
-            mut self,
-            value: impl ::core::convert::Into<types::StatusId>,
-        ) -> Self {
-            self.stage_id = Some(value.into());
             self
         }
         /// Sets `IS_RECURRING` (Регулярная сделка): see [`NewDeal::is_recurring`].
@@ -1882,7 +2695,7 @@ mod __bitrix_deal {
         /// Sets `CURRENCY_ID` (Валюта): see [`NewDeal::currency_id`].
         pub fn currency_id(
             mut self,
-            value: impl ::core::convert::Into<types::CurrencyId>,
+            value: impl ::core::convert::Into<DealCurrency>,
         ) -> Self {
             self.currency_id = Some(value.into());
             self
@@ -1978,7 +2791,7 @@ mod __bitrix_deal {
         /// Sets `SOURCE_ID` (Источник): see [`NewDeal::source_id`].
         pub fn source_id(
             mut self,
-            value: impl ::core::convert::Into<types::StatusId>,
+            value: impl ::core::convert::Into<DealSource>,
         ) -> Self {
             self.source_id = Some(value.into());
             self
@@ -2312,6 +3125,17 @@ mod __bitrix_deal {
             self.uf_crm_1721244701234 = Some(value.into());
             self
         }
+        /// Sets the stage (`STAGE_ID`) and the pipeline it belongs to (`CATEGORY_ID`): the pipeline is taken from the stage, so a create cannot combine a stage with another pipeline. Takes [`DealStage`] or any pipeline's stage enum.
+        pub fn stage(mut self, stage: impl ::core::convert::Into<DealStage>) -> Self {
+            let stage: DealStage = stage.into();
+            self.category_id = Some(
+                DealCategory::from_id(
+                    ::bitrix_runtime::pipeline::Stage::category_id(&stage),
+                ),
+            );
+            self.stage_id = Some(stage);
+            self
+        }
         fn with_slots<Q0>(
             self,
             slots: impl ::core::ops::FnOnce(R0) -> (Q0,),
@@ -2548,9 +3372,9 @@ mod __bitrix_deal {
         /// Field `TITLE` (Название): see [`Deal::title`](super::Deal::title).
         pub title: Patch<String>,
         /// Field `TYPE_ID` (Тип): see [`Deal::type_id`](super::Deal::type_id).
-        pub type_id: Patch<types::StatusId>,
+        pub type_id: Patch<DealType>,
         /// Field `STAGE_ID` (Стадия сделки): see [`Deal::stage_id`](super::Deal::stage_id).
-        pub stage_id: Patch<types::StatusId>,
+        pub stage_id: Patch<DealStage>,
         /// Field `IS_RECURRING` (Регулярная сделка): see [`Deal::is_recurring`](super::Deal::is_recurring).
         pub is_recurring: Patch<bool>,
         /// Field `IS_RETURN_CUSTOMER` (Повторная сделка): see [`Deal::is_return_customer`](super::Deal::is_return_customer).
@@ -2560,7 +3384,7 @@ mod __bitrix_deal {
         /// Field `PROBABILITY` (Вероятность): see [`Deal::probability`](super::Deal::probability).
         pub probability: Patch<i64>,
         /// Field `CURRENCY_ID` (Валюта): see [`Deal::currency_id`](super::Deal::currency_id).
-        pub currency_id: Patch<types::CurrencyId>,
+        pub currency_id: Patch<DealCurrency>,
         /// Field `OPPORTUNITY` (Сумма): see [`Deal::opportunity`](super::Deal::opportunity).
         pub opportunity: Patch<types::Decimal>,
         /// Field `IS_MANUAL_OPPORTUNITY` (IS_MANUAL_OPPORTUNITY): see [`Deal::is_manual_opportunity`](super::Deal::is_manual_opportunity).
@@ -2587,7 +3411,7 @@ mod __bitrix_deal {
         /// Field `ASSIGNED_BY_ID` (Ответственный): see [`Deal::assigned_by_id`](super::Deal::assigned_by_id).
         pub assigned_by_id: Patch<types::UserId>,
         /// Field `SOURCE_ID` (Источник): see [`Deal::source_id`](super::Deal::source_id).
-        pub source_id: Patch<types::StatusId>,
+        pub source_id: Patch<DealSource>,
         /// Field `SOURCE_DESCRIPTION` (Дополнительно об источнике): see [`Deal::source_description`](super::Deal::source_description).
         pub source_description: Patch<String>,
         /// Field `ADDITIONAL_INFO` (Дополнительная информация): see [`Deal::additional_info`](super::Deal::additional_info).
@@ -2893,10 +3717,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `TYPE_ID` (Тип): see [`DealPatch::type_id`].
-        pub fn type_id(
-            mut self,
-            value: impl ::core::convert::Into<types::StatusId>,
-        ) -> Self {
+        pub fn type_id(mut self, value: impl ::core::convert::Into<DealType>) -> Self {
             self.type_id = Patch::Set(value.into());
             self
         }
@@ -2906,10 +3727,7 @@ mod __bitrix_deal {
             self
         }
         /// Sets `STAGE_ID` (Стадия сделки): see [`DealPatch::stage_id`].
-        pub fn stage_id(
-            mut self,
-            value: impl ::core::convert::Into<types::StatusId>,
-        ) -> Self {
+        pub fn stage_id(mut self, value: impl ::core::convert::Into<DealStage>) -> Self {
             self.stage_id = Patch::Set(value.into());
             self
         }
@@ -2967,7 +3785,7 @@ mod __bitrix_deal {
         /// Sets `CURRENCY_ID` (Валюта): see [`DealPatch::currency_id`].
         pub fn currency_id(
             mut self,
-            value: impl ::core::convert::Into<types::CurrencyId>,
+            value: impl ::core::convert::Into<DealCurrency>,
         ) -> Self {
             self.currency_id = Patch::Set(value.into());
             self
@@ -3129,7 +3947,7 @@ mod __bitrix_deal {
         /// Sets `SOURCE_ID` (Источник): see [`DealPatch::source_id`].
         pub fn source_id(
             mut self,
-            value: impl ::core::convert::Into<types::StatusId>,
+            value: impl ::core::convert::Into<DealSource>,
         ) -> Self {
             self.source_id = Patch::Set(value.into());
             self
@@ -3860,7 +4678,8 @@ mod __bitrix_deal {
 #[allow(unused_imports)]
 pub use __bitrix_deal::{
     NewDeal, NewDealBuilder, DealPatch, DealField, DealUfCrm1721244590123,
-    DealUfCrm1721244601234,
+    DealUfCrm1721244601234, DealCategory, DealStage, DealStageObshchaya, DealStageDilery,
+    DealStageTendery, DealType, DealCurrency, DealSource,
 };
 #[doc(hidden)]
 #[allow(unused_imports)]
@@ -4434,13 +5253,17 @@ const _: () = {
         /// `TITLE` (Название) for filters, `order` and `select`.
         pub const TITLE: Field<Deal, codec::Text> = Field::new(DealField::Title);
         /// `TYPE_ID` (Тип) for filters, `order` and `select`.
-        pub const TYPE_ID: Field<Deal, codec::Status> = Field::new(DealField::TypeId);
+        pub const TYPE_ID: Field<Deal, codec::Enum<DealType>> = Field::new(
+            DealField::TypeId,
+        );
         /// `CATEGORY_ID` (Воронка) for filters, `order` and `select`.
-        pub const CATEGORY_ID: Field<Deal, codec::Id<types::CategoryId>> = Field::new(
+        pub const CATEGORY_ID: Field<Deal, codec::Pipeline<DealCategory>> = Field::new(
             DealField::CategoryId,
         );
         /// `STAGE_ID` (Стадия сделки) for filters, `order` and `select`.
-        pub const STAGE_ID: Field<Deal, codec::Status> = Field::new(DealField::StageId);
+        pub const STAGE_ID: Field<Deal, codec::Enum<DealStage>> = Field::new(
+            DealField::StageId,
+        );
         /// `PREVIOUS_STAGE_ID` (Предыдущая стадия) for filters, `order` and `select`.
         pub const PREVIOUS_STAGE_ID: Field<Deal, codec::Status> = Field::new(
             DealField::PreviousStageId,
@@ -4468,7 +5291,7 @@ const _: () = {
             DealField::Probability,
         );
         /// `CURRENCY_ID` (Валюта) for filters, `order` and `select`.
-        pub const CURRENCY_ID: Field<Deal, codec::Currency> = Field::new(
+        pub const CURRENCY_ID: Field<Deal, codec::Enum<DealCurrency>> = Field::new(
             DealField::CurrencyId,
         );
         /// `OPPORTUNITY` (Сумма) for filters, `order` and `select`.
@@ -4539,7 +5362,7 @@ const _: () = {
             DealField::MovedTime,
         );
         /// `SOURCE_ID` (Источник) for filters, `order` and `select`.
-        pub const SOURCE_ID: Field<Deal, codec::Status> = Field::new(
+        pub const SOURCE_ID: Field<Deal, codec::Enum<DealSource>> = Field::new(
             DealField::SourceId,
         );
         /// `SOURCE_DESCRIPTION` (Дополнительно об источнике) for filters, `order` and `select`.
@@ -4745,6 +5568,17 @@ const _: () = {
         fn cleared_fields(&self) -> Vec<&'static str> {
             __p::patch_cleared(self)
         }
+        fn stage_guard(&self) -> Option<::bitrix_runtime::pipeline::StageGuard> {
+            match &self.stage_id {
+                Patch::Set(stage) => {
+                    Some(::bitrix_runtime::pipeline::StageGuard {
+                        stage: String::from(stage.as_str()),
+                        category: ::bitrix_runtime::pipeline::Stage::category_id(stage),
+                    })
+                }
+                _ => None,
+            }
+        }
     }
     impl __p::Entity for Deal {
         const NAME: &'static str = "deal";
@@ -4794,16 +5628,16 @@ const _: () = {
             self.title.as_deref()
         }
         fn type_id(&self) -> Option<&types::StatusId> {
-            self.type_id.as_ref()
+            self.type_id.as_ref().map(|v| v.status_id())
         }
         fn category_id(&self) -> Option<types::CategoryId> {
-            self.category_id
+            self.category_id.map(|c| c.id())
         }
         fn stage_id(&self) -> Option<&types::StatusId> {
-            self.stage_id.as_ref()
+            self.stage_id.as_ref().map(|v| v.status_id())
         }
         fn currency_id(&self) -> Option<&types::CurrencyId> {
-            self.currency_id.as_ref()
+            self.currency_id.as_ref().map(|v| v.currency_id())
         }
         fn opportunity(&self) -> Option<types::Decimal> {
             self.opportunity
@@ -4840,16 +5674,18 @@ const _: () = {
         pub const TITLE: ::bitrix_runtime::projection::Column<Deal, codec::Text> = ::bitrix_runtime::projection::Column::new(
             DealField::Title,
         );
-        pub const TYPE_ID: ::bitrix_runtime::projection::Column<Deal, codec::Status> = ::bitrix_runtime::projection::Column::new(
-            DealField::TypeId,
-        );
+        pub const TYPE_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealType>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::TypeId);
         pub const CATEGORY_ID: ::bitrix_runtime::projection::Column<
             Deal,
-            codec::Id<types::CategoryId>,
+            codec::Pipeline<DealCategory>,
         > = ::bitrix_runtime::projection::Column::new(DealField::CategoryId);
-        pub const STAGE_ID: ::bitrix_runtime::projection::Column<Deal, codec::Status> = ::bitrix_runtime::projection::Column::new(
-            DealField::StageId,
-        );
+        pub const STAGE_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealStage>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::StageId);
         pub const PREVIOUS_STAGE_ID: ::bitrix_runtime::projection::Column<
             Deal,
             codec::Status,
@@ -4879,7 +5715,7 @@ const _: () = {
         > = ::bitrix_runtime::projection::Column::new(DealField::Probability);
         pub const CURRENCY_ID: ::bitrix_runtime::projection::Column<
             Deal,
-            codec::Currency,
+            codec::Enum<DealCurrency>,
         > = ::bitrix_runtime::projection::Column::new(DealField::CurrencyId);
         pub const OPPORTUNITY: ::bitrix_runtime::projection::Column<
             Deal,
@@ -4952,9 +5788,10 @@ const _: () = {
             Deal,
             codec::DateTime,
         > = ::bitrix_runtime::projection::Column::new(DealField::MovedTime);
-        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<Deal, codec::Status> = ::bitrix_runtime::projection::Column::new(
-            DealField::SourceId,
-        );
+        pub const SOURCE_ID: ::bitrix_runtime::projection::Column<
+            Deal,
+            codec::Enum<DealSource>,
+        > = ::bitrix_runtime::projection::Column::new(DealField::SourceId);
         pub const SOURCE_DESCRIPTION: ::bitrix_runtime::projection::Column<
             Deal,
             codec::Text,
@@ -5141,5 +5978,147 @@ const _: () = {
     }
     impl ::bitrix_runtime::projection::Columns for Deal {
         type Columns = DealColumns;
+    }
+    impl ::bitrix_runtime::pipeline::Category for DealCategory {
+        type Entity = Deal;
+        fn id(&self) -> types::CategoryId {
+            DealCategory::id(self)
+        }
+        fn from_id(id: types::CategoryId) -> Self {
+            DealCategory::from_id(id)
+        }
+        fn name(&self) -> Option<&'static str> {
+            DealCategory::name(self)
+        }
+    }
+    impl ::bitrix_runtime::pipeline::Stage for DealStageObshchaya {
+        type Entity = Deal;
+        fn category_id(&self) -> types::CategoryId {
+            types::CategoryId(0u64)
+        }
+        fn code(&self) -> &str {
+            self.as_str()
+        }
+        fn from_code(code: &str) -> Self {
+            DealStageObshchaya::from_code(code)
+        }
+        fn semantics(&self) -> Option<::bitrix_runtime::pipeline::StageSemantics> {
+            match self {
+                Self::New => Some(::bitrix_runtime::pipeline::StageSemantics::Process),
+                Self::Preparation => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::PrepaymentInvoice => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::Executing => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::FinalInvoice => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::Won => Some(::bitrix_runtime::pipeline::StageSemantics::Success),
+                Self::Lose => Some(::bitrix_runtime::pipeline::StageSemantics::Failure),
+                Self::Apology => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Failure)
+                }
+                Self::Other(_) => None,
+            }
+        }
+        fn name(&self) -> Option<&'static str> {
+            DealStageObshchaya::name(self)
+        }
+    }
+    impl ::bitrix_runtime::pipeline::Stage for DealStageDilery {
+        type Entity = Deal;
+        fn category_id(&self) -> types::CategoryId {
+            types::CategoryId(1u64)
+        }
+        fn code(&self) -> &str {
+            self.as_str()
+        }
+        fn from_code(code: &str) -> Self {
+            DealStageDilery::from_code(code)
+        }
+        fn semantics(&self) -> Option<::bitrix_runtime::pipeline::StageSemantics> {
+            match self {
+                Self::New => Some(::bitrix_runtime::pipeline::StageSemantics::Process),
+                Self::Preparation => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::Executing => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::Won => Some(::bitrix_runtime::pipeline::StageSemantics::Success),
+                Self::Lose => Some(::bitrix_runtime::pipeline::StageSemantics::Failure),
+                Self::Other(_) => None,
+            }
+        }
+        fn name(&self) -> Option<&'static str> {
+            DealStageDilery::name(self)
+        }
+    }
+    impl ::bitrix_runtime::pipeline::Stage for DealStageTendery {
+        type Entity = Deal;
+        fn category_id(&self) -> types::CategoryId {
+            types::CategoryId(2u64)
+        }
+        fn code(&self) -> &str {
+            self.as_str()
+        }
+        fn from_code(code: &str) -> Self {
+            DealStageTendery::from_code(code)
+        }
+        fn semantics(&self) -> Option<::bitrix_runtime::pipeline::StageSemantics> {
+            match self {
+                Self::New => Some(::bitrix_runtime::pipeline::StageSemantics::Process),
+                Self::Preparation => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::Executing => {
+                    Some(::bitrix_runtime::pipeline::StageSemantics::Process)
+                }
+                Self::Won => Some(::bitrix_runtime::pipeline::StageSemantics::Success),
+                Self::Lose => Some(::bitrix_runtime::pipeline::StageSemantics::Failure),
+                Self::Other(_) => None,
+            }
+        }
+        fn name(&self) -> Option<&'static str> {
+            DealStageTendery::name(self)
+        }
+    }
+    impl ::bitrix_runtime::pipeline::Stage for DealStage {
+        type Entity = Deal;
+        fn category_id(&self) -> types::CategoryId {
+            match self {
+                Self::Obshchaya(s) => ::bitrix_runtime::pipeline::Stage::category_id(s),
+                Self::Dilery(s) => ::bitrix_runtime::pipeline::Stage::category_id(s),
+                Self::Tendery(s) => ::bitrix_runtime::pipeline::Stage::category_id(s),
+                Self::Other(id) => {
+                    ::bitrix_runtime::pipeline::stage_category(id.as_str())
+                        .unwrap_or(types::CategoryId(0u64))
+                }
+            }
+        }
+        fn code(&self) -> &str {
+            self.as_str()
+        }
+        fn from_code(code: &str) -> Self {
+            DealStage::from_code(code)
+        }
+        fn semantics(&self) -> Option<::bitrix_runtime::pipeline::StageSemantics> {
+            match self {
+                Self::Obshchaya(s) => ::bitrix_runtime::pipeline::Stage::semantics(s),
+                Self::Dilery(s) => ::bitrix_runtime::pipeline::Stage::semantics(s),
+                Self::Tendery(s) => ::bitrix_runtime::pipeline::Stage::semantics(s),
+                Self::Other(id) => {
+                    let _ = id;
+                    None
+                }
+            }
+        }
+        fn name(&self) -> Option<&'static str> {
+            DealStage::name(self)
+        }
     }
 };

@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::Instant;
 
-use bitrix_runtime::types::{CurrencyId, DealId, Decimal, Money, NaiveDate};
+use bitrix_runtime::types::{DealId, Decimal, Money, NaiveDate};
 use bitrix_runtime::{Client, Filter, Order};
 use futures::TryStreamExt;
 use serde_json::json;
 
 use crate::report::{Failure, Outcome, Report, count, ensure, line, millis};
 use crate::{
-    Created, Deal, DealField, DealInterests, DealPatch, DealSalesChannel, NewDeal, Portal,
+    Created, Deal, DealCurrency, DealField, DealInterests, DealPatch, DealSalesChannel, NewDeal,
+    Portal,
 };
 
 /// Every deal this run creates has it in its title, so the list query can find them.
@@ -110,12 +111,7 @@ pub async fn run(portal: &Portal, created: &mut Created, report: &mut Report) ->
         &deal.opportunity,
         &Decimal::new(125_000_000, 2),
     )?;
-    same(
-        id,
-        "currency_id",
-        &deal.currency_id,
-        &CurrencyId::from("RUB"),
-    )?;
+    same(id, "currency_id", &deal.currency_id, &DealCurrency::Rub)?;
     same(
         id,
         "sales_channel",

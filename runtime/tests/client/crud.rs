@@ -1,7 +1,7 @@
 //! Typed CRUD, `fields`, the untyped escape hatch and batch against the emulator over HTTP.
 
 use crate::common::{Deal, DealChannel, DealPatch, NewDeal, client, emulator, titled};
-use bitrix_runtime::types::{ContactId, CurrencyId, DealId, Decimal, StatusId};
+use bitrix_runtime::types::{ContactId, CurrencyId, DealId, Decimal};
 use bitrix_runtime::{AddParams, ApiErrorCode, Error, UpdateParams};
 use serde_json::json;
 
@@ -36,7 +36,7 @@ async fn add_get_update_delete_round_trip() {
     assert_eq!(deal.contact_ids, None);
     assert_eq!(deal.contact_id, Some(ContactId(3)));
     // Defaults the portal filled in.
-    assert_eq!(deal.stage_id, Some(StatusId::from("NEW")));
+    assert_eq!(deal.stage_id, Some(crate::common::DealStage::from("NEW")));
 
     let patch = DealPatch::new()
         .title("Поставка оборудования (изменено)")

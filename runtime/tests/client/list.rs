@@ -230,7 +230,7 @@ async fn order_select_count_and_pages() {
         .await
         .unwrap()
         .iter()
-        .filter(|d| d.stage_id.as_ref() == Some(&stage))
+        .filter(|d| d.stage_id.as_ref().map(|s| s.status_id()) == Some(&stage))
         .count();
     assert_eq!(count, expected as u64);
     assert!(count > 0);

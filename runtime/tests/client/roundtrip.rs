@@ -55,8 +55,7 @@ async fn every_field_type_reads_back_what_was_written() {
     let new = NewDeal::builder()
         .title("Полный набор полей & <теги> \"кавычки\"\n")
         .type_id(StatusId::from("COMPLEX"))
-        .category_id(CategoryId(0))
-        .stage_id(StatusId::from("EXECUTING"))
+        .stage(DealStage::from("EXECUTING"))
         .is_recurring(true)
         .is_return_customer(false)
         .is_repeated_approach(true)
@@ -159,7 +158,7 @@ async fn every_field_type_reads_back_what_was_written() {
         assert_eq!(deal.id, Some(id));
         assert_eq!(deal.title, new.title);
         assert_eq!(deal.type_id, new.type_id);
-        assert_eq!(deal.category_id, Some(CategoryId(0)));
+        assert_eq!(deal.category_id, Some(DealCategory::from_id(CategoryId(0))));
         assert_eq!(deal.stage_id, new.stage_id);
         assert_eq!(deal.is_recurring, Some(true));
         assert_eq!(deal.is_return_customer, Some(false));

@@ -6,8 +6,8 @@
 use std::str::FromStr;
 
 use bitrix_runtime::types::{
-    CategoryId, CompanyId, ContactId, CurrencyId, DealId, Decimal, EnumValue, FileUpload, ItemId,
-    Money, StatusId, UserId,
+    CategoryId, CompanyId, ContactId, DealId, Decimal, EnumValue, FileUpload, ItemId, Money,
+    StatusId, UserId,
 };
 use bitrix_runtime::{
     Entity, EntityField, Filter, Patch, StandardDeal, UpdatePayload, bitrix_entity,
@@ -45,10 +45,13 @@ fn seed_get_example_decodes_to_the_right_values() {
         serde_json::from_value(result_of(include_str!("../data/seed_get.json"))).unwrap();
     assert_eq!(deal.id, Some(DealId(410)));
     assert_eq!(deal.title.as_deref(), Some("Новая сделка #1"));
-    assert_eq!(deal.type_id, Some(StatusId::from("COMPLEX")));
-    assert_eq!(deal.stage_id, Some(StatusId::from("PREPARATION")));
+    assert_eq!(deal.type_id, Some(DealType::Complex));
+    assert_eq!(
+        deal.stage_id,
+        Some(DealStage::Obshchaya(DealStageObshchaya::Preparation))
+    );
     assert_eq!(deal.probability, Some(99));
-    assert_eq!(deal.currency_id, Some(CurrencyId::from("EUR")));
+    assert_eq!(deal.currency_id, Some(DealCurrency::Eur));
     assert_eq!(deal.opportunity, Some(dec("1000000.00")));
     assert_eq!(deal.opportunity.unwrap().to_string(), "1000000.00");
     assert_eq!(deal.is_manual_opportunity, Some(true));
@@ -66,7 +69,7 @@ fn seed_get_example_decodes_to_the_right_values() {
     assert_eq!(deal.closed, Some(false));
     assert_eq!(deal.comments.as_deref(), Some("[B]Пример комментария[/B]"));
     assert_eq!(deal.location_id, None);
-    assert_eq!(deal.category_id, Some(CategoryId(0)));
+    assert_eq!(deal.category_id, Some(DealCategory::Obshchaya));
     assert_eq!(deal.stage_semantic_id.as_deref(), Some("P"));
     assert_eq!(deal.is_new, Some(false));
     assert_eq!(deal.originator_id, None);
@@ -91,8 +94,8 @@ fn seed_list_example_decodes_every_row() {
     assert_eq!(rows[0].opportunity, Some(dec("19999.99")));
     assert_eq!(rows[0].title.as_deref(), Some("[А] Сделка"));
     assert_eq!(rows[1].assigned_by_id, Some(UserId(6)));
-    assert_eq!(rows[2].category_id, Some(CategoryId(1)));
-    assert_eq!(rows[2].stage_id, Some(StatusId::from("C1:NEW")));
+    assert_eq!(rows[2].category_id, Some(DealCategory::Dilery));
+    assert_eq!(rows[2].stage_id, Some(DealStageDilery::New.into()));
     // Fields that were not selected stay None.
     assert!(
         rows.iter()
@@ -163,7 +166,7 @@ fn decode_errors_name_the_field_code_and_the_raw_value() {
 fn create_payload_sends_the_wire_forms_and_only_given_fields() {
     let new = NewDeal::builder()
         .title("Поставка")
-        .category_id(CategoryId(1))
+        .stage(DealStageDilery::New)
         .opportunity(dec("1000000.00"))
         .currency_id("EUR")
         .contact_ids(vec![ContactId(84), ContactId(83)])
@@ -181,6 +184,7 @@ fn create_payload_sends_the_wire_forms_and_only_given_fields() {
         json!({
             "TITLE": "Поставка",
             "CATEGORY_ID": 1,
+            "STAGE_ID": "C1:NEW",
             "IS_RECURRING": "N",
             "CURRENCY_ID": "EUR",
             "OPPORTUNITY": "1000000.00",

@@ -33,6 +33,9 @@ mod features {
     mod renames {
         include!("../../../codegen/tests/golden/renames.rs");
     }
+    mod pipelines {
+        include!("../../../codegen/tests/golden/pipelines.rs");
+    }
     mod keywords {
         include!("../../../codegen/tests/golden/keywords.rs");
     }

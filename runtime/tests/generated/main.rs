@@ -6,5 +6,6 @@
 mod demo;
 mod golden;
 mod huge;
+mod pipelines;
 mod projection;
 mod strange;

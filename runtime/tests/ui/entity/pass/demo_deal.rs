@@ -8,7 +8,7 @@ pub struct Deal;
 fn main() {
     let new = NewDeal::builder()
         .title("ok")
-        .category_id(bitrix_runtime::types::CategoryId(1))
+        .stage(DealStageDilery::New)
         .uf_crm_1721244590123(DealUfCrm1721244590123::Sayt)
         .build();
     let patch = DealPatch::new().stage_id(StatusId::from("WON")).title("renamed");
