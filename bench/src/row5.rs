@@ -2,7 +2,7 @@
 //! `bitrix-bench` binary and the criterion bench `benches/projection.rs`.
 
 use bitrix_runtime::bitrix_entity;
-use bitrix_runtime::types::{CurrencyId, DealId, Decimal, StatusId};
+use bitrix_runtime::types::{DealId, Decimal};
 
 /// The demo portal's deal (`schemas/demo/deal.json`), generated at compile time, with the
 /// readable names of `schemas/demo/names.json`.
@@ -21,11 +21,11 @@ pub struct Row5 {
     /// `TITLE`.
     pub title: Option<String>,
     /// `STAGE_ID`.
-    pub stage_id: Option<StatusId>,
+    pub stage_id: Option<DealStage>,
     /// `OPPORTUNITY`.
     pub opportunity: Option<Decimal>,
     /// `CURRENCY_ID`.
-    pub currency_id: Option<CurrencyId>,
+    pub currency_id: Option<DealCurrency>,
 }
 
 /// The projection's select, for fast_bitrix24's run with the same fields.

@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-use bitrix_runtime::types::{DealId, Decimal, LeadId, StatusId};
+use bitrix_runtime::types::{DealId, Decimal, LeadId};
 use bitrix_runtime::{Api, Client, Entity, Plan, Projection, StandardDeal, bitrix_entity};
 use futures::TryStreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,7 +28,7 @@ struct Row {
     #[bitrix(field = "UF_CRM_1721244482250")]
     greeting: Option<String>,
     #[bitrix(field = "STAGE_ID")]
-    stage: Option<StatusId>,
+    stage: Option<crate::common::DealStage>,
     opportunity: Option<Decimal>,
     /// `UF_CRM_1721244590123`, renamed `channel` by the test entity: by its Rust name.
     channel: Option<crate::common::DealChannel>,
@@ -43,7 +43,7 @@ struct ReadmeRow {
     #[bitrix(field = "UF_CRM_1721244482250")] // any name, mapped to a code
     greeting: Option<String>,
     #[bitrix(field = "STAGE_ID")]
-    stage: Option<StatusId>,
+    stage: Option<crate::common::DealStage>,
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ struct AnyDeal<D: StandardDeal> {
 struct LeadRow {
     id: LeadId,
     title: Option<String>,
-    status_id: Option<StatusId>,
+    status_id: Option<LeadStatus>,
 }
 
 /// Every byte the client sent, in order.

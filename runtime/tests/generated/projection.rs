@@ -6,7 +6,7 @@
 use std::marker::PhantomData;
 
 use bitrix_runtime::projection::Keyed;
-use bitrix_runtime::types::{DealId, Decimal, StatusId, UserId};
+use bitrix_runtime::types::{DealId, Decimal, UserId};
 use bitrix_runtime::{EntityField, Projection, StandardDeal, bitrix_entity};
 
 #[bitrix_entity(
@@ -32,7 +32,7 @@ struct Row {
     /// A multiple user field, not renamed: read whole.
     uf_crm_1721244500101: Option<Vec<String>>,
     #[bitrix(field = "STAGE_ID")]
-    stage: Option<StatusId>,
+    stage: Option<DealStage>,
     opportunity: Option<Decimal>,
     #[bitrix(skip)]
     local: u32,
@@ -68,7 +68,7 @@ fn a_legacy_row_decodes_only_the_projections_fields() {
             greeting: Some("Привет".into()),
             watched_by: Some(vec![UserId(3), UserId(5)]),
             uf_crm_1721244500101: Some(vec!["+7 1".into(), "+7 2".into()]),
-            stage: Some(StatusId::from("NEW")),
+            stage: Some(DealStage::from_code("NEW")),
             opportunity: Some(Decimal::new(100_050, 2)),
             local: 0,
         }
