@@ -106,7 +106,7 @@ fn the_emulated_pipeline_passes_every_step() {
             "extra: UF_CRM_QUICKSTART_NOTE, UF_CRM_QUICKSTART_PRIORITY",
             "\"@UF_CRM_1721244590123\":[\"3476\",\"3480\"]",
             "exported 303 deals in",
-            "1 HTTP request for 5 commands",
+            "2 HTTP requests for 5 commands: one read of the pipeline the stage needs, then the batch",
             "crm.company.add -> company ",
             "crm.contact.add -> contact ",
             "linked to both",

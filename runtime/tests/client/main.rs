@@ -16,6 +16,7 @@ mod limits;
 mod list;
 mod oauth;
 mod parallel;
+mod pipelines;
 mod progress;
 mod projection;
 mod readme;

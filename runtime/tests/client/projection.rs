@@ -158,25 +158,6 @@ async fn recorded(emu: &bitrix_emulator::Emulator) -> (Client, Wire) {
     (client, wire)
 }
 
-/// Percent-decodes a query-string component.
-fn unescape(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Every `select` the client sent: of JSON bodies (`"select":[..]`) and of batch command
 /// query strings (`select[0]=ID&select[1]=TITLE`), each sorted.
 fn selects(wire: &Wire) -> Vec<Vec<String>> {
@@ -197,7 +178,7 @@ fn selects(wire: &Wire) -> Vec<Vec<String>> {
         let mut names: Vec<String> = command
             .split(['&', '?'])
             .filter(|kv| kv.starts_with("select%5B"))
-            .filter_map(|kv| kv.split_once('=').map(|(_, v)| unescape(v)))
+            .filter_map(|kv| kv.split_once('=').map(|(_, v)| crate::items::decoded(v)))
             .collect();
         names.sort();
         out.push(names);
