@@ -13,7 +13,7 @@
 //! #[bitrix_runtime::bitrix_entity(schema = "../schemas/demo/deal.json")]
 //! pub struct Deal;
 //!
-//! use bitrix_runtime::types::{DealId, StatusId};
+//! use bitrix_runtime::types::DealId;
 //!
 //! #[derive(bitrix_runtime::Projection)]
 //! #[bitrix(entity = Deal)]
@@ -21,7 +21,7 @@
 //!     id: DealId,
 //!     title: Option<String>,
 //!     #[bitrix(field = "STAGE_ID")]
-//!     stage: Option<StatusId>,
+//!     stage: Option<DealStage>, // the generated stage of the deal's own pipeline
 //! }
 //!
 //! use bitrix_runtime::{EntityField, Projection};

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
@@ -26,6 +27,38 @@ pub struct Progress {
     /// the export has completed, including a parallel export's id-range probe and the count
     /// of [`with_total`](crate::ListQuery::with_total).
     pub requests: u64,
+    /// Time since the export started (its first request was prepared).
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Rows received per second so far; `None` before any time has passed.
+    pub fn rate(&self) -> Option<f64> {
+        let seconds = self.elapsed.as_secs_f64();
+        (seconds > 0.0).then(|| self.rows as f64 / seconds)
+    }
+
+    /// The time left at the rate so far, when the total is known and rows have arrived
+    /// (zero once every row is in).
+    pub fn eta(&self) -> Option<Duration> {
+        let total = self.total?;
+        let left = total.saturating_sub(self.rows);
+        if left == 0 {
+            return Some(Duration::ZERO);
+        }
+        let rate = self.rate().filter(|r| *r > 0.0)?;
+        Duration::try_from_secs_f64(left as f64 / rate).ok()
+    }
+
+    /// The share of the total received, from 0.0 to 1.0, when the total is known.
+    pub fn fraction(&self) -> Option<f64> {
+        let total = self.total?;
+        Some(if total == 0 {
+            1.0
+        } else {
+            (self.rows as f64 / total as f64).min(1.0)
+        })
+    }
 }
 
 /// A progress callback.
@@ -63,6 +96,7 @@ pub(crate) struct Tracker {
     rows: AtomicU64,
     requests: AtomicU64,
     total: AtomicU64,
+    started: Instant,
     callback: Option<ProgressFn>,
 }
 
@@ -72,6 +106,7 @@ impl Tracker {
             rows: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             total: AtomicU64::new(UNKNOWN),
+            started: Instant::now(),
             callback,
         })
     }
@@ -111,6 +146,7 @@ impl Tracker {
                     rows: self.rows.load(Ordering::Relaxed),
                     total: self.total(),
                     requests: self.requests(),
+                    elapsed: self.started.elapsed(),
                 });
             }
         }
@@ -136,6 +172,7 @@ impl Tracker {
                 rows,
                 total: self.total(),
                 requests,
+                elapsed: self.started.elapsed(),
             });
         }
     }
@@ -149,5 +186,38 @@ impl std::fmt::Debug for Tracker {
             .field("total", &self.total())
             .field("callback", &self.callback.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(rows: u64, total: Option<u64>, seconds: u64) -> Progress {
+        Progress {
+            rows,
+            total,
+            requests: 1,
+            elapsed: Duration::from_secs(seconds),
+        }
+    }
+
+    #[test]
+    fn rate_eta_and_fraction_follow_the_counters() {
+        let p = at(2_500, Some(10_000), 5);
+        assert_eq!(p.rate(), Some(500.0));
+        assert_eq!(p.eta(), Some(Duration::from_secs(15)));
+        assert_eq!(p.fraction(), Some(0.25));
+        // No total: a rate, but no time left or share.
+        let p = at(2_500, None, 5);
+        assert_eq!(p.rate(), Some(500.0));
+        assert_eq!((p.eta(), p.fraction()), (None, None));
+        // No time yet, or no rows yet: no rate, so no estimate.
+        assert_eq!(at(10, Some(100), 0).rate(), None);
+        assert_eq!(at(0, Some(100), 3).eta(), None);
+        // Done (or more rows than the count said, from rows added meanwhile).
+        assert_eq!(at(100, Some(100), 3).eta(), Some(Duration::ZERO));
+        assert_eq!(at(120, Some(100), 3).fraction(), Some(1.0));
+        assert_eq!(at(0, Some(0), 0).fraction(), Some(1.0));
     }
 }
