@@ -84,6 +84,9 @@ struct GenerateArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Read the portal's field descriptors and write the snapshot (only when it changed).
+    #[command(
+        after_help = "Examples:\n  bitrix-codegen snapshot --webhook \"https://acme.bitrix24.ru/rest/1/<code>/\" --entity deal --out schemas/acme/deal.json\n  BITRIX_WEBHOOK=https://acme.bitrix24.ru/rest/1/<code>/ bitrix-codegen snapshot --all --out schemas/acme/\n  bitrix-codegen snapshot --smart-process \"Проекты\" --out schemas/acme/projects.json"
+    )]
     Snapshot {
         #[command(flatten)]
         webhook: WebhookArg,
@@ -98,6 +101,9 @@ enum Command {
         out: PathBuf,
     },
     /// Render the Rust items of a snapshot.
+    #[command(
+        after_help = "Examples:\n  bitrix-codegen generate --schema schemas/acme/deal.json --out src/deal.rs\n  bitrix-codegen generate --schema schemas/acme/deal.json --names schemas/acme/names.json --rename UF_CRM_1721244482250=greeting"
+    )]
     Generate {
         /// Snapshot file (or a raw crm.*.fields response).
         #[arg(long)]
@@ -109,6 +115,9 @@ enum Command {
         generate: GenerateArgs,
     },
     /// Compare the portal with a snapshot: exit 0 when they match, 1 with a drift report.
+    #[command(
+        after_help = "Examples:\n  bitrix-codegen check --webhook \"$BITRIX_WEBHOOK\" --schema schemas/acme/deal.json\n  bitrix-codegen check --webhook \"$BITRIX_WEBHOOK\" --all schemas/acme/   # in CI: exit 1 on drift"
+    )]
     Check {
         #[command(flatten)]
         webhook: WebhookArg,
@@ -123,6 +132,7 @@ enum Command {
         all: Option<PathBuf>,
     },
     /// Compare two snapshot files: exit 0 when they match, 1 with a drift report.
+    #[command(after_help = "Example:\n  bitrix-codegen diff schemas/acme/deal.json /tmp/deal.json")]
     Diff {
         /// The older snapshot.
         old: PathBuf,

@@ -1379,3 +1379,17 @@ fn check_all_catches_stages_added_renamed_removed_and_a_pipeline_renamed_on_the_
     );
     assert!(!format!("{}{}", run.stdout, run.stderr).contains(CODE));
 }
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for command in ["snapshot", "generate", "check", "diff"] {
+        let run = codegen(&["help", command]);
+        assert_eq!(run.code, Some(0), "help {command}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("Example")
+                && run.stdout.contains(&format!("bitrix-codegen {command} ")),
+            "`bitrix-codegen help {command}` shows no example:\n{}",
+            run.stdout
+        );
+    }
+}
