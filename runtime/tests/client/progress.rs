@@ -237,3 +237,41 @@ async fn with_total_counts_a_fast_export_in_one_request() {
     }
     emu.shutdown().await;
 }
+
+/// The progress hook over a 100,000-deal export (of the ids only, to keep the test quick):
+/// every report counts up, and the last one says every row is in, with the total, a rate and
+/// no time left (when the count of `with_total` arrives is up to scheduling: not asserted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_hook_reports_a_100_000_deal_export() {
+    const MANY: usize = 100_000;
+    let emu = emulator(MANY).await;
+    let client = client(&emu);
+    let reports: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = Arc::clone(&reports);
+    let rows = client
+        .list::<Deal>()
+        .select([DealField::Id])
+        .with_total()
+        .on_progress(move |p| sink.lock().unwrap().push(p))
+        .stream()
+        .fold(0usize, |n, row| async move {
+            row.expect("every page reads");
+            n + 1
+        })
+        .await;
+    assert_eq!(rows, MANY);
+    let reports = reports.lock().unwrap().clone();
+    // 2,500 rows per batch request: 40 reports of rows, at least.
+    assert!(reports.len() >= MANY / 2_500, "{} reports", reports.len());
+    for pair in reports.windows(2) {
+        assert!(pair[0].rows <= pair[1].rows, "{pair:?}");
+        assert!(pair[0].elapsed <= pair[1].elapsed, "{pair:?}");
+    }
+    let last = reports.last().unwrap();
+    assert_eq!(last.rows, MANY as u64);
+    assert_eq!(last.total, Some(MANY as u64));
+    assert_eq!(last.fraction(), Some(1.0));
+    assert_eq!(last.eta(), Some(std::time::Duration::ZERO));
+    assert!(last.rate().is_some_and(|r| r > 0.0), "{last:?}");
+    emu.shutdown().await;
+}
