@@ -456,6 +456,28 @@ pub fn id_type(entity: &str) -> &'static str {
     by_name(entity).map_or(ITEM_ID_TYPE, |e| e.id_type)
 }
 
+/// The entity type id of an entity whose records are smart-process items (a smart process
+/// `dynamic_{n}`, the smart invoice): their id type is `SmartItemId<n>`.
+pub fn smart_item_type(entity: &str) -> Option<u32> {
+    match by_name(entity) {
+        Some(row) => (row.id_type == ITEM_ID_TYPE).then_some(row.entity_type_id),
+        None => entity
+            .strip_prefix("dynamic_")
+            .and_then(|n| n.parse::<u32>().ok()),
+    }
+}
+
+/// The id type of a link field `PARENT_ID_{n}`: `Ok` with the id type of a standard entity
+/// (`DealId` for 2), `Err(n)` for an item of a smart process or of the smart invoice
+/// (`SmartItemId<n>`); `None` when the code is not such a link.
+pub fn parent_link_type(code: &str) -> Option<Result<&'static str, u32>> {
+    let n = code.strip_prefix("PARENT_ID_")?.parse::<u32>().ok()?;
+    Some(match by_type_id(n) {
+        Some(row) if row.id_type != ITEM_ID_TYPE => Ok(row.id_type),
+        _ => Err(n),
+    })
+}
+
 /// The entity name of the smart process with this entity type id: `dynamic_1032` (the
 /// portal's own `DYNAMIC_1032`, in lower case).
 pub fn smart_process_name(entity_type_id: u32) -> String {
@@ -523,6 +545,13 @@ mod tests {
         }
         assert_eq!(id_type("lead"), "LeadId");
         assert_eq!(id_type("dynamic_1032"), "ItemId");
+        assert_eq!(smart_item_type("dynamic_1032"), Some(1032));
+        assert_eq!(smart_item_type("smart_invoice"), Some(31));
+        assert_eq!(smart_item_type("deal"), None);
+        assert_eq!(parent_link_type("PARENT_ID_2"), Some(Ok("DealId")));
+        assert_eq!(parent_link_type("PARENT_ID_1220"), Some(Err(1220)));
+        assert_eq!(parent_link_type("PARENT_ID_31"), Some(Err(31)));
+        assert_eq!(parent_link_type("UF_CRM_1"), None);
         assert_eq!(by_type_id(31).map(|e| e.name), Some("smart_invoice"));
     }
 

@@ -193,7 +193,7 @@ pub const TYPE_TABLE: &[TypeRow] = &[
         bitrix: "crm_entity",
         codec: Codec::Id("ItemId"),
         rust: "ItemId",
-        note: "`PARENT_ID_{entityTypeId}`: a smart-process item",
+        note: "`PARENT_ID_{n}`: the linked entity's id (`DealId` for 2, ..., `SmartItemId<n>` for a smart process or the smart invoice 31)",
     },
     TypeRow {
         bitrix: "location",
@@ -316,6 +316,8 @@ pub enum ElementCodec {
     },
     /// `Id<T>`.
     Id(&'static str),
+    /// `Id<SmartItemId<N>>`: an item of the smart process (or smart invoice) `N`.
+    SmartId(u32),
     /// `Enum<E>` of the generated enum `E` (enumeration items, stages, dictionaries).
     Enum(String),
     /// `Pipeline<E>` of the generated category enum `E` (`CATEGORY_ID`).
@@ -372,8 +374,19 @@ pub fn map_field(f: &FieldFacts<'_>) -> Mapping {
         // The entity's own ID is typed with the entity's id type.
         Some(Codec::Plain {
             codec: "Integer", ..
-        }) if f.code == "ID" => ElementCodec::Id(entities::id_type(f.entity)),
+        }) if f.code == "ID" => match entities::smart_item_type(f.entity) {
+            Some(n) => ElementCodec::SmartId(n),
+            None => ElementCodec::Id(entities::id_type(f.entity)),
+        },
         Some(Codec::Plain { codec, value }) => ElementCodec::Plain { codec, value },
+        // A smart-process link reads the linked entity's own id type.
+        Some(Codec::Id(_)) if f.bitrix_type == "crm_entity" => {
+            match entities::parent_link_type(f.code) {
+                Some(Ok(t)) => ElementCodec::Id(t),
+                Some(Err(n)) => ElementCodec::SmartId(n),
+                None => ElementCodec::Id(entities::ITEM_ID_TYPE),
+            }
+        }
         Some(Codec::Id(t)) => ElementCodec::Id(t),
         Some(Codec::Enum) => match f.enum_ident {
             Some(e) => ElementCodec::Enum(e.to_owned()),

@@ -93,6 +93,80 @@ pub use product_row::{
     Discount, DiscountType, ProductId, ProductRow, ProductRowFields, ProductRowId,
 };
 
+/// Id of an item of one smart process, or of the smart invoice (31): the entity type id is part
+/// of the type, so an item of one smart process cannot be passed where another's is expected.
+///
+/// The generated smart-process and smart-invoice entities use it as their
+/// [`Entity::Id`](crate::Entity::Id) (`SmartItemId<1220>` for the smart process 1220), and the
+/// links to them (`PARENT_ID_1220` / `parentId1220` of any entity) read and write it, so
+/// `client.get::<Project>(deal.parent_id_1220.unwrap())` compiles only when `Project` is that
+/// smart process. Converts to and from the untyped [`ItemId`].
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SmartItemId<const ENTITY_TYPE_ID: u32>(pub u64);
+
+impl<const T: u32> SmartItemId<T> {
+    /// The smart process's entity type id.
+    pub const ENTITY_TYPE_ID: u32 = T;
+}
+
+impl<const T: u32> fmt::Debug for SmartItemId<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SmartItemId<{T}>({})", self.0)
+    }
+}
+
+impl<const T: u32> fmt::Display for SmartItemId<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl<const T: u32> std::str::FromStr for SmartItemId<T> {
+    type Err = ParseError;
+
+    /// Parses the decimal id as the portal writes it (`"410"`).
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        crate::codec::trim(s)
+            .parse::<u64>()
+            .map(SmartItemId)
+            .map_err(|_| {
+                ParseError::new(
+                    "smart-process item id",
+                    s,
+                    "a non-negative integer such as \"410\"",
+                )
+            })
+    }
+}
+
+impl<const T: u32> From<u64> for SmartItemId<T> {
+    fn from(v: u64) -> Self {
+        SmartItemId(v)
+    }
+}
+
+impl<const T: u32> From<SmartItemId<T>> for u64 {
+    fn from(v: SmartItemId<T>) -> u64 {
+        v.0
+    }
+}
+
+impl<const T: u32> From<ItemId> for SmartItemId<T> {
+    fn from(v: ItemId) -> Self {
+        SmartItemId(v.0)
+    }
+}
+
+impl<const T: u32> From<SmartItemId<T>> for ItemId {
+    fn from(v: SmartItemId<T>) -> ItemId {
+        ItemId(v.0)
+    }
+}
+
+impl<const T: u32> IdType for SmartItemId<T> {
+    const KIND: &'static str = "smart-process item";
+}
+
 macro_rules! string_ids {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
@@ -567,6 +641,16 @@ pub enum CrmLink {
 const CRM_LINK_FORM: &str = "a prefixed id such as \"D_1\", \"C_2\", \"CO_3\", \"L_4\", \"Q_5\", \"SI_7\", \"T80_6\", or a bare id such as \"12\"";
 
 impl CrmLink {
+    /// The typed id of an item of the smart process (or smart invoice) `T`, when the link
+    /// points at one (`T80_6` is `Some(SmartItemId::<128>(6))` and `None` for any other `T`).
+    pub fn smart_item<const T: u32>(&self) -> Option<SmartItemId<T>> {
+        match *self {
+            CrmLink::Item { entity_type_id, id } if entity_type_id == T => Some(id.into()),
+            CrmLink::SmartInvoice(id) if T == 31 => Some(id.into()),
+            _ => None,
+        }
+    }
+
     /// A smart-process item (`T{hex entity type id}_{id}`).
     pub fn item(entity_type_id: u32, id: impl Into<ItemId>) -> Self {
         CrmLink::Item {

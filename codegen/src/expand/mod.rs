@@ -367,6 +367,11 @@ impl Paths {
                 ..
             }
             | ElementCodec::Id(t) => self.types_path(t),
+            ElementCodec::SmartId(n) => {
+                let types = self.types_path("SmartItemId");
+                let n = proc_macro2::Literal::u32_unsuffixed(*n);
+                quote!(#types<#n>)
+            }
             ElementCodec::Enum(e) | ElementCodec::Category(e) => {
                 let e = ident(e);
                 quote!(#e)
@@ -408,6 +413,10 @@ fn element_codec(e: &ElementCodec) -> TokenStream {
         ElementCodec::Id(t) => {
             let t = ident(t);
             quote!(codec::Id<types::#t>)
+        }
+        ElementCodec::SmartId(n) => {
+            let n = proc_macro2::Literal::u32_unsuffixed(*n);
+            quote!(codec::Id<types::SmartItemId<#n>>)
         }
         ElementCodec::Enum(e) => {
             let e = ident(e);

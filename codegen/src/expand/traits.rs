@@ -26,7 +26,16 @@ fn entity_impl(c: &Cx<'_>) -> TokenStream {
     let name = &e.name;
     let prefix = &e.method_prefix;
     let type_id = e.entity_type_id;
-    let id_ty = ident(entities::id_type(name));
+    let id_ty = match entities::smart_item_type(name) {
+        Some(n) => {
+            let n = proc_macro2::Literal::u32_unsuffixed(n);
+            quote!(SmartItemId<#n>)
+        }
+        None => {
+            let t = ident(entities::id_type(name));
+            quote!(#t)
+        }
+    };
     let id_field = c
         .model
         .fields

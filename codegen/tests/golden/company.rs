@@ -112,7 +112,7 @@ pub struct Company {
     /// **Campaign Search Term** · `UTM_TERM` · type `string`
     pub utm_term: ::core::option::Option<::std::string::String>,
     /// **Purchase** · `PARENT_ID_156` · type `crm_entity`
-    pub parent_id_156: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_156: ::core::option::Option<::bitrix_runtime::types::SmartItemId<156>>,
     /// **Last Activity Time** · `LAST_ACTIVITY_TIME` · type `datetime`
     pub last_activity_time: ::core::option::Option<
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
@@ -805,7 +805,7 @@ mod __bitrix_company {
         pub const UTM_CAMPAIGN: __p::Code<codec::Text> = __p::Code::new("UTM_CAMPAIGN");
         pub const UTM_CONTENT: __p::Code<codec::Text> = __p::Code::new("UTM_CONTENT");
         pub const UTM_TERM: __p::Code<codec::Text> = __p::Code::new("UTM_TERM");
-        pub const PARENT_ID_156: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_156: __p::Code<codec::Id<types::SmartItemId<156>>> = __p::Code::new(
             "PARENT_ID_156",
         );
         pub const LAST_ACTIVITY_TIME: __p::Code<codec::DateTime> = __p::Code::new(
@@ -925,7 +925,7 @@ mod __bitrix_company {
         /// Field `UTM_TERM` (Campaign Search Term): see [`Company::utm_term`](super::Company::utm_term).
         pub utm_term: Option<String>,
         /// Field `PARENT_ID_156` (Purchase): see [`Company::parent_id_156`](super::Company::parent_id_156).
-        pub parent_id_156: Option<types::ItemId>,
+        pub parent_id_156: Option<types::SmartItemId<156>>,
         /// Field `LAST_ACTIVITY_TIME` (Last Activity Time): see [`Company::last_activity_time`](super::Company::last_activity_time).
         pub last_activity_time: Option<types::DateTime<types::FixedOffset>>,
         /// Field `LAST_ACTIVITY_BY` (Last Activity Author): see [`Company::last_activity_by`](super::Company::last_activity_by).
@@ -1210,7 +1210,7 @@ mod __bitrix_company {
         utm_campaign: Option<String>,
         utm_content: Option<String>,
         utm_term: Option<String>,
-        parent_id_156: Option<types::ItemId>,
+        parent_id_156: Option<types::SmartItemId<156>>,
         last_activity_time: Option<types::DateTime<types::FixedOffset>>,
         last_activity_by: Option<types::UserId>,
         phone: Option<types::MultifieldOps<types::PhoneType>>,
@@ -1511,7 +1511,7 @@ mod __bitrix_company {
         /// Sets `PARENT_ID_156` (Purchase): see [`NewCompany::parent_id_156`].
         pub fn parent_id_156(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<156>>,
         ) -> Self {
             self.parent_id_156 = Some(value.into());
             self
@@ -1846,7 +1846,7 @@ mod __bitrix_company {
         /// Field `UTM_TERM` (Campaign Search Term): see [`Company::utm_term`](super::Company::utm_term).
         pub utm_term: Patch<String>,
         /// Field `PARENT_ID_156` (Purchase): see [`Company::parent_id_156`](super::Company::parent_id_156).
-        pub parent_id_156: Patch<types::ItemId>,
+        pub parent_id_156: Patch<types::SmartItemId<156>>,
         /// Field `LAST_ACTIVITY_TIME` (Last Activity Time): see [`Company::last_activity_time`](super::Company::last_activity_time).
         pub last_activity_time: Patch<types::DateTime<types::FixedOffset>>,
         /// Field `LAST_ACTIVITY_BY` (Last Activity Author): see [`Company::last_activity_by`](super::Company::last_activity_by).
@@ -2513,7 +2513,7 @@ mod __bitrix_company {
         /// Sets `PARENT_ID_156` (Purchase): see [`CompanyPatch::parent_id_156`].
         pub fn parent_id_156(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<156>>,
         ) -> Self {
             self.parent_id_156 = Patch::Set(value.into());
             self
@@ -3389,7 +3389,7 @@ const _: () = {
             CompanyField::UtmTerm,
         );
         /// `PARENT_ID_156` (Purchase) for filters, `order` and `select`.
-        pub const PARENT_ID_156: Field<Company, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_156: Field<Company, codec::Id<types::SmartItemId<156>>> = Field::new(
             CompanyField::ParentId156,
         );
         /// `LAST_ACTIVITY_TIME` (Last Activity Time) for filters, `order` and `select`.
@@ -3727,7 +3727,7 @@ const _: () = {
         );
         pub const PARENT_ID_156: ::bitrix_runtime::projection::Column<
             Company,
-            codec::Id<types::ItemId>,
+            codec::Id<types::SmartItemId<156>>,
         > = ::bitrix_runtime::projection::Column::new(CompanyField::ParentId156);
         pub const LAST_ACTIVITY_TIME: ::bitrix_runtime::projection::Column<
             Company,

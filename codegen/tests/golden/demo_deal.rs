@@ -111,9 +111,11 @@ pub struct Deal {
     /// **LAST_ACTIVITY_BY** · `LAST_ACTIVITY_BY` · type `user` · read-only
     pub last_activity_by: ::core::option::Option<::bitrix_runtime::types::UserId>,
     /// **Проекты** · `PARENT_ID_1220` · type `crm_entity`
-    pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_1220: ::core::option::Option<
+        ::bitrix_runtime::types::SmartItemId<1220>,
+    >,
     /// **Договоры** · `PARENT_ID_153` · type `crm_entity`
-    pub parent_id_153: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_153: ::core::option::Option<::bitrix_runtime::types::SmartItemId<153>>,
     /// **Приветствие** · `UF_CRM_1721244482250` · type `string` · user field
     pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
     /// **Дополнительные телефоны** · `UF_CRM_1721244500101` · type `string` · multiple, user field
@@ -1104,10 +1106,10 @@ mod __bitrix_deal {
         pub const LAST_ACTIVITY_BY: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
             "LAST_ACTIVITY_BY",
         );
-        pub const PARENT_ID_1220: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_1220: __p::Code<codec::Id<types::SmartItemId<1220>>> = __p::Code::new(
             "PARENT_ID_1220",
         );
-        pub const PARENT_ID_153: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_153: __p::Code<codec::Id<types::SmartItemId<153>>> = __p::Code::new(
             "PARENT_ID_153",
         );
         pub const UF_CRM_1721244482250: __p::Code<codec::Text> = __p::Code::new(
@@ -2224,9 +2226,9 @@ mod __bitrix_deal {
         /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`](super::Deal::utm_term).
         pub utm_term: Option<String>,
         /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`](super::Deal::parent_id_1220).
-        pub parent_id_1220: Option<types::ItemId>,
+        pub parent_id_1220: Option<types::SmartItemId<1220>>,
         /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`](super::Deal::parent_id_153).
-        pub parent_id_153: Option<types::ItemId>,
+        pub parent_id_153: Option<types::SmartItemId<153>>,
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`](super::Deal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Option<String>,
         /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`](super::Deal::uf_crm_1721244500101).
@@ -2614,8 +2616,8 @@ mod __bitrix_deal {
         utm_campaign: Option<String>,
         utm_content: Option<String>,
         utm_term: Option<String>,
-        parent_id_1220: Option<types::ItemId>,
-        parent_id_153: Option<types::ItemId>,
+        parent_id_1220: Option<types::SmartItemId<1220>>,
+        parent_id_153: Option<types::SmartItemId<153>>,
         uf_crm_1721244482250: Option<String>,
         uf_crm_1721244500101: Option<Vec<String>>,
         uf_crm_1721244512345: Option<i64>,
@@ -2864,7 +2866,7 @@ mod __bitrix_deal {
         /// Sets `PARENT_ID_1220` (Проекты): see [`NewDeal::parent_id_1220`].
         pub fn parent_id_1220(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<1220>>,
         ) -> Self {
             self.parent_id_1220 = Some(value.into());
             self
@@ -2872,7 +2874,7 @@ mod __bitrix_deal {
         /// Sets `PARENT_ID_153` (Договоры): see [`NewDeal::parent_id_153`].
         pub fn parent_id_153(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<153>>,
         ) -> Self {
             self.parent_id_153 = Some(value.into());
             self
@@ -3433,9 +3435,9 @@ mod __bitrix_deal {
         /// Field `UTM_TERM` (Условие поиска кампании): see [`Deal::utm_term`](super::Deal::utm_term).
         pub utm_term: Patch<String>,
         /// Field `PARENT_ID_1220` (Проекты): see [`Deal::parent_id_1220`](super::Deal::parent_id_1220).
-        pub parent_id_1220: Patch<types::ItemId>,
+        pub parent_id_1220: Patch<types::SmartItemId<1220>>,
         /// Field `PARENT_ID_153` (Договоры): see [`Deal::parent_id_153`](super::Deal::parent_id_153).
-        pub parent_id_153: Patch<types::ItemId>,
+        pub parent_id_153: Patch<types::SmartItemId<153>>,
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`Deal::uf_crm_1721244482250`](super::Deal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Patch<String>,
         /// Field `UF_CRM_1721244500101` (Дополнительные телефоны): see [`Deal::uf_crm_1721244500101`](super::Deal::uf_crm_1721244500101).
@@ -4075,7 +4077,7 @@ mod __bitrix_deal {
         /// Sets `PARENT_ID_1220` (Проекты): see [`DealPatch::parent_id_1220`].
         pub fn parent_id_1220(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<1220>>,
         ) -> Self {
             self.parent_id_1220 = Patch::Set(value.into());
             self
@@ -4088,7 +4090,7 @@ mod __bitrix_deal {
         /// Sets `PARENT_ID_153` (Договоры): see [`DealPatch::parent_id_153`].
         pub fn parent_id_153(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<153>>,
         ) -> Self {
             self.parent_id_153 = Patch::Set(value.into());
             self
@@ -5414,11 +5416,11 @@ const _: () = {
             DealField::LastActivityBy,
         );
         /// `PARENT_ID_1220` (Проекты) for filters, `order` and `select`.
-        pub const PARENT_ID_1220: Field<Deal, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_1220: Field<Deal, codec::Id<types::SmartItemId<1220>>> = Field::new(
             DealField::ParentId1220,
         );
         /// `PARENT_ID_153` (Договоры) for filters, `order` and `select`.
-        pub const PARENT_ID_153: Field<Deal, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_153: Field<Deal, codec::Id<types::SmartItemId<153>>> = Field::new(
             DealField::ParentId153,
         );
         /// `UF_CRM_1721244482250` (Приветствие) for filters, `order` and `select`.
@@ -5841,11 +5843,11 @@ const _: () = {
         > = ::bitrix_runtime::projection::Column::new(DealField::LastActivityBy);
         pub const PARENT_ID_1220: ::bitrix_runtime::projection::Column<
             Deal,
-            codec::Id<types::ItemId>,
+            codec::Id<types::SmartItemId<1220>>,
         > = ::bitrix_runtime::projection::Column::new(DealField::ParentId1220);
         pub const PARENT_ID_153: ::bitrix_runtime::projection::Column<
             Deal,
-            codec::Id<types::ItemId>,
+            codec::Id<types::SmartItemId<153>>,
         > = ::bitrix_runtime::projection::Column::new(DealField::ParentId153);
         pub const UF_CRM_1721244482250: ::bitrix_runtime::projection::Column<
             Deal,

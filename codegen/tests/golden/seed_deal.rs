@@ -109,7 +109,9 @@ pub struct SeedDeal {
     /// **LAST_ACTIVITY_BY** · `LAST_ACTIVITY_BY` · type `user` · read-only
     pub last_activity_by: ::core::option::Option<::bitrix_runtime::types::UserId>,
     /// **Проекты** · `PARENT_ID_1220` · type `crm_entity`
-    pub parent_id_1220: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_1220: ::core::option::Option<
+        ::bitrix_runtime::types::SmartItemId<1220>,
+    >,
     /// **Приветствие** · `UF_CRM_1721244482250` · type `string` · user field
     pub uf_crm_1721244482250: ::core::option::Option<::std::string::String>,
     /// Fields the portal returned that the snapshot does not know (added on the portal
@@ -659,7 +661,7 @@ mod __bitrix_seed_deal {
         pub const LAST_ACTIVITY_BY: __p::Code<codec::Id<types::UserId>> = __p::Code::new(
             "LAST_ACTIVITY_BY",
         );
-        pub const PARENT_ID_1220: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_1220: __p::Code<codec::Id<types::SmartItemId<1220>>> = __p::Code::new(
             "PARENT_ID_1220",
         );
         pub const UF_CRM_1721244482250: __p::Code<codec::Text> = __p::Code::new(
@@ -737,7 +739,7 @@ mod __bitrix_seed_deal {
         /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`](super::SeedDeal::utm_term).
         pub utm_term: Option<String>,
         /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`](super::SeedDeal::parent_id_1220).
-        pub parent_id_1220: Option<types::ItemId>,
+        pub parent_id_1220: Option<types::SmartItemId<1220>>,
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Option<String>,
     }
@@ -940,7 +942,7 @@ mod __bitrix_seed_deal {
         utm_campaign: Option<String>,
         utm_content: Option<String>,
         utm_term: Option<String>,
-        parent_id_1220: Option<types::ItemId>,
+        parent_id_1220: Option<types::SmartItemId<1220>>,
         uf_crm_1721244482250: Option<String>,
     }
     impl NewSeedDealBuilder {
@@ -1177,7 +1179,7 @@ mod __bitrix_seed_deal {
         /// Sets `PARENT_ID_1220` (Проекты): see [`NewSeedDeal::parent_id_1220`].
         pub fn parent_id_1220(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<1220>>,
         ) -> Self {
             self.parent_id_1220 = Some(value.into());
             self
@@ -1363,7 +1365,7 @@ mod __bitrix_seed_deal {
         /// Field `UTM_TERM` (Условие поиска кампании): see [`SeedDeal::utm_term`](super::SeedDeal::utm_term).
         pub utm_term: Patch<String>,
         /// Field `PARENT_ID_1220` (Проекты): see [`SeedDeal::parent_id_1220`](super::SeedDeal::parent_id_1220).
-        pub parent_id_1220: Patch<types::ItemId>,
+        pub parent_id_1220: Patch<types::SmartItemId<1220>>,
         /// Field `UF_CRM_1721244482250` (Приветствие): see [`SeedDeal::uf_crm_1721244482250`](super::SeedDeal::uf_crm_1721244482250).
         pub uf_crm_1721244482250: Patch<String>,
     }
@@ -1851,7 +1853,7 @@ mod __bitrix_seed_deal {
         /// Sets `PARENT_ID_1220` (Проекты): see [`SeedDealPatch::parent_id_1220`].
         pub fn parent_id_1220(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<1220>>,
         ) -> Self {
             self.parent_id_1220 = Patch::Set(value.into());
             self
@@ -2527,7 +2529,7 @@ const _: () = {
             SeedDealField::LastActivityBy,
         );
         /// `PARENT_ID_1220` (Проекты) for filters, `order` and `select`.
-        pub const PARENT_ID_1220: Field<SeedDeal, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_1220: Field<SeedDeal, codec::Id<types::SmartItemId<1220>>> = Field::new(
             SeedDealField::ParentId1220,
         );
         /// `UF_CRM_1721244482250` (Приветствие) for filters, `order` and `select`.
@@ -2819,7 +2821,7 @@ const _: () = {
         > = ::bitrix_runtime::projection::Column::new(SeedDealField::LastActivityBy);
         pub const PARENT_ID_1220: ::bitrix_runtime::projection::Column<
             SeedDeal,
-            codec::Id<types::ItemId>,
+            codec::Id<types::SmartItemId<1220>>,
         > = ::bitrix_runtime::projection::Column::new(SeedDealField::ParentId1220);
         pub const UF_CRM_1721244482250: ::bitrix_runtime::projection::Column<
             SeedDeal,

@@ -8,7 +8,7 @@
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct SmartInvoice {
     /// **ID** · `ID` · type `integer` · read-only
-    pub id: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub id: ::core::option::Option<::bitrix_runtime::types::SmartItemId<31>>,
     /// **Name** · `TITLE` · type `string`
     pub title: ::core::option::Option<::std::string::String>,
     /// **External code** · `XML_ID` · type `string`
@@ -73,9 +73,9 @@ pub struct SmartInvoice {
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
     /// **Lead** · `PARENT_ID_1` · type `crm_entity`
-    pub parent_id_1: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_1: ::core::option::Option<::bitrix_runtime::types::LeadId>,
     /// **Deal** · `PARENT_ID_2` · type `crm_entity`
-    pub parent_id_2: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_2: ::core::option::Option<::bitrix_runtime::types::DealId>,
     /// **Invoice #** · `ACCOUNT_NUMBER` · type `string`
     pub account_number: ::core::option::Option<::std::string::String>,
     /// **Purchase order** · `UF_CRM_SMART_INVOICE_1721812760630` · type `string` · user field
@@ -421,7 +421,9 @@ mod __bitrix_smart_invoice {
     /// Every field's code, typed with its codec.
     pub mod f {
         use super::{__p, codec, types};
-        pub const ID: __p::Code<codec::Id<types::ItemId>> = __p::Code::new("ID");
+        pub const ID: __p::Code<codec::Id<types::SmartItemId<31>>> = __p::Code::new(
+            "ID",
+        );
         pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
         pub const XML_ID: __p::Code<codec::Text> = __p::Code::new("XML_ID");
         pub const CREATED_TIME: __p::Code<codec::DateTime> = __p::Code::new(
@@ -482,10 +484,10 @@ mod __bitrix_smart_invoice {
         pub const LAST_ACTIVITY_TIME: __p::Code<codec::DateTime> = __p::Code::new(
             "LAST_ACTIVITY_TIME",
         );
-        pub const PARENT_ID_1: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_1: __p::Code<codec::Id<types::LeadId>> = __p::Code::new(
             "PARENT_ID_1",
         );
-        pub const PARENT_ID_2: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_2: __p::Code<codec::Id<types::DealId>> = __p::Code::new(
             "PARENT_ID_2",
         );
         pub const ACCOUNT_NUMBER: __p::Code<codec::Text> = __p::Code::new(
@@ -540,9 +542,9 @@ mod __bitrix_smart_invoice {
         /// Field `MYCOMPANY_ID` (Your company details): see [`SmartInvoice::mycompany_id`](super::SmartInvoice::mycompany_id).
         pub mycompany_id: Option<types::CompanyId>,
         /// Field `PARENT_ID_1` (Lead): see [`SmartInvoice::parent_id_1`](super::SmartInvoice::parent_id_1).
-        pub parent_id_1: Option<types::ItemId>,
+        pub parent_id_1: Option<types::LeadId>,
         /// Field `PARENT_ID_2` (Deal): see [`SmartInvoice::parent_id_2`](super::SmartInvoice::parent_id_2).
-        pub parent_id_2: Option<types::ItemId>,
+        pub parent_id_2: Option<types::DealId>,
         /// Field `ACCOUNT_NUMBER` (Invoice #): see [`SmartInvoice::account_number`](super::SmartInvoice::account_number).
         pub account_number: Option<String>,
         /// Field `UF_CRM_SMART_INVOICE_1721812760630` (Purchase order): see [`SmartInvoice::uf_crm_smart_invoice_1721812760630`](super::SmartInvoice::uf_crm_smart_invoice_1721812760630).
@@ -689,8 +691,8 @@ mod __bitrix_smart_invoice {
         opportunity: Option<types::Decimal>,
         tax_value: Option<types::Decimal>,
         mycompany_id: Option<types::CompanyId>,
-        parent_id_1: Option<types::ItemId>,
-        parent_id_2: Option<types::ItemId>,
+        parent_id_1: Option<types::LeadId>,
+        parent_id_2: Option<types::DealId>,
         account_number: Option<String>,
         uf_crm_smart_invoice_1721812760630: Option<String>,
         __r0: R0,
@@ -844,7 +846,7 @@ mod __bitrix_smart_invoice {
         /// Sets `PARENT_ID_1` (Lead): see [`NewSmartInvoice::parent_id_1`].
         pub fn parent_id_1(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::LeadId>,
         ) -> Self {
             self.parent_id_1 = Some(value.into());
             self
@@ -852,7 +854,7 @@ mod __bitrix_smart_invoice {
         /// Sets `PARENT_ID_2` (Deal): see [`NewSmartInvoice::parent_id_2`].
         pub fn parent_id_2(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::DealId>,
         ) -> Self {
             self.parent_id_2 = Some(value.into());
             self
@@ -1032,9 +1034,9 @@ mod __bitrix_smart_invoice {
         /// Field `MYCOMPANY_ID` (Your company details): see [`SmartInvoice::mycompany_id`](super::SmartInvoice::mycompany_id).
         pub mycompany_id: Patch<types::CompanyId>,
         /// Field `PARENT_ID_1` (Lead): see [`SmartInvoice::parent_id_1`](super::SmartInvoice::parent_id_1).
-        pub parent_id_1: Patch<types::ItemId>,
+        pub parent_id_1: Patch<types::LeadId>,
         /// Field `PARENT_ID_2` (Deal): see [`SmartInvoice::parent_id_2`](super::SmartInvoice::parent_id_2).
-        pub parent_id_2: Patch<types::ItemId>,
+        pub parent_id_2: Patch<types::DealId>,
         /// Field `ACCOUNT_NUMBER` (Invoice #): see [`SmartInvoice::account_number`](super::SmartInvoice::account_number).
         pub account_number: Patch<String>,
         /// Field `UF_CRM_SMART_INVOICE_1721812760630` (Purchase order): see [`SmartInvoice::uf_crm_smart_invoice_1721812760630`](super::SmartInvoice::uf_crm_smart_invoice_1721812760630).
@@ -1364,7 +1366,7 @@ mod __bitrix_smart_invoice {
         /// Sets `PARENT_ID_1` (Lead): see [`SmartInvoicePatch::parent_id_1`].
         pub fn parent_id_1(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::LeadId>,
         ) -> Self {
             self.parent_id_1 = Patch::Set(value.into());
             self
@@ -1377,7 +1379,7 @@ mod __bitrix_smart_invoice {
         /// Sets `PARENT_ID_2` (Deal): see [`SmartInvoicePatch::parent_id_2`].
         pub fn parent_id_2(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::DealId>,
         ) -> Self {
             self.parent_id_2 = Patch::Set(value.into());
             self
@@ -1783,7 +1785,7 @@ const _: () = {
     /// Typed field identifiers.
     impl SmartInvoice {
         /// `ID` (ID) for filters, `order` and `select`.
-        pub const ID: Field<SmartInvoice, codec::Id<types::ItemId>> = Field::new(
+        pub const ID: Field<SmartInvoice, codec::Id<types::SmartItemId<31>>> = Field::new(
             SmartInvoiceField::Id,
         );
         /// `TITLE` (Name) for filters, `order` and `select`.
@@ -1892,11 +1894,11 @@ const _: () = {
             SmartInvoiceField::LastActivityTime,
         );
         /// `PARENT_ID_1` (Lead) for filters, `order` and `select`.
-        pub const PARENT_ID_1: Field<SmartInvoice, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_1: Field<SmartInvoice, codec::Id<types::LeadId>> = Field::new(
             SmartInvoiceField::ParentId1,
         );
         /// `PARENT_ID_2` (Deal) for filters, `order` and `select`.
-        pub const PARENT_ID_2: Field<SmartInvoice, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_2: Field<SmartInvoice, codec::Id<types::DealId>> = Field::new(
             SmartInvoiceField::ParentId2,
         );
         /// `ACCOUNT_NUMBER` (Invoice #) for filters, `order` and `select`.
@@ -1931,7 +1933,7 @@ const _: () = {
         const HAS_LEGACY: bool = false;
         const METHOD_PREFIX: &'static str = "crm.item";
         const ENTITY_TYPE_ID: u32 = 31u32;
-        type Id = types::ItemId;
+        type Id = types::SmartItemId<31>;
         type New = NewSmartInvoice;
         type Patch = SmartInvoicePatch;
         type Field = SmartInvoiceField;
@@ -1944,7 +1946,7 @@ const _: () = {
     impl SmartInvoiceColumns {
         pub const ID: ::bitrix_runtime::projection::Column<
             SmartInvoice,
-            codec::Id<types::ItemId>,
+            codec::Id<types::SmartItemId<31>>,
         > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::Id);
         pub const TITLE: ::bitrix_runtime::projection::Column<
             SmartInvoice,
@@ -2060,11 +2062,11 @@ const _: () = {
         );
         pub const PARENT_ID_1: ::bitrix_runtime::projection::Column<
             SmartInvoice,
-            codec::Id<types::ItemId>,
+            codec::Id<types::LeadId>,
         > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::ParentId1);
         pub const PARENT_ID_2: ::bitrix_runtime::projection::Column<
             SmartInvoice,
-            codec::Id<types::ItemId>,
+            codec::Id<types::DealId>,
         > = ::bitrix_runtime::projection::Column::new(SmartInvoiceField::ParentId2);
         pub const ACCOUNT_NUMBER: ::bitrix_runtime::projection::Column<
             SmartInvoice,

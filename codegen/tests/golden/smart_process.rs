@@ -8,7 +8,7 @@
 #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
 pub struct Proekty {
     /// **ID** · `ID` · type `integer` · read-only
-    pub id: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub id: ::core::option::Option<::bitrix_runtime::types::SmartItemId<1268>>,
     /// **Name** · `TITLE` · type `string`
     pub title: ::core::option::Option<::std::string::String>,
     /// **External code** · `XML_ID` · type `string`
@@ -85,11 +85,13 @@ pub struct Proekty {
         ::bitrix_runtime::types::DateTime<::bitrix_runtime::types::FixedOffset>,
     >,
     /// **Lead** · `PARENT_ID_1` · type `crm_entity`
-    pub parent_id_1: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_1: ::core::option::Option<::bitrix_runtime::types::LeadId>,
     /// **Deal** · `PARENT_ID_2` · type `crm_entity`
-    pub parent_id_2: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_2: ::core::option::Option<::bitrix_runtime::types::DealId>,
     /// **Smart Process #16** · `PARENT_ID_1248` · type `crm_entity`
-    pub parent_id_1248: ::core::option::Option<::bitrix_runtime::types::ItemId>,
+    pub parent_id_1248: ::core::option::Option<
+        ::bitrix_runtime::types::SmartItemId<1248>,
+    >,
     /// **Custom field (string)** · `UF_CRM_44_1721812760630` · type `string` · user field
     ///
     /// Labels: "Custom field (string)".
@@ -559,7 +561,9 @@ mod __bitrix_proekty {
     /// Every field's code, typed with its codec.
     pub mod f {
         use super::{__p, codec, types, ProektyUfCrm441721812814433};
-        pub const ID: __p::Code<codec::Id<types::ItemId>> = __p::Code::new("ID");
+        pub const ID: __p::Code<codec::Id<types::SmartItemId<1268>>> = __p::Code::new(
+            "ID",
+        );
         pub const TITLE: __p::Code<codec::Text> = __p::Code::new("TITLE");
         pub const XML_ID: __p::Code<codec::Text> = __p::Code::new("XML_ID");
         pub const CREATED_TIME: __p::Code<codec::DateTime> = __p::Code::new(
@@ -628,13 +632,13 @@ mod __bitrix_proekty {
         pub const LAST_ACTIVITY_TIME: __p::Code<codec::DateTime> = __p::Code::new(
             "LAST_ACTIVITY_TIME",
         );
-        pub const PARENT_ID_1: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_1: __p::Code<codec::Id<types::LeadId>> = __p::Code::new(
             "PARENT_ID_1",
         );
-        pub const PARENT_ID_2: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_2: __p::Code<codec::Id<types::DealId>> = __p::Code::new(
             "PARENT_ID_2",
         );
-        pub const PARENT_ID_1248: __p::Code<codec::Id<types::ItemId>> = __p::Code::new(
+        pub const PARENT_ID_1248: __p::Code<codec::Id<types::SmartItemId<1248>>> = __p::Code::new(
             "PARENT_ID_1248",
         );
         pub const UF_CRM_44_1721812760630: __p::Code<codec::Text> = __p::Code::new(
@@ -771,11 +775,11 @@ mod __bitrix_proekty {
         /// Field `MYCOMPANY_ID` (Your company details): see [`Proekty::mycompany_id`](super::Proekty::mycompany_id).
         pub mycompany_id: Option<types::CompanyId>,
         /// Field `PARENT_ID_1` (Lead): see [`Proekty::parent_id_1`](super::Proekty::parent_id_1).
-        pub parent_id_1: Option<types::ItemId>,
+        pub parent_id_1: Option<types::LeadId>,
         /// Field `PARENT_ID_2` (Deal): see [`Proekty::parent_id_2`](super::Proekty::parent_id_2).
-        pub parent_id_2: Option<types::ItemId>,
+        pub parent_id_2: Option<types::DealId>,
         /// Field `PARENT_ID_1248` (Smart Process #16): see [`Proekty::parent_id_1248`](super::Proekty::parent_id_1248).
-        pub parent_id_1248: Option<types::ItemId>,
+        pub parent_id_1248: Option<types::SmartItemId<1248>>,
         /// Field `UF_CRM_44_1721812760630` (Custom field (string)): see [`Proekty::uf_crm_44_1721812760630`](super::Proekty::uf_crm_44_1721812760630).
         pub uf_crm_44_1721812760630: Option<String>,
         /// Field `UF_CRM_44_1721812814433` (Custom field (list)): see [`Proekty::uf_crm_44_1721812814433`](super::Proekty::uf_crm_44_1721812814433).
@@ -967,9 +971,9 @@ mod __bitrix_proekty {
         opportunity: Option<types::Decimal>,
         tax_value: Option<types::Decimal>,
         mycompany_id: Option<types::CompanyId>,
-        parent_id_1: Option<types::ItemId>,
-        parent_id_2: Option<types::ItemId>,
-        parent_id_1248: Option<types::ItemId>,
+        parent_id_1: Option<types::LeadId>,
+        parent_id_2: Option<types::DealId>,
+        parent_id_1248: Option<types::SmartItemId<1248>>,
         uf_crm_44_1721812760630: Option<String>,
         uf_crm_44_1721812814433: Option<ProektyUfCrm441721812814433>,
         uf_crm_44_1721812853419: Option<types::NaiveDate>,
@@ -1142,7 +1146,7 @@ mod __bitrix_proekty {
         /// Sets `PARENT_ID_1` (Lead): see [`NewProekty::parent_id_1`].
         pub fn parent_id_1(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::LeadId>,
         ) -> Self {
             self.parent_id_1 = Some(value.into());
             self
@@ -1150,7 +1154,7 @@ mod __bitrix_proekty {
         /// Sets `PARENT_ID_2` (Deal): see [`NewProekty::parent_id_2`].
         pub fn parent_id_2(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::DealId>,
         ) -> Self {
             self.parent_id_2 = Some(value.into());
             self
@@ -1158,7 +1162,7 @@ mod __bitrix_proekty {
         /// Sets `PARENT_ID_1248` (Smart Process #16): see [`NewProekty::parent_id_1248`].
         pub fn parent_id_1248(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<1248>>,
         ) -> Self {
             self.parent_id_1248 = Some(value.into());
             self
@@ -1412,11 +1416,11 @@ mod __bitrix_proekty {
         /// Field `MYCOMPANY_ID` (Your company details): see [`Proekty::mycompany_id`](super::Proekty::mycompany_id).
         pub mycompany_id: Patch<types::CompanyId>,
         /// Field `PARENT_ID_1` (Lead): see [`Proekty::parent_id_1`](super::Proekty::parent_id_1).
-        pub parent_id_1: Patch<types::ItemId>,
+        pub parent_id_1: Patch<types::LeadId>,
         /// Field `PARENT_ID_2` (Deal): see [`Proekty::parent_id_2`](super::Proekty::parent_id_2).
-        pub parent_id_2: Patch<types::ItemId>,
+        pub parent_id_2: Patch<types::DealId>,
         /// Field `PARENT_ID_1248` (Smart Process #16): see [`Proekty::parent_id_1248`](super::Proekty::parent_id_1248).
-        pub parent_id_1248: Patch<types::ItemId>,
+        pub parent_id_1248: Patch<types::SmartItemId<1248>>,
         /// Field `UF_CRM_44_1721812760630` (Custom field (string)): see [`Proekty::uf_crm_44_1721812760630`](super::Proekty::uf_crm_44_1721812760630).
         pub uf_crm_44_1721812760630: Patch<String>,
         /// Field `UF_CRM_44_1721812814433` (Custom field (list)): see [`Proekty::uf_crm_44_1721812814433`](super::Proekty::uf_crm_44_1721812814433).
@@ -1806,7 +1810,7 @@ mod __bitrix_proekty {
         /// Sets `PARENT_ID_1` (Lead): see [`ProektyPatch::parent_id_1`].
         pub fn parent_id_1(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::LeadId>,
         ) -> Self {
             self.parent_id_1 = Patch::Set(value.into());
             self
@@ -1819,7 +1823,7 @@ mod __bitrix_proekty {
         /// Sets `PARENT_ID_2` (Deal): see [`ProektyPatch::parent_id_2`].
         pub fn parent_id_2(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::DealId>,
         ) -> Self {
             self.parent_id_2 = Patch::Set(value.into());
             self
@@ -1832,7 +1836,7 @@ mod __bitrix_proekty {
         /// Sets `PARENT_ID_1248` (Smart Process #16): see [`ProektyPatch::parent_id_1248`].
         pub fn parent_id_1248(
             mut self,
-            value: impl ::core::convert::Into<types::ItemId>,
+            value: impl ::core::convert::Into<types::SmartItemId<1248>>,
         ) -> Self {
             self.parent_id_1248 = Patch::Set(value.into());
             self
@@ -2375,7 +2379,7 @@ const _: () = {
     /// Typed field identifiers.
     impl Proekty {
         /// `ID` (ID) for filters, `order` and `select`.
-        pub const ID: Field<Proekty, codec::Id<types::ItemId>> = Field::new(
+        pub const ID: Field<Proekty, codec::Id<types::SmartItemId<1268>>> = Field::new(
             ProektyField::Id,
         );
         /// `TITLE` (Name) for filters, `order` and `select`.
@@ -2496,15 +2500,15 @@ const _: () = {
             ProektyField::LastActivityTime,
         );
         /// `PARENT_ID_1` (Lead) for filters, `order` and `select`.
-        pub const PARENT_ID_1: Field<Proekty, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_1: Field<Proekty, codec::Id<types::LeadId>> = Field::new(
             ProektyField::ParentId1,
         );
         /// `PARENT_ID_2` (Deal) for filters, `order` and `select`.
-        pub const PARENT_ID_2: Field<Proekty, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_2: Field<Proekty, codec::Id<types::DealId>> = Field::new(
             ProektyField::ParentId2,
         );
         /// `PARENT_ID_1248` (Smart Process #16) for filters, `order` and `select`.
-        pub const PARENT_ID_1248: Field<Proekty, codec::Id<types::ItemId>> = Field::new(
+        pub const PARENT_ID_1248: Field<Proekty, codec::Id<types::SmartItemId<1248>>> = Field::new(
             ProektyField::ParentId1248,
         );
         /// `UF_CRM_44_1721812760630` (Custom field (string)) for filters, `order` and `select`.
@@ -2564,7 +2568,7 @@ const _: () = {
         const HAS_LEGACY: bool = false;
         const METHOD_PREFIX: &'static str = "crm.item";
         const ENTITY_TYPE_ID: u32 = 1268u32;
-        type Id = types::ItemId;
+        type Id = types::SmartItemId<1268>;
         type New = NewProekty;
         type Patch = ProektyPatch;
         type Field = ProektyField;
@@ -2577,7 +2581,7 @@ const _: () = {
     impl ProektyColumns {
         pub const ID: ::bitrix_runtime::projection::Column<
             Proekty,
-            codec::Id<types::ItemId>,
+            codec::Id<types::SmartItemId<1268>>,
         > = ::bitrix_runtime::projection::Column::new(ProektyField::Id);
         pub const TITLE: ::bitrix_runtime::projection::Column<Proekty, codec::Text> = ::bitrix_runtime::projection::Column::new(
             ProektyField::Title,
@@ -2699,15 +2703,15 @@ const _: () = {
         > = ::bitrix_runtime::projection::Column::new(ProektyField::LastActivityTime);
         pub const PARENT_ID_1: ::bitrix_runtime::projection::Column<
             Proekty,
-            codec::Id<types::ItemId>,
+            codec::Id<types::LeadId>,
         > = ::bitrix_runtime::projection::Column::new(ProektyField::ParentId1);
         pub const PARENT_ID_2: ::bitrix_runtime::projection::Column<
             Proekty,
-            codec::Id<types::ItemId>,
+            codec::Id<types::DealId>,
         > = ::bitrix_runtime::projection::Column::new(ProektyField::ParentId2);
         pub const PARENT_ID_1248: ::bitrix_runtime::projection::Column<
             Proekty,
-            codec::Id<types::ItemId>,
+            codec::Id<types::SmartItemId<1248>>,
         > = ::bitrix_runtime::projection::Column::new(ProektyField::ParentId1248);
         pub const UF_CRM_44_1721812760630: ::bitrix_runtime::projection::Column<
             Proekty,

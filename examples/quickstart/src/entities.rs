@@ -5,7 +5,7 @@
 //! `schemas/demo/` (`bitrix-codegen snapshot --all`).
 
 use bitrix_runtime::types::{
-    CompanyId, ContactId, Decimal, EmailType, ItemId, MultifieldOps, PhoneType,
+    CompanyId, ContactId, Decimal, EmailType, MultifieldOps, PhoneType, SmartItemId,
 };
 use bitrix_runtime::{Api, Entity, bitrix_entity};
 
@@ -99,19 +99,19 @@ pub async fn run(portal: &Portal, report: &mut Report) -> Outcome {
         item_deal.contact_ids.unwrap_or_default()
     ));
 
-    let project_id: ItemId = portal
+    let project_id: SmartItemId<1220> = portal
         .client
         .add(
             &NewProject::builder()
                 .title("Внедрение (quickstart)")
                 .opened(true)
                 .company_id(company_id)
-                .parent_id_2(ItemId(deal_id.0))
+                .parent_id_2(deal_id)
                 .build(),
         )
         .await?;
     let project = portal.client.get::<Project>(project_id).await?;
-    ensure(project.parent_id_2 == Some(ItemId(deal_id.0)), || {
+    ensure(project.parent_id_2 == Some(deal_id), || {
         format!(
             "project {project_id} is linked to {:?}",
             project.parent_id_2

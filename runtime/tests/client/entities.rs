@@ -4,7 +4,7 @@
 //! both APIs (`crm.<entity>.*` and `crm.item.*`).
 
 use bitrix_runtime::types::{
-    CompanyId, ContactId, Decimal, EmailType, ItemId, LeadId, MultifieldOps, PhoneType,
+    CompanyId, ContactId, Decimal, EmailType, LeadId, MultifieldOps, PhoneType, SmartItemId,
 };
 use bitrix_runtime::{Api, Client, Entity, StandardCompany, StandardContact, bitrix_entity};
 use futures::TryStreamExt;
@@ -102,13 +102,13 @@ async fn a_company_a_contact_and_a_deal_linked_to_both_on_either_api() {
         assert_eq!(item_deal.contact_ids, Some(vec![contact_id]));
 
         // A smart-process item linked to the deal and the company (always crm.item.*).
-        let project_id: ItemId = client
+        let project_id: SmartItemId<1220> = client
             .add(
                 &NewProject::builder()
                     .title("Внедрение")
                     .opened(true)
                     .company_id(company_id)
-                    .parent_id_2(ItemId(deal_id.0))
+                    .parent_id_2(deal_id)
                     .uf_crm_6_1721245000111("Этап 1")
                     .build(),
             )
@@ -117,8 +117,23 @@ async fn a_company_a_contact_and_a_deal_linked_to_both_on_either_api() {
         let project = client.get::<Project>(project_id).await.unwrap();
         assert_eq!(project.title.as_deref(), Some("Внедрение"));
         assert_eq!(project.company_id, Some(company_id));
-        assert_eq!(project.parent_id_2, Some(ItemId(deal_id.0)));
+        assert_eq!(project.parent_id_2, Some(deal_id));
         assert_eq!(project.uf_crm_6_1721245000111.as_deref(), Some("Этап 1"));
+
+        // The deal's link to the smart process 1220 is typed with that smart process's id:
+        // what it reads back fetches the project (a `Contract` id would not compile here).
+        client
+            .update(deal_id, &DealPatch::new().parent_id_1220(project_id))
+            .await
+            .unwrap();
+        let linked = client.get::<Deal>(deal_id).await.unwrap().parent_id_1220;
+        assert_eq!(linked, Some(project_id));
+        let project = client.get::<Project>(linked.unwrap()).await.unwrap();
+        assert_eq!(project.title.as_deref(), Some("Внедрение"));
+        client
+            .update(deal_id, &DealPatch::new().clear_parent_id_1220())
+            .await
+            .unwrap();
 
         client.delete::<Project>(project_id).await.unwrap();
         client.delete::<Deal>(deal_id).await.unwrap();

@@ -391,7 +391,7 @@ async fn leads_read_as_projections_on_both_routes() {
 #[derive(Debug, Clone, PartialEq, bitrix_runtime::Projection)]
 #[bitrix(entity = crate::entities::Project)]
 struct ProjectRow {
-    id: bitrix_runtime::types::ItemId,
+    id: bitrix_runtime::types::SmartItemId<1220>,
     title: Option<String>,
     uf_crm_6_1721245000111: Option<String>,
 }

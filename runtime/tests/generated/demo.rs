@@ -6,7 +6,7 @@
 use std::str::FromStr;
 
 use bitrix_runtime::types::{
-    CategoryId, CompanyId, ContactId, DealId, Decimal, EnumValue, FileUpload, ItemId, Money,
+    CategoryId, CompanyId, ContactId, DealId, Decimal, EnumValue, FileUpload, Money, SmartItemId,
     StatusId, UserId,
 };
 use bitrix_runtime::{
@@ -75,7 +75,7 @@ fn seed_get_example_decodes_to_the_right_values() {
     assert_eq!(deal.originator_id, None);
     assert_eq!(deal.utm_source.as_deref(), Some("google"));
     assert_eq!(deal.utm_campaign, None);
-    assert_eq!(deal.parent_id_1220, Some(ItemId(22)));
+    assert_eq!(deal.parent_id_1220, Some(SmartItemId(22)));
     assert_eq!(deal.greeting.as_deref(), Some("Привет мир!"));
     assert!(
         deal.extra.is_empty(),
