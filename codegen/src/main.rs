@@ -141,15 +141,17 @@ enum Command {
     },
 }
 
-/// Writes to stdout. A closed pipe (`bitrix-codegen generate ... | head -1`) ends the program
-/// quietly with success, as `cat` and other filters do; another write error ends it with code 2.
+/// Writes to stdout. A write error ends the program with code 2 and one line on stderr, without
+/// a panic: a closed pipe (`bitrix-codegen generate ... | head -1`) says that the output was
+/// cut short, so a script never mistakes a partial file for a complete one.
 fn emit(args: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            eprintln!("error: stdout was closed before the output was complete (broken pipe)");
+        } else {
+            eprintln!("error: cannot write to stdout: {e}");
         }
-        eprintln!("error: cannot write to stdout: {e}");
         std::process::exit(2);
     }
 }

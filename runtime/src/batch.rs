@@ -12,7 +12,7 @@ use crate::calls::{AddParams, UpdateParams, is_read_method};
 use crate::engine::{BatchExec, Engine, RawCommand};
 use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::{Error, json_decode_error};
-use crate::list::{ListQuery, Page};
+use crate::list::{ListQuery, Page, Progress};
 use crate::php;
 use crate::projection::{Keyed, Projection};
 use crate::relations::GuardCheck;
@@ -125,6 +125,8 @@ pub struct Batch {
     halt: bool,
     idempotent: Option<bool>,
     invalid: Option<Error>,
+    /// Called after every request of [`send`](Batch::send).
+    progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
 
 impl fmt::Debug for Batch {
@@ -209,7 +211,24 @@ impl Batch {
             halt: false,
             idempotent: None,
             invalid: None,
+            progress: None,
         }
+    }
+
+    /// Calls `f` after every request [`send`](Batch::send) makes (one per chunk of 50
+    /// commands), with [`Progress::rows`] counting the commands sent so far and
+    /// [`Progress::total`] all of them, so a long bulk write can show a rate and the time left.
+    ///
+    /// ```no_run
+    /// # async fn bulk(client: bitrix_runtime::Client) {
+    /// let batch = client.batch().on_progress(|p| {
+    ///     eprintln!("{} of {:?} commands, {:?} left", p.rows, p.total, p.eta());
+    /// });
+    /// # }
+    /// ```
+    pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
     }
 
     /// Stop at the first failing command (`halt=1`).
@@ -440,6 +459,8 @@ impl Batch {
         let mut outcomes: Vec<Outcome> = Vec::with_capacity(self.commands.len());
         let mut halted = false;
         let mut index = 0;
+        let started = std::time::Instant::now();
+        let mut requests = 0;
         while index < self.commands.len() {
             // A chunk: the next up to 50 commands that go over the wire.
             let mut chunk: Vec<(usize, RawCommand)> = Vec::new();
@@ -500,6 +521,15 @@ impl Batch {
                 persistent: false,
             };
             let sent = self.engine.run_batch::<PhpMap<Value>>(&raw, exec).await;
+            requests += 1;
+            if let Some(report) = &self.progress {
+                report(Progress {
+                    rows: index as u64,
+                    total: Some(self.commands.len() as u64),
+                    requests,
+                    elapsed: started.elapsed(),
+                });
+            }
             let (mut batch, maybe_executed) = match sent {
                 Ok(ran) => ran,
                 Err(e) => {

@@ -11,7 +11,9 @@ use crate::error::Error;
 
 /// How far an export has come, handed to the callback of
 /// [`ListQuery::on_progress`](crate::ListQuery::on_progress) after every request that
-/// brought rows.
+/// brought rows; also how far a batch has come, handed to the callback of
+/// [`Batch::on_progress`](crate::Batch::on_progress) after every request (there, `rows`
+/// counts commands sent and `total` is every command of the batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Progress {

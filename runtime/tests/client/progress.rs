@@ -275,3 +275,33 @@ async fn the_progress_hook_reports_a_100_000_deal_export() {
     assert!(last.rate().is_some_and(|r| r > 0.0), "{last:?}");
     emu.shutdown().await;
 }
+
+/// A bulk batch reports after every chunk's request: commands sent so far of all of them.
+#[tokio::test]
+async fn a_bulk_batch_reports_every_chunk() {
+    let emu = emulator(0).await;
+    let client = client(&emu);
+    let reports: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = Arc::clone(&reports);
+    let mut batch = client
+        .batch()
+        .on_progress(move |p| sink.lock().unwrap().push(p));
+    let news: Vec<_> = (0..120)
+        .map(|i| crate::common::titled(&format!("Пакет {i}")))
+        .collect();
+    let handles: Vec<_> = news.iter().map(|n| batch.add(n)).collect();
+    let results = batch.send().await.unwrap();
+    for h in handles {
+        results.get(h).unwrap();
+    }
+    let reports = reports.lock().unwrap().clone();
+    assert_eq!(
+        reports
+            .iter()
+            .map(|p| (p.rows, p.total, p.requests))
+            .collect::<Vec<_>>(),
+        [(50, Some(120), 1), (100, Some(120), 2), (120, Some(120), 3)]
+    );
+    assert_eq!(reports[2].fraction(), Some(1.0));
+    emu.shutdown().await;
+}
