@@ -26,8 +26,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::snapshot::json_kind;
-
 /// The `crm.currency.list` keys left out of a snapshot: they change without changing types.
 pub const VOLATILE_CURRENCY_KEYS: &[&str] = &["AMOUNT", "AMOUNT_CNT", "DATE_UPDATE"];
 
@@ -344,6 +342,18 @@ impl Catalog {
             catalog.notes = notes.iter().filter_map(text).collect();
         }
         Ok(catalog)
+    }
+}
+
+/// A short name for the kind of a JSON value, for error messages.
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

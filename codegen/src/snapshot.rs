@@ -35,6 +35,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 pub use crate::catalog::Catalog;
+pub(crate) use crate::catalog::json_kind;
 pub use crate::entities::Api;
 use crate::entities::{self, ITEM_PREFIX};
 
@@ -456,18 +457,6 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
-    }
-}
-
-/// A short name for the kind of a JSON value, for error messages.
-pub(crate) fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -12,10 +12,10 @@ use crate::calls::{AddParams, UpdateParams, is_read_method};
 use crate::engine::{BatchExec, Engine, RawCommand};
 use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::{Error, json_decode_error};
+use crate::guard::GuardCheck;
 use crate::list::{ListQuery, Page, Progress};
 use crate::php;
 use crate::projection::{Keyed, Projection};
-use crate::relations::GuardCheck;
 use crate::transport::{BATCH_SIZE, PhpMap, Rows, u64_of};
 
 /// The raw result of one command.
@@ -452,7 +452,7 @@ impl Batch {
             .iter()
             .filter_map(|c| c.guard.clone())
             .collect();
-        crate::relations::check_stages(&self.engine, guards).await?;
+        check_stages(&self.engine, guards).await?;
         let idempotent = self
             .idempotent
             .unwrap_or_else(|| self.commands.iter().all(|c| c.idempotent));
@@ -669,4 +669,27 @@ impl BatchResults {
             .filter(|o| !matches!(o, Outcome::Ok(_)))
             .count()
     }
+}
+
+/// The guards of a batch's updates, checked with one read batch before anything is sent.
+pub(crate) async fn check_stages(
+    engine: &Arc<Engine>,
+    checks: Vec<GuardCheck>,
+) -> Result<(), Error> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let mut reads = Batch::new(engine.clone(), None);
+    let handles: Vec<_> = checks
+        .iter()
+        .map(|c| {
+            let (method, body) = c.read();
+            (method.clone(), reads.call(&method, body))
+        })
+        .collect();
+    let results = Box::pin(reads.send()).await?;
+    for (check, (method, handle)) in checks.iter().zip(handles) {
+        check.check(&method, &results.get(handle)?)?;
+    }
+    Ok(())
 }

@@ -17,10 +17,10 @@ use crate::calls::{AddParams, CallOptions, UpdateParams, is_read_method, to_para
 use crate::engine::{Engine, Exec, Settings, check_method};
 use crate::entity::{Api, CreatePayload, Entity, UpdatePayload};
 use crate::error::Error;
+use crate::guard::GuardCheck;
 use crate::limits::Plan;
 use crate::list::ListQuery;
 use crate::projection::Projection;
-use crate::relations::GuardCheck;
 use crate::retry::RetryPolicy;
 use crate::transport::{DEFAULT_MAX_RESPONSE_SIZE, Response};
 
@@ -484,7 +484,7 @@ impl Client {
         let body = route.update_body(&method, id.into(), patch, params)?;
         if let Some(guard) = patch.stage_guard() {
             let check = GuardCheck::new::<P::Entity>(route, id.into(), guard);
-            crate::relations::check_stage(&self.engine, &check).await?;
+            crate::guard::check_stage(&self.engine, &check).await?;
         }
         let result: Value = self
             .engine

@@ -87,7 +87,7 @@ pub trait UpdatePayload: Serialize + Debug + Clone + Default + Send + Sync + 'st
     /// The stage this payload sets and its pipeline, when it sets one: the client refuses the
     /// update before sending it when the record is in another pipeline (the portal would
     /// silently ignore the stage). `None` by default.
-    fn stage_guard(&self) -> Option<crate::pipeline::StageGuard> {
+    fn stage_guard(&self) -> Option<StageGuard> {
         None
     }
 }
@@ -158,4 +158,17 @@ impl FieldMeta {
     pub fn display_name(&self) -> &'static str {
         self.label.unwrap_or(self.title)
     }
+}
+
+/// A stage an update payload sets, with the pipeline it belongs to.
+///
+/// `crm.<entity>.update` and `crm.item.update` silently ignore a stage of another pipeline, so
+/// the client checks the record's pipeline before it sends an update carrying a guard
+/// ([`UpdatePayload::stage_guard`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StageGuard {
+    /// The stage id being set.
+    pub stage: String,
+    /// The pipeline that stage belongs to.
+    pub category: crate::types::CategoryId,
 }

@@ -43,6 +43,7 @@ mod calls;
 mod client;
 mod engine;
 mod error;
+mod guard;
 mod limits;
 mod list;
 mod php;

@@ -10,6 +10,8 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
+pub use crate::entity::StageGuard;
+
 use crate::entity::Entity;
 use crate::types::CategoryId;
 
@@ -66,19 +68,6 @@ pub trait Stage: Clone + Debug + Eq + Hash + Send + Sync + 'static {
     fn is_open(&self) -> bool {
         self.semantics() == Some(StageSemantics::Process)
     }
-}
-
-/// A stage an update payload sets, with the pipeline it belongs to.
-///
-/// `crm.<entity>.update` and `crm.item.update` silently ignore a stage of another pipeline, so
-/// the client checks the record's pipeline before it sends an update carrying a guard
-/// ([`UpdatePayload::stage_guard`](crate::UpdatePayload::stage_guard)).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StageGuard {
-    /// The stage id being set.
-    pub stage: String,
-    /// The pipeline that stage belongs to.
-    pub category: CategoryId,
 }
 
 /// The pipeline a stage id names in its prefix: `C5:NEW` (deals) and `DT1220_5:NEW` (smart
