@@ -34,6 +34,8 @@
 
 pub mod build;
 pub mod catalog;
+#[cfg(feature = "fetch")]
+pub mod check;
 pub mod diff;
 pub mod entities;
 pub mod expand;

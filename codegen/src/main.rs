@@ -9,6 +9,7 @@
 //! bitrix-codegen generate --schema schemas/portal/deal.json [--out src/deal.rs]
 //! bitrix-codegen check    --webhook URL --schema schemas/portal/deal.json
 //! bitrix-codegen check    --webhook URL --all schemas/portal
+//! bitrix-codegen watch    --webhook URL --all schemas/portal --interval 30
 //! bitrix-codegen diff     OLD.json NEW.json
 //! ```
 //!
@@ -18,6 +19,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use bitrix_codegen::check::{Watch, read_snapshot};
 use bitrix_codegen::entities::Api;
 use bitrix_codegen::fetch::{Webhook, fetch_snapshot};
 use bitrix_codegen::index::{Index, IndexEntry};
@@ -131,6 +133,31 @@ enum Command {
         #[arg(long, value_name = "DIR", conflicts_with_all = ["schema", "entity", "entity_type_id", "smart_process"])]
         all: Option<PathBuf>,
     },
+    /// Check snapshots against the portal again and again, and report drift as it appears,
+    /// changes and goes away (one line per change, with the time).
+    #[command(
+        after_help = "Examples:\n  bitrix-codegen watch --webhook \"$BITRIX_WEBHOOK\" --all schemas/acme/ --interval 30\n  bitrix-codegen watch --webhook \"$BITRIX_WEBHOOK\" --schema schemas/acme/deal.json --exit-on-drift   # exit 1 at the first drift\n\nEach round reads the fields of every watched entity (one request each, plus crm.type.list\nwith --all). A round that fails (portal unreachable) is reported and the watch goes on.\nExit codes: 1 when it stops with drift present (--exit-on-drift, or --rounds ended), 0 when\n--rounds ended with none, 2 on an error before the first round."
+    )]
+    Watch {
+        #[command(flatten)]
+        webhook: WebhookArg,
+        /// A committed snapshot file to watch.
+        #[arg(long, required_unless_present = "all")]
+        schema: Option<PathBuf>,
+        /// A folder written by `snapshot --all`: watch every entity of its index, and the
+        /// portal's smart processes.
+        #[arg(long, value_name = "DIR", conflicts_with = "schema")]
+        all: Option<PathBuf>,
+        /// Seconds between two rounds.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        interval: u64,
+        /// Stop with exit code 1 at the first drift.
+        #[arg(long)]
+        exit_on_drift: bool,
+        /// Stop after this many rounds (default: run until interrupted).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        rounds: Option<u64>,
+    },
     /// Compare two snapshot files: exit 0 when they match, 1 with a drift report.
     #[command(after_help = "Example:\n  bitrix-codegen diff schemas/acme/deal.json /tmp/deal.json")]
     Diff {
@@ -178,12 +205,6 @@ fn main() -> ExitCode {
 
 fn parse_api(api: Option<&str>) -> Option<Api> {
     api.and_then(Api::parse)
-}
-
-fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Snapshot::parse(&text, &EntityInfo::deal()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The entity the target arguments name (`fallback` when they name none), on the API asked.
@@ -320,77 +341,98 @@ fn all_entities(webhook: &Webhook, api: Option<Api>) -> Result<Vec<EntityInfo>, 
 /// `check --all DIR`: every entity of the index against the portal, and the portal's smart
 /// processes against the index.
 fn check_all(webhook: &Webhook, dir: &Path) -> Result<ExitCode, String> {
-    let index = Index::read_dir(dir)?;
-    let live = bitrix_codegen::fetch::list_smart_processes(webhook).map_err(|e| e.to_string())?;
-    let is_smart_process = |e: &IndexEntry| bitrix_codegen::entities::by_name(&e.entity).is_none();
-    let mut drifted = 0usize;
-    for entry in &index.entries {
-        let path = dir.join(&entry.file);
-        if is_smart_process(entry)
-            && !live
-                .iter()
-                .any(|t| t.entity_type_id == entry.entity_type_id)
-        {
-            drifted += 1;
-            sayln!(
-                "- smart process {:?} (entityTypeId {}): in the index, no longer on the portal",
-                entry.title.as_deref().unwrap_or(&entry.entity),
-                entry.entity_type_id
-            );
-            continue;
-        }
-        let committed = read_snapshot(&path)?;
-        let live = fetch_snapshot(webhook, &committed.entity)
-            .map_err(|e| format!("{}: {e}", entry.entity))?;
-        let drift = bitrix_codegen::diff::diff(&committed, &live);
-        if drift.is_empty() {
-            sayln!("{} ({}) matches the portal", path.display(), entry.entity);
-        } else {
-            drifted += 1;
-            sayln!(
-                "{} ({}) has drifted from the portal:",
-                path.display(),
-                entry.entity
-            );
-            say!("{drift}");
-        }
+    let report = bitrix_codegen::check::check_dir(webhook, dir)?;
+    for subject in &report.matching {
+        sayln!("{subject} matches the portal");
     }
-    for t in &live {
-        match index
-            .entries
-            .iter()
-            .find(|e| e.entity_type_id == t.entity_type_id)
-        {
-            None => {
-                drifted += 1;
-                sayln!(
-                    "+ smart process {:?} (entityTypeId {}): on the portal, not in the index",
-                    t.title,
-                    t.entity_type_id
-                );
-            }
-            Some(e) if e.title.as_deref() != Some(t.title.as_str()) => {
-                drifted += 1;
-                sayln!(
-                    "~ smart process {} (entityTypeId {}): renamed from {:?} to {:?}",
-                    e.entity,
-                    t.entity_type_id,
-                    e.title.as_deref().unwrap_or(""),
-                    t.title
-                );
-            }
-            Some(_) => {}
-        }
+    for finding in &report.findings {
+        say!("{}", finding.report);
     }
-    if drifted == 0 {
+    if report.is_clean() {
         sayln!("{} matches the portal {}", dir.display(), webhook.host());
         Ok(ExitCode::SUCCESS)
     } else {
         sayln!(
-            "{drifted} drifted; refresh them with `bitrix-codegen snapshot --webhook <URL> --all --out {}`",
+            "{} drifted; refresh them with `bitrix-codegen snapshot --webhook <URL> --all --out {}`",
+            report.findings.len(),
             dir.display()
         );
         Ok(ExitCode::from(1))
+    }
+}
+
+/// What a watch checks.
+enum Watched {
+    /// One snapshot file.
+    Snapshot(PathBuf),
+    /// A folder written by `snapshot --all`.
+    Dir(PathBuf),
+}
+
+/// `watch`: a check every `interval` seconds, printing what changed since the last round.
+fn watch(
+    webhook: &Webhook,
+    watched: &Watched,
+    interval: u64,
+    exit_on_drift: bool,
+    rounds: Option<u64>,
+) -> Result<ExitCode, String> {
+    let (what, count) = match watched {
+        Watched::Snapshot(path) => {
+            read_snapshot(path)?;
+            (path.display().to_string(), 1)
+        }
+        Watched::Dir(dir) => (
+            dir.display().to_string(),
+            Index::read_dir(dir)?.entries.len(),
+        ),
+    };
+    let now = || {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        bitrix_codegen::check::utc_clock(secs)
+    };
+    sayln!(
+        "{} watching {what} ({count} {}) against {} every {interval} s",
+        now(),
+        if count == 1 { "snapshot" } else { "snapshots" },
+        webhook.host()
+    );
+    let mut state = Watch::new();
+    let mut round = 0u64;
+    loop {
+        round += 1;
+        let report = match watched {
+            Watched::Snapshot(path) => bitrix_codegen::check::check_snapshot(webhook, path, None),
+            Watched::Dir(dir) => bitrix_codegen::check::check_dir(webhook, dir),
+        };
+        match report {
+            Ok(report) => {
+                let changes = state.observe(&report);
+                if round == 1 && changes.is_empty() {
+                    sayln!("{} {what} matches the portal", now());
+                }
+                for change in &changes {
+                    say!("{} {change}", now());
+                }
+                if exit_on_drift && state.drifted() {
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            Err(e) => sayln!(
+                "{} round {round} failed: {e} (next try in {interval} s)",
+                now()
+            ),
+        }
+        if rounds.is_some_and(|n| round >= n) {
+            return Ok(if state.drifted() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_secs(interval));
     }
 }
 
@@ -494,18 +536,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let committed = read_snapshot(&schema)?;
             let entity = target_entity(&webhook, &target, committed.entity.clone())?;
-            let live = fetch_snapshot(&webhook, &entity).map_err(|e| e.to_string())?;
-            let drift = bitrix_codegen::diff::diff(&committed, &live);
-            if drift.is_empty() {
+            let report =
+                bitrix_codegen::check::check_snapshot(&webhook, &schema, Some(entity.clone()))?;
+            if report.is_clean() {
                 sayln!("{} matches the portal {}", schema.display(), webhook.host());
                 Ok(ExitCode::SUCCESS)
             } else {
-                sayln!(
-                    "{} has drifted from the portal {}:",
-                    schema.display(),
-                    webhook.host()
-                );
-                say!("{drift}");
+                for finding in &report.findings {
+                    say!("{}", finding.report);
+                }
                 sayln!(
                     "refresh it with `bitrix-codegen snapshot --webhook <URL> {} --out {}`",
                     target_hint(&entity),
@@ -513,6 +552,22 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 );
                 Ok(ExitCode::from(1))
             }
+        }
+        Command::Watch {
+            webhook,
+            schema,
+            all,
+            interval,
+            exit_on_drift,
+            rounds,
+        } => {
+            let webhook = Webhook::parse(&webhook.webhook).map_err(|e| e.to_string())?;
+            let subject = match (&all, &schema) {
+                (Some(dir), _) => Watched::Dir(dir.clone()),
+                (None, Some(schema)) => Watched::Snapshot(schema.clone()),
+                (None, None) => return Err("give --schema FILE or --all DIR".into()),
+            };
+            watch(&webhook, &subject, interval, exit_on_drift, rounds)
         }
         Command::Diff { old, new } => {
             let drift = bitrix_codegen::diff::diff(&read_snapshot(&old)?, &read_snapshot(&new)?);

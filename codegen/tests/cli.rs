@@ -1396,3 +1396,76 @@ fn every_subcommand_has_help_with_an_example() {
         );
     }
 }
+
+/// `watch` reports drift as it happens: a clean first round, then a user field added on the
+/// portal while it runs shows up once (not again on later rounds), then deleting it again is
+/// reported as resolved; `--rounds` ends it with exit code 0 because the portal matches.
+#[test]
+fn watch_reports_a_user_field_as_it_appears_and_goes_away() {
+    use std::process::Stdio;
+
+    let portal = Portal::start(None);
+    let url = portal.webhook();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("acme");
+    let out_arg = path_arg(&out).to_owned();
+    let run = codegen(&["snapshot", "--webhook", &url, "--all", "--out", &out_arg]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+
+    let mut child = Command::new(BIN)
+        .args([
+            "watch",
+            "--all",
+            &out_arg,
+            "--interval",
+            "1",
+            "--rounds",
+            "8",
+        ])
+        .env("BITRIX_WEBHOOK", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watch starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut wait_for = |needle: &str| loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("watch ended before {needle:?}: {seen:#?}"))
+            .expect("stdout reads");
+        seen.push(line.clone());
+        if line.contains(needle) {
+            return seen.clone();
+        }
+    };
+    wait_for("matches the portal");
+    let added = portal.call(
+        "crm.lead.userfield.add",
+        json!({"fields": {"FIELD_NAME": "WATCHED", "USER_TYPE_ID": "string", "EDIT_FORM_LABEL": "Поле"}}),
+    );
+    let seen_now = wait_for("UF_CRM_WATCHED");
+    assert!(
+        seen_now
+            .iter()
+            .any(|l| l.contains("drift: ") && l.contains("lead.json")),
+        "{seen_now:#?}"
+    );
+    portal.call(
+        "crm.lead.userfield.delete",
+        json!({"id": added["result"].clone()}),
+    );
+    let seen_now = wait_for("matches the portal again");
+    let status = child.wait().expect("watch ends");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let drift_lines = seen_now.iter().filter(|l| l.contains("drift")).count();
+    assert_eq!(drift_lines, 1, "the drift is reported once: {seen_now:#?}");
+    assert_eq!(status.code(), Some(0), "{seen_now:#?}\n{stderr}");
+    assert!(!stderr.contains(CODE) && !seen_now.iter().any(|l| l.contains(CODE)));
+}
