@@ -609,7 +609,32 @@ fn number(v: &Value) -> Option<u64> {
 
 /// Calls `method` with the JSON `params`; returns the HTTP status and the answer, which has a
 /// `result`. Every error is a [`FetchError`] without the webhook code.
+/// Calls `method` (every call here only reads), waiting and asking again while the portal
+/// refuses it for its request rate (`QUERY_LIMIT_EXCEEDED`): the bucket drains two requests
+/// a second, so a refusal is gone within a second or two (an export that just emptied the
+/// bucket, a CI job beside other integrations). Other errors return at once.
 fn call(webhook: &Webhook, method: &str, params: &Value) -> Result<(u16, Value), FetchError> {
+    let mut wait = Duration::from_millis(500);
+    let mut waited = Duration::ZERO;
+    loop {
+        match call_once(webhook, method, params) {
+            Err(FetchError::Api { code, .. })
+                if code.eq_ignore_ascii_case("QUERY_LIMIT_EXCEEDED")
+                    && waited < RATE_LIMIT_WAIT =>
+            {
+                std::thread::sleep(wait);
+                waited += wait;
+                wait = (wait * 2).min(Duration::from_secs(4));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long [`call`] waits in all for the rate limit before it reports the refusal.
+const RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
+
+fn call_once(webhook: &Webhook, method: &str, params: &Value) -> Result<(u16, Value), FetchError> {
     let url = webhook.method_url(method)?;
     let unreachable = |e: reqwest::Error| FetchError::Unreachable {
         host: webhook.host().to_owned(),

@@ -262,14 +262,22 @@ fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitC
     let old_index = Index::read_dir(dir).ok();
     let entities = all_entities(webhook, api)?;
     let mut index = Index::default();
+    // A bar on stderr while the entities are read (hidden when stderr is not a terminal).
+    let bar = indicatif::ProgressBar::new(entities.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} entities, reading {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for entity in entities {
-        let snapshot = match fetch_snapshot(webhook, &entity) {
+        bar.set_message(entity.name.clone());
+        let snapshot = fetch_snapshot(webhook, &entity);
+        bar.inc(1);
+        let snapshot = match snapshot {
             Ok(s) => s,
             // Portals without smart invoices answer crm.item.fields {31} with an error.
             Err(e @ bitrix_codegen::fetch::FetchError::Api { .. })
                 if !entity.has_legacy() && entity.name == "smart_invoice" =>
             {
-                sayln!("skipped smart_invoice: {e}");
+                bar.suspend(|| sayln!("skipped smart_invoice: {e}"));
                 continue;
             }
             Err(e) => return Err(format!("{}: {e}", entity.name)),
@@ -285,14 +293,18 @@ fn snapshot_all(webhook: &Webhook, api: Option<Api>, dir: &Path) -> Result<ExitC
         }
         let out = dir.join(&entry.file);
         let changed = write_snapshot(&out, &snapshot)?;
-        sayln!(
-            "{} {}",
-            if changed { "wrote" } else { "unchanged:" },
-            out.display()
-        );
-        say!("{}", snapshot.summary());
+        // Lines go to stdout between two redraws of the bar, never through it.
+        bar.suspend(|| {
+            sayln!(
+                "{} {}",
+                if changed { "wrote" } else { "unchanged:" },
+                out.display()
+            );
+            say!("{}", snapshot.summary());
+        });
         index.entries.push(entry);
     }
+    bar.finish_and_clear();
     // A smart process removed from the portal: its old file goes with it.
     if let Some(old) = old_index {
         for gone in old

@@ -1469,3 +1469,34 @@ fn watch_reports_a_user_field_as_it_appears_and_goes_away() {
     assert_eq!(status.code(), Some(0), "{seen_now:#?}\n{stderr}");
     assert!(!stderr.contains(CODE) && !seen_now.iter().any(|l| l.contains(CODE)));
 }
+
+/// A portal that refuses requests for its rate limit (a bucket of 3, drained 4 per second):
+/// `snapshot --all` (about twenty reads) waits and asks again instead of failing with
+/// `QUERY_LIMIT_EXCEEDED`, and writes every file.
+#[test]
+fn snapshot_waits_out_the_rate_limit_instead_of_failing() {
+    let portal = Portal::start(None);
+    portal
+        .emulator()
+        .set_limits(bitrix_emulator::Limits::Custom {
+            capacity: 3,
+            drain_per_sec: 4.0,
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("acme");
+    let run = codegen(&[
+        "snapshot",
+        "--webhook",
+        &portal.webhook(),
+        "--all",
+        "--out",
+        path_arg(&out),
+    ]);
+    run.expect_exit(0).expect_no_secret(CODE);
+    assert!(out.join("deal.json").exists() && out.join("index.json").exists());
+    let refused = portal.emulator().counters().refused_query_limit;
+    assert!(
+        refused > 0,
+        "the bucket of 3 refused nothing: the test proves nothing"
+    );
+}

@@ -47,6 +47,8 @@ mod guard;
 mod limits;
 mod list;
 mod php;
+#[cfg(feature = "indicatif")]
+mod progress_bar;
 mod relations;
 mod retry;
 mod transport;
@@ -64,6 +66,9 @@ pub use client::{Client, ClientBuilder, DEFAULT_READ_DEADLINE};
 pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
 pub use list::{ListQuery, ListStream, Order, Page, ParallelStream, Progress, ResumePoint};
+#[cfg(feature = "indicatif")]
+#[cfg_attr(docsrs, doc(cfg(feature = "indicatif")))]
+pub use progress_bar::progress_bar;
 pub use relations::{ContactBinding, Contacts, ProductRows};
 pub use retry::RetryPolicy;
 pub use transport::{DEFAULT_MAX_RESPONSE_SIZE, Response, TimeBlock};

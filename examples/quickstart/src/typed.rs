@@ -372,6 +372,15 @@ async fn export(portal: &Portal) -> Outcome {
     let mut last = 0u64;
     let mut per_currency: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut per_stage: BTreeMap<String, u64> = BTreeMap::new();
+    // With `--features progress-bar`, a bar on stderr (hidden when it is not a terminal).
+    #[cfg(feature = "progress-bar")]
+    let (query, bar) = {
+        let bar = indicatif::ProgressBar::new_spinner();
+        let query = query
+            .with_total()
+            .on_progress(bitrix_runtime::progress_bar(bar.clone()));
+        (query, bar)
+    };
     let mut stream = query.stream();
     while let Some(deal) = stream.try_next().await? {
         let id = deal.id.map_or(0, |id| id.0);
@@ -387,6 +396,8 @@ async fn export(portal: &Portal) -> Outcome {
             *per_stage.entry(stage.to_string()).or_default() += 1;
         }
     }
+    #[cfg(feature = "progress-bar")]
+    bar.finish_and_clear();
     let took = started.elapsed();
     let requests = match (before, portal.emulator.as_ref()) {
         (Some(before), Some(e)) => Some(e.counters().requests - before),
