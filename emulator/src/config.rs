@@ -79,6 +79,11 @@ pub struct Config {
     /// itself unchanged once told the scaled limits (drain `2 / scale` per second, operating
     /// limit `480 s * scale`). 1.0 (the default) is a real portal's speed.
     pub time_scale: f64,
+    /// A state file (a journal of the portal's changes, see [`Config::with_state`]): when set,
+    /// every change is appended to it, and a portal started with an existing file first makes
+    /// its changes again, so the data survives restarts. `None` (the default): the portal
+    /// lives in memory only.
+    pub state: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -106,6 +111,7 @@ impl Default for Config {
             hosts: Vec::new(),
             lang: Lang::Ru,
             time_scale: 1.0,
+            state: None,
         }
     }
 }
@@ -114,6 +120,17 @@ impl Default for Config {
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
 
 impl Config {
+    /// Keeps the portal's changes in the journal `path` and makes them again at the next start
+    /// with the same file: records, user fields, pipelines, smart processes, event bindings and
+    /// OAuth tokens survive restarts, with their ids and dates. The file starts with the options
+    /// that shaped the seed data; a portal started with other `deals`, `records`, fields or
+    /// `seed` refuses it (say `with_state` with a new path instead). It holds what the portal
+    /// stores, so keep it as private as a database dump.
+    pub fn with_state(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.state = Some(path.into());
+        self
+    }
+
     /// Seeds `n` deals.
     pub fn with_deals(mut self, n: usize) -> Self {
         self.deals = n;
@@ -272,6 +289,7 @@ impl fmt::Debug for Config {
             .field("escape_slashes", &self.escape_slashes)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("header_timeout", &self.header_timeout)
+            .field("state", &self.state)
             .field("tls", &self.tls)
             .field("hosts", &self.hosts)
             .field("lang", &self.lang)

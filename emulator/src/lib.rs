@@ -95,6 +95,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod catalog;
+mod clock;
 mod config;
 mod contacts;
 mod counters;
@@ -120,6 +121,7 @@ mod schema;
 mod seed;
 mod seed_entities;
 mod server;
+mod state;
 mod store;
 mod system;
 #[cfg(feature = "tls")]
@@ -188,6 +190,37 @@ impl fmt::Debug for Emulator {
     }
 }
 
+/// Makes the changes of a state journal again, in order, each at its own time, without
+/// counting them or applying limits (they were counted when first made).
+fn replay(shared: &Shared, changes: Vec<state::Change>) {
+    let total = changes.len();
+    let mut failed = 0usize;
+    for change in changes {
+        match change {
+            state::Change::Call {
+                t,
+                method,
+                params,
+                user,
+                app,
+            } => {
+                let caller = portal::Caller { user_id: user, app };
+                let result = clock::at(t, || {
+                    methods::call(&shared.portal, &method, &params, caller)
+                });
+                if let Err(e) = result {
+                    failed += 1;
+                    tracing::warn!(%method, error = %e.description, "a change of the state file failed when made again");
+                }
+            }
+            state::Change::Refresh { .. } => shared.oauth.lock().expect("oauth lock").rotate(),
+        }
+    }
+    if total > 0 {
+        tracing::info!(changes = total, failed, "state file replayed");
+    }
+}
+
 impl Emulator {
     /// Builds the portal (fields, seed deals), binds 127.0.0.1 and returns once it accepts
     /// connections. Must run inside a tokio runtime.
@@ -217,6 +250,16 @@ impl Emulator {
         };
         let mut layout = schema::Layout::from_value(&fields).map_err(StartError::Fields)?;
         config.lang.localize(&mut layout);
+        // A state file: its changes are made again below, over seed data made at the time the
+        // portal was first built.
+        let (journal, changes, created) = match &config.state {
+            Some(path) => {
+                let (journal, changes, created) =
+                    state::open(path, &config).map_err(StartError::Config)?;
+                (Some(journal), changes, Some(created))
+            }
+            None => (None, Vec::new(), None),
+        };
         let mut portal = portal::Portal::new(layout, config.utc_offset);
         let mut definitions: std::collections::BTreeMap<u32, serde_json::Value> =
             std::collections::BTreeMap::new();
@@ -246,12 +289,18 @@ impl Emulator {
         }
         portal.slashes = config.escape_slashes;
         portal.lang = config.lang;
-        seed::seed(
-            &mut portal,
-            config.deals,
-            config.seed,
-            config.webhook_user_id as i64,
-        );
+        let seed_deals = |portal: &mut portal::Portal| {
+            seed::seed(
+                portal,
+                config.deals,
+                config.seed,
+                config.webhook_user_id as i64,
+            )
+        };
+        match created {
+            Some(t) => clock::at(t, || seed_deals(&mut portal)),
+            None => seed_deals(&mut portal),
+        }
         for type_id in config.records.keys() {
             if !portal.tables.contains_key(type_id) || *type_id == entities::DEAL {
                 return Err(StartError::Config(format!(
@@ -266,12 +315,18 @@ impl Emulator {
                 )));
             }
         }
-        seed_entities::seed(
-            &mut portal,
-            &config.records,
-            config.seed,
-            config.webhook_user_id as i64,
-        )
+        let seed_records = |portal: &mut portal::Portal| {
+            seed_entities::seed(
+                portal,
+                &config.records,
+                config.seed,
+                config.webhook_user_id as i64,
+            )
+        };
+        match created {
+            Some(t) => clock::at(t, || seed_records(&mut portal)),
+            None => seed_records(&mut portal),
+        }
         .map_err(|e| StartError::Config(format!("seeding failed: {}", e.description)))?;
         let listener = TcpListener::bind(("127.0.0.1", config.port))
             .await
@@ -284,7 +339,10 @@ impl Emulator {
             source,
         })?;
         let (acceptor, ca_pem) = tls_acceptor(&config)?;
-        let shared = Arc::new(Shared::new(&config, portal, addr));
+        let mut shared = Shared::new(&config, portal, addr);
+        replay(&shared, changes);
+        shared.journal = journal;
+        let shared = Arc::new(shared);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,

@@ -134,6 +134,12 @@ struct Args {
     #[arg(long, value_name = "FILE", requires = "tls")]
     ca_out: Option<PathBuf>,
 
+    /// Keep the portal's data in FILE across restarts (a journal of its changes: records, user
+    /// fields, pipelines, smart processes, event bindings, tokens). Start again with the same
+    /// FILE and the same seeding options to get the portal back; use it as a dev portal.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+
     /// Print the OAuth application (client id, secret, tokens, endpoints) as JSON on the second
     /// line of stdout.
     #[arg(long)]
@@ -269,6 +275,9 @@ async fn run(args: Args) -> Result<(), String> {
     config = config.with_lang(args.lang);
     if args.tls {
         config = config.with_tls(args.hosts.clone());
+    }
+    if let Some(path) = &args.state {
+        config = config.with_state(path);
     }
     let started = Instant::now();
     let deals = config.deals;

@@ -142,6 +142,11 @@ impl OAuthState {
         Ok(())
     }
 
+    /// A new pair, as a successful refresh makes (replaying a state journal).
+    pub(crate) fn rotate(&mut self) {
+        self.issue();
+    }
+
     pub(crate) fn ttl(&self) -> Duration {
         self.ttl
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{FixedOffset, Utc};
+use chrono::FixedOffset;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Semantic};
@@ -299,11 +299,12 @@ impl Portal {
 
 impl Table {
     fn now() -> i64 {
-        Utc::now().timestamp()
+        crate::clock::now()
     }
 
     fn today(env: &Env) -> i64 {
-        days_of(Utc::now().with_timezone(&env.tz).date_naive())
+        let now = chrono::DateTime::from_timestamp(crate::clock::now(), 0).unwrap_or_default();
+        days_of(now.with_timezone(&env.tz).date_naive())
     }
 
     fn set(&self, row: &mut Row, index: Option<usize>, cell: Cell) {

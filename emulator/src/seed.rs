@@ -6,7 +6,6 @@
 //! last three years; stages, `STAGE_SEMANTIC_ID`, `IS_NEW`, `CLOSED`, `PREVIOUS_STAGE_ID` and
 //! `CONTACT_ID` are consistent with each other.
 
-use chrono::Utc;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -193,7 +192,7 @@ pub(crate) fn seed(portal: &mut Portal, n: usize, seed: u64, user_id: i64) {
         }
         stage_pools.push(pool);
     }
-    let now = Utc::now().timestamp();
+    let now = crate::clock::now();
     let span = 3 * 365 * DAY;
     let first_id = portal.deals().store.next_id;
     let singles = portal.deals().layout.singles;

@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     pub https_host: Option<String>,
     /// When set, the portal was "renamed": REST requests answer 302 to this base URL.
     pub renamed_to: Mutex<Option<String>>,
+    /// The state file every change is appended to (`Config::state`).
+    pub journal: Option<crate::state::Journal>,
 }
 
 impl fmt::Debug for Shared {
@@ -89,6 +91,7 @@ impl Shared {
                 .tls
                 .then(|| config.hosts.first().cloned().unwrap_or("localhost".into())),
             renamed_to: Mutex::new(None),
+            journal: None,
         }
     }
 
@@ -575,7 +578,17 @@ fn execute(
     }
     c.method(method);
     let t0 = Instant::now();
-    let result = methods::call(&shared.portal, method, params, caller.caller);
+    let call = || methods::call(&shared.portal, method, params, caller.caller);
+    let result = match &shared.journal {
+        Some(journal) => journal.call(
+            method,
+            params,
+            caller.caller.user_id,
+            caller.caller.app,
+            call,
+        ),
+        None => call(),
+    };
     let actual = t0.elapsed();
     if let Ok(out) = &result {
         c.rows_scanned
@@ -875,12 +888,18 @@ fn parse_ref(s: &str, at: usize, refs: &Refs<'_>) -> Option<(Option<Value>, usiz
 fn token_endpoint(shared: &Shared, params: &Map<String, Value>) -> Resp {
     let get = |k: &str| param(params, k).and_then(php_string).unwrap_or_default();
     let mut oauth = shared.oauth.lock().expect("oauth lock");
-    let outcome = oauth.refresh(
-        &get("grant_type"),
-        &get("client_id"),
-        &get("client_secret"),
-        &get("refresh_token"),
-    );
+    let mut refresh = || {
+        oauth.refresh(
+            &get("grant_type"),
+            &get("client_id"),
+            &get("client_secret"),
+            &get("refresh_token"),
+        )
+    };
+    let outcome = match &shared.journal {
+        Some(journal) => journal.refresh(refresh),
+        None => refresh(),
+    };
     let c = &shared.counters;
     match outcome {
         Ok(()) => {

@@ -19,6 +19,7 @@ mod pipelines;
 mod product_rows;
 mod reference;
 mod seeding;
+mod state;
 mod system;
 #[cfg(feature = "tls")]
 mod tls;
