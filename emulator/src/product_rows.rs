@@ -675,8 +675,8 @@ fn fields() -> Value {
     Value::Object(m)
 }
 
-/// Runs the legacy `crm.<entity>.productrows.<op>` of deals and leads; `None` for another
-/// entity or operation.
+/// Runs the legacy `crm.<entity>.productrows.<op>` of deals, leads and quotes; `None` for
+/// another entity or operation.
 pub(crate) fn call_legacy(
     portal: &RwLock<Portal>,
     entity_type_id: u32,
@@ -684,7 +684,7 @@ pub(crate) fn call_legacy(
     params: &Map<String, Value>,
     caller: Caller,
 ) -> Option<Result<Output, ApiError>> {
-    if !matches!(entity_type_id, DEAL | LEAD)
+    if !matches!(entity_type_id, DEAL | LEAD | QUOTE)
         || !matches!(op, "productrows.get" | "productrows.set")
     {
         return None;

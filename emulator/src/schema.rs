@@ -557,6 +557,8 @@ impl Layout {
                 "CURRENCY_ID" => &mut s.currency_id,
                 "OPPORTUNITY" => &mut s.opportunity,
                 "COMPANY_ID" => &mut s.company_id,
+                // A company's CONTACT_ID is its list of contacts (crm.company.contact.*).
+                "CONTACT_ID" if multiple => &mut s.contact_ids,
                 "CONTACT_ID" => &mut s.contact_id,
                 "CONTACT_IDS" => &mut s.contact_ids,
                 "BEGINDATE" => &mut s.begindate,

@@ -195,10 +195,14 @@ async fn deal_contacts_bind_with_primary_and_sort_and_agree_with_the_record() {
 }
 
 #[tokio::test]
-async fn leads_and_quotes_have_the_same_contact_methods() {
+async fn leads_quotes_and_companies_have_the_same_contact_methods() {
     let s = Session::start(Config::default().with_seed_portal()).await;
-    for (prefix, add) in [("crm.lead", "crm.lead.add"), ("crm.quote", "crm.quote.add")] {
-        let id = s.add(add, json!({"TITLE": "x"})).await;
+    for (prefix, add, fields) in [
+        ("crm.lead", "crm.lead.add", json!({"TITLE": "x"})),
+        ("crm.quote", "crm.quote.add", json!({"TITLE": "x"})),
+        ("crm.company", "crm.company.add", json!({"TITLE": "x"})),
+    ] {
+        let id = s.add(add, fields).await;
         let set = s
             .call(
                 &format!("{prefix}.contact.items.set"),
@@ -216,8 +220,16 @@ async fn leads_and_quotes_have_the_same_contact_methods() {
             "{prefix}"
         );
     }
-    // Company-contact bindings are not emulated: a method the portal does not serve.
-    s.call("crm.company.contact.items.get", json!({"id": 1}))
-        .await
-        .assert_error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!");
+    // A company's CONTACT_ID is the list of its bound contacts (crm-company-contact-items-get.md).
+    let company = s
+        .add("crm.company.add", json!({"TITLE": "ООО Ромашка"}))
+        .await;
+    s.call(
+        "crm.company.contact.add",
+        json!({"id": company, "fields": {"CONTACT_ID": 9}}),
+    )
+    .await
+    .ok();
+    let got = s.call("crm.company.get", json!({"id": company})).await;
+    assert_eq!(got.ok()["CONTACT_ID"], json!(["9"]), "{}", got.text);
 }

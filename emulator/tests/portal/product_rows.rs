@@ -1,5 +1,5 @@
 //! Product rows: `crm.item.productrow.*` for every owner type and the legacy
-//! `crm.deal.productrows.get/set`, with the documented derived prices and the owner's
+//! `crm.deal.productrows.get/set` (leads and quotes too), with the documented derived prices and the owner's
 //! `OPPORTUNITY` recomputed from its rows unless it is manual.
 
 use crate::common::*;
@@ -335,4 +335,19 @@ async fn leads_quotes_invoices_and_smart_processes_have_rows_too() {
             .await;
         assert_eq!(item.ok()["item"]["opportunity"], 25, "{code}");
     }
+    // The quote's legacy methods see the same rows (crm-quote-product-rows-get/set.md).
+    let rows = s
+        .call("crm.quote.productrows.get", json!({"id": quote}))
+        .await;
+    assert_eq!(rows.ok()[0]["OWNER_TYPE"], "Q", "{}", rows.text);
+    assert_eq!(rows.ok()[0]["PRODUCT_NAME"], "P");
+    let set = s
+        .call(
+            "crm.quote.productrows.set",
+            json!({"id": quote, "rows": [{"PRODUCT_NAME": "B", "PRICE": 100, "QUANTITY": 1}]}),
+        )
+        .await;
+    assert_eq!(*set.ok(), json!(true));
+    let got = s.call("crm.quote.get", json!({"id": quote})).await;
+    assert_eq!(got.ok()["OPPORTUNITY"], "100.00", "{}", got.text);
 }
