@@ -161,6 +161,23 @@ impl Portal {
         url
     }
 
+    /// `snapshot --all` of this portal into a new temporary folder: the folder (removed when
+    /// dropped) and the snapshot folder's path inside it.
+    fn snapshot_all(&self) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = path_arg(&dir.path().join("acme")).to_owned();
+        let run = codegen(&[
+            "snapshot",
+            "--webhook",
+            &self.webhook(),
+            "--all",
+            "--out",
+            &out,
+        ]);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+        (dir, out)
+    }
+
     /// Calls a REST method over HTTP, as any client of the portal would.
     fn call(&self, method: &str, params: Value) -> Value {
         let response = reqwest::blocking::Client::new()
@@ -1249,11 +1266,8 @@ fn a_closed_stdout_pipe_ends_generate_with_a_clean_error() {
 fn check_all_catches_a_user_field_added_to_any_entity_on_the_emulator() {
     let portal = Portal::start(None);
     let url = portal.webhook();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("acme");
-    let out_arg = path_arg(&out).to_owned();
-    let run = codegen(&["snapshot", "--webhook", &url, "--all", "--out", &out_arg]);
-    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let (_dir, out_arg) = portal.snapshot_all();
+    let out = Path::new(&out_arg);
     for file in [
         "deal.json",
         "lead.json",
@@ -1265,7 +1279,7 @@ fn check_all_catches_a_user_field_added_to_any_entity_on_the_emulator() {
         "dynamic_1220.json",
         "index.json",
     ] {
-        assert!(out.join(file).exists(), "{file} written: {}", run.stdout);
+        assert!(out.join(file).exists(), "{file} written");
     }
     let check = || codegen(&["check", "--webhook", &url, "--all", &out_arg]);
     let run = check();
@@ -1406,11 +1420,7 @@ fn watch_reports_a_user_field_as_it_appears_and_goes_away() {
 
     let portal = Portal::start(None);
     let url = portal.webhook();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("acme");
-    let out_arg = path_arg(&out).to_owned();
-    let run = codegen(&["snapshot", "--webhook", &url, "--all", "--out", &out_arg]);
-    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let (_dir, out_arg) = portal.snapshot_all();
 
     let mut child = Command::new(BIN)
         .args([
