@@ -249,6 +249,8 @@ pub(crate) const METHODS: &[&str] = &[
     "crm.type.add",
     "crm.type.get",
     "crm.type.list",
+    "crm.type.update",
+    "crm.type.delete",
     "crm.status.fields",
     "crm.status.add",
     "crm.status.get",

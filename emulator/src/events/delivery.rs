@@ -55,10 +55,20 @@ impl Tracker {
 }
 
 /// One POST to make.
-#[derive(Debug)]
 pub(crate) struct Job {
-    /// The form-encoded body.
+    /// The form-encoded body (it holds the application's tokens).
     pub body: String,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field(
+                "body",
+                &format_args!("<{} bytes, redacted>", self.body.len()),
+            )
+            .finish()
+    }
 }
 
 /// The sending side of one handler URL's worker.
@@ -237,5 +247,14 @@ mod tests {
             .expect("idle after the failed delivery");
         assert_eq!(tracker.attempted(), 1);
         assert_eq!(tracker.succeeded(), 0);
+    }
+
+    #[test]
+    fn a_job_does_not_show_its_tokens() {
+        let job = Job {
+            body: "auth%5Baccess_token%5D=secret123".into(),
+        };
+        let shown = format!("{job:?}");
+        assert!(!shown.contains("secret123"), "{shown}");
     }
 }

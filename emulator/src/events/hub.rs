@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -26,7 +26,7 @@ pub(crate) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 const LIST_PAGE: usize = 50;
 
 /// One bound handler.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 struct Binding {
     /// `event_handler_id`.
     id: u64,
@@ -38,7 +38,14 @@ struct Binding {
     offline: bool,
     /// The offline queue it feeds (`auth_connector`).
     connector: Option<String>,
+    /// `options[minTimeout]` of an `ONOFFLINEEVENT` handler: seconds between notices.
+    min_timeout: u64,
+    /// When the last `ONOFFLINEEVENT` notice went.
+    last_notice: Option<Instant>,
 }
+
+/// The event that tells online handlers the offline queue has new records.
+const OFFLINE_NOTICE: &str = "ONOFFLINEEVENT";
 
 #[derive(Debug, Default)]
 struct State {
@@ -314,6 +321,10 @@ impl Hub {
         let connector = offline
             .then(|| ctx.connector.filter(|c| !c.is_empty()).map(str::to_owned))
             .flatten();
+        let min_timeout = array_param(params, "options")?
+            .and_then(|o| param(&o, "minTimeout").map(php_intval))
+            .unwrap_or(1)
+            .max(0) as u64;
         let mut st = self.state.lock().expect("events lock");
         let exists = st.bindings.iter().any(|b| {
             b.event == event
@@ -336,6 +347,8 @@ impl Hub {
                 auth_type,
                 offline,
                 connector,
+                min_timeout,
+                last_notice: None,
             });
         }
         self.any_binding.store(true, Ordering::SeqCst);
@@ -372,7 +385,8 @@ impl Hub {
 
     /// Sends what a write fired: an online delivery to each handler bound to the event, and a
     /// record in each offline queue bound to it, except the queue of the request's own
-    /// `auth_connector`.
+    /// `auth_connector`. When a queue got a record, handlers of `ONOFFLINEEVENT` are notified
+    /// (at most once per their `options[minTimeout]` seconds, 1 by default).
     pub(crate) fn fire(
         &self,
         fired: &[Fired],
@@ -392,46 +406,73 @@ impl Hub {
             queues,
             ..
         } = &mut *st;
+        let mut queued = false;
+        let mut send = |b: &Binding, name: &str, data: &Value| {
+            let Some(worker) = workers.get(&b.handler) else {
+                return;
+            };
+            if app.is_none() {
+                app = auth.take().map(|a| a());
+            }
+            if let Some(a) = &app {
+                let body = self.body(b.id, name, data, ts, a);
+                worker.send(Job { body });
+            }
+        };
         for f in fired {
             let mut fed: Vec<Option<&str>> = Vec::new();
             for b in bindings.iter().filter(|b| b.event == f.name) {
-                if b.offline {
-                    let queue = b.connector.as_deref();
-                    if (queue.is_some() && queue == connector) || fed.contains(&queue) {
-                        continue;
-                    }
-                    fed.push(queue);
-                    queues.push(queue, &f.name, &f.data, &f.object, ts);
+                if !b.offline {
+                    send(b, &f.name, &f.data);
                     continue;
                 }
-                let Some(worker) = workers.get(&b.handler) else {
+                let queue = b.connector.as_deref();
+                if (queue.is_some() && queue == connector) || fed.contains(&queue) {
                     continue;
-                };
-                if app.is_none() {
-                    app = auth.take().map(|a| a());
                 }
-                let Some(a) = &app else { continue };
-                let body = form_encode(&json!({
-                    "event": f.name,
-                    "event_handler_id": b.id,
-                    "data": f.data,
-                    "ts": ts,
-                    "auth": {
-                        "access_token": a.access_token,
-                        "expires_in": a.expires_in,
-                        "scope": a.scope,
-                        "domain": a.domain,
-                        "server_endpoint": a.server_endpoint,
-                        "status": "L",
-                        "client_endpoint": a.client_endpoint,
-                        "member_id": a.member_id,
-                        "refresh_token": a.refresh_token,
-                        "application_token": self.application_token,
-                    },
-                }));
-                worker.send(Job { body });
+                fed.push(queue);
+                queues.push(queue, &f.name, &f.data, &f.object, ts);
+                queued = true;
             }
         }
+        if !queued {
+            return;
+        }
+        let now = Instant::now();
+        for b in bindings
+            .iter_mut()
+            .filter(|b| b.event == OFFLINE_NOTICE && !b.offline)
+        {
+            let due = b
+                .last_notice
+                .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(b.min_timeout));
+            if due {
+                b.last_notice = Some(now);
+                send(b, OFFLINE_NOTICE, &json!([]));
+            }
+        }
+    }
+
+    /// The form-encoded body of one delivery, keys in the documented order.
+    fn body(&self, handler_id: u64, name: &str, data: &Value, ts: i64, a: &AppAuth) -> String {
+        form_encode(&json!({
+            "event": name,
+            "event_handler_id": handler_id,
+            "data": data,
+            "ts": ts,
+            "auth": {
+                "access_token": a.access_token,
+                "expires_in": a.expires_in,
+                "scope": a.scope,
+                "domain": a.domain,
+                "server_endpoint": a.server_endpoint,
+                "status": "L",
+                "client_endpoint": a.client_endpoint,
+                "member_id": a.member_id,
+                "refresh_token": a.refresh_token,
+                "application_token": self.application_token,
+            },
+        }))
     }
 }
 

@@ -31,8 +31,8 @@ enum Write {
     UserField(u32, &'static str),
     /// `crm.item.add/update/delete` (the type from `entityTypeId`).
     Item(&'static str),
-    /// `crm.type.add`.
-    TypeAdd,
+    /// `crm.type.add/update/delete`.
+    Type(&'static str),
 }
 
 fn op(word: &str) -> Option<&'static str> {
@@ -43,8 +43,8 @@ fn classify(portal: &Portal, method: &str) -> Option<Write> {
     if let Some(o) = method.strip_prefix("crm.item.") {
         return op(o).map(Write::Item);
     }
-    if method == "crm.type.add" {
-        return Some(Write::TypeAdd);
+    if let Some(o) = method.strip_prefix("crm.type.") {
+        return op(o).map(Write::Type);
     }
     let rest = method.strip_prefix("crm.")?;
     let (entity, o) = rest.split_once('.')?;
@@ -196,11 +196,16 @@ pub(crate) fn after(
             }
             fired
         }
-        Write::TypeAdd => answer
-            .and_then(|a| a["type"]["id"].as_u64())
-            .and_then(|id| u32::try_from(id).ok())
-            .map(|id| vec![names::smart_type(Action::Add, id)])
-            .unwrap_or_default(),
+        Write::Type(word) => {
+            let id = if word == "add" {
+                answer.and_then(|a| a["type"]["id"].as_u64())
+            } else {
+                id_of(params).map(u64::from)
+            };
+            id.and_then(|id| u32::try_from(id).ok())
+                .map(|id| vec![names::smart_type(record_action(word), id)])
+                .unwrap_or_default()
+        }
     }
 }
 

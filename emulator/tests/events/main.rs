@@ -183,6 +183,8 @@ async fn bind_everything(emu: &Emulator, url: &str) {
         "ONCRMDYNAMICITEMDELETE",
         "ONCRMDYNAMICITEMUPDATE_1220",
         "ONCRMTYPEADD",
+        "ONCRMTYPEUPDATE",
+        "ONCRMTYPEDELETE",
     ] {
         bind(emu, e, url).await;
     }
@@ -429,6 +431,43 @@ async fn user_field_and_type_changes_fire_schema_events() {
     .ok();
     let ty = app(&emu, "crm.type.add", json!({"fields": {"title": "Events"}})).await;
     let type_id = ty.ok()["type"]["id"].as_u64().expect("a type id");
+    let entity_type_id = ty.ok()["type"]["entityTypeId"]
+        .as_u64()
+        .expect("an entityTypeId");
+    let upd = app(
+        &emu,
+        "crm.type.update",
+        json!({"id": type_id, "fields": {"title": "Renamed"}}),
+    )
+    .await;
+    assert_eq!(upd.ok()["type"]["title"], "Renamed");
+    // A type with items stays.
+    let item = app(
+        &emu,
+        "crm.item.add",
+        json!({"entityTypeId": entity_type_id, "fields": {"title": "x"}}),
+    )
+    .await;
+    let item = item.ok()["item"]["id"].as_u64().expect("an item id");
+    app(&emu, "crm.type.delete", json!({"id": type_id}))
+        .await
+        .assert_error(
+            400,
+            "BX_ERROR",
+            "You cannot delete an entity type that has elements",
+        );
+    app(
+        &emu,
+        "crm.item.delete",
+        json!({"entityTypeId": entity_type_id, "id": item}),
+    )
+    .await
+    .ok();
+    let del = app(&emu, "crm.type.delete", json!({"id": type_id})).await;
+    assert_eq!(*del.ok(), json!([]));
+    app(&emu, "crm.type.delete", json!({"id": type_id}))
+        .await
+        .assert_error(400, "0", "Smart process not found");
     settle(&emu).await;
     let got: Vec<(String, String, String)> = h
         .received()
@@ -454,6 +493,10 @@ async fn user_field_and_type_changes_fire_schema_events() {
             ("CRM_CONTACT", "UF_CRM_EV_NOTE"),
         ),
         ("ONCRMTYPEADD", ("", "")),
+        ("ONCRMTYPEUPDATE", ("", "")),
+        ("ONCRMDYNAMICITEMADD", ("", "")),
+        ("ONCRMDYNAMICITEMDELETE", ("", "")),
+        ("ONCRMTYPEDELETE", ("", "")),
     ]
     .iter()
     .map(|(n, (e, f))| (n.to_string(), e.to_string(), f.to_string()))
@@ -461,7 +504,15 @@ async fn user_field_and_type_changes_fire_schema_events() {
     assert_eq!(got, expected);
     let received = h.received();
     assert_eq!(received[0].id(), id);
-    assert_eq!(received.last().unwrap().id(), type_id);
+    let n = received.len();
+    assert_eq!(
+        [
+            received[n - 5].id(),
+            received[n - 4].id(),
+            received[n - 1].id()
+        ],
+        [type_id; 3]
+    );
     emu.shutdown().await;
 }
 
@@ -917,6 +968,40 @@ async fn auth_connector_keeps_the_apps_own_changes_out_of_its_queue() {
     assert_eq!(
         got["events"][0]["EVENT_DATA"],
         json!({"FIELDS": {"ID": id}})
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn new_offline_records_notify_onofflineevent_handlers() {
+    let emu = emulator().await;
+    let h = Handler::start().await;
+    bind_offline(&emu, "ONCRMDEALADD", None).await;
+    let a = app(
+        &emu,
+        "event.bind",
+        json!({"event": "onOfflineEvent", "handler": h.url, "options": {"minTimeout": 3600}}),
+    )
+    .await;
+    assert_eq!(*a.ok(), json!(true));
+    // Nothing queued, nothing sent.
+    app(&emu, "crm.lead.add", json!({"fields": {}})).await.ok();
+    settle(&emu).await;
+    assert!(h.received().is_empty());
+    for _ in 0..3 {
+        app(&emu, "crm.deal.add", json!({"fields": {}})).await.ok();
+    }
+    settle(&emu).await;
+    let got = h.received();
+    assert_eq!(got.len(), 1, "one notice within minTimeout");
+    assert_eq!(got[0].event(), "ONOFFLINEEVENT");
+    assert!(
+        got[0].pairs.iter().all(|(k, _)| !k.starts_with("data")),
+        "data is empty"
+    );
+    assert_eq!(
+        got[0].get("auth[application_token]"),
+        Some(emu.application_token().as_str())
     );
     emu.shutdown().await;
 }
