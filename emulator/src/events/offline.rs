@@ -432,23 +432,16 @@ mod tests {
         }
     }
 
+    /// A change of deal 1 at `ts`.
+    fn deal_1(q: &mut Queues, name: &str, ts: i64) {
+        q.push(None, name, &json!({"FIELDS": {"ID": 1}}), "DEAL:1", ts);
+    }
+
     #[test]
     fn the_latest_state_replaces_an_unreserved_record_only() {
         let mut q = Queues::default();
-        q.push(
-            None,
-            "ONCRMDEALADD",
-            &json!({"FIELDS": {"ID": 1}}),
-            "DEAL:1",
-            10,
-        );
-        q.push(
-            None,
-            "ONCRMDEALUPDATE",
-            &json!({"FIELDS": {"ID": 1}}),
-            "DEAL:1",
-            20,
-        );
+        deal_1(&mut q, "ONCRMDEALADD", 10);
+        deal_1(&mut q, "ONCRMDEALUPDATE", 20);
         assert_eq!(q.len(), 1);
         let empty = Map::new();
         let got = q.get(&req(&empty, false, None), || "p1".into(), R);
@@ -456,13 +449,7 @@ mod tests {
         assert_eq!(got["events"][0]["EVENT_NAME"], "ONCRMDEALUPDATE");
         assert_eq!(got["events"][0]["TIMESTAMP_X"], "20");
         // Reserved: a new change makes a second record with the same MESSAGE_ID.
-        q.push(
-            None,
-            "ONCRMDEALUPDATE",
-            &json!({"FIELDS": {"ID": 1}}),
-            "DEAL:1",
-            30,
-        );
+        deal_1(&mut q, "ONCRMDEALUPDATE", 30);
         assert_eq!(q.len(), 2);
         let (rows, total) = q.list(None, &empty, &empty, 0, 50, R);
         assert_eq!(total, 2);

@@ -27,6 +27,19 @@ async fn app(emu: &Emulator, method: &str, body: Value) -> Answer {
     post_json(&client(), &app.client_endpoint, method, &body).await
 }
 
+/// Calls `method` as the OAuth application and asserts success; the `result`.
+async fn ok(emu: &Emulator, method: &str, body: Value) -> Value {
+    app(emu, method, body).await.ok().clone()
+}
+
+/// `crm.item.add` of one type; the new id.
+async fn item_add(emu: &Emulator, entity_type_id: u64, fields: Value) -> u64 {
+    let body = json!({"entityTypeId": entity_type_id, "fields": fields});
+    ok(emu, "crm.item.add", body).await["item"]["id"]
+        .as_u64()
+        .expect("crm.item.add answers the item")
+}
+
 async fn bind(emu: &Emulator, event: &str, handler: &str) {
     let a = app(
         emu,
@@ -264,34 +277,25 @@ async fn crm_item_batch_and_moves_fire_the_entity_events() {
     bind_everything(&emu, &h.url).await;
 
     // crm.item.* on deals sends the deal events; a pipeline change also MOVETOCATEGORY.
-    let item = app(
-        &emu,
-        "crm.item.add",
-        json!({"entityTypeId": 2, "fields": {"title": "i"}}),
-    )
-    .await;
-    let id = item.ok()["item"]["id"].as_u64().expect("an item id");
-    app(
+    let id = item_add(&emu, 2, json!({"title": "i"})).await;
+    ok(
         &emu,
         "crm.item.update",
         json!({"entityTypeId": 2, "id": id, "fields": {"title": "j"}}),
     )
-    .await
-    .ok();
-    app(
+    .await;
+    ok(
         &emu,
         "crm.item.update",
         json!({"entityTypeId": 2, "id": id, "fields": {"categoryId": 1}}),
     )
-    .await
-    .ok();
-    app(
+    .await;
+    ok(
         &emu,
         "crm.item.delete",
         json!({"entityTypeId": 2, "id": id}),
     )
-    .await
-    .ok();
+    .await;
     settle(&emu).await;
     let moved = h
         .received()
@@ -313,34 +317,20 @@ async fn crm_item_batch_and_moves_fire_the_entity_events() {
 
     // Smart processes and the smart invoice send ONCRMDYNAMICITEM* with ENTITY_TYPE_ID, and
     // the per-type twin where bound.
-    let sp = app(
-        &emu,
-        "crm.item.add",
-        json!({"entityTypeId": 1220, "fields": {"title": "p"}}),
-    )
-    .await;
-    let sp = sp.ok()["item"]["id"].as_u64().expect("an item id");
-    app(
+    let sp = item_add(&emu, 1220, json!({"title": "p"})).await;
+    ok(
         &emu,
         "crm.item.update",
         json!({"entityTypeId": 1220, "id": sp, "fields": {"title": "q"}}),
     )
-    .await
-    .ok();
-    let inv = app(
-        &emu,
-        "crm.item.add",
-        json!({"entityTypeId": 31, "fields": {"title": "s"}}),
-    )
     .await;
-    let inv = inv.ok()["item"]["id"].as_u64().expect("an invoice id");
-    app(
+    let inv = item_add(&emu, 31, json!({"title": "s"})).await;
+    ok(
         &emu,
         "crm.item.delete",
         json!({"entityTypeId": 31, "id": inv}),
     )
-    .await
-    .ok();
+    .await;
     settle(&emu).await;
     let types: Vec<(String, String)> = h
         .received()
@@ -405,30 +395,25 @@ async fn user_field_and_type_changes_fire_schema_events() {
     .ok()
     .as_u64()
     .expect("a user field id");
-    app(
+    ok(
         &emu,
         "crm.deal.userfield.update",
         json!({"id": id, "fields": {"LIST": [{"VALUE": "blue"}]}}),
     )
-    .await
-    .ok();
-    app(
+    .await;
+    ok(
         &emu,
         "crm.deal.userfield.update",
         json!({"id": id, "fields": {"MANDATORY": "N"}}),
     )
-    .await
-    .ok();
-    app(&emu, "crm.deal.userfield.delete", json!({"id": id}))
-        .await
-        .ok();
-    app(
+    .await;
+    ok(&emu, "crm.deal.userfield.delete", json!({"id": id})).await;
+    ok(
         &emu,
         "crm.contact.userfield.add",
         json!({"fields": {"FIELD_NAME": "EV_NOTE", "USER_TYPE_ID": "string"}}),
     )
-    .await
-    .ok();
+    .await;
     let ty = app(&emu, "crm.type.add", json!({"fields": {"title": "Events"}})).await;
     let type_id = ty.ok()["type"]["id"].as_u64().expect("a type id");
     let entity_type_id = ty.ok()["type"]["entityTypeId"]
@@ -442,13 +427,7 @@ async fn user_field_and_type_changes_fire_schema_events() {
     .await;
     assert_eq!(upd.ok()["type"]["title"], "Renamed");
     // A type with items stays.
-    let item = app(
-        &emu,
-        "crm.item.add",
-        json!({"entityTypeId": entity_type_id, "fields": {"title": "x"}}),
-    )
-    .await;
-    let item = item.ok()["item"]["id"].as_u64().expect("an item id");
+    let item = item_add(&emu, entity_type_id, json!({"title": "x"})).await;
     app(&emu, "crm.type.delete", json!({"id": type_id}))
         .await
         .assert_error(
@@ -456,13 +435,12 @@ async fn user_field_and_type_changes_fire_schema_events() {
             "BX_ERROR",
             "You cannot delete an entity type that has elements",
         );
-    app(
+    ok(
         &emu,
         "crm.item.delete",
         json!({"entityTypeId": entity_type_id, "id": item}),
     )
-    .await
-    .ok();
+    .await;
     let del = app(&emu, "crm.type.delete", json!({"id": type_id})).await;
     assert_eq!(*del.ok(), json!([]));
     app(&emu, "crm.type.delete", json!({"id": type_id}))
@@ -618,13 +596,12 @@ async fn unbind_stops_delivery() {
         .ok()
         .as_u64()
         .unwrap();
-    app(
+    ok(
         &emu,
         "crm.deal.update",
         json!({"id": id, "fields": {"TITLE": "1"}}),
     )
-    .await
-    .ok();
+    .await;
     assert_eq!(drain(&emu, &h).await, pairs(&[("ONCRMDEALUPDATE", id)]));
     let a = app(
         &emu,
@@ -633,13 +610,12 @@ async fn unbind_stops_delivery() {
     )
     .await;
     assert_eq!(*a.ok(), json!({"count": 1}));
-    app(
+    ok(
         &emu,
         "crm.deal.update",
         json!({"id": id, "fields": {"TITLE": "2"}}),
     )
-    .await
-    .ok();
+    .await;
     assert_eq!(drain(&emu, &h).await, Vec::<(String, u64)>::new());
     assert_eq!(emu.events_delivered(), 1);
     emu.shutdown().await;
@@ -654,7 +630,7 @@ async fn a_handler_that_never_answers_does_not_slow_writes() {
     bind(&emu, "ONCRMDEALADD", &h.url).await;
     let t = Instant::now();
     for _ in 0..5 {
-        app(&emu, "crm.deal.add", json!({"fields": {}})).await.ok();
+        ok(&emu, "crm.deal.add", json!({"fields": {}})).await;
     }
     assert!(
         t.elapsed() < Duration::from_secs(3),
@@ -743,13 +719,12 @@ async fn the_offline_queue_keeps_the_latest_state_per_object() {
         .as_u64()
         .unwrap();
     for t in ["1", "2", "3"] {
-        app(
+        ok(
             &emu,
             "crm.deal.update",
             json!({"id": a, "fields": {"TITLE": t}}),
         )
-        .await
-        .ok();
+        .await;
     }
     let rows = offline_list(&emu, json!({})).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -873,22 +848,19 @@ async fn offline_reserve_reselect_error_and_clear() {
         .map(id_of)
         .collect();
     assert_eq!(left, [ids[0], ids[2], ids[3]]);
-    app(&emu, "event.offline.clear", json!({"process_id": p1}))
-        .await
-        .ok();
+    ok(&emu, "event.offline.clear", json!({"process_id": p1})).await;
     let left: Vec<u64> = offline_list(&emu, json!({}))
         .await
         .iter()
         .map(id_of)
         .collect();
     assert_eq!(left, [ids[3]]);
-    app(
+    ok(
         &emu,
         "event.offline.clear",
         json!({"process_id": p2, "message_id": ["nope"]}),
     )
-    .await
-    .ok();
+    .await;
     assert_eq!(offline_list(&emu, json!({})).await.len(), 1);
     app(&emu, "event.offline.clear", json!({})).await.assert_error(
         400,
@@ -956,13 +928,12 @@ async fn auth_connector_keeps_the_apps_own_changes_out_of_its_queue() {
             .is_empty()
     );
     // Someone else's change reaches the connector's queue.
-    app(
+    ok(
         &emu,
         "crm.deal.update",
         json!({"id": id, "fields": {"TITLE": "theirs"}}),
     )
-    .await
-    .ok();
+    .await;
     let got = offline_get(&emu, json!({"auth_connector": "my_connector"})).await;
     assert_eq!(got["events"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -985,11 +956,11 @@ async fn new_offline_records_notify_onofflineevent_handlers() {
     .await;
     assert_eq!(*a.ok(), json!(true));
     // Nothing queued, nothing sent.
-    app(&emu, "crm.lead.add", json!({"fields": {}})).await.ok();
+    ok(&emu, "crm.lead.add", json!({"fields": {}})).await;
     settle(&emu).await;
     assert!(h.received().is_empty());
     for _ in 0..3 {
-        app(&emu, "crm.deal.add", json!({"fields": {}})).await.ok();
+        ok(&emu, "crm.deal.add", json!({"fields": {}})).await;
     }
     settle(&emu).await;
     let got = h.received();
