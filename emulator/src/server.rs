@@ -646,6 +646,9 @@ fn call_firing_events(
     if !(shared.events.watching() && triggers::may_fire(method)) {
         return methods::call(&shared.portal, method, params, caller.caller);
     }
+    // One watched write at a time from here to `fire`, so each handler and queue gets the
+    // events in the order the writes were applied.
+    let _order = shared.events.write_order();
     let before = triggers::before(&shared.portal.read().expect("portal lock"), method, params);
     let result = methods::call(&shared.portal, method, params, caller.caller);
     if let Ok(out) = &result {

@@ -97,6 +97,8 @@ pub(crate) struct Hub {
     rng: Mutex<SmallRng>,
     /// Set at the first binding: until then writes skip the event hooks.
     any_binding: AtomicBool,
+    /// Held by a write from before it runs until its events are queued.
+    order: Mutex<()>,
     timeout: Duration,
 }
 
@@ -120,6 +122,7 @@ impl Hub {
             application_token,
             rng: Mutex::new(rng),
             any_binding: AtomicBool::new(false),
+            order: Mutex::new(()),
             timeout,
         }
     }
@@ -132,6 +135,12 @@ impl Hub {
     /// The delivery counters.
     pub(crate) fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// Serializes watched writes with the queuing of their events (a poisoned lock is
+    /// taken over: it guards no data).
+    pub(crate) fn write_order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.order.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether any handler was ever bound (writes fire nothing before).

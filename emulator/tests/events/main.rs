@@ -657,6 +657,7 @@ async fn concurrent_writes_deliver_exactly_once_per_change() {
     let h = Handler::start().await;
     bind(&emu, "ONCRMDEALADD", &h.url).await;
     let app_auth = emu.oauth();
+    let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let app_auth = app_auth.clone();
@@ -680,7 +681,12 @@ async fn concurrent_writes_deliver_exactly_once_per_change() {
     for t in tasks {
         added.extend(t.await.unwrap());
     }
+    let written = started.elapsed();
     settle(&emu).await;
+    eprintln!(
+        "8 tasks x 25 crm.deal.add: writes {written:?}, writes and all 200 deliveries {:?}",
+        started.elapsed()
+    );
     let got = h.received();
     assert_eq!(got.len(), 200);
     assert!(got.iter().all(|r| r.event() == "ONCRMDEALADD"));
