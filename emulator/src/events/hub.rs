@@ -199,8 +199,8 @@ impl Hub {
                         })
                     })
                     .collect();
-                let n = rows.len();
-                Ok(Output::listed(Value::Array(rows), n))
+                // The documented answer is the bare list (no `total`).
+                Ok(Output::plain(Value::Array(rows)))
             }
             "event.offline.get" => {
                 let filter = array_param(params, "filter")?.unwrap_or_default();

@@ -107,6 +107,7 @@ async fn bind_get_and_unbind_as_documented() {
     assert_eq!(*a.ok(), json!(true));
     bind_offline(&emu, "OnCrmDealUpdate", None).await;
     let got = app(&emu, "event.get", json!({})).await;
+    assert!(got.json.get("total").is_none(), "{}", got.text);
     assert_eq!(
         *got.ok(),
         json!([
