@@ -380,6 +380,13 @@ fn smart_processes(p: &Portal) -> impl Iterator<Item = (&Entity, &SmartType)> {
         .filter_map(|t| Some((&t.entity, t.entity.smart.as_ref()?)))
 }
 
+/// The `entityTypeId` of the smart process whose `crm.type` id is `id`.
+fn smart_type_table(p: &Portal, id: i64) -> Option<u32> {
+    smart_processes(p)
+        .find(|(_, s)| i64::from(s.id) == id)
+        .map(|(e, _)| e.type_id)
+}
+
 /// Runs `crm.type.<op>`.
 pub(crate) fn call_type(
     portal: &RwLock<Portal>,
@@ -467,6 +474,41 @@ pub(crate) fn call_type(
             let out = type_json(&entity, &smart);
             p.install(entity, layout);
             Ok(Output::write(json!({ "type": out })))
+        }
+        "update" => {
+            let id = param(params, "id").map(php_intval).unwrap_or(0);
+            let fields = array_param(params, "fields")?.unwrap_or_default();
+            let title = param(&fields, "title")
+                .and_then(php_string)
+                .filter(|t| !t.trim().is_empty());
+            let mut p = portal.write().expect("portal lock");
+            let type_id = smart_type_table(&p, id).ok_or_else(type_not_found)?;
+            let table = p.table_mut(type_id)?;
+            if let (Some(smart), Some(title)) = (table.entity.smart.as_mut(), title) {
+                smart.title = title;
+            }
+            let smart = table.entity.smart.as_ref().ok_or_else(type_not_found)?;
+            let out = type_json(&table.entity, smart);
+            Ok(Output::write(json!({ "type": out })))
+        }
+        "delete" => {
+            // "If `result` returns `null`, it is likely that the required parameter `id` was
+            // not provided."
+            let Some(id) = param(params, "id").map(php_intval) else {
+                return Ok(Output::write(Value::Null));
+            };
+            let mut p = portal.write().expect("portal lock");
+            let type_id = smart_type_table(&p, id)
+                .ok_or_else(|| ApiError::new(400, "0", "Smart process not found"))?;
+            if !p.table(type_id)?.store.rows.is_empty() {
+                return Err(ApiError::new(
+                    400,
+                    "BX_ERROR",
+                    "You cannot delete an entity type that has elements",
+                ));
+            }
+            p.tables.remove(&type_id);
+            Ok(Output::write(json!([])))
         }
         _ => Err(ApiError::method_not_found()),
     }

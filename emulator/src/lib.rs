@@ -25,7 +25,7 @@
 //! | entities | one table per CRM entity type (`entities` module: the definitions and the legacy <-> item name table): leads (1), deals (2), contacts (3), companies (4), quotes (7) on their legacy methods `crm.{lead,deal,contact,company,quote}.fields/add/get/update/delete/list` and `.userfield.add/get/list/update/delete` (user fields `UF_CRM_...`, `ENTITY_ID` `CRM_LEAD`, ...) with the deals' envelopes, filters, order, select, paging, `>ID` export and errors; field lists from the documentation's `crm.<entity>.fields` examples (`portals/demo-*.json`, written by `scripts/demo_entities.py`); missing records as each page documents ("Contact is not found", `ERROR_CORE` "Element not found", ...); default titles `Лид #n` / `Предложение #n` / `{type title} #n`; the smart invoice (31) and smart processes (demo: 1220 "Проекты" with two pipelines, 5 "Общая" and 10 "Внутренние", 153 "Договоры" without; user fields `UF_CRM_{type id}_...`) only on `crm.item.*`, so `crm.<name>.*` answers 404 `ERROR_METHOD_NOT_FOUND` |
 //! | multifields | `PHONE`, `EMAIL`, `WEB`, `IM`, `LINK` of leads, contacts and companies: values with their own ids, read as `[{"ID","VALUE_TYPE","VALUE","TYPE_ID"}]` (absent when empty, never in `select: ["*"]`, last in `get`); writes as documented: a list or `n0`, `n1`, ... keys add, an `ID` of the record changes, an `ID` with an empty or no `VALUE` or `DELETE: "Y"` deletes; a missing `VALUE_TYPE` is `WORK` (`IM` `OTHER`, `LINK` `USER`), an unknown one is kept; `HAS_PHONE`, `HAS_EMAIL`, `HAS_IMOL` follow; filters on them match values exactly (case-insensitive) |
 //! | `crm.item.*` | `fields` (camelCase names, each with `upperName`; `useOriginalUfNames=Y`), `add`/`get`/`update` answering `{"item": ...}`, `delete` `[]`, `list` `{"items": [...]}` with `total`/`next`; the same records as the legacy methods; ids and amounts as JSON numbers, booleans `Y`/`N`, empty dates `null`, files with `urlMachine`, `contactIds`, `entityTypeId` and `fm` (`{"id","valueType","value","typeId"}`, written as a list or keyed by `nN` / id) with the full select only; camelCase `select`/`filter` (prefixes, `logic` groups)/`order`; 400 `NOT_FOUND` "Smart process not found" for an unknown `entityTypeId`, "Item not found", `INVALID_ARG_VALUE` for an unknown filter or order field or direction; a deal changes pipeline only through `crm.item.update` with `categoryId` |
-//! | smart processes | `crm.type.list/get/add/fields` (`{"types"}`, `{"type"}`, `entityTypeId` 1030+ by default); a new type's `crm.item.*` work at once; pipelines and stages `DT{type}_{category}:NEW` ... in `DYNAMIC_{type}_STAGE_{category}` (smart invoice: `SMART_INVOICE_STAGE_{category}`), shown by `crm.category.list/get {entityTypeId}` and `crm.status.list {filter: {ENTITY_ID}}`; default pipeline and first stage on add, `previousStageId`/`movedTime`/`movedBy` on a stage change |
+//! | smart processes | `crm.type.list/get/add/fields` (`{"types"}`, `{"type"}`, `entityTypeId` 1030+ by default), `crm.type.update` (`title`; other settings are kept) and `crm.type.delete` (`[]`; 400 `BX_ERROR` "You cannot delete an entity type that has elements", code `0` "Smart process not found"); a new type's `crm.item.*` work at once; pipelines and stages `DT{type}_{category}:NEW` ... in `DYNAMIC_{type}_STAGE_{category}` (smart invoice: `SMART_INVOICE_STAGE_{category}`), shown by `crm.category.list/get {entityTypeId}` and `crm.status.list {filter: {ENTITY_ID}}`; default pipeline and first stage on add, `previousStageId`/`movedTime`/`movedBy` on a stage change |
 //! | seed | `Config::deals` plus `Config::with_records` (`with_leads`, `with_contacts`, `with_companies`, `with_quotes`): deterministic from the seed, linked (contacts and deals to the seeded companies, deals to contacts, smart-process items to deals), phones and e-mails filled |
 //! | portal methods | `server.time`: now in the portal offset (`Config::utc_offset`); `profile`, `user.current`: the webhook user (`Config::webhook_user_id`), an administrator, `ID` a string, `ADMIN`/`ACTIVE` booleans; `user.admin`: `true`; `app.info`: for the webhook only `SCOPE` and `LICENSE`, for the OAuth app its local-app record (`ID`, `CODE` = client id, `VERSION`, `STATUS` "L", `INSTALLED`, `PAYMENT_EXPIRED`, `DAYS`, `LANGUAGE_ID`, `LICENSE*`; the language and the `LICENSE` prefix follow [`Config::lang`]); `scope`: `["crm","user"]` (`full`: every scope of the portal; PHP truthiness, so the form string `"false"` is true); `methods` (`scope`, `full`) and `method.get` (`{isExisting, isAvailable}`; the `name` key and the name itself lower case only) answer from the list of served methods |
 //! | pipelines | `crm.category.*` answer `{"category": {...}}` (numbers for `id`, `sort`, `entityTypeId`; `isDefault` "Y"/"N", not settable on deals; `originId`/`originatorId` "" except on the default pipeline); a new pipeline gets the default pipeline's eight stages `C{id}:NEW`..., and deals accept its id at once; `sort` defaults to 500, a negative one is 0; delete answers `null`, refused for pipeline 0 and while deals are in it; errors `NOT_FOUND` "Element not found", `ENTITY_TYPE_NOT_SUPPORTED`, `INVALID_ARG_VALUE` for a missing `entityTypeId`/`id`, code `0` "Field 'NAME' is required" |
@@ -46,6 +46,7 @@
 //! | empties | standard fields: `null` (strings, ids), `""` (dates); user fields: `null`, but `""` for money, address, date and datetime; an empty single file field is ABSENT; multiple fields `[]` |
 //! | list | `select` (`*` standard single fields, `UF_*` user fields, explicit codes in their order; no select = `*`; `ID` always), filters (see [`filter`](#filters)), `order` (several keys, ASC/DESC; ties by ID), 50 rows per page, `start` rounds down to a page (legacy navigation), `total`, `next`; `start=-1` skips counting (`total: 0`, no `next`); `>ID` + `order ID` pages cost O(page) |
 //! | batch | at most 50 commands (else 400 `ERROR_BATCH_LENGTH_EXCEEDED`), run in order, `$result[cmd][path]`, `$result_total[...]`, `$result_next[...]`, `$result_error[...]`, `$result_time[...]` references (one that does not resolve stays literal text, so `filter[>ID]=$result[prev][49][ID]` after a short page is 0 and starts over), `halt`, nested `batch` refused with `ERROR_BATCH_METHOD_NOT_ALLOWED`; always 200 with `result`, `result_error`, `result_total`, `result_next`, `result_time` where an empty map is `[]` and keys `0..n-1` make a list |
+//! | events | `event.bind/unbind/get`, `event.offline.get/clear/error/list`, `events` for the OAuth application only (the webhook: 403 `WRONG_AUTH_TYPE`); every successful CRM write (legacy, `crm.item.*`, `batch` commands, deal pipeline moves, user fields, `crm.type.add/update/delete`) delivers its documented event (`ONCRMDEALADD`, `ONCRMDYNAMICITEMUPDATE`, `ONCRMDEALMOVETOCATEGORY`, `ONCRMDEALUSERFIELDSETENUMVALUES`, `ONCRMTYPEADD`, ...) as a form-encoded POST with `event_handler_id`, `data[FIELDS]`, `ts` and the `auth` block ([`Emulator::application_token`]) to each bound `http://` handler, in order per handler, off the request path, 10 s timeout, no retry ([`Emulator::events_idle`], [`Emulator::events_delivered`]); offline queues per `auth_connector` keeping the latest state per object, reserve/clear/error by `process_id`, the request's own `auth_connector` kept out of its queue; `ONOFFLINEEVENT` notices |
 //! | time | every successful answer has `time` with `start, finish, duration, processing, date_start, date_finish, operating_reset_at, operating` |
 //!
 //! ## Filters
@@ -79,9 +80,8 @@
 //! # Not emulated
 //!
 //! Access rights (every caller is an administrator), `crm.item.productrow.*`,
-//! `crm.deal.contact.*` and product rows, `crm.item.batchImport`, `crm.type.update/delete`,
-//! events, the 60-second request timeout, nondeterministic order of offset pages without
-//! `order`; `crm.category.add/update/delete` for smart processes; lead (`STATUS`) and quote
+//! `crm.deal.contact.*` and product rows, `crm.item.batchImport`, the 60-second request
+//! timeout, nondeterministic order of offset pages without `order`; `crm.category.add/update/delete` for smart processes; lead (`STATUS`) and quote
 //! (`QUOTE_STATUS`) stages are plain lists (no semantics, `STATUS_SEMANTIC_ID` not derived;
 //! `CONTACT_TYPE`, `COMPANY_TYPE`, `EMPLOYEES`, `HONORIFIC` are lists too; `STATUS_ID`,
 //! `TYPE_ID`, `SOURCE_ID`, `COMPANY_TYPE` default to their first item); smart-process stages only in
@@ -102,6 +102,7 @@ mod counters;
 mod currency;
 mod entities;
 mod error;
+mod events;
 pub mod faults;
 mod filter;
 mod items;
@@ -195,6 +196,8 @@ impl fmt::Debug for Emulator {
 fn replay(shared: &Shared, changes: Vec<state::Change>) {
     let total = changes.len();
     let mut failed = 0usize;
+    // Events fired again feed the offline queues; online handlers got them the first time.
+    shared.events.set_replaying(true);
     for change in changes {
         match change {
             state::Change::Call {
@@ -203,10 +206,11 @@ fn replay(shared: &Shared, changes: Vec<state::Change>) {
                 params,
                 user,
                 app,
+                connector,
             } => {
                 let caller = portal::Caller { user_id: user, app };
                 let result = clock::at(t, || {
-                    methods::call(&shared.portal, &method, &params, caller)
+                    server::replay_call(shared, &method, &params, caller, connector)
                 });
                 if let Err(e) = result {
                     failed += 1;
@@ -216,6 +220,7 @@ fn replay(shared: &Shared, changes: Vec<state::Change>) {
             state::Change::Refresh { .. } => shared.oauth.lock().expect("oauth lock").rotate(),
         }
     }
+    shared.events.set_replaying(false);
     if total > 0 {
         tracing::info!(changes = total, failed, "state file replayed");
     }
@@ -422,6 +427,31 @@ impl Emulator {
             domain,
             member_id: o.member_id.clone(),
         }
+    }
+
+    /// The OAuth application's application token: sent in `auth[application_token]` of
+    /// every event delivered to its handlers, constant for the portal's life (derived from
+    /// [`Config::seed`]). Event receivers verify it.
+    pub fn application_token(&self) -> String {
+        self.shared.events.application_token().to_owned()
+    }
+
+    /// Resolves once every online event delivery queued so far has finished (answered,
+    /// failed or timed out after 10 s). Deliveries are queued before the write's answer is
+    /// sent, so after `write().await; emu.events_idle().await` the handlers got the events.
+    pub async fn events_idle(&self) {
+        self.shared.events.tracker().idle().await;
+    }
+
+    /// Online event deliveries attempted so far (one per event and bound handler; failed
+    /// and timed-out ones included, none retried).
+    pub fn events_delivered(&self) -> u64 {
+        self.shared.events.tracker().attempted()
+    }
+
+    /// Online event deliveries a handler answered with a 2xx status.
+    pub fn events_accepted(&self) -> u64 {
+        self.shared.events.tracker().succeeded()
     }
 
     /// A snapshot of the counters.

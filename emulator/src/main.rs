@@ -140,8 +140,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
 
-    /// Print the OAuth application (client id, secret, tokens, endpoints) as JSON on the second
-    /// line of stdout.
+    /// Print the OAuth application (client id, secret, tokens, endpoints, the application
+    /// token of its events) as JSON on the second line of stdout.
     #[arg(long)]
     print_oauth: bool,
 }
@@ -314,6 +314,7 @@ async fn run(args: Args) -> Result<(), String> {
                 "server_endpoint": o.server_endpoint,
                 "domain": o.domain,
                 "member_id": o.member_id,
+                "application_token": emu.application_token(),
             })
         );
     }

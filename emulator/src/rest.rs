@@ -257,6 +257,8 @@ pub(crate) const METHODS: &[&str] = &[
     "crm.type.add",
     "crm.type.get",
     "crm.type.list",
+    "crm.type.update",
+    "crm.type.delete",
     "crm.status.fields",
     "crm.status.add",
     "crm.status.get",
@@ -275,6 +277,14 @@ pub(crate) const METHODS: &[&str] = &[
     "crm.category.list",
     "crm.category.update",
     "crm.category.delete",
+    "events",
+    "event.bind",
+    "event.unbind",
+    "event.get",
+    "event.offline.get",
+    "event.offline.clear",
+    "event.offline.error",
+    "event.offline.list",
 ];
 
 /// A parameter by name, ignoring case (`fields` / `FIELDS`); `null` counts as absent.

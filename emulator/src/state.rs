@@ -45,6 +45,8 @@ pub(crate) enum Change {
         user: i64,
         /// Whether an OAuth application made it.
         app: bool,
+        /// The request's `auth_connector` (which offline queues the change skipped).
+        connector: Option<String>,
     },
     /// An OAuth token refresh.
     Refresh {
@@ -205,6 +207,10 @@ fn parse_change(line: &str) -> Option<Change> {
             params: v.get("params")?.as_object()?.clone(),
             user: v.get("user").and_then(Value::as_i64).unwrap_or(1),
             app: v.get("app").and_then(Value::as_bool).unwrap_or(false),
+            connector: v
+                .get("connector")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         });
     }
     v.get("refresh")?;
@@ -251,6 +257,7 @@ impl Journal {
         params: &Map<String, Value>,
         user: i64,
         app: bool,
+        connector: Option<&str>,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
         if only_reads(method) {
@@ -262,7 +269,10 @@ impl Journal {
             // OAuth calls carry their access token as `auth`; the journal never keeps it.
             let mut params = params.clone();
             params.retain(|k, _| !k.eq_ignore_ascii_case("auth"));
-            let line = json!({"t": crate::clock::now(), "call": method, "params": params, "user": user, "app": app});
+            let mut line = json!({"t": crate::clock::now(), "call": method, "params": params, "user": user, "app": app});
+            if let Some(connector) = connector {
+                line["connector"] = json!(connector);
+            }
             self.append(&mut file, &line);
         }
         result
@@ -337,7 +347,9 @@ mod tests {
         let (_, changes, again) = open(&path, &config).unwrap();
         assert_eq!(again, created);
         assert_eq!(changes.len(), 1);
-        assert!(matches!(&changes[0], Change::Call { method, .. } if method == "crm.deal.add"));
+        assert!(
+            matches!(&changes[0], Change::Call { method, connector: Some(k), .. } if method == "crm.deal.add" && k == "k")
+        );
         let other = Config {
             deals: 5,
             ..Config::default()

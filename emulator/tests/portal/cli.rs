@@ -63,6 +63,13 @@ async fn prints_the_webhook_url_first_and_serves_it() {
         .await
         .assert_error(500, "INTERNAL_SERVER_ERROR", "Internal server error");
     let oauth: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    // What event receivers verify `auth[application_token]` against.
+    let token = oauth["application_token"].as_str().unwrap_or_default();
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{oauth}"
+    );
+    assert_ne!(oauth["application_token"], oauth["client_secret"]);
     let rest = oauth["client_endpoint"].as_str().unwrap();
     let r = post_json(
         &c,
