@@ -47,6 +47,14 @@ impl Received {
     }
 }
 
+/// How the handler answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Answer {
+    Ok,
+    Error,
+    Never,
+}
+
 /// A running handler.
 pub struct Handler {
     pub url: String,
@@ -56,15 +64,20 @@ pub struct Handler {
 impl Handler {
     /// Answers every POST with 200 at once.
     pub async fn start() -> Handler {
-        Handler::start_with(false).await
+        Handler::start_with(Answer::Ok).await
     }
 
     /// Reads every POST and never answers.
     pub async fn silent() -> Handler {
-        Handler::start_with(true).await
+        Handler::start_with(Answer::Never).await
     }
 
-    async fn start_with(silent: bool) -> Handler {
+    /// Answers every POST with 500.
+    pub async fn failing() -> Handler {
+        Handler::start_with(Answer::Error).await
+    }
+
+    async fn start_with(answer: Answer) -> Handler {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/hook/?app=demo", listener.local_addr().unwrap());
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -73,7 +86,7 @@ impl Handler {
             while let Ok((stream, _)) = listener.accept().await {
                 let sink = sink.clone();
                 tokio::spawn(async move {
-                    if let Some(r) = read_request(stream, silent).await {
+                    if let Some(r) = read_request(stream, answer).await {
                         sink.lock().unwrap().push(r);
                     }
                 });
@@ -93,7 +106,7 @@ impl Handler {
     }
 }
 
-async fn read_request(mut stream: TcpStream, silent: bool) -> Option<Received> {
+async fn read_request(mut stream: TcpStream, answer: Answer) -> Option<Received> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -136,7 +149,7 @@ async fn read_request(mut stream: TcpStream, silent: bool) -> Option<Received> {
         body,
         pairs,
     };
-    if silent {
+    if answer == Answer::Never {
         // Keep the connection open and say nothing for longer than any test runs.
         let record = r.clone();
         tokio::spawn(async move {
@@ -145,8 +158,14 @@ async fn read_request(mut stream: TcpStream, silent: bool) -> Option<Received> {
         });
         return Some(record);
     }
+    let status: &[u8] = if answer == Answer::Ok {
+        b"HTTP/1.1 200 OK\r\n"
+    } else {
+        b"HTTP/1.1 500 Internal Server Error\r\n"
+    };
+    let _ = stream.write_all(status).await;
     let _ = stream
-        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        .write_all(b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
         .await;
     Some(r)
 }

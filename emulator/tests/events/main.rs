@@ -983,3 +983,20 @@ async fn new_offline_records_notify_onofflineevent_handlers() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_failing_handler_is_not_retried_and_webhook_writes_fire_too() {
+    let emu = emulator().await;
+    let h = Handler::failing().await;
+    bind(&emu, "ONCRMDEALADD", &h.url).await;
+    // The write comes through the incoming webhook; the app's handler still hears of it.
+    let id = common::add_deal(&client(), &emu.webhook_url(), json!({"TITLE": "hook"})).await;
+    settle(&emu).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = h.received();
+    assert_eq!(got.len(), 1, "delivered once, not retried");
+    assert_eq!(got[0].id(), id);
+    assert_eq!(emu.events_delivered(), 1);
+    assert_eq!(emu.events_accepted(), 0);
+    emu.shutdown().await;
+}
