@@ -334,10 +334,16 @@ mod tests {
         let mut params = Map::new();
         params.insert("fields".into(), json!({"TITLE": "x"}));
         let ok = || Ok::<(), ()>(());
-        journal.call("crm.deal.add", &params, 1, false, ok).unwrap();
-        journal.call("crm.deal.get", &params, 1, false, ok).unwrap();
         journal
-            .call("crm.deal.update", &params, 1, false, || Err::<(), ()>(()))
+            .call("crm.deal.add", &params, 1, false, Some("k"), ok)
+            .unwrap();
+        journal
+            .call("crm.deal.get", &params, 1, false, None, ok)
+            .unwrap();
+        journal
+            .call("crm.deal.update", &params, 1, false, None, || {
+                Err::<(), ()>(())
+            })
             .unwrap_err();
         drop(journal);
         // A crash mid-write leaves half a line.

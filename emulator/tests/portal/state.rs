@@ -100,6 +100,28 @@ async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() 
     assert_eq!(refreshed.status(), 200);
     let tokens = s.emu.oauth();
     assert_ne!(tokens.refresh_token, app.refresh_token);
+    // An offline binding (OAuth only) and a change it queues survive too.
+    let as_app = |method: &str, mut body: Value| {
+        body["auth"] = json!(tokens.access_token);
+        let url = format!("{}{method}", tokens.client_endpoint);
+        let client = s.client.clone();
+        async move {
+            let r = client.post(url).json(&body).send().await.unwrap();
+            let json: Value = r.json().await.unwrap();
+            json
+        }
+    };
+    let bound = as_app(
+        "event.bind",
+        json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}),
+    )
+    .await;
+    assert_eq!(bound["result"], json!(true), "{bound}");
+    s.call("crm.deal.update", json!({"id": 4, "fields": {"TITLE": "В очереди"}}))
+        .await
+        .ok();
+    let queued_before = as_app("event.offline.list", json!({})).await["result"].clone();
+    assert_eq!(queued_before.as_array().map(Vec::len), Some(1), "{queued_before}");
     let before = contents(&s).await;
     s.emu.shutdown().await;
 
@@ -111,6 +133,23 @@ async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() 
         assert_eq!(after[key], before[key], "{key} differ after the restart");
     }
     let again = s.emu.oauth();
+    let as_app = |method: &str, mut body: Value| {
+        body["auth"] = json!(again.access_token);
+        let url = format!("{}{method}", again.client_endpoint);
+        let client = s.client.clone();
+        async move {
+            let r = client.post(url).json(&body).send().await.unwrap();
+            let json: Value = r.json().await.unwrap();
+            json
+        }
+    };
+    let bindings = as_app("event.get", json!({})).await;
+    assert_eq!(
+        bindings["result"][0]["event"], "ONCRMDEALUPDATE",
+        "the binding survives: {bindings}"
+    );
+    let queued = as_app("event.offline.list", json!({})).await["result"].clone();
+    assert_eq!(queued, queued_before, "the offline queue survives");
     assert_eq!(
         (&again.access_token, &again.refresh_token),
         (&tokens.access_token, &tokens.refresh_token),
