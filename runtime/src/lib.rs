@@ -24,6 +24,7 @@
 
 pub mod codec;
 pub mod entity;
+pub mod events;
 pub mod patch;
 pub mod pipeline;
 pub mod projection;
