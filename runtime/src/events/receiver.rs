@@ -76,7 +76,7 @@ pub enum Change<P: Projection> {
     /// The record was deleted (by a delete event, or it was gone when re-read).
     Deleted(<P::Entity as Entity>::Id),
     /// An event about something else (another entity, a user field, ...).
-    Other(Event),
+    Other(Box<Event>),
 }
 
 /// Changed records of one entity, from an [`EventReceiver`].
@@ -172,7 +172,7 @@ impl<P: Projection> Records<P> {
                         slots.push(Slot::Record(id));
                     }
                 }
-                None => slots.push(Slot::Other(event)),
+                None => slots.push(Slot::Other(Box::new(event))),
             }
         }
         let to_read: Vec<u64> = order.iter().copied().filter(|id| !deleted[id]).collect();
@@ -208,5 +208,5 @@ impl<P: Projection> Records<P> {
 /// One place in a window's output.
 enum Slot {
     Record(u64),
-    Other(Event),
+    Other(Box<Event>),
 }
