@@ -1,11 +1,15 @@
-//! Events against real HTTP: the `axum` endpoint's answers (200 / 400 / 401 / 503) for
-//! bodies posted over loopback.
+//! Events over real HTTP: the `axum` endpoint's answers (200 / 400 / 401 / 503) for bodies
+//! posted over loopback and for the emulator's deliveries, binding, offline drains across a
+//! crash and a failing handler, and `auth_connector`.
 
 #[cfg(feature = "axum")]
 mod endpoint {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-    use bitrix_runtime::events::{self, EventEntity, EventKind, RecordAction, Verifier};
+    use bitrix_runtime::events::{self, Change, EventEntity, EventKind, RecordAction, Verifier};
+    use bitrix_runtime::types::DealId;
+
+    use crate::common::{Deal, DealPatch, client, emulator};
 
     const TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
 
@@ -83,5 +87,411 @@ mod endpoint {
             rx.recv().await.unwrap().kind().record(),
             Some((EventEntity::Deal, 2))
         );
+    }
+
+    /// An endpoint for the emulator's application, bound to the deal events `names`.
+    async fn bound_endpoint(
+        emu: &bitrix_emulator::Emulator,
+        app: &bitrix_runtime::Client,
+        names: &[&str],
+    ) -> events::EventReceiver {
+        let verifier = Verifier::new(emu.application_token()).member_id(emu.oauth().member_id);
+        let (router, rx) = events::axum::endpoint(verifier);
+        let url = serve(router).await;
+        for name in names {
+            let binding = events::EventBinding::online(*name, url.as_str());
+            assert!(app.events().bind(&binding).await.unwrap());
+        }
+        rx
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_endpoint_gets_exactly_one_event_per_change_under_concurrent_writes() {
+        const TASKS: usize = 8;
+        const PER_TASK: usize = 5;
+        let emu = emulator(0).await;
+        let app = super::portal::app(&emu);
+        let mut rx = bound_endpoint(&emu, &app, &["ONCRMDEALADD", "onCrmDealUpdate"]).await;
+
+        let writer = client(&emu);
+        let mut tasks = Vec::new();
+        for t in 0..TASKS {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let ids = super::portal::create(&writer, PER_TASK).await;
+                for &id in &ids {
+                    let patch = DealPatch::new().title(format!("task {t} updated"));
+                    writer.update(DealId(id), &patch).await.unwrap();
+                }
+                ids
+            }));
+        }
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.extend(task.await.unwrap());
+        }
+        emu.events_idle().await;
+
+        let mut received = Vec::new();
+        while let Some(event) = rx.try_recv() {
+            received.push(event);
+        }
+        let counts = super::portal::tally(received.iter().map(|e| {
+            let (_, id) = e.kind().record().expect("a deal record event");
+            (e.name(), id)
+        }));
+        assert_eq!(received.len(), 2 * TASKS * PER_TASK, "{counts:?}");
+        for id in &ids {
+            for name in ["ONCRMDEALADD", "ONCRMDEALUPDATE"] {
+                assert_eq!(counts.get(&(name.to_owned(), *id)), Some(&1), "{name} {id}");
+            }
+        }
+        assert_eq!(emu.events_delivered(), (2 * TASKS * PER_TASK) as u64);
+        assert!(received.iter().all(|e| e.auth().application_token().is_some()));
+    }
+
+    #[derive(Debug, Clone, PartialEq, bitrix_runtime::Projection)]
+    #[bitrix(entity = Deal)]
+    struct Row {
+        id: DealId,
+        title: Option<String>,
+    }
+
+    #[tokio::test]
+    async fn records_re_reads_the_changed_deals_once_each_and_reports_deletes() {
+        let emu = emulator(0).await;
+        let app = super::portal::app(&emu);
+        let rx = bound_endpoint(
+            &emu,
+            &app,
+            &["ONCRMDEALADD", "ONCRMDEALUPDATE", "ONCRMDEALDELETE"],
+        )
+        .await;
+        let writer = client(&emu);
+        let ids = super::portal::create(&writer, 3).await;
+        writer
+            .update(DealId(ids[1]), &DealPatch::new().title("renamed"))
+            .await
+            .unwrap();
+        writer.delete::<Deal>(DealId(ids[2])).await.unwrap();
+        emu.events_idle().await;
+
+        let mut records = rx.records::<Row>(&app).linger(Duration::from_millis(200));
+        let mut changes = Vec::new();
+        for _ in 0..3 {
+            changes.push(records.next().await.unwrap().unwrap());
+        }
+        assert_eq!(
+            changes,
+            vec![
+                Change::Upserted(Row {
+                    id: DealId(ids[0]),
+                    title: Some("Event 0".into())
+                }),
+                Change::Upserted(Row {
+                    id: DealId(ids[1]),
+                    title: Some("renamed".into())
+                }),
+                Change::Deleted(DealId(ids[2])),
+            ]
+        );
+    }
+}
+
+/// Binding, offline drains and `auth_connector` against the emulator (OAuth: `event.*` needs
+/// an application).
+mod portal {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use bitrix_runtime::events::{
+        BoundHandler, DrainError, EventBinding, EventEntity, EventKind, EventName, OfflineEvent,
+        RecordAction,
+    };
+    use bitrix_runtime::{ApiErrorCode, Client, Error, InMemoryTokenStore, Plan};
+
+    use crate::common::{client, emulator, fast_retry, oauth_client, titled, tokens};
+
+    pub(super) fn app(emu: &bitrix_emulator::Emulator) -> Client {
+        oauth_client(emu, Arc::new(InMemoryTokenStore::new()))
+    }
+
+    /// Creates `n` deals through `client`; returns their ids.
+    pub(super) async fn create(client: &Client, n: usize) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for i in 0..n {
+            ids.push(client.add(&titled(&format!("Event {i}"))).await.unwrap().0);
+        }
+        ids
+    }
+
+    fn deal_id(event: &OfflineEvent) -> u64 {
+        match event.kind() {
+            EventKind::Record {
+                entity: EventEntity::Deal,
+                id,
+                ..
+            } => *id,
+            other => panic!("not a deal record event: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn bind_get_and_unbind_round_trip_with_typed_fields() -> Result<(), Error> {
+        let emu = emulator(0).await;
+        let events = app(&emu).events();
+        let online = EventBinding::online(
+            (EventEntity::Deal, RecordAction::Add),
+            "http://127.0.0.1:9/hook",
+        );
+        let offline = EventBinding::offline("onCrmDealUpdate");
+        assert!(events.bind(&online).await?);
+        assert!(events.bind(&online).await?, "binding twice is accepted");
+        assert!(events.bind(&offline).await?);
+        let mut bound = events.get().await?;
+        bound.sort_by(|a, b| a.event.cmp(&b.event));
+        assert_eq!(bound.len(), 2, "{bound:?}");
+        assert_eq!(
+            bound[0],
+            BoundHandler {
+                event: EventName::from("ONCRMDEALADD"),
+                handler: Some("http://127.0.0.1:9/hook".into()),
+                auth_type: bound[0].auth_type,
+                offline: false,
+            }
+        );
+        assert_eq!(bound[1].event.as_str(), "ONCRMDEALUPDATE");
+        assert!(bound[1].offline);
+
+        assert_eq!(events.unbind(&online).await?, 1);
+        assert_eq!(events.unbind(&online).await?, 0);
+        let left = events.get().await?;
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].event.as_str(), "ONCRMDEALUPDATE");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_webhook_client_is_told_that_events_need_an_oauth_application() {
+        let emu = emulator(0).await;
+        let err = client(&emu)
+            .events()
+            .bind(&EventBinding::offline("ONCRMDEALADD"))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+        assert!(text.contains("WRONG_AUTH_TYPE") && text.contains("OAuth"), "{text}");
+        assert!(text.contains(".oauth("), "says how to fix it: {text}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_event_is_refused_by_name() {
+        let emu = emulator(0).await;
+        let err = app(&emu)
+            .events()
+            .bind(&EventBinding::offline("ONNOSUCHTHING"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.api_code(),
+            Some(&ApiErrorCode::Other("ERROR_EVENT_NOT_FOUND".into())),
+            "{err}"
+        );
+    }
+
+    /// One id per handled event, in order.
+    type Seen = Arc<Mutex<Vec<u64>>>;
+
+    #[tokio::test]
+    async fn a_drain_dropped_mid_handler_resumes_without_loss_or_duplicates() {
+        let emu = emulator(0).await;
+        let app = app(&emu);
+        app.events()
+            .bind(&EventBinding::offline("ONCRMDEALADD"))
+            .await
+            .unwrap();
+        let ids = create(&client(&emu), 25).await;
+
+        let started: Seen = Arc::default();
+        let done: Seen = Arc::default();
+        let mut drain = app.events().offline().limit(10);
+        // The 5th event's handler never finishes: the drain future is dropped mid-handler
+        // (a crash while handling).
+        let crashed = {
+            let (started, done) = (started.clone(), done.clone());
+            tokio::time::timeout(
+                Duration::from_secs(2),
+                drain.run_once(move |event| {
+                    let (started, done) = (started.clone(), done.clone());
+                    async move {
+                        let id = deal_id(&event);
+                        let n = {
+                            let mut s = started.lock().unwrap();
+                            s.push(id);
+                            s.len()
+                        };
+                        if n == 5 {
+                            std::future::pending::<()>().await;
+                        }
+                        done.lock().unwrap().push(id);
+                        Ok::<(), std::io::Error>(())
+                    }
+                }),
+            )
+            .await
+        };
+        assert!(crashed.is_err(), "the drain was cut mid-handler");
+        let process_id = drain.process_id().expect("reserved under a process").to_owned();
+        assert_eq!(done.lock().unwrap().len(), 4);
+
+        // A new drain (after a restart) resumes the process.
+        let mut resumed = app.events().offline().limit(10).resume(process_id);
+        loop {
+            let done = done.clone();
+            let report = resumed
+                .run_once(move |event| {
+                    let done = done.clone();
+                    async move {
+                        done.lock().unwrap().push(deal_id(&event));
+                        Ok::<(), std::io::Error>(())
+                    }
+                })
+                .await
+                .unwrap();
+            assert_eq!(report.cleared, report.delivered, "{report:?}");
+            if report.delivered == 0 {
+                break;
+            }
+        }
+        let mut done = done.lock().unwrap().clone();
+        done.sort_unstable();
+        assert_eq!(done, ids, "every deal handled to the end exactly once");
+        // The queue is empty: nothing left reserved or waiting.
+        let mut fresh = app.events().offline();
+        let report = fresh
+            .run_once(|_| async { Ok::<(), std::io::Error>(()) })
+            .await
+            .unwrap();
+        assert_eq!(report.delivered, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failing_handler_marks_its_event_and_stops_the_rest_stays_reserved() {
+        let emu = emulator(0).await;
+        let app = app(&emu);
+        app.events()
+            .bind(&EventBinding::offline("ONCRMDEALADD"))
+            .await
+            .unwrap();
+        let ids = create(&client(&emu), 6).await;
+        let bad = ids[2];
+
+        let seen: Seen = Arc::default();
+        let handler = |seen: Seen| {
+            move |event: OfflineEvent| {
+                let seen = seen.clone();
+                async move {
+                    let id = deal_id(&event);
+                    if id == bad {
+                        return Err(std::io::Error::other(format!("cannot sync deal {id}")));
+                    }
+                    seen.lock().unwrap().push(id);
+                    Ok(())
+                }
+            }
+        };
+        let mut drain = app.events().offline();
+        let err = drain.run_once(handler(seen.clone())).await.unwrap_err();
+        match &err {
+            DrainError::Handler { event, report, .. } => {
+                assert_eq!(deal_id(event), bad);
+                assert_eq!((report.delivered, report.cleared, report.failed), (2, 2, 1));
+            }
+            other => panic!("{other}"),
+        }
+        assert!(err.to_string().contains("event.offline.error"), "{err}");
+        let pid = drain.process_id().unwrap().to_owned();
+
+        let mut resumed = app.events().offline().resume(pid);
+        let report = resumed.run_once(handler(seen.clone())).await.unwrap();
+        assert_eq!(report.delivered, 3, "the reserved rest, not the failed one");
+        let mut seen_ids = seen.lock().unwrap().clone();
+        seen_ids.sort_unstable();
+        let expected: Vec<u64> = ids.iter().copied().filter(|&i| i != bad).collect();
+        assert_eq!(seen_ids, expected);
+
+        // The failed event waits among the errors.
+        let mut errors = app.events().offline().errors(true);
+        let again: Seen = Arc::default();
+        let report = errors
+            .run_once({
+                let again = again.clone();
+                move |event| {
+                    let again = again.clone();
+                    async move {
+                        again.lock().unwrap().push(deal_id(&event));
+                        Ok::<(), std::io::Error>(())
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(report.delivered, 1);
+        assert_eq!(*again.lock().unwrap(), vec![bad]);
+    }
+
+    #[tokio::test]
+    async fn auth_connector_keeps_the_applications_own_writes_out_of_its_queue() {
+        let emu = emulator(0).await;
+        let app = app(&emu);
+        app.events()
+            .bind(&EventBinding::offline("ONCRMDEALADD").auth_connector("sync"))
+            .await
+            .unwrap();
+        let syncing = Client::builder()
+            .oauth(tokens(&emu))
+            .plan(Plan::Unlimited)
+            .retry(fast_retry())
+            .auth_connector("sync")
+            .build()
+            .unwrap();
+        let own = create(&syncing, 2).await;
+        // A batch carries the key too.
+        let mut batch = syncing.batch();
+        let handle = batch.add(&titled("own, in a batch"));
+        let own_batch = batch.send().await.unwrap().get(handle).unwrap().0;
+        let foreign = create(&client(&emu), 2).await;
+
+        let seen: Seen = Arc::default();
+        let mut drain = app.events().offline().auth_connector("sync");
+        drain
+            .run_once({
+                let seen = seen.clone();
+                move |event| {
+                    let seen = seen.clone();
+                    async move {
+                        seen.lock().unwrap().push(deal_id(&event));
+                        Ok::<(), std::io::Error>(())
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort_unstable();
+        assert_eq!(seen, foreign, "own writes {own:?} and {own_batch} stay out");
+    }
+
+    /// Counts (event name, id) pairs.
+    pub(super) fn tally<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> HashMap<(String, u64), usize> {
+        let mut counts = HashMap::new();
+        for (name, id) in pairs {
+            *counts.entry((name.to_owned(), id)).or_insert(0) += 1;
+        }
+        counts
     }
 }
