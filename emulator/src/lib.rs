@@ -101,6 +101,7 @@ mod counters;
 mod currency;
 mod entities;
 mod error;
+mod events;
 pub mod faults;
 mod filter;
 mod items;
@@ -364,6 +365,31 @@ impl Emulator {
             domain,
             member_id: o.member_id.clone(),
         }
+    }
+
+    /// The OAuth application's application token: sent in `auth[application_token]` of
+    /// every event delivered to its handlers, constant for the portal's life (derived from
+    /// [`Config::seed`]). Event receivers verify it.
+    pub fn application_token(&self) -> String {
+        self.shared.events.application_token().to_owned()
+    }
+
+    /// Resolves once every online event delivery queued so far has finished (answered,
+    /// failed or timed out after 10 s). Deliveries are queued before the write's answer is
+    /// sent, so after `write().await; emu.events_idle().await` the handlers got the events.
+    pub async fn events_idle(&self) {
+        self.shared.events.tracker().idle().await;
+    }
+
+    /// Online event deliveries attempted so far (one per event and bound handler; failed
+    /// and timed-out ones included, none retried).
+    pub fn events_delivered(&self) -> u64 {
+        self.shared.events.tracker().attempted()
+    }
+
+    /// Online event deliveries a handler answered with a 2xx status.
+    pub fn events_accepted(&self) -> u64 {
+        self.shared.events.tracker().succeeded()
     }
 
     /// A snapshot of the counters.

@@ -267,6 +267,14 @@ pub(crate) const METHODS: &[&str] = &[
     "crm.category.list",
     "crm.category.update",
     "crm.category.delete",
+    "events",
+    "event.bind",
+    "event.unbind",
+    "event.get",
+    "event.offline.get",
+    "event.offline.clear",
+    "event.offline.error",
+    "event.offline.list",
 ];
 
 /// A parameter by name, ignoring case (`fields` / `FIELDS`); `null` counts as absent.

@@ -19,6 +19,8 @@ use serde_json::{Map, Value, json};
 use crate::config::{Config, CostModel, Work};
 use crate::counters::CounterCells;
 use crate::error::ApiError;
+use crate::events::hub::{AppAuth, Context, Hub};
+use crate::events::triggers;
 use crate::faults::{After, Faults, Outcome};
 use crate::limits::{Operating, RateLimiter, unix_now};
 use crate::methods;
@@ -54,6 +56,8 @@ pub(crate) struct Shared {
     pub https_host: Option<String>,
     /// When set, the portal was "renamed": REST requests answer 302 to this base URL.
     pub renamed_to: Mutex<Option<String>>,
+    /// Event handlers, queues and deliveries.
+    pub events: Hub,
 }
 
 impl fmt::Debug for Shared {
@@ -89,6 +93,7 @@ impl Shared {
                 .tls
                 .then(|| config.hosts.first().cloned().unwrap_or("localhost".into())),
             renamed_to: Mutex::new(None),
+            events: Hub::new(config.seed, crate::events::hub::DELIVERY_TIMEOUT),
         }
     }
 
@@ -474,6 +479,8 @@ enum Auth<'a> {
 pub(crate) struct CallerInfo {
     pub caller: Caller,
     pub key: String,
+    /// The request's `auth_connector` (batch commands inherit it).
+    pub connector: Option<String>,
 }
 
 fn authenticate(
@@ -495,6 +502,7 @@ fn authenticate(
                     app: false,
                 },
                 key: format!("webhook:{}", shared.webhook_user_id),
+                connector: triggers::connector(params),
             })
         }
         Auth::OAuth => {
@@ -513,6 +521,7 @@ fn authenticate(
                         app: true,
                     },
                     key: format!("app:{}", oauth.client_id),
+                    connector: triggers::connector(params),
                 }),
                 TokenCheck::Expired => {
                     CounterCells::bump(&c.expired_token_refusals);
@@ -575,7 +584,7 @@ fn execute(
     }
     c.method(method);
     let t0 = Instant::now();
-    let result = methods::call(&shared.portal, method, params, caller.caller);
+    let result = call_firing_events(shared, caller, method, params);
     let actual = t0.elapsed();
     if let Ok(out) = &result {
         c.rows_scanned
@@ -615,6 +624,66 @@ fn execute(
 
 /// Writes a PHP array as JSON: empty -> `[]`, keys 0..n-1 in order -> a list, otherwise an
 /// object.
+/// Runs one method; `event.*` on the event hub, and after a successful CRM write, sends the
+/// events it fired.
+fn call_firing_events(
+    shared: &Shared,
+    caller: &CallerInfo,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Result<Output, ApiError> {
+    let connector = triggers::connector(params).or_else(|| caller.connector.clone());
+    if Hub::serves(method) {
+        let tz = shared.tz;
+        let time = move |secs: i64| render_datetime(secs, tz);
+        let ctx = Context {
+            app: caller.caller.app,
+            connector: connector.as_deref(),
+            time: &time,
+        };
+        return shared.events.call(method, params, &ctx);
+    }
+    if !(shared.events.watching() && triggers::may_fire(method)) {
+        return methods::call(&shared.portal, method, params, caller.caller);
+    }
+    let before = triggers::before(&shared.portal.read().expect("portal lock"), method, params);
+    let result = methods::call(&shared.portal, method, params, caller.caller);
+    if let Ok(out) = &result {
+        let fired = triggers::after(
+            &shared.portal.read().expect("portal lock"),
+            method,
+            params,
+            &out.result,
+            before,
+        );
+        shared
+            .events
+            .fire(&fired, connector.as_deref(), || app_auth(shared));
+    }
+    result
+}
+
+/// The OAuth application's current tokens and endpoints, for a delivery's `auth` block.
+fn app_auth(shared: &Shared) -> AppAuth {
+    let base = shared.public_base_url();
+    let endpoint = format!("{base}/rest/");
+    let domain = base
+        .split_once("://")
+        .map_or(base.as_str(), |(_, d)| d)
+        .to_owned();
+    let o = shared.oauth.lock().expect("oauth lock");
+    AppAuth {
+        access_token: o.access_token.clone(),
+        refresh_token: o.refresh_token.clone(),
+        expires_in: o.ttl().as_secs(),
+        scope: crate::system::SCOPES.join(","),
+        domain,
+        client_endpoint: endpoint.clone(),
+        server_endpoint: endpoint,
+        member_id: o.member_id.clone(),
+    }
+}
+
 fn write_php_map<T>(
     out: &mut String,
     entries: &[(String, T)],
