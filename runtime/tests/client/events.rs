@@ -147,7 +147,11 @@ mod endpoint {
             }
         }
         assert_eq!(emu.events_delivered(), (2 * TASKS * PER_TASK) as u64);
-        assert!(received.iter().all(|e| e.auth().application_token().is_some()));
+        assert!(
+            received
+                .iter()
+                .all(|e| e.auth().application_token().is_some())
+        );
     }
 
     #[derive(Debug, Clone, PartialEq, bitrix_runtime::Projection)]
@@ -282,7 +286,10 @@ mod portal {
             .unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
-        assert!(text.contains("WRONG_AUTH_TYPE") && text.contains("OAuth"), "{text}");
+        assert!(
+            text.contains("WRONG_AUTH_TYPE") && text.contains("OAuth"),
+            "{text}"
+        );
         assert!(text.contains(".oauth("), "says how to fix it: {text}");
     }
 
@@ -343,7 +350,10 @@ mod portal {
             .await
         };
         assert!(crashed.is_err(), "the drain was cut mid-handler");
-        let process_id = drain.process_id().expect("reserved under a process").to_owned();
+        let process_id = drain
+            .process_id()
+            .expect("reserved under a process")
+            .to_owned();
         assert_eq!(done.lock().unwrap().len(), 4);
 
         // A new drain (after a restart) resumes the process.
