@@ -494,6 +494,85 @@ mod portal {
         assert_eq!(seen, foreign, "own writes {own:?} and {own_batch} stay out");
     }
 
+    #[tokio::test]
+    async fn run_loops_waits_when_idle_and_picks_up_later_changes() {
+        let emu = emulator(0).await;
+        let app = app(&emu);
+        app.events()
+            .bind(&EventBinding::offline("ONCRMDEALADD"))
+            .await
+            .unwrap();
+        let writer = client(&emu);
+        let mut ids = create(&writer, 7).await;
+        let seen: Seen = Arc::default();
+        let mut drain = app.events().offline().limit(3).clear_every(2);
+        let run = {
+            let seen = seen.clone();
+            drain.run(
+                move |event| {
+                    let seen = seen.clone();
+                    async move {
+                        seen.lock().unwrap().push(deal_id(&event));
+                        Ok::<(), std::io::Error>(())
+                    }
+                },
+                Duration::from_millis(20),
+            )
+        };
+        let later = async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            create(&writer, 2).await
+        };
+        let (stopped, more) =
+            tokio::join!(tokio::time::timeout(Duration::from_millis(600), run), later);
+        assert!(stopped.is_err(), "run loops until it is dropped");
+        ids.extend(more);
+        assert_eq!(*seen.lock().unwrap(), ids, "in order, once each");
+        let total = drain.total();
+        assert_eq!((total.delivered, total.cleared, total.failed), (9, 9, 0));
+    }
+
+    #[tokio::test]
+    async fn records_from_any_server_keep_other_events_in_order() {
+        use bitrix_runtime::events::{self, Change};
+        use bitrix_runtime::types::DealId;
+
+        let emu = emulator(0).await;
+        let app = app(&emu);
+        let ids = create(&client(&emu), 2).await;
+        let (tx, rx) = events::channel(8);
+        let body = |name: &str, id: u64| format!("event={name}&data%5BFIELDS%5D%5BID%5D={id}&ts=1");
+        for (name, id) in [
+            ("ONCRMDEALUPDATE", ids[0]),
+            ("ONCRMLEADADD", 77),
+            ("ONCRMDEALUPDATE", ids[1]),
+            ("ONCRMDEALUPDATE", ids[0]),
+        ] {
+            tx.send(events::parse(body(name, id).as_bytes()).unwrap())
+                .await
+                .unwrap();
+        }
+        drop(tx);
+        let mut records = rx.records::<crate::common::Deal>(&app);
+        let mut got = Vec::new();
+        while let Some(change) = records.next().await {
+            got.push(match change.unwrap() {
+                Change::Upserted(deal) => format!("upserted {}", deal.id.unwrap().0),
+                Change::Deleted(DealId(id)) => format!("deleted {id}"),
+                Change::Other(event) => format!("other {}", event.name()),
+            });
+        }
+        assert_eq!(
+            got,
+            vec![
+                format!("upserted {}", ids[0]),
+                "other ONCRMLEADADD".to_owned(),
+                format!("upserted {}", ids[1]),
+            ],
+            "two updates of one deal in a window are one re-read"
+        );
+    }
+
     /// Counts (event name, id) pairs.
     pub(super) fn tally<'a>(
         pairs: impl IntoIterator<Item = (&'a str, u64)>,
