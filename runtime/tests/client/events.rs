@@ -4,6 +4,7 @@
 
 #[cfg(feature = "axum")]
 mod endpoint {
+    use std::collections::HashMap;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use bitrix_runtime::events::{self, Change, EventEntity, EventKind, RecordAction, Verifier};
@@ -89,6 +90,15 @@ mod endpoint {
         );
     }
 
+    /// Counts (event name, id) pairs.
+    fn tally<'a>(pairs: impl IntoIterator<Item = (&'a str, u64)>) -> HashMap<(String, u64), usize> {
+        let mut counts = HashMap::new();
+        for (name, id) in pairs {
+            *counts.entry((name.to_owned(), id)).or_insert(0) += 1;
+        }
+        counts
+    }
+
     /// An endpoint for the emulator's application, bound to the deal events `names`.
     async fn bound_endpoint(
         emu: &bitrix_emulator::Emulator,
@@ -136,7 +146,7 @@ mod endpoint {
         while let Some(event) = rx.try_recv() {
             received.push(event);
         }
-        let counts = super::portal::tally(received.iter().map(|e| {
+        let counts = tally(received.iter().map(|e| {
             let (_, id) = e.kind().record().expect("a deal record event");
             (e.name(), id)
         }));
@@ -205,7 +215,6 @@ mod endpoint {
 /// Binding, offline drains and `auth_connector` against the emulator (OAuth: `event.*` needs
 /// an application).
 mod portal {
-    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -571,16 +580,5 @@ mod portal {
             ],
             "two updates of one deal in a window are one re-read"
         );
-    }
-
-    /// Counts (event name, id) pairs.
-    pub(super) fn tally<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, u64)>,
-    ) -> HashMap<(String, u64), usize> {
-        let mut counts = HashMap::new();
-        for (name, id) in pairs {
-            *counts.entry((name.to_owned(), id)).or_insert(0) += 1;
-        }
-        counts
     }
 }
