@@ -317,18 +317,36 @@ mod portal {
         );
     }
 
-    /// One id per handled event, in order.
-    type Seen = Arc<Mutex<Vec<u64>>>;
-
-    #[tokio::test]
-    async fn a_drain_dropped_mid_handler_resumes_without_loss_or_duplicates() {
+    /// An emulator whose application has an offline binding of ONCRMDEALADD, after `n` deals
+    /// were created (by the webhook); their ids.
+    async fn offline_deals(n: usize) -> (bitrix_emulator::Emulator, Client, Vec<u64>) {
         let emu = emulator(0).await;
         let app = app(&emu);
         app.events()
             .bind(&EventBinding::offline("ONCRMDEALADD"))
             .await
             .unwrap();
-        let ids = create(&client(&emu), 25).await;
+        let ids = create(&client(&emu), n).await;
+        (emu, app, ids)
+    }
+
+    /// One id per handled event, in order.
+    type Seen = Arc<Mutex<Vec<u64>>>;
+
+    /// A handler that records each event's deal id in `seen` and succeeds.
+    fn record_into(
+        seen: &Seen,
+    ) -> impl FnMut(OfflineEvent) -> std::future::Ready<Result<(), std::io::Error>> + use<> {
+        let seen = seen.clone();
+        move |event| {
+            seen.lock().unwrap().push(deal_id(&event));
+            std::future::ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_drain_dropped_mid_handler_resumes_without_loss_or_duplicates() {
+        let (_emu, app, ids) = offline_deals(25).await;
 
         let started: Seen = Arc::default();
         let done: Seen = Arc::default();
@@ -368,17 +386,7 @@ mod portal {
         // A new drain (after a restart) resumes the process.
         let mut resumed = app.events().offline().limit(10).resume(process_id);
         loop {
-            let done = done.clone();
-            let report = resumed
-                .run_once(move |event| {
-                    let done = done.clone();
-                    async move {
-                        done.lock().unwrap().push(deal_id(&event));
-                        Ok::<(), std::io::Error>(())
-                    }
-                })
-                .await
-                .unwrap();
+            let report = resumed.run_once(record_into(&done)).await.unwrap();
             assert_eq!(report.cleared, report.delivered, "{report:?}");
             if report.delivered == 0 {
                 break;
@@ -398,13 +406,7 @@ mod portal {
 
     #[tokio::test]
     async fn a_failing_handler_marks_its_event_and_stops_the_rest_stays_reserved() {
-        let emu = emulator(0).await;
-        let app = app(&emu);
-        app.events()
-            .bind(&EventBinding::offline("ONCRMDEALADD"))
-            .await
-            .unwrap();
-        let ids = create(&client(&emu), 6).await;
+        let (_emu, app, ids) = offline_deals(6).await;
         let bad = ids[2];
 
         let seen: Seen = Arc::default();
@@ -444,19 +446,7 @@ mod portal {
         // The failed event waits among the errors.
         let mut errors = app.events().offline().errors(true);
         let again: Seen = Arc::default();
-        let report = errors
-            .run_once({
-                let again = again.clone();
-                move |event| {
-                    let again = again.clone();
-                    async move {
-                        again.lock().unwrap().push(deal_id(&event));
-                        Ok::<(), std::io::Error>(())
-                    }
-                }
-            })
-            .await
-            .unwrap();
+        let report = errors.run_once(record_into(&again)).await.unwrap();
         assert_eq!(report.delivered, 1);
         assert_eq!(*again.lock().unwrap(), vec![bad]);
     }
@@ -485,19 +475,7 @@ mod portal {
 
         let seen: Seen = Arc::default();
         let mut drain = app.events().offline().auth_connector("sync");
-        drain
-            .run_once({
-                let seen = seen.clone();
-                move |event| {
-                    let seen = seen.clone();
-                    async move {
-                        seen.lock().unwrap().push(deal_id(&event));
-                        Ok::<(), std::io::Error>(())
-                    }
-                }
-            })
-            .await
-            .unwrap();
+        drain.run_once(record_into(&seen)).await.unwrap();
         let mut seen = seen.lock().unwrap().clone();
         seen.sort_unstable();
         assert_eq!(seen, foreign, "own writes {own:?} and {own_batch} stay out");
@@ -505,29 +483,11 @@ mod portal {
 
     #[tokio::test]
     async fn run_loops_waits_when_idle_and_picks_up_later_changes() {
-        let emu = emulator(0).await;
-        let app = app(&emu);
-        app.events()
-            .bind(&EventBinding::offline("ONCRMDEALADD"))
-            .await
-            .unwrap();
+        let (emu, app, mut ids) = offline_deals(7).await;
         let writer = client(&emu);
-        let mut ids = create(&writer, 7).await;
         let seen: Seen = Arc::default();
         let mut drain = app.events().offline().limit(3).clear_every(2);
-        let run = {
-            let seen = seen.clone();
-            drain.run(
-                move |event| {
-                    let seen = seen.clone();
-                    async move {
-                        seen.lock().unwrap().push(deal_id(&event));
-                        Ok::<(), std::io::Error>(())
-                    }
-                },
-                Duration::from_millis(20),
-            )
-        };
+        let run = drain.run(record_into(&seen), Duration::from_millis(20));
         let later = async {
             tokio::time::sleep(Duration::from_millis(150)).await;
             create(&writer, 2).await
