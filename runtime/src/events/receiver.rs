@@ -22,6 +22,9 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// The default [`Records::linger`]: 50 ms.
 pub const DEFAULT_LINGER: Duration = Duration::from_millis(50);
 
+/// The most events one window of [`Records::next`] collects (other events included).
+const MAX_WINDOW: usize = 500;
+
 /// A bounded queue of verified events: the sender for your HTTP server, the receiver for the
 /// code that acts on them. A server should answer 503 when [`mpsc::Sender::try_send`] finds
 /// the queue full (the portal does not retry, but it shows the failure in its log, and
@@ -82,7 +85,7 @@ pub enum Change<P: Projection> {
 /// Changed records of one entity, from an [`EventReceiver`].
 ///
 /// [`next`](Records::next) waits for an event, then collects more for
-/// [`linger`](Records::linger) (or until 50 record ids): the ids of the entity's record and
+/// [`linger`](Records::linger) (or until 50 record ids, or 500 events): the ids of the entity's record and
 /// move events are de-duplicated (several changes of a record in one window are one
 /// re-read), read with one `batch` of gets ([`Projection`]: only its fields), and yielded as
 /// [`Change::Upserted`], in the order the records first appeared; a delete event, or a
@@ -122,7 +125,7 @@ impl<P: Projection> Records<P> {
         let first = self.rx.recv().await?;
         let mut window = vec![first];
         let deadline = tokio::time::Instant::now() + self.linger;
-        while self.record_ids(&window) < BATCH_SIZE {
+        while window.len() < MAX_WINDOW && self.record_ids(&window) < BATCH_SIZE {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(event)) => window.push(event),
                 Ok(None) | Err(_) => break,
