@@ -95,7 +95,7 @@ impl OfflineEvent {
 /// What a drain did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DrainReport {
-    /// Events handed to the handler.
+    /// Events handled: their handler returned `Ok` (a failed one counts in `failed`).
     pub delivered: u64,
     /// Events cleared from the queue after their handler succeeded.
     pub cleared: u64,
