@@ -156,6 +156,14 @@ impl Verifier {
         Ok(event)
     }
 
+    /// How many bodies are remembered now.
+    #[cfg(test)]
+    pub(crate) fn remembered(&self) -> usize {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        debug_assert_eq!(seen.order.len(), seen.digests.len());
+        seen.digests.len()
+    }
+
     /// Records the body's digest; `Replayed` when it is already there.
     fn remember(&self, body: &[u8]) -> Result<(), Rejection> {
         let digest =

@@ -353,30 +353,32 @@ mod portal {
         let mut drain = app.events().offline().limit(10);
         // The 5th event's handler never finishes: the drain future is dropped mid-handler
         // (a crash while handling).
-        let crashed = {
-            let (started, done) = (started.clone(), done.clone());
-            tokio::time::timeout(
-                Duration::from_secs(2),
-                drain.run_once(move |event| {
-                    let (started, done) = (started.clone(), done.clone());
-                    async move {
-                        let id = deal_id(&event);
-                        let n = {
-                            let mut s = started.lock().unwrap();
-                            s.push(id);
-                            s.len()
-                        };
-                        if n == 5 {
-                            std::future::pending::<()>().await;
-                        }
-                        done.lock().unwrap().push(id);
-                        Ok::<(), std::io::Error>(())
+        // Once the 5th handler has started, the drain future is dropped (a crash).
+        let fifth = Arc::new(tokio::sync::Notify::new());
+        let run = {
+            let (started, done, fifth) = (started.clone(), done.clone(), fifth.clone());
+            drain.run_once(move |event| {
+                let (started, done, fifth) = (started.clone(), done.clone(), fifth.clone());
+                async move {
+                    let id = deal_id(&event);
+                    let n = {
+                        let mut s = started.lock().unwrap();
+                        s.push(id);
+                        s.len()
+                    };
+                    if n == 5 {
+                        fifth.notify_one();
+                        std::future::pending::<()>().await;
                     }
-                }),
-            )
-            .await
+                    done.lock().unwrap().push(id);
+                    Ok::<(), std::io::Error>(())
+                }
+            })
         };
-        assert!(crashed.is_err(), "the drain was cut mid-handler");
+        tokio::select! {
+            r = run => panic!("the drain ended before the crash: {r:?}"),
+            () = fifth.notified() => {}
+        }
         let process_id = drain
             .process_id()
             .expect("reserved under a process")
@@ -490,11 +492,19 @@ mod portal {
         let run = drain.run(record_into(&seen), Duration::from_millis(20));
         let later = async {
             tokio::time::sleep(Duration::from_millis(150)).await;
-            create(&writer, 2).await
+            let more = create(&writer, 2).await;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while seen.lock().unwrap().len() < 9 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            // A few idle rounds more: nothing comes twice.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            more
         };
-        let (stopped, more) =
-            tokio::join!(tokio::time::timeout(Duration::from_millis(600), run), later);
-        assert!(stopped.is_err(), "run loops until it is dropped");
+        let more = tokio::select! {
+            r = run => panic!("run loops until it is dropped, but it ended: {r:?}"),
+            more = later => more,
+        };
         ids.extend(more);
         assert_eq!(*seen.lock().unwrap(), ids, "in order, once each");
         let total = drain.total();
