@@ -67,10 +67,8 @@ pub(crate) fn parse_form(body: &[u8]) -> Result<Map<String, Value>, String> {
         }
         insert(&mut root, &mut next_index, path, value);
     }
-    Ok(root
-        .into_iter()
-        .map(|(k, v)| (k, lists_to_arrays(v)))
-        .collect())
+    root.values_mut().for_each(lists_to_arrays);
+    Ok(root)
 }
 
 /// Splits `a[b][][c]` into `["a", "b", "", "c"]` (an empty segment appends). A key whose
@@ -144,24 +142,22 @@ fn insert(
     }
 }
 
-/// Turns every object whose keys are exactly `0..n` (in that order) into an array.
-fn lists_to_arrays(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let is_list =
-                !map.is_empty() && map.keys().enumerate().all(|(i, k)| *k == i.to_string());
-            if is_list {
-                Value::Array(map.into_iter().map(|(_, v)| lists_to_arrays(v)).collect())
-            } else {
-                Value::Object(
-                    map.into_iter()
-                        .map(|(k, v)| (k, lists_to_arrays(v)))
-                        .collect(),
-                )
-            }
-        }
-        other => other,
+/// Turns every object whose keys are exactly `0..n` (in that order) into an array, in place.
+fn lists_to_arrays(value: &mut Value) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    map.values_mut().for_each(lists_to_arrays);
+    let is_list = !map.is_empty() && map.keys().enumerate().all(|(i, k)| is_index(k, i));
+    if is_list {
+        let items = std::mem::take(map).into_iter().map(|(_, v)| v).collect();
+        *value = Value::Array(items);
     }
+}
+
+/// Whether `key` is `i` written in decimal without leading zeros.
+fn is_index(key: &str, i: usize) -> bool {
+    key.parse::<usize>() == Ok(i) && (key == "0" || !key.starts_with(['0', '+']))
 }
 
 /// Undoes `application/x-www-form-urlencoded` escaping: `+` is a space, `%XX` a byte; an
