@@ -85,6 +85,7 @@ pub struct ClientBuilder {
     refresh_timeout: Duration,
     read_deadline: Duration,
     api: Option<Api>,
+    auth_connector: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -117,6 +118,7 @@ impl Default for ClientBuilder {
             refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
             read_deadline: DEFAULT_READ_DEADLINE,
             api: None,
+            auth_connector: None,
         }
     }
 }
@@ -255,6 +257,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Send `auth_connector=key` with every request of this client (batches included), so
+    /// its own writes are not recorded in the offline queue of the binding made with the same
+    /// key ([`EventBinding::auth_connector`](crate::events::EventBinding::auth_connector)):
+    /// an application that syncs changes both ways does not get its own changes back. They
+    /// still reach other queues and online handlers.
+    pub fn auth_connector(mut self, key: impl Into<String>) -> Self {
+        self.auth_connector = Some(key.into());
+        self
+    }
+
     /// Builds the client, validating the webhook URL or OAuth endpoints.
     pub fn build(self) -> Result<Client, Error> {
         let auth = match (self.webhook, self.oauth) {
@@ -314,6 +326,7 @@ impl ClientBuilder {
                 allow_insecure: self.allow_insecure,
                 max_response_size: self.max_response_size,
                 read_deadline: self.read_deadline,
+                auth_connector: self.auth_connector,
             })),
             api: self.api,
         })

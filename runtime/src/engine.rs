@@ -33,6 +33,8 @@ pub(crate) struct Settings {
     pub max_response_size: usize,
     /// The longest a read (or an idempotent call) may take, all attempts included.
     pub read_deadline: Duration,
+    /// `auth_connector` sent with every request (unless the call sets its own).
+    pub auth_connector: Option<String>,
 }
 
 /// The engine; see the [module documentation](self).
@@ -47,6 +49,7 @@ pub(crate) struct Engine {
     allow_insecure: bool,
     max_response_size: usize,
     read_deadline: Duration,
+    auth_connector: Option<String>,
 }
 
 /// How [`Engine::execute`] runs one call.
@@ -142,6 +145,7 @@ impl Engine {
             allow_insecure: s.allow_insecure,
             max_response_size: s.max_response_size,
             read_deadline: s.read_deadline,
+            auth_connector: s.auth_connector,
         }
     }
 
@@ -219,6 +223,16 @@ impl Engine {
         exec: Exec<'_>,
     ) -> Result<Ran<T>, Error> {
         check_method(method)?;
+        let with_connector;
+        let params = match &self.auth_connector {
+            Some(key) if !params.contains_key("auth_connector") => {
+                let mut p = params.clone();
+                p.insert("auth_connector".into(), Value::String(key.clone()));
+                with_connector = p;
+                &with_connector
+            }
+            _ => params,
+        };
         let is_batch = method.eq_ignore_ascii_case("batch");
         let mut attempt: u32 = 0;
         let mut refreshed = false;

@@ -18,12 +18,16 @@
 //! ```
 //!
 //! See the repository README for the three ways to generate them (macro, `build.rs`, CLI).
+//!
+//! [`events`] decodes and verifies what the portal POSTs to event handlers, binds handlers
+//! and drains the offline queue.
 #![deny(missing_docs)]
 // docs.rs (nightly, `--cfg docsrs`): badges naming the feature each item needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod codec;
 pub mod entity;
+pub mod events;
 pub mod patch;
 pub mod pipeline;
 pub mod projection;

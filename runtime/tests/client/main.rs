@@ -7,6 +7,7 @@ mod common;
 
 mod crud;
 mod entities;
+mod events;
 mod export;
 mod faults;
 mod hostile;
