@@ -67,6 +67,7 @@ impl EventReceiver {
             entity: EventEntity::of::<P::Entity>(),
             linger: DEFAULT_LINGER,
             ready: VecDeque::new(),
+            retry: Vec::new(),
         }
     }
 }
@@ -96,6 +97,8 @@ pub struct Records<P: Projection> {
     entity: EventEntity,
     linger: Duration,
     ready: VecDeque<Change<P>>,
+    /// The events of a window whose re-read failed: the next call reads them again.
+    retry: Vec<Event>,
 }
 
 impl<P: Projection> fmt::Debug for Records<P> {
@@ -116,14 +119,16 @@ impl<P: Projection> Records<P> {
     }
 
     /// The next change; `None` when the receiver is closed and everything was yielded. A
-    /// failed re-read is an `Err` (the ids of that window are lost to this stream: the
-    /// events were consumed; read them again from the portal if that matters).
+    /// failed re-read (after the client's own retries) is an `Err`, and loses nothing: the
+    /// next call reads that window's records again, with any events that arrived since.
     pub async fn next(&mut self) -> Option<Result<Change<P>, Error>> {
         if let Some(change) = self.ready.pop_front() {
             return Some(Ok(change));
         }
-        let first = self.rx.recv().await?;
-        let mut window = vec![first];
+        let mut window = std::mem::take(&mut self.retry);
+        if window.is_empty() {
+            window.push(self.rx.recv().await?);
+        }
         let deadline = tokio::time::Instant::now() + self.linger;
         while window.len() < MAX_WINDOW && self.record_ids(&window) < BATCH_SIZE {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
@@ -131,7 +136,8 @@ impl<P: Projection> Records<P> {
                 Ok(None) | Err(_) => break,
             }
         }
-        if let Err(e) = self.resolve(window).await {
+        if let Err(e) = self.resolve(window.clone()).await {
+            self.retry = window;
             return Some(Err(e));
         }
         self.ready.pop_front().map(Ok)

@@ -551,4 +551,36 @@ mod portal {
             "two updates of one deal in a window are one re-read"
         );
     }
+
+    /// A re-read that fails (the portal answers 500 to everything, past the client's
+    /// retries) is an error, and the next call reads the same records again once the portal
+    /// is back: the events of that window are not lost.
+    #[tokio::test]
+    async fn a_failed_re_read_is_reported_and_done_again_on_the_next_call() {
+        use bitrix_emulator::{FaultRates, Faults};
+        use bitrix_runtime::events::{self, Change};
+
+        let emu = emulator(0).await;
+        let app = app(&emu);
+        let ids = create(&client(&emu), 1).await;
+        let (tx, rx) = events::channel(8);
+        let body = format!(
+            "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D={}&ts=1",
+            ids[0]
+        );
+        tx.send(events::parse(body.as_bytes()).unwrap())
+            .await
+            .unwrap();
+        drop(tx);
+        let mut records = rx.records::<crate::common::Deal>(&app);
+        emu.set_faults(Faults::all(FaultRates::default().internal_error(1.0)));
+        let failed = records.next().await.expect("an answer");
+        assert!(failed.is_err(), "the portal fails every call: {failed:?}");
+        emu.set_faults(Faults::none());
+        match records.next().await {
+            Some(Ok(Change::Upserted(deal))) => assert_eq!(deal.id.map(|i| i.0), Some(ids[0])),
+            other => panic!("the failed window is read again: {other:?}"),
+        }
+        assert!(records.next().await.is_none(), "and only once");
+    }
 }
