@@ -78,3 +78,73 @@ fn generated_size_grows_linearly_in_fields() {
         "4x the fields gave {ratio:.2}x the code"
     );
 }
+
+fn required(n: usize) -> Snapshot {
+    let mut fields = Map::new();
+    fields.insert("ID".into(), json!({"type": "integer", "isReadOnly": true}));
+    for i in 0..n {
+        let ty = ["string", "double", "date"][i % 3];
+        fields.insert(
+            format!("UF_CRM_R{i}"),
+            json!({"type": ty, "isDynamic": true, "isRequired": true}),
+        );
+    }
+    Snapshot::new(EntityInfo::deal(), fields).unwrap()
+}
+
+fn enumeration(items: usize) -> Snapshot {
+    let items: Vec<_> = (0..items)
+        .map(|i| json!({"ID": (1000 + i).to_string(), "VALUE": format!("Item {i}")}))
+        .collect();
+    let mut fields = Map::new();
+    fields.insert("ID".into(), json!({"type": "integer", "isReadOnly": true}));
+    fields.insert(
+        "UF_CRM_BIG".into(),
+        json!({"type": "enumeration", "isDynamic": true, "items": items}),
+    );
+    Snapshot::new(EntityInfo::deal(), fields).unwrap()
+}
+
+fn size(snapshot: &Snapshot) -> f64 {
+    let generated = bitrix_codegen::generate(snapshot, &Options::new("Deal")).unwrap();
+    generated.tokens.to_string().len() as f64
+}
+
+/// The required-field typestate used to name every other field's state in each setter: 1,000
+/// required fields made 64 MB of code. Above 64 required fields the states are one tree-typed
+/// parameter and a setter names only its leaf's path (fields x log2 fields).
+#[test]
+fn generated_size_grows_linearly_in_required_fields() {
+    let (small, large) = (size(&required(250)), size(&required(1000)));
+    let ratio = large / small;
+    assert!(
+        (3.5..4.8).contains(&ratio),
+        "4x the required fields gave {ratio:.2}x the code"
+    );
+    // A thousand required fields cost about as much as a thousand fields.
+    let per_field = large / 1000.0;
+    assert!(per_field < 4000.0, "{per_field:.0} bytes per required field");
+}
+
+/// Each match over an enumeration's variants costs rustc about arms x variants to check: a
+/// 100,000-item enumeration took minutes. Large enumerations are tables, and the code per item
+/// is a few constants.
+#[test]
+fn generated_size_grows_linearly_in_enumeration_items() {
+    let (small, large) = (size(&enumeration(10_000)), size(&enumeration(100_000)));
+    let ratio = large / small;
+    assert!(
+        (9.0..11.0).contains(&ratio),
+        "10x the items gave {ratio:.2}x the code"
+    );
+}
+
+/// No `match` of a large enumeration's code lists its variants: every match has a handful of
+/// arms.
+#[test]
+fn no_match_of_a_large_enumeration_lists_its_items() {
+    let generated = bitrix_codegen::generate(&enumeration(5000), &Options::new("Deal")).unwrap();
+    let text = generated.tokens.to_string();
+    let arms = text.matches("=>").count();
+    assert!(arms < 1000, "{arms} match arms for a 5,000-item enumeration");
+}

@@ -47,6 +47,91 @@ impl<T> Provided<T> for Set<T> {
     }
 }
 
+/// A builder with many required fields keeps their states in a balanced binary tree of
+/// `Node`s instead of one type parameter each (whose setters would each name every other
+/// parameter: code quadratic in the required fields). A leaf is the field's marker while unset
+/// and [`Set`] once given; a setter names only its leaf's path ([`Left`]/[`Right`] steps ending
+/// in [`Here`]), so the code grows as fields x log2(fields).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Node<A, B>(pub A, pub B);
+
+/// The last step of a path into a [`Node`] tree: this leaf.
+#[derive(Debug, Clone, Copy)]
+pub enum Here {}
+
+/// A path step into the left subtree of a [`Node`], then `P`.
+#[derive(Debug, Clone, Copy)]
+pub struct Left<P>(std::marker::PhantomData<P>);
+
+/// A path step into the right subtree of a [`Node`], then `P`.
+#[derive(Debug, Clone, Copy)]
+pub struct Right<P>(std::marker::PhantomData<P>);
+
+/// Replaces the leaf at path `P` of a [`Node`] tree with `V`.
+pub trait Put<P, V> {
+    /// The leaf that was there (a setter requires the field's marker: unset).
+    type Old;
+    /// The tree with the new leaf.
+    type Out;
+    /// Puts `value` at the leaf, dropping the old one.
+    fn put(self, value: V) -> Self::Out;
+}
+
+impl<X, V> Put<Here, V> for X {
+    type Old = X;
+    type Out = V;
+    fn put(self, value: V) -> V {
+        value
+    }
+}
+
+impl<A: Put<P, V>, B, P, V> Put<Left<P>, V> for Node<A, B> {
+    type Old = A::Old;
+    type Out = Node<A::Out, B>;
+    fn put(self, value: V) -> Self::Out {
+        Node(self.0.put(value), self.1)
+    }
+}
+
+impl<A, B: Put<P, V>, P, V> Put<Right<P>, V> for Node<A, B> {
+    type Old = B::Old;
+    type Out = Node<A, B::Out>;
+    fn put(self, value: V) -> Self::Out {
+        Node(self.0, self.1.put(value))
+    }
+}
+
+/// Implemented by the unset state `M` (the field's marker) only: a required field's setter
+/// can be called once.
+#[diagnostic::on_unimplemented(
+    message = "the required field `{M}` is already set",
+    label = "`{M}` was set earlier in this chain",
+    note = "a required field's setter takes the builder with the field unset; set it once"
+)]
+pub trait Unset<M> {}
+#[diagnostic::do_not_recommend]
+impl<M> Unset<M> for M {}
+
+/// Turns a [`Node`] tree of required-field states into the tree of their values, `T`:
+/// implemented when every leaf is [`Set`] (through [`Provided`], whose message names the first
+/// field that is not).
+pub trait Fill<T> {
+    /// The values.
+    fn fill(self) -> T;
+}
+
+impl<A: Fill<TA>, B: Fill<TB>, TA, TB> Fill<Node<TA, TB>> for Node<A, B> {
+    fn fill(self) -> Node<TA, TB> {
+        Node(self.0.fill(), self.1.fill())
+    }
+}
+
+impl<T, X: Provided<T>> Fill<Set<T>> for X {
+    fn fill(self) -> Set<T> {
+        Set(self.into_value())
+    }
+}
+
 /// Never implemented: a setter bounded by it explains that field `F` is read-only.
 #[diagnostic::on_unimplemented(
     message = "`{F}` is read-only: the portal silently drops it on add and update",
