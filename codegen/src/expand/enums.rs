@@ -1,5 +1,6 @@
-//! One enum per enumeration field, variants from the snapshot's `items`, plus `Other(String)`
-//! for items added on the portal later.
+//! One enum per enumeration field, plus `Other(String)` for items added on the portal later:
+//! a variant per item from the snapshot's `items`, or above [`VARIANT_LIMIT`] items an associated
+//! constant per item (rustc's cost of naming variants grows as their number squared).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -22,34 +23,30 @@ fn enumeration(c: &Cx<'_>, f: &FieldModel) -> Option<TokenStream> {
         name(f),
         e.ident
     );
-    let variants = e.variants.iter().map(|(v, id, label)| {
-        let v = ident(v);
-        let doc = format!(" {} (item {id})", super::md(label));
-        quote!(#[doc = #doc] #v,)
-    });
-    let all = e.variants.iter().map(|(v, _, _)| ident(v));
     let Shape {
         derives,
+        variants,
+        all,
         inherent,
         id_body,
         impls,
-    } = if e.variants.len() <= MATCH_LIMIT {
-        matched(e)
+    } = if e.variants.len() <= VARIANT_LIMIT {
+        variants(e)
     } else {
-        tabled(&enum_name, e)
+        constants(e)
     };
     Some(quote! {
         #[doc = #doc]
         #derives
         #vis enum #enum_name {
-            #(#variants)*
+            #variants
             /// An item id the snapshot does not know.
             Other(String),
         }
 
         impl #enum_name {
             /// Every item known to the snapshot, in portal order.
-            pub const ALL: &'static [Self] = &[#(Self::#all),*];
+            pub const ALL: &'static [Self] = &[#all];
 
             #inherent
         }
@@ -82,27 +79,38 @@ fn enumeration(c: &Cx<'_>, f: &FieldModel) -> Option<TokenStream> {
     })
 }
 
-/// Up to this many items, an enumeration's `label`, `id`, `Debug` and `Clone` are `match`es
-/// over its variants. rustc's exhaustiveness check of a match costs about arms x variants (a
-/// 100,000-item enumeration took minutes), so larger enumerations read tables instead: a
-/// variant's position is a binary search of `ALL` (declaration order, which the derived `Ord`
-/// follows), and `Clone` rebuilds a variant from its position through a tree of `if`s.
-pub const MATCH_LIMIT: usize = 512;
+/// Up to this many items, an enumeration has one variant per item. rustc finds a variant by a
+/// linear scan of the enum's variants whenever code names one (so naming each of N variants
+/// costs about N squared: a 100,000-item enumeration took minutes to check), and checks a
+/// `match` over every variant in about arms x variants. Above it, the items are associated
+/// constants of the same names (`DealUfCrmBig::Punkt0`) over one hidden variant holding the
+/// item's position, and `id`, `label` and `Debug` read constant tables.
+pub const VARIANT_LIMIT: usize = 512;
 
 /// The parts of an enumeration's code that depend on its size.
 struct Shape {
     /// The derive attribute.
     derives: TokenStream,
+    /// The variants besides `Other`.
+    variants: TokenStream,
+    /// The elements of `ALL`.
+    all: TokenStream,
     /// Inherent items besides `ALL`.
     inherent: TokenStream,
     /// The body of `EnumValue::id`.
     id_body: TokenStream,
-    /// Trait impls written out instead of derived.
+    /// Impls besides `EnumValue` and `Display`.
     impls: TokenStream,
 }
 
-/// A small enumeration: matches.
-fn matched(e: &EnumModel) -> Shape {
+/// One variant per item; `label` and `id` are matches.
+fn variants(e: &EnumModel) -> Shape {
+    let variants = e.variants.iter().map(|(v, id, label)| {
+        let v = ident(v);
+        let doc = format!(" {} (item {id})", super::md(label));
+        quote!(#[doc = #doc] #v,)
+    });
+    let all = e.variants.iter().map(|(v, _, _)| ident(v));
     let ids = e.variants.iter().map(|(v, id, _)| {
         let v = ident(v);
         quote!(Self::#v => #id,)
@@ -113,6 +121,8 @@ fn matched(e: &EnumModel) -> Shape {
     });
     Shape {
         derives: quote!(#[derive(Debug, Clone, PartialEq, Eq, Hash)]),
+        variants: quote!(#(#variants)*),
+        all: quote!(#(Self::#all),*),
         inherent: quote! {
             /// The item's label (`VALUE`) as the snapshot has it; `None` for [`Self::Other`].
             pub fn label(&self) -> Option<&'static str> {
@@ -132,89 +142,66 @@ fn matched(e: &EnumModel) -> Shape {
     }
 }
 
-/// A large enumeration: tables indexed by the variant's position.
-fn tabled(enum_name: &syn::Ident, e: &EnumModel) -> Shape {
+/// One associated constant per item over the hidden variant `__Item(position)`; tables of
+/// ids, labels and names indexed by the position.
+fn constants(e: &EnumModel) -> Shape {
+    let consts = e.variants.iter().enumerate().map(|(i, (v, id, label))| {
+        let v = ident(v);
+        let doc = format!(" {} (item {id})", super::md(label));
+        let i = i as u32;
+        quote!(#[doc = #doc] pub const #v: Self = Self::__Item(#i);)
+    });
+    let all = (0..e.variants.len() as u32).map(|i| quote!(Self::__Item(#i)));
     let ids = e.variants.iter().map(|(_, id, _)| id);
     let labels = e.variants.iter().map(|(_, _, label)| label);
     let names = e.variants.iter().map(|(v, _, _)| v);
-    let at = at_tree(&e.variants, 0);
-    let inherent = quote! {
-        const __IDS: &'static [&'static str] = &[#(#ids),*];
-        const __LABELS: &'static [&'static str] = &[#(#labels),*];
-        const __NAMES: &'static [&'static str] = &[#(#names),*];
-
-        /// The item's label (`VALUE`) as the snapshot has it; `None` for [`Self::Other`].
-        pub fn label(&self) -> Option<&'static str> {
-            match self {
-                Self::Other(_) => None,
-                known => Self::__LABELS.get(known.position()).copied(),
-            }
-        }
-
-        /// A known item's position in `ALL`: `ALL` is sorted by the derived `Ord` (declaration
-        /// order), so every known item is found.
-        fn position(&self) -> usize {
-            Self::ALL.binary_search(self).unwrap_or_else(|at| at)
-        }
-
-        /// The known item at `position` (the last one beyond the end).
-        fn at(position: usize) -> Self {
-            #at
-        }
-    };
-    let id_body = quote! {
-        match self {
-            Self::Other(id) => id,
-            known => Self::__IDS.get(known.position()).copied().unwrap_or_default(),
-        }
-    };
-    let derives = quote! {
-        #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
-    };
-    let impls = quote! {
-        impl ::core::clone::Clone for #enum_name {
-            fn clone(&self) -> Self {
-                match self {
-                    Self::Other(id) => Self::Other(id.clone()),
-                    known => Self::at(known.position()),
-                }
-            }
-        }
-
-        impl ::core::fmt::Debug for #enum_name {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                match self {
-                    Self::Other(id) => f.debug_tuple("Other").field(id).finish(),
-                    known => f.write_str(Self::__NAMES.get(known.position()).copied().unwrap_or_default()),
-                }
-            }
-        }
-    };
+    let enum_name = ident(&e.ident);
     Shape {
-        derives,
-        inherent,
-        id_body,
-        impls,
-    }
-}
+        derives: quote!(#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]),
+        variants: quote! {
+            /// An item the snapshot knows, by its position in `ALL`: name it by its constant
+            /// (this enumeration has too many items for a variant each).
+            #[doc(hidden)]
+            __Item(u32),
+        },
+        all: quote!(#(#all),*),
+        inherent: quote! {
+            const __IDS: &'static [&'static str] = &[#(#ids),*];
+            const __LABELS: &'static [&'static str] = &[#(#labels),*];
+            const __NAMES: &'static [&'static str] = &[#(#names),*];
 
-/// `Self::at`'s body over `variants` (the first at position `start`): a balanced tree of
-/// `if position < mid`, so rustc checks no match over every variant.
-fn at_tree(variants: &[(String, String, String)], start: usize) -> TokenStream {
-    match variants {
-        [] => quote!(Self::Other(String::new())),
-        [(v, _, _)] => {
-            let v = ident(v);
-            quote!(Self::#v)
-        }
-        _ => {
-            let mid = variants.len() / 2;
-            let (a, b) = (
-                at_tree(&variants[..mid], start),
-                at_tree(&variants[mid..], start + mid),
-            );
-            let split = start + mid;
-            quote!(if position < #split { #a } else { #b })
-        }
+            /// The item's label (`VALUE`) as the snapshot has it; `None` for [`Self::Other`].
+            pub fn label(&self) -> Option<&'static str> {
+                match self {
+                    Self::__Item(i) => Self::__LABELS.get(*i as usize).copied(),
+                    Self::Other(_) => None,
+                }
+            }
+        },
+        id_body: quote! {
+            match self {
+                Self::__Item(i) => Self::__IDS.get(*i as usize).copied().unwrap_or_default(),
+                Self::Other(id) => id,
+            }
+        },
+        impls: quote! {
+            #[allow(non_upper_case_globals)]
+            impl #enum_name {
+                #(#consts)*
+            }
+
+            impl ::core::fmt::Debug for #enum_name {
+                /// The item's constant name, as a variant's would print.
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    match self {
+                        Self::__Item(i) => match Self::__NAMES.get(*i as usize) {
+                            Some(name) => f.write_str(name),
+                            None => f.debug_tuple("__Item").field(i).finish(),
+                        },
+                        Self::Other(id) => f.debug_tuple("Other").field(id).finish(),
+                    }
+                }
+            }
+        },
     }
 }

@@ -1,9 +1,9 @@
 //! Issue 14 item 6 (scale), against this runtime: an entity with more required fields than the
 //! flat typestate takes (70 > `FLAT_TYPESTATE_LIMIT` = 64: one type parameter holding a tree of
 //! the states) builds its payload with every value in place, in any setter order; an
-//! enumeration with more items than the matched shape takes (600 > `MATCH_LIMIT` = 512: tables
-//! and a binary search) decodes, encodes, labels, clones, compares and prints every item as
-//! the small shape does. `schemas/test/scale/deal.json` holds both.
+//! enumeration with more items than have a variant each (600 > `VARIANT_LIMIT` = 512: an
+//! associated constant per item and tables) decodes, encodes, labels, clones, compares and prints every item as
+//! the small shape does, its items named by constants. `schemas/test/scale/deal.json` holds both.
 
 #![deny(warnings)]
 
@@ -274,6 +274,15 @@ fn a_large_enumeration_round_trips_every_item() {
     assert_eq!(other.clone(), other);
     assert_eq!(format!("{other:?}"), "Other(\"9999\")");
     assert_eq!(other.to_string(), "9999");
+    // Items are named as variants are, and match as patterns.
+    assert_eq!(first, DealUfCrmBig::Punkt0);
+    assert_eq!(DealUfCrmBig::from_id("2599"), DealUfCrmBig::Punkt599);
+    let matched = match DealUfCrmBig::from_id("2001") {
+        DealUfCrmBig::Punkt0 => 0,
+        DealUfCrmBig::Punkt1 => 1,
+        _ => 2,
+    };
+    assert_eq!(matched, 1);
     // Portal order, unknown items last.
     assert!(DealUfCrmBig::ALL[0] < DealUfCrmBig::ALL[599]);
     assert!(DealUfCrmBig::ALL[599] < other);
