@@ -123,7 +123,10 @@ fn generated_size_grows_linearly_in_required_fields() {
     );
     // A thousand required fields cost about as much as a thousand fields.
     let per_field = large / 1000.0;
-    assert!(per_field < 4000.0, "{per_field:.0} bytes per required field");
+    assert!(
+        per_field < 4000.0,
+        "{per_field:.0} bytes per required field"
+    );
 }
 
 /// rustc pays about N for each of N variants named (and arms x variants for a match): a
@@ -146,7 +149,10 @@ fn no_match_of_a_large_enumeration_lists_its_items() {
     let generated = bitrix_codegen::generate(&enumeration(5000), &Options::new("Deal")).unwrap();
     let text = generated.tokens.to_string();
     let arms = text.matches("=>").count();
-    assert!(arms < 1000, "{arms} match arms for a 5,000-item enumeration");
+    assert!(
+        arms < 1000,
+        "{arms} match arms for a 5,000-item enumeration"
+    );
     let file: syn::File = syn::parse2(generated.tokens).unwrap();
     let variants: Vec<usize> = enums(&file.items).map(|e| e.variants.len()).collect();
     assert!(

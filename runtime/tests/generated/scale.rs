@@ -2,8 +2,9 @@
 //! flat typestate takes (70 > `FLAT_TYPESTATE_LIMIT` = 64: one type parameter holding a tree of
 //! the states) builds its payload with every value in place, in any setter order; an
 //! enumeration with more items than have a variant each (600 > `VARIANT_LIMIT` = 512: an
-//! associated constant per item and tables) decodes, encodes, labels, clones, compares and prints every item as
-//! the small shape does, its items named by constants. `schemas/test/scale/deal.json` holds both.
+//! associated constant per item and tables) decodes, encodes, labels, clones, compares and
+//! prints every item as the small shape does, its items named by constants.
+//! `schemas/test/scale/deal.json` holds both.
 
 #![deny(warnings)]
 
