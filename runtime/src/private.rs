@@ -38,12 +38,17 @@ pub struct Set<T>(pub T);
 pub trait Provided<T> {
     /// The given value.
     fn into_value(self) -> T;
+    /// The given value, borrowed.
+    fn value(&self) -> &T;
 }
 // Not offered as a fix in compile errors: the fix is to call the field's setter.
 #[diagnostic::do_not_recommend]
 impl<T> Provided<T> for Set<T> {
     fn into_value(self) -> T {
         self.0
+    }
+    fn value(&self) -> &T {
+        &self.0
     }
 }
 
@@ -112,23 +117,33 @@ pub trait Unset<M> {}
 #[diagnostic::do_not_recommend]
 impl<M> Unset<M> for M {}
 
-/// Turns a [`Node`] tree of required-field states into the tree of their values, `T`:
-/// implemented when every leaf is [`Set`] (through [`Provided`], whose message names the first
-/// field that is not).
-pub trait Fill<T> {
-    /// The values.
-    fn fill(self) -> T;
+/// The leaf at path `P` of a [`Node`] tree. `build()` bounds each required field's leaf by
+/// [`Provided`] separately, so a compile error names the missing field and not the whole tree.
+pub trait At<P> {
+    /// The leaf.
+    type Leaf;
+    /// The leaf, borrowed.
+    fn at(&self) -> &Self::Leaf;
 }
 
-impl<A: Fill<TA>, B: Fill<TB>, TA, TB> Fill<Node<TA, TB>> for Node<A, B> {
-    fn fill(self) -> Node<TA, TB> {
-        Node(self.0.fill(), self.1.fill())
+impl<X> At<Here> for X {
+    type Leaf = X;
+    fn at(&self) -> &X {
+        self
     }
 }
 
-impl<T, X: Provided<T>> Fill<Set<T>> for X {
-    fn fill(self) -> Set<T> {
-        Set(self.into_value())
+impl<A: At<P>, B, P> At<Left<P>> for Node<A, B> {
+    type Leaf = A::Leaf;
+    fn at(&self) -> &A::Leaf {
+        self.0.at()
+    }
+}
+
+impl<A, B: At<P>, P> At<Right<P>> for Node<A, B> {
+    type Leaf = B::Leaf;
+    fn at(&self) -> &B::Leaf {
+        self.1.at()
     }
 }
 

@@ -335,16 +335,11 @@ fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
 }
 
 /// One type parameter `S` for all required fields: a balanced tree of their states. A setter
-/// puts `Set<T>` at its leaf's path (`__p::Put`), `build()` needs the whole tree filled
-/// (`__p::Fill`), whose missing leaf is reported through `Provided` like the flat layout's.
+/// puts `Set<T>` at its leaf's path (`__p::Put`); `build()` bounds every leaf by `Provided`
+/// (`__p::At`), so a missing field is reported as the flat layout reports it.
 fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
     let (create, builder) = (&c.create, &c.builder);
     let unset = tree(required, &marker);
-    let filled = tree(required, &|f| {
-        let ty = write_ty(f);
-        quote!(__p::Set<#ty>)
-    });
-    let pattern = tree_pattern(0, required.len());
     let setters = required.iter().enumerate().map(|(k, f)| {
         let id = ident(&f.ident);
         let ty = write_ty(f);
@@ -364,10 +359,19 @@ fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
             }
         }
     });
-    let build_required = required.iter().enumerate().map(|(i, f)| {
+    let paths: Vec<TokenStream> = (0..required.len())
+        .map(|k| path(k, required.len()))
+        .collect();
+    let build_bounds = required.iter().zip(&paths).map(|(f, path)| {
+        let ty = write_ty(f);
+        quote!(__S: __p::At<#path>, <__S as __p::At<#path>>::Leaf: __p::Provided<#ty>,)
+    });
+    // Cloned out of the tree: moving each value out would need one bound over the whole tree,
+    // whose compile error prints the tree instead of naming the missing field.
+    let build_required = required.iter().zip(&paths).map(|(f, path)| {
         let id = ident(&f.ident);
-        let v = format_ident!("__v{i}");
-        quote!(#id: #v,)
+        let ty = write_ty(f);
+        quote!(#id: ::core::clone::Clone::clone(__p::Provided::<#ty>::value(__p::At::<#path>::at(&self.__slots))),)
     });
     Typestate {
         generic_decl: quote!(<__S = #unset>),
@@ -378,8 +382,8 @@ fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
                 #builder { __slots: slots(self.__slots), #(#optional_ids: self.#optional_ids,)* }
             }
         },
-        build_where: quote!(where __S: __p::Fill<#filled>),
-        build_prelude: quote!(let #pattern = __p::Fill::<#filled>::fill(self.__slots);),
+        build_where: quote!(where #(#build_bounds)*),
+        build_prelude: quote!(),
         build_required: quote!(#(#build_required)*),
         setters: quote! {
             impl<__S> #builder<__S> {
@@ -399,17 +403,6 @@ fn tree(fields: &[&FieldModel], leaf: &dyn Fn(&FieldModel) -> TokenStream) -> To
             quote!(__p::Node<#a, #b>)
         }
     }
-}
-
-/// The pattern binding the values of a filled tree over fields `start..end` to `__v{i}`.
-fn tree_pattern(start: usize, end: usize) -> TokenStream {
-    if end - start == 1 {
-        let v = format_ident!("__v{start}");
-        return quote!(__p::Set(#v));
-    }
-    let mid = start + (end - start) / 2;
-    let (a, b) = (tree_pattern(start, mid), tree_pattern(mid, end));
-    quote!(__p::Node(#a, #b))
 }
 
 /// The path type to leaf `k` of the tree over `n` fields (`Left<Right<Here>>`).
