@@ -121,10 +121,11 @@ fn generated_size_grows_linearly_in_required_fields() {
         (3.5..4.8).contains(&ratio),
         "4x the required fields gave {ratio:.2}x the code"
     );
-    // A thousand required fields cost about as much as a thousand fields.
+    // About 4 KB of tokens per required field (its path into the tree appears in the setter
+    // and twice in `build()`); the flat typestate took about 64 KB each at 1,000.
     let per_field = large / 1000.0;
     assert!(
-        per_field < 4000.0,
+        per_field < 6000.0,
         "{per_field:.0} bytes per required field"
     );
 }

@@ -74,8 +74,6 @@ pub struct Right<P>(std::marker::PhantomData<P>);
 
 /// Replaces the leaf at path `P` of a [`Node`] tree with `V`.
 pub trait Put<P, V> {
-    /// The leaf that was there (a setter requires the field's marker: unset).
-    type Old;
     /// The tree with the new leaf.
     type Out;
     /// Puts `value` at the leaf, dropping the old one.
@@ -83,7 +81,6 @@ pub trait Put<P, V> {
 }
 
 impl<X, V> Put<Here, V> for X {
-    type Old = X;
     type Out = V;
     fn put(self, value: V) -> V {
         value
@@ -91,7 +88,6 @@ impl<X, V> Put<Here, V> for X {
 }
 
 impl<A: Put<P, V>, B, P, V> Put<Left<P>, V> for Node<A, B> {
-    type Old = A::Old;
     type Out = Node<A::Out, B>;
     fn put(self, value: V) -> Self::Out {
         Node(self.0.put(value), self.1)
@@ -99,7 +95,6 @@ impl<A: Put<P, V>, B, P, V> Put<Left<P>, V> for Node<A, B> {
 }
 
 impl<A, B: Put<P, V>, P, V> Put<Right<P>, V> for Node<A, B> {
-    type Old = B::Old;
     type Out = Node<A, B::Out>;
     fn put(self, value: V) -> Self::Out {
         Node(self.0, self.1.put(value))
@@ -117,33 +112,35 @@ pub trait Unset<M> {}
 #[diagnostic::do_not_recommend]
 impl<M> Unset<M> for M {}
 
-/// The leaf at path `P` of a [`Node`] tree. `build()` bounds each required field's leaf by
-/// [`Provided`] separately, so a compile error names the missing field and not the whole tree.
-pub trait At<P> {
-    /// The leaf.
-    type Leaf;
-    /// The leaf, borrowed.
-    fn at(&self) -> &Self::Leaf;
+/// The leaf at path `P` of a [`Node`] tree is unset: its field's marker `M`. Checked leaf by
+/// leaf (through [`Unset`]), so a compile error names the field.
+pub trait UnsetAt<P, M> {}
+impl<X: Unset<M>, M> UnsetAt<Here, M> for X {}
+impl<A: UnsetAt<P, M>, B, P, M> UnsetAt<Left<P>, M> for Node<A, B> {}
+impl<A, B: UnsetAt<P, M>, P, M> UnsetAt<Right<P>, M> for Node<A, B> {}
+
+/// The leaf at path `P` of a [`Node`] tree holds a `T`: `build()` bounds each required field
+/// by it separately (checked through [`Provided`]), so a compile error names the missing field.
+pub trait ProvidedAt<P, T> {
+    /// The leaf's value, borrowed.
+    fn value_at(&self) -> &T;
 }
 
-impl<X> At<Here> for X {
-    type Leaf = X;
-    fn at(&self) -> &X {
-        self
+impl<X: Provided<T>, T> ProvidedAt<Here, T> for X {
+    fn value_at(&self) -> &T {
+        self.value()
     }
 }
 
-impl<A: At<P>, B, P> At<Left<P>> for Node<A, B> {
-    type Leaf = A::Leaf;
-    fn at(&self) -> &A::Leaf {
-        self.0.at()
+impl<A: ProvidedAt<P, T>, B, P, T> ProvidedAt<Left<P>, T> for Node<A, B> {
+    fn value_at(&self) -> &T {
+        self.0.value_at()
     }
 }
 
-impl<A, B: At<P>, P> At<Right<P>> for Node<A, B> {
-    type Leaf = B::Leaf;
-    fn at(&self) -> &B::Leaf {
-        self.1.at()
+impl<A, B: ProvidedAt<P, T>, P, T> ProvidedAt<Right<P>, T> for Node<A, B> {
+    fn value_at(&self) -> &T {
+        self.1.value_at()
     }
 }
 

@@ -336,7 +336,7 @@ fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
 
 /// One type parameter `S` for all required fields: a balanced tree of their states. A setter
 /// puts `Set<T>` at its leaf's path (`__p::Put`); `build()` bounds every leaf by `Provided`
-/// (`__p::At`), so a missing field is reported as the flat layout reports it.
+/// (`__p::ProvidedAt`), so a missing field is reported as the flat layout reports it.
 fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
     let (create, builder) = (&c.create, &c.builder);
     let unset = tree(required, &marker);
@@ -352,8 +352,7 @@ fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
             #dep
             pub fn #id(self, value: impl ::core::convert::Into<#ty>) -> #builder<<__S as __p::Put<#path, __p::Set<#ty>>>::Out>
             where
-                __S: __p::Put<#path, __p::Set<#ty>>,
-                <__S as __p::Put<#path, __p::Set<#ty>>>::Old: __p::Unset<#marker>,
+                __S: __p::Put<#path, __p::Set<#ty>> + __p::UnsetAt<#path, #marker>,
             {
                 self.with_slots(|s| __p::Put::put(s, __p::Set(value.into())))
             }
@@ -364,14 +363,14 @@ fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
         .collect();
     let build_bounds = required.iter().zip(&paths).map(|(f, path)| {
         let ty = write_ty(f);
-        quote!(__S: __p::At<#path>, <__S as __p::At<#path>>::Leaf: __p::Provided<#ty>,)
+        quote!(__S: __p::ProvidedAt<#path, #ty>,)
     });
     // Cloned out of the tree: moving each value out would need one bound over the whole tree,
     // whose compile error prints the tree instead of naming the missing field.
     let build_required = required.iter().zip(&paths).map(|(f, path)| {
         let id = ident(&f.ident);
         let ty = write_ty(f);
-        quote!(#id: ::core::clone::Clone::clone(__p::Provided::<#ty>::value(__p::At::<#path>::at(&self.__slots))),)
+        quote!(#id: ::core::clone::Clone::clone(__p::ProvidedAt::<#path, #ty>::value_at(&self.__slots)),)
     });
     Typestate {
         generic_decl: quote!(<__S = #unset>),
