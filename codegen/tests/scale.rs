@@ -78,3 +78,103 @@ fn generated_size_grows_linearly_in_fields() {
         "4x the fields gave {ratio:.2}x the code"
     );
 }
+
+fn required(n: usize) -> Snapshot {
+    let mut fields = Map::new();
+    fields.insert("ID".into(), json!({"type": "integer", "isReadOnly": true}));
+    for i in 0..n {
+        let ty = ["string", "double", "date"][i % 3];
+        fields.insert(
+            format!("UF_CRM_R{i}"),
+            json!({"type": ty, "isDynamic": true, "isRequired": true}),
+        );
+    }
+    Snapshot::new(EntityInfo::deal(), fields).unwrap()
+}
+
+fn enumeration(items: usize) -> Snapshot {
+    let items: Vec<_> = (0..items)
+        .map(|i| json!({"ID": (1000 + i).to_string(), "VALUE": format!("Item {i}")}))
+        .collect();
+    let mut fields = Map::new();
+    fields.insert("ID".into(), json!({"type": "integer", "isReadOnly": true}));
+    fields.insert(
+        "UF_CRM_BIG".into(),
+        json!({"type": "enumeration", "isDynamic": true, "items": items}),
+    );
+    Snapshot::new(EntityInfo::deal(), fields).unwrap()
+}
+
+fn size(snapshot: &Snapshot) -> f64 {
+    let generated = bitrix_codegen::generate(snapshot, &Options::new("Deal")).unwrap();
+    generated.tokens.to_string().len() as f64
+}
+
+/// The required-field typestate used to name every other field's state in each setter: 1,000
+/// required fields made 64 MB of code. Above 64 required fields the states are one tree-typed
+/// parameter and a setter names only its leaf's path (fields x log2 fields).
+#[test]
+fn generated_size_grows_linearly_in_required_fields() {
+    let (small, large) = (size(&required(250)), size(&required(1000)));
+    let ratio = large / small;
+    assert!(
+        (3.5..4.8).contains(&ratio),
+        "4x the required fields gave {ratio:.2}x the code"
+    );
+    // About 4 KB of tokens per required field (its path into the tree appears in the setter
+    // and twice in `build()`); the flat typestate took about 64 KB each at 1,000.
+    let per_field = large / 1000.0;
+    assert!(
+        per_field < 6000.0,
+        "{per_field:.0} bytes per required field"
+    );
+}
+
+/// rustc pays about N for each of N variants named (and arms x variants for a match): a
+/// 100,000-item enumeration took minutes. Large enumerations are associated constants over
+/// tables, a few constants per item.
+#[test]
+fn generated_size_grows_linearly_in_enumeration_items() {
+    let (small, large) = (size(&enumeration(10_000)), size(&enumeration(100_000)));
+    let ratio = large / small;
+    assert!(
+        (9.0..11.0).contains(&ratio),
+        "10x the items gave {ratio:.2}x the code"
+    );
+}
+
+/// A large enumeration's code names no variant per item and has no match over its items:
+/// every match has a handful of arms.
+#[test]
+fn no_match_of_a_large_enumeration_lists_its_items() {
+    let generated = bitrix_codegen::generate(&enumeration(5000), &Options::new("Deal")).unwrap();
+    let text = generated.tokens.to_string();
+    let arms = text.matches("=>").count();
+    assert!(
+        arms < 1000,
+        "{arms} match arms for a 5,000-item enumeration"
+    );
+    let file: syn::File = syn::parse2(generated.tokens).unwrap();
+    let variants: Vec<usize> = enums(&file.items).map(|e| e.variants.len()).collect();
+    assert!(
+        variants.iter().all(|n| *n < 100),
+        "enums with {variants:?} variants"
+    );
+}
+
+/// Every enum of the generated file (top level and one module deep).
+fn enums(items: &[syn::Item]) -> impl Iterator<Item = &syn::ItemEnum> {
+    items.iter().flat_map(|item| match item {
+        syn::Item::Enum(e) => vec![e],
+        syn::Item::Mod(m) => m
+            .content
+            .iter()
+            .flat_map(|(_, items)| items)
+            .filter_map(|i| match i {
+                syn::Item::Enum(e) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    })
+}

@@ -38,12 +38,109 @@ pub struct Set<T>(pub T);
 pub trait Provided<T> {
     /// The given value.
     fn into_value(self) -> T;
+    /// The given value, borrowed.
+    fn value(&self) -> &T;
 }
 // Not offered as a fix in compile errors: the fix is to call the field's setter.
 #[diagnostic::do_not_recommend]
 impl<T> Provided<T> for Set<T> {
     fn into_value(self) -> T {
         self.0
+    }
+    fn value(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A builder with many required fields keeps their states in a balanced binary tree of
+/// `Node`s instead of one type parameter each (whose setters would each name every other
+/// parameter: code quadratic in the required fields). A leaf is the field's marker while unset
+/// and [`Set`] once given; a setter names only its leaf's path ([`Left`]/[`Right`] steps ending
+/// in [`Here`]), so the code grows as fields x log2(fields).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Node<A, B>(pub A, pub B);
+
+/// The last step of a path into a [`Node`] tree: this leaf.
+#[derive(Debug, Clone, Copy)]
+pub enum Here {}
+
+/// A path step into the left subtree of a [`Node`], then `P`.
+#[derive(Debug, Clone, Copy)]
+pub struct Left<P>(std::marker::PhantomData<P>);
+
+/// A path step into the right subtree of a [`Node`], then `P`.
+#[derive(Debug, Clone, Copy)]
+pub struct Right<P>(std::marker::PhantomData<P>);
+
+/// Replaces the leaf at path `P` of a [`Node`] tree with `V`.
+pub trait Put<P, V> {
+    /// The tree with the new leaf.
+    type Out;
+    /// Puts `value` at the leaf, dropping the old one.
+    fn put(self, value: V) -> Self::Out;
+}
+
+impl<X, V> Put<Here, V> for X {
+    type Out = V;
+    fn put(self, value: V) -> V {
+        value
+    }
+}
+
+impl<A: Put<P, V>, B, P, V> Put<Left<P>, V> for Node<A, B> {
+    type Out = Node<A::Out, B>;
+    fn put(self, value: V) -> Self::Out {
+        Node(self.0.put(value), self.1)
+    }
+}
+
+impl<A, B: Put<P, V>, P, V> Put<Right<P>, V> for Node<A, B> {
+    type Out = Node<A, B::Out>;
+    fn put(self, value: V) -> Self::Out {
+        Node(self.0, self.1.put(value))
+    }
+}
+
+/// Implemented by the unset state `M` (the field's marker) only: a required field's setter
+/// can be called once.
+#[diagnostic::on_unimplemented(
+    message = "the required field `{M}` is already set",
+    label = "`{M}` was set earlier in this chain",
+    note = "a required field's setter takes the builder with the field unset; set it once"
+)]
+pub trait Unset<M> {}
+#[diagnostic::do_not_recommend]
+impl<M> Unset<M> for M {}
+
+/// The leaf at path `P` of a [`Node`] tree is unset: its field's marker `M`. Checked leaf by
+/// leaf (through [`Unset`]), so a compile error names the field.
+pub trait UnsetAt<P, M> {}
+impl<X: Unset<M>, M> UnsetAt<Here, M> for X {}
+impl<A: UnsetAt<P, M>, B, P, M> UnsetAt<Left<P>, M> for Node<A, B> {}
+impl<A, B: UnsetAt<P, M>, P, M> UnsetAt<Right<P>, M> for Node<A, B> {}
+
+/// The leaf at path `P` of a [`Node`] tree holds a `T`: `build()` bounds each required field
+/// by it separately (checked through [`Provided`]), so a compile error names the missing field.
+pub trait ProvidedAt<P, T> {
+    /// The leaf's value, borrowed.
+    fn value_at(&self) -> &T;
+}
+
+impl<X: Provided<T>, T> ProvidedAt<Here, T> for X {
+    fn value_at(&self) -> &T {
+        self.value()
+    }
+}
+
+impl<A: ProvidedAt<P, T>, B, P, T> ProvidedAt<Left<P>, T> for Node<A, B> {
+    fn value_at(&self) -> &T {
+        self.0.value_at()
+    }
+}
+
+impl<A, B: ProvidedAt<P, T>, P, T> ProvidedAt<Right<P>, T> for Node<A, B> {
+    fn value_at(&self) -> &T {
+        self.1.value_at()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The create payload (`NewDeal`: no read-only field exists on it) and its builder
-//! (`NewDealBuilder`): required fields are typestate-checked, one type parameter per required
-//! field, so `.build()` does not compile until each is set.
+//! (`NewDealBuilder`): required fields are typestate-checked, so `.build()` does not compile
+//! until each is set: one type parameter per required field up to [`FLAT_TYPESTATE_LIMIT`] of
+//! them, above it one parameter holding a tree of their states (code linear in the fields).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -106,8 +107,15 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     (module, block)
 }
 
-/// The builder: it holds the optional values itself, and one typestate slot per required
-/// field (the field's marker while unset, `Set<T>` once given).
+/// Up to this many required fields, the builder has one type parameter per required field
+/// (`NewDealBuilder<R0, R1>`; each setter names every parameter, so the code grows as the
+/// square of this number). Above it, the states live in one parameter, a balanced tree
+/// (`__p::Node`), whose setters name only their leaf's path: code linear in the fields times
+/// log2 of them. Both check every required field at compile time.
+pub const FLAT_TYPESTATE_LIMIT: usize = 64;
+
+/// The builder: it holds the optional values itself, and the typestate of the required fields
+/// (each field's marker while unset, `Set<T>` once given).
 fn builder_items(
     c: &Cx<'_>,
     required: &[&FieldModel],
@@ -120,21 +128,6 @@ fn builder_items(
         builder,
         ..
     } = c;
-    let params: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("R{i}")).collect();
-    // `__r0`: no field's snake_case name starts with `__`, so the slots never meet a value field.
-    let slots: Vec<syn::Ident> = (0..required.len())
-        .map(|i| format_ident!("__r{i}"))
-        .collect();
-    let defaults = required.iter().zip(&params).map(|(f, p)| {
-        let m = marker(f);
-        quote!(#p = #m)
-    });
-    let generic_decl = if params.is_empty() {
-        quote!()
-    } else {
-        quote!(<#(#defaults),*>)
-    };
-    let all_params = quote!(<#(#params),*>);
     let value_fields = optional.iter().map(|f| {
         let id = ident(&f.ident);
         let ty = write_ty(f);
@@ -164,8 +157,104 @@ fn builder_items(
                 }
             }
         });
-    let guards = guards(c, quote!(#all_params #builder #all_params), false);
-    let required_setters = required.iter().enumerate().map(|(k, f)| {
+    let state = if required.len() <= FLAT_TYPESTATE_LIMIT {
+        flat_typestate(c, required, &optional_ids)
+    } else {
+        tree_typestate(c, required, &optional_ids)
+    };
+    let Typestate {
+        generic_decl,
+        params,
+        slot_fields,
+        with_slots,
+        build_where,
+        build_prelude,
+        build_required,
+        setters,
+    } = state;
+    let guards = guards(c, quote!(#params #builder #params), false);
+    let builder_doc = format!(
+        " Builds a [`{create}`]; each required field's setter must be called before `.build()`."
+    );
+    quote! {
+        #[doc = #builder_doc]
+        #[doc = ""]
+        #[doc = #required_list]
+        #[derive(Debug, Clone, Default)]
+        #[must_use = "call `.build()` to get the payload"]
+        #vis struct #builder #generic_decl {
+            #(#value_fields)*
+            #slot_fields
+        }
+
+        impl #builder {
+            /// A builder with no field set.
+            pub fn new() -> Self {
+                ::core::default::Default::default()
+            }
+        }
+
+        impl #params #builder #params {
+            #(#optional_setters)*
+            #stage_setter
+            #with_slots
+
+            /// The payload; compiles only when every required field is set.
+            pub fn build(self) -> #create #build_where {
+                #build_prelude
+                #create {
+                    #build_required
+                    #(#optional_ids: self.#optional_ids,)*
+                }
+            }
+        }
+
+        #guards
+
+        #setters
+    }
+}
+
+/// The parts of the builder that depend on how the required fields' states are typed.
+struct Typestate {
+    /// The builder's generic parameters with their defaults (every field unset).
+    generic_decl: TokenStream,
+    /// The generic parameters as used (`<R0, R1>`).
+    params: TokenStream,
+    /// The struct fields holding the states.
+    slot_fields: TokenStream,
+    /// `fn with_slots`: the one place that moves every optional value into a builder whose
+    /// states changed type.
+    with_slots: TokenStream,
+    /// `build()`'s where clause.
+    build_where: TokenStream,
+    /// Statements of `build()` before the payload is assembled.
+    build_prelude: TokenStream,
+    /// The required fields of the payload literal.
+    build_required: TokenStream,
+    /// The required fields' setters (whole impl blocks).
+    setters: TokenStream,
+}
+
+/// One type parameter per required field; each setter is its own impl block over the other
+/// parameters.
+fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
+    let (create, builder) = (&c.create, &c.builder);
+    let params: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("R{i}")).collect();
+    // `__r0`: no field's snake_case name starts with `__`, so the slots never meet a value field.
+    let slots: Vec<syn::Ident> = (0..required.len())
+        .map(|i| format_ident!("__r{i}"))
+        .collect();
+    let defaults = required.iter().zip(&params).map(|(f, p)| {
+        let m = marker(f);
+        quote!(#p = #m)
+    });
+    let generic_decl = if params.is_empty() {
+        quote!()
+    } else {
+        quote!(<#(#defaults),*>)
+    };
+    let setters = required.iter().enumerate().map(|(k, f)| {
         let id = ident(&f.ident);
         let ty = write_ty(f);
         let docs = see_docs(f, "Sets the required field", create);
@@ -233,45 +322,106 @@ fn builder_items(
         let id = ident(&f.ident);
         quote!(#id: __p::Provided::into_value(self.#s),)
     });
-    let builder_doc = format!(
-        " Builds a [`{create}`]; each required field's setter must be called before `.build()`."
-    );
-    quote! {
-        #[doc = #builder_doc]
-        #[doc = ""]
-        #[doc = #required_list]
-        #[derive(Debug, Clone, Default)]
-        #[must_use = "call `.build()` to get the payload"]
-        #vis struct #builder #generic_decl {
-            #(#value_fields)*
-            #(#slots: #params,)*
-        }
-
-        impl #builder {
-            /// A builder with no field set.
-            pub fn new() -> Self {
-                ::core::default::Default::default()
-            }
-        }
-
-        impl #all_params #builder #all_params {
-            #(#optional_setters)*
-            #stage_setter
-            #with_slots
-
-            /// The payload; compiles only when every required field is set.
-            pub fn build(self) -> #create #build_where {
-                #create {
-                    #(#build_required)*
-                    #(#optional_ids: self.#optional_ids,)*
-                }
-            }
-        }
-
-        #guards
-
-        #(#required_setters)*
+    Typestate {
+        generic_decl,
+        params: quote!(<#(#params),*>),
+        slot_fields: quote!(#(#slots: #params,)*),
+        with_slots,
+        build_where,
+        build_prelude: quote!(),
+        build_required: quote!(#(#build_required)*),
+        setters: quote!(#(#setters)*),
     }
+}
+
+/// One type parameter `S` for all required fields: a balanced tree of their states. A setter
+/// puts `Set<T>` at its leaf's path (`__p::Put`); `build()` bounds every leaf by `Provided`
+/// (`__p::ProvidedAt`), so a missing field is reported as the flat layout reports it.
+fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
+    let (create, builder) = (&c.create, &c.builder);
+    let unset = tree(required, &marker);
+    let setters = required.iter().enumerate().map(|(k, f)| {
+        let id = ident(&f.ident);
+        let ty = write_ty(f);
+        let docs = see_docs(f, "Sets the required field", create);
+        let dep = deprecated_attr(f);
+        let marker = marker(f);
+        let path = path(k, required.len());
+        quote! {
+            #docs
+            #dep
+            pub fn #id(self, value: impl ::core::convert::Into<#ty>) -> #builder<<__S as __p::Put<#path, __p::Set<#ty>>>::Out>
+            where
+                __S: __p::Put<#path, __p::Set<#ty>> + __p::UnsetAt<#path, #marker>,
+            {
+                self.with_slots(|s| __p::Put::put(s, __p::Set(value.into())))
+            }
+        }
+    });
+    let paths: Vec<TokenStream> = (0..required.len())
+        .map(|k| path(k, required.len()))
+        .collect();
+    let build_bounds = required.iter().zip(&paths).map(|(f, path)| {
+        let ty = write_ty(f);
+        quote!(__S: __p::ProvidedAt<#path, #ty>,)
+    });
+    // Cloned out of the tree: moving each value out would need one bound over the whole tree,
+    // whose compile error prints the tree instead of naming the missing field.
+    let build_required = required.iter().zip(&paths).map(|(f, path)| {
+        let id = ident(&f.ident);
+        let ty = write_ty(f);
+        quote!(#id: ::core::clone::Clone::clone(__p::ProvidedAt::<#path, #ty>::value_at(&self.__slots)),)
+    });
+    Typestate {
+        generic_decl: quote!(<__S = #unset>),
+        params: quote!(<__S>),
+        slot_fields: quote!(__slots: __S,),
+        with_slots: quote! {
+            fn with_slots<__Q>(self, slots: impl ::core::ops::FnOnce(__S) -> __Q) -> #builder<__Q> {
+                #builder { __slots: slots(self.__slots), #(#optional_ids: self.#optional_ids,)* }
+            }
+        },
+        build_where: quote!(where #(#build_bounds)*),
+        build_prelude: quote!(),
+        build_required: quote!(#(#build_required)*),
+        setters: quote! {
+            impl<__S> #builder<__S> {
+                #(#setters)*
+            }
+        },
+    }
+}
+
+/// The balanced tree over `fields` (halves split at the middle), each leaf from `leaf`.
+fn tree(fields: &[&FieldModel], leaf: &dyn Fn(&FieldModel) -> TokenStream) -> TokenStream {
+    match fields {
+        [f] => leaf(f),
+        _ => {
+            let mid = fields.len() / 2;
+            let (a, b) = (tree(&fields[..mid], leaf), tree(&fields[mid..], leaf));
+            quote!(__p::Node<#a, #b>)
+        }
+    }
+}
+
+/// The path type to leaf `k` of the tree over `n` fields (`Left<Right<Here>>`).
+fn path(k: usize, n: usize) -> TokenStream {
+    let (mut start, mut end) = (0, n);
+    let mut steps = Vec::new();
+    while end - start > 1 {
+        let mid = start + (end - start) / 2;
+        if k < mid {
+            steps.push(quote!(__p::Left));
+            end = mid;
+        } else {
+            steps.push(quote!(__p::Right));
+            start = mid;
+        }
+    }
+    steps
+        .iter()
+        .rev()
+        .fold(quote!(__p::Here), |inner, step| quote!(#step<#inner>))
 }
 
 /// The stage and pipeline fields of a create payload whose snapshot types them: both

@@ -8,4 +8,5 @@ mod golden;
 mod huge;
 mod pipelines;
 mod projection;
+mod scale;
 mod strange;
