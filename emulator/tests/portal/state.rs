@@ -30,6 +30,19 @@ async fn contents(s: &Session) -> Value {
     Value::Object(out)
 }
 
+/// Calls `method` as the OAuth application (`event.*` refuses the webhook).
+async fn call_as_app(
+    s: &Session,
+    app: &bitrix_emulator::OAuthApp,
+    method: &str,
+    mut body: Value,
+) -> Value {
+    body["auth"] = json!(app.access_token);
+    let url = format!("{}{method}", app.client_endpoint);
+    let answer = s.client.post(url).json(&body).send().await.unwrap();
+    answer.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() {
     let path = std::env::temp_dir().join(format!(
@@ -101,27 +114,25 @@ async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() 
     let tokens = s.emu.oauth();
     assert_ne!(tokens.refresh_token, app.refresh_token);
     // An offline binding (OAuth only) and a change it queues survive too.
-    let as_app = |method: &str, mut body: Value| {
-        body["auth"] = json!(tokens.access_token);
-        let url = format!("{}{method}", tokens.client_endpoint);
-        let client = s.client.clone();
-        async move {
-            let r = client.post(url).json(&body).send().await.unwrap();
-            let json: Value = r.json().await.unwrap();
-            json
-        }
-    };
+    let as_app = |method: &'static str, body: Value| call_as_app(&s, &tokens, method, body);
     let bound = as_app(
         "event.bind",
         json!({"event": "ONCRMDEALUPDATE", "event_type": "offline"}),
     )
     .await;
     assert_eq!(bound["result"], json!(true), "{bound}");
-    s.call("crm.deal.update", json!({"id": 4, "fields": {"TITLE": "В очереди"}}))
-        .await
-        .ok();
+    s.call(
+        "crm.deal.update",
+        json!({"id": 4, "fields": {"TITLE": "В очереди"}}),
+    )
+    .await
+    .ok();
     let queued_before = as_app("event.offline.list", json!({})).await["result"].clone();
-    assert_eq!(queued_before.as_array().map(Vec::len), Some(1), "{queued_before}");
+    assert_eq!(
+        queued_before.as_array().map(Vec::len),
+        Some(1),
+        "{queued_before}"
+    );
     let before = contents(&s).await;
     s.emu.shutdown().await;
 
@@ -133,16 +144,7 @@ async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() 
         assert_eq!(after[key], before[key], "{key} differ after the restart");
     }
     let again = s.emu.oauth();
-    let as_app = |method: &str, mut body: Value| {
-        body["auth"] = json!(again.access_token);
-        let url = format!("{}{method}", again.client_endpoint);
-        let client = s.client.clone();
-        async move {
-            let r = client.post(url).json(&body).send().await.unwrap();
-            let json: Value = r.json().await.unwrap();
-            json
-        }
-    };
+    let as_app = |method: &'static str, body: Value| call_as_app(&s, &again, method, body);
     let bindings = as_app("event.get", json!({})).await;
     assert_eq!(
         bindings["result"][0]["event"], "ONCRMDEALUPDATE",
