@@ -519,6 +519,7 @@ impl Batch {
                 halt: self.halt,
                 idempotent,
                 persistent: false,
+                refusals: None,
             };
             let sent = self.engine.run_batch::<PhpMap<Value>>(&raw, exec).await;
             requests += 1;

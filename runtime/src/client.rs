@@ -425,6 +425,7 @@ impl Client {
                     paced_methods: &[method],
                     not_found_on_retry_is_success: false,
                     persistent: false,
+                    refusals: None,
                 },
             )
             .await

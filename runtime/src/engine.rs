@@ -5,6 +5,7 @@
 //! refresh the token, follow a redirect, or return).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -65,6 +66,9 @@ pub(crate) struct Exec<'a> {
     /// A request of an export: retried until the read deadline, however many attempts that
     /// takes (see [`Context::persistent`]).
     pub persistent: bool,
+    /// Counts the refusals of this call (rate or operating limit, whole requests and batch
+    /// commands alike), for the export it belongs to.
+    pub refusals: Option<&'a AtomicU64>,
 }
 
 impl<'a> Exec<'a> {
@@ -75,13 +79,15 @@ impl<'a> Exec<'a> {
             paced_methods: paced,
             not_found_on_retry_is_success: false,
             persistent: false,
+            refusals: None,
         }
     }
 
-    /// A request of an export, paced on `paced`.
-    pub(crate) fn export(paced: &'a [&'a str]) -> Self {
+    /// A request of an export, paced on `paced`, whose refusals count in `refusals`.
+    pub(crate) fn export(paced: &'a [&'a str], refusals: &'a AtomicU64) -> Self {
         Exec {
             persistent: true,
+            refusals: Some(refusals),
             ..Exec::read(paced)
         }
     }
@@ -96,13 +102,15 @@ pub(crate) struct Ran<T> {
 
 /// How [`Engine::run_batch`] sends a batch.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct BatchExec {
+pub(crate) struct BatchExec<'a> {
     /// `halt=1`: the portal stops at the first failing command.
     pub halt: bool,
     /// Every command is a read (or marked idempotent): repeating the batch is harmless.
     pub idempotent: bool,
     /// Retried until the read deadline however many attempts it takes (exports).
     pub persistent: bool,
+    /// Counts the refusals of the batch and of its commands (see [`Exec::refusals`]).
+    pub refusals: Option<&'a AtomicU64>,
 }
 
 /// One command of a batch, ready to send.
@@ -199,6 +207,7 @@ impl Engine {
             paced_methods: &[method],
             not_found_on_retry_is_success,
             persistent: false,
+            refusals: None,
         };
         Ok(self.execute(method, params, exec).await?.result)
     }
@@ -273,7 +282,12 @@ impl Engine {
             };
             let duration_ms = started.elapsed().as_millis() as u64;
             let limit_wait = match retry::refusal(&outcome) {
-                Some((code, time)) => self.refused(code, time, attempt, exec.paced_methods),
+                Some((code, time)) => {
+                    if let Some(count) = exec.refusals {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.refused(code, time, attempt, exec.paced_methods)
+                }
                 None => Duration::ZERO,
             };
             let description = outcome.describe();
@@ -478,11 +492,13 @@ impl Engine {
         commands: &[RawCommand],
         halt: bool,
         idempotent: bool,
+        refusals: Option<&AtomicU64>,
     ) -> Result<BatchResult<R>, Error> {
         let exec = BatchExec {
             halt,
             idempotent,
             persistent: idempotent,
+            refusals,
         };
         Ok(self.run_batch(commands, exec).await?.0)
     }
@@ -492,12 +508,13 @@ impl Engine {
     pub(crate) async fn run_batch<R: DeserializeOwned + Default>(
         &self,
         commands: &[RawCommand],
-        exec: BatchExec,
+        exec: BatchExec<'_>,
     ) -> Result<(BatchResult<R>, bool), Error> {
         let BatchExec {
             halt,
             idempotent,
             persistent,
+            refusals,
         } = exec;
         debug_assert!(commands.len() <= BATCH_SIZE);
         let mut cmd = Map::new();
@@ -524,6 +541,7 @@ impl Engine {
             paced_methods: &methods,
             not_found_on_retry_is_success: false,
             persistent,
+            refusals,
         };
         let ran = self.run::<BatchResult<R>>("batch", &params, exec).await?;
         let maybe_executed = ran.maybe_executed;
@@ -539,6 +557,13 @@ impl Engine {
                 let code = e.get("error").and_then(Value::as_str).unwrap_or("");
                 ApiErrorCode::parse(code, "")
             });
+            if let (
+                Some(count),
+                Some(ApiErrorCode::QueryLimitExceeded | ApiErrorCode::OperationTimeLimit),
+            ) = (refusals, &code)
+            {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
             if code == Some(ApiErrorCode::QueryLimitExceeded) {
                 // The portal's bucket is full: the client's copy fills up too.
                 if let Some(b) = &self.bucket {

@@ -3,6 +3,7 @@
 //! density of the ids seen; every id is checked to be strictly monotonic.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 
 use super::cursor::{Cursor, Fetched, Position, each_page, failed, row_count, stalled};
 use super::params::{NO_COUNT, Order};
@@ -104,6 +105,7 @@ pub(crate) async fn fetch_fast<P: Projection>(
     cur: &mut Cursor<P>,
     direction: Order,
     start: Option<u64>,
+    refusals: &AtomicU64,
 ) -> Fetched<Keyed<P>> {
     let method = plan.method.as_str();
     let route = plan.params.route;
@@ -175,7 +177,7 @@ pub(crate) async fn fetch_fast<P: Projection>(
     };
     let batch = match plan
         .engine
-        .send_batch::<ChainPages<Keyed<P>>>(&commands, true, true)
+        .send_batch::<ChainPages<Keyed<P>>>(&commands, true, true, Some(refusals))
         .await
     {
         Ok(b) => b,

@@ -7,6 +7,7 @@
 //! or yielding duplicates.
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicU64;
 
 use super::cursor::{Cursor, Fetched, Position, each_page, failed, row_count, stalled};
 use super::plan::ExportPlan;
@@ -18,6 +19,7 @@ use crate::transport::{BATCH_SIZE, PAGE_SIZE, PhpMap, Response, Rows};
 pub(crate) async fn fetch_offset<P: Projection>(
     plan: &ExportPlan,
     cur: &mut Cursor<P>,
+    refusals: &AtomicU64,
 ) -> Fetched<Keyed<P>> {
     let method = plan.method.as_str();
     let paced = [method];
@@ -26,7 +28,7 @@ pub(crate) async fn fetch_offset<P: Projection>(
             let params = plan.params.at(0);
             let r: Result<Response<Rows<Keyed<P>>>, Error> = plan
                 .engine
-                .execute(method, &params, Exec::export(&paced))
+                .execute(method, &params, Exec::export(&paced, refusals))
                 .await;
             match r.map(|r| (r.result.0, r.next, r.total)) {
                 Ok((result, next, total)) => {
@@ -80,7 +82,7 @@ pub(crate) async fn fetch_offset<P: Projection>(
             }
             let sent = plan
                 .engine
-                .send_batch::<PhpMap<Rows<Keyed<P>>>>(&commands, true, true)
+                .send_batch::<PhpMap<Rows<Keyed<P>>>>(&commands, true, true, Some(refusals))
                 .await;
             let batch = match sent {
                 Ok(b) => b,

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::projection::{Keyed, Projection};
 use crate::transport::{PAGE_SIZE, PhpMap, Rows};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 pub(crate) type BoxedRows<E> = Pin<Box<dyn Stream<Item = Result<E, Error>> + Send>>;
 
@@ -30,7 +31,7 @@ pub(crate) async fn partitioned<P: Projection>(
     let Mode::Fast { start, .. } = plan.mode else {
         return Box::pin(ListStream::from_plan(Some(plan)).part_of(tracker));
     };
-    let range = id_range::<P>(&plan, start).await;
+    let range = id_range::<P>(&plan, start, &tracker.refusals).await;
     if range.is_ok() {
         tracker.fetched(0);
     }
@@ -86,6 +87,7 @@ fn partition_bounds(low: u64, span: u64, partitions: usize) -> Vec<(u64, u64)> {
 async fn id_range<P: Projection>(
     plan: &ExportPlan,
     start: Option<u64>,
+    refusals: &AtomicU64,
 ) -> Result<Option<(u64, u64)>, Error> {
     let method = plan.method.as_str();
     let mut commands = Vec::with_capacity(2);
@@ -101,7 +103,7 @@ async fn id_range<P: Projection>(
     let batch = loop {
         let batch = plan
             .engine
-            .send_batch::<PhpMap<Rows<Keyed<P>>>>(&commands, false, true)
+            .send_batch::<PhpMap<Rows<Keyed<P>>>>(&commands, false, true, Some(refusals))
             .await?;
         let mut refusal = None;
         for c in &commands {

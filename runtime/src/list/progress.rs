@@ -97,6 +97,8 @@ const UNKNOWN: u64 = u64::MAX;
 pub(crate) struct Tracker {
     rows: AtomicU64,
     requests: AtomicU64,
+    /// Requests and batch commands the portal refused for a limit (and the export repeated).
+    pub(crate) refusals: AtomicU64,
     total: AtomicU64,
     started: Instant,
     callback: Option<ProgressFn>,
@@ -107,6 +109,7 @@ impl Tracker {
         Arc::new(Tracker {
             rows: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
             total: AtomicU64::new(UNKNOWN),
             started: Instant::now(),
             callback,
@@ -162,6 +165,7 @@ impl Tracker {
         }
         span.record("rows", rows);
         span.record("requests", self.requests());
+        span.record("refusals", self.refusals.load(Ordering::Relaxed));
         span.record("failed", failed);
         if let Some(total) = self.total() {
             span.record("total", total);
@@ -185,6 +189,7 @@ impl std::fmt::Debug for Tracker {
         f.debug_struct("Tracker")
             .field("rows", &self.rows)
             .field("requests", &self.requests)
+            .field("refusals", &self.refusals)
             .field("total", &self.total())
             .field("callback", &self.callback.is_some())
             .finish()

@@ -20,11 +20,17 @@ use crate::error::Error;
 use crate::projection::{Keyed, Projection};
 use crate::transport::{BATCH_SIZE, PAGE_SIZE};
 
-async fn fetch<P: Projection>(mut cur: Cursor<P>) -> (Cursor<P>, Fetched<Keyed<P>>) {
+async fn fetch<P: Projection>(
+    mut cur: Cursor<P>,
+    tracker: Arc<Tracker>,
+) -> (Cursor<P>, Fetched<Keyed<P>>) {
     let plan = cur.plan.clone();
+    let refusals = &tracker.refusals;
     let fetched = match plan.mode {
-        Mode::Fast { direction, start } => fetch_fast(&plan, &mut cur, direction, start).await,
-        Mode::Offset => fetch_offset(&plan, &mut cur).await,
+        Mode::Fast { direction, start } => {
+            fetch_fast(&plan, &mut cur, direction, start, refusals).await
+        }
+        Mode::Offset => fetch_offset(&plan, &mut cur, refusals).await,
     };
     if fetched.error.is_some() {
         cur.done = true;
@@ -129,6 +135,7 @@ pub(crate) fn export_span<E: Entity>(method: &str, partitions: usize) -> tracing
         rows = tracing::field::Empty,
         total = tracing::field::Empty,
         requests = tracing::field::Empty,
+        refusals = tracing::field::Empty,
         failed = tracing::field::Empty,
     )
 }
@@ -379,7 +386,7 @@ impl<P: Projection> Stream for ListStream<P> {
                     if cursor.done {
                         this.cursor = Some(cursor);
                     } else {
-                        this.inflight = Some(Box::pin(fetch(cursor)));
+                        this.inflight = Some(Box::pin(fetch(cursor, this.tracker.clone())));
                         continue;
                     }
                 }

@@ -200,6 +200,58 @@ async fn an_export_has_one_span_with_its_rows_and_total() {
     emu.shutdown().await;
 }
 
+/// The export's span counts the requests the portal refused for its limits and the export
+/// repeated: as many as the emulator refused (503 `QUERY_LIMIT_EXCEEDED` on half of the
+/// requests of a 20,000-deal export), for `stream()` and `stream_parallel`.
+#[tokio::test]
+async fn an_export_span_counts_the_refusals_it_waited_out() {
+    use bitrix_emulator::{FaultRates, Faults};
+
+    const MANY: usize = 20_000;
+    let emu = emulator(MANY).await;
+    let client = client(&emu);
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("bitrix_runtime=info,bitrix_emulator=off")
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let mut refused = Vec::new();
+    {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        for partitions in [1, 4] {
+            emu.set_faults(Faults::none());
+            emu.reset_counters();
+            emu.set_faults(Faults::all(FaultRates::default().query_limit(0.5)));
+            let rows: Vec<_> = client
+                .list::<Deal>()
+                .select([DealField::Id])
+                .stream_parallel(partitions)
+                .collect()
+                .await;
+            assert_eq!(rows.len(), MANY, "every row despite the refusals");
+            refused.push(emu.counters().faults.query_limit);
+        }
+    }
+    emu.set_faults(Faults::none());
+    let text = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
+        .expect("the traces are text");
+    let closes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("bitrix.export{") && l.contains("close"))
+        .collect();
+    assert_eq!(closes.len(), 2, "{text}");
+    for (line, refused) in closes.iter().zip(&refused) {
+        assert!(*refused > 0, "half of the requests were refused: none was");
+        assert!(
+            line.contains(&format!("refusals={refused}")),
+            "{refused} refused: {line}"
+        );
+    }
+    emu.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_total_counts_a_fast_export_in_one_request() {
     let emu = emulator(DEALS).await;
