@@ -6,7 +6,6 @@
 //! since: drift that appeared, drift that changed, drift that went away.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::fetch::{Webhook, fetch_snapshot, list_smart_processes};
@@ -211,9 +210,7 @@ impl Watch {
 /// `HH:MM:SS` (UTC) of a Unix time, for watch lines.
 pub fn utc_clock(unix_seconds: u64) -> String {
     let s = unix_seconds % 86_400;
-    let mut out = String::with_capacity(8);
-    let _ = write!(out, "{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
-    out
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 #[cfg(test)]

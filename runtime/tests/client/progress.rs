@@ -156,10 +156,9 @@ async fn an_empty_export_reports_a_total_of_zero() {
     emu.shutdown().await;
 }
 
-#[tokio::test]
-async fn an_export_has_one_span_with_its_rows_and_total() {
-    let emu = emulator(DEALS).await;
-    let client = client(&emu);
+/// A subscriber that writes the runtime's `info` events and the closing of every span into the
+/// returned buffer.
+fn span_recorder() -> (Captured, impl tracing::Subscriber + Send + Sync) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter("bitrix_runtime=info,bitrix_emulator=off")
@@ -167,6 +166,26 @@ async fn an_export_has_one_span_with_its_rows_and_total() {
         .with_writer(captured.clone())
         .with_ansi(false)
         .finish();
+    (captured, subscriber)
+}
+
+/// All the recorded text, and its lines that close a `bitrix.export` span.
+fn export_span_closes(captured: &Captured) -> (String, Vec<String>) {
+    let text = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
+        .expect("the traces are text");
+    let closes = text
+        .lines()
+        .filter(|l| l.contains("bitrix.export{") && l.contains("close"))
+        .map(str::to_owned)
+        .collect();
+    (text, closes)
+}
+
+#[tokio::test]
+async fn an_export_has_one_span_with_its_rows_and_total() {
+    let emu = emulator(DEALS).await;
+    let client = client(&emu);
+    let (captured, subscriber) = span_recorder();
     {
         let _guard = tracing::subscriber::set_default(subscriber);
         let rows = client
@@ -179,12 +198,7 @@ async fn an_export_has_one_span_with_its_rows_and_total() {
         let rows: Vec<_> = stream.collect().await;
         assert_eq!(rows.len(), DEALS);
     }
-    let text = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
-        .expect("the traces are text");
-    let closes: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("bitrix.export{") && l.contains("close"))
-        .collect();
+    let (text, closes) = export_span_closes(&captured);
     assert_eq!(closes.len(), 2, "one span per export: {text}");
     for (line, partitions) in closes.iter().zip(["partitions=1", "partitions=4"]) {
         assert!(
@@ -210,13 +224,7 @@ async fn an_export_span_counts_the_refusals_it_waited_out() {
     const MANY: usize = 20_000;
     let emu = emulator(MANY).await;
     let client = client(&emu);
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("bitrix_runtime=info,bitrix_emulator=off")
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
+    let (captured, subscriber) = span_recorder();
     let mut refused = Vec::new();
     {
         let _guard = tracing::subscriber::set_default(subscriber);
@@ -235,12 +243,7 @@ async fn an_export_span_counts_the_refusals_it_waited_out() {
         }
     }
     emu.set_faults(Faults::none());
-    let text = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
-        .expect("the traces are text");
-    let closes: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("bitrix.export{") && l.contains("close"))
-        .collect();
+    let (text, closes) = export_span_closes(&captured);
     assert_eq!(closes.len(), 2, "{text}");
     for (line, refused) in closes.iter().zip(&refused) {
         assert!(*refused > 0, "half of the requests were refused: none was");
