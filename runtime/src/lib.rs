@@ -69,7 +69,9 @@ pub use calls::{AddParams, CallOptions, UpdateParams};
 pub use client::{Client, ClientBuilder, DEFAULT_READ_DEADLINE};
 pub use error::{ApiError, ApiErrorCode, Cause, Error};
 pub use limits::Plan;
-pub use list::{ListQuery, ListStream, Order, Page, ParallelStream, Progress, ResumePoint};
+pub use list::{
+    ListQuery, ListStream, Order, Page, ParallelResumePoint, ParallelStream, Progress, ResumePoint,
+};
 #[cfg(feature = "indicatif")]
 #[cfg_attr(docsrs, doc(cfg(feature = "indicatif")))]
 pub use progress_bar::progress_bar;

@@ -11,10 +11,10 @@ mod stream;
 
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use serde_json::{Map, Value};
 
-pub use parallel::ParallelStream;
+pub use parallel::{ParallelResumePoint, ParallelStream};
 pub use params::{Order, Page};
 pub use progress::Progress;
 pub use stream::{ListStream, ResumePoint};
@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::projection::{Keyed, Projection};
 use crate::query::Filter;
 use crate::transport::{PAGE_SIZE, Response, Rows};
-use parallel::{BoxedRows, partitioned};
+
 use params::default_select;
 use plan::{ExportPlan, Mode};
 use progress::{ProgressFn, Tracker};
@@ -367,21 +367,27 @@ impl<P: Projection> ListQuery<P> {
     /// field) or `partitions` is 0 or 1, this is [`stream`](Self::stream).
     pub fn stream_parallel(&self, partitions: usize) -> ParallelStream<P> {
         if partitions <= 1 || !self.uses_fast_export() || self.route.check("").is_err() {
-            let stream = self.stream();
-            let tracker = stream.tracker();
-            return ParallelStream::new(Box::pin(stream), tracker, tracing::Span::none(), None);
+            return ParallelStream::whole(self.stream());
         }
         let mut ascending = self.clone();
         ascending.order.clear();
         let tracker = Tracker::new(self.progress.clone());
         let span = parallel::export_span::<P::Entity>(&self.method(), partitions);
-        let inner: BoxedRows<P> = match ascending.export_plan() {
-            Some(plan) => Box::pin(
-                futures::stream::once(partitioned(plan, partitions, tracker.clone())).flatten(),
+        match ascending.export_plan() {
+            Some(
+                plan @ ExportPlan {
+                    mode: Mode::Fast { start, .. },
+                    ..
+                },
+            ) => ParallelStream::split(plan, start, partitions, tracker, span, self.counting()),
+            // Not reached: the query uses the fast method (checked above).
+            Some(plan) => ParallelStream::whole(
+                ListStream::from_plan(Some(plan))
+                    .whole(self.progress.clone())
+                    .counting(self.counting()),
             ),
-            None => Box::pin(futures::stream::empty()),
-        };
-        ParallelStream::new(inner, tracker, span, self.counting())
+            None => ParallelStream::empty(tracker, span, self.counting()),
+        }
     }
 
     /// Whether [`stream`](ListQuery::stream) uses the fast `>ID` method for this query.

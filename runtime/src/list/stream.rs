@@ -216,6 +216,11 @@ impl<P: Projection> ListStream<P> {
         self
     }
 
+    /// The REST method of this export; `None` for a query that matches nothing.
+    pub(crate) fn method(&self) -> Option<&str> {
+        self.cursor.as_ref().map(|c| c.plan.method.as_str())
+    }
+
     /// The counters of this export.
     pub(crate) fn tracker(&self) -> Arc<Tracker> {
         self.tracker.clone()
