@@ -5,9 +5,9 @@
 //! A block is a fragment of a longer program: its items (`use`, entity structs, functions)
 //! become the module's items, its statements the body of an `async fn run(..)` whose
 //! parameters are the values the surrounding text assumes (`client`, `id`, ...). Those
-//! parameters are listed below in [`CONTEXTS`], one entry per block, found by a line of the
+//! parameters are listed below in [`READMES`], one entry per block, found by a line of the
 //! block; every block needs exactly one entry and every entry exactly one block, so a new or
-//! changed block is noticed. Every module also sees `crate::prelude` (the demo portal's
+//! changed block is noticed. Every module also sees a prelude of `src/lib.rs` (the demo portal's
 //! entities and the common value types), as a reader of the README has them from earlier
 //! blocks. Schema paths of the README (`schemas/acme/..`, the newcomer's `schemas/deal.json`)
 //! are read from the committed demo snapshots.
@@ -18,50 +18,109 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// (a line the block contains, the parameters of its `run`).
-const CONTEXTS: &[(&str, &str)] = &[
-    // The opening example.
-    (
-        ".sales_channel(DealSalesChannel::Website)   // a required enumeration user field",
-        "",
-    ),
-    // Value types and traits.
-    ("use bitrix_runtime::{Client, EntityField};", ""),
-    // The macro's options.
-    ("// strict,", ""),
-    // build.rs and the file it writes.
-    ("// build.rs", ""),
-    ("// src/lib.rs", ""),
-    // Every entity of a portal.
-    ("pub struct Contract;  // smart process", ""),
-    // Contact multifields.
-    ("let new = NewContact::builder()", "client: Client"),
-    // Pipelines, contacts and product rows.
-    (
-        "client.move_to_stage(deal_id, stage).await?;",
-        "client: Client, deal_id: DealId, stage: DealStage",
-    ),
-    // The client tour.
-    ("// CRUD", "new: NewDeal"),
-    // Projections.
-    (
-        "#[derive(bitrix_runtime::Projection)]",
-        "client: Client, id: DealId",
-    ),
-    // Code for any portal.
-    ("async fn open_pipeline_total", ""),
-    // Typed stages.
-    (
-        "let patch = DealPatch::new().stage_id(DealStageDilery::Won);",
-        "",
-    ),
-    // Events.
-    (
-        "let (router, receiver) = events::axum::endpoint(verifier);",
-        "client: Client, application_token: String, member_id: String, \
-         listener: tokio::net::TcpListener, \
-         local: &mut std::collections::BTreeMap<DealId, DealRow>",
-    ),
+/// A README and its blocks' contexts: (a line the block contains, the parameters of its `run`).
+struct Readme {
+    /// Relative to the workspace root.
+    path: &'static str,
+    /// The module of this crate the blocks get by a glob import.
+    prelude: &'static str,
+    contexts: &'static [(&'static str, &'static str)],
+}
+
+const READMES: &[Readme] = &[
+    Readme {
+        path: "README.md",
+        prelude: "prelude",
+        contexts: &[
+            // The opening example.
+            (
+                ".sales_channel(DealSalesChannel::Website)   // a required enumeration user field",
+                "",
+            ),
+            // Value types and traits.
+            ("use bitrix_runtime::{Client, EntityField};", ""),
+            // The macro's options.
+            ("// strict,", ""),
+            // build.rs and the file it writes.
+            ("// build.rs", ""),
+            ("// src/lib.rs", ""),
+            // Every entity of a portal.
+            ("pub struct Contract;  // smart process", ""),
+            // Contact multifields.
+            ("let new = NewContact::builder()", "client: Client"),
+            // Pipelines, contacts and product rows.
+            (
+                "client.move_to_stage(deal_id, stage).await?;",
+                "client: Client, deal_id: DealId, stage: DealStage",
+            ),
+            // The client tour.
+            ("// CRUD", "new: NewDeal"),
+            // Projections.
+            (
+                "#[derive(bitrix_runtime::Projection)]",
+                "client: Client, id: DealId",
+            ),
+            // Code for any portal.
+            ("async fn open_pipeline_total", ""),
+            // Typed stages.
+            (
+                "let patch = DealPatch::new().stage_id(DealStageDilery::Won);",
+                "",
+            ),
+            // Events.
+            (
+                "let (router, receiver) = events::axum::endpoint(verifier);",
+                "client: Client, application_token: String, member_id: String, \
+                 listener: tokio::net::TcpListener, \
+                 local: &mut std::collections::BTreeMap<DealId, DealRow>",
+            ),
+        ],
+    },
+    Readme {
+        path: "runtime/README.md",
+        prelude: "runtime_prelude",
+        contexts: &[
+            ("// Deal (read model), NewDeal (+ builder), DealPatch", ""),
+            ("let client = Client::from_webhook(", ""),
+            (
+                ".token_store(Arc::new(MyDatabaseStore))",
+                "access_token: String, refresh_token: String, client_id: String, \
+                 client_secret: String, client_endpoint: String, server_endpoint: String",
+            ),
+            (
+                "let live_fields = client.fields::<Deal>().await?;",
+                "client: Client",
+            ),
+            ("let how_many = client", "client: Client"),
+            ("// 2,500 deals per HTTP request", "client: Client"),
+            (
+                "let created = batch.add(&new_deal);",
+                "client: Client, new_deal: NewDeal, id: DealId",
+            ),
+            (
+                "let verifier = Verifier::new(application_token)",
+                "client: Client, application_token: String, member_id: String, body: Vec<u8>",
+            ),
+        ],
+    },
+    Readme {
+        path: "codegen/README.md",
+        prelude: "prelude",
+        contexts: &[("bitrix_codegen::build::Entity::new", "")],
+    },
+    Readme {
+        path: "macros/README.md",
+        prelude: "prelude",
+        contexts: &[("// api = \"item\",", "")],
+    },
+    Readme {
+        path: "emulator/README.md",
+        prelude: "emulator_prelude",
+        contexts: &[
+            ("emu.expire_access_tokens();", ""),
+            ("emu.events_idle().await;", "handler_url: String"),
+        ],
+    },
 ];
 
 struct Block {
@@ -72,11 +131,7 @@ struct Block {
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
-    let readme_path = manifest.join("../README.md");
-    println!("cargo:rerun-if-changed={}", readme_path.display());
     println!("cargo:rerun-if-changed=build.rs");
-    let readme = std::fs::read_to_string(&readme_path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", readme_path.display()));
 
     // What the README's build.rs block writes, for the block that includes it.
     bitrix_codegen::build::Entity::new(manifest.join("../schemas/demo/deal.json"))
@@ -85,34 +140,55 @@ fn main() {
         .generate()
         .unwrap_or_else(|e| panic!("{e}"));
 
-    let blocks = rust_blocks(&readme);
-    let mut used = vec![false; CONTEXTS.len()];
     let mut code = String::new();
-    for block in &blocks {
-        let matching: Vec<usize> = (0..CONTEXTS.len())
-            .filter(|&i| block.text.lines().any(|l| l.contains(CONTEXTS[i].0)))
+    for readme in READMES {
+        let path = manifest.join("..").join(readme.path);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        code.push_str(&readme_module(readme, &text));
+    }
+    std::fs::write(out.join("readme_blocks.rs"), code).expect("OUT_DIR is writable");
+}
+
+/// The blocks of one README, as a module named after its directory.
+fn readme_module(readme: &Readme, text: &str) -> String {
+    let contexts = readme.contexts;
+    let mut used = vec![false; contexts.len()];
+    let mut code = String::new();
+    for block in rust_blocks(readme.path, text) {
+        let matching: Vec<usize> = (0..contexts.len())
+            .filter(|&i| block.text.lines().any(|l| l.contains(contexts[i].0)))
             .collect();
         let [context] = matching[..] else {
             panic!(
-                "README.md line {}: a rust block needs exactly one entry in readme-check/build.rs's CONTEXTS (a line of the block and the parameters its statements use); it matches {}",
+                "{} line {}: a rust block needs exactly one entry in readme-check/build.rs's contexts (a line of the block and the parameters its statements use); it matches {}",
+                readme.path,
                 block.line,
                 matching.len()
             );
         };
         used[context] = true;
-        code.push_str(&module(block, CONTEXTS[context].1));
+        code.push_str(&module(readme, &block, contexts[context].1));
     }
     if let Some(i) = used.iter().position(|u| !u) {
         panic!(
-            "readme-check/build.rs: no README block contains {:?}; update or remove its CONTEXTS entry",
-            CONTEXTS[i].0
+            "readme-check/build.rs: no block of {} contains {:?}; update or remove its contexts entry",
+            readme.path, contexts[i].0
         );
     }
-    std::fs::write(out.join("readme_blocks.rs"), code).expect("OUT_DIR is writable");
+    let name = match readme.path.split_once('/') {
+        Some((dir, _)) => dir,
+        None => "workspace",
+    };
+    format!(
+        "/// The rust blocks of `{}`.\npub mod {name} {{\n{code}}}\n",
+        readme.path
+    )
 }
 
 /// The README's `rust` blocks, except the newcomer's.
-fn rust_blocks(readme: &str) -> Vec<Block> {
+fn rust_blocks(path: &str, readme: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut lines = readme.lines().enumerate().peekable();
     let mut previous = "";
@@ -133,7 +209,7 @@ fn rust_blocks(readme: &str) -> Vec<Block> {
         if lang == "rust" && !previous.starts_with("<!-- newcomer:") {
             assert!(
                 info.trim() == "rust",
-                "README.md line {}: {:?}: every rust block is compiled by readme-check; drop the {:?}",
+                "{path} line {}: {:?}: every rust block is compiled by readme-check; drop the {:?}",
                 n + 1,
                 line,
                 &info[4..]
@@ -155,12 +231,12 @@ fn schema_paths(text: &str) -> String {
 }
 
 /// One block as a module: its items, and its statements in `run`.
-fn module(block: &Block, params: &str) -> String {
+fn module(readme: &Readme, block: &Block, params: &str) -> String {
     let text = schema_paths(&block.text);
     let body: syn::Block = syn::parse_str(&format!("{{\n{text}\n}}")).unwrap_or_else(|e| {
         panic!(
-            "README.md line {}: the rust block does not parse: {e}",
-            block.line
+            "{} line {}: the rust block does not parse: {e}",
+            readme.path, block.line
         )
     });
     let (mut items, mut statements) = (String::new(), String::new());
@@ -176,10 +252,10 @@ fn module(block: &Block, params: &str) -> String {
         .expect("writing to a String");
     }
     format!(
-        "/// The rust block at README.md line {line}.\n\
+        "/// The rust block at {path} line {line}.\n\
          #[allow(unused, dead_code, clippy::all, clippy::pedantic)]\n\
-         pub mod readme_line_{line} {{\n\
-         use crate::prelude::*;\n\
+         pub mod line_{line} {{\n\
+         use crate::{prelude}::*;\n\
          {items}\n\
          /// The block's statements.\n\
          pub async fn run({params}) -> crate::BlockResult {{\n\
@@ -188,6 +264,8 @@ fn module(block: &Block, params: &str) -> String {
          Ok(())\n\
          }}\n\
          }}\n",
+        path = readme.path,
         line = block.line,
+        prelude = readme.prelude,
     )
 }

@@ -34,4 +34,36 @@ pub mod prelude {
     }
 }
 
+/// What a reader of `runtime/README.md` has from its first block: the demo deal with its sales
+/// channel renamed `channel` (and its item 3476 `Site`), and the types the blocks name.
+pub mod runtime_prelude {
+    pub use bitrix_runtime::types::{DealId, Decimal};
+    pub use bitrix_runtime::{Client, OAuthTokens, Order, TokenStore};
+    pub use futures::TryStreamExt;
+    pub use std::sync::Arc;
+
+    #[bitrix_runtime::bitrix_entity(
+        schema = "../schemas/demo/deal.json",
+        rename(UF_CRM_1721244590123 = "channel", UF_CRM_1721244590123[3476] = "Site")
+    )]
+    pub struct Deal;
+
+    /// The README's own token store.
+    pub struct MyDatabaseStore;
+
+    impl TokenStore for MyDatabaseStore {
+        fn save(
+            &self,
+            _tokens: &OAuthTokens,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            Ok(())
+        }
+    }
+}
+
+/// What a reader of `emulator/README.md` has: the emulator's types.
+pub mod emulator_prelude {
+    pub use bitrix_emulator::{Config, Emulator};
+}
+
 include!(concat!(env!("OUT_DIR"), "/readme_blocks.rs"));
