@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
@@ -96,10 +95,22 @@ impl RetryPolicy {
         let jitter = if jitter_nanos == 0 {
             0
         } else {
-            rand::rng().random_range(0..=jitter_nanos)
+            random_u64() % (jitter_nanos + 1)
         };
         half + Duration::from_nanos(jitter)
     }
+}
+
+/// A random number for jitter (not for anything secret): std's randomly keyed SipHash over a
+/// process-wide counter, so concurrent callers get different values without a random-number
+/// crate.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
 }
 
 /// Whether a code is a refusal of a limit: the portal provably did not execute the call.
@@ -896,6 +907,12 @@ mod tests {
             let big = p.backoff(40);
             assert!(big >= Duration::from_secs(15) && big <= Duration::from_secs(30));
         }
+        // The jitter spreads: 200 delays of the second attempt take many values, over both
+        // halves of the jitter range.
+        let delays: std::collections::BTreeSet<Duration> = (0..200).map(|_| p.backoff(2)).collect();
+        assert!(delays.len() > 150, "{} distinct delays", delays.len());
+        let middle = Duration::from_millis(150);
+        assert!(delays.iter().any(|d| *d < middle) && delays.iter().any(|d| *d > middle));
     }
 
     #[test]

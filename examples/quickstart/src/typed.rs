@@ -372,7 +372,8 @@ async fn export(portal: &Portal) -> Outcome {
     let mut last = 0u64;
     let mut per_currency: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut per_stage: BTreeMap<String, u64> = BTreeMap::new();
-    // With `--features progress-bar`, a bar on stderr (hidden when it is not a terminal).
+    // With the `progress-bar` feature (on by default), a bar on stderr (hidden when it is not
+    // a terminal).
     #[cfg(feature = "progress-bar")]
     let (query, bar) = {
         let bar = indicatif::ProgressBar::new_spinner();
