@@ -207,27 +207,31 @@ impl<C: Codec> Serialize for EncodePatch<'_, C> {
     }
 }
 
-/// `str::trim`, with a fast path for the common case: text that starts and ends with an ASCII
-/// byte that is not whitespace is returned as is (every Unicode whitespace character starts
-/// with a byte of 0x80 or more, or is ASCII whitespace, so the result is always `s.trim()`).
-#[inline]
-pub(crate) fn trim(s: &str) -> &str {
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(&first), Some(&last))
-            if first < 0x80
-                && last < 0x80
-                && !first.is_ascii_whitespace()
-                && !last.is_ascii_whitespace()
-                // `char::is_whitespace` also counts U+000B (vertical tab), which
-                // `u8::is_ascii_whitespace` does not.
-                && first != 0x0b
-                && last != 0x0b =>
-        {
-            s
-        }
-        _ => s.trim(),
-    }
-}
+pub(crate) use crate::text::trim;
+
+/// Filters with `=`, `!=`, `@` (in) and `!@` (not in) are meaningful for this codec's values.
+#[diagnostic::on_unimplemented(
+    message = "fields read with `{Self}` cannot be filtered",
+    label = "the portal ignores a filter on this field",
+    note = "CONTACT_IDS, files, addresses and fields of unknown types cannot be filtered; filter on another field"
+)]
+pub trait Filterable: Codec {}
+
+/// Range filters (`>`, `>=`, `<`, `<=`) are meaningful for this codec's values.
+#[diagnostic::on_unimplemented(
+    message = "fields read with `{Self}` have no order: range filters (`>`, `>=`, `<`, `<=`) do not apply",
+    label = "no range filter on this field",
+    note = "range filters apply to numbers, ids, dates, datetimes and text; use `eq`/`ne`/`one_of` here"
+)]
+pub trait Ordered: Filterable {}
+
+/// LIKE filters (`%`, `=%`) work on this codec's values.
+#[diagnostic::on_unimplemented(
+    message = "LIKE filters (`contains`, `like`) do not work on fields read with `{Self}`",
+    label = "the portal would silently turn this LIKE into `=`",
+    note = "the portal supports LIKE only on text fields; on crm_status, crm_contact and crm_company fields it compares for equality instead; use `eq` or `one_of`"
+)]
+pub trait Likeable: Filterable {}
 
 mod compound;
 mod file;

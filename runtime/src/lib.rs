@@ -55,6 +55,7 @@ mod php;
 mod progress_bar;
 mod relations;
 mod retry;
+mod text;
 mod transport;
 
 pub use entity::{Api, CreatePayload, Entity, EntityField, FieldMeta, UpdatePayload};
@@ -75,7 +76,9 @@ pub use list::{
 #[cfg(feature = "indicatif")]
 #[cfg_attr(docsrs, doc(cfg(feature = "indicatif")))]
 pub use progress_bar::progress_bar;
-pub use relations::{ContactBinding, Contacts, ProductRows};
+pub use relations::{
+    ContactBinding, Contacts, Discount, DiscountType, ProductRow, ProductRowFields, ProductRows,
+};
 pub use retry::RetryPolicy;
 pub use transport::{DEFAULT_MAX_RESPONSE_SIZE, Response, TimeBlock};
 

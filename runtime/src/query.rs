@@ -17,29 +17,7 @@ use crate::codec::{Codec, Encode};
 use crate::entity::{Entity, EntityField};
 use crate::{codec, types};
 
-/// Filters with `=`, `!=`, `@` (in) and `!@` (not in) are meaningful for this codec's values.
-#[diagnostic::on_unimplemented(
-    message = "fields read with `{Self}` cannot be filtered",
-    label = "the portal ignores a filter on this field",
-    note = "CONTACT_IDS, files, addresses and fields of unknown types cannot be filtered; filter on another field"
-)]
-pub trait Filterable: Codec {}
-
-/// Range filters (`>`, `>=`, `<`, `<=`) are meaningful for this codec's values.
-#[diagnostic::on_unimplemented(
-    message = "fields read with `{Self}` have no order: range filters (`>`, `>=`, `<`, `<=`) do not apply",
-    label = "no range filter on this field",
-    note = "range filters apply to numbers, ids, dates, datetimes and text; use `eq`/`ne`/`one_of` here"
-)]
-pub trait Ordered: Filterable {}
-
-/// LIKE filters (`%`, `=%`) work on this codec's values.
-#[diagnostic::on_unimplemented(
-    message = "LIKE filters (`contains`, `like`) do not work on fields read with `{Self}`",
-    label = "the portal would silently turn this LIKE into `=`",
-    note = "the portal supports LIKE only on text fields; on crm_status, crm_contact and crm_company fields it compares for equality instead; use `eq` or `one_of`"
-)]
-pub trait Likeable: Filterable {}
+pub use crate::codec::{Filterable, Likeable, Ordered};
 
 /// A typed identifier of one field of entity `E`, whose values are handled by codec `C`.
 ///

@@ -17,7 +17,11 @@ use crate::entity::{Api, Entity};
 use crate::error::{Error, json_decode_error};
 use crate::pipeline::Stage;
 use crate::transport::u64_of;
-use crate::types::{ContactId, ProductRow, ProductRowFields, ProductRowId, legacy_key};
+use crate::types::{ContactId, ProductRowId};
+
+mod product_row;
+use product_row::legacy_key;
+pub use product_row::{Discount, DiscountType, ProductRow, ProductRowFields};
 
 // ---------------------------------------------------------------------------------------------
 // Moving between pipelines.

@@ -36,7 +36,7 @@ macro_rules! id_types {
 
             /// Parses the decimal id as the portal writes it (`"410"`).
             fn from_str(s: &str) -> Result<Self, ParseError> {
-                crate::codec::trim(s).parse::<u64>().map($name).map_err(|_| {
+                crate::text::trim(s).parse::<u64>().map($name).map_err(|_| {
                     ParseError::new(
                         concat!($kind, " id"),
                         s,
@@ -87,11 +87,12 @@ id_types! {
     FileId => "file";
 }
 
-mod product_row;
-pub(crate) use product_row::legacy_key;
-pub use product_row::{
-    Discount, DiscountType, ProductId, ProductRow, ProductRowFields, ProductRowId,
-};
+id_types! {
+    /// Id of a product row (`id` of `crm.item.productrow.*`, `ID` of the legacy rows).
+    ProductRowId => "product row";
+    /// Id of a catalog product (`productId`; 0, "not from the catalog", reads as `None`).
+    ProductId => "product";
+}
 
 /// Id of an item of one smart process, or of the smart invoice (31): the entity type id is part
 /// of the type, so an item of one smart process cannot be passed where another's is expected.
@@ -126,7 +127,7 @@ impl<const T: u32> std::str::FromStr for SmartItemId<T> {
 
     /// Parses the decimal id as the portal writes it (`"410"`).
     fn from_str(s: &str) -> Result<Self, ParseError> {
-        crate::codec::trim(s)
+        crate::text::trim(s)
             .parse::<u64>()
             .map(SmartItemId)
             .map_err(|_| {
@@ -299,8 +300,8 @@ impl Money {
     /// Parses the wire form; `Ok(None)` for an empty amount (`""`, `"|RUB"`).
     pub(crate) fn parse_wire(s: &str) -> Result<Option<Money>, ()> {
         let (amount, currency) = match s.split_once('|') {
-            Some((a, c)) => (crate::codec::trim(a), crate::codec::trim(c)),
-            None => (crate::codec::trim(s), ""),
+            Some((a, c)) => (crate::text::trim(a), crate::text::trim(c)),
+            None => (crate::text::trim(s), ""),
         };
         if !currency
             .bytes()
@@ -395,7 +396,7 @@ impl Address {
 
     /// Whether nothing is set (blank text, no coordinates, no location).
     pub fn is_empty(&self) -> bool {
-        crate::codec::trim(&self.text).is_empty()
+        crate::text::trim(&self.text).is_empty()
             && self.lat.is_none()
             && self.lng.is_none()
             && self.location_id.is_none()
@@ -404,7 +405,7 @@ impl Address {
     /// Parses the wire form; any text is an address.
     pub(crate) fn parse_wire(s: &str) -> Address {
         fn coord(s: &str) -> Option<Option<f64>> {
-            let t = crate::codec::trim(s);
+            let t = crate::text::trim(s);
             if t.is_empty() {
                 return Some(None);
             }
@@ -422,7 +423,7 @@ impl Address {
             Some((coord(lat)?, coord(lng)?))
         }
         fn location(s: &str) -> Option<Option<u64>> {
-            let t = crate::codec::trim(s);
+            let t = crate::text::trim(s);
             if t.is_empty() {
                 Some(None)
             } else if t.bytes().all(|b| b.is_ascii_digit()) {
@@ -696,7 +697,7 @@ impl CrmLink {
             }
             s.parse().ok()
         }
-        let t = crate::codec::trim(s);
+        let t = crate::text::trim(s);
         if let Some(id) = digits(t) {
             return Some(CrmLink::Bare(id));
         }

@@ -6,8 +6,8 @@ use serde::de::{self, Deserializer, Expected, Unexpected};
 use serde::ser::Serializer;
 
 use super::Codec;
+use super::Filterable;
 use super::form::{Form, decode_form};
-use crate::query::Filterable;
 use crate::types::{self, CrmLink as Link};
 
 /// `money` user fields: [`types::Money`].

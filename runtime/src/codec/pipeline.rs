@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 use serde::de::Deserializer;
 use serde::ser::Serializer;
 
+use super::Filterable;
 use super::{Codec, Id};
 use crate::pipeline::Category;
-use crate::query::Filterable;
 use crate::types::CategoryId;
 
 /// `crm_category` fields of an entity whose snapshot records its pipelines: the generated

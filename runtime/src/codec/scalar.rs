@@ -9,7 +9,7 @@ use serde::ser::Serializer;
 
 use super::Codec;
 use super::form::{Form, article, decode_form, stack_text};
-use crate::query::{Filterable, Likeable, Ordered};
+use super::{Filterable, Likeable, Ordered};
 use crate::types::{CurrencyId, EnumValue, IdType, LocationId, StatusId};
 
 /// `2^63` as `f64`: integral floats in `[-2^63, 2^63)` fit in `i64`.

@@ -8,7 +8,7 @@ use serde::ser::Serializer;
 
 use super::Codec;
 use super::form::{Form, decode_form};
-use crate::query::{Filterable, Ordered};
+use super::{Filterable, Ordered};
 
 /// A parsed date or date-time text.
 #[derive(Debug, Clone, Copy, PartialEq)]

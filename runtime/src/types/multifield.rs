@@ -59,7 +59,7 @@ macro_rules! value_types {
         impl From<&str> for $name {
             /// Case-insensitive, blanks trimmed; unlisted texts give `Custom` (as given).
             fn from(text: &str) -> Self {
-                let t = crate::codec::trim(text);
+                let t = crate::text::trim(text);
                 $(if t.eq_ignore_ascii_case($wire) {
                     return $name::$variant;
                 })*
@@ -352,7 +352,7 @@ impl<K: MultifieldKind> MultifieldOps<K> {
                     ));
                 }
             }
-            if value.is_some_and(|v| crate::codec::trim(v).is_empty()) {
+            if value.is_some_and(|v| crate::text::trim(v).is_empty()) {
                 return Err("a multifield add or change has an empty value, which the portal reads as a delete or ignores; use MultifieldOps::delete(id) to delete a value".into());
             }
         }

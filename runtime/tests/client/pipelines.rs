@@ -6,8 +6,9 @@
 use std::str::FromStr;
 
 use bitrix_runtime::pipeline::Stage;
-use bitrix_runtime::types::{CategoryId, Decimal, Discount, ProductRowFields};
+use bitrix_runtime::types::{CategoryId, Decimal};
 use bitrix_runtime::{Api, ContactBinding, Error, Projection};
+use bitrix_runtime::{Discount, ProductRowFields};
 
 use crate::common::{
     Deal, DealCategory, DealChannel, DealPatch, DealStage, DealStageDilery, DealStageTendery,

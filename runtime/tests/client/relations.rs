@@ -9,12 +9,11 @@ use bitrix_emulator::{Config, Emulator};
 use bitrix_runtime::__private::{self as __p, PutExt as _, TakeExt as _, codec, types};
 use bitrix_runtime::pipeline::{Stage, StageGuard, StageSemantics};
 use bitrix_runtime::types::{
-    CategoryId, ContactId, DealId, Decimal, Discount, DiscountType, ItemId, LeadId, ProductId,
-    ProductRowFields, ProductRowId, StatusId,
+    CategoryId, ContactId, DealId, Decimal, ItemId, LeadId, ProductId, ProductRowId, StatusId,
 };
 use bitrix_runtime::{
-    Api, Client, ContactBinding, CreatePayload, Entity, EntityField, Error, Field, FieldMeta,
-    Patch, Plan, UpdatePayload,
+    Api, Client, ContactBinding, CreatePayload, Discount, DiscountType, Entity, EntityField, Error,
+    Field, FieldMeta, Patch, Plan, ProductRowFields, UpdatePayload,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

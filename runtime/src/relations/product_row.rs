@@ -5,17 +5,8 @@ use serde::de::Deserializer;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use std::fmt;
-
-use super::{Decimal, IdType, ParseError};
 use crate::codec::{self, Codec};
-
-id_types! {
-    /// Id of a product row (`id` of `crm.item.productrow.*`, `ID` of the legacy rows).
-    ProductRowId => "product row";
-    /// Id of a catalog product (`productId`; 0, "not from the catalog", reads as `None`).
-    ProductId => "product";
-}
+use crate::types::{Decimal, ProductId, ProductRowId};
 
 /// How a row's discount is given (`discountTypeId`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,7 +243,8 @@ fn discount_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DiscountType>
 /// here are sent; the portal keeps the others).
 ///
 /// ```
-/// use bitrix_runtime::types::{Decimal, Discount, ProductId, ProductRowFields};
+/// use bitrix_runtime::types::{Decimal, ProductId};
+/// use bitrix_runtime::{Discount, ProductRowFields};
 ///
 /// let row = ProductRowFields::new()
 ///     .product(ProductId(9621))
