@@ -411,7 +411,7 @@ impl Catalog {
     pub(crate) fn add_status(&mut self, new: NewStatus) -> u32 {
         let id = self.take_status_id();
         let category_id = self.stage_category(&new.entity_id);
-        let staged = category_id.is_some() || staged_owner(&new.entity_id).is_some();
+        let staged = category_id.is_some() || is_staged_directory(&new.entity_id);
         self.statuses.push(new.into_status(id, category_id, staged));
         self.resort();
         id
@@ -597,7 +597,7 @@ impl Catalog {
                 Semantic::Failure => Value::from("F"),
             },
         });
-        if s.category_id.is_some() || staged_owner(&s.entity_id).is_some() {
+        if s.category_id.is_some() || is_staged_directory(&s.entity_id) {
             row["EXTRA"] = json!({
                 "SEMANTICS": match s.semantic {
                     Semantic::Process => "process",
@@ -635,16 +635,6 @@ fn set<T>(slot: &mut T, new: Option<T>) {
     }
 }
 
-/// The entity type whose status a directory with semantics outside the pipelines holds
-/// (`STATUS`: leads, `QUOTE_STATUS`: quotes).
-pub(crate) fn staged_owner(entity: &str) -> Option<u32> {
-    match entity {
-        "STATUS" => Some(crate::entities::LEAD),
-        "QUOTE_STATUS" => Some(crate::entities::QUOTE),
-        _ => None,
-    }
-}
-
 /// `DEAL_STAGE` or `DEAL_STAGE_{n}`.
 pub(crate) fn stage_entity(category: u32) -> String {
     if category == 0 {
@@ -652,6 +642,17 @@ pub(crate) fn stage_entity(category: u32) -> String {
     } else {
         format!("DEAL_STAGE_{category}")
     }
+}
+
+/// The lead statuses' directory, staged outside the pipelines.
+pub(crate) const LEAD_STATUS: &str = "STATUS";
+/// The quote statuses' directory, staged outside the pipelines.
+pub(crate) const QUOTE_STATUS: &str = "QUOTE_STATUS";
+
+/// Whether a directory has stage semantics outside the pipelines (see
+/// [`staged_owner`](crate::entities::staged_owner) for its entity).
+pub(crate) fn is_staged_directory(entity: &str) -> bool {
+    entity == LEAD_STATUS || entity == QUOTE_STATUS
 }
 
 #[cfg(test)]

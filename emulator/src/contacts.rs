@@ -2,29 +2,19 @@
 //! `crm.<entity>.contact.add/delete/fields`, as the docs' pages under `deals/contacts/` give
 //! them. The record's `CONTACT_IDS` stays the one list of bound contacts (so `CONTACT_ID`,
 //! `contactIds` and the legacy writes agree), primary first; the sort index and the primary
-//! flag of each binding are kept beside it, in [`Bindings`].
+//! flag of each binding are kept beside it, in
+//! [`Bindings`](crate::attached::Bindings).
 
-use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use serde_json::{Map, Value, json};
 
+use crate::attached::Binding;
 use crate::error::ApiError;
 use crate::portal::{Caller, Portal};
 use crate::rest::{Output, array_param, param};
 use crate::schema::Slot;
 use crate::values::{as_list, php_intval, php_string};
-
-/// One contact binding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Binding {
-    pub contact_id: i64,
-    pub sort: i64,
-    pub primary: bool,
-}
-
-/// Sort indexes and primary flags of the bindings, by `(entityTypeId, record id)`.
-pub(crate) type Bindings = BTreeMap<(u32, u32), Vec<Binding>>;
 
 /// `ROLE_ID` of every binding (a system field, `0` in the docs' example).
 const ROLE_ID: i64 = 0;
@@ -249,9 +239,7 @@ fn store(
 /// `crm.deal.contact.fields`, as documented.
 fn fields() -> Value {
     let d = |ty: &str, required: bool, title: &str| {
-        Value::Object(crate::reference::descriptor(
-            ty, required, false, false, title,
-        ))
+        Value::Object(crate::schema::descriptor(ty, required, false, false, title))
     };
     json!({
         "SORT": d("integer", false, "Sorting"),

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 use crate::catalog::Catalog;
 use crate::error::ApiError;
 use crate::lang::Lang;
-use crate::reference::descriptor;
 use crate::rest::{Output, array_param, param};
+use crate::schema::descriptor;
 use crate::values::php_string;
 
 /// One currency's data: code, rate to the base currency, sort, names (ru, en), format string

@@ -345,6 +345,16 @@ impl Entity {
     }
 }
 
+/// The entity type whose status a directory with semantics outside the pipelines holds
+/// (`STATUS`: leads, `QUOTE_STATUS`: quotes).
+pub(crate) fn staged_owner(entity: &str) -> Option<u32> {
+    match entity {
+        crate::catalog::LEAD_STATUS => Some(LEAD),
+        crate::catalog::QUOTE_STATUS => Some(QUOTE),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,7 @@ impl ApiError {
         ApiError::legacy("ID is not defined or invalid.")
     }
 
-    /// 400 "Parameter '<name>' must be array.".
+    /// 400 `"Parameter '<name>' must be array."`.
     pub(crate) fn must_be_array(name: &str) -> ApiError {
         ApiError::legacy(format!("Parameter '{name}' must be array."))
     }

@@ -94,7 +94,9 @@
 // docs.rs (nightly, `--cfg docsrs`): badges naming the feature each item needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attached;
 mod catalog;
+mod categories;
 mod clock;
 mod config;
 mod contacts;

@@ -8,19 +8,15 @@ use std::sync::RwLock;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{Category, Status};
+use crate::categories::{
+    category_fields_of, category_fields_param, category_id, category_name, category_sort,
+    element_not_found,
+};
 use crate::entities::{DEAL, Pipeline, stage_entity_id};
 use crate::error::ApiError;
 use crate::portal::Portal;
-use crate::reference::{
-    category_fields_of, category_fields_param, category_id, category_name, category_sort,
-};
 use crate::rest::{Output, param};
 use crate::values::{php_intval, php_string};
-
-/// 400 `NOT_FOUND` "Element not found" (a pipeline that does not exist).
-pub(crate) fn element_not_found() -> ApiError {
-    ApiError::new(400, "NOT_FOUND", "Element not found")
-}
 
 /// The smart type `crm.category.*` is called for: `None` when the call is the deals' (or
 /// has no `entityTypeId`, or names a type without pipelines: the deal path answers those).

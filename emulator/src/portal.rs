@@ -39,9 +39,9 @@ pub(crate) struct Portal {
     /// `CODE` of the OAuth application (`app.info`): its client id, as for a local app.
     pub app_code: String,
     /// Sort indexes and primary flags of contact bindings (the contacts are `CONTACT_IDS`).
-    pub contact_bindings: crate::contacts::Bindings,
+    pub contact_bindings: crate::attached::Bindings,
     /// Product rows of every owner.
-    pub product_rows: crate::product_rows::ProductRows,
+    pub product_rows: crate::attached::ProductRows,
 }
 
 /// One CRM entity type's fields and records.

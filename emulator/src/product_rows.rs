@@ -8,72 +8,24 @@
 //! `OPPORTUNITY` becomes the sum of `price × quantity` (and `TAX_VALUE` the tax in it),
 //! unless its `IS_MANUAL_OPPORTUNITY` is `Y`.
 
-use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use serde_json::{Map, Number, Value, json};
 
+use crate::attached::ProductRow;
 use crate::entities::{DEAL, LEAD, QUOTE, SMART_INVOICE};
 use crate::error::ApiError;
 use crate::filter::split_prefix;
 use crate::names::camel_case;
 use crate::portal::{Caller, PAGE, Portal};
-use crate::reference::descriptor;
 use crate::rest::{Output, array_param, param};
+use crate::schema::descriptor;
 use crate::values::{as_list, php_intval, php_string};
 
 /// Discount type: an amount per unit.
 const MONETARY: i64 = 1;
 /// Discount type: a percentage (the default).
 const PERCENTAGE: i64 = 2;
-
-/// One stored product row (what was written; the derived prices are computed on output).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ProductRow {
-    id: u32,
-    owner_type: u32,
-    owner_id: u32,
-    product_id: i64,
-    product_name: String,
-    price: f64,
-    quantity: f64,
-    discount_type_id: i64,
-    discount_rate: f64,
-    discount_sum: f64,
-    tax_rate: Option<f64>,
-    tax_included: bool,
-    measure_code: i64,
-    measure_name: String,
-    sort: i64,
-    xml_id: String,
-}
-
-/// Every product row of the portal.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ProductRows {
-    rows: BTreeMap<u32, ProductRow>,
-    next_id: u32,
-}
-
-impl ProductRows {
-    fn take_id(&mut self) -> u32 {
-        self.next_id += 1;
-        self.next_id
-    }
-
-    /// Removes every row of one owner (the owner was deleted).
-    pub(crate) fn remove_owner(&mut self, owner_type: u32, owner_id: u32) {
-        self.rows
-            .retain(|_, r| r.owner_type != owner_type || r.owner_id != owner_id);
-    }
-
-    /// The rows of one owner in id order.
-    fn of(&self, owner_type: u32, owner_id: u32) -> impl Iterator<Item = &ProductRow> {
-        self.rows
-            .values()
-            .filter(move |r| r.owner_type == owner_type && r.owner_id == owner_id)
-    }
-}
 
 /// The prices derived from a row.
 #[derive(Clone, Copy, Debug, PartialEq)]

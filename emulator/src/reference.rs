@@ -7,10 +7,15 @@ use std::sync::RwLock;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{NewStatus, Semantic, Status};
+use crate::categories::{
+    category_fields_of, category_fields_param, category_id, category_name, category_sort,
+    element_not_found, name_required, required,
+};
 use crate::error::ApiError;
 use crate::pipelines;
 use crate::portal::Portal;
 use crate::rest::{Output, array_param, param};
+use crate::schema::descriptor;
 use crate::values::{php_intval, php_string};
 
 /// Runs one of this module's methods; `None` when `method` is not one of them.
@@ -160,7 +165,7 @@ pub(crate) fn call(
                 None => s
                     .category_id
                     .map(|_| crate::entities::DEAL)
-                    .or_else(|| crate::catalog::staged_owner(&s.entity_id)),
+                    .or_else(|| crate::entities::staged_owner(&s.entity_id)),
             };
             // Deals and smart items hold a stage in STAGE_ID, leads and quotes in STATUS_ID.
             let field = |t: u32| {
@@ -200,53 +205,6 @@ pub(crate) fn deal_pipelines(params: &Map<String, Value>) -> Result<(), ApiError
         ));
     }
     Ok(())
-}
-
-/// A required argument of a module controller (`crm.category.*`).
-fn required<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a Value, ApiError> {
-    param(params, name).ok_or_else(|| {
-        ApiError::new(
-            400,
-            "INVALID_ARG_VALUE",
-            format!("Required parameter \"{name}\" is missing"),
-        )
-    })
-}
-
-pub(crate) fn category_id(params: &Map<String, Value>) -> Result<u32, ApiError> {
-    let id = php_intval(required(params, "id")?);
-    u32::try_from(id).map_err(|_| element_not_found())
-}
-
-pub(crate) fn category_fields_param(
-    params: &Map<String, Value>,
-) -> Result<Map<String, Value>, ApiError> {
-    required(params, "fields")?;
-    array_param(params, "fields")?.ok_or_else(|| ApiError::must_be_array("fields"))
-}
-
-/// `name` if given: it may not be empty or only spaces.
-pub(crate) fn category_name(fields: &Map<String, Value>) -> Result<Option<String>, ApiError> {
-    match param(fields, "name") {
-        None => Ok(None),
-        Some(v) => match php_string(v) {
-            Some(n) if !n.trim().is_empty() => Ok(Some(n.chars().take(255).collect())),
-            _ => Err(name_required()),
-        },
-    }
-}
-
-/// `sort` if given; a negative one is 0.
-pub(crate) fn category_sort(fields: &Map<String, Value>) -> Option<u32> {
-    param(fields, "sort").map(|v| php_intval(v).clamp(0, i64::from(u32::MAX)) as u32)
-}
-
-fn name_required() -> ApiError {
-    ApiError::new(400, "0", "Field 'NAME' is required")
-}
-
-fn element_not_found() -> ApiError {
-    ApiError::new(400, "NOT_FOUND", "Element not found")
 }
 
 fn status_id(params: &Map<String, Value>) -> Result<u32, ApiError> {
@@ -328,7 +286,7 @@ fn status_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Ou
             "The specified status ID already exists.",
         ));
     }
-    let staged = category.is_some() || crate::catalog::staged_owner(&entity).is_some();
+    let staged = category.is_some() || crate::catalog::is_staged_directory(&entity);
     let semantic = match (staged, text("SEMANTICS").as_deref()) {
         (true, Some("S")) => Semantic::Success,
         (true, Some("F")) => Semantic::Failure,
@@ -367,26 +325,6 @@ fn status_add(portal: &RwLock<Portal>, params: &Map<String, Value>) -> Result<Ou
     Ok(Output::write(json!(id)))
 }
 
-/// A `crm_rest_field_description` as the documented examples give it.
-pub(crate) fn descriptor(
-    ty: &str,
-    required: bool,
-    read_only: bool,
-    immutable: bool,
-    title: &str,
-) -> Map<String, Value> {
-    let v = json!({
-        "type": ty,
-        "isRequired": required,
-        "isReadOnly": read_only,
-        "isImmutable": immutable,
-        "isMultiple": false,
-        "isDynamic": false,
-        "title": title,
-    });
-    v.as_object().cloned().unwrap_or_default()
-}
-
 /// `crm.category.fields` for deals: `{"fields": {...}}`, each with `upperName`.
 fn category_fields() -> Value {
     category_fields_of(&[
@@ -398,17 +336,6 @@ fn category_fields() -> Value {
         ("originId", "string", false, false, "ORIGIN_ID"),
         ("originatorId", "string", false, false, "ORIGINATOR_ID"),
     ])
-}
-
-/// A `crm.category.fields` answer of `(name, type, required, read-only, upper name)` rows.
-pub(crate) fn category_fields_of(rows: &[(&str, &str, bool, bool, &str)]) -> Value {
-    let mut fields = Map::new();
-    for &(key, ty, required, read_only, upper) in rows {
-        let mut d = descriptor(ty, required, read_only, false, upper);
-        d.insert("upperName".into(), Value::from(upper));
-        fields.insert(key.into(), Value::Object(d));
-    }
-    json!({ "fields": fields })
 }
 
 /// `crm.status.fields`, as documented.

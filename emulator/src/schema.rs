@@ -1034,6 +1034,26 @@ fn extract_fields(value: &Value) -> Result<&Map<String, Value>, String> {
     Err("the fields file has neither `fields` (a snapshot) nor `result` (a crm.deal.fields response): give one of those".to_owned())
 }
 
+/// A `crm_rest_field_description` as the documented examples give it.
+pub(crate) fn descriptor(
+    ty: &str,
+    required: bool,
+    read_only: bool,
+    immutable: bool,
+    title: &str,
+) -> Map<String, Value> {
+    let v = json!({
+        "type": ty,
+        "isRequired": required,
+        "isReadOnly": read_only,
+        "isImmutable": immutable,
+        "isMultiple": false,
+        "isDynamic": false,
+        "title": title,
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
