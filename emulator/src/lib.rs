@@ -195,9 +195,17 @@ impl fmt::Debug for Emulator {
 
 /// Makes the changes of a state journal again, in order, each at its own time, without
 /// counting them or applying limits (they were counted when first made).
-fn replay(shared: &Shared, changes: Vec<state::Change>) {
+/// `created` is when the portal was first built (its first token pair was issued then).
+fn replay(shared: &Shared, changes: Vec<state::Change>, created: i64) {
     let total = changes.len();
     let mut failed = 0usize;
+    let now = clock::now();
+    let age = |t: i64| std::time::Duration::from_secs(now.saturating_sub(t).max(0) as u64);
+    shared
+        .oauth
+        .lock()
+        .expect("oauth lock")
+        .age_current(age(created));
     // Events fired again feed the offline queues; online handlers got them the first time.
     shared.events.set_replaying(true);
     for change in changes {
@@ -219,7 +227,11 @@ fn replay(shared: &Shared, changes: Vec<state::Change>) {
                     tracing::warn!(%method, error = %e.description, "a change of the state file failed when made again");
                 }
             }
-            state::Change::Refresh { .. } => shared.oauth.lock().expect("oauth lock").rotate(),
+            state::Change::Refresh { t } => {
+                let mut oauth = shared.oauth.lock().expect("oauth lock");
+                oauth.rotate();
+                oauth.age_current(age(t));
+            }
         }
     }
     shared.events.set_replaying(false);
@@ -347,7 +359,9 @@ impl Emulator {
         })?;
         let (acceptor, ca_pem) = tls_acceptor(&config)?;
         let mut shared = Shared::new(&config, portal, addr);
-        replay(&shared, changes);
+        if let Some(created) = created {
+            replay(&shared, changes, created);
+        }
         shared.journal = journal;
         let shared = Arc::new(shared);
         let (stop, stopped) = watch::channel(false);

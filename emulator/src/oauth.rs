@@ -147,6 +147,16 @@ impl OAuthState {
         self.issue();
     }
 
+    /// Makes the current access token one issued `age` ago: it lives what is left of its
+    /// lifetime (a state file's replay gives tokens their real age, so a token issued more
+    /// than an hour before a restart is expired after it).
+    pub(crate) fn age_current(&mut self, age: Duration) {
+        let left = self.ttl.saturating_sub(age);
+        if let Some(expires) = self.access.get_mut(&self.access_token) {
+            *expires = Instant::now() + left;
+        }
+    }
+
     pub(crate) fn ttl(&self) -> Duration {
         self.ttl
     }

@@ -188,3 +188,90 @@ async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() 
     );
     let _ = std::fs::remove_file(&path);
 }
+
+/// Asks the portal's OAuth endpoint for a new pair with `refresh_token`.
+async fn refresh(s: &Session, app: &bitrix_emulator::OAuthApp, refresh_token: &str) -> u16 {
+    s.client
+        .get(format!(
+            "{}/oauth/token/?grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={refresh_token}",
+            s.emu.base_url(),
+            app.client_id,
+            app.client_secret,
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The status and `error` of `crm.deal.list` called with `token`.
+async fn list_with(s: &Session, endpoint: &str, token: &str) -> (u16, Value) {
+    let answer = s
+        .client
+        .post(format!("{endpoint}crm.deal.list"))
+        .json(&json!({"auth": token}))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let body: Value = answer.json().await.unwrap();
+    (status, body["error"].clone())
+}
+
+#[tokio::test]
+async fn tokens_keep_their_age_across_a_restart() {
+    let path = std::env::temp_dir().join(format!(
+        "bitrix-emulator-state-age-test-{}.jsonl",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    let config = || Config::default().with_deals(3).with_state(&path);
+    let s = Session::start(config()).await;
+    let app = s.emu.oauth();
+    assert_eq!(refresh(&s, &app, &app.refresh_token).await, 200);
+    let tokens = s.emu.oauth();
+    s.emu.shutdown().await;
+
+    // Restarted at once, the refreshed token works (it has most of its hour left).
+    let s = Session::start(config()).await;
+    let endpoint = s.emu.oauth().client_endpoint;
+    let ok = list_with(&s, &endpoint, &tokens.access_token).await;
+    assert_eq!(ok.0, 200, "{ok:?}");
+    s.emu.shutdown().await;
+
+    // The refresh made two hours before the restart: its access token has expired, and its
+    // refresh token still gives a new pair.
+    let journal = std::fs::read_to_string(&path).unwrap();
+    let aged: Vec<String> = journal
+        .lines()
+        .map(|line| match serde_json::from_str::<Value>(line) {
+            Ok(mut v) if v.get("refresh").is_some() => {
+                v["t"] = json!(v["t"].as_i64().unwrap() - 7_200);
+                v.to_string()
+            }
+            _ => line.to_owned(),
+        })
+        .collect();
+    assert_ne!(
+        aged.join("\n"),
+        journal.trim_end(),
+        "the journal has the refresh"
+    );
+    std::fs::write(&path, aged.join("\n") + "\n").unwrap();
+    let s = Session::start(config()).await;
+    let after = s.emu.oauth();
+    assert_eq!(after.access_token, tokens.access_token, "the same pair");
+    let expired = list_with(&s, &after.client_endpoint, &tokens.access_token).await;
+    assert_eq!(expired, (401, json!("expired_token")));
+    assert_eq!(refresh(&s, &after, &after.refresh_token).await, 200);
+    let fresh = s.emu.oauth();
+    assert_eq!(
+        list_with(&s, &fresh.client_endpoint, &fresh.access_token)
+            .await
+            .0,
+        200
+    );
+    s.emu.shutdown().await;
+    let _ = std::fs::remove_file(&path);
+}
