@@ -522,7 +522,12 @@ impl OperatingTracker {
 
 impl MethodTime {
     /// Whether `count` more commands fit: `Ok((reserve, probe))`, or `Err((wait, own))`.
-    fn check(&mut self, count: usize, budget: f64, now: f64) -> Result<(f64, bool), (Duration, bool)> {
+    fn check(
+        &mut self,
+        count: usize,
+        budget: f64,
+        now: f64,
+    ) -> Result<(f64, bool), (Duration, bool)> {
         if let Some(until) = self.refused_until {
             if until > now {
                 return Err((secs(until - now), false));
@@ -824,11 +829,20 @@ mod tests {
             }
         }
         assert_eq!(admitted.len(), 5);
-        let reserved: f64 = admitted.iter().flat_map(|a| &a.held).map(|h| h.reserved).sum();
+        let reserved: f64 = admitted
+            .iter()
+            .flat_map(|a| &a.held)
+            .map(|h| h.reserved)
+            .sum();
         assert!(45.0 + reserved <= 48.0, "{reserved}");
         // The three others wait for the client's own calls, not for the portal's reset.
         assert_eq!(paused.len(), 3);
-        assert!(paused.iter().all(|p| p.own && p.wait <= Duration::from_secs(1)), "{paused:?}");
+        assert!(
+            paused
+                .iter()
+                .all(|p| p.own && p.wait <= Duration::from_secs(1)),
+            "{paused:?}"
+        );
         // And the batches sized next see the room taken by the calls in flight.
         assert_eq!(t.affordable_at("crm.deal.list", now), Some(25));
     }
@@ -846,10 +860,17 @@ mod tests {
         changed.as_mut().enable();
         drop(first);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(changed.as_mut().poll(&mut cx).is_ready(), "the waiters were not woken");
+        assert!(
+            changed.as_mut().poll(&mut cx).is_ready(),
+            "the waiters were not woken"
+        );
         let second = t.admit_at(&BATCH, now).unwrap();
         // Answered: the portal's figure replaces the estimate when the admission is dropped.
-        t.record_at("crm.deal.list", &report(47.5, now + 30.0, now + 1.0), now + 1.0);
+        t.record_at(
+            "crm.deal.list",
+            &report(47.5, now + 30.0, now + 1.0),
+            now + 1.0,
+        );
         drop(second);
         // (47.76 - 47.5) / 0.01, rounded down.
         assert_eq!(t.affordable_at("crm.deal.list", now + 1.0), Some(25));
@@ -862,7 +883,10 @@ mod tests {
         // Full: even one command waits, for the portal's reset (a limit wait).
         assert_eq!(t.affordable_at("crm.deal.list", now), Some(0));
         let p = t.admit_at(&[("crm.deal.list", 1)], now).unwrap_err();
-        assert!(!p.own && (p.wait.as_secs_f64() - 30.0).abs() < 1e-6, "{p:?}");
+        assert!(
+            !p.own && (p.wait.as_secs_f64() - 30.0).abs() < 1e-6,
+            "{p:?}"
+        );
         // The basket leaves: one call goes to learn the new sum, the others wait for it.
         let later = now + 30.0;
         let probe = t.admit_at(&[("crm.deal.list", 1)], later).unwrap();
