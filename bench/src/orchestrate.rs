@@ -352,6 +352,16 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
                     0.0
                 }
             };
+            if basket == 0.0 {
+                println!(
+                    "- {}: {:.1} s of server time, within one window's limit (the budget does not bind), took {:.1} s, {} refusals 429",
+                    r.name,
+                    r.server_time.as_secs_f64(),
+                    r.client.wall_s,
+                    r.refused_429
+                );
+                continue;
+            }
             println!(
                 "- {}: {:.1} s of server time, which the baskets let no client spend in less than {:.1} s (fluid estimate {:.1} s); took {:.1} s: {:.0}% of the basket bound ({:.0}% of the fluid estimate), {} refusals 429",
                 r.name,
