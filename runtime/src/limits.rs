@@ -329,8 +329,8 @@ impl OperatingTracker {
     }
 
     /// A future that completes when an answer or a release may have made room; create it
-    /// (and [`enable`](tokio::sync::futures::Notified::enable) it) before [`admit`]
-    /// (Self::admit), so a change in between is not missed.
+    /// (and [`enable`](tokio::sync::futures::Notified::enable) it) before
+    /// [`admit`](Self::admit), so a change in between is not missed.
     pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
         self.changed.notified()
     }
