@@ -161,3 +161,53 @@ pub async fn create(args: ClientCreateArgs) -> Result<(), String> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitrix_emulator::{Config, CostModel, Emulator, Limits};
+
+    /// `stream_parallel(8)` across several operating windows of a time-scaled portal: the
+    /// eight parts share the budget without the portal refusing one command, and every row
+    /// arrives once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn eight_parts_cross_several_operating_windows_without_a_429() {
+        let scale = 0.01;
+        // A 6 s window and 0.6 s of server time per window; 120 pages of 50 at 15 ms each
+        // need 1.8 s: three windows.
+        let limit = Duration::from_secs(60);
+        let emu = Emulator::start(
+            Config::default()
+                .with_deals(6_000)
+                .with_limits(Limits::Off)
+                .with_operating_limit(limit)
+                .with_cost_model(CostModel {
+                    base: Duration::from_millis(1_500),
+                    write: Duration::ZERO,
+                    per_returned_row: Duration::ZERO,
+                    per_counted_row: Duration::ZERO,
+                    per_skipped_row: Duration::ZERO,
+                    time_scale: 1.0,
+                })
+                .with_time_scale(scale),
+        )
+        .await
+        .unwrap();
+        let client = Client::builder()
+            .webhook(emu.webhook_url())
+            .plan(Plan::Unlimited)
+            .operating_limit(limit.mul_f64(scale))
+            .build()
+            .unwrap();
+        let mut ids = export_rows::<Deal>(&client, 8).await.unwrap();
+        let counters = emu.counters();
+        assert_eq!(counters.refused_operation_limit, 0, "{counters:?}");
+        assert!(
+            counters.server_time > limit.mul_f64(2.0 * scale),
+            "the export did not cross two windows: {counters:?}"
+        );
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=6_000).collect::<Vec<u64>>());
+        emu.shutdown().await;
+    }
+}

@@ -4,7 +4,7 @@
 //! an [`Outcome`]; [`retry::decide`] says what comes next, and the engine does it (sleep,
 //! refresh the token, follow a redirect, or return).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::auth::{Auth, transport_message};
 use crate::error::{ApiErrorCode, Error, http_cause};
-use crate::limits::{LeakyBucket, OperatingTracker, Plan, TimeReport};
+use crate::limits::{Admission, LeakyBucket, OperatingTracker, Plan, TimeReport};
 use crate::retry::{self, Context, RetryPolicy, Step};
 use crate::transport::{
     BATCH_SIZE, BatchResult, BodyError, Outcome, Response, TimeBlock, parse_answer, read_body,
@@ -231,7 +231,27 @@ impl Engine {
         params: &Map<String, Value>,
         exec: Exec<'_>,
     ) -> Result<Ran<T>, Error> {
+        Ok(self.run_admitted(method, params, exec, None).await?.0)
+    }
+
+    /// [`run`](Engine::run), with `counts[i]` commands of `exec.paced_methods[i]` in the call
+    /// (one each when `None`), and the admission of the attempt that succeeded: its
+    /// reservation is released when the caller drops it, after recording the answer's
+    /// per-command times (a batch's `result_time`).
+    async fn run_admitted<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        exec: Exec<'_>,
+        counts: Option<&[usize]>,
+    ) -> Result<(Ran<T>, Option<Admission<'_>>), Error> {
         check_method(method)?;
+        let demands: Vec<(&str, usize)> = exec
+            .paced_methods
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (*m, counts.and_then(|c| c.get(i).copied()).unwrap_or(1)))
+            .collect();
         let with_connector;
         let params = match &self.auth_connector {
             Some(key) if !params.contains_key("auth_connector") => {
@@ -257,7 +277,8 @@ impl Engine {
         loop {
             attempt += 1;
             let pacing = Instant::now();
-            self.pace(method, exec.paced_methods).await?;
+            // Held for this attempt: released when it fails, or when its future is dropped.
+            let admission = self.pace(method, &demands).await?;
             deadline = deadline.map(|d| d + pacing.elapsed());
             let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let (url, body, seen) = self.auth.request(method, params)?;
@@ -318,31 +339,38 @@ impl Engine {
             match step {
                 Step::Done(response) => {
                     tracing::debug!(parent: &span, duration_ms, "call succeeded");
-                    if !is_batch {
-                        if let Some(time) = &response.time {
+                    if let Some(time) = &response.time {
+                        if is_batch {
+                            // The outer `batch` is not counted; its `finish` is when the portal
+                            // answered, which its commands' times are not.
+                            self.operating.observe_clock(&time.report());
+                        } else {
                             self.operating.record(method, &time.report());
                         }
                     }
                     if let Some(o) = self.auth.oauth() {
                         o.save_pending();
                     }
-                    return Ok(Ran {
+                    let ran = Ran {
                         response,
                         maybe_executed,
-                    });
+                    };
+                    return Ok((ran, Some(admission)));
                 }
                 Step::AlreadyDone(response) => {
                     tracing::info!(parent: &span, "a retry found the record gone: the earlier attempt succeeded");
-                    return Ok(Ran {
+                    let ran = Ran {
                         response,
                         maybe_executed,
-                    });
+                    };
+                    return Ok((ran, None));
                 }
                 Step::Retry {
                     at_least,
                     maybe_executed: unknown,
                 } => {
                     tracing::warn!(parent: &span, duration_ms, failure = %description, idempotent = exec.idempotent, "the attempt failed; retrying");
+                    drop(admission);
                     maybe_executed |= unknown;
                     let wait = backoff.max(at_least);
                     tokio::time::sleep(time_left().map_or(wait, |left| wait.min(left))).await;
@@ -393,31 +421,46 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Waits for the operating-time limits of `methods` and for a slot in the rate bucket.
-    async fn pace(&self, method: &str, methods: &[&str]) -> Result<(), Error> {
-        let mut longest: Option<(Duration, f64, &str)> = None;
-        for m in methods {
-            if let Some(p) = self.operating.before_call(m) {
-                if longest.is_none_or(|(w, _, _)| p.wait > w) {
-                    longest = Some((p.wait, p.operating, m));
+    /// Waits until the operating-time tracker admits `commands` (`(method, count)`: their
+    /// estimated server time is reserved in the returned [`Admission`]) and for a slot in the
+    /// rate bucket.
+    async fn pace<'s>(
+        &'s self,
+        method: &str,
+        commands: &[(&str, usize)],
+    ) -> Result<Admission<'s>, Error> {
+        let mut told = false;
+        let admission = loop {
+            // Registered before the check, so an answer arriving in between still wakes us.
+            let mut changed = std::pin::pin!(self.operating.changed());
+            changed.as_mut().enable();
+            match self.operating.admit(commands) {
+                Ok(admission) => break admission,
+                Err(pause) => {
+                    if pause.own {
+                        tracing::trace!(method = %pause.method, operating_secs = pause.operating, "waiting for this client's calls in flight before the operating-time limit");
+                    } else {
+                        if pause.wait > self.retry.max_limit_wait {
+                            return Err(Error::LimitWait {
+                                method: pause.method,
+                                wait_secs: pause.wait.as_secs(),
+                            });
+                        }
+                        if !told {
+                            told = true;
+                            tracing::info!(
+                                method = %pause.method,
+                                operating_secs = pause.operating,
+                                wait_ms = pause.wait.as_millis() as u64,
+                                "pausing before the portal's operating-time limit refuses the method"
+                            );
+                        }
+                    }
+                    // Woken early when an answer or a release may have made room.
+                    let _ = tokio::time::timeout(pause.wait, changed).await;
                 }
             }
-        }
-        if let Some((wait, operating, m)) = longest {
-            if wait > self.retry.max_limit_wait {
-                return Err(Error::LimitWait {
-                    method: m.to_owned(),
-                    wait_secs: wait.as_secs(),
-                });
-            }
-            tracing::info!(
-                method = %m,
-                operating_secs = operating,
-                wait_ms = wait.as_millis() as u64,
-                "pausing before the portal's operating-time limit refuses the method"
-            );
-            tokio::time::sleep(wait).await;
-        }
+        };
         if let Some(bucket) = &self.bucket {
             let wait = bucket.reserve();
             if !wait.is_zero() {
@@ -425,7 +468,7 @@ impl Engine {
                 tokio::time::sleep(wait).await;
             }
         }
-        Ok(())
+        Ok(admission)
     }
 
     /// Sends one attempt and reads its answer.
@@ -530,11 +573,17 @@ impl Engine {
         params.insert("halt".into(), Value::from(u8::from(halt)));
         params.insert("cmd".into(), Value::Object(cmd));
         let mut methods: Vec<&str> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut counts: Vec<usize> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         for c in commands {
-            if seen.insert(c.method.to_ascii_lowercase()) {
-                methods.push(&c.method);
-            }
+            let index = *seen
+                .entry(OperatingTracker::key(&c.method))
+                .or_insert_with(|| {
+                    methods.push(&c.method);
+                    counts.push(0);
+                    methods.len() - 1
+                });
+            counts[index] += 1;
         }
         let exec = Exec {
             idempotent,
@@ -543,7 +592,9 @@ impl Engine {
             persistent,
             refusals,
         };
-        let ran = self.run::<BatchResult<R>>("batch", &params, exec).await?;
+        let (ran, admission) = self
+            .run_admitted::<BatchResult<R>>("batch", &params, exec, Some(&counts))
+            .await?;
         let maybe_executed = ran.maybe_executed;
         let batch = ran.response.result;
         for c in commands {
@@ -577,6 +628,8 @@ impl Engine {
                 self.operating.record(&c.method, &report);
             }
         }
+        // The commands' own times are recorded: their estimates are released.
+        drop(admission);
         Ok((batch, maybe_executed))
     }
 }
