@@ -7,7 +7,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{
-    Cx, deprecated_attr, guards, ident, marker, partial_eq, see_docs, write_code, write_ty,
+    Cx, WideField, deprecated_attr, guards, ident, marker, partial_eq, see_docs, wide_std_impls,
+    write_code, write_ty,
 };
 use crate::model::FieldModel;
 
@@ -35,18 +36,35 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
             quote!(#docs #dep pub #id: Option<#ty>,)
         }
     });
-    let ser_entries = fields.iter().map(|f| {
-        let id = ident(&f.ident);
-        let code = write_code(f);
-        if f.required_on_create() {
-            quote!(map.put_value(#code, &self.#id)?;)
-        } else {
-            quote!(map.put(#code, &self.#id)?;)
-        }
-    });
-    let serialize = super::read::serialize_impl(create, quote!(#(#ser_entries)*));
+    let this = if c.wide { quote!(this) } else { quote!(self) };
+    let ser_entries = fields
+        .iter()
+        .map(|f| {
+            let id = ident(&f.ident);
+            let code = write_code(f);
+            if f.required_on_create() {
+                quote!(map.put_value(#code, &#this.#id)?;)
+            } else {
+                quote!(map.put(#code, &#this.#id)?;)
+            }
+        })
+        .collect();
+    let (ser_entries, ser_fns) = super::read::wide_entries(c, create, "__new_ser_", ser_entries);
+    let serialize = super::read::serialize_impl(create, ser_entries);
     let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
-    let eq = partial_eq(create, idents.iter());
+    let eq = partial_eq(c, create, "__new_", idents.iter());
+    let (derive, std) = if c.wide {
+        let wide: Vec<WideField> = fields
+            .iter()
+            .map(|f| WideField {
+                id: ident(&f.ident),
+                empty: (!f.required_on_create()).then(|| quote!(None)),
+            })
+            .collect();
+        (quote!(), wide_std_impls(create, "__new_", &wide, false))
+    } else {
+        (quote!(#[derive(Debug, Clone)]), quote!())
+    };
     let default_impl = if required.is_empty() {
         quote! {
             impl ::core::default::Default for #create {
@@ -79,16 +97,19 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         #[doc = #create_doc]
         #[doc = ""]
         #[doc = #required_list]
-        #[derive(Debug, Clone)]
+        #derive
         #vis struct #create {
             #(#struct_fields)*
         }
+
+        #std
 
         #eq
 
         #default_impl
 
         #serialize
+        #ser_fns
 
         impl #create {
             /// Starts a create payload with no field set.
@@ -128,14 +149,53 @@ fn builder_items(
         builder,
         ..
     } = c;
-    let value_fields = optional.iter().map(|f| {
-        let id = ident(&f.ident);
-        let ty = write_ty(f);
-        quote!(#id: Option<#ty>,)
-    });
+    let value_fields: Vec<TokenStream> = optional
+        .iter()
+        .map(|f| {
+            let id = ident(&f.ident);
+            let ty = write_ty(f);
+            quote!(#id: Option<#ty>,)
+        })
+        .collect();
     let optional_ids: Vec<syn::Ident> = optional.iter().map(|f| ident(&f.ident)).collect();
+    // Where the optional values live: in the builder, or in a wide entity in one hidden
+    // struct (`__values`), so that its `Debug`, `Clone` and `Default` are written once, outside
+    // the builder's generics, and a change of typestate moves one field.
+    let values_ty = quote::format_ident!("__{}Values", builder);
+    let (values, values_item, moved) = if c.wide {
+        let wide: Vec<WideField> = optional_ids
+            .iter()
+            .map(|id| WideField {
+                id: id.clone(),
+                empty: Some(quote!(None)),
+            })
+            .collect();
+        let std = wide_std_impls(&values_ty, "__values_", &wide, true);
+        (
+            quote!(self.__values),
+            quote! {
+                #[doc(hidden)]
+                pub struct #values_ty {
+                    #(#value_fields)*
+                }
+                #std
+            },
+            quote!(__values: self.__values,),
+        )
+    } else {
+        (
+            quote!(self),
+            quote!(),
+            quote!(#(#optional_ids: self.#optional_ids,)*),
+        )
+    };
+    let fields_decl = if c.wide {
+        quote!(__values: #values_ty,)
+    } else {
+        quote!(#(#value_fields)*)
+    };
     let stage = typed_stage(c, optional);
-    let stage_setter = stage.as_ref().map(|t| stage_setter(c, t));
+    let stage_setter = stage.as_ref().map(|t| stage_setter(c, t, &values));
     let optional_setters = optional
         .iter()
         .filter(|f| {
@@ -152,15 +212,15 @@ fn builder_items(
                 #docs
                 #dep
                 pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
-                    self.#id = Some(value.into());
+                    #values.#id = Some(value.into());
                     self
                 }
             }
         });
     let state = if required.len() <= FLAT_TYPESTATE_LIMIT {
-        flat_typestate(c, required, &optional_ids)
+        flat_typestate(c, required, &moved)
     } else {
-        tree_typestate(c, required, &optional_ids)
+        tree_typestate(c, required, &moved)
     };
     let Typestate {
         generic_decl,
@@ -183,9 +243,11 @@ fn builder_items(
         #[derive(Debug, Clone, Default)]
         #[must_use = "call `.build()` to get the payload"]
         #vis struct #builder #generic_decl {
-            #(#value_fields)*
+            #fields_decl
             #slot_fields
         }
+
+        #values_item
 
         impl #builder {
             /// A builder with no field set.
@@ -204,7 +266,7 @@ fn builder_items(
                 #build_prelude
                 #create {
                     #build_required
-                    #(#optional_ids: self.#optional_ids,)*
+                    #(#optional_ids: #values.#optional_ids,)*
                 }
             }
         }
@@ -238,7 +300,8 @@ struct Typestate {
 
 /// One type parameter per required field; each setter is its own impl block over the other
 /// parameters.
-fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
+/// `moved`: the builder literal's fields that carry the optional values over.
+fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], moved: &TokenStream) -> Typestate {
     let (create, builder) = (&c.create, &c.builder);
     let params: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("R{i}")).collect();
     // `__r0`: no field's snake_case name starts with `__`, so the slots never meet a value field.
@@ -305,7 +368,7 @@ fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
         quote! {
             fn with_slots<#(#next),*>(self, slots: impl ::core::ops::FnOnce(#(#params),*) -> (#(#next,)*)) -> #builder<#(#next),*> {
                 let (#(#slots,)*) = slots(#(self.#slots),*);
-                #builder { #(#slots,)* #(#optional_ids: self.#optional_ids,)* }
+                #builder { #(#slots,)* #moved }
             }
         }
     };
@@ -337,7 +400,7 @@ fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
 /// One type parameter `S` for all required fields: a balanced tree of their states. A setter
 /// puts `Set<T>` at its leaf's path (`__p::Put`); `build()` bounds every leaf by `Provided`
 /// (`__p::ProvidedAt`), so a missing field is reported as the flat layout reports it.
-fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
+fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], moved: &TokenStream) -> Typestate {
     let (create, builder) = (&c.create, &c.builder);
     let unset = tree(required, &marker);
     let setters = required.iter().enumerate().map(|(k, f)| {
@@ -378,7 +441,7 @@ fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
         slot_fields: quote!(__slots: __S,),
         with_slots: quote! {
             fn with_slots<__Q>(self, slots: impl ::core::ops::FnOnce(__S) -> __Q) -> #builder<__Q> {
-                #builder { __slots: slots(self.__slots), #(#optional_ids: self.#optional_ids,)* }
+                #builder { __slots: slots(self.__slots), #moved }
             }
         },
         build_where: quote!(where #(#build_bounds)*),
@@ -447,7 +510,8 @@ fn typed_stage<'a>(c: &Cx<'a>, optional: &[&'a FieldModel]) -> Option<TypedStage
 
 /// `.stage(..)`: sets `STAGE_ID` and, from the stage, `CATEGORY_ID`; the builder has no
 /// separate setter for either, so a stage and a pipeline cannot disagree.
-fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>) -> TokenStream {
+/// `values`: where the builder's optional values are (`self`, `self.__values`).
+fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>, values: &TokenStream) -> TokenStream {
     let rt = &c.rt;
     let (stage, category) = (ident(&t.stage.ident), ident(&t.category.ident));
     let (stage_enum, category_enum) = (ident(t.stage_enum), ident(t.category_enum));
@@ -459,8 +523,8 @@ fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>) -> TokenStream {
         #[doc = #doc]
         pub fn stage(mut self, stage: impl ::core::convert::Into<#stage_enum>) -> Self {
             let stage: #stage_enum = stage.into();
-            self.#category = Some(#category_enum::from_id(#rt::pipeline::Stage::category_id(&stage)));
-            self.#stage = Some(stage);
+            #values.#category = Some(#category_enum::from_id(#rt::pipeline::Stage::category_id(&stage)));
+            #values.#stage = Some(stage);
             self
         }
     }

@@ -25,6 +25,9 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
 }
 
 fn field_enum(c: &Cx<'_>) -> TokenStream {
+    if c.wide {
+        return wide_field_enum(c);
+    }
     let Cx {
         vis,
         read,
@@ -93,6 +96,112 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
     }
 }
 
+/// The field enum of a wide entity (see [`super::WIDE_LIMIT`]): one hidden variant holding the
+/// field's position, an associated constant per field under the name its variant would have,
+/// and `Debug` from a table of those names.
+fn wide_field_enum(c: &Cx<'_>) -> TokenStream {
+    let Cx {
+        vis,
+        read,
+        field_enum,
+        ..
+    } = c;
+    let fields = &c.model.fields;
+    let consts = fields.iter().enumerate().map(|(i, f)| {
+        let doc = format!(
+            " `{}` ({}): see [`{read}::{}`](super::{read}::{}).",
+            f.code,
+            name(f),
+            f.ident,
+            f.ident
+        );
+        let v = ident(&f.variant);
+        let i = i as u32;
+        quote!(#[doc = #doc] pub const #v: Self = Self::__Field(#i);)
+    });
+    let all = (0..fields.len() as u32).map(|i| quote!(Self::__Field(#i)));
+    let names = fields.iter().map(|f| &f.variant);
+    let metas = fields.iter().map(meta);
+    let sorted = sorted_names(fields).into_iter().map(|(name, f)| {
+        let v = c.field_value(f);
+        quote!((#name, #v),)
+    });
+    let doc = format!(
+        " Every field of [`{read}`](super::{read}), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor. This entity has too many fields for a variant each: the fields are associated constants (`match` on them needs a `_` arm)."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #vis enum #field_enum {
+            /// A field by its position in `ALL`: name it by its constant.
+            #[doc(hidden)]
+            __Field(u32),
+        }
+
+        #[allow(non_upper_case_globals)]
+        impl #field_enum {
+            #(#consts)*
+        }
+
+        impl __p::EntityField for #field_enum {
+            const ALL: &'static [Self] = &[#(#all),*];
+
+            fn meta(self) -> &'static __p::FieldMeta {
+                match META.get(self.__index()) {
+                    Some(meta) => meta,
+                    // Only a hand-made `__Field` past the last field gets here.
+                    None => &META[0],
+                }
+            }
+
+            fn from_code(code: &str) -> Option<Self> {
+                __p::find_code(Self::__sorted(), code)
+            }
+        }
+
+        impl #field_enum {
+            /// The field's position in `ALL` (portal order).
+            #[doc(hidden)]
+            pub const fn __index(self) -> usize {
+                match self {
+                    Self::__Field(i) => i as usize,
+                }
+            }
+
+            /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
+            /// sorted by name.
+            #[doc(hidden)]
+            pub fn __sorted() -> &'static [(&'static str, Self)] {
+                const SORTED: &[(&str, #field_enum)] = &[#(#sorted)*];
+                SORTED
+            }
+        }
+
+        /// The snapshot's descriptor of every field, in portal order.
+        const META: &[__p::FieldMeta] = &[#(#metas)*];
+
+        /// Every field's constant name, in portal order (what `Debug` prints).
+        const FIELD_NAMES: &[&str] = &[#(#names),*];
+
+        impl ::core::fmt::Debug for #field_enum {
+            /// The field's constant name, as a variant's would print.
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                match FIELD_NAMES.get(self.__index()) {
+                    Some(name) => f.write_str(name),
+                    None => f.debug_tuple("__Field").field(&self.__index()).finish(),
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for #field_enum {
+            /// The Bitrix code.
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(__p::EntityField::code(*self))
+            }
+        }
+    }
+}
+
 /// Every field under its code and, when it differs, its item name, sorted by name (byte order,
 /// as the runtime's binary search compares), one entry per name: should an item name equal
 /// another field's code, the code wins.
@@ -150,12 +259,10 @@ fn meta(f: &FieldModel) -> TokenStream {
 }
 
 fn consts(c: &Cx<'_>) -> TokenStream {
-    let Cx {
-        read, field_enum, ..
-    } = c;
+    let read = &c.read;
     let consts = c.model.fields.iter().map(|f| {
         let name_ = ident(&f.const_name);
-        let variant = ident(&f.variant);
+        let value = c.field_value(f);
         let codec = filter_codec(f);
         let doc = format!(
             " `{}` ({}) for filters, `order` and `select`.",
@@ -164,7 +271,7 @@ fn consts(c: &Cx<'_>) -> TokenStream {
         );
         quote! {
             #[doc = #doc]
-            pub const #name_: Field<#read, #codec> = Field::new(#field_enum::#variant);
+            pub const #name_: Field<#read, #codec> = Field::new(#value);
         }
     });
     quote! {
