@@ -139,7 +139,12 @@ struct WideField {
 /// `Debug`, `Clone` and (`default`) `Default` of the wide struct `ty`, as the derives would
 /// behave (the same `Debug` text), with the per-field work in hidden functions of [`CHUNK`]
 /// fields named `{prefix}..`.
-fn wide_std_impls(ty: &syn::Ident, prefix: &str, fields: &[WideField], default: bool) -> TokenStream {
+fn wide_std_impls(
+    ty: &syn::Ident,
+    prefix: &str,
+    fields: &[WideField],
+    default: bool,
+) -> TokenStream {
     let ty_name = ty.to_string();
     let debug_stmts = fields
         .iter()
