@@ -232,6 +232,49 @@ fn builder_items(
         build_required,
         setters,
     } = state;
+    // A wide payload starts with no optional value and takes them over in hidden functions
+    // of `CHUNK` fields: a literal moving every value out of the builder costs rustc as the
+    // square of the fields (the partly moved builder's drop).
+    let (build_payload, take_fns) = if c.wide {
+        let takes = optional_ids
+            .iter()
+            .map(|id| quote!(out.#id = values.#id.take();))
+            .collect();
+        let (calls, fns) = super::chunked(
+            "__new_take_",
+            takes,
+            |name, takes| {
+                quote! {
+                    fn #name(out: &mut #create, values: &mut #values_ty) {
+                        #(#takes)*
+                    }
+                }
+            },
+            |name| quote!(#name(&mut out, &mut values);),
+        );
+        (
+            quote! {
+                let mut out = #create {
+                    #build_required
+                    #(#optional_ids: None,)*
+                };
+                let mut values = self.__values;
+                #(#calls)*
+                out
+            },
+            fns,
+        )
+    } else {
+        (
+            quote! {
+                #create {
+                    #build_required
+                    #(#optional_ids: #values.#optional_ids,)*
+                }
+            },
+            quote!(),
+        )
+    };
     let guards = guards(c, quote!(#params #builder #params), false);
     let builder_doc = format!(
         " Builds a [`{create}`]; each required field's setter must be called before `.build()`."
@@ -248,6 +291,7 @@ fn builder_items(
         }
 
         #values_item
+        #take_fns
 
         impl #builder {
             /// A builder with no field set.
@@ -264,10 +308,7 @@ fn builder_items(
             /// The payload; compiles only when every required field is set.
             pub fn build(self) -> #create #build_where {
                 #build_prelude
-                #create {
-                    #build_required
-                    #(#optional_ids: #values.#optional_ids,)*
-                }
+                #build_payload
             }
         }
 
