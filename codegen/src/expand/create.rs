@@ -49,7 +49,13 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
             }
         })
         .collect();
-    let (ser_entries, ser_fns) = super::read::wide_entries(c, create, "__new_ser_", ser_entries);
+    let (ser_entries, ser_fns) = super::read::wide_entries(
+        c,
+        create,
+        "__new_ser_",
+        ser_entries,
+        &super::read::Sink::map(),
+    );
     let serialize = super::read::serialize_impl(create, ser_entries);
     let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
     let eq = partial_eq(c, create, "__new_", idents.iter());

@@ -57,24 +57,13 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
             quote!(visitor.entry(#code, &#this.#id)?;)
         })
         .collect();
-    let (entries, each_fns) = if c.wide {
-        let (calls, fns) = super::chunked(
-            "__patch_each_",
-            entries,
-            |name, entries| {
-                quote! {
-                    fn #name<__V: __p::PatchVisitor>(this: &#patch, visitor: &mut __V) -> Result<(), __V::Error> {
-                        #(#entries)*
-                        Ok(())
-                    }
-                }
-            },
-            |name| quote!(#name(self, visitor)?;),
-        );
-        (quote!(#(#calls)*), fns)
-    } else {
-        (quote!(#(#entries)*), quote!())
+    let sink = super::read::Sink {
+        generic: quote!(__V: __p::PatchVisitor),
+        arg: quote!(visitor: &mut __V),
+        error: quote!(__V::Error),
+        pass: quote!(visitor),
     };
+    let (entries, each_fns) = super::read::wide_entries(c, patch, "__patch_each_", entries, &sink);
     let (derive, std) = if c.wide {
         let wide: Vec<WideField> = idents
             .iter()

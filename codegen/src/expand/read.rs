@@ -261,7 +261,7 @@ fn serialize(c: &Cx<'_>) -> TokenStream {
             quote!(map.put(#code, &#this.#id)?;)
         })
         .collect();
-    let (entries, fns) = wide_entries(c, read, "__read_ser_", entries);
+    let (entries, fns) = wide_entries(c, read, "__read_ser_", entries, &Sink::map());
     let imp = serialize_impl(
         read,
         quote! {
@@ -272,30 +272,58 @@ fn serialize(c: &Cx<'_>) -> TokenStream {
     quote!(#imp #fns)
 }
 
-/// The entries of a serializer as they are (small entity; `self` in them), or in a wide one
-/// (`this` in them) calls of hidden functions of [`CHUNK`] entries named `{prefix}..`.
-/// Returns (what goes in the body, the functions).
+/// What the hidden functions of [`wide_entries`] write to: a generic parameter with its bound,
+/// the argument, the error type, and what the caller passes.
+pub(super) struct Sink {
+    pub(super) generic: TokenStream,
+    pub(super) arg: TokenStream,
+    pub(super) error: TokenStream,
+    pub(super) pass: TokenStream,
+}
+
+impl Sink {
+    /// The serializer's `map`.
+    pub(super) fn map() -> Sink {
+        Sink {
+            generic: quote!(__M: serde::ser::SerializeMap),
+            arg: quote!(map: &mut __M),
+            error: quote!(__M::Error),
+            pass: quote!(&mut map),
+        }
+    }
+}
+
+/// The entries of a serializer or field walk as they are (small entity; `self` in them), or
+/// in a wide one (`this` in them) calls of hidden functions of [`CHUNK`] entries named
+/// `{prefix}..` writing to `sink`. Returns (what goes in the body, the functions).
 pub(super) fn wide_entries(
     c: &Cx<'_>,
     ty: &syn::Ident,
     prefix: &str,
     entries: Vec<TokenStream>,
+    sink: &Sink,
 ) -> (TokenStream, TokenStream) {
     if !c.wide {
         return (quote!(#(#entries)*), quote!());
     }
+    let Sink {
+        generic,
+        arg,
+        error,
+        pass,
+    } = sink;
     let (calls, fns) = chunked(
         prefix,
         entries,
         |name, entries| {
             quote! {
-                fn #name<__M: serde::ser::SerializeMap>(this: &#ty, map: &mut __M) -> Result<(), __M::Error> {
+                fn #name<#generic>(this: &#ty, #arg) -> Result<(), #error> {
                     #(#entries)*
                     Ok(())
                 }
             }
         },
-        |name| quote!(#name(self, &mut map)?;),
+        |name| quote!(#name(self, #pass)?;),
     );
     (quote!(#(#calls)*), fns)
 }
