@@ -259,14 +259,19 @@ fn builder_items(
             |name| quote!(#name(&mut out, &mut values);),
         );
         (
-            quote! {
-                let mut out = #create {
-                    #build_required
-                    #(#optional_ids: None,)*
-                };
-                let mut values = self.__values;
-                #(#calls)*
-                out
+            if calls.is_empty() {
+                // Every field required: nothing to take over.
+                quote!(#create { #build_required })
+            } else {
+                quote! {
+                    let mut out = #create {
+                        #build_required
+                        #(#optional_ids: None,)*
+                    };
+                    let mut values = self.__values;
+                    #(#calls)*
+                    out
+                }
             },
             fns,
         )

@@ -194,6 +194,12 @@ fn wide_std_impls(
         },
         |name| quote!(#name(self, &mut out);),
     );
+    // `mut` only when a function fills it (a struct of required values alone has none).
+    let out_binding = if clone_calls.is_empty() {
+        quote!(out)
+    } else {
+        quote!(mut out)
+    };
     let default_impl = default.then(|| {
         let literal = fields.iter().map(|w| {
             let id = &w.id;
@@ -222,7 +228,7 @@ fn wide_std_impls(
 
         impl ::core::clone::Clone for #ty {
             fn clone(&self) -> Self {
-                let mut out = #ty { #(#literal)* };
+                let #out_binding = #ty { #(#literal)* };
                 #(#clone_calls)*
                 out
             }
