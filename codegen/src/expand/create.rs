@@ -165,35 +165,56 @@ fn builder_items(
         .collect();
     let optional_ids: Vec<syn::Ident> = optional.iter().map(|f| ident(&f.ident)).collect();
     // Where the optional values live: in the builder, or in a wide entity in one hidden
-    // struct (`__values`), so that its `Debug`, `Clone` and `Default` are written once, outside
-    // the builder's generics, and a change of typestate moves one field.
+    // struct (`__values`) of hidden structs of `CHUNK` values each (`__c0`, ..): rustc finds a
+    // field by a scan of its struct's fields, so a setter naming one of N fields in one struct
+    // cost about N; and a change of typestate moves one field.
     let values_ty = quote::format_ident!("__{}Values", builder);
-    let (values, values_item, moved) = if c.wide {
-        let wide: Vec<WideField> = optional_ids
-            .iter()
-            .map(|id| WideField {
-                id: id.clone(),
-                empty: Some(quote!(None)),
+    let chunk_field = |j: usize| quote::format_ident!("__c{}", j / super::CHUNK);
+    let value_path = |j: usize| -> TokenStream {
+        let id = &optional_ids[j];
+        if c.wide {
+            let k = chunk_field(j);
+            quote!(self.__values.#k.#id)
+        } else {
+            quote!(self.#id)
+        }
+    };
+    let (values_item, moved) = if c.wide {
+        let chunks: Vec<(syn::Ident, syn::Ident, &[TokenStream])> = value_fields
+            .chunks(super::CHUNK)
+            .enumerate()
+            .map(|(k, fields)| {
+                (
+                    quote::format_ident!("__c{k}"),
+                    quote::format_ident!("{values_ty}{k}"),
+                    fields,
+                )
             })
             .collect();
-        let std = wide_std_impls(&values_ty, "__values_", &wide, true);
-        (
-            quote!(self.__values),
+        let defs = chunks.iter().map(|(_, ty, fields)| {
             quote! {
                 #[doc(hidden)]
-                pub struct #values_ty {
-                    #(#value_fields)*
+                #[derive(Debug, Clone, Default)]
+                pub struct #ty {
+                    #(#fields)*
                 }
-                #std
+            }
+        });
+        let (names, tys): (Vec<&syn::Ident>, Vec<&syn::Ident>) =
+            chunks.iter().map(|(name, ty, _)| (name, ty)).unzip();
+        (
+            quote! {
+                #[doc(hidden)]
+                #[derive(Debug, Clone, Default)]
+                pub struct #values_ty {
+                    #(#names: #tys,)*
+                }
+                #(#defs)*
             },
             quote!(__values: self.__values,),
         )
     } else {
-        (
-            quote!(self),
-            quote!(),
-            quote!(#(#optional_ids: self.#optional_ids,)*),
-        )
+        (quote!(), quote!(#(#optional_ids: self.#optional_ids,)*))
     };
     let fields_decl = if c.wide {
         quote!(__values: #values_ty,)
@@ -201,15 +222,26 @@ fn builder_items(
         quote!(#(#value_fields)*)
     };
     let stage = typed_stage(c, optional);
-    let stage_setter = stage.as_ref().map(|t| stage_setter(c, t, &values));
+    let position = |code: &str| optional.iter().position(|f| f.code == code);
+    let stage_setter = stage.as_ref().and_then(|t| {
+        let (stage, category) = (position(&t.stage.code)?, position(&t.category.code)?);
+        Some(stage_setter(
+            c,
+            t,
+            &value_path(stage),
+            &value_path(category),
+        ))
+    });
     let optional_setters = optional
         .iter()
-        .filter(|f| {
+        .enumerate()
+        .filter(|(_, f)| {
             stage
                 .as_ref()
                 .is_none_or(|t| f.code != t.stage.code && f.code != t.category.code)
         })
-        .map(|f| {
+        .map(|(j, f)| {
+            let path = value_path(j);
             let id = ident(&f.ident);
             let ty = write_ty(f);
             let docs = see_docs(f, "Sets", create);
@@ -218,7 +250,7 @@ fn builder_items(
                 #docs
                 #dep
                 pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
-                    #values.#id = Some(value.into());
+                    #path = Some(value.into());
                     self
                 }
             }
@@ -244,7 +276,11 @@ fn builder_items(
     let (build_payload, take_fns) = if c.wide {
         let takes = optional_ids
             .iter()
-            .map(|id| quote!(out.#id = values.#id.take();))
+            .enumerate()
+            .map(|(j, id)| {
+                let k = chunk_field(j);
+                quote!(out.#id = values.#k.#id.take();)
+            })
             .collect();
         let (calls, fns) = super::chunked(
             "__new_take_",
@@ -280,7 +316,7 @@ fn builder_items(
             quote! {
                 #create {
                     #build_required
-                    #(#optional_ids: #values.#optional_ids,)*
+                    #(#optional_ids: self.#optional_ids,)*
                 }
             },
             quote!(),
@@ -562,10 +598,14 @@ fn typed_stage<'a>(c: &Cx<'a>, optional: &[&'a FieldModel]) -> Option<TypedStage
 
 /// `.stage(..)`: sets `STAGE_ID` and, from the stage, `CATEGORY_ID`; the builder has no
 /// separate setter for either, so a stage and a pipeline cannot disagree.
-/// `values`: where the builder's optional values are (`self`, `self.__values`).
-fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>, values: &TokenStream) -> TokenStream {
+/// `stage_path`, `category_path`: where the builder holds the two values (`self.stage_id`).
+fn stage_setter(
+    c: &Cx<'_>,
+    t: &TypedStage<'_>,
+    stage_path: &TokenStream,
+    category_path: &TokenStream,
+) -> TokenStream {
     let rt = &c.rt;
-    let (stage, category) = (ident(&t.stage.ident), ident(&t.category.ident));
     let (stage_enum, category_enum) = (ident(t.stage_enum), ident(t.category_enum));
     let doc = format!(
         " Sets the stage (`{}`) and the pipeline it belongs to (`{}`): the pipeline is taken from the stage, so a create cannot combine a stage with another pipeline. Takes [`{}`] or any pipeline's stage enum.",
@@ -575,8 +615,8 @@ fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>, values: &TokenStream) -> TokenSt
         #[doc = #doc]
         pub fn stage(mut self, stage: impl ::core::convert::Into<#stage_enum>) -> Self {
             let stage: #stage_enum = stage.into();
-            #values.#category = Some(#category_enum::from_id(#rt::pipeline::Stage::category_id(&stage)));
-            #values.#stage = Some(stage);
+            #category_path = Some(#category_enum::from_id(#rt::pipeline::Stage::category_id(&stage)));
+            #stage_path = Some(stage);
             self
         }
     }
