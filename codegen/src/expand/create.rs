@@ -168,8 +168,8 @@ fn builder_items(
     // struct (`__values`) of hidden structs of `CHUNK` values each (`__c0`, ..): rustc finds a
     // field by a scan of its struct's fields, so a setter naming one of N fields in one struct
     // cost about N; and a change of typestate moves one field.
-    let values_ty = quote::format_ident!("__{}Values", builder);
-    let chunk_field = |j: usize| quote::format_ident!("__c{}", j / super::CHUNK);
+    let values_ty = format_ident!("__{}Values", builder);
+    let chunk_field = |j: usize| format_ident!("__c{}", j / super::CHUNK);
     let value_path = |j: usize| -> TokenStream {
         let id = &optional_ids[j];
         if c.wide {
@@ -185,8 +185,8 @@ fn builder_items(
             .enumerate()
             .map(|(k, fields)| {
                 (
-                    quote::format_ident!("__c{k}"),
-                    quote::format_ident!("{values_ty}{k}"),
+                    format_ident!("__c{k}"),
+                    format_ident!("{values_ty}{k}"),
                     fields,
                 )
             })
