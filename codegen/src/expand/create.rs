@@ -7,7 +7,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{
-    Cx, deprecated_attr, guards, ident, marker, partial_eq, see_docs, write_code, write_ty,
+    Cx, WideField, deprecated_attr, guards, ident, marker, partial_eq, see_docs, wide_std_impls,
+    write_code, write_ty,
 };
 use crate::model::FieldModel;
 
@@ -35,18 +36,41 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
             quote!(#docs #dep pub #id: Option<#ty>,)
         }
     });
-    let ser_entries = fields.iter().map(|f| {
-        let id = ident(&f.ident);
-        let code = write_code(f);
-        if f.required_on_create() {
-            quote!(map.put_value(#code, &self.#id)?;)
-        } else {
-            quote!(map.put(#code, &self.#id)?;)
-        }
-    });
-    let serialize = super::read::serialize_impl(create, quote!(#(#ser_entries)*));
+    let this = if c.wide { quote!(this) } else { quote!(self) };
+    let ser_entries = fields
+        .iter()
+        .map(|f| {
+            let id = ident(&f.ident);
+            let code = write_code(f);
+            if f.required_on_create() {
+                quote!(map.put_value(#code, &#this.#id)?;)
+            } else {
+                quote!(map.put(#code, &#this.#id)?;)
+            }
+        })
+        .collect();
+    let (ser_entries, ser_fns) = super::read::wide_entries(
+        c,
+        create,
+        "__new_ser_",
+        ser_entries,
+        &super::read::Sink::map(),
+    );
+    let serialize = super::read::serialize_impl(create, ser_entries);
     let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
-    let eq = partial_eq(create, idents.iter());
+    let eq = partial_eq(c, create, "__new_", idents.iter());
+    let (derive, std) = if c.wide {
+        let wide: Vec<WideField> = fields
+            .iter()
+            .map(|f| WideField {
+                id: ident(&f.ident),
+                empty: (!f.required_on_create()).then(|| quote!(None)),
+            })
+            .collect();
+        (quote!(), wide_std_impls(create, "__new_", &wide, false))
+    } else {
+        (quote!(#[derive(Debug, Clone)]), quote!())
+    };
     let default_impl = if required.is_empty() {
         quote! {
             impl ::core::default::Default for #create {
@@ -79,16 +103,19 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
         #[doc = #create_doc]
         #[doc = ""]
         #[doc = #required_list]
-        #[derive(Debug, Clone)]
+        #derive
         #vis struct #create {
             #(#struct_fields)*
         }
+
+        #std
 
         #eq
 
         #default_impl
 
         #serialize
+        #ser_fns
 
         impl #create {
             /// Starts a create payload with no field set.
@@ -128,22 +155,93 @@ fn builder_items(
         builder,
         ..
     } = c;
-    let value_fields = optional.iter().map(|f| {
-        let id = ident(&f.ident);
-        let ty = write_ty(f);
-        quote!(#id: Option<#ty>,)
-    });
+    let value_fields: Vec<TokenStream> = optional
+        .iter()
+        .map(|f| {
+            let id = ident(&f.ident);
+            let ty = write_ty(f);
+            quote!(#id: Option<#ty>,)
+        })
+        .collect();
     let optional_ids: Vec<syn::Ident> = optional.iter().map(|f| ident(&f.ident)).collect();
+    // Where the optional values live: in the builder, or in a wide entity in one hidden
+    // struct (`__values`) of hidden structs of `CHUNK` values each (`__c0`, ..): rustc finds a
+    // field by a scan of its struct's fields, so a setter naming one of N fields in one struct
+    // cost about N; and a change of typestate moves one field.
+    let values_ty = format_ident!("__{}Values", builder);
+    let chunk_field = |j: usize| format_ident!("__c{}", j / super::CHUNK);
+    let value_path = |j: usize| -> TokenStream {
+        let id = &optional_ids[j];
+        if c.wide {
+            let k = chunk_field(j);
+            quote!(self.__values.#k.#id)
+        } else {
+            quote!(self.#id)
+        }
+    };
+    let (values_item, moved) = if c.wide {
+        let chunks: Vec<(syn::Ident, syn::Ident, &[TokenStream])> = value_fields
+            .chunks(super::CHUNK)
+            .enumerate()
+            .map(|(k, fields)| {
+                (
+                    format_ident!("__c{k}"),
+                    format_ident!("{values_ty}{k}"),
+                    fields,
+                )
+            })
+            .collect();
+        let defs = chunks.iter().map(|(_, ty, fields)| {
+            quote! {
+                #[doc(hidden)]
+                #[derive(Debug, Clone, Default)]
+                pub struct #ty {
+                    #(#fields)*
+                }
+            }
+        });
+        let (names, tys): (Vec<&syn::Ident>, Vec<&syn::Ident>) =
+            chunks.iter().map(|(name, ty, _)| (name, ty)).unzip();
+        (
+            quote! {
+                #[doc(hidden)]
+                #[derive(Debug, Clone, Default)]
+                pub struct #values_ty {
+                    #(#names: #tys,)*
+                }
+                #(#defs)*
+            },
+            quote!(__values: self.__values,),
+        )
+    } else {
+        (quote!(), quote!(#(#optional_ids: self.#optional_ids,)*))
+    };
+    let fields_decl = if c.wide {
+        quote!(__values: #values_ty,)
+    } else {
+        quote!(#(#value_fields)*)
+    };
     let stage = typed_stage(c, optional);
-    let stage_setter = stage.as_ref().map(|t| stage_setter(c, t));
+    let position = |code: &str| optional.iter().position(|f| f.code == code);
+    let stage_setter = stage.as_ref().and_then(|t| {
+        let (stage, category) = (position(&t.stage.code)?, position(&t.category.code)?);
+        Some(stage_setter(
+            c,
+            t,
+            &value_path(stage),
+            &value_path(category),
+        ))
+    });
     let optional_setters = optional
         .iter()
-        .filter(|f| {
+        .enumerate()
+        .filter(|(_, f)| {
             stage
                 .as_ref()
                 .is_none_or(|t| f.code != t.stage.code && f.code != t.category.code)
         })
-        .map(|f| {
+        .map(|(j, f)| {
+            let path = value_path(j);
             let id = ident(&f.ident);
             let ty = write_ty(f);
             let docs = see_docs(f, "Sets", create);
@@ -152,15 +250,15 @@ fn builder_items(
                 #docs
                 #dep
                 pub fn #id(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
-                    self.#id = Some(value.into());
+                    #path = Some(value.into());
                     self
                 }
             }
         });
     let state = if required.len() <= FLAT_TYPESTATE_LIMIT {
-        flat_typestate(c, required, &optional_ids)
+        flat_typestate(c, required, &moved)
     } else {
-        tree_typestate(c, required, &optional_ids)
+        tree_typestate(c, required, &moved)
     };
     let Typestate {
         generic_decl,
@@ -172,6 +270,58 @@ fn builder_items(
         build_required,
         setters,
     } = state;
+    // A wide payload starts with no optional value and takes them over in hidden functions
+    // of `CHUNK` fields: a literal moving every value out of the builder costs rustc as the
+    // square of the fields (the partly moved builder's drop).
+    let (build_payload, take_fns) = if c.wide {
+        let takes = optional_ids
+            .iter()
+            .enumerate()
+            .map(|(j, id)| {
+                let k = chunk_field(j);
+                quote!(out.#id = values.#k.#id.take();)
+            })
+            .collect();
+        let (calls, fns) = super::chunked(
+            "__new_take_",
+            takes,
+            |name, takes| {
+                quote! {
+                    fn #name(out: &mut #create, values: &mut #values_ty) {
+                        #(#takes)*
+                    }
+                }
+            },
+            |name| quote!(#name(&mut out, &mut values);),
+        );
+        (
+            if calls.is_empty() {
+                // Every field required: nothing to take over.
+                quote!(#create { #build_required })
+            } else {
+                quote! {
+                    let mut out = #create {
+                        #build_required
+                        #(#optional_ids: None,)*
+                    };
+                    let mut values = self.__values;
+                    #(#calls)*
+                    out
+                }
+            },
+            fns,
+        )
+    } else {
+        (
+            quote! {
+                #create {
+                    #build_required
+                    #(#optional_ids: self.#optional_ids,)*
+                }
+            },
+            quote!(),
+        )
+    };
     let guards = guards(c, quote!(#params #builder #params), false);
     let builder_doc = format!(
         " Builds a [`{create}`]; each required field's setter must be called before `.build()`."
@@ -183,9 +333,12 @@ fn builder_items(
         #[derive(Debug, Clone, Default)]
         #[must_use = "call `.build()` to get the payload"]
         #vis struct #builder #generic_decl {
-            #(#value_fields)*
+            #fields_decl
             #slot_fields
         }
+
+        #values_item
+        #take_fns
 
         impl #builder {
             /// A builder with no field set.
@@ -202,10 +355,7 @@ fn builder_items(
             /// The payload; compiles only when every required field is set.
             pub fn build(self) -> #create #build_where {
                 #build_prelude
-                #create {
-                    #build_required
-                    #(#optional_ids: self.#optional_ids,)*
-                }
+                #build_payload
             }
         }
 
@@ -238,7 +388,8 @@ struct Typestate {
 
 /// One type parameter per required field; each setter is its own impl block over the other
 /// parameters.
-fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
+/// `moved`: the builder literal's fields that carry the optional values over.
+fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], moved: &TokenStream) -> Typestate {
     let (create, builder) = (&c.create, &c.builder);
     let params: Vec<syn::Ident> = (0..required.len()).map(|i| format_ident!("R{i}")).collect();
     // `__r0`: no field's snake_case name starts with `__`, so the slots never meet a value field.
@@ -305,7 +456,7 @@ fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
         quote! {
             fn with_slots<#(#next),*>(self, slots: impl ::core::ops::FnOnce(#(#params),*) -> (#(#next,)*)) -> #builder<#(#next),*> {
                 let (#(#slots,)*) = slots(#(self.#slots),*);
-                #builder { #(#slots,)* #(#optional_ids: self.#optional_ids,)* }
+                #builder { #(#slots,)* #moved }
             }
         }
     };
@@ -337,7 +488,7 @@ fn flat_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
 /// One type parameter `S` for all required fields: a balanced tree of their states. A setter
 /// puts `Set<T>` at its leaf's path (`__p::Put`); `build()` bounds every leaf by `Provided`
 /// (`__p::ProvidedAt`), so a missing field is reported as the flat layout reports it.
-fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ident]) -> Typestate {
+fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], moved: &TokenStream) -> Typestate {
     let (create, builder) = (&c.create, &c.builder);
     let unset = tree(required, &marker);
     let setters = required.iter().enumerate().map(|(k, f)| {
@@ -378,7 +529,7 @@ fn tree_typestate(c: &Cx<'_>, required: &[&FieldModel], optional_ids: &[syn::Ide
         slot_fields: quote!(__slots: __S,),
         with_slots: quote! {
             fn with_slots<__Q>(self, slots: impl ::core::ops::FnOnce(__S) -> __Q) -> #builder<__Q> {
-                #builder { __slots: slots(self.__slots), #(#optional_ids: self.#optional_ids,)* }
+                #builder { __slots: slots(self.__slots), #moved }
             }
         },
         build_where: quote!(where #(#build_bounds)*),
@@ -447,9 +598,14 @@ fn typed_stage<'a>(c: &Cx<'a>, optional: &[&'a FieldModel]) -> Option<TypedStage
 
 /// `.stage(..)`: sets `STAGE_ID` and, from the stage, `CATEGORY_ID`; the builder has no
 /// separate setter for either, so a stage and a pipeline cannot disagree.
-fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>) -> TokenStream {
+/// `stage_path`, `category_path`: where the builder holds the two values (`self.stage_id`).
+fn stage_setter(
+    c: &Cx<'_>,
+    t: &TypedStage<'_>,
+    stage_path: &TokenStream,
+    category_path: &TokenStream,
+) -> TokenStream {
     let rt = &c.rt;
-    let (stage, category) = (ident(&t.stage.ident), ident(&t.category.ident));
     let (stage_enum, category_enum) = (ident(t.stage_enum), ident(t.category_enum));
     let doc = format!(
         " Sets the stage (`{}`) and the pipeline it belongs to (`{}`): the pipeline is taken from the stage, so a create cannot combine a stage with another pipeline. Takes [`{}`] or any pipeline's stage enum.",
@@ -459,8 +615,8 @@ fn stage_setter(c: &Cx<'_>, t: &TypedStage<'_>) -> TokenStream {
         #[doc = #doc]
         pub fn stage(mut self, stage: impl ::core::convert::Into<#stage_enum>) -> Self {
             let stage: #stage_enum = stage.into();
-            self.#category = Some(#category_enum::from_id(#rt::pipeline::Stage::category_id(&stage)));
-            self.#stage = Some(stage);
+            #category_path = Some(#category_enum::from_id(#rt::pipeline::Stage::category_id(&stage)));
+            #stage_path = Some(stage);
             self
         }
     }

@@ -24,6 +24,9 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     (quote!(#field_enum #markers), quote!(#consts #from))
 }
 
+/// The field enum: a variant per field; or in a wide entity (see [`super::WIDE_LIMIT`]) one
+/// hidden variant holding the field's position, an associated constant per field under the
+/// name its variant would have, and `Debug` from a table of those names.
 fn field_enum(c: &Cx<'_>) -> TokenStream {
     let Cx {
         vis,
@@ -32,38 +35,107 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
         ..
     } = c;
     let fields = &c.model.fields;
-    let variants = fields.iter().map(|f| {
-        let doc = format!(
-            " `{}` ({}): see [`{read}::{}`](super::{read}::{}).",
-            f.code,
-            name(f),
-            f.ident,
-            f.ident
-        );
-        let v = ident(&f.variant);
-        quote!(#[doc = #doc] #v,)
-    });
-    let all = fields.iter().map(|f| ident(&f.variant));
+    let docs: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            format!(
+                " `{}` ({}): see [`{read}::{}`](super::{read}::{}).",
+                f.code,
+                name(f),
+                f.ident,
+                f.ident
+            )
+        })
+        .collect();
+    let names = fields.iter().map(|f| ident(&f.variant));
     let metas = fields.iter().map(meta);
     let sorted = sorted_names(fields).into_iter().map(|(name, f)| {
-        let v = ident(&f.variant);
-        quote!((#name, #field_enum::#v),)
+        let v = c.field_value(f);
+        quote!((#name, #v),)
     });
-    let doc = format!(
+    let mut doc = format!(
         " Every field of [`{read}`](super::{read}), for `select` and `order`; `bitrix_runtime::EntityField::meta` gives the snapshot's descriptor."
     );
+    let (derive, variants, all, meta_body, wide_items, index_fn, debug) = if c.wide {
+        doc.push_str(" This entity has too many fields for a variant each: the fields are associated constants (`match` on them needs a `_` arm).");
+        let n = fields.len() as u32;
+        let all = (0..n).map(|i| quote!(Self::__Field(#i)));
+        let consts = names
+            .zip(&docs)
+            .zip(0..n)
+            .map(|((v, doc), i)| quote!(#[doc = #doc] pub const #v: Self = Self::__Field(#i);));
+        let name_strs = fields.iter().map(|f| &f.variant);
+        (
+            quote!(#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]),
+            quote! {
+                /// A field by its position in `ALL`: name it by its constant.
+                #[doc(hidden)]
+                __Field(u32),
+            },
+            quote!(#(#all),*),
+            quote! {
+                match META.get(self.__index()) {
+                    Some(meta) => meta,
+                    // Only a hand-made `__Field` past the last field gets here.
+                    None => &META[0],
+                }
+            },
+            quote! {
+                #[allow(non_upper_case_globals)]
+                impl #field_enum {
+                    #(#consts)*
+                }
+            },
+            quote! {
+                /// The field's position in `ALL` (portal order).
+                #[doc(hidden)]
+                pub const fn __index(self) -> usize {
+                    match self {
+                        Self::__Field(i) => i as usize,
+                    }
+                }
+            },
+            quote! {
+                /// Every field's constant name, in portal order (what `Debug` prints).
+                const FIELD_NAMES: &[&str] = &[#(#name_strs),*];
+
+                impl ::core::fmt::Debug for #field_enum {
+                    /// The field's constant name, as a variant's would print.
+                    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                        match FIELD_NAMES.get(self.__index()) {
+                            Some(name) => f.write_str(name),
+                            None => f.debug_tuple("__Field").field(&self.__index()).finish(),
+                        }
+                    }
+                }
+            },
+        )
+    } else {
+        let names: Vec<syn::Ident> = names.collect();
+        (
+            quote!(#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]),
+            quote!(#(#[doc = #docs] #names,)*),
+            quote!(#(Self::#names),*),
+            quote!(&META[self as usize]),
+            quote!(),
+            quote!(),
+            quote!(),
+        )
+    };
     quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #derive
         #vis enum #field_enum {
-            #(#variants)*
+            #variants
         }
 
+        #wide_items
+
         impl __p::EntityField for #field_enum {
-            const ALL: &'static [Self] = &[#(Self::#all),*];
+            const ALL: &'static [Self] = &[#all];
 
             fn meta(self) -> &'static __p::FieldMeta {
-                &META[self as usize]
+                #meta_body
             }
 
             fn from_code(code: &str) -> Option<Self> {
@@ -72,6 +144,8 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
         }
 
         impl #field_enum {
+            #index_fn
+
             /// Every field by its Bitrix code and, where it differs, its `crm.item.*` name,
             /// sorted by name.
             #[doc(hidden)]
@@ -83,6 +157,8 @@ fn field_enum(c: &Cx<'_>) -> TokenStream {
 
         /// The snapshot's descriptor of every field, in portal order.
         const META: &[__p::FieldMeta] = &[#(#metas)*];
+
+        #debug
 
         impl ::core::fmt::Display for #field_enum {
             /// The Bitrix code.
@@ -150,12 +226,10 @@ fn meta(f: &FieldModel) -> TokenStream {
 }
 
 fn consts(c: &Cx<'_>) -> TokenStream {
-    let Cx {
-        read, field_enum, ..
-    } = c;
+    let read = &c.read;
     let consts = c.model.fields.iter().map(|f| {
         let name_ = ident(&f.const_name);
-        let variant = ident(&f.variant);
+        let value = c.field_value(f);
         let codec = filter_codec(f);
         let doc = format!(
             " `{}` ({}) for filters, `order` and `select`.",
@@ -164,7 +238,7 @@ fn consts(c: &Cx<'_>) -> TokenStream {
         );
         quote! {
             #[doc = #doc]
-            pub const #name_: Field<#read, #codec> = Field::new(#field_enum::#variant);
+            pub const #name_: Field<#read, #codec> = Field::new(#value);
         }
     });
     quote! {

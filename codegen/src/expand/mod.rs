@@ -19,6 +19,7 @@
 //! and the runtime crate (by default `::bitrix_runtime`), so a user adds one dependency.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -73,6 +74,169 @@ struct Cx<'a> {
     builder: syn::Ident,
     patch: syn::Ident,
     field_enum: syn::Ident,
+    /// More than [`WIDE_LIMIT`] fields: see there.
+    wide: bool,
+    /// Every field's position in portal order, by code (the hidden variant's value in a wide
+    /// field enum).
+    positions: HashMap<&'a str, u32>,
+}
+
+/// Above this many fields an entity is "wide". rustc's cost of some constructs grows as the
+/// square of the number of fields (measured, `bench/RESULTS.md`): a function body with one
+/// statement per field (borrowck and MIR building), a derived `Debug` of an enum with a variant
+/// per field (2.6 GB for 10,000 variants), and naming each variant of such an enum (a linear
+/// scan per name). A wide entity's field enum has one hidden variant holding the position and
+/// an associated constant per field; every per-field body is split into hidden functions of at
+/// most [`CHUNK`] fields; `Debug`, `Clone` and `Default` of its structs are written out the
+/// same way; the builder keeps its optional values in one hidden struct.
+pub const WIDE_LIMIT: usize = 512;
+
+/// Fields per hidden function of a wide entity.
+const CHUNK: usize = 256;
+
+impl Cx<'_> {
+    /// The field enum's value for `f`: its variant, or in a wide entity the hidden variant with
+    /// the field's position (naming the constant would cost a lookup).
+    fn field_value(&self, f: &FieldModel) -> TokenStream {
+        let e = &self.field_enum;
+        if self.wide {
+            let i = self.positions.get(f.code.as_str()).copied().unwrap_or(0);
+            quote!(#e::__Field(#i))
+        } else {
+            let v = ident(&f.variant);
+            quote!(#e::#v)
+        }
+    }
+}
+
+/// `stmts` split into hidden functions of at most [`CHUNK`] statements each, named
+/// `{prefix}{k}`: `def(name, statements)` writes one function, `call(name)` one call of it.
+/// Returns the calls, in order, and the functions.
+fn chunked(
+    prefix: &str,
+    stmts: Vec<TokenStream>,
+    def: impl Fn(&syn::Ident, &[TokenStream]) -> TokenStream,
+    call: impl Fn(&syn::Ident) -> TokenStream,
+) -> (Vec<TokenStream>, TokenStream) {
+    let mut calls = Vec::new();
+    let mut fns = Vec::new();
+    for (k, part) in stmts.chunks(CHUNK).enumerate() {
+        let name = quote::format_ident!("{prefix}{k}");
+        calls.push(call(&name));
+        fns.push(def(&name, part));
+    }
+    (calls, quote!(#(#fns)*))
+}
+
+/// One field of a wide struct for [`wide_std_impls`]: its name, and the value it starts with
+/// in `Default` and before `Clone` copies it (`None`, `Patch::Unset`), when it has one; a field
+/// without one is cloned in the struct literal (required values, the builder's states).
+struct WideField {
+    id: syn::Ident,
+    empty: Option<TokenStream>,
+}
+
+/// `Debug`, `Clone` and (`default`) `Default` of the wide struct `ty`, as the derives would
+/// behave (the same `Debug` text), with the per-field work in hidden functions of [`CHUNK`]
+/// fields named `{prefix}..`.
+fn wide_std_impls(
+    ty: &syn::Ident,
+    prefix: &str,
+    fields: &[WideField],
+    default: bool,
+) -> TokenStream {
+    let ty_name = ty.to_string();
+    let debug_stmts = fields
+        .iter()
+        .map(|w| {
+            let id = &w.id;
+            let name = id.to_string();
+            let name = name.trim_start_matches("r#");
+            quote!(d.field(#name, &this.#id);)
+        })
+        .collect();
+    let (debug_calls, debug_fns) = chunked(
+        &format!("{prefix}debug_"),
+        debug_stmts,
+        |name, stmts| {
+            quote! {
+                fn #name(this: &#ty, d: &mut ::core::fmt::DebugStruct<'_, '_>) {
+                    #(#stmts)*
+                }
+            }
+        },
+        |name| quote!(#name(self, &mut d);),
+    );
+    let literal = fields.iter().map(|w| {
+        let id = &w.id;
+        match &w.empty {
+            Some(empty) => quote!(#id: #empty,),
+            None => quote!(#id: ::core::clone::Clone::clone(&self.#id),),
+        }
+    });
+    let clone_stmts = fields
+        .iter()
+        .filter(|w| w.empty.is_some())
+        .map(|w| {
+            let id = &w.id;
+            quote!(out.#id = ::core::clone::Clone::clone(&this.#id);)
+        })
+        .collect();
+    let (clone_calls, clone_fns) = chunked(
+        &format!("{prefix}clone_"),
+        clone_stmts,
+        |name, stmts| {
+            quote! {
+                fn #name(this: &#ty, out: &mut #ty) {
+                    #(#stmts)*
+                }
+            }
+        },
+        |name| quote!(#name(self, &mut out);),
+    );
+    // `mut` only when a function fills it (a struct of required values alone has none).
+    let out_binding = if clone_calls.is_empty() {
+        quote!(out)
+    } else {
+        quote!(mut out)
+    };
+    let default_impl = default.then(|| {
+        let literal = fields.iter().map(|w| {
+            let id = &w.id;
+            match &w.empty {
+                Some(empty) => quote!(#id: #empty,),
+                None => quote!(#id: ::core::default::Default::default(),),
+            }
+        });
+        quote! {
+            impl ::core::default::Default for #ty {
+                fn default() -> Self {
+                    #ty { #(#literal)* }
+                }
+            }
+        }
+    });
+    quote! {
+        impl ::core::fmt::Debug for #ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut d = f.debug_struct(#ty_name);
+                #(#debug_calls)*
+                d.finish()
+            }
+        }
+        #debug_fns
+
+        impl ::core::clone::Clone for #ty {
+            fn clone(&self) -> Self {
+                let #out_binding = #ty { #(#literal)* };
+                #(#clone_calls)*
+                out
+            }
+        }
+        #clone_fns
+
+        #default_impl
+    }
 }
 
 /// Expands a model into the items of one entity. Fails (never panics) when a name of the model
@@ -126,6 +290,13 @@ fn expand_unchecked(
         builder: ident(&n.builder),
         patch: ident(&n.patch),
         field_enum: ident(&n.field_enum),
+        wide: model.fields.len() > WIDE_LIMIT,
+        positions: model
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.code.as_str(), i as u32))
+            .collect(),
     };
     let read_model = read::read_model(&c, &cx.attrs, &cx.vis);
     let (fields, fields_block) = fields::items(&c);
@@ -581,15 +752,52 @@ fn guards(c: &Cx<'_>, ty: TokenStream, update: bool) -> TokenStream {
 
 /// `impl PartialEq`, comparing the fields one statement after another. The derive builds one
 /// `a == a && b == b && ...` expression, as deep as the struct is wide: rustc overflowed its
-/// stack on it for 6,000 fields (issue 14 item 6).
-fn partial_eq<'a>(ty: &syn::Ident, fields: impl Iterator<Item = &'a syn::Ident>) -> TokenStream {
+/// stack on it for 6,000 fields (issue 14 item 6). A wide entity compares in hidden functions
+/// of [`CHUNK`] fields named `{prefix}..`.
+fn partial_eq<'a>(
+    c: &Cx<'_>,
+    ty: &syn::Ident,
+    prefix: &str,
+    fields: impl Iterator<Item = &'a syn::Ident>,
+) -> TokenStream {
+    if !c.wide {
+        return quote! {
+            impl ::core::cmp::PartialEq for #ty {
+                fn eq(&self, other: &Self) -> bool {
+                    #(if self.#fields != other.#fields { return false; })*
+                    true
+                }
+            }
+        };
+    }
+    let stmts = fields
+        .map(|id| quote!(if this.#id != other.#id { return false; }))
+        .collect();
+    let (calls, fns) = chunked(
+        &format!("{prefix}eq_"),
+        stmts,
+        |name, stmts| {
+            quote! {
+                fn #name(this: &#ty, other: &#ty) -> bool {
+                    #(#stmts)*
+                    true
+                }
+            }
+        },
+        |name| quote!(#name(self, other)),
+    );
+    let body = if calls.is_empty() {
+        quote!(true)
+    } else {
+        quote!(#(#calls)&&*)
+    };
     quote! {
         impl ::core::cmp::PartialEq for #ty {
             fn eq(&self, other: &Self) -> bool {
-                #(if self.#fields != other.#fields { return false; })*
-                true
+                #body
             }
         }
+        #fns
     }
 }
 

@@ -4,7 +4,10 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Cx, deprecated_attr, guards, ident, partial_eq, see_docs, write_code, write_ty};
+use super::{
+    Cx, WideField, deprecated_attr, guards, ident, partial_eq, see_docs, wide_std_impls,
+    write_code, write_ty,
+};
 use crate::model::FieldModel;
 
 /// (items of the private module, impls of the block beside the read model)
@@ -44,22 +47,47 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
     });
     let guards = guards(c, quote!(#patch), true);
     let idents: Vec<syn::Ident> = fields.iter().map(|f| ident(&f.ident)).collect();
-    let eq = partial_eq(patch, idents.iter());
-    let entries = fields.iter().map(|f| {
-        let id = ident(&f.ident);
-        let code = write_code(f);
-        quote!(visitor.entry(#code, &self.#id)?;)
-    });
+    let eq = partial_eq(c, patch, "__patch_", idents.iter());
+    let this = if c.wide { quote!(this) } else { quote!(self) };
+    let entries: Vec<TokenStream> = fields
+        .iter()
+        .map(|f| {
+            let id = ident(&f.ident);
+            let code = write_code(f);
+            quote!(visitor.entry(#code, &#this.#id)?;)
+        })
+        .collect();
+    let sink = super::read::Sink {
+        generic: quote!(__V: __p::PatchVisitor),
+        arg: quote!(visitor: &mut __V),
+        error: quote!(__V::Error),
+        pass: quote!(visitor),
+    };
+    let (entries, each_fns) = super::read::wide_entries(c, patch, "__patch_each_", entries, &sink);
+    let (derive, std) = if c.wide {
+        let wide: Vec<WideField> = idents
+            .iter()
+            .map(|id| WideField {
+                id: id.clone(),
+                empty: Some(quote!(Patch::Unset)),
+            })
+            .collect();
+        (quote!(), wide_std_impls(patch, "__patch_", &wide, true))
+    } else {
+        (quote!(#[derive(Debug, Clone, Default)]), quote!())
+    };
     let doc = format!(
         " The update payload of [`{read}`](super::{read}) (`{}.update`): read-only and immutable fields do not exist on it; each field is left alone, cleared or set, and only touched fields are sent.",
         c.model.entity.method_prefix
     );
     let module = quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, Default)]
+        #derive
         #vis struct #patch {
             #(#struct_fields)*
         }
+
+        #std
 
         #eq
 
@@ -75,10 +103,11 @@ pub(super) fn items(c: &Cx<'_>) -> (TokenStream, TokenStream) {
 
         impl __p::PatchFields for #patch {
             fn each<__V: __p::PatchVisitor>(&self, visitor: &mut __V) -> Result<(), __V::Error> {
-                #(#entries)*
+                #entries
                 Ok(())
             }
         }
+        #each_fns
 
         impl serde::Serialize for #patch {
             fn serialize<__S: serde::Serializer>(&self, serializer: __S) -> Result<__S::Ok, __S::Error> {

@@ -25,12 +25,7 @@ fn is_const_ident(code: &str) -> bool {
 }
 
 pub(super) fn items(c: &Cx<'_>) -> TokenStream {
-    let Cx {
-        read,
-        field_enum,
-        rt,
-        ..
-    } = c;
+    let Cx { read, rt, .. } = c;
     let columns = format_ident!("{}Columns", read);
     let taken: HashSet<&str> = c
         .model
@@ -40,7 +35,7 @@ pub(super) fn items(c: &Cx<'_>) -> TokenStream {
         .collect();
     let mut aliased: HashSet<&str> = HashSet::new();
     let consts = c.model.fields.iter().map(|f| {
-        let variant = ident(&f.variant);
+        let value = c.field_value(f);
         let codec = read_codec(f);
         let name = ident(&f.const_name);
         let alias = (f.code != f.const_name
@@ -53,7 +48,7 @@ pub(super) fn items(c: &Cx<'_>) -> TokenStream {
         });
         quote! {
             pub const #name: #rt::projection::Column<#read, #codec> =
-                #rt::projection::Column::new(#field_enum::#variant);
+                #rt::projection::Column::new(#value);
             #alias
         }
     });

@@ -4,7 +4,10 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Cx, Paths, code, deprecated_attr, ident, md, partial_eq};
+use super::{
+    CHUNK, Cx, Paths, WideField, chunked, code, deprecated_attr, ident, md, partial_eq,
+    wide_std_impls,
+};
 use crate::model::FieldModel;
 
 /// The impls of the block beside the read model.
@@ -18,8 +21,25 @@ pub(super) fn items(c: &Cx<'_>) -> TokenStream {
         .map(|f| ident(&f.ident))
         .chain([ident("extra")])
         .collect();
-    let eq = partial_eq(&c.read, idents.iter());
-    quote!(#de #ser #eq)
+    let eq = partial_eq(c, &c.read, "__read_", idents.iter());
+    // A wide read model's `Debug`, `Clone` and `Default` (the small one derives them).
+    let std = c.wide.then(|| {
+        let fields: Vec<WideField> = c
+            .model
+            .fields
+            .iter()
+            .map(|f| WideField {
+                id: ident(&f.ident),
+                empty: Some(quote!(None)),
+            })
+            .chain([WideField {
+                id: ident("extra"),
+                empty: Some(quote!(BTreeMap::new())),
+            }])
+            .collect();
+        wide_std_impls(&c.read, "__read_", &fields, true)
+    });
+    quote!(#de #ser #eq #std)
 }
 
 fn flags(f: &FieldModel) -> String {
@@ -111,9 +131,10 @@ pub(super) fn read_model(c: &Cx<'_>, attrs: &[TokenStream], vis: &TokenStream) -
         let ty = paths.value_ty(f, false);
         quote! { #(#[doc = #docs])* #dep pub #id: ::core::option::Option<#ty>, }
     });
+    let derive = (!c.wide).then(|| quote!(#[derive(Debug, Clone, Default)]));
     quote! {
         #doc_block
-        #[derive(Debug, Clone, Default)]
+        #derive
         #[allow(deprecated, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
         #vis struct #read {
             #(#fields)*
@@ -141,6 +162,19 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
     // One slot per entry of the field table (codes and item names) plus one, as the
     // runtime's `RowOrder` needs for its learned key order to apply.
     let slots = Literal::usize_unsuffixed(super::fields::sorted_names(&c.model.fields).len() + 1);
+    let (decode_body, decode_fns) = if c.wide {
+        wide_decode(c)
+    } else {
+        (
+            quote! {
+                match field {
+                    #(#arms)*
+                }
+                Ok(())
+            },
+            quote!(),
+        )
+    };
     quote! {
         impl<'de> serde::Deserialize<'de> for #read {
             fn deserialize<__D: serde::Deserializer<'de>>(deserializer: __D) -> Result<Self, __D::Error> {
@@ -162,29 +196,136 @@ fn deserialize(c: &Cx<'_>) -> TokenStream {
                 &mut self.extra
             }
             fn decode<'de, __A: __p::MapAccess<'de>>(&mut self, field: #field_enum, map: &mut __A) -> Result<(), __A::Error> {
-                match field {
-                    #(#arms)*
-                }
-                Ok(())
+                #decode_body
             }
         }
+        #decode_fns
     }
+}
+
+/// A wide read model's `decode` (see [`super::WIDE_LIMIT`]): the field's position picks a hidden
+/// function of [`CHUNK`] fields, which matches on the position. Returns (the body, the
+/// functions).
+fn wide_decode(c: &Cx<'_>) -> (TokenStream, TokenStream) {
+    let read = &c.read;
+    let arms = c
+        .model
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let id = ident(&f.ident);
+            let code = code(f);
+            let i = Literal::usize_unsuffixed(i);
+            quote!(#i => this.#id = map.take(#code)?,)
+        })
+        .collect();
+    let (calls, fns) = chunked(
+        "__read_decode_",
+        arms,
+        |name, arms| {
+            quote! {
+                fn #name<'de, __A: __p::MapAccess<'de>>(this: &mut #read, i: usize, map: &mut __A) -> Result<(), __A::Error> {
+                    match i {
+                        #(#arms)*
+                        _ => {}
+                    }
+                    Ok(())
+                }
+            }
+        },
+        |name| quote!(#name(self, i, map)),
+    );
+    let k = (0..calls.len()).map(Literal::usize_unsuffixed);
+    let chunk = Literal::usize_unsuffixed(CHUNK);
+    let body = quote! {
+        let i = field.__index();
+        match i / #chunk {
+            #(#k => #calls,)*
+            _ => Ok(()),
+        }
+    };
+    (body, fns)
 }
 
 fn serialize(c: &Cx<'_>) -> TokenStream {
     let read = &c.read;
-    let entries = c.model.fields.iter().map(|f| {
-        let id = ident(&f.ident);
-        let code = code(f);
-        quote!(map.put(#code, &self.#id)?;)
-    });
-    serialize_impl(
+    let this = if c.wide { quote!(this) } else { quote!(self) };
+    let entries: Vec<TokenStream> = c
+        .model
+        .fields
+        .iter()
+        .map(|f| {
+            let id = ident(&f.ident);
+            let code = code(f);
+            quote!(map.put(#code, &#this.#id)?;)
+        })
+        .collect();
+    let (entries, fns) = wide_entries(c, read, "__read_ser_", entries, &Sink::map());
+    let imp = serialize_impl(
         read,
         quote! {
-            #(#entries)*
+            #entries
             __p::put_extra(&mut map, &self.extra)?;
         },
-    )
+    );
+    quote!(#imp #fns)
+}
+
+/// What the hidden functions of [`wide_entries`] write to: a generic parameter with its bound,
+/// the argument, the error type, and what the caller passes.
+pub(super) struct Sink {
+    pub(super) generic: TokenStream,
+    pub(super) arg: TokenStream,
+    pub(super) error: TokenStream,
+    pub(super) pass: TokenStream,
+}
+
+impl Sink {
+    /// The serializer's `map`.
+    pub(super) fn map() -> Sink {
+        Sink {
+            generic: quote!(__M: serde::ser::SerializeMap),
+            arg: quote!(map: &mut __M),
+            error: quote!(__M::Error),
+            pass: quote!(&mut map),
+        }
+    }
+}
+
+/// The entries of a serializer or field walk as they are (small entity; `self` in them), or
+/// in a wide one (`this` in them) calls of hidden functions of [`CHUNK`] entries named
+/// `{prefix}..` writing to `sink`. Returns (what goes in the body, the functions).
+pub(super) fn wide_entries(
+    c: &Cx<'_>,
+    ty: &syn::Ident,
+    prefix: &str,
+    entries: Vec<TokenStream>,
+    sink: &Sink,
+) -> (TokenStream, TokenStream) {
+    if !c.wide {
+        return (quote!(#(#entries)*), quote!());
+    }
+    let Sink {
+        generic,
+        arg,
+        error,
+        pass,
+    } = sink;
+    let (calls, fns) = chunked(
+        prefix,
+        entries,
+        |name, entries| {
+            quote! {
+                fn #name<#generic>(this: &#ty, #arg) -> Result<(), #error> {
+                    #(#entries)*
+                    Ok(())
+                }
+            }
+        },
+        |name| quote!(#name(self, #pass)?;),
+    );
+    (quote!(#(#calls)*), fns)
 }
 
 /// `impl Serialize` writing a JSON object; `entries` write to `map`.

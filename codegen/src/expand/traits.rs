@@ -83,9 +83,7 @@ fn standard_impl(c: &Cx<'_>) -> TokenStream {
     let Some(set) = entities::by_name(&c.model.entity.name).and_then(|row| row.standard) else {
         return quote!();
     };
-    let Cx {
-        read, field_enum, ..
-    } = c;
+    let read = &c.read;
     let mut consts = Vec::new();
     let mut getters = Vec::new();
     for s in set.fields {
@@ -97,10 +95,10 @@ fn standard_impl(c: &Cx<'_>) -> TokenStream {
             return quote!();
         };
         let const_name = ident(s.code);
-        let variant = ident(&field.variant);
+        let value = c.field_value(field);
         let codec = path_in("codec", s.codec);
         consts.push(quote! {
-            const #const_name: Field<Self, #codec> = Field::new(#field_enum::#variant);
+            const #const_name: Field<Self, #codec> = Field::new(#value);
         });
         let m = ident(s.getter);
         let id = ident(&field.ident);

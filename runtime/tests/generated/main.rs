@@ -10,3 +10,4 @@ mod pipelines;
 mod projection;
 mod scale;
 mod strange;
+mod wide_required;
