@@ -43,13 +43,19 @@ async fn call_as_app(
     answer.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() {
+/// A state file path of this test process that does not exist yet.
+fn fresh_state_file(tag: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!(
-        "bitrix-emulator-state-test-{}.jsonl",
+        "bitrix-emulator-state-{tag}-test-{}.jsonl",
         std::process::id()
     ));
     let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[tokio::test]
+async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() {
+    let path = fresh_state_file("data");
     let config = || Config::default().with_deals(30).with_state(&path);
 
     let s = Session::start(config()).await;
@@ -98,19 +104,7 @@ async fn a_restarted_portal_has_the_data_ids_dates_and_tokens_of_the_last_one() 
     assert_eq!(batch.ok()["result_error"], json!([]), "{}", batch.text);
     // An OAuth refresh: the new pair must survive too.
     let app = s.emu.oauth();
-    let refreshed = s
-        .client
-        .get(format!(
-            "{}/oauth/token/?grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={}",
-            s.emu.base_url(),
-            app.client_id,
-            app.client_secret,
-            app.refresh_token
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refreshed.status(), 200);
+    assert_eq!(refresh(&s, &app, &app.refresh_token).await, 200);
     let tokens = s.emu.oauth();
     assert_ne!(tokens.refresh_token, app.refresh_token);
     // An offline binding (OAuth only) and a change it queues survive too.
@@ -221,11 +215,7 @@ async fn list_with(s: &Session, endpoint: &str, token: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn tokens_keep_their_age_across_a_restart() {
-    let path = std::env::temp_dir().join(format!(
-        "bitrix-emulator-state-age-test-{}.jsonl",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
+    let path = fresh_state_file("age");
     let config = || Config::default().with_deals(3).with_state(&path);
     let s = Session::start(config()).await;
     let app = s.emu.oauth();
