@@ -87,8 +87,8 @@ struct Cx<'a> {
 /// per field (2.6 GB for 10,000 variants), and naming each variant of such an enum (a linear
 /// scan per name). A wide entity's field enum has one hidden variant holding the position and
 /// an associated constant per field; every per-field body is split into hidden functions of at
-/// most [`CHUNK`] fields; `Debug`, `Clone` and `Default` of its structs are written out the
-/// same way; the builder keeps its optional values in one hidden struct.
+/// most 256 fields; `Debug`, `Clone` and `Default` of its structs are written out the
+/// same way; the builder keeps its optional values in hidden structs of as many fields.
 pub const WIDE_LIMIT: usize = 512;
 
 /// Fields per hidden function of a wide entity.
