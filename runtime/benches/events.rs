@@ -19,13 +19,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bitrix_emulator::{Config, Emulator};
 use bitrix_runtime::events::{EventBinding, OfflineDrain, Verifier};
-use bitrix_runtime::{Client, InMemoryTokenStore, OAuthTokens, Plan, bitrix_entity};
+use bitrix_runtime::{Client, InMemoryTokenStore};
 
-#[bitrix_entity(
-    schema = "../schemas/demo/deal.json",
-    rename(UF_CRM_1721244590123 = "channel", UF_CRM_1721244590123[3476] = "Site")
-)]
-pub struct Deal;
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{DealChannel, NewDeal};
 
 const TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
 const MEMBER: &str = "a223c6b3710f85df22e9377d6c4f7553";
@@ -62,24 +60,7 @@ fn verify_bodies(n: u64) {
 }
 
 fn app(emu: &Emulator) -> Client {
-    let a = emu.oauth();
-    let tokens = OAuthTokens {
-        access_token: a.access_token,
-        refresh_token: a.refresh_token,
-        client_id: a.client_id,
-        client_secret: a.client_secret,
-        client_endpoint: a.client_endpoint,
-        server_endpoint: a.server_endpoint,
-        domain: Some(a.domain),
-        member_id: Some(a.member_id),
-        ..OAuthTokens::default()
-    };
-    Client::builder()
-        .oauth(tokens)
-        .token_store(Arc::new(InMemoryTokenStore::new()))
-        .plan(Plan::Unlimited)
-        .build()
-        .unwrap()
+    common::oauth_client(emu, Arc::new(InMemoryTokenStore::new()))
 }
 
 /// Creates `n` deals in batches of 50 (each fires ONCRMDEALADD into the offline queue).
@@ -139,11 +120,7 @@ fn main() {
             .bind(&EventBinding::offline("ONCRMDEALADD"))
             .await
             .unwrap();
-        let writer = Client::builder()
-            .webhook(emu.webhook_url())
-            .plan(Plan::Unlimited)
-            .build()
-            .unwrap();
+        let writer = common::client(&emu);
         fill(&writer, n).await;
         drain(&emu, "clear after every event", n, app.events().offline()).await;
         fill(&writer, n).await;

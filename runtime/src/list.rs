@@ -380,12 +380,8 @@ impl<P: Projection> ListQuery<P> {
                     ..
                 },
             ) => ParallelStream::split(plan, start, partitions, tracker, span, self.counting()),
-            // Not reached: the query uses the fast method (checked above).
-            Some(plan) => ParallelStream::whole(
-                ListStream::from_plan(Some(plan))
-                    .whole(self.progress.clone())
-                    .counting(self.counting()),
-            ),
+            // Not reached (the query uses the fast method, checked above): the plain export.
+            Some(_) => ParallelStream::whole(self.stream()),
             None => ParallelStream::empty(tracker, span, self.counting()),
         }
     }
